@@ -1,0 +1,11 @@
+//! accessctl: declarative access management for Amazon EKS.
+//!
+//! `access.yaml` → [`spec::load`] → desired [`model::State`]; live state (read, or a saved
+//! snapshot) → [`plan::plan`] → [`plan::Plan`] → [`render`] (text, JSON, Markdown) or apply.
+
+pub mod cli;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod snapshot;
+pub mod spec;

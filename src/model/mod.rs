@@ -1,0 +1,557 @@
+//! The normalized, provider-neutral picture of access: users, roles, groups, policies and what
+//! they can reach in each cluster.
+//!
+//! One `State` type serves both sides of a plan: the desired state built from access.yaml and the
+//! live state read from IAM and the clusters (or from a saved snapshot). Ownership travels inside
+//! the data as the markers accessctl writes (tags, labels, the group path, the aws-auth
+//! annotation), so a snapshot is self-contained and the planner needs nothing else.
+//!
+//! Everything here is a value: sorted maps and sets, `Serialize + Deserialize`, no I/O.
+
+pub mod policy;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+pub use policy::PolicyDocument;
+
+/// Tag key (IAM) marking an object as owned by accessctl.
+pub const MANAGED_BY_TAG: &str = "managed-by";
+/// Tag value (IAM) and label value (Kubernetes) marking ownership.
+pub const MANAGED_BY_VALUE: &str = "accessctl";
+/// Label key (Kubernetes) marking an object as owned by accessctl.
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// IAM groups take no tags: a group under this path is owned.
+pub const DEFAULT_GROUP_PATH: &str = "/accessctl/";
+/// Annotation on the aws-auth ConfigMap listing, as a JSON array, the ARNs accessctl manages.
+pub const AWS_AUTH_MANAGED_ANNOTATION: &str = "accessctl.io/managed-entries";
+/// ServiceAccount annotation read by the EKS Pod Identity webhook for IRSA.
+pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+/// Snapshot and desired-state format version.
+pub const STATE_FORMAT_VERSION: u32 = 1;
+
+/// Kubernetes groups that mark an aws-auth entry as a node role: never touched without a flag.
+pub const NODE_GROUPS: [&str; 2] = ["system:bootstrappers", "system:nodes"];
+
+/// The whole picture, desired or live.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// Always [`STATE_FORMAT_VERSION`] when written.
+    #[serde(default = "state_format_version")]
+    pub format_version: u32,
+    /// The AWS account: the file's `account:` on the desired side, the caller's on the live side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`).
+    #[serde(default = "default_partition")]
+    pub partition: String,
+    /// Who reads live state (from STS). Live side only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Caller>,
+    #[serde(default)]
+    pub iam: Iam,
+    /// By the cluster name used in access.yaml.
+    #[serde(default)]
+    pub clusters: BTreeMap<String, Cluster>,
+}
+
+fn state_format_version() -> u32 {
+    STATE_FORMAT_VERSION
+}
+
+pub fn default_partition() -> String {
+    "aws".to_string()
+}
+
+/// The identity that runs accessctl, from `sts:GetCallerIdentity`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Caller {
+    pub account: String,
+    /// As STS returns it: `arn:aws:iam::1:user/x` or `arn:aws:sts::1:assumed-role/R/session`.
+    pub arn: String,
+}
+
+impl Caller {
+    /// The IAM principal ARN that cluster mappings name for this caller: an assumed-role
+    /// session maps back to its role (`arn:aws:iam::1:role/R`), since that is what aws-auth and
+    /// access entries hold. Role paths are not in the session ARN; callers match on the name.
+    pub fn principal_arn(&self) -> String {
+        match parse_arn(&self.arn) {
+            Some(arn) if arn.service == "sts" && arn.resource.starts_with("assumed-role/") => {
+                let role = arn.resource["assumed-role/".len()..]
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                format!("arn:{}:iam::{}:role/{}", arn.partition, arn.account, role)
+            }
+            _ => self.arn.clone(),
+        }
+    }
+}
+
+/// Everything accessctl reads and writes in IAM, by name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Iam {
+    /// Customer-managed policies, by name.
+    #[serde(default)]
+    pub policies: BTreeMap<String, Policy>,
+    #[serde(default)]
+    pub groups: BTreeMap<String, Group>,
+    #[serde(default)]
+    pub users: BTreeMap<String, User>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, Role>,
+    /// IAM OIDC identity providers, by issuer host and path (`oidc.eks.us-east-1.amazonaws.com/id/X`).
+    #[serde(default)]
+    pub oidc_providers: BTreeMap<String, OidcProvider>,
+}
+
+/// A customer-managed policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default = "root_path")]
+    pub path: String,
+    /// IAM cannot change a policy's description: a change means replace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The default version's document.
+    pub document: PolicyDocument,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An IAM group. Ownership: the path (IAM groups have no tags).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    #[serde(default = "root_path")]
+    pub path: String,
+    /// Managed policy ARNs attached to the group.
+    #[serde(default)]
+    pub managed_policies: BTreeSet<String>,
+    /// Inline policies by name.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, PolicyDocument>,
+}
+
+/// An IAM user.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    #[serde(default = "root_path")]
+    pub path: String,
+    /// Group names.
+    #[serde(default)]
+    pub groups: BTreeSet<String>,
+    #[serde(default)]
+    pub managed_policies: BTreeSet<String>,
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, PolicyDocument>,
+    /// Permissions boundary policy ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An IAM role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// IAM cannot move a role to another path: a change means replace.
+    #[serde(default = "root_path")]
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Seconds, 3600 to 43200.
+    #[serde(default = "default_max_session")]
+    pub max_session_duration: u32,
+    /// The assume-role (trust) policy.
+    pub trust: PolicyDocument,
+    #[serde(default)]
+    pub managed_policies: BTreeSet<String>,
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, PolicyDocument>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// IAM's unique id (`AROA…`). Live side only; never compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
+}
+
+/// An IAM OpenID Connect provider (IRSA).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProvider {
+    /// Audiences (client ids); IRSA needs `sts.amazonaws.com`.
+    #[serde(default)]
+    pub client_ids: BTreeSet<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// How a cluster authenticates IAM principals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthenticationMode {
+    /// The aws-auth ConfigMap only (EKS `CONFIG_MAP`).
+    #[default]
+    ConfigMap,
+    /// EKS access entries only (EKS `API`).
+    AccessEntries,
+    /// Both (EKS `API_AND_CONFIG_MAP`).
+    Both,
+}
+
+impl AuthenticationMode {
+    pub fn uses_config_map(self) -> bool {
+        matches!(self, Self::ConfigMap | Self::Both)
+    }
+    pub fn uses_access_entries(self) -> bool {
+        matches!(self, Self::AccessEntries | Self::Both)
+    }
+}
+
+/// One cluster: its access mappings and the Kubernetes objects accessctl manages.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The EKS cluster name when it differs from the key in access.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eks_name: Option<String>,
+    /// kubeconfig context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(default)]
+    pub authentication: AuthenticationMode,
+    /// OIDC issuer URL (`https://oidc.eks.<region>.amazonaws.com/id/<ID>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_issuer: Option<String>,
+    /// The aws-auth ConfigMap; `None` when it does not exist (live) or is not used (desired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_auth: Option<AwsAuth>,
+    /// EKS access entries by principal ARN.
+    #[serde(default)]
+    pub access_entries: BTreeMap<String, AccessEntry>,
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, Namespace>,
+    #[serde(default)]
+    pub cluster_roles: BTreeMap<String, ClusterRole>,
+    /// Namespaced Roles by `namespace/name`.
+    #[serde(default)]
+    pub roles: BTreeMap<String, K8sRole>,
+    #[serde(default)]
+    pub cluster_role_bindings: BTreeMap<String, Binding>,
+    /// RoleBindings by `namespace/name`.
+    #[serde(default)]
+    pub role_bindings: BTreeMap<String, Binding>,
+    /// ServiceAccounts by `namespace/name`.
+    #[serde(default)]
+    pub service_accounts: BTreeMap<String, ServiceAccount>,
+}
+
+/// The aws-auth ConfigMap in kube-system, parsed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAuth {
+    /// `mapRoles`, `mapUsers` and `mapAccounts` entries in file order.
+    #[serde(default)]
+    pub entries: Vec<AwsAuthEntry>,
+    /// ARNs (or account ids) whose entries accessctl manages, from the ConfigMap's annotation.
+    #[serde(default)]
+    pub managed: BTreeSet<String>,
+    /// Live side only: kept for the compare-and-swap update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+}
+
+/// Which list of aws-auth an entry lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MapKind {
+    MapRoles,
+    MapUsers,
+    MapAccounts,
+}
+
+/// One aws-auth entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAuthEntry {
+    pub kind: MapKind,
+    /// `rolearn` / `userarn`, or the account id for `mapAccounts`.
+    pub arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+impl AwsAuthEntry {
+    /// Node roles map to `system:bootstrappers` / `system:nodes`: never touched without a flag.
+    pub fn is_node_role(&self) -> bool {
+        self.groups
+            .iter()
+            .any(|g| NODE_GROUPS.contains(&g.as_str()))
+    }
+}
+
+/// An EKS access entry (authentication modes `API` and `API_AND_CONFIG_MAP`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessEntry {
+    /// `STANDARD`, `EC2_LINUX`, `FARGATE_LINUX`, … Only `STANDARD` entries are ever managed.
+    #[serde(default = "standard_entry", rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub groups: BTreeSet<String>,
+    /// Access policy ARN → scope.
+    #[serde(default)]
+    pub policies: BTreeMap<String, AccessScope>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The IAM principal's unique id EKS recorded. Live side only; never compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+}
+
+fn standard_entry() -> String {
+    "STANDARD".to_string()
+}
+
+/// Where an access policy applies.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum AccessScope {
+    Cluster,
+    Namespace { namespaces: BTreeSet<String> },
+}
+
+/// Labels and annotations: the metadata accessctl compares. Only the keys the file sets (plus
+/// the ownership label) take part in a diff; others belong to someone else.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Meta {
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.annotations.is_empty()
+    }
+
+    pub fn is_owned(&self) -> bool {
+        self.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Namespace {
+    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+    pub meta: Meta,
+}
+
+/// One RBAC rule. Lists are kept sorted and free of duplicates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyRule {
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub api_groups: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub resources: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub resource_names: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub non_resource_urls: BTreeSet<String>,
+    pub verbs: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterRole {
+    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+    pub meta: Meta,
+    /// Sorted, without duplicates: rule order has no meaning to the authorizer.
+    #[serde(default)]
+    pub rules: BTreeSet<PolicyRule>,
+}
+
+/// A namespaced Role (named `K8sRole` to keep it apart from IAM roles).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct K8sRole {
+    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+    pub meta: Meta,
+    #[serde(default)]
+    pub rules: BTreeSet<PolicyRule>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RoleRefKind {
+    ClusterRole,
+    Role,
+}
+
+/// What a binding grants. Immutable in Kubernetes: a change means replace.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRef {
+    pub kind: RoleRefKind,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SubjectKind {
+    User,
+    Group,
+    ServiceAccount,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    pub name: String,
+    /// ServiceAccount subjects only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// A ClusterRoleBinding or RoleBinding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Binding {
+    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+    pub meta: Meta,
+    pub role_ref: RoleRef,
+    #[serde(default)]
+    pub subjects: BTreeSet<Subject>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccount {
+    /// IRSA: the `eks.amazonaws.com/role-arn` annotation lives in `meta.annotations`.
+    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+    pub meta: Meta,
+}
+
+pub fn root_path() -> String {
+    "/".to_string()
+}
+
+pub fn default_max_session() -> u32 {
+    3600
+}
+
+/// The parts of an ARN accessctl needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+/// Splits `arn:partition:service:region:account:resource`; `None` when it is not an ARN.
+pub fn parse_arn(text: &str) -> Option<Arn<'_>> {
+    let mut parts = text.splitn(6, ':');
+    if parts.next()? != "arn" {
+        return None;
+    }
+    let arn = Arn {
+        partition: parts.next()?,
+        service: parts.next()?,
+        region: parts.next()?,
+        account: parts.next()?,
+        resource: parts.next()?,
+    };
+    (!arn.partition.is_empty() && !arn.service.is_empty() && !arn.resource.is_empty())
+        .then_some(arn)
+}
+
+/// ARN builders, so every module spells ARNs the same way.
+pub mod arn {
+    pub fn user(partition: &str, account: &str, path: &str, name: &str) -> String {
+        format!("arn:{partition}:iam::{account}:user{path}{name}")
+    }
+    pub fn role(partition: &str, account: &str, path: &str, name: &str) -> String {
+        format!("arn:{partition}:iam::{account}:role{path}{name}")
+    }
+    pub fn policy(partition: &str, account: &str, path: &str, name: &str) -> String {
+        format!("arn:{partition}:iam::{account}:policy{path}{name}")
+    }
+    pub fn aws_managed_policy(partition: &str, name: &str) -> String {
+        format!("arn:{partition}:iam::aws:policy/{name}")
+    }
+    pub fn account_root(partition: &str, account: &str) -> String {
+        format!("arn:{partition}:iam::{account}:root")
+    }
+    /// `issuer` without `https://`.
+    pub fn oidc_provider(partition: &str, account: &str, issuer: &str) -> String {
+        format!("arn:{partition}:iam::{account}:oidc-provider/{issuer}")
+    }
+    pub fn eks_access_policy(partition: &str, name: &str) -> String {
+        format!("arn:{partition}:eks::aws:cluster-access-policy/{name}")
+    }
+}
+
+/// `https://oidc.eks…/id/X` → `oidc.eks…/id/X`.
+pub fn issuer_host_path(issuer: &str) -> &str {
+    issuer
+        .strip_prefix("https://")
+        .unwrap_or(issuer)
+        .trim_end_matches('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assumed_role_maps_back_to_its_role() {
+        let caller = Caller {
+            account: "111122223333".into(),
+            arn: "arn:aws:sts::111122223333:assumed-role/deployer/ci-session".into(),
+        };
+        assert_eq!(
+            caller.principal_arn(),
+            "arn:aws:iam::111122223333:role/deployer"
+        );
+    }
+
+    #[test]
+    fn user_caller_is_itself() {
+        let caller = Caller {
+            account: "111122223333".into(),
+            arn: "arn:aws:iam::111122223333:user/alice".into(),
+        };
+        assert_eq!(caller.principal_arn(), caller.arn);
+    }
+
+    #[test]
+    fn arn_parts() {
+        let arn = parse_arn("arn:aws:iam::123456789012:role/path/name").expect("an ARN");
+        assert_eq!(arn.service, "iam");
+        assert_eq!(arn.account, "123456789012");
+        assert_eq!(arn.resource, "role/path/name");
+        assert!(parse_arn("role/name").is_none());
+        assert!(parse_arn("arn:aws").is_none());
+    }
+}
