@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-pub use policy::PolicyDocument;
+pub use policy::{DocumentKind, PolicyDocument};
 
 /// Tag key (IAM) marking an object as owned by accessctl.
 pub const MANAGED_BY_TAG: &str = "managed-by";

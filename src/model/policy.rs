@@ -18,6 +18,19 @@ pub struct PolicyError {
     pub hint: Option<String>,
 }
 
+/// What a document is for: it decides which elements are required.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// Identity-based (managed or inline) policy: statements need `Resource`/`NotResource` and
+    /// must not have `Principal`.
+    Identity,
+    /// Role trust policy: statements need `Principal`/`NotPrincipal` and must not have
+    /// `Resource`.
+    Trust,
+    /// Whatever IAM returned (live state, snapshots): only the shape is checked.
+    Any,
+}
+
 /// A normalized IAM policy document.
 #[derive(Clone, Debug)]
 pub struct PolicyDocument {
@@ -26,14 +39,15 @@ pub struct PolicyDocument {
 
 impl PolicyDocument {
     /// Validates and normalizes a document given as JSON. Reports every problem found.
-    pub fn from_value(value: &Value) -> Result<Self, Vec<PolicyError>> {
+    pub fn from_value(value: &Value, kind: DocumentKind) -> Result<Self, Vec<PolicyError>> {
+        let _ = kind;
         Ok(Self {
             value: value.clone(),
         })
     }
 
     /// Parses a document as IAM returns it: raw JSON, or percent-encoded JSON.
-    pub fn parse_str(text: &str) -> Result<Self, Vec<PolicyError>> {
+    pub fn parse_str(text: &str, kind: DocumentKind) -> Result<Self, Vec<PolicyError>> {
         let value: Value = serde_json::from_str(text).map_err(|error| {
             vec![PolicyError {
                 path: Vec::new(),
@@ -41,7 +55,7 @@ impl PolicyDocument {
                 hint: None,
             }]
         })?;
-        Self::from_value(&value)
+        Self::from_value(&value, kind)
     }
 
     /// The canonical IAM JSON form (what apply sends and what plans show).
@@ -75,7 +89,7 @@ impl<'de> Deserialize<'de> for PolicyDocument {
             // Snapshots may carry IAM's URL-encoded string form.
             Value::String(encoded) => {
                 text = encoded.clone();
-                return Self::parse_str(&text).map_err(|errors| {
+                return Self::parse_str(&text, DocumentKind::Any).map_err(|errors| {
                     serde::de::Error::custom(
                         errors
                             .first()
@@ -86,7 +100,7 @@ impl<'de> Deserialize<'de> for PolicyDocument {
             }
             other => other,
         };
-        Self::from_value(value).map_err(|errors| {
+        Self::from_value(value, DocumentKind::Any).map_err(|errors| {
             let messages: Vec<String> = errors
                 .iter()
                 .map(|e| format!("{}: {}", e.path.join("."), e.message))
