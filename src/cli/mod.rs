@@ -1,0 +1,91 @@
+//! The command line: arguments (clap), one file per command, and the mapping of every error to
+//! a message, a hint and an exit code. Data goes to stdout; messages go to stderr.
+
+mod completions;
+mod output;
+mod plan;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use output::{CliError, Printer};
+
+/// Exit code: success, no changes.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: any error.
+pub const EXIT_ERROR: i32 = 1;
+/// Exit code with `--detailed-exitcode`: the plan has changes.
+pub const EXIT_CHANGES: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "accessctl",
+    version,
+    about = "Declarative access management for Amazon EKS: IAM, aws-auth, access entries, RBAC and IRSA from one reviewed file",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print only data and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more about what is happening
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Never colour the output (also: the NO_COLOR environment variable)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check an access.yaml and report every mistake at once
+    Validate(validate::ValidateArgs),
+    /// Show what would change to make live state match access.yaml
+    Plan(plan::PlanArgs),
+    /// Print a shell completion script
+    Completions(completions::CompletionsArgs),
+}
+
+/// The access.yaml to read.
+#[derive(Debug, Args)]
+pub struct FileArg {
+    /// Path of the access.yaml
+    #[arg(short = 'f', long = "file", value_name = "PATH", default_value = "access.yaml")]
+    pub file: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+    Markdown,
+}
+
+/// Parses the process arguments and runs the command; returns the exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let printer = Printer::new(&cli.global);
+    let result = match &cli.command {
+        Command::Validate(args) => validate::run(args, &printer),
+        Command::Plan(args) => plan::run(args, &printer),
+        Command::Completions(args) => completions::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            printer.error(&error);
+            EXIT_ERROR
+        }
+    }
+}

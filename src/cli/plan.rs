@@ -1,0 +1,134 @@
+//! `accessctl plan`: desired state from access.yaml, live state from a snapshot, and the plan
+//! between them in text, JSON or Markdown.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::{CliError, EXIT_CHANGES, EXIT_OK, FileArg, OutputFormat, Printer};
+use crate::model::State;
+use crate::plan::{self, Overrides, PlanOptions, SafetyCheck};
+use crate::render::{self, TextOptions};
+use crate::snapshot;
+use crate::spec::Facts;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// Plan against a saved live-state snapshot instead of reading AWS and the clusters
+    #[arg(long, value_name = "PATH")]
+    pub live_state: Option<PathBuf>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also save the plan as JSON to this file
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+/// Adoption and the explicit overrides of the planner's safety checks.
+#[derive(Debug, Args)]
+pub struct SafetyArgs {
+    /// Take over every declared object that exists but is not managed by accessctl
+    #[arg(long)]
+    pub adopt: bool,
+    /// Plan even though the caller's account is not the file's `account`
+    #[arg(long)]
+    pub allow_account_mismatch: bool,
+    /// Allow removing or changing the caller's own cluster access
+    #[arg(long)]
+    pub allow_self_lockout: bool,
+    /// Allow touching aws-auth entries of node roles (system:bootstrappers, system:nodes)
+    #[arg(long)]
+    pub allow_node_role_changes: bool,
+    /// Allow a plan that leaves a cluster with no admin mapping
+    #[arg(long)]
+    pub allow_no_cluster_admin: bool,
+    /// Allow deleting namespaces accessctl owns
+    #[arg(long)]
+    pub allow_namespace_deletion: bool,
+}
+
+impl SafetyArgs {
+    pub fn options(&self) -> PlanOptions {
+        let flags = [
+            (self.allow_account_mismatch, SafetyCheck::AccountMismatch),
+            (self.allow_self_lockout, SafetyCheck::SelfLockout),
+            (self.allow_node_role_changes, SafetyCheck::NodeRole),
+            (self.allow_no_cluster_admin, SafetyCheck::NoClusterAdmin),
+            (self.allow_namespace_deletion, SafetyCheck::NamespaceDeletion),
+        ];
+        PlanOptions {
+            adopt_all: self.adopt,
+            overrides: Overrides {
+                allowed: flags
+                    .into_iter()
+                    .filter(|(set, _)| *set)
+                    .map(|(_, check)| check)
+                    .collect(),
+            },
+        }
+    }
+}
+
+pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
+    let live_path = args.live_state.as_deref().ok_or_else(|| {
+        CliError::new("reading live state from AWS and the clusters is not available in this build")
+            .with_hint("pass `--live-state live.json` (a snapshot; see docs/snapshot.md)")
+    })?;
+    let live = read_live_state(live_path)?;
+    let loaded = super::validate::load(&args.file.file, &Facts { live: Some(&live) })?;
+    let plan = plan::plan(&loaded.desired, &live, &args.safety.options()).map_err(refused)?;
+    printer.verbose(&format!(
+        "planned {} change{} against `{}`",
+        plan.changes.len(),
+        if plan.changes.len() == 1 { "" } else { "s" },
+        live_path.display()
+    ));
+
+    if let Some(out) = &args.out {
+        std::fs::write(out, render::json(&plan)).map_err(|error| {
+            CliError::new(format!("cannot write the plan to `{}`: {error}", out.display()))
+        })?;
+        printer.info(&format!("saved the plan to `{}`", out.display()));
+    }
+    let rendered = match args.output {
+        OutputFormat::Text => render::text(
+            &plan,
+            TextOptions {
+                color: printer.stdout_color,
+            },
+        ),
+        OutputFormat::Json => render::json(&plan),
+        OutputFormat::Markdown => render::markdown(&plan),
+    };
+    printer.data(&rendered)?;
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}
+
+pub fn read_live_state(path: &Path) -> Result<State, CliError> {
+    snapshot::read(path).map_err(|error| CliError::new(error.to_string()).with_hint(error.hint()))
+}
+
+/// Every refusal, each with its hint, then one closing line.
+fn refused(error: plan::PlanError) -> CliError {
+    let mut details = String::new();
+    for problem in &error.problems {
+        details.push_str(&format!(
+            "error: {}\n  hint: {}\n",
+            problem.message(),
+            problem.hint()
+        ));
+    }
+    CliError::new(error.to_string()).with_details(details)
+}
