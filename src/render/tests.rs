@@ -748,3 +748,59 @@ fn markdown_shortened_comment() {
     assert!(output.len() <= 1_400, "{}", output.len());
     assert_snapshot!(output);
 }
+
+#[test]
+fn text_inline_policies_added_and_removed() {
+    let plan = plan(
+        vec![change(
+            Address::iam(Kind::User, "developer"),
+            Action::Update,
+            Some("differs from access.yaml: inline_policies, permissions_boundary"),
+            None,
+            None,
+            vec![
+                field(
+                    "inline_policies.describe-clusters",
+                    None,
+                    Some(describe_clusters()),
+                ),
+                field(
+                    "inline_policies.legacy",
+                    Some(json!({
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]
+                    })),
+                    None,
+                ),
+                field(
+                    "permissions_boundary",
+                    Some(json!("arn:aws:iam::424432388155:policy/boundary")),
+                    None,
+                ),
+            ],
+        )],
+        Summary {
+            change: 1,
+            ..Summary::default()
+        },
+    );
+    let output = text(&plan, PLAIN);
+    assert!(
+        output.contains("      + inline_policies.describe-clusters\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("      - inline_policies.legacy\n"),
+        "{output}"
+    );
+    assert_snapshot!(output);
+    let comment = markdown(&plan);
+    assert!(
+        comment.contains(&format!("\n+{}\"eks:DescribeCluster\",\n", " ".repeat(14))),
+        "{comment}"
+    );
+    assert!(
+        comment.contains(&format!("\n-{}\"Action\": \"s3:*\",\n", " ".repeat(12))),
+        "{comment}"
+    );
+}
