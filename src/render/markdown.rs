@@ -1,0 +1,401 @@
+//! The pull-request comment: heading and summary, a table of changes, one collapsible
+//! `diff` block per change, then overrides and notes.
+//!
+//! GitHub refuses comments over 65,536 characters, so the comment is cut to
+//! [`MARKDOWN_LIMIT`](super::MARKDOWN_LIMIT): details go first (from the end), then table rows,
+//! then notes, and a closing line says what was left out and where the full plan is.
+//! Everything taken from the plan is escaped for the place it lands in (table cell, HTML
+//! summary, code span, fenced block).
+
+use std::fmt::Write as _;
+
+use crate::plan::{Action, Change, Plan};
+
+use super::diff::{self, Content, Line, Tag};
+use super::value::scrub;
+use super::{MARKDOWN_LIMIT, NO_CHANGES, summary_line};
+
+pub fn render(plan: &Plan) -> String {
+    render_within(plan, MARKDOWN_LIMIT)
+}
+
+/// [`render`] with the size limit as a parameter, so truncation can be tested on small plans.
+pub fn render_within(plan: &Plan, limit: usize) -> String {
+    let mut head = String::from("### accessctl plan\n\n");
+    let _ = writeln!(head, "**{}**\n", summary_line(&plan.summary));
+    if !plan.has_changes() {
+        let _ = writeln!(head, "{NO_CHANGES}\n");
+    }
+
+    let rows: Vec<String> = plan.changes.iter().map(row).collect();
+    let details: Vec<String> = plan.changes.iter().map(details).collect();
+    let overrides: String = plan
+        .overrides
+        .iter()
+        .map(|flag| {
+            format!(
+                "**Warning:** safety override used: {}\n\n",
+                code_span(flag, false)
+            )
+        })
+        .collect();
+    let notes: Vec<String> = plan
+        .notes
+        .iter()
+        .map(|note| match &note.address {
+            Some(address) => format!(
+                "- {}: {}\n",
+                code_span(&address.to_string(), false),
+                escape_text(&note.message)
+            ),
+            None => format!("- {}\n", escape_text(&note.message)),
+        })
+        .collect();
+
+    let kept = fit(
+        limit,
+        head.len() + overrides.len(),
+        &rows,
+        &details,
+        &notes,
+        plan.changes.len(),
+    );
+
+    let mut out = head;
+    if kept.rows > 0 {
+        out.push_str(TABLE_HEADER);
+        for row in &rows[..kept.rows] {
+            out.push_str(row);
+        }
+        out.push('\n');
+    }
+    for block in &details[..kept.details] {
+        out.push_str(block);
+    }
+    out.push_str(&overrides);
+    if kept.notes > 0 {
+        out.push_str(NOTES_HEADER);
+        for note in &notes[..kept.notes] {
+            out.push_str(note);
+        }
+        out.push('\n');
+    }
+    out.push_str(&omission(
+        plan.changes.len(),
+        &kept,
+        plan.notes.len() - kept.notes,
+    ));
+    let trimmed_len = out.trim_end().len();
+    out.truncate(trimmed_len);
+    out.push('\n');
+    if out.len() > limit {
+        // Only reachable when the heading and overrides alone are too long: a hard cut keeps
+        // the promise of never exceeding the limit.
+        let cut = out.floor_char_boundary(limit.saturating_sub(CUT.len()));
+        out.truncate(cut);
+        out.push_str(CUT);
+    }
+    out
+}
+
+const TABLE_HEADER: &str = "| Action | Address | Reason |\n| --- | --- | --- |\n";
+const NOTES_HEADER: &str = "**Notes**\n\n";
+const CUT: &str = "\n…\n";
+
+/// How many table rows, details blocks and notes fit.
+#[derive(Debug, PartialEq, Eq)]
+struct Kept {
+    rows: usize,
+    details: usize,
+    notes: usize,
+}
+
+fn fit(
+    limit: usize,
+    fixed: usize,
+    rows: &[String],
+    details: &[String],
+    notes: &[String],
+    total: usize,
+) -> Kept {
+    let rows_len = prefix_sums(rows);
+    let details_len = prefix_sums(details);
+    let notes_len = prefix_sums(notes);
+    let mut kept = Kept {
+        rows: rows.len(),
+        details: details.len(),
+        notes: notes.len(),
+    };
+    loop {
+        let table = if kept.rows > 0 {
+            TABLE_HEADER.len() + rows_len[kept.rows] + 1
+        } else {
+            0
+        };
+        let notes_part = if kept.notes > 0 {
+            NOTES_HEADER.len() + notes_len[kept.notes] + 1
+        } else {
+            0
+        };
+        let size = fixed
+            + table
+            + details_len[kept.details]
+            + notes_part
+            + omission(total, &kept, notes.len() - kept.notes).len()
+            + 1;
+        if size <= limit {
+            return kept;
+        }
+        if kept.details > 0 {
+            kept.details -= 1;
+        } else if kept.rows > 0 {
+            kept.rows -= 1;
+        } else if kept.notes > 0 {
+            kept.notes -= 1;
+        } else {
+            return kept;
+        }
+    }
+}
+
+fn prefix_sums(parts: &[String]) -> Vec<usize> {
+    let mut sums = Vec::with_capacity(parts.len() + 1);
+    sums.push(0);
+    let mut total = 0;
+    for part in parts {
+        total += part.len();
+        sums.push(total);
+    }
+    sums
+}
+
+/// The closing line saying what the comment leaves out; empty when nothing is.
+fn omission(total: usize, kept: &Kept, notes_left_out: usize) -> String {
+    let left_out = total - kept.rows;
+    let without_details = kept.rows - kept.details;
+    let mut parts = Vec::new();
+    if left_out > 0 {
+        parts.push(format!(
+            "{left_out} of {total} {} {} left out",
+            plural(total, "change", "changes"),
+            plural(left_out, "was", "were")
+        ));
+    }
+    if without_details > 0 {
+        parts.push(format!(
+            "{without_details} {} listed without details",
+            plural(without_details, "change is", "changes are")
+        ));
+    }
+    if notes_left_out > 0 {
+        parts.push(format!(
+            "{notes_left_out} {} left out",
+            plural(notes_left_out, "note was", "notes were")
+        ));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!(
+        "**This comment is shortened to stay under GitHub's size limit:** {}. \
+         The full plan is in the job log, and in `accessctl plan -o json`.\n",
+        parts.join("; ")
+    )
+}
+
+fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
+}
+
+pub fn action_word(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Replace => "replace",
+        Action::Delete => "destroy",
+        Action::Adopt => "adopt",
+    }
+}
+
+fn row(change: &Change) -> String {
+    format!(
+        "| `{}` {} | {} | {} |\n",
+        change.action.symbol(),
+        action_word(change.action),
+        code_span(&change.address.to_string(), true),
+        change
+            .reason
+            .as_deref()
+            .map(escape_text)
+            .unwrap_or_default()
+    )
+}
+
+fn details(change: &Change) -> String {
+    let lines = diff::body(change);
+    let mut body = String::new();
+    if lines.is_empty() {
+        let _ = writeln!(
+            body,
+            "{} {}",
+            change.action.symbol(),
+            scrub(&change.address.to_string())
+        );
+    }
+    for line in &lines {
+        write_line(&mut body, line);
+    }
+    let fence = "`".repeat(longest_run(&body, '`').max(2) + 1);
+    format!(
+        "<details><summary><code>{}</code> {}</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n\n",
+        escape_html(&change.address.to_string()),
+        action_word(change.action)
+    )
+}
+
+/// A body line with its `+`/`-` in the first column, where GitHub's diff highlighting looks.
+fn write_line(out: &mut String, line: &Line) {
+    let indent = " ".repeat(4 * line.depth);
+    let slot = if line.tag == Tag::Change && !line.bare {
+        '~'
+    } else {
+        ' '
+    };
+    match &line.content {
+        Content::Text(text) => {
+            let first = match line.tag {
+                Tag::Add => '+',
+                Tag::Remove => '-',
+                Tag::Change | Tag::Keep => ' ',
+            };
+            let _ = writeln!(
+                out,
+                "{}",
+                format!("{first}{slot} {indent}{text}").trim_end()
+            );
+        }
+        Content::Change {
+            name,
+            before,
+            after,
+        } => {
+            if let Some(before) = before {
+                let _ = writeln!(out, "-  {indent}{name} = {before}");
+            }
+            if let Some(after) = after {
+                let _ = writeln!(out, "+  {indent}{name} = {after}");
+            }
+        }
+    }
+}
+
+fn longest_run(text: &str, wanted: char) -> usize {
+    let mut longest = 0;
+    let mut current = 0;
+    for c in text.chars() {
+        if c == wanted {
+            current += 1;
+            longest = longest.max(current);
+        } else {
+            current = 0;
+        }
+    }
+    longest
+}
+
+/// Text in a table cell or paragraph: nothing in it can end the cell, open HTML, start code or
+/// swallow the next character.
+fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in scrub(text).chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '|' => out.push_str("\\|"),
+            '`' => out.push_str("\\`"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside HTML (`<summary>`), where Markdown is not parsed but entities are.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in scrub(text).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '`' => out.push_str("&#96;"),
+            '|' => out.push_str("&#124;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span that holds any text: the fence is longer than any run of backticks inside.
+/// In a table cell `|` must still be escaped; GFM removes the backslash inside code spans.
+fn code_span(text: &str, in_table: bool) -> String {
+    let mut text = scrub(text);
+    if in_table {
+        text = text.replace('|', "\\|");
+    }
+    let fence = "`".repeat(longest_run(&text, '`') + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_hold_backticks_and_pipes() {
+        assert_eq!(code_span("a", false), "`a`");
+        assert_eq!(code_span("a`b", false), "``a`b``");
+        assert_eq!(code_span("`a", false), "`` `a ``");
+        assert_eq!(code_span("a|b", true), r"`a\|b`");
+        assert_eq!(code_span("a|b", false), "`a|b`");
+    }
+
+    #[test]
+    fn text_escapes() {
+        assert_eq!(
+            escape_text(r"a|b <script> `x` \ & c"),
+            r"a\|b &lt;script&gt; \`x\` \\ &amp; c"
+        );
+        assert_eq!(escape_text("line\nbreak"), r"line\\u{a}break");
+        assert_eq!(escape_html("<b>`|\"&"), "&lt;b&gt;&#96;&#124;&quot;&amp;");
+    }
+
+    #[test]
+    fn omission_line_counts() {
+        let kept = Kept {
+            rows: 10,
+            details: 4,
+            notes: 0,
+        };
+        let line = omission(12, &kept, 1);
+        assert!(line.contains("2 of 12 changes were left out"), "{line}");
+        assert!(
+            line.contains("6 changes are listed without details"),
+            "{line}"
+        );
+        assert!(line.contains("1 note was left out"), "{line}");
+        let all = Kept {
+            rows: 3,
+            details: 3,
+            notes: 0,
+        };
+        assert_eq!(omission(3, &all, 0), "");
+    }
+}

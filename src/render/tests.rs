@@ -1,0 +1,806 @@
+//! Snapshot tests of the three views on hand-built plans.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use insta::assert_snapshot;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::{
+    AccessEntry, AccessScope, AwsAuthEntry, Binding, ClusterRole, DocumentKind, MapKind, Meta,
+    PolicyDocument, PolicyRule, Role, RoleRef, RoleRefKind, Subject, SubjectKind, User,
+};
+use crate::plan::{
+    Action, Address, Change, FieldChange, Kind, Note, Object, PLAN_FORMAT_VERSION, Plan, Summary,
+};
+
+const PLAIN: TextOptions = TextOptions { color: false };
+const COLOR: TextOptions = TextOptions { color: true };
+
+fn document(value: Value) -> PolicyDocument {
+    PolicyDocument::from_value(&value, DocumentKind::Any).expect("a valid document")
+}
+
+fn strings(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|item| (*item).to_string()).collect()
+}
+
+fn managed_tag() -> BTreeMap<String, String> {
+    BTreeMap::from([("managed-by".to_string(), "accessctl".to_string())])
+}
+
+fn managed_label() -> Meta {
+    Meta {
+        labels: BTreeMap::from([(
+            "app.kubernetes.io/managed-by".to_string(),
+            "accessctl".to_string(),
+        )]),
+        annotations: BTreeMap::new(),
+    }
+}
+
+fn user(groups: &[&str], tags: BTreeMap<String, String>) -> User {
+    User {
+        path: "/".to_string(),
+        groups: strings(groups),
+        managed_policies: BTreeSet::new(),
+        inline_policies: BTreeMap::new(),
+        permissions_boundary: None,
+        tags,
+    }
+}
+
+fn trust(principal_arns: &[&str]) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AssumeFromAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": principal_arns},
+                "Action": "sts:AssumeRole",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+            }
+        ]
+    })
+}
+
+fn describe_clusters() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["eks:DescribeCluster", "eks:ListClusters"],
+                "Resource": "*"
+            }
+        ]
+    })
+}
+
+fn role(trust_document: Value) -> Role {
+    Role {
+        path: "/".to_string(),
+        description: Some("Administers the EKS clusters".to_string()),
+        max_session_duration: 3600,
+        trust: document(trust_document),
+        managed_policies: strings(&["arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"]),
+        inline_policies: BTreeMap::from([(
+            "describe-clusters".to_string(),
+            document(describe_clusters()),
+        )]),
+        permissions_boundary: None,
+        tags: managed_tag(),
+        role_id: None,
+    }
+}
+
+fn binding(kind: RoleRefKind, name: &str) -> Binding {
+    Binding {
+        meta: managed_label(),
+        role_ref: RoleRef {
+            kind,
+            name: name.to_string(),
+        },
+        subjects: BTreeSet::from([Subject {
+            kind: SubjectKind::Group,
+            name: "developers".to_string(),
+            namespace: None,
+        }]),
+    }
+}
+
+fn change(
+    address: Address,
+    action: Action,
+    reason: Option<&str>,
+    before: Option<Object>,
+    after: Option<Object>,
+    fields: Vec<FieldChange>,
+) -> Change {
+    Change {
+        address,
+        action,
+        reason: reason.map(str::to_string),
+        before,
+        after,
+        fields,
+    }
+}
+
+fn field(path: &str, before: Option<Value>, after: Option<Value>) -> FieldChange {
+    FieldChange {
+        path: path.to_string(),
+        before,
+        after,
+    }
+}
+
+fn plan(changes: Vec<Change>, summary: Summary) -> Plan {
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        changes,
+        summary,
+        overrides: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn create_developer() -> Change {
+    change(
+        Address::iam(Kind::User, "developer"),
+        Action::Create,
+        None,
+        None,
+        Some(Object::User(user(&["developers"], managed_tag()))),
+        Vec::new(),
+    )
+}
+
+fn update_eks_admin_trust() -> Change {
+    let before = trust(&["arn:aws:iam::424432388155:root"]);
+    let after = trust(&[
+        "arn:aws:iam::424432388155:root",
+        "arn:aws:iam::424432388155:role/ci-deployer",
+    ]);
+    change(
+        Address::iam(Kind::Role, "eks-admin"),
+        Action::Update,
+        Some("differs from access.yaml: trust"),
+        Some(Object::Role(role(before.clone()))),
+        Some(Object::Role(role(after.clone()))),
+        vec![field("trust", Some(before), Some(after))],
+    )
+}
+
+fn replace_binding() -> Change {
+    let before = binding(RoleRefKind::Role, "a");
+    let after = binding(RoleRefKind::ClusterRole, "view");
+    change(
+        Address::cluster(Kind::RoleBinding, "demo", "ns/b"),
+        Action::Replace,
+        Some("`role_ref` cannot be changed in place"),
+        Some(Object::Binding(before)),
+        Some(Object::Binding(after)),
+        vec![field(
+            "role_ref",
+            Some(json!({"kind": "Role", "name": "a"})),
+            Some(json!({"kind": "ClusterRole", "name": "view"})),
+        )],
+    )
+}
+
+fn delete_former() -> Change {
+    change(
+        Address::iam(Kind::User, "former"),
+        Action::Delete,
+        Some("owned by accessctl and no longer in access.yaml"),
+        Some(Object::User(user(&[], managed_tag()))),
+        None,
+        Vec::new(),
+    )
+}
+
+fn adopt_ops() -> Change {
+    change(
+        Address::iam(Kind::User, "ops"),
+        Action::Adopt,
+        Some("exists unmanaged; adopted because of `adopt: true`"),
+        Some(Object::User(user(&["ops"], BTreeMap::new()))),
+        Some(Object::User(user(&["ops"], managed_tag()))),
+        vec![field("tags.managed-by", None, Some(json!("accessctl")))],
+    )
+}
+
+/// The example of the brief: one change of each action.
+fn every_action() -> Plan {
+    plan(
+        vec![
+            create_developer(),
+            update_eks_admin_trust(),
+            replace_binding(),
+            delete_former(),
+            adopt_ops(),
+        ],
+        Summary {
+            add: 2,
+            change: 1,
+            destroy: 2,
+            adopt: 1,
+        },
+    )
+}
+
+fn has_escape_codes(text: &str) -> bool {
+    text.contains('\u{1b}')
+}
+
+#[test]
+fn text_every_action() {
+    assert_snapshot!(text(&every_action(), PLAIN));
+}
+
+#[test]
+fn text_create_role_shows_documents_as_pretty_json() {
+    let plan = plan(
+        vec![change(
+            Address::iam(Kind::Role, "eks-admin"),
+            Action::Create,
+            None,
+            None,
+            Some(Object::Role(role(trust(&[
+                "arn:aws:iam::424432388155:root",
+            ])))),
+            Vec::new(),
+        )],
+        Summary {
+            add: 1,
+            ..Summary::default()
+        },
+    );
+    let output = text(&plan, PLAIN);
+    assert!(output.contains("      + trust\n"), "{output}");
+    assert!(
+        output.contains("      + inline_policies.describe-clusters\n"),
+        "{output}"
+    );
+    assert!(!output.contains("role_id"), "{output}");
+    assert_snapshot!(output);
+}
+
+#[test]
+fn text_create_cluster_objects() {
+    let rules = BTreeSet::from([
+        PolicyRule {
+            api_groups: strings(&[""]),
+            resources: strings(&["configmaps", "pods", "pods/log", "services"]),
+            verbs: strings(&["get", "list", "watch"]),
+            ..PolicyRule::default()
+        },
+        PolicyRule {
+            api_groups: strings(&["apps"]),
+            resources: strings(&["deployments", "replicasets", "statefulsets"]),
+            verbs: strings(&["get", "list", "watch"]),
+            ..PolicyRule::default()
+        },
+    ]);
+    let plan = plan(
+        vec![
+            change(
+                Address::cluster(Kind::ClusterRole, "demo", "read-workloads"),
+                Action::Create,
+                None,
+                None,
+                Some(Object::ClusterRole(ClusterRole {
+                    meta: managed_label(),
+                    rules,
+                })),
+                Vec::new(),
+            ),
+            change(
+                Address::cluster(
+                    Kind::AccessEntry,
+                    "demo",
+                    "arn:aws:iam::424432388155:role/eks-admin",
+                ),
+                Action::Create,
+                None,
+                None,
+                Some(Object::AccessEntry(AccessEntry {
+                    kind: "STANDARD".to_string(),
+                    username: Some("eks-admin".to_string()),
+                    groups: BTreeSet::new(),
+                    policies: BTreeMap::from([(
+                        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+                            .to_string(),
+                        AccessScope::Cluster,
+                    )]),
+                    tags: managed_tag(),
+                    principal_id: None,
+                })),
+                Vec::new(),
+            ),
+            change(
+                Address::cluster(
+                    Kind::AwsAuth,
+                    "demo",
+                    "arn:aws:iam::424432388155:user/developer",
+                ),
+                Action::Create,
+                None,
+                None,
+                Some(Object::AwsAuthEntry(AwsAuthEntry {
+                    kind: MapKind::MapUsers,
+                    arn: "arn:aws:iam::424432388155:user/developer".to_string(),
+                    username: Some("developer".to_string()),
+                    groups: vec!["developers".to_string()],
+                })),
+                Vec::new(),
+            ),
+        ],
+        Summary {
+            add: 3,
+            ..Summary::default()
+        },
+    );
+    assert_snapshot!(text(&plan, PLAIN));
+}
+
+/// A long policy with one statement changed: only that part and its context are shown.
+#[test]
+fn text_policy_update_shows_only_the_changed_hunk() {
+    let statement = |sid: &str, action: &str| {
+        json!({
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": action,
+            "Resource": "*"
+        })
+    };
+    let before = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            statement("One", "eks:DescribeCluster"),
+            statement("Two", "eks:ListClusters"),
+            statement("Three", "eks:ListNodegroups"),
+            statement("Four", "eks:ListAddons"),
+            statement("Five", "eks:ListAccessEntries"),
+        ]
+    });
+    let mut after = before.clone();
+    after["Statement"][2]["Action"] = json!("eks:DescribeNodegroup");
+    let plan = plan(
+        vec![change(
+            Address::iam(Kind::Policy, "eks-read"),
+            Action::Update,
+            Some("differs from access.yaml: document"),
+            None,
+            None,
+            vec![field("document", Some(before), Some(after))],
+        )],
+        Summary {
+            change: 1,
+            ..Summary::default()
+        },
+    );
+    let output = text(&plan, PLAIN);
+    assert!(
+        output.contains("          -       \"Action\": \"eks:ListNodegroups\",\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("          +       \"Action\": \"eks:DescribeNodegroup\",\n"),
+        "{output}"
+    );
+    assert!(!output.contains("\"One\""), "{output}");
+    assert!(!output.contains("\"Five\""), "{output}");
+    assert_snapshot!(output);
+}
+
+#[test]
+fn text_long_lists_and_maps_show_element_differences() {
+    let policies = |extra: &[&str]| {
+        let mut arns = vec![
+            "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            "arn:aws:iam::aws:policy/AmazonEKSServicePolicy",
+            "arn:aws:iam::424432388155:policy/eks-read",
+        ];
+        arns.extend_from_slice(extra);
+        arns.sort_unstable();
+        json!(arns)
+    };
+    let plan = plan(
+        vec![change(
+            Address::iam(Kind::Role, "eks-admin"),
+            Action::Update,
+            Some("differs from access.yaml: managed_policies, tags"),
+            None,
+            None,
+            vec![
+                field(
+                    "managed_policies",
+                    Some(policies(&[])),
+                    Some(policies(&["arn:aws:iam::424432388155:policy/eks-write"])),
+                ),
+                field(
+                    "tags",
+                    Some(json!({
+                        "managed-by": "accessctl",
+                        "team": "platform",
+                        "cost-center": "engineering-shared-services"
+                    })),
+                    Some(json!({
+                        "managed-by": "accessctl",
+                        "team": "platform-infrastructure",
+                        "cost-center": "engineering-shared-services"
+                    })),
+                ),
+            ],
+        )],
+        Summary {
+            change: 1,
+            ..Summary::default()
+        },
+    );
+    assert_snapshot!(text(&plan, PLAIN));
+}
+
+#[test]
+fn text_no_changes() {
+    let plan = plan(Vec::new(), Summary::default());
+    assert_eq!(
+        text(&plan, PLAIN),
+        "No changes. Live state matches access.yaml.\n"
+    );
+}
+
+#[test]
+fn text_overrides_and_notes() {
+    let mut plan = plan(
+        vec![delete_former()],
+        Summary {
+            destroy: 1,
+            ..Summary::default()
+        },
+    );
+    plan.overrides = vec!["--allow-namespace-deletion".to_string()];
+    plan.notes = vec![
+        Note {
+            address: Some(Address::iam(Kind::User, "legacy-admin")),
+            message: "exists but is not managed by accessctl; left alone".to_string(),
+        },
+        Note {
+            address: None,
+            message: "cluster `prod` was not reachable; its objects were not read".to_string(),
+        },
+    ];
+    let output = text(&plan, PLAIN);
+    assert!(
+        output.contains("warning: safety override used: --allow-namespace-deletion\n"),
+        "{output}"
+    );
+    assert_snapshot!(output);
+}
+
+#[test]
+fn text_no_changes_still_shows_notes() {
+    let mut plan = plan(Vec::new(), Summary::default());
+    plan.notes = vec![Note {
+        address: Some(Address::iam(Kind::Role, "AWSServiceRoleForAmazonEKS")),
+        message: "service-linked role, never managed".to_string(),
+    }];
+    assert_snapshot!(text(&plan, PLAIN));
+}
+
+#[test]
+fn summary_line_mentions_adopt_only_when_there_is_some() {
+    let mut summary = Summary {
+        add: 1,
+        change: 2,
+        destroy: 3,
+        adopt: 0,
+    };
+    assert_eq!(
+        summary_line(&summary),
+        "Plan: 1 to add, 2 to change, 3 to destroy."
+    );
+    summary.adopt = 4;
+    assert_eq!(
+        summary_line(&summary),
+        "Plan: 1 to add, 2 to change, 3 to destroy, 4 to adopt."
+    );
+}
+
+#[test]
+fn colour_on_uses_escape_codes() {
+    let mut plan = every_action();
+    plan.overrides = vec!["--allow-namespace-deletion".to_string()];
+    let output = text(&plan, COLOR);
+    assert!(has_escape_codes(&output));
+    assert!(output.contains("\u{1b}[32m  +\u{1b}[0m \u{1b}[1miam.user.developer\u{1b}[0m"));
+    assert!(output.contains("\u{1b}[31m  -\u{1b}[0m"), "{output}");
+    assert!(output.contains("\u{1b}[35m-/+\u{1b}[0m"), "{output}");
+    assert!(output.contains("\u{1b}[36m <=\u{1b}[0m"), "{output}");
+    assert!(output.contains("\u{1b}[33m  ~\u{1b}[0m"), "{output}");
+    // A removed line of the trust diff, whole line red.
+    assert!(
+        output.contains("\u{1b}[31m-           \"arn:aws:iam::424432388155:root\"\u{1b}[0m"),
+        "{output}"
+    );
+}
+
+#[test]
+fn colour_off_has_no_escape_codes_even_from_data() {
+    let mut plan = every_action();
+    plan.changes[0].reason = Some("evil \u{1b}[2J reason".to_string());
+    plan.changes[4]
+        .fields
+        .push(field("tags.note", None, Some(json!("\u{1b}]0;title\u{7}"))));
+    plan.notes = vec![Note {
+        address: None,
+        message: "bell \u{7} and escape \u{1b}".to_string(),
+    }];
+    plan.overrides = vec!["--allow-\u{1b}[31m".to_string()];
+    let output = text(&plan, PLAIN);
+    assert!(!has_escape_codes(&output), "{output:?}");
+    assert!(!output.contains('\u{7}'), "{output:?}");
+    // Colour on must not let data through either: every escape is one of ours.
+    let colored = text(&plan, COLOR);
+    assert!(!colored.contains("\u{1b}[2J"), "{colored:?}");
+    assert!(!colored.contains("\u{1b}]0"), "{colored:?}");
+}
+
+#[test]
+fn json_round_trips() {
+    let mut plan = every_action();
+    plan.overrides = vec!["--allow-namespace-deletion".to_string()];
+    plan.notes = vec![Note {
+        address: Some(Address::iam(Kind::User, "legacy-admin")),
+        message: "left alone".to_string(),
+    }];
+    let output = json(&plan);
+    assert!(output.ends_with("}\n"));
+    let parsed: Plan = serde_json::from_str(&output).expect("plan JSON parses");
+    assert_eq!(parsed, plan);
+    assert_eq!(json(&parsed), output, "rendering is deterministic");
+}
+
+#[test]
+fn json_every_action() {
+    assert_snapshot!(json(&every_action()));
+}
+
+#[test]
+fn markdown_every_action() {
+    let mut plan = every_action();
+    plan.overrides = vec!["--allow-namespace-deletion".to_string()];
+    plan.notes = vec![Note {
+        address: Some(Address::iam(Kind::User, "legacy-admin")),
+        message: "exists but is not managed by accessctl; left alone".to_string(),
+    }];
+    let output = markdown(&plan);
+    assert!(output.contains(
+        "<details><summary><code>cluster.demo.rolebinding.ns/b</code> replace</summary>"
+    ));
+    assert_snapshot!(output);
+}
+
+#[test]
+fn markdown_no_changes() {
+    let output = markdown(&plan(Vec::new(), Summary::default()));
+    assert!(output.contains("No changes. Live state matches access.yaml."));
+    assert!(!output.contains("| Action |"));
+    assert_snapshot!(output);
+}
+
+#[test]
+fn markdown_escapes_table_cells_and_summaries() {
+    let mut evil = create_developer();
+    evil.reason = Some("a | b <script>alert(1)</script> `code`".to_string());
+    evil.address = Address::iam(Kind::User, "a|b<i>`x`");
+    let plan = plan(
+        vec![evil],
+        Summary {
+            add: 1,
+            ..Summary::default()
+        },
+    );
+    let output = markdown(&plan);
+    assert!(!output.contains("<script>"), "{output}");
+    let row = output
+        .lines()
+        .find(|line| line.starts_with("| `+`"))
+        .expect("a table row");
+    assert_eq!(
+        row,
+        r"| `+` create | `` iam.user.a\|b<i>`x` `` | a \| b &lt;script&gt;alert(1)&lt;/script&gt; \`code\` |"
+    );
+    // The row has exactly the three cells of the header: no `|` left unescaped.
+    let cells = row.replace(r"\|", "").matches('|').count();
+    assert_eq!(cells, 4, "{row}");
+    assert!(
+        output.contains(
+            "<details><summary><code>iam.user.a&#124;b&lt;i&gt;&#96;x&#96;</code> create</summary>"
+        ),
+        "{output}"
+    );
+}
+
+#[test]
+fn markdown_fence_is_longer_than_backticks_in_the_body() {
+    let mut plan = plan(
+        vec![adopt_ops()],
+        Summary {
+            adopt: 1,
+            ..Summary::default()
+        },
+    );
+    plan.changes[0]
+        .fields
+        .push(field("tags.owner", None, Some(json!("````"))));
+    let output = markdown(&plan);
+    assert!(output.contains("\n`````diff\n"), "{output}");
+    assert!(output.contains("\n`````\n\n</details>"), "{output}");
+}
+
+fn many_changes(count: usize) -> Plan {
+    let changes = (0..count)
+        .map(|index| {
+            let mut change = create_developer();
+            change.address = Address::iam(Kind::User, format!("developer-{index:04}"));
+            change.reason = Some(format!("declared in access.yaml under users[{index}]"));
+            change
+        })
+        .collect();
+    plan(
+        changes,
+        Summary {
+            add: count,
+            ..Summary::default()
+        },
+    )
+}
+
+#[test]
+fn markdown_truncates_large_plans() {
+    let total = 3_000;
+    let mut plan = many_changes(total);
+    plan.overrides = vec!["--allow-namespace-deletion".to_string()];
+    let output = markdown(&plan);
+    assert!(output.len() <= MARKDOWN_LIMIT, "{}", output.len());
+    let rows = output
+        .lines()
+        .filter(|line| line.starts_with("| `+`"))
+        .count();
+    let details = output.matches("<details>").count();
+    assert!(rows > 0 && rows < total, "{rows}");
+    assert_eq!(details, 0, "details go before table rows");
+    let left_out = total - rows;
+    assert!(
+        output.contains(&format!("{left_out} of {total} changes were left out")),
+        "{}",
+        &output[output.len() - 400..]
+    );
+    assert!(output.contains("The full plan is in the job log, and in `accessctl plan -o json`."));
+    assert!(output.contains("safety override used: `--allow-namespace-deletion`"));
+    // The rows kept are the first ones, and the last kept row is whole.
+    assert!(output.contains("`iam.user.developer-0000`"));
+    assert!(!output.contains(&format!("`iam.user.developer-{:04}`", total - 1)));
+}
+
+#[test]
+fn markdown_drops_details_before_rows() {
+    let plan = many_changes(20);
+    let full = markdown::render_within(&plan, usize::MAX);
+    assert_eq!(full.matches("<details>").count(), 20);
+    assert!(!full.contains("shortened"));
+    let limit = full.len() / 2;
+    let output = markdown::render_within(&plan, limit);
+    assert!(output.len() <= limit);
+    let details = output.matches("<details>").count();
+    let rows = output
+        .lines()
+        .filter(|line| line.starts_with("| `+`"))
+        .count();
+    assert_eq!(rows, 20);
+    assert!(details < 20, "{output}");
+    // The details kept are the first ones.
+    assert!(output.contains("<code>iam.user.developer-0000</code>"));
+    assert!(output.contains(&format!(
+        "{} changes are listed without details",
+        20 - details
+    )));
+}
+
+#[test]
+fn markdown_never_exceeds_the_limit() {
+    let mut plan = many_changes(50);
+    plan.notes = (0..50)
+        .map(|index| Note {
+            address: None,
+            message: format!("note number {index}"),
+        })
+        .collect();
+    for limit in [0, 10, 200, 600, 1_000, 3_000, 10_000] {
+        let output = markdown::render_within(&plan, limit);
+        assert!(
+            output.len() <= limit.max(markdown_minimum()),
+            "{limit}: {}",
+            output.len()
+        );
+    }
+}
+
+/// The hard cut keeps the end marker even when the limit is absurdly small.
+fn markdown_minimum() -> usize {
+    "\n…\n".len()
+}
+
+#[test]
+fn markdown_shortened_comment() {
+    let mut plan = many_changes(8);
+    plan.overrides = vec!["--allow-self-lockout".to_string()];
+    plan.notes = vec![Note {
+        address: None,
+        message: "cluster `prod` was not reachable".to_string(),
+    }];
+    let output = markdown::render_within(&plan, 1_400);
+    assert!(output.len() <= 1_400, "{}", output.len());
+    assert_snapshot!(output);
+}
+
+#[test]
+fn text_inline_policies_added_and_removed() {
+    let plan = plan(
+        vec![change(
+            Address::iam(Kind::User, "developer"),
+            Action::Update,
+            Some("differs from access.yaml: inline_policies, permissions_boundary"),
+            None,
+            None,
+            vec![
+                field(
+                    "inline_policies.describe-clusters",
+                    None,
+                    Some(describe_clusters()),
+                ),
+                field(
+                    "inline_policies.legacy",
+                    Some(json!({
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]
+                    })),
+                    None,
+                ),
+                field(
+                    "permissions_boundary",
+                    Some(json!("arn:aws:iam::424432388155:policy/boundary")),
+                    None,
+                ),
+            ],
+        )],
+        Summary {
+            change: 1,
+            ..Summary::default()
+        },
+    );
+    let output = text(&plan, PLAIN);
+    assert!(
+        output.contains("      + inline_policies.describe-clusters\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("      - inline_policies.legacy\n"),
+        "{output}"
+    );
+    assert_snapshot!(output);
+    let comment = markdown(&plan);
+    assert!(
+        comment.contains(&format!("\n+{}\"eks:DescribeCluster\",\n", " ".repeat(14))),
+        "{comment}"
+    );
+    assert!(
+        comment.contains(&format!("\n-{}\"Action\": \"s3:*\",\n", " ".repeat(12))),
+        "{comment}"
+    );
+}
