@@ -307,7 +307,9 @@ impl PolicyDocument {
             }
             Ok(value) => Self::from_value(&value, kind),
             Err(raw_error) => {
-                if !text.contains('%') {
+                // Text that starts as JSON is JSON with a mistake, not an encoded document.
+                let looks_like_json = text.trim_start().starts_with(['{', '[', '"']);
+                if looks_like_json || !text.contains('%') {
                     return Err(vec![json_error(&raw_error, None)]);
                 }
                 let value = decode_json(text)?;
@@ -1598,6 +1600,13 @@ mod tests {
         assert!(errors.is_some_and(
             |errors| errors.len() == 1 && errors[0].message.contains("not valid JSON")
         ));
+        let errors = PolicyDocument::parse_str("{\"Version\": \"100%\"", DocumentKind::Any).err();
+        assert!(errors.is_some_and(|errors| {
+            errors[0]
+                .hint
+                .as_deref()
+                .is_some_and(|h| !h.contains("percent-decoded"))
+        }));
         let errors = PolicyDocument::parse_str("%7B%22Version", DocumentKind::Any).err();
         assert!(errors.is_some_and(|errors| {
             errors[0]
