@@ -1,1 +1,4 @@
+//! The integration test harness: one binary, one module per area.
+
 mod cli;
+mod schemas;
