@@ -42,7 +42,11 @@ fn transcript(args: &[&str]) -> String {
 }
 
 fn example(name: &str, file: &str) -> String {
-    Path::new("specs/examples").join(name).join(file).display().to_string()
+    Path::new("specs/examples")
+        .join(name)
+        .join(file)
+        .display()
+        .to_string()
 }
 
 fn plan_schema() -> jsonschema::Validator {
@@ -76,7 +80,10 @@ fn every_example_plans_in_three_formats() {
         assert_eq!(code, 0, "{name}: {stderr}");
         let plan: serde_json::Value = serde_json::from_str(&stdout).expect("plan JSON");
         let errors: Vec<String> = schema.iter_errors(&plan).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{name}: plan JSON breaks the schema: {errors:#?}");
+        assert!(
+            errors.is_empty(),
+            "{name}: plan JSON breaks the schema: {errors:#?}"
+        );
     }
 }
 

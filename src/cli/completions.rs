@@ -13,6 +13,11 @@ pub struct CompletionsArgs {
 
 pub fn run(args: &CompletionsArgs) -> Result<i32, CliError> {
     let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "accessctl", &mut std::io::stdout());
+    clap_complete::generate(
+        args.shell,
+        &mut command,
+        "accessctl",
+        &mut std::io::stdout(),
+    );
     Ok(EXIT_OK)
 }

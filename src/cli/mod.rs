@@ -60,7 +60,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct FileArg {
     /// Path of the access.yaml
-    #[arg(short = 'f', long = "file", value_name = "PATH", default_value = "access.yaml")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        default_value = "access.yaml"
+    )]
     pub file: PathBuf,
 }
 

@@ -62,7 +62,10 @@ impl SafetyArgs {
             (self.allow_self_lockout, SafetyCheck::SelfLockout),
             (self.allow_node_role_changes, SafetyCheck::NodeRole),
             (self.allow_no_cluster_admin, SafetyCheck::NoClusterAdmin),
-            (self.allow_namespace_deletion, SafetyCheck::NamespaceDeletion),
+            (
+                self.allow_namespace_deletion,
+                SafetyCheck::NamespaceDeletion,
+            ),
         ];
         PlanOptions {
             adopt_all: self.adopt,
@@ -94,7 +97,10 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
 
     if let Some(out) = &args.out {
         std::fs::write(out, render::json(&plan)).map_err(|error| {
-            CliError::new(format!("cannot write the plan to `{}`: {error}", out.display()))
+            CliError::new(format!(
+                "cannot write the plan to `{}`: {error}",
+                out.display()
+            ))
         })?;
         printer.info(&format!("saved the plan to `{}`", out.display()));
     }

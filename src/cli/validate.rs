@@ -22,7 +22,12 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<i32, CliError> {
         .as_deref()
         .map(super::plan::read_live_state)
         .transpose()?;
-    let loaded = load(&args.file.file, &Facts { live: live.as_ref() })?;
+    let loaded = load(
+        &args.file.file,
+        &Facts {
+            live: live.as_ref(),
+        },
+    )?;
     let state = &loaded.desired.state;
     let clusters = state.clusters.len();
     printer.info(&format!(

@@ -35,7 +35,7 @@ pub const STATE_FORMAT_VERSION: u32 = 1;
 pub const NODE_GROUPS: [&str; 2] = ["system:bootstrappers", "system:nodes"];
 
 /// The whole picture, desired or live.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
     /// Always [`STATE_FORMAT_VERSION`] when written.
@@ -55,6 +55,19 @@ pub struct State {
     /// By the cluster name used in access.yaml.
     #[serde(default)]
     pub clusters: BTreeMap<String, Cluster>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            format_version: STATE_FORMAT_VERSION,
+            account: None,
+            partition: default_partition(),
+            caller: None,
+            iam: Iam::default(),
+            clusters: BTreeMap::new(),
+        }
+    }
 }
 
 fn state_format_version() -> u32 {
@@ -376,7 +389,11 @@ pub struct PolicyRule {
     pub resources: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub resource_names: BTreeSet<String>,
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    #[serde(
+        default,
+        rename = "nonResourceURLs",
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
     pub non_resource_urls: BTreeSet<String>,
     pub verbs: BTreeSet<String>,
 }
