@@ -1,0 +1,335 @@
+//! Apply: runs a [`Plan`] exactly as planned. No decisions are left here beyond scheduling:
+//! stages run in plan order, the changes of one stage run in parallel (bounded), and the first
+//! failure stops scheduling new work while the changes in flight finish. The report says what
+//! was done, what failed and what was not attempted, so a re-run (which plans afresh) converges.
+//!
+//! The I/O lives behind [`Executor`]: the IAM, EKS and Kubernetes executors (and test fakes).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::StreamExt;
+use futures_util::stream;
+
+use crate::plan::{Action, Address, Change, Kind, Plan};
+
+/// A failure to carry out one unit of work: the API call, the object and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApplyError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl ApplyError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ApplyError {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Carries out changes against one kind of backend.
+pub trait Executor: Sync {
+    /// Applies one unit: a single change, or every aws-auth change of one cluster (they all
+    /// edit one ConfigMap, so they are written together in one compare-and-swap).
+    fn execute(&self, unit: &[Change]) -> impl Future<Output = Result<(), ApplyError>> + Send;
+}
+
+/// What happened to each change of the plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub done: Vec<Address>,
+    pub failed: Vec<(Address, ApplyError)>,
+    pub not_attempted: Vec<Address>,
+}
+
+impl ApplyReport {
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.not_attempted.is_empty()
+    }
+}
+
+/// The stage of a change: changes of one stage do not depend on each other.
+/// Plans put access-mapping deletes first, then creates and updates by kind, then the other
+/// deletes by reverse kind; the stage follows the same three phases.
+fn stage(change: &Change) -> (u8, Kind) {
+    let kind = change.address.kind;
+    match change.action {
+        Action::Delete if kind.is_access_mapping() => (0, kind),
+        Action::Delete => (2, kind),
+        _ => (1, kind),
+    }
+}
+
+/// Splits the plan into stages (contiguous runs of one stage) and each stage into units.
+fn units(plan: &Plan) -> Vec<Vec<Vec<Change>>> {
+    let mut stages: Vec<Vec<Vec<Change>>> = Vec::new();
+    let mut current: Option<(u8, Kind)> = None;
+    for change in &plan.changes {
+        let key = stage(change);
+        if current != Some(key) {
+            stages.push(Vec::new());
+            current = Some(key);
+        }
+        let Some(units) = stages.last_mut() else {
+            continue;
+        };
+        let joins_unit = change.address.kind == Kind::AwsAuth;
+        let existing = units.iter_mut().find(|unit| {
+            joins_unit
+                && unit
+                    .first()
+                    .is_some_and(|first| first.address.cluster == change.address.cluster)
+        });
+        match existing {
+            Some(unit) => unit.push(change.clone()),
+            None => units.push(vec![change.clone()]),
+        }
+    }
+    stages
+}
+
+/// Runs the plan. `parallelism` bounds the units in flight within a stage (at least 1).
+pub async fn apply<E: Executor>(plan: &Plan, executor: &E, parallelism: usize) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    // Set by the first failure: units not yet started are then left alone.
+    let stopped = AtomicBool::new(false);
+    for stage in units(plan) {
+        let results: Vec<(Vec<Address>, Option<Result<(), ApplyError>>)> = stream::iter(stage)
+            .map(|unit| {
+                let stopped = &stopped;
+                async move {
+                    let addresses = unit.iter().map(|change| change.address.clone()).collect();
+                    if stopped.load(Ordering::SeqCst) {
+                        return (addresses, None);
+                    }
+                    let result = executor.execute(&unit).await;
+                    if result.is_err() {
+                        stopped.store(true, Ordering::SeqCst);
+                    }
+                    (addresses, Some(result))
+                }
+            })
+            .buffered(parallelism.max(1))
+            .collect()
+            .await;
+        for (addresses, result) in results {
+            match result {
+                None => report.not_attempted.extend(addresses),
+                Some(Ok(())) => report.done.extend(addresses),
+                Some(Err(error)) => report.failed.extend(
+                    addresses
+                        .into_iter()
+                        .map(|address| (address, error.clone())),
+                ),
+            }
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::model::{AwsAuthEntry, MapKind, Namespace, User};
+    use crate::plan::{Object, PLAN_FORMAT_VERSION, Summary};
+
+    fn change(address: Address, action: Action) -> Change {
+        let object = match address.kind {
+            Kind::AwsAuth => Object::AwsAuthEntry(AwsAuthEntry {
+                kind: MapKind::MapUsers,
+                arn: address.name.clone(),
+                username: None,
+                groups: Vec::new(),
+            }),
+            Kind::Namespace => Object::Namespace(Namespace::default()),
+            _ => Object::User(User {
+                path: "/".into(),
+                groups: Default::default(),
+                managed_policies: Default::default(),
+                inline_policies: Default::default(),
+                permissions_boundary: None,
+                tags: Default::default(),
+            }),
+        };
+        let (before, after) = match action {
+            Action::Create => (None, Some(object)),
+            Action::Delete => (Some(object), None),
+            _ => (Some(object.clone()), Some(object)),
+        };
+        Change {
+            address,
+            action,
+            reason: None,
+            before,
+            after,
+            fields: Vec::new(),
+        }
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            changes,
+            summary: Summary::default(),
+            overrides: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Records every unit, fails on the addresses it is told to, tracks concurrency.
+    #[derive(Default)]
+    struct Recorder {
+        units: Mutex<Vec<Vec<String>>>,
+        fail: Vec<String>,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+    }
+
+    impl Executor for Recorder {
+        async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let names: Vec<String> = unit.iter().map(|c| c.address.to_string()).collect();
+            self.units
+                .lock()
+                .map_err(|_| ApplyError::new("poisoned"))?
+                .push(names.clone());
+            if names.iter().any(|name| self.fail.contains(name)) {
+                return Err(ApplyError::new("boom"));
+            }
+            Ok(())
+        }
+    }
+
+    fn users(count: usize) -> Vec<Change> {
+        (0..count)
+            .map(|i| change(Address::iam(Kind::User, format!("u{i}")), Action::Create))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_stage_runs_in_parallel_within_the_bound() {
+        let recorder = Recorder::default();
+        let report = apply(&plan(users(20)), &recorder, 4).await;
+        assert!(report.succeeded());
+        assert_eq!(report.done.len(), 20);
+        let max = recorder.max_in_flight.load(Ordering::SeqCst);
+        assert!((2..=4).contains(&max), "max in flight {max}");
+    }
+
+    #[tokio::test]
+    async fn aws_auth_changes_of_one_cluster_form_one_unit() {
+        let recorder = Recorder::default();
+        let changes = vec![
+            change(
+                Address::cluster(Kind::AwsAuth, "a", "arn:1"),
+                Action::Create,
+            ),
+            change(
+                Address::cluster(Kind::AwsAuth, "a", "arn:2"),
+                Action::Create,
+            ),
+            change(
+                Address::cluster(Kind::AwsAuth, "b", "arn:1"),
+                Action::Create,
+            ),
+        ];
+        let report = apply(&plan(changes), &recorder, 10).await;
+        assert!(report.succeeded());
+        let mut units = recorder.units.lock().expect("lock").clone();
+        units.sort();
+        assert_eq!(
+            units,
+            vec![
+                vec![
+                    "cluster.a.aws-auth[arn:1]".to_string(),
+                    "cluster.a.aws-auth[arn:2]".to_string()
+                ],
+                vec!["cluster.b.aws-auth[arn:1]".to_string()],
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_stops_later_stages_and_reports_everything() {
+        let recorder = Recorder {
+            fail: vec!["iam.user.u1".to_string()],
+            ..Recorder::default()
+        };
+        let mut changes = users(3);
+        changes.push(change(
+            Address::cluster(Kind::Namespace, "a", "team"),
+            Action::Create,
+        ));
+        let report = apply(&plan(changes), &recorder, 10).await;
+        assert!(!report.succeeded());
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(report.failed[0].0, Address::iam(Kind::User, "u1"));
+        // The rest of the failing stage was already in flight and finished.
+        assert_eq!(report.done.len(), 2);
+        assert_eq!(
+            report.done.len() + report.failed.len() + report.not_attempted.len(),
+            4
+        );
+        assert_eq!(
+            report.not_attempted,
+            vec![Address::cluster(Kind::Namespace, "a", "team")]
+        );
+    }
+
+    #[tokio::test]
+    async fn nothing_new_starts_after_a_failure() {
+        let recorder = Recorder {
+            fail: vec!["iam.user.u0".to_string()],
+            ..Recorder::default()
+        };
+        // One unit at a time: u0 fails, so u1..u4 of the same stage are never started.
+        let report = apply(&plan(users(5)), &recorder, 1).await;
+        assert_eq!(report.failed.len(), 1);
+        assert!(report.done.is_empty());
+        assert_eq!(report.not_attempted.len(), 4);
+        assert_eq!(recorder.units.lock().expect("lock").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn stages_follow_plan_order() {
+        let recorder = Recorder::default();
+        let changes = vec![
+            change(
+                Address::cluster(Kind::AwsAuth, "a", "arn:old"),
+                Action::Delete,
+            ),
+            change(Address::iam(Kind::User, "new"), Action::Create),
+            change(
+                Address::cluster(Kind::AwsAuth, "a", "arn:new"),
+                Action::Create,
+            ),
+            change(Address::iam(Kind::User, "old"), Action::Delete),
+        ];
+        let report = apply(&plan(changes), &recorder, 10).await;
+        assert!(report.succeeded());
+        let units = recorder.units.lock().expect("lock").clone();
+        assert_eq!(
+            units,
+            vec![
+                vec!["cluster.a.aws-auth[arn:old]".to_string()],
+                vec!["iam.user.new".to_string()],
+                vec!["cluster.a.aws-auth[arn:new]".to_string()],
+                vec!["iam.user.old".to_string()],
+            ]
+        );
+    }
+}
