@@ -96,13 +96,16 @@ fn units(plan: &Plan) -> Vec<Vec<Vec<Change>>> {
     stages
 }
 
+/// The addresses of one unit and its result; `None` when it was not attempted.
+type UnitOutcome = (Vec<Address>, Option<Result<(), ApplyError>>);
+
 /// Runs the plan. `parallelism` bounds the units in flight within a stage (at least 1).
 pub async fn apply<E: Executor>(plan: &Plan, executor: &E, parallelism: usize) -> ApplyReport {
     let mut report = ApplyReport::default();
     // Set by the first failure: units not yet started are then left alone.
     let stopped = AtomicBool::new(false);
     for stage in units(plan) {
-        let results: Vec<(Vec<Address>, Option<Result<(), ApplyError>>)> = stream::iter(stage)
+        let results: Vec<UnitOutcome> = stream::iter(stage)
             .map(|unit| {
                 let stopped = &stopped;
                 async move {
