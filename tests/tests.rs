@@ -1,4 +1,5 @@
 //! The integration test harness: one binary, one module per area.
 
 mod cli;
+mod examples;
 mod schemas;
