@@ -63,8 +63,18 @@ fn validator() -> jsonschema::Validator {
         .expect("access.schema.json compiles")
 }
 
+/// YAML as accessctl reads it (docs/decisions.md): YAML 1.2 booleans only, numbers written
+/// with leading zeros kept as text, duplicate keys an error.
+fn parse_yaml(text: &str) -> Result<Value, serde_saphyr::Error> {
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+    };
+    serde_saphyr::from_str_with_options::<Value>(text, options)
+}
+
 fn yaml(text: &str) -> Value {
-    serde_saphyr::from_str::<Value>(text).expect("valid YAML")
+    parse_yaml(text).expect("valid YAML")
 }
 
 fn access_yaml(scenario: &str) -> Value {
@@ -170,7 +180,7 @@ fn every_access_yaml_matches_the_schema() {
             "{} should start with the yaml-language-server schema line",
             path.display()
         );
-        let document = match serde_saphyr::from_str::<Value>(&text) {
+        let document = match parse_yaml(&text) {
             Ok(document) => document,
             Err(error) => {
                 failures.push(format!("{}: not YAML: {error}", path.display()));
@@ -184,6 +194,8 @@ fn every_access_yaml_matches_the_schema() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// all-seeds-combined/live.json holds a policy in IAM's percent-encoded form: this needs
+/// `PolicyDocument::parse_str` to decode it (src/model/policy.rs).
 #[test]
 fn every_live_json_is_a_snapshot_of_the_same_account_and_clusters() {
     for dir in scenario_dirs() {
@@ -303,6 +315,45 @@ fn a_typo_key_in_a_yaml_file_fails_the_schema() {
     assert!(
         errors[0].starts_with("/iam/users/my-test-iam-user: ") && errors[0].contains("polices"),
         "{errors:#?}"
+    );
+}
+
+/// The YAML details the schema relies on: a quoted account is a string, an unquoted one with
+/// a leading zero stays text, `yes` is not a boolean, and a name cannot be declared twice.
+#[test]
+fn yaml_reading_keeps_accounts_and_booleans_honest() {
+    let validator = validator();
+    let quoted = yaml("version: 1\naccount: \"012345678901\"\n");
+    assert_eq!(quoted["account"], "012345678901");
+    assert!(validator.is_valid(&quoted));
+
+    let leading_zero = yaml("version: 1\naccount: 012345678901\n");
+    assert_eq!(leading_zero["account"], "012345678901");
+    assert!(validator.is_valid(&leading_zero));
+
+    let unquoted = yaml("version: 1\naccount: 424432388155\n");
+    assert!(unquoted["account"].is_number());
+    assert!(
+        !validator.is_valid(&unquoted),
+        "an unquoted account must be refused"
+    );
+
+    let yes = yaml(
+        "version: 1\naccount: \"424432388155\"\nclusters:\n  demo:\n    namespaces:\n      my-test-ns: {adopt: yes}\n",
+    );
+    assert_eq!(
+        yes["clusters"]["demo"]["namespaces"]["my-test-ns"]["adopt"],
+        "yes"
+    );
+    assert!(
+        !validator.is_valid(&yes),
+        "`adopt: yes` is YAML 1.1; accessctl reads YAML 1.2"
+    );
+
+    let twice = "version: 1\naccount: \"424432388155\"\niam:\n  users:\n    developer: {}\n    developer: {groups: [developers]}\n";
+    assert!(
+        parse_yaml(twice).is_err(),
+        "a user declared twice must be an error"
     );
 }
 
