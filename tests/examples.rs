@@ -250,6 +250,23 @@ fn every_live_json_is_a_snapshot_of_the_same_account_and_clusters() {
     }
 }
 
+/// The snapshots are also what `specs/snapshot.schema.json` (docs/snapshot.md) describes.
+#[test]
+fn every_live_json_matches_the_snapshot_schema() {
+    let path = root().join("specs").join("snapshot.schema.json");
+    let schema: Value = serde_json::from_str(&read(&path)).expect("snapshot.schema.json is JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("snapshot.schema.json compiles");
+    let mut failures = Vec::new();
+    for dir in scenario_dirs() {
+        let path = dir.join("live.json");
+        let live: Value = serde_json::from_str(&read(&path)).expect("live.json is JSON");
+        for error in schema_errors(&validator, &live) {
+            failures.push(format!("{}: {error}", path.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Inserts `value` at `key` in the object at JSON pointer `at`.
 fn with(mut document: Value, at: &str, key: &str, value: Value) -> Value {
     document
