@@ -12,9 +12,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub enum Kind {
     Policy,
     Group,
+    /// Before roles: an IRSA trust policy names the provider, and IAM may refuse a trust
+    /// policy whose federated principal does not exist yet.
+    OidcProvider,
     User,
     Role,
-    OidcProvider,
     Namespace,
     ClusterRole,
     K8sRole,
@@ -29,9 +31,9 @@ impl Kind {
     pub const ALL: [Kind; 13] = [
         Kind::Policy,
         Kind::Group,
+        Kind::OidcProvider,
         Kind::User,
         Kind::Role,
-        Kind::OidcProvider,
         Kind::Namespace,
         Kind::ClusterRole,
         Kind::K8sRole,
