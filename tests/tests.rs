@@ -1,1 +1,3 @@
 mod cli;
+mod kube_server;
+mod support;
