@@ -3,6 +3,9 @@
 
 // Each test module uses a different slice of the support API, so some items are unused in
 // any one build of the harness.
-#![allow(dead_code, reason = "support API shared by test modules that each use a part of it")]
+#![allow(
+    dead_code,
+    reason = "support API shared by test modules that each use a part of it"
+)]
 
 pub mod kube_server;

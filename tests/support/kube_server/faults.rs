@@ -27,12 +27,22 @@ pub struct Fault {
 
 impl Fault {
     fn new(response: FaultResponse, times: usize) -> Self {
-        Self { response, times, method: None, path_contains: None }
+        Self {
+            response,
+            times,
+            method: None,
+            path_contains: None,
+        }
     }
 
     /// 429 with `Retry-After: 1`, as the apiserver's priority and fairness answers.
     pub fn too_many_requests(times: usize) -> Self {
-        Self::new(FaultResponse::TooManyRequests { retry_after_seconds: 1 }, times)
+        Self::new(
+            FaultResponse::TooManyRequests {
+                retry_after_seconds: 1,
+            },
+            times,
+        )
     }
 
     pub fn internal_error(times: usize) -> Self {
@@ -45,7 +55,10 @@ impl Fault {
 
     /// Another `Retry-After` for a 429 (0 lets a retrying client go again at once).
     pub fn retry_after(mut self, seconds: u32) -> Self {
-        if let FaultResponse::TooManyRequests { retry_after_seconds } = &mut self.response {
+        if let FaultResponse::TooManyRequests {
+            retry_after_seconds,
+        } = &mut self.response
+        {
             *retry_after_seconds = seconds;
         }
         self
@@ -66,7 +79,10 @@ impl Fault {
     pub(super) fn matches(&self, method: &str, path: &str) -> bool {
         self.times > 0
             && self.method.as_deref().is_none_or(|wanted| wanted == method)
-            && self.path_contains.as_deref().is_none_or(|text| path.contains(text))
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|text| path.contains(text))
     }
 }
 
@@ -99,7 +115,10 @@ pub struct Faults {
 impl Faults {
     /// Takes one use of the first fault matching the request.
     pub fn take(&mut self, method: &str, path: &str) -> Option<FaultResponse> {
-        let fault = self.faults.iter_mut().find(|fault| fault.matches(method, path))?;
+        let fault = self
+            .faults
+            .iter_mut()
+            .find(|fault| fault.matches(method, path))?;
         fault.times -= 1;
         let response = fault.response.clone();
         self.faults.retain(|fault| fault.times > 0);
@@ -108,7 +127,10 @@ impl Faults {
 
     /// Takes the concurrent write waiting for a GET of this path, if any.
     pub fn take_concurrent_write(&mut self, path: &str) -> Option<ConcurrentWrite> {
-        let index = self.concurrent_writes.iter().position(|write| write.path == path)?;
+        let index = self
+            .concurrent_writes
+            .iter()
+            .position(|write| write.path == path)?;
         Some(self.concurrent_writes.remove(index))
     }
 }

@@ -40,7 +40,10 @@ fn is_stripped(path: &[String]) -> bool {
 /// Map-typed (`map[string]string`) fields: keys are owned one by one.
 pub fn is_map(path: &[String]) -> bool {
     matches!(
-        path.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        path.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
         ["metadata", "labels"] | ["metadata", "annotations"] | ["data"] | ["binaryData"]
     )
 }
@@ -83,7 +86,9 @@ pub fn value_at<'a>(object: &'a Value, path: &[String]) -> Option<&'a Value> {
 /// Whether the node a path names (the map itself for a `.` path) exists.
 pub fn exists(object: &Value, path: &[String]) -> bool {
     match path.split_last() {
-        Some((last, parent)) if last == SELF => value_at(object, parent).is_some_and(Value::is_object),
+        Some((last, parent)) if last == SELF => {
+            value_at(object, parent).is_some_and(Value::is_object)
+        }
         _ => value_at(object, path).is_some(),
     }
 }
@@ -99,7 +104,9 @@ pub fn set_at(object: &mut Value, path: &[String], value: Value) {
             *node = Value::Object(Map::new());
         }
         let Value::Object(fields) = node else { return };
-        node = fields.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
+        node = fields
+            .entry(key.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     if !node.is_object() {
         *node = Value::Object(Map::new());
@@ -112,8 +119,13 @@ pub fn set_at(object: &mut Value, path: &[String], value: Value) {
 /// Removes a field, then the maps and structs it leaves empty (Go's `omitempty` would drop
 /// them when the object is next serialized).
 pub fn remove_at(object: &mut Value, path: &[String]) {
-    let Some((last, parents)) = path.split_last() else { return };
-    let Some(Value::Object(fields)) = parents.iter().try_fold(&mut *object, |value, key| value.get_mut(key)) else {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let Some(Value::Object(fields)) = parents
+        .iter()
+        .try_fold(&mut *object, |value, key| value.get_mut(key))
+    else {
         return;
     };
     fields.remove(last);
@@ -138,7 +150,10 @@ pub fn changed(old: Option<&Value>, new: &Value) -> FieldSet {
         .filter(|prefix| is_map(prefix))
         .collect();
     for map in maps {
-        if !old.and_then(|old| value_at(old, &map)).is_some_and(Value::is_object) {
+        if !old
+            .and_then(|old| value_at(old, &map))
+            .is_some_and(Value::is_object)
+        {
             let mut owned = map;
             owned.push(SELF.to_owned());
             out.insert(owned);
@@ -153,8 +168,14 @@ pub fn encode(set: &FieldSet) -> Value {
     for path in set {
         let mut node = &mut root;
         for key in path {
-            let name = if key == SELF { SELF.to_owned() } else { format!("f:{key}") };
-            let child = node.entry(name).or_insert_with(|| Value::Object(Map::new()));
+            let name = if key == SELF {
+                SELF.to_owned()
+            } else {
+                format!("f:{key}")
+            };
+            let child = node
+                .entry(name)
+                .or_insert_with(|| Value::Object(Map::new()));
             let Value::Object(child) = child else { break };
             node = child;
         }
@@ -163,12 +184,18 @@ pub fn encode(set: &FieldSet) -> Value {
 }
 
 fn decode_into(value: &Value, path: &mut FieldPath, out: &mut FieldSet) {
-    let Value::Object(children) = value else { return };
+    let Value::Object(children) = value else {
+        return;
+    };
     if children.is_empty() && !path.is_empty() {
         out.insert(path.clone());
     }
     for (name, child) in children {
-        let key = if name == SELF { SELF.to_owned() } else { name.strip_prefix("f:").unwrap_or(name).to_owned() };
+        let key = if name == SELF {
+            SELF.to_owned()
+        } else {
+            name.strip_prefix("f:").unwrap_or(name).to_owned()
+        };
         path.push(key);
         decode_into(child, path, out);
         path.pop();
@@ -204,17 +231,23 @@ mod tests {
             "roleRef": {"apiGroup": "g", "kind": "Role", "name": "r"},
             "subjects": [{"kind": "User", "name": "u"}],
         });
-        let expected: FieldSet = [path("metadata.labels.a"), path("roleRef"), path("subjects")].into_iter().collect();
+        let expected: FieldSet = [path("metadata.labels.a"), path("roleRef"), path("subjects")]
+            .into_iter()
+            .collect();
         assert_eq!(leaves(&object), expected);
     }
 
     #[test]
     fn update_sets_own_new_maps_and_round_trip() {
         let old = json!({"metadata": {"name": "x"}, "data": {"a": "1"}});
-        let new = json!({"metadata": {"name": "x", "labels": {"l": "v"}}, "data": {"a": "1", "b": "2"}});
+        let new =
+            json!({"metadata": {"name": "x", "labels": {"l": "v"}}, "data": {"a": "1", "b": "2"}});
         let set = changed(Some(&old), &new);
         let encoded = encode(&set);
-        assert_eq!(encoded, json!({"f:data": {"f:b": {}}, "f:metadata": {"f:labels": {".": {}, "f:l": {}}}}));
+        assert_eq!(
+            encoded,
+            json!({"f:data": {"f:b": {}}, "f:metadata": {"f:labels": {".": {}, "f:l": {}}}})
+        );
         assert_eq!(decode(&encoded), set);
         assert_eq!(display(&path("metadata.labels.l")), ".metadata.labels.l");
     }

@@ -25,7 +25,9 @@ pub struct Entry {
 impl Entry {
     /// The identity of an entry: appliers are one entry whatever the version they used.
     fn same_owner(&self, manager: &str, operation: &str, api_version: &str) -> bool {
-        self.manager == manager && self.operation == operation && (operation == APPLY || self.api_version == api_version)
+        self.manager == manager
+            && self.operation == operation
+            && (operation == APPLY || self.api_version == api_version)
     }
 
     /// `printManager` of the apiserver's conflict errors.
@@ -50,17 +52,30 @@ impl Entry {
 }
 
 pub fn read(object: &Value) -> Vec<Entry> {
-    let entries = object.pointer("/metadata/managedFields").and_then(Value::as_array).cloned().unwrap_or_default();
+    let entries = object
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     entries
         .iter()
         .map(|entry| {
-            let text = |name: &str| entry.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+            let text = |name: &str| {
+                entry
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             Entry {
                 manager: text("manager"),
                 operation: text("operation"),
                 api_version: text("apiVersion"),
                 time: text("time"),
-                fields: entry.get("fieldsV1").map(fields::decode).unwrap_or_default(),
+                fields: entry
+                    .get("fieldsV1")
+                    .map(fields::decode)
+                    .unwrap_or_default(),
             }
         })
         .collect()
@@ -74,18 +89,29 @@ pub fn write(object: &mut Value, mut entries: Vec<Entry>) {
     }
     entries.retain(|entry| !entry.fields.is_empty());
     entries.sort_by(|left, right| {
-        (&left.operation, &left.time, &left.manager, &left.api_version).cmp(&(
-            &right.operation,
-            &right.time,
-            &right.manager,
-            &right.api_version,
-        ))
+        (
+            &left.operation,
+            &left.time,
+            &left.manager,
+            &left.api_version,
+        )
+            .cmp(&(
+                &right.operation,
+                &right.time,
+                &right.manager,
+                &right.api_version,
+            ))
     });
-    let Some(Value::Object(metadata)) = object.get_mut("metadata") else { return };
+    let Some(Value::Object(metadata)) = object.get_mut("metadata") else {
+        return;
+    };
     if entries.is_empty() {
         metadata.remove("managedFields");
     } else {
-        metadata.insert("managedFields".into(), Value::Array(entries.iter().map(Entry::to_json).collect()));
+        metadata.insert(
+            "managedFields".into(),
+            Value::Array(entries.iter().map(Entry::to_json).collect()),
+        );
     }
 }
 
@@ -98,7 +124,10 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, api_ve
     }
     if !changed.is_empty() {
         let time = now_rfc3339();
-        match entries.iter_mut().find(|entry| entry.same_owner(manager, UPDATE, api_version)) {
+        match entries
+            .iter_mut()
+            .find(|entry| entry.same_owner(manager, UPDATE, api_version))
+        {
             Some(entry) => {
                 entry.fields.extend(changed);
                 entry.time = time;
@@ -117,7 +146,13 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, api_ve
 
 /// Server-side apply of `config` by `manager` over `live` (absent when the apply creates the
 /// object). Returns the merged object with its managed fields.
-pub fn apply(live: Option<&Value>, config: &Value, manager: &str, force: bool, api_version: &str) -> Result<Value, ApiError> {
+pub fn apply(
+    live: Option<&Value>,
+    config: &Value,
+    manager: &str,
+    force: bool,
+    api_version: &str,
+) -> Result<Value, ApiError> {
     let applied = fields::leaves(config);
     let Some(live) = live else {
         let mut created = config.clone();
@@ -143,7 +178,10 @@ pub fn apply(live: Option<&Value>, config: &Value, manager: &str, force: bool, a
         let lost: Vec<_> = entry
             .fields
             .iter()
-            .filter(|path| applied.contains(*path) && fields::value_at(live, path) != fields::value_at(config, path))
+            .filter(|path| {
+                applied.contains(*path)
+                    && fields::value_at(live, path) != fields::value_at(config, path)
+            })
             .cloned()
             .collect();
         for path in &lost {
@@ -169,15 +207,18 @@ pub fn apply(live: Option<&Value>, config: &Value, manager: &str, force: bool, a
         .map(|entry| entry.fields.clone())
         .unwrap_or_default();
     for path in previous.difference(&applied) {
-        let owned_elsewhere = entries
-            .iter()
-            .any(|entry| !entry.same_owner(manager, APPLY, api_version) && entry.fields.contains(path));
+        let owned_elsewhere = entries.iter().any(|entry| {
+            !entry.same_owner(manager, APPLY, api_version) && entry.fields.contains(path)
+        });
         if path.last().map(String::as_str) != Some(SELF) && !owned_elsewhere {
             fields::remove_at(&mut merged, path);
         }
     }
     let time = now_rfc3339();
-    match entries.iter_mut().find(|entry| entry.same_owner(manager, APPLY, api_version)) {
+    match entries
+        .iter_mut()
+        .find(|entry| entry.same_owner(manager, APPLY, api_version))
+    {
         Some(entry) => {
             entry.fields = applied;
             entry.api_version = api_version.to_owned();

@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use faults::{Fault, FaultResponse, RecordedRequest};
+pub use faults::{Fault, RecordedRequest};
 pub use server::TOKEN;
 
 use faults::ConcurrentWrite;
@@ -58,9 +58,16 @@ impl Drop for KubeServer {
 
 /// The URL path of an object of type `K`, as kube-rs builds it.
 fn object_path<K: k8s_openapi::Resource>(namespace: Option<&str>, name: &str) -> String {
-    let prefix = if K::GROUP.is_empty() { format!("/api/{}", K::VERSION) } else { format!("/apis/{}/{}", K::GROUP, K::VERSION) };
+    let prefix = if K::GROUP.is_empty() {
+        format!("/api/{}", K::VERSION)
+    } else {
+        format!("/apis/{}/{}", K::GROUP, K::VERSION)
+    };
     match namespace {
-        Some(namespace) => format!("{prefix}/namespaces/{namespace}/{}/{name}", K::URL_PATH_SEGMENT),
+        Some(namespace) => format!(
+            "{prefix}/namespaces/{namespace}/{}/{name}",
+            K::URL_PATH_SEGMENT
+        ),
         None => format!("{prefix}/{}/{name}", K::URL_PATH_SEGMENT),
     }
 }
@@ -68,7 +75,9 @@ fn object_path<K: k8s_openapi::Resource>(namespace: Option<&str>, name: &str) ->
 impl KubeServer {
     /// Binds a free port on 127.0.0.1, creates the system namespaces and writes the kubeconfig.
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let address = listener.local_addr().expect("listener address");
         let url = format!("http://{address}");
         let state: SharedState = Arc::new(Mutex::new(Shared::default()));
@@ -76,7 +85,13 @@ impl KubeServer {
         let directory = tempfile::tempdir().expect("temporary directory");
         let kubeconfig = directory.path().join("kubeconfig");
         std::fs::write(&kubeconfig, kubeconfig_text(&url)).expect("write kubeconfig");
-        let server = Self { url, state, kubeconfig, _directory: directory, task };
+        let server = Self {
+            url,
+            state,
+            kubeconfig,
+            _directory: directory,
+            task,
+        };
         for namespace in SYSTEM_NAMESPACES {
             server.seed_as(
                 "kube-apiserver",
@@ -104,9 +119,15 @@ impl KubeServer {
 
     /// The kube-rs configuration read from the kubeconfig (for tests that change, say, retries).
     pub async fn client_config(&self) -> kube::Config {
-        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("read kubeconfig");
-        let options = kube::config::KubeConfigOptions { context: Some(CONTEXT.to_owned()), ..Default::default() };
-        kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.expect("config from kubeconfig")
+        let kubeconfig =
+            kube::config::Kubeconfig::read_from(&self.kubeconfig).expect("read kubeconfig");
+        let options = kube::config::KubeConfigOptions {
+            context: Some(CONTEXT.to_owned()),
+            ..Default::default()
+        };
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .expect("config from kubeconfig")
     }
 
     /// Creates an object as manager `seed` would (an Update operation in its managed fields).
@@ -118,9 +139,21 @@ impl KubeServer {
     /// Creates an object as `manager`, through the same create path as a POST.
     pub fn seed_as<K: Serialize>(&self, manager: &str, object: &K) -> Value {
         let object = serde_json::to_value(object).expect("seed object serializes");
-        let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned();
-        let resource = resources::by_kind(&text("/apiVersion"), &text("/kind"))
-            .unwrap_or_else(|| panic!("seed: no hosted resource for {}/{}", text("/apiVersion"), text("/kind")));
+        let text = |pointer: &str| {
+            object
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let resource =
+            resources::by_kind(&text("/apiVersion"), &text("/kind")).unwrap_or_else(|| {
+                panic!(
+                    "seed: no hosted resource for {}/{}",
+                    text("/apiVersion"),
+                    text("/kind")
+                )
+            });
         let namespace = text("/metadata/namespace");
         let body = serde_json::to_vec(&object).expect("seed object serializes");
         let query = BTreeMap::from([("fieldManager".to_owned(), manager.to_owned())]);
@@ -135,18 +168,31 @@ impl KubeServer {
         };
         match verbs::create(&mut lock(&self.state).store, &call) {
             Ok(reply) => reply.body,
-            Err(error) => panic!("seed of {} {:?} refused: {}", resource.kind, text("/metadata/name"), error.message()),
+            Err(error) => panic!(
+                "seed of {} {:?} refused: {}",
+                resource.kind,
+                text("/metadata/name"),
+                error.message()
+            ),
         }
     }
 
     /// The stored object of type `K`, if any.
-    pub fn object<K: k8s_openapi::Resource + DeserializeOwned>(&self, namespace: Option<&str>, name: &str) -> Option<K> {
+    pub fn object<K: k8s_openapi::Resource + DeserializeOwned>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<K> {
         let value = self.raw_object::<K>(namespace, name)?;
         Some(serde_json::from_value(value).expect("stored object deserializes"))
     }
 
     /// The stored object of type `K` as JSON, exactly as the server holds it.
-    pub fn raw_object<K: k8s_openapi::Resource>(&self, namespace: Option<&str>, name: &str) -> Option<Value> {
+    pub fn raw_object<K: k8s_openapi::Resource>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
         let key = ObjectKey {
             plural: K::URL_PATH_SEGMENT.to_owned(),
             namespace: namespace.unwrap_or_default().to_owned(),
@@ -200,7 +246,13 @@ impl KubeServer {
         change: impl FnOnce(&mut Value) + Send + 'static,
     ) {
         let path = object_path::<K>(namespace, name);
-        lock(&self.state).faults.concurrent_writes.push(ConcurrentWrite { path, change: Box::new(change) });
+        lock(&self.state)
+            .faults
+            .concurrent_writes
+            .push(ConcurrentWrite {
+                path,
+                change: Box::new(change),
+            });
     }
 
     /// Every request received so far, in order.
@@ -214,7 +266,11 @@ impl KubeServer {
 
     /// How many requests had this method and exactly this path.
     pub fn count(&self, method: &str, path: &str) -> usize {
-        lock(&self.state).log.iter().filter(|request| request.method == method && request.path == path).count()
+        lock(&self.state)
+            .log
+            .iter()
+            .filter(|request| request.method == method && request.path == path)
+            .count()
     }
 }
 

@@ -20,7 +20,10 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
             if value.is_null() {
                 target_fields.remove(key);
             } else {
-                merge_patch(target_fields.entry(key.clone()).or_insert(Value::Null), value);
+                merge_patch(
+                    target_fields.entry(key.clone()).or_insert(Value::Null),
+                    value,
+                );
             }
         }
     }
@@ -49,7 +52,9 @@ fn unescape(token: &str) -> String {
 
 fn split_pointer(pointer: &str) -> Result<(String, String), ApiError> {
     let Some((parent, last)) = pointer.rsplit_once('/') else {
-        return Err(bad_request(format!("the server rejected our request due to an error in our request: invalid JSON pointer {pointer:?}")));
+        return Err(bad_request(format!(
+            "the server rejected our request due to an error in our request: invalid JSON pointer {pointer:?}"
+        )));
     };
     Ok((parent.to_owned(), unescape(last)))
 }
@@ -64,7 +69,9 @@ fn add(document: &mut Value, path: &str, value: Value) -> Result<(), ApiError> {
         return Ok(());
     }
     let (parent_path, key) = split_pointer(path)?;
-    let parent = document.pointer_mut(&parent_path).ok_or_else(|| missing(path))?;
+    let parent = document
+        .pointer_mut(&parent_path)
+        .ok_or_else(|| missing(path))?;
     match parent {
         Value::Object(fields) => {
             fields.insert(key, value);
@@ -88,7 +95,9 @@ fn add(document: &mut Value, path: &str, value: Value) -> Result<(), ApiError> {
 
 fn remove(document: &mut Value, path: &str) -> Result<Value, ApiError> {
     let (parent_path, key) = split_pointer(path)?;
-    let parent = document.pointer_mut(&parent_path).ok_or_else(|| missing(path))?;
+    let parent = document
+        .pointer_mut(&parent_path)
+        .ok_or_else(|| missing(path))?;
     match parent {
         Value::Object(fields) => fields.remove(&key).ok_or_else(|| missing(path)),
         Value::Array(items) => {
@@ -108,7 +117,13 @@ pub fn json_patch(document: &mut Value, patch: &Value) -> Result<(), ApiError> {
         .as_array()
         .ok_or_else(|| bad_request("the server rejected our request due to an error in our request: json patch must be an array"))?;
     for operation in operations {
-        let field = |name: &str| operation.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let field = |name: &str| {
+            operation
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let path = field("path");
         let value = || operation.get("value").cloned().unwrap_or(Value::Null);
         match field("op").as_str() {
@@ -125,12 +140,17 @@ pub fn json_patch(document: &mut Value, patch: &Value) -> Result<(), ApiError> {
                 add(document, &path, moved)?;
             }
             "copy" => {
-                let copied = document.pointer(&field("from")).cloned().ok_or_else(|| missing(&field("from")))?;
+                let copied = document
+                    .pointer(&field("from"))
+                    .cloned()
+                    .ok_or_else(|| missing(&field("from")))?;
                 add(document, &path, copied)?;
             }
             "test" => {
                 if document.pointer(&path) != Some(&value()) {
-                    return Err(rejected_patch(&format!("testing value {path} failed: test failed")));
+                    return Err(rejected_patch(&format!(
+                        "testing value {path} failed: test failed"
+                    )));
                 }
             }
             other => return Err(bad_request(format!("Unexpected kind: {other}"))),
@@ -149,7 +169,10 @@ mod tests {
     fn merge_patch_merges_and_deletes() {
         let mut document = json!({"data": {"a": "1", "b": "2"}, "keep": true});
         merge_patch(&mut document, &json!({"data": {"a": null, "c": "3"}}));
-        assert_eq!(document, json!({"data": {"b": "2", "c": "3"}, "keep": true}));
+        assert_eq!(
+            document,
+            json!({"data": {"b": "2", "c": "3"}, "keep": true})
+        );
     }
 
     #[test]
@@ -163,8 +186,17 @@ mod tests {
             {"op": "copy", "from": "/list", "path": "/copy"},
         ]);
         assert!(json_patch(&mut document, &patch).is_ok());
-        assert_eq!(document, json!({"metadata": {"labels": {"a/b": "y"}}, "list": [2, 3], "copy": [2, 3]}));
+        assert_eq!(
+            document,
+            json!({"metadata": {"labels": {"a/b": "y"}}, "list": [2, 3], "copy": [2, 3]})
+        );
         assert!(json_patch(&mut document, &json!([{"op": "remove", "path": "/nope"}])).is_err());
-        assert!(json_patch(&mut document, &json!([{"op": "test", "path": "/list", "value": []}])).is_err());
+        assert!(
+            json_patch(
+                &mut document,
+                &json!([{"op": "test", "path": "/list", "value": []}])
+            )
+            .is_err()
+        );
     }
 }

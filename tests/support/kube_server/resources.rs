@@ -155,9 +155,9 @@ fn qualify(name: &str, group: &str) -> String {
 /// The resource served at `/api/{version}/{plural}` (empty group) or
 /// `/apis/{group}/{version}/{plural}`.
 pub fn by_path(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
-    RESOURCES
-        .iter()
-        .find(|resource| resource.group == group && resource.version == version && resource.plural == plural)
+    RESOURCES.iter().find(|resource| {
+        resource.group == group && resource.version == version && resource.plural == plural
+    })
 }
 
 /// The resource of an object by its `apiVersion` and `kind`.

@@ -51,11 +51,18 @@ fn parse_set(key: &str, rest: &str, selector: &str) -> Result<Vec<String>, ApiEr
         .strip_prefix('(')
         .and_then(|rest| rest.strip_suffix(')'))
         .ok_or_else(|| bad_request(format!("unable to parse requirement: found '{rest}', expected: '(' in selector {selector:?} for key {key:?}")))?;
-    Ok(inner.split(',').map(|value| value.trim().to_owned()).filter(|value| !value.is_empty()).collect())
+    Ok(inner
+        .split(',')
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .collect())
 }
 
 fn valid_key(key: &str) -> bool {
-    !key.is_empty() && key.chars().all(|character| character.is_ascii_alphanumeric() || "-_./".contains(character))
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "-_./".contains(character))
 }
 
 impl LabelSelector {
@@ -66,7 +73,11 @@ impl LabelSelector {
         }
         for part in split_top_level(selector) {
             let part = part.trim();
-            let invalid = || bad_request(format!("unable to parse requirement: invalid label selector: {part:?}"));
+            let invalid = || {
+                bad_request(format!(
+                    "unable to parse requirement: invalid label selector: {part:?}"
+                ))
+            };
             let requirement = if let Some(key) = part.strip_prefix('!') {
                 Requirement::DoesNotExist(key.trim().to_owned())
             } else if let Some((key, value)) = part.split_once("!=") {
@@ -76,9 +87,15 @@ impl LabelSelector {
             } else if let Some((key, value)) = part.split_once('=') {
                 Requirement::Equals(key.trim().to_owned(), value.trim().to_owned())
             } else if let Some((key, value)) = part.split_once('>') {
-                Requirement::GreaterThan(key.trim().to_owned(), value.trim().parse().map_err(|_| invalid())?)
+                Requirement::GreaterThan(
+                    key.trim().to_owned(),
+                    value.trim().parse().map_err(|_| invalid())?,
+                )
             } else if let Some((key, value)) = part.split_once('<') {
-                Requirement::LessThan(key.trim().to_owned(), value.trim().parse().map_err(|_| invalid())?)
+                Requirement::LessThan(
+                    key.trim().to_owned(),
+                    value.trim().parse().map_err(|_| invalid())?,
+                )
             } else if let Some((key, rest)) = part.split_once(" notin ") {
                 Requirement::NotIn(key.trim().to_owned(), parse_set(key, rest, selector)?)
             } else if let Some((key, rest)) = part.split_once(" in ") {
@@ -105,21 +122,29 @@ impl LabelSelector {
     }
 
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.requirements.iter().all(|requirement| match requirement {
-            Requirement::Exists(key) => labels.contains_key(key),
-            Requirement::DoesNotExist(key) => !labels.contains_key(key),
-            Requirement::Equals(key, value) => labels.get(key) == Some(value),
-            // `!=` and `notin` also select objects without the label, as the real selector does.
-            Requirement::NotEquals(key, value) => labels.get(key) != Some(value),
-            Requirement::In(key, values) => labels.get(key).is_some_and(|label| values.contains(label)),
-            Requirement::NotIn(key, values) => labels.get(key).is_none_or(|label| !values.contains(label)),
-            Requirement::GreaterThan(key, bound) => {
-                labels.get(key).and_then(|label| label.parse::<i64>().ok()).is_some_and(|number| number > *bound)
-            }
-            Requirement::LessThan(key, bound) => {
-                labels.get(key).and_then(|label| label.parse::<i64>().ok()).is_some_and(|number| number < *bound)
-            }
-        })
+        self.requirements
+            .iter()
+            .all(|requirement| match requirement {
+                Requirement::Exists(key) => labels.contains_key(key),
+                Requirement::DoesNotExist(key) => !labels.contains_key(key),
+                Requirement::Equals(key, value) => labels.get(key) == Some(value),
+                // `!=` and `notin` also select objects without the label, as the real selector does.
+                Requirement::NotEquals(key, value) => labels.get(key) != Some(value),
+                Requirement::In(key, values) => {
+                    labels.get(key).is_some_and(|label| values.contains(label))
+                }
+                Requirement::NotIn(key, values) => {
+                    labels.get(key).is_none_or(|label| !values.contains(label))
+                }
+                Requirement::GreaterThan(key, bound) => labels
+                    .get(key)
+                    .and_then(|label| label.parse::<i64>().ok())
+                    .is_some_and(|number| number > *bound),
+                Requirement::LessThan(key, bound) => labels
+                    .get(key)
+                    .and_then(|label| label.parse::<i64>().ok())
+                    .is_some_and(|number| number < *bound),
+            })
     }
 }
 
@@ -144,13 +169,13 @@ impl FieldSelector {
             } else if let Some((field, value)) = part.split_once('=') {
                 (field, true, value)
             } else {
-                return Err(bad_request(format!("invalid selector: '{selector}'; can't understand '{part}'")));
+                return Err(bad_request(format!(
+                    "invalid selector: '{selector}'; can't understand '{part}'"
+                )));
             };
             let field = field.trim();
             if field != "metadata.name" && field != "metadata.namespace" {
-                return Err(bad_request(format!(
-                    "field label not supported: {field}"
-                )));
+                return Err(bad_request(format!("field label not supported: {field}")));
             }
             terms.push((field.to_owned(), equal, value.trim().to_owned()));
         }
@@ -159,8 +184,15 @@ impl FieldSelector {
 
     pub fn matches(&self, object: &Value) -> bool {
         self.terms.iter().all(|(field, equal, value)| {
-            let pointer = if field == "metadata.name" { "/metadata/name" } else { "/metadata/namespace" };
-            let actual = object.pointer(pointer).and_then(Value::as_str).unwrap_or_default();
+            let pointer = if field == "metadata.name" {
+                "/metadata/name"
+            } else {
+                "/metadata/namespace"
+            };
+            let actual = object
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             (actual == value) == *equal
         })
     }
@@ -171,13 +203,17 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
     }
 
     #[test]
     fn label_selector_operators() {
         let object = labels(&[("app", "web"), ("tier", "front")]);
-        let matches = |selector: &str| LabelSelector::parse(selector).map(|parsed| parsed.matches(&object));
+        let matches =
+            |selector: &str| LabelSelector::parse(selector).map(|parsed| parsed.matches(&object));
         assert_eq!(matches("app=web").ok(), Some(true));
         assert_eq!(matches("app==web,tier=front").ok(), Some(true));
         assert_eq!(matches("app!=web").ok(), Some(false));
@@ -194,8 +230,13 @@ mod tests {
     #[test]
     fn field_selector_on_name() {
         let object = serde_json::json!({"metadata": {"name": "a", "namespace": "n"}});
-        assert!(FieldSelector::parse("metadata.name=a").is_ok_and(|selector| selector.matches(&object)));
-        assert!(FieldSelector::parse("metadata.name!=a").is_ok_and(|selector| !selector.matches(&object)));
+        assert!(
+            FieldSelector::parse("metadata.name=a").is_ok_and(|selector| selector.matches(&object))
+        );
+        assert!(
+            FieldSelector::parse("metadata.name!=a")
+                .is_ok_and(|selector| !selector.matches(&object))
+        );
         assert!(FieldSelector::parse("spec.x=a").is_err());
     }
 }

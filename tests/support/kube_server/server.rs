@@ -34,7 +34,9 @@ pub type SharedState = Arc<Mutex<Shared>>;
 
 pub fn lock(state: &SharedState) -> MutexGuard<'_, Shared> {
     // A test that panicked while holding the lock must not hide the state from the others.
-    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The service error that makes hyper close the connection without writing a response.
@@ -51,7 +53,9 @@ impl std::error::Error for DroppedConnection {}
 
 fn decode_component(text: &str) -> String {
     let spaced = text.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn parse_query(query: &str) -> BTreeMap<String, String> {
@@ -68,11 +72,18 @@ fn parse_query(query: &str) -> BTreeMap<String, String> {
 fn json_response(code: u16, body: &Value, retry_after: Option<u32>) -> Response<Full<Bytes>> {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
-    *response.status_mut() = hyper::StatusCode::from_u16(code).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(code).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     if let Some(seconds) = retry_after {
-        headers.insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from(seconds));
+        headers.insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from(seconds),
+        );
     }
     response
 }
@@ -84,46 +95,75 @@ fn error_response(error: &ApiError) -> Response<Full<Bytes>> {
 /// What a request path names.
 enum Target {
     Document(Value),
-    Collection { resource: &'static Resource, namespace: Option<String> },
-    Item { resource: &'static Resource, namespace: Option<String>, name: String },
+    Collection {
+        resource: &'static Resource,
+        namespace: Option<String>,
+    },
+    Item {
+        resource: &'static Resource,
+        namespace: Option<String>,
+        name: String,
+    },
 }
 
 fn route(path: &str, server_address: &str) -> Result<Target, ApiError> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|segment| !segment.is_empty()).collect();
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect();
     let (group, version, rest) = match segments.as_slice() {
         ["version"] => return Ok(Target::Document(discovery::version())),
         ["api"] => return Ok(Target::Document(discovery::core_versions(server_address))),
         ["apis"] => return Ok(Target::Document(discovery::group_list())),
         ["apis", resources::RBAC_GROUP] => return Ok(Target::Document(discovery::rbac_group())),
         ["api", "v1"] => return Ok(Target::Document(discovery::resource_list("", "v1"))),
-        ["apis", group @ resources::RBAC_GROUP, "v1"] => return Ok(Target::Document(discovery::resource_list(group, "v1"))),
+        ["apis", group @ resources::RBAC_GROUP, "v1"] => {
+            return Ok(Target::Document(discovery::resource_list(group, "v1")));
+        }
         ["api", version, rest @ ..] => ("", *version, rest),
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
         _ => return Err(status::no_such_resource()),
     };
-    let find = |plural: &str| resources::by_path(group, version, plural).ok_or_else(status::no_such_resource);
+    let find = |plural: &str| {
+        resources::by_path(group, version, plural).ok_or_else(status::no_such_resource)
+    };
     match rest {
         ["namespaces", namespace, plural] => {
             let resource = find(plural)?;
             if !resource.namespaced {
                 return Err(status::no_such_resource());
             }
-            Ok(Target::Collection { resource, namespace: Some((*namespace).to_owned()) })
+            Ok(Target::Collection {
+                resource,
+                namespace: Some((*namespace).to_owned()),
+            })
         }
         ["namespaces", namespace, plural, name] => {
             let resource = find(plural)?;
             if !resource.namespaced {
                 return Err(status::no_such_resource());
             }
-            Ok(Target::Item { resource, namespace: Some((*namespace).to_owned()), name: (*name).to_owned() })
+            Ok(Target::Item {
+                resource,
+                namespace: Some((*namespace).to_owned()),
+                name: (*name).to_owned(),
+            })
         }
-        [plural] => Ok(Target::Collection { resource: find(plural)?, namespace: None }),
+        [plural] => Ok(Target::Collection {
+            resource: find(plural)?,
+            namespace: None,
+        }),
         [plural, name] => {
             let resource = find(plural)?;
             if resource.namespaced {
                 return Err(status::no_such_resource());
             }
-            Ok(Target::Item { resource, namespace: None, name: (*name).to_owned() })
+            Ok(Target::Item {
+                resource,
+                namespace: None,
+                name: (*name).to_owned(),
+            })
         }
         _ => Err(status::no_such_resource()),
     }
@@ -144,13 +184,23 @@ fn dispatch(shared: &mut Shared, request: &ReadRequest, server_address: &str) ->
     let (resource, namespace, name) = match target {
         Target::Document(document) => {
             return if request.method == Method::GET {
-                Ok(verbs::Reply { code: 200, body: document })
+                Ok(verbs::Reply {
+                    code: 200,
+                    body: document,
+                })
             } else {
                 Err(status::no_such_resource())
             };
         }
-        Target::Collection { resource, namespace } => (resource, namespace, None),
-        Target::Item { resource, namespace, name } => (resource, namespace, Some(name)),
+        Target::Collection {
+            resource,
+            namespace,
+        } => (resource, namespace, None),
+        Target::Item {
+            resource,
+            namespace,
+            name,
+        } => (resource, namespace, Some(name)),
     };
     let call = Call {
         resource,
@@ -165,7 +215,9 @@ fn dispatch(shared: &mut Shared, request: &ReadRequest, server_address: &str) ->
     match (name.is_some(), &request.method) {
         (false, &Method::GET) => verbs::list(store, &call),
         // POST to the all-namespaces list of a namespaced resource is not a route.
-        (false, &Method::POST) if !resource.namespaced || namespace.is_some() => verbs::create(store, &call),
+        (false, &Method::POST) if !resource.namespaced || namespace.is_some() => {
+            verbs::create(store, &call)
+        }
         (true, &Method::GET) => verbs::get(store, &call),
         (true, &Method::PUT) => verbs::replace(store, &call),
         (true, &Method::PATCH) => verbs::patch(store, &call),
@@ -177,13 +229,29 @@ fn dispatch(shared: &mut Shared, request: &ReadRequest, server_address: &str) ->
 /// Runs the concurrent write waiting for a GET of `path`: the stored object changes and gets a
 /// new resourceVersion, as if another client had updated it.
 fn run_concurrent_write(shared: &mut Shared, path: &str, server_address: &str) {
-    let Some(write) = shared.faults.take_concurrent_write(path) else { return };
-    let Ok(Target::Item { resource, namespace, name }) = route(path, server_address) else { return };
+    let Some(write) = shared.faults.take_concurrent_write(path) else {
+        return;
+    };
+    let Ok(Target::Item {
+        resource,
+        namespace,
+        name,
+    }) = route(path, server_address)
+    else {
+        return;
+    };
     let key = ObjectKey::new(resource, namespace.as_deref(), &name);
-    let Some(old) = shared.store.get(&key).cloned() else { return };
+    let Some(old) = shared.store.get(&key).cloned() else {
+        return;
+    };
     let mut changed = old.clone();
     (write.change)(&mut changed);
-    managed_fields::record_update(Some(&old), &mut changed, "concurrent-writer", &resource.api_version());
+    managed_fields::record_update(
+        Some(&old),
+        &mut changed,
+        "concurrent-writer",
+        &resource.api_version(),
+    );
     let resource_version = shared.store.next_resource_version();
     if let Some(Value::Object(metadata)) = changed.get_mut("metadata") {
         metadata.insert("resourceVersion".into(), Value::String(resource_version));
@@ -206,7 +274,12 @@ pub async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, DroppedConnection> {
     let header = |name: hyper::header::HeaderName| {
-        request.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned()
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
     };
     let content_type = header(hyper::header::CONTENT_TYPE);
     let user_agent = header(hyper::header::USER_AGENT);
@@ -214,7 +287,12 @@ pub async fn handle(
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let raw_query = request.uri().query().unwrap_or_default().to_owned();
-    let body = request.into_body().collect().await.map(|collected| collected.to_bytes()).unwrap_or_default();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
     let latency = lock(&state).faults.latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -228,18 +306,23 @@ pub async fn handle(
         user_agent,
     };
     let mut shared = lock(&state);
-    let mut record = RecordedRequest { method: method.to_string(), path: path.clone(), query: raw_query, status: None };
+    let mut record = RecordedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        query: raw_query,
+        status: None,
+    };
     let response = match shared.faults.take(method.as_str(), &path) {
         Some(FaultResponse::DropConnection) => {
             shared.log.push(record);
             return Err(DroppedConnection);
         }
-        Some(FaultResponse::TooManyRequests { retry_after_seconds }) => {
-            error_response(&status::too_many_requests(retry_after_seconds))
-        }
-        Some(FaultResponse::InternalError) => {
-            error_response(&status::internal_error("an injected fault: etcdserver: request timed out"))
-        }
+        Some(FaultResponse::TooManyRequests {
+            retry_after_seconds,
+        }) => error_response(&status::too_many_requests(retry_after_seconds)),
+        Some(FaultResponse::InternalError) => error_response(&status::internal_error(
+            "an injected fault: etcdserver: request timed out",
+        )),
         None if !is_authorized => error_response(&status::unauthorized()),
         None => match dispatch(&mut shared, &incoming, &server_address) {
             Ok(reply) => {
@@ -260,11 +343,15 @@ pub async fn handle(
 pub async fn serve(listener: tokio::net::TcpListener, state: SharedState, server_address: String) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let state = state.clone();
         let server_address = server_address.clone();
         connections.spawn(async move {
-            let service = hyper::service::service_fn(move |request| handle(state.clone(), server_address.clone(), request));
+            let service = hyper::service::service_fn(move |request| {
+                handle(state.clone(), server_address.clone(), request)
+            });
             // A dropped connection ends here with the service's error: nothing to report.
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)

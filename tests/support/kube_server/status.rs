@@ -28,7 +28,11 @@ impl ApiError {
             body.insert("details".into(), details);
         }
         body.insert("code".into(), json!(code));
-        Self { code, body: Value::Object(body), retry_after_seconds: None }
+        Self {
+            code,
+            body: Value::Object(body),
+            retry_after_seconds: None,
+        }
     }
 
     pub fn message(&self) -> &str {
@@ -63,20 +67,27 @@ pub fn already_exists(resource: &Resource, name: &str) -> ApiError {
     ApiError::new(
         409,
         "AlreadyExists",
-        format!("{} \"{name}\" already exists", resource.qualified_resource()),
+        format!(
+            "{} \"{name}\" already exists",
+            resource.qualified_resource()
+        ),
         Some(object_details(resource, name)),
     )
 }
 
 /// The optimistic-concurrency message of the registry store.
-pub const MODIFIED: &str = "the object has been modified; please apply your changes to the latest version and try again";
+pub const MODIFIED: &str =
+    "the object has been modified; please apply your changes to the latest version and try again";
 
 /// `NewConflict`: `Operation cannot be fulfilled on configmaps "aws-auth": <why>`.
 pub fn conflict(resource: &Resource, name: &str, why: &str) -> ApiError {
     ApiError::new(
         409,
         "Conflict",
-        format!("Operation cannot be fulfilled on {} \"{name}\": {why}", resource.qualified_resource()),
+        format!(
+            "Operation cannot be fulfilled on {} \"{name}\": {why}",
+            resource.qualified_resource()
+        ),
         Some(object_details(resource, name)),
     )
 }
@@ -100,12 +111,24 @@ impl FieldError {
     }
 
     pub fn forbidden(field: &str, detail: &str) -> Self {
-        Self { kind: "FieldValueForbidden", field: field.to_owned(), body: format!("Forbidden: {detail}") }
+        Self {
+            kind: "FieldValueForbidden",
+            field: field.to_owned(),
+            body: format!("Forbidden: {detail}"),
+        }
     }
 
     pub fn required(field: &str, detail: &str) -> Self {
-        let body = if detail.is_empty() { "Required value".to_owned() } else { format!("Required value: {detail}") };
-        Self { kind: "FieldValueRequired", field: field.to_owned(), body }
+        let body = if detail.is_empty() {
+            "Required value".to_owned()
+        } else {
+            format!("Required value: {detail}")
+        };
+        Self {
+            kind: "FieldValueRequired",
+            field: field.to_owned(),
+            body,
+        }
     }
 
     pub fn not_supported(field: &str, value: &str, supported: &[&str]) -> Self {
@@ -113,7 +136,11 @@ impl FieldError {
         Self {
             kind: "FieldValueNotSupported",
             field: field.to_owned(),
-            body: format!("Unsupported value: {}: supported values: {}", go_quote(value), quoted.join(", ")),
+            body: format!(
+                "Unsupported value: {}: supported values: {}",
+                go_quote(value),
+                quoted.join(", ")
+            ),
         }
     }
 }
@@ -142,9 +169,16 @@ pub fn invalid(resource: &Resource, name: &str, errors: &[FieldError]) -> ApiErr
 
 /// `NewInvalid` for any group and kind (`PatchOptions.meta.k8s.io` for bad patch options).
 pub fn invalid_kind(group: &str, kind: &str, name: &str, errors: &[FieldError]) -> ApiError {
-    let texts: Vec<String> = errors.iter().map(|error| format!("{}: {}", error.field, error.body)).collect();
+    let texts: Vec<String> = errors
+        .iter()
+        .map(|error| format!("{}: {}", error.field, error.body))
+        .collect();
     // utilerrors.NewAggregate prints one error bare and several as `[a, b]`.
-    let aggregate = if texts.len() == 1 { texts[0].clone() } else { format!("[{}]", texts.join(", ")) };
+    let aggregate = if texts.len() == 1 {
+        texts[0].clone()
+    } else {
+        format!("[{}]", texts.join(", "))
+    };
     let causes: Vec<Value> = errors
         .iter()
         .map(|error| json!({"reason": error.kind, "message": error.body, "field": error.field}))
@@ -156,7 +190,11 @@ pub fn invalid_kind(group: &str, kind: &str, name: &str, errors: &[FieldError]) 
     }
     details.insert("kind".into(), json!(kind));
     details.insert("causes".into(), Value::Array(causes));
-    let qualified_kind = if group.is_empty() { kind.to_owned() } else { format!("{kind}.{group}") };
+    let qualified_kind = if group.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}.{group}")
+    };
     ApiError::new(
         422,
         "Invalid",
@@ -207,14 +245,22 @@ pub fn method_not_supported(resource: &Resource, method: &str) -> ApiError {
     ApiError::new(
         405,
         "MethodNotAllowed",
-        format!("{method} is not supported on resources of kind {:?}", resource.qualified_resource()),
+        format!(
+            "{method} is not supported on resources of kind {:?}",
+            resource.qualified_resource()
+        ),
         Some(json!({"group": resource.group, "kind": resource.plural})),
     )
 }
 
 /// The answer for an API path that names no resource we serve.
 pub fn no_such_resource() -> ApiError {
-    ApiError::new(404, "NotFound", "the server could not find the requested resource".to_owned(), Some(json!({})))
+    ApiError::new(
+        404,
+        "NotFound",
+        "the server could not find the requested resource".to_owned(),
+        Some(json!({})),
+    )
 }
 
 /// `NewUnsupportedMediaType` for a PATCH with an unknown content type.
@@ -222,12 +268,13 @@ pub fn unsupported_patch_type(content_type: &str) -> ApiError {
     ApiError::new(
         415,
         "UnsupportedMediaType",
-        format!(
-            "the body of the request was in an unknown format - accepted media types include: \
-             application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, \
-             application/strategic-merge-patch+json"
+        "the body of the request was in an unknown format - accepted media types include: \
+         application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, \
+         application/strategic-merge-patch+json"
+            .to_owned(),
+        Some(
+            json!({"causes": [{"reason": "UnexpectedHeader", "message": content_type, "field": "Content-Type"}]}),
         ),
-        Some(json!({"causes": [{"reason": "UnexpectedHeader", "message": content_type, "field": "Content-Type"}]})),
     )
 }
 
@@ -236,7 +283,8 @@ pub fn apply_conflict(conflicts: &[(String, String)]) -> ApiError {
     let message = if let [(manager, path)] = conflicts {
         format!("Apply failed with 1 conflict: conflict with {manager}: {path}")
     } else {
-        let mut by_manager: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+        let mut by_manager: std::collections::BTreeMap<&str, Vec<&str>> =
+            std::collections::BTreeMap::new();
         for (manager, path) in conflicts {
             by_manager.entry(manager).or_default().push(path);
         }
@@ -245,7 +293,11 @@ pub fn apply_conflict(conflicts: &[(String, String)]) -> ApiError {
             lines.push(format!("conflicts with {manager}:"));
             lines.extend(paths.iter().map(|path| format!("- {path}")));
         }
-        format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
+        format!(
+            "Apply failed with {} conflicts: {}",
+            conflicts.len(),
+            lines.join("\n")
+        )
     };
     let causes: Vec<Value> = conflicts
         .iter()

@@ -19,7 +19,11 @@ impl ObjectKey {
     pub fn new(resource: &Resource, namespace: Option<&str>, name: &str) -> Self {
         Self {
             plural: resource.plural.to_owned(),
-            namespace: if resource.namespaced { namespace.unwrap_or_default().to_owned() } else { String::new() },
+            namespace: if resource.namespaced {
+                namespace.unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            },
             name: name.to_owned(),
         }
     }
@@ -58,7 +62,10 @@ impl Store {
     pub fn list(&self, resource: &Resource, namespace: Option<&str>) -> Vec<&Value> {
         self.objects
             .iter()
-            .filter(|(key, _)| key.plural == resource.plural && namespace.is_none_or(|namespace| key.namespace == namespace))
+            .filter(|(key, _)| {
+                key.plural == resource.plural
+                    && namespace.is_none_or(|namespace| key.namespace == namespace)
+            })
             .map(|(_, object)| object)
             .collect()
     }
@@ -74,7 +81,9 @@ impl Store {
     }
 
     pub fn namespace_exists(&self, namespace: &str) -> bool {
-        self.objects.keys().any(|key| key.plural == "namespaces" && key.name == namespace)
+        self.objects
+            .keys()
+            .any(|key| key.plural == "namespaces" && key.name == namespace)
     }
 
     /// The next value of the global counter, for a write about to be committed.

@@ -65,7 +65,10 @@ fn name_errors(rule: NameRule, name: &str) -> Vec<String> {
 }
 
 fn text<'a>(object: &'a Value, pointer: &str) -> &'a str {
-    object.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 /// Validation of a new object (`Validate` of the strategy).
@@ -73,10 +76,17 @@ pub fn validate(resource: &Resource, object: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let name = text(object, "/metadata/name");
     if name.is_empty() {
-        errors.push(FieldError::required("metadata.name", "name or generateName is required"));
+        errors.push(FieldError::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
     } else {
         for message in name_errors(resource.name_rule, name) {
-            errors.push(FieldError::invalid("metadata.name", &go_quote(name), &message));
+            errors.push(FieldError::invalid(
+                "metadata.name",
+                &go_quote(name),
+                &message,
+            ));
         }
     }
     if resource.is_binding() {
@@ -89,22 +99,42 @@ fn validate_binding(resource: &Resource, object: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let api_group = text(object, "/roleRef/apiGroup");
     if api_group != RBAC_GROUP {
-        errors.push(FieldError::not_supported("roleRef.apiGroup", api_group, &[RBAC_GROUP]));
+        errors.push(FieldError::not_supported(
+            "roleRef.apiGroup",
+            api_group,
+            &[RBAC_GROUP],
+        ));
     }
-    let allowed_kinds: &[&str] = if resource.namespaced { &["Role", "ClusterRole"] } else { &["ClusterRole"] };
+    let allowed_kinds: &[&str] = if resource.namespaced {
+        &["Role", "ClusterRole"]
+    } else {
+        &["ClusterRole"]
+    };
     let kind = text(object, "/roleRef/kind");
     if !allowed_kinds.contains(&kind) {
-        errors.push(FieldError::not_supported("roleRef.kind", kind, allowed_kinds));
+        errors.push(FieldError::not_supported(
+            "roleRef.kind",
+            kind,
+            allowed_kinds,
+        ));
     }
     let role_name = text(object, "/roleRef/name");
     if role_name.is_empty() {
         errors.push(FieldError::required("roleRef.name", ""));
     } else {
         for message in path_segment_errors(role_name) {
-            errors.push(FieldError::invalid("roleRef.name", &go_quote(role_name), &message));
+            errors.push(FieldError::invalid(
+                "roleRef.name",
+                &go_quote(role_name),
+                &message,
+            ));
         }
     }
-    let subjects = object.get("subjects").and_then(Value::as_array).cloned().unwrap_or_default();
+    let subjects = object
+        .get("subjects")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for (index, subject) in subjects.iter().enumerate() {
         let path = format!("subjects[{index}]");
         let subject_name = text(subject, "/name");
@@ -116,11 +146,19 @@ fn validate_binding(resource: &Resource, object: &Value) -> Vec<FieldError> {
             "ServiceAccount" => {
                 if !subject_name.is_empty() {
                     for message in dns1123_subdomain_errors(subject_name) {
-                        errors.push(FieldError::invalid(&format!("{path}.name"), &go_quote(subject_name), &message));
+                        errors.push(FieldError::invalid(
+                            &format!("{path}.name"),
+                            &go_quote(subject_name),
+                            &message,
+                        ));
                     }
                 }
                 if !subject_group.is_empty() {
-                    errors.push(FieldError::not_supported(&format!("{path}.apiGroup"), subject_group, &[""]));
+                    errors.push(FieldError::not_supported(
+                        &format!("{path}.apiGroup"),
+                        subject_group,
+                        &[""],
+                    ));
                 }
                 if !resource.namespaced && text(subject, "/namespace").is_empty() {
                     errors.push(FieldError::required(&format!("{path}.namespace"), ""));
@@ -128,7 +166,11 @@ fn validate_binding(resource: &Resource, object: &Value) -> Vec<FieldError> {
             }
             "User" | "Group" => {
                 if subject_group != RBAC_GROUP {
-                    errors.push(FieldError::not_supported(&format!("{path}.apiGroup"), subject_group, &[RBAC_GROUP]));
+                    errors.push(FieldError::not_supported(
+                        &format!("{path}.apiGroup"),
+                        subject_group,
+                        &[RBAC_GROUP],
+                    ));
                 }
             }
             other => errors.push(FieldError::not_supported(
@@ -153,7 +195,11 @@ pub fn validate_update(resource: &Resource, object: &Value, old: &Value) -> Vec<
             go_quote(text(object, "/roleRef/kind")),
             go_quote(text(object, "/roleRef/name"))
         );
-        errors.push(FieldError::invalid("roleRef", &printed, "cannot change roleRef"));
+        errors.push(FieldError::invalid(
+            "roleRef",
+            &printed,
+            "cannot change roleRef",
+        ));
     }
     errors
 }
@@ -168,11 +214,18 @@ mod tests {
         assert!(dns1123_subdomain_errors("a.b-c.d").is_empty());
         assert_eq!(dns1123_subdomain_errors("Bad_Name").len(), 1);
         assert_eq!(dns1123_subdomain_errors("-x").len(), 1);
-        assert_eq!(dns1123_subdomain_errors(&"a".repeat(254)).len(), 2);
+        assert_eq!(
+            dns1123_subdomain_errors(&"a".repeat(254)),
+            ["must be no more than 253 characters"]
+        );
+        assert_eq!(dns1123_subdomain_errors(&"A".repeat(254)).len(), 2);
         assert!(dns1123_label_errors("kube-system").is_empty());
         assert_eq!(dns1123_label_errors("a.b").len(), 1);
         assert!(path_segment_errors("system:masters").is_empty());
-        assert_eq!(path_segment_errors("a/b%c"), ["may not contain '/'", "may not contain '%'"]);
+        assert_eq!(
+            path_segment_errors("a/b%c"),
+            ["may not contain '/'", "may not contain '%'"]
+        );
         assert_eq!(path_segment_errors(".."), ["may not be '..'"]);
     }
 }

@@ -42,7 +42,14 @@ impl Call<'_> {
     fn manager(&self) -> String {
         match self.query.get("fieldManager") {
             Some(manager) if !manager.is_empty() => manager.clone(),
-            _ => self.user_agent.split('/').next().unwrap_or_default().chars().take(128).collect(),
+            _ => self
+                .user_agent
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(128)
+                .collect(),
         }
     }
 
@@ -60,7 +67,10 @@ impl Call<'_> {
 }
 
 fn text<'a>(object: &'a Value, pointer: &str) -> &'a str {
-    object.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
@@ -74,10 +84,13 @@ fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
 }
 
 fn decode_json(body: &[u8]) -> Result<Value, ApiError> {
-    let object: Value = serde_json::from_slice(body)
-        .map_err(|error| status::bad_request(format!("the object provided is unrecognized: {error}")))?;
+    let object: Value = serde_json::from_slice(body).map_err(|error| {
+        status::bad_request(format!("the object provided is unrecognized: {error}"))
+    })?;
     if !object.is_object() {
-        return Err(status::bad_request("the object provided is unrecognized: not a JSON object"));
+        return Err(status::bad_request(
+            "the object provided is unrecognized: not a JSON object",
+        ));
     }
     Ok(object)
 }
@@ -86,7 +99,9 @@ fn decode_json(body: &[u8]) -> Result<Value, ApiError> {
 fn check_type(resource: &Resource, object: &Value) -> Result<(), ApiError> {
     let api_version = text(object, "/apiVersion");
     let kind = text(object, "/kind");
-    if (!api_version.is_empty() && api_version != resource.api_version()) || (!kind.is_empty() && kind != resource.kind) {
+    if (!api_version.is_empty() && api_version != resource.api_version())
+        || (!kind.is_empty() && kind != resource.kind)
+    {
         return Err(status::bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({})",
             resource.api_version()
@@ -102,7 +117,11 @@ fn check_namespace(call: &Call<'_>, object: &mut Value) -> Result<(), ApiError> 
         metadata.remove("namespace");
         return Ok(());
     }
-    let given = metadata.get("namespace").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let given = metadata
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let expected = call.namespace.unwrap_or_default();
     if given.is_empty() {
         metadata.insert("namespace".into(), json!(expected));
@@ -119,21 +138,28 @@ fn default_object(resource: &Resource, object: &mut Value) {
     if resource.kind == "Namespace" {
         let name = text(object, "/metadata/name").to_owned();
         let metadata = metadata_mut(object);
-        let labels = metadata.entry("labels").or_insert_with(|| Value::Object(Map::new()));
+        let labels = metadata
+            .entry("labels")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(labels) = labels {
             labels.insert("kubernetes.io/metadata.name".into(), json!(name));
         }
     }
     if resource.is_binding() {
-        if let Some(Value::Object(role_ref)) = object.get_mut("roleRef") {
-            if role_ref.get("apiGroup").and_then(Value::as_str).unwrap_or_default().is_empty() {
-                role_ref.insert("apiGroup".into(), json!(RBAC_GROUP));
-            }
+        if let Some(Value::Object(role_ref)) = object.get_mut("roleRef")
+            && role_ref
+                .get("apiGroup")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .is_empty()
+        {
+            role_ref.insert("apiGroup".into(), json!(RBAC_GROUP));
         }
         if let Some(Value::Array(subjects)) = object.get_mut("subjects") {
             for subject in subjects.iter_mut() {
                 let kind = text(subject, "/kind");
-                let needs_group = (kind == "User" || kind == "Group") && text(subject, "/apiGroup").is_empty();
+                let needs_group =
+                    (kind == "User" || kind == "Group") && text(subject, "/apiGroup").is_empty();
                 if let (true, Value::Object(subject)) = (needs_group, subject) {
                     subject.insert("apiGroup".into(), json!(RBAC_GROUP));
                 }
@@ -145,7 +171,9 @@ fn default_object(resource: &Resource, object: &mut Value) {
 /// Puts `kind`, `apiVersion` and `metadata` (in the field order of `ObjectMeta`) first, as the
 /// real server's Go structs serialize them.
 fn canonical(resource: &Resource, object: Value) -> Value {
-    let Value::Object(mut fields) = object else { return object };
+    let Value::Object(mut fields) = object else {
+        return object;
+    };
     let mut ordered = Map::new();
     ordered.insert("kind".into(), json!(resource.kind));
     ordered.insert("apiVersion".into(), json!(resource.api_version()));
@@ -192,7 +220,9 @@ fn prepare_for_create(resource: &Resource, object: &mut Value) {
 /// `PrepareForUpdate`: a namespace's spec and status are not changed through the main resource.
 fn prepare_for_update(resource: &Resource, object: &mut Value, old: &Value) {
     if resource.kind == "Namespace" {
-        let Value::Object(fields) = object else { return };
+        let Value::Object(fields) = object else {
+            return;
+        };
         for key in ["spec", "status"] {
             match old.get(key) {
                 Some(value) => fields.insert(key.into(), value.clone()),
@@ -234,13 +264,19 @@ fn commit_create(store: &mut Store, call: &Call<'_>, mut object: Value) -> Outco
     metadata.remove("deletionGracePeriodSeconds");
     if call.dry_run() {
         metadata.remove("resourceVersion");
-        return Ok(Reply { code: 201, body: canonical(resource, object) });
+        return Ok(Reply {
+            code: 201,
+            body: canonical(resource, object),
+        });
     }
     let resource_version = store.next_resource_version();
     metadata_mut(&mut object).insert("resourceVersion".into(), json!(resource_version));
     let object = canonical(resource, object);
     store.insert(key, object.clone());
-    Ok(Reply { code: 201, body: object })
+    Ok(Reply {
+        code: 201,
+        body: object,
+    })
 }
 
 /// The end of every update: preconditions, strategy, validation, no-op detection and the
@@ -255,7 +291,12 @@ fn commit_update(store: &mut Store, call: &Call<'_>, old: &Value, mut object: Va
     }
     prepare_for_update(resource, &mut object, old);
     let metadata = metadata_mut(&mut object);
-    for key in ["uid", "creationTimestamp", "deletionTimestamp", "generation"] {
+    for key in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "generation",
+    ] {
         match old.pointer(&format!("/metadata/{key}")) {
             Some(value) => metadata.insert(key.into(), value.clone()),
             None => metadata.remove(key),
@@ -267,7 +308,9 @@ fn commit_update(store: &mut Store, call: &Call<'_>, old: &Value, mut object: Va
         return Err(status::invalid(resource, &name, &errors));
     }
     let object = canonical(resource, object);
-    if managed_fields::without_times(&object) == managed_fields::without_times(old) || call.dry_run() {
+    if managed_fields::without_times(&object) == managed_fields::without_times(old)
+        || call.dry_run()
+    {
         let body = if call.dry_run() { object } else { old.clone() };
         return Ok(Reply { code: 200, body });
     }
@@ -275,14 +318,20 @@ fn commit_update(store: &mut Store, call: &Call<'_>, old: &Value, mut object: Va
     let resource_version = store.next_resource_version();
     metadata_mut(&mut object).insert("resourceVersion".into(), json!(resource_version));
     store.insert(call.key(&name), object.clone());
-    Ok(Reply { code: 200, body: object })
+    Ok(Reply {
+        code: 200,
+        body: object,
+    })
 }
 
 pub fn get(store: &Store, call: &Call<'_>) -> Outcome {
     let name = call.name();
     store
         .get(&call.key(name))
-        .map(|object| Reply { code: 200, body: object.clone() })
+        .map(|object| Reply {
+            code: 200,
+            body: object.clone(),
+        })
         .ok_or_else(|| status::not_found(call.resource, name))
 }
 
@@ -297,7 +346,12 @@ pub fn list(store: &Store, call: &Call<'_>) -> Outcome {
                 .pointer("/metadata/labels")
                 .and_then(Value::as_object)
                 .map(|labels| {
-                    labels.iter().map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_owned())).collect()
+                    labels
+                        .iter()
+                        .map(|(key, value)| {
+                            (key.clone(), value.as_str().unwrap_or_default().to_owned())
+                        })
+                        .collect()
                 })
                 .unwrap_or_default();
             labels.matches(&object_labels) && fields.matches(object)
@@ -342,10 +396,18 @@ pub fn create(store: &mut Store, call: &Call<'_>) -> Outcome {
         default_object(call.resource, &mut object);
     }
     if !text(&object, "/metadata/resourceVersion").is_empty() {
-        return Err(status::unknown_error(500, "resourceVersion should not be set on objects to be created"));
+        return Err(status::unknown_error(
+            500,
+            "resourceVersion should not be set on objects to be created",
+        ));
     }
     metadata_mut(&mut object).remove("managedFields");
-    managed_fields::record_update(None, &mut object, &call.manager(), &call.resource.api_version());
+    managed_fields::record_update(
+        None,
+        &mut object,
+        &call.manager(),
+        &call.resource.api_version(),
+    );
     commit_create(store, call, object)
 }
 
@@ -376,18 +438,41 @@ pub fn replace(store: &mut Store, call: &Call<'_>) -> Outcome {
 /// `ValidatePatchOptions`.
 fn validate_patch_options(call: &Call<'_>, is_apply: bool) -> Result<(), ApiError> {
     let mut errors = Vec::new();
-    let has_manager = call.query.get("fieldManager").is_some_and(|manager| !manager.is_empty());
+    let has_manager = call
+        .query
+        .get("fieldManager")
+        .is_some_and(|manager| !manager.is_empty());
     if is_apply && !has_manager {
-        errors.push(FieldError::required("fieldManager", "is required for apply patch"));
+        errors.push(FieldError::required(
+            "fieldManager",
+            "is required for apply patch",
+        ));
     }
     if !is_apply && call.query.contains_key("force") {
-        errors.push(FieldError::forbidden("force", "may not be specified for non-apply patch"));
+        errors.push(FieldError::forbidden(
+            "force",
+            "may not be specified for non-apply patch",
+        ));
     }
-    if errors.is_empty() { Ok(()) } else { Err(status::invalid_kind("meta.k8s.io", "PatchOptions", "", &errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(status::invalid_kind(
+            "meta.k8s.io",
+            "PatchOptions",
+            "",
+            &errors,
+        ))
+    }
 }
 
 pub fn patch(store: &mut Store, call: &Call<'_>) -> Outcome {
-    let media_type = call.content_type.split(';').next().unwrap_or_default().trim();
+    let media_type = call
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
     let name = call.name();
     let api_version = call.resource.api_version();
     match media_type {
@@ -395,7 +480,9 @@ pub fn patch(store: &mut Store, call: &Call<'_>) -> Outcome {
             validate_patch_options(call, true)?;
             apply(store, call)
         }
-        "application/json-patch+json" | "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+        "application/json-patch+json"
+        | "application/merge-patch+json"
+        | "application/strategic-merge-patch+json" => {
             validate_patch_options(call, false)?;
             let patch_document: Value = serde_json::from_slice(call.body)
                 .map_err(|error| status::bad_request(format!("error decoding patch: {error}")))?;
@@ -430,7 +517,9 @@ fn apply(store: &mut Store, call: &Call<'_>) -> Outcome {
     let mut config: Value = serde_saphyr::from_str(&text_body)
         .map_err(|error| status::bad_request(format!("error decoding YAML: {error}")))?;
     if !config.is_object() {
-        return Err(status::bad_request("error decoding YAML: the applied configuration is not an object"));
+        return Err(status::bad_request(
+            "error decoding YAML: the applied configuration is not an object",
+        ));
     }
     let api_version = text(&config, "/apiVersion").to_owned();
     let kind = text(&config, "/kind").to_owned();
@@ -461,7 +550,8 @@ fn apply(store: &mut Store, call: &Call<'_>) -> Outcome {
         }
         Some(old) => {
             let given_version = text(&config, "/metadata/resourceVersion");
-            if !given_version.is_empty() && given_version != text(&old, "/metadata/resourceVersion") {
+            if !given_version.is_empty() && given_version != text(&old, "/metadata/resourceVersion")
+            {
                 return Err(status::conflict(call.resource, name, MODIFIED));
             }
             let merged = managed_fields::apply(Some(&old), &config, &manager, force, &api_version)?;
@@ -485,7 +575,11 @@ pub fn delete(store: &mut Store, call: &Call<'_>) -> Outcome {
     let Some(old) = store.get(&key).cloned() else {
         return Err(status::not_found(resource, name));
     };
-    let options: Value = if call.body.is_empty() { json!({}) } else { serde_json::from_slice(call.body).unwrap_or(json!({})) };
+    let options: Value = if call.body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(call.body).unwrap_or(json!({}))
+    };
     let actual_uid = text(&old, "/metadata/uid");
     let wanted_uid = text(&options, "/preconditions/uid");
     if !wanted_uid.is_empty() && wanted_uid != actual_uid {
@@ -495,11 +589,16 @@ pub fn delete(store: &mut Store, call: &Call<'_>) -> Outcome {
     let actual_version = text(&old, "/metadata/resourceVersion");
     let wanted_version = text(&options, "/preconditions/resourceVersion");
     if !wanted_version.is_empty() && wanted_version != actual_version {
-        let detail = format!("ResourceVersion in precondition: {wanted_version}, ResourceVersion in object meta: {actual_version}");
+        let detail = format!(
+            "ResourceVersion in precondition: {wanted_version}, ResourceVersion in object meta: {actual_version}"
+        );
         return Err(precondition_failed(call, &key, &detail));
     }
     let dry_run = call.dry_run()
-        || options.get("dryRun").and_then(Value::as_array).is_some_and(|values| values.iter().any(|value| value == "All"));
+        || options
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|values| values.iter().any(|value| value == "All"));
     if resource.kind == "Namespace" {
         // The namespace goes to Terminating; with no controller to wait for, its content and
         // the namespace itself go at once.
@@ -508,17 +607,24 @@ pub fn delete(store: &mut Store, call: &Call<'_>) -> Outcome {
         terminating["status"] = json!({"phase": "Terminating"});
         if !dry_run {
             let resource_version = store.next_resource_version();
-            metadata_mut(&mut terminating).insert("resourceVersion".into(), json!(resource_version));
+            metadata_mut(&mut terminating)
+                .insert("resourceVersion".into(), json!(resource_version));
             store.remove_namespace_contents(name);
             store.remove(&key);
         }
-        return Ok(Reply { code: 200, body: canonical(resource, terminating) });
+        return Ok(Reply {
+            code: 200,
+            body: canonical(resource, terminating),
+        });
     }
     if !dry_run {
         store.remove(&key);
     }
     if resource.returns_deleted_object {
-        return Ok(Reply { code: 200, body: old });
+        return Ok(Reply {
+            code: 200,
+            body: old,
+        });
     }
     let mut details = Map::new();
     details.insert("name".into(), json!(name));
