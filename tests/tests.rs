@@ -2,4 +2,6 @@
 
 mod cli;
 mod examples;
+mod kube_server;
 mod schemas;
+mod support;

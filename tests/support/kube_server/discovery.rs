@@ -1,0 +1,72 @@
+//! Discovery documents: `/version`, `/api`, `/api/v1`, `/apis` and the RBAC group, listing
+//! only the hosted resources and the verbs they serve.
+
+use serde_json::{Value, json};
+
+use super::resources::{RBAC_GROUP, RESOURCES};
+
+const VERBS: [&str; 6] = ["create", "delete", "get", "list", "patch", "update"];
+
+pub fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "gitVersion": "v1.33.0",
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2025-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+}
+
+pub fn core_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    })
+}
+
+fn group() -> Value {
+    json!({
+        "name": RBAC_GROUP,
+        "versions": [{"groupVersion": format!("{RBAC_GROUP}/v1"), "version": "v1"}],
+        "preferredVersion": {"groupVersion": format!("{RBAC_GROUP}/v1"), "version": "v1"},
+    })
+}
+
+pub fn group_list() -> Value {
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group()]})
+}
+
+pub fn rbac_group() -> Value {
+    let mut document = group();
+    document["kind"] = json!("APIGroup");
+    document["apiVersion"] = json!("v1");
+    document
+}
+
+/// The `APIResourceList` of a group version (`v1` or `rbac.authorization.k8s.io/v1`).
+pub fn resource_list(group: &str, version: &str) -> Value {
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|resource| resource.group == group && resource.version == version)
+        .map(|resource| {
+            json!({
+                "name": resource.plural,
+                "singularName": resource.singular,
+                "namespaced": resource.namespaced,
+                "kind": resource.kind,
+                "verbs": VERBS,
+            })
+        })
+        .collect();
+    let group_version = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
+}

@@ -1,0 +1,136 @@
+//! Switchable faults for reliability tests — added latency, canned 429/500 answers, dropped
+//! connections, a concurrent write right after a GET — and the request log tests assert on.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// How a faulted request is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultResponse {
+    /// 429 with `Retry-After` and a `TooManyRequests` Status.
+    TooManyRequests { retry_after_seconds: u32 },
+    /// 500 with an `InternalError` Status.
+    InternalError,
+    /// The socket is closed after the request is read, with no response.
+    DropConnection,
+}
+
+/// A fault for the next `times` requests that match `method` and contain `path_contains`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub response: FaultResponse,
+    pub times: usize,
+    pub method: Option<String>,
+    pub path_contains: Option<String>,
+}
+
+impl Fault {
+    fn new(response: FaultResponse, times: usize) -> Self {
+        Self {
+            response,
+            times,
+            method: None,
+            path_contains: None,
+        }
+    }
+
+    /// 429 with `Retry-After: 1`, as the apiserver's priority and fairness answers.
+    pub fn too_many_requests(times: usize) -> Self {
+        Self::new(
+            FaultResponse::TooManyRequests {
+                retry_after_seconds: 1,
+            },
+            times,
+        )
+    }
+
+    pub fn internal_error(times: usize) -> Self {
+        Self::new(FaultResponse::InternalError, times)
+    }
+
+    pub fn drop_connection(times: usize) -> Self {
+        Self::new(FaultResponse::DropConnection, times)
+    }
+
+    /// Another `Retry-After` for a 429 (0 lets a retrying client go again at once).
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        if let FaultResponse::TooManyRequests {
+            retry_after_seconds,
+        } = &mut self.response
+        {
+            *retry_after_seconds = seconds;
+        }
+        self
+    }
+
+    /// Only requests with this method (`GET`, `PUT`, ...).
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = Some(method.to_ascii_uppercase());
+        self
+    }
+
+    /// Only requests whose path contains this text.
+    pub fn path_contains(mut self, text: &str) -> Self {
+        self.path_contains = Some(text.to_owned());
+        self
+    }
+
+    pub(super) fn matches(&self, method: &str, path: &str) -> bool {
+        self.times > 0
+            && self.method.as_deref().is_none_or(|wanted| wanted == method)
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|text| path.contains(text))
+    }
+}
+
+/// A change made to an object right after it was next served by a GET, as if another writer
+/// had raced the client between its read and its write.
+pub struct ConcurrentWrite {
+    pub path: String,
+    pub change: Box<dyn FnOnce(&mut Value) + Send>,
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    /// The raw query string, empty when there is none.
+    pub query: String,
+    /// The status code answered; `None` when the connection was dropped.
+    pub status: Option<u16>,
+}
+
+/// The fault switches of one server.
+#[derive(Default)]
+pub struct Faults {
+    pub latency: Duration,
+    pub faults: Vec<Fault>,
+    pub concurrent_writes: Vec<ConcurrentWrite>,
+}
+
+impl Faults {
+    /// Takes one use of the first fault matching the request.
+    pub fn take(&mut self, method: &str, path: &str) -> Option<FaultResponse> {
+        let fault = self
+            .faults
+            .iter_mut()
+            .find(|fault| fault.matches(method, path))?;
+        fault.times -= 1;
+        let response = fault.response.clone();
+        self.faults.retain(|fault| fault.times > 0);
+        Some(response)
+    }
+
+    /// Takes the concurrent write waiting for a GET of this path, if any.
+    pub fn take_concurrent_write(&mut self, path: &str) -> Option<ConcurrentWrite> {
+        let index = self
+            .concurrent_writes
+            .iter()
+            .position(|write| write.path == path)?;
+        Some(self.concurrent_writes.remove(index))
+    }
+}
