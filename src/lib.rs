@@ -3,6 +3,7 @@
 //! `access.yaml` → [`spec::load`] → desired [`model::State`]; live state (read, or a saved
 //! snapshot) → [`plan::plan`] → [`plan::Plan`] → [`render`] (text, JSON, Markdown) or apply.
 
+pub mod aws;
 pub mod cli;
 pub mod model;
 pub mod plan;
