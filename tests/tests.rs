@@ -1,1 +1,3 @@
+mod aws_read;
 mod cli;
+mod moto;

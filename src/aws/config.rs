@@ -227,7 +227,10 @@ mod tests {
             "4 API calls (iam:GetRole 3, sts:GetCallerIdentity 1)"
         );
         assert_eq!(counts(&[]).to_string(), "0 API calls");
-        assert_eq!(counts(&[("iam:GetRole", 1)]).to_string(), "1 API call (iam:GetRole 1)");
+        assert_eq!(
+            counts(&[("iam:GetRole", 1)]).to_string(),
+            "1 API call (iam:GetRole 1)"
+        );
     }
 
     #[test]
@@ -316,7 +319,11 @@ mod tests {
             .await
             .expect_err("no credentials");
         assert_eq!(error.kind, crate::aws::ErrorKind::NoCredentials, "{error}");
-        assert!(error.to_string().starts_with("`sts:GetCallerIdentity` failed: no AWS credentials found"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("`sts:GetCallerIdentity` failed: no AWS credentials found")
+        );
         assert!(error.hint().contains("aws sso login"));
     }
 

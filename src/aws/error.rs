@@ -156,14 +156,18 @@ fn kind_of_code(code: &str) -> ErrorKind {
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
             ErrorKind::AccessDenied
         }
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException"
-        | "IncompleteSignature" | "InvalidAccessKeyId" => ErrorKind::InvalidCredentials,
+        "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "UnrecognizedClientException"
+        | "IncompleteSignature"
+        | "InvalidAccessKeyId" => ErrorKind::InvalidCredentials,
         "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" | "TokenRefreshRequired" => {
             ErrorKind::ExpiredCredentials
         }
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" => {
-            ErrorKind::Throttled
-        }
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException" => ErrorKind::Throttled,
         "NoSuchEntity" | "NoSuchEntityException" => ErrorKind::NotFound,
         other => ErrorKind::Service(if other.is_empty() {
             "unknown service error".to_string()
@@ -215,7 +219,10 @@ mod tests {
     fn codes_map_to_kinds() {
         assert_eq!(kind_of_code("AccessDenied"), ErrorKind::AccessDenied);
         assert_eq!(kind_of_code("ExpiredToken"), ErrorKind::ExpiredCredentials);
-        assert_eq!(kind_of_code("InvalidClientTokenId"), ErrorKind::InvalidCredentials);
+        assert_eq!(
+            kind_of_code("InvalidClientTokenId"),
+            ErrorKind::InvalidCredentials
+        );
         assert_eq!(kind_of_code("Throttling"), ErrorKind::Throttled);
         assert_eq!(kind_of_code("NoSuchEntity"), ErrorKind::NotFound);
         assert_eq!(
@@ -227,7 +234,11 @@ mod tests {
     #[test]
     fn unreachable_hint_names_endpoint_variables() {
         let unreachable = error(ErrorKind::Unreachable, None);
-        assert!(unreachable.to_string().starts_with("`iam:ListPolicyTags` failed: cannot reach"));
+        assert!(
+            unreachable
+                .to_string()
+                .starts_with("`iam:ListPolicyTags` failed: cannot reach")
+        );
         assert!(unreachable.hint().contains("AWS_ENDPOINT_URL"));
     }
 }

@@ -148,9 +148,15 @@ async fn account_details(iam: &Client) -> Result<AccountDetails, AwsError> {
     while let Some(page) = pages.next().await {
         let page = page
             .map_err(|error| AwsError::from_sdk(GET_ACCOUNT_AUTHORIZATION_DETAILS, None, error))?;
-        details.users.extend(page.user_detail_list().iter().cloned());
-        details.groups.extend(page.group_detail_list().iter().cloned());
-        details.roles.extend(page.role_detail_list().iter().cloned());
+        details
+            .users
+            .extend(page.user_detail_list().iter().cloned());
+        details
+            .groups
+            .extend(page.group_detail_list().iter().cloned());
+        details
+            .roles
+            .extend(page.role_detail_list().iter().cloned());
         details.policies.extend(page.policies().iter().cloned());
     }
     Ok(details)
@@ -190,7 +196,11 @@ async fn get_role_summary(iam: Client, name: String) -> Result<(String, RoleSumm
         .await
         .map_err(|error| AwsError::from_sdk(GET_ROLE, Some(format!("role `{name}`")), error))?;
     let role = output.role().ok_or_else(|| {
-        AwsError::bad_response(GET_ROLE, Some(format!("role `{name}`")), "no `Role` in the response")
+        AwsError::bad_response(
+            GET_ROLE,
+            Some(format!("role `{name}`")),
+            "no `Role` in the response",
+        )
     })?;
     Ok((
         name,
