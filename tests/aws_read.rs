@@ -335,6 +335,24 @@ async fn an_empty_account_reads_as_empty() {
     );
 }
 
+#[tokio::test]
+async fn reset_wipes_the_server_between_test_cases() {
+    let moto = Moto::start();
+    let clients = moto.clients();
+    clients
+        .iam
+        .create_user()
+        .user_name("leftover")
+        .send()
+        .await
+        .expect("create user");
+    let (_, before, _) = aws::read_iam(&clients).await.expect("read");
+    assert_eq!(before.users.keys().collect::<Vec<_>>(), ["leftover"]);
+    moto.reset();
+    let (_, after, _) = aws::read_iam(&clients).await.expect("read");
+    assert_eq!(after, Iam::default());
+}
+
 /// More objects than one default IAM page (100), with the figures the report quotes.
 #[tokio::test]
 async fn many_objects_read_in_few_calls() {

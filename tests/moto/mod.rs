@@ -108,7 +108,6 @@ impl Moto {
     }
 
     /// Wipes every account's state on this server.
-    #[expect(dead_code, reason = "offered to test groups that reuse one server")]
     pub fn reset(&self) {
         let status = self.post("/moto-api/reset");
         assert_eq!(status, 200, "POST /moto-api/reset answered {status}");
