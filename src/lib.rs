@@ -4,6 +4,7 @@
 //! snapshot) → [`plan::plan`] → [`plan::Plan`] → [`render`] (text, JSON, Markdown) or apply.
 
 pub mod apply;
+pub mod aws;
 pub mod cli;
 pub mod model;
 pub mod plan;

@@ -1,7 +1,9 @@
 //! The integration test harness: one binary, one module per area.
 
+mod aws_read;
 mod cli;
 mod examples;
 mod kube_server;
+mod moto;
 mod schemas;
 mod support;
