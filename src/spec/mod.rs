@@ -5,6 +5,11 @@
 //! and returns the desired state, or every diagnostic found.
 
 pub mod diagnostic;
+mod decode;
+mod node;
+mod raw;
+mod reader;
+mod suggest;
 
 use std::path::Path;
 
