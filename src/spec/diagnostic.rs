@@ -163,12 +163,18 @@ mod tests {
         let text = Diagnostic::new(Path::new("a.yaml"), "m")
             .at(&source, 12, 1, 1)
             .to_string();
-        assert!(text.contains("  --> a.yaml:12:1\n   |\n12 | x\n   | ^\n"), "{text}");
+        assert!(
+            text.contains("  --> a.yaml:12:1\n   |\n12 | x\n   | ^\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn without_position() {
         let text = Diagnostic::file_error(Path::new("nope.yaml"), "not found").to_string();
-        assert_eq!(text, "error: cannot read `nope.yaml`: not found\n --> nope.yaml\n");
+        assert_eq!(
+            text,
+            "error: cannot read `nope.yaml`: not found\n --> nope.yaml\n"
+        );
     }
 }

@@ -142,7 +142,9 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<NodeValue, E> {
-        Ok(NodeValue::String(String::from_utf8_lossy(value).into_owned()))
+        Ok(NodeValue::String(
+            String::from_utf8_lossy(value).into_owned(),
+        ))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<NodeValue, A::Error> {
@@ -169,14 +171,6 @@ impl Node {
             NodeValue::Map(entries) => Some(entries),
             _ => None,
         }
-    }
-
-    /// The value under a string key of a map.
-    pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries()?
-            .iter()
-            .find(|(name, _)| name.scalar_text().as_deref() == Some(key))
-            .map(|(_, value)| value)
     }
 
     /// The text of a string or integer scalar: what a key or a name is written as.
@@ -219,6 +213,7 @@ impl Node {
 pub struct SyntaxError {
     pub message: String,
     pub location: Location,
+    pub hint: Option<String>,
 }
 
 /// Parses one YAML document into a tree. `Ok(None)` for an empty document.
@@ -239,9 +234,20 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
                 byte_length: None,
             })
             .unwrap_or_default();
+        let message = clean_message(&error.without_snippet().to_string());
+        let mut location = location;
+        let mut hint = None;
+        if let Some(key) = message
+            .strip_prefix("duplicate key `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            location.length = key.chars().count();
+            hint = Some("a name can be declared only once: merge the two".to_string());
+        }
         SyntaxError {
-            message: clean_message(&error.without_snippet().to_string()),
+            message,
             location,
+            hint,
         }
     })
 }
@@ -273,8 +279,18 @@ mod tests {
         let l = node.location;
         let at = format!("@{}:{}+{}", l.line, l.column, l.length);
         match &node.value {
-            NodeValue::Seq(items) => format!("[{}]{at}", items.iter().map(show).collect::<Vec<_>>().join(", ")),
-            NodeValue::Map(entries) => format!("{{{}}}{at}", entries.iter().map(|(k, v)| format!("{}: {}", show(k), show(v))).collect::<Vec<_>>().join(", ")),
+            NodeValue::Seq(items) => format!(
+                "[{}]{at}",
+                items.iter().map(show).collect::<Vec<_>>().join(", ")
+            ),
+            NodeValue::Map(entries) => format!(
+                "{{{}}}{at}",
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", show(k), show(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             other => format!("{other:?}{at}"),
         }
     }

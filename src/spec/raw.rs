@@ -11,8 +11,6 @@ pub type Pair = (Text, Text);
 
 #[derive(Debug, Default)]
 pub struct Spec<'n> {
-    /// Where the top-level map starts (missing top-level keys are reported here).
-    pub root: Location,
     pub version: Option<Located<i128>>,
     pub account: Option<Text>,
     pub partition: Option<Text>,
@@ -134,8 +132,6 @@ impl PrincipalKind {
 
 #[derive(Debug)]
 pub struct AccessSpec {
-    /// The list item.
-    pub at: Location,
     pub principal: Option<(PrincipalKind, Text)>,
     pub username: Option<Text>,
     pub groups: Vec<Text>,

@@ -74,6 +74,8 @@ impl Owner {
 pub struct Object<'n> {
     pub owner: Owner,
     fields: Vec<(String, &'n Node, &'n Node)>,
+    /// Some keys were unknown (and reported): what is missing may just be misspelt.
+    pub had_unknown: bool,
 }
 
 impl<'n> Object<'n> {
@@ -118,34 +120,66 @@ impl<'a> Reader<'a> {
         self.report.push(self.anchor.unwrap_or(at), diagnostic);
     }
 
-    pub fn error_hint(&mut self, at: Location, message: impl Into<String>, hint: impl Into<String>) {
+    pub fn error_hint(
+        &mut self,
+        at: Location,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         let diagnostic = self.source.diagnostic(at, message).with_hint(hint);
         self.report.push(self.anchor.unwrap_or(at), diagnostic);
     }
 
-    /// Reports a node of the wrong type.
+    /// Reports a node of the wrong type, with a hint when the fix is likely a matter of quotes.
     pub fn wrong_type(&mut self, node: &Node, expected: &str) {
-        let message = format!("expected {expected}, found {}", node.describe(&self.source.text));
-        match self.quote_hint(node) {
-            Some(hint) => self.error_hint(node.location, message, hint),
-            None => self.error(node.location, message),
+        let message = format!(
+            "expected {expected}, found {}",
+            node.describe(&self.source.text)
+        );
+        let written = self.written(node);
+        let at = Location {
+            length: written.map_or(node.location.length, |text| text.chars().count()),
+            ..node.location
+        };
+        match type_hint(node, expected, written) {
+            Some(hint) => self.error_hint(at, message, hint),
+            None => self.error(at, message),
         }
     }
 
-    /// A scalar YAML read as something else (`true`, `1.10`, `{{SessionName}}`) was most likely
-    /// meant as text.
-    fn quote_hint(&self, node: &Node) -> Option<String> {
-        let text = node.source_text(&self.source.text)?;
-        let quotable = match &node.value {
-            NodeValue::Bool(_) | NodeValue::Float(_) => true,
-            NodeValue::Map(_) | NodeValue::Seq(_) => text.starts_with("{{"),
-            _ => false,
-        };
-        quotable.then(|| format!("quote it to make it a string: `\"{text}\"`"))
+    /// The text of a node on its line; for a flow collection (`{{SessionName}}`), up to its
+    /// closing bracket.
+    fn written(&self, node: &Node) -> Option<&'a str> {
+        let text = self.source.text.as_str();
+        if matches!(node.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
+            let rest = text.get(node.location.offset?..)?;
+            let line = rest.lines().next()?;
+            let mut depth = 0usize;
+            for (index, c) in line.char_indices() {
+                match c {
+                    '{' | '[' => depth += 1,
+                    '}' | ']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return line.get(..=index);
+                        }
+                    }
+                    _ if depth == 0 => return None,
+                    _ => {}
+                }
+            }
+            return None;
+        }
+        node.source_text(text)
     }
 
     /// A map whose keys must be among `allowed`. Null reads as an empty map.
-    pub fn object<'n>(&mut self, node: &'n Node, owner: Owner, allowed: &[&str]) -> Option<Object<'n>> {
+    pub fn object<'n>(
+        &mut self,
+        node: &'n Node,
+        owner: Owner,
+        allowed: &[&str],
+    ) -> Option<Object<'n>> {
         let entries: &'n [(Node, Node)] = match &node.value {
             NodeValue::Null => &[],
             NodeValue::Map(entries) => entries,
@@ -155,6 +189,7 @@ impl<'a> Reader<'a> {
             }
         };
         let mut fields = Vec::new();
+        let mut had_unknown = false;
         for (key, value) in entries {
             let Some(name) = key.scalar_text() else {
                 self.wrong_type(key, "a key name");
@@ -164,6 +199,7 @@ impl<'a> Reader<'a> {
                 fields.push((name, key, value));
                 continue;
             }
+            had_unknown = true;
             let message = format!("unknown field `{name}` {}", owner.phrase);
             let hint = match suggest::closest(&name, allowed.iter().copied()) {
                 Some(close) => format!("did you mean `{close}`?"),
@@ -171,7 +207,11 @@ impl<'a> Reader<'a> {
             };
             self.error_hint(key.location, message, hint);
         }
-        Some(Object { owner, fields })
+        Some(Object {
+            owner,
+            fields,
+            had_unknown,
+        })
     }
 
     /// Reports a missing required field of `object`.
@@ -284,5 +324,30 @@ impl<'a> Reader<'a> {
             .get("adopt")
             .and_then(|node| self.boolean(node))
             .unwrap_or(false)
+    }
+}
+
+/// What most likely fixes a value of the wrong type.
+fn type_hint(node: &Node, expected: &str, written: Option<&str>) -> Option<String> {
+    let quote = || written.map(|text| format!("quote it to make it a string: `\"{text}\"`"));
+    match &node.value {
+        NodeValue::Bool(_) | NodeValue::Float(_) | NodeValue::Int(_) if expected == "a string" => {
+            quote()
+        }
+        NodeValue::Map(_) | NodeValue::Seq(_)
+            if expected == "a string" && written.is_some_and(|t| t.starts_with("{{")) =>
+        {
+            quote()
+        }
+        NodeValue::String(text) if expected == "an integer" && text.parse::<i128>().is_ok() => {
+            Some(format!("remove the quotes: `{text}`"))
+        }
+        NodeValue::String(text)
+            if expected == "`true` or `false`"
+                && ["yes", "no", "on", "off", "y", "n"].contains(&text.to_lowercase().as_str()) =>
+        {
+            Some("YAML 1.2 booleans are `true` and `false`".to_string())
+        }
+        _ => None,
     }
 }

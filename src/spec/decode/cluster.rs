@@ -4,8 +4,8 @@ use crate::model::AuthenticationMode;
 
 use super::super::node::{Located, Node, NodeValue};
 use super::super::raw::{
-    AccessPolicySpec, AccessSpec, BindingSpec, ClusterSpec, MetaSpec, NamespaceSpec,
-    PrincipalKind, RbacRoleSpec, RuleSpec, ServiceAccountSpec, Text,
+    AccessPolicySpec, AccessSpec, BindingSpec, ClusterSpec, MetaSpec, NamespaceSpec, PrincipalKind,
+    RbacRoleSpec, RuleSpec, ServiceAccountSpec, Text,
 };
 use super::super::reader::{Object, Owner, Reader};
 use super::super::suggest;
@@ -197,7 +197,6 @@ fn access_item(reader: &mut Reader<'_>, cluster: &Text, item: &Node) -> Option<A
         })
         .unwrap_or_default();
     Some(AccessSpec {
-        at: item.location,
         principal,
         username: object.get("username").and_then(|n| reader.string(n)),
         groups: strings(reader, &object, "groups"),
@@ -291,7 +290,10 @@ fn rbac_role(reader: &mut Reader<'_>, kind: &str, name: Text, body: &Node) -> Op
 }
 
 fn decode_rule(reader: &mut Reader<'_>, kind: &str, role: &Text, node: &Node) -> Option<RuleSpec> {
-    let owner = Owner::new(format!("in a rule of {kind} `{}`", role.value), node.location);
+    let owner = Owner::new(
+        format!("in a rule of {kind} `{}`", role.value),
+        node.location,
+    );
     let object = reader.object(node, owner, &RULE_KEYS)?;
     let mut list = |key: &str| object.get(key).map(|n| reader.strings(n));
     Some(RuleSpec {

@@ -4,7 +4,7 @@
 
 mod cluster;
 
-use super::node::{Located, Node, NodeValue};
+use super::node::{Node, NodeValue};
 use super::raw::{
     DocumentSpec, GroupSpec, IamSpec, InlineSpec, Pair, PolicySpec, RoleSpec, Spec, Text,
     TrustSpec, UserSpec,
@@ -39,10 +39,7 @@ const TRUST_SUGAR_KEYS: [&str; 5] = ["accounts", "services", "roles", "users", "
 
 /// Decodes the whole file. Whatever cannot be read is reported and left out.
 pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
-    let mut spec = Spec {
-        root: root.location,
-        ..Spec::default()
-    };
+    let mut spec = Spec::default();
     let owner = Owner::new("at the top level", root.location);
     let Some(top) = reader.object(root, owner, &TOP_KEYS) else {
         return spec;
@@ -99,7 +96,11 @@ fn decode_iam<'n>(reader: &mut Reader<'_>, node: &'n Node) -> IamSpec<'n> {
     iam
 }
 
-fn decode_policy<'n>(reader: &mut Reader<'_>, name: Text, body: &'n Node) -> Option<PolicySpec<'n>> {
+fn decode_policy<'n>(
+    reader: &mut Reader<'_>,
+    name: Text,
+    body: &'n Node,
+) -> Option<PolicySpec<'n>> {
     let owner = Owner::new(format!("in policy `{}`", name.value), name.at);
     let object = reader.object(body, owner, &POLICY_KEYS)?;
     let document = match (object.get("document"), object.get("file")) {
@@ -138,7 +139,10 @@ fn document_node<'n>(reader: &mut Reader<'_>, node: &'n Node) -> Option<&'n Node
     if node.entries().is_some() {
         Some(node)
     } else {
-        reader.wrong_type(node, "a policy document (a map with `Version` and `Statement`)");
+        reader.wrong_type(
+            node,
+            "a policy document (a map with `Version` and `Statement`)",
+        );
         None
     }
 }
@@ -206,7 +210,10 @@ fn decode_role<'n>(reader: &mut Reader<'_>, name: Text, body: &'n Node) -> Optio
 fn decode_trust<'n>(reader: &mut Reader<'_>, role: &Text, node: &'n Node) -> Option<TrustSpec<'n>> {
     let mut keys = vec!["document"];
     keys.extend(TRUST_SUGAR_KEYS);
-    let owner = Owner::new(format!("in the trust of role `{}`", role.value), node.location);
+    let owner = Owner::new(
+        format!("in the trust of role `{}`", role.value),
+        node.location,
+    );
     let object = reader.object(node, owner, &keys)?;
     let sugar: Vec<&str> = TRUST_SUGAR_KEYS
         .into_iter()
@@ -248,7 +255,7 @@ fn decode_trust<'n>(reader: &mut Reader<'_>, role: &Text, node: &'n Node) -> Opt
             .get(key)
             .is_some_and(|node| matches!(node.value, NodeValue::Seq(_) | NodeValue::Null))
     });
-    if empty && well_typed {
+    if empty && well_typed && !object.had_unknown {
         reader.error_hint(
             node.location,
             format!("the trust of role `{}` names no one", role.value),
@@ -284,9 +291,4 @@ fn inline<'n>(reader: &mut Reader<'_>, object: &Object<'n>) -> Vec<InlineSpec<'n
             document_node(reader, document).map(|document| (name, document))
         })
         .collect()
-}
-
-/// `Located` helper for values decoded from a key that is known to exist.
-pub(super) fn located<T>(value: T, node: &Node) -> Located<T> {
-    Located::new(value, node.location)
 }

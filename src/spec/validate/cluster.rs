@@ -1,0 +1,576 @@
+//! Checks of `clusters.<name>`: access mappings (and what EKS refuses in them), namespaces,
+//! RBAC objects and their references, and service accounts.
+
+use std::collections::BTreeSet;
+
+use crate::model::{AuthenticationMode, parse_arn};
+
+use super::super::raw::{AccessSpec, ClusterSpec, PrincipalKind, RbacRoleSpec, RuleSpec, Text};
+use super::super::reader::Reader;
+use super::super::resolve::{Directory, unknown};
+use super::names;
+use super::{duplicates, metadata, rule, unresolved};
+
+/// Namespaces that exist in every cluster: objects may live there without declaring them.
+pub const BUILTIN_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
+/// ClusterRoles every cluster has.
+const BUILTIN_CLUSTER_ROLES: [&str; 4] = ["cluster-admin", "admin", "edit", "view"];
+
+pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Directory) {
+    let name = &cluster.name;
+    rule(
+        reader,
+        name,
+        "cluster name",
+        names::cluster_name(&name.value),
+    );
+    if let Some(region) = &cluster.region {
+        rule(reader, region, "region", names::region(&region.value));
+    }
+    if let Some(issuer) = &cluster.oidc_issuer {
+        rule(
+            reader,
+            issuer,
+            "OIDC issuer",
+            names::oidc_issuer(&issuer.value),
+        );
+    }
+    let mut principals = Vec::new();
+    for access in &cluster.access {
+        if let Some(key) = access_item(reader, cluster, access, directory) {
+            principals.push(key);
+        }
+    }
+    duplicates(
+        reader,
+        principals.iter().map(|(text, key)| (*text, key.clone())),
+        |first, second| {
+            let first_form = if first.value == second.value {
+                String::new()
+            } else {
+                format!(" as `{}`", first.value)
+            };
+            (
+                format!(
+                    "`{}` is mapped twice in cluster `{}`",
+                    second.value, name.value
+                ),
+                format!(
+                    "a principal may appear once per cluster; it is first mapped at line {}{first_form}",
+                    first.at.line
+                ),
+            )
+        },
+    );
+    for namespace in &cluster.namespaces {
+        rule(
+            reader,
+            &namespace.name,
+            "namespace",
+            names::dns_label(&namespace.name.value),
+        );
+        metadata(reader, &namespace.meta.labels, &namespace.meta.annotations);
+    }
+    duplicates(
+        reader,
+        cluster
+            .namespaces
+            .iter()
+            .map(|n| (&n.name, n.name.value.clone())),
+        |first, _| {
+            (
+                format!("namespace `{}` is listed twice", first.value),
+                "list each namespace once".to_string(),
+            )
+        },
+    );
+    let scope = Scope::new(cluster);
+    for role in &cluster.cluster_roles {
+        rule(
+            reader,
+            &role.name,
+            "ClusterRole name",
+            names::rbac_name(&role.name.value),
+        );
+        rules(reader, role, false);
+        metadata(reader, &role.meta.labels, &role.meta.annotations);
+    }
+    for role in &cluster.roles {
+        if let Some((_, role_name)) = scope.namespaced(reader, &role.name, "Role") {
+            part_rule(
+                reader,
+                &role.name,
+                role_name,
+                "Role name",
+                names::rbac_name(role_name),
+            );
+        }
+        rules(reader, role, true);
+        metadata(reader, &role.meta.labels, &role.meta.annotations);
+    }
+    for binding in &cluster.bindings {
+        bindings::validate(reader, &scope, binding);
+    }
+    for account in &cluster.service_accounts {
+        if let Some((_, account_name)) = scope.namespaced(reader, &account.name, "ServiceAccount") {
+            part_rule(
+                reader,
+                &account.name,
+                account_name,
+                "service account name",
+                names::dns_subdomain(account_name),
+            );
+        }
+        if let Some(role) = &account.iam_role
+            && let Err(problem) = directory.role_arn(&role.value)
+        {
+            unresolved(reader, role, problem);
+        }
+        metadata(reader, &account.meta.labels, &account.meta.annotations);
+    }
+}
+
+/// Like `rule`, for the name part of a `namespace/name` key.
+fn part_rule(
+    reader: &mut Reader<'_>,
+    key: &Text,
+    part: &str,
+    what: &str,
+    result: Result<(), String>,
+) {
+    if let Err(reason) = result {
+        reader.error(key.at, format!("invalid {what} `{part}`: {reason}"));
+    }
+}
+
+/// Checks one access mapping; returns its principal and the key that identifies it.
+fn access_item<'s>(
+    reader: &mut Reader<'_>,
+    cluster: &ClusterSpec,
+    access: &'s AccessSpec,
+    directory: &Directory,
+) -> Option<(&'s Text, String)> {
+    let mode = cluster.authentication.value;
+    let entries = mode.uses_access_entries();
+    if let Some(username) = &access.username {
+        if let Some(template) = names::unknown_template(&username.value) {
+            reader.error_hint(
+                username.at,
+                format!("unknown username template `{template}`"),
+                format!(
+                    "EKS expands only {}",
+                    super::super::suggest::list(names::USERNAME_TEMPLATES)
+                ),
+            );
+        }
+        if entries {
+            reserved_prefix(reader, cluster, username, "username");
+        }
+    }
+    for group in &access.groups {
+        if group.value.is_empty() {
+            reader.error(group.at, "a Kubernetes group name cannot be empty");
+        } else if entries && group.value == "system:masters" {
+            reader.error_hint(
+                group.at,
+                format!(
+                    "access entries cannot grant `system:masters` (cluster `{}` uses access entries)",
+                    cluster.name.value
+                ),
+                "grant the access policy `AmazonEKSClusterAdminPolicy` instead: `accessPolicies: [{policy: AmazonEKSClusterAdminPolicy}]`",
+            );
+        } else if entries {
+            reserved_prefix(reader, cluster, group, "group");
+        }
+    }
+    if let Some(at) = access.access_policies_at
+        && mode == AuthenticationMode::ConfigMap
+    {
+        reader.error_hint(
+            at,
+            format!(
+                "`accessPolicies` need access entries, but cluster `{}` uses `config-map`",
+                cluster.name.value
+            ),
+            "set `authentication: access-entries` (or `both`) on the cluster, or grant access with `groups` and RBAC",
+        );
+    }
+    for policy in &access.access_policies {
+        access_policy_name(reader, &policy.policy);
+        for namespace in policy.namespaces.iter().flatten() {
+            let valid = match namespace.value.strip_suffix('*') {
+                // A wildcard: the prefix of a namespace name.
+                Some(prefix) => {
+                    names::dns_label(&format!("{prefix}x")).is_ok() || prefix.is_empty()
+                }
+                None => names::dns_label(&namespace.value).is_ok(),
+            };
+            if !valid {
+                reader.error(
+                    namespace.at,
+                    format!(
+                        "invalid namespace `{}`: must be a namespace name, optionally ending in `*`",
+                        namespace.value
+                    ),
+                );
+            }
+        }
+        if let Some(namespaces) = &policy.namespaces
+            && namespaces.is_empty()
+        {
+            reader.error_hint(
+                policy.policy.at,
+                format!(
+                    "access policy `{}` has an empty `namespaces`",
+                    policy.policy.value
+                ),
+                "list namespaces, or remove `namespaces` to grant it on the whole cluster",
+            );
+        }
+    }
+    let (kind, principal) = access.principal.as_ref()?;
+    let resolved = match kind {
+        PrincipalKind::User => directory.user_arn(&principal.value),
+        PrincipalKind::Role => directory.role_arn(&principal.value),
+        PrincipalKind::Arn => directory.any_principal_arn(&principal.value),
+        PrincipalKind::Account => {
+            if mode == AuthenticationMode::AccessEntries {
+                reader.error_hint(
+                    principal.at,
+                    format!(
+                        "`account` mappings exist only in aws-auth, but cluster `{}` uses access entries",
+                        cluster.name.value
+                    ),
+                    "map the account's roles or users one by one, or set `authentication: both`",
+                );
+            }
+            names::account_id(&principal.value)
+                .map(|()| principal.value.clone())
+                .map_err(|reason| super::super::resolve::Unresolved {
+                    message: format!("invalid account `{}`: {reason}", principal.value),
+                    hint: None,
+                })
+        }
+    };
+    match resolved {
+        Ok(key) => Some((principal, key)),
+        Err(problem) => {
+            unresolved(reader, principal, problem);
+            None
+        }
+    }
+}
+
+fn reserved_prefix(reader: &mut Reader<'_>, cluster: &ClusterSpec, text: &Text, what: &str) {
+    if let Some(prefix) = names::EKS_RESERVED_PREFIXES
+        .iter()
+        .find(|prefix| text.value.starts_with(**prefix))
+    {
+        reader.error_hint(
+            text.at,
+            format!(
+                "EKS rejects the {what} `{}` in access entries (cluster `{}`): the prefix `{prefix}` is reserved",
+                text.value, cluster.name.value
+            ),
+            format!("choose a {what} that does not start with `system:`, `eks:`, `aws:`, `amazon:` or `iam:`"),
+        );
+    }
+}
+
+/// `AmazonEKSViewPolicy` or `arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy`.
+fn access_policy_name(reader: &mut Reader<'_>, policy: &Text) {
+    let valid = match parse_arn(&policy.value) {
+        Some(arn) => arn.service == "eks" && arn.resource.starts_with("cluster-access-policy/"),
+        None => !policy.value.is_empty() && policy.value.chars().all(|c| c.is_ascii_alphanumeric()),
+    };
+    if !valid {
+        reader.error_hint(
+            policy.at,
+            format!("invalid access policy `{}`", policy.value),
+            "name an EKS access policy, e.g. `AmazonEKSViewPolicy`, or its ARN `arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy`",
+        );
+    }
+}
+
+fn rules(reader: &mut Reader<'_>, role: &RbacRoleSpec, namespaced: bool) {
+    let kind = if namespaced { "Role" } else { "ClusterRole" };
+    for rule in &role.rules {
+        one_rule(reader, kind, &role.name, rule, namespaced);
+    }
+}
+
+fn one_rule(reader: &mut Reader<'_>, kind: &str, role: &Text, rule: &RuleSpec, namespaced: bool) {
+    let owner = format!("a rule of {kind} `{}`", role.value);
+    let filled = |list: &Option<Vec<Text>>| list.as_ref().is_some_and(|l| !l.is_empty());
+    if !filled(&rule.verbs) {
+        reader.error_hint(
+            rule.at,
+            format!("{owner} has no `verbs`"),
+            "list what it allows, e.g. `verbs: [get, list, watch]`",
+        );
+    }
+    if filled(&rule.non_resource_urls) {
+        if namespaced {
+            reader.error_hint(
+                rule.at,
+                format!("{owner} has `nonResourceURLs`, which only ClusterRoles can grant"),
+                "move the rule to a ClusterRole",
+            );
+        }
+        if filled(&rule.api_groups) || filled(&rule.resources) {
+            reader.error_hint(
+                rule.at,
+                format!("{owner} mixes `nonResourceURLs` with `apiGroups`/`resources`"),
+                "split it into two rules",
+            );
+        }
+        return;
+    }
+    if rule.api_groups.is_none() {
+        reader.error_hint(
+            rule.at,
+            format!("{owner} has no `apiGroups`"),
+            "`\"\"` is the core group: `apiGroups: [\"\"]`",
+        );
+    }
+    if !filled(&rule.resources) {
+        reader.error_hint(
+            rule.at,
+            format!("{owner} has no `resources`"),
+            "list the resources it applies to, e.g. `resources: [pods]`",
+        );
+    }
+}
+
+/// What a cluster declares, for references between its objects.
+pub struct Scope<'c> {
+    pub cluster: &'c ClusterSpec,
+    namespaces: BTreeSet<String>,
+    pub cluster_roles: BTreeSet<String>,
+    pub roles: BTreeSet<String>,
+}
+
+impl<'c> Scope<'c> {
+    fn new(cluster: &'c ClusterSpec) -> Self {
+        Scope {
+            cluster,
+            namespaces: cluster
+                .namespaces
+                .iter()
+                .map(|n| n.name.value.clone())
+                .collect(),
+            cluster_roles: cluster
+                .cluster_roles
+                .iter()
+                .map(|r| r.name.value.clone())
+                .collect(),
+            roles: cluster.roles.iter().map(|r| r.name.value.clone()).collect(),
+        }
+    }
+
+    fn declares_namespace(&self, namespace: &str) -> bool {
+        self.namespaces.contains(namespace) || BUILTIN_NAMESPACES.contains(&namespace)
+    }
+
+    /// Splits `namespace/name` and checks the namespace is declared.
+    pub fn namespaced<'t>(
+        &self,
+        reader: &mut Reader<'_>,
+        key: &'t Text,
+        kind: &str,
+    ) -> Option<(&'t str, &'t str)> {
+        let Some((namespace, name)) = key.value.split_once('/') else {
+            reader.error_hint(
+                key.at,
+                format!("{kind} `{}` has no namespace", key.value),
+                format!("write the key as `namespace/{}`", key.value),
+            );
+            return None;
+        };
+        if let Err(reason) = names::dns_label(namespace) {
+            reader.error(key.at, format!("invalid namespace `{namespace}`: {reason}"));
+            return Some((namespace, name));
+        }
+        if !self.declares_namespace(namespace) {
+            let declared: Vec<String> = self.namespaces.iter().cloned().collect();
+            let problem = unknown(
+                "namespace",
+                namespace,
+                &declared,
+                &format!(
+                    "add it to `clusters.{}.namespaces`",
+                    self.cluster.name.value
+                ),
+            );
+            reader.error_hint(
+                key.at,
+                format!(
+                    "{kind} `{}` is in namespace `{namespace}`, which cluster `{}` does not declare",
+                    key.value, self.cluster.name.value
+                ),
+                problem.hint.unwrap_or_default(),
+            );
+        }
+        Some((namespace, name))
+    }
+
+    pub fn has_cluster_role(&self, name: &str) -> bool {
+        self.cluster_roles.contains(name)
+            || BUILTIN_CLUSTER_ROLES.contains(&name)
+            || name.starts_with("system:")
+    }
+}
+
+mod bindings {
+    //! Bindings: what they grant and to whom.
+
+    use super::super::super::raw::BindingSpec;
+    use super::super::super::reader::Reader;
+    use super::super::super::resolve::unknown;
+    use super::super::names;
+    use super::super::rule;
+    use super::Scope;
+
+    pub fn validate(
+        reader: &mut Reader<'_>,
+        scope: &Scope<'_>,
+        binding: &BindingSpec,
+    ) -> Option<()> {
+        let key = &binding.name;
+        let namespace = if key.value.contains('/') {
+            let (namespace, name) = scope.namespaced(reader, key, "RoleBinding")?;
+            super::part_rule(
+                reader,
+                key,
+                name,
+                "RoleBinding name",
+                names::rbac_name(name),
+            );
+            Some(namespace)
+        } else {
+            rule(
+                reader,
+                key,
+                "ClusterRoleBinding name",
+                names::rbac_name(&key.value),
+            );
+            None
+        };
+        grant(reader, scope, binding, namespace);
+        for account in &binding.service_accounts {
+            let (account_namespace, name) = match (account.value.split_once('/'), namespace) {
+                (Some((_, name)), _) if name.contains('/') => {
+                    reader.error_hint(
+                        account.at,
+                        format!("invalid service account `{}`", account.value),
+                        "write `namespace/name`, or `name` for one in the binding's namespace",
+                    );
+                    continue;
+                }
+                (Some(pair), _) => pair,
+                (None, Some(namespace)) => (namespace, account.value.as_str()),
+                (None, None) => {
+                    reader.error_hint(
+                        account.at,
+                        format!(
+                            "service account `{}` of ClusterRoleBinding `{}` has no namespace",
+                            account.value, key.value
+                        ),
+                        format!("write `namespace/{}`", account.value),
+                    );
+                    continue;
+                }
+            };
+            if let Err(reason) = names::dns_label(account_namespace) {
+                reader.error(
+                    account.at,
+                    format!("invalid namespace `{account_namespace}`: {reason}"),
+                );
+            }
+            if let Err(reason) = names::dns_subdomain(name) {
+                reader.error(
+                    account.at,
+                    format!("invalid service account name `{name}`: {reason}"),
+                );
+            }
+        }
+        for subject in binding.users.iter().chain(&binding.groups) {
+            if subject.value.is_empty() {
+                reader.error(subject.at, "a subject name cannot be empty");
+            }
+        }
+        super::super::metadata(reader, &binding.meta.labels, &binding.meta.annotations);
+        Some(())
+    }
+
+    fn grant(
+        reader: &mut Reader<'_>,
+        scope: &Scope<'_>,
+        binding: &BindingSpec,
+        namespace: Option<&str>,
+    ) {
+        let key = &binding.name;
+        let kind = if namespace.is_some() {
+            "RoleBinding"
+        } else {
+            "ClusterRoleBinding"
+        };
+        match (&binding.cluster_role, &binding.role, namespace) {
+            (Some(_), Some(role), _) => reader.error_hint(
+                role.at,
+                format!("{kind} `{}` has both `clusterRole` and `role`", key.value),
+                "a binding grants exactly one of them",
+            ),
+            (None, None, _) => reader.error_hint(
+                key.at,
+                format!("{kind} `{}` grants nothing", key.value),
+                "add `clusterRole: NAME` or, for a RoleBinding, `role: NAME`",
+            ),
+            (None, Some(role), None) => reader.error_hint(
+                role.at,
+                format!("ClusterRoleBinding `{}` cannot grant a Role", key.value),
+                format!(
+                    "use `clusterRole`, or make it a RoleBinding with the key `namespace/{}`",
+                    key.value
+                ),
+            ),
+            (None, Some(role), Some(namespace)) => {
+                let qualified = format!("{namespace}/{}", role.value);
+                let system = role.value.starts_with("system:");
+                if !system && !scope.roles.contains(&qualified) {
+                    let in_namespace: Vec<String> = scope
+                        .roles
+                        .iter()
+                        .filter_map(|r| r.strip_prefix(&format!("{namespace}/")))
+                        .map(str::to_string)
+                        .collect();
+                    let problem = unknown(
+                        "Role",
+                        &role.value,
+                        &in_namespace,
+                        &format!(
+                            "declare it under `roles` as `{qualified}`, in the binding's namespace"
+                        ),
+                    );
+                    reader.error_hint(
+                        role.at,
+                        format!("unknown Role `{}` in namespace `{namespace}`", role.value),
+                        problem.hint.unwrap_or_default(),
+                    );
+                }
+            }
+            (Some(cluster_role), None, _) => {
+                if !scope.has_cluster_role(&cluster_role.value) {
+                    let problem = unknown(
+                        "ClusterRole",
+                        &cluster_role.value,
+                        &scope.cluster_roles,
+                        "declare it under `clusterRoles`, or use a built-in one: `cluster-admin`, `admin`, `edit` or `view`",
+                    );
+                    super::super::unresolved(reader, cluster_role, problem);
+                }
+            }
+        }
+    }
+}
