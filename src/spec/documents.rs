@@ -335,7 +335,7 @@ mod tests {
         let list = report.into_sorted();
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].message, "unknown role `eks-admn`");
-        assert_eq!((list[0].line, list[0].column), (3, 20));
+        assert_eq!((list[0].line, list[0].column), (3, 19));
     }
 
     #[test]
@@ -352,7 +352,7 @@ mod tests {
             locate(&node, &path(&["Statement", "0", "Effect"]))
                 .location
                 .column,
-            15
+            13
         );
         // Missing key: the statement itself.
         assert_eq!(

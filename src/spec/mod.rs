@@ -116,3 +116,17 @@ fn load_source(source: &Source, facts: &Facts<'_>) -> Result<Desired, Vec<Diagno
         Err(report.into_sorted())
     }
 }
+
+/// Loads access.yaml text held in memory, as if read from `path` (tests of every stage).
+#[cfg(test)]
+pub(crate) fn load_text(
+    path: &str,
+    text: &str,
+    facts: &Facts<'_>,
+) -> Result<Desired, Vec<Diagnostic>> {
+    let source = Source {
+        path: path.into(),
+        text: text.to_string(),
+    };
+    load_source(&source, facts)
+}

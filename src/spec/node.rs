@@ -275,49 +275,62 @@ fn clean_message(message: &str) -> String {
 mod tests {
     use super::*;
 
-    fn show(node: &Node) -> String {
-        let l = node.location;
-        let at = format!("@{}:{}+{}", l.line, l.column, l.length);
-        match &node.value {
-            NodeValue::Seq(items) => format!(
-                "[{}]{at}",
-                items.iter().map(show).collect::<Vec<_>>().join(", ")
-            ),
-            NodeValue::Map(entries) => format!(
-                "{{{}}}{at}",
-                entries
-                    .iter()
-                    .map(|(k, v)| format!("{}: {}", show(k), show(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            other => format!("{other:?}{at}"),
-        }
+    fn root(text: &str) -> Node {
+        parse(text).ok().flatten().expect("a document")
     }
 
     #[test]
-    fn explore() {
-        for text in [
-            "a: 1\nb: 'x'\nc: [y, n, on, 012, 2012-10-17, 1.10, true, True, ~, null, 0x1F, 1_000, '*']\n",
-            "a: &x [1]\nb: *x\n",
-            "a: !!str 12\nb: !custom x\n",
-            "- 1\n---\n- 2\n",
-            "a: |\n  multi\n  line\n",
-            "a: \"\\xff\\u0000\"\n",
-            "a: 1\na: 2\n",
-            "a: [1\n",
-            "",
-            "# only a comment\n",
-            "---\n",
-            "a: {{AccountID}}\n",
-            "a: 99999999999999999999999999\n",
-            "a:\n  - \"quoted\"\n  - b: c\n    d: e\n",
-            "{\n\t\"a\": [1,\n\t\t2]\n}\n",
-        ] {
-            match parse(text) {
-                Ok(Some(node)) => println!("{text:?} => {}", show(&node)),
-                other => println!("{text:?} => {other:?}"),
-            }
-        }
+    fn scalars_keep_their_place_and_width() {
+        let node = root("a: 1\nb: 'quoted'\n");
+        let entries = node.entries().expect("a map");
+        assert_eq!(entries[0].1.value, NodeValue::Int(1));
+        let quoted = &entries[1].1;
+        assert_eq!(quoted.value, NodeValue::String("quoted".into()));
+        assert_eq!((quoted.location.line, quoted.location.column), (2, 4));
+        assert_eq!(quoted.location.length, 8);
+        assert_eq!(quoted.source_text("a: 1\nb: 'quoted'\n"), Some("'quoted'"));
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_and_leading_zeros_stay_strings() {
+        let node = root("[y, n, on, off, yes, 012345678901, true, .inf]");
+        let NodeValue::Seq(items) = &node.value else {
+            panic!("a list");
+        };
+        let values: Vec<&NodeValue> = items.iter().map(|item| &item.value).collect();
+        assert_eq!(
+            values[..6]
+                .iter()
+                .filter(|v| matches!(v, NodeValue::String(_)))
+                .count(),
+            6
+        );
+        assert_eq!(*values[6], NodeValue::Bool(true));
+        assert_eq!(*values[7], NodeValue::String(".inf".into()));
+    }
+
+    #[test]
+    fn empty_documents_are_none() {
+        assert_eq!(parse(""), Ok(None));
+        assert_eq!(parse("# only a comment\n"), Ok(None));
+    }
+
+    #[test]
+    fn syntax_errors_carry_their_place_without_saphyrs_suffix() {
+        let error = parse("a: [1\n").expect_err("unclosed");
+        assert_eq!(error.message, "unclosed bracket '['");
+        assert_eq!((error.location.line, error.location.column), (1, 4));
+        let duplicate = parse("a: 1\na: 2\n").expect_err("duplicate");
+        assert_eq!(duplicate.message, "duplicate key `a`");
+        assert_eq!((duplicate.location.line, duplicate.location.column), (2, 1));
+        assert!(duplicate.hint.is_some());
+    }
+
+    #[test]
+    fn a_flow_map_key_is_a_node_too() {
+        let node = root("a: {{AccountID}}\n");
+        let value = &node.entries().expect("a map")[0].1;
+        assert!(matches!(value.value, NodeValue::Map(_)));
+        assert_eq!(value.describe("a: {{AccountID}}\n"), "a map");
     }
 }

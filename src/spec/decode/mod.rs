@@ -292,3 +292,90 @@ fn inline<'n>(reader: &mut Reader<'_>, object: &Object<'n>) -> Vec<InlineSpec<'n
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Facts, load_text};
+
+    fn errors(text: &str) -> Vec<(usize, usize, String)> {
+        match load_text("access.yaml", text, &Facts::default()) {
+            Ok(_) => Vec::new(),
+            Err(list) => list
+                .into_iter()
+                .map(|d| (d.line, d.column, d.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_at_once() {
+        let found = errors(
+            "version: 1\naccount: \"111122223333\"\nacount: x\niam:\n  user: {}\n  roles:\n    r:\n      trust: {services: [ec2.amazonaws.com]}\n      tag: {}\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                (3, 1, "unknown field `acount` at the top level".to_string()),
+                (5, 3, "unknown field `user` in `iam`".to_string()),
+                (9, 7, "unknown field `tag` in role `r`".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_bodies_and_unquoted_numbers_are_accepted() {
+        let desired = load_text(
+            "access.yaml",
+            "version: 1\naccount: 111122223333\niam:\n  users:\n    developer:\n    12345:\n",
+            &Facts::default(),
+        )
+        .expect("loads");
+        assert_eq!(desired.state.account.as_deref(), Some("111122223333"));
+        let users: Vec<&String> = desired.state.iam.users.keys().collect();
+        assert_eq!(users, ["12345", "developer"]);
+    }
+
+    #[test]
+    fn namespaces_as_a_list_or_a_map() {
+        for namespaces in ["[team-a, team-b]", "{team-a: {}, team-b: {labels: {x: y}}}"] {
+            let text = format!(
+                "version: 1\naccount: \"111122223333\"\nclusters:\n  demo:\n    namespaces: {namespaces}\n"
+            );
+            let desired = load_text("access.yaml", &text, &Facts::default()).expect("loads");
+            let names: Vec<&String> = desired.state.clusters["demo"].namespaces.keys().collect();
+            assert_eq!(names, ["team-a", "team-b"], "{namespaces}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_point_at_the_value() {
+        let found = errors(
+            "version: 1\naccount: \"111122223333\"\niam:\n  users:\n    u: {groups: g, adopt: \"true\"}\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                (5, 17, "expected a list, found the string `g`".to_string()),
+                (
+                    5,
+                    27,
+                    "expected `true` or `false`, found the string `true`".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_trust_and_document_are_reported_at_the_name() {
+        let found = errors(
+            "version: 1\naccount: \"111122223333\"\niam:\n  policies:\n    p: {}\n  roles:\n    r: {}\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                (5, 5, "missing field `document` in policy `p`".to_string()),
+                (7, 5, "missing field `trust` in role `r`".to_string()),
+            ]
+        );
+    }
+}
