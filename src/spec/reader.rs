@@ -41,13 +41,13 @@ impl Report {
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.entries
             .sort_by_key(|(order, _)| (order.line, order.column));
-        let mut list: Vec<Diagnostic> = Vec::new();
-        for (_, diagnostic) in self.entries {
-            if !list.contains(&diagnostic) {
-                list.push(diagnostic);
-            }
-        }
-        list
+        // The same mistake can be found twice (a policy file named by two policies).
+        let mut seen = std::collections::BTreeSet::new();
+        self.entries
+            .into_iter()
+            .map(|(_, diagnostic)| diagnostic)
+            .filter(|d| seen.insert((d.file.clone(), d.line, d.column, d.message.clone())))
+            .collect()
     }
 }
 

@@ -70,18 +70,19 @@ pub fn trust_document(
         .iter()
         .map(|account| arn::account_root(&directory.partition, &account.value))
         .collect();
-    aws.extend(
-        trust
-            .roles
-            .iter()
-            .filter_map(|r| directory.role_arn(&r.value).ok()),
-    );
-    aws.extend(
-        trust
-            .users
-            .iter()
-            .filter_map(|u| directory.user_arn(&u.value).ok()),
-    );
+    // An unresolved name is reported by validation; the policy is then not generated.
+    let mut complete = true;
+    for resolved in trust
+        .roles
+        .iter()
+        .map(|r| directory.role_arn(&r.value))
+        .chain(trust.users.iter().map(|u| directory.user_arn(&u.value)))
+    {
+        match resolved {
+            Ok(arn) => aws.push(arn),
+            Err(_) => complete = false,
+        }
+    }
     let services: Vec<String> = trust.services.iter().map(|s| s.value.clone()).collect();
     if !aws.is_empty() || !services.is_empty() {
         let mut principal = serde_json::Map::new();
@@ -97,7 +98,6 @@ pub fn trust_document(
             "Action": "sts:AssumeRole",
         }));
     }
-    let mut complete = true;
     for item in &trust.service_accounts {
         let parts: Vec<&str> = item.value.split('/').collect();
         let [cluster, namespace, name] = parts[..] else {
@@ -121,7 +121,8 @@ pub fn trust_document(
             None => complete = false,
         }
     }
-    if !complete {
+    // No statement: the trust names no one, which is reported by decoding.
+    if !complete || statements.is_empty() {
         return None;
     }
     let document = json!({"Version": POLICY_VERSION, "Statement": statements});
