@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use crate::model::{AuthenticationMode, parse_arn};
 
-use super::super::raw::{AccessSpec, ClusterSpec, PrincipalKind, RbacRoleSpec, RuleSpec, Text};
+use super::super::raw::{AccessSpec, ClusterSpec, PrincipalKind, Text};
 use super::super::reader::Reader;
 use super::super::resolve::{Directory, unknown};
 use super::names;
-use super::{duplicates, metadata, rule, unresolved};
+use super::{bindings, duplicates, metadata, rule, rules, unresolved};
 
 /// Namespaces that exist in every cluster: objects may live there without declaring them.
 pub const BUILTIN_NAMESPACES: [&str; 4] =
@@ -93,7 +93,7 @@ pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Dire
             "ClusterRole name",
             names::rbac_name(&role.name.value),
         );
-        rules(reader, role, false);
+        rules::rules(reader, role, false);
         metadata(reader, &role.meta.labels, &role.meta.annotations);
     }
     for role in &cluster.roles {
@@ -106,7 +106,7 @@ pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Dire
                 names::rbac_name(role_name),
             );
         }
-        rules(reader, role, true);
+        rules::rules(reader, role, true);
         metadata(reader, &role.meta.labels, &role.meta.annotations);
     }
     for binding in &cluster.bindings {
@@ -132,7 +132,7 @@ pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Dire
 }
 
 /// Like `rule`, for the name part of a `namespace/name` key.
-fn part_rule(
+pub fn part_rule(
     reader: &mut Reader<'_>,
     key: &Text,
     part: &str,
@@ -293,56 +293,6 @@ fn access_policy_name(reader: &mut Reader<'_>, policy: &Text) {
     }
 }
 
-fn rules(reader: &mut Reader<'_>, role: &RbacRoleSpec, namespaced: bool) {
-    let kind = if namespaced { "Role" } else { "ClusterRole" };
-    for rule in &role.rules {
-        one_rule(reader, kind, &role.name, rule, namespaced);
-    }
-}
-
-fn one_rule(reader: &mut Reader<'_>, kind: &str, role: &Text, rule: &RuleSpec, namespaced: bool) {
-    let owner = format!("a rule of {kind} `{}`", role.value);
-    let filled = |list: &Option<Vec<Text>>| list.as_ref().is_some_and(|l| !l.is_empty());
-    if !filled(&rule.verbs) {
-        reader.error_hint(
-            rule.at,
-            format!("{owner} has no `verbs`"),
-            "list what it allows, e.g. `verbs: [get, list, watch]`",
-        );
-    }
-    if filled(&rule.non_resource_urls) {
-        if namespaced {
-            reader.error_hint(
-                rule.at,
-                format!("{owner} has `nonResourceURLs`, which only ClusterRoles can grant"),
-                "move the rule to a ClusterRole",
-            );
-        }
-        if filled(&rule.api_groups) || filled(&rule.resources) {
-            reader.error_hint(
-                rule.at,
-                format!("{owner} mixes `nonResourceURLs` with `apiGroups`/`resources`"),
-                "split it into two rules",
-            );
-        }
-        return;
-    }
-    if rule.api_groups.is_none() {
-        reader.error_hint(
-            rule.at,
-            format!("{owner} has no `apiGroups`"),
-            "`\"\"` is the core group: `apiGroups: [\"\"]`",
-        );
-    }
-    if !filled(&rule.resources) {
-        reader.error_hint(
-            rule.at,
-            format!("{owner} has no `resources`"),
-            "list the resources it applies to, e.g. `resources: [pods]`",
-        );
-    }
-}
-
 /// What a cluster declares, for references between its objects.
 pub struct Scope<'c> {
     pub cluster: &'c ClusterSpec,
@@ -419,158 +369,5 @@ impl<'c> Scope<'c> {
         self.cluster_roles.contains(name)
             || BUILTIN_CLUSTER_ROLES.contains(&name)
             || name.starts_with("system:")
-    }
-}
-
-mod bindings {
-    //! Bindings: what they grant and to whom.
-
-    use super::super::super::raw::BindingSpec;
-    use super::super::super::reader::Reader;
-    use super::super::super::resolve::unknown;
-    use super::super::names;
-    use super::super::rule;
-    use super::Scope;
-
-    pub fn validate(
-        reader: &mut Reader<'_>,
-        scope: &Scope<'_>,
-        binding: &BindingSpec,
-    ) -> Option<()> {
-        let key = &binding.name;
-        let namespace = if key.value.contains('/') {
-            let (namespace, name) = scope.namespaced(reader, key, "RoleBinding")?;
-            super::part_rule(
-                reader,
-                key,
-                name,
-                "RoleBinding name",
-                names::rbac_name(name),
-            );
-            Some(namespace)
-        } else {
-            rule(
-                reader,
-                key,
-                "ClusterRoleBinding name",
-                names::rbac_name(&key.value),
-            );
-            None
-        };
-        grant(reader, scope, binding, namespace);
-        for account in &binding.service_accounts {
-            let (account_namespace, name) = match (account.value.split_once('/'), namespace) {
-                (Some((_, name)), _) if name.contains('/') => {
-                    reader.error_hint(
-                        account.at,
-                        format!("invalid service account `{}`", account.value),
-                        "write `namespace/name`, or `name` for one in the binding's namespace",
-                    );
-                    continue;
-                }
-                (Some(pair), _) => pair,
-                (None, Some(namespace)) => (namespace, account.value.as_str()),
-                (None, None) => {
-                    reader.error_hint(
-                        account.at,
-                        format!(
-                            "service account `{}` of ClusterRoleBinding `{}` has no namespace",
-                            account.value, key.value
-                        ),
-                        format!("write `namespace/{}`", account.value),
-                    );
-                    continue;
-                }
-            };
-            if let Err(reason) = names::dns_label(account_namespace) {
-                reader.error(
-                    account.at,
-                    format!("invalid namespace `{account_namespace}`: {reason}"),
-                );
-            }
-            if let Err(reason) = names::dns_subdomain(name) {
-                reader.error(
-                    account.at,
-                    format!("invalid service account name `{name}`: {reason}"),
-                );
-            }
-        }
-        for subject in binding.users.iter().chain(&binding.groups) {
-            if subject.value.is_empty() {
-                reader.error(subject.at, "a subject name cannot be empty");
-            }
-        }
-        super::super::metadata(reader, &binding.meta.labels, &binding.meta.annotations);
-        Some(())
-    }
-
-    fn grant(
-        reader: &mut Reader<'_>,
-        scope: &Scope<'_>,
-        binding: &BindingSpec,
-        namespace: Option<&str>,
-    ) {
-        let key = &binding.name;
-        let kind = if namespace.is_some() {
-            "RoleBinding"
-        } else {
-            "ClusterRoleBinding"
-        };
-        match (&binding.cluster_role, &binding.role, namespace) {
-            (Some(_), Some(role), _) => reader.error_hint(
-                role.at,
-                format!("{kind} `{}` has both `clusterRole` and `role`", key.value),
-                "a binding grants exactly one of them",
-            ),
-            (None, None, _) => reader.error_hint(
-                key.at,
-                format!("{kind} `{}` grants nothing", key.value),
-                "add `clusterRole: NAME` or, for a RoleBinding, `role: NAME`",
-            ),
-            (None, Some(role), None) => reader.error_hint(
-                role.at,
-                format!("ClusterRoleBinding `{}` cannot grant a Role", key.value),
-                format!(
-                    "use `clusterRole`, or make it a RoleBinding with the key `namespace/{}`",
-                    key.value
-                ),
-            ),
-            (None, Some(role), Some(namespace)) => {
-                let qualified = format!("{namespace}/{}", role.value);
-                let system = role.value.starts_with("system:");
-                if !system && !scope.roles.contains(&qualified) {
-                    let in_namespace: Vec<String> = scope
-                        .roles
-                        .iter()
-                        .filter_map(|r| r.strip_prefix(&format!("{namespace}/")))
-                        .map(str::to_string)
-                        .collect();
-                    let problem = unknown(
-                        "Role",
-                        &role.value,
-                        &in_namespace,
-                        &format!(
-                            "declare it under `roles` as `{qualified}`, in the binding's namespace"
-                        ),
-                    );
-                    reader.error_hint(
-                        role.at,
-                        format!("unknown Role `{}` in namespace `{namespace}`", role.value),
-                        problem.hint.unwrap_or_default(),
-                    );
-                }
-            }
-            (Some(cluster_role), None, _) => {
-                if !scope.has_cluster_role(&cluster_role.value) {
-                    let problem = unknown(
-                        "ClusterRole",
-                        &cluster_role.value,
-                        &scope.cluster_roles,
-                        "declare it under `clusterRoles`, or use a built-in one: `cluster-admin`, `admin`, `edit` or `view`",
-                    );
-                    super::super::unresolved(reader, cluster_role, problem);
-                }
-            }
-        }
     }
 }

@@ -1,9 +1,11 @@
 //! The meaning of access.yaml: name rules, value ranges and references between objects, all
 //! checked at once with every mistake reported at its place. Nothing is built here.
 
+mod bindings;
 mod cluster;
 mod iam;
 pub mod names;
+mod rules;
 
 use std::collections::BTreeMap;
 
