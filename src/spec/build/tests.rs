@@ -1,9 +1,9 @@
 //! The builder against the seeds: seed 001 (users, roles and aws-auth) and seed 003 (IRSA)
 //! written as access.yaml build exactly the objects the runbooks create by hand.
 
-use serde_json::json;
-
 use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
 
 use super::super::{Facts, load_text};
 use crate::model::{

@@ -7,6 +7,7 @@ use super::cluster::{Scope, part_rule};
 use super::names;
 use super::rule;
 
+/// Checks one binding; `None` when its key is too broken to check the rest.
 pub fn validate(reader: &mut Reader<'_>, scope: &Scope<'_>, binding: &BindingSpec) -> Option<()> {
     let key = &binding.name;
     let namespace = if key.value.contains('/') {
