@@ -6,4 +6,5 @@ mod examples;
 mod kube_server;
 mod moto;
 mod schemas;
+mod spec_errors;
 mod support;

@@ -1,4 +1,5 @@
-//! Diagnostics: a message, a place (file:line:col), a snippet with a caret, and a hint.
+//! Diagnostics: a message, a place (file:line:col), a snippet with a caret under the exact
+//! spot, and a hint. Rendered the way `just` and rustc render theirs, without colour.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,38 +13,93 @@ pub struct Diagnostic {
     pub line: usize,
     /// 1-based, in characters.
     pub column: usize,
+    /// Width of the caret, in characters (at least 1 is drawn).
+    pub length: usize,
     pub hint: Option<String>,
     /// The source line, for the snippet.
     pub snippet: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn file_error(path: &Path, message: &str) -> Self {
+    /// A mistake without a position in any file.
+    pub fn new(file: &Path, message: impl Into<String>) -> Self {
         Diagnostic {
-            message: format!("cannot read `{}`: {message}", path.display()),
-            file: path.to_path_buf(),
+            message: message.into(),
+            file: file.to_path_buf(),
             line: 0,
             column: 0,
+            length: 0,
             hint: None,
             snippet: None,
         }
     }
+
+    pub fn file_error(path: &Path, message: &str) -> Self {
+        Diagnostic::new(path, format!("cannot read `{}`: {message}", path.display()))
+    }
+
+    /// Points the diagnostic at `line:column` of `source`, `length` characters wide.
+    pub fn at(mut self, source: &str, line: usize, column: usize, length: usize) -> Self {
+        self.line = line;
+        self.column = column;
+        self.length = length;
+        self.snippet = if line == 0 {
+            None
+        } else {
+            source.lines().nth(line - 1).map(str::to_string)
+        };
+        self
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Tabs would make the caret drift: they are shown as one space, as they count one column.
+fn printable(line: &str) -> String {
+    line.chars()
+        .map(|c| if c == '\t' || c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "error: {}", self.message)?;
-        if self.line > 0 {
+        if self.line == 0 {
+            writeln!(f, " --> {}", self.file.display())?;
+            if let Some(hint) = &self.hint {
+                writeln!(f, "  = hint: {hint}")?;
+            }
+            return Ok(());
+        }
+        let gutter = " ".repeat(self.line.to_string().len());
+        writeln!(
+            f,
+            "{gutter}--> {}:{}:{}",
+            self.file.display(),
+            self.line,
+            self.column
+        )?;
+        if let Some(snippet) = &self.snippet {
+            let text = printable(snippet);
+            let width = text.chars().count();
+            let start = self.column.max(1);
+            let room = (width + 1).saturating_sub(start).max(1);
+            let carets = self.length.clamp(1, room);
+            writeln!(f, "{gutter} |")?;
+            writeln!(f, "{} | {}", self.line, text.trim_end())?;
             writeln!(
                 f,
-                " --> {}:{}:{}",
-                self.file.display(),
-                self.line,
-                self.column
+                "{gutter} | {}{}",
+                " ".repeat(start - 1),
+                "^".repeat(carets)
             )?;
         }
         if let Some(hint) = &self.hint {
-            writeln!(f, "hint: {hint}")?;
+            writeln!(f, "{gutter} |")?;
+            writeln!(f, "{gutter} = hint: {hint}")?;
         }
         Ok(())
     }
@@ -61,9 +117,64 @@ impl From<Vec<Diagnostic>> for Diagnostics {
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for diagnostic in &self.0 {
-            writeln!(f, "{diagnostic}")?;
+        for (index, diagnostic) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{diagnostic}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_rustc() {
+        let source = "iam:\n  users:\n    developer:\n      polices: [AmazonEKSViewPolicy]\n";
+        let diagnostic = Diagnostic::new(
+            Path::new("access.yaml"),
+            "unknown field `polices` in user `developer`",
+        )
+        .at(source, 4, 7, 7)
+        .with_hint("did you mean `policies`?");
+        assert_eq!(
+            diagnostic.to_string(),
+            "error: unknown field `polices` in user `developer`\n \
+             --> access.yaml:4:7\n  |\n\
+             4 |       polices: [AmazonEKSViewPolicy]\n  \
+             |       ^^^^^^^\n  |\n  = hint: did you mean `policies`?\n"
+        );
+    }
+
+    #[test]
+    fn caret_is_at_least_one_and_stays_on_the_line() {
+        let diagnostic = Diagnostic::new(Path::new("a.yaml"), "m").at("ab\n", 1, 3, 0);
+        assert!(diagnostic.to_string().ends_with("1 | ab\n  |   ^\n"));
+        let wide = Diagnostic::new(Path::new("a.yaml"), "m").at("ab\n", 1, 1, 40);
+        assert!(wide.to_string().ends_with("  | ^^\n"));
+    }
+
+    #[test]
+    fn gutter_follows_the_line_number_width() {
+        let source = "x\n".repeat(12);
+        let text = Diagnostic::new(Path::new("a.yaml"), "m")
+            .at(&source, 12, 1, 1)
+            .to_string();
+        assert!(
+            text.contains("  --> a.yaml:12:1\n   |\n12 | x\n   | ^\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn without_position() {
+        let text = Diagnostic::file_error(Path::new("nope.yaml"), "not found").to_string();
+        assert_eq!(
+            text,
+            "error: cannot read `nope.yaml`: not found\n --> nope.yaml\n"
+        );
     }
 }

@@ -1,10 +1,24 @@
 //! access.yaml: raw YAML with source positions, validation that reports every mistake at once
 //! (file:line:col, a snippet with a caret, a hint), and the validated desired state.
 //!
-//! CONTRACT (filled in by the spec work): `load` reads the file (and the policy files it names)
-//! and returns the desired state, or every diagnostic found.
+//! `load` reads the file (and the policy files it names) and returns the desired state, or
+//! every diagnostic found, in file order. It never panics, whatever the bytes.
+//!
+//! The stages, one module each: `node` (YAML → tree with positions), `decode` (tree → raw
+//! types, unknown keys and wrong types), `validate` (names, ranges, references), `build` (raw
+//! types → model, with `documents` and `trust` for policy documents).
 
+mod build;
+mod decode;
 pub mod diagnostic;
+mod documents;
+mod node;
+mod raw;
+mod reader;
+mod resolve;
+mod suggest;
+mod trust;
+mod validate;
 
 use std::path::Path;
 
@@ -12,6 +26,8 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 
 use crate::model::State;
 use crate::plan::Desired;
+
+use reader::{Reader, Report, Source};
 
 /// Facts from live state that the file may rely on: the clusters' OIDC issuers (IRSA trust
 /// policies are generated from them when `oidcIssuer` is not set in the file).
@@ -30,12 +46,87 @@ pub struct Loaded {
 
 /// Reads and validates an access.yaml. Every problem is reported, not just the first.
 pub fn load(path: &Path, facts: &Facts<'_>) -> Result<Loaded, Diagnostics> {
-    let _ = facts;
-    let source = std::fs::read_to_string(path).map_err(|error| {
-        Diagnostics::from(vec![Diagnostic::file_error(path, &error.to_string())])
+    let bytes = std::fs::read(path).map_err(|error| {
+        let reason = match error.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+            _ => error.to_string(),
+        };
+        Diagnostics::from(vec![Diagnostic::file_error(path, &reason)])
     })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => return Err(Diagnostics::from(vec![not_utf8(path, &error)])),
+    };
+    let source = Source {
+        path: path.to_path_buf(),
+        text,
+    };
+    let desired = load_source(&source, facts).map_err(Diagnostics::from)?;
     Ok(Loaded {
-        desired: Desired::default(),
-        source,
+        desired,
+        source: source.text,
     })
+}
+
+/// Points at the first byte that is not UTF-8.
+fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> Diagnostic {
+    let bytes = error.as_bytes();
+    let valid = &bytes[..error.utf8_error().valid_up_to()];
+    let valid = String::from_utf8_lossy(valid);
+    let line = valid.matches('\n').count() + 1;
+    let column = valid.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    let lossy = String::from_utf8_lossy(bytes);
+    Diagnostic::new(path, format!("`{}` is not UTF-8 text", path.display()))
+        .at(&lossy, line, column, 1)
+        .with_hint("save the file as UTF-8")
+}
+
+fn load_source(source: &Source, facts: &Facts<'_>) -> Result<Desired, Vec<Diagnostic>> {
+    let root = match node::parse(&source.text) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            return Err(vec![
+                Diagnostic::new(
+                    &source.path,
+                    format!("`{}` is empty", source.path.display()),
+                )
+                .with_hint("start it with `version: 1` and `account: \"123456789012\"`"),
+            ]);
+        }
+        Err(error) => {
+            let diagnostic =
+                source.diagnostic(error.location, format!("invalid YAML: {}", error.message));
+            return Err(vec![match error.hint {
+                Some(hint) => diagnostic.with_hint(hint),
+                None => diagnostic,
+            }]);
+        }
+    };
+    let mut report = Report::default();
+    let mut reader = Reader::new(source, &mut report);
+    let spec = decode::decode(&mut reader, &root);
+    let directory = resolve::Directory::new(&spec);
+    validate::validate(&mut reader, &spec, &directory);
+    let desired = build::build(&mut reader, &spec, &directory, facts);
+    if report.is_empty() {
+        Ok(desired)
+    } else {
+        Err(report.into_sorted())
+    }
+}
+
+/// Loads access.yaml text held in memory, as if read from `path` (tests of every stage).
+#[cfg(test)]
+pub(crate) fn load_text(
+    path: &str,
+    text: &str,
+    facts: &Facts<'_>,
+) -> Result<Desired, Vec<Diagnostic>> {
+    let source = Source {
+        path: path.into(),
+        text: text.to_string(),
+    };
+    load_source(&source, facts)
 }

@@ -1,0 +1,209 @@
+//! The desired state: the validated file turned into the model, with ownership markers added
+//! (the `managed-by` tag, the group path, the Kubernetes label), references resolved to ARNs and
+//! trust sugar expanded. Documents are converted here, so their mistakes are reported here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{
+    DEFAULT_GROUP_PATH, DocumentKind, Group, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, OidcProvider,
+    Policy, PolicyDocument, Role, STATE_FORMAT_VERSION, State, User, issuer_host_path,
+};
+use crate::plan::{Address, Desired, Kind};
+
+mod cluster;
+
+use super::Facts;
+use super::documents;
+use super::raw::{InlineSpec, Pair, Spec, Text};
+use super::reader::Reader;
+use super::resolve::Directory;
+use super::trust::{self, STS_AUDIENCE};
+
+pub fn build(
+    reader: &mut Reader<'_>,
+    spec: &Spec<'_>,
+    directory: &Directory,
+    facts: &Facts<'_>,
+) -> Desired {
+    let mut adopt = BTreeSet::new();
+    let group_path = spec
+        .iam
+        .group_path
+        .as_ref()
+        .map_or_else(|| DEFAULT_GROUP_PATH.to_string(), |p| p.value.clone());
+    let iam = build_iam(reader, spec, directory, facts, &group_path, &mut adopt);
+    let clusters = spec
+        .clusters
+        .iter()
+        .map(|cluster| {
+            let built = cluster::build_cluster(cluster, directory, &mut adopt);
+            (cluster.name.value.clone(), built)
+        })
+        .collect();
+    Desired {
+        state: State {
+            format_version: STATE_FORMAT_VERSION,
+            account: spec.account.as_ref().map(|a| a.value.clone()),
+            partition: directory.partition.clone(),
+            caller: None,
+            iam,
+            clusters,
+        },
+        adopt,
+        group_path,
+    }
+}
+
+fn managed_tags(tags: &[Pair]) -> BTreeMap<String, String> {
+    let mut map: BTreeMap<String, String> = tags
+        .iter()
+        .map(|(key, value)| (key.value.clone(), value.value.clone()))
+        .collect();
+    map.insert(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string());
+    map
+}
+
+fn path_or_root(path: Option<&Text>) -> String {
+    path.map_or_else(|| "/".to_string(), |p| p.value.clone())
+}
+
+fn policy_arns(directory: &Directory, references: &[Text]) -> BTreeSet<String> {
+    references
+        .iter()
+        .filter_map(|r| directory.policy_arn(&r.value).ok())
+        .collect()
+}
+
+fn inline_documents(
+    reader: &mut Reader<'_>,
+    directory: &Directory,
+    inline: &[InlineSpec<'_>],
+) -> BTreeMap<String, PolicyDocument> {
+    inline
+        .iter()
+        .filter_map(|(name, node)| {
+            documents::document(reader, directory, node, DocumentKind::Identity)
+                .map(|document| (name.value.clone(), document))
+        })
+        .collect()
+}
+
+fn build_iam(
+    reader: &mut Reader<'_>,
+    spec: &Spec<'_>,
+    directory: &Directory,
+    facts: &Facts<'_>,
+    group_path: &str,
+    adopt: &mut BTreeSet<Address>,
+) -> Iam {
+    let mut iam = Iam::default();
+    for policy in &spec.iam.policies {
+        if policy.adopt {
+            adopt.insert(Address::iam(Kind::Policy, &policy.name.value));
+        }
+        let Some(source) = &policy.document else {
+            continue;
+        };
+        let Some(document) =
+            documents::from_spec(reader, directory, source, DocumentKind::Identity)
+        else {
+            continue;
+        };
+        iam.policies.insert(
+            policy.name.value.clone(),
+            Policy {
+                path: path_or_root(policy.path.as_ref()),
+                description: policy.description.as_ref().map(|d| d.value.clone()),
+                document,
+                tags: managed_tags(&policy.tags),
+            },
+        );
+    }
+    for group in &spec.iam.groups {
+        if group.adopt {
+            adopt.insert(Address::iam(Kind::Group, &group.name.value));
+        }
+        iam.groups.insert(
+            group.name.value.clone(),
+            Group {
+                path: group_path.to_string(),
+                managed_policies: policy_arns(directory, &group.policies),
+                inline_policies: inline_documents(reader, directory, &group.inline),
+            },
+        );
+    }
+    for user in &spec.iam.users {
+        if user.adopt {
+            adopt.insert(Address::iam(Kind::User, &user.name.value));
+        }
+        iam.users.insert(
+            user.name.value.clone(),
+            User {
+                path: path_or_root(user.path.as_ref()),
+                groups: user.groups.iter().map(|g| g.value.clone()).collect(),
+                managed_policies: policy_arns(directory, &user.policies),
+                inline_policies: inline_documents(reader, directory, &user.inline),
+                permissions_boundary: user
+                    .permissions_boundary
+                    .as_ref()
+                    .and_then(|b| directory.policy_arn(&b.value).ok()),
+                tags: managed_tags(&user.tags),
+            },
+        );
+    }
+    let issuers = trust::issuers(spec, facts);
+    let mut used_issuers = BTreeSet::new();
+    for role in &spec.iam.roles {
+        if role.adopt {
+            adopt.insert(Address::iam(Kind::Role, &role.name.value));
+        }
+        let inline_policies = inline_documents(reader, directory, &role.inline);
+        let Some(trust_spec) = &role.trust else {
+            continue;
+        };
+        let Some(trust) = trust::trust_document(
+            reader,
+            directory,
+            &issuers,
+            role,
+            trust_spec,
+            &mut used_issuers,
+        ) else {
+            continue;
+        };
+        iam.roles.insert(
+            role.name.value.clone(),
+            Role {
+                path: path_or_root(role.path.as_ref()),
+                description: role.description.as_ref().map(|d| d.value.clone()),
+                max_session_duration: role
+                    .max_session_duration
+                    .as_ref()
+                    .and_then(|d| u32::try_from(d.value).ok())
+                    .unwrap_or_else(crate::model::default_max_session),
+                trust,
+                managed_policies: policy_arns(directory, &role.policies),
+                inline_policies,
+                permissions_boundary: role
+                    .permissions_boundary
+                    .as_ref()
+                    .and_then(|b| directory.policy_arn(&b.value).ok()),
+                tags: managed_tags(&role.tags),
+                role_id: None,
+            },
+        );
+    }
+    for issuer in used_issuers {
+        iam.oidc_providers.insert(
+            issuer_host_path(&issuer).to_string(),
+            OidcProvider {
+                client_ids: BTreeSet::from([STS_AUDIENCE.to_string()]),
+                tags: managed_tags(&[]),
+            },
+        );
+    }
+    iam
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,381 @@
+//! Decoding the YAML tree into the raw access.yaml types by hand, so that every unknown key,
+//! wrong type and missing field is reported (not just the first, as serde derive would).
+//! Meaning (references, name rules) is checked later, by `validate`.
+
+mod cluster;
+
+use super::node::{Node, NodeValue};
+use super::raw::{
+    DocumentSpec, GroupSpec, IamSpec, InlineSpec, Pair, PolicySpec, RoleSpec, Spec, Text,
+    TrustSpec, UserSpec,
+};
+use super::reader::{Object, Owner, Reader};
+
+const TOP_KEYS: [&str; 5] = ["version", "account", "partition", "iam", "clusters"];
+const IAM_KEYS: [&str; 5] = ["groupPath", "policies", "groups", "users", "roles"];
+const POLICY_KEYS: [&str; 6] = ["document", "file", "description", "path", "tags", "adopt"];
+const GROUP_KEYS: [&str; 3] = ["policies", "inline", "adopt"];
+const USER_KEYS: [&str; 7] = [
+    "path",
+    "groups",
+    "policies",
+    "inline",
+    "permissionsBoundary",
+    "tags",
+    "adopt",
+];
+const ROLE_KEYS: [&str; 9] = [
+    "path",
+    "description",
+    "maxSessionDuration",
+    "trust",
+    "policies",
+    "inline",
+    "permissionsBoundary",
+    "tags",
+    "adopt",
+];
+const TRUST_SUGAR_KEYS: [&str; 5] = ["accounts", "services", "roles", "users", "serviceAccounts"];
+
+/// Decodes the whole file. Whatever cannot be read is reported and left out.
+pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
+    let mut spec = Spec::default();
+    let owner = Owner::new("at the top level", root.location);
+    let Some(top) = reader.object(root, owner, &TOP_KEYS) else {
+        return spec;
+    };
+    match top.get("version") {
+        Some(node) => spec.version = reader.integer(node),
+        None => reader.missing(&top, "version"),
+    }
+    match top.get("account") {
+        Some(node) => spec.account = reader.string(node),
+        None => reader.missing(&top, "account"),
+    }
+    spec.partition = top.get("partition").and_then(|node| reader.string(node));
+    if let Some(node) = top.get("iam") {
+        spec.iam = decode_iam(reader, node);
+    }
+    if let Some(node) = top.get("clusters") {
+        spec.clusters = reader
+            .named(node)
+            .into_iter()
+            .filter_map(|(name, body)| cluster::decode_cluster(reader, name, body))
+            .collect();
+    }
+    spec
+}
+
+fn decode_iam<'n>(reader: &mut Reader<'_>, node: &'n Node) -> IamSpec<'n> {
+    let mut iam = IamSpec::default();
+    let owner = Owner::new("in `iam`", node.location);
+    let Some(object) = reader.object(node, owner, &IAM_KEYS) else {
+        return iam;
+    };
+    iam.group_path = object.get("groupPath").and_then(|n| reader.string(n));
+    if let Some(node) = object.get("policies") {
+        for (name, body) in reader.named(node) {
+            iam.policies.extend(decode_policy(reader, name, body));
+        }
+    }
+    if let Some(node) = object.get("groups") {
+        for (name, body) in reader.named(node) {
+            iam.groups.extend(decode_group(reader, name, body));
+        }
+    }
+    if let Some(node) = object.get("users") {
+        for (name, body) in reader.named(node) {
+            iam.users.extend(decode_user(reader, name, body));
+        }
+    }
+    if let Some(node) = object.get("roles") {
+        for (name, body) in reader.named(node) {
+            iam.roles.extend(decode_role(reader, name, body));
+        }
+    }
+    iam
+}
+
+fn decode_policy<'n>(
+    reader: &mut Reader<'_>,
+    name: Text,
+    body: &'n Node,
+) -> Option<PolicySpec<'n>> {
+    let owner = Owner::new(format!("in policy `{}`", name.value), name.at);
+    let object = reader.object(body, owner, &POLICY_KEYS)?;
+    let document = match (object.get("document"), object.get("file")) {
+        (Some(_), Some(_)) => {
+            let at = object.key("file").map_or(name.at, |key| key.location);
+            reader.error_hint(
+                at,
+                format!("policy `{}` has both `document` and `file`", name.value),
+                "keep one of them",
+            );
+            None
+        }
+        (Some(document), None) => document_node(reader, document).map(DocumentSpec::Inline),
+        (None, Some(file)) => reader.string(file).map(DocumentSpec::File),
+        (None, None) => {
+            reader.error_hint(
+                name.at,
+                format!("missing field `document` in policy `{}`", name.value),
+                "write the document under `document:`, or name a JSON or YAML file with `file:`",
+            );
+            None
+        }
+    };
+    Some(PolicySpec {
+        document,
+        description: object.get("description").and_then(|n| reader.string(n)),
+        path: object.get("path").and_then(|n| reader.string(n)),
+        tags: tags(reader, &object),
+        adopt: reader.adopt(&object),
+        name,
+    })
+}
+
+/// A policy document must be a map; its contents are checked by the policy module.
+fn document_node<'n>(reader: &mut Reader<'_>, node: &'n Node) -> Option<&'n Node> {
+    if node.entries().is_some() {
+        Some(node)
+    } else {
+        reader.wrong_type(
+            node,
+            "a policy document (a map with `Version` and `Statement`)",
+        );
+        None
+    }
+}
+
+fn decode_group<'n>(reader: &mut Reader<'_>, name: Text, body: &'n Node) -> Option<GroupSpec<'n>> {
+    let owner = Owner::new(format!("in group `{}`", name.value), name.at);
+    let object = reader.object(body, owner, &GROUP_KEYS)?;
+    Some(GroupSpec {
+        policies: strings(reader, &object, "policies"),
+        inline: inline(reader, &object),
+        adopt: reader.adopt(&object),
+        name,
+    })
+}
+
+fn decode_user<'n>(reader: &mut Reader<'_>, name: Text, body: &'n Node) -> Option<UserSpec<'n>> {
+    let owner = Owner::new(format!("in user `{}`", name.value), name.at);
+    let object = reader.object(body, owner, &USER_KEYS)?;
+    Some(UserSpec {
+        path: object.get("path").and_then(|n| reader.string(n)),
+        groups: strings(reader, &object, "groups"),
+        policies: strings(reader, &object, "policies"),
+        inline: inline(reader, &object),
+        permissions_boundary: object
+            .get("permissionsBoundary")
+            .and_then(|n| reader.string(n)),
+        tags: tags(reader, &object),
+        adopt: reader.adopt(&object),
+        name,
+    })
+}
+
+fn decode_role<'n>(reader: &mut Reader<'_>, name: Text, body: &'n Node) -> Option<RoleSpec<'n>> {
+    let owner = Owner::new(format!("in role `{}`", name.value), name.at);
+    let object = reader.object(body, owner, &ROLE_KEYS)?;
+    let trust = match object.get("trust") {
+        Some(node) => decode_trust(reader, &name, node),
+        None => {
+            reader.error_hint(
+                name.at,
+                format!("missing field `trust` in role `{}`", name.value),
+                "say who may assume the role, e.g. `trust: {accounts: [\"123456789012\"]}`",
+            );
+            None
+        }
+    };
+    Some(RoleSpec {
+        path: object.get("path").and_then(|n| reader.string(n)),
+        description: object.get("description").and_then(|n| reader.string(n)),
+        max_session_duration: object
+            .get("maxSessionDuration")
+            .and_then(|n| reader.integer(n)),
+        trust,
+        policies: strings(reader, &object, "policies"),
+        inline: inline(reader, &object),
+        permissions_boundary: object
+            .get("permissionsBoundary")
+            .and_then(|n| reader.string(n)),
+        tags: tags(reader, &object),
+        adopt: reader.adopt(&object),
+        name,
+    })
+}
+
+fn decode_trust<'n>(reader: &mut Reader<'_>, role: &Text, node: &'n Node) -> Option<TrustSpec<'n>> {
+    let mut keys = vec!["document"];
+    keys.extend(TRUST_SUGAR_KEYS);
+    let owner = Owner::new(
+        format!("in the trust of role `{}`", role.value),
+        node.location,
+    );
+    let object = reader.object(node, owner, &keys)?;
+    let sugar: Vec<&str> = TRUST_SUGAR_KEYS
+        .into_iter()
+        .filter(|key| object.has(key))
+        .collect();
+    if let Some(document) = object.get("document") {
+        if let Some(first) = sugar.first() {
+            let at = object.key(first).map_or(node.location, |key| key.location);
+            reader.error_hint(
+                at,
+                format!(
+                    "the trust of role `{}` has both `document` and `{first}`",
+                    role.value
+                ),
+                "write the whole trust policy under `document`, or use only the keys `accounts`, `services`, `roles`, `users` and `serviceAccounts`",
+            );
+            return None;
+        }
+        return document_node(reader, document).map(|document| TrustSpec {
+            document: Some(document),
+            ..TrustSpec::default()
+        });
+    }
+    let trust = TrustSpec {
+        document: None,
+        accounts: strings(reader, &object, "accounts"),
+        services: strings(reader, &object, "services"),
+        roles: strings(reader, &object, "roles"),
+        users: strings(reader, &object, "users"),
+        service_accounts: strings(reader, &object, "serviceAccounts"),
+    };
+    let empty = trust.accounts.is_empty()
+        && trust.services.is_empty()
+        && trust.roles.is_empty()
+        && trust.users.is_empty()
+        && trust.service_accounts.is_empty();
+    let well_typed = sugar.iter().all(|key| {
+        object
+            .get(key)
+            .is_some_and(|node| matches!(node.value, NodeValue::Seq(_) | NodeValue::Null))
+    });
+    if empty && well_typed && !object.had_unknown {
+        reader.error_hint(
+            node.location,
+            format!("the trust of role `{}` names no one", role.value),
+            "add `accounts`, `services`, `roles`, `users` or `serviceAccounts`, or a `document`",
+        );
+    }
+    Some(trust)
+}
+
+/// A list of strings under `key`, empty when absent.
+pub(super) fn strings(reader: &mut Reader<'_>, object: &Object<'_>, key: &str) -> Vec<Text> {
+    object
+        .get(key)
+        .map(|node| reader.strings(node))
+        .unwrap_or_default()
+}
+
+fn tags(reader: &mut Reader<'_>, object: &Object<'_>) -> Vec<Pair> {
+    object
+        .get("tags")
+        .map(|node| reader.string_map(node))
+        .unwrap_or_default()
+}
+
+fn inline<'n>(reader: &mut Reader<'_>, object: &Object<'n>) -> Vec<InlineSpec<'n>> {
+    let Some(node) = object.get("inline") else {
+        return Vec::new();
+    };
+    reader
+        .named(node)
+        .into_iter()
+        .filter_map(|(name, document)| {
+            document_node(reader, document).map(|document| (name, document))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Facts, load_text};
+
+    fn errors(text: &str) -> Vec<(usize, usize, String)> {
+        match load_text("access.yaml", text, &Facts::default()) {
+            Ok(_) => Vec::new(),
+            Err(list) => list
+                .into_iter()
+                .map(|d| (d.line, d.column, d.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_at_once() {
+        let found = errors(
+            "version: 1\naccount: \"111122223333\"\nacount: x\niam:\n  user: {}\n  roles:\n    r:\n      trust: {services: [ec2.amazonaws.com]}\n      tag: {}\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                (3, 1, "unknown field `acount` at the top level".to_string()),
+                (5, 3, "unknown field `user` in `iam`".to_string()),
+                (9, 7, "unknown field `tag` in role `r`".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_bodies_and_unquoted_numbers_are_accepted() {
+        let desired = load_text(
+            "access.yaml",
+            "version: 1\naccount: 111122223333\niam:\n  users:\n    developer:\n    12345:\n",
+            &Facts::default(),
+        )
+        .expect("loads");
+        assert_eq!(desired.state.account.as_deref(), Some("111122223333"));
+        let users: Vec<&String> = desired.state.iam.users.keys().collect();
+        assert_eq!(users, ["12345", "developer"]);
+    }
+
+    #[test]
+    fn namespaces_as_a_list_or_a_map() {
+        for namespaces in ["[team-a, team-b]", "{team-a: {}, team-b: {labels: {x: y}}}"] {
+            let text = format!(
+                "version: 1\naccount: \"111122223333\"\nclusters:\n  demo:\n    namespaces: {namespaces}\n"
+            );
+            let desired = load_text("access.yaml", &text, &Facts::default()).expect("loads");
+            let names: Vec<&String> = desired.state.clusters["demo"].namespaces.keys().collect();
+            assert_eq!(names, ["team-a", "team-b"], "{namespaces}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_point_at_the_value() {
+        let found = errors(
+            "version: 1\naccount: \"111122223333\"\niam:\n  users:\n    u: {groups: g, adopt: \"true\"}\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                (5, 17, "expected a list, found the string `g`".to_string()),
+                (
+                    5,
+                    27,
+                    "expected `true` or `false`, found the string `true`".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_trust_and_document_are_reported_at_the_name() {
+        let found = errors(
+            "version: 1\naccount: \"111122223333\"\niam:\n  policies:\n    p: {}\n  roles:\n    r: {}\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                (5, 5, "missing field `document` in policy `p`".to_string()),
+                (7, 5, "missing field `trust` in role `r`".to_string()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! access.yaml as written: every value with its place in the file, nothing resolved yet.
+//! Filled by `decode`, checked by `validate`, turned into the model by `build`.
+
+use crate::model::AuthenticationMode;
+
+use super::node::{Located, Location, Node};
+
+pub type Text = Located<String>;
+/// A key → value pair of tags, labels or annotations.
+pub type Pair = (Text, Text);
+
+#[derive(Debug, Default)]
+pub struct Spec<'n> {
+    pub version: Option<Located<i128>>,
+    pub account: Option<Text>,
+    pub partition: Option<Text>,
+    pub iam: IamSpec<'n>,
+    pub clusters: Vec<ClusterSpec>,
+}
+
+#[derive(Debug, Default)]
+pub struct IamSpec<'n> {
+    pub group_path: Option<Text>,
+    pub policies: Vec<PolicySpec<'n>>,
+    pub groups: Vec<GroupSpec<'n>>,
+    pub users: Vec<UserSpec<'n>>,
+    pub roles: Vec<RoleSpec<'n>>,
+}
+
+/// Where a policy document comes from.
+#[derive(Debug)]
+pub enum DocumentSpec<'n> {
+    Inline(&'n Node),
+    /// A path relative to access.yaml.
+    File(Text),
+}
+
+#[derive(Debug)]
+pub struct PolicySpec<'n> {
+    pub name: Text,
+    pub document: Option<DocumentSpec<'n>>,
+    pub description: Option<Text>,
+    pub path: Option<Text>,
+    pub tags: Vec<Pair>,
+    pub adopt: bool,
+}
+
+/// An inline policy: name and document.
+pub type InlineSpec<'n> = (Text, &'n Node);
+
+#[derive(Debug)]
+pub struct GroupSpec<'n> {
+    pub name: Text,
+    pub policies: Vec<Text>,
+    pub inline: Vec<InlineSpec<'n>>,
+    pub adopt: bool,
+}
+
+#[derive(Debug)]
+pub struct UserSpec<'n> {
+    pub name: Text,
+    pub path: Option<Text>,
+    pub groups: Vec<Text>,
+    pub policies: Vec<Text>,
+    pub inline: Vec<InlineSpec<'n>>,
+    pub permissions_boundary: Option<Text>,
+    pub tags: Vec<Pair>,
+    pub adopt: bool,
+}
+
+#[derive(Debug)]
+pub struct RoleSpec<'n> {
+    pub name: Text,
+    pub path: Option<Text>,
+    pub description: Option<Text>,
+    pub max_session_duration: Option<Located<i128>>,
+    pub trust: Option<TrustSpec<'n>>,
+    pub policies: Vec<Text>,
+    pub inline: Vec<InlineSpec<'n>>,
+    pub permissions_boundary: Option<Text>,
+    pub tags: Vec<Pair>,
+    pub adopt: bool,
+}
+
+/// `trust:` — a raw document, or the sugar keys.
+#[derive(Debug, Default)]
+pub struct TrustSpec<'n> {
+    pub document: Option<&'n Node>,
+    pub accounts: Vec<Text>,
+    pub services: Vec<Text>,
+    pub roles: Vec<Text>,
+    pub users: Vec<Text>,
+    /// `cluster/namespace/name`.
+    pub service_accounts: Vec<Text>,
+}
+
+#[derive(Debug)]
+pub struct ClusterSpec {
+    pub name: Text,
+    pub region: Option<Text>,
+    pub context: Option<Text>,
+    pub authentication: Located<AuthenticationMode>,
+    pub oidc_issuer: Option<Text>,
+    pub access: Vec<AccessSpec>,
+    pub namespaces: Vec<NamespaceSpec>,
+    pub cluster_roles: Vec<RbacRoleSpec>,
+    /// Keys are `namespace/name`.
+    pub roles: Vec<RbacRoleSpec>,
+    pub bindings: Vec<BindingSpec>,
+    /// Keys are `namespace/name`.
+    pub service_accounts: Vec<ServiceAccountSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrincipalKind {
+    User,
+    Role,
+    Arn,
+    Account,
+}
+
+impl PrincipalKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::Role => "role",
+            PrincipalKind::Arn => "arn",
+            PrincipalKind::Account => "account",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct AccessSpec {
+    pub principal: Option<(PrincipalKind, Text)>,
+    pub username: Option<Text>,
+    pub groups: Vec<Text>,
+    /// The `accessPolicies` key, when present.
+    pub access_policies_at: Option<Location>,
+    pub access_policies: Vec<AccessPolicySpec>,
+    pub adopt: bool,
+}
+
+#[derive(Debug)]
+pub struct AccessPolicySpec {
+    pub policy: Text,
+    /// `None`: the whole cluster.
+    pub namespaces: Option<Vec<Text>>,
+}
+
+#[derive(Debug, Default)]
+pub struct MetaSpec {
+    pub labels: Vec<Pair>,
+    pub annotations: Vec<Pair>,
+}
+
+#[derive(Debug)]
+pub struct NamespaceSpec {
+    pub name: Text,
+    pub meta: MetaSpec,
+    pub adopt: bool,
+}
+
+#[derive(Debug)]
+pub struct RbacRoleSpec {
+    pub name: Text,
+    pub rules: Vec<RuleSpec>,
+    pub meta: MetaSpec,
+    pub adopt: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct RuleSpec {
+    pub at: Location,
+    pub api_groups: Option<Vec<Text>>,
+    pub resources: Option<Vec<Text>>,
+    pub verbs: Option<Vec<Text>>,
+    pub resource_names: Option<Vec<Text>>,
+    pub non_resource_urls: Option<Vec<Text>>,
+}
+
+#[derive(Debug)]
+pub struct BindingSpec {
+    pub name: Text,
+    pub cluster_role: Option<Text>,
+    pub role: Option<Text>,
+    pub users: Vec<Text>,
+    pub groups: Vec<Text>,
+    pub service_accounts: Vec<Text>,
+    pub meta: MetaSpec,
+    pub adopt: bool,
+}
+
+#[derive(Debug)]
+pub struct ServiceAccountSpec {
+    pub name: Text,
+    pub iam_role: Option<Text>,
+    pub meta: MetaSpec,
+    pub adopt: bool,
+}

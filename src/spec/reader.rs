@@ -1,0 +1,353 @@
+//! Reading typed values out of the YAML tree while collecting every mistake: the primitives
+//! (maps with known keys, strings, lists, booleans, integers) the access.yaml decoder is built
+//! from, and the report the mistakes go into.
+
+use std::path::PathBuf;
+
+use super::diagnostic::Diagnostic;
+use super::node::{Located, Location, Node, NodeValue};
+use super::suggest;
+
+/// One file being read: access.yaml or a policy file it names.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// As shown in diagnostics.
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl Source {
+    pub fn diagnostic(&self, at: Location, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(&self.path, message).at(&self.text, at.line, at.column, at.length)
+    }
+}
+
+/// Every diagnostic found so far, each with the place in access.yaml it sorts by.
+#[derive(Debug, Default)]
+pub struct Report {
+    entries: Vec<(Location, Diagnostic)>,
+}
+
+impl Report {
+    pub fn push(&mut self, order: Location, diagnostic: Diagnostic) {
+        self.entries.push((order, diagnostic));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// In file order; mistakes found at the same place keep the order they were found in.
+    pub fn into_sorted(mut self) -> Vec<Diagnostic> {
+        self.entries
+            .sort_by_key(|(order, _)| (order.line, order.column));
+        // The same mistake can be found twice (a policy file named by two policies).
+        let mut seen = std::collections::BTreeSet::new();
+        self.entries
+            .into_iter()
+            .map(|(_, diagnostic)| diagnostic)
+            .filter(|d| seen.insert((d.file.clone(), d.line, d.column, d.message.clone())))
+            .collect()
+    }
+}
+
+/// Who owns a set of fields, for messages: `in user `developer``, `at the top level`.
+#[derive(Clone, Debug)]
+pub struct Owner {
+    /// A phrase that follows the message: `in role `eks-admin``.
+    pub phrase: String,
+    /// Where a missing field is reported: the key that names the owner.
+    pub at: Location,
+}
+
+impl Owner {
+    pub fn new(phrase: impl Into<String>, at: Location) -> Self {
+        Owner {
+            phrase: phrase.into(),
+            at,
+        }
+    }
+}
+
+/// A map read with a fixed set of keys; unknown keys have already been reported.
+#[derive(Debug)]
+pub struct Object<'n> {
+    pub owner: Owner,
+    fields: Vec<(String, &'n Node, &'n Node)>,
+    /// Some keys were unknown (and reported): what is missing may just be misspelt.
+    pub had_unknown: bool,
+}
+
+impl<'n> Object<'n> {
+    pub fn get(&self, key: &str) -> Option<&'n Node> {
+        self.fields
+            .iter()
+            .find(|(name, _, _)| name == key)
+            .map(|(_, _, value)| *value)
+    }
+
+    pub fn key(&self, key: &str) -> Option<&'n Node> {
+        self.fields
+            .iter()
+            .find(|(name, _, _)| name == key)
+            .map(|(_, key, _)| *key)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+/// Reads one source, reporting into `report`. Mistakes in a policy file sort at `anchor`, the
+/// place in access.yaml that names the file.
+pub struct Reader<'a> {
+    pub source: &'a Source,
+    pub report: &'a mut Report,
+    pub anchor: Option<Location>,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(source: &'a Source, report: &'a mut Report) -> Self {
+        Reader {
+            source,
+            report,
+            anchor: None,
+        }
+    }
+
+    pub fn error(&mut self, at: Location, message: impl Into<String>) {
+        let diagnostic = self.source.diagnostic(at, message);
+        self.report.push(self.anchor.unwrap_or(at), diagnostic);
+    }
+
+    pub fn error_hint(
+        &mut self,
+        at: Location,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        let diagnostic = self.source.diagnostic(at, message).with_hint(hint);
+        self.report.push(self.anchor.unwrap_or(at), diagnostic);
+    }
+
+    /// Reports a node of the wrong type, with a hint when the fix is likely a matter of quotes.
+    pub fn wrong_type(&mut self, node: &Node, expected: &str) {
+        let message = format!(
+            "expected {expected}, found {}",
+            node.describe(&self.source.text)
+        );
+        let written = self.written(node);
+        let at = Location {
+            length: written.map_or(node.location.length, |text| text.chars().count()),
+            ..node.location
+        };
+        match type_hint(node, expected, written) {
+            Some(hint) => self.error_hint(at, message, hint),
+            None => self.error(at, message),
+        }
+    }
+
+    /// The text of a node on its line; for a flow collection (`{{SessionName}}`), up to its
+    /// closing bracket.
+    fn written(&self, node: &Node) -> Option<&'a str> {
+        let text = self.source.text.as_str();
+        if matches!(node.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
+            let rest = text.get(node.location.offset?..)?;
+            let line = rest.lines().next()?;
+            let mut depth = 0usize;
+            for (index, c) in line.char_indices() {
+                match c {
+                    '{' | '[' => depth += 1,
+                    '}' | ']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return line.get(..=index);
+                        }
+                    }
+                    _ if depth == 0 => return None,
+                    _ => {}
+                }
+            }
+            return None;
+        }
+        node.source_text(text)
+    }
+
+    /// A map whose keys must be among `allowed`. Null reads as an empty map.
+    pub fn object<'n>(
+        &mut self,
+        node: &'n Node,
+        owner: Owner,
+        allowed: &[&str],
+    ) -> Option<Object<'n>> {
+        let entries: &'n [(Node, Node)] = match &node.value {
+            NodeValue::Null => &[],
+            NodeValue::Map(entries) => entries,
+            _ => {
+                self.wrong_type(node, "a map");
+                return None;
+            }
+        };
+        let mut fields = Vec::new();
+        let mut had_unknown = false;
+        for (key, value) in entries {
+            let Some(name) = key.scalar_text() else {
+                self.wrong_type(key, "a key name");
+                continue;
+            };
+            if allowed.contains(&name.as_str()) {
+                fields.push((name, key, value));
+                continue;
+            }
+            had_unknown = true;
+            let message = format!("unknown field `{name}` {}", owner.phrase);
+            let hint = match suggest::closest(&name, allowed.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("expected one of {}", suggest::list(allowed.iter().copied())),
+            };
+            self.error_hint(key.location, message, hint);
+        }
+        Some(Object {
+            owner,
+            fields,
+            had_unknown,
+        })
+    }
+
+    /// Reports a missing required field of `object`.
+    pub fn missing(&mut self, object: &Object<'_>, key: &str) {
+        self.error(
+            object.owner.at,
+            format!("missing field `{key}` {}", object.owner.phrase),
+        );
+    }
+
+    /// A name → value map (declarations): keys must be text. Null reads as empty.
+    pub fn named<'n>(&mut self, node: &'n Node) -> Vec<(Located<String>, &'n Node)> {
+        let entries: &'n [(Node, Node)] = match &node.value {
+            NodeValue::Null => &[],
+            NodeValue::Map(entries) => entries,
+            _ => {
+                self.wrong_type(node, "a map of names");
+                return Vec::new();
+            }
+        };
+        let mut named = Vec::new();
+        for (key, value) in entries {
+            match key.scalar_text() {
+                Some(name) => named.push((Located::new(name, key.location), value)),
+                None => self.wrong_type(key, "a name"),
+            }
+        }
+        named
+    }
+
+    /// Text; an unquoted integer reads as its decimal text (account ids, names).
+    pub fn string(&mut self, node: &Node) -> Option<Located<String>> {
+        match node.scalar_text() {
+            Some(text) => Some(Located::new(text, node.location)),
+            None => {
+                self.wrong_type(node, "a string");
+                None
+            }
+        }
+    }
+
+    /// A list of strings. Null reads as an empty list.
+    pub fn strings(&mut self, node: &Node) -> Vec<Located<String>> {
+        self.list(node)
+            .iter()
+            .filter_map(|item| self.string(item))
+            .collect()
+    }
+
+    /// A list's items. Null reads as an empty list.
+    pub fn list<'n>(&mut self, node: &'n Node) -> &'n [Node] {
+        match &node.value {
+            NodeValue::Null => &[],
+            NodeValue::Seq(items) => items,
+            _ => {
+                self.wrong_type(node, "a list");
+                &[]
+            }
+        }
+    }
+
+    /// A string → string map (tags, labels, annotations).
+    pub fn string_map(&mut self, node: &Node) -> Vec<(Located<String>, Located<String>)> {
+        let entries: &[(Node, Node)] = match &node.value {
+            NodeValue::Null => &[],
+            NodeValue::Map(entries) => entries,
+            _ => {
+                self.wrong_type(node, "a map of strings");
+                return Vec::new();
+            }
+        };
+        let mut pairs = Vec::new();
+        for (key, value) in entries {
+            let key = self.string(key);
+            let value = match &value.value {
+                // An empty value is an empty string: `team:` reads as `team: ""`.
+                NodeValue::Null => Some(Located::new(String::new(), value.location)),
+                _ => self.string(value),
+            };
+            if let (Some(key), Some(value)) = (key, value) {
+                pairs.push((key, value));
+            }
+        }
+        pairs
+    }
+
+    pub fn boolean(&mut self, node: &Node) -> Option<bool> {
+        match &node.value {
+            NodeValue::Bool(value) => Some(*value),
+            _ => {
+                self.wrong_type(node, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    pub fn integer(&mut self, node: &Node) -> Option<Located<i128>> {
+        match &node.value {
+            NodeValue::Int(value) => Some(Located::new(*value, node.location)),
+            _ => {
+                self.wrong_type(node, "an integer");
+                None
+            }
+        }
+    }
+
+    /// `adopt: true|false`, absent = false.
+    pub fn adopt(&mut self, object: &Object<'_>) -> bool {
+        object
+            .get("adopt")
+            .and_then(|node| self.boolean(node))
+            .unwrap_or(false)
+    }
+}
+
+/// What most likely fixes a value of the wrong type.
+fn type_hint(node: &Node, expected: &str, written: Option<&str>) -> Option<String> {
+    let quote = || written.map(|text| format!("quote it to make it a string: `\"{text}\"`"));
+    match &node.value {
+        NodeValue::Bool(_) | NodeValue::Float(_) | NodeValue::Int(_) if expected == "a string" => {
+            quote()
+        }
+        NodeValue::Map(_) | NodeValue::Seq(_)
+            if expected == "a string" && written.is_some_and(|t| t.starts_with("{{")) =>
+        {
+            quote()
+        }
+        NodeValue::String(text) if expected == "an integer" && text.parse::<i128>().is_ok() => {
+            Some(format!("remove the quotes: `{text}`"))
+        }
+        NodeValue::String(text)
+            if expected == "`true` or `false`"
+                && ["yes", "no", "on", "off", "y", "n"].contains(&text.to_lowercase().as_str()) =>
+        {
+            Some("YAML 1.2 booleans are `true` and `false`".to_string())
+        }
+        _ => None,
+    }
+}

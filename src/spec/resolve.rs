@@ -1,0 +1,242 @@
+//! What the names in access.yaml refer to: policy references, user and role names or ARNs,
+//! each resolved to the ARN IAM and EKS use.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{arn, parse_arn};
+
+use super::raw::Spec;
+use super::suggest;
+
+/// Shown in ARNs when the file has no valid account (the mistake is reported elsewhere).
+const UNKNOWN_ACCOUNT: &str = "000000000000";
+
+/// Why a reference could not be resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unresolved {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Unresolved {
+    fn new(message: String, hint: Option<String>) -> Self {
+        Unresolved { message, hint }
+    }
+}
+
+/// The names declared in the file, with what their ARNs need.
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    pub partition: String,
+    pub account: String,
+    /// Name → path.
+    pub policies: BTreeMap<String, String>,
+    pub users: BTreeMap<String, String>,
+    pub roles: BTreeMap<String, String>,
+    pub groups: BTreeSet<String>,
+    pub clusters: BTreeSet<String>,
+}
+
+fn path_of(path: Option<&super::raw::Text>) -> String {
+    path.map_or_else(|| "/".to_string(), |path| path.value.clone())
+}
+
+impl Directory {
+    pub fn new(spec: &Spec<'_>) -> Self {
+        let iam = &spec.iam;
+        Directory {
+            partition: spec
+                .partition
+                .as_ref()
+                .map_or_else(crate::model::default_partition, |p| p.value.clone()),
+            account: spec
+                .account
+                .as_ref()
+                .map_or_else(|| UNKNOWN_ACCOUNT.to_string(), |a| a.value.clone()),
+            policies: iam
+                .policies
+                .iter()
+                .map(|p| (p.name.value.clone(), path_of(p.path.as_ref())))
+                .collect(),
+            users: iam
+                .users
+                .iter()
+                .map(|u| (u.name.value.clone(), path_of(u.path.as_ref())))
+                .collect(),
+            roles: iam
+                .roles
+                .iter()
+                .map(|r| (r.name.value.clone(), path_of(r.path.as_ref())))
+                .collect(),
+            groups: iam.groups.iter().map(|g| g.name.value.clone()).collect(),
+            clusters: spec.clusters.iter().map(|c| c.name.value.clone()).collect(),
+        }
+    }
+
+    /// A `policies:` item: a policy of this file, `aws:NAME`, or a policy ARN.
+    pub fn policy_arn(&self, reference: &str) -> Result<String, Unresolved> {
+        if reference.starts_with("arn:") {
+            return match parse_arn(reference) {
+                Some(parts) if parts.service == "iam" && parts.resource.starts_with("policy/") => {
+                    Ok(reference.to_string())
+                }
+                _ => Err(Unresolved::new(
+                    format!("`{reference}` is not an IAM policy ARN"),
+                    Some("a policy ARN looks like `arn:aws:iam::123456789012:policy/NAME`".into()),
+                )),
+            };
+        }
+        if let Some(name) = reference.strip_prefix("aws:") {
+            if name.is_empty() || name.starts_with('/') {
+                return Err(Unresolved::new(
+                    format!("`{reference}` names no AWS-managed policy"),
+                    Some("write `aws:NAME`, e.g. `aws:AmazonS3ReadOnlyAccess`".into()),
+                ));
+            }
+            return Ok(arn::aws_managed_policy(&self.partition, name));
+        }
+        match self.policies.get(reference) {
+            Some(path) => Ok(arn::policy(&self.partition, &self.account, path, reference)),
+            None => Err(unknown(
+                "policy",
+                reference,
+                self.policies.keys(),
+                &format!(
+                    "declare it under `iam.policies`, or write `aws:{reference}` for an AWS-managed policy"
+                ),
+            )),
+        }
+    }
+
+    /// A user of this file (name) or a user ARN.
+    pub fn user_arn(&self, reference: &str) -> Result<String, Unresolved> {
+        self.principal_arn(reference, "user", &self.users)
+    }
+
+    /// A role of this file (name) or a role ARN.
+    pub fn role_arn(&self, reference: &str) -> Result<String, Unresolved> {
+        self.principal_arn(reference, "role", &self.roles)
+    }
+
+    fn principal_arn(
+        &self,
+        reference: &str,
+        kind: &str,
+        declared: &BTreeMap<String, String>,
+    ) -> Result<String, Unresolved> {
+        if reference.starts_with("arn:") {
+            return match parse_arn(reference) {
+                Some(parts)
+                    if parts.service == "iam"
+                        && parts.resource.starts_with(&format!("{kind}/")) =>
+                {
+                    Ok(reference.to_string())
+                }
+                _ => Err(Unresolved::new(
+                    format!("`{reference}` is not an IAM {kind} ARN"),
+                    Some(format!(
+                        "an IAM {kind} ARN looks like `arn:aws:iam::123456789012:{kind}/NAME`"
+                    )),
+                )),
+            };
+        }
+        match declared.get(reference) {
+            Some(path) => Ok(if kind == "user" {
+                arn::user(&self.partition, &self.account, path, reference)
+            } else {
+                arn::role(&self.partition, &self.account, path, reference)
+            }),
+            None => Err(unknown(
+                kind,
+                reference,
+                declared.keys(),
+                &format!("declare it under `iam.{kind}s`, or write its ARN"),
+            )),
+        }
+    }
+
+    /// Any IAM user or role ARN (`arn:` in access mappings).
+    pub fn any_principal_arn(&self, reference: &str) -> Result<String, Unresolved> {
+        self.user_arn(reference)
+            .or_else(|_| self.role_arn(reference))
+            .ok()
+            .filter(|_| reference.starts_with("arn:"))
+            .ok_or_else(|| {
+                Unresolved::new(
+                    format!("`{reference}` is not an IAM user or role ARN"),
+                    Some("write e.g. `arn:aws:iam::123456789012:role/NAME`; for a user or role of this file, use `user: NAME` or `role: NAME`".into()),
+                )
+            })
+    }
+}
+
+/// "unknown user `x`", with the closest declared name as a hint.
+pub fn unknown<'k>(
+    kind: &str,
+    name: &str,
+    known: impl IntoIterator<Item = &'k String>,
+    otherwise: &str,
+) -> Unresolved {
+    let known: Vec<&str> = known.into_iter().map(String::as_str).collect();
+    let hint = match suggest::closest(name, known.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => otherwise.to_string(),
+    };
+    Unresolved::new(format!("unknown {kind} `{name}`"), Some(hint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory() -> Directory {
+        Directory {
+            partition: "aws".into(),
+            account: "424432388155".into(),
+            policies: BTreeMap::from([("AmazonEKSAdminPolicy".into(), "/".into())]),
+            roles: BTreeMap::from([("eks-admin".into(), "/team/".into())]),
+            users: BTreeMap::from([("developer".into(), "/".into())]),
+            ..Directory::default()
+        }
+    }
+
+    #[test]
+    fn policy_references() {
+        let d = directory();
+        assert_eq!(
+            d.policy_arn("AmazonEKSAdminPolicy"),
+            Ok("arn:aws:iam::424432388155:policy/AmazonEKSAdminPolicy".into())
+        );
+        assert_eq!(
+            d.policy_arn("aws:service-role/AmazonEBSCSIDriverPolicy"),
+            Ok("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy".into())
+        );
+        assert_eq!(
+            d.policy_arn("arn:aws:iam::123456789012:policy/team/SomePolicy"),
+            Ok("arn:aws:iam::123456789012:policy/team/SomePolicy".into())
+        );
+        let unknown = d.policy_arn("AmazonEKSAdminPolicyy").unwrap_err();
+        assert_eq!(unknown.message, "unknown policy `AmazonEKSAdminPolicyy`");
+        assert_eq!(
+            unknown.hint.as_deref(),
+            Some("did you mean `AmazonEKSAdminPolicy`?")
+        );
+        assert!(d.policy_arn("arn:aws:iam::1:role/x").is_err());
+    }
+
+    #[test]
+    fn principals_respect_paths() {
+        let d = directory();
+        assert_eq!(
+            d.role_arn("eks-admin"),
+            Ok("arn:aws:iam::424432388155:role/team/eks-admin".into())
+        );
+        assert_eq!(
+            d.user_arn("developer"),
+            Ok("arn:aws:iam::424432388155:user/developer".into())
+        );
+        assert!(d.user_arn("arn:aws:iam::1:role/x").is_err());
+        assert!(d.any_principal_arn("arn:aws:iam::1:role/x").is_ok());
+        assert!(d.any_principal_arn("developer").is_err());
+    }
+}

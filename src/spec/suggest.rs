@@ -1,0 +1,75 @@
+//! "Did you mean …?": the closest known name to a mistyped one.
+
+/// Levenshtein distance, in characters.
+pub fn distance(left: &str, right: &str) -> usize {
+    let right: Vec<char> = right.chars().collect();
+    let mut previous: Vec<usize> = (0..=right.len()).collect();
+    let mut current = vec![0; right.len() + 1];
+    for (i, l) in left.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, r) in right.iter().enumerate() {
+            let substitution = previous[j] + usize::from(l != *r);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[right.len()]
+}
+
+/// The known name closest to `wrong`, if it is close enough to be a typo (or differs only in
+/// case).
+pub fn closest<'k>(wrong: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
+    let wrong_length = wrong.chars().count();
+    let limit = (wrong_length / 3).max(1);
+    known
+        .into_iter()
+        .filter(|name| *name != wrong)
+        .map(|name| {
+            let score = if name.eq_ignore_ascii_case(wrong) {
+                0
+            } else {
+                distance(wrong, name)
+            };
+            (score, name)
+        })
+        .filter(|(score, _)| *score <= limit)
+        .min()
+        .map(|(_, name)| name)
+}
+
+/// `` `a`, `b` or `c` ``.
+pub fn list<'k>(names: impl IntoIterator<Item = &'k str>) -> String {
+    let names: Vec<String> = names.into_iter().map(|name| format!("`{name}`")).collect();
+    match names.split_last() {
+        None => "nothing".to_string(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(distance("polices", "policies"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn suggests_only_close_names() {
+        let known = ["policies", "groups", "path"];
+        assert_eq!(closest("polices", known), Some("policies"));
+        assert_eq!(closest("Groups", known), Some("groups"));
+        assert_eq!(closest("description", known), None);
+        assert_eq!(closest("x", ["y", "zz"]), Some("y"));
+    }
+
+    #[test]
+    fn lists() {
+        assert_eq!(list(["a"]), "`a`");
+        assert_eq!(list(["a", "b", "c"]), "`a`, `b` or `c`");
+    }
+}

@@ -1,0 +1,207 @@
+//! Role trust policies: the raw `document`, or the sugar (`accounts`, `services`, `roles`,
+//! `users`, `serviceAccounts`) turned into the statements IAM expects — for IRSA, exactly the
+//! statement of seed 003, built from the cluster's OIDC issuer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::model::{DocumentKind, PolicyDocument, arn, issuer_host_path};
+
+use super::Facts;
+use super::documents;
+use super::raw::{RoleSpec, Spec, TrustSpec};
+use super::reader::Reader;
+use super::resolve::Directory;
+
+/// The audience IRSA tokens carry.
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+pub const POLICY_VERSION: &str = "2012-10-17";
+
+/// Where a cluster's OIDC issuer comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Issuer {
+    /// From the file or the live cluster.
+    Known(String),
+    /// Live state was read and has none for this cluster.
+    Missing,
+    /// No live state (plain `validate`): a stand-in that can never match a real issuer.
+    Placeholder(String),
+}
+
+/// The issuer of every cluster of the file.
+pub fn issuers(spec: &Spec<'_>, facts: &Facts<'_>) -> BTreeMap<String, Issuer> {
+    spec.clusters
+        .iter()
+        .map(|cluster| {
+            let name = cluster.name.value.clone();
+            let from_file = cluster.oidc_issuer.as_ref().map(|i| i.value.clone());
+            let issuer = match (from_file, facts.live) {
+                (Some(issuer), _) => Issuer::Known(issuer),
+                (None, Some(live)) => live
+                    .clusters
+                    .get(&name)
+                    .and_then(|cluster| cluster.oidc_issuer.clone())
+                    .map_or(Issuer::Missing, Issuer::Known),
+                (None, None) => Issuer::Placeholder(format!(
+                    "https://oidc.accessctl.invalid/unknown-issuer/{name}"
+                )),
+            };
+            (name, issuer)
+        })
+        .collect()
+}
+
+/// Builds a role's trust policy. Issuers used for IRSA are added to `used`.
+pub fn trust_document(
+    reader: &mut Reader<'_>,
+    directory: &Directory,
+    issuers: &BTreeMap<String, Issuer>,
+    role: &RoleSpec<'_>,
+    trust: &TrustSpec<'_>,
+    used: &mut BTreeSet<String>,
+) -> Option<PolicyDocument> {
+    if let Some(node) = trust.document {
+        return documents::document(reader, directory, node, DocumentKind::Trust);
+    }
+    let mut statements = Vec::new();
+    let mut aws: Vec<String> = trust
+        .accounts
+        .iter()
+        .map(|account| arn::account_root(&directory.partition, &account.value))
+        .collect();
+    // An unresolved name is reported by validation; the policy is then not generated.
+    let mut complete = true;
+    for resolved in trust
+        .roles
+        .iter()
+        .map(|r| directory.role_arn(&r.value))
+        .chain(trust.users.iter().map(|u| directory.user_arn(&u.value)))
+    {
+        match resolved {
+            Ok(arn) => aws.push(arn),
+            Err(_) => complete = false,
+        }
+    }
+    let services: Vec<String> = trust.services.iter().map(|s| s.value.clone()).collect();
+    if !aws.is_empty() || !services.is_empty() {
+        let mut principal = serde_json::Map::new();
+        if !aws.is_empty() {
+            principal.insert("AWS".into(), one_or_many(aws));
+        }
+        if !services.is_empty() {
+            principal.insert("Service".into(), one_or_many(services));
+        }
+        statements.push(json!({
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": "sts:AssumeRole",
+        }));
+    }
+    for item in &trust.service_accounts {
+        let parts: Vec<&str> = item.value.split('/').collect();
+        let [cluster, namespace, name] = parts[..] else {
+            complete = false;
+            continue;
+        };
+        match issuers.get(cluster) {
+            Some(Issuer::Known(issuer) | Issuer::Placeholder(issuer)) => {
+                statements.push(irsa_statement(directory, issuer, namespace, name));
+                used.insert(issuer.clone());
+            }
+            Some(Issuer::Missing) => {
+                complete = false;
+                reader.error_hint(
+                    item.at,
+                    format!("cannot generate the IRSA trust policy: cluster `{cluster}` has no OIDC issuer"),
+                    format!("set `clusters.{cluster}.oidcIssuer`, or take the live snapshot with the cluster's issuer"),
+                );
+            }
+            // An unknown cluster is reported by validation.
+            None => complete = false,
+        }
+    }
+    // No statement: the trust names no one, which is reported by decoding.
+    if !complete || statements.is_empty() {
+        return None;
+    }
+    let document = json!({"Version": POLICY_VERSION, "Statement": statements});
+    match PolicyDocument::from_value(&document, DocumentKind::Trust) {
+        Ok(document) => Some(document),
+        Err(errors) => {
+            for error in errors {
+                reader.error(
+                    role.name.at,
+                    format!(
+                        "the generated trust policy of role `{}` is invalid: {}",
+                        role.name.value, error.message
+                    ),
+                );
+            }
+            None
+        }
+    }
+}
+
+fn one_or_many(mut values: Vec<String>) -> Value {
+    if values.len() == 1 {
+        Value::String(values.remove(0))
+    } else {
+        Value::from(values)
+    }
+}
+
+/// Seed 003's statement: the service account may assume the role with its web identity token.
+pub fn irsa_statement(directory: &Directory, issuer: &str, namespace: &str, name: &str) -> Value {
+    let provider = issuer_host_path(issuer);
+    json!({
+        "Effect": "Allow",
+        "Principal": {
+            "Federated": arn::oidc_provider(&directory.partition, &directory.account, provider),
+        },
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {
+                format!("{provider}:aud"): STS_AUDIENCE,
+                format!("{provider}:sub"): format!("system:serviceaccount:{namespace}:{name}"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn irsa_statement_is_seed_003s() {
+        let directory = Directory {
+            partition: "aws".into(),
+            account: "204393242335".into(),
+            ..Directory::default()
+        };
+        let statement = irsa_statement(
+            &directory,
+            "https://oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B",
+            "devops-aurora-1",
+            "connections-serviceaccount-s3",
+        );
+        let seed: Value = serde_json::from_str(
+            r#"{
+              "Effect": "Allow",
+              "Principal": {
+                "Federated": "arn:aws:iam::204393242335:oidc-provider/oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B"
+              },
+              "Action": "sts:AssumeRoleWithWebIdentity",
+              "Condition": {
+                "StringEquals": {
+                  "oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B:aud": "sts.amazonaws.com",
+                  "oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B:sub": "system:serviceaccount:devops-aurora-1:connections-serviceaccount-s3"
+                }
+              }
+            }"#,
+        )
+        .expect("seed JSON");
+        assert_eq!(statement, seed);
+    }
+}

@@ -1,0 +1,248 @@
+//! Checks of `iam`: names, paths, tags, ranges, and references to policies, groups, users,
+//! roles and clusters.
+
+use crate::model::MANAGED_BY_TAG;
+
+use super::super::raw::{InlineSpec, Pair, Spec, Text, TrustSpec};
+use super::super::reader::Reader;
+use super::super::resolve::{Directory, unknown};
+use super::names::{self, IamName};
+use super::{duplicates, rule, unresolved};
+
+/// IAM allows 50 tags per resource.
+const MAX_TAGS: usize = 50;
+const MAX_DESCRIPTION: usize = 1000;
+
+pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory) {
+    let iam = &spec.iam;
+    if let Some(path) = &iam.group_path {
+        rule(reader, path, "group path", names::iam_path(&path.value));
+    }
+    for policy in &iam.policies {
+        rule(
+            reader,
+            &policy.name,
+            "policy name",
+            names::iam_name(IamName::Policy, &policy.name.value),
+        );
+        path(reader, policy.path.as_ref());
+        description(reader, policy.description.as_ref());
+        tags(reader, &policy.tags);
+    }
+    for group in &iam.groups {
+        rule(
+            reader,
+            &group.name,
+            "group name",
+            names::iam_name(IamName::Group, &group.name.value),
+        );
+        policies(reader, directory, &group.policies);
+        inline(reader, &group.inline);
+    }
+    for user in &iam.users {
+        rule(
+            reader,
+            &user.name,
+            "user name",
+            names::iam_name(IamName::User, &user.name.value),
+        );
+        path(reader, user.path.as_ref());
+        for group in &user.groups {
+            if !directory.groups.contains(&group.value) {
+                let problem = unknown(
+                    "group",
+                    &group.value,
+                    &directory.groups,
+                    "declare it under `iam.groups`",
+                );
+                unresolved(reader, group, problem);
+            }
+        }
+        policies(reader, directory, &user.policies);
+        boundary(reader, directory, user.permissions_boundary.as_ref());
+        inline(reader, &user.inline);
+        tags(reader, &user.tags);
+    }
+    for role in &iam.roles {
+        rule(
+            reader,
+            &role.name,
+            "role name",
+            names::iam_name(IamName::Role, &role.name.value),
+        );
+        path(reader, role.path.as_ref());
+        description(reader, role.description.as_ref());
+        if let Some(duration) = &role.max_session_duration
+            && !(3600..=43200).contains(&duration.value)
+        {
+            reader.error_hint(
+                duration.at,
+                format!("invalid maxSessionDuration `{}`", duration.value),
+                "IAM accepts 3600 to 43200 seconds (1 to 12 hours)",
+            );
+        }
+        if let Some(trust) = &role.trust {
+            validate_trust(reader, directory, trust);
+        }
+        policies(reader, directory, &role.policies);
+        boundary(reader, directory, role.permissions_boundary.as_ref());
+        inline(reader, &role.inline);
+        tags(reader, &role.tags);
+    }
+    case_insensitive(reader, "policy", iam.policies.iter().map(|p| &p.name));
+    case_insensitive(reader, "group", iam.groups.iter().map(|g| &g.name));
+    case_insensitive(reader, "user", iam.users.iter().map(|u| &u.name));
+    case_insensitive(reader, "role", iam.roles.iter().map(|r| &r.name));
+}
+
+/// IAM names are unique regardless of case: `Alice` and `alice` are the same user.
+fn case_insensitive<'t>(
+    reader: &mut Reader<'_>,
+    kind: &str,
+    names: impl Iterator<Item = &'t Text>,
+) {
+    duplicates(
+        reader,
+        names.map(|name| (name, name.value.to_lowercase())),
+        |first, second| {
+            (
+                format!(
+                    "{kind} `{}` and `{}` differ only in case",
+                    first.value, second.value
+                ),
+                "IAM names are unique regardless of case: keep one".to_string(),
+            )
+        },
+    );
+}
+
+fn path(reader: &mut Reader<'_>, path: Option<&Text>) {
+    if let Some(path) = path {
+        rule(reader, path, "path", names::iam_path(&path.value));
+    }
+}
+
+fn description(reader: &mut Reader<'_>, description: Option<&Text>) {
+    if let Some(text) = description
+        && text.value.chars().count() > MAX_DESCRIPTION
+    {
+        reader.error(
+            text.at,
+            format!("the description is longer than {MAX_DESCRIPTION} characters"),
+        );
+    }
+}
+
+fn policies(reader: &mut Reader<'_>, directory: &Directory, references: &[Text]) {
+    for reference in references {
+        if let Err(problem) = directory.policy_arn(&reference.value) {
+            unresolved(reader, reference, problem);
+        }
+    }
+}
+
+fn boundary(reader: &mut Reader<'_>, directory: &Directory, reference: Option<&Text>) {
+    if let Some(reference) = reference {
+        policies(reader, directory, std::slice::from_ref(reference));
+    }
+}
+
+fn inline(reader: &mut Reader<'_>, inline: &[InlineSpec<'_>]) {
+    for (name, _) in inline {
+        rule(
+            reader,
+            name,
+            "inline policy name",
+            names::iam_name(IamName::InlinePolicy, &name.value),
+        );
+    }
+}
+
+fn tags(reader: &mut Reader<'_>, tags: &[Pair]) {
+    if let Some((key, _)) = tags.get(MAX_TAGS) {
+        reader.error(
+            key.at,
+            format!("more than {MAX_TAGS} tags: IAM allows at most {MAX_TAGS} per object"),
+        );
+    }
+    for (key, value) in tags {
+        if key.value == MANAGED_BY_TAG {
+            reader.error_hint(
+                key.at,
+                format!("the tag `{MANAGED_BY_TAG}` is reserved"),
+                "accessctl sets it to mark the objects it manages; remove it",
+            );
+            continue;
+        }
+        rule(reader, key, "tag key", names::tag_key(&key.value));
+        rule(reader, value, "tag value", names::tag_value(&value.value));
+    }
+}
+
+fn validate_trust(reader: &mut Reader<'_>, directory: &Directory, trust: &TrustSpec<'_>) {
+    for account in &trust.accounts {
+        if let Err(reason) = names::account_id(&account.value) {
+            reader.error_hint(
+                account.at,
+                format!("invalid account `{}`: {reason}", account.value),
+                "to trust a role or user, list it under `roles` or `users`",
+            );
+        }
+    }
+    for service in &trust.services {
+        if service.value.is_empty() || service.value.contains(char::is_whitespace) {
+            reader.error_hint(
+                service.at,
+                format!("invalid service principal `{}`", service.value),
+                "a service principal looks like `ec2.amazonaws.com`",
+            );
+        }
+    }
+    for role in &trust.roles {
+        if let Err(problem) = directory.role_arn(&role.value) {
+            unresolved(reader, role, problem);
+        }
+    }
+    for user in &trust.users {
+        if let Err(problem) = directory.user_arn(&user.value) {
+            unresolved(reader, user, problem);
+        }
+    }
+    for item in &trust.service_accounts {
+        service_account_item(reader, directory, item);
+    }
+}
+
+/// `cluster/namespace/name`.
+fn service_account_item(reader: &mut Reader<'_>, directory: &Directory, item: &Text) {
+    let parts: Vec<&str> = item.value.split('/').collect();
+    let [cluster, namespace, name] = parts[..] else {
+        reader.error_hint(
+            item.at,
+            format!("invalid service account `{}`", item.value),
+            "write `cluster/namespace/name`, e.g. `demo/default/my-service-account`",
+        );
+        return;
+    };
+    if !directory.clusters.contains(cluster) {
+        let problem = unknown(
+            "cluster",
+            cluster,
+            &directory.clusters,
+            "declare the cluster under `clusters`: IRSA needs its OIDC issuer",
+        );
+        unresolved(reader, item, problem);
+    }
+    if let Err(reason) = names::dns_label(namespace) {
+        reader.error(
+            item.at,
+            format!("invalid namespace `{namespace}`: {reason}"),
+        );
+    }
+    if let Err(reason) = names::dns_subdomain(name) {
+        reader.error(
+            item.at,
+            format!("invalid service account name `{name}`: {reason}"),
+        );
+    }
+}

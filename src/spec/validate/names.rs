@@ -1,0 +1,320 @@
+//! Name and value rules of IAM, EKS and Kubernetes, as pure functions: `Err` says what is wrong,
+//! in words that complete "invalid … `x`: ".
+
+/// IAM name kinds, each with its own length limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IamName {
+    User,
+    Role,
+    Group,
+    Policy,
+    InlinePolicy,
+}
+
+impl IamName {
+    fn max(self) -> usize {
+        match self {
+            IamName::User | IamName::Role => 64,
+            IamName::Group | IamName::Policy | IamName::InlinePolicy => 128,
+        }
+    }
+}
+
+fn length(text: &str, min: usize, max: usize) -> Result<(), String> {
+    let count = text.chars().count();
+    if count < min || count > max {
+        return Err(if min == 0 {
+            format!("must be at most {max} characters")
+        } else {
+            format!("must be {min} to {max} characters")
+        });
+    }
+    Ok(())
+}
+
+/// IAM's `[\w+=,.@-]{1,N}`.
+pub fn iam_name(kind: IamName, name: &str) -> Result<(), String> {
+    length(name, 1, kind.max())?;
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    {
+        return Err("may contain only letters, digits and `_+=,.@-`".to_string());
+    }
+    Ok(())
+}
+
+/// `/` or `/a/b/`: printable ASCII, at most 512 characters.
+pub fn iam_path(path: &str) -> Result<(), String> {
+    length(path, 1, 512)?;
+    if !path.starts_with('/') || !path.ends_with('/') {
+        return Err("must start and end with `/`".to_string());
+    }
+    if path.contains("//") {
+        return Err("must not contain `//`".to_string());
+    }
+    if !path.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c)) {
+        return Err("may contain only printable ASCII characters without spaces".to_string());
+    }
+    Ok(())
+}
+
+fn tag_characters(text: &str) -> Result<(), String> {
+    if text
+        .chars()
+        .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+    {
+        Ok(())
+    } else {
+        Err("may contain only letters, digits, spaces and `_.:/=+-@`".to_string())
+    }
+}
+
+pub fn tag_key(key: &str) -> Result<(), String> {
+    length(key, 1, 128)?;
+    tag_characters(key)?;
+    if key.to_ascii_lowercase().starts_with("aws:") {
+        return Err("the prefix `aws:` is reserved by AWS".to_string());
+    }
+    Ok(())
+}
+
+pub fn tag_value(value: &str) -> Result<(), String> {
+    length(value, 0, 256)?;
+    tag_characters(value)
+}
+
+pub fn account_id(account: &str) -> Result<(), String> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err("an AWS account id is exactly 12 digits".to_string())
+    }
+}
+
+/// EKS cluster names: letters, digits, `-` and `_`, starting with a letter or digit.
+pub fn cluster_name(name: &str) -> Result<(), String> {
+    length(name, 1, 100)?;
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !first_ok
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(
+            "may contain only letters, digits, `-` and `_`, and must start with a letter or digit"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// `us-east-1`, `us-gov-west-1`, `cn-north-1`.
+pub fn region(region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let shaped = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if shaped {
+        Ok(())
+    } else {
+        Err("an AWS region looks like `us-east-1`".to_string())
+    }
+}
+
+pub fn oidc_issuer(issuer: &str) -> Result<(), String> {
+    match issuer.strip_prefix("https://") {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains(' ') => Ok(()),
+        _ => Err("an OIDC issuer is an `https://` URL, e.g. `https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE`".to_string()),
+    }
+}
+
+fn is_label_part(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-')
+}
+
+/// DNS-1123 label (namespaces): lowercase letters, digits and `-`, at most 63.
+pub fn dns_label(name: &str) -> Result<(), String> {
+    length(name, 1, 63)?;
+    if is_label_part(name) {
+        Ok(())
+    } else {
+        Err(
+            "must be lowercase letters, digits and `-`, starting and ending with a letter or digit"
+                .to_string(),
+        )
+    }
+}
+
+/// DNS-1123 subdomain (service accounts): dot-separated labels, at most 253.
+pub fn dns_subdomain(name: &str) -> Result<(), String> {
+    length(name, 1, 253)?;
+    if name.split('.').all(is_label_part) {
+        Ok(())
+    } else {
+        Err("must be lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit".to_string())
+    }
+}
+
+/// RBAC object names are path segments: anything but `/` and `%`, and not `.` or `..`
+/// (so `system:aggregate-to-view` is fine).
+pub fn rbac_name(name: &str) -> Result<(), String> {
+    length(name, 1, 253)?;
+    if name == "." || name == ".." {
+        return Err("must not be `.` or `..`".to_string());
+    }
+    if name.contains('/') || name.contains('%') {
+        return Err("must not contain `/` or `%`".to_string());
+    }
+    Ok(())
+}
+
+fn is_qualified_part(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// Label and annotation keys: `[prefix/]name`.
+pub fn metadata_key(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix
+        && dns_subdomain(prefix).is_err()
+    {
+        return Err("the prefix before `/` must be a DNS subdomain like `example.com`".to_string());
+    }
+    if !is_qualified_part(name) {
+        return Err("the name must be at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit".to_string());
+    }
+    Ok(())
+}
+
+pub fn label_value(value: &str) -> Result<(), String> {
+    if value.is_empty() || is_qualified_part(value) {
+        Ok(())
+    } else {
+        Err("a label value is at most 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit".to_string())
+    }
+}
+
+/// Prefixes EKS reserves: access entries may not use them for usernames or groups.
+pub const EKS_RESERVED_PREFIXES: [&str; 5] = ["system:", "eks:", "aws:", "amazon:", "iam:"];
+
+/// Templates aws-auth (and access entries) expand in usernames.
+pub const USERNAME_TEMPLATES: [&str; 5] = [
+    "{{AccountID}}",
+    "{{SessionName}}",
+    "{{SessionNameRaw}}",
+    "{{EC2PrivateDNSName}}",
+    "{{EC2InstanceID}}",
+];
+
+/// The first `{{…}}` in `username` that is not a known template.
+pub fn unknown_template(username: &str) -> Option<&str> {
+    let mut rest = username;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start..];
+        let Some(end) = after.find("}}") else {
+            return Some(after);
+        };
+        let template = &after[..end + 2];
+        if !USERNAME_TEMPLATES.contains(&template) {
+            return Some(template);
+        }
+        rest = &after[end + 2..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iam_names() {
+        assert!(iam_name(IamName::User, "john.doe@example.com").is_ok());
+        assert!(iam_name(IamName::User, "has space").is_err());
+        assert!(iam_name(IamName::User, &"a".repeat(64)).is_ok());
+        assert!(iam_name(IamName::User, &"a".repeat(65)).is_err());
+        assert!(iam_name(IamName::Group, &"a".repeat(128)).is_ok());
+        assert!(iam_name(IamName::Role, "").is_err());
+    }
+
+    #[test]
+    fn paths() {
+        assert!(iam_path("/").is_ok());
+        assert!(iam_path("/team/a/").is_ok());
+        assert!(iam_path("team/").is_err());
+        assert!(iam_path("/a b/").is_err());
+        assert!(iam_path(&format!("/{}/", "a".repeat(511))).is_err());
+    }
+
+    #[test]
+    fn tags() {
+        assert!(tag_key("team").is_ok());
+        assert!(tag_key("aws:x").is_err());
+        assert!(tag_key("").is_err());
+        assert!(tag_value("").is_ok());
+        assert!(tag_value("a!").is_err());
+    }
+
+    #[test]
+    fn kubernetes_names() {
+        assert!(dns_label("my-test-ns").is_ok());
+        assert!(dns_label("My-ns").is_err());
+        assert!(dns_label("-a").is_err());
+        assert!(dns_label(&"a".repeat(64)).is_err());
+        assert!(dns_subdomain("a.b-c").is_ok());
+        assert!(dns_subdomain("a..b").is_err());
+        assert!(rbac_name("system:aggregate-to-view").is_ok());
+        assert!(rbac_name("a/b").is_err());
+        assert!(metadata_key("app.kubernetes.io/name").is_ok());
+        assert!(metadata_key("team").is_ok());
+        assert!(metadata_key("Bad Prefix/x").is_err());
+        assert!(label_value("").is_ok());
+        assert!(label_value("a b").is_err());
+    }
+
+    #[test]
+    fn clusters_regions_issuers() {
+        assert!(cluster_name("my_cluster-1").is_ok());
+        assert!(cluster_name("-x").is_err());
+        assert!(region("us-east-1").is_ok());
+        assert!(region("us-gov-west-1").is_ok());
+        assert!(region("useast1").is_err());
+        assert!(oidc_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/X").is_ok());
+        assert!(oidc_issuer("oidc.eks.us-east-1.amazonaws.com/id/X").is_err());
+        assert!(account_id("012345678901").is_ok());
+        assert!(account_id("12345").is_err());
+    }
+
+    #[test]
+    fn templates() {
+        assert_eq!(unknown_template("{{SessionName}}-x"), None);
+        assert_eq!(
+            unknown_template("admin:{{AccountID}}:{{Session}}"),
+            Some("{{Session}}")
+        );
+        assert_eq!(unknown_template("a{{b"), Some("{{b"));
+    }
+}
