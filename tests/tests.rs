@@ -1,0 +1,3 @@
+//! All integration tests in one harness binary, one module per area.
+
+mod planner_properties;
