@@ -5,6 +5,7 @@ mod cli;
 mod examples;
 mod kube_server;
 mod moto;
+mod planner_properties;
 mod schemas;
 mod spec_errors;
 mod support;

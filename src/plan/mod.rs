@@ -6,6 +6,13 @@
 //! what people review is exactly what runs.
 
 mod address;
+mod diff;
+mod fields;
+mod order;
+mod safety;
+mod simulate;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 
@@ -13,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use address::{Address, Kind, ParseAddressError};
+pub use simulate::simulate;
 
 use crate::model::{
     AccessEntry, AwsAuthEntry, Binding, ClusterRole, Group, K8sRole, Namespace, OidcProvider,
@@ -288,13 +296,71 @@ pub struct PlanError {
 }
 
 /// Computes the changes that make `live` match `desired`.
+///
+/// Every problem is collected before refusing, so one run names them all. Safety checks the
+/// caller overrode do not refuse; their flags are listed in [`Plan::overrides`] and each is
+/// explained in a note.
 pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Plan, PlanError> {
-    let _ = (desired, live, options);
+    let diff::Outcome {
+        mut changes,
+        problems: diff_problems,
+        notes: diff_notes,
+    } = diff::diff(desired, live, options);
+    order::sort(&mut changes);
+
+    let safety::Outcome {
+        problems: safety_problems,
+        notes: safety_notes,
+    } = safety::check(desired, live, &changes);
+
+    let mut notes = safety_notes;
+    notes.extend(diff_notes);
+    let mut refused = Vec::new();
+    let mut overridden = BTreeSet::new();
+    for problem in diff_problems.into_iter().chain(safety_problems) {
+        match problem {
+            Problem::Unsafe {
+                check,
+                address,
+                message,
+            } if options.overrides.allowed.contains(&check) => {
+                overridden.insert(check);
+                notes.push(Note {
+                    address,
+                    message: safety::overridden_note(check, &message),
+                });
+            }
+            problem => refused.push(problem),
+        }
+    }
+    if !refused.is_empty() {
+        return Err(PlanError { problems: refused });
+    }
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
-        changes: Vec::new(),
-        summary: Summary::default(),
-        overrides: Vec::new(),
-        notes: Vec::new(),
+        summary: summarize(&changes),
+        changes,
+        overrides: overridden
+            .into_iter()
+            .map(|check| check.flag().to_string())
+            .collect(),
+        notes,
     })
+}
+
+fn summarize(changes: &[Change]) -> Summary {
+    let mut summary = Summary::default();
+    for change in changes {
+        match change.action {
+            Action::Create => summary.add += 1,
+            Action::Update => summary.change += 1,
+            Action::Replace => {
+                summary.add += 1;
+                summary.destroy += 1;
+            }
+            Action::Delete => summary.destroy += 1,
+            Action::Adopt => summary.adopt += 1,
+        }
+    }
+    summary
 }

@@ -1,0 +1,728 @@
+//! Per-object comparison of desired and live state: which objects to create, update, replace,
+//! adopt or delete, decided from the ownership markers in the data. Also the refusals that come
+//! from single objects: unowned objects not adopted, node-role mappings.
+//!
+//! Nothing here looks at more than one object at a time; checks over the whole plan are in
+//! `safety`.
+
+use std::collections::BTreeMap;
+
+use crate::model::{
+    AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH, Group,
+    IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, Meta,
+    NODE_GROUPS, Namespace, OidcProvider, Policy, Role, ServiceAccount, State, User,
+};
+
+use super::fields::{field_changes, field_names, join_names};
+use super::{
+    Action, Address, Change, Desired, Kind, Note, Object, PlanOptions, Problem, SafetyCheck,
+};
+
+/// The only access entry type accessctl manages; the others belong to nodes and EKS.
+pub(super) const STANDARD_ACCESS_ENTRY: &str = "STANDARD";
+
+const REASON_CREATE: &str = "not in live state";
+const REASON_DELETE: &str = "owned by accessctl and no longer in access.yaml";
+const REASON_ADOPT_FILE: &str = "exists unmanaged; adopted because of `adopt: true`";
+const REASON_ADOPT_FLAG: &str = "exists unmanaged; adopted because of `--adopt`";
+
+/// What the comparison found, before ordering and safety checks.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    pub changes: Vec<Change>,
+    pub problems: Vec<Problem>,
+    pub notes: Vec<Note>,
+}
+
+/// An object kind the generic comparison handles (all but aws-auth entries, which live in one
+/// shared list).
+trait Managed: Clone + PartialEq {
+    /// Whether the live object carries accessctl's marker.
+    fn is_owned(&self, group_path: &str) -> bool;
+
+    /// The desired object as created: with the ownership marker, whatever the loader did.
+    fn created(desired: &Self) -> Self;
+
+    /// What `live` becomes when `desired` is applied to it: fields the file does not control
+    /// (ids, others' labels) are kept from `live`. Equal to `live` exactly when nothing changes.
+    fn becomes(desired: &Self, live: &Self) -> Self {
+        let _ = live;
+        Self::created(desired)
+    }
+
+    /// What a replace creates: like [`Self::becomes`], without the ids of the deleted object.
+    fn replaced(desired: &Self, live: &Self) -> Self {
+        Self::becomes(desired, live)
+    }
+
+    /// Fields that differ and cannot be changed in place.
+    fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
+        let _ = (after, live);
+        Vec::new()
+    }
+
+    /// A live object accessctl never touches even when declared (nodes' access entries), with
+    /// what it is.
+    fn foreign(live: &Self) -> Option<String> {
+        let _ = live;
+        None
+    }
+
+    fn into_object(self) -> Object;
+}
+
+fn tagged(tags: &BTreeMap<String, String>) -> bool {
+    tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
+}
+
+fn tag(tags: &mut BTreeMap<String, String>) {
+    tags.insert(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string());
+}
+
+/// Live metadata with the file's keys set: keys the file does not name belong to others.
+/// `removable` annotations are controlled by the file even when absent from it.
+pub(super) fn merge_meta(desired: &Meta, live: &Meta, removable: &[&str]) -> Meta {
+    let mut meta = live.clone();
+    for key in removable {
+        if !desired.annotations.contains_key(*key) {
+            meta.annotations.remove(*key);
+        }
+    }
+    meta.labels.extend(
+        desired
+            .labels
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone())),
+    );
+    meta.annotations.extend(
+        desired
+            .annotations
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone())),
+    );
+    label(&mut meta);
+    meta
+}
+
+fn label(meta: &mut Meta) {
+    meta.labels
+        .insert(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string());
+}
+
+fn labelled(meta: &Meta) -> Meta {
+    let mut meta = meta.clone();
+    label(&mut meta);
+    meta
+}
+
+impl Managed for Policy {
+    fn is_owned(&self, _: &str) -> bool {
+        tagged(&self.tags)
+    }
+    fn created(desired: &Self) -> Self {
+        let mut policy = desired.clone();
+        tag(&mut policy.tags);
+        policy
+    }
+    fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        if after.path != live.path {
+            fields.push("path");
+        }
+        if after.description != live.description {
+            fields.push("description");
+        }
+        fields
+    }
+    fn into_object(self) -> Object {
+        Object::Policy(self)
+    }
+}
+
+impl Managed for Group {
+    fn is_owned(&self, group_path: &str) -> bool {
+        self.path == group_path
+    }
+    fn created(desired: &Self) -> Self {
+        desired.clone()
+    }
+    fn into_object(self) -> Object {
+        Object::Group(self)
+    }
+}
+
+impl Managed for User {
+    fn is_owned(&self, _: &str) -> bool {
+        tagged(&self.tags)
+    }
+    fn created(desired: &Self) -> Self {
+        let mut user = desired.clone();
+        tag(&mut user.tags);
+        user
+    }
+    fn into_object(self) -> Object {
+        Object::User(self)
+    }
+}
+
+impl Managed for Role {
+    fn is_owned(&self, _: &str) -> bool {
+        tagged(&self.tags)
+    }
+    fn created(desired: &Self) -> Self {
+        let mut role = desired.clone();
+        tag(&mut role.tags);
+        role.role_id = None;
+        role
+    }
+    fn becomes(desired: &Self, live: &Self) -> Self {
+        let mut role = Self::created(desired);
+        role.role_id.clone_from(&live.role_id);
+        role
+    }
+    fn replaced(desired: &Self, _: &Self) -> Self {
+        Self::created(desired)
+    }
+    fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
+        if after.path == live.path {
+            Vec::new()
+        } else {
+            vec!["path"]
+        }
+    }
+    fn into_object(self) -> Object {
+        Object::Role(self)
+    }
+}
+
+impl Managed for OidcProvider {
+    fn is_owned(&self, _: &str) -> bool {
+        tagged(&self.tags)
+    }
+    fn created(desired: &Self) -> Self {
+        let mut provider = desired.clone();
+        tag(&mut provider.tags);
+        provider
+    }
+    fn into_object(self) -> Object {
+        Object::OidcProvider(self)
+    }
+}
+
+impl Managed for AccessEntry {
+    fn is_owned(&self, _: &str) -> bool {
+        self.kind == STANDARD_ACCESS_ENTRY && tagged(&self.tags)
+    }
+    fn created(desired: &Self) -> Self {
+        let mut entry = desired.clone();
+        tag(&mut entry.tags);
+        entry.principal_id = None;
+        entry
+    }
+    fn becomes(desired: &Self, live: &Self) -> Self {
+        let mut entry = Self::created(desired);
+        entry.principal_id.clone_from(&live.principal_id);
+        entry
+    }
+    fn replaced(desired: &Self, _: &Self) -> Self {
+        Self::created(desired)
+    }
+    fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
+        if after.kind == live.kind {
+            Vec::new()
+        } else {
+            vec!["type"]
+        }
+    }
+    fn foreign(live: &Self) -> Option<String> {
+        (live.kind != STANDARD_ACCESS_ENTRY)
+            .then(|| format!("an access entry of type `{}`", live.kind))
+    }
+    fn into_object(self) -> Object {
+        Object::AccessEntry(self)
+    }
+}
+
+impl Managed for Namespace {
+    fn is_owned(&self, _: &str) -> bool {
+        self.meta.is_owned()
+    }
+    fn created(desired: &Self) -> Self {
+        Namespace {
+            meta: labelled(&desired.meta),
+        }
+    }
+    fn becomes(desired: &Self, live: &Self) -> Self {
+        Namespace {
+            meta: merge_meta(&desired.meta, &live.meta, &[]),
+        }
+    }
+    fn into_object(self) -> Object {
+        Object::Namespace(self)
+    }
+}
+
+impl Managed for ClusterRole {
+    fn is_owned(&self, _: &str) -> bool {
+        self.meta.is_owned()
+    }
+    fn created(desired: &Self) -> Self {
+        ClusterRole {
+            meta: labelled(&desired.meta),
+            rules: desired.rules.clone(),
+        }
+    }
+    fn becomes(desired: &Self, live: &Self) -> Self {
+        ClusterRole {
+            meta: merge_meta(&desired.meta, &live.meta, &[]),
+            rules: desired.rules.clone(),
+        }
+    }
+    fn into_object(self) -> Object {
+        Object::ClusterRole(self)
+    }
+}
+
+impl Managed for K8sRole {
+    fn is_owned(&self, _: &str) -> bool {
+        self.meta.is_owned()
+    }
+    fn created(desired: &Self) -> Self {
+        K8sRole {
+            meta: labelled(&desired.meta),
+            rules: desired.rules.clone(),
+        }
+    }
+    fn becomes(desired: &Self, live: &Self) -> Self {
+        K8sRole {
+            meta: merge_meta(&desired.meta, &live.meta, &[]),
+            rules: desired.rules.clone(),
+        }
+    }
+    fn into_object(self) -> Object {
+        Object::K8sRole(self)
+    }
+}
+
+impl Managed for Binding {
+    fn is_owned(&self, _: &str) -> bool {
+        self.meta.is_owned()
+    }
+    fn created(desired: &Self) -> Self {
+        Binding {
+            meta: labelled(&desired.meta),
+            role_ref: desired.role_ref.clone(),
+            subjects: desired.subjects.clone(),
+        }
+    }
+    fn becomes(desired: &Self, live: &Self) -> Self {
+        Binding {
+            meta: merge_meta(&desired.meta, &live.meta, &[]),
+            role_ref: desired.role_ref.clone(),
+            subjects: desired.subjects.clone(),
+        }
+    }
+    fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
+        if after.role_ref == live.role_ref {
+            Vec::new()
+        } else {
+            vec!["role_ref"]
+        }
+    }
+    fn into_object(self) -> Object {
+        Object::Binding(self)
+    }
+}
+
+impl Managed for ServiceAccount {
+    fn is_owned(&self, _: &str) -> bool {
+        self.meta.is_owned()
+    }
+    fn created(desired: &Self) -> Self {
+        ServiceAccount {
+            meta: labelled(&desired.meta),
+        }
+    }
+    fn becomes(desired: &Self, live: &Self) -> Self {
+        // The IRSA annotation is the file's `iamRole`: removing `iamRole` removes it.
+        ServiceAccount {
+            meta: merge_meta(&desired.meta, &live.meta, &[IRSA_ANNOTATION]),
+        }
+    }
+    fn into_object(self) -> Object {
+        Object::ServiceAccount(self)
+    }
+}
+
+/// Compares desired and live state object by object.
+pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Outcome {
+    let group_path = if desired.group_path.is_empty() {
+        DEFAULT_GROUP_PATH
+    } else {
+        desired.group_path.as_str()
+    };
+    let mut differ = Differ {
+        desired,
+        options,
+        group_path,
+        outcome: Outcome::default(),
+    };
+    let (want, have) = (&desired.state.iam, &live.iam);
+    differ.objects(Kind::Policy, None, &want.policies, &have.policies);
+    differ.objects(Kind::Group, None, &want.groups, &have.groups);
+    differ.objects(Kind::User, None, &want.users, &have.users);
+    differ.objects(Kind::Role, None, &want.roles, &have.roles);
+    differ.objects(
+        Kind::OidcProvider,
+        None,
+        &want.oidc_providers,
+        &have.oidc_providers,
+    );
+
+    let empty = Cluster::default();
+    for (name, want) in &desired.state.clusters {
+        let have = live.clusters.get(name).unwrap_or(&empty);
+        differ.cluster(name, want, have);
+    }
+    for name in live.clusters.keys() {
+        if !desired.state.clusters.contains_key(name) {
+            differ.outcome.notes.push(Note {
+                address: None,
+                message: format!(
+                    "cluster `{name}` is in live state but not in access.yaml: nothing in it is planned"
+                ),
+            });
+        }
+    }
+    differ.outcome
+}
+
+struct Differ<'a> {
+    desired: &'a Desired,
+    options: &'a PlanOptions,
+    group_path: &'a str,
+    outcome: Outcome,
+}
+
+impl Differ<'_> {
+    fn address(kind: Kind, cluster: Option<&str>, name: &str) -> Address {
+        match cluster {
+            Some(cluster) => Address::cluster(kind, cluster, name),
+            None => Address::iam(kind, name),
+        }
+    }
+
+    /// Why an unowned object may be taken over, or `None` when it may not.
+    fn adoption(&self, address: &Address) -> Option<&'static str> {
+        if self.desired.adopt.contains(address) {
+            Some(REASON_ADOPT_FILE)
+        } else if self.options.adopt_all {
+            Some(REASON_ADOPT_FLAG)
+        } else {
+            None
+        }
+    }
+
+    fn push(
+        &mut self,
+        address: Address,
+        action: Action,
+        reason: String,
+        before: Option<Object>,
+        after: Option<Object>,
+    ) {
+        let fields = match (&before, &after) {
+            (Some(before), Some(after)) => field_changes(before, after),
+            _ => Vec::new(),
+        };
+        self.outcome.changes.push(Change {
+            address,
+            action,
+            reason: Some(reason),
+            before,
+            after,
+            fields,
+        });
+    }
+
+    /// Update, replace or adopt: the reason names what differs.
+    fn push_change(
+        &mut self,
+        address: Address,
+        action: Action,
+        adoption: Option<&str>,
+        immutable: &[&str],
+        before: Object,
+        after: Object,
+    ) {
+        let fields = field_changes(&before, &after);
+        let mut reasons: Vec<String> = Vec::new();
+        if let Some(adoption) = adoption {
+            reasons.push(adoption.to_string());
+        }
+        if !immutable.is_empty() {
+            let names: Vec<String> = immutable.iter().map(|name| format!("`{name}`")).collect();
+            reasons.push(format!("{} cannot be changed in place", join_names(&names)));
+        } else if adoption.is_none() {
+            reasons.push(format!(
+                "differs from access.yaml: {}",
+                field_names(&fields).join(", ")
+            ));
+        }
+        self.outcome.changes.push(Change {
+            address,
+            action,
+            reason: Some(reasons.join("; ")),
+            before: Some(before),
+            after: Some(after),
+            fields,
+        });
+    }
+
+    fn objects<T: Managed>(
+        &mut self,
+        kind: Kind,
+        cluster: Option<&str>,
+        desired: &BTreeMap<String, T>,
+        live: &BTreeMap<String, T>,
+    ) {
+        for (name, want) in desired {
+            let address = Self::address(kind, cluster, name);
+            let Some(have) = live.get(name) else {
+                self.push(
+                    address,
+                    Action::Create,
+                    REASON_CREATE.to_string(),
+                    None,
+                    Some(T::created(want).into_object()),
+                );
+                continue;
+            };
+            if let Some(what) = T::foreign(have) {
+                self.outcome.problems.push(Problem::Unsafe {
+                    check: SafetyCheck::NodeRole,
+                    message: format!(
+                        "`{address}` is {what}, which belongs to nodes or EKS: accessctl never changes it"
+                    ),
+                    address: Some(address),
+                });
+                continue;
+            }
+            let adoption = if have.is_owned(self.group_path) {
+                None
+            } else if let Some(reason) = self.adoption(&address) {
+                Some(reason)
+            } else {
+                self.outcome.problems.push(Problem::Unowned { address });
+                continue;
+            };
+            let after = T::becomes(want, have);
+            let immutable = T::immutable_changes(&after, have);
+            if !immutable.is_empty() {
+                let after = T::replaced(want, have);
+                self.push_change(
+                    address,
+                    Action::Replace,
+                    adoption,
+                    &immutable,
+                    have.clone().into_object(),
+                    after.into_object(),
+                );
+            } else if adoption.is_some() || after != *have {
+                let action = if adoption.is_some() {
+                    Action::Adopt
+                } else {
+                    Action::Update
+                };
+                self.push_change(
+                    address,
+                    action,
+                    adoption,
+                    &[],
+                    have.clone().into_object(),
+                    after.into_object(),
+                );
+            }
+        }
+        for (name, have) in live {
+            if !desired.contains_key(name) && have.is_owned(self.group_path) {
+                self.push(
+                    Self::address(kind, cluster, name),
+                    Action::Delete,
+                    REASON_DELETE.to_string(),
+                    Some(have.clone().into_object()),
+                    None,
+                );
+            }
+        }
+    }
+
+    fn cluster(&mut self, name: &str, want: &Cluster, have: &Cluster) {
+        let cluster = Some(name);
+        self.objects(Kind::Namespace, cluster, &want.namespaces, &have.namespaces);
+        self.objects(
+            Kind::ClusterRole,
+            cluster,
+            &want.cluster_roles,
+            &have.cluster_roles,
+        );
+        self.objects(Kind::K8sRole, cluster, &want.roles, &have.roles);
+        self.objects(
+            Kind::ClusterRoleBinding,
+            cluster,
+            &want.cluster_role_bindings,
+            &have.cluster_role_bindings,
+        );
+        self.objects(
+            Kind::RoleBinding,
+            cluster,
+            &want.role_bindings,
+            &have.role_bindings,
+        );
+        self.objects(
+            Kind::ServiceAccount,
+            cluster,
+            &want.service_accounts,
+            &have.service_accounts,
+        );
+        self.objects(
+            Kind::AccessEntry,
+            cluster,
+            &want.access_entries,
+            &have.access_entries,
+        );
+        self.aws_auth(name, want.aws_auth.as_ref(), have.aws_auth.as_ref());
+    }
+
+    fn node_role(&mut self, address: Address, doing: &str) {
+        self.outcome.problems.push(Problem::Unsafe {
+            check: SafetyCheck::NodeRole,
+            message: format!(
+                "`{address}` is a node-role mapping ({}): this plan would {doing} it, and accessctl never changes node-role entries",
+                NODE_GROUPS.join(", ")
+            ),
+            address: Some(address),
+        });
+    }
+
+    /// aws-auth entries share one ConfigMap with entries accessctl does not manage, which may
+    /// repeat an ARN or hold oddities: only entries whose ARN the annotation lists are touched.
+    fn aws_auth(&mut self, cluster: &str, want: Option<&AwsAuth>, have: Option<&AwsAuth>) {
+        let mut desired: BTreeMap<&str, &AwsAuthEntry> = BTreeMap::new();
+        for entry in want.map(|auth| auth.entries.as_slice()).unwrap_or_default() {
+            desired.entry(entry.arn.as_str()).or_insert(entry);
+        }
+        let mut live: BTreeMap<&str, Vec<&AwsAuthEntry>> = BTreeMap::new();
+        for entry in have.map(|auth| auth.entries.as_slice()).unwrap_or_default() {
+            live.entry(entry.arn.as_str()).or_default().push(entry);
+        }
+        let is_managed = |arn: &str| have.is_some_and(|auth| auth.managed.contains(arn));
+        let mut kept_unmanaged = 0usize;
+
+        for (arn, want) in &desired {
+            let address = Address::cluster(Kind::AwsAuth, cluster, *arn);
+            let Some(entries) = live.get(arn) else {
+                if want.is_node_role() {
+                    self.node_role(address, "create");
+                } else {
+                    self.push(
+                        address,
+                        Action::Create,
+                        REASON_CREATE.to_string(),
+                        None,
+                        Some(Object::AwsAuthEntry((*want).clone())),
+                    );
+                }
+                continue;
+            };
+            let Some(first) = entries.first().copied() else {
+                continue;
+            };
+            let node_role = want.is_node_role() || entries.iter().any(|e| e.is_node_role());
+            if is_managed(arn) {
+                let equal = entries.len() == 1 && first == *want;
+                if equal {
+                    continue;
+                }
+                if node_role {
+                    self.node_role(address, "change");
+                    continue;
+                }
+                let fields = field_changes(
+                    &Object::AwsAuthEntry(first.clone()),
+                    &Object::AwsAuthEntry((*want).clone()),
+                );
+                let mut reason = Vec::new();
+                if !fields.is_empty() {
+                    reason.push(format!(
+                        "differs from access.yaml: {}",
+                        field_names(&fields).join(", ")
+                    ));
+                }
+                if entries.len() > 1 {
+                    reason.push(format!(
+                        "{} entries for this ARN are merged into one",
+                        entries.len()
+                    ));
+                }
+                self.outcome.changes.push(Change {
+                    address,
+                    action: Action::Update,
+                    reason: Some(reason.join("; ")),
+                    before: Some(Object::AwsAuthEntry(first.clone())),
+                    after: Some(Object::AwsAuthEntry((*want).clone())),
+                    fields,
+                });
+            } else if node_role {
+                self.node_role(address, "adopt");
+                kept_unmanaged += entries.len();
+            } else if let Some(reason) = self.adoption(&address) {
+                self.push_change(
+                    address,
+                    Action::Adopt,
+                    Some(reason),
+                    &[],
+                    Object::AwsAuthEntry(first.clone()),
+                    Object::AwsAuthEntry((*want).clone()),
+                );
+            } else {
+                self.outcome.problems.push(Problem::Unowned { address });
+                kept_unmanaged += entries.len();
+            }
+        }
+        for (arn, entries) in &live {
+            if desired.contains_key(arn) {
+                continue;
+            }
+            if !is_managed(arn) {
+                kept_unmanaged += entries.len();
+                continue;
+            }
+            let Some(first) = entries.first().copied() else {
+                continue;
+            };
+            let address = Address::cluster(Kind::AwsAuth, cluster, *arn);
+            if entries.iter().any(|e| e.is_node_role()) {
+                self.node_role(address, "delete");
+                continue;
+            }
+            self.push(
+                address,
+                Action::Delete,
+                REASON_DELETE.to_string(),
+                Some(Object::AwsAuthEntry(first.clone())),
+                None,
+            );
+        }
+        if kept_unmanaged > 0 {
+            self.outcome.notes.push(Note {
+                address: None,
+                message: format!(
+                    "cluster `{cluster}`: {kept_unmanaged} aws-auth {} not managed by accessctl kept as {}",
+                    if kept_unmanaged == 1 { "entry" } else { "entries" },
+                    if kept_unmanaged == 1 { "it is" } else { "they are" },
+                ),
+            });
+        }
+    }
+}

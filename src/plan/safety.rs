@@ -1,0 +1,252 @@
+//! Safety checks over the whole plan (design.md §5): the wrong account, the caller locking
+//! itself out, a cluster left without an admin, namespace deletion. Each is a refusal the user
+//! can override with its flag; node-role refusals come from `diff`, object by object.
+
+use std::collections::BTreeSet;
+
+use crate::model::{AccessScope, Caller, Cluster, RoleRefKind, State, SubjectKind, arn, parse_arn};
+
+use super::simulate::apply_all;
+use super::{Action, Change, Desired, Kind, Note, Object, Problem, SafetyCheck};
+
+/// The Kubernetes group that is cluster-admin through aws-auth.
+const MASTERS_GROUP: &str = "system:masters";
+/// The ClusterRole that makes its subjects admins.
+const CLUSTER_ADMIN_ROLE: &str = "cluster-admin";
+/// The EKS access policy that makes an access entry admin.
+const CLUSTER_ADMIN_POLICY: &str = "AmazonEKSClusterAdminPolicy";
+
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    pub problems: Vec<Problem>,
+    pub notes: Vec<Note>,
+}
+
+/// Runs every check; `changes` are already in apply order.
+pub(super) fn check(desired: &Desired, live: &State, changes: &[Change]) -> Outcome {
+    let mut outcome = Outcome::default();
+    account(desired, live, &mut outcome);
+    match &live.caller {
+        Some(caller) => self_lockout(caller, live, changes, &mut outcome),
+        None => outcome.notes.push(Note {
+            address: None,
+            message: "live state names no caller: the self-lockout check could not run".to_string(),
+        }),
+    }
+    cluster_admins(live, changes, &mut outcome);
+    namespace_deletion(changes, &mut outcome);
+    outcome
+}
+
+/// The note recorded for a problem the user overrode.
+pub(super) fn overridden_note(check: SafetyCheck, message: &str) -> String {
+    let consequence = match check {
+        SafetyCheck::NodeRole => "; the entry is left as it is",
+        _ => "",
+    };
+    format!("allowed by `{}`: {message}{consequence}", check.flag())
+}
+
+fn account(desired: &Desired, live: &State, outcome: &mut Outcome) {
+    let Some(wanted) = &desired.state.account else {
+        return;
+    };
+    let actual = live
+        .caller
+        .as_ref()
+        .map(|caller| &caller.account)
+        .or(live.account.as_ref());
+    match actual {
+        Some(actual) if actual != wanted => outcome.problems.push(Problem::Unsafe {
+            check: SafetyCheck::AccountMismatch,
+            address: None,
+            message: format!(
+                "access.yaml is for account `{wanted}` but live state is from account `{actual}`"
+            ),
+        }),
+        Some(_) => {}
+        None => outcome.notes.push(Note {
+            address: None,
+            message: "live state names no account: the account check could not run".to_string(),
+        }),
+    }
+}
+
+/// Whether a mapping's principal ARN is the caller. A session ARN has no role path, so roles
+/// match on account and name.
+fn is_caller(principal: &str, mapped: &str) -> bool {
+    if principal == mapped {
+        return true;
+    }
+    match (role_of(principal), role_of(mapped)) {
+        (Some(left), Some(right)) => left == right,
+        _ => false,
+    }
+}
+
+/// `(partition, account, name)` of a role ARN.
+fn role_of(text: &str) -> Option<(&str, &str, &str)> {
+    let arn = parse_arn(text)?;
+    let path_and_name = arn.resource.strip_prefix("role/")?;
+    let name = path_and_name.rsplit('/').next()?;
+    (arn.service == "iam").then_some((arn.partition, arn.account, name))
+}
+
+/// The parts of a mapping that decide what it grants.
+fn grant(object: Option<&Object>) -> Option<String> {
+    match object? {
+        Object::AwsAuthEntry(entry) => {
+            serde_json::to_string(&(&entry.kind, &entry.username, &entry.groups)).ok()
+        }
+        Object::AccessEntry(entry) => {
+            serde_json::to_string(&(&entry.kind, &entry.username, &entry.groups, &entry.policies))
+                .ok()
+        }
+        _ => None,
+    }
+}
+
+fn self_lockout(caller: &Caller, live: &State, changes: &[Change], outcome: &mut Outcome) {
+    let principal = caller.principal_arn();
+    let caller_role = role_of(&principal).map(|(_, _, name)| name);
+    let partition = parse_arn(&principal).map_or(live.partition.as_str(), |arn| arn.partition);
+    for change in changes {
+        let address = &change.address;
+        let lost = match address.kind {
+            Kind::AwsAuth | Kind::AccessEntry if is_caller(&principal, &address.name) => {
+                match change.action {
+                    Action::Delete | Action::Replace => Some("remove"),
+                    Action::Update | Action::Adopt
+                        if grant(change.before.as_ref()) != grant(change.after.as_ref()) =>
+                    {
+                        Some("change")
+                    }
+                    _ => None,
+                }
+            }
+            Kind::Role
+                if caller_role == Some(address.name.as_str())
+                    && matches!(change.action, Action::Delete | Action::Replace) =>
+            {
+                Some("delete")
+            }
+            Kind::User if matches!(change.action, Action::Delete | Action::Replace) => {
+                let path = live
+                    .iam
+                    .users
+                    .get(&address.name)
+                    .map_or("/", |user| user.path.as_str());
+                (arn::user(partition, &caller.account, path, &address.name) == principal)
+                    .then_some("delete")
+            }
+            _ => None,
+        };
+        if let Some(verb) = lost {
+            let what = if address.kind.is_access_mapping() {
+                "the access mapping"
+            } else {
+                "the IAM identity"
+            };
+            outcome.problems.push(Problem::Unsafe {
+                check: SafetyCheck::SelfLockout,
+                address: Some(address.clone()),
+                message: format!(
+                    "`{address}` is {what} of the caller `{}`: this plan would {verb} it and lock the caller out",
+                    caller.arn
+                ),
+            });
+        }
+    }
+}
+
+/// How many mappings make someone cluster admin.
+fn admin_grants(cluster: &Cluster) -> usize {
+    let mut users = BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    for binding in cluster.cluster_role_bindings.values() {
+        if binding.role_ref.kind == RoleRefKind::ClusterRole
+            && binding.role_ref.name == CLUSTER_ADMIN_ROLE
+        {
+            for subject in &binding.subjects {
+                match subject.kind {
+                    SubjectKind::User => users.insert(subject.name.as_str()),
+                    SubjectKind::Group => groups.insert(subject.name.as_str()),
+                    SubjectKind::ServiceAccount => false,
+                };
+            }
+        }
+    }
+    let admin_user =
+        |username: Option<&String>| username.is_some_and(|name| users.contains(name.as_str()));
+    let admin_group = |group: &String| groups.contains(group.as_str());
+    let aws_auth = cluster
+        .aws_auth
+        .iter()
+        .flat_map(|auth| auth.entries.iter())
+        .filter(|entry| {
+            entry.groups.iter().any(|group| group == MASTERS_GROUP)
+                || admin_user(entry.username.as_ref())
+                || entry.groups.iter().any(admin_group)
+        })
+        .count();
+    let access_entries = cluster
+        .access_entries
+        .values()
+        .filter(|entry| {
+            entry.policies.iter().any(|(policy, scope)| {
+                *scope == AccessScope::Cluster
+                    && policy.rsplit('/').next() == Some(CLUSTER_ADMIN_POLICY)
+            }) || admin_user(entry.username.as_ref())
+                || entry.groups.iter().any(admin_group)
+        })
+        .count();
+    aws_auth + access_entries
+}
+
+fn cluster_admins(live: &State, changes: &[Change], outcome: &mut Outcome) {
+    if !changes
+        .iter()
+        .any(|change| change.address.cluster.is_some())
+    {
+        return;
+    }
+    let mut after = State {
+        clusters: live.clusters.clone(),
+        ..State::default()
+    };
+    apply_all(
+        &mut after,
+        changes
+            .iter()
+            .filter(|change| !change.address.kind.is_iam()),
+    );
+    for (name, cluster) in &live.clusters {
+        let before = admin_grants(cluster);
+        let remaining = after.clusters.get(name).map_or(0, admin_grants);
+        if before >= 1 && remaining == 0 {
+            outcome.problems.push(Problem::Unsafe {
+                check: SafetyCheck::NoClusterAdmin,
+                address: None,
+                message: format!(
+                    "cluster `{name}` has {before} admin mapping{} now and none after this plan (`system:masters`, `{CLUSTER_ADMIN_POLICY}`, or a binding to `{CLUSTER_ADMIN_ROLE}`)",
+                    if before == 1 { "" } else { "s" }
+                ),
+            });
+        }
+    }
+}
+
+fn namespace_deletion(changes: &[Change], outcome: &mut Outcome) {
+    for change in changes {
+        if change.address.kind == Kind::Namespace && change.action == Action::Delete {
+            outcome.problems.push(Problem::Unsafe {
+                check: SafetyCheck::NamespaceDeletion,
+                address: Some(change.address.clone()),
+                message: format!(
+                    "`{}` would be deleted, and everything in it with it",
+                    change.address
+                ),
+            });
+        }
+    }
+}

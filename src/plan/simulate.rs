@@ -1,0 +1,250 @@
+//! Applies a plan in memory: what live state will look like after `apply`. Used by the safety
+//! checks (who is still admin afterwards) and by tests (planning again finds nothing to do).
+
+use std::collections::BTreeMap;
+
+use crate::model::{AwsAuth, AwsAuthEntry, Cluster, IRSA_ANNOTATION, Meta, State};
+
+use super::{Action, Change, Kind, Object, Plan};
+
+/// The live state after `plan` is applied to `live`.
+pub fn simulate(live: &State, plan: &Plan) -> State {
+    let mut state = live.clone();
+    apply_all(&mut state, &plan.changes);
+    state
+}
+
+/// Applies `changes` in order.
+pub(super) fn apply_all<'a>(state: &mut State, changes: impl IntoIterator<Item = &'a Change>) {
+    for change in changes {
+        apply(state, change);
+    }
+}
+
+fn apply(state: &mut State, change: &Change) {
+    let name = change.address.name.clone();
+    if change.address.kind.is_iam() {
+        let iam = &mut state.iam;
+        match (change.address.kind, &change.after) {
+            (Kind::Policy, after) => {
+                put(&mut iam.policies, name, change.action, after, |o| match o {
+                    Object::Policy(policy) => Some(policy.clone()),
+                    _ => None,
+                })
+            }
+            (Kind::Group, after) => put(&mut iam.groups, name, change.action, after, |o| match o {
+                Object::Group(group) => Some(group.clone()),
+                _ => None,
+            }),
+            (Kind::User, after) => put(&mut iam.users, name, change.action, after, |o| match o {
+                Object::User(user) => Some(user.clone()),
+                _ => None,
+            }),
+            (Kind::Role, after) => put(&mut iam.roles, name, change.action, after, |o| match o {
+                Object::Role(role) => Some(role.clone()),
+                _ => None,
+            }),
+            (Kind::OidcProvider, after) => {
+                put(
+                    &mut iam.oidc_providers,
+                    name,
+                    change.action,
+                    after,
+                    |o| match o {
+                        Object::OidcProvider(provider) => Some(provider.clone()),
+                        _ => None,
+                    },
+                );
+            }
+            _ => {}
+        }
+        return;
+    }
+    let Some(cluster_name) = &change.address.cluster else {
+        return;
+    };
+    if change.action == Action::Delete && !state.clusters.contains_key(cluster_name) {
+        return;
+    }
+    let cluster: &mut Cluster = state.clusters.entry(cluster_name.clone()).or_default();
+    let action = change.action;
+    let after = &change.after;
+    match change.address.kind {
+        Kind::Namespace => {
+            put_merged(
+                &mut cluster.namespaces,
+                name,
+                action,
+                after,
+                |o, live| match o {
+                    Object::Namespace(namespace) => {
+                        let mut namespace = namespace.clone();
+                        namespace.meta = merge(live.map(|l| &l.meta), &namespace.meta, false);
+                        Some(namespace)
+                    }
+                    _ => None,
+                },
+            )
+        }
+        Kind::ClusterRole => put_merged(
+            &mut cluster.cluster_roles,
+            name,
+            action,
+            after,
+            |o, live| match o {
+                Object::ClusterRole(role) => {
+                    let mut role = role.clone();
+                    role.meta = merge(live.map(|l| &l.meta), &role.meta, false);
+                    Some(role)
+                }
+                _ => None,
+            },
+        ),
+        Kind::K8sRole => put_merged(&mut cluster.roles, name, action, after, |o, live| match o {
+            Object::K8sRole(role) => {
+                let mut role = role.clone();
+                role.meta = merge(live.map(|l| &l.meta), &role.meta, false);
+                Some(role)
+            }
+            _ => None,
+        }),
+        Kind::ClusterRoleBinding | Kind::RoleBinding => {
+            let bindings = if change.address.kind == Kind::ClusterRoleBinding {
+                &mut cluster.cluster_role_bindings
+            } else {
+                &mut cluster.role_bindings
+            };
+            put_merged(bindings, name, action, after, |o, live| match o {
+                Object::Binding(binding) => {
+                    let mut binding = binding.clone();
+                    binding.meta = merge(live.map(|l| &l.meta), &binding.meta, false);
+                    Some(binding)
+                }
+                _ => None,
+            });
+        }
+        Kind::ServiceAccount => {
+            put_merged(
+                &mut cluster.service_accounts,
+                name,
+                action,
+                after,
+                |o, live| match o {
+                    Object::ServiceAccount(account) => {
+                        let mut account = account.clone();
+                        account.meta = merge(live.map(|l| &l.meta), &account.meta, true);
+                        Some(account)
+                    }
+                    _ => None,
+                },
+            );
+        }
+        Kind::AccessEntry => put(
+            &mut cluster.access_entries,
+            name,
+            action,
+            after,
+            |o| match o {
+                Object::AccessEntry(entry) => Some(entry.clone()),
+                _ => None,
+            },
+        ),
+        Kind::AwsAuth => aws_auth(&mut cluster.aws_auth, &name, action, after.as_ref()),
+        Kind::Policy | Kind::Group | Kind::User | Kind::Role | Kind::OidcProvider => {}
+    }
+}
+
+/// Delete removes; anything else writes the after object (a replace ends as its create).
+fn put<T>(
+    map: &mut BTreeMap<String, T>,
+    name: String,
+    action: Action,
+    after: &Option<Object>,
+    cast: impl Fn(&Object) -> Option<T>,
+) {
+    if action == Action::Delete {
+        map.remove(&name);
+    } else if let Some(object) = after.as_ref().and_then(cast) {
+        map.insert(name, object);
+    }
+}
+
+/// Like [`put`], for Kubernetes objects: an update merges metadata keys into the live object,
+/// as apply does, so keys others set survive; a replace starts afresh.
+fn put_merged<T>(
+    map: &mut BTreeMap<String, T>,
+    name: String,
+    action: Action,
+    after: &Option<Object>,
+    cast: impl Fn(&Object, Option<&T>) -> Option<T>,
+) {
+    match action {
+        Action::Delete => {
+            map.remove(&name);
+        }
+        Action::Create | Action::Replace => {
+            if let Some(object) = after.as_ref().and_then(|o| cast(o, None)) {
+                map.insert(name, object);
+            }
+        }
+        Action::Update | Action::Adopt => {
+            if let Some(object) = after.as_ref().and_then(|o| cast(o, map.get(&name))) {
+                map.insert(name, object);
+            }
+        }
+    }
+}
+
+/// Live keys kept, the after's keys set. For ServiceAccounts the IRSA annotation follows the
+/// after object, present or not.
+fn merge(live: Option<&Meta>, after: &Meta, service_account: bool) -> Meta {
+    let Some(live) = live else {
+        return after.clone();
+    };
+    let mut meta = live.clone();
+    if service_account && !after.annotations.contains_key(IRSA_ANNOTATION) {
+        meta.annotations.remove(IRSA_ANNOTATION);
+    }
+    meta.labels
+        .extend(after.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    meta.annotations.extend(
+        after
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    meta
+}
+
+/// Entries of other owners stay where they are; a changed entry keeps its place, duplicates
+/// of its ARN go, and the managed list follows.
+fn aws_auth(auth: &mut Option<AwsAuth>, arn: &str, action: Action, after: Option<&Object>) {
+    if action == Action::Delete {
+        if let Some(auth) = auth {
+            auth.entries.retain(|entry| entry.arn != arn);
+            auth.managed.remove(arn);
+        }
+        return;
+    }
+    let Some(Object::AwsAuthEntry(entry)) = after else {
+        return;
+    };
+    let auth = auth.get_or_insert_with(AwsAuth::default);
+    replace_entry(&mut auth.entries, entry);
+    auth.managed.insert(arn.to_string());
+}
+
+fn replace_entry(entries: &mut Vec<AwsAuthEntry>, entry: &AwsAuthEntry) {
+    match entries.iter().position(|e| e.arn == entry.arn) {
+        Some(index) => {
+            entries[index] = entry.clone();
+            let mut position = 0;
+            entries.retain(|e| {
+                let keep = position <= index || e.arn != entry.arn;
+                position += 1;
+                keep
+            });
+        }
+        None => entries.push(entry.clone()),
+    }
+}

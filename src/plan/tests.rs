@@ -1,0 +1,1145 @@
+//! The planner's rules, one small hand-built state at a time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use super::*;
+use crate::model::{
+    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Binding, Caller, Cluster, ClusterRole,
+    DocumentKind, Group, IRSA_ANNOTATION, MANAGED_BY_LABEL, MapKind, Meta, Namespace, Policy,
+    PolicyDocument, PolicyRule, Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject,
+    SubjectKind, User,
+};
+
+const ACCOUNT: &str = "111122223333";
+const CLUSTER: &str = "demo";
+
+fn document(action: &str) -> PolicyDocument {
+    PolicyDocument::from_value(
+        &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}),
+        DocumentKind::Any,
+    )
+    .expect("a valid document")
+}
+
+fn trust() -> PolicyDocument {
+    PolicyDocument::from_value(
+        &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}}]}),
+        DocumentKind::Any,
+    )
+    .expect("a valid document")
+}
+
+fn owned_tags() -> BTreeMap<String, String> {
+    BTreeMap::from([("managed-by".to_string(), "accessctl".to_string())])
+}
+
+fn user(owned: bool) -> User {
+    User {
+        path: "/".into(),
+        groups: BTreeSet::new(),
+        managed_policies: BTreeSet::new(),
+        inline_policies: BTreeMap::new(),
+        permissions_boundary: None,
+        tags: if owned { owned_tags() } else { BTreeMap::new() },
+    }
+}
+
+fn role(owned: bool) -> Role {
+    Role {
+        path: "/".into(),
+        description: None,
+        max_session_duration: 3600,
+        trust: trust(),
+        managed_policies: BTreeSet::new(),
+        inline_policies: BTreeMap::new(),
+        permissions_boundary: None,
+        tags: if owned { owned_tags() } else { BTreeMap::new() },
+        role_id: None,
+    }
+}
+
+fn policy(owned: bool) -> Policy {
+    Policy {
+        path: "/".into(),
+        description: Some("view".into()),
+        document: document("eks:DescribeCluster"),
+        tags: if owned { owned_tags() } else { BTreeMap::new() },
+    }
+}
+
+fn group(path: &str) -> Group {
+    Group {
+        path: path.into(),
+        managed_policies: BTreeSet::new(),
+        inline_policies: BTreeMap::new(),
+    }
+}
+
+fn meta(owned: bool) -> Meta {
+    let mut meta = Meta::default();
+    if owned {
+        meta.labels
+            .insert(MANAGED_BY_LABEL.into(), "accessctl".into());
+    }
+    meta
+}
+
+fn binding(owned: bool, role: &str, groups: &[&str]) -> Binding {
+    Binding {
+        meta: meta(owned),
+        role_ref: RoleRef {
+            kind: RoleRefKind::ClusterRole,
+            name: role.into(),
+        },
+        subjects: groups
+            .iter()
+            .map(|group| Subject {
+                kind: SubjectKind::Group,
+                name: (*group).into(),
+                namespace: None,
+            })
+            .collect(),
+    }
+}
+
+fn user_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:user/{name}")
+}
+
+fn role_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{name}")
+}
+
+fn entry(kind: MapKind, arn: &str, groups: &[&str]) -> AwsAuthEntry {
+    AwsAuthEntry {
+        kind,
+        arn: arn.into(),
+        username: Some(arn.rsplit('/').next().unwrap_or_default().into()),
+        groups: groups.iter().map(|g| (*g).into()).collect(),
+    }
+}
+
+fn node_entry(name: &str) -> AwsAuthEntry {
+    AwsAuthEntry {
+        kind: MapKind::MapRoles,
+        arn: role_arn(name),
+        username: Some("system:node:{{EC2PrivateDNSName}}".into()),
+        groups: vec!["system:bootstrappers".into(), "system:nodes".into()],
+    }
+}
+
+fn access_entry(owned: bool, policies: &[&str]) -> AccessEntry {
+    AccessEntry {
+        kind: "STANDARD".into(),
+        username: None,
+        groups: BTreeSet::new(),
+        policies: policies
+            .iter()
+            .map(|p| {
+                (
+                    format!("arn:aws:eks::aws:cluster-access-policy/{p}"),
+                    AccessScope::Cluster,
+                )
+            })
+            .collect(),
+        tags: if owned { owned_tags() } else { BTreeMap::new() },
+        principal_id: None,
+    }
+}
+
+fn state() -> State {
+    State {
+        format_version: 1,
+        account: Some(ACCOUNT.into()),
+        partition: "aws".into(),
+        ..State::default()
+    }
+}
+
+fn live_state() -> State {
+    State {
+        caller: Some(Caller {
+            account: ACCOUNT.into(),
+            arn: format!("arn:aws:sts::{ACCOUNT}:assumed-role/deployer/ci"),
+        }),
+        ..state()
+    }
+}
+
+fn desired(state: State) -> Desired {
+    Desired {
+        state,
+        adopt: BTreeSet::new(),
+        group_path: "/accessctl/".into(),
+    }
+}
+
+fn cluster(state: &mut State) -> &mut Cluster {
+    state.clusters.entry(CLUSTER.into()).or_default()
+}
+
+fn aws_auth(state: &mut State) -> &mut AwsAuth {
+    cluster(state).aws_auth.get_or_insert_with(AwsAuth::default)
+}
+
+fn ok(desired: &Desired, live: &State) -> Plan {
+    plan(desired, live, &PlanOptions::default()).expect("a plan")
+}
+
+fn refused(desired: &Desired, live: &State) -> Vec<Problem> {
+    plan(desired, live, &PlanOptions::default())
+        .expect_err("a refusal")
+        .problems
+}
+
+fn allowing(check: SafetyCheck) -> PlanOptions {
+    PlanOptions {
+        adopt_all: false,
+        overrides: Overrides {
+            allowed: BTreeSet::from([check]),
+        },
+    }
+}
+
+fn lines(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .map(|c| format!("{} {}", c.action.symbol(), c.address))
+        .collect()
+}
+
+fn paths(change: &Change) -> Vec<&str> {
+    change.fields.iter().map(|f| f.path.as_str()).collect()
+}
+
+fn unsafe_checks(problems: &[Problem]) -> Vec<SafetyCheck> {
+    problems
+        .iter()
+        .filter_map(|p| match p {
+            Problem::Unsafe { check, .. } => Some(*check),
+            Problem::Unowned { .. } => None,
+        })
+        .collect()
+}
+
+// Ownership and actions.
+
+#[test]
+fn desired_only_is_created_with_its_marker() {
+    let mut want = state();
+    want.iam.users.insert("alice".into(), user(false));
+    let plan = ok(&desired(want), &live_state());
+    assert_eq!(lines(&plan), ["+ iam.user.alice"]);
+    let change = &plan.changes[0];
+    assert_eq!(change.reason.as_deref(), Some("not in live state"));
+    assert!(change.fields.is_empty());
+    assert_eq!(change.after, Some(Object::User(user(true))));
+    assert_eq!(
+        plan.summary,
+        Summary {
+            add: 1,
+            ..Summary::default()
+        }
+    );
+}
+
+#[test]
+fn owned_and_equal_is_nothing() {
+    let mut want = state();
+    want.iam.users.insert("alice".into(), user(true));
+    want.iam.policies.insert("view".into(), policy(true));
+    let mut live = live_state();
+    live.iam = want.iam.clone();
+    let plan = ok(&desired(want), &live);
+    assert!(!plan.has_changes(), "{:?}", lines(&plan));
+    assert_eq!(plan.summary, Summary::default());
+}
+
+#[test]
+fn owned_and_different_is_updated_with_its_fields() {
+    let mut want = user(true);
+    want.groups.insert("developers".into());
+    want.tags.insert("team".into(), "core".into());
+    want.inline_policies
+        .insert("assume-eks-admin".into(), document("sts:AssumeRole"));
+    let mut desired_state = state();
+    desired_state.iam.users.insert("alice".into(), want.clone());
+    let mut live = live_state();
+    live.iam.users.insert("alice".into(), user(true));
+    let plan = ok(&desired(desired_state), &live);
+    assert_eq!(lines(&plan), ["~ iam.user.alice"]);
+    let change = &plan.changes[0];
+    assert_eq!(
+        change.reason.as_deref(),
+        Some("differs from access.yaml: groups, inline_policies, tags")
+    );
+    assert_eq!(
+        paths(change),
+        ["groups", "inline_policies.assume-eks-admin", "tags.team"]
+    );
+    assert_eq!(change.before, Some(Object::User(user(true))));
+    assert_eq!(change.after, Some(Object::User(want)));
+    assert_eq!(plan.summary.change, 1);
+}
+
+#[test]
+fn declared_but_unowned_is_refused_naming_each() {
+    let mut want = state();
+    want.iam.users.insert("alice".into(), user(true));
+    want.iam.roles.insert("admin".into(), role(true));
+    let mut live = live_state();
+    live.iam.users.insert("alice".into(), user(false));
+    live.iam.roles.insert("admin".into(), role(false));
+    let problems = refused(&desired(want), &live);
+    assert_eq!(
+        problems,
+        [
+            Problem::Unowned {
+                address: Address::iam(Kind::User, "alice")
+            },
+            Problem::Unowned {
+                address: Address::iam(Kind::Role, "admin")
+            },
+        ]
+    );
+}
+
+#[test]
+fn adopt_in_the_file_takes_over_and_shows_the_marker() {
+    let mut want = state();
+    want.iam.users.insert("alice".into(), user(true));
+    let mut live = live_state();
+    live.iam.users.insert("alice".into(), user(false));
+    let mut desired = desired(want);
+    desired.adopt.insert(Address::iam(Kind::User, "alice"));
+    let plan = ok(&desired, &live);
+    assert_eq!(lines(&plan), ["<= iam.user.alice"]);
+    let change = &plan.changes[0];
+    assert_eq!(
+        change.reason.as_deref(),
+        Some("exists unmanaged; adopted because of `adopt: true`")
+    );
+    assert_eq!(paths(change), ["tags.managed-by"]);
+    assert_eq!(plan.summary.adopt, 1);
+}
+
+#[test]
+fn adopt_flag_takes_over_every_declared_object() {
+    let mut want = state();
+    want.iam.users.insert("alice".into(), user(true));
+    cluster(&mut want)
+        .namespaces
+        .insert("team-a".into(), Namespace { meta: meta(true) });
+    let mut live = live_state();
+    live.iam.users.insert("alice".into(), user(false));
+    cluster(&mut live)
+        .namespaces
+        .insert("team-a".into(), Namespace::default());
+    let options = PlanOptions {
+        adopt_all: true,
+        ..PlanOptions::default()
+    };
+    let plan = plan(&desired(want), &live, &options).expect("a plan");
+    assert_eq!(
+        lines(&plan),
+        ["<= iam.user.alice", "<= cluster.demo.namespace.team-a"]
+    );
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.reason.as_deref() == Some("exists unmanaged; adopted because of `--adopt`"))
+    );
+    assert_eq!(
+        paths(&plan.changes[1]),
+        ["meta.labels.app.kubernetes.io/managed-by"]
+    );
+}
+
+#[test]
+fn owned_and_undeclared_is_deleted_unowned_is_left_alone() {
+    let mut live = live_state();
+    live.iam.users.insert("gone".into(), user(true));
+    live.iam.users.insert("someone-else".into(), user(false));
+    live.iam.policies.insert("gone".into(), policy(true));
+    live.iam.groups.insert("gone".into(), group("/accessctl/"));
+    live.iam.groups.insert("admins".into(), group("/"));
+    let plan = ok(&desired(state()), &live);
+    assert_eq!(
+        lines(&plan),
+        ["- iam.user.gone", "- iam.group.gone", "- iam.policy.gone"]
+    );
+    assert!(plan.changes.iter().all(
+        |c| c.reason.as_deref() == Some("owned by accessctl and no longer in access.yaml")
+    ));
+    assert_eq!(plan.summary.destroy, 3);
+}
+
+#[test]
+fn groups_are_owned_by_their_path() {
+    let mut want = state();
+    want.iam
+        .groups
+        .insert("developers".into(), group("/accessctl/"));
+    let mut live = live_state();
+    live.iam.groups.insert("developers".into(), group("/"));
+    assert_eq!(
+        refused(&desired(want.clone()), &live),
+        [Problem::Unowned {
+            address: Address::iam(Kind::Group, "developers")
+        }]
+    );
+    let mut desired = desired(want);
+    desired
+        .adopt
+        .insert(Address::iam(Kind::Group, "developers"));
+    let plan = ok(&desired, &live);
+    assert_eq!(lines(&plan), ["<= iam.group.developers"]);
+    assert_eq!(paths(&plan.changes[0]), ["path"]);
+
+    let mut custom = desired.clone();
+    custom.group_path = "/teams/".into();
+    custom
+        .state
+        .iam
+        .groups
+        .insert("developers".into(), group("/teams/"));
+    live.iam
+        .groups
+        .insert("developers".into(), group("/teams/"));
+    assert!(!ok(&custom, &live).has_changes());
+}
+
+// Replace.
+
+#[test]
+fn policy_description_or_path_change_is_a_replace() {
+    let mut want = policy(true);
+    want.description = Some("read only".into());
+    let mut desired_state = state();
+    desired_state
+        .iam
+        .policies
+        .insert("view".into(), want.clone());
+    let mut live = live_state();
+    live.iam.policies.insert("view".into(), policy(true));
+    let plan = ok(&desired(desired_state.clone()), &live);
+    assert_eq!(lines(&plan), ["-/+ iam.policy.view"]);
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some("`description` cannot be changed in place")
+    );
+    assert_eq!(paths(&plan.changes[0]), ["description"]);
+    assert_eq!(
+        plan.summary,
+        Summary {
+            add: 1,
+            destroy: 1,
+            ..Summary::default()
+        }
+    );
+
+    want.path = "/eks/".into();
+    desired_state.iam.policies.insert("view".into(), want);
+    let plan = ok(&desired(desired_state), &live);
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some("`path` and `description` cannot be changed in place")
+    );
+}
+
+#[test]
+fn role_path_change_is_a_replace_without_the_old_id() {
+    let mut want = role(true);
+    want.path = "/eks/".into();
+    let mut desired_state = state();
+    desired_state.iam.roles.insert("admin".into(), want.clone());
+    let mut live = live_state();
+    let mut have = role(true);
+    have.role_id = Some("AROA1".into());
+    live.iam.roles.insert("admin".into(), have);
+    let plan = ok(&desired(desired_state), &live);
+    assert_eq!(lines(&plan), ["-/+ iam.role.admin"]);
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some("`path` cannot be changed in place")
+    );
+    assert_eq!(plan.changes[0].after, Some(Object::Role(want)));
+    assert_eq!(paths(&plan.changes[0]), ["path"]);
+}
+
+#[test]
+fn binding_role_ref_change_is_a_replace() {
+    let mut want = state();
+    cluster(&mut want)
+        .cluster_role_bindings
+        .insert("reader".into(), binding(true, "view", &["reader"]));
+    let mut live = live_state();
+    cluster(&mut live)
+        .cluster_role_bindings
+        .insert("reader".into(), binding(true, "reader", &["reader"]));
+    let plan = ok(&desired(want), &live);
+    assert_eq!(lines(&plan), ["-/+ cluster.demo.clusterrolebinding.reader"]);
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some("`role_ref` cannot be changed in place")
+    );
+}
+
+#[test]
+fn adopting_with_an_immutable_change_is_a_replace_that_says_both() {
+    let mut want = policy(true);
+    want.description = Some("other".into());
+    let mut desired_state = state();
+    desired_state.iam.policies.insert("view".into(), want);
+    let mut live = live_state();
+    live.iam.policies.insert("view".into(), policy(false));
+    let options = PlanOptions {
+        adopt_all: true,
+        ..PlanOptions::default()
+    };
+    let plan = plan(&desired(desired_state), &live, &options).expect("a plan");
+    assert_eq!(lines(&plan), ["-/+ iam.policy.view"]);
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some(
+            "exists unmanaged; adopted because of `--adopt`; `description` cannot be changed in place"
+        )
+    );
+}
+
+// Fields the file does not control.
+
+#[test]
+fn role_id_and_principal_id_are_never_compared() {
+    let mut want = state();
+    want.iam.roles.insert("admin".into(), role(true));
+    cluster(&mut want).access_entries.insert(
+        role_arn("admin"),
+        access_entry(true, &["AmazonEKSViewPolicy"]),
+    );
+    let mut live = live_state();
+    let mut have = role(true);
+    have.role_id = Some("AROA1".into());
+    live.iam.roles.insert("admin".into(), have.clone());
+    let mut have_entry = access_entry(true, &["AmazonEKSViewPolicy"]);
+    have_entry.principal_id = Some("AROA1".into());
+    cluster(&mut live)
+        .access_entries
+        .insert(role_arn("admin"), have_entry);
+    assert!(!ok(&desired(want.clone()), &live).has_changes());
+
+    // An update keeps the id: the object keeps existing.
+    want.iam
+        .roles
+        .get_mut("admin")
+        .expect("declared")
+        .managed_policies
+        .insert("arn:aws:iam::aws:policy/ReadOnlyAccess".into());
+    let plan = ok(&desired(want), &live);
+    assert_eq!(lines(&plan), ["~ iam.role.admin"]);
+    let Some(Object::Role(after)) = &plan.changes[0].after else {
+        panic!("a role");
+    };
+    assert_eq!(after.role_id.as_deref(), Some("AROA1"));
+    assert_eq!(paths(&plan.changes[0]), ["managed_policies"]);
+}
+
+#[test]
+fn only_standard_access_entries_are_owned() {
+    let mut node = access_entry(true, &[]);
+    node.kind = "EC2_LINUX".into();
+    let mut live = live_state();
+    cluster(&mut live)
+        .access_entries
+        .insert(role_arn("node"), node);
+    let mut want = state();
+    cluster(&mut want);
+    // Tagged, undeclared, but not STANDARD: never deleted.
+    assert!(!ok(&desired(want.clone()), &live).has_changes());
+
+    cluster(&mut want)
+        .access_entries
+        .insert(role_arn("node"), access_entry(true, &[]));
+    let problems = refused(&desired(want.clone()), &live);
+    assert_eq!(unsafe_checks(&problems), [SafetyCheck::NodeRole]);
+    let plan = plan(&desired(want), &live, &allowing(SafetyCheck::NodeRole)).expect("a plan");
+    assert!(!plan.has_changes());
+    assert_eq!(plan.overrides, ["--allow-node-role-changes"]);
+}
+
+#[test]
+fn kubernetes_meta_compares_only_the_files_keys() {
+    let mut want = state();
+    let mut desired_meta = meta(true);
+    desired_meta.labels.insert("team".into(), "a".into());
+    cluster(&mut want).cluster_roles.insert(
+        "reader".into(),
+        ClusterRole {
+            meta: desired_meta.clone(),
+            rules: BTreeSet::from([PolicyRule {
+                verbs: BTreeSet::from(["get".into()]),
+                ..PolicyRule::default()
+            }]),
+        },
+    );
+    let mut live = live_state();
+    let mut live_role = want.clusters[CLUSTER].cluster_roles["reader"].clone();
+    live_role
+        .meta
+        .labels
+        .insert("helm.sh/chart".into(), "x".into());
+    live_role.meta.annotations.insert(
+        "kubectl.kubernetes.io/last-applied-configuration".into(),
+        "{}".into(),
+    );
+    cluster(&mut live)
+        .cluster_roles
+        .insert("reader".into(), live_role.clone());
+    assert!(!ok(&desired(want.clone()), &live).has_changes());
+
+    cluster(&mut want)
+        .cluster_roles
+        .get_mut("reader")
+        .expect("declared")
+        .meta
+        .labels
+        .insert("team".into(), "b".into());
+    let plan = ok(&desired(want), &live);
+    assert_eq!(lines(&plan), ["~ cluster.demo.clusterrole.reader"]);
+    assert_eq!(paths(&plan.changes[0]), ["meta.labels.team"]);
+    let Some(Object::ClusterRole(after)) = &plan.changes[0].after else {
+        panic!("a cluster role");
+    };
+    assert_eq!(after.meta.labels["helm.sh/chart"], "x");
+    assert_eq!(after.meta.labels["team"], "b");
+    assert_eq!(after.meta.annotations.len(), 1);
+}
+
+#[test]
+fn removing_iam_role_removes_the_irsa_annotation() {
+    let mut want = state();
+    cluster(&mut want)
+        .service_accounts
+        .insert("apps/uploader".into(), ServiceAccount { meta: meta(true) });
+    let mut live = live_state();
+    let mut have = ServiceAccount { meta: meta(true) };
+    have.meta
+        .annotations
+        .insert(IRSA_ANNOTATION.into(), role_arn("uploader"));
+    have.meta.annotations.insert("other".into(), "kept".into());
+    cluster(&mut live)
+        .service_accounts
+        .insert("apps/uploader".into(), have);
+    let plan = ok(&desired(want.clone()), &live);
+    assert_eq!(
+        lines(&plan),
+        ["~ cluster.demo.serviceaccount.apps/uploader"]
+    );
+    assert_eq!(
+        paths(&plan.changes[0]),
+        ["meta.annotations.eks.amazonaws.com/role-arn"]
+    );
+    let after = simulate(&live, &plan);
+    let account = &after.clusters[CLUSTER].service_accounts["apps/uploader"];
+    assert!(!account.meta.annotations.contains_key(IRSA_ANNOTATION));
+    assert_eq!(account.meta.annotations["other"], "kept");
+    assert!(!ok(&desired(want), &after).has_changes());
+}
+
+// aws-auth.
+
+#[test]
+fn aws_auth_entries_by_ownership() {
+    let mut want = state();
+    aws_auth(&mut want).entries = vec![
+        entry(MapKind::MapUsers, &user_arn("new"), &["reader"]),
+        entry(
+            MapKind::MapUsers,
+            &user_arn("changed"),
+            &["reader", "writer"],
+        ),
+        entry(MapKind::MapUsers, &user_arn("same"), &["reader"]),
+    ];
+    let mut live = live_state();
+    let live_auth = aws_auth(&mut live);
+    live_auth.entries = vec![
+        node_entry("nodes"),
+        entry(MapKind::MapUsers, &user_arn("changed"), &["reader"]),
+        entry(MapKind::MapUsers, &user_arn("same"), &["reader"]),
+        entry(MapKind::MapUsers, &user_arn("gone"), &["reader"]),
+        entry(MapKind::MapRoles, &role_arn("creator"), &["system:masters"]),
+        AwsAuthEntry {
+            kind: MapKind::MapUsers,
+            arn: "not an arn".into(),
+            username: None,
+            groups: Vec::new(),
+        },
+    ];
+    live_auth.managed = [user_arn("changed"), user_arn("same"), user_arn("gone")]
+        .into_iter()
+        .collect();
+    let plan = ok(&desired(want.clone()), &live);
+    assert_eq!(
+        lines(&plan),
+        [
+            format!("- cluster.demo.aws-auth[{}]", user_arn("gone")),
+            format!("~ cluster.demo.aws-auth[{}]", user_arn("changed")),
+            format!("+ cluster.demo.aws-auth[{}]", user_arn("new")),
+        ]
+    );
+    assert_eq!(paths(&plan.changes[1]), ["groups"]);
+    assert!(
+        plan.notes.iter().any(|n| n.message
+            == "cluster `demo`: 3 aws-auth entries not managed by accessctl kept as they are"),
+        "{:?}",
+        plan.notes
+    );
+
+    let after = simulate(&live, &plan);
+    let auth = after.clusters[CLUSTER].aws_auth.as_ref().expect("aws-auth");
+    assert_eq!(auth.entries[0], node_entry("nodes"));
+    assert_eq!(auth.entries.len(), 6);
+    assert!(auth.managed.contains(&user_arn("new")));
+    assert!(!auth.managed.contains(&user_arn("gone")));
+    assert!(!ok(&desired(want), &after).has_changes());
+}
+
+#[test]
+fn missing_desired_aws_auth_means_no_entries() {
+    let mut want = state();
+    cluster(&mut want);
+    let mut live = live_state();
+    aws_auth(&mut live).entries = vec![entry(MapKind::MapUsers, &user_arn("a"), &["reader"])];
+    aws_auth(&mut live).managed.insert(user_arn("a"));
+    let plan = ok(&desired(want), &live);
+    assert_eq!(
+        lines(&plan),
+        [format!("- cluster.demo.aws-auth[{}]", user_arn("a"))]
+    );
+}
+
+#[test]
+fn unmanaged_aws_auth_entries_are_adopted_or_refused() {
+    let mut want = state();
+    aws_auth(&mut want).entries = vec![entry(MapKind::MapUsers, &user_arn("a"), &["reader"])];
+    let mut live = live_state();
+    aws_auth(&mut live).entries = vec![entry(MapKind::MapUsers, &user_arn("a"), &["old"])];
+    let address = Address::cluster(Kind::AwsAuth, CLUSTER, user_arn("a"));
+    assert_eq!(
+        refused(&desired(want.clone()), &live),
+        [Problem::Unowned {
+            address: address.clone()
+        }]
+    );
+    let mut desired = desired(want);
+    desired.adopt.insert(address);
+    let plan = ok(&desired, &live);
+    assert_eq!(
+        lines(&plan),
+        [format!("<= cluster.demo.aws-auth[{}]", user_arn("a"))]
+    );
+    assert_eq!(paths(&plan.changes[0]), ["groups"]);
+    let after = simulate(&live, &plan);
+    assert!(
+        after.clusters[CLUSTER]
+            .aws_auth
+            .as_ref()
+            .is_some_and(|auth| auth.managed.contains(&user_arn("a")))
+    );
+    assert!(!ok(&desired, &after).has_changes());
+}
+
+#[test]
+fn duplicates_of_a_managed_arn_are_merged() {
+    let wanted = entry(MapKind::MapUsers, &user_arn("a"), &["reader"]);
+    let mut want = state();
+    aws_auth(&mut want).entries = vec![wanted.clone()];
+    let mut live = live_state();
+    aws_auth(&mut live).entries = vec![wanted.clone(), node_entry("nodes"), wanted.clone()];
+    aws_auth(&mut live).managed.insert(user_arn("a"));
+    let plan = ok(&desired(want.clone()), &live);
+    assert_eq!(
+        lines(&plan),
+        [format!("~ cluster.demo.aws-auth[{}]", user_arn("a"))]
+    );
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some("2 entries for this ARN are merged into one")
+    );
+    let after = simulate(&live, &plan);
+    let auth = after.clusters[CLUSTER].aws_auth.as_ref().expect("aws-auth");
+    assert_eq!(auth.entries, [wanted, node_entry("nodes")]);
+    assert!(!ok(&desired(want), &after).has_changes());
+}
+
+#[test]
+fn node_role_entries_are_never_in_a_plan() {
+    let node = node_entry("nodes");
+    let mut live = live_state();
+    aws_auth(&mut live).entries = vec![node.clone()];
+
+    // Declared for a node-role ARN: refused, even with adoption.
+    let mut want = state();
+    aws_auth(&mut want).entries = vec![entry(MapKind::MapRoles, &node.arn, &["reader"])];
+    let options = PlanOptions {
+        adopt_all: true,
+        ..PlanOptions::default()
+    };
+    let problems = plan(&desired(want.clone()), &live, &options)
+        .expect_err("a refusal")
+        .problems;
+    assert_eq!(unsafe_checks(&problems), [SafetyCheck::NodeRole]);
+
+    // A node-role mapping declared where none exists.
+    let mut want_new = state();
+    aws_auth(&mut want_new).entries = vec![node_entry("other-nodes")];
+    assert_eq!(
+        unsafe_checks(&refused(&desired(want_new), &live_state())),
+        [SafetyCheck::NodeRole]
+    );
+
+    // A managed node-role entry that would be deleted.
+    aws_auth(&mut live).managed.insert(node.arn.clone());
+    let mut empty = state();
+    cluster(&mut empty);
+    let problems = refused(&desired(empty.clone()), &live);
+    assert_eq!(unsafe_checks(&problems), [SafetyCheck::NodeRole]);
+
+    // Overridden: the plan goes ahead, and the entry is still left as it is.
+    let plan = plan(&desired(empty), &live, &allowing(SafetyCheck::NodeRole)).expect("a plan");
+    assert!(!plan.has_changes());
+    assert_eq!(plan.overrides, ["--allow-node-role-changes"]);
+    assert!(plan.notes.iter().any(|n| {
+        n.message
+            .starts_with("allowed by `--allow-node-role-changes`")
+            && n.message.ends_with("the entry is left as it is")
+    }));
+}
+
+// Safety checks.
+
+#[test]
+fn account_mismatch_is_refused_unless_allowed() {
+    let mut live = live_state();
+    live.caller = Some(Caller {
+        account: "999999999999".into(),
+        arn: "arn:aws:iam::999999999999:user/ci".into(),
+    });
+    let problems = refused(&desired(state()), &live);
+    assert_eq!(unsafe_checks(&problems), [SafetyCheck::AccountMismatch]);
+    assert_eq!(
+        problems[0].message(),
+        "access.yaml is for account `111122223333` but live state is from account `999999999999`"
+    );
+    let plan = plan(
+        &desired(state()),
+        &live,
+        &allowing(SafetyCheck::AccountMismatch),
+    )
+    .expect("a plan");
+    assert_eq!(plan.overrides, ["--allow-account-mismatch"]);
+}
+
+#[test]
+fn without_a_caller_the_account_falls_back_and_a_note_says_so() {
+    let mut live = state();
+    live.account = Some("999999999999".into());
+    assert_eq!(
+        unsafe_checks(&refused(&desired(state()), &live)),
+        [SafetyCheck::AccountMismatch]
+    );
+    live.account = None;
+    let plan = ok(&desired(state()), &live);
+    let notes: Vec<&str> = plan.notes.iter().map(|n| n.message.as_str()).collect();
+    assert_eq!(
+        notes,
+        [
+            "live state names no account: the account check could not run",
+            "live state names no caller: the self-lockout check could not run",
+        ]
+    );
+}
+
+#[test]
+fn removing_the_callers_own_mapping_is_refused() {
+    // The caller is a session of role `deployer`; aws-auth names the role with a path.
+    let mut live = live_state();
+    let mine = format!("arn:aws:iam::{ACCOUNT}:role/ci/deployer");
+    aws_auth(&mut live).entries = vec![
+        entry(MapKind::MapRoles, &mine, &["deployers"]),
+        entry(MapKind::MapRoles, &role_arn("admin"), &["system:masters"]),
+    ];
+    aws_auth(&mut live).managed.insert(mine.clone());
+    let mut want = state();
+    cluster(&mut want);
+    let problems = refused(&desired(want.clone()), &live);
+    assert_eq!(unsafe_checks(&problems), [SafetyCheck::SelfLockout]);
+    let plan = plan(
+        &desired(want.clone()),
+        &live,
+        &allowing(SafetyCheck::SelfLockout),
+    )
+    .expect("a plan");
+    assert_eq!(plan.overrides, ["--allow-self-lockout"]);
+    assert_eq!(lines(&plan), [format!("- cluster.demo.aws-auth[{mine}]")]);
+
+    // Changing its groups is refused too; leaving them is fine.
+    aws_auth(&mut want).entries = vec![entry(MapKind::MapRoles, &mine, &["readers"])];
+    assert_eq!(
+        unsafe_checks(&refused(&desired(want.clone()), &live)),
+        [SafetyCheck::SelfLockout]
+    );
+    aws_auth(&mut want).entries = vec![entry(MapKind::MapRoles, &mine, &["deployers"])];
+    assert!(!ok(&desired(want), &live).has_changes());
+}
+
+#[test]
+fn changing_the_callers_access_entry_is_refused() {
+    let mut live = live_state();
+    cluster(&mut live).access_entries.insert(
+        role_arn("deployer"),
+        access_entry(true, &["AmazonEKSAdminPolicy"]),
+    );
+    let mut want = state();
+    cluster(&mut want).access_entries.insert(
+        role_arn("deployer"),
+        access_entry(true, &["AmazonEKSViewPolicy"]),
+    );
+    assert_eq!(
+        unsafe_checks(&refused(&desired(want), &live)),
+        [SafetyCheck::SelfLockout]
+    );
+}
+
+#[test]
+fn deleting_the_callers_own_identity_is_refused() {
+    let mut live = live_state();
+    live.iam.roles.insert("deployer".into(), role(true));
+    assert_eq!(
+        unsafe_checks(&refused(&desired(state()), &live)),
+        [SafetyCheck::SelfLockout]
+    );
+
+    let mut live = live_state();
+    live.caller = Some(Caller {
+        account: ACCOUNT.into(),
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/ops/alice"),
+    });
+    let mut alice = user(true);
+    alice.path = "/ops/".into();
+    live.iam.users.insert("alice".into(), alice);
+    live.iam.users.insert("bob".into(), user(true));
+    let problems = refused(&desired(state()), &live);
+    assert_eq!(
+        problems,
+        [Problem::Unsafe {
+            check: SafetyCheck::SelfLockout,
+            address: Some(Address::iam(Kind::User, "alice")),
+            message: format!(
+                "`iam.user.alice` is the IAM identity of the caller `arn:aws:iam::{ACCOUNT}:user/ops/alice`: this plan would delete it and lock the caller out"
+            ),
+        }]
+    );
+}
+
+#[test]
+fn leaving_a_cluster_without_admin_is_refused() {
+    let mut live = live_state();
+    aws_auth(&mut live).entries = vec![
+        node_entry("nodes"),
+        entry(MapKind::MapRoles, &role_arn("admin"), &["system:masters"]),
+    ];
+    aws_auth(&mut live).managed.insert(role_arn("admin"));
+    let mut want = state();
+    cluster(&mut want);
+    let problems = refused(&desired(want.clone()), &live);
+    assert_eq!(unsafe_checks(&problems), [SafetyCheck::NoClusterAdmin]);
+    let plan = plan(
+        &desired(want.clone()),
+        &live,
+        &allowing(SafetyCheck::NoClusterAdmin),
+    )
+    .expect("a plan");
+    assert_eq!(plan.overrides, ["--allow-no-cluster-admin"]);
+
+    // Another admin through an access entry keeps the cluster administrable.
+    cluster(&mut want).access_entries.insert(
+        role_arn("platform"),
+        access_entry(true, &["AmazonEKSClusterAdminPolicy"]),
+    );
+    assert!(ok(&desired(want), &live).has_changes());
+}
+
+#[test]
+fn cluster_admin_through_a_binding_counts() {
+    let mut live = live_state();
+    aws_auth(&mut live).entries = vec![entry(MapKind::MapUsers, &user_arn("ops"), &["ops"])];
+    aws_auth(&mut live).managed.insert(user_arn("ops"));
+    cluster(&mut live)
+        .cluster_role_bindings
+        .insert("ops-admin".into(), binding(true, "cluster-admin", &["ops"]));
+    let mut want = state();
+    aws_auth(&mut want).entries = vec![entry(MapKind::MapUsers, &user_arn("ops"), &["ops"])];
+    // Deleting the binding leaves the mapping without admin rights.
+    assert_eq!(
+        unsafe_checks(&refused(&desired(want.clone()), &live)),
+        [SafetyCheck::NoClusterAdmin]
+    );
+    cluster(&mut want)
+        .cluster_role_bindings
+        .insert("ops-admin".into(), binding(true, "cluster-admin", &["ops"]));
+    assert!(!ok(&desired(want), &live).has_changes());
+}
+
+#[test]
+fn namespace_deletion_is_refused_unless_allowed() {
+    let mut live = live_state();
+    cluster(&mut live)
+        .namespaces
+        .insert("team-a".into(), Namespace { meta: meta(true) });
+    let mut want = state();
+    cluster(&mut want);
+    let problems = refused(&desired(want.clone()), &live);
+    assert_eq!(unsafe_checks(&problems), [SafetyCheck::NamespaceDeletion]);
+    let plan = plan(
+        &desired(want),
+        &live,
+        &allowing(SafetyCheck::NamespaceDeletion),
+    )
+    .expect("a plan");
+    assert_eq!(lines(&plan), ["- cluster.demo.namespace.team-a"]);
+    assert_eq!(plan.overrides, ["--allow-namespace-deletion"]);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let mut live = live_state();
+    live.account = None;
+    live.caller = Some(Caller {
+        account: "999999999999".into(),
+        arn: "arn:aws:sts::999999999999:assumed-role/deployer/x".into(),
+    });
+    live.iam.users.insert("alice".into(), user(false));
+    cluster(&mut live)
+        .namespaces
+        .insert("team-a".into(), Namespace { meta: meta(true) });
+    let mut want = state();
+    want.iam.users.insert("alice".into(), user(true));
+    cluster(&mut want);
+    let problems = refused(&desired(want.clone()), &live);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(matches!(problems[0], Problem::Unowned { .. }));
+    assert_eq!(
+        unsafe_checks(&problems),
+        [SafetyCheck::AccountMismatch, SafetyCheck::NamespaceDeletion]
+    );
+    // Overriding one leaves the others.
+    let problems = plan(
+        &desired(want),
+        &live,
+        &allowing(SafetyCheck::NamespaceDeletion),
+    )
+    .expect_err("a refusal")
+    .problems;
+    assert_eq!(problems.len(), 2);
+}
+
+// Order and simulation.
+
+#[test]
+fn changes_run_revoke_first_grant_last_identities_deleted_last() {
+    let mut want = state();
+    want.iam.policies.insert("view".into(), policy(true));
+    want.iam
+        .groups
+        .insert("developers".into(), group("/accessctl/"));
+    want.iam.users.insert("developer".into(), user(true));
+    cluster(&mut want)
+        .namespaces
+        .insert("team-a".into(), Namespace { meta: meta(true) });
+    aws_auth(&mut want).entries = vec![entry(
+        MapKind::MapUsers,
+        &user_arn("developer"),
+        &["reader"],
+    )];
+    let mut live = live_state();
+    live.iam.users.insert("old".into(), user(true));
+    live.iam.policies.insert("old".into(), policy(true));
+    cluster(&mut live).cluster_roles.insert(
+        "old".into(),
+        ClusterRole {
+            meta: meta(true),
+            rules: BTreeSet::new(),
+        },
+    );
+    aws_auth(&mut live).entries = vec![entry(MapKind::MapUsers, &user_arn("old"), &["reader"])];
+    aws_auth(&mut live).managed.insert(user_arn("old"));
+    let plan = ok(&desired(want.clone()), &live);
+    assert_eq!(
+        lines(&plan),
+        [
+            format!("- cluster.demo.aws-auth[{}]", user_arn("old")),
+            "+ iam.policy.view".to_string(),
+            "+ iam.group.developers".to_string(),
+            "+ iam.user.developer".to_string(),
+            "+ cluster.demo.namespace.team-a".to_string(),
+            format!("+ cluster.demo.aws-auth[{}]", user_arn("developer")),
+            "- cluster.demo.clusterrole.old".to_string(),
+            "- iam.user.old".to_string(),
+            "- iam.policy.old".to_string(),
+        ]
+    );
+    let after = simulate(&live, &plan);
+    assert!(!ok(&desired(want), &after).has_changes());
+}
+
+#[test]
+fn simulate_merges_kubernetes_metadata_into_the_live_object() {
+    let mut live = live_state();
+    let mut have = meta(true);
+    have.labels.insert("extra".into(), "kept".into());
+    cluster(&mut live)
+        .namespaces
+        .insert("team-a".into(), Namespace { meta: have });
+    let mut after_meta = meta(true);
+    after_meta.labels.insert("team".into(), "a".into());
+    let plan = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        changes: vec![Change {
+            address: Address::cluster(Kind::Namespace, CLUSTER, "team-a"),
+            action: Action::Update,
+            reason: None,
+            before: None,
+            after: Some(Object::Namespace(Namespace { meta: after_meta })),
+            fields: Vec::new(),
+        }],
+        summary: Summary::default(),
+        overrides: Vec::new(),
+        notes: Vec::new(),
+    };
+    let after = simulate(&live, &plan);
+    let labels = &after.clusters[CLUSTER].namespaces["team-a"].meta.labels;
+    assert_eq!(labels["extra"], "kept");
+    assert_eq!(labels["team"], "a");
+    assert_eq!(labels[MANAGED_BY_LABEL], "accessctl");
+}
+
+#[test]
+fn clusters_only_in_live_state_are_left_alone() {
+    let mut live = live_state();
+    live.clusters.insert(
+        "other".into(),
+        Cluster {
+            namespaces: BTreeMap::from([("x".into(), Namespace { meta: meta(true) })]),
+            ..Cluster::default()
+        },
+    );
+    let plan = ok(&desired(state()), &live);
+    assert!(!plan.has_changes());
+    assert_eq!(
+        plan.notes[0].message,
+        "cluster `other` is in live state but not in access.yaml: nothing in it is planned"
+    );
+}
