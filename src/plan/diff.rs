@@ -68,6 +68,13 @@ trait Managed: Clone + PartialEq {
         None
     }
 
+    /// An unowned live object that already serves the file as it is (shared infrastructure,
+    /// such as the OIDC provider eksctl or Terraform made for a cluster): used, not adopted.
+    fn serves_unowned(desired: &Self, live: &Self) -> bool {
+        let _ = (desired, live);
+        false
+    }
+
     fn into_object(self) -> Object;
 }
 
@@ -198,6 +205,9 @@ impl Managed for Role {
 impl Managed for OidcProvider {
     fn is_owned(&self, _: &str) -> bool {
         tagged(&self.tags)
+    }
+    fn serves_unowned(desired: &Self, live: &Self) -> bool {
+        desired.client_ids.is_subset(&live.client_ids)
     }
     fn created(desired: &Self) -> Self {
         let mut provider = desired.clone();
@@ -508,9 +518,20 @@ impl Differ<'_> {
                 });
                 continue;
             }
-            let adoption = if have.is_owned(self.group_path) {
+            let owned = have.is_owned(self.group_path);
+            let adoption_asked = self.adoption(&address);
+            if !owned && adoption_asked.is_none() && T::serves_unowned(want, have) {
+                self.outcome.notes.push(Note {
+                    message: format!(
+                        "`{address}` exists, not managed by accessctl, and already serves access.yaml: used as it is"
+                    ),
+                    address: Some(address),
+                });
+                continue;
+            }
+            let adoption = if owned {
                 None
-            } else if let Some(reason) = self.adoption(&address) {
+            } else if let Some(reason) = adoption_asked {
                 Some(reason)
             } else {
                 self.outcome.problems.push(Problem::Unowned { address });

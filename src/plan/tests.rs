@@ -1143,3 +1143,59 @@ fn clusters_only_in_live_state_are_left_alone() {
         "cluster `other` is in live state but not in access.yaml: nothing in it is planned"
     );
 }
+
+fn oidc_provider(owned: bool, client_ids: &[&str]) -> crate::model::OidcProvider {
+    crate::model::OidcProvider {
+        client_ids: client_ids.iter().map(|id| id.to_string()).collect(),
+        tags: if owned { owned_tags() } else { BTreeMap::new() },
+    }
+}
+
+const ISSUER: &str = "oidc.eks.us-east-1.amazonaws.com/id/ABC";
+
+#[test]
+fn an_unowned_oidc_provider_that_serves_irsa_is_used_as_it_is() {
+    let mut want = state();
+    want.iam
+        .oidc_providers
+        .insert(ISSUER.into(), oidc_provider(true, &["sts.amazonaws.com"]));
+    let mut have = live_state();
+    have.iam.oidc_providers.insert(
+        ISSUER.into(),
+        oidc_provider(false, &["sts.amazonaws.com", "other"]),
+    );
+    let plan = ok(&desired(want), &have);
+    assert!(plan.changes.is_empty(), "{:?}", lines(&plan));
+    assert!(
+        plan.notes
+            .iter()
+            .any(|note| note.message.contains("used as it is")),
+        "{:?}",
+        plan.notes
+    );
+}
+
+#[test]
+fn an_unowned_oidc_provider_without_the_sts_audience_must_be_adopted() {
+    let mut want = state();
+    want.iam
+        .oidc_providers
+        .insert(ISSUER.into(), oidc_provider(true, &["sts.amazonaws.com"]));
+    let mut have = live_state();
+    have.iam
+        .oidc_providers
+        .insert(ISSUER.into(), oidc_provider(false, &["other"]));
+    let problems = refused(&desired(want.clone()), &have);
+    assert_eq!(
+        problems,
+        vec![Problem::Unowned {
+            address: Address::iam(Kind::OidcProvider, ISSUER)
+        }]
+    );
+    let mut adopting = desired(want);
+    adopting
+        .adopt
+        .insert(Address::iam(Kind::OidcProvider, ISSUER));
+    let plan = ok(&adopting, &have);
+    assert_eq!(lines(&plan), [format!("<= iam.oidc-provider.{ISSUER}")]);
+}
