@@ -1,0 +1,3 @@
+//! apply
+pub struct ClusterExecutor;
+pub struct ClusterExecutors;
