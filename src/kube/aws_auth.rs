@@ -218,9 +218,8 @@ pub fn merge(
             }
         }
     }
-    let managed_annotation = serde_json::to_string(&managed).map_err(|error| {
-        AwsAuthError::new(AWS_AUTH_MANAGED_ANNOTATION, error.to_string())
-    })?;
+    let managed_annotation = serde_json::to_string(&managed)
+        .map_err(|error| AwsAuthError::new(AWS_AUTH_MANAGED_ANNOTATION, error.to_string()))?;
     Ok(Merged {
         data: merged,
         managed_annotation,
@@ -368,7 +367,8 @@ impl ListText {
         match edit {
             Edit::Remove(arn) => {
                 let before = self.blocks.len();
-                self.blocks.retain(|block| block.arn.as_deref() != Some(arn));
+                self.blocks
+                    .retain(|block| block.arn.as_deref() != Some(arn));
                 self.blocks.len() != before
             }
             Edit::Upsert(entry) if entry.kind == kind => {

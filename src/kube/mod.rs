@@ -11,7 +11,7 @@ pub mod read;
 pub use apply::{ClusterExecutor, ClusterExecutors};
 pub use client::{ClusterClient, RetryPolicy};
 pub use error::KubeError;
-
+pub use read::read_cluster;
 
 /// The field manager of every server-side apply accessctl makes.
 pub const FIELD_MANAGER: &str = "accessctl";

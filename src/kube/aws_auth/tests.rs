@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use super::*;
 
-const NODE_ROLE: &str = "arn:aws:iam::111122223333:role/eksctl-demo-nodegroup-NodeInstanceRole-1ABC";
+const NODE_ROLE: &str =
+    "arn:aws:iam::111122223333:role/eksctl-demo-nodegroup-NodeInstanceRole-1ABC";
 const CREATOR: &str = "arn:aws:iam::111122223333:user/ir-engine-eks";
 
 /// A ConfigMap edited by hand over the years: comments, odd spacing, a template, extra keys,
@@ -101,7 +102,10 @@ fn empty_values_and_flow_lists_parse() {
     }
     let flow = "[{userarn: 'arn:aws:iam::1:user/a', username: a, groups: [g]}]";
     let auth = parse(&data(&[("mapUsers", flow)]), &BTreeMap::new(), None).expect("parses");
-    assert_eq!(auth.entries, vec![user("arn:aws:iam::1:user/a", "a", &["g"])]);
+    assert_eq!(
+        auth.entries,
+        vec![user("arn:aws:iam::1:user/a", "a", &["g"])]
+    );
 }
 
 #[test]
@@ -149,7 +153,10 @@ fn cutting_gives_back_the_text_exactly() {
         (MapKind::MapRoles, HAND_EDITED_ROLES),
         (MapKind::MapUsers, HAND_EDITED_USERS),
         (MapKind::MapUsers, "- userarn: a\n  username: b"),
-        (MapKind::MapAccounts, "# accounts\n- \"1\"\n\n- '2'  # two\n# end\n"),
+        (
+            MapKind::MapAccounts,
+            "# accounts\n- \"1\"\n\n- '2'  # two\n# end\n",
+        ),
     ] {
         let list = ListText::cut(kind, text).expect("cut");
         assert!(list.block_style, "{text}");
@@ -163,9 +170,17 @@ fn cutting_gives_back_the_text_exactly() {
 
 #[test]
 fn adding_a_user_keeps_every_other_byte() {
-    let new = user("arn:aws:iam::111122223333:user/eksuser", "eksuser", &["system:masters"]);
-    let merged = merge(&hand_edited(), &BTreeMap::new(), &[Edit::Upsert(new.clone())])
-        .expect("merges");
+    let new = user(
+        "arn:aws:iam::111122223333:user/eksuser",
+        "eksuser",
+        &["system:masters"],
+    );
+    let merged = merge(
+        &hand_edited(),
+        &BTreeMap::new(),
+        &[Edit::Upsert(new.clone())],
+    )
+    .expect("merges");
     assert_eq!(merged.data["mapRoles"], HAND_EDITED_ROLES);
     let users = &merged.data["mapUsers"];
     assert!(users.starts_with(HAND_EDITED_USERS), "{users}");
@@ -189,8 +204,12 @@ fn updating_a_managed_entry_rewrites_only_it() {
     let ops = "arn:aws:iam::111122223333:role/ops";
     let annotations = managed(&[ops]);
     let updated = role(ops, "ops", &["ops-group"]);
-    let merged = merge(&hand_edited(), &annotations, &[Edit::Upsert(updated.clone())])
-        .expect("merges");
+    let merged = merge(
+        &hand_edited(),
+        &annotations,
+        &[Edit::Upsert(updated.clone())],
+    )
+    .expect("merges");
     let roles = &merged.data["mapRoles"];
     assert_eq!(
         block_of(MapKind::MapRoles, roles, NODE_ROLE),
@@ -212,8 +231,12 @@ fn updating_a_managed_entry_rewrites_only_it() {
 #[test]
 fn removing_a_managed_entry_removes_exactly_its_block() {
     let ops = "arn:aws:iam::111122223333:role/ops";
-    let merged = merge(&hand_edited(), &managed(&[ops]), &[Edit::Remove(ops.to_string())])
-        .expect("merges");
+    let merged = merge(
+        &hand_edited(),
+        &managed(&[ops]),
+        &[Edit::Remove(ops.to_string())],
+    )
+    .expect("merges");
     let expected = HAND_EDITED_ROLES.replace(
         "# ops people assume this one\n-   rolearn:   \"arn:aws:iam::111122223333:role/ops\"   # trailing comment\n    username: 'ops:{{SessionName}}'\n    extra-key: ignored\n",
         "",
@@ -254,8 +277,12 @@ fn edits_are_idempotent() {
 #[test]
 fn a_missing_list_is_created_and_an_empty_one_filled() {
     let new = role("arn:aws:iam::1:role/admin", "admin", &["system:masters"]);
-    let merged = merge(&BTreeMap::new(), &BTreeMap::new(), &[Edit::Upsert(new.clone())])
-        .expect("merges");
+    let merged = merge(
+        &BTreeMap::new(),
+        &BTreeMap::new(),
+        &[Edit::Upsert(new.clone())],
+    )
+    .expect("merges");
     assert_eq!(
         merged.data,
         data(&[(
@@ -325,7 +352,11 @@ fn scalars_are_quoted_when_plain_would_mean_something_else() {
     assert_eq!(scalar("123"), "\"123\"");
     assert_eq!(scalar("a b # c"), "\"a b # c\"");
     assert_eq!(scalar(""), "\"\"");
-    let tricky = user("arn:aws:iam::1:user/x", "{{SessionName}}", &["yes", "a: b", "#c"]);
+    let tricky = user(
+        "arn:aws:iam::1:user/x",
+        "{{SessionName}}",
+        &["yes", "a: b", "#c"],
+    );
     let text = render_entry(&tricky, 2);
     let entries = parse_list(MapKind::MapUsers, &text).expect("parses");
     assert_eq!(entries, vec![tricky]);
@@ -349,7 +380,11 @@ fn edits_come_from_the_plan_unit() {
             address: address("arn:aws:iam::1:user/old"),
             action: Action::Delete,
             reason: None,
-            before: Some(Object::AwsAuthEntry(user("arn:aws:iam::1:user/old", "o", &[]))),
+            before: Some(Object::AwsAuthEntry(user(
+                "arn:aws:iam::1:user/old",
+                "o",
+                &[],
+            ))),
             after: None,
             fields: Vec::new(),
         },
