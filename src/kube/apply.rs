@@ -175,18 +175,22 @@ impl ClusterExecutor {
             .await?;
         // Keys the plan drops (the IRSA annotation when `iamRole` goes) may be co-owned by a
         // manager that set them before adoption: remove them explicitly.
-        if let (Some(before), Action::Update | Action::Adopt) = (&change.before, change.action) {
-            if let Some(removal) = removed_keys(meta_of(before), meta_of(after)) {
-                let call = format!("PATCH (merge) {what}");
-                let params = PatchParams {
-                    field_manager: Some(FIELD_MANAGER.to_string()),
-                    ..PatchParams::default()
-                };
-                let patch = Patch::Merge(&removal);
-                self.client
-                    .call(&call, || api.patch(name, &params, &patch))
-                    .await?;
+        let removal = match (&change.before, change.action) {
+            (Some(before), Action::Update | Action::Adopt) => {
+                removed_keys(meta_of(before), meta_of(after))
             }
+            _ => None,
+        };
+        if let Some(removal) = removal {
+            let call = format!("PATCH (merge) {what}");
+            let params = PatchParams {
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..PatchParams::default()
+            };
+            let patch = Patch::Merge(&removal);
+            self.client
+                .call(&call, || api.patch(name, &params, &patch))
+                .await?;
         }
         Ok(())
     }
