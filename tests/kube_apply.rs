@@ -249,6 +249,13 @@ impl Fixture {
         plan
     }
 
+    async fn converge_with(&self, options: &PlanOptions) -> Plan {
+        let plan = self.plan(options).await.expect("plan");
+        let report = self.apply(&plan).await;
+        assert!(report.succeeded(), "apply failed: {report:?}");
+        plan
+    }
+
     async fn assert_no_changes(&self) {
         let plan = self.plan(&PlanOptions::default()).await.expect("plan");
         let addresses: Vec<String> = plan.changes.iter().map(|c| c.address.to_string()).collect();
@@ -735,4 +742,104 @@ fn seeded_live_objects_match_the_model() {
         assert_eq!(read.cluster_role_bindings, expected.cluster_role_bindings);
         let _: Option<&Value> = None;
     });
+}
+
+#[tokio::test]
+async fn removing_iam_role_removes_the_irsa_annotation_even_when_kubectl_set_it_first() {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let fixture = Fixture::new("003-irsa-service-account").await;
+    // Annotated by hand before accessctl, then adopted: the annotation has another owner.
+    fixture.server.seed_as(
+        "kubectl-annotate",
+        &json!({
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {
+                "name": "connections-serviceaccount-s3",
+                "namespace": "devops-aurora-1",
+                "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::204393242335:role/connections-role-test"},
+            },
+        }),
+    );
+    let adopt = PlanOptions {
+        adopt_all: true,
+        ..PlanOptions::default()
+    };
+    fixture.converge_with(&adopt).await;
+    let annotation = |fixture: &Fixture| {
+        fixture
+            .server
+            .object::<ServiceAccount>(Some("devops-aurora-1"), "connections-serviceaccount-s3")
+            .expect("service account")
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .get("eks.amazonaws.com/role-arn")
+            .cloned()
+    };
+    assert_eq!(
+        annotation(&fixture).as_deref(),
+        Some("arn:aws:iam::204393242335:role/connections-role-test")
+    );
+    fixture.assert_no_changes().await;
+
+    fixture.edit_access(
+        "      devops-aurora-1/connections-serviceaccount-s3:\n        # Sets eks.amazonaws.com/role-arn: arn:aws:iam::204393242335:role/connections-role-test\n        iamRole: connections-role-test\n",
+        "      devops-aurora-1/connections-serviceaccount-s3: {}\n",
+    );
+    let plan = fixture.converge().await;
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.address.kind == Kind::ServiceAccount && c.action == Action::Update),
+        "{plan:?}"
+    );
+    assert_eq!(annotation(&fixture), None);
+    fixture.assert_no_changes().await;
+}
+
+#[tokio::test]
+async fn when_someone_else_creates_aws_auth_first_it_is_merged_not_failed() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    let api = kube::Api::<ConfigMap>::namespaced(fixture.server.client().await, "kube-system");
+    api.delete("aws-auth", &Default::default())
+        .await
+        .expect("delete");
+    let mut plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
+    plan.changes.retain(|c| c.address.kind == Kind::AwsAuth);
+    assert!(!plan.changes.is_empty());
+    // Each request waits 300 ms: the GET is answered 404 at ~300 ms, the POST at ~600 ms; the
+    // other writer creates aws-auth in between.
+    fixture.server.set_latency(Duration::from_millis(300));
+    let node_role = "- rolearn: arn:aws:iam::123412341234:role/nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n  - system:bootstrappers\n  - system:nodes\n";
+    let (report, ()) = tokio::join!(fixture.apply(&plan), async {
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        fixture.server.seed_as(
+            "eks",
+            &json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+                "data": {"mapRoles": node_role},
+            }),
+        );
+    });
+    fixture.server.clear_faults();
+    assert!(report.succeeded(), "{report:?}");
+    let calls: Vec<(String, Option<u16>)> = fixture
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/configmaps/aws-auth") || r.path.ends_with("/configmaps"))
+        .map(|r| (r.method.clone(), r.status))
+        .collect();
+    assert!(
+        calls.contains(&("POST".to_string(), Some(409))),
+        "the create lost the race: {calls:?}"
+    );
+    let data = fixture.aws_auth().data.unwrap_or_default();
+    assert_eq!(
+        data["mapRoles"], node_role,
+        "the other writer's entry is kept byte for byte"
+    );
+    assert!(data["mapUsers"].contains("user/my-test-iam-user"));
 }
