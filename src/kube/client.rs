@@ -302,6 +302,17 @@ impl ClusterClient {
                 "check the network path to the cluster endpoint; {}",
                 self.access_hint
             )),
+            kube::Error::Auth(_) => KubeError::new(
+                KubeErrorKind::Kubeconfig,
+                format!(
+                    "{place}: {call}: the kubeconfig's credentials could not be obtained: {}",
+                    error_chain(error)
+                ),
+            )
+            .with_hint(format!(
+                "the kubeconfig runs `aws eks get-token` (or another exec plugin): check that it runs and that your AWS session is valid (`aws sts get-caller-identity`, `aws sso login`); {}",
+                self.access_hint
+            )),
             other => KubeError::new(
                 KubeErrorKind::Data,
                 format!("{place}: {call}: {}", error_chain(other)),

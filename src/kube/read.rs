@@ -4,8 +4,10 @@
 //! concurrently, plus the aws-auth GET. Declared objects that the LIST did not return are either
 //! missing or unowned; both matter to the plan (create, or refuse unless adopted). They are
 //! looked up by a GET each when there are few ([`GET_LIMIT`]), else by one unfiltered LIST of
-//! the kind, whichever is fewer requests. A plan with no changes therefore makes exactly one
-//! request per kind plus the ConfigMap GET; a first apply of many objects at most two LISTs per kind.
+//! the kind: a few small concurrent GETs cost the server less than listing every RoleBinding of
+//! a large shared cluster, and past the limit the one LIST wins. A plan with no changes
+//! therefore makes exactly one request per kind plus the ConfigMap GET; a first apply of many
+//! objects at most two LISTs per kind.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
