@@ -843,3 +843,34 @@ async fn when_someone_else_creates_aws_auth_first_it_is_merged_not_failed() {
     );
     assert!(data["mapUsers"].contains("user/my-test-iam-user"));
 }
+
+#[tokio::test]
+async fn endless_aws_auth_conflicts_stop_with_an_error() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    let mut plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
+    plan.changes.retain(|c| c.address.kind == Kind::AwsAuth);
+    for round in 0..accessctl::kube::apply::AWS_AUTH_ATTEMPTS {
+        fixture.server.inject_concurrent_write::<ConfigMap>(
+            Some("kube-system"),
+            "aws-auth",
+            move |object| {
+                object["data"][format!("other-{round}")] = json!("x");
+            },
+        );
+    }
+    let report = fixture.apply(&plan).await;
+    let (_, error) = report.failed.first().expect("gave up");
+    assert!(
+        error.message.contains("still conflicting"),
+        "{}",
+        error.message
+    );
+    let puts = fixture
+        .server
+        .count("PUT", "/api/v1/namespaces/kube-system/configmaps/aws-auth");
+    assert_eq!(puts, accessctl::kube::apply::AWS_AUTH_ATTEMPTS as usize);
+    // Nothing half-written: the entry is not there, the others' writes are.
+    let data = fixture.aws_auth().data.unwrap_or_default();
+    assert!(!data.values().any(|text| text.contains("my-test-iam-user")));
+    assert!(data.contains_key("other-9"));
+}
