@@ -15,7 +15,7 @@ use accessctl::plan::{self, Action, Address, Desired, Kind, Object, Plan, PlanOp
 use accessctl::spec::{self, Facts};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::RoleBinding;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::kube_server::{Fault, KubeServer};
 
@@ -740,7 +740,6 @@ fn seeded_live_objects_match_the_model() {
         assert_eq!(read.roles, expected.roles);
         assert_eq!(read.role_bindings, expected.role_bindings);
         assert_eq!(read.cluster_role_bindings, expected.cluster_role_bindings);
-        let _: Option<&Value> = None;
     });
 }
 
