@@ -1,0 +1,372 @@
+//! One kube-rs client per cluster, configured from kubeconfig as `kubectl` does (`KUBECONFIG`,
+//! a list of files, else `~/.kube/config`; the cluster's `context:` from access.yaml, else the
+//! current context), and the one place every API call goes through: errors that name the
+//! context, the call and the object, and bounded retries.
+//!
+//! kube-rs 5 retries 429/503/504 by itself (up to 15 times, honouring `Retry-After` with no bound
+//! in time). That loop is switched off (`Config::default_retry = false`) so there is exactly one
+//! retry loop, [`ClusterClient::call`], bounded in time, which also retries 500 and dropped
+//! connections and says what it gave up on.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use super::error::{KubeError, KubeErrorKind};
+use crate::model::Cluster;
+
+/// How long and how often a failing call is retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// No retry starts after this much time since the first attempt.
+    pub max_elapsed: Duration,
+    /// Attempts in all for throttling and server errors (429, 500, 502, 503, 504).
+    pub max_attempts: u32,
+    /// Attempts in all when the server cannot be reached or drops the connection.
+    pub max_transport_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_elapsed: Duration::from_secs(60),
+            max_attempts: 8,
+            max_transport_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all (tests that want to see the first failure).
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            max_transport_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Exponential backoff with jitter, before attempt `attempt + 1`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exponential = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exponential.min(self.max_delay);
+        // Full jitter between half and all of the delay, so concurrent callers spread out.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.subsec_nanos())
+            .unwrap_or_default();
+        let fraction = f64::from(nanos % 1000) / 2000.0 + 0.5;
+        capped.mul_f64(fraction)
+    }
+}
+
+/// A client for one cluster, with what is needed to explain its failures.
+#[derive(Clone)]
+pub struct ClusterClient {
+    client: kube::Client,
+    /// The cluster's name in access.yaml.
+    pub cluster: String,
+    /// The kubeconfig context used.
+    pub context: String,
+    /// The API server URL.
+    pub server: String,
+    /// How to fix access to this cluster (`aws eks update-kubeconfig …`).
+    access_hint: String,
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for ClusterClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterClient")
+            .field("cluster", &self.cluster)
+            .field("context", &self.context)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `aws eks update-kubeconfig --name … --region … [--alias …]` for this cluster.
+fn update_kubeconfig_hint(name: &str, cluster: &Cluster) -> String {
+    let eks_name = cluster.eks_name.as_deref().unwrap_or(name);
+    let mut command = format!("aws eks update-kubeconfig --name {eks_name}");
+    if let Some(region) = &cluster.region {
+        command.push_str(&format!(" --region {region}"));
+    }
+    if let Some(context) = &cluster.context {
+        command.push_str(&format!(" --alias {context}"));
+    }
+    format!("to add or refresh this cluster's kubeconfig entry, run `{command}`")
+}
+
+impl ClusterClient {
+    /// Connects to cluster `name` of access.yaml through the kubeconfig of the environment.
+    pub async fn connect(name: &str, cluster: &Cluster) -> Result<Self, KubeError> {
+        let hint = update_kubeconfig_hint(name, cluster);
+        let kubeconfig = Kubeconfig::read().map_err(|error| {
+            KubeError::new(
+                KubeErrorKind::Kubeconfig,
+                format!("cluster `{name}`: cannot read the kubeconfig (KUBECONFIG or ~/.kube/config): {error}"),
+            )
+            .with_hint(hint.clone())
+        })?;
+        Self::from_kubeconfig(name, cluster, kubeconfig).await
+    }
+
+    /// Connects through the kubeconfig file at `path`.
+    pub async fn connect_with_file(
+        name: &str,
+        cluster: &Cluster,
+        path: &Path,
+    ) -> Result<Self, KubeError> {
+        let hint = update_kubeconfig_hint(name, cluster);
+        let kubeconfig = Kubeconfig::read_from(path).map_err(|error| {
+            KubeError::new(
+                KubeErrorKind::Kubeconfig,
+                format!(
+                    "cluster `{name}`: cannot read the kubeconfig {}: {error}",
+                    path.display()
+                ),
+            )
+            .with_hint(hint.clone())
+        })?;
+        Self::from_kubeconfig(name, cluster, kubeconfig).await
+    }
+
+    /// Connects through an already loaded kubeconfig: the cluster's context, else the current one.
+    pub async fn from_kubeconfig(
+        name: &str,
+        cluster: &Cluster,
+        kubeconfig: Kubeconfig,
+    ) -> Result<Self, KubeError> {
+        let hint = update_kubeconfig_hint(name, cluster);
+        let context = match cluster
+            .context
+            .clone()
+            .or_else(|| kubeconfig.current_context.clone())
+        {
+            Some(context) if !context.is_empty() => context,
+            _ => {
+                return Err(KubeError::new(
+                    KubeErrorKind::Kubeconfig,
+                    format!("cluster `{name}`: no `context:` in access.yaml and no current context in the kubeconfig"),
+                )
+                .with_hint(format!("set `context:` on the cluster in access.yaml, or {hint}")));
+            }
+        };
+        let available: Vec<&str> = kubeconfig
+            .contexts
+            .iter()
+            .map(|named| named.name.as_str())
+            .collect();
+        if !available.contains(&context.as_str()) {
+            let known = if available.is_empty() {
+                "the kubeconfig has no contexts".to_string()
+            } else {
+                format!("the kubeconfig has: {}", available.join(", "))
+            };
+            return Err(KubeError::new(
+                KubeErrorKind::Kubeconfig,
+                format!("cluster `{name}`: context `{context}` is not in the kubeconfig ({known})"),
+            )
+            .with_hint(hint));
+        }
+        let options = KubeConfigOptions {
+            context: Some(context.clone()),
+            ..KubeConfigOptions::default()
+        };
+        let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|error| {
+                KubeError::new(
+                    KubeErrorKind::Kubeconfig,
+                    format!("cluster `{name}`: context `{context}` of the kubeconfig cannot be used: {error}"),
+                )
+                .with_hint(hint.clone())
+            })?;
+        // One retry loop only: ours, bounded in time (see the module comment).
+        config.default_retry = false;
+        config.connect_timeout = Some(Duration::from_secs(10));
+        let server = config.cluster_url.to_string();
+        let client = kube::Client::try_from(config).map_err(|error| {
+            KubeError::new(
+                KubeErrorKind::Kubeconfig,
+                format!("cluster `{name}`: context `{context}`: cannot build a client: {error}"),
+            )
+            .with_hint(hint.clone())
+        })?;
+        Ok(ClusterClient {
+            client,
+            cluster: name.to_string(),
+            context,
+            server,
+            access_hint: hint,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// Runs one API call, retrying throttling, server errors and dropped connections within
+    /// the retry policy; `call` describes it for errors (`GET configmaps kube-system/aws-auth`).
+    pub async fn call<T, F, Fut>(&self, call: &str, operation: F) -> Result<T, KubeError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut transport_attempts = 0u32;
+        loop {
+            attempt += 1;
+            let error = match operation().await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let (retryable, transport, retry_after) = classify(&error);
+            if transport {
+                transport_attempts += 1;
+            }
+            let exhausted = if transport {
+                transport_attempts >= self.retry.max_transport_attempts
+            } else {
+                attempt >= self.retry.max_attempts
+            };
+            let delay = retry_after
+                .unwrap_or_default()
+                .max(self.retry.backoff(attempt));
+            let out_of_time = started.elapsed() + delay > self.retry.max_elapsed;
+            if !retryable || exhausted || out_of_time {
+                let mut failure = self.describe(call, &error);
+                if retryable && attempt > 1 {
+                    failure.message = format!(
+                        "{} (gave up after {attempt} attempts in {:.1}s)",
+                        failure.message,
+                        started.elapsed().as_secs_f64()
+                    );
+                    if !transport {
+                        failure.kind = KubeErrorKind::GaveUp;
+                    }
+                }
+                return Err(failure);
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The error of `call`, naming the context and with a hint.
+    pub fn describe(&self, call: &str, error: &kube::Error) -> KubeError {
+        let place = format!("cluster `{}` (context `{}`)", self.cluster, self.context);
+        match error {
+            kube::Error::Api(status) => {
+                let reason = if status.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", status.reason)
+                };
+                let error = KubeError::new(
+                    KubeErrorKind::Api(status.code),
+                    format!(
+                        "{place}: {call}: {}{reason}: {}",
+                        status.code, status.message
+                    ),
+                );
+                match api_hint(status.code, &self.access_hint) {
+                    Some(hint) => error.with_hint(hint),
+                    None => error,
+                }
+            }
+            kube::Error::HyperError(_) | kube::Error::Service(_) => KubeError::new(
+                KubeErrorKind::Unreachable,
+                format!(
+                    "{place}: {call}: the API server {} did not answer: {}",
+                    self.server,
+                    error_chain(error)
+                ),
+            )
+            .with_hint(format!(
+                "check the network path to the cluster endpoint; {}",
+                self.access_hint
+            )),
+            kube::Error::Auth(_) => KubeError::new(
+                KubeErrorKind::Kubeconfig,
+                format!(
+                    "{place}: {call}: the kubeconfig's credentials could not be obtained: {}",
+                    error_chain(error)
+                ),
+            )
+            .with_hint(format!(
+                "the kubeconfig runs `aws eks get-token` (or another exec plugin): check that it runs and that your AWS session is valid (`aws sts get-caller-identity`, `aws sso login`); {}",
+                self.access_hint
+            )),
+            other => KubeError::new(
+                KubeErrorKind::Data,
+                format!("{place}: {call}: {}", error_chain(other)),
+            ),
+        }
+    }
+}
+
+/// `(retryable, transport failure, Retry-After)` of an error.
+fn classify(error: &kube::Error) -> (bool, bool, Option<Duration>) {
+    match error {
+        kube::Error::Api(status) => {
+            let retry_after = status
+                .details
+                .as_ref()
+                .map(|details| details.retry_after_seconds)
+                .filter(|seconds| *seconds > 0)
+                .map(|seconds| Duration::from_secs(u64::from(seconds)));
+            let retryable = matches!(status.code, 429 | 500 | 502 | 503 | 504);
+            (retryable, false, retry_after)
+        }
+        kube::Error::HyperError(_) | kube::Error::Service(_) => (true, true, None),
+        _ => (false, false, None),
+    }
+}
+
+fn api_hint(code: u16, access_hint: &str) -> Option<String> {
+    match code {
+        401 => Some(format!(
+            "the kubeconfig's credentials were refused; {access_hint} (and check `aws sts get-caller-identity`)"
+        )),
+        403 => Some(
+            "the identity in the kubeconfig lacks RBAC permission for this call; accessctl needs to read and write RBAC objects, namespaces, service accounts and kube-system/aws-auth".to_string(),
+        ),
+        409 => Some("someone else changed the object at the same time; run plan again".to_string()),
+        422 => Some("the API server refused the object as invalid; check the object in access.yaml".to_string()),
+        429 | 500 | 502 | 503 | 504 => Some(
+            "the API server is overloaded or failing; try again later".to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// The error and its sources, joined.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

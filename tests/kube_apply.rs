@@ -1,0 +1,875 @@
+//! The cluster side end to end on the in-memory API server: each seed example's cluster part
+//! applied from its "before" state and converged, aws-auth entries accessctl does not manage
+//! kept byte for byte, concurrent aws-auth edits, prunes, binding replacement, adoption and
+//! faults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use accessctl::apply::{ApplyReport, apply};
+use accessctl::kube::apply::manifest;
+use accessctl::kube::{ClusterClient, ClusterExecutor, RetryPolicy, read_cluster};
+use accessctl::model::{AWS_AUTH_MANAGED_ANNOTATION, AwsAuthEntry, Cluster, MapKind, State};
+use accessctl::plan::{self, Action, Address, Desired, Kind, Object, Plan, PlanOptions, Problem};
+use accessctl::spec::{self, Facts};
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::rbac::v1::RoleBinding;
+use serde_json::json;
+
+use crate::support::kube_server::{Fault, KubeServer};
+
+const EXAMPLES: [&str; 6] = [
+    "000-service-admins-and-ci-user",
+    "001-reader-group-and-eks-admin-role",
+    "002-role-mappings",
+    "003-irsa-service-account",
+    "004-ci-namespace-deployer",
+    "all-seeds-combined",
+];
+
+fn example_dir(example: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("specs/examples")
+        .join(example)
+}
+
+/// An aws-auth entry as people write it by hand (eksctl's indentation, a comment above):
+/// deliberately not accessctl's own style, so a rewrite would show.
+fn hand_block(entry: &AwsAuthEntry) -> String {
+    match entry.kind {
+        MapKind::MapAccounts => format!("# account\n- '{}'\n", entry.arn),
+        kind => {
+            let key = if kind == MapKind::MapRoles {
+                "rolearn"
+            } else {
+                "userarn"
+            };
+            let mut text = format!("# added by hand\n- {key}: {}\n", entry.arn);
+            if let Some(username) = &entry.username {
+                text.push_str(&format!("  username: {username}\n"));
+            }
+            if !entry.groups.is_empty() {
+                text.push_str("  groups:\n");
+                for group in &entry.groups {
+                    text.push_str(&format!("  - {group}\n"));
+                }
+            }
+            text
+        }
+    }
+}
+
+/// Seeds the cluster objects of a model cluster; returns the aws-auth blocks written for
+/// entries accessctl does not manage, by ARN.
+fn seed_cluster(server: &KubeServer, cluster: &Cluster) -> Vec<(String, String)> {
+    let seed = |kind: Kind, key: &str, object: Object| {
+        let (namespace, name) = match key.split_once('/') {
+            Some((namespace, name))
+                if kind != Kind::Namespace
+                    && kind != Kind::ClusterRole
+                    && kind != Kind::ClusterRoleBinding =>
+            {
+                (Some(namespace), name)
+            }
+            _ => (None, key),
+        };
+        let value = manifest(kind, namespace, name, &object).expect("manifest");
+        server.seed(&value);
+    };
+    for (name, namespace) in &cluster.namespaces {
+        if server
+            .raw_object::<k8s_openapi::api::core::v1::Namespace>(None, name)
+            .is_none()
+        {
+            seed(Kind::Namespace, name, Object::Namespace(namespace.clone()));
+        }
+    }
+    for (name, role) in &cluster.cluster_roles {
+        seed(Kind::ClusterRole, name, Object::ClusterRole(role.clone()));
+    }
+    for (name, role) in &cluster.roles {
+        seed(Kind::K8sRole, name, Object::K8sRole(role.clone()));
+    }
+    for (name, binding) in &cluster.cluster_role_bindings {
+        seed(
+            Kind::ClusterRoleBinding,
+            name,
+            Object::Binding(binding.clone()),
+        );
+    }
+    for (name, binding) in &cluster.role_bindings {
+        seed(Kind::RoleBinding, name, Object::Binding(binding.clone()));
+    }
+    for (name, account) in &cluster.service_accounts {
+        seed(
+            Kind::ServiceAccount,
+            name,
+            Object::ServiceAccount(account.clone()),
+        );
+    }
+    let Some(aws_auth) = &cluster.aws_auth else {
+        return Vec::new();
+    };
+    let mut data = BTreeMap::new();
+    let mut blocks = Vec::new();
+    for (kind, key) in [
+        (MapKind::MapRoles, "mapRoles"),
+        (MapKind::MapUsers, "mapUsers"),
+        (MapKind::MapAccounts, "mapAccounts"),
+    ] {
+        let mut text = String::new();
+        for entry in aws_auth.entries.iter().filter(|entry| entry.kind == kind) {
+            let block = hand_block(entry);
+            text.push_str(&block);
+            if !aws_auth.managed.contains(&entry.arn) {
+                blocks.push((entry.arn.clone(), block));
+            }
+        }
+        if !text.is_empty() {
+            data.insert(key.to_string(), text);
+        }
+    }
+    let managed = serde_json::to_string(&aws_auth.managed).expect("json");
+    server.seed(&json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "aws-auth",
+            "namespace": "kube-system",
+            "annotations": {AWS_AUTH_MANAGED_ANNOTATION: managed},
+        },
+        "data": data,
+    }));
+    blocks
+}
+
+/// One cluster of one example on its own API server.
+struct Fixture {
+    server: KubeServer,
+    /// live.json: the IAM part, caller and account the plan needs.
+    live: State,
+    cluster: String,
+    client: ClusterClient,
+    /// The aws-auth blocks seeded for entries accessctl does not manage, by ARN.
+    seeded_blocks: Vec<(String, String)>,
+    directory: tempfile::TempDir,
+}
+
+impl Fixture {
+    async fn new(example: &str) -> Self {
+        let live_text =
+            std::fs::read_to_string(example_dir(example).join("live.json")).expect("live.json");
+        let live: State = serde_json::from_str(&live_text).expect("live.json parses");
+        assert_eq!(live.clusters.len(), 1, "one cluster per example");
+        let (cluster, live_cluster) = live.clusters.iter().next().expect("a cluster");
+        let server = KubeServer::start().await;
+        let seeded_blocks = seed_cluster(&server, live_cluster);
+        // The kubeconfig's current context (the test server) stands for the cluster's own.
+        let connect_as = Cluster::default();
+        let client =
+            ClusterClient::connect_with_file(cluster, &connect_as, server.kubeconfig_path())
+                .await
+                .expect("connect");
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let access =
+            std::fs::read_to_string(example_dir(example).join("access.yaml")).expect("access.yaml");
+        std::fs::write(directory.path().join("access.yaml"), access).expect("write");
+        Fixture {
+            server,
+            cluster: cluster.clone(),
+            live,
+            client,
+            seeded_blocks,
+            directory,
+        }
+    }
+
+    fn access_path(&self) -> PathBuf {
+        self.directory.path().join("access.yaml")
+    }
+
+    /// Rewrites access.yaml by replacing `from` (which must be there) with `to`.
+    fn edit_access(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.access_path()).expect("read");
+        assert!(text.contains(from), "access.yaml has no {from:?}");
+        std::fs::write(self.access_path(), text.replacen(from, to, 1)).expect("write");
+    }
+
+    fn desired(&self) -> Desired {
+        spec::load(
+            &self.access_path(),
+            &Facts {
+                live: Some(&self.live),
+            },
+        )
+        .unwrap_or_else(|diagnostics| panic!("access.yaml: {diagnostics:?}"))
+        .desired
+    }
+
+    /// live.json with the cluster read from the server.
+    async fn read(&self, desired: &Desired) -> State {
+        let want = desired
+            .state
+            .clusters
+            .get(&self.cluster)
+            .expect("cluster in access.yaml");
+        let cluster = read_cluster(&self.client, want)
+            .await
+            .expect("read cluster");
+        let mut live = self.live.clone();
+        live.clusters.insert(self.cluster.clone(), cluster);
+        live
+    }
+
+    /// The plan of the cluster kinds only (IAM is another executor's).
+    async fn plan(&self, options: &PlanOptions) -> Result<Plan, plan::PlanError> {
+        let desired = self.desired();
+        let live = self.read(&desired).await;
+        let mut plan = plan::plan(&desired, &live, options)?;
+        plan.changes.retain(|change| {
+            !change.address.kind.is_iam() && change.address.kind != Kind::AccessEntry
+        });
+        Ok(plan)
+    }
+
+    async fn apply_with(&self, plan: &Plan, client: ClusterClient) -> ApplyReport {
+        apply(plan, &ClusterExecutor::new(client), 10).await
+    }
+
+    async fn apply(&self, plan: &Plan) -> ApplyReport {
+        self.apply_with(plan, self.client.clone()).await
+    }
+
+    /// Plans and applies; panics unless it all succeeds.
+    async fn converge(&self) -> Plan {
+        let plan = self.plan(&PlanOptions::default()).await.expect("plan");
+        let report = self.apply(&plan).await;
+        assert!(report.succeeded(), "apply failed: {report:?}");
+        plan
+    }
+
+    async fn converge_with(&self, options: &PlanOptions) -> Plan {
+        let plan = self.plan(options).await.expect("plan");
+        let report = self.apply(&plan).await;
+        assert!(report.succeeded(), "apply failed: {report:?}");
+        plan
+    }
+
+    async fn assert_no_changes(&self) {
+        let plan = self.plan(&PlanOptions::default()).await.expect("plan");
+        let addresses: Vec<String> = plan.changes.iter().map(|c| c.address.to_string()).collect();
+        assert!(addresses.is_empty(), "changes left: {addresses:?}");
+    }
+
+    fn aws_auth(&self) -> ConfigMap {
+        self.server
+            .object::<ConfigMap>(Some("kube-system"), "aws-auth")
+            .expect("aws-auth exists")
+    }
+
+    fn aws_auth_text(&self) -> String {
+        self.aws_auth()
+            .data
+            .unwrap_or_default()
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("")
+    }
+}
+
+#[tokio::test]
+async fn every_example_applies_keeps_unmanaged_entries_byte_for_byte_and_converges() {
+    for example in EXAMPLES {
+        let fixture = Fixture::new(example).await;
+        let plan = fixture.converge().await;
+        assert!(plan.has_changes(), "{example}: nothing to apply");
+        let text = fixture.aws_auth_text();
+        let adopted: Vec<&str> = plan
+            .changes
+            .iter()
+            .filter(|c| c.address.kind == Kind::AwsAuth)
+            .map(|c| c.address.name.as_str())
+            .collect();
+        let kept: Vec<&String> = fixture
+            .seeded_blocks
+            .iter()
+            .filter(|(arn, _)| !adopted.contains(&arn.as_str()))
+            .map(|(_, block)| block)
+            .collect();
+        assert!(!kept.is_empty(), "{example}");
+        for block in kept {
+            assert!(
+                text.contains(block.as_str()),
+                "{example}: lost or rewrote\n{block}\nin\n{text}"
+            );
+        }
+        // Every planned aws-auth entry is managed, every deleted one gone.
+        let annotations = fixture.aws_auth().metadata.annotations.unwrap_or_default();
+        let managed: Vec<String> =
+            serde_json::from_str(&annotations[AWS_AUTH_MANAGED_ANNOTATION]).expect("json");
+        for change in plan
+            .changes
+            .iter()
+            .filter(|c| c.address.kind == Kind::AwsAuth)
+        {
+            let deleted = change.action == Action::Delete;
+            assert_eq!(
+                managed.contains(&change.address.name),
+                !deleted,
+                "{example}: {}",
+                change.address
+            );
+            assert_eq!(
+                text.contains(&format!("{}\n", change.address.name)),
+                !deleted,
+                "{example}: {}",
+                change.address
+            );
+        }
+        fixture.server.clear_requests();
+        fixture.assert_no_changes().await;
+        // One LIST per kind and the aws-auth GET: every declared object is owned now.
+        let requests = fixture.server.requests();
+        assert_eq!(requests.len(), 7, "{example}: {requests:#?}");
+        let lists = requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.query.contains("labelSelector"))
+            .count();
+        assert_eq!(lists, 6, "{example}");
+    }
+}
+
+/// A user entry as a concurrent writer would add it.
+const RACER: &str = "- userarn: arn:aws:iam::123412341234:user/racer\n  username: racer\n";
+
+#[tokio::test]
+async fn a_concurrent_aws_auth_edit_loses_no_entry() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    let plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
+    // Between apply's GET of aws-auth and its PUT.
+    fixture.server.inject_concurrent_write::<ConfigMap>(
+        Some("kube-system"),
+        "aws-auth",
+        |object| {
+            let users = object["data"]["mapUsers"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            object["data"]["mapUsers"] = json!(format!("{users}{RACER}"));
+        },
+    );
+    let report = fixture.apply(&plan).await;
+    assert!(report.succeeded(), "{report:?}");
+    let users = fixture.aws_auth().data.unwrap_or_default()["mapUsers"].clone();
+    assert!(users.contains(RACER), "{users}");
+    assert!(users.contains("user/my-test-iam-user"), "{users}");
+    let puts = fixture
+        .server
+        .count("PUT", "/api/v1/namespaces/kube-system/configmaps/aws-auth");
+    assert_eq!(puts, 2, "one conflict, one success");
+    fixture.assert_no_changes().await;
+}
+
+#[tokio::test]
+async fn removing_a_user_removes_exactly_its_entry_and_bindings() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    fixture.converge().await;
+    let before = fixture.server.dump();
+    let users_before = fixture.aws_auth().data.unwrap_or_default()["mapUsers"].clone();
+
+    fixture.edit_access(
+        "      - user: my-test-iam-user\n        username: my-test-user\n        groups: [my-test-role]\n",
+        "",
+    );
+    fixture.edit_access(
+        "    bindings:\n      my-test-ns/my-test-user-role-binding:\n        role: my-test-role\n        users: [my-test-user]\n",
+        "",
+    );
+    let plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
+    let arn = "arn:aws:iam::123412341234:user/my-test-iam-user";
+    let planned: Vec<(Address, Action)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.address.clone(), c.action))
+        .collect();
+    assert_eq!(
+        planned,
+        vec![
+            (
+                Address::cluster(Kind::AwsAuth, &fixture.cluster, arn),
+                Action::Delete
+            ),
+            (
+                Address::cluster(
+                    Kind::RoleBinding,
+                    &fixture.cluster,
+                    "my-test-ns/my-test-user-role-binding"
+                ),
+                Action::Delete
+            ),
+        ]
+    );
+    let report = fixture.apply(&plan).await;
+    assert!(report.succeeded(), "{report:?}");
+
+    let after = fixture.server.dump();
+    let gone = "rolebindings/my-test-ns/my-test-user-role-binding";
+    let aws_auth = "configmaps/kube-system/aws-auth";
+    let mut expected_keys: Vec<&String> = before.keys().filter(|k| *k != gone).collect();
+    expected_keys.sort();
+    assert_eq!(after.keys().collect::<Vec<_>>(), expected_keys);
+    for (key, object) in &after {
+        if key != aws_auth {
+            assert_eq!(object, &before[key], "{key} changed");
+        }
+    }
+    let users_after = fixture.aws_auth().data.unwrap_or_default()["mapUsers"].clone();
+    let removed = "- userarn: arn:aws:iam::123412341234:user/my-test-iam-user\n  username: my-test-user\n  groups:\n    - my-test-role\n";
+    assert_eq!(users_after, users_before.replace(removed, ""));
+    assert_ne!(users_after, users_before);
+    fixture.assert_no_changes().await;
+}
+
+#[tokio::test]
+async fn a_binding_whose_role_ref_changes_is_replaced() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    fixture.converge().await;
+    let uid = |fixture: &Fixture| {
+        fixture
+            .server
+            .object::<RoleBinding>(Some("my-test-ns"), "my-test-user-role-binding")
+            .and_then(|binding| binding.metadata.uid)
+            .expect("binding")
+    };
+    let first_uid = uid(&fixture);
+    fixture.edit_access(
+        "    bindings:\n      my-test-ns/my-test-user-role-binding:\n        role: my-test-role\n",
+        "      my-test-ns/other-role:\n        rules:\n          - apiGroups: [\"\"]\n            resources: [pods]\n            verbs: [get]\n    bindings:\n      my-test-ns/my-test-user-role-binding:\n        role: other-role\n",
+    );
+    let plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
+    let replace = plan
+        .changes
+        .iter()
+        .find(|c| c.address.kind == Kind::RoleBinding)
+        .expect("binding change");
+    assert_eq!(replace.action, Action::Replace);
+    let report = fixture.apply(&plan).await;
+    assert!(report.succeeded(), "{report:?}");
+    let binding = fixture
+        .server
+        .object::<RoleBinding>(Some("my-test-ns"), "my-test-user-role-binding")
+        .expect("binding");
+    assert_eq!(binding.role_ref.name, "other-role");
+    assert_ne!(uid(&fixture), first_uid, "deleted and created");
+    fixture.assert_no_changes().await;
+}
+
+#[tokio::test]
+async fn an_unowned_binding_is_refused_until_adopted() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    fixture.server.seed(&json!({
+        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "my-test-ns"}
+    }));
+    fixture.server.seed(&json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "my-test-user-role-binding", "namespace": "my-test-ns", "labels": {"team": "ci"}},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "my-test-role"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "someone-else"}],
+    }));
+    let binding = Address::cluster(
+        Kind::RoleBinding,
+        &fixture.cluster,
+        "my-test-ns/my-test-user-role-binding",
+    );
+    let refused = fixture
+        .plan(&PlanOptions::default())
+        .await
+        .expect_err("refused");
+    assert!(
+        refused.problems.contains(&Problem::Unowned {
+            address: binding.clone()
+        }),
+        "{refused:?}"
+    );
+    let adopt = PlanOptions {
+        adopt_all: true,
+        ..PlanOptions::default()
+    };
+    let plan = fixture.plan(&adopt).await.expect("plan with --adopt");
+    let change = plan
+        .changes
+        .iter()
+        .find(|c| c.address == binding)
+        .expect("adopted");
+    assert_eq!(change.action, Action::Adopt);
+    let report = fixture.apply(&plan).await;
+    assert!(report.succeeded(), "{report:?}");
+    let stored = fixture
+        .server
+        .object::<RoleBinding>(Some("my-test-ns"), "my-test-user-role-binding")
+        .expect("binding");
+    let labels = stored.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("accessctl")
+    );
+    assert_eq!(
+        labels.get("team").map(String::as_str),
+        Some("ci"),
+        "others' labels stay"
+    );
+    let subjects: Vec<String> = stored
+        .subjects
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(subjects, vec!["my-test-user".to_string()]);
+    fixture.assert_no_changes().await;
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_are_retried_honouring_retry_after() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    fixture
+        .server
+        .inject(Fault::too_many_requests(2).retry_after(1).method("PATCH"));
+    fixture
+        .server
+        .inject(Fault::internal_error(2).method("PUT"));
+    fixture.server.inject(
+        Fault::internal_error(1)
+            .method("GET")
+            .path_contains("rolebindings"),
+    );
+    let started = Instant::now();
+    fixture.converge().await;
+    // Two 429s, each asking for a second.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let statuses: Vec<Option<u16>> = fixture.server.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == Some(429)).count(), 2);
+    assert_eq!(statuses.iter().filter(|s| **s == Some(500)).count(), 3);
+    fixture.assert_no_changes().await;
+}
+
+#[tokio::test]
+async fn retries_stop_at_their_bound_with_a_clear_error() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    fixture.server.inject(
+        Fault::too_many_requests(1000)
+            .retry_after(1)
+            .method("PATCH"),
+    );
+    let plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
+    let bounded = fixture.client.clone().with_retry(RetryPolicy {
+        max_elapsed: Duration::from_secs(2),
+        ..RetryPolicy::default()
+    });
+    let started = Instant::now();
+    let report = fixture.apply_with(&plan, bounded).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let (address, error) = report.failed.first().expect("a failure");
+    assert_eq!(address.kind, Kind::Namespace);
+    assert!(error.message.contains("429"), "{}", error.message);
+    assert!(error.message.contains("gave up after"), "{}", error.message);
+    assert!(
+        error.message.contains("namespaces my-test-ns"),
+        "{}",
+        error.message
+    );
+    assert!(error.hint.is_some());
+    assert!(!report.not_attempted.is_empty(), "later stages not started");
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_retried() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    fixture.server.inject(
+        Fault::drop_connection(1)
+            .method("PATCH")
+            .path_contains("rolebindings"),
+    );
+    fixture
+        .server
+        .inject(Fault::drop_connection(1).method("PUT"));
+    fixture.converge().await;
+    let dropped = fixture
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.status.is_none())
+        .count();
+    assert_eq!(dropped, 2);
+    fixture.assert_no_changes().await;
+}
+
+#[tokio::test]
+async fn after_a_dropped_connection_mid_apply_the_next_apply_converges() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    fixture.server.inject(
+        Fault::drop_connection(1)
+            .method("PATCH")
+            .path_contains("rolebindings"),
+    );
+    let plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
+    let report = fixture
+        .apply_with(
+            &plan,
+            fixture.client.clone().with_retry(RetryPolicy::none()),
+        )
+        .await;
+    assert!(!report.succeeded());
+    let (_, error) = report.failed.first().expect("a failure");
+    assert!(
+        error.message.contains("did not answer"),
+        "{}",
+        error.message
+    );
+    // The namespace and role were applied; the binding and aws-auth were not.
+    assert!(!report.done.is_empty());
+    assert!(!report.not_attempted.is_empty());
+    fixture.converge().await;
+    fixture.assert_no_changes().await;
+    let text = fixture.aws_auth_text();
+    for (_, block) in &fixture.seeded_blocks {
+        assert!(text.contains(block.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn a_missing_aws_auth_is_created() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    let api = kube::Api::<ConfigMap>::namespaced(fixture.server.client().await, "kube-system");
+    api.delete("aws-auth", &Default::default())
+        .await
+        .expect("delete");
+    fixture.converge().await;
+    let users = fixture.aws_auth().data.unwrap_or_default()["mapUsers"].clone();
+    assert!(users.contains("user/my-test-iam-user"), "{users}");
+    fixture.assert_no_changes().await;
+}
+
+#[tokio::test]
+async fn a_missing_context_is_named_with_a_hint() {
+    let server = KubeServer::start().await;
+    let cluster = Cluster {
+        context: Some("prod-admin".into()),
+        region: Some("eu-west-1".into()),
+        ..Cluster::default()
+    };
+    let error = ClusterClient::connect_with_file("prod", &cluster, server.kubeconfig_path())
+        .await
+        .expect_err("no such context");
+    assert!(error.message.contains("`prod-admin`"), "{}", error.message);
+    assert!(
+        error.message.contains("test"),
+        "lists the known contexts: {}",
+        error.message
+    );
+    let hint = error.hint.unwrap_or_default();
+    assert!(
+        hint.contains(
+            "aws eks update-kubeconfig --name prod --region eu-west-1 --alias prod-admin"
+        ),
+        "{hint}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_named() {
+    let server = KubeServer::start().await;
+    let path = server.kubeconfig_path().to_path_buf();
+    let copy = tempfile::tempdir().expect("dir");
+    let kubeconfig = copy.path().join("kubeconfig");
+    std::fs::copy(&path, &kubeconfig).expect("copy");
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let client = ClusterClient::connect_with_file("demo", &Cluster::default(), &kubeconfig)
+        .await
+        .expect("config")
+        .with_retry(RetryPolicy::none());
+    let error = read_cluster(&client, &Cluster::default())
+        .await
+        .expect_err("unreachable");
+    assert!(
+        error.message.contains("context `test`"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains("did not answer"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error
+            .hint
+            .unwrap_or_default()
+            .contains("aws eks update-kubeconfig --name demo")
+    );
+}
+
+#[test]
+fn seeded_live_objects_match_the_model() {
+    // The seed helper and the reader agree: what is seeded reads back as live.json says.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let fixture = Fixture::new("all-seeds-combined").await;
+        let desired = fixture.desired();
+        let live = fixture.read(&desired).await;
+        let read = &live.clusters[&fixture.cluster];
+        let expected = &fixture.live.clusters[&fixture.cluster];
+        let entries: Vec<&AwsAuthEntry> = read.aws_auth.iter().flat_map(|a| &a.entries).collect();
+        let expected_entries: Vec<&AwsAuthEntry> =
+            expected.aws_auth.iter().flat_map(|a| &a.entries).collect();
+        assert_eq!(entries, expected_entries);
+        assert_eq!(read.cluster_roles, expected.cluster_roles);
+        assert_eq!(read.roles, expected.roles);
+        assert_eq!(read.role_bindings, expected.role_bindings);
+        assert_eq!(read.cluster_role_bindings, expected.cluster_role_bindings);
+    });
+}
+
+#[tokio::test]
+async fn removing_iam_role_removes_the_irsa_annotation_even_when_kubectl_set_it_first() {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let fixture = Fixture::new("003-irsa-service-account").await;
+    // Annotated by hand before accessctl, then adopted: the annotation has another owner.
+    fixture.server.seed_as(
+        "kubectl-annotate",
+        &json!({
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {
+                "name": "connections-serviceaccount-s3",
+                "namespace": "devops-aurora-1",
+                "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::204393242335:role/connections-role-test"},
+            },
+        }),
+    );
+    let adopt = PlanOptions {
+        adopt_all: true,
+        ..PlanOptions::default()
+    };
+    fixture.converge_with(&adopt).await;
+    let annotation = |fixture: &Fixture| {
+        fixture
+            .server
+            .object::<ServiceAccount>(Some("devops-aurora-1"), "connections-serviceaccount-s3")
+            .expect("service account")
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .get("eks.amazonaws.com/role-arn")
+            .cloned()
+    };
+    assert_eq!(
+        annotation(&fixture).as_deref(),
+        Some("arn:aws:iam::204393242335:role/connections-role-test")
+    );
+    fixture.assert_no_changes().await;
+
+    fixture.edit_access(
+        "      devops-aurora-1/connections-serviceaccount-s3:\n        # Sets eks.amazonaws.com/role-arn: arn:aws:iam::204393242335:role/connections-role-test\n        iamRole: connections-role-test\n",
+        "      devops-aurora-1/connections-serviceaccount-s3: {}\n",
+    );
+    let plan = fixture.converge().await;
+    assert!(
+        plan.changes
+            .iter()
+            .any(|c| c.address.kind == Kind::ServiceAccount && c.action == Action::Update),
+        "{plan:?}"
+    );
+    assert_eq!(annotation(&fixture), None);
+    fixture.assert_no_changes().await;
+}
+
+#[tokio::test]
+async fn when_someone_else_creates_aws_auth_first_it_is_merged_not_failed() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    let api = kube::Api::<ConfigMap>::namespaced(fixture.server.client().await, "kube-system");
+    api.delete("aws-auth", &Default::default())
+        .await
+        .expect("delete");
+    let mut plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
+    plan.changes.retain(|c| c.address.kind == Kind::AwsAuth);
+    assert!(!plan.changes.is_empty());
+    // Each request waits 300 ms: the GET is answered 404 at ~300 ms, the POST at ~600 ms; the
+    // other writer creates aws-auth in between.
+    fixture.server.set_latency(Duration::from_millis(300));
+    let node_role = "- rolearn: arn:aws:iam::123412341234:role/nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n  - system:bootstrappers\n  - system:nodes\n";
+    let (report, ()) = tokio::join!(fixture.apply(&plan), async {
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        fixture.server.seed_as(
+            "eks",
+            &json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+                "data": {"mapRoles": node_role},
+            }),
+        );
+    });
+    fixture.server.clear_faults();
+    assert!(report.succeeded(), "{report:?}");
+    let calls: Vec<(String, Option<u16>)> = fixture
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/configmaps/aws-auth") || r.path.ends_with("/configmaps"))
+        .map(|r| (r.method.clone(), r.status))
+        .collect();
+    assert!(
+        calls.contains(&("POST".to_string(), Some(409))),
+        "the create lost the race: {calls:?}"
+    );
+    let data = fixture.aws_auth().data.unwrap_or_default();
+    assert_eq!(
+        data["mapRoles"], node_role,
+        "the other writer's entry is kept byte for byte"
+    );
+    assert!(data["mapUsers"].contains("user/my-test-iam-user"));
+}
+
+#[tokio::test]
+async fn endless_aws_auth_conflicts_stop_with_an_error() {
+    let fixture = Fixture::new("004-ci-namespace-deployer").await;
+    let mut plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
+    plan.changes.retain(|c| c.address.kind == Kind::AwsAuth);
+    for round in 0..accessctl::kube::apply::AWS_AUTH_ATTEMPTS {
+        fixture.server.inject_concurrent_write::<ConfigMap>(
+            Some("kube-system"),
+            "aws-auth",
+            move |object| {
+                object["data"][format!("other-{round}")] = json!("x");
+            },
+        );
+    }
+    let report = fixture.apply(&plan).await;
+    let (_, error) = report.failed.first().expect("gave up");
+    assert!(
+        error.message.contains("still conflicting"),
+        "{}",
+        error.message
+    );
+    let puts = fixture
+        .server
+        .count("PUT", "/api/v1/namespaces/kube-system/configmaps/aws-auth");
+    assert_eq!(puts, accessctl::kube::apply::AWS_AUTH_ATTEMPTS as usize);
+    // Nothing half-written: the entry is not there, the others' writes are.
+    let data = fixture.aws_auth().data.unwrap_or_default();
+    assert!(!data.values().any(|text| text.contains("my-test-iam-user")));
+    assert!(data.contains_key("other-9"));
+}
