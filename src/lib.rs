@@ -7,6 +7,7 @@ pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod kube;
+pub mod live;
 pub mod model;
 pub mod plan;
 pub mod render;

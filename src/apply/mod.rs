@@ -8,6 +8,10 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+mod route;
+
+pub use route::Route;
+
 use futures_util::StreamExt;
 use futures_util::stream;
 

@@ -1,9 +1,12 @@
 //! The command line: arguments (clap), one file per command, and the mapping of every error to
 //! a message, a hint and an exit code. Data goes to stdout; messages go to stderr.
 
+mod apply;
 mod completions;
+mod confirm;
 mod output;
 mod plan;
+mod snapshot;
 mod validate;
 
 use std::path::PathBuf;
@@ -52,6 +55,10 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Show what would change to make live state match access.yaml
     Plan(plan::PlanArgs),
+    /// Make live state match access.yaml: plan, confirm, then apply exactly that plan
+    Apply(apply::ApplyArgs),
+    /// Read the live state access.yaml touches and save it as JSON (for `plan --live-state`)
+    Snapshot(snapshot::SnapshotArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
 }
@@ -84,6 +91,8 @@ pub fn run() -> i32 {
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &printer),
         Command::Plan(args) => plan::run(args, &printer),
+        Command::Apply(args) => apply::run(args, &printer),
+        Command::Snapshot(args) => snapshot::run(args, &printer),
         Command::Completions(args) => completions::run(args),
     };
     match result {
@@ -93,4 +102,12 @@ pub fn run() -> i32 {
             EXIT_ERROR
         }
     }
+}
+
+/// The async runtime for commands that talk to AWS or clusters.
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::new(format!("cannot start the async runtime: {error}")))
 }

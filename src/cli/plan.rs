@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{CliError, EXIT_CHANGES, EXIT_OK, FileArg, OutputFormat, Printer};
+use crate::aws::AwsOptions;
+use crate::live::{self, Connections};
 use crate::model::State;
-use crate::plan::{self, Overrides, PlanOptions, SafetyCheck};
+use crate::plan::{self, Overrides, Plan, PlanOptions, SafetyCheck};
 use crate::render::{self, TextOptions};
 use crate::snapshot;
-use crate::spec::Facts;
+use crate::spec::{Facts, Loaded};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -19,6 +21,8 @@ pub struct PlanArgs {
     /// Plan against a saved live-state snapshot instead of reading AWS and the clusters
     #[arg(long, value_name = "PATH")]
     pub live_state: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -30,6 +34,24 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub safety: SafetyArgs,
+}
+
+/// Where AWS is: everything else comes from the standard chain (`AWS_PROFILE`, `AWS_REGION`,
+/// `AWS_ENDPOINT_URL*`, SSO, …).
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS profile (default: the standard chain, `AWS_PROFILE`)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> AwsOptions {
+        AwsOptions {
+            profile: self.profile.clone(),
+            ..AwsOptions::default()
+        }
+    }
 }
 
 /// Adoption and the explicit overrides of the planner's safety checks.
@@ -81,22 +103,16 @@ impl SafetyArgs {
 }
 
 pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
-    let live_path = args.live_state.as_deref().ok_or_else(|| {
-        CliError::new("reading live state from AWS and the clusters is not available in this build")
-            .with_hint("pass `--live-state live.json` (a snapshot; see docs/snapshot.md)")
-    })?;
-    let live = read_live_state(live_path)?;
-    let loaded = super::validate::load(&args.file.file, &Facts { live: Some(&live) })?;
-    let plan = plan::plan(&loaded.desired, &live, &args.safety.options()).map_err(refused)?;
-    printer.verbose(&format!(
-        "planned {} change{} against `{}`",
-        plan.changes.len(),
-        if plan.changes.len() == 1 { "" } else { "s" },
-        live_path.display()
-    ));
-
+    let planned = match &args.live_state {
+        Some(path) => plan_offline(&args.file.file, path, &args.safety)?,
+        None => {
+            let runtime = super::runtime()?;
+            runtime.block_on(plan_live(&args.file.file, &args.aws, &args.safety, printer))?
+        }
+    };
+    let plan = &planned.plan;
     if let Some(out) = &args.out {
-        std::fs::write(out, render::json(&plan)).map_err(|error| {
+        std::fs::write(out, render::json(plan)).map_err(|error| {
             CliError::new(format!(
                 "cannot write the plan to `{}`: {error}",
                 out.display()
@@ -106,13 +122,13 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
     }
     let rendered = match args.output {
         OutputFormat::Text => render::text(
-            &plan,
+            plan,
             TextOptions {
                 color: printer.stdout_color,
             },
         ),
-        OutputFormat::Json => render::json(&plan),
-        OutputFormat::Markdown => render::markdown(&plan),
+        OutputFormat::Json => render::json(plan),
+        OutputFormat::Markdown => render::markdown(plan),
     };
     printer.data(&rendered)?;
     Ok(if args.detailed_exitcode && plan.has_changes() {
@@ -120,6 +136,73 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
     } else {
         EXIT_OK
     })
+}
+
+/// A plan with what it was made from.
+pub struct Planned {
+    pub plan: Plan,
+    pub loaded: Loaded,
+    pub live: State,
+    /// Open when live state was read (not a snapshot): apply reuses them.
+    pub connections: Option<Connections>,
+}
+
+/// Plans against a saved snapshot.
+pub fn plan_offline(file: &Path, live_path: &Path, safety: &SafetyArgs) -> Result<Planned, CliError> {
+    let live = read_live_state(live_path)?;
+    let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
+    let plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
+    Ok(Planned {
+        plan,
+        loaded,
+        live,
+        connections: None,
+    })
+}
+
+/// Reads live state from AWS and the clusters the file names, then plans.
+pub async fn plan_live(
+    file: &Path,
+    aws: &AwsArgs,
+    safety: &SafetyArgs,
+    printer: &Printer,
+) -> Result<Planned, CliError> {
+    // The file names the clusters to read; IRSA issuers are resolved once live state is known.
+    let first = super::validate::load(file, &Facts { live: None })?;
+    let (live, connections) = read_live(&first.desired.state, aws, printer).await?;
+    let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
+    let plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
+    Ok(Planned {
+        plan,
+        loaded,
+        live,
+        connections: Some(connections),
+    })
+}
+
+/// Connects and reads live state for `desired`, reporting the AWS calls with `-v`.
+pub async fn read_live(
+    desired: &State,
+    aws: &AwsArgs,
+    printer: &Printer,
+) -> Result<(State, Connections), CliError> {
+    let connections = live::connect(desired, &aws.options())
+        .await
+        .map_err(live_error)?;
+    let (live, calls) = live::read(&connections, desired)
+        .await
+        .map_err(live_error)?;
+    printer.verbose(&format!("read live state: {calls}"));
+    Ok((live, connections))
+}
+
+pub fn live_error(error: live::LiveError) -> CliError {
+    let hint = error.hint();
+    let cli = CliError::new(error.to_string());
+    match hint {
+        Some(hint) => cli.with_hint(hint),
+        None => cli,
+    }
 }
 
 pub fn read_live_state(path: &Path) -> Result<State, CliError> {

@@ -1,0 +1,70 @@
+//! Live state: the caller and IAM through [`aws`](crate::aws), each cluster of access.yaml
+//! through [`kube`](crate::kube), read concurrently into one [`State`].
+//!
+//! The connections are kept so that apply reuses them.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::try_join_all;
+
+use crate::aws::{self, AwsError, AwsOptions, CallCounts, Clients};
+use crate::kube::{ClusterClient, KubeError, read_cluster};
+use crate::model::State;
+
+/// A failure to read live state, from either side.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("{0}")]
+    Aws(AwsError),
+    #[error("{0}")]
+    Kube(KubeError),
+}
+
+impl LiveError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LiveError::Aws(error) => Some(error.hint()),
+            LiveError::Kube(error) => error.hint.clone(),
+        }
+    }
+}
+
+/// Clients for AWS and for every cluster the file names.
+pub struct Connections {
+    pub aws: Clients,
+    pub clusters: BTreeMap<String, ClusterClient>,
+}
+
+/// Connects to AWS and to each cluster of `desired` (by its kubeconfig context).
+pub async fn connect(desired: &State, options: &AwsOptions) -> Result<Connections, LiveError> {
+    let aws = aws::config::load(options).await;
+    let clusters = try_join_all(desired.clusters.iter().map(|(name, cluster)| async move {
+        ClusterClient::connect(name, cluster)
+            .await
+            .map(|client| (name.clone(), client))
+    }))
+    .await
+    .map_err(LiveError::Kube)?;
+    Ok(Connections {
+        aws,
+        clusters: clusters.into_iter().collect(),
+    })
+}
+
+/// Reads the live state of everything `desired` may touch, and the AWS calls it took.
+pub async fn read(
+    connections: &Connections,
+    desired: &State,
+) -> Result<(State, CallCounts), LiveError> {
+    let iam = async { aws::read_state(&connections.aws).await.map_err(LiveError::Aws) };
+    let clusters = try_join_all(connections.clusters.iter().map(|(name, client)| async move {
+        let want = desired.clusters.get(name).cloned().unwrap_or_default();
+        read_cluster(client, &want)
+            .await
+            .map(|cluster| (name.clone(), cluster))
+            .map_err(LiveError::Kube)
+    }));
+    let ((mut state, calls), clusters) = tokio::try_join!(iam, clusters)?;
+    state.clusters = clusters.into_iter().collect();
+    Ok((state, calls))
+}
