@@ -18,6 +18,8 @@ use accessctl::model::State;
 use accessctl::plan::{self, Action, Address, Change, Desired, Kind, Plan, PlanOptions, Problem};
 use accessctl::spec::{self, Facts};
 use aws_config::retry::RetryConfig;
+use aws_sdk_iam::operation::list_service_specific_credentials::ListServiceSpecificCredentialsOutput;
+use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, mock};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
@@ -60,11 +62,26 @@ fn start_moto() -> Moto {
 }
 
 /// accessctl's clients, aimed at `account` on `moto`.
+///
+/// moto does not implement `ListServiceSpecificCredentials` (it answers 500): that one call is
+/// answered here as IAM answers it for a user without such credentials; every other request
+/// goes to moto.
 fn clients(moto: &Moto, account: &str) -> Clients {
     let config = moto.sdk_config();
     let header = MotoAccount(account.to_string());
+    let no_service_credentials = mock!(aws_sdk_iam::Client::list_service_specific_credentials)
+        .sequence()
+        .output(|| ListServiceSpecificCredentialsOutput::builder().build())
+        .repeatedly()
+        .build();
+    let unimplemented = MockResponseInterceptor::new()
+        .rule_mode(RuleMode::MatchAny)
+        .with_rule(&no_service_credentials)
+        .allow_passthrough();
     Clients::from_builders(
-        aws_sdk_iam::config::Builder::from(&config).interceptor(header.clone()),
+        aws_sdk_iam::config::Builder::from(&config)
+            .interceptor(header.clone())
+            .interceptor(unimplemented),
         aws_sdk_sts::config::Builder::from(&config).interceptor(header),
     )
 }
@@ -179,4 +196,387 @@ async fn every_example_applies_to_an_empty_account_and_converges() {
         let again = replan(&clients, &file, Some(&snapshot)).await;
         assert_eq!(addresses(&again), [], "{}: left to do", dir.display());
     }
+}
+
+/// Console drift on example 001: each shows as exactly its change, and apply repairs it.
+#[tokio::test]
+async fn drift_shows_as_exactly_that_change_and_apply_repairs_it() {
+    let moto = start_moto();
+    let dir = examples_dir().join("001-reader-group-and-eks-admin-role");
+    let (file, snapshot) = (dir.join("access.yaml"), dir.join("live.json"));
+    let clients = clients(&moto, "424432388155");
+    let (_, report) = apply_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
+    assert_succeeded(&report);
+
+    // Behind accessctl's back, in the "console".
+    let iam = &clients.iam;
+    let read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    iam.attach_group_policy()
+        .group_name("developers")
+        .policy_arn(read_only)
+        .send()
+        .await
+        .expect("console attach");
+    iam.update_assume_role_policy()
+        .role_name("eks-admin")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .expect("console trust edit");
+    iam.add_user_to_group()
+        .group_name("developers")
+        .user_name("manager")
+        .send()
+        .await
+        .expect("console membership");
+    iam.remove_user_from_group()
+        .group_name("developers")
+        .user_name("developer")
+        .send()
+        .await
+        .expect("console: leave the group before deletion");
+    iam.delete_user()
+        .user_name("developer")
+        .send()
+        .await
+        .expect("console delete");
+
+    let drift = replan(&clients, &file, Some(&snapshot)).await;
+    let mut found = addresses(&drift);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("iam.group.developers".to_string(), Action::Update),
+            ("iam.role.eks-admin".to_string(), Action::Update),
+            ("iam.user.developer".to_string(), Action::Create),
+            ("iam.user.manager".to_string(), Action::Update),
+        ]
+    );
+    let fields = |address: &str| -> Vec<String> {
+        drift
+            .changes
+            .iter()
+            .find(|change| change.address.to_string() == address)
+            .map(|change| change.fields.iter().map(|field| field.path.clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(fields("iam.group.developers"), ["managed_policies"]);
+    assert_eq!(fields("iam.role.eks-admin"), ["trust"]);
+    assert_eq!(fields("iam.user.manager"), ["groups"]);
+
+    let (_, report) = apply_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
+    assert_succeeded(&report);
+    assert_eq!(addresses(&replan(&clients, &file, Some(&snapshot)).await), []);
+    let attached = iam
+        .list_attached_group_policies()
+        .group_name("developers")
+        .send()
+        .await
+        .expect("list");
+    assert!(
+        attached
+            .attached_policies()
+            .iter()
+            .all(|policy| policy.policy_arn() != Some(read_only)),
+        "the console attachment is gone"
+    );
+}
+
+const ACCOUNT: &str = "123456789012";
+const BUCKET_READ: &str = r#"{Version: "2012-10-17", Statement: [{Effect: Allow, Action: ["s3:GetObject"], Resource: "*"}]}"#;
+
+fn write_file(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("access.yaml");
+    std::fs::write(&path, text).expect("write access.yaml");
+    path
+}
+
+fn users_file(users: &str) -> String {
+    format!(
+        "version: 1\naccount: \"{ACCOUNT}\"\niam:\n  policies:\n    bucket-read:\n      document: {BUCKET_READ}\n  users:\n{users}"
+    )
+}
+
+async fn exists(iam: &aws_sdk_iam::Client, user: &str) -> bool {
+    match iam.get_user().user_name(user).send().await {
+        Ok(_) => true,
+        Err(error) => {
+            let error = aws::AwsError::from_sdk("iam:GetUser", None, error);
+            assert_eq!(error.kind, aws::ErrorKind::NotFound, "{error}");
+            false
+        }
+    }
+}
+
+/// An owned user dropped from the file goes with everything IAM requires removed first; an
+/// unowned user is never touched.
+#[tokio::test]
+async fn prune_deletes_owned_users_with_their_credentials_and_leaves_others() {
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let iam = &clients.iam;
+    let temp = tempfile::tempdir().expect("tempdir");
+    let both = users_file(
+        "    alice: {}\n    bob:\n      policies: [bucket-read]\n      inline:\n        list: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: \"s3:ListBucket\", Resource: \"*\"}]}\n",
+    );
+    let file = write_file(temp.path(), &both);
+    let (_, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_succeeded(&report);
+
+    iam.create_access_key()
+        .user_name("bob")
+        .send()
+        .await
+        .expect("key");
+    iam.create_login_profile()
+        .user_name("bob")
+        .password("Correct-Horse-1")
+        .send()
+        .await
+        .expect("login profile");
+    iam.create_group()
+        .group_name("console-group")
+        .send()
+        .await
+        .expect("unowned group");
+    iam.add_user_to_group()
+        .group_name("console-group")
+        .user_name("bob")
+        .send()
+        .await
+        .expect("membership");
+    iam.create_user()
+        .user_name("carol")
+        .send()
+        .await
+        .expect("unowned user");
+    iam.create_access_key()
+        .user_name("carol")
+        .send()
+        .await
+        .expect("carol's key");
+
+    let file = write_file(temp.path(), &users_file("    alice: {}\n"));
+    let before = clients.counter.snapshot();
+    let (plan, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_eq!(
+        addresses(&plan),
+        [("iam.user.bob".to_string(), Action::Delete)]
+    );
+    assert_succeeded(&report);
+    // moto deletes a user with attachments left (IAM refuses): check each was removed.
+    let calls = clients.counter.snapshot().since(&before);
+    for (call, count) in [
+        ("iam:DeleteAccessKey", 1),
+        ("iam:DeleteLoginProfile", 1),
+        ("iam:RemoveUserFromGroup", 1),
+        ("iam:DetachUserPolicy", 1),
+        ("iam:DeleteUserPolicy", 1),
+        ("iam:DeleteUser", 1),
+    ] {
+        assert_eq!(calls.get(call), count, "{call} in {calls}");
+    }
+    assert!(!exists(iam, "bob").await, "bob is deleted");
+    assert!(exists(iam, "carol").await, "carol is not accessctl's");
+    assert!(exists(iam, "alice").await);
+    let keys = iam
+        .list_access_keys()
+        .user_name("carol")
+        .send()
+        .await
+        .expect("carol's keys");
+    assert_eq!(keys.access_key_metadata().len(), 1);
+    let group = iam
+        .get_group()
+        .group_name("console-group")
+        .send()
+        .await
+        .expect("the unowned group stays");
+    assert!(group.users().is_empty());
+    let entities = iam
+        .list_entities_for_policy()
+        .policy_arn(format!("arn:aws:iam::{ACCOUNT}:policy/bucket-read"))
+        .send()
+        .await
+        .expect("the policy stays, declared");
+    assert!(entities.policy_users().is_empty());
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+}
+
+/// Declaring a user that exists unowned is refused until adopted; adoption tags it.
+#[tokio::test]
+async fn an_unowned_user_is_refused_until_adopted() {
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let iam = &clients.iam;
+    iam.create_user()
+        .user_name("dave")
+        .send()
+        .await
+        .expect("unowned user");
+    let temp = tempfile::tempdir().expect("tempdir");
+    let file = write_file(
+        temp.path(),
+        &users_file("    dave:\n      policies: [bucket-read]\n"),
+    );
+
+    let live = read_live(&clients, None).await;
+    let desired = load(&file, &live);
+    let error = iam_plan(&desired, &live, &PlanOptions::default()).expect_err("refused");
+    assert_eq!(
+        error.problems,
+        [Problem::Unowned {
+            address: Address::iam(Kind::User, "dave")
+        }]
+    );
+
+    let adopt = PlanOptions {
+        adopt_all: true,
+        ..PlanOptions::default()
+    };
+    let (plan, report) = apply_file(&clients, &file, None, &adopt).await;
+    assert_eq!(
+        addresses(&plan),
+        [
+            ("iam.policy.bucket-read".to_string(), Action::Create),
+            ("iam.user.dave".to_string(), Action::Adopt),
+        ]
+    );
+    assert_succeeded(&report);
+    let tags = iam
+        .list_user_tags()
+        .user_name("dave")
+        .send()
+        .await
+        .expect("tags");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|tag| tag.key() == "managed-by" && tag.value() == "accessctl"),
+        "{tags:?}"
+    );
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+}
+
+fn policy_file(bucket: &str) -> String {
+    format!(
+        "version: 1\naccount: \"{ACCOUNT}\"\niam:\n  policies:\n    deploy:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: [\"s3:GetObject\", \"s3:PutObject\"]\n            Resource: [\"arn:aws:s3:::{bucket}/*\"]\n"
+    )
+}
+
+/// A reformatted equivalent document is no change; six updates keep IAM's five versions.
+#[tokio::test]
+async fn policy_updates_keep_at_most_five_versions_and_reformatting_is_no_change() {
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let iam = &clients.iam;
+    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/deploy");
+    let temp = tempfile::tempdir().expect("tempdir");
+    let file = write_file(temp.path(), &policy_file("bucket-0"));
+    let (_, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_succeeded(&report);
+
+    // How IAM may hand a document back: keys reordered, one-element lists as strings, a lone
+    // statement as an object, other whitespace.
+    iam.create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(
+            "{ \"Statement\" : { \"Resource\" : \"arn:aws:s3:::bucket-0/*\", \"Action\" : [\"s3:PutObject\", \"s3:GetObject\"], \"Effect\" : \"Allow\" },\n  \"Version\" : \"2012-10-17\" }",
+        )
+        .set_as_default(true)
+        .send()
+        .await
+        .expect("reformatted version");
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+
+    for update in 1..=6 {
+        let file = write_file(temp.path(), &policy_file(&format!("bucket-{update}")));
+        let (plan, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+        assert_eq!(
+            addresses(&plan),
+            [("iam.policy.deploy".to_string(), Action::Update)],
+            "update {update}"
+        );
+        assert_succeeded(&report);
+        let versions = iam
+            .list_policy_versions()
+            .policy_arn(&arn)
+            .send()
+            .await
+            .expect("versions");
+        assert!(
+            versions.versions().len() <= 5,
+            "update {update}: {} versions",
+            versions.versions().len()
+        );
+        assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+    }
+}
+
+/// Fails every unit after the first `remaining`: the connection to IAM lost mid-apply.
+struct FailAfter<'a> {
+    inner: &'a IamExecutor,
+    remaining: AtomicUsize,
+}
+
+impl Executor for FailAfter<'_> {
+    async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
+        let allowed = self
+            .remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+            .is_ok();
+        if !allowed {
+            return Err(ApplyError::new("cannot reach the AWS endpoint (stopped mid-apply)"));
+        }
+        self.inner.execute(unit).await
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_apply_reports_everything_and_a_rerun_converges() {
+    const USERS: usize = 30;
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let temp = tempfile::tempdir().expect("tempdir");
+    let users: String = (0..USERS)
+        .map(|index| format!("    user-{index:02}:\n      policies: [bucket-read]\n"))
+        .collect();
+    let file = write_file(temp.path(), &users_file(&users));
+
+    let live = read_live(&clients, None).await;
+    let desired = load(&file, &live);
+    let plan = iam_plan(&desired, &live, &PlanOptions::default()).expect("plan");
+    assert_eq!(plan.changes.len(), USERS + 1);
+    let inner = executor(&clients, &live);
+    let faulty = FailAfter {
+        inner: &inner,
+        remaining: AtomicUsize::new(11),
+    };
+    let report = apply::apply(&plan, &faulty, 2).await;
+    assert!(!report.succeeded());
+    assert!(
+        (10..=11).contains(&report.done.len()),
+        "done {:?}",
+        report.done
+    );
+    assert!(!report.failed.is_empty() && report.failed.len() <= 2);
+    assert!(!report.not_attempted.is_empty());
+    assert_eq!(
+        report.done.len() + report.failed.len() + report.not_attempted.len(),
+        plan.changes.len()
+    );
+    let all: BTreeSet<&Address> = report
+        .done
+        .iter()
+        .chain(report.failed.iter().map(|(address, _)| address))
+        .chain(&report.not_attempted)
+        .collect();
+    assert_eq!(all.len(), plan.changes.len(), "each change reported once");
+
+    // The re-run plans afresh from what is there and does the rest.
+    let (rerun, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_eq!(rerun.changes.len(), plan.changes.len() - 11);
+    assert_succeeded(&report);
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
 }
