@@ -89,7 +89,9 @@ fn clients(moto: &Moto, account: &str) -> Clients {
 fn executor(clients: &Clients, live: &State) -> IamExecutor {
     IamExecutor::new(
         clients.iam.clone(),
-        live.account.clone().expect("the live read names the account"),
+        live.account
+            .clone()
+            .expect("the live read names the account"),
         live.partition.clone(),
     )
     .with_retry(RetryPolicy::fast(Duration::from_secs(5)))
@@ -116,7 +118,11 @@ fn load(path: &Path, live: &State) -> Desired {
 }
 
 /// The IAM part of the plan: cluster objects are another executor's business.
-fn iam_plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Plan, plan::PlanError> {
+fn iam_plan(
+    desired: &Desired,
+    live: &State,
+    options: &PlanOptions,
+) -> Result<Plan, plan::PlanError> {
     let mut plan = plan::plan(desired, live, options)?;
     plan.changes.retain(|change| change.address.kind.is_iam());
     Ok(plan)
@@ -177,16 +183,19 @@ async fn every_example_applies_to_an_empty_account_and_converges() {
         moto.reset();
         let file = dir.join("access.yaml");
         let snapshot = dir.join("live.json");
-        let account = accessctl::snapshot::parse(&std::fs::read_to_string(&snapshot).expect("read"))
-            .expect("snapshot")
-            .account
-            .expect("live.json names its account");
+        let account =
+            accessctl::snapshot::parse(&std::fs::read_to_string(&snapshot).expect("read"))
+                .expect("snapshot")
+                .account
+                .expect("live.json names its account");
         let clients = clients(&moto, &account);
         let (plan, report) =
             apply_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
         assert!(plan.has_changes(), "{}: nothing to create", dir.display());
         assert!(
-            plan.changes.iter().all(|change| change.action == Action::Create),
+            plan.changes
+                .iter()
+                .all(|change| change.action == Action::Create),
             "{}: {:?}",
             dir.display(),
             addresses(&plan)
@@ -258,7 +267,13 @@ async fn drift_shows_as_exactly_that_change_and_apply_repairs_it() {
             .changes
             .iter()
             .find(|change| change.address.to_string() == address)
-            .map(|change| change.fields.iter().map(|field| field.path.clone()).collect())
+            .map(|change| {
+                change
+                    .fields
+                    .iter()
+                    .map(|field| field.path.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     assert_eq!(fields("iam.group.developers"), ["managed_policies"]);
@@ -267,7 +282,10 @@ async fn drift_shows_as_exactly_that_change_and_apply_repairs_it() {
 
     let (_, report) = apply_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
     assert_succeeded(&report);
-    assert_eq!(addresses(&replan(&clients, &file, Some(&snapshot)).await), []);
+    assert_eq!(
+        addresses(&replan(&clients, &file, Some(&snapshot)).await),
+        []
+    );
     let attached = iam
         .list_attached_group_policies()
         .group_name("developers")
@@ -524,10 +542,14 @@ impl Executor for FailAfter<'_> {
     async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
         let allowed = self
             .remaining
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
             .is_ok();
         if !allowed {
-            return Err(ApplyError::new("cannot reach the AWS endpoint (stopped mid-apply)"));
+            return Err(ApplyError::new(
+                "cannot reach the AWS endpoint (stopped mid-apply)",
+            ));
         }
         self.inner.execute(unit).await
     }
@@ -579,4 +601,298 @@ async fn an_interrupted_apply_reports_everything_and_a_rerun_converges() {
     assert_eq!(rerun.changes.len(), plan.changes.len() - 11);
     assert_succeeded(&report);
     assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+}
+
+// --- SDK-level mocks: what moto cannot show ---
+
+fn mocked_executor(rules: &[&aws_smithy_mocks::Rule]) -> IamExecutor {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for rule in rules {
+        interceptor = interceptor.with_rule(rule);
+    }
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::from_static("us-east-1"))
+        .credentials_provider(crate::moto::dummy_credentials())
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        // Only accessctl's retries, so the attempts below are exactly its own.
+        .retry_config(RetryConfig::disabled())
+        .interceptor(interceptor)
+        .build();
+    IamExecutor::new(aws_sdk_iam::Client::from_conf(config), ACCOUNT, "aws")
+        .with_retry(RetryPolicy::fast(Duration::from_secs(5)))
+}
+
+fn user(policies: &[&str]) -> accessctl::model::User {
+    accessctl::model::User {
+        path: "/".into(),
+        groups: BTreeSet::new(),
+        managed_policies: policies.iter().map(|arn| arn.to_string()).collect(),
+        inline_policies: Default::default(),
+        permissions_boundary: None,
+        tags: [("managed-by".to_string(), "accessctl".to_string())].into(),
+    }
+}
+
+fn one_change(
+    name: &str,
+    action: Action,
+    before: Option<accessctl::model::User>,
+    after: Option<accessctl::model::User>,
+) -> Plan {
+    Plan {
+        format_version: plan::PLAN_FORMAT_VERSION,
+        changes: vec![Change {
+            address: Address::iam(Kind::User, name),
+            action,
+            reason: None,
+            before: before.map(plan::Object::User),
+            after: after.map(plan::Object::User),
+            fields: Vec::new(),
+        }],
+        summary: plan::Summary::default(),
+        overrides: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn service_error(code: &str, message: &str) -> aws_smithy_types::error::ErrorMetadata {
+    aws_smithy_types::error::ErrorMetadata::builder()
+        .code(code)
+        .message(message)
+        .build()
+}
+
+#[tokio::test]
+async fn delete_conflict_on_delete_user_fails_with_a_clear_error() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::delete_login_profile::DeleteLoginProfileError;
+    use aws_sdk_iam::operation::delete_user::DeleteUserError;
+    use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
+    use aws_sdk_iam::operation::list_attached_user_policies::ListAttachedUserPoliciesOutput;
+    use aws_sdk_iam::operation::list_groups_for_user::ListGroupsForUserOutput;
+    use aws_sdk_iam::operation::list_mfa_devices::ListMfaDevicesOutput;
+    use aws_sdk_iam::operation::list_signing_certificates::ListSigningCertificatesOutput;
+    use aws_sdk_iam::operation::list_ssh_public_keys::ListSshPublicKeysOutput;
+    use aws_sdk_iam::operation::list_user_policies::ListUserPoliciesOutput;
+
+    let keys = mock!(Client::list_access_keys).then_output(|| {
+        ListAccessKeysOutput::builder()
+            .set_access_key_metadata(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let no_profile = mock!(Client::delete_login_profile).then_error(|| {
+        DeleteLoginProfileError::generic(service_error(
+            "NoSuchEntity",
+            "Login Profile for User alice cannot be found.",
+        ))
+    });
+    let certificates = mock!(Client::list_signing_certificates).then_output(|| {
+        ListSigningCertificatesOutput::builder()
+            .set_certificates(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let ssh = mock!(Client::list_ssh_public_keys)
+        .then_output(|| ListSshPublicKeysOutput::builder().build());
+    let service = mock!(Client::list_service_specific_credentials)
+        .then_output(|| ListServiceSpecificCredentialsOutput::builder().build());
+    let mfa = mock!(Client::list_mfa_devices).then_output(|| {
+        ListMfaDevicesOutput::builder()
+            .set_mfa_devices(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let groups = mock!(Client::list_groups_for_user).then_output(|| {
+        ListGroupsForUserOutput::builder()
+            .set_groups(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let attached = mock!(Client::list_attached_user_policies)
+        .then_output(|| ListAttachedUserPoliciesOutput::builder().build());
+    let inline = mock!(Client::list_user_policies).then_output(|| {
+        ListUserPoliciesOutput::builder()
+            .set_policy_names(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let conflict = mock!(Client::delete_user).then_error(|| {
+        DeleteUserError::generic(service_error(
+            "DeleteConflict",
+            "Cannot delete entity, must delete policies first.",
+        ))
+    });
+    let executor = mocked_executor(&[
+        &keys,
+        &no_profile,
+        &certificates,
+        &ssh,
+        &service,
+        &mfa,
+        &groups,
+        &attached,
+        &inline,
+        &conflict,
+    ]);
+
+    let report = apply::apply(
+        &one_change("alice", Action::Delete, Some(user(&[])), None),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let (address, error) = &report.failed[0];
+    assert_eq!(address, &Address::iam(Kind::User, "alice"));
+    assert_eq!(
+        error.message,
+        "- iam.user.alice: `iam:DeleteUser` failed for user `alice`: DeleteConflict: Cannot delete entity, must delete policies first."
+    );
+    let hint = error.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains("user `alice`") && hint.contains("then run `accessctl apply` again"),
+        "{hint}"
+    );
+    assert_eq!(conflict.num_calls(), 1, "a conflict is not retried");
+    assert_eq!(
+        no_profile.num_calls(),
+        1,
+        "a missing login profile is nothing to delete"
+    );
+}
+
+#[tokio::test]
+async fn a_throttling_burst_is_retried_then_succeeds() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::create_user::{CreateUserError, CreateUserOutput};
+
+    let create = mock!(Client::create_user)
+        .sequence()
+        .error(|| CreateUserError::generic(service_error("Throttling", "Rate exceeded")))
+        .times(3)
+        .http_status(429, None)
+        .output(|| CreateUserOutput::builder().build())
+        .build();
+    let executor = mocked_executor(&[&create]);
+    let report = apply::apply(
+        &one_change("alice", Action::Create, None, Some(user(&[]))),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_succeeded(&report);
+    assert_eq!(
+        create.num_calls(),
+        5,
+        "three throttles, one bare 429, then success"
+    );
+}
+
+#[tokio::test]
+async fn no_such_entity_right_after_a_create_is_retried_and_otherwise_fails_fast() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::attach_user_policy::{
+        AttachUserPolicyError, AttachUserPolicyOutput,
+    };
+    use aws_sdk_iam::operation::create_user::CreateUserOutput;
+
+    let policy = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let not_yet = || {
+        AttachUserPolicyError::generic(service_error(
+            "NoSuchEntity",
+            "The user with name alice cannot be found.",
+        ))
+    };
+    let create = mock!(Client::create_user).then_output(|| CreateUserOutput::builder().build());
+    let attach = mock!(Client::attach_user_policy)
+        .sequence()
+        .error(not_yet)
+        .times(2)
+        .output(|| AttachUserPolicyOutput::builder().build())
+        .build();
+    let executor = mocked_executor(&[&create, &attach]);
+    let report = apply::apply(
+        &one_change("alice", Action::Create, None, Some(user(&[policy]))),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_succeeded(&report);
+    assert_eq!(attach.num_calls(), 3);
+
+    // The same error on a user this apply did not create is real: no retry.
+    let missing = mock!(Client::attach_user_policy).then_error(not_yet);
+    let executor = mocked_executor(&[&missing]);
+    let report = apply::apply(
+        &one_change(
+            "alice",
+            Action::Update,
+            Some(user(&[])),
+            Some(user(&[policy])),
+        ),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(missing.num_calls(), 1);
+    assert!(
+        report.failed[0]
+            .1
+            .hint
+            .as_deref()
+            .is_some_and(|hint| hint.contains("run `accessctl apply` again")),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_principal_naming_a_just_created_user_is_retried() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::create_role::{CreateRoleError, CreateRoleOutput};
+    use aws_sdk_iam::operation::create_user::CreateUserOutput;
+
+    let trust = aws::decode_document(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/deployer"}},"Action":"sts:AssumeRole"}}]}}"#
+    ))
+    .expect("valid trust");
+    let role = accessctl::model::Role {
+        path: "/".into(),
+        description: None,
+        max_session_duration: 3600,
+        trust,
+        managed_policies: BTreeSet::new(),
+        inline_policies: Default::default(),
+        permissions_boundary: None,
+        tags: Default::default(),
+        role_id: None,
+    };
+    let mut plan = one_change("deployer", Action::Create, None, Some(user(&[])));
+    plan.changes.push(Change {
+        address: Address::iam(Kind::Role, "ci"),
+        action: Action::Create,
+        reason: None,
+        before: None,
+        after: Some(plan::Object::Role(role)),
+        fields: Vec::new(),
+    });
+    let create_user =
+        mock!(Client::create_user).then_output(|| CreateUserOutput::builder().build());
+    let create_role = mock!(Client::create_role)
+        .sequence()
+        .error(|| {
+            CreateRoleError::generic(service_error(
+                "MalformedPolicyDocument",
+                "Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:user/deployer\"",
+            ))
+        })
+        .times(2)
+        .output(|| CreateRoleOutput::builder().build())
+        .build();
+    let executor = mocked_executor(&[&create_user, &create_role]);
+    let report = apply::apply(&plan, &executor, PARALLELISM).await;
+    assert_succeeded(&report);
+    assert_eq!(create_role.num_calls(), 3);
 }
