@@ -3,6 +3,7 @@
 mod aws_read;
 mod cli;
 mod examples;
+mod iam_apply;
 mod kube_apply;
 mod kube_server;
 mod moto;

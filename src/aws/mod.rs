@@ -1,17 +1,22 @@
-//! Live AWS: SDK configuration ([`config`]), the caller ([`caller`]) and the IAM read
-//! ([`read`]) that fills [`model::State`](crate::model::State).
+//! Live AWS: SDK configuration ([`config`]), the caller ([`caller`]), the IAM read
+//! ([`read`]) that fills [`model::State`](crate::model::State), and the IAM apply ([`apply`],
+//! with [`retry`]).
 //!
 //! Only this module talks to AWS; everything it returns is a plain model value.
 
+pub mod apply;
 pub mod caller;
 pub mod config;
 pub mod error;
 pub mod read;
+pub mod retry;
 
+pub use apply::IamExecutor;
 pub use caller::caller_identity;
 pub use config::{AwsOptions, CallCounter, CallCounts, Clients};
 pub use error::{AwsError, ErrorKind};
 pub use read::{decode_document, read_iam_objects};
+pub use retry::RetryPolicy;
 
 use crate::model::{Caller, Iam, State, parse_arn};
 

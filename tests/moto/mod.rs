@@ -33,10 +33,17 @@ pub struct Moto {
 impl Moto {
     /// Installs moto if needed and starts a server on 127.0.0.1 with a port the OS picks.
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// Like [`Moto::start`], with extra environment for the server (moto's settings, e.g.
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES=true` so AWS-managed policies can be attached).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let server = moto_server();
         let started = Instant::now();
         let mut child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", "0"])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

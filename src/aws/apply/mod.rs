@@ -1,0 +1,436 @@
+//! Apply for IAM: turns each planned IAM change (policy, group, user, role, OIDC provider) into
+//! the IAM calls that take the object from its `before` to its `after`. The plan decided what
+//! to do; this module only works out how IAM wants it done, including what IAM requires to be
+//! removed before an object can be deleted.
+//!
+//! Calls go through [`retry`](super::retry): throttling and the propagation delay after a
+//! create are retried; anything else fails the change with the call, the object and a hint.
+
+mod group;
+mod oidc;
+mod policy;
+mod role;
+mod user;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::error::Error as StdError;
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::{Mutex, PoisonError};
+
+use aws_sdk_iam::types::Tag;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::apply::{ApplyError, Executor};
+use crate::model::PolicyDocument;
+use crate::plan::{Action, Change, Kind, Object};
+
+use super::retry::{self, RetryPolicy};
+use super::{AwsError, ErrorKind};
+
+/// Carries out IAM changes in one account.
+#[derive(Debug)]
+pub struct IamExecutor {
+    iam: aws_sdk_iam::Client,
+    account: String,
+    partition: String,
+    retry: RetryPolicy,
+    /// ARNs (and `group:NAME`) created by this apply: a call naming one of them may meet IAM's
+    /// propagation delay, and only then is `NoSuchEntity` retried.
+    created: Mutex<BTreeSet<String>>,
+}
+
+impl IamExecutor {
+    pub fn new(
+        iam: aws_sdk_iam::Client,
+        account: impl Into<String>,
+        partition: impl Into<String>,
+    ) -> Self {
+        IamExecutor {
+            iam,
+            account: account.into(),
+            partition: partition.into(),
+            retry: RetryPolicy::default(),
+            created: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// Replaces the retry policy (tests use short waits).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    async fn execute_change(&self, change: &Change) -> Result<(), AwsError> {
+        let name = change.address.name.as_str();
+        let before = change.before.as_ref();
+        let after = change.after.as_ref();
+        match (change.address.kind, change.action) {
+            (Kind::Policy, action) => match (before, after) {
+                (None, Some(Object::Policy(after))) => policy::create(self, name, after).await,
+                (Some(Object::Policy(before)), None) => policy::delete(self, name, before).await,
+                (Some(Object::Policy(before)), Some(Object::Policy(after)))
+                    if action == Action::Replace =>
+                {
+                    policy::replace(self, name, before, after).await
+                }
+                (Some(Object::Policy(before)), Some(Object::Policy(after))) => {
+                    policy::update(self, name, before, after).await
+                }
+                _ => Err(mismatch(change)),
+            },
+            (Kind::Group, _) => match (before, after) {
+                (None, Some(Object::Group(after))) => group::create(self, name, after).await,
+                (Some(Object::Group(_)), None) => group::delete(self, name).await,
+                (Some(Object::Group(before)), Some(Object::Group(after))) => {
+                    group::update(self, name, before, after).await
+                }
+                _ => Err(mismatch(change)),
+            },
+            (Kind::User, action) => match (before, after) {
+                (None, Some(Object::User(after))) => user::create(self, name, after).await,
+                (Some(Object::User(_)), None) => user::delete(self, name).await,
+                (Some(Object::User(_)), Some(Object::User(after))) if action == Action::Replace => {
+                    user::delete(self, name).await?;
+                    user::create(self, name, after).await
+                }
+                (Some(Object::User(before)), Some(Object::User(after))) => {
+                    user::update(self, name, before, after).await
+                }
+                _ => Err(mismatch(change)),
+            },
+            (Kind::Role, action) => match (before, after) {
+                (None, Some(Object::Role(after))) => role::create(self, name, after).await,
+                (Some(Object::Role(_)), None) => role::delete(self, name).await,
+                (Some(Object::Role(_)), Some(Object::Role(after))) if action == Action::Replace => {
+                    role::delete(self, name).await?;
+                    role::create(self, name, after).await
+                }
+                (Some(Object::Role(before)), Some(Object::Role(after))) => {
+                    role::update(self, name, before, after).await
+                }
+                _ => Err(mismatch(change)),
+            },
+            (Kind::OidcProvider, action) => match (before, after) {
+                (None, Some(Object::OidcProvider(after))) => oidc::create(self, name, after).await,
+                (Some(Object::OidcProvider(_)), None) => oidc::delete(self, name).await,
+                (Some(Object::OidcProvider(_)), Some(Object::OidcProvider(after)))
+                    if action == Action::Replace =>
+                {
+                    oidc::delete(self, name).await?;
+                    oidc::create(self, name, after).await
+                }
+                (Some(Object::OidcProvider(before)), Some(Object::OidcProvider(after))) => {
+                    oidc::update(self, name, before, after).await
+                }
+                _ => Err(mismatch(change)),
+            },
+            (kind, _) => Err(AwsError {
+                call: "iam",
+                object: Some(change.address.to_string()),
+                kind: ErrorKind::Other,
+                message: format!(
+                    "`{}` objects are not IAM objects; the IAM executor cannot apply them",
+                    kind.as_str()
+                ),
+            }),
+        }
+    }
+
+    /// One IAM call with retries. `object` names what it is about, for the error; `fresh`
+    /// whether it names something this apply created.
+    async fn call<T, E, F, Fut>(
+        &self,
+        name: &'static str,
+        object: &str,
+        fresh: bool,
+        send: F,
+    ) -> Result<T, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        retry::retry(&self.retry, fresh, || async {
+            send().await.map_err(|error| sdk_error(name, object, error))
+        })
+        .await
+    }
+
+    /// Like [`Self::call`], with `NoSuchEntity` meaning there is nothing to do (removing what
+    /// is already gone).
+    async fn call_if_exists<T, E, F, Fut>(
+        &self,
+        name: &'static str,
+        object: &str,
+        send: F,
+    ) -> Result<Option<T>, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        match self.call(name, object, false, send).await {
+            Ok(value) => Ok(Some(value)),
+            Err(error) if error.kind == ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn remember_created(&self, key: String) {
+        self.created
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key);
+    }
+
+    /// Whether any of `keys` was created by this apply.
+    fn is_fresh<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> bool {
+        let created = self.created.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.into_iter().any(|key| created.contains(key))
+    }
+
+    /// Whether a document names a principal this apply created (a trust policy naming a new
+    /// role or user, or an IRSA trust naming a new OIDC provider).
+    fn names_fresh_principal(&self, document: &str) -> bool {
+        let created = self.created.lock().unwrap_or_else(PoisonError::into_inner);
+        created
+            .iter()
+            .any(|key| key.starts_with("arn:") && document.contains(key.as_str()))
+    }
+
+    fn user_arn(&self, path: &str, name: &str) -> String {
+        crate::model::arn::user(&self.partition, &self.account, path, name)
+    }
+
+    fn role_arn(&self, path: &str, name: &str) -> String {
+        crate::model::arn::role(&self.partition, &self.account, path, name)
+    }
+
+    fn policy_arn(&self, path: &str, name: &str) -> String {
+        crate::model::arn::policy(&self.partition, &self.account, path, name)
+    }
+
+    fn oidc_provider_arn(&self, issuer: &str) -> String {
+        crate::model::arn::oidc_provider(&self.partition, &self.account, issuer)
+    }
+}
+
+impl Executor for IamExecutor {
+    async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
+        for change in unit {
+            self.execute_change(change)
+                .await
+                .map_err(|error| apply_error(change, &error))?;
+        }
+        Ok(())
+    }
+}
+
+/// The [`ApplyError`] for a failed IAM call while applying `change`.
+pub fn apply_error(change: &Change, error: &AwsError) -> ApplyError {
+    ApplyError::new(format!(
+        "{} {}: {error}",
+        change.action.symbol(),
+        change.address
+    ))
+    .with_hint(apply_hint(error))
+}
+
+/// How to fix a failed write: the read-side hints, adjusted where a write differs.
+pub fn apply_hint(error: &AwsError) -> String {
+    match &error.kind {
+        ErrorKind::AccessDenied => format!(
+            "the caller needs `{}` to apply this plan (apply needs IAM write access to what it changes)",
+            error.call
+        ),
+        ErrorKind::NotFound => {
+            "the object changed since the plan was made: run `accessctl apply` again, it plans afresh"
+                .to_string()
+        }
+        ErrorKind::Throttled => {
+            "IAM kept throttling past the retry budget: run again later, or with a lower `--parallelism`"
+                .to_string()
+        }
+        ErrorKind::Service(code) => match code.as_str() {
+            "DeleteConflict" => format!(
+                "IAM still holds something attached to {} that accessctl does not remove; detach or delete it (the message names it), then run `accessctl apply` again",
+                error.object.as_deref().unwrap_or("the object")
+            ),
+            "EntityAlreadyExists" => {
+                "it was created outside this plan meanwhile: run `accessctl plan` again".to_string()
+            }
+            "MalformedPolicyDocument" => {
+                "IAM refused the document: check the statement in access.yaml (a principal it names must exist)".to_string()
+            }
+            "LimitExceeded" => {
+                "an IAM quota was reached (e.g. 10 managed policies per principal, 5 policy versions): lower the count in access.yaml or raise the quota".to_string()
+            }
+            _ => error.hint(),
+        },
+        _ => error.hint(),
+    }
+}
+
+fn mismatch(change: &Change) -> AwsError {
+    AwsError {
+        call: "iam",
+        object: Some(change.address.to_string()),
+        kind: ErrorKind::Other,
+        message: format!(
+            "a `{:?}` change whose before/after objects do not fit its kind",
+            change.action
+        ),
+    }
+}
+
+/// An SDK error as an [`AwsError`]; HTTP 429 counts as throttling whatever the body says.
+fn sdk_error<E>(call: &'static str, object: &str, error: SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    let too_many =
+        matches!(&error, SdkError::ServiceError(context) if context.raw().status().as_u16() == 429);
+    let mut error = AwsError::from_sdk(call, Some(object.to_string()), error);
+    if too_many {
+        error.kind = ErrorKind::Throttled;
+    }
+    error
+}
+
+/// A document as IAM takes it: compact JSON.
+fn document_json(document: &PolicyDocument) -> String {
+    document.to_value().to_string()
+}
+
+fn tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
+    map.iter()
+        .filter_map(|(key, value)| Tag::builder().key(key).value(value).build().ok())
+        .collect()
+}
+
+/// Tags to set (new or changed) and keys to remove, from `before` to `after`.
+fn tag_changes(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> (Vec<Tag>, Vec<String>) {
+    let set: BTreeMap<String, String> = after
+        .iter()
+        .filter(|(key, value)| before.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let removed = before
+        .keys()
+        .filter(|key| !after.contains_key(*key))
+        .cloned()
+        .collect();
+    (tags(&set), removed)
+}
+
+/// What to add and what to remove to go from `before` to `after`.
+fn set_changes<'a>(
+    before: &'a BTreeSet<String>,
+    after: &'a BTreeSet<String>,
+) -> (Vec<&'a String>, Vec<&'a String>) {
+    (
+        after.difference(before).collect(),
+        before.difference(after).collect(),
+    )
+}
+
+/// Inline policies to put (new or changed) and names to delete.
+fn inline_changes<'a>(
+    before: &'a BTreeMap<String, PolicyDocument>,
+    after: &'a BTreeMap<String, PolicyDocument>,
+) -> (Vec<(&'a String, &'a PolicyDocument)>, Vec<&'a String>) {
+    (
+        after
+            .iter()
+            .filter(|(name, document)| before.get(*name) != Some(*document))
+            .collect(),
+        before
+            .keys()
+            .filter(|name| !after.contains_key(*name))
+            .collect(),
+    )
+}
+
+/// Follows IAM's `Marker`/`IsTruncated` pagination: `fetch(marker)` returns a page's items and
+/// the next marker when truncated.
+async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
+{
+    let mut items = Vec::new();
+    let mut marker = None;
+    loop {
+        let (page, next) = fetch(marker.take()).await?;
+        items.extend(page);
+        match next {
+            Some(next) if !next.is_empty() => marker = Some(next),
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// The next marker of a page, when IAM says there is more.
+fn next_marker(is_truncated: bool, marker: Option<&str>) -> Option<String> {
+    if is_truncated {
+        marker.map(str::to_string)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn tag_changes_set_new_and_changed_and_remove_dropped() {
+        let (set, removed) = tag_changes(
+            &map(&[("keep", "1"), ("change", "old"), ("drop", "x")]),
+            &map(&[("keep", "1"), ("change", "new"), ("add", "y")]),
+        );
+        let set: Vec<(&str, &str)> = set.iter().map(|tag| (tag.key(), tag.value())).collect();
+        assert_eq!(set, [("add", "y"), ("change", "new")]);
+        assert_eq!(removed, ["drop"]);
+    }
+
+    #[test]
+    fn set_changes_are_differences() {
+        let before: BTreeSet<String> = ["a", "b"].into_iter().map(String::from).collect();
+        let after: BTreeSet<String> = ["b", "c"].into_iter().map(String::from).collect();
+        let (added, removed) = set_changes(&before, &after);
+        assert_eq!(added, ["c"]);
+        assert_eq!(removed, ["a"]);
+    }
+
+    #[test]
+    fn hints_fit_writes() {
+        let conflict = AwsError {
+            call: "iam:DeleteUser",
+            object: Some("user `alice`".into()),
+            kind: ErrorKind::Service("DeleteConflict".into()),
+            message: "Cannot delete entity, must remove tokens first.".into(),
+        };
+        assert!(apply_hint(&conflict).contains("user `alice`"));
+        let denied = AwsError {
+            call: "iam:CreateUser",
+            object: None,
+            kind: ErrorKind::AccessDenied,
+            message: String::new(),
+        };
+        assert!(apply_hint(&denied).contains("`iam:CreateUser`"));
+    }
+}

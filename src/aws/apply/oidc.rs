@@ -1,0 +1,105 @@
+//! IAM OIDC identity providers (IRSA), addressed by issuer host and path; the URL IAM takes is
+//! `https://` followed by that name.
+
+use crate::model::OidcProvider;
+
+use super::{AwsError, IamExecutor, set_changes, tag_changes, tags};
+
+pub(super) async fn create(
+    ex: &IamExecutor,
+    name: &str,
+    provider: &OidcProvider,
+) -> Result<(), AwsError> {
+    let object = format!("OIDC provider `{name}`");
+    let url = format!("https://{name}");
+    let client_ids: Vec<String> = provider.client_ids.iter().cloned().collect();
+    let tags = tags(&provider.tags);
+    ex.call("iam:CreateOpenIDConnectProvider", &object, false, || {
+        ex.iam
+            .create_open_id_connect_provider()
+            .url(&url)
+            .set_client_id_list(Some(client_ids.clone()))
+            .set_tags((!tags.is_empty()).then(|| tags.clone()))
+            .send()
+    })
+    .await?;
+    ex.remember_created(ex.oidc_provider_arn(name));
+    Ok(())
+}
+
+pub(super) async fn update(
+    ex: &IamExecutor,
+    name: &str,
+    before: &OidcProvider,
+    after: &OidcProvider,
+) -> Result<(), AwsError> {
+    let object = format!("OIDC provider `{name}`");
+    let arn = ex.oidc_provider_arn(name);
+    let fresh = ex.is_fresh([arn.as_str()]);
+    let (add, remove) = set_changes(&before.client_ids, &after.client_ids);
+    for client_id in add {
+        ex.call(
+            "iam:AddClientIDToOpenIDConnectProvider",
+            &object,
+            fresh,
+            || {
+                ex.iam
+                    .add_client_id_to_open_id_connect_provider()
+                    .open_id_connect_provider_arn(&arn)
+                    .client_id(client_id)
+                    .send()
+            },
+        )
+        .await?;
+    }
+    for client_id in remove {
+        ex.call(
+            "iam:RemoveClientIDFromOpenIDConnectProvider",
+            &object,
+            fresh,
+            || {
+                ex.iam
+                    .remove_client_id_from_open_id_connect_provider()
+                    .open_id_connect_provider_arn(&arn)
+                    .client_id(client_id)
+                    .send()
+            },
+        )
+        .await?;
+    }
+    let (set, removed) = tag_changes(&before.tags, &after.tags);
+    if !set.is_empty() {
+        ex.call("iam:TagOpenIDConnectProvider", &object, fresh, || {
+            ex.iam
+                .tag_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .set_tags(Some(set.clone()))
+                .send()
+        })
+        .await?;
+    }
+    if !removed.is_empty() {
+        ex.call("iam:UntagOpenIDConnectProvider", &object, fresh, || {
+            ex.iam
+                .untag_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .set_tag_keys(Some(removed.clone()))
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError> {
+    let object = format!("OIDC provider `{name}`");
+    let arn = ex.oidc_provider_arn(name);
+    ex.call_if_exists("iam:DeleteOpenIDConnectProvider", &object, || {
+        ex.iam
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(&arn)
+            .send()
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! Customer-managed policies: create, new default version on a document change (IAM keeps at
+//! most five versions), tags, replace (path and description are immutable) and delete.
+
+use aws_sdk_iam::types::PolicyVersion;
+
+use crate::model::Policy;
+
+use super::{AwsError, IamExecutor, all_pages, document_json, next_marker, tag_changes, tags};
+
+/// IAM's limit on versions per managed policy.
+const MAX_VERSIONS: usize = 5;
+
+/// Who a policy is attached to, by name.
+#[derive(Debug, Default)]
+struct Entities {
+    groups: Vec<String>,
+    users: Vec<String>,
+    roles: Vec<String>,
+}
+
+pub(super) async fn create(ex: &IamExecutor, name: &str, policy: &Policy) -> Result<(), AwsError> {
+    let object = format!("policy `{name}`");
+    let document = document_json(&policy.document);
+    let tags = tags(&policy.tags);
+    ex.call("iam:CreatePolicy", &object, false, || {
+        ex.iam
+            .create_policy()
+            .policy_name(name)
+            .path(&policy.path)
+            .set_description(policy.description.clone())
+            .policy_document(&document)
+            .set_tags((!tags.is_empty()).then(|| tags.clone()))
+            .send()
+    })
+    .await?;
+    ex.remember_created(ex.policy_arn(&policy.path, name));
+    Ok(())
+}
+
+pub(super) async fn update(
+    ex: &IamExecutor,
+    name: &str,
+    before: &Policy,
+    after: &Policy,
+) -> Result<(), AwsError> {
+    let object = format!("policy `{name}`");
+    let arn = ex.policy_arn(&after.path, name);
+    let fresh = ex.is_fresh([arn.as_str()]);
+    if before.document != after.document {
+        let versions = list_versions(ex, &arn, &object, fresh).await?;
+        if versions.len() >= MAX_VERSIONS
+            && let Some(oldest) = oldest_non_default(&versions)
+        {
+            ex.call("iam:DeletePolicyVersion", &object, fresh, || {
+                ex.iam
+                    .delete_policy_version()
+                    .policy_arn(&arn)
+                    .version_id(&oldest)
+                    .send()
+            })
+            .await?;
+        }
+        let document = document_json(&after.document);
+        ex.call("iam:CreatePolicyVersion", &object, fresh, || {
+            ex.iam
+                .create_policy_version()
+                .policy_arn(&arn)
+                .policy_document(&document)
+                .set_as_default(true)
+                .send()
+        })
+        .await?;
+    }
+    let (set, removed) = tag_changes(&before.tags, &after.tags);
+    if !set.is_empty() {
+        ex.call("iam:TagPolicy", &object, fresh, || {
+            ex.iam
+                .tag_policy()
+                .policy_arn(&arn)
+                .set_tags(Some(set.clone()))
+                .send()
+        })
+        .await?;
+    }
+    if !removed.is_empty() {
+        ex.call("iam:UntagPolicy", &object, fresh, || {
+            ex.iam
+                .untag_policy()
+                .policy_arn(&arn)
+                .set_tag_keys(Some(removed.clone()))
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Delete and create again, then attach the new policy wherever the old one was.
+pub(super) async fn replace(
+    ex: &IamExecutor,
+    name: &str,
+    before: &Policy,
+    after: &Policy,
+) -> Result<(), AwsError> {
+    let object = format!("policy `{name}`");
+    let old_arn = ex.policy_arn(&before.path, name);
+    let entities = list_entities(ex, &old_arn, &object).await?;
+    delete_arn(ex, &old_arn, &object, &entities).await?;
+    create(ex, name, after).await?;
+    let arn = ex.policy_arn(&after.path, name);
+    for group in &entities.groups {
+        ex.call("iam:AttachGroupPolicy", &object, true, || {
+            ex.iam
+                .attach_group_policy()
+                .group_name(group)
+                .policy_arn(&arn)
+                .send()
+        })
+        .await?;
+    }
+    for user in &entities.users {
+        ex.call("iam:AttachUserPolicy", &object, true, || {
+            ex.iam
+                .attach_user_policy()
+                .user_name(user)
+                .policy_arn(&arn)
+                .send()
+        })
+        .await?;
+    }
+    for role in &entities.roles {
+        ex.call("iam:AttachRolePolicy", &object, true, || {
+            ex.iam
+                .attach_role_policy()
+                .role_name(role)
+                .policy_arn(&arn)
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Detach from everything, delete the non-default versions, then the policy.
+pub(super) async fn delete(ex: &IamExecutor, name: &str, before: &Policy) -> Result<(), AwsError> {
+    let object = format!("policy `{name}`");
+    let arn = ex.policy_arn(&before.path, name);
+    let entities = list_entities(ex, &arn, &object).await?;
+    delete_arn(ex, &arn, &object, &entities).await
+}
+
+async fn delete_arn(
+    ex: &IamExecutor,
+    arn: &str,
+    object: &str,
+    entities: &Entities,
+) -> Result<(), AwsError> {
+    for group in &entities.groups {
+        ex.call_if_exists("iam:DetachGroupPolicy", object, || {
+            ex.iam
+                .detach_group_policy()
+                .group_name(group)
+                .policy_arn(arn)
+                .send()
+        })
+        .await?;
+    }
+    for user in &entities.users {
+        ex.call_if_exists("iam:DetachUserPolicy", object, || {
+            ex.iam
+                .detach_user_policy()
+                .user_name(user)
+                .policy_arn(arn)
+                .send()
+        })
+        .await?;
+    }
+    for role in &entities.roles {
+        ex.call_if_exists("iam:DetachRolePolicy", object, || {
+            ex.iam
+                .detach_role_policy()
+                .role_name(role)
+                .policy_arn(arn)
+                .send()
+        })
+        .await?;
+    }
+    for version in list_versions(ex, arn, object, false).await? {
+        if version.is_default_version() {
+            continue;
+        }
+        let Some(id) = version.version_id() else {
+            continue;
+        };
+        ex.call_if_exists("iam:DeletePolicyVersion", object, || {
+            ex.iam
+                .delete_policy_version()
+                .policy_arn(arn)
+                .version_id(id)
+                .send()
+        })
+        .await?;
+    }
+    ex.call_if_exists("iam:DeletePolicy", object, || {
+        ex.iam.delete_policy().policy_arn(arn).send()
+    })
+    .await?;
+    Ok(())
+}
+
+async fn list_entities(ex: &IamExecutor, arn: &str, object: &str) -> Result<Entities, AwsError> {
+    let pages = all_pages(|marker| async move {
+        let page = ex
+            .call("iam:ListEntitiesForPolicy", object, false, || {
+                ex.iam
+                    .list_entities_for_policy()
+                    .policy_arn(arn)
+                    .set_marker(marker.clone())
+                    .send()
+            })
+            .await?;
+        let next = next_marker(page.is_truncated(), page.marker());
+        Ok((vec![page], next))
+    })
+    .await?;
+    let mut entities = Entities::default();
+    for page in pages {
+        entities.groups.extend(
+            page.policy_groups()
+                .iter()
+                .filter_map(|group| group.group_name().map(str::to_string)),
+        );
+        entities.users.extend(
+            page.policy_users()
+                .iter()
+                .filter_map(|user| user.user_name().map(str::to_string)),
+        );
+        entities.roles.extend(
+            page.policy_roles()
+                .iter()
+                .filter_map(|role| role.role_name().map(str::to_string)),
+        );
+    }
+    Ok(entities)
+}
+
+async fn list_versions(
+    ex: &IamExecutor,
+    arn: &str,
+    object: &str,
+    fresh: bool,
+) -> Result<Vec<PolicyVersion>, AwsError> {
+    all_pages(|marker| async move {
+        let page = ex
+            .call("iam:ListPolicyVersions", object, fresh, || {
+                ex.iam
+                    .list_policy_versions()
+                    .policy_arn(arn)
+                    .set_marker(marker.clone())
+                    .send()
+            })
+            .await?;
+        Ok((
+            page.versions().to_vec(),
+            next_marker(page.is_truncated(), page.marker()),
+        ))
+    })
+    .await
+}
+
+/// The version to drop to make room: the oldest that is not the default. Without dates, the
+/// lowest version number (`v3` < `v12`).
+fn oldest_non_default(versions: &[PolicyVersion]) -> Option<String> {
+    versions
+        .iter()
+        .filter(|version| !version.is_default_version())
+        .min_by_key(|version| {
+            (
+                version
+                    .create_date()
+                    .map(|date| (date.secs(), date.subsec_nanos())),
+                version_number(version.version_id()),
+            )
+        })
+        .and_then(|version| version.version_id().map(str::to_string))
+}
+
+fn version_number(id: Option<&str>) -> u64 {
+    id.and_then(|id| id.trim_start_matches('v').parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_types::DateTime;
+
+    use super::*;
+
+    fn version(id: &str, default: bool, secs: Option<i64>) -> PolicyVersion {
+        PolicyVersion::builder()
+            .version_id(id)
+            .is_default_version(default)
+            .set_create_date(secs.map(DateTime::from_secs))
+            .build()
+    }
+
+    #[test]
+    fn the_oldest_non_default_version_goes() {
+        let versions = [
+            version("v5", true, Some(50)),
+            version("v2", false, Some(20)),
+            version("v3", false, Some(30)),
+            version("v1", false, Some(40)),
+        ];
+        assert_eq!(oldest_non_default(&versions).as_deref(), Some("v2"));
+        let undated = [
+            version("v12", false, None),
+            version("v3", false, None),
+            version("v1", true, None),
+        ];
+        assert_eq!(oldest_non_default(&undated).as_deref(), Some("v3"));
+        assert_eq!(oldest_non_default(&[version("v1", true, None)]), None);
+    }
+}

@@ -1,0 +1,261 @@
+//! IAM roles: create with trust, description, session length, boundary and tags; update each
+//! of them, attachments and inline policies; delete after leaving instance profiles and
+//! dropping policies. A path change is a replace, done by the caller as delete + create.
+
+use crate::model::Role;
+
+use super::{
+    AwsError, IamExecutor, all_pages, document_json, inline_changes, next_marker, set_changes,
+    tag_changes, tags,
+};
+
+pub(super) async fn create(ex: &IamExecutor, name: &str, role: &Role) -> Result<(), AwsError> {
+    let object = format!("role `{name}`");
+    let trust = document_json(&role.trust);
+    let fresh = ex.names_fresh_principal(&trust);
+    let tags = tags(&role.tags);
+    let max_session = i32::try_from(role.max_session_duration).ok();
+    ex.call("iam:CreateRole", &object, fresh, || {
+        ex.iam
+            .create_role()
+            .role_name(name)
+            .path(&role.path)
+            .assume_role_policy_document(&trust)
+            .set_description(role.description.clone())
+            .set_max_session_duration(max_session)
+            .set_permissions_boundary(role.permissions_boundary.clone())
+            .set_tags((!tags.is_empty()).then(|| tags.clone()))
+            .send()
+    })
+    .await?;
+    ex.remember_created(ex.role_arn(&role.path, name));
+    let created = Role {
+        managed_policies: Default::default(),
+        inline_policies: Default::default(),
+        ..role.clone()
+    };
+    update(ex, name, &created, role).await
+}
+
+pub(super) async fn update(
+    ex: &IamExecutor,
+    name: &str,
+    before: &Role,
+    after: &Role,
+) -> Result<(), AwsError> {
+    let object = format!("role `{name}`");
+    let arn = ex.role_arn(&after.path, name);
+    let fresh = ex.is_fresh([arn.as_str()]);
+    if before.trust != after.trust {
+        let trust = document_json(&after.trust);
+        let fresh = fresh || ex.names_fresh_principal(&trust);
+        ex.call("iam:UpdateAssumeRolePolicy", &object, fresh, || {
+            ex.iam
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(&trust)
+                .send()
+        })
+        .await?;
+    }
+    if before.description != after.description
+        || before.max_session_duration != after.max_session_duration
+    {
+        let max_session = i32::try_from(after.max_session_duration).ok();
+        // IAM keeps the old description unless one is given: an empty one clears it.
+        let description = after.description.clone().unwrap_or_default();
+        ex.call("iam:UpdateRole", &object, fresh, || {
+            ex.iam
+                .update_role()
+                .role_name(name)
+                .description(&description)
+                .set_max_session_duration(max_session)
+                .send()
+        })
+        .await?;
+    }
+    if before.permissions_boundary != after.permissions_boundary {
+        match &after.permissions_boundary {
+            Some(boundary) => {
+                let fresh = ex.is_fresh([arn.as_str(), boundary.as_str()]);
+                ex.call("iam:PutRolePermissionsBoundary", &object, fresh, || {
+                    ex.iam
+                        .put_role_permissions_boundary()
+                        .role_name(name)
+                        .permissions_boundary(boundary)
+                        .send()
+                })
+                .await?;
+            }
+            None => {
+                ex.call_if_exists("iam:DeleteRolePermissionsBoundary", &object, || {
+                    ex.iam
+                        .delete_role_permissions_boundary()
+                        .role_name(name)
+                        .send()
+                })
+                .await?;
+            }
+        }
+    }
+    let (set, removed) = tag_changes(&before.tags, &after.tags);
+    if !set.is_empty() {
+        ex.call("iam:TagRole", &object, fresh, || {
+            ex.iam
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(set.clone()))
+                .send()
+        })
+        .await?;
+    }
+    if !removed.is_empty() {
+        ex.call("iam:UntagRole", &object, fresh, || {
+            ex.iam
+                .untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(removed.clone()))
+                .send()
+        })
+        .await?;
+    }
+    let (attach, detach) = set_changes(&before.managed_policies, &after.managed_policies);
+    for policy in attach {
+        let fresh = ex.is_fresh([arn.as_str(), policy.as_str()]);
+        ex.call("iam:AttachRolePolicy", &object, fresh, || {
+            ex.iam
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(policy)
+                .send()
+        })
+        .await?;
+    }
+    for policy in detach {
+        ex.call_if_exists("iam:DetachRolePolicy", &object, || {
+            ex.iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(policy)
+                .send()
+        })
+        .await?;
+    }
+    let (put, delete) = inline_changes(&before.inline_policies, &after.inline_policies);
+    for (policy, document) in put {
+        let document = document_json(document);
+        ex.call("iam:PutRolePolicy", &object, fresh, || {
+            ex.iam
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .policy_document(&document)
+                .send()
+        })
+        .await?;
+    }
+    for policy in delete {
+        ex.call_if_exists("iam:DeleteRolePolicy", &object, || {
+            ex.iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Leaves every instance profile, drops attachments and inline policies, then the role.
+pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError> {
+    let object = format!("role `{name}`");
+    let object = object.as_str();
+    let profiles = all_pages(|marker| async move {
+        let page = ex
+            .call("iam:ListInstanceProfilesForRole", object, false, || {
+                ex.iam
+                    .list_instance_profiles_for_role()
+                    .role_name(name)
+                    .set_marker(marker.clone())
+                    .send()
+            })
+            .await?;
+        let names = page
+            .instance_profiles()
+            .iter()
+            .map(|profile| profile.instance_profile_name().to_string())
+            .collect();
+        Ok((names, next_marker(page.is_truncated(), page.marker())))
+    })
+    .await?;
+    for profile in &profiles {
+        ex.call_if_exists("iam:RemoveRoleFromInstanceProfile", object, || {
+            ex.iam
+                .remove_role_from_instance_profile()
+                .instance_profile_name(profile)
+                .role_name(name)
+                .send()
+        })
+        .await?;
+    }
+    let attached = all_pages(|marker| async move {
+        let page = ex
+            .call("iam:ListAttachedRolePolicies", object, false, || {
+                ex.iam
+                    .list_attached_role_policies()
+                    .role_name(name)
+                    .set_marker(marker.clone())
+                    .send()
+            })
+            .await?;
+        let arns = page
+            .attached_policies()
+            .iter()
+            .filter_map(|policy| policy.policy_arn().map(str::to_string))
+            .collect();
+        Ok((arns, next_marker(page.is_truncated(), page.marker())))
+    })
+    .await?;
+    for arn in &attached {
+        ex.call_if_exists("iam:DetachRolePolicy", object, || {
+            ex.iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+        })
+        .await?;
+    }
+    let inline = all_pages(|marker| async move {
+        let page = ex
+            .call("iam:ListRolePolicies", object, false, || {
+                ex.iam
+                    .list_role_policies()
+                    .role_name(name)
+                    .set_marker(marker.clone())
+                    .send()
+            })
+            .await?;
+        Ok((
+            page.policy_names().to_vec(),
+            next_marker(page.is_truncated(), page.marker()),
+        ))
+    })
+    .await?;
+    for policy in &inline {
+        ex.call_if_exists("iam:DeleteRolePolicy", object, || {
+            ex.iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+        })
+        .await?;
+    }
+    ex.call_if_exists("iam:DeleteRole", object, || {
+        ex.iam.delete_role().role_name(name).send()
+    })
+    .await?;
+    Ok(())
+}

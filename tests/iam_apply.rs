@@ -1,0 +1,898 @@
+//! IAM apply against moto (every example converges; drift, prune, adoption, policy versions,
+//! an interrupted apply) and against SDK-level mocks (what moto cannot show: DeleteConflict,
+//! throttling bursts, IAM's propagation delay).
+//!
+//! Each example keeps its own `account:`: moto serves any account named by the
+//! `x-moto-account-id` header, which an interceptor adds to every request, so the files are
+//! used unchanged and STS answers with the file's account. moto is started with AWS-managed
+//! policies loaded, since the examples attach them.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use accessctl::apply::{self, ApplyError, ApplyReport, Executor};
+use accessctl::aws::{self, Clients, IamExecutor, RetryPolicy};
+use accessctl::model::State;
+use accessctl::plan::{self, Action, Address, Change, Desired, Kind, Plan, PlanOptions, Problem};
+use accessctl::spec::{self, Facts};
+use aws_config::retry::RetryConfig;
+use aws_sdk_iam::operation::list_service_specific_credentials::ListServiceSpecificCredentialsOutput;
+use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, mock};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::moto::Moto;
+
+const PARALLELISM: usize = 10;
+
+fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("specs/examples")
+}
+
+/// Adds moto's account header to every request.
+#[derive(Clone, Debug)]
+struct MotoAccount(String);
+
+impl Intercept for MotoAccount {
+    fn name(&self) -> &'static str {
+        "tests::MotoAccount"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-moto-account-id", self.0.clone());
+        Ok(())
+    }
+}
+
+fn start_moto() -> Moto {
+    Moto::start_with_env(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
+}
+
+/// accessctl's clients, aimed at `account` on `moto`.
+///
+/// moto does not implement `ListServiceSpecificCredentials` (it answers 500): that one call is
+/// answered here as IAM answers it for a user without such credentials; every other request
+/// goes to moto.
+fn clients(moto: &Moto, account: &str) -> Clients {
+    let config = moto.sdk_config();
+    let header = MotoAccount(account.to_string());
+    let no_service_credentials = mock!(aws_sdk_iam::Client::list_service_specific_credentials)
+        .sequence()
+        .output(|| ListServiceSpecificCredentialsOutput::builder().build())
+        .repeatedly()
+        .build();
+    let unimplemented = MockResponseInterceptor::new()
+        .rule_mode(RuleMode::MatchAny)
+        .with_rule(&no_service_credentials)
+        .allow_passthrough();
+    Clients::from_builders(
+        aws_sdk_iam::config::Builder::from(&config)
+            .interceptor(header.clone())
+            .interceptor(unimplemented),
+        aws_sdk_sts::config::Builder::from(&config).interceptor(header),
+    )
+}
+
+fn executor(clients: &Clients, live: &State) -> IamExecutor {
+    IamExecutor::new(
+        clients.iam.clone(),
+        live.account
+            .clone()
+            .expect("the live read names the account"),
+        live.partition.clone(),
+    )
+    .with_retry(RetryPolicy::fast(Duration::from_secs(5)))
+}
+
+/// The account as accessctl reads it, with the clusters of `clusters_from` (an example's
+/// live.json) so that only IAM differs.
+async fn read_live(clients: &Clients, clusters_from: Option<&Path>) -> State {
+    let (mut state, _) = aws::read_state(clients).await.expect("live read");
+    if let Some(path) = clusters_from {
+        let text = std::fs::read_to_string(path).expect("live.json");
+        state.clusters = accessctl::snapshot::parse(&text)
+            .expect("a snapshot")
+            .clusters;
+    }
+    state
+}
+
+fn load(path: &Path, live: &State) -> Desired {
+    match spec::load(path, &Facts { live: Some(live) }) {
+        Ok(loaded) => loaded.desired,
+        Err(diagnostics) => panic!("{} does not load: {diagnostics:?}", path.display()),
+    }
+}
+
+/// The IAM part of the plan: cluster objects are another executor's business.
+fn iam_plan(
+    desired: &Desired,
+    live: &State,
+    options: &PlanOptions,
+) -> Result<Plan, plan::PlanError> {
+    let mut plan = plan::plan(desired, live, options)?;
+    plan.changes.retain(|change| change.address.kind.is_iam());
+    Ok(plan)
+}
+
+/// Reads, plans and applies `file`; the plan that was applied and the report.
+async fn apply_file(
+    clients: &Clients,
+    file: &Path,
+    clusters_from: Option<&Path>,
+    options: &PlanOptions,
+) -> (Plan, ApplyReport) {
+    let live = read_live(clients, clusters_from).await;
+    let desired = load(file, &live);
+    let plan = iam_plan(&desired, &live, options).unwrap_or_else(|error| {
+        panic!("{} cannot be planned: {:?}", file.display(), error.problems)
+    });
+    let report = apply::apply(&plan, &executor(clients, &live), PARALLELISM).await;
+    (plan, report)
+}
+
+/// A fresh read and plan of `file`.
+async fn replan(clients: &Clients, file: &Path, clusters_from: Option<&Path>) -> Plan {
+    let live = read_live(clients, clusters_from).await;
+    let desired = load(file, &live);
+    iam_plan(&desired, &live, &PlanOptions::default()).unwrap_or_else(|error| {
+        panic!("{} cannot be planned: {:?}", file.display(), error.problems)
+    })
+}
+
+fn addresses(plan: &Plan) -> Vec<(String, Action)> {
+    plan.changes
+        .iter()
+        .map(|change| (change.address.to_string(), change.action))
+        .collect()
+}
+
+fn assert_succeeded(report: &ApplyReport) {
+    assert!(
+        report.succeeded(),
+        "failed: {:?}\nnot attempted: {:?}",
+        report.failed,
+        report.not_attempted
+    );
+}
+
+#[tokio::test]
+async fn every_example_applies_to_an_empty_account_and_converges() {
+    let moto = start_moto();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(examples_dir())
+        .expect("examples")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.join("access.yaml").is_file())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 6, "{names:?}");
+    for dir in names {
+        moto.reset();
+        let file = dir.join("access.yaml");
+        let snapshot = dir.join("live.json");
+        let account =
+            accessctl::snapshot::parse(&std::fs::read_to_string(&snapshot).expect("read"))
+                .expect("snapshot")
+                .account
+                .expect("live.json names its account");
+        let clients = clients(&moto, &account);
+        let (plan, report) =
+            apply_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
+        assert!(plan.has_changes(), "{}: nothing to create", dir.display());
+        assert!(
+            plan.changes
+                .iter()
+                .all(|change| change.action == Action::Create),
+            "{}: {:?}",
+            dir.display(),
+            addresses(&plan)
+        );
+        assert_succeeded(&report);
+        assert_eq!(report.done.len(), plan.changes.len());
+        let again = replan(&clients, &file, Some(&snapshot)).await;
+        assert_eq!(addresses(&again), [], "{}: left to do", dir.display());
+    }
+}
+
+/// Console drift on example 001: each shows as exactly its change, and apply repairs it.
+#[tokio::test]
+async fn drift_shows_as_exactly_that_change_and_apply_repairs_it() {
+    let moto = start_moto();
+    let dir = examples_dir().join("001-reader-group-and-eks-admin-role");
+    let (file, snapshot) = (dir.join("access.yaml"), dir.join("live.json"));
+    let clients = clients(&moto, "424432388155");
+    let (_, report) = apply_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
+    assert_succeeded(&report);
+
+    // Behind accessctl's back, in the "console".
+    let iam = &clients.iam;
+    let read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    iam.attach_group_policy()
+        .group_name("developers")
+        .policy_arn(read_only)
+        .send()
+        .await
+        .expect("console attach");
+    iam.update_assume_role_policy()
+        .role_name("eks-admin")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .expect("console trust edit");
+    iam.add_user_to_group()
+        .group_name("developers")
+        .user_name("manager")
+        .send()
+        .await
+        .expect("console membership");
+    iam.remove_user_from_group()
+        .group_name("developers")
+        .user_name("developer")
+        .send()
+        .await
+        .expect("console: leave the group before deletion");
+    iam.delete_user()
+        .user_name("developer")
+        .send()
+        .await
+        .expect("console delete");
+
+    let drift = replan(&clients, &file, Some(&snapshot)).await;
+    let mut found = addresses(&drift);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("iam.group.developers".to_string(), Action::Update),
+            ("iam.role.eks-admin".to_string(), Action::Update),
+            ("iam.user.developer".to_string(), Action::Create),
+            ("iam.user.manager".to_string(), Action::Update),
+        ]
+    );
+    let fields = |address: &str| -> Vec<String> {
+        drift
+            .changes
+            .iter()
+            .find(|change| change.address.to_string() == address)
+            .map(|change| {
+                change
+                    .fields
+                    .iter()
+                    .map(|field| field.path.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(fields("iam.group.developers"), ["managed_policies"]);
+    assert_eq!(fields("iam.role.eks-admin"), ["trust"]);
+    assert_eq!(fields("iam.user.manager"), ["groups"]);
+
+    let (_, report) = apply_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
+    assert_succeeded(&report);
+    assert_eq!(
+        addresses(&replan(&clients, &file, Some(&snapshot)).await),
+        []
+    );
+    let attached = iam
+        .list_attached_group_policies()
+        .group_name("developers")
+        .send()
+        .await
+        .expect("list");
+    assert!(
+        attached
+            .attached_policies()
+            .iter()
+            .all(|policy| policy.policy_arn() != Some(read_only)),
+        "the console attachment is gone"
+    );
+}
+
+const ACCOUNT: &str = "123456789012";
+const BUCKET_READ: &str = r#"{Version: "2012-10-17", Statement: [{Effect: Allow, Action: ["s3:GetObject"], Resource: "*"}]}"#;
+
+fn write_file(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("access.yaml");
+    std::fs::write(&path, text).expect("write access.yaml");
+    path
+}
+
+fn users_file(users: &str) -> String {
+    format!(
+        "version: 1\naccount: \"{ACCOUNT}\"\niam:\n  policies:\n    bucket-read:\n      document: {BUCKET_READ}\n  users:\n{users}"
+    )
+}
+
+async fn exists(iam: &aws_sdk_iam::Client, user: &str) -> bool {
+    match iam.get_user().user_name(user).send().await {
+        Ok(_) => true,
+        Err(error) => {
+            let error = aws::AwsError::from_sdk("iam:GetUser", None, error);
+            assert_eq!(error.kind, aws::ErrorKind::NotFound, "{error}");
+            false
+        }
+    }
+}
+
+/// An owned user dropped from the file goes with everything IAM requires removed first; an
+/// unowned user is never touched.
+#[tokio::test]
+async fn prune_deletes_owned_users_with_their_credentials_and_leaves_others() {
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let iam = &clients.iam;
+    let temp = tempfile::tempdir().expect("tempdir");
+    let both = users_file(
+        "    alice: {}\n    bob:\n      policies: [bucket-read]\n      inline:\n        list: {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: \"s3:ListBucket\", Resource: \"*\"}]}\n",
+    );
+    let file = write_file(temp.path(), &both);
+    let (_, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_succeeded(&report);
+
+    iam.create_access_key()
+        .user_name("bob")
+        .send()
+        .await
+        .expect("key");
+    iam.create_login_profile()
+        .user_name("bob")
+        .password("Correct-Horse-1")
+        .send()
+        .await
+        .expect("login profile");
+    iam.create_group()
+        .group_name("console-group")
+        .send()
+        .await
+        .expect("unowned group");
+    iam.add_user_to_group()
+        .group_name("console-group")
+        .user_name("bob")
+        .send()
+        .await
+        .expect("membership");
+    iam.create_user()
+        .user_name("carol")
+        .send()
+        .await
+        .expect("unowned user");
+    iam.create_access_key()
+        .user_name("carol")
+        .send()
+        .await
+        .expect("carol's key");
+
+    let file = write_file(temp.path(), &users_file("    alice: {}\n"));
+    let before = clients.counter.snapshot();
+    let (plan, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_eq!(
+        addresses(&plan),
+        [("iam.user.bob".to_string(), Action::Delete)]
+    );
+    assert_succeeded(&report);
+    // moto deletes a user with attachments left (IAM refuses): check each was removed.
+    let calls = clients.counter.snapshot().since(&before);
+    for (call, count) in [
+        ("iam:DeleteAccessKey", 1),
+        ("iam:DeleteLoginProfile", 1),
+        ("iam:RemoveUserFromGroup", 1),
+        ("iam:DetachUserPolicy", 1),
+        ("iam:DeleteUserPolicy", 1),
+        ("iam:DeleteUser", 1),
+    ] {
+        assert_eq!(calls.get(call), count, "{call} in {calls}");
+    }
+    assert!(!exists(iam, "bob").await, "bob is deleted");
+    assert!(exists(iam, "carol").await, "carol is not accessctl's");
+    assert!(exists(iam, "alice").await);
+    let keys = iam
+        .list_access_keys()
+        .user_name("carol")
+        .send()
+        .await
+        .expect("carol's keys");
+    assert_eq!(keys.access_key_metadata().len(), 1);
+    let group = iam
+        .get_group()
+        .group_name("console-group")
+        .send()
+        .await
+        .expect("the unowned group stays");
+    assert!(group.users().is_empty());
+    let entities = iam
+        .list_entities_for_policy()
+        .policy_arn(format!("arn:aws:iam::{ACCOUNT}:policy/bucket-read"))
+        .send()
+        .await
+        .expect("the policy stays, declared");
+    assert!(entities.policy_users().is_empty());
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+}
+
+/// Declaring a user that exists unowned is refused until adopted; adoption tags it.
+#[tokio::test]
+async fn an_unowned_user_is_refused_until_adopted() {
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let iam = &clients.iam;
+    iam.create_user()
+        .user_name("dave")
+        .send()
+        .await
+        .expect("unowned user");
+    let temp = tempfile::tempdir().expect("tempdir");
+    let file = write_file(
+        temp.path(),
+        &users_file("    dave:\n      policies: [bucket-read]\n"),
+    );
+
+    let live = read_live(&clients, None).await;
+    let desired = load(&file, &live);
+    let error = iam_plan(&desired, &live, &PlanOptions::default()).expect_err("refused");
+    assert_eq!(
+        error.problems,
+        [Problem::Unowned {
+            address: Address::iam(Kind::User, "dave")
+        }]
+    );
+
+    let adopt = PlanOptions {
+        adopt_all: true,
+        ..PlanOptions::default()
+    };
+    let (plan, report) = apply_file(&clients, &file, None, &adopt).await;
+    assert_eq!(
+        addresses(&plan),
+        [
+            ("iam.policy.bucket-read".to_string(), Action::Create),
+            ("iam.user.dave".to_string(), Action::Adopt),
+        ]
+    );
+    assert_succeeded(&report);
+    let tags = iam
+        .list_user_tags()
+        .user_name("dave")
+        .send()
+        .await
+        .expect("tags");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|tag| tag.key() == "managed-by" && tag.value() == "accessctl"),
+        "{tags:?}"
+    );
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+}
+
+fn policy_file(bucket: &str) -> String {
+    format!(
+        "version: 1\naccount: \"{ACCOUNT}\"\niam:\n  policies:\n    deploy:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: [\"s3:GetObject\", \"s3:PutObject\"]\n            Resource: [\"arn:aws:s3:::{bucket}/*\"]\n"
+    )
+}
+
+/// A reformatted equivalent document is no change; six updates keep IAM's five versions.
+#[tokio::test]
+async fn policy_updates_keep_at_most_five_versions_and_reformatting_is_no_change() {
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let iam = &clients.iam;
+    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/deploy");
+    let temp = tempfile::tempdir().expect("tempdir");
+    let file = write_file(temp.path(), &policy_file("bucket-0"));
+    let (_, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_succeeded(&report);
+
+    // How IAM may hand a document back: keys reordered, one-element lists as strings, a lone
+    // statement as an object, other whitespace.
+    iam.create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(
+            "{ \"Statement\" : { \"Resource\" : \"arn:aws:s3:::bucket-0/*\", \"Action\" : [\"s3:PutObject\", \"s3:GetObject\"], \"Effect\" : \"Allow\" },\n  \"Version\" : \"2012-10-17\" }",
+        )
+        .set_as_default(true)
+        .send()
+        .await
+        .expect("reformatted version");
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+
+    for update in 1..=6 {
+        let file = write_file(temp.path(), &policy_file(&format!("bucket-{update}")));
+        let (plan, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+        assert_eq!(
+            addresses(&plan),
+            [("iam.policy.deploy".to_string(), Action::Update)],
+            "update {update}"
+        );
+        assert_succeeded(&report);
+        let versions = iam
+            .list_policy_versions()
+            .policy_arn(&arn)
+            .send()
+            .await
+            .expect("versions");
+        assert!(
+            versions.versions().len() <= 5,
+            "update {update}: {} versions",
+            versions.versions().len()
+        );
+        assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+    }
+}
+
+/// Fails every unit after the first `remaining`: the connection to IAM lost mid-apply.
+struct FailAfter<'a> {
+    inner: &'a IamExecutor,
+    remaining: AtomicUsize,
+}
+
+impl Executor for FailAfter<'_> {
+    async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
+        let allowed = self
+            .remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if !allowed {
+            return Err(ApplyError::new(
+                "cannot reach the AWS endpoint (stopped mid-apply)",
+            ));
+        }
+        self.inner.execute(unit).await
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_apply_reports_everything_and_a_rerun_converges() {
+    const USERS: usize = 30;
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let temp = tempfile::tempdir().expect("tempdir");
+    let users: String = (0..USERS)
+        .map(|index| format!("    user-{index:02}:\n      policies: [bucket-read]\n"))
+        .collect();
+    let file = write_file(temp.path(), &users_file(&users));
+
+    let live = read_live(&clients, None).await;
+    let desired = load(&file, &live);
+    let plan = iam_plan(&desired, &live, &PlanOptions::default()).expect("plan");
+    assert_eq!(plan.changes.len(), USERS + 1);
+    let inner = executor(&clients, &live);
+    let faulty = FailAfter {
+        inner: &inner,
+        remaining: AtomicUsize::new(11),
+    };
+    let report = apply::apply(&plan, &faulty, 2).await;
+    assert!(!report.succeeded());
+    assert!(
+        (10..=11).contains(&report.done.len()),
+        "done {:?}",
+        report.done
+    );
+    assert!(!report.failed.is_empty() && report.failed.len() <= 2);
+    assert!(!report.not_attempted.is_empty());
+    assert_eq!(
+        report.done.len() + report.failed.len() + report.not_attempted.len(),
+        plan.changes.len()
+    );
+    let all: BTreeSet<&Address> = report
+        .done
+        .iter()
+        .chain(report.failed.iter().map(|(address, _)| address))
+        .chain(&report.not_attempted)
+        .collect();
+    assert_eq!(all.len(), plan.changes.len(), "each change reported once");
+
+    // The re-run plans afresh from what is there and does the rest.
+    let (rerun, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_eq!(rerun.changes.len(), plan.changes.len() - 11);
+    assert_succeeded(&report);
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+}
+
+// --- SDK-level mocks: what moto cannot show ---
+
+fn mocked_executor(rules: &[&aws_smithy_mocks::Rule]) -> IamExecutor {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for rule in rules {
+        interceptor = interceptor.with_rule(rule);
+    }
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::from_static("us-east-1"))
+        .credentials_provider(crate::moto::dummy_credentials())
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        // Only accessctl's retries, so the attempts below are exactly its own.
+        .retry_config(RetryConfig::disabled())
+        .interceptor(interceptor)
+        .build();
+    IamExecutor::new(aws_sdk_iam::Client::from_conf(config), ACCOUNT, "aws")
+        .with_retry(RetryPolicy::fast(Duration::from_secs(5)))
+}
+
+fn user(policies: &[&str]) -> accessctl::model::User {
+    accessctl::model::User {
+        path: "/".into(),
+        groups: BTreeSet::new(),
+        managed_policies: policies.iter().map(|arn| arn.to_string()).collect(),
+        inline_policies: Default::default(),
+        permissions_boundary: None,
+        tags: [("managed-by".to_string(), "accessctl".to_string())].into(),
+    }
+}
+
+fn one_change(
+    name: &str,
+    action: Action,
+    before: Option<accessctl::model::User>,
+    after: Option<accessctl::model::User>,
+) -> Plan {
+    Plan {
+        format_version: plan::PLAN_FORMAT_VERSION,
+        changes: vec![Change {
+            address: Address::iam(Kind::User, name),
+            action,
+            reason: None,
+            before: before.map(plan::Object::User),
+            after: after.map(plan::Object::User),
+            fields: Vec::new(),
+        }],
+        summary: plan::Summary::default(),
+        overrides: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn service_error(code: &str, message: &str) -> aws_smithy_types::error::ErrorMetadata {
+    aws_smithy_types::error::ErrorMetadata::builder()
+        .code(code)
+        .message(message)
+        .build()
+}
+
+#[tokio::test]
+async fn delete_conflict_on_delete_user_fails_with_a_clear_error() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::delete_login_profile::DeleteLoginProfileError;
+    use aws_sdk_iam::operation::delete_user::DeleteUserError;
+    use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
+    use aws_sdk_iam::operation::list_attached_user_policies::ListAttachedUserPoliciesOutput;
+    use aws_sdk_iam::operation::list_groups_for_user::ListGroupsForUserOutput;
+    use aws_sdk_iam::operation::list_mfa_devices::ListMfaDevicesOutput;
+    use aws_sdk_iam::operation::list_signing_certificates::ListSigningCertificatesOutput;
+    use aws_sdk_iam::operation::list_ssh_public_keys::ListSshPublicKeysOutput;
+    use aws_sdk_iam::operation::list_user_policies::ListUserPoliciesOutput;
+
+    let keys = mock!(Client::list_access_keys).then_output(|| {
+        ListAccessKeysOutput::builder()
+            .set_access_key_metadata(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let no_profile = mock!(Client::delete_login_profile).then_error(|| {
+        DeleteLoginProfileError::generic(service_error(
+            "NoSuchEntity",
+            "Login Profile for User alice cannot be found.",
+        ))
+    });
+    let certificates = mock!(Client::list_signing_certificates).then_output(|| {
+        ListSigningCertificatesOutput::builder()
+            .set_certificates(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let ssh = mock!(Client::list_ssh_public_keys)
+        .then_output(|| ListSshPublicKeysOutput::builder().build());
+    let service = mock!(Client::list_service_specific_credentials)
+        .then_output(|| ListServiceSpecificCredentialsOutput::builder().build());
+    let mfa = mock!(Client::list_mfa_devices).then_output(|| {
+        ListMfaDevicesOutput::builder()
+            .set_mfa_devices(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let groups = mock!(Client::list_groups_for_user).then_output(|| {
+        ListGroupsForUserOutput::builder()
+            .set_groups(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let attached = mock!(Client::list_attached_user_policies)
+        .then_output(|| ListAttachedUserPoliciesOutput::builder().build());
+    let inline = mock!(Client::list_user_policies).then_output(|| {
+        ListUserPoliciesOutput::builder()
+            .set_policy_names(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let conflict = mock!(Client::delete_user).then_error(|| {
+        DeleteUserError::generic(service_error(
+            "DeleteConflict",
+            "Cannot delete entity, must delete policies first.",
+        ))
+    });
+    let executor = mocked_executor(&[
+        &keys,
+        &no_profile,
+        &certificates,
+        &ssh,
+        &service,
+        &mfa,
+        &groups,
+        &attached,
+        &inline,
+        &conflict,
+    ]);
+
+    let report = apply::apply(
+        &one_change("alice", Action::Delete, Some(user(&[])), None),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let (address, error) = &report.failed[0];
+    assert_eq!(address, &Address::iam(Kind::User, "alice"));
+    assert_eq!(
+        error.message,
+        "- iam.user.alice: `iam:DeleteUser` failed for user `alice`: DeleteConflict: Cannot delete entity, must delete policies first."
+    );
+    let hint = error.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains("user `alice`") && hint.contains("then run `accessctl apply` again"),
+        "{hint}"
+    );
+    assert_eq!(conflict.num_calls(), 1, "a conflict is not retried");
+    assert_eq!(
+        no_profile.num_calls(),
+        1,
+        "a missing login profile is nothing to delete"
+    );
+}
+
+#[tokio::test]
+async fn a_throttling_burst_is_retried_then_succeeds() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::create_user::{CreateUserError, CreateUserOutput};
+
+    let create = mock!(Client::create_user)
+        .sequence()
+        .error(|| CreateUserError::generic(service_error("Throttling", "Rate exceeded")))
+        .times(3)
+        .http_status(429, None)
+        .output(|| CreateUserOutput::builder().build())
+        .build();
+    let executor = mocked_executor(&[&create]);
+    let report = apply::apply(
+        &one_change("alice", Action::Create, None, Some(user(&[]))),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_succeeded(&report);
+    assert_eq!(
+        create.num_calls(),
+        5,
+        "three throttles, one bare 429, then success"
+    );
+}
+
+#[tokio::test]
+async fn no_such_entity_right_after_a_create_is_retried_and_otherwise_fails_fast() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::attach_user_policy::{
+        AttachUserPolicyError, AttachUserPolicyOutput,
+    };
+    use aws_sdk_iam::operation::create_user::CreateUserOutput;
+
+    let policy = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let not_yet = || {
+        AttachUserPolicyError::generic(service_error(
+            "NoSuchEntity",
+            "The user with name alice cannot be found.",
+        ))
+    };
+    let create = mock!(Client::create_user).then_output(|| CreateUserOutput::builder().build());
+    let attach = mock!(Client::attach_user_policy)
+        .sequence()
+        .error(not_yet)
+        .times(2)
+        .output(|| AttachUserPolicyOutput::builder().build())
+        .build();
+    let executor = mocked_executor(&[&create, &attach]);
+    let report = apply::apply(
+        &one_change("alice", Action::Create, None, Some(user(&[policy]))),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_succeeded(&report);
+    assert_eq!(attach.num_calls(), 3);
+
+    // The same error on a user this apply did not create is real: no retry.
+    let missing = mock!(Client::attach_user_policy).then_error(not_yet);
+    let executor = mocked_executor(&[&missing]);
+    let report = apply::apply(
+        &one_change(
+            "alice",
+            Action::Update,
+            Some(user(&[])),
+            Some(user(&[policy])),
+        ),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(missing.num_calls(), 1);
+    assert!(
+        report.failed[0]
+            .1
+            .hint
+            .as_deref()
+            .is_some_and(|hint| hint.contains("run `accessctl apply` again")),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_principal_naming_a_just_created_user_is_retried() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::create_role::{CreateRoleError, CreateRoleOutput};
+    use aws_sdk_iam::operation::create_user::CreateUserOutput;
+
+    let trust = aws::decode_document(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/deployer"}},"Action":"sts:AssumeRole"}}]}}"#
+    ))
+    .expect("valid trust");
+    let role = accessctl::model::Role {
+        path: "/".into(),
+        description: None,
+        max_session_duration: 3600,
+        trust,
+        managed_policies: BTreeSet::new(),
+        inline_policies: Default::default(),
+        permissions_boundary: None,
+        tags: Default::default(),
+        role_id: None,
+    };
+    let mut plan = one_change("deployer", Action::Create, None, Some(user(&[])));
+    plan.changes.push(Change {
+        address: Address::iam(Kind::Role, "ci"),
+        action: Action::Create,
+        reason: None,
+        before: None,
+        after: Some(plan::Object::Role(role)),
+        fields: Vec::new(),
+    });
+    let create_user =
+        mock!(Client::create_user).then_output(|| CreateUserOutput::builder().build());
+    let create_role = mock!(Client::create_role)
+        .sequence()
+        .error(|| {
+            CreateRoleError::generic(service_error(
+                "MalformedPolicyDocument",
+                "Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:user/deployer\"",
+            ))
+        })
+        .times(2)
+        .output(|| CreateRoleOutput::builder().build())
+        .build();
+    let executor = mocked_executor(&[&create_user, &create_role]);
+    let report = apply::apply(&plan, &executor, PARALLELISM).await;
+    assert_succeeded(&report);
+    assert_eq!(create_role.num_calls(), 3);
+}
