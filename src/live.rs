@@ -56,14 +56,23 @@ pub async fn read(
     connections: &Connections,
     desired: &State,
 ) -> Result<(State, CallCounts), LiveError> {
-    let iam = async { aws::read_state(&connections.aws).await.map_err(LiveError::Aws) };
-    let clusters = try_join_all(connections.clusters.iter().map(|(name, client)| async move {
-        let want = desired.clusters.get(name).cloned().unwrap_or_default();
-        read_cluster(client, &want)
+    let iam = async {
+        aws::read_state(&connections.aws)
             .await
-            .map(|cluster| (name.clone(), cluster))
-            .map_err(LiveError::Kube)
-    }));
+            .map_err(LiveError::Aws)
+    };
+    let clusters = try_join_all(
+        connections
+            .clusters
+            .iter()
+            .map(|(name, client)| async move {
+                let want = desired.clusters.get(name).cloned().unwrap_or_default();
+                read_cluster(client, &want)
+                    .await
+                    .map(|cluster| (name.clone(), cluster))
+                    .map_err(LiveError::Kube)
+            }),
+    );
     let ((mut state, calls), clusters) = tokio::try_join!(iam, clusters)?;
     state.clusters = clusters.into_iter().collect();
     Ok((state, calls))

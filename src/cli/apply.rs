@@ -43,14 +43,18 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
             return Ok(EXIT_OK);
         }
         for flag in &plan.overrides {
-            printer.info(&format!("warning: applying with the safety override `{flag}`"));
+            printer.info(&format!(
+                "warning: applying with the safety override `{flag}`"
+            ));
         }
         if !super::confirm::confirm(args.auto_approve)? {
             printer.info("Apply cancelled: nothing was changed.");
             return Ok(EXIT_OK);
         }
         let Some(connections) = planned.connections else {
-            return Err(CliError::new("internal error: live state was read without connections"));
+            return Err(CliError::new(
+                "internal error: live state was read without connections",
+            ));
         };
         let account = planned.live.account.clone().unwrap_or_default();
         let executor = Route {
@@ -107,5 +111,7 @@ fn finish(report: &ApplyReport, printer: &Printer) -> Result<i32, CliError> {
         report.not_attempted.len()
     ))
     .with_details(details)
-    .with_hint("fix the cause and run `accessctl apply` again: it plans afresh from what is live now"))
+    .with_hint(
+        "fix the cause and run `accessctl apply` again: it plans afresh from what is live now",
+    ))
 }

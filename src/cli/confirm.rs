@@ -15,7 +15,9 @@ pub fn confirm(auto_approve: bool) -> Result<bool, CliError> {
         return Err(CliError::new(
             "refusing to apply without confirmation: standard input is not a terminal",
         )
-        .with_hint("review the plan, then pass `--auto-approve` (pipelines apply a reviewed plan)"));
+        .with_hint(
+            "review the plan, then pass `--auto-approve` (pipelines apply a reviewed plan)",
+        ));
     }
     let mut stderr = std::io::stderr().lock();
     let _ = write!(

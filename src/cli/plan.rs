@@ -12,7 +12,7 @@ use crate::model::State;
 use crate::plan::{self, Overrides, Plan, PlanOptions, SafetyCheck};
 use crate::render::{self, TextOptions};
 use crate::snapshot;
-use crate::spec::{Facts, Loaded};
+use crate::spec::Facts;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -141,20 +141,22 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
 /// A plan with what it was made from.
 pub struct Planned {
     pub plan: Plan,
-    pub loaded: Loaded,
     pub live: State,
     /// Open when live state was read (not a snapshot): apply reuses them.
     pub connections: Option<Connections>,
 }
 
 /// Plans against a saved snapshot.
-pub fn plan_offline(file: &Path, live_path: &Path, safety: &SafetyArgs) -> Result<Planned, CliError> {
+pub fn plan_offline(
+    file: &Path,
+    live_path: &Path,
+    safety: &SafetyArgs,
+) -> Result<Planned, CliError> {
     let live = read_live_state(live_path)?;
     let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
     let plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
     Ok(Planned {
         plan,
-        loaded,
         live,
         connections: None,
     })
@@ -174,7 +176,6 @@ pub async fn plan_live(
     let plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
     Ok(Planned {
         plan,
-        loaded,
         live,
         connections: Some(connections),
     })
