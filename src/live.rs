@@ -1,11 +1,14 @@
 //! Live state: the caller and IAM through [`aws`](crate::aws), each cluster of access.yaml
-//! through [`kube`](crate::kube), read concurrently into one [`State`].
+//! through [`kube`](crate::kube) plus its EKS facts (`eks:DescribeCluster`: the OIDC issuer),
+//! all read concurrently into one [`State`].
 //!
 //! The connections are kept so that apply reuses them.
 
 use std::collections::BTreeMap;
 
 use futures_util::future::try_join_all;
+
+use aws_config::SdkConfig;
 
 use crate::aws::{self, AwsError, AwsOptions, CallCounts, Clients};
 use crate::kube::{ClusterClient, KubeError, read_cluster};
@@ -32,12 +35,15 @@ impl LiveError {
 /// Clients for AWS and for every cluster the file names.
 pub struct Connections {
     pub aws: Clients,
+    /// The resolved AWS configuration, for regional clients (EKS in each cluster's region).
+    pub sdk: SdkConfig,
     pub clusters: BTreeMap<String, ClusterClient>,
 }
 
 /// Connects to AWS and to each cluster of `desired` (by its kubeconfig context).
 pub async fn connect(desired: &State, options: &AwsOptions) -> Result<Connections, LiveError> {
-    let aws = aws::config::load(options).await;
+    let sdk = aws::config::loader(options).load().await;
+    let aws = Clients::new(&sdk);
     let clusters = try_join_all(desired.clusters.iter().map(|(name, cluster)| async move {
         ClusterClient::connect(name, cluster)
             .await
@@ -47,6 +53,7 @@ pub async fn connect(desired: &State, options: &AwsOptions) -> Result<Connection
     .map_err(LiveError::Kube)?;
     Ok(Connections {
         aws,
+        sdk,
         clusters: clusters.into_iter().collect(),
     })
 }

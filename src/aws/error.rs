@@ -134,10 +134,15 @@ impl AwsError {
     /// How to fix it.
     pub fn hint(&self) -> String {
         match &self.kind {
+            ErrorKind::AccessDenied if self.call.starts_with("eks:") => format!(
+                "the caller needs `{}` on the cluster (the permission `aws eks update-kubeconfig` needs too)",
+                self.call
+            ),
             ErrorKind::AccessDenied => format!(
                 "the caller needs `{}`; `accessctl` needs read access to IAM (see docs: the `iam:Get*` and `iam:List*` actions)",
                 self.call
             ),
+            ErrorKind::NotFound if self.call.starts_with("eks:") => "check the cluster's name (`eksName` when it differs from the key in access.yaml) and `region`".to_string(),
             ErrorKind::NoCredentials => "configure AWS credentials: `aws configure`, `aws sso login --profile NAME` with `AWS_PROFILE=NAME`, or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`".to_string(),
             ErrorKind::InvalidCredentials => "check which credentials are in use with `aws sts get-caller-identity`; `AWS_PROFILE` and `AWS_ACCESS_KEY_ID` may point at another account".to_string(),
             ErrorKind::ExpiredCredentials => "refresh the credentials (`aws sso login`, or a new session token) and run again".to_string(),
@@ -168,7 +173,9 @@ fn kind_of_code(code: &str) -> ErrorKind {
         | "ThrottlingException"
         | "RequestLimitExceeded"
         | "TooManyRequestsException" => ErrorKind::Throttled,
-        "NoSuchEntity" | "NoSuchEntityException" => ErrorKind::NotFound,
+        "NoSuchEntity" | "NoSuchEntityException" | "ResourceNotFoundException" => {
+            ErrorKind::NotFound
+        }
         other => ErrorKind::Service(if other.is_empty() {
             "unknown service error".to_string()
         } else {

@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod caller;
 pub mod config;
+pub mod eks;
 pub mod error;
 pub mod read;
 pub mod retry;
