@@ -10,7 +10,7 @@ use futures_util::future::try_join_all;
 
 use aws_config::SdkConfig;
 
-use crate::aws::{self, AwsError, AwsOptions, CallCounts, Clients};
+use crate::aws::{self, AwsError, AwsOptions, CallCounts, Clients, eks};
 use crate::kube::{ClusterClient, KubeError, read_cluster};
 use crate::model::State;
 
@@ -74,10 +74,21 @@ pub async fn read(
             .iter()
             .map(|(name, client)| async move {
                 let want = desired.clusters.get(name).cloned().unwrap_or_default();
-                read_cluster(client, &want)
-                    .await
-                    .map(|cluster| (name.clone(), cluster))
-                    .map_err(LiveError::Kube)
+                let eks = eks::client(
+                    &connections.sdk,
+                    &connections.aws.counter,
+                    want.region.as_deref(),
+                );
+                let (mut cluster, facts) = tokio::try_join!(
+                    async { read_cluster(client, &want).await.map_err(LiveError::Kube) },
+                    async {
+                        eks::describe(&eks, name, &want)
+                            .await
+                            .map_err(LiveError::Aws)
+                    },
+                )?;
+                cluster.oidc_issuer = facts.oidc_issuer;
+                Ok::<_, LiveError>((name.clone(), cluster))
             }),
     );
     let ((mut state, calls), clusters) = tokio::try_join!(iam, clusters)?;

@@ -62,7 +62,7 @@ fn hand_block(entry: &AwsAuthEntry) -> String {
 
 /// Seeds the cluster objects of a model cluster; returns the aws-auth blocks written for
 /// entries accessctl does not manage, by ARN.
-fn seed_cluster(server: &KubeServer, cluster: &Cluster) -> Vec<(String, String)> {
+pub(crate) fn seed_cluster(server: &KubeServer, cluster: &Cluster) -> Vec<(String, String)> {
     let seed = |kind: Kind, key: &str, object: Object| {
         let (namespace, name) = match key.split_once('/') {
             Some((namespace, name))

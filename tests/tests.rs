@@ -2,6 +2,7 @@
 
 mod aws_read;
 mod cli;
+mod e2e;
 mod examples;
 mod iam_apply;
 mod kube_apply;

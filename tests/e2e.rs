@@ -1,0 +1,165 @@
+//! The binary end to end against real components: moto for IAM, STS and EKS, the test API
+//! server for the cluster, reached only through the environment (`AWS_ENDPOINT_URL`,
+//! `KUBECONFIG`) as on a real workstation. Each seed example is applied from its realistic
+//! "before" cluster state to an empty account; afterwards `plan --detailed-exitcode` exits 0,
+//! and a snapshot of the result plans to nothing as well.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use accessctl::model::State;
+
+use crate::kube_apply::seed_cluster;
+use crate::moto::Moto;
+use crate::support::kube_server::KubeServer;
+
+fn example_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("specs/examples")
+        .join(name)
+}
+
+fn example_live(name: &str) -> State {
+    accessctl::snapshot::read(&example_dir(name).join("live.json")).expect("example snapshot")
+}
+
+/// A moto server holding the example's account, with the example's EKS cluster in its region.
+fn moto_for(live: &State, cluster: &str, region: &str) -> Moto {
+    let account = live.account.clone().expect("example account");
+    let moto = Moto::start_with_env(&[
+        ("MOTO_ACCOUNT_ID", account.as_str()),
+        ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
+    ]);
+    let config = moto
+        .sdk_config()
+        .to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build();
+    let eks = aws_sdk_eks::Client::new(&config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime
+        .block_on(
+            eks.create_cluster()
+                .name(cluster)
+                .role_arn(format!("arn:aws:iam::{account}:role/eks-cluster"))
+                .resources_vpc_config(
+                    aws_sdk_eks::types::VpcConfigRequest::builder()
+                        .subnet_ids("subnet-1")
+                        .build(),
+                )
+                .send(),
+        )
+        .expect("moto creates the EKS cluster");
+    moto
+}
+
+/// Runs accessctl with only loopback endpoints in its environment.
+fn accessctl(args: &[&str], moto: &Moto, kubeconfig: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_accessctl"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("KUBECONFIG", kubeconfig)
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("accessctl runs")
+}
+
+fn shown(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn converges(name: &str) {
+    let live = example_live(name);
+    let (cluster_name, cluster) = live
+        .clusters
+        .iter()
+        .next()
+        .map(|(name, cluster)| (name.clone(), cluster.clone()))
+        .expect("example has a cluster");
+    let region = cluster.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let server = KubeServer::start().await;
+    seed_cluster(&server, &cluster);
+    let kubeconfig = server.kubeconfig_path().to_path_buf();
+    let file = example_dir(name).join("access.yaml").display().to_string();
+
+    let outcome = tokio::task::spawn_blocking(move || {
+        let moto = moto_for(&live, &cluster_name, &region);
+        let run = |args: &[&str]| accessctl(args, &moto, &kubeconfig);
+
+        // No terminal and no --auto-approve: refused, nothing changed.
+        let refused = run(&["apply", "-f", &file]);
+        assert_eq!(refused.status.code(), Some(1), "{}", shown(&refused));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("--auto-approve"),
+            "{}",
+            shown(&refused)
+        );
+        let planned = run(&["plan", "-f", &file, "--detailed-exitcode"]);
+        assert_eq!(planned.status.code(), Some(2), "{}", shown(&planned));
+
+        let applied = run(&["apply", "-f", &file, "--auto-approve"]);
+        assert_eq!(applied.status.code(), Some(0), "{}", shown(&applied));
+        assert!(
+            String::from_utf8_lossy(&applied.stderr).contains("Apply complete"),
+            "{}",
+            shown(&applied)
+        );
+
+        let again = run(&["plan", "-f", &file, "--detailed-exitcode"]);
+        assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let saved = dir.path().join("live.json").display().to_string();
+        let snapshot = run(&["snapshot", "-f", &file, "--out", &saved]);
+        assert_eq!(snapshot.status.code(), Some(0), "{}", shown(&snapshot));
+        let offline = run(&[
+            "plan",
+            "-f",
+            &file,
+            "--live-state",
+            &saved,
+            "--detailed-exitcode",
+        ]);
+        assert_eq!(offline.status.code(), Some(0), "{}", shown(&offline));
+    })
+    .await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+macro_rules! examples {
+    ($($test:ident => $name:literal,)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                converges($name).await;
+            }
+        )*
+    };
+}
+
+examples! {
+    seed_000_service_admins_and_ci_user_converges => "000-service-admins-and-ci-user",
+    seed_001_reader_group_and_eks_admin_role_converges => "001-reader-group-and-eks-admin-role",
+    seed_002_role_mappings_converges => "002-role-mappings",
+    seed_003_irsa_service_account_converges => "003-irsa-service-account",
+    seed_004_ci_namespace_deployer_converges => "004-ci-namespace-deployer",
+    all_seeds_combined_converges => "all-seeds-combined",
+}
