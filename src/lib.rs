@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod aws;
 pub mod cli;
+pub mod insight;
 pub mod model;
 pub mod plan;
 pub mod render;
