@@ -3,6 +3,7 @@
 mod aws_read;
 mod cli;
 mod examples;
+mod insight;
 mod kube_server;
 mod moto;
 mod planner_properties;

@@ -149,9 +149,9 @@ fn strings(value: &Value) -> Vec<String> {
         Value::String(text) => vec![text.clone()],
         Value::Array(items) => items
             .iter()
-            .filter_map(|item| match item {
-                Value::String(text) => Some(text.clone()),
-                other => Some(other.to_string()),
+            .map(|item| match item {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
             })
             .collect(),
         Value::Null => Vec::new(),
