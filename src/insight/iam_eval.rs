@@ -474,6 +474,20 @@ pub fn aws_managed(name: &str) -> Option<(&'static [&'static str], bool)> {
             ],
             false,
         ),
+        "AmazonEKSVPCResourceController" => (
+            &[
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+                "ec2:Describe*",
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AttachNetworkInterface",
+                "ec2:DetachNetworkInterface",
+                "ec2:ModifyNetworkInterfaceAttribute",
+            ],
+            false,
+        ),
         "AmazonEKS_CNI_Policy" => (
             &[
                 "ec2:AssignPrivateIpAddresses",
