@@ -2,12 +2,16 @@
 //! a message, a hint and an exit code. Data goes to stdout; messages go to stderr.
 
 mod apply;
+mod can_i;
 mod completions;
 mod confirm;
+mod explain;
+mod lint;
 mod output;
 mod plan;
 mod snapshot;
 mod validate;
+mod who_can;
 
 use std::path::PathBuf;
 
@@ -61,6 +65,14 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
+    /// Show every route by which an IAM principal reaches each cluster, and what it may do
+    Explain(explain::ExplainArgs),
+    /// List the IAM principals that can make a Kubernetes request, with the route
+    WhoCan(who_can::WhoCanArgs),
+    /// Answer whether an IAM principal can make a Kubernetes request (exit 0 yes, 3 no, 4 possibly)
+    CanI(can_i::CanIArgs),
+    /// Report risky access patterns in access.yaml
+    Lint(lint::LintArgs),
 }
 
 /// The access.yaml to read.
@@ -94,6 +106,10 @@ pub fn run() -> i32 {
         Command::Apply(args) => apply::run(args, &printer),
         Command::Snapshot(args) => snapshot::run(args, &printer),
         Command::Completions(args) => completions::run(args),
+        Command::Explain(args) => explain::run(args, &printer),
+        Command::WhoCan(args) => who_can::run(args, &printer),
+        Command::CanI(args) => can_i::run(args, &printer),
+        Command::Lint(args) => lint::run(args, &printer),
     };
     match result {
         Ok(code) => code,

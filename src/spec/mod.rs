@@ -12,6 +12,7 @@ mod build;
 mod decode;
 pub mod diagnostic;
 mod documents;
+mod locations;
 mod node;
 mod raw;
 mod reader;
@@ -20,9 +21,11 @@ mod suggest;
 mod trust;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use locations::SourceLocation;
 
 use crate::model::State;
 use crate::plan::Desired;
@@ -42,6 +45,9 @@ pub struct Loaded {
     pub desired: Desired,
     /// Source text, kept for later diagnostics (lint, explain).
     pub source: String,
+    /// Where each node of the file was written, by path (`iam.roles.eks-admin.trust`,
+    /// `clusters.demo.access.0`): see [`locations`].
+    pub locations: BTreeMap<String, SourceLocation>,
 }
 
 /// Reads and validates an access.yaml. Every problem is reported, not just the first.
@@ -64,9 +70,11 @@ pub fn load(path: &Path, facts: &Facts<'_>) -> Result<Loaded, Diagnostics> {
         text,
     };
     let desired = load_source(&source, facts).map_err(Diagnostics::from)?;
+    let locations = locations::index(&source.text);
     Ok(Loaded {
         desired,
         source: source.text,
+        locations,
     })
 }
 

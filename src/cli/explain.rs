@@ -1,0 +1,107 @@
+//! `accessctl explain`: every route by which an IAM principal reaches each cluster, and what
+//! it may do there namespace by namespace. Also holds what `explain`, `who-can` and `can-i`
+//! share: where the state comes from and the output format.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{CliError, EXIT_OK, FileArg, Printer};
+use crate::insight::{chain, explain};
+use crate::model::State;
+use crate::spec::Facts;
+
+/// The state to analyse: the desired state of access.yaml, or a live snapshot.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// Analyse this live-state snapshot instead of access.yaml (what is, rather than what is
+    /// declared)
+    #[arg(long, value_name = "PATH")]
+    pub live_state: Option<PathBuf>,
+    /// Only this cluster (by its name in access.yaml)
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+}
+
+impl StateArgs {
+    /// The state, and what it is called in messages.
+    pub fn load(&self, printer: &Printer) -> Result<State, CliError> {
+        let state = match &self.live_state {
+            Some(path) => {
+                printer.verbose(&format!("analysing live state `{}`", path.display()));
+                super::plan::read_live_state(path)?
+            }
+            None => {
+                printer.verbose(&format!(
+                    "analysing the desired state of `{}`",
+                    self.file.file.display()
+                ));
+                super::validate::load(&self.file.file, &Facts { live: None })?
+                    .desired
+                    .state
+            }
+        };
+        if let Some(cluster) = &self.cluster
+            && !state.clusters.contains_key(cluster)
+        {
+            let known: Vec<&str> = state.clusters.keys().map(String::as_str).collect();
+            return Err(
+                CliError::new(format!("no cluster `{cluster}` in the state")).with_hint(
+                    if known.is_empty() {
+                        "the state declares no cluster".to_string()
+                    } else {
+                        format!("clusters: {}", known.join(", "))
+                    },
+                ),
+            );
+        }
+        Ok(state)
+    }
+}
+
+/// Output of `explain`, `who-can` and `can-i`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// IAM user or role: a name (`manager`, `user/manager`, `role/eks-admin`) or an ARN
+    #[arg(long, value_name = "NAME|ARN")]
+    pub principal: String,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Text)]
+    pub output: ReportFormat,
+}
+
+pub fn run(args: &ExplainArgs, printer: &Printer) -> Result<i32, CliError> {
+    let state = args.state.load(printer)?;
+    let principal = resolve(&state, &args.principal)?;
+    let explanation = explain::explain(&state, &principal, args.state.cluster.as_deref());
+    let rendered = match args.output {
+        ReportFormat::Text => explain::render_text(&explanation),
+        ReportFormat::Json => to_json(&explanation)?,
+    };
+    printer.data(&rendered)?;
+    Ok(EXIT_OK)
+}
+
+pub fn resolve(state: &State, text: &str) -> Result<crate::insight::iam_eval::Principal, CliError> {
+    chain::resolve_principal(state, text).map_err(|message| {
+        CliError::new(message).with_hint("name an IAM user or role of the state, or give its ARN")
+    })
+}
+
+pub fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|error| CliError::new(format!("cannot render JSON: {error}")))?;
+    text.push('\n');
+    Ok(text)
+}

@@ -1,0 +1,47 @@
+//! `accessctl lint`: risky access patterns in access.yaml, with `file:line:col` and a hint;
+//! text, JSON or SARIF; `--fail-on` for CI.
+
+use clap::{Args, ValueEnum};
+
+use super::{CliError, EXIT_OK, FileArg, Printer};
+use crate::insight::lint::{self, Severity};
+use crate::spec::Facts;
+
+/// Exit code of `lint --fail-on`: a finding at or above the threshold.
+pub const EXIT_FINDINGS: i32 = 2;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    #[default]
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = LintFormat::Text)]
+    pub output: LintFormat,
+    /// Exit 2 when a finding is at least this severe
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+}
+
+pub fn run(args: &LintArgs, printer: &Printer) -> Result<i32, CliError> {
+    let loaded = super::validate::load(&args.file.file, &Facts { live: None })?;
+    let findings = lint::lint(&loaded.desired.state, &loaded.locations);
+    let file = args.file.file.display().to_string();
+    let rendered = match args.output {
+        LintFormat::Text => lint::render_text(&findings, &file),
+        LintFormat::Json => lint::render_json(&findings, &file),
+        LintFormat::Sarif => lint::render_sarif(&findings, &file),
+    };
+    printer.data(&rendered)?;
+    let failing = args
+        .fail_on
+        .is_some_and(|threshold| findings.iter().any(|finding| finding.severity >= threshold));
+    Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}

@@ -1,0 +1,70 @@
+//! `accessctl who-can`: the IAM principals that can make a Kubernetes request, each with the
+//! shortest route as evidence.
+
+use clap::Args;
+use serde_json::json;
+
+use super::explain::{ReportFormat, StateArgs, to_json};
+use super::{CliError, EXIT_OK, Printer};
+use crate::insight::{rbac, who_can};
+
+/// A Kubernetes request, as `kubectl auth can-i` takes it.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// Verb: get, list, watch, create, update, patch, delete, bind, escalate, impersonate, `*`, …
+    pub verb: String,
+    /// Resource: `TYPE`, `TYPE.GROUP`, `TYPE/NAME`, `*`, or a non-resource URL (`/healthz`)
+    pub resource: String,
+    /// Subresource (`log` for pods/log)
+    #[arg(long, value_name = "NAME")]
+    pub subresource: Option<String>,
+    /// Namespace
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAMESPACE",
+        default_value = "default",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: String,
+    /// Every namespace at once (only cluster-wide grants count)
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+}
+
+impl RequestArgs {
+    pub fn request(&self) -> rbac::Request {
+        rbac::parse_request(
+            &self.verb,
+            &self.resource,
+            self.subresource.as_deref(),
+            (!self.all_namespaces).then_some(self.namespace.as_str()),
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WhoCanArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Text)]
+    pub output: ReportFormat,
+}
+
+pub fn run(args: &WhoCanArgs, printer: &Printer) -> Result<i32, CliError> {
+    let state = args.state.load(printer)?;
+    let request = args.request.request();
+    let holders = who_can::who_can(&state, &request, args.state.cluster.as_deref());
+    let rendered = match args.output {
+        ReportFormat::Text => who_can::render_who_can_text(&holders, &request),
+        ReportFormat::Json => to_json(&json!({
+            "request": request,
+            "principals": holders,
+        }))?,
+    };
+    printer.data(&rendered)?;
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,393 @@
+//! The whole chain from an IAM principal to what it may do in each cluster: the roles it can
+//! assume (transitively, a bounded number of hops), the aws-auth entries and access entries
+//! that map each of those identities, the Kubernetes username and groups they become, and the
+//! RBAC grants that reach them. No I/O.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde::Serialize;
+
+use super::iam_eval::{self, Decision, Principal, PrincipalKind};
+use super::rbac::{self, Grant, Identity, Request};
+use crate::model::{AccessScope, Cluster, MapKind, State, parse_arn};
+
+/// How many `sts:AssumeRole` hops are followed from the starting principal.
+pub const MAX_HOPS: usize = 4;
+
+/// How sure an answer is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Certainty {
+    Yes,
+    Possibly,
+    No,
+}
+
+impl Certainty {
+    pub fn of(decision: &Decision) -> Self {
+        match decision {
+            Decision::Allowed { .. } => Certainty::Yes,
+            Decision::Possibly { .. } => Certainty::Possibly,
+            Decision::Denied { .. } | Decision::ImplicitDeny => Certainty::No,
+        }
+    }
+
+    /// The weaker of two links of one chain.
+    pub fn and(self, other: Certainty) -> Certainty {
+        self.max(other)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Certainty::Yes => "yes",
+            Certainty::Possibly => "possibly",
+            Certainty::No => "no",
+        }
+    }
+}
+
+/// One `sts:AssumeRole` hop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Hop {
+    pub from: String,
+    pub role: String,
+    pub role_arn: String,
+    pub certainty: Certainty,
+    pub reason: String,
+}
+
+/// A principal reached from the start, and the hops that reach it (empty for the start).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reached {
+    pub principal: Principal,
+    pub hops: Vec<Hop>,
+    pub certainty: Certainty,
+}
+
+/// The start and every role it can (possibly) assume, each by its shortest, surest chain.
+pub fn reachable(state: &State, start: &Principal) -> Vec<Reached> {
+    let mut reached: Vec<Reached> = vec![Reached {
+        principal: start.clone(),
+        hops: Vec::new(),
+        certainty: Certainty::Yes,
+    }];
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    seen.insert(start.arn.clone(), 0);
+    let mut queue = VecDeque::from([0_usize]);
+    while let Some(index) = queue.pop_front() {
+        let current = reached[index].clone();
+        if current.hops.len() >= MAX_HOPS {
+            continue;
+        }
+        for role_name in state.iam.roles.keys() {
+            let Some(role) = Principal::role(state, role_name) else {
+                continue;
+            };
+            let decision = iam_eval::can_assume(state, &current.principal, role_name);
+            let certainty = Certainty::of(&decision);
+            if certainty == Certainty::No {
+                continue;
+            }
+            let total = current.certainty.and(certainty);
+            if let Some(&known) = seen.get(&role.arn) {
+                // Breadth first: a later find is never shorter; take it only when surer.
+                let existing = &mut reached[known];
+                if known != 0
+                    && total < existing.certainty
+                    && existing.hops.len() == current.hops.len() + 1
+                {
+                    let mut hops = current.hops.clone();
+                    hops.push(hop(&current.principal, &role, certainty, &decision));
+                    existing.hops = hops;
+                    existing.certainty = total;
+                }
+                continue;
+            }
+            let mut hops = current.hops.clone();
+            hops.push(hop(&current.principal, &role, certainty, &decision));
+            seen.insert(role.arn.clone(), reached.len());
+            queue.push_back(reached.len());
+            reached.push(Reached {
+                principal: role,
+                hops,
+                certainty: total,
+            });
+        }
+    }
+    reached
+}
+
+fn hop(from: &Principal, role: &Principal, certainty: Certainty, decision: &Decision) -> Hop {
+    Hop {
+        from: from.label(),
+        role: role.name.clone(),
+        role_arn: role.arn.clone(),
+        certainty,
+        reason: decision.reason(),
+    }
+}
+
+/// How an IAM identity is mapped into a cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mapping {
+    /// `aws-auth mapUsers`, `aws-auth mapRoles`, `aws-auth mapAccounts`, `access entry`.
+    pub via: String,
+    /// The ARN (or account) the mapping names.
+    pub arn: String,
+    pub identity: Identity,
+    /// Access policies of an access entry.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub access_policies: BTreeMap<String, AccessScope>,
+}
+
+/// The mappings of a cluster that authenticate `principal`, as the cluster's authentication
+/// mode allows.
+pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
+    let mut found = Vec::new();
+    let is_role = principal.kind == PrincipalKind::Role
+        || parse_arn(&principal.arn).is_some_and(|arn| arn.resource.starts_with("role/"));
+    if cluster.authentication.uses_config_map()
+        && let Some(aws_auth) = &cluster.aws_auth
+    {
+        for entry in &aws_auth.entries {
+            let matched = match entry.kind {
+                // mapRoles ARNs carry no path: match by account and name.
+                MapKind::MapRoles => {
+                    is_role && iam_eval::same_principal(&entry.arn, &principal.arn)
+                }
+                MapKind::MapUsers => {
+                    !is_role
+                        && (entry.arn == principal.arn
+                            || iam_eval::same_principal(&entry.arn, &principal.arn))
+                }
+                MapKind::MapAccounts => entry.arn == principal.account(),
+            };
+            if !matched {
+                continue;
+            }
+            let (via, default_username) = match entry.kind {
+                MapKind::MapRoles => ("aws-auth mapRoles", principal.arn.clone()),
+                MapKind::MapUsers => ("aws-auth mapUsers", principal.arn.clone()),
+                MapKind::MapAccounts => ("aws-auth mapAccounts", principal.arn.clone()),
+            };
+            found.push(Mapping {
+                via: via.to_string(),
+                arn: entry.arn.clone(),
+                identity: Identity {
+                    username: entry.username.clone().unwrap_or(default_username),
+                    groups: entry.groups.iter().cloned().collect(),
+                },
+                access_policies: BTreeMap::new(),
+            });
+        }
+    }
+    if cluster.authentication.uses_access_entries() {
+        for (arn, entry) in &cluster.access_entries {
+            if entry.kind != "STANDARD"
+                || !(arn == &principal.arn || iam_eval::same_principal(arn, &principal.arn))
+            {
+                continue;
+            }
+            let default_username = match parse_arn(&principal.arn) {
+                Some(parsed) if is_role => format!(
+                    "arn:{}:sts::{}:assumed-role/{}/{{{{SessionName}}}}",
+                    parsed.partition, parsed.account, principal.name
+                ),
+                _ => principal.arn.clone(),
+            };
+            found.push(Mapping {
+                via: "access entry".to_string(),
+                arn: arn.clone(),
+                identity: Identity {
+                    username: entry.username.clone().unwrap_or(default_username),
+                    groups: entry.groups.clone(),
+                },
+                access_policies: entry.policies.clone(),
+            });
+        }
+    }
+    found
+}
+
+/// One way into one cluster: the hops, the mapping, and what it grants.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Route {
+    pub cluster: String,
+    /// The identity that is mapped (the start, or a role reached from it).
+    pub principal: Principal,
+    pub hops: Vec<Hop>,
+    pub mapping: Mapping,
+    /// Of the IAM part of the chain.
+    pub certainty: Certainty,
+    pub grants: Vec<Grant>,
+}
+
+/// Every route from `start` into the clusters of the state (or just `only`).
+pub fn routes(state: &State, start: &Principal, only: Option<&str>) -> Vec<Route> {
+    let reached = reachable(state, start);
+    let mut routes = Vec::new();
+    for (name, cluster) in &state.clusters {
+        if only.is_some_and(|wanted| wanted != name) {
+            continue;
+        }
+        for found in &reached {
+            for mapping in mappings(cluster, &found.principal) {
+                let grants = rbac::grants(cluster, &mapping.identity, &mapping.access_policies);
+                routes.push(Route {
+                    cluster: name.clone(),
+                    principal: found.principal.clone(),
+                    hops: found.hops.clone(),
+                    certainty: found.certainty,
+                    mapping,
+                    grants,
+                });
+            }
+        }
+    }
+    routes
+}
+
+/// The answer to "may `start` do `request` in `cluster`", with the route that decides it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Answer {
+    pub cluster: String,
+    pub certainty: Certainty,
+    /// The shortest, surest route that allows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
+    /// The grant and rule that allow it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+/// Answers per cluster (only the one asked when `only` is set).
+pub fn can(state: &State, start: &Principal, request: &Request, only: Option<&str>) -> Vec<Answer> {
+    let routes = routes(state, start, only);
+    let mut answers = Vec::new();
+    for name in state.clusters.keys() {
+        if only.is_some_and(|wanted| wanted != name) {
+            continue;
+        }
+        let mut best: Option<Answer> = None;
+        for route in routes.iter().filter(|route| &route.cluster == name) {
+            let Some((grant, rule)) = rbac::allowing(&route.grants, request) else {
+                continue;
+            };
+            let certainty = route.certainty;
+            let better = match &best {
+                None => true,
+                Some(current) => {
+                    let current_hops = current.route.as_ref().map_or(usize::MAX, |r| r.hops.len());
+                    (certainty, route.hops.len()) < (current.certainty, current_hops)
+                }
+            };
+            if better {
+                best = Some(Answer {
+                    cluster: name.clone(),
+                    certainty,
+                    grant: Some(grant.source.clone()),
+                    rule: Some(rbac::describe_rule(rule)),
+                    route: Some(route.clone()),
+                });
+            }
+        }
+        answers.push(best.unwrap_or(Answer {
+            cluster: name.clone(),
+            certainty: Certainty::No,
+            route: None,
+            grant: None,
+            rule: None,
+        }));
+    }
+    answers
+}
+
+/// Resolves `--principal`/`--as`: a user or role name of the state (`user/NAME`, `role/NAME`
+/// to tell them apart), or an ARN (an assumed-role session ARN stands for its role). An ARN
+/// not in the state is an external principal.
+pub fn resolve_principal(state: &State, text: &str) -> Result<Principal, String> {
+    if let Some(name) = text.strip_prefix("user/") {
+        return Principal::user(state, name)
+            .ok_or_else(|| format!("no IAM user `{name}` in the state"));
+    }
+    if let Some(name) = text.strip_prefix("role/") {
+        return Principal::role(state, name)
+            .ok_or_else(|| format!("no IAM role `{name}` in the state"));
+    }
+    if let Some(arn) = parse_arn(text) {
+        let resource = arn.resource;
+        let name = resource.rsplit('/').next().unwrap_or(resource);
+        let by_name = if resource.starts_with("user/") {
+            Principal::user(state, name)
+        } else if resource.starts_with("role/") {
+            Principal::role(state, name)
+        } else if let Some(rest) = resource.strip_prefix("assumed-role/") {
+            let role = rest.split('/').next().unwrap_or(rest);
+            Principal::role(state, role)
+        } else {
+            None
+        };
+        if let Some(found) = by_name.filter(|found| {
+            iam_eval::same_principal(&found.arn, text) || resource.starts_with("assumed-role/")
+        }) {
+            return Ok(found);
+        }
+        return Ok(Principal {
+            kind: PrincipalKind::External,
+            name: name.to_string(),
+            arn: text.to_string(),
+        });
+    }
+    match (Principal::user(state, text), Principal::role(state, text)) {
+        (Some(user), None) => Ok(user),
+        (None, Some(role)) => Ok(role),
+        (Some(_), Some(_)) => Err(format!(
+            "`{text}` is both an IAM user and an IAM role: write `user/{text}` or `role/{text}`"
+        )),
+        (None, None) => Err(format!("no IAM user or role `{text}` in the state")),
+    }
+}
+
+/// Every principal worth asking about: the users and roles of the state, and the ARNs mapped
+/// into a cluster that are not in it.
+pub fn all_principals(state: &State) -> Vec<Principal> {
+    let mut principals: Vec<Principal> = state
+        .iam
+        .users
+        .keys()
+        .filter_map(|name| Principal::user(state, name))
+        .chain(
+            state
+                .iam
+                .roles
+                .keys()
+                .filter_map(|name| Principal::role(state, name)),
+        )
+        .collect();
+    let mut external = BTreeSet::new();
+    for cluster in state.clusters.values() {
+        let arns = cluster
+            .aws_auth
+            .iter()
+            .flat_map(|aws_auth| aws_auth.entries.iter())
+            .filter(|entry| entry.kind != MapKind::MapAccounts)
+            .map(|entry| entry.arn.clone())
+            .chain(cluster.access_entries.keys().cloned());
+        for arn in arns {
+            if !principals
+                .iter()
+                .any(|p| iam_eval::same_principal(&p.arn, &arn))
+            {
+                external.insert(arn);
+            }
+        }
+    }
+    principals.extend(external.into_iter().map(|arn| Principal {
+        kind: PrincipalKind::External,
+        name: arn.rsplit('/').next().unwrap_or(&arn).to_string(),
+        arn,
+    }));
+    principals
+}
