@@ -134,12 +134,20 @@ fn a_plan_applied_in_memory_leaves_nothing_to_do() {
 }
 
 #[test]
-fn missing_live_state_is_explained() {
-    insta::assert_snapshot!(transcript(&[
-        "plan",
-        "-f",
-        &example("all-seeds-combined", "access.yaml")
-    ]));
+fn a_missing_kubeconfig_is_explained_with_the_command_that_fixes_it() {
+    // Without --live-state, plan reads live state: the cluster's kubeconfig comes first.
+    let output = Command::new(env!("CARGO_BIN_EXE_accessctl"))
+        .args(["plan", "-f", &example("all-seeds-combined", "access.yaml")])
+        .current_dir(root())
+        .env("KUBECONFIG", "does-not-exist/kubeconfig")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("accessctl runs");
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr));
 }
 
 #[test]
