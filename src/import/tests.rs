@@ -1,0 +1,1 @@
+//! Tests of import over the example snapshots.
