@@ -45,8 +45,10 @@ pub fn run(args: &ImportArgs, printer: &Printer) -> Result<i32, CliError> {
     if let Some(prefix) = &args.path_prefix
         && !(prefix.starts_with('/') && prefix.ends_with('/'))
     {
-        return Err(CliError::new(format!("`--path-prefix {prefix}` is not an IAM path"))
-            .with_hint("an IAM path starts and ends with `/`, e.g. `/team/`"));
+        return Err(
+            CliError::new(format!("`--path-prefix {prefix}` is not an IAM path"))
+                .with_hint("an IAM path starts and ends with `/`, e.g. `/team/`"),
+        );
     }
     let live = match &args.from_live_state {
         Some(path) => read_live_state(path)?,
@@ -69,7 +71,9 @@ pub fn run(args: &ImportArgs, printer: &Printer) -> Result<i32, CliError> {
                 "name the cluster as the snapshot does, or take the snapshot of that cluster"
             }
             import::ImportError::NoAccount => "give the account with `--account 123456789012`",
-            import::ImportError::Invalid(_) => "please report it with the live state that caused it",
+            import::ImportError::Invalid(_) => {
+                "please report it with the live state that caused it"
+            }
         };
         CliError::new(error.to_string()).with_hint(hint)
     })?;

@@ -91,7 +91,12 @@ impl<'a> Names<'a> {
 
     fn role(&self, principal: &str) -> Option<String> {
         self.selection.roles.iter().find_map(|(name, role)| {
-            (arn::role(self.context.partition, self.context.account, &role.path, name) == principal)
+            (arn::role(
+                self.context.partition,
+                self.context.account,
+                &role.path,
+                name,
+            ) == principal)
                 .then(|| name.clone())
         })
     }
@@ -106,7 +111,12 @@ impl<'a> Names<'a> {
 
     fn user(&self, principal: &str) -> Option<String> {
         self.selection.users.iter().find_map(|(name, user)| {
-            (arn::user(self.context.partition, self.context.account, &user.path, name) == principal)
+            (arn::user(
+                self.context.partition,
+                self.context.account,
+                &user.path,
+                name,
+            ) == principal)
                 .then(|| name.clone())
         })
     }
@@ -120,8 +130,12 @@ impl<'a> Names<'a> {
             .policies
             .iter()
             .find_map(|(name, policy)| {
-                (arn::policy(self.context.partition, self.context.account, &policy.path, name)
-                    == policy_arn)
+                (arn::policy(
+                    self.context.partition,
+                    self.context.account,
+                    &policy.path,
+                    name,
+                ) == policy_arn)
                     .then(|| name.clone())
             })
             .unwrap_or_else(|| policy_arn.to_string())
@@ -174,7 +188,11 @@ pub fn policy_file(dir: &Path, name: &str) -> String {
 }
 
 /// Writes the whole file.
-pub fn write(selection: &Selection, context: &Context<'_>, trust: &BTreeMap<String, TrustForm>) -> String {
+pub fn write(
+    selection: &Selection,
+    context: &Context<'_>,
+    trust: &BTreeMap<String, TrustForm>,
+) -> String {
     let names = Names::new(selection, context);
     let mut root = vec![
         Entry::new("version", Node::Raw("1".into())),
@@ -189,7 +207,10 @@ pub fn write(selection: &Selection, context: &Context<'_>, trust: &BTreeMap<Stri
     }
     root.push(Entry::new(
         "clusters",
-        Node::Map(vec![Entry::new(context.cluster, cluster(selection, context, &names))]),
+        Node::Map(vec![Entry::new(
+            context.cluster,
+            cluster(selection, context, &names),
+        )]),
     ));
     write_document(&context.header, &root)
 }
@@ -258,16 +279,27 @@ fn iam(
                     .maybe("groups", non_empty(user.groups.iter().cloned().collect()))
                     .maybe(
                         "policies",
-                        non_empty(user.managed_policies.iter().map(|p| names.policy(p)).collect()),
+                        non_empty(
+                            user.managed_policies
+                                .iter()
+                                .map(|p| names.policy(p))
+                                .collect(),
+                        ),
                     )
                     .maybe("inline", inline(&user.inline_policies))
                     .maybe(
                         "permissionsBoundary",
-                        user.permissions_boundary.as_deref().map(|p| Node::str(names.policy(p))),
+                        user.permissions_boundary
+                            .as_deref()
+                            .map(|p| Node::str(names.policy(p))),
                     )
                     .maybe("tags", tags(&user.tags));
                 let body = adopt(body, owned.users.contains(name));
-                let body = if body.is_empty() { MapBuilder::new().set("groups", Node::Seq(Vec::new())) } else { body };
+                let body = if body.is_empty() {
+                    MapBuilder::new().set("groups", Node::Seq(Vec::new()))
+                } else {
+                    body
+                };
                 Entry::new(name, body.build())
             })
             .collect();
@@ -304,12 +336,19 @@ fn iam(
                     .entry(trust_entry)
                     .maybe(
                         "policies",
-                        non_empty(role.managed_policies.iter().map(|p| names.policy(p)).collect()),
+                        non_empty(
+                            role.managed_policies
+                                .iter()
+                                .map(|p| names.policy(p))
+                                .collect(),
+                        ),
                     )
                     .maybe("inline", inline(&role.inline_policies))
                     .maybe(
                         "permissionsBoundary",
-                        role.permissions_boundary.as_deref().map(|p| Node::str(names.policy(p))),
+                        role.permissions_boundary
+                            .as_deref()
+                            .map(|p| Node::str(names.policy(p))),
                     )
                     .maybe("tags", tags(&role.tags));
                 Entry::new(name, adopt(body, owned.roles.contains(name)).build())
@@ -331,7 +370,10 @@ fn sugar_node(sugar: &Sugar) -> Node {
 }
 
 fn kube_owned(context: &Context<'_>, kind: &str, key: &str) -> bool {
-    context.owned.kube.contains(&(kind.to_string(), key.to_string()))
+    context
+        .owned
+        .kube
+        .contains(&(kind.to_string(), key.to_string()))
 }
 
 fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> Node {
@@ -352,8 +394,13 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
                 let principal = match item.kind {
                     MapKind::MapAccounts => Entry::new("account", Node::str(&item.arn)),
                     MapKind::MapRoles => {
-                        let by_name = names.role(&item.arn).or_else(|| names.role_ignoring_path(&item.arn));
-                        Entry::new("role", Node::str(by_name.unwrap_or_else(|| item.arn.clone())))
+                        let by_name = names
+                            .role(&item.arn)
+                            .or_else(|| names.role_ignoring_path(&item.arn));
+                        Entry::new(
+                            "role",
+                            Node::str(by_name.unwrap_or_else(|| item.arn.clone())),
+                        )
                     }
                     MapKind::MapUsers => Entry::new(
                         "user",
@@ -371,7 +418,8 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
                     .access_policies
                     .iter()
                     .map(|(policy_arn, scope)| {
-                        let prefix = format!("arn:{}:eks::aws:cluster-access-policy/", context.partition);
+                        let prefix =
+                            format!("arn:{}:eks::aws:cluster-access-policy/", context.partition);
                         let policy = policy_arn.strip_prefix(&prefix).unwrap_or(policy_arn);
                         let builder = MapBuilder::new().set_str("policy", policy);
                         match scope {
@@ -386,7 +434,10 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
                     .entry(principal)
                     .maybe("username", item.username.as_deref().map(Node::str))
                     .maybe("groups", non_empty(groups))
-                    .maybe("accessPolicies", (!policies.is_empty()).then_some(Node::Seq(policies)));
+                    .maybe(
+                        "accessPolicies",
+                        (!policies.is_empty()).then_some(Node::Seq(policies)),
+                    );
                 adopt(body, !item.adopt).build()
             })
             .collect();
@@ -405,30 +456,43 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
             .collect();
         body = body.set("namespaces", Node::Map(entries));
     }
-    let rbac_roles = |kind: &str, roles: Vec<(&String, &std::collections::BTreeSet<PolicyRule>)>| {
-        Node::Map(
-            roles
-                .into_iter()
-                .map(|(key, rules)| {
-                    let body = MapBuilder::new().set("rules", Node::Seq(rules.iter().map(rule).collect()));
-                    Entry::new(key, adopt(body, kube_owned(context, kind, key)).build())
-                })
-                .collect(),
-        )
-    };
+    let rbac_roles =
+        |kind: &str, roles: Vec<(&String, &std::collections::BTreeSet<PolicyRule>)>| {
+            Node::Map(
+                roles
+                    .into_iter()
+                    .map(|(key, rules)| {
+                        let body = MapBuilder::new()
+                            .set("rules", Node::Seq(rules.iter().map(rule).collect()));
+                        Entry::new(key, adopt(body, kube_owned(context, kind, key)).build())
+                    })
+                    .collect(),
+            )
+        };
     if !selection.cluster_roles.is_empty() {
         body = body.set(
             "clusterRoles",
             rbac_roles(
                 "ClusterRole",
-                selection.cluster_roles.iter().map(|(k, r)| (k, &r.rules)).collect(),
+                selection
+                    .cluster_roles
+                    .iter()
+                    .map(|(k, r)| (k, &r.rules))
+                    .collect(),
             ),
         );
     }
     if !selection.k8s_roles.is_empty() {
         body = body.set(
             "roles",
-            rbac_roles("Role", selection.k8s_roles.iter().map(|(k, r)| (k, &r.rules)).collect()),
+            rbac_roles(
+                "Role",
+                selection
+                    .k8s_roles
+                    .iter()
+                    .map(|(k, r)| (k, &r.rules))
+                    .collect(),
+            ),
         );
     }
     let bindings: Vec<Entry> = selection
@@ -436,7 +500,13 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
         .iter()
         .map(|(key, b)| binding(context, "ClusterRoleBinding", key, None, b))
         .chain(selection.role_bindings.iter().map(|(key, b)| {
-            binding(context, "RoleBinding", key, key.split_once('/').map(|(ns, _)| ns), b)
+            binding(
+                context,
+                "RoleBinding",
+                key,
+                key.split_once('/').map(|(ns, _)| ns),
+                b,
+            )
         }))
         .collect();
     if !bindings.is_empty() {
@@ -447,11 +517,18 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
             .service_accounts
             .iter()
             .map(|(key, account)| {
-                let role = account.meta.annotations.get(IRSA_ANNOTATION).map(|role_arn| {
-                    Node::str(names.role(role_arn).unwrap_or_else(|| role_arn.clone()))
-                });
+                let role = account
+                    .meta
+                    .annotations
+                    .get(IRSA_ANNOTATION)
+                    .map(|role_arn| {
+                        Node::str(names.role(role_arn).unwrap_or_else(|| role_arn.clone()))
+                    });
                 let body = MapBuilder::new().maybe("iamRole", role);
-                Entry::new(key, adopt(body, kube_owned(context, "ServiceAccount", key)).build())
+                Entry::new(
+                    key,
+                    adopt(body, kube_owned(context, "ServiceAccount", key)).build(),
+                )
             })
             .collect();
         body = body.set("serviceAccounts", Node::Map(entries));
@@ -475,7 +552,13 @@ fn rule(rule: &PolicyRule) -> Node {
         .build()
 }
 
-fn binding(context: &Context<'_>, kind: &str, key: &str, namespace: Option<&str>, binding: &Binding) -> Entry {
+fn binding(
+    context: &Context<'_>,
+    kind: &str,
+    key: &str,
+    namespace: Option<&str>,
+    binding: &Binding,
+) -> Entry {
     let target = match binding.role_ref.kind {
         RoleRefKind::ClusterRole => Entry::new("clusterRole", Node::str(&binding.role_ref.name)),
         RoleRefKind::Role => Entry::new("role", Node::str(&binding.role_ref.name)),
@@ -496,6 +579,9 @@ fn binding(context: &Context<'_>, kind: &str, key: &str, namespace: Option<&str>
         .entry(target)
         .maybe("users", non_empty(of(SubjectKind::User)))
         .maybe("groups", non_empty(of(SubjectKind::Group)))
-        .maybe("serviceAccounts", non_empty(of(SubjectKind::ServiceAccount)));
+        .maybe(
+            "serviceAccounts",
+            non_empty(of(SubjectKind::ServiceAccount)),
+        );
     Entry::new(key, adopt(body, kube_owned(context, kind, key)).build())
 }

@@ -19,9 +19,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use crate::model::{
-    DEFAULT_GROUP_PATH, MANAGED_BY_TAG, MANAGED_BY_VALUE, State, issuer_host_path,
-};
+use crate::model::{DEFAULT_GROUP_PATH, MANAGED_BY_TAG, MANAGED_BY_VALUE, State, issuer_host_path};
 use crate::plan::{self, Action, PlanOptions};
 use crate::spec::{self, Facts};
 
@@ -122,7 +120,11 @@ pub fn import(live: &State, options: &Options) -> Result<Imported, ImportError> 
         let text = emit::write(&selection, &context, &forms);
         let desired = match load(&text, &facts) {
             Ok(desired) => desired,
-            Err(_) if forms.values().any(|f| matches!(f, emit::TrustForm::Sugar(_))) => {
+            Err(_)
+                if forms
+                    .values()
+                    .any(|f| matches!(f, emit::TrustForm::Sugar(_))) =>
+            {
                 for form in forms.values_mut() {
                     if matches!(form, emit::TrustForm::Sugar(_)) {
                         *form = emit::TrustForm::Raw(
@@ -195,12 +197,11 @@ fn irsa_provider_ready(live: &State, issuer: &str) -> bool {
         .oidc_providers
         .get(issuer_host_path(issuer))
         .is_some_and(|provider| {
-            let owned = provider.tags.get(MANAGED_BY_TAG).map(String::as_str)
-                == Some(MANAGED_BY_VALUE);
+            let owned =
+                provider.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
             let sts = BTreeSet::from([spec_audience()]);
             if owned {
-                provider.client_ids == sts
-                    && provider.tags.keys().all(|key| key == MANAGED_BY_TAG)
+                provider.client_ids == sts && provider.tags.keys().all(|key| key == MANAGED_BY_TAG)
             } else {
                 provider.client_ids.contains(&spec_audience())
             }
@@ -218,15 +219,30 @@ fn owned(live: &State, cluster_name: &str) -> emit::Owned {
     };
     let iam = &live.iam;
     let mut owned = emit::Owned {
-        policies: iam.policies.iter().filter(|(_, p)| tagged(&p.tags)).map(|(n, _)| n.clone()).collect(),
+        policies: iam
+            .policies
+            .iter()
+            .filter(|(_, p)| tagged(&p.tags))
+            .map(|(n, _)| n.clone())
+            .collect(),
         groups: iam
             .groups
             .iter()
             .filter(|(_, g)| g.path == DEFAULT_GROUP_PATH)
             .map(|(n, _)| n.clone())
             .collect(),
-        users: iam.users.iter().filter(|(_, u)| tagged(&u.tags)).map(|(n, _)| n.clone()).collect(),
-        roles: iam.roles.iter().filter(|(_, r)| tagged(&r.tags)).map(|(n, _)| n.clone()).collect(),
+        users: iam
+            .users
+            .iter()
+            .filter(|(_, u)| tagged(&u.tags))
+            .map(|(n, _)| n.clone())
+            .collect(),
+        roles: iam
+            .roles
+            .iter()
+            .filter(|(_, r)| tagged(&r.tags))
+            .map(|(n, _)| n.clone())
+            .collect(),
         kube: BTreeSet::new(),
     };
     if let Some(cluster) = live.clusters.get(cluster_name) {
@@ -265,9 +281,12 @@ fn header(options: &Options, left_out: &[String]) -> Vec<String> {
             options.cluster
         ),
         "the first plan adopts what is marked `adopt: true` and changes nothing else.".to_string(),
-        "Not imported: aws-auth node-role entries, EKS-made access entries, Kubernetes' and EKS's".to_string(),
-        "own RBAC objects (`system:*`, `eks:*`, cluster-admin/admin/edit/view), IAM objects no".to_string(),
-        "access item needs (add `--path-prefix` to take a subtree). accessctl leaves all of them".to_string(),
+        "Not imported: aws-auth node-role entries, EKS-made access entries, Kubernetes' and EKS's"
+            .to_string(),
+        "own RBAC objects (`system:*`, `eks:*`, cluster-admin/admin/edit/view), IAM objects no"
+            .to_string(),
+        "access item needs (add `--path-prefix` to take a subtree). accessctl leaves all of them"
+            .to_string(),
         "alone.".to_string(),
     ];
     if !left_out.is_empty() {
@@ -289,10 +308,16 @@ fn check_plan(desired: &plan::Desired, live: &State) -> Vec<String> {
             .iter()
             .filter(|change| change.action != Action::Adopt || change_beyond_marker(change))
             .map(|change| {
+                let fields: Vec<&str> = change.fields.iter().map(|f| f.path.as_str()).collect();
                 format!(
-                    "the first plan would {} `{}`: {}",
+                    "the first plan would {} `{}` and change {}: {}",
                     format!("{:?}", change.action).to_lowercase(),
                     change.address,
+                    if fields.is_empty() {
+                        "it".to_string()
+                    } else {
+                        fields.join(", ")
+                    },
                     change.reason.as_deref().unwrap_or("")
                 )
             })

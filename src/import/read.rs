@@ -35,7 +35,10 @@ fn by_key<K: ResourceExt, T>(objects: &[K], make: impl Fn(&K) -> T) -> BTreeMap<
 }
 
 /// Replaces the Kubernetes objects of `cluster` (as a plan read them) with every one there is.
-pub async fn read_everything(client: &ClusterClient, cluster: &mut Cluster) -> Result<(), KubeError> {
+pub async fn read_everything(
+    client: &ClusterClient,
+    cluster: &mut Cluster,
+) -> Result<(), KubeError> {
     let (namespaces, cluster_roles, roles, cluster_role_bindings, role_bindings, accounts) = tokio::try_join!(
         list::<core::Namespace>(client),
         list::<rbac::ClusterRole>(client),

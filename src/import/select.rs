@@ -14,7 +14,8 @@ use crate::model::{
 use super::{Options, Part};
 
 /// Namespaces every cluster has; objects in them need no `namespaces` entry.
-pub const BUILT_IN_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const BUILT_IN_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 /// ClusterRoles Kubernetes makes that a binding may name without declaring them.
 const DEFAULT_CLUSTER_ROLES: [&str; 4] = ["cluster-admin", "admin", "edit", "view"];
 /// Prefixes of RBAC objects made by Kubernetes and EKS.
@@ -99,7 +100,8 @@ struct Selector<'a> {
 }
 
 fn has_aws_tags(tags: &BTreeMap<String, String>) -> bool {
-    tags.keys().any(|key| key.to_ascii_lowercase().starts_with("aws:"))
+    tags.keys()
+        .any(|key| key.to_ascii_lowercase().starts_with("aws:"))
 }
 
 /// Whether a live document can be written in access.yaml and read back equal.
@@ -188,7 +190,11 @@ impl Selector<'_> {
             if !extra.is_empty() {
                 comments.push(format!(
                     "the access entry's tags ({}) cannot be declared here: adopting it drops them",
-                    extra.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    extra
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             from_entries.insert(
@@ -265,7 +271,10 @@ impl Selector<'_> {
 
     fn unimportable_entry(&self, entry: &AwsAuthEntry, count: usize) -> Option<String> {
         if entry.is_node_role() {
-            return Some("a node role (system:bootstrappers, system:nodes): kept as it is, never managed".into());
+            return Some(
+                "a node role (system:bootstrappers, system:nodes): kept as it is, never managed"
+                    .into(),
+            );
         }
         if count > 1 {
             return Some(format!(
@@ -281,7 +290,11 @@ impl Selector<'_> {
                 }
             }
             MapKind::MapRoles | MapKind::MapUsers => {
-                let want = if entry.kind == MapKind::MapRoles { "role/" } else { "user/" };
+                let want = if entry.kind == MapKind::MapRoles {
+                    "role/"
+                } else {
+                    "user/"
+                };
                 match parse_arn(&entry.arn) {
                     Some(parts) if parts.service == "iam" && parts.resource.starts_with(want) => {
                         let slashes = parts.resource.matches('/').count();
@@ -303,7 +316,9 @@ impl Selector<'_> {
             if system_object(name, &role.meta) && !role.meta.is_owned() {
                 continue;
             }
-            self.selection.cluster_roles.insert(name.clone(), role.clone());
+            self.selection
+                .cluster_roles
+                .insert(name.clone(), role.clone());
         }
         for (key, role) in &cluster.roles {
             let name = key.rsplit('/').next().unwrap_or(key);
@@ -320,7 +335,9 @@ impl Selector<'_> {
                 self.leave_out(format!("ClusterRoleBinding `{key}`: {why}"));
                 continue;
             }
-            self.selection.cluster_role_bindings.insert(key.clone(), binding.clone());
+            self.selection
+                .cluster_role_bindings
+                .insert(key.clone(), binding.clone());
         }
         for (key, binding) in &cluster.role_bindings {
             let (namespace, name) = key.split_once('/').unwrap_or(("", key));
@@ -331,7 +348,9 @@ impl Selector<'_> {
                 self.leave_out(format!("RoleBinding `{key}`: {why}"));
                 continue;
             }
-            self.selection.role_bindings.insert(key.clone(), binding.clone());
+            self.selection
+                .role_bindings
+                .insert(key.clone(), binding.clone());
         }
     }
 
@@ -344,8 +363,11 @@ impl Selector<'_> {
                     || name.starts_with("system:")
                     || self.selection.cluster_roles.contains_key(name)
             }
-            RoleRefKind::Role => namespace
-                .is_some_and(|ns| self.selection.k8s_roles.contains_key(&format!("{ns}/{name}"))),
+            RoleRefKind::Role => namespace.is_some_and(|ns| {
+                self.selection
+                    .k8s_roles
+                    .contains_key(&format!("{ns}/{name}"))
+            }),
         };
         (!found).then(|| {
             format!(
@@ -369,7 +391,9 @@ impl Selector<'_> {
                 self.leave_out(format!("ServiceAccount `{key}`: made by an EKS add-on"));
                 continue;
             }
-            self.selection.service_accounts.insert(key.clone(), account.clone());
+            self.selection
+                .service_accounts
+                .insert(key.clone(), account.clone());
         }
     }
 
@@ -394,21 +418,39 @@ impl Selector<'_> {
         let mut policies = BTreeSet::new();
         // What accessctl already manages must stay in the file, or the first plan deletes it.
         let iam = &self.live.iam;
-        users.extend(iam.users.iter().filter(|(_, u)| tagged(&u.tags)).map(|(n, _)| n.clone()));
-        roles.extend(iam.roles.iter().filter(|(_, r)| tagged(&r.tags)).map(|(n, _)| n.clone()));
+        users.extend(
+            iam.users
+                .iter()
+                .filter(|(_, u)| tagged(&u.tags))
+                .map(|(n, _)| n.clone()),
+        );
+        roles.extend(
+            iam.roles
+                .iter()
+                .filter(|(_, r)| tagged(&r.tags))
+                .map(|(n, _)| n.clone()),
+        );
         groups.extend(
             iam.groups
                 .iter()
                 .filter(|(_, g)| g.path == crate::model::DEFAULT_GROUP_PATH)
                 .map(|(n, _)| n.clone()),
         );
-        policies.extend(iam.policies.iter().filter(|(_, p)| tagged(&p.tags)).map(|(n, _)| n.clone()));
+        policies.extend(
+            iam.policies
+                .iter()
+                .filter(|(_, p)| tagged(&p.tags))
+                .map(|(n, _)| n.clone()),
+        );
         if let Some(prefix) = &self.options.path_prefix {
             let iam = &self.live.iam;
             users.extend(under(prefix, iam.users.iter().map(|(n, u)| (n, &u.path))));
             roles.extend(under(prefix, iam.roles.iter().map(|(n, r)| (n, &r.path))));
             groups.extend(under(prefix, iam.groups.iter().map(|(n, g)| (n, &g.path))));
-            policies.extend(under(prefix, iam.policies.iter().map(|(n, p)| (n, &p.path))));
+            policies.extend(under(
+                prefix,
+                iam.policies.iter().map(|(n, p)| (n, &p.path)),
+            ));
         }
         if self.options.includes(Part::IamUsers) {
             for name in users {
@@ -423,7 +465,11 @@ impl Selector<'_> {
         // A user's groups come with it: memberships can only name groups of the file.
         let explicit_groups = self.options.includes(Part::IamGroups);
         for name in groups {
-            let needed = self.selection.users.values().any(|u| u.groups.contains(&name));
+            let needed = self
+                .selection
+                .users
+                .values()
+                .any(|u| u.groups.contains(&name));
             if explicit_groups || needed {
                 self.group(&name, &mut policies);
             }
@@ -435,7 +481,11 @@ impl Selector<'_> {
         }
     }
 
-    fn customer_policies<'p>(&self, arns: impl Iterator<Item = &'p String>, into: &mut BTreeSet<String>) {
+    fn customer_policies<'p>(
+        &self,
+        arns: impl Iterator<Item = &'p String>,
+        into: &mut BTreeSet<String>,
+    ) {
         for policy_arn in arns {
             if let Some(name) = self.customer_policy_name(policy_arn) {
                 into.insert(name);
@@ -455,7 +505,10 @@ impl Selector<'_> {
     }
 
     fn inline_ok(&mut self, what: &str, inline: &BTreeMap<String, PolicyDocument>) -> bool {
-        if let Some(bad) = inline.iter().find(|(_, d)| !writable(d, DocumentKind::Identity)) {
+        if let Some(bad) = inline
+            .iter()
+            .find(|(_, d)| !writable(d, DocumentKind::Identity))
+        {
             self.leave_out(format!(
                 "{what}: its inline policy `{}` is not a valid identity policy as access.yaml checks it",
                 bad.0
@@ -471,7 +524,9 @@ impl Selector<'_> {
         };
         let what = format!("IAM user `{name}`");
         if has_aws_tags(&user.tags) {
-            self.leave_out(format!("{what}: its `aws:` tags cannot be declared; referred to by ARN"));
+            self.leave_out(format!(
+                "{what}: its `aws:` tags cannot be declared; referred to by ARN"
+            ));
             return;
         }
         if !self.inline_ok(&what, &user.inline_policies) {
@@ -479,7 +534,9 @@ impl Selector<'_> {
         }
         groups.extend(user.groups.iter().cloned());
         self.customer_policies(
-            user.managed_policies.iter().chain(user.permissions_boundary.iter()),
+            user.managed_policies
+                .iter()
+                .chain(user.permissions_boundary.iter()),
             policies,
         );
         self.selection.users.insert(name.to_string(), user.clone());
@@ -491,7 +548,9 @@ impl Selector<'_> {
         };
         let what = format!("IAM role `{name}`");
         if role.path.starts_with("/aws-service-role/") || role.path.starts_with("/aws-reserved/") {
-            self.leave_out(format!("{what}: made and managed by AWS; referred to by ARN"));
+            self.leave_out(format!(
+                "{what}: made and managed by AWS; referred to by ARN"
+            ));
             return;
         }
         if has_aws_tags(&role.tags) {
@@ -510,7 +569,9 @@ impl Selector<'_> {
             return;
         }
         self.customer_policies(
-            role.managed_policies.iter().chain(role.permissions_boundary.iter()),
+            role.managed_policies
+                .iter()
+                .chain(role.permissions_boundary.iter()),
             policies,
         );
         self.selection.roles.insert(name.to_string(), role.clone());
@@ -531,12 +592,16 @@ impl Selector<'_> {
                 .collect();
             for member in members {
                 self.selection.users.remove(&member);
-                self.leave_out(format!("IAM user `{member}`: member of group `{name}`, which is left out"));
+                self.leave_out(format!(
+                    "IAM user `{member}`: member of group `{name}`, which is left out"
+                ));
             }
             return;
         }
         self.customer_policies(group.managed_policies.iter(), policies);
-        self.selection.groups.insert(name.to_string(), group.clone());
+        self.selection
+            .groups
+            .insert(name.to_string(), group.clone());
     }
 
     fn policy(&mut self, name: &str) {
@@ -545,7 +610,9 @@ impl Selector<'_> {
         };
         let what = format!("policy `{name}`");
         if has_aws_tags(&policy.tags) {
-            self.leave_out(format!("{what}: its `aws:` tags cannot be declared; referred to by ARN"));
+            self.leave_out(format!(
+                "{what}: its `aws:` tags cannot be declared; referred to by ARN"
+            ));
             return;
         }
         if !writable(&policy.document, DocumentKind::Identity) {
@@ -554,7 +621,9 @@ impl Selector<'_> {
             ));
             return;
         }
-        self.selection.policies.insert(name.to_string(), policy.clone());
+        self.selection
+            .policies
+            .insert(name.to_string(), policy.clone());
     }
 
     /// Namespaces the imported objects live in, and (with `namespaces`) every other one that is
@@ -597,7 +666,9 @@ fn under<'n>(prefix: &str, items: impl Iterator<Item = (&'n String, &'n String)>
 
 /// Made by Kubernetes or EKS: left out without a word (every cluster has them).
 fn system_object(name: &str, meta: &crate::model::Meta) -> bool {
-    SYSTEM_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+    SYSTEM_PREFIXES
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
         || DEFAULT_CLUSTER_ROLES.contains(&name)
         || EKS_ADDON_OBJECTS.contains(&name)
         || SYSTEM_LABELS.iter().any(|(key, value)| {
@@ -626,7 +697,9 @@ fn unimportable_access_entry(principal: &str, entry: &AccessEntry) -> Option<Str
             .any(|prefix| text.starts_with(prefix))
     };
     if entry.groups.iter().any(|g| reserved(g)) || entry.username.as_deref().is_some_and(reserved) {
-        return Some("uses a username or group with a prefix EKS reserves for itself: made by EKS".into());
+        return Some(
+            "uses a username or group with a prefix EKS reserves for itself: made by EKS".into(),
+        );
     }
     None
 }

@@ -54,7 +54,11 @@ pub fn fold(document: &PolicyDocument, context: &Context<'_>) -> Option<Sugar> {
         let action = statement.get("Action").and_then(Value::as_str)?;
         if action == ASSUME_ROLE && statement.len() == 3 {
             assume_statements += 1;
-            principals(statement.get("Principal")?.as_object()?, context, &mut sugar)?;
+            principals(
+                statement.get("Principal")?.as_object()?,
+                context,
+                &mut sugar,
+            )?;
         } else if action == WEB_IDENTITY && statement.len() == 4 {
             sugar
                 .service_accounts
@@ -78,7 +82,11 @@ fn strings(value: &Value) -> Option<Vec<&str>> {
     }
 }
 
-fn principals(principal: &Map<String, Value>, context: &Context<'_>, sugar: &mut Sugar) -> Option<()> {
+fn principals(
+    principal: &Map<String, Value>,
+    context: &Context<'_>,
+    sugar: &mut Sugar,
+) -> Option<()> {
     for (kind, values) in principal {
         let values = strings(values)?;
         match kind.as_str() {
@@ -223,7 +231,8 @@ mod tests {
                 }]
             })
         };
-        let sugar = fold_value(statement("oidc.eks.us-east-1.amazonaws.com/id/ABC")).expect("sugar");
+        let sugar =
+            fold_value(statement("oidc.eks.us-east-1.amazonaws.com/id/ABC")).expect("sugar");
         assert_eq!(sugar.service_accounts, ["demo/apps/web"]);
         assert!(fold_value(statement("oidc.eks.us-east-1.amazonaws.com/id/OTHER")).is_none());
     }
