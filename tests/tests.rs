@@ -5,6 +5,7 @@ mod cli;
 mod e2e;
 mod examples;
 mod iam_apply;
+mod import;
 mod insight;
 mod kube_apply;
 mod kube_server;

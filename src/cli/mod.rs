@@ -6,6 +6,7 @@ mod can_i;
 mod completions;
 mod confirm;
 mod explain;
+mod import;
 mod lint;
 mod output;
 mod plan;
@@ -73,6 +74,8 @@ pub enum Command {
     CanI(can_i::CanIArgs),
     /// Report risky access patterns in access.yaml
     Lint(lint::LintArgs),
+    /// Write an access.yaml for the access that exists, such that its first plan only adopts
+    Import(import::ImportArgs),
 }
 
 /// The access.yaml to read.
@@ -110,6 +113,7 @@ pub fn run() -> i32 {
         Command::WhoCan(args) => who_can::run(args, &printer),
         Command::CanI(args) => can_i::run(args, &printer),
         Command::Lint(args) => lint::run(args, &printer),
+        Command::Import(args) => import::run(args, &printer),
     };
     match result {
         Ok(code) => code,

@@ -78,6 +78,16 @@ pub fn load(path: &Path, facts: &Facts<'_>) -> Result<Loaded, Diagnostics> {
     })
 }
 
+/// Validates access.yaml text held in memory, as if read from `path` (relative `file:`
+/// references resolve against its directory). `import` checks what it writes with it.
+pub fn load_str(path: &Path, text: &str, facts: &Facts<'_>) -> Result<Desired, Diagnostics> {
+    let source = Source {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+    };
+    load_source(&source, facts).map_err(Diagnostics::from)
+}
+
 /// Points at the first byte that is not UTF-8.
 fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> Diagnostic {
     let bytes = error.as_bytes();

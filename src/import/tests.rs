@@ -1,0 +1,114 @@
+//! Unit tests of the parts of import that the integration round trips do not single out.
+
+use super::*;
+use crate::model::{AwsAuth, AwsAuthEntry, Cluster, MapKind, User};
+
+fn live_with_entries(entries: Vec<AwsAuthEntry>) -> State {
+    let mut live = State {
+        account: Some("111122223333".into()),
+        ..State::default()
+    };
+    live.iam.users.insert(
+        "alice".into(),
+        User {
+            path: "/".into(),
+            groups: Default::default(),
+            managed_policies: Default::default(),
+            inline_policies: Default::default(),
+            permissions_boundary: None,
+            tags: Default::default(),
+        },
+    );
+    live.clusters.insert(
+        "demo".into(),
+        Cluster {
+            aws_auth: Some(AwsAuth {
+                entries,
+                ..AwsAuth::default()
+            }),
+            ..Cluster::default()
+        },
+    );
+    live
+}
+
+fn entry(kind: MapKind, arn: &str, groups: &[&str]) -> AwsAuthEntry {
+    AwsAuthEntry {
+        kind,
+        arn: arn.into(),
+        username: Some("someone".into()),
+        groups: groups.iter().map(|g| (*g).to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_mapped_user_is_imported_by_name_and_adopted() {
+    let live = live_with_entries(vec![entry(
+        MapKind::MapUsers,
+        "arn:aws:iam::111122223333:user/alice",
+        &["system:masters"],
+    )]);
+    let options = Options {
+        cluster: "demo".into(),
+        ..Options::default()
+    };
+    let imported = import(&live, &options).expect("import");
+    assert!(
+        imported.yaml.contains("      - user: alice\n"),
+        "{}",
+        imported.yaml
+    );
+    assert!(
+        imported.yaml.contains("    alice:\n      adopt: true\n"),
+        "{}",
+        imported.yaml
+    );
+    assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
+}
+
+#[test]
+fn a_user_mapped_as_a_role_is_left_out_with_the_reason() {
+    let live = live_with_entries(vec![entry(
+        MapKind::MapRoles,
+        "arn:aws:iam::111122223333:user/alice",
+        &["system:masters"],
+    )]);
+    let options = Options {
+        cluster: "demo".into(),
+        ..Options::default()
+    };
+    let imported = import(&live, &options).expect("import");
+    assert!(
+        imported.yaml.contains("not an IAM role ARN"),
+        "{}",
+        imported.yaml
+    );
+    assert!(!imported.yaml.contains("alice:"), "{}", imported.yaml);
+}
+
+#[test]
+fn the_account_comes_from_the_flag_first() {
+    let live = live_with_entries(Vec::new());
+    let options = Options {
+        cluster: "demo".into(),
+        account: Some("444455556666".into()),
+        ..Options::default()
+    };
+    let imported = import(&live, &options).expect("import");
+    assert!(imported.yaml.contains("account: \"444455556666\"\n"));
+    // The plan check notices the file's account is not the caller's.
+    let no_account = State {
+        account: None,
+        ..live
+    };
+    assert_eq!(
+        import(
+            &no_account,
+            &Options {
+                cluster: "demo".into(),
+                ..Options::default()
+            }
+        ),
+        Err(ImportError::NoAccount)
+    );
+}
