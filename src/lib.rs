@@ -11,6 +11,7 @@ pub mod kube;
 pub mod live;
 pub mod model;
 pub mod plan;
+pub mod planfile;
 pub mod render;
 pub mod snapshot;
 pub mod spec;
