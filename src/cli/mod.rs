@@ -9,6 +9,7 @@ mod explain;
 mod lint;
 mod output;
 mod plan;
+mod progress;
 mod snapshot;
 mod validate;
 mod who_can;
