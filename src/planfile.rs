@@ -529,7 +529,10 @@ mod tests {
         let plan = saved().plan;
         let error =
             SavedPlan::parse("plan.json", &crate::render::json(&plan)).expect_err("refused");
-        assert!(matches!(error, PlanFileError::NotSavedPlan { .. }), "{error}");
+        assert!(
+            matches!(error, PlanFileError::NotSavedPlan { .. }),
+            "{error}"
+        );
     }
 
     #[test]
@@ -537,7 +540,10 @@ mod tests {
         let mut saved = saved();
         saved.format_version = 2;
         let error = SavedPlan::parse("plan.json", &saved.to_text()).expect_err("refused");
-        assert!(matches!(error, PlanFileError::Version { found: 2, .. }), "{error}");
+        assert!(
+            matches!(error, PlanFileError::Version { found: 2, .. }),
+            "{error}"
+        );
     }
 
     #[test]
@@ -553,7 +559,8 @@ mod tests {
             .get_mut("demo")
             .and_then(|c| c.aws_auth.as_mut())
         {
-            auth.entries.push(entry("arn:aws:iam::111122223333:user/carol", &["x"]));
+            auth.entries
+                .push(entry("arn:aws:iam::111122223333:user/carol", &["x"]));
             auth.entries[0].groups.push("more".into());
         }
         assert_eq!(saved.stale(&unrelated), Vec::new());

@@ -67,14 +67,7 @@ async fn apply_fresh(args: &ApplyArgs, printer: &Printer) -> Result<i32, CliErro
             "internal error: live state was read without connections",
         ));
     };
-    execute(
-        &planned.plan,
-        &planned.live,
-        connections,
-        args,
-        printer,
-    )
-    .await
+    execute(&planned.plan, &planned.live, connections, args, printer).await
 }
 
 /// Applies a saved plan after checking that it is intact, that it was made from `-f` (when
@@ -220,11 +213,7 @@ async fn execute(
 fn executor(connections: Connections, live: &State) -> impl Executor {
     let account = live.account.clone().unwrap_or_default();
     Route {
-        iam: IamExecutor::new(
-            connections.aws.iam.clone(),
-            account,
-            live.partition.clone(),
-        ),
+        iam: IamExecutor::new(connections.aws.iam.clone(), account, live.partition.clone()),
         clusters: ClusterExecutors {
             clusters: connections
                 .clusters

@@ -5,6 +5,7 @@ mod apply;
 mod can_i;
 mod completions;
 mod confirm;
+mod drift;
 mod explain;
 mod lint;
 mod output;
@@ -74,6 +75,8 @@ pub enum Command {
     CanI(can_i::CanIArgs),
     /// Report risky access patterns in access.yaml
     Lint(lint::LintArgs),
+    /// Report drift: changed objects, and access granted outside access.yaml (exit 0 none, 2 drift)
+    Drift(drift::DriftArgs),
 }
 
 /// The access.yaml to read.
@@ -111,6 +114,7 @@ pub fn run() -> i32 {
         Command::WhoCan(args) => who_can::run(args, &printer),
         Command::CanI(args) => can_i::run(args, &printer),
         Command::Lint(args) => lint::run(args, &printer),
+        Command::Drift(args) => drift::run(args, &printer),
     };
     match result {
         Ok(code) => code,
