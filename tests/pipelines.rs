@@ -369,3 +369,126 @@ fn a_saved_plan_from_another_access_yaml_is_refused_when_f_is_given() {
         shown(&refused)
     );
 }
+
+/// The ```yaml blocks of a recipe, each parsed (every document of it) as YAML.
+fn recipe_yaml(name: &str) -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/recipes")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("recipe");
+    let mut documents = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("```yaml\n") {
+        let block = &rest[start + "```yaml\n".len()..];
+        let end = block.find("```").expect("closed code block");
+        let parsed: Vec<Value> = serde_saphyr::from_multiple(&block[..end])
+            .unwrap_or_else(|error| panic!("{name}: a YAML block does not parse: {error}"));
+        documents.extend(parsed);
+        rest = &block[end + 3..];
+    }
+    assert!(!documents.is_empty(), "{name} has no YAML block");
+    documents
+}
+
+fn all_text(value: &Value) -> String {
+    value.to_string()
+}
+
+#[test]
+fn the_github_actions_recipe_plans_on_pull_requests_and_applies_the_saved_plan() {
+    let documents = recipe_yaml("github-actions.md");
+    let workflow = &documents[0];
+    assert!(workflow["on"]["pull_request"].is_object(), "{workflow}");
+    assert_eq!(
+        workflow["on"]["push"]["branches"],
+        serde_json::json!(["main"])
+    );
+    let plan = all_text(&workflow["jobs"]["plan"]);
+    assert!(plan.contains("--out plan.json"), "{plan}");
+    assert!(plan.contains("-o markdown"), "{plan}");
+    assert!(plan.contains("<!-- accessctl-plan -->"), "{plan}");
+    assert!(plan.contains("upload-artifact"), "{plan}");
+    assert!(
+        plan.contains("PATCH"),
+        "the comment is updated in place: {plan}"
+    );
+    let apply = all_text(&workflow["jobs"]["apply"]);
+    assert!(
+        apply.contains("accessctl apply plan.json -f access.yaml --auto-approve"),
+        "{apply}"
+    );
+}
+
+#[test]
+fn the_gitlab_recipe_plans_on_merge_requests_and_applies_the_saved_plan() {
+    let documents = recipe_yaml("gitlab-ci.md");
+    let pipeline = &documents[0];
+    let plan = all_text(&pipeline["plan"]);
+    assert!(plan.contains("--out plan.json"), "{plan}");
+    assert!(plan.contains("merge_request_event"), "{plan}");
+    assert_eq!(pipeline["plan"]["artifacts"]["paths"][0], "plan.json");
+    let apply = all_text(&pipeline["apply"]);
+    assert!(
+        apply.contains("accessctl apply plan.json -f access.yaml --auto-approve"),
+        "{apply}"
+    );
+}
+
+#[test]
+fn the_cronjob_recipe_runs_drift_as_the_service_account_its_access_yaml_declares() {
+    let documents = recipe_yaml("kubernetes-cronjob.md");
+    let cronjob = documents
+        .iter()
+        .find(|document| document["kind"] == "CronJob")
+        .expect("a CronJob");
+    let pod = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(pod["containers"][0]["args"][0], "drift");
+    let namespace = cronjob["metadata"]["namespace"]
+        .as_str()
+        .expect("namespace");
+    let account = pod["serviceAccountName"].as_str().expect("service account");
+    let kubeconfig = documents
+        .iter()
+        .find(|document| document["kind"] == "ConfigMap")
+        .and_then(|document| document["data"]["kubeconfig"].as_str())
+        .expect("the kubeconfig ConfigMap");
+    let kubeconfig: Value = serde_saphyr::from_str(kubeconfig).expect("kubeconfig parses");
+    assert_eq!(kubeconfig["current-context"], "demo");
+
+    // The access.yaml declares that ServiceAccount, its IRSA role and read-only RBAC, and is valid.
+    let file = example_dir("drift-cronjob").join("access.yaml");
+    let loaded = accessctl::spec::load(&file, &accessctl::spec::Facts { live: None });
+    let output = Command::new(env!("CARGO_BIN_EXE_accessctl"))
+        .args(["validate", "-f", &file.display().to_string()])
+        .output()
+        .expect("accessctl runs");
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    let Ok(loaded) = loaded else {
+        panic!("drift-cronjob/access.yaml does not load");
+    };
+    let desired = loaded.desired.state;
+    let cluster = desired.clusters.get("demo").expect("cluster demo");
+    let key = format!("{namespace}/{account}");
+    let service_account = cluster
+        .service_accounts
+        .get(&key)
+        .expect("the ServiceAccount");
+    assert!(
+        service_account
+            .meta
+            .annotations
+            .get(accessctl::model::IRSA_ANNOTATION)
+            .is_some_and(|arn| arn.ends_with(":role/accessctl-drift")),
+        "{service_account:?}"
+    );
+    for (name, role) in &cluster.cluster_roles {
+        for rule in &role.rules {
+            assert!(
+                rule.verbs
+                    .iter()
+                    .all(|verb| ["get", "list", "watch"].contains(&verb.as_str())),
+                "{name} is not read-only: {rule:?}"
+            );
+        }
+    }
+}
