@@ -444,11 +444,13 @@ mod tests {
             account: Some("111122223333".into()),
             ..State::default()
         };
-        let mut cluster = Cluster::default();
-        cluster.aws_auth = Some(AwsAuth {
-            entries: vec![entry(BOB, &["viewers"])],
-            ..AwsAuth::default()
-        });
+        let cluster = Cluster {
+            aws_auth: Some(AwsAuth {
+                entries: vec![entry(BOB, &["viewers"])],
+                ..AwsAuth::default()
+            }),
+            ..Cluster::default()
+        };
         state.clusters.insert("demo".into(), cluster);
         state
     }
