@@ -492,3 +492,78 @@ fn the_cronjob_recipe_runs_drift_as_the_service_account_its_access_yaml_declares
         }
     }
 }
+
+/// `specs/plan.schema.json` with its root pointed at `$defs/{definition}`; the plan itself
+/// stays reachable through its `#plan` anchor.
+fn schema_for(definition: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("specs/plan.schema.json");
+    let mut schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
+    let root = schema.as_object_mut().expect("an object");
+    let mut plan = serde_json::Map::new();
+    for key in ["type", "properties", "required", "$anchor"] {
+        if let Some(value) = root.remove(key) {
+            plan.insert(key.to_string(), value);
+        }
+    }
+    root.insert(
+        "$ref".into(),
+        Value::String(format!("#/$defs/{definition}")),
+    );
+    if let Some(Value::Object(definitions)) = root.get_mut("$defs") {
+        definitions.insert("plan_root".into(), Value::Object(plan));
+    }
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+#[test]
+fn saved_plans_and_drift_reports_match_the_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let saved_schema = schema_for("saved_plan");
+    let drift_schema = schema_for("drift_report");
+    for example in [EXAMPLE, "all-seeds-combined", "drift-cronjob"] {
+        let file = example_dir(example)
+            .join("access.yaml")
+            .display()
+            .to_string();
+        let live = example_dir(example).join("live.json").display().to_string();
+        let saved = dir.path().join(format!("{example}.json"));
+        let saved_text = saved.display().to_string();
+        let run = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_accessctl"))
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .expect("accessctl runs")
+        };
+        let planned = run(&[
+            "plan",
+            "-q",
+            "-f",
+            &file,
+            "--live-state",
+            &live,
+            "--out",
+            &saved_text,
+        ]);
+        assert_eq!(planned.status.code(), Some(0), "{}", shown(&planned));
+        let value: Value =
+            serde_json::from_str(&std::fs::read_to_string(&saved).expect("saved")).expect("JSON");
+        let errors: Vec<String> = saved_schema
+            .iter_errors(&value)
+            .map(|error| format!("{} at {}", error, error.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{example}: {errors:#?}");
+        // A plain plan is not a saved plan.
+        assert!(!saved_schema.is_valid(&value["plan"]), "{example}");
+
+        let drift = run(&["drift", "-f", &file, "--live-state", &live, "-o", "json"]);
+        assert_eq!(drift.status.code(), Some(2), "{}", shown(&drift));
+        let report: Value = serde_json::from_str(&stdout(&drift)).expect("drift JSON");
+        let errors: Vec<String> = drift_schema
+            .iter_errors(&report)
+            .map(|error| format!("{} at {}", error, error.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{example}: {errors:#?}");
+    }
+}
