@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 /// One directory per runbook in /work/shared/seeds, plus the combination of all five.
-const SCENARIOS: [&str; 6] = [
+const SCENARIOS: [&str; 7] = [
     "000-service-admins-and-ci-user",
     "001-reader-group-and-eks-admin-role",
     "002-role-mappings",
     "003-irsa-service-account",
     "004-ci-namespace-deployer",
     "all-seeds-combined",
+    "drift-cronjob",
 ];
 
 const SCHEMA_COMMENT: &str = "# yaml-language-server: $schema=../../access.schema.json";

@@ -10,6 +10,7 @@ mod insight;
 mod kube_apply;
 mod kube_server;
 mod moto;
+mod pipelines;
 mod planner_properties;
 mod schemas;
 mod spec_errors;

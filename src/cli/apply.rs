@@ -1,20 +1,39 @@
-//! `accessctl apply`: read live state, plan, show the plan, ask, then carry out exactly that
-//! plan. A failure says what was done, what failed and what was not attempted; running apply
-//! again plans afresh from what is live and converges.
+//! `accessctl apply`: carry out a plan. Either plan afresh from access.yaml (`apply -f`), show
+//! the plan, ask, and apply exactly that plan; or apply a saved plan (`apply plan.json`, from
+//! `plan --out`) after re-reading the objects it touches and refusing when any changed since.
+//! A failure says what was done, what failed and what was not attempted; running apply again
+//! plans afresh from what is live and converges.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
 
-use super::plan::{AwsArgs, SafetyArgs, plan_live};
-use super::{CliError, EXIT_OK, FileArg, Printer};
-use crate::apply::{self, ApplyReport, Route};
+use super::plan::{AwsArgs, SafetyArgs, plan_live, read_live};
+use super::progress::Progress;
+use super::{CliError, EXIT_OK, Printer};
+use crate::apply::{self, ApplyError, ApplyReport, Executor, Route};
 use crate::aws::apply::IamExecutor;
 use crate::kube::{ClusterExecutor, ClusterExecutors};
+use crate::live::Connections;
+use crate::model::State;
+use crate::plan::{Change, Plan};
+use crate::planfile::{self, SavedPlan, Stale};
 use crate::render::{self, TextOptions};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    #[command(flatten)]
-    pub file: FileArg,
+    /// A saved plan (`accessctl plan --out plan.json`) to apply exactly as reviewed. Without
+    /// one, apply plans afresh from access.yaml
+    #[arg(value_name = "PLAN", conflicts_with = "plan")]
+    pub plan_path: Option<PathBuf>,
+    /// The saved plan to apply (same as the positional PLAN)
+    #[arg(long = "plan", value_name = "PATH")]
+    pub plan: Option<PathBuf>,
+    /// Path of the access.yaml [default: access.yaml]. With a saved plan it is optional, and
+    /// only checked to be the file the plan was made from
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Apply without asking (pipelines). Without it, apply asks for `yes` on a terminal and
@@ -30,55 +49,201 @@ pub struct ApplyArgs {
 
 pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
     let runtime = super::runtime()?;
-    runtime.block_on(async {
-        let planned = plan_live(&args.file.file, &args.aws, &args.safety, printer).await?;
-        let plan = &planned.plan;
+    match args.plan_path.as_ref().or(args.plan.as_ref()) {
+        Some(saved) => runtime.block_on(apply_saved(saved, args, printer)),
+        None => runtime.block_on(apply_fresh(args, printer)),
+    }
+}
+
+/// Plans from access.yaml and live state, then applies that plan.
+async fn apply_fresh(args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
+    let file = args
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("access.yaml"));
+    let planned = plan_live(&file, &args.aws, &args.safety, printer).await?;
+    let Some(connections) = planned.connections else {
+        return Err(CliError::new(
+            "internal error: live state was read without connections",
+        ));
+    };
+    execute(&planned.plan, &planned.live, connections, args, printer).await
+}
+
+/// Applies a saved plan after checking that it is intact, that it was made from `-f` (when
+/// given) with the overrides passed now, and that nothing it touches changed since.
+async fn apply_saved(path: &Path, args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
+    let saved = SavedPlan::read(path)
+        .map_err(|error| CliError::new(error.to_string()).with_hint(error.hint()))?;
+    let version = env!("CARGO_PKG_VERSION");
+    if saved.tool_version != version {
+        printer.info(&format!(
+            "note: the plan was saved by accessctl {}; this is {version}",
+            saved.tool_version
+        ));
+    }
+    if let Some(file) = &args.file {
+        check_source(&saved, file)?;
+    }
+    let missing = saved.missing_overrides(&args.safety.flags());
+    if !missing.is_empty() {
+        let flags = missing.join(" ");
+        return Err(CliError::new(format!(
+            "the saved plan was made with the safety override{} `{flags}`: pass {} again to apply it",
+            plural(missing.len()),
+            if missing.len() == 1 { "it" } else { "them" },
+        ))
+        .with_hint(format!(
+            "review the plan's notes, then run `accessctl apply {} {flags}`",
+            path.display()
+        )));
+    }
+    if !saved.plan.has_changes() {
         printer.data(&render::text(
-            plan,
+            &saved.plan,
             TextOptions {
                 color: printer.stdout_color,
             },
         ))?;
-        if !plan.has_changes() {
-            return Ok(EXIT_OK);
-        }
-        for flag in &plan.overrides {
-            printer.info(&format!(
-                "warning: applying with the safety override `{flag}`"
-            ));
-        }
-        if !super::confirm::confirm(args.auto_approve)? {
-            printer.info("Apply cancelled: nothing was changed.");
-            return Ok(EXIT_OK);
-        }
-        let Some(connections) = planned.connections else {
-            return Err(CliError::new(
-                "internal error: live state was read without connections",
-            ));
-        };
-        let account = planned.live.account.clone().unwrap_or_default();
-        let executor = Route {
-            iam: IamExecutor::new(
-                connections.aws.iam.clone(),
-                account,
-                planned.live.partition.clone(),
-            ),
-            clusters: ClusterExecutors {
-                clusters: connections
-                    .clusters
-                    .into_iter()
-                    .map(|(name, client)| (name, ClusterExecutor::new(client)))
-                    .collect(),
-            },
-        };
-        let before = connections.aws.counter.snapshot();
-        let report = apply::apply(plan, &executor, usize::from(args.parallelism)).await;
-        printer.verbose(&format!(
-            "apply: {}",
-            connections.aws.counter.snapshot().since(&before)
+        return Ok(EXIT_OK);
+    }
+    let (live, connections) = read_live(&saved.read_scope(), &args.aws, printer).await?;
+    if let (Some(planned), Some(now)) = (&saved.account, &live.account)
+        && planned != now
+    {
+        return Err(CliError::new(format!(
+            "the plan was made in AWS account {planned}, but the credentials are for account {now}"
+        ))
+        .with_hint("use the credentials of the account the plan was made in, or plan again"));
+    }
+    let stale = saved.stale(&live);
+    if !stale.is_empty() {
+        return Err(stale_error(&stale));
+    }
+    printer.info(&format!(
+        "The plan in `{}` is current: none of the {} object{} it touches changed since it was made.",
+        path.display(),
+        saved.fingerprints.len(),
+        plural(saved.fingerprints.len())
+    ));
+    execute(&saved.plan, &live, connections, args, printer).await
+}
+
+/// Refuses an access.yaml other than the one the plan was made from.
+fn check_source(saved: &SavedPlan, file: &Path) -> Result<(), CliError> {
+    let bytes = std::fs::read(file)
+        .map_err(|error| CliError::new(format!("cannot read `{}`: {error}", file.display())))?;
+    if planfile::sha256(&bytes) == saved.source.sha256 {
+        return Ok(());
+    }
+    Err(CliError::new(format!(
+        "`{}` is not the access.yaml the plan was made from (`{}`, {}): it changed since the plan, or it is another file",
+        file.display(),
+        saved.source.path,
+        saved.source.sha256
+    ))
+    .with_hint("plan again from this file with `accessctl plan --out`, or leave out `-f` to apply the saved plan as reviewed"))
+}
+
+/// "plan is stale: `a`, `b` changed since the plan; plan again", each object on its own line.
+fn stale_error(stale: &[Stale]) -> CliError {
+    let names: Vec<String> = stale
+        .iter()
+        .map(|stale| format!("`{}`", stale.address))
+        .collect();
+    let mut details = String::new();
+    for object in stale {
+        details.push_str(&format!(
+            "  `{}` {} since the plan\n",
+            object.address,
+            object.what()
         ));
-        finish(&report, printer)
-    })
+    }
+    CliError::new(format!(
+        "plan is stale: {} changed since the plan; plan again",
+        names.join(", ")
+    ))
+    .with_details(details)
+    .with_hint("run `accessctl plan --out plan.json` again, review it, and apply the new plan")
+}
+
+/// Shows the plan, names the overrides, asks, and applies.
+async fn execute(
+    plan: &Plan,
+    live: &State,
+    connections: Connections,
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> Result<i32, CliError> {
+    printer.data(&render::text(
+        plan,
+        TextOptions {
+            color: printer.stdout_color,
+        },
+    ))?;
+    if !plan.has_changes() {
+        return Ok(EXIT_OK);
+    }
+    for flag in &plan.overrides {
+        printer.info(&format!(
+            "warning: applying with the safety override `{flag}`"
+        ));
+    }
+    if !super::confirm::confirm(args.auto_approve)? {
+        printer.info("Apply cancelled: nothing was changed.");
+        return Ok(EXIT_OK);
+    }
+    let counter = connections.aws.counter.clone();
+    let before = counter.snapshot();
+    let progress = Progress::new(printer);
+    let counted = Counted {
+        inner: executor(connections, live),
+        done: AtomicUsize::new(0),
+        total: plan.changes.len(),
+        progress: &progress,
+    };
+    progress.phase(format!("applying 0/{}…", plan.changes.len()));
+    let report = apply::apply(plan, &counted, usize::from(args.parallelism)).await;
+    progress.finish();
+    printer.verbose(&format!("apply: {}", counter.snapshot().since(&before)));
+    finish(&report, printer)
+}
+
+/// The executors for IAM and each cluster, over the connections live state was read with.
+fn executor(connections: Connections, live: &State) -> impl Executor {
+    let account = live.account.clone().unwrap_or_default();
+    Route {
+        iam: IamExecutor::new(connections.aws.iam.clone(), account, live.partition.clone()),
+        clusters: ClusterExecutors {
+            clusters: connections
+                .clusters
+                .into_iter()
+                .map(|(name, client)| (name, ClusterExecutor::new(client)))
+                .collect(),
+        },
+    }
+}
+
+/// An executor that reports `applying N/M…` as units finish.
+struct Counted<'a, E> {
+    inner: E,
+    done: AtomicUsize,
+    total: usize,
+    progress: &'a Progress,
+}
+
+impl<E: Executor> Executor for Counted<'_, E> {
+    async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
+        let result = self.inner.execute(unit).await;
+        let done = self.done.fetch_add(unit.len(), Ordering::SeqCst) + unit.len();
+        self.progress
+            .phase(format!("applying {done}/{}…", self.total));
+        result
+    }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
 }
 
 /// Prints the outcome: a summary line, and on failure every change by what happened to it.
@@ -87,7 +252,7 @@ fn finish(report: &ApplyReport, printer: &Printer) -> Result<i32, CliError> {
         printer.info(&format!(
             "Apply complete: {} change{} applied.",
             report.done.len(),
-            if report.done.len() == 1 { "" } else { "s" }
+            plural(report.done.len())
         ));
         return Ok(EXIT_OK);
     }

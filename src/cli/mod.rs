@@ -5,11 +5,13 @@ mod apply;
 mod can_i;
 mod completions;
 mod confirm;
+mod drift;
 mod explain;
 mod import;
 mod lint;
 mod output;
 mod plan;
+mod progress;
 mod snapshot;
 mod validate;
 mod who_can;
@@ -76,6 +78,8 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// Write an access.yaml for the access that exists, such that its first plan only adopts
     Import(import::ImportArgs),
+    /// Report drift: changed objects, and access granted outside access.yaml (exit 0 none, 2 drift)
+    Drift(drift::DriftArgs),
 }
 
 /// The access.yaml to read.
@@ -114,6 +118,7 @@ pub fn run() -> i32 {
         Command::CanI(args) => can_i::run(args, &printer),
         Command::Lint(args) => lint::run(args, &printer),
         Command::Import(args) => import::run(args, &printer),
+        Command::Drift(args) => drift::run(args, &printer),
     };
     match result {
         Ok(code) => code,

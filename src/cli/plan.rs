@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::progress::Progress;
 use super::{CliError, EXIT_CHANGES, EXIT_OK, FileArg, OutputFormat, Printer};
 use crate::aws::AwsOptions;
 use crate::live::{self, Connections};
 use crate::model::State;
 use crate::plan::{self, Overrides, Plan, PlanOptions, SafetyCheck};
+use crate::planfile::{self, SavedPlan};
 use crate::render::{self, TextOptions};
 use crate::snapshot;
 use crate::spec::Facts;
@@ -29,7 +31,7 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Also save the plan as JSON to this file
+    /// Also save the plan to this file, for `accessctl apply PATH` (docs/plan-json.md)
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
@@ -78,6 +80,16 @@ pub struct SafetyArgs {
 }
 
 impl SafetyArgs {
+    /// The override flags passed, by name (`--allow-self-lockout`).
+    pub fn flags(&self) -> std::collections::BTreeSet<String> {
+        self.options()
+            .overrides
+            .allowed
+            .into_iter()
+            .map(|check| check.flag().to_string())
+            .collect()
+    }
+
     pub fn options(&self) -> PlanOptions {
         let flags = [
             (self.allow_account_mismatch, SafetyCheck::AccountMismatch),
@@ -112,12 +124,7 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
     };
     let plan = &planned.plan;
     if let Some(out) = &args.out {
-        std::fs::write(out, render::json(plan)).map_err(|error| {
-            CliError::new(format!(
-                "cannot write the plan to `{}`: {error}",
-                out.display()
-            ))
-        })?;
+        save(&planned, &args.file.file, &args.safety, out)?;
         printer.info(&format!("saved the plan to `{}`", out.display()));
     }
     let rendered = match args.output {
@@ -138,9 +145,40 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
     })
 }
 
+/// Writes `planned` as a saved plan (`src/planfile.rs`) to `out`.
+fn save(planned: &Planned, file: &Path, safety: &SafetyArgs, out: &Path) -> Result<(), CliError> {
+    let saved = SavedPlan::new(
+        planned.plan.clone(),
+        &file.display().to_string(),
+        &planned.source,
+        &planned.desired,
+        &planned.live,
+        planfile::Options {
+            adopt: safety.adopt,
+            overrides: safety.flags(),
+        },
+    );
+    std::fs::write(out, saved.to_text()).map_err(|error| {
+        CliError::new(format!(
+            "cannot write the plan to `{}`: {error}",
+            out.display()
+        ))
+    })
+}
+
+/// The bytes of access.yaml, for the saved plan's digest.
+fn source_bytes(file: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(file)
+        .map_err(|error| CliError::new(format!("cannot read `{}`: {error}", file.display())))
+}
+
 /// A plan with what it was made from.
 pub struct Planned {
     pub plan: Plan,
+    /// The desired state the plan was made for.
+    pub desired: State,
+    /// The access.yaml bytes the desired state was read from.
+    pub source: Vec<u8>,
     pub live: State,
     /// Open when live state was read (not a snapshot): apply reuses them.
     pub connections: Option<Connections>,
@@ -154,9 +192,12 @@ pub fn plan_offline(
 ) -> Result<Planned, CliError> {
     let live = read_live_state(live_path)?;
     let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
+    let source = source_bytes(file)?;
     let plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
     Ok(Planned {
         plan,
+        desired: loaded.desired.state,
+        source,
         live,
         connections: None,
     })
@@ -173,9 +214,12 @@ pub async fn plan_live(
     let first = super::validate::load(file, &Facts { live: None })?;
     let (live, connections) = read_live(&first.desired.state, aws, printer).await?;
     let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
+    let source = source_bytes(file)?;
     let plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
     Ok(Planned {
         plan,
+        desired: loaded.desired.state,
+        source,
         live,
         connections: Some(connections),
     })
@@ -187,14 +231,33 @@ pub async fn read_live(
     aws: &AwsArgs,
     printer: &Printer,
 ) -> Result<(State, Connections), CliError> {
+    let progress = Progress::new(printer);
+    let clusters: Vec<&str> = desired.clusters.keys().map(String::as_str).collect();
+    if !clusters.is_empty() {
+        progress.phase(format!("connecting to {}…", cluster_list(&clusters)));
+    }
     let connections = live::connect(desired, &aws.options())
         .await
         .map_err(live_error)?;
+    progress.phase(if clusters.is_empty() {
+        "reading IAM…".to_string()
+    } else {
+        format!("reading IAM and {}…", cluster_list(&clusters))
+    });
     let (live, calls) = live::read(&connections, desired)
         .await
         .map_err(live_error)?;
+    progress.finish();
     printer.verbose(&format!("read live state: {calls}"));
     Ok((live, connections))
+}
+
+/// `cluster demo` or `clusters demo, prod`.
+fn cluster_list(names: &[&str]) -> String {
+    match names {
+        [one] => format!("cluster {one}"),
+        many => format!("clusters {}", many.join(", ")),
+    }
 }
 
 pub fn live_error(error: live::LiveError) -> CliError {
@@ -211,7 +274,7 @@ pub fn read_live_state(path: &Path) -> Result<State, CliError> {
 }
 
 /// Every refusal, each with its hint, then one closing line.
-fn refused(error: plan::PlanError) -> CliError {
+pub fn refused(error: plan::PlanError) -> CliError {
     let mut details = String::new();
     for problem in &error.problems {
         details.push_str(&format!(

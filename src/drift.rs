@@ -1,0 +1,514 @@
+//! Drift: how far live state is from access.yaml, for a scheduled check (`accessctl drift`).
+//!
+//! Two parts. The changes are the plan's: what apply would do (with adoption and every safety
+//! override, so that nothing is hidden behind a refusal). The unmanaged grants are what a plan
+//! never touches but a reviewer must know: access granted outside the file. aws-auth entries
+//! and EKS access entries not in the file (node roles excepted), IAM users and roles not in the
+//! file with an admin-equivalent policy, and bindings to `cluster-admin` not managed.
+//!
+//! The report is a value; [`text`], [`markdown`] and [`json`] render it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use k8s_openapi::api::rbac::v1 as rbac;
+use kube::api::{Api, ListParams};
+use serde::Serialize;
+
+use crate::insight::iam_eval::{Effect, statements};
+use crate::kube::{ClusterClient, KubeError};
+use crate::model::{
+    Binding, Cluster, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, PolicyDocument, RoleRefKind, State,
+    parse_arn,
+};
+use crate::plan::{Action, Address, Kind, Plan, Summary};
+
+/// Version of the drift JSON format (`docs/plan-json.md`, "Drift reports").
+pub const DRIFT_FORMAT_VERSION: u32 = 1;
+/// AWS-managed policies that amount to administrator access.
+pub const ADMIN_POLICIES: [&str; 2] = ["AdministratorAccess", "IAMFullAccess"];
+/// The ClusterRole whose bindings are reported when unmanaged.
+pub const CLUSTER_ADMIN: &str = "cluster-admin";
+/// Label of the bindings Kubernetes itself creates (`cluster-admin` → `system:masters`).
+const BOOTSTRAP_LABEL: &str = "kubernetes.io/bootstrapping";
+
+/// One object that grants access outside access.yaml.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Unmanaged {
+    pub address: Address,
+    /// What it grants: Kubernetes groups, access policies, IAM policies, the role bound.
+    pub grants: Vec<String>,
+    pub message: String,
+}
+
+/// One drifted object: an address and what apply would do to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Changed {
+    pub address: Address,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub format_version: u32,
+    /// True when there is nothing to report: exit code 0.
+    pub in_sync: bool,
+    pub changes: Vec<Changed>,
+    pub summary: Summary,
+    pub unmanaged: Vec<Unmanaged>,
+}
+
+impl Report {
+    pub fn new(plan: &Plan, unmanaged: Vec<Unmanaged>) -> Self {
+        Report {
+            format_version: DRIFT_FORMAT_VERSION,
+            in_sync: plan.changes.is_empty() && unmanaged.is_empty(),
+            changes: plan
+                .changes
+                .iter()
+                .map(|change| Changed {
+                    address: change.address.clone(),
+                    action: change.action,
+                    reason: change.reason.clone(),
+                })
+                .collect(),
+            summary: plan.summary,
+            unmanaged,
+        }
+    }
+}
+
+/// Everything in `live` that grants access and that `desired` neither declares nor owns.
+pub fn unmanaged(desired: &State, live: &State) -> Vec<Unmanaged> {
+    let mut found = Vec::new();
+    iam_admins(desired, live, &mut found);
+    let empty = Cluster::default();
+    for (name, cluster) in &live.clusters {
+        let want = desired.clusters.get(name).unwrap_or(&empty);
+        cluster_grants(name, want, cluster, &mut found);
+    }
+    found.sort();
+    found
+}
+
+fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
+    let iam = &live.iam;
+    for (name, user) in &iam.users {
+        if desired.iam.users.contains_key(name) {
+            continue;
+        }
+        let mut grants = admin_grants(iam, &user.managed_policies, &user.inline_policies);
+        for group in &user.groups {
+            if let Some(group) = iam.groups.get(group) {
+                grants.extend(
+                    admin_grants(iam, &group.managed_policies, &group.inline_policies)
+                        .into_iter()
+                        .map(|grant| format!("{grant} (group)")),
+                );
+            }
+        }
+        if !grants.is_empty() {
+            found.push(Unmanaged {
+                address: Address::iam(Kind::User, name),
+                message: format!(
+                    "IAM user not in access.yaml with administrator access: {}",
+                    grants.join(", ")
+                ),
+                grants,
+            });
+        }
+    }
+    for (name, role) in &iam.roles {
+        if desired.iam.roles.contains_key(name) {
+            continue;
+        }
+        let grants = admin_grants(iam, &role.managed_policies, &role.inline_policies);
+        if !grants.is_empty() {
+            found.push(Unmanaged {
+                address: Address::iam(Kind::Role, name),
+                message: format!(
+                    "IAM role not in access.yaml with administrator access: {}",
+                    grants.join(", ")
+                ),
+                grants,
+            });
+        }
+    }
+}
+
+/// The admin-equivalent policies among these: the AWS-managed [`ADMIN_POLICIES`], and any
+/// document (inline, or an attached customer-managed policy) allowing `*`, `*:*` or `iam:*` on
+/// every resource without a condition.
+fn admin_grants(
+    iam: &Iam,
+    managed: &BTreeSet<String>,
+    inline: &BTreeMap<String, PolicyDocument>,
+) -> Vec<String> {
+    let mut grants = Vec::new();
+    for arn in managed {
+        let Some(parsed) = parse_arn(arn) else {
+            continue;
+        };
+        let name = parsed.resource.rsplit('/').next().unwrap_or_default();
+        if parsed.account == "aws" {
+            if ADMIN_POLICIES.contains(&name) {
+                grants.push(name.to_string());
+            }
+        } else if iam
+            .policies
+            .get(name)
+            .is_some_and(|policy| allows_everything(&policy.document))
+        {
+            grants.push(format!("policy {name}"));
+        }
+    }
+    for (name, document) in inline {
+        if allows_everything(document) {
+            grants.push(format!("inline policy {name}"));
+        }
+    }
+    grants
+}
+
+/// Whether a statement of `document` allows every action, or every IAM action, on everything.
+pub fn allows_everything(document: &PolicyDocument) -> bool {
+    statements(document).iter().any(|statement| {
+        statement.effect == Effect::Allow
+            && !statement.has_condition()
+            && statement.actions.as_ref().is_some_and(|actions| {
+                actions
+                    .iter()
+                    .any(|action| matches!(action.as_str(), "*" | "*:*" | "iam:*"))
+            })
+            && statement
+                .resources
+                .as_ref()
+                .is_some_and(|resources| resources.iter().any(|resource| resource == "*"))
+    })
+}
+
+fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec<Unmanaged>) {
+    if let Some(auth) = &cluster.aws_auth {
+        let declared: BTreeSet<&str> = want
+            .aws_auth
+            .iter()
+            .flat_map(|auth| auth.entries.iter().map(|entry| entry.arn.as_str()))
+            .collect();
+        for entry in &auth.entries {
+            if entry.is_node_role()
+                || declared.contains(entry.arn.as_str())
+                || auth.managed.contains(&entry.arn)
+            {
+                continue;
+            }
+            let grants = entry.groups.clone();
+            let username = entry
+                .username
+                .as_deref()
+                .map(|username| format!(" as `{username}`"))
+                .unwrap_or_default();
+            found.push(Unmanaged {
+                address: Address::cluster(Kind::AwsAuth, name, &entry.arn),
+                message: format!(
+                    "aws-auth entry not in access.yaml maps `{}`{username} to {}",
+                    entry.arn,
+                    describe_groups(&grants)
+                ),
+                grants,
+            });
+        }
+    }
+    for (arn, entry) in &cluster.access_entries {
+        let owned = entry.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
+        if entry.kind != "STANDARD" || owned || want.access_entries.contains_key(arn) {
+            continue;
+        }
+        let mut grants: Vec<String> = entry
+            .policies
+            .keys()
+            .map(|policy| policy.rsplit('/').next().unwrap_or(policy).to_string())
+            .collect();
+        grants.extend(entry.groups.iter().cloned());
+        found.push(Unmanaged {
+            address: Address::cluster(Kind::AccessEntry, name, arn),
+            message: format!(
+                "access entry not in access.yaml for `{arn}` grants {}",
+                if grants.is_empty() {
+                    "authentication only".to_string()
+                } else {
+                    grants.join(", ")
+                }
+            ),
+            grants,
+        });
+    }
+    let bindings = [
+        (
+            Kind::ClusterRoleBinding,
+            &cluster.cluster_role_bindings,
+            &want.cluster_role_bindings,
+        ),
+        (
+            Kind::RoleBinding,
+            &cluster.role_bindings,
+            &want.role_bindings,
+        ),
+    ];
+    for (kind, live, declared) in bindings {
+        for (key, binding) in live {
+            if !is_unmanaged_cluster_admin(binding) || declared.contains_key(key) {
+                continue;
+            }
+            let subjects: Vec<String> = binding
+                .subjects
+                .iter()
+                .map(|subject| format!("{:?} {}", subject.kind, subject.name))
+                .collect();
+            found.push(Unmanaged {
+                address: Address::cluster(kind, name, key),
+                message: format!(
+                    "binding not managed by accessctl grants `cluster-admin` to {}",
+                    if subjects.is_empty() {
+                        "no one".to_string()
+                    } else {
+                        subjects.join(", ")
+                    }
+                ),
+                grants: vec![CLUSTER_ADMIN.to_string()],
+            });
+        }
+    }
+}
+
+/// A binding of the ClusterRole `cluster-admin`, neither owned by accessctl nor made by
+/// Kubernetes itself.
+fn is_unmanaged_cluster_admin(binding: &Binding) -> bool {
+    binding.role_ref.kind == RoleRefKind::ClusterRole
+        && binding.role_ref.name == CLUSTER_ADMIN
+        && !binding.meta.is_owned()
+        && !binding.meta.labels.contains_key(BOOTSTRAP_LABEL)
+}
+
+fn describe_groups(groups: &[String]) -> String {
+    match groups {
+        [] => "no groups (authentication only)".to_string(),
+        [one] => format!("group `{one}`"),
+        many => format!(
+            "groups {}",
+            many.iter()
+                .map(|group| format!("`{group}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Every ClusterRoleBinding and RoleBinding of a cluster that binds `cluster-admin`: the live
+/// read only brings the ones accessctl owns or the file names.
+pub async fn read_cluster_admin_bindings(
+    client: &ClusterClient,
+) -> Result<(BTreeMap<String, Binding>, BTreeMap<String, Binding>), KubeError> {
+    let params = ListParams::default();
+    let cluster_bindings: Api<rbac::ClusterRoleBinding> = Api::all(client.client().clone());
+    let role_bindings: Api<rbac::RoleBinding> = Api::all(client.client().clone());
+    let (cluster_list, role_list) = tokio::try_join!(
+        client.call("LIST clusterrolebindings", || cluster_bindings
+            .list(&params)),
+        client.call("LIST rolebindings", || role_bindings.list(&params)),
+    )?;
+    let convert = |metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+                   role_ref: &rbac::RoleRef,
+                   subjects: Option<&[rbac::Subject]>| {
+        crate::kube::read::binding(metadata, role_ref, subjects)
+    };
+    let is_admin =
+        |role_ref: &rbac::RoleRef| role_ref.kind == "ClusterRole" && role_ref.name == CLUSTER_ADMIN;
+    let clusters = cluster_list
+        .items
+        .iter()
+        .filter(|object| is_admin(&object.role_ref))
+        .map(|object| {
+            (
+                object.metadata.name.clone().unwrap_or_default(),
+                convert(
+                    &object.metadata,
+                    &object.role_ref,
+                    object.subjects.as_deref(),
+                ),
+            )
+        })
+        .collect();
+    let namespaced = role_list
+        .items
+        .iter()
+        .filter(|object| is_admin(&object.role_ref))
+        .map(|object| {
+            (
+                format!(
+                    "{}/{}",
+                    object.metadata.namespace.clone().unwrap_or_default(),
+                    object.metadata.name.clone().unwrap_or_default()
+                ),
+                convert(
+                    &object.metadata,
+                    &object.role_ref,
+                    object.subjects.as_deref(),
+                ),
+            )
+        })
+        .collect();
+    Ok((clusters, namespaced))
+}
+
+/// Adds `bindings` to `cluster` without replacing what the live read found.
+pub fn add_bindings(
+    cluster: &mut Cluster,
+    (cluster_bindings, role_bindings): (BTreeMap<String, Binding>, BTreeMap<String, Binding>),
+) {
+    for (key, binding) in cluster_bindings {
+        cluster.cluster_role_bindings.entry(key).or_insert(binding);
+    }
+    for (key, binding) in role_bindings {
+        cluster.role_bindings.entry(key).or_insert(binding);
+    }
+}
+
+/// The report for people: changes, then unmanaged grants.
+pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    if report.in_sync {
+        out.push_str(
+            "No drift: live state matches access.yaml, and nothing grants access outside it.\n",
+        );
+        return out;
+    }
+    if report.changes.is_empty() {
+        out.push_str("Live state matches access.yaml.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "{} object{} differ{} from access.yaml (apply would {}):",
+            report.changes.len(),
+            plural(report.changes.len()),
+            if report.changes.len() == 1 { "s" } else { "" },
+            summary_words(&report.summary)
+        );
+        for change in &report.changes {
+            let _ = write!(out, "  {:<3} {}", change.action.symbol(), change.address);
+            if let Some(reason) = &change.reason {
+                let _ = write!(out, "  ({reason})");
+            }
+            out.push('\n');
+        }
+    }
+    if !report.unmanaged.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} unmanaged object{} grant{} access outside access.yaml:",
+            report.unmanaged.len(),
+            plural(report.unmanaged.len()),
+            if report.unmanaged.len() == 1 { "s" } else { "" }
+        );
+        for finding in &report.unmanaged {
+            let _ = writeln!(out, "  ! {}\n      {}", finding.address, finding.message);
+        }
+    }
+    out
+}
+
+/// The report as Markdown, for an issue or a chat message.
+pub fn markdown(report: &Report) -> String {
+    let mut out = String::from("### accessctl drift\n\n");
+    if report.in_sync {
+        out.push_str(
+            "No drift: live state matches `access.yaml`, and nothing grants access outside it.\n",
+        );
+        return out;
+    }
+    if report.changes.is_empty() {
+        out.push_str("Live state matches `access.yaml`.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "**{} object{} differ{} from `access.yaml`** (apply would {}).\n",
+            report.changes.len(),
+            plural(report.changes.len()),
+            if report.changes.len() == 1 { "s" } else { "" },
+            summary_words(&report.summary)
+        );
+        out.push_str("| action | object | why |\n|---|---|---|\n");
+        for change in &report.changes {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} |",
+                action_word(change.action),
+                change.address,
+                cell(change.reason.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    if !report.unmanaged.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n**{} unmanaged object{} grant{} access outside `access.yaml`.**\n",
+            report.unmanaged.len(),
+            plural(report.unmanaged.len()),
+            if report.unmanaged.len() == 1 { "s" } else { "" }
+        );
+        out.push_str("| object | grants | finding |\n|---|---|---|\n");
+        for finding in &report.unmanaged {
+            let grants: Vec<String> = finding.grants.iter().map(|g| format!("`{g}`")).collect();
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} |",
+                finding.address,
+                cell(&grants.join(", ")),
+                cell(&finding.message)
+            );
+        }
+    }
+    out
+}
+
+/// The report as JSON (`docs/plan-json.md`, "Drift reports").
+pub fn json(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn action_word(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Replace => "replace",
+        Action::Delete => "delete",
+        Action::Adopt => "adopt",
+    }
+}
+
+fn summary_words(summary: &Summary) -> String {
+    let mut parts = Vec::new();
+    for (count, word) in [
+        (summary.add, "add"),
+        (summary.change, "change"),
+        (summary.destroy, "destroy"),
+        (summary.adopt, "adopt"),
+    ] {
+        if count > 0 {
+            parts.push(format!("{word} {count}"));
+        }
+    }
+    parts.join(", ")
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}

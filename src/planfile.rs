@@ -1,0 +1,625 @@
+//! Saved plans (`accessctl plan --out plan.json`, `accessctl apply plan.json`): the plan
+//! wrapped with what apply needs to prove it still holds. Format: `docs/plan-json.md`
+//! ("Saved plans"), schema `specs/plan.schema.json` (`$defs/saved_plan`).
+//!
+//! A saved plan records the format version, the accessctl version, the sha256 of the
+//! access.yaml bytes, the overrides it was made with, where each cluster is, and a fingerprint
+//! of the live form of every object the plan touches. Apply re-reads those objects and refuses
+//! when one changed: the reviewed plan was made against a world that no longer exists.
+//!
+//! Integrity: the file is written in one canonical form (keys sorted, two-space indentation)
+//! and carries a `digest` of everything else. Reading re-renders what it parsed and requires
+//! the same bytes, then checks the digest, so any edit (any byte) is refused. This detects
+//! accidents and hand edits; it is not a signature (anyone can recompute the digest).
+//!
+//! A saved plan never holds a secret: it holds model objects (which have no credential
+//! fields) and cluster names, regions and kubeconfig context names, never tokens or keys.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::model::{AuthenticationMode, Cluster, State};
+use crate::plan::{Address, Kind, Plan, simulate};
+
+/// Version of the saved-plan envelope. Independent of the plan's own `format_version`.
+pub const SAVED_PLAN_FORMAT_VERSION: u32 = 1;
+/// The `kind` of a saved plan, so that a plain plan JSON or a snapshot is told apart.
+pub const SAVED_PLAN_KIND: &str = "accessctl-saved-plan";
+/// The fingerprint of an object that did not exist.
+pub const ABSENT: &str = "absent";
+
+/// The access.yaml a plan came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// As given to `-f`, for messages only.
+    pub path: String,
+    /// `sha256:` and the hex digest of the file's bytes.
+    pub sha256: String,
+}
+
+/// What the plan was made with: `--adopt` and the override flags passed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Options {
+    pub adopt: bool,
+    /// Flag names (`--allow-self-lockout`), sorted.
+    pub overrides: BTreeSet<String>,
+}
+
+/// Where a cluster is, so apply can reach it without access.yaml.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eks_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    pub authentication: AuthenticationMode,
+}
+
+/// A saved plan, without its digest (which is computed when written and checked when read).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedPlan {
+    /// Always [`SAVED_PLAN_KIND`].
+    pub kind: String,
+    pub format_version: u32,
+    /// The accessctl version that wrote it.
+    pub tool_version: String,
+    pub source: Source,
+    /// The AWS account live state was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    pub options: Options,
+    /// By the cluster's name in access.yaml: every cluster of the file.
+    pub clusters: BTreeMap<String, Target>,
+    /// By address: the live form's fingerprint when planned, or [`ABSENT`].
+    pub fingerprints: BTreeMap<Address, String>,
+    pub plan: Plan,
+}
+
+/// Why a saved plan cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("cannot read the plan file `{path}`: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not a saved plan: {detail}")]
+    NotSavedPlan { path: String, detail: String },
+    #[error(
+        "`{path}` is a saved plan of format version {found}; this accessctl reads version {expected}"
+    )]
+    Version {
+        path: String,
+        found: u64,
+        expected: u32,
+    },
+    #[error("the plan file `{path}` was edited after accessctl wrote it ({detail})")]
+    Edited { path: String, detail: String },
+}
+
+impl PlanFileError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            PlanFileError::Read { .. } => "check the path of the saved plan",
+            PlanFileError::NotSavedPlan { .. } => {
+                "write saved plans with `accessctl plan -f access.yaml --out plan.json`"
+            }
+            PlanFileError::Version { .. } => "plan again with this version of accessctl",
+            PlanFileError::Edited { .. } => {
+                "a saved plan is applied exactly as written: plan again with `accessctl plan --out`"
+            }
+        }
+    }
+}
+
+/// `sha256:` and the lowercase hex digest of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in digest {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
+}
+
+/// The value with every object's keys sorted, recursively: one form per value.
+pub fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let mut sorted = Map::new();
+            for key in keys {
+                if let Some(inner) = map.get(key) {
+                    sorted.insert(key.clone(), canonical(inner));
+                }
+            }
+            Value::Object(sorted)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The fingerprint of a value: sha256 of its compact canonical JSON.
+pub fn fingerprint(value: &Value) -> String {
+    sha256(canonical(value).to_string().as_bytes())
+}
+
+/// The live form of the object at `address` as a plan sees it; `None` when it does not exist.
+///
+/// An aws-auth address names every entry for its ARN (duplicates included) and whether
+/// accessctl manages it: those are what an aws-auth change edits and depends on. The rest of
+/// the ConfigMap is not part of the object, so an entry added for someone else does not make a
+/// plan stale.
+pub fn live_form(state: &State, address: &Address) -> Option<Value> {
+    fn to<T: Serialize>(object: Option<&T>) -> Option<Value> {
+        object.and_then(|object| serde_json::to_value(object).ok())
+    }
+    let name = address.name.as_str();
+    let Some(cluster_name) = &address.cluster else {
+        let iam = &state.iam;
+        return match address.kind {
+            Kind::Policy => to(iam.policies.get(name)),
+            Kind::Group => to(iam.groups.get(name)),
+            Kind::User => to(iam.users.get(name)),
+            Kind::Role => to(iam.roles.get(name)),
+            Kind::OidcProvider => to(iam.oidc_providers.get(name)),
+            _ => None,
+        };
+    };
+    let cluster = state.clusters.get(cluster_name)?;
+    match address.kind {
+        Kind::AwsAuth => {
+            let auth = cluster.aws_auth.as_ref()?;
+            let entries: Vec<Value> = auth
+                .entries
+                .iter()
+                .filter(|entry| entry.arn == name)
+                .filter_map(|entry| serde_json::to_value(entry).ok())
+                .collect();
+            let managed = auth.managed.contains(name);
+            if entries.is_empty() && !managed {
+                return None;
+            }
+            Some(serde_json::json!({"entries": entries, "managed": managed}))
+        }
+        Kind::AccessEntry => to(cluster.access_entries.get(name)),
+        Kind::Namespace => to(cluster.namespaces.get(name)),
+        Kind::ClusterRole => to(cluster.cluster_roles.get(name)),
+        Kind::K8sRole => to(cluster.roles.get(name)),
+        Kind::ClusterRoleBinding => to(cluster.cluster_role_bindings.get(name)),
+        Kind::RoleBinding => to(cluster.role_bindings.get(name)),
+        Kind::ServiceAccount => to(cluster.service_accounts.get(name)),
+        _ => None,
+    }
+}
+
+/// The fingerprint of the object at `address` in `state`, or [`ABSENT`].
+pub fn live_fingerprint(state: &State, address: &Address) -> String {
+    live_form(state, address)
+        .map(|value| fingerprint(&value))
+        .unwrap_or_else(|| ABSENT.to_string())
+}
+
+/// The fingerprints of every object `plan` addresses, as found in `live`.
+pub fn fingerprints(plan: &Plan, live: &State) -> BTreeMap<Address, String> {
+    plan.changes
+        .iter()
+        .map(|change| {
+            (
+                change.address.clone(),
+                live_fingerprint(live, &change.address),
+            )
+        })
+        .collect()
+}
+
+/// One object that is not as it was when the plan was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stale {
+    pub address: Address,
+    pub planned: String,
+    pub now: String,
+}
+
+impl Stale {
+    /// `created`, `deleted` or `changed`, for people.
+    pub fn what(&self) -> &'static str {
+        match (self.planned.as_str(), self.now.as_str()) {
+            (ABSENT, _) => "was created",
+            (_, ABSENT) => "was deleted",
+            _ => "changed",
+        }
+    }
+}
+
+impl SavedPlan {
+    /// Wraps `plan` made from `source` (the access.yaml bytes) against `live`.
+    pub fn new(
+        plan: Plan,
+        source_path: &str,
+        source_bytes: &[u8],
+        desired: &State,
+        live: &State,
+        options: Options,
+    ) -> Self {
+        SavedPlan {
+            kind: SAVED_PLAN_KIND.to_string(),
+            format_version: SAVED_PLAN_FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            source: Source {
+                path: source_path.to_string(),
+                sha256: sha256(source_bytes),
+            },
+            account: live.account.clone(),
+            options,
+            clusters: desired
+                .clusters
+                .iter()
+                .map(|(name, cluster)| {
+                    (
+                        name.clone(),
+                        Target {
+                            region: cluster.region.clone(),
+                            eks_name: cluster.eks_name.clone(),
+                            context: cluster.context.clone(),
+                            authentication: cluster.authentication,
+                        },
+                    )
+                })
+                .collect(),
+            fingerprints: fingerprints(&plan, live),
+            plan,
+        }
+    }
+
+    /// The file's text: canonical JSON with its digest.
+    pub fn to_text(&self) -> String {
+        let body = canonical(&serde_json::to_value(self).unwrap_or(Value::Null));
+        let digest = sha256(body.to_string().as_bytes());
+        let mut whole = body;
+        if let Value::Object(map) = &mut whole {
+            map.insert("digest".to_string(), Value::String(digest));
+        }
+        render(&whole)
+    }
+
+    /// Reads a saved plan back, refusing any byte that differs from what accessctl wrote.
+    pub fn parse(path: &str, text: &str) -> Result<Self, PlanFileError> {
+        let not_saved = |detail: String| PlanFileError::NotSavedPlan {
+            path: path.to_string(),
+            detail,
+        };
+        let edited = |detail: &str| PlanFileError::Edited {
+            path: path.to_string(),
+            detail: detail.to_string(),
+        };
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            // A file that starts like one of ours but no longer parses was edited.
+            Err(error) if text.contains(SAVED_PLAN_KIND) => {
+                return Err(edited(&format!("it is no longer valid JSON: {error}")));
+            }
+            Err(error) => return Err(not_saved(format!("not JSON: {error}"))),
+        };
+        let Value::Object(mut map) = value else {
+            return Err(not_saved("not a JSON object".to_string()));
+        };
+        if map.get("kind").and_then(Value::as_str) != Some(SAVED_PLAN_KIND) {
+            if text.contains(SAVED_PLAN_KIND) {
+                return Err(edited("its `kind` is not `accessctl-saved-plan`"));
+            }
+            return Err(not_saved(
+                "no `\"kind\": \"accessctl-saved-plan\"` (a plain `plan -o json` cannot be applied)"
+                    .to_string(),
+            ));
+        }
+        let whole = Value::Object(map.clone());
+        if render(&whole) != text {
+            return Err(edited("its bytes are not in the form accessctl writes"));
+        }
+        let Some(Value::String(digest)) = map.remove("digest") else {
+            return Err(edited("its `digest` is missing"));
+        };
+        let body = canonical(&Value::Object(map));
+        if sha256(body.to_string().as_bytes()) != digest {
+            return Err(edited("its content does not match its `digest`"));
+        }
+        match body.get("format_version").and_then(Value::as_u64) {
+            Some(version) if version == u64::from(SAVED_PLAN_FORMAT_VERSION) => {}
+            Some(found) => {
+                return Err(PlanFileError::Version {
+                    path: path.to_string(),
+                    found,
+                    expected: SAVED_PLAN_FORMAT_VERSION,
+                });
+            }
+            None => return Err(not_saved("no `format_version`".to_string())),
+        }
+        serde_json::from_value(body).map_err(|error| not_saved(error.to_string()))
+    }
+
+    /// Reads and checks the saved plan at `path`.
+    pub fn read(path: &std::path::Path) -> Result<Self, PlanFileError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Self::parse(&shown, &text)
+    }
+
+    /// The state to read live for apply: every cluster of the file, where it is, and the
+    /// objects the plan touches (so the reader looks up those it does not own).
+    pub fn read_scope(&self) -> State {
+        let mut base = State::default();
+        for (name, target) in &self.clusters {
+            base.clusters.insert(
+                name.clone(),
+                Cluster {
+                    region: target.region.clone(),
+                    eks_name: target.eks_name.clone(),
+                    context: target.context.clone(),
+                    authentication: target.authentication,
+                    ..Cluster::default()
+                },
+            );
+        }
+        simulate(&base, &self.plan)
+    }
+
+    /// Every planned object whose live form differs now, in address order (IAM first).
+    pub fn stale(&self, live: &State) -> Vec<Stale> {
+        self.fingerprints
+            .iter()
+            .filter_map(|(address, planned)| {
+                let now = live_fingerprint(live, address);
+                (&now != planned).then(|| Stale {
+                    address: address.clone(),
+                    planned: planned.clone(),
+                    now,
+                })
+            })
+            .collect()
+    }
+
+    /// The override flags the plan needed that `passed` lacks.
+    pub fn missing_overrides(&self, passed: &BTreeSet<String>) -> Vec<String> {
+        self.plan
+            .overrides
+            .iter()
+            .filter(|flag| !passed.contains(*flag))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Pretty JSON with sorted keys and a final newline: the one form a saved plan is written in.
+fn render(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(&canonical(value)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AwsAuth, AwsAuthEntry, MapKind, User};
+    use crate::plan::{self, Desired, PlanOptions};
+
+    fn user() -> User {
+        User {
+            path: "/".into(),
+            groups: BTreeSet::new(),
+            managed_policies: BTreeSet::new(),
+            inline_policies: BTreeMap::new(),
+            permissions_boundary: None,
+            tags: BTreeMap::from([("managed-by".into(), "accessctl".into())]),
+        }
+    }
+
+    fn entry(arn: &str, groups: &[&str]) -> AwsAuthEntry {
+        AwsAuthEntry {
+            kind: MapKind::MapUsers,
+            arn: arn.into(),
+            username: Some("someone".into()),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
+    const BOB: &str = "arn:aws:iam::111122223333:user/bob";
+
+    fn live() -> State {
+        let mut state = State {
+            account: Some("111122223333".into()),
+            ..State::default()
+        };
+        let cluster = Cluster {
+            aws_auth: Some(AwsAuth {
+                entries: vec![entry(BOB, &["viewers"])],
+                ..AwsAuth::default()
+            }),
+            ..Cluster::default()
+        };
+        state.clusters.insert("demo".into(), cluster);
+        state
+    }
+
+    fn desired() -> State {
+        let mut state = live();
+        state.iam.users.insert("alice".into(), user());
+        if let Some(cluster) = state.clusters.get_mut("demo") {
+            cluster.context = Some("demo-context".into());
+            cluster.region = Some("us-east-1".into());
+            cluster.aws_auth = Some(AwsAuth {
+                entries: vec![entry(ALICE, &["editors"])],
+                ..AwsAuth::default()
+            });
+        }
+        state
+    }
+
+    fn saved() -> SavedPlan {
+        let desired = Desired {
+            state: desired(),
+            ..Desired::default()
+        };
+        let live = live();
+        let plan = plan::plan(&desired, &live, &PlanOptions::default()).expect("a plan");
+        assert!(plan.has_changes());
+        SavedPlan::new(
+            plan,
+            "access.yaml",
+            b"version: 1\n",
+            &desired.state,
+            &live,
+            Options::default(),
+        )
+    }
+
+    #[test]
+    fn round_trips_through_its_text() {
+        let saved = saved();
+        let text = saved.to_text();
+        assert_eq!(SavedPlan::parse("plan.json", &text).expect("reads"), saved);
+        assert!(text.contains("\"digest\": \"sha256:"));
+        assert!(text.contains("\"iam.user.alice\": \"absent\""));
+    }
+
+    #[test]
+    fn every_changed_byte_is_refused() {
+        let text = saved().to_text();
+        let bytes = text.as_bytes();
+        for position in 0..bytes.len() {
+            for flip in [0x01_u8, 0x20] {
+                let mut edited = bytes.to_vec();
+                edited[position] ^= flip;
+                let Ok(edited) = String::from_utf8(edited) else {
+                    continue;
+                };
+                let result = SavedPlan::parse("plan.json", &edited);
+                assert!(
+                    result.is_err(),
+                    "flipping {flip:#x} at byte {position} ({:?}) was accepted",
+                    &text[position.saturating_sub(20)..(position + 20).min(text.len())]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_consistent_edit_without_the_digest_is_refused() {
+        let text = saved().to_text();
+        let edited = text.replace("\"adopt\": false", "\"adopt\": true");
+        assert_ne!(edited, text);
+        let error = SavedPlan::parse("plan.json", &edited).expect_err("refused");
+        assert!(error.to_string().contains("digest"), "{error}");
+    }
+
+    #[test]
+    fn a_plain_plan_is_not_a_saved_plan() {
+        let plan = saved().plan;
+        let error =
+            SavedPlan::parse("plan.json", &crate::render::json(&plan)).expect_err("refused");
+        assert!(
+            matches!(error, PlanFileError::NotSavedPlan { .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn another_format_version_is_refused_by_name() {
+        let mut saved = saved();
+        saved.format_version = 2;
+        let error = SavedPlan::parse("plan.json", &saved.to_text()).expect_err("refused");
+        assert!(
+            matches!(error, PlanFileError::Version { found: 2, .. }),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn stale_names_only_the_planned_objects_that_changed() {
+        let saved = saved();
+        assert_eq!(saved.stale(&live()), Vec::new());
+
+        // Someone else's aws-auth entry and an unrelated user do not matter.
+        let mut unrelated = live();
+        unrelated.iam.users.insert("carol".into(), user());
+        if let Some(auth) = unrelated
+            .clusters
+            .get_mut("demo")
+            .and_then(|c| c.aws_auth.as_mut())
+        {
+            auth.entries
+                .push(entry("arn:aws:iam::111122223333:user/carol", &["x"]));
+            auth.entries[0].groups.push("more".into());
+        }
+        assert_eq!(saved.stale(&unrelated), Vec::new());
+
+        // The planned user and the planned aws-auth entry created out of band do.
+        let mut changed = live();
+        changed.iam.users.insert("alice".into(), user());
+        if let Some(auth) = changed
+            .clusters
+            .get_mut("demo")
+            .and_then(|c| c.aws_auth.as_mut())
+        {
+            auth.entries.push(entry(ALICE, &["system:masters"]));
+        }
+        let stale: Vec<String> = saved
+            .stale(&changed)
+            .iter()
+            .map(|s| format!("{} {}", s.address, s.what()))
+            .collect();
+        assert_eq!(
+            stale,
+            [
+                "iam.user.alice was created".to_string(),
+                format!("cluster.demo.aws-auth[{ALICE}] was created"),
+            ]
+        );
+    }
+
+    #[test]
+    fn read_scope_reaches_every_cluster_and_names_the_planned_objects() {
+        let scope = saved().read_scope();
+        let cluster = scope.clusters.get("demo").expect("cluster");
+        assert_eq!(cluster.context.as_deref(), Some("demo-context"));
+        assert_eq!(cluster.region.as_deref(), Some("us-east-1"));
+        assert!(scope.iam.users.contains_key("alice"));
+    }
+
+    #[test]
+    fn missing_overrides_are_the_needed_ones_not_passed() {
+        let mut saved = saved();
+        saved.plan.overrides = vec!["--allow-self-lockout".into()];
+        assert_eq!(
+            saved.missing_overrides(&BTreeSet::new()),
+            ["--allow-self-lockout"]
+        );
+        assert!(
+            saved
+                .missing_overrides(&BTreeSet::from(["--allow-self-lockout".to_string()]))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn fingerprints_ignore_key_order() {
+        let one: Value = serde_json::from_str(r#"{"a": 1, "b": {"c": 2, "d": 3}}"#).expect("json");
+        let two: Value = serde_json::from_str(r#"{"b": {"d": 3, "c": 2}, "a": 1}"#).expect("json");
+        assert_eq!(fingerprint(&one), fingerprint(&two));
+        assert_ne!(fingerprint(&one), fingerprint(&Value::Null));
+    }
+}
