@@ -6,8 +6,8 @@
 pub mod apply;
 pub mod aws;
 pub mod cli;
-pub mod import;
 pub mod drift;
+pub mod import;
 pub mod insight;
 pub mod kube;
 pub mod live;
