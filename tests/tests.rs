@@ -13,3 +13,4 @@ mod planner_properties;
 mod schemas;
 mod spec_errors;
 mod support;
+mod target;

@@ -75,6 +75,10 @@ fn object_path<K: k8s_openapi::Resource>(namespace: Option<&str>, name: &str) ->
 impl KubeServer {
     /// Binds a free port on 127.0.0.1, creates the system namespaces and writes the kubeconfig.
     pub async fn start() -> Self {
+        assert!(
+            super::target::own_servers_allowed(),
+            "a test API server was started during a run on an external target"
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
