@@ -863,3 +863,264 @@ fn rekey<V>(map: &mut BTreeMap<String, V>, rename: &dyn Fn(&str) -> String) {
         .map(|(key, value)| (rename(&key), value))
         .collect();
 }
+
+// --- IAM ---
+
+/// Which AWS endpoint the IAM tests talk to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AwsTarget {
+    /// A moto server started by the test.
+    Own,
+    /// `AWS_ENDPOINT_URL`: a moto or LocalStack someone else runs; credentials from the
+    /// standard chain.
+    Endpoint { url: String },
+    /// The real AWS account the standard chain's credentials reach, named by
+    /// [`AWS_ACCOUNT_VARIABLE`] as the guard that says "yes, this account".
+    Account { account: String },
+}
+
+impl AwsTarget {
+    /// `AWS_ENDPOINT_URL`, else [`AWS_ACCOUNT_VARIABLE`], else [`AwsTarget::Own`]: credentials
+    /// alone never aim the tests at a real account.
+    pub fn from_env() -> Self {
+        if let Some(url) = variable("AWS_ENDPOINT_URL") {
+            return AwsTarget::Endpoint { url };
+        }
+        match variable(AWS_ACCOUNT_VARIABLE) {
+            Some(account) => AwsTarget::Account { account },
+            None => AwsTarget::Own,
+        }
+    }
+
+    pub fn is_external(&self) -> bool {
+        *self != AwsTarget::Own
+    }
+
+    /// For tests that need moto itself (reset, the account header, `MOTO_ACCOUNT_ID`, EKS):
+    /// prints `skipped: <reason>` and answers true when the target is external.
+    pub fn skip_if_external(&self, reason: &str) -> bool {
+        if self.is_external() {
+            skipped(&format!("{reason} (the AWS target is external)"));
+            return true;
+        }
+        false
+    }
+}
+
+/// Where an [`IamScope`] gets its clients: built afresh each time, so cleanup can build its
+/// own on its own runtime.
+#[derive(Clone, Debug)]
+enum ClientSource {
+    /// A moto server of the test's, at this endpoint, with dummy credentials.
+    Moto(String),
+    External(AwsTarget),
+}
+
+/// moto and LocalStack do not implement `iam:ListServiceSpecificCredentials`: answered here as
+/// IAM answers it for a user without such credentials; every other call goes through.
+fn no_service_credentials() -> aws_smithy_mocks::MockResponseInterceptor {
+    use aws_sdk_iam::operation::list_service_specific_credentials::ListServiceSpecificCredentialsOutput;
+    let rule = aws_smithy_mocks::mock!(aws_sdk_iam::Client::list_service_specific_credentials)
+        .sequence()
+        .output(|| ListServiceSpecificCredentialsOutput::builder().build())
+        .repeatedly()
+        .build();
+    aws_smithy_mocks::MockResponseInterceptor::new()
+        .rule_mode(aws_smithy_mocks::RuleMode::MatchAny)
+        .with_rule(&rule)
+        .allow_passthrough()
+}
+
+impl ClientSource {
+    async fn clients(&self) -> accessctl::aws::Clients {
+        use accessctl::aws::config::{AwsOptions, http_client, loader};
+        let (config, mock) = match self {
+            ClientSource::Moto(endpoint) => (
+                aws_config::SdkConfig::builder()
+                    .behavior_version(aws_config::BehaviorVersion::latest())
+                    .region(aws_config::Region::from_static("us-east-1"))
+                    .endpoint_url(endpoint)
+                    .credentials_provider(
+                        aws_credential_types::provider::SharedCredentialsProvider::new(
+                            crate::moto::dummy_credentials(),
+                        ),
+                    )
+                    .http_client(http_client())
+                    .build(),
+                true,
+            ),
+            ClientSource::External(AwsTarget::Endpoint { url }) => (
+                loader(&AwsOptions {
+                    endpoint_url: Some(url.clone()),
+                    ..AwsOptions::default()
+                })
+                .load()
+                .await,
+                true,
+            ),
+            ClientSource::External(_) => (loader(&AwsOptions::default()).load().await, false),
+        };
+        let config = if config.region().is_none() {
+            config
+                .to_builder()
+                .region(aws_config::Region::from_static(
+                    accessctl::aws::config::FALLBACK_REGION,
+                ))
+                .build()
+        } else {
+            config
+        };
+        let mut iam = aws_sdk_iam::config::Builder::from(&config);
+        if mock {
+            iam = iam.interceptor(no_service_credentials());
+        }
+        accessctl::aws::Clients::from_builders(iam, aws_sdk_sts::config::Builder::from(&config))
+    }
+}
+
+/// One test's part of an AWS account: IAM path `/acctest-<random>/` and names
+/// `acctest-<random>-`. Dropping it deletes every IAM object under the path with accessctl's
+/// own executor, also while a failed test unwinds.
+pub struct IamScope {
+    pub id: String,
+    /// `/acctest-<random>/`.
+    pub path: String,
+    source: ClientSource,
+}
+
+impl IamScope {
+    /// A scope on `target`; `moto_endpoint` is the test's own moto when the target is
+    /// [`AwsTarget::Own`].
+    pub fn new(target: &AwsTarget, moto_endpoint: Option<String>) -> Self {
+        let id = test_id();
+        let source = match (target, moto_endpoint) {
+            (AwsTarget::Own, Some(endpoint)) => ClientSource::Moto(endpoint),
+            (AwsTarget::Own, None) => panic!("an own AWS target needs the test's moto endpoint"),
+            (external, _) => ClientSource::External(external.clone()),
+        };
+        IamScope {
+            path: format!("/{id}/"),
+            id,
+            source,
+        }
+    }
+
+    /// Clients for the scope's endpoint.
+    pub async fn clients(&self) -> accessctl::aws::Clients {
+        self.source.clients().await
+    }
+
+    /// A name in the scope.
+    pub fn name(&self, name: &str) -> String {
+        format!("{}-{name}", self.id)
+    }
+
+    /// Keeps only the changes to this scope's objects: the rest of the account (accessctl's
+    /// objects from real use included) is never planned for. Panics on a cluster change.
+    pub fn scope_plan(&self, plan: &mut Plan) {
+        let prefix = format!("{}-", self.id);
+        plan.changes.retain(|change| {
+            assert!(change.address.kind.is_iam(), "{}", change.address);
+            change.address.name.starts_with(&prefix)
+        });
+    }
+
+    /// Deletes everything under the path; the problems met.
+    pub async fn clean_up(&self) -> Vec<String> {
+        let clients = self.clients().await;
+        let (state, _) = match accessctl::aws::read_state(&clients).await {
+            Ok(read) => read,
+            Err(error) => return vec![format!("read the account: {error}")],
+        };
+        let under = |path: &str| path.starts_with(&self.path);
+        let mut changes = Vec::new();
+        let mut delete = |kind: Kind, name: &str, object: accessctl::plan::Object| {
+            changes.push(accessctl::plan::Change {
+                address: Address::iam(kind, name),
+                action: accessctl::plan::Action::Delete,
+                reason: None,
+                before: Some(object),
+                after: None,
+                fields: Vec::new(),
+            });
+        };
+        use accessctl::plan::Object;
+        for (name, user) in &state.iam.users {
+            if under(&user.path) {
+                delete(Kind::User, name, Object::User(user.clone()));
+            }
+        }
+        for (name, group) in &state.iam.groups {
+            if under(&group.path) {
+                delete(Kind::Group, name, Object::Group(group.clone()));
+            }
+        }
+        for (name, role) in &state.iam.roles {
+            if under(&role.path) {
+                delete(Kind::Role, name, Object::Role(role.clone()));
+            }
+        }
+        for (name, policy) in &state.iam.policies {
+            if under(&policy.path) {
+                delete(Kind::Policy, name, Object::Policy(policy.clone()));
+            }
+        }
+        if changes.is_empty() {
+            return Vec::new();
+        }
+        let plan = Plan {
+            format_version: accessctl::plan::PLAN_FORMAT_VERSION,
+            changes,
+            summary: Default::default(),
+            overrides: Vec::new(),
+            notes: Vec::new(),
+        };
+        let Some(account) = state.account.clone() else {
+            return vec!["the account read names no account id".to_owned()];
+        };
+        let executor =
+            accessctl::aws::IamExecutor::new(clients.iam.clone(), account, state.partition.clone());
+        let report = accessctl::apply::apply(&plan, &executor, 4).await;
+        report
+            .failed
+            .iter()
+            .map(|(address, error)| format!("delete {address}: {}", error.message))
+            .chain(
+                report
+                    .not_attempted
+                    .iter()
+                    .map(|address| format!("{address} not attempted")),
+            )
+            .collect()
+    }
+}
+
+impl Drop for IamScope {
+    fn drop(&mut self) {
+        let scope = IamScope {
+            id: self.id.clone(),
+            path: self.path.clone(),
+            source: self.source.clone(),
+        };
+        // The scope's clients hold connections of the test's runtime, which this thread may
+        // be running: clean up on a thread of its own with new clients.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let problems = runtime.block_on(scope.clean_up());
+            // The copy has nothing left to clean.
+            std::mem::forget(scope);
+            problems
+        });
+        match cleanup.join() {
+            Ok(problems) => {
+                for problem in problems {
+                    eprintln!("cleanup of {}: {problem}", self.id);
+                }
+            }
+            Err(_) => eprintln!("cleanup of {} panicked", self.id),
+        }
+    }
+}
