@@ -63,16 +63,17 @@ fn hand_block(entry: &AwsAuthEntry) -> String {
     }
 }
 
-/// The objects of a model cluster as manifests, each with whether it is a namespace; the
-/// aws-auth ConfigMap (entries written by hand); the aws-auth blocks written for entries
-/// accessctl does not manage, by ARN.
-fn cluster_objects(
-    cluster: &Cluster,
-) -> (
+/// Manifests (each with whether it is a namespace), aws-auth, and hand-written blocks by ARN.
+type SeedObjects = (
     Vec<(bool, serde_json::Value)>,
     Option<serde_json::Value>,
     Vec<(String, String)>,
-) {
+);
+
+/// The objects of a model cluster as manifests, each with whether it is a namespace; the
+/// aws-auth ConfigMap (entries written by hand); the aws-auth blocks written for entries
+/// accessctl does not manage, by ARN.
+fn cluster_objects(cluster: &Cluster) -> SeedObjects {
     let mut objects = Vec::new();
     let mut add = |kind: Kind, key: &str, object: Object| {
         let (namespace, name) = match key.split_once('/') {
@@ -342,7 +343,7 @@ impl Fixture {
 
     /// A cluster address, in the test's scope.
     fn address(&self, kind: Kind, key: &str) -> Address {
-        Address::cluster(kind, &self.cluster, &self.kube.key(key))
+        Address::cluster(kind, &self.cluster, self.kube.key(key))
     }
 
     async fn aws_auth(&self) -> ConfigMap {

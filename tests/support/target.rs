@@ -31,6 +31,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use super::kube_server::without_own_servers;
+
 use super::kube_server::{self, KubeServer};
 
 /// The kubeconfig of an external cluster to run the cluster tests on.
@@ -44,22 +46,6 @@ pub const TEST_ID_LABEL: &str = "accessctl-test-id";
 
 /// Namespaces that exist in every cluster: never renamed, never deleted.
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-node-lease", "kube-public", "kube-system"];
-
-tokio::task_local! {
-    /// Set while a run must not start servers of its own.
-    static OWN_SERVERS_FORBIDDEN: ();
-}
-
-/// Runs `work` (and whatever it awaits in the same task) with [`KubeServer::start`] refused:
-/// proof that a run on an external target starts no test server.
-pub async fn without_own_servers<F: std::future::Future>(work: F) -> F::Output {
-    OWN_SERVERS_FORBIDDEN.scope((), work).await
-}
-
-/// False inside [`without_own_servers`].
-pub fn own_servers_allowed() -> bool {
-    OWN_SERVERS_FORBIDDEN.try_with(|_| ()).is_err()
-}
 
 /// Prints why a test does not run here. Call it and return: the skip shows in the output.
 pub fn skipped(reason: &str) {
@@ -490,17 +476,16 @@ impl TestCluster {
         if resource.kind == "ConfigMap"
             && namespace.as_deref() == Some("kube-system")
             && name == "aws-auth"
+            && let Some(existing) = api.get_opt(&name).await.expect("read aws-auth")
         {
-            if let Some(existing) = api.get_opt(&name).await.expect("read aws-auth") {
-                let mut merged = serde_json::to_value(&existing).expect("json");
-                merge_aws_auth(&mut merged, &value);
-                let object: DynamicObject = serde_json::from_value(merged).expect("object");
-                let stored = api
-                    .replace(&name, &params, &object)
-                    .await
-                    .unwrap_or_else(|error| panic!("seed: merge into aws-auth: {error}"));
-                return serde_json::to_value(stored).expect("json");
-            }
+            let mut merged = serde_json::to_value(&existing).expect("json");
+            merge_aws_auth(&mut merged, &value);
+            let object: DynamicObject = serde_json::from_value(merged).expect("object");
+            let stored = api
+                .replace(&name, &params, &object)
+                .await
+                .unwrap_or_else(|error| panic!("seed: merge into aws-auth: {error}"));
+            return serde_json::to_value(stored).expect("json");
         }
         if !self.prefix.is_empty() && namespace.is_none() && resource.kind != "Namespace" {
             value["metadata"]["labels"][TEST_ID_LABEL] = Value::String(self.id.clone());
