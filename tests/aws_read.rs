@@ -13,6 +13,7 @@ use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_clien
 use aws_types::os_shim_internal::Env;
 
 use crate::moto::{Moto, dummy_credentials};
+use crate::support::target::AwsTarget;
 
 const ACCOUNT: &str = "123456789012";
 
@@ -284,6 +285,9 @@ fn counts(pairs: &[(&str, u64)]) -> aws::CallCounts {
 
 #[tokio::test]
 async fn read_returns_exactly_what_was_created() {
+    if AwsTarget::from_env().skip_if_external("read_returns_exactly_what_was_created: reads back a whole account only it has written to: a fresh moto") {
+        return;
+    }
     let moto = Moto::start();
     let clients = moto.clients();
     let expected = create_everything(&clients.iam).await;
@@ -314,6 +318,11 @@ async fn read_returns_exactly_what_was_created() {
 
 #[tokio::test]
 async fn an_empty_account_reads_as_empty() {
+    if AwsTarget::from_env()
+        .skip_if_external("an_empty_account_reads_as_empty: needs an empty account: a fresh moto")
+    {
+        return;
+    }
     let moto = Moto::start();
     let clients = moto.clients();
     let (state, calls) = aws::read_state(&clients).await.expect("read");
@@ -337,6 +346,11 @@ async fn an_empty_account_reads_as_empty() {
 
 #[tokio::test]
 async fn reset_wipes_the_server_between_test_cases() {
+    if AwsTarget::from_env()
+        .skip_if_external("reset_wipes_the_server_between_test_cases: checks moto's reset")
+    {
+        return;
+    }
     let moto = Moto::start();
     let clients = moto.clients();
     clients
@@ -356,6 +370,11 @@ async fn reset_wipes_the_server_between_test_cases() {
 /// More objects than one default IAM page (100), with the figures the report quotes.
 #[tokio::test]
 async fn many_objects_read_in_few_calls() {
+    if AwsTarget::from_env().skip_if_external(
+        "many_objects_read_in_few_calls: counts the calls of reading a whole fresh moto account",
+    ) {
+        return;
+    }
     const USERS: usize = 150;
     const ROLES: usize = 120;
     const POLICIES: usize = 40;
@@ -428,6 +447,9 @@ async fn many_objects_read_in_few_calls() {
 /// (environment credentials included), with accessctl's HTTP client.
 #[tokio::test]
 async fn standard_endpoint_variables_are_honoured() {
+    if AwsTarget::from_env().skip_if_external("standard_endpoint_variables_are_honoured: needs an empty moto account at an endpoint of its own") {
+        return;
+    }
     let moto = Moto::start();
     let endpoint = moto.endpoint();
     let config = aws::config::loader(&AwsOptions::default())

@@ -27,6 +27,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::moto::Moto;
+use crate::support::target::{AwsTarget, IamScope};
 
 const PARALLELISM: usize = 10;
 
@@ -171,6 +172,9 @@ fn assert_succeeded(report: &ApplyReport) {
 
 #[tokio::test]
 async fn every_example_applies_to_an_empty_account_and_converges() {
+    if AwsTarget::from_env().skip_if_external("every_example_applies_to_an_empty_account_and_converges: resets moto between examples and reaches each example's account through moto's account header") {
+        return;
+    }
     let moto = start_moto();
     let mut names: Vec<PathBuf> = std::fs::read_dir(examples_dir())
         .expect("examples")
@@ -210,6 +214,9 @@ async fn every_example_applies_to_an_empty_account_and_converges() {
 /// Console drift on example 001: each shows as exactly its change, and apply repairs it.
 #[tokio::test]
 async fn drift_shows_as_exactly_that_change_and_apply_repairs_it() {
+    if AwsTarget::from_env().skip_if_external("drift_shows_as_exactly_that_change_and_apply_repairs_it: reaches example 001's account through moto's account header") {
+        return;
+    }
     let moto = start_moto();
     let dir = examples_dir().join("001-reader-group-and-eks-admin-role");
     let (file, snapshot) = (dir.join("access.yaml"), dir.join("live.json"));
@@ -331,6 +338,9 @@ async fn exists(iam: &aws_sdk_iam::Client, user: &str) -> bool {
 /// unowned user is never touched.
 #[tokio::test]
 async fn prune_deletes_owned_users_with_their_credentials_and_leaves_others() {
+    if AwsTarget::from_env().skip_if_external("prune_deletes_owned_users_with_their_credentials_and_leaves_others: reaches account 123456789012 through moto's account header") {
+        return;
+    }
     let moto = start_moto();
     let clients = clients(&moto, ACCOUNT);
     let iam = &clients.iam;
@@ -425,6 +435,9 @@ async fn prune_deletes_owned_users_with_their_credentials_and_leaves_others() {
 /// Declaring a user that exists unowned is refused until adopted; adoption tags it.
 #[tokio::test]
 async fn an_unowned_user_is_refused_until_adopted() {
+    if AwsTarget::from_env().skip_if_external("an_unowned_user_is_refused_until_adopted: reaches account 123456789012 through moto's account header") {
+        return;
+    }
     let moto = start_moto();
     let clients = clients(&moto, ACCOUNT);
     let iam = &clients.iam;
@@ -486,6 +499,9 @@ fn policy_file(bucket: &str) -> String {
 /// A reformatted equivalent document is no change; six updates keep IAM's five versions.
 #[tokio::test]
 async fn policy_updates_keep_at_most_five_versions_and_reformatting_is_no_change() {
+    if AwsTarget::from_env().skip_if_external("policy_updates_keep_at_most_five_versions_and_reformatting_is_no_change: reaches account 123456789012 through moto's account header") {
+        return;
+    }
     let moto = start_moto();
     let clients = clients(&moto, ACCOUNT);
     let iam = &clients.iam;
@@ -557,6 +573,9 @@ impl Executor for FailAfter<'_> {
 
 #[tokio::test]
 async fn an_interrupted_apply_reports_everything_and_a_rerun_converges() {
+    if AwsTarget::from_env().skip_if_external("an_interrupted_apply_reports_everything_and_a_rerun_converges: reaches account 123456789012 through moto's account header") {
+        return;
+    }
     const USERS: usize = 30;
     let moto = start_moto();
     let clients = clients(&moto, ACCOUNT);
@@ -601,6 +620,113 @@ async fn an_interrupted_apply_reports_everything_and_a_rerun_converges() {
     assert_eq!(rerun.changes.len(), plan.changes.len() - 11);
     assert_succeeded(&report);
     assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+}
+
+/// In a scope of its own (path and names `acctest-<random>`), on whatever target the
+/// environment names: apply, converge, prune one user. An owned user outside the scope is never
+/// planned for, and the scope's cleanup leaves nothing under its path.
+#[tokio::test]
+async fn a_scoped_apply_converges_prunes_and_cleans_up_on_any_target() {
+    scoped_round_trip_on(&AwsTarget::from_env()).await;
+}
+
+pub(crate) async fn scoped_round_trip_on(target: &AwsTarget) {
+    let moto = (!target.is_external()).then(start_moto);
+    let scope = IamScope::new(target, moto.as_ref().map(Moto::endpoint));
+    let clients = scope.clients().await;
+    let iam = &clients.iam;
+    let outsider = "outsider-owned-by-accessctl";
+    if moto.is_some() {
+        iam.create_user()
+            .user_name(outsider)
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("managed-by")
+                    .value("accessctl")
+                    .build()
+                    .expect("tag"),
+            )
+            .send()
+            .await
+            .expect("an owned user outside the scope");
+    }
+    let account = read_live(&clients, None)
+        .await
+        .account
+        .expect("the live read names the account");
+    let path = scope.path.clone();
+    let (policy, alice, bob) = (scope.name("read"), scope.name("alice"), scope.name("bob"));
+    let temp = tempfile::tempdir().expect("tempdir");
+    let write = |users: &str| {
+        write_file(
+            temp.path(),
+            &format!(
+                "version: 1\naccount: \"{account}\"\niam:\n  groupPath: {path}\n  policies:\n    {policy}:\n      path: {path}\n      document: {BUCKET_READ}\n  users:\n{users}"
+            ),
+        )
+    };
+    let scoped_apply = async |file: &Path| {
+        let live = read_live(&clients, None).await;
+        let desired = load(file, &live);
+        let mut plan = iam_plan(&desired, &live, &PlanOptions::default()).expect("plan");
+        scope.scope_plan(&mut plan);
+        let report = apply::apply(&plan, &executor(&clients, &live), PARALLELISM).await;
+        (plan, report)
+    };
+    let scoped_replan = async |file: &Path| {
+        let live = read_live(&clients, None).await;
+        let mut plan = iam_plan(&load(file, &live), &live, &PlanOptions::default()).expect("plan");
+        scope.scope_plan(&mut plan);
+        addresses(&plan)
+    };
+
+    let both = write(&format!(
+        "    {alice}:\n      path: {path}\n    {bob}:\n      path: {path}\n      policies: [{policy}]\n"
+    ));
+    let (plan, report) = scoped_apply(&both).await;
+    assert_eq!(
+        addresses(&plan),
+        [
+            (format!("iam.policy.{policy}"), Action::Create),
+            (format!("iam.user.{alice}"), Action::Create),
+            (format!("iam.user.{bob}"), Action::Create),
+        ]
+    );
+    assert_succeeded(&report);
+    assert_eq!(scoped_replan(&both).await, []);
+
+    let one = write(&format!("    {alice}:\n      path: {path}\n"));
+    let (plan, report) = scoped_apply(&one).await;
+    assert_eq!(
+        addresses(&plan),
+        [(format!("iam.user.{bob}"), Action::Delete)]
+    );
+    assert_succeeded(&report);
+    assert!(!exists(iam, &bob).await);
+    assert!(exists(iam, &alice).await);
+    if moto.is_some() {
+        assert!(exists(iam, outsider).await, "outside the scope: untouched");
+    }
+
+    drop(scope);
+    let users = iam
+        .list_users()
+        .path_prefix(&path)
+        .send()
+        .await
+        .expect("list users");
+    assert!(users.users().is_empty(), "{users:?}");
+    let policies = iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .path_prefix(&path)
+        .send()
+        .await
+        .expect("list policies");
+    assert!(policies.policies().is_empty(), "{policies:?}");
+    if moto.is_some() {
+        assert!(exists(iam, outsider).await, "cleanup stays in the scope");
+    }
 }
 
 // --- SDK-level mocks: what moto cannot show ---

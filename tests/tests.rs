@@ -15,3 +15,4 @@ mod planner_properties;
 mod schemas;
 mod spec_errors;
 mod support;
+mod target;

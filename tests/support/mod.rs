@@ -9,3 +9,4 @@
 )]
 
 pub mod kube_server;
+pub mod target;

@@ -34,6 +34,22 @@ use faults::ConcurrentWrite;
 use server::{Shared, SharedState, lock};
 use store::ObjectKey;
 
+tokio::task_local! {
+    /// Set while a run must not start servers of its own.
+    static OWN_SERVERS_FORBIDDEN: ();
+}
+
+/// Runs `work` (and whatever it awaits in the same task) with [`KubeServer::start`] refused:
+/// proof that a run on an external target starts no test server.
+pub async fn without_own_servers<F: std::future::Future>(work: F) -> F::Output {
+    OWN_SERVERS_FORBIDDEN.scope((), work).await
+}
+
+/// False inside [`without_own_servers`].
+pub fn own_servers_allowed() -> bool {
+    OWN_SERVERS_FORBIDDEN.try_with(|_| ()).is_err()
+}
+
 /// The context, cluster and user name in the generated kubeconfig.
 pub const CONTEXT: &str = "test";
 
@@ -75,6 +91,10 @@ fn object_path<K: k8s_openapi::Resource>(namespace: Option<&str>, name: &str) ->
 impl KubeServer {
     /// Binds a free port on 127.0.0.1, creates the system namespaces and writes the kubeconfig.
     pub async fn start() -> Self {
+        assert!(
+            own_servers_allowed(),
+            "a test API server was started during a run on an external target"
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
