@@ -426,7 +426,7 @@ fn cluster(live: bool) -> impl Strategy<Value = Cluster> {
         ),
     )
         .prop_map(
-            |(
+            move |(
                 authentication,
                 aws_auth,
                 access_entries,
@@ -437,7 +437,13 @@ fn cluster(live: bool) -> impl Strategy<Value = Cluster> {
                 role_bindings,
                 service_accounts,
             )| Cluster {
-                authentication,
+                // A live cluster in `both` mode serves any file; the planner refuses a file
+                // the cluster's mode cannot serve.
+                authentication: if live {
+                    AuthenticationMode::Both
+                } else {
+                    authentication
+                },
                 aws_auth,
                 access_entries,
                 namespaces,
@@ -602,6 +608,7 @@ fn live_owned(live: &State, address: &Address) -> Option<bool> {
             .service_accounts
             .get(name)
             .map(|o| o.meta.is_owned()),
+        Kind::PodIdentity => cluster?.pod_identity.get(name).map(|o| tagged(&o.tags)),
         Kind::AccessEntry => cluster?
             .access_entries
             .get(name)
@@ -639,6 +646,7 @@ fn declared(desired: &Desired, address: &Address) -> bool {
         Kind::ClusterRoleBinding => cluster.cluster_role_bindings.contains_key(name),
         Kind::RoleBinding => cluster.role_bindings.contains_key(name),
         Kind::ServiceAccount => cluster.service_accounts.contains_key(name),
+        Kind::PodIdentity => cluster.pod_identity.contains_key(name),
         Kind::AccessEntry => cluster.access_entries.contains_key(name),
         Kind::AwsAuth => cluster
             .aws_auth

@@ -63,6 +63,7 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
                 account,
                 planned.live.partition.clone(),
             ),
+            eks: crate::live::eks_executor(&connections, &planned.live),
             clusters: ClusterExecutors {
                 clusters: connections
                     .clusters
