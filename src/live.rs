@@ -92,13 +92,10 @@ pub async fn read(
                 // No access configuration reported: aws-auth only, nothing more to read.
                 cluster.authentication = facts.authentication.unwrap_or_default();
                 if facts.authentication.is_some() {
-                    let access = eks::read_access(
-                        &eks,
-                        eks::eks_name(name, &want),
-                        cluster.authentication,
-                    )
-                    .await
-                    .map_err(LiveError::Aws)?;
+                    let access =
+                        eks::read_access(&eks, eks::eks_name(name, &want), cluster.authentication)
+                            .await
+                            .map_err(LiveError::Aws)?;
                     cluster.access_entries = access.access_entries;
                     cluster.pod_identity = access.pod_identity;
                 }

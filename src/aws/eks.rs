@@ -10,8 +10,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::{AwsError, CallCounter};
 use crate::model::{
-    AccessEntry, AccessScope, AuthenticationMode, Cluster, PRINCIPAL_ID_TAG,
-    PodIdentityAssociation,
+    AccessEntry, AccessScope, AuthenticationMode, Cluster, PRINCIPAL_ID_TAG, PodIdentityAssociation,
 };
 
 /// How many describe calls run at once per cluster: EKS throttles bursts per account.

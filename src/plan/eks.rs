@@ -199,14 +199,19 @@ fn role_created_by(desired: &Desired, changes: &[Change], principal: &str) -> bo
     changes.iter().any(|change| {
         change.address.kind == Kind::Role
             && change.action == Action::Create
-            && desired.state.iam.roles.get(&change.address.name).is_some_and(|role| {
-                arn::role(
-                    &desired.state.partition,
-                    desired.state.account.as_deref().unwrap_or_default(),
-                    &role.path,
-                    &change.address.name,
-                ) == principal
-            })
+            && desired
+                .state
+                .iam
+                .roles
+                .get(&change.address.name)
+                .is_some_and(|role| {
+                    arn::role(
+                        &desired.state.partition,
+                        desired.state.account.as_deref().unwrap_or_default(),
+                        &role.path,
+                        &change.address.name,
+                    ) == principal
+                })
     })
 }
 
@@ -301,11 +306,7 @@ fn difference(entry: &AccessEntry, username: &Option<String>, groups: &[String])
                     .join(", ")
             }
         };
-        parts.push(format!(
-            "groups {} vs {}",
-            list(&granted),
-            list(&mapped)
-        ));
+        parts.push(format!("groups {} vs {}", list(&granted), list(&mapped)));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }

@@ -24,8 +24,8 @@ pub use address::{Address, Kind, ParseAddressError};
 pub use simulate::simulate;
 
 use crate::model::{
-    AccessEntry, AuthenticationMode, AwsAuthEntry, Binding, ClusterRole, Group, K8sRole, Namespace, OidcProvider,
-    PodIdentityAssociation, Policy, Role, ServiceAccount, State, User,
+    AccessEntry, AuthenticationMode, AwsAuthEntry, Binding, ClusterRole, Group, K8sRole, Namespace,
+    OidcProvider, PodIdentityAssociation, Policy, Role, ServiceAccount, State, User,
 };
 
 /// Version of the plan JSON format (`docs/plan-json.md`, `specs/plan.schema.json`).
