@@ -111,13 +111,6 @@ impl EksServer {
         );
     }
 
-    /// What `aws eks update-cluster-config --access-config authenticationMode=…` does.
-    pub fn set_mode(&self, cluster: &str, mode: &str) {
-        if let Some(cluster) = lock(&self.state).clusters.get_mut(cluster) {
-            cluster.authentication_mode = Some(mode.to_string());
-        }
-    }
-
     /// An entry EKS makes itself (a node group's `EC2_LINUX`, the cluster creator's
     /// `STANDARD` without tags).
     pub fn add_entry(&self, cluster: &str, principal: &str, kind: &str, groups: &[&str]) {
