@@ -155,9 +155,13 @@ fn recreated_roles(
         let Some(live_entry) = have.access_entries.get(principal) else {
             continue;
         };
-        let owned = live_entry.kind == STANDARD_ACCESS_ENTRY
-            && live_entry.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
-        if !owned {
+        let address = Address::cluster(Kind::AccessEntry, cluster, principal);
+        let owned =
+            live_entry.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
+        let adopted = changes
+            .iter()
+            .any(|change| change.address == address && change.action == Action::Adopt);
+        if live_entry.kind != STANDARD_ACCESS_ENTRY || !(owned || adopted) {
             continue;
         }
         let Some(role_id) = live_role_id(live, principal) else {
@@ -172,7 +176,6 @@ fn recreated_roles(
             }
             _ => continue,
         };
-        let address = Address::cluster(Kind::AccessEntry, cluster, principal);
         let mut after = desired_entry.clone();
         after
             .tags
