@@ -1,6 +1,7 @@
 //! Live state: the caller and IAM through [`aws`](crate::aws), each cluster of access.yaml
-//! through [`kube`](crate::kube) plus its EKS facts (`eks:DescribeCluster`: the OIDC issuer),
-//! all read concurrently into one [`State`].
+//! through [`kube`](crate::kube) plus its EKS side (`eks:DescribeCluster`: the OIDC issuer and
+//! authentication mode; access entries and Pod Identity associations), all read concurrently
+//! into one [`State`].
 //!
 //! The connections are kept so that apply reuses them.
 
@@ -88,10 +89,47 @@ pub async fn read(
                     },
                 )?;
                 cluster.oidc_issuer = facts.oidc_issuer;
+                // No access configuration reported: aws-auth only, nothing more to read.
+                cluster.authentication = facts.authentication.unwrap_or_default();
+                if facts.authentication.is_some() {
+                    let access =
+                        eks::read_access(&eks, eks::eks_name(name, &want), cluster.authentication)
+                            .await
+                            .map_err(LiveError::Aws)?;
+                    cluster.access_entries = access.access_entries;
+                    cluster.pod_identity = access.pod_identity;
+                }
                 Ok::<_, LiveError>((name.clone(), cluster))
             }),
     );
     let ((mut state, calls), clusters) = tokio::try_join!(iam, clusters)?;
     state.clusters = clusters.into_iter().collect();
     Ok((state, calls))
+}
+
+/// The EKS executor for apply: one regional EKS client per cluster of `live` (region and EKS
+/// name as the file gives them), on the connections' configuration and call counter.
+pub fn eks_executor(connections: &Connections, live: &State) -> aws::eks_apply::EksExecutor {
+    let clusters = connections
+        .clusters
+        .keys()
+        .map(|name| {
+            let cluster = live.clusters.get(name).cloned().unwrap_or_default();
+            let client = eks::client(
+                &connections.sdk,
+                &connections.aws.counter,
+                cluster.region.as_deref(),
+            );
+            let eks_name = eks::eks_name(name, &cluster).to_string();
+            (
+                name.clone(),
+                aws::eks_apply::EksCluster { client, eks_name },
+            )
+        })
+        .collect();
+    aws::eks_apply::EksExecutor::new(
+        clusters,
+        connections.aws.iam.clone(),
+        live.account.clone().unwrap_or_default(),
+    )
 }

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use accessctl::model::{
     AccessEntry, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry, Binding, Caller, Cluster,
     ClusterRole, DocumentKind, Group, IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_LABEL,
-    MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, Meta, Namespace, OidcProvider, Policy,
-    PolicyDocument, PolicyRule, Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject,
-    SubjectKind, User,
+    MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, Meta, Namespace, OidcProvider,
+    PodIdentityAssociation, Policy, PolicyDocument, PolicyRule, Role, RoleRef, RoleRefKind,
+    ServiceAccount, State, Subject, SubjectKind, User,
 };
 use accessctl::plan::{
     Action, Address, Desired, Kind, Object, Overrides, PlanOptions, Problem, SafetyCheck, plan,
@@ -315,6 +315,19 @@ fn access_entry() -> impl Strategy<Value = AccessEntry> {
         )
 }
 
+fn pod_identity() -> impl Strategy<Value = PodIdentityAssociation> {
+    (
+        prop::sample::select(&["a", "b"][..]),
+        tags(),
+        prop::option::of("a-[0-9]{17}"),
+    )
+        .prop_map(|(role, tags, association_id)| PodIdentityAssociation {
+            role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{role}"),
+            tags,
+            association_id,
+        })
+}
+
 /// Labels and annotations, owned or not, with keys the file may or may not set.
 fn meta() -> impl Strategy<Value = Meta> {
     (
@@ -424,9 +437,10 @@ fn cluster(live: bool) -> impl Strategy<Value = Cluster> {
             meta().prop_map(|meta| ServiceAccount { meta }),
             0..=2,
         ),
+        prop::collection::btree_map(namespaced(), pod_identity(), 0..=2),
     )
         .prop_map(
-            |(
+            move |(
                 authentication,
                 aws_auth,
                 access_entries,
@@ -436,8 +450,15 @@ fn cluster(live: bool) -> impl Strategy<Value = Cluster> {
                 cluster_role_bindings,
                 role_bindings,
                 service_accounts,
+                pod_identity,
             )| Cluster {
-                authentication,
+                // A live cluster in `both` mode serves any file; the planner refuses a file
+                // the cluster's mode cannot serve.
+                authentication: if live {
+                    AuthenticationMode::Both
+                } else {
+                    authentication
+                },
                 aws_auth,
                 access_entries,
                 namespaces,
@@ -446,6 +467,7 @@ fn cluster(live: bool) -> impl Strategy<Value = Cluster> {
                 cluster_role_bindings,
                 role_bindings,
                 service_accounts,
+                pod_identity,
                 ..Cluster::default()
             },
         )
@@ -520,6 +542,10 @@ fn desired_state() -> impl Strategy<Value = Desired> {
                 entry.kind = "STANDARD".to_string();
                 entry.principal_id = None;
                 own_tags(&mut entry.tags);
+            }
+            for association in cluster.pod_identity.values_mut() {
+                association.association_id = None;
+                own_tags(&mut association.tags);
             }
             cluster
                 .namespaces
@@ -602,6 +628,7 @@ fn live_owned(live: &State, address: &Address) -> Option<bool> {
             .service_accounts
             .get(name)
             .map(|o| o.meta.is_owned()),
+        Kind::PodIdentity => cluster?.pod_identity.get(name).map(|o| tagged(&o.tags)),
         Kind::AccessEntry => cluster?
             .access_entries
             .get(name)
@@ -639,6 +666,7 @@ fn declared(desired: &Desired, address: &Address) -> bool {
         Kind::ClusterRoleBinding => cluster.cluster_role_bindings.contains_key(name),
         Kind::RoleBinding => cluster.role_bindings.contains_key(name),
         Kind::ServiceAccount => cluster.service_accounts.contains_key(name),
+        Kind::PodIdentity => cluster.pod_identity.contains_key(name),
         Kind::AccessEntry => cluster.access_entries.contains_key(name),
         Kind::AwsAuth => cluster
             .aws_auth
@@ -673,7 +701,23 @@ fn live_matching(desired: &Desired) -> State {
     };
     for cluster in live.clusters.values_mut() {
         for (arn, entry) in &mut cluster.access_entries {
+            // EKS recorded the id of the role the entry names, when it is one of the file's.
             entry.principal_id = Some(format!("AIDA{}", arn.len()));
+            if let Some((path, name)) = arn
+                .strip_prefix(&format!("arn:aws:iam::{ACCOUNT}:role"))
+                .and_then(|rest| rest.rsplit_once('/'))
+                && desired
+                    .state
+                    .iam
+                    .roles
+                    .get(name)
+                    .is_some_and(|role| role.path == format!("{path}/"))
+            {
+                entry.principal_id = Some(format!("AROA{name}"));
+            }
+        }
+        for association in cluster.pod_identity.values_mut() {
+            association.association_id = Some("a-00000000000000001".to_string());
         }
         cluster
             .namespaces
@@ -725,7 +769,13 @@ proptest! {
         prop_assert!(first.is_ok(), "refused: {:?}", first);
         let Ok(first) = first else { unreachable!() };
 
-        let after = simulate(&live, &first);
+        let mut after = simulate(&live, &first);
+        // A cluster apply wrote to is read back with its real mode; `both` serves any file.
+        for (name, cluster) in &mut after.clusters {
+            if !live.clusters.contains_key(name) {
+                cluster.authentication = AuthenticationMode::Both;
+            }
+        }
         let second = plan(&desired, &after, &options);
         prop_assert!(second.is_ok(), "refused after apply: {:?}", second);
         let Ok(second) = second else { unreachable!() };

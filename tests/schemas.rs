@@ -336,6 +336,14 @@ fn sample_state() -> State {
             },
         )]),
         service_accounts: BTreeMap::from([("apps/uploader".to_string(), uploader_account())]),
+        pod_identity: BTreeMap::from([(
+            "apps/uploader".to_string(),
+            accessctl::model::PodIdentityAssociation {
+                role_arn: "arn:aws:iam::424432388155:role/uploader".into(),
+                tags: BTreeMap::from([("managed-by".to_string(), "accessctl".to_string())]),
+                association_id: Some("a-abcdefghijklmnop1".into()),
+            },
+        )]),
     };
     State {
         format_version: 1,

@@ -3,6 +3,8 @@
 mod aws_read;
 mod cli;
 mod e2e;
+mod eks_access;
+mod eks_server;
 mod examples;
 mod iam_apply;
 mod import;

@@ -1,28 +1,24 @@
-//! Routes each unit of work to the executor of its side: IAM, or the unit's cluster.
+//! Routes each unit of work to the executor of its side: IAM, EKS (access entries and Pod
+//! Identity associations, through the EKS API), or the unit's cluster (the Kubernetes API).
 
 use super::{ApplyError, Executor};
 use crate::plan::{Change, Kind};
 
-/// One executor for IAM kinds, one for cluster kinds.
-pub struct Route<I, C> {
+/// One executor for IAM kinds, one for EKS kinds, one for Kubernetes kinds.
+pub struct Route<I, C, E> {
     pub iam: I,
     pub clusters: C,
+    pub eks: E,
 }
 
-impl<I: Executor, C: Executor> Executor for Route<I, C> {
+impl<I: Executor, C: Executor, E: Executor> Executor for Route<I, C, E> {
     async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
         let Some(first) = unit.first() else {
             return Ok(());
         };
         match first.address.kind {
             kind if kind.is_iam() => self.iam.execute(unit).await,
-            Kind::AccessEntry => Err(ApplyError::new(format!(
-                "`{}`: this version of accessctl cannot apply EKS access entries yet",
-                first.address
-            ))
-            .with_hint(
-                "use `authentication: config-map` for this cluster until access-entry support lands",
-            )),
+            Kind::AccessEntry | Kind::PodIdentity => self.eks.execute(unit).await,
             _ => self.clusters.execute(unit).await,
         }
     }

@@ -8,6 +8,7 @@ pub mod apply;
 pub mod caller;
 pub mod config;
 pub mod eks;
+pub mod eks_apply;
 pub mod error;
 pub mod read;
 pub mod retry;

@@ -209,11 +209,13 @@ async fn execute(
     finish(&report, printer)
 }
 
-/// The executors for IAM and each cluster, over the connections live state was read with.
+/// The executors for IAM, EKS and each cluster, over the connections live state was read with.
 fn executor(connections: Connections, live: &State) -> impl Executor {
     let account = live.account.clone().unwrap_or_default();
     Route {
         iam: IamExecutor::new(connections.aws.iam.clone(), account, live.partition.clone()),
+        // Before `clusters`, which moves the cluster connections.
+        eks: crate::live::eks_executor(&connections, live),
         clusters: ClusterExecutors {
             clusters: connections
                 .clusters

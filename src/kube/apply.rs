@@ -110,10 +110,10 @@ impl ClusterExecutor {
                 self.object::<core::ServiceAccount>(change, namespace, name, client)
                     .await
             }
-            Kind::AccessEntry => Err(KubeError::new(
+            Kind::AccessEntry | Kind::PodIdentity => Err(KubeError::new(
                 KubeErrorKind::Data,
                 format!(
-                    "`{}` is an EKS access entry: it is applied through the EKS API, not the cluster's",
+                    "`{}` is an EKS object: it is applied through the EKS API, not the cluster's",
                     change.address
                 ),
             )),

@@ -74,6 +74,7 @@ pub async fn read_cluster(client: &ClusterClient, desired: &Cluster) -> Result<C
         oidc_issuer: None,
         aws_auth,
         access_entries: BTreeMap::new(),
+        pod_identity: BTreeMap::new(),
         namespaces: convert(namespaces, |object| Namespace {
             meta: meta(&object.metadata),
         }),

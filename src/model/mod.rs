@@ -28,6 +28,9 @@ pub const DEFAULT_GROUP_PATH: &str = "/accessctl/";
 pub const AWS_AUTH_MANAGED_ANNOTATION: &str = "accessctl.io/managed-entries";
 /// ServiceAccount annotation read by the EKS Pod Identity webhook for IRSA.
 pub const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+/// EKS access-entry tag recording the IAM role's unique id when accessctl created the entry: EKS
+/// does not report it, and a recreated role (same ARN, new id) silently breaks the entry.
+pub const PRINCIPAL_ID_TAG: &str = "accessctl.io/principal-id";
 /// Snapshot and desired-state format version.
 pub const STATE_FORMAT_VERSION: u32 = 1;
 
@@ -270,6 +273,9 @@ pub struct Cluster {
     /// ServiceAccounts by `namespace/name`.
     #[serde(default)]
     pub service_accounts: BTreeMap<String, ServiceAccount>,
+    /// EKS Pod Identity associations by `namespace/name` of their ServiceAccount.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_identity: BTreeMap<String, PodIdentityAssociation>,
 }
 
 /// The aws-auth ConfigMap in kube-system, parsed.
@@ -334,9 +340,22 @@ pub struct AccessEntry {
     pub policies: BTreeMap<String, AccessScope>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
-    /// The IAM principal's unique id EKS recorded. Live side only; never compared.
+    /// The IAM role's unique id when the entry was created (from the
+    /// [`PRINCIPAL_ID_TAG`] tag, which is not kept in `tags`). Live side only; never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal_id: Option<String>,
+}
+
+/// An EKS Pod Identity association: pods running as one ServiceAccount get an IAM role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodIdentityAssociation {
+    pub role_arn: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// EKS's id (`a-…`). Live side only; never compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
 }
 
 fn standard_entry() -> String {

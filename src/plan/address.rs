@@ -23,12 +23,14 @@ pub enum Kind {
     ClusterRoleBinding,
     RoleBinding,
     ServiceAccount,
+    /// After ServiceAccount and Role: an association names both.
+    PodIdentity,
     AccessEntry,
     AwsAuth,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Policy,
         Kind::Group,
         Kind::OidcProvider,
@@ -40,6 +42,7 @@ impl Kind {
         Kind::ClusterRoleBinding,
         Kind::RoleBinding,
         Kind::ServiceAccount,
+        Kind::PodIdentity,
         Kind::AccessEntry,
         Kind::AwsAuth,
     ];
@@ -58,6 +61,7 @@ impl Kind {
             Kind::ClusterRoleBinding => "clusterrolebinding",
             Kind::RoleBinding => "rolebinding",
             Kind::ServiceAccount => "serviceaccount",
+            Kind::PodIdentity => "pod-identity",
             Kind::AccessEntry => "access-entry",
             Kind::AwsAuth => "aws-auth",
         }
@@ -203,6 +207,7 @@ mod tests {
                 "arn:aws:iam::424432388155:user/developer",
             ),
             Address::cluster(Kind::AccessEntry, "prod", "arn:aws:iam::1:role/a.b"),
+            Address::cluster(Kind::PodIdentity, "prod", "apps/uploader"),
         ];
         for address in addresses {
             let text = address.to_string();

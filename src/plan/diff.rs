@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use crate::model::{
     AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH, Group,
     IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, Meta,
-    NODE_GROUPS, Namespace, OidcProvider, Policy, Role, ServiceAccount, State, User,
+    NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy, Role, ServiceAccount,
+    State, User,
 };
 
 use super::fields::{field_changes, field_names, join_names};
@@ -364,6 +365,26 @@ impl Managed for ServiceAccount {
     }
 }
 
+impl Managed for PodIdentityAssociation {
+    fn is_owned(&self, _: &str) -> bool {
+        tagged(&self.tags)
+    }
+    fn created(desired: &Self) -> Self {
+        let mut association = desired.clone();
+        tag(&mut association.tags);
+        association.association_id = None;
+        association
+    }
+    fn becomes(desired: &Self, live: &Self) -> Self {
+        let mut association = Self::created(desired);
+        association.association_id.clone_from(&live.association_id);
+        association
+    }
+    fn into_object(self) -> Object {
+        Object::PodIdentity(self)
+    }
+}
+
 /// Compares desired and live state object by object.
 pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Outcome {
     let group_path = if desired.group_path.is_empty() {
@@ -605,6 +626,12 @@ impl Differ<'_> {
             cluster,
             &want.service_accounts,
             &have.service_accounts,
+        );
+        self.objects(
+            Kind::PodIdentity,
+            cluster,
+            &want.pod_identity,
+            &have.pod_identity,
         );
         self.objects(
             Kind::AccessEntry,

@@ -7,6 +7,7 @@
 
 mod address;
 mod diff;
+mod eks;
 mod fields;
 mod order;
 mod safety;
@@ -23,8 +24,8 @@ pub use address::{Address, Kind, ParseAddressError};
 pub use simulate::simulate;
 
 use crate::model::{
-    AccessEntry, AwsAuthEntry, Binding, ClusterRole, Group, K8sRole, Namespace, OidcProvider,
-    Policy, Role, ServiceAccount, State, User,
+    AccessEntry, AuthenticationMode, AwsAuthEntry, Binding, ClusterRole, Group, K8sRole, Namespace,
+    OidcProvider, PodIdentityAssociation, Policy, Role, ServiceAccount, State, User,
 };
 
 /// Version of the plan JSON format (`docs/plan-json.md`, `specs/plan.schema.json`).
@@ -81,6 +82,7 @@ pub enum Object {
     K8sRole(K8sRole),
     Binding(Binding),
     ServiceAccount(ServiceAccount),
+    PodIdentity(PodIdentityAssociation),
 }
 
 impl Object {
@@ -101,6 +103,7 @@ impl Object {
                 Object::Binding(serde_json::from_value(value)?)
             }
             Kind::ServiceAccount => Object::ServiceAccount(serde_json::from_value(value)?),
+            Kind::PodIdentity => Object::PodIdentity(serde_json::from_value(value)?),
         })
     }
 
@@ -265,6 +268,14 @@ pub enum Problem {
         address: Option<Address>,
         message: String,
     },
+    /// The file's `authentication:` needs a mode the cluster is not in: what it would write
+    /// would not be used (or could not be written). No flag overrides this.
+    Authentication {
+        cluster: String,
+        region: Option<String>,
+        wanted: AuthenticationMode,
+        actual: AuthenticationMode,
+    },
 }
 
 impl Problem {
@@ -274,6 +285,7 @@ impl Problem {
                 format!("`{address}` exists but is not managed by accessctl")
             }
             Problem::Unsafe { message, .. } => message.clone(),
+            Problem::Authentication { .. } => eks::authentication_message(self),
         }
     }
 
@@ -285,6 +297,7 @@ impl Problem {
             Problem::Unsafe { check, .. } => {
                 format!("if this is intended, pass `{}`", check.flag())
             }
+            Problem::Authentication { .. } => eks::authentication_hint(self),
         }
     }
 }
@@ -306,6 +319,10 @@ pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Pl
         problems: diff_problems,
         notes: diff_notes,
     } = diff::diff(desired, live, options);
+    let eks::Outcome {
+        problems: eks_problems,
+        notes: eks_notes,
+    } = eks::check(desired, live, &mut changes);
     order::sort(&mut changes);
 
     let safety::Outcome {
@@ -315,9 +332,14 @@ pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Pl
 
     let mut notes = safety_notes;
     notes.extend(diff_notes);
+    notes.extend(eks_notes);
     let mut refused = Vec::new();
     let mut overridden = BTreeSet::new();
-    for problem in diff_problems.into_iter().chain(safety_problems) {
+    for problem in eks_problems
+        .into_iter()
+        .chain(diff_problems)
+        .chain(safety_problems)
+    {
         match problem {
             Problem::Unsafe {
                 check,

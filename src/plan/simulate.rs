@@ -139,6 +139,16 @@ fn apply(state: &mut State, change: &Change) {
                 },
             );
         }
+        Kind::PodIdentity => put(
+            &mut cluster.pod_identity,
+            name,
+            action,
+            after,
+            |o| match o {
+                Object::PodIdentity(association) => Some(association.clone()),
+                _ => None,
+            },
+        ),
         Kind::AccessEntry => put(
             &mut cluster.access_entries,
             name,

@@ -219,7 +219,7 @@ fn unsafe_checks(problems: &[Problem]) -> Vec<SafetyCheck> {
         .iter()
         .filter_map(|p| match p {
             Problem::Unsafe { check, .. } => Some(*check),
-            Problem::Unowned { .. } => None,
+            Problem::Unowned { .. } | Problem::Authentication { .. } => None,
         })
         .collect()
 }

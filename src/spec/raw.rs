@@ -195,6 +195,8 @@ pub struct BindingSpec {
 pub struct ServiceAccountSpec {
     pub name: Text,
     pub iam_role: Option<Text>,
+    /// `podIdentity`: the role an EKS Pod Identity association gives the ServiceAccount.
+    pub pod_identity: Option<Text>,
     pub meta: MetaSpec,
     pub adopt: bool,
 }

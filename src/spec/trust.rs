@@ -16,6 +16,11 @@ use super::resolve::Directory;
 
 /// The audience IRSA tokens carry.
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+/// The service principal of the EKS Pod Identity agent.
+pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
+/// IAM's default quota for a role's trust policy ("Role trust policy length"), in characters of
+/// the policy as sent (compact JSON).
+pub const TRUST_POLICY_LIMIT: usize = 2048;
 pub const POLICY_VERSION: &str = "2012-10-17";
 
 /// Where a cluster's OIDC issuer comes from.
@@ -59,6 +64,7 @@ pub fn trust_document(
     issuers: &BTreeMap<String, Issuer>,
     role: &RoleSpec<'_>,
     trust: &TrustSpec<'_>,
+    pod_identity: bool,
     used: &mut BTreeSet<String>,
 ) -> Option<PolicyDocument> {
     if let Some(node) = trust.document {
@@ -83,7 +89,14 @@ pub fn trust_document(
             Err(_) => complete = false,
         }
     }
-    let services: Vec<String> = trust.services.iter().map(|s| s.value.clone()).collect();
+    // Pod Identity needs its own statement (it also tags the session): the service is not
+    // repeated among the others.
+    let services: Vec<String> = trust
+        .services
+        .iter()
+        .map(|s| s.value.clone())
+        .filter(|service| !(pod_identity && service == POD_IDENTITY_SERVICE))
+        .collect();
     if !aws.is_empty() || !services.is_empty() {
         let mut principal = serde_json::Map::new();
         if !aws.is_empty() {
@@ -97,6 +110,9 @@ pub fn trust_document(
             "Principal": principal,
             "Action": "sts:AssumeRole",
         }));
+    }
+    if pod_identity {
+        statements.push(pod_identity_statement());
     }
     for item in &trust.service_accounts {
         let parts: Vec<&str> = item.value.split('/').collect();
@@ -149,6 +165,20 @@ fn one_or_many(mut values: Vec<String>) -> Value {
     } else {
         Value::from(values)
     }
+}
+
+/// What EKS Pod Identity needs in the trust of the role it hands to pods.
+pub fn pod_identity_statement() -> Value {
+    json!({
+        "Effect": "Allow",
+        "Principal": {"Service": POD_IDENTITY_SERVICE},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+    })
+}
+
+/// The size IAM counts against [`TRUST_POLICY_LIMIT`]: the document as sent, compact.
+pub fn trust_policy_length(document: &PolicyDocument) -> usize {
+    document.to_value().to_string().chars().count()
 }
 
 /// Seed 003's statement: the service account may assume the role with its web identity token.

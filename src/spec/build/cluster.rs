@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::{
     AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole,
     IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MapKind, Meta, Namespace,
-    PolicyRule, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind, arn, parse_arn,
+    PodIdentityAssociation, PolicyRule, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind,
+    arn, parse_arn,
 };
 use crate::plan::{Address, Kind};
 
@@ -130,6 +131,27 @@ pub fn build_cluster(
         cluster
             .service_accounts
             .insert(account.name.value.clone(), ServiceAccount { meta });
+        if let Some(role_arn) = account
+            .pod_identity
+            .as_ref()
+            .and_then(|role| directory.role_arn(&role.value).ok())
+        {
+            if account.adopt {
+                adopt.insert(Address::cluster(
+                    Kind::PodIdentity,
+                    name,
+                    &account.name.value,
+                ));
+            }
+            cluster.pod_identity.insert(
+                account.name.value.clone(),
+                PodIdentityAssociation {
+                    role_arn,
+                    tags: managed_tags(&[]),
+                    association_id: None,
+                },
+            );
+        }
     }
     cluster
 }

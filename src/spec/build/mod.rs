@@ -14,7 +14,7 @@ mod cluster;
 
 use super::Facts;
 use super::documents;
-use super::raw::{InlineSpec, Pair, Spec, Text};
+use super::raw::{InlineSpec, Pair, RoleSpec, Spec, Text};
 use super::reader::Reader;
 use super::resolve::Directory;
 use super::trust::{self, STS_AUDIENCE};
@@ -153,6 +153,13 @@ fn build_iam(
     }
     let issuers = trust::issuers(spec, facts);
     let mut used_issuers = BTreeSet::new();
+    let pod_identity_roles: BTreeSet<String> = spec
+        .clusters
+        .iter()
+        .flat_map(|cluster| &cluster.service_accounts)
+        .filter_map(|account| account.pod_identity.as_ref())
+        .filter_map(|role| directory.role_arn(&role.value).ok())
+        .collect();
     for role in &spec.iam.roles {
         if role.adopt {
             adopt.insert(Address::iam(Kind::Role, &role.name.value));
@@ -161,16 +168,26 @@ fn build_iam(
         let Some(trust_spec) = &role.trust else {
             continue;
         };
+        let pod_identity = directory
+            .role_arn(&role.name.value)
+            .is_ok_and(|arn| pod_identity_roles.contains(&arn));
         let Some(trust) = trust::trust_document(
             reader,
             directory,
             &issuers,
             role,
             trust_spec,
+            pod_identity,
             &mut used_issuers,
         ) else {
             continue;
         };
+        check_trust(
+            reader,
+            role,
+            &trust,
+            pod_identity && trust_spec.document.is_some(),
+        );
         iam.roles.insert(
             role.name.value.clone(),
             Role {
@@ -205,5 +222,46 @@ fn build_iam(
     iam
 }
 
+/// What IAM would refuse in a trust policy, said before the plan: its size over IAM's default
+/// quota, and a raw document for a Pod Identity role that does not trust the Pod Identity agent.
+fn check_trust(
+    reader: &mut Reader<'_>,
+    role: &RoleSpec<'_>,
+    trust: &PolicyDocument,
+    raw_for_pod_identity: bool,
+) {
+    let length = trust::trust_policy_length(trust);
+    if length > trust::TRUST_POLICY_LIMIT {
+        reader.error_hint(
+            role.name.at,
+            format!(
+                "the trust policy of role `{}` is {length} characters; IAM accepts {} by default",
+                role.name.value,
+                trust::TRUST_POLICY_LIMIT
+            ),
+            "split the service accounts (or other principals) across several roles, or raise the IAM quota \"Role trust policy length\" (up to 4,096) in Service Quotas",
+        );
+    }
+    if raw_for_pod_identity
+        && !trust
+            .to_value()
+            .to_string()
+            .contains(trust::POD_IDENTITY_SERVICE)
+    {
+        reader.error_hint(
+            role.name.at,
+            format!(
+                "role `{}` is used by `podIdentity` but its trust `document` does not trust `{}`",
+                role.name.value,
+                trust::POD_IDENTITY_SERVICE
+            ),
+            "use the trust sugar (accessctl then adds the Pod Identity statement), or add a statement allowing `pods.eks.amazonaws.com` `sts:AssumeRole` and `sts:TagSession`",
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod eks_tests;

@@ -59,7 +59,8 @@ const BINDING_KEYS: [&str; 8] = [
     "annotations",
     "adopt",
 ];
-const SERVICE_ACCOUNT_KEYS: [&str; 4] = ["iamRole", "labels", "annotations", "adopt"];
+const SERVICE_ACCOUNT_KEYS: [&str; 5] =
+    ["iamRole", "podIdentity", "labels", "annotations", "adopt"];
 const AUTHENTICATION_MODES: [(&str, AuthenticationMode); 3] = [
     ("config-map", AuthenticationMode::ConfigMap),
     ("access-entries", AuthenticationMode::AccessEntries),
@@ -326,6 +327,7 @@ fn service_account(reader: &mut Reader<'_>, name: Text, body: &Node) -> Option<S
     let object = reader.object(body, owner, &SERVICE_ACCOUNT_KEYS)?;
     Some(ServiceAccountSpec {
         iam_role: object.get("iamRole").and_then(|n| reader.string(n)),
+        pod_identity: object.get("podIdentity").and_then(|n| reader.string(n)),
         meta: meta(reader, &object),
         adopt: reader.adopt(&object),
         name,

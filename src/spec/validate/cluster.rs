@@ -122,10 +122,10 @@ pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Dire
                 names::dns_subdomain(account_name),
             );
         }
-        if let Some(role) = &account.iam_role
-            && let Err(problem) = directory.role_arn(&role.value)
-        {
-            unresolved(reader, role, problem);
+        for role in account.iam_role.iter().chain(&account.pod_identity) {
+            if let Err(problem) = directory.role_arn(&role.value) {
+                unresolved(reader, role, problem);
+            }
         }
         metadata(reader, &account.meta.labels, &account.meta.annotations);
     }

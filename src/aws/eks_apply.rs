@@ -1,0 +1,539 @@
+//! Apply for EKS: access entries (create, update username and Kubernetes groups, associate and
+//! disassociate access policies, delete) and Pod Identity associations, each in its cluster's
+//! region. The plan decided what to do; this module turns each change into the EKS calls.
+//!
+//! An access entry accessctl creates for an IAM role records the role's unique id in the
+//! [`PRINCIPAL_ID_TAG`] tag: EKS binds the entry to that id, and the planner compares it with
+//! the role's id now to find entries a recreated role left broken.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::error::Error as StdError;
+use std::future::Future;
+
+use aws_sdk_eks::types::{AccessScope as EksScope, AccessScopeType};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::apply::{ApplyError, Executor};
+use crate::model::{AccessEntry, AccessScope, PRINCIPAL_ID_TAG, PodIdentityAssociation, parse_arn};
+use crate::plan::{Action, Change, Kind, Object};
+
+use super::retry::{self, RetryPolicy};
+use super::{AwsError, ErrorKind};
+
+/// One cluster's EKS client and the cluster's name in EKS.
+#[derive(Clone, Debug)]
+pub struct EksCluster {
+    pub client: aws_sdk_eks::Client,
+    pub eks_name: String,
+}
+
+/// Carries out access-entry and Pod Identity changes, by cluster of access.yaml.
+#[derive(Debug)]
+pub struct EksExecutor {
+    clusters: BTreeMap<String, EksCluster>,
+    /// For the unique id of a role an entry is created for.
+    iam: aws_sdk_iam::Client,
+    account: String,
+    retry: RetryPolicy,
+}
+
+impl EksExecutor {
+    pub fn new(
+        clusters: BTreeMap<String, EksCluster>,
+        iam: aws_sdk_iam::Client,
+        account: impl Into<String>,
+    ) -> Self {
+        EksExecutor {
+            clusters,
+            iam,
+            account: account.into(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the retry policy (tests use short waits).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    async fn execute_change(&self, change: &Change) -> Result<(), AwsError> {
+        let cluster_name = change.address.cluster.as_deref().unwrap_or_default();
+        let Some(cluster) = self.clusters.get(cluster_name) else {
+            return Err(other(
+                change,
+                format!("no EKS connection for cluster `{cluster_name}`"),
+            ));
+        };
+        let name = change.address.name.as_str();
+        let cluster = Target {
+            executor: self,
+            eks: &cluster.client,
+            cluster: &cluster.eks_name,
+        };
+        match (change.address.kind, &change.before, &change.after) {
+            (Kind::AccessEntry, None, Some(Object::AccessEntry(after))) => {
+                cluster.create_entry(name, after).await
+            }
+            (Kind::AccessEntry, Some(Object::AccessEntry(_)), None) => {
+                cluster.delete_entry(name).await
+            }
+            (Kind::AccessEntry, Some(Object::AccessEntry(_)), Some(Object::AccessEntry(after)))
+                if change.action == Action::Replace =>
+            {
+                cluster.delete_entry(name).await?;
+                cluster.create_entry(name, after).await
+            }
+            (
+                Kind::AccessEntry,
+                Some(Object::AccessEntry(before)),
+                Some(Object::AccessEntry(after)),
+            ) => cluster.update_entry(name, before, after).await,
+            (Kind::PodIdentity, None, Some(Object::PodIdentity(after))) => {
+                cluster.create_association(name, after).await
+            }
+            (Kind::PodIdentity, Some(Object::PodIdentity(before)), None) => {
+                cluster.delete_association(name, before).await
+            }
+            (
+                Kind::PodIdentity,
+                Some(Object::PodIdentity(before)),
+                Some(Object::PodIdentity(after)),
+            ) if change.action == Action::Replace => {
+                cluster.delete_association(name, before).await?;
+                cluster.create_association(name, after).await
+            }
+            (
+                Kind::PodIdentity,
+                Some(Object::PodIdentity(before)),
+                Some(Object::PodIdentity(after)),
+            ) => cluster.update_association(name, before, after).await,
+            (Kind::AccessEntry | Kind::PodIdentity, _, _) => Err(other(
+                change,
+                format!(
+                    "a `{:?}` change whose before/after objects do not fit its kind",
+                    change.action
+                ),
+            )),
+            (kind, _, _) => Err(other(
+                change,
+                format!(
+                    "`{}` objects are not EKS objects; the EKS executor cannot apply them",
+                    kind.as_str()
+                ),
+            )),
+        }
+    }
+
+    async fn call<T, E, F, Fut>(
+        &self,
+        name: &'static str,
+        object: &str,
+        fresh: bool,
+        send: F,
+    ) -> Result<T, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        retry::retry(&self.retry, fresh, || async {
+            send().await.map_err(|error| {
+                let too_many = matches!(&error, SdkError::ServiceError(context) if context.raw().status().as_u16() == 429);
+                let mut error = AwsError::from_sdk(name, Some(object.to_string()), error);
+                if too_many {
+                    error.kind = ErrorKind::Throttled;
+                }
+                error
+            })
+        })
+        .await
+    }
+
+    /// The unique id of the role `principal` names, when it is a role of this account.
+    async fn role_id(&self, principal: &str) -> Result<Option<String>, AwsError> {
+        let Some(parts) = parse_arn(principal) else {
+            return Ok(None);
+        };
+        let Some(path_and_name) = parts.resource.strip_prefix("role/") else {
+            return Ok(None);
+        };
+        if parts.service != "iam" || parts.account != self.account {
+            return Ok(None);
+        }
+        let name = path_and_name.rsplit('/').next().unwrap_or(path_and_name);
+        // A role created earlier in this apply may not be visible yet.
+        let output = self
+            .call("iam:GetRole", &format!("role `{name}`"), true, || {
+                self.iam.get_role().role_name(name).send()
+            })
+            .await?;
+        Ok(output.role().map(|role| role.role_id().to_string()))
+    }
+}
+
+/// One cluster's calls.
+struct Target<'a> {
+    executor: &'a EksExecutor,
+    eks: &'a aws_sdk_eks::Client,
+    cluster: &'a str,
+}
+
+impl Target<'_> {
+    fn object(&self, what: &str) -> String {
+        format!("{what} in cluster {}", self.cluster)
+    }
+
+    async fn create_entry(&self, principal: &str, after: &AccessEntry) -> Result<(), AwsError> {
+        let object = self.object(&format!("access entry {principal}"));
+        let mut tags = after.tags.clone();
+        if let Some(id) = self.executor.role_id(principal).await? {
+            tags.insert(PRINCIPAL_ID_TAG.to_string(), id);
+        }
+        let groups: Vec<String> = after.groups.iter().cloned().collect();
+        self.executor
+            .call("eks:CreateAccessEntry", &object, true, || {
+                self.eks
+                    .create_access_entry()
+                    .cluster_name(self.cluster)
+                    .principal_arn(principal)
+                    .r#type(after.kind.as_str())
+                    .set_username(after.username.clone())
+                    .set_kubernetes_groups(Some(groups.clone()))
+                    .set_tags(Some(tags.clone().into_iter().collect()))
+                    .send()
+            })
+            .await?;
+        for (policy, scope) in &after.policies {
+            self.associate(principal, policy, scope).await?;
+        }
+        Ok(())
+    }
+
+    async fn update_entry(
+        &self,
+        principal: &str,
+        before: &AccessEntry,
+        after: &AccessEntry,
+    ) -> Result<(), AwsError> {
+        let object = self.object(&format!("access entry {principal}"));
+        if before.username != after.username || before.groups != after.groups {
+            let groups: Vec<String> = after.groups.iter().cloned().collect();
+            self.executor
+                .call("eks:UpdateAccessEntry", &object, false, || {
+                    self.eks
+                        .update_access_entry()
+                        .cluster_name(self.cluster)
+                        .principal_arn(principal)
+                        .set_username(after.username.clone())
+                        .set_kubernetes_groups(Some(groups.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        for (policy, scope) in &after.policies {
+            // Associating again with another scope replaces the scope.
+            if before.policies.get(policy) != Some(scope) {
+                self.associate(principal, policy, scope).await?;
+            }
+        }
+        for policy in before.policies.keys() {
+            if !after.policies.contains_key(policy) {
+                let removed = self
+                    .executor
+                    .call("eks:DisassociateAccessPolicy", &object, false, || {
+                        self.eks
+                            .disassociate_access_policy()
+                            .cluster_name(self.cluster)
+                            .principal_arn(principal)
+                            .policy_arn(policy)
+                            .send()
+                    })
+                    .await;
+                gone_is_fine(removed)?;
+            }
+        }
+        if before.tags != after.tags {
+            let described = self
+                .executor
+                .call("eks:DescribeAccessEntry", &object, false, || {
+                    self.eks
+                        .describe_access_entry()
+                        .cluster_name(self.cluster)
+                        .principal_arn(principal)
+                        .send()
+                })
+                .await?;
+            let arn = described
+                .access_entry()
+                .and_then(|entry| entry.access_entry_arn())
+                .unwrap_or_default()
+                .to_string();
+            self.retag(&object, &arn, &before.tags, &after.tags).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_entry(&self, principal: &str) -> Result<(), AwsError> {
+        let object = self.object(&format!("access entry {principal}"));
+        let deleted = self
+            .executor
+            .call("eks:DeleteAccessEntry", &object, false, || {
+                self.eks
+                    .delete_access_entry()
+                    .cluster_name(self.cluster)
+                    .principal_arn(principal)
+                    .send()
+            })
+            .await;
+        gone_is_fine(deleted)
+    }
+
+    async fn associate(
+        &self,
+        principal: &str,
+        policy: &str,
+        scope: &AccessScope,
+    ) -> Result<(), AwsError> {
+        let object = self.object(&format!("access entry {principal} (policy {policy})"));
+        let scope = match scope {
+            AccessScope::Cluster => EksScope::builder().r#type(AccessScopeType::Cluster).build(),
+            AccessScope::Namespace { namespaces } => EksScope::builder()
+                .r#type(AccessScopeType::Namespace)
+                .set_namespaces(Some(namespaces.iter().cloned().collect()))
+                .build(),
+        };
+        self.executor
+            .call("eks:AssociateAccessPolicy", &object, false, || {
+                self.eks
+                    .associate_access_policy()
+                    .cluster_name(self.cluster)
+                    .principal_arn(principal)
+                    .policy_arn(policy)
+                    .access_scope(scope.clone())
+                    .send()
+            })
+            .await
+            .map(|_| ())
+    }
+
+    async fn retag(
+        &self,
+        object: &str,
+        arn: &str,
+        before: &BTreeMap<String, String>,
+        after: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let set: BTreeMap<String, String> = after
+            .iter()
+            .filter(|(key, value)| before.get(*key) != Some(*value))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let removed: BTreeSet<&String> = before
+            .keys()
+            .filter(|key| !after.contains_key(*key) && key.as_str() != PRINCIPAL_ID_TAG)
+            .collect();
+        if !set.is_empty() {
+            self.executor
+                .call("eks:TagResource", object, false, || {
+                    self.eks
+                        .tag_resource()
+                        .resource_arn(arn)
+                        .set_tags(Some(set.clone().into_iter().collect()))
+                        .send()
+                })
+                .await?;
+        }
+        if !removed.is_empty() {
+            let keys: Vec<String> = removed.into_iter().cloned().collect();
+            self.executor
+                .call("eks:UntagResource", object, false, || {
+                    self.eks
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(keys.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn create_association(
+        &self,
+        key: &str,
+        after: &PodIdentityAssociation,
+    ) -> Result<(), AwsError> {
+        let object = self.object(&format!("pod identity association {key}"));
+        let (namespace, account) = split_key(key, &object)?;
+        // The role may have been created a moment ago in this apply.
+        self.executor
+            .call("eks:CreatePodIdentityAssociation", &object, true, || {
+                self.eks
+                    .create_pod_identity_association()
+                    .cluster_name(self.cluster)
+                    .namespace(namespace)
+                    .service_account(account)
+                    .role_arn(&after.role_arn)
+                    .set_tags(Some(after.tags.clone().into_iter().collect()))
+                    .send()
+            })
+            .await
+            .map(|_| ())
+    }
+
+    async fn update_association(
+        &self,
+        key: &str,
+        before: &PodIdentityAssociation,
+        after: &PodIdentityAssociation,
+    ) -> Result<(), AwsError> {
+        let object = self.object(&format!("pod identity association {key}"));
+        let Some((id, arn)) = self.find_association(key, before).await? else {
+            return Err(AwsError {
+                call: "eks:ListPodIdentityAssociations",
+                object: Some(object),
+                kind: ErrorKind::NotFound,
+                message: "the association is gone".to_string(),
+            });
+        };
+        if before.role_arn != after.role_arn {
+            self.executor
+                .call("eks:UpdatePodIdentityAssociation", &object, true, || {
+                    self.eks
+                        .update_pod_identity_association()
+                        .cluster_name(self.cluster)
+                        .association_id(&id)
+                        .role_arn(&after.role_arn)
+                        .send()
+                })
+                .await?;
+        }
+        if before.tags != after.tags {
+            self.retag(&object, &arn, &before.tags, &after.tags).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_association(
+        &self,
+        key: &str,
+        before: &PodIdentityAssociation,
+    ) -> Result<(), AwsError> {
+        let object = self.object(&format!("pod identity association {key}"));
+        let Some((id, _)) = self.find_association(key, before).await? else {
+            return Ok(());
+        };
+        let deleted = self
+            .executor
+            .call("eks:DeletePodIdentityAssociation", &object, false, || {
+                self.eks
+                    .delete_pod_identity_association()
+                    .cluster_name(self.cluster)
+                    .association_id(&id)
+                    .send()
+            })
+            .await;
+        gone_is_fine(deleted)
+    }
+
+    /// The id and ARN of the association for ServiceAccount `key` (`namespace/name`): a plan
+    /// saved earlier may hold an id that a re-created association no longer has, so EKS is asked.
+    async fn find_association(
+        &self,
+        key: &str,
+        before: &PodIdentityAssociation,
+    ) -> Result<Option<(String, String)>, AwsError> {
+        let object = self.object(&format!("pod identity association {key}"));
+        let (namespace, account) = split_key(key, &object)?;
+        let listed = self
+            .executor
+            .call("eks:ListPodIdentityAssociations", &object, false, || {
+                self.eks
+                    .list_pod_identity_associations()
+                    .cluster_name(self.cluster)
+                    .namespace(namespace)
+                    .service_account(account)
+                    .send()
+            })
+            .await?;
+        let found = listed
+            .associations()
+            .iter()
+            .filter(|summary| {
+                summary.namespace() == Some(namespace) && summary.service_account() == Some(account)
+            })
+            .max_by_key(|summary| summary.association_id() == before.association_id.as_deref());
+        Ok(found.and_then(|summary| {
+            Some((
+                summary.association_id()?.to_string(),
+                summary.association_arn().unwrap_or_default().to_string(),
+            ))
+        }))
+    }
+}
+
+fn split_key<'a>(key: &'a str, object: &str) -> Result<(&'a str, &'a str), AwsError> {
+    key.split_once('/').ok_or_else(|| AwsError {
+        call: "eks",
+        object: Some(object.to_string()),
+        kind: ErrorKind::Other,
+        message: "a Pod Identity association is named `namespace/serviceaccount`".to_string(),
+    })
+}
+
+/// Removing what is already gone is done.
+fn gone_is_fine<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind == ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+fn other(change: &Change, message: String) -> AwsError {
+    AwsError {
+        call: "eks",
+        object: Some(change.address.to_string()),
+        kind: ErrorKind::Other,
+        message,
+    }
+}
+
+impl Executor for EksExecutor {
+    async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
+        for change in unit {
+            self.execute_change(change).await.map_err(|error| {
+                ApplyError::new(format!(
+                    "{} {}: {error}",
+                    change.action.symbol(),
+                    change.address
+                ))
+                .with_hint(hint(&error))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// How to fix a failed EKS write.
+pub fn hint(error: &AwsError) -> String {
+    match &error.kind {
+        ErrorKind::AccessDenied => format!(
+            "the caller needs `{}` on the cluster to apply this plan",
+            error.call
+        ),
+        ErrorKind::Service(code) if code == "ResourceInUseException" => {
+            "it was created outside this plan meanwhile: run `accessctl plan` again".to_string()
+        }
+        ErrorKind::Service(code) if code == "InvalidRequestException" => {
+            "EKS refused the request in the cluster's current state (its authentication mode, or an entry of a type EKS manages): check with `aws eks describe-cluster`".to_string()
+        }
+        ErrorKind::Service(code) if code == "InvalidParameterException" => {
+            "EKS refused a value from access.yaml (the message names it): a principal must exist, a policy must be an EKS access policy".to_string()
+        }
+        _ => super::apply::apply_hint(error),
+    }
+}

@@ -1,0 +1,318 @@
+//! What the planner knows about EKS beyond single objects: whether the cluster's authentication
+//! mode can serve the file's `authentication:`, access entries left broken by a recreated IAM
+//! role (same ARN, new unique id), and, in `both` mode, access entries and aws-auth entries for
+//! one principal that say different things.
+
+use std::collections::BTreeSet;
+
+use crate::model::{
+    AccessEntry, AuthenticationMode, Cluster, MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, State,
+    arn, parse_arn,
+};
+
+use super::diff::STANDARD_ACCESS_ENTRY;
+use super::fields::field_changes;
+use super::simulate::apply_all;
+use super::{Action, Address, Change, Desired, Kind, Note, Object, Problem};
+
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    pub problems: Vec<Problem>,
+    pub notes: Vec<Note>,
+}
+
+/// Runs the EKS checks; recreated-role replacements are written into `changes` (not yet
+/// ordered).
+pub(super) fn check(desired: &Desired, live: &State, changes: &mut Vec<Change>) -> Outcome {
+    let mut outcome = Outcome::default();
+    for (name, want) in &desired.state.clusters {
+        let Some(have) = live.clusters.get(name) else {
+            continue;
+        };
+        let (wanted, actual) = (want.authentication, have.authentication);
+        if (wanted.uses_config_map() && !actual.uses_config_map())
+            || (wanted.uses_access_entries() && !actual.uses_access_entries())
+        {
+            outcome.problems.push(Problem::Authentication {
+                cluster: name.clone(),
+                region: want.region.clone(),
+                wanted,
+                actual,
+            });
+            continue;
+        }
+        recreated_roles(desired, live, name, want, have, changes);
+    }
+    disagreements(desired, live, changes, &mut outcome.notes);
+    outcome
+}
+
+fn file_word(mode: AuthenticationMode) -> &'static str {
+    match mode {
+        AuthenticationMode::ConfigMap => "config-map",
+        AuthenticationMode::AccessEntries => "access-entries",
+        AuthenticationMode::Both => "both",
+    }
+}
+
+fn eks_word(mode: AuthenticationMode) -> &'static str {
+    match mode {
+        AuthenticationMode::ConfigMap => "CONFIG_MAP",
+        AuthenticationMode::AccessEntries => "API",
+        AuthenticationMode::Both => "API_AND_CONFIG_MAP",
+    }
+}
+
+pub(super) fn authentication_message(problem: &Problem) -> String {
+    let Problem::Authentication {
+        cluster,
+        wanted,
+        actual,
+        ..
+    } = problem
+    else {
+        return problem.message();
+    };
+    let unused = if wanted.uses_access_entries() && !actual.uses_access_entries() {
+        "EKS access entries, which this cluster does not accept"
+    } else {
+        "the aws-auth ConfigMap, which this cluster ignores"
+    };
+    format!(
+        "cluster `{cluster}` authenticates with `{}` but access.yaml sets `authentication: {}`, which grants access through {unused}",
+        eks_word(*actual),
+        file_word(*wanted),
+    )
+}
+
+pub(super) fn authentication_hint(problem: &Problem) -> String {
+    let Problem::Authentication {
+        cluster,
+        region,
+        wanted,
+        actual,
+    } = problem
+    else {
+        return problem.hint();
+    };
+    let region = region
+        .as_ref()
+        .map(|region| format!(" --region {region}"))
+        .unwrap_or_default();
+    let command = |mode: &str| {
+        format!(
+            "`aws eks update-cluster-config --name {cluster}{region} --access-config authenticationMode={mode}`"
+        )
+    };
+    if wanted.uses_access_entries() && !actual.uses_access_entries() {
+        format!(
+            "switch the cluster to access entries with {} (EKS moves CONFIG_MAP → API_AND_CONFIG_MAP → API, one way only), or set `authentication: config-map`",
+            command("API_AND_CONFIG_MAP")
+        )
+    } else if *actual == AuthenticationMode::AccessEntries {
+        "set `authentication: access-entries`: EKS cannot switch a cluster back from API to the ConfigMap".to_string()
+    } else {
+        format!(
+            "set `authentication: {}`, or change the cluster with {}",
+            file_word(*actual),
+            command("API_AND_CONFIG_MAP")
+        )
+    }
+}
+
+/// The live IAM role an access entry's principal ARN names, when it is a role of this account.
+fn live_role_id<'a>(live: &'a State, principal: &str) -> Option<Option<&'a str>> {
+    let parts = parse_arn(principal)?;
+    let path_and_name = parts.resource.strip_prefix("role/")?;
+    if parts.service != "iam" || live.account.as_deref().is_some_and(|a| a != parts.account) {
+        return None;
+    }
+    let (path, name) = match path_and_name.rsplit_once('/') {
+        Some((path, name)) => (format!("/{path}/"), name),
+        None => ("/".to_string(), path_and_name),
+    };
+    Some(
+        live.iam
+            .roles
+            .get(name)
+            .filter(|role| role.path == path)
+            .and_then(|role| role.role_id.as_deref()),
+    )
+}
+
+/// An owned access entry whose role was recreated (its recorded id is not the role's id now), or
+/// whose role does not exist and is created by this plan, no longer authenticates anyone:
+/// EKS binds an entry to the role's unique id. Such an entry is replaced.
+fn recreated_roles(
+    desired: &Desired,
+    live: &State,
+    cluster: &str,
+    want: &Cluster,
+    have: &Cluster,
+    changes: &mut Vec<Change>,
+) {
+    for (principal, desired_entry) in &want.access_entries {
+        let Some(live_entry) = have.access_entries.get(principal) else {
+            continue;
+        };
+        let address = Address::cluster(Kind::AccessEntry, cluster, principal);
+        let owned =
+            live_entry.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
+        let adopted = changes
+            .iter()
+            .any(|change| change.address == address && change.action == Action::Adopt);
+        if live_entry.kind != STANDARD_ACCESS_ENTRY || !(owned || adopted) {
+            continue;
+        }
+        let Some(role_id) = live_role_id(live, principal) else {
+            continue;
+        };
+        let reason = match (role_id, live_entry.principal_id.as_deref()) {
+            (Some(now), Some(recorded)) if now != recorded => format!(
+                "the IAM role was recreated (id `{recorded}` when the entry was made, `{now}` now): EKS no longer matches the entry to it"
+            ),
+            (None, _) if role_created_by(desired, changes, principal) => {
+                "the IAM role does not exist and this plan creates it: an entry made for an earlier role with this ARN does not match the new one".to_string()
+            }
+            _ => continue,
+        };
+        let mut after = desired_entry.clone();
+        after
+            .tags
+            .insert(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string());
+        after.principal_id = None;
+        let before = Object::AccessEntry(live_entry.clone());
+        let after = Object::AccessEntry(after);
+        let replacement = Change {
+            fields: field_changes(&before, &after),
+            address: address.clone(),
+            action: Action::Replace,
+            reason: Some(reason),
+            before: Some(before),
+            after: Some(after),
+        };
+        match changes.iter_mut().find(|change| change.address == address) {
+            Some(change) => *change = replacement,
+            None => changes.push(replacement),
+        }
+    }
+}
+
+fn role_created_by(desired: &Desired, changes: &[Change], principal: &str) -> bool {
+    changes.iter().any(|change| {
+        change.address.kind == Kind::Role
+            && change.action == Action::Create
+            && desired
+                .state
+                .iam
+                .roles
+                .get(&change.address.name)
+                .is_some_and(|role| {
+                    arn::role(
+                        &desired.state.partition,
+                        desired.state.account.as_deref().unwrap_or_default(),
+                        &role.path,
+                        &change.address.name,
+                    ) == principal
+                })
+    })
+}
+
+/// aws-auth matches roles without their path.
+fn aws_auth_key(principal: &str) -> String {
+    match parse_arn(principal) {
+        Some(parts) if parts.resource.starts_with("role/") => {
+            let name = parts.resource.rsplit('/').next().unwrap_or(parts.resource);
+            arn::role(parts.partition, parts.account, "/", name)
+        }
+        _ => principal.to_string(),
+    }
+}
+
+/// In `both` mode EKS uses the access entry when a principal has one, whatever aws-auth says:
+/// say so when, after this plan, the two differ.
+fn disagreements(desired: &Desired, live: &State, changes: &[Change], notes: &mut Vec<Note>) {
+    let both: Vec<&String> = desired
+        .state
+        .clusters
+        .iter()
+        .filter(|(name, want)| {
+            want.authentication == AuthenticationMode::Both
+                && live
+                    .clusters
+                    .get(*name)
+                    .is_some_and(|have| have.authentication == AuthenticationMode::Both)
+        })
+        .map(|(name, _)| name)
+        .collect();
+    if both.is_empty() {
+        return;
+    }
+    let mut after = State {
+        clusters: live.clusters.clone(),
+        ..State::default()
+    };
+    apply_all(
+        &mut after,
+        changes
+            .iter()
+            .filter(|change| !change.address.kind.is_iam()),
+    );
+    for name in both {
+        let Some(cluster) = after.clusters.get(name) else {
+            continue;
+        };
+        let Some(auth) = &cluster.aws_auth else {
+            continue;
+        };
+        for (principal, entry) in &cluster.access_entries {
+            if entry.kind != STANDARD_ACCESS_ENTRY {
+                continue;
+            }
+            let key = aws_auth_key(principal);
+            for mapped in auth
+                .entries
+                .iter()
+                .filter(|mapped| mapped.kind != MapKind::MapAccounts && mapped.arn == key)
+            {
+                if let Some(difference) = difference(entry, &mapped.username, &mapped.groups) {
+                    notes.push(Note {
+                        address: Some(Address::cluster(Kind::AccessEntry, name, principal)),
+                        message: format!(
+                            "cluster `{name}`: the access entry and the aws-auth entry for `{principal}` disagree ({difference}); EKS uses the access entry"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn difference(entry: &AccessEntry, username: &Option<String>, groups: &[String]) -> Option<String> {
+    let mut parts = Vec::new();
+    // EKS fills in a username when an access entry has none: only compare explicit ones.
+    if let (Some(left), Some(right)) = (&entry.username, username)
+        && left != right
+    {
+        parts.push(format!("username `{left}` vs `{right}`"));
+    }
+    let mapped: BTreeSet<&str> = groups.iter().map(String::as_str).collect();
+    let granted: BTreeSet<&str> = entry.groups.iter().map(String::as_str).collect();
+    if mapped != granted {
+        let list = |set: &BTreeSet<&str>| {
+            if set.is_empty() {
+                "none".to_string()
+            } else {
+                set.iter()
+                    .map(|group| format!("`{group}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        parts.push(format!("groups {} vs {}", list(&granted), list(&mapped)));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,301 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{
+    AccessEntry, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry, Cluster, MANAGED_BY_TAG,
+    MANAGED_BY_VALUE, MapKind, PodIdentityAssociation, PolicyDocument, Role, State,
+};
+use crate::plan::{Action, Desired, Kind, PlanOptions, Problem, plan};
+
+const ROLE: &str = "arn:aws:iam::111122223333:role/admin";
+
+fn owned() -> BTreeMap<String, String> {
+    BTreeMap::from([(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string())])
+}
+
+fn entry(groups: &[&str]) -> AccessEntry {
+    AccessEntry {
+        kind: "STANDARD".into(),
+        username: Some("admin".into()),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        policies: BTreeMap::from([(
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy".to_string(),
+            AccessScope::Cluster,
+        )]),
+        tags: owned(),
+        principal_id: None,
+    }
+}
+
+fn role(id: Option<&str>) -> Role {
+    Role {
+        path: "/".into(),
+        description: None,
+        max_session_duration: 3600,
+        trust: PolicyDocument::from_value(
+            &serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]}),
+            crate::model::DocumentKind::Trust,
+        )
+        .expect("trust"),
+        managed_policies: BTreeSet::new(),
+        inline_policies: BTreeMap::new(),
+        permissions_boundary: None,
+        tags: owned(),
+        role_id: id.map(str::to_string),
+    }
+}
+
+fn state(mode: AuthenticationMode, cluster: Cluster) -> State {
+    let mut state = State {
+        account: Some("111122223333".into()),
+        ..State::default()
+    };
+    state.clusters.insert(
+        "demo".into(),
+        Cluster {
+            authentication: mode,
+            ..cluster
+        },
+    );
+    state
+}
+
+fn desired(mode: AuthenticationMode, cluster: Cluster) -> Desired {
+    let mut state = state(mode, cluster);
+    state.iam.roles.insert("admin".into(), role(None));
+    Desired {
+        state,
+        ..Desired::default()
+    }
+}
+
+#[test]
+fn a_mode_the_cluster_cannot_serve_is_refused_with_the_fix() {
+    let cases = [
+        (
+            AuthenticationMode::Both,
+            AuthenticationMode::ConfigMap,
+            "update-cluster-config",
+        ),
+        (
+            AuthenticationMode::AccessEntries,
+            AuthenticationMode::ConfigMap,
+            "authenticationMode=API_AND_CONFIG_MAP",
+        ),
+        (
+            AuthenticationMode::ConfigMap,
+            AuthenticationMode::AccessEntries,
+            "cannot switch a cluster back",
+        ),
+        (
+            AuthenticationMode::Both,
+            AuthenticationMode::AccessEntries,
+            "set `authentication: access-entries`",
+        ),
+    ];
+    for (wanted, actual, hint) in cases {
+        let error = plan(
+            &desired(wanted, Cluster::default()),
+            &state(actual, Cluster::default()),
+            &PlanOptions::default(),
+        )
+        .expect_err("refused");
+        let [problem] = &error.problems[..] else {
+            panic!("{error:?}");
+        };
+        assert!(
+            matches!(problem, Problem::Authentication { .. }),
+            "{problem:?}"
+        );
+        assert!(
+            problem
+                .message()
+                .starts_with("cluster `demo` authenticates with"),
+            "{}",
+            problem.message()
+        );
+        assert!(problem.hint().contains(hint), "{}", problem.hint());
+    }
+    for (wanted, actual) in [
+        (AuthenticationMode::ConfigMap, AuthenticationMode::Both),
+        (AuthenticationMode::AccessEntries, AuthenticationMode::Both),
+        (AuthenticationMode::Both, AuthenticationMode::Both),
+        (
+            AuthenticationMode::AccessEntries,
+            AuthenticationMode::AccessEntries,
+        ),
+    ] {
+        assert!(
+            plan(
+                &desired(wanted, Cluster::default()),
+                &state(actual, Cluster::default()),
+                &PlanOptions::default()
+            )
+            .is_ok(),
+            "{wanted:?} on {actual:?}"
+        );
+    }
+}
+
+fn with_entry(entry: AccessEntry) -> Cluster {
+    Cluster {
+        access_entries: BTreeMap::from([(ROLE.to_string(), entry)]),
+        ..Cluster::default()
+    }
+}
+
+#[test]
+fn an_entry_of_a_recreated_role_is_replaced() {
+    let want = desired(AuthenticationMode::AccessEntries, with_entry(entry(&[])));
+    let mut recorded = entry(&[]);
+    recorded.principal_id = Some("AROAOLD".into());
+    let mut live = state(
+        AuthenticationMode::AccessEntries,
+        with_entry(recorded.clone()),
+    );
+    live.iam.roles.insert("admin".into(), role(Some("AROANEW")));
+    let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
+    let [change] = &planned.changes[..] else {
+        panic!("{:#?}", planned.changes);
+    };
+    assert_eq!(change.action, Action::Replace);
+    assert_eq!(change.address.kind, Kind::AccessEntry);
+    assert!(
+        change
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("`AROAOLD`") && r.contains("`AROANEW`")),
+        "{:?}",
+        change.reason
+    );
+
+    // The same id: nothing to do.
+    live.iam.roles.insert("admin".into(), role(Some("AROAOLD")));
+    assert!(
+        !plan(&want, &live, &PlanOptions::default())
+            .expect("plan")
+            .has_changes()
+    );
+
+    // The role is gone and this plan creates it again: the entry is replaced after it.
+    live.iam.roles.clear();
+    let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
+    let actions: Vec<(Kind, Action)> = planned
+        .changes
+        .iter()
+        .map(|c| (c.address.kind, c.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (Kind::Role, Action::Create),
+            (Kind::AccessEntry, Action::Replace)
+        ]
+    );
+}
+
+#[test]
+fn in_both_mode_a_disagreeing_aws_auth_entry_is_noted() {
+    let mut cluster = with_entry(entry(&["admins"]));
+    cluster.aws_auth = Some(AwsAuth {
+        entries: vec![AwsAuthEntry {
+            kind: MapKind::MapRoles,
+            arn: ROLE.into(),
+            username: Some("admin".into()),
+            groups: vec!["admins".into()],
+        }],
+        managed: BTreeSet::from([ROLE.to_string()]),
+        resource_version: None,
+    });
+    let want = desired(AuthenticationMode::Both, cluster.clone());
+    let mut live_cluster = cluster;
+    if let Some(auth) = &mut live_cluster.aws_auth {
+        auth.managed.clear();
+        auth.entries[0].groups = vec!["system:masters".into()];
+    }
+    let mut live = state(AuthenticationMode::Both, live_cluster);
+    live.iam.roles.insert("admin".into(), role(None));
+    // The unmanaged aws-auth entry is adopted to make the plan; without it, refused.
+    let options = PlanOptions {
+        adopt_all: true,
+        ..PlanOptions::default()
+    };
+    let planned = plan(&want, &live, &options).expect("plan");
+    assert!(
+        !planned.notes.iter().any(|n| n.message.contains("disagree")),
+        "adopting makes them agree: {:#?}",
+        planned.notes
+    );
+    // The live access entry says something else than aws-auth will: noted.
+    let mut different = entry(&["viewers"]);
+    different.tags.clear();
+    let mut live = live.clone();
+    if let Some(cluster) = live.clusters.get_mut("demo") {
+        cluster.access_entries.insert(ROLE.into(), different);
+    }
+    let mut want = want;
+    if let Some(cluster) = want.state.clusters.get_mut("demo") {
+        cluster.access_entries.clear();
+    }
+    let planned = plan(&want, &live, &options).expect("plan");
+    let note = planned
+        .notes
+        .iter()
+        .find(|n| n.message.contains("disagree"))
+        .expect("a note");
+    assert!(
+        note.message.contains("groups `viewers` vs `admins`"),
+        "{}",
+        note.message
+    );
+    assert!(
+        note.message.ends_with("EKS uses the access entry"),
+        "{}",
+        note.message
+    );
+}
+
+#[test]
+fn pod_identity_associations_are_owned_by_tag() {
+    let association = |role: &str, tags: BTreeMap<String, String>| PodIdentityAssociation {
+        role_arn: role.into(),
+        tags,
+        association_id: None,
+    };
+    let want = desired(
+        AuthenticationMode::ConfigMap,
+        Cluster {
+            pod_identity: BTreeMap::from([(
+                "apps/uploader".to_string(),
+                association(ROLE, owned()),
+            )]),
+            ..Cluster::default()
+        },
+    );
+    let mut live = state(
+        AuthenticationMode::ConfigMap,
+        Cluster {
+            pod_identity: BTreeMap::from([
+                ("apps/old".to_string(), association(ROLE, owned())),
+                (
+                    "apps/theirs".to_string(),
+                    association(ROLE, BTreeMap::new()),
+                ),
+            ]),
+            ..Cluster::default()
+        },
+    );
+    live.iam.roles.insert("admin".into(), role(Some("AROA1")));
+    let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
+    let changes: Vec<String> = planned
+        .changes
+        .iter()
+        .map(|c| format!("{} {}", c.action.symbol(), c.address))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "+ cluster.demo.pod-identity.apps/uploader",
+            "- cluster.demo.pod-identity.apps/old",
+        ]
+    );
+}

@@ -1,0 +1,422 @@
+//! EKS end to end through the binary: moto for IAM and STS (`AWS_ENDPOINT_URL`), the in-memory
+//! EKS endpoint for access entries and Pod Identity (`AWS_ENDPOINT_URL_EKS`), the test API
+//! server for the cluster (`KUBECONFIG`). One cluster goes from aws-auth to access entries in
+//! two plans, gets IRSA and Pod Identity, survives a recreated IAM role, and is emptied again;
+//! the entries EKS made itself and the node role's aws-auth entry are never touched.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use accessctl::model::{
+    AwsAuth, AwsAuthEntry, Cluster, IRSA_ANNOTATION, MapKind, PRINCIPAL_ID_TAG, State,
+};
+use serde_json::json;
+
+use crate::eks_server::{ACCOUNT, EksServer};
+use crate::kube_apply::seed_cluster;
+use crate::moto::Moto;
+use crate::support::kube_server::KubeServer;
+
+const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B";
+const NODE_ROLE: &str = "arn:aws:iam::123456789012:role/eks-nodes";
+const CREATOR: &str = "arn:aws:iam::123456789012:role/cluster-creator";
+const VIEW: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+const ADMIN: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+
+fn role_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{name}")
+}
+
+/// The file: `mode` for the cluster, the reader's groups and namespaces, and whether the
+/// workloads (IRSA and Pod Identity) are declared.
+fn access_yaml(
+    mode: &str,
+    reader_groups: &str,
+    reader_namespaces: &str,
+    workloads: bool,
+) -> String {
+    let mut text = format!(
+        r#"version: 1
+account: "{ACCOUNT}"
+iam:
+  roles:
+    admin:
+      trust: {{accounts: ["{ACCOUNT}"]}}
+    reader:
+      trust: {{accounts: ["{ACCOUNT}"]}}
+"#
+    );
+    if workloads {
+        text.push_str(
+            r#"    uploader:
+      trust: {services: [pods.eks.amazonaws.com]}
+    irsa-reader:
+      trust: {serviceAccounts: [demo/apps/reports]}
+"#,
+        );
+    }
+    text.push_str(&format!(
+        r#"clusters:
+  demo:
+    region: us-east-1
+    authentication: {mode}
+    namespaces: [apps]
+    access:
+      - role: admin
+        username: admin
+        groups: [admins]
+        accessPolicies: [{{policy: AmazonEKSClusterAdminPolicy}}]
+      - role: reader
+        username: reader
+        groups: {reader_groups}
+        accessPolicies: [{{policy: AmazonEKSViewPolicy, namespaces: {reader_namespaces}}}]
+"#
+    ));
+    if workloads {
+        text.push_str(
+            r#"    serviceAccounts:
+      apps/uploader: {podIdentity: uploader}
+      apps/reports: {iamRole: irsa-reader}
+"#,
+        );
+    }
+    text
+}
+
+struct World<'a> {
+    moto: &'a Moto,
+    eks: &'a str,
+    kubeconfig: &'a Path,
+    file: &'a Path,
+}
+
+impl World<'_> {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_accessctl"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::temp_dir())
+            .env("KUBECONFIG", self.kubeconfig)
+            .env("AWS_ENDPOINT_URL", self.moto.endpoint())
+            .env("AWS_ENDPOINT_URL_EKS", self.eks)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("accessctl runs")
+    }
+
+    fn write(&self, text: &str) {
+        std::fs::write(self.file, text).expect("write access.yaml");
+    }
+
+    fn file(&self) -> String {
+        self.file.display().to_string()
+    }
+
+    /// `plan` with the given exit code; returns stdout.
+    fn plan(&self, code: i32) -> String {
+        let output = self.run(&["plan", "-f", &self.file(), "--detailed-exitcode"]);
+        assert_eq!(output.status.code(), Some(code), "{}", shown(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn apply(&self) -> String {
+        let output = self.run(&["apply", "-f", &self.file(), "--auto-approve"]);
+        assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn snapshot(&self) -> State {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("live.json");
+        let output = self.run(&[
+            "snapshot",
+            "-f",
+            &self.file(),
+            "--out",
+            &path.display().to_string(),
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+        accessctl::snapshot::read(&path).expect("snapshot")
+    }
+}
+
+fn shown(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn node_mapping() -> AwsAuthEntry {
+    AwsAuthEntry {
+        kind: MapKind::MapRoles,
+        arn: NODE_ROLE.into(),
+        username: Some("system:node:{{EC2PrivateDNSName}}".into()),
+        groups: vec!["system:bootstrappers".into(), "system:nodes".into()],
+    }
+}
+
+fn aws_auth(state: &State) -> Vec<String> {
+    state.clusters["demo"]
+        .aws_auth
+        .iter()
+        .flat_map(|auth| &auth.entries)
+        .map(|entry| entry.arn.clone())
+        .collect()
+}
+
+/// Deletes and recreates an IAM role with the same name, tags and trust: same ARN, new id.
+async fn recreate_role(moto: &Moto, name: &str) {
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    iam.delete_role()
+        .role_name(name)
+        .send()
+        .await
+        .expect("delete role");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "sts:AssumeRole"}]});
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("managed-by")
+                .value("accessctl")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("create role");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_role() {
+    let eks = EksServer::start().await;
+    eks.add_cluster(
+        "demo",
+        "us-east-1",
+        Some("API_AND_CONFIG_MAP"),
+        Some(ISSUER),
+    );
+    eks.add_entry("demo", NODE_ROLE, "EC2_LINUX", &[]);
+    eks.add_entry("demo", CREATOR, "STANDARD", &[]);
+    let kube = KubeServer::start().await;
+    seed_cluster(
+        &kube,
+        &Cluster {
+            aws_auth: Some(AwsAuth {
+                entries: vec![node_mapping()],
+                ..AwsAuth::default()
+            }),
+            ..Cluster::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    let kubeconfig = kube.kubeconfig_path().to_path_buf();
+    let endpoint = eks.endpoint().to_string();
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let world = World {
+        moto: &moto,
+        eks: &endpoint,
+        kubeconfig: &kubeconfig,
+        file: &file,
+    };
+    let in_blocking = |f: &dyn Fn()| tokio::task::block_in_place(f);
+
+    // 1. `both`: every access item gets an aws-auth entry and an access entry; workloads get
+    //    IRSA and Pod Identity.
+    world.write(&access_yaml("both", "[viewers]", "[apps]", true));
+    in_blocking(&|| {
+        let plan = world.plan(2);
+        assert!(
+            plan.contains("+ cluster.demo.pod-identity.apps/uploader"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains(&format!(
+                "+ cluster.demo.access-entry[{}]",
+                role_arn("reader")
+            )),
+            "{plan}"
+        );
+        world.apply();
+        world.plan(0);
+    });
+    let entries = eks.entries("demo");
+    let reader = &entries[&role_arn("reader")];
+    assert_eq!(reader.groups, ["viewers"]);
+    assert_eq!(reader.username.as_deref(), Some("reader"));
+    assert_eq!(
+        reader.policies[VIEW],
+        json!({"type": "namespace", "namespaces": ["apps"]})
+    );
+    assert_eq!(
+        entries[&role_arn("admin")].policies[ADMIN]["type"],
+        "cluster"
+    );
+    assert!(
+        reader.tags[PRINCIPAL_ID_TAG].starts_with("AROA"),
+        "{:?}",
+        reader.tags
+    );
+    let association = &eks.associations("demo")["apps/uploader"];
+    assert_eq!(association.role_arn, role_arn("uploader"));
+    let live = in_blocking_snapshot(&world);
+    assert_eq!(
+        aws_auth(&live),
+        [NODE_ROLE.to_string(), role_arn("admin"), role_arn("reader")]
+    );
+    let uploader_trust = live.iam.roles["uploader"].trust.to_value();
+    assert_eq!(
+        uploader_trust["Statement"][0],
+        json!({"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]})
+    );
+    let provider = "oidc.eks.us-east-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B";
+    assert!(
+        live.iam.oidc_providers.contains_key(provider),
+        "{:?}",
+        live.iam.oidc_providers
+    );
+    let irsa_trust = live.iam.roles["irsa-reader"].trust.to_value();
+    assert_eq!(
+        irsa_trust["Statement"][0]["Condition"]["StringEquals"][format!("{provider}:sub")],
+        "system:serviceaccount:apps:reports"
+    );
+    assert_eq!(
+        live.clusters["demo"].service_accounts["apps/reports"]
+            .meta
+            .annotations[IRSA_ANNOTATION],
+        role_arn("irsa-reader")
+    );
+
+    // 2. `access-entries`, with the reader changed (groups, scope): the aws-auth entries
+    //    accessctl wrote go, the node role's stays; the entries are updated in place.
+    world.write(&access_yaml(
+        "access-entries",
+        "[viewers, editors]",
+        "[apps, default]",
+        true,
+    ));
+    in_blocking(&|| {
+        let plan = world.plan(2);
+        assert!(
+            plan.contains(&format!("- cluster.demo.aws-auth[{}]", role_arn("reader"))),
+            "{plan}"
+        );
+        assert!(!plan.contains(NODE_ROLE), "{plan}");
+        world.apply();
+        world.plan(0);
+    });
+    let live = in_blocking_snapshot(&world);
+    assert_eq!(aws_auth(&live), [NODE_ROLE.to_string()]);
+    let reader = &eks.entries("demo")[&role_arn("reader")];
+    assert_eq!(reader.groups, ["editors", "viewers"]);
+    assert_eq!(
+        reader.policies[VIEW],
+        json!({"type": "namespace", "namespaces": ["apps", "default"]})
+    );
+
+    // 3. The admin role is deleted and recreated outside accessctl: its entry is replaced.
+    let before = eks.entries("demo")[&role_arn("admin")].tags[PRINCIPAL_ID_TAG].clone();
+    recreate_role(&moto, "admin").await;
+    in_blocking(&|| {
+        let plan = world.plan(2);
+        assert!(
+            plan.contains(&format!(
+                "-/+ cluster.demo.access-entry[{}]",
+                role_arn("admin")
+            )),
+            "{plan}"
+        );
+        assert!(plan.contains("the IAM role was recreated"), "{plan}");
+        let refused = world.run(&["apply", "-f", &world.file(), "--auto-approve"]);
+        // The caller is not the admin role: no self-lockout; apply goes through.
+        assert_eq!(refused.status.code(), Some(0), "{}", shown(&refused));
+        world.plan(0);
+    });
+    let after = eks.entries("demo")[&role_arn("admin")].tags[PRINCIPAL_ID_TAG].clone();
+    assert_ne!(before, after);
+
+    // 4. Workloads removed: the association, the IRSA role, its provider and the annotation go.
+    world.write(&access_yaml(
+        "access-entries",
+        "[viewers, editors]",
+        "[apps, default]",
+        false,
+    ));
+    in_blocking(&|| {
+        world.apply();
+        world.plan(0);
+    });
+    assert!(eks.associations("demo").is_empty());
+    let live = in_blocking_snapshot(&world);
+    assert!(
+        live.iam.oidc_providers.is_empty(),
+        "{:?}",
+        live.iam.oidc_providers
+    );
+    assert!(!live.iam.roles.contains_key("irsa-reader"));
+
+    // Never touched: what EKS made itself, and the node role's mapping.
+    let entries = eks.entries("demo");
+    assert_eq!(entries[NODE_ROLE].kind, "EC2_LINUX");
+    assert!(entries[CREATOR].tags.is_empty());
+    for request in eks.log() {
+        assert!(
+            !(request.starts_with("POST") || request.starts_with("DELETE"))
+                || !(request.contains(NODE_ROLE) || request.contains(CREATOR)),
+            "{request}"
+        );
+    }
+}
+
+fn in_blocking_snapshot(world: &World<'_>) -> State {
+    tokio::task::block_in_place(|| world.snapshot())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_the_cluster_mode_cannot_serve_is_refused_with_the_fix() {
+    let eks = EksServer::start().await;
+    eks.add_cluster("demo", "us-east-1", Some("CONFIG_MAP"), Some(ISSUER));
+    let kube = KubeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    let kubeconfig = kube.kubeconfig_path().to_path_buf();
+    let endpoint = eks.endpoint().to_string();
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let world = World {
+        moto: &moto,
+        eks: &endpoint,
+        kubeconfig: &kubeconfig,
+        file: &file,
+    };
+    world.write(&access_yaml("both", "[viewers]", "[apps]", false));
+    let output = tokio::task::block_in_place(|| world.run(&["plan", "-f", &world.file()]));
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cluster `demo` authenticates with `CONFIG_MAP` but access.yaml sets `authentication: both`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("aws eks update-cluster-config --name demo --region us-east-1 --access-config authenticationMode=API_AND_CONFIG_MAP"),
+        "{stderr}"
+    );
+    // Nothing was written.
+    assert!(eks.log().iter().all(|request| request.starts_with("GET")));
+}

@@ -1,0 +1,178 @@
+//! An in-memory Amazon EKS endpoint for tests: the REST operations accessctl uses, with the
+//! paths, JSON field names, status codes and error shapes of the EKS API reference
+//! (`x-amzn-ErrorType` plus `{"message": …}`), and `maxResults`/`nextToken` pagination.
+//! moto has no access entries or Pod Identity, so IAM and STS stay on moto and only EKS comes
+//! here (`AWS_ENDPOINT_URL_EKS`, or an explicit endpoint in-process).
+//!
+//! Requests are not authenticated: the SDK signs them, and what is checked here is what EKS
+//! would say about the request itself.
+
+mod handlers;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde_json::Value;
+
+/// The account in the ARNs this server makes.
+pub const ACCOUNT: &str = "123456789012";
+
+/// One access entry, as EKS holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub principal_arn: String,
+    pub kind: String,
+    pub username: Option<String>,
+    pub groups: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    /// Policy ARN → `accessScope` as sent (`{"type": …, "namespaces": […]}`).
+    pub policies: BTreeMap<String, Value>,
+    pub arn: String,
+    pub created_at: u64,
+}
+
+/// One Pod Identity association.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Association {
+    pub id: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+    pub tags: BTreeMap<String, String>,
+    pub arn: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub region: String,
+    pub issuer: Option<String>,
+    /// `CONFIG_MAP`, `API_AND_CONFIG_MAP` or `API`; `None` leaves `accessConfig` out of
+    /// DescribeCluster, like EKS before access entries (and moto).
+    pub authentication_mode: Option<String>,
+    pub entries: BTreeMap<String, Entry>,
+    /// By association id.
+    pub associations: BTreeMap<String, Association>,
+}
+
+#[derive(Default)]
+pub struct Shared {
+    pub clusters: BTreeMap<String, Cluster>,
+    /// `METHOD path` of every request, decoded, in order.
+    pub log: Vec<String>,
+    pub clock: u64,
+    pub sequence: u64,
+}
+
+pub type SharedState = Arc<Mutex<Shared>>;
+
+fn lock(state: &SharedState) -> MutexGuard<'_, Shared> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running server; stopped when dropped.
+pub struct EksServer {
+    url: String,
+    state: SharedState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for EksServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl EksServer {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let state: SharedState = Arc::new(Mutex::new(Shared::default()));
+        let task = tokio::spawn(handlers::serve(listener, state.clone()));
+        EksServer { url, state, task }
+    }
+
+    /// The endpoint for `AWS_ENDPOINT_URL_EKS`.
+    pub fn endpoint(&self) -> &str {
+        &self.url
+    }
+
+    pub fn add_cluster(&self, name: &str, region: &str, mode: Option<&str>, issuer: Option<&str>) {
+        lock(&self.state).clusters.insert(
+            name.to_string(),
+            Cluster {
+                region: region.to_string(),
+                issuer: issuer.map(str::to_string),
+                authentication_mode: mode.map(str::to_string),
+                entries: BTreeMap::new(),
+                associations: BTreeMap::new(),
+            },
+        );
+    }
+
+    /// An entry EKS makes itself (a node group's `EC2_LINUX`, the cluster creator's
+    /// `STANDARD` without tags).
+    pub fn add_entry(&self, cluster: &str, principal: &str, kind: &str, groups: &[&str]) {
+        let mut shared = lock(&self.state);
+        let created_at = handlers::tick(&mut shared);
+        if let Some(cluster) = shared.clusters.get_mut(cluster) {
+            cluster.entries.insert(
+                principal.to_string(),
+                Entry {
+                    principal_arn: principal.to_string(),
+                    kind: kind.to_string(),
+                    username: None,
+                    groups: groups.iter().map(|g| g.to_string()).collect(),
+                    tags: BTreeMap::new(),
+                    policies: BTreeMap::new(),
+                    arn: format!("arn:aws:eks:us-east-1:{ACCOUNT}:access-entry/x/{created_at}"),
+                    created_at,
+                },
+            );
+        }
+    }
+
+    pub fn entries(&self, cluster: &str) -> BTreeMap<String, Entry> {
+        lock(&self.state)
+            .clusters
+            .get(cluster)
+            .map(|c| c.entries.clone())
+            .unwrap_or_default()
+    }
+
+    /// By `namespace/serviceaccount`.
+    pub fn associations(&self, cluster: &str) -> BTreeMap<String, Association> {
+        lock(&self.state)
+            .clusters
+            .get(cluster)
+            .map(|c| {
+                c.associations
+                    .values()
+                    .map(|a| (format!("{}/{}", a.namespace, a.service_account), a.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        lock(&self.state).log.clone()
+    }
+
+    /// An SDK client for this endpoint with dummy credentials.
+    pub fn client(&self, region: &str) -> aws_sdk_eks::Client {
+        let config = aws_sdk_eks::config::Builder::new()
+            .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+            .region(aws_sdk_eks::config::Region::new(region.to_string()))
+            .endpoint_url(&self.url)
+            .credentials_provider(aws_sdk_eks::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .http_client(accessctl::aws::config::http_client())
+            .build();
+        aws_sdk_eks::Client::from_conf(config)
+    }
+}
+
+#[cfg(test)]
+mod tests;
