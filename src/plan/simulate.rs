@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{AwsAuth, AwsAuthEntry, Cluster, IRSA_ANNOTATION, Meta, State};
+use crate::model::{AwsAuth, AwsAuthEntry, Cluster, IRSA_ANNOTATION, Iam, Meta, State, parse_arn};
 
 use super::{Action, Change, Kind, Object, Plan};
 
@@ -27,6 +27,7 @@ fn apply(state: &mut State, change: &Change) {
         let iam = &mut state.iam;
         match (change.address.kind, &change.after) {
             (Kind::Policy, after) => {
+                reattach_moved_policy(iam, change);
                 put(&mut iam.policies, name, change.action, after, |o| match o {
                     Object::Policy(policy) => Some(policy.clone()),
                     _ => None,
@@ -152,6 +153,51 @@ fn apply(state: &mut State, change: &Change) {
         Kind::AwsAuth => aws_auth(&mut cluster.aws_auth, &name, action, after.as_ref()),
         Kind::Policy | Kind::Group | Kind::User | Kind::Role | Kind::OidcProvider => {}
     }
+}
+
+/// A policy replaced under another path gets a new ARN, and apply attaches the new ARN wherever
+/// the old one was (`aws::apply::policy::replace`): users, groups and roles that had the old ARN
+/// have the new one afterwards. Nothing happens for other changes.
+pub(super) fn reattach_moved_policy(iam: &mut Iam, change: &Change) {
+    let (Some(Object::Policy(before)), Some(Object::Policy(after))) =
+        (&change.before, &change.after)
+    else {
+        return;
+    };
+    if change.action != Action::Replace || before.path == after.path {
+        return;
+    }
+    let name = change.address.name.as_str();
+    let attachments = iam
+        .users
+        .values_mut()
+        .map(|user| &mut user.managed_policies)
+        .chain(iam.groups.values_mut().map(|group| &mut group.managed_policies))
+        .chain(iam.roles.values_mut().map(|role| &mut role.managed_policies));
+    for arns in attachments {
+        let moved: Vec<(String, String)> = arns
+            .iter()
+            .filter_map(|arn| {
+                moved_arn(arn, name, &before.path, &after.path).map(|new| (arn.clone(), new))
+            })
+            .collect();
+        for (old, new) in moved {
+            arns.remove(&old);
+            arns.insert(new);
+        }
+    }
+}
+
+/// `arn:…:policy{from}{name}` of a customer policy → the same ARN with the path `to`.
+fn moved_arn(arn: &str, name: &str, from: &str, to: &str) -> Option<String> {
+    let parts = parse_arn(arn)?;
+    if parts.service != "iam" || parts.account == "aws" {
+        return None;
+    }
+    let prefix = arn.strip_suffix(&format!("policy{from}{name}"))?;
+    prefix
+        .ends_with(':')
+        .then(|| format!("{prefix}policy{to}{name}"))
 }
 
 /// Delete removes; anything else writes the after object (a replace ends as its create).
