@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use crate::model::{
     AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH,
-    DEFAULT_POLICY_PATH, Group,
-    IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, Meta,
-    NODE_GROUPS, Namespace, OidcProvider, Policy, Role, ServiceAccount, State, User,
+    DEFAULT_POLICY_PATH, Group, IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG,
+    MANAGED_BY_VALUE, Meta, NODE_GROUPS, Namespace, OidcProvider, Policy, Role, ServiceAccount,
+    State, User,
 };
 
 use super::fields::{field_changes, field_names, join_names};
@@ -527,10 +527,7 @@ impl Differ<'_> {
         before: Object,
         after: Object,
     ) {
-        let fields = without_unread(
-            field_changes(&before, &after),
-            unread_fields(address.kind),
-        );
+        let fields = without_unread(field_changes(&before, &after), unread_fields(address.kind));
         let mut reasons: Vec<String> = Vec::new();
         if let Some(adoption) = adoption {
             reasons.push(adoption.to_string());

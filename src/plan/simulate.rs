@@ -172,8 +172,16 @@ pub(super) fn reattach_moved_policy(iam: &mut Iam, change: &Change) {
         .users
         .values_mut()
         .map(|user| &mut user.managed_policies)
-        .chain(iam.groups.values_mut().map(|group| &mut group.managed_policies))
-        .chain(iam.roles.values_mut().map(|role| &mut role.managed_policies));
+        .chain(
+            iam.groups
+                .values_mut()
+                .map(|group| &mut group.managed_policies),
+        )
+        .chain(
+            iam.roles
+                .values_mut()
+                .map(|role| &mut role.managed_policies),
+        );
     for arns in attachments {
         let moved: Vec<(String, String)> = arns
             .iter()

@@ -508,7 +508,9 @@ fn adopting_a_policy_outside_the_path_moves_it_and_its_attachments_follow() {
     );
     assert_eq!(
         plan.changes[0].reason.as_deref(),
-        Some("exists unmanaged; adopted because of `adopt: true`; `path` cannot be changed in place")
+        Some(
+            "exists unmanaged; adopted because of `adopt: true`; `path` cannot be changed in place"
+        )
     );
     // The group's change starts from what the replace leaves: the new ARN, which it detaches.
     let Some(Object::Group(before)) = &plan.changes[1].before else {
