@@ -552,8 +552,8 @@ async fn adopting_a_policy_outside_the_path_moves_it_with_its_attachments() {
             .filter_map(|policy| policy.policy_arn().map(str::to_string))
             .collect::<Vec<_>>()
     };
-    assert_eq!(attached("alice").await, [new_arn.clone()]);
-    assert_eq!(attached("carol").await, [new_arn.clone()]);
+    assert_eq!(attached("alice").await, std::slice::from_ref(&new_arn));
+    assert_eq!(attached("carol").await, std::slice::from_ref(&new_arn));
     let group = iam
         .list_attached_group_policies()
         .group_name("readers")
