@@ -15,7 +15,7 @@ use crate::model::{
 };
 
 use super::fields::{field_changes, field_names, join_names};
-use super::simulate::reattach_moved_policy;
+use super::simulate::{moves_policy, reattach_moved_policy};
 use super::{
     Action, Address, Change, Desired, FieldChange, Kind, Note, Object, PlanOptions, Problem,
     SafetyCheck,
@@ -153,7 +153,7 @@ fn without_unread(mut fields: Vec<FieldChange>, names: &[&str]) -> Vec<FieldChan
 }
 
 /// The paths that mark ownership of objects that cannot carry (or do not return) tags.
-pub(super) struct Paths<'a> {
+struct Paths<'a> {
     /// Groups exactly at this path are owned.
     group: &'a str,
     /// Customer policies at this path or below it are owned.
@@ -435,10 +435,8 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
     // wherever the old one was: users, groups and roles are compared with that, so their
     // changes neither undo the re-attachment nor show the move a second time.
     let mut moved = None;
-    for change in &differ.outcome.changes {
-        if change.address.kind == Kind::Policy && change.action == Action::Replace {
-            reattach_moved_policy(moved.get_or_insert_with(|| live.iam.clone()), change);
-        }
+    for change in differ.outcome.changes.iter().filter(|c| moves_policy(c)) {
+        reattach_moved_policy(moved.get_or_insert_with(|| live.iam.clone()), change);
     }
     let have = moved.as_ref().unwrap_or(&live.iam);
     differ.objects(Kind::Group, None, &want.groups, &have.groups);

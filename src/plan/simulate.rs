@@ -159,14 +159,9 @@ fn apply(state: &mut State, change: &Change) {
 /// the old one was (`aws::apply::policy::replace`): users, groups and roles that had the old ARN
 /// have the new one afterwards. Nothing happens for other changes.
 pub(super) fn reattach_moved_policy(iam: &mut Iam, change: &Change) {
-    let (Some(Object::Policy(before)), Some(Object::Policy(after))) =
-        (&change.before, &change.after)
-    else {
+    let Some((before, after)) = moved_paths(change) else {
         return;
     };
-    if change.action != Action::Replace || before.path == after.path {
-        return;
-    }
     let name = change.address.name.as_str();
     let attachments = iam
         .users
@@ -185,14 +180,29 @@ pub(super) fn reattach_moved_policy(iam: &mut Iam, change: &Change) {
     for arns in attachments {
         let moved: Vec<(String, String)> = arns
             .iter()
-            .filter_map(|arn| {
-                moved_arn(arn, name, &before.path, &after.path).map(|new| (arn.clone(), new))
-            })
+            .filter_map(|arn| moved_arn(arn, name, before, after).map(|new| (arn.clone(), new)))
             .collect();
         for (old, new) in moved {
             arns.remove(&old);
             arns.insert(new);
         }
+    }
+}
+
+/// Whether `change` re-creates a policy under another path (its ARN changes).
+pub(super) fn moves_policy(change: &Change) -> bool {
+    moved_paths(change).is_some()
+}
+
+/// The old and new paths of a policy replaced under another path.
+fn moved_paths(change: &Change) -> Option<(&str, &str)> {
+    match (&change.before, &change.after) {
+        (Some(Object::Policy(before)), Some(Object::Policy(after)))
+            if change.action == Action::Replace && before.path != after.path =>
+        {
+            Some((before.path.as_str(), after.path.as_str()))
+        }
+        _ => None,
     }
 }
 
@@ -300,5 +310,29 @@ fn replace_entry(entries: &mut Vec<AwsAuthEntry>, entry: &AwsAuthEntry) {
             });
         }
         None => entries.push(entry.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::moved_arn;
+
+    #[test]
+    fn only_the_moved_customer_policy_changes_its_arn() {
+        let moved = |arn: &str| moved_arn(arn, "view", "/", "/accessctl/");
+        assert_eq!(
+            moved("arn:aws:iam::111122223333:policy/view").as_deref(),
+            Some("arn:aws:iam::111122223333:policy/accessctl/view")
+        );
+        assert_eq!(
+            moved("arn:aws-cn:iam::111122223333:policy/view").as_deref(),
+            Some("arn:aws-cn:iam::111122223333:policy/accessctl/view")
+        );
+        // Another path, another name, an AWS-managed policy of the same name, not a policy.
+        assert_eq!(moved("arn:aws:iam::111122223333:policy/team/view"), None);
+        assert_eq!(moved("arn:aws:iam::111122223333:policy/preview"), None);
+        assert_eq!(moved("arn:aws:iam::aws:policy/view"), None);
+        assert_eq!(moved("arn:aws:iam::111122223333:role/view"), None);
+        assert_eq!(moved("policy/view"), None);
     }
 }
