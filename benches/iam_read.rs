@@ -30,6 +30,7 @@ const ROLES: usize = 1_000;
 const GROUPS: usize = 200;
 const POLICIES: usize = 500;
 const GROUP_PATH: &str = "/accessctl/";
+const POLICY_PATH: &str = "/accessctl/";
 /// Requests in flight while filling moto and during the per-object read (the read's own
 /// bound is 10 too).
 const CONCURRENCY: usize = 10;
@@ -69,7 +70,7 @@ fn owned_tags() -> BTreeMap<String, String> {
 }
 
 fn policy_arn(index: usize) -> String {
-    format!("arn:aws:iam::{ACCOUNT}:policy/policy-{index:04}")
+    format!("arn:aws:iam::{ACCOUNT}:policy{POLICY_PATH}policy-{index:04}")
 }
 
 /// Runs `count` futures made by `make`, [`CONCURRENCY`] at a time.
@@ -90,6 +91,7 @@ async fn fill(iam: &aws_sdk_iam::Client) -> Iam {
     concurrently(POLICIES, |index| async move {
         iam.create_policy()
             .policy_name(format!("policy-{index:04}"))
+            .path(POLICY_PATH)
             .policy_document(policy_document(index))
             .tags(owned())
             .send()
@@ -172,7 +174,7 @@ async fn fill(iam: &aws_sdk_iam::Client) -> Iam {
         desired.policies.insert(
             format!("policy-{index:04}"),
             Policy {
-                path: "/".into(),
+                path: POLICY_PATH.into(),
                 description: None,
                 document: document(&policy_document(index)),
                 tags: owned_tags(),
@@ -468,6 +470,7 @@ async fn main() {
         },
         adopt: BTreeSet::new(),
         group_path: GROUP_PATH.to_string(),
+        policy_path: POLICY_PATH.to_string(),
     };
     let mut changes = usize::MAX;
     let no_change = measure(&clients, || async {

@@ -20,6 +20,7 @@ use accessctl::plan::{Desired, PlanOptions, plan};
 use serde_json::json;
 
 const ACCOUNT: &str = "111122223333";
+const POLICY_PATH: &str = "/accessctl/";
 const USERS: usize = 2_500;
 const ROLES: usize = 2_500;
 const POLICIES: usize = 2_000;
@@ -69,7 +70,7 @@ fn owned_meta(index: usize) -> Meta {
 }
 
 fn policy_arn(index: usize) -> String {
-    format!("arn:aws:iam::{ACCOUNT}:policy/policy-{index}")
+    format!("arn:aws:iam::{ACCOUNT}:policy{POLICY_PATH}policy-{index}")
 }
 
 fn rules(index: usize) -> BTreeSet<PolicyRule> {
@@ -119,7 +120,7 @@ fn desired_state() -> Desired {
         iam.policies.insert(
             format!("policy-{index}"),
             Policy {
-                path: "/".to_string(),
+                path: POLICY_PATH.to_string(),
                 description: Some(format!("policy number {index}")),
                 document: identity_document(index),
                 tags: owned_tags(index),
@@ -273,6 +274,7 @@ fn desired_state() -> Desired {
         state,
         adopt: BTreeSet::new(),
         group_path: "/accessctl/".to_string(),
+        policy_path: POLICY_PATH.to_string(),
     }
 }
 
@@ -288,6 +290,10 @@ fn live_state(desired: &Desired) -> State {
         role.role_id = Some(format!("AROA{index:016}"));
     }
     let iam = &mut live.iam;
+    // The live read returns no policy tags: ownership is the path.
+    for policy in iam.policies.values_mut() {
+        policy.tags.clear();
+    }
     // 100 users with another group, 50 roles with another policy.
     for index in (0..USERS).step_by(25) {
         if let Some(user) = iam.users.get_mut(&format!("user-{index}")) {

@@ -791,10 +791,15 @@ fn owned_policies_in_the_combined_snapshot_equal_the_file() {
             &desired, &actual.document,
             "{name}: the snapshot's document differs from the file's"
         );
-        assert_eq!(
-            actual.tags.get("managed-by").map(String::as_str),
-            Some("accessctl"),
-            "{name} should be owned"
+        // Owned by path: the live read returns no policy tags.
+        assert!(
+            actual.path.starts_with("/accessctl/"),
+            "{name} should be owned (under `/accessctl/`), not at `{}`",
+            actual.path
+        );
+        assert!(
+            actual.tags.is_empty(),
+            "{name}: snapshots carry no policy tags"
         );
     }
 }

@@ -424,7 +424,9 @@ async fn prune_deletes_owned_users_with_their_credentials_and_leaves_others() {
     assert!(group.users().is_empty());
     let entities = iam
         .list_entities_for_policy()
-        .policy_arn(format!("arn:aws:iam::{ACCOUNT}:policy/bucket-read"))
+        .policy_arn(format!(
+            "arn:aws:iam::{ACCOUNT}:policy/accessctl/bucket-read"
+        ))
         .send()
         .await
         .expect("the policy stays, declared");
@@ -490,6 +492,107 @@ async fn an_unowned_user_is_refused_until_adopted() {
     assert_eq!(addresses(&replan(&clients, &file, None).await), []);
 }
 
+/// Adopting a console-made policy (at `/`) re-creates it under the policy path: a new ARN,
+/// attached wherever the old one was; declared principals end as the file says, others keep
+/// the policy under its new ARN, and the new policy carries the tag.
+#[tokio::test]
+async fn adopting_a_policy_outside_the_path_moves_it_with_its_attachments() {
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let iam = &clients.iam;
+    let old_arn = format!("arn:aws:iam::{ACCOUNT}:policy/bucket-read");
+    let new_arn = format!("arn:aws:iam::{ACCOUNT}:policy/accessctl/bucket-read");
+    iam.create_policy()
+        .policy_name("bucket-read")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("console-made policy");
+    for user in ["alice", "carol"] {
+        iam.create_user()
+            .user_name(user)
+            .send()
+            .await
+            .expect("user");
+        iam.attach_user_policy()
+            .user_name(user)
+            .policy_arn(&old_arn)
+            .send()
+            .await
+            .expect("attach");
+    }
+    iam.create_group()
+        .group_name("readers")
+        .path("/accessctl/")
+        .send()
+        .await
+        .expect("owned group");
+    iam.attach_group_policy()
+        .group_name("readers")
+        .policy_arn(&old_arn)
+        .send()
+        .await
+        .expect("attach");
+    // alice (adopted) keeps the policy, the readers group drops it, carol is not declared.
+    let temp = tempfile::tempdir().expect("tempdir");
+    let file = write_file(
+        temp.path(),
+        &format!(
+            "version: 1\naccount: \"{ACCOUNT}\"\niam:\n  policies:\n    bucket-read:\n      adopt: true\n      document: {BUCKET_READ}\n  groups:\n    readers: {{}}\n  users:\n    alice:\n      adopt: true\n      policies: [bucket-read]\n"
+        ),
+    );
+    let (plan, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_eq!(
+        addresses(&plan),
+        [
+            ("iam.policy.bucket-read".to_string(), Action::Replace),
+            ("iam.group.readers".to_string(), Action::Update),
+            ("iam.user.alice".to_string(), Action::Adopt),
+        ]
+    );
+    assert_succeeded(&report);
+
+    let attached = |user: &'static str| async move {
+        iam.list_attached_user_policies()
+            .user_name(user)
+            .send()
+            .await
+            .expect("attached")
+            .attached_policies()
+            .iter()
+            .filter_map(|policy| policy.policy_arn().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(attached("alice").await, std::slice::from_ref(&new_arn));
+    assert_eq!(attached("carol").await, std::slice::from_ref(&new_arn));
+    let group = iam
+        .list_attached_group_policies()
+        .group_name("readers")
+        .send()
+        .await
+        .expect("group attachments");
+    assert!(group.attached_policies().is_empty(), "{group:?}");
+    let tags = iam
+        .list_policy_tags()
+        .policy_arn(&new_arn)
+        .send()
+        .await
+        .expect("the new policy's tags");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|tag| tag.key() == "managed-by" && tag.value() == "accessctl"),
+        "{tags:?}"
+    );
+    assert!(
+        iam.get_policy().policy_arn(&old_arn).send().await.is_err(),
+        "the old policy is gone"
+    );
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+}
+
 fn policy_file(bucket: &str) -> String {
     format!(
         "version: 1\naccount: \"{ACCOUNT}\"\niam:\n  policies:\n    deploy:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - Effect: Allow\n            Action: [\"s3:GetObject\", \"s3:PutObject\"]\n            Resource: [\"arn:aws:s3:::{bucket}/*\"]\n"
@@ -505,7 +608,7 @@ async fn policy_updates_keep_at_most_five_versions_and_reformatting_is_no_change
     let moto = start_moto();
     let clients = clients(&moto, ACCOUNT);
     let iam = &clients.iam;
-    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/deploy");
+    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/accessctl/deploy");
     let temp = tempfile::tempdir().expect("tempdir");
     let file = write_file(temp.path(), &policy_file("bucket-0"));
     let (_, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;

@@ -20,6 +20,7 @@ use proptest::sample::subsequence;
 
 const ACCOUNT: &str = "111122223333";
 const GROUP_PATH: &str = "/accessctl/";
+const POLICY_PATH: &str = "/accessctl/";
 const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 const CLUSTERS: [&str; 2] = ["blue", "green"];
 
@@ -44,18 +45,22 @@ fn names() -> impl Strategy<Value = BTreeSet<String>> {
     subsequence(&NAMES[..], 0..=2).prop_map(|v| v.into_iter().map(str::to_string).collect())
 }
 
+/// AWS-managed policies, and customer policy `a` inside and outside the policy path (so that
+/// moving it under the path has attachments to carry).
 fn policy_arns() -> impl Strategy<Value = BTreeSet<String>> {
     subsequence(
         &[
-            "ReadOnlyAccess",
-            "AmazonS3FullAccess",
-            "AmazonEKSClusterPolicy",
+            "aws:policy/ReadOnlyAccess",
+            "aws:policy/AmazonS3FullAccess",
+            "aws:policy/AmazonEKSClusterPolicy",
+            "ACCOUNT:policy/a",
+            "ACCOUNT:policy/accessctl/a",
         ][..],
         0..=2,
     )
     .prop_map(|v| {
         v.into_iter()
-            .map(|p| format!("arn:aws:iam::aws:policy/{p}"))
+            .map(|p| format!("arn:aws:iam::{}", p.replace("ACCOUNT", ACCOUNT)))
             .collect()
     })
 }
@@ -96,7 +101,8 @@ fn path() -> impl Strategy<Value = String> {
 
 fn policy() -> impl Strategy<Value = Policy> {
     (
-        path(),
+        prop::sample::select(&["/", "/eks/", POLICY_PATH, "/accessctl/eks/"][..])
+            .prop_map(str::to_string),
         prop::option::of(prop::sample::select(&["view", "edit"][..])),
         action(),
         tags(),
@@ -523,9 +529,12 @@ fn own_meta(meta: &mut Meta) {
 /// entries are `STANDARD`.
 fn desired_state() -> impl Strategy<Value = Desired> {
     (iam(), clusters(false)).prop_map(|(mut iam, mut clusters)| {
-        iam.policies
-            .values_mut()
-            .for_each(|p| own_tags(&mut p.tags));
+        for policy in iam.policies.values_mut() {
+            own_tags(&mut policy.tags);
+            if !policy.path.starts_with(POLICY_PATH) {
+                policy.path = format!("{POLICY_PATH}{}", &policy.path[1..]);
+            }
+        }
         iam.groups
             .values_mut()
             .for_each(|g| g.path = GROUP_PATH.to_string());
@@ -581,6 +590,7 @@ fn desired_state() -> impl Strategy<Value = Desired> {
             },
             adopt: BTreeSet::new(),
             group_path: GROUP_PATH.to_string(),
+            policy_path: POLICY_PATH.to_string(),
         }
     })
 }
@@ -611,7 +621,11 @@ fn live_owned(live: &State, address: &Address) -> Option<bool> {
     let name = &address.name;
     let cluster = address.cluster.as_ref().and_then(|c| live.clusters.get(c));
     match address.kind {
-        Kind::Policy => live.iam.policies.get(name).map(|o| tagged(&o.tags)),
+        Kind::Policy => live
+            .iam
+            .policies
+            .get(name)
+            .map(|o| o.path.starts_with(POLICY_PATH)),
         Kind::Group => live.iam.groups.get(name).map(|o| o.path == GROUP_PATH),
         Kind::User => live.iam.users.get(name).map(|o| tagged(&o.tags)),
         Kind::Role => live.iam.roles.get(name).map(|o| tagged(&o.tags)),

@@ -95,6 +95,11 @@ fn everything_loads_without_diagnostics() {
             assert_eq!(state.iam.users.len(), 3);
             assert_eq!(state.clusters.len(), 3);
             assert_eq!(loaded.desired.group_path, "/accessctl/");
+            assert_eq!(loaded.desired.policy_path, "/accessctl/");
+            assert_eq!(
+                state.iam.policies["AmazonEKSAssumeEKSAdminPolicy"].path,
+                "/accessctl/team/"
+            );
         }
         Err(diagnostics) => panic!("{diagnostics}"),
     }

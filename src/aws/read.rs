@@ -2,11 +2,14 @@
 //! as few calls as IAM allows.
 //!
 //! One paginated `GetAccountAuthorizationDetails` brings almost everything. What it leaves out
-//! is fetched beside it: role descriptions and session durations (`ListRoles`, paginated),
-//! policy tags (`ListPolicyTags`, one per customer policy, a bounded number at a time) and OIDC
-//! providers (`ListOpenIDConnectProviders` + one `GetOpenIDConnectProvider` each). `GetRole` is
-//! called only for a role that `ListRoles` did not describe (created between the two calls, or
-//! an endpoint that omits the fields).
+//! is fetched beside it: role descriptions and session durations (`ListRoles`, paginated) and
+//! OIDC providers (`ListOpenIDConnectProviders` + one `GetOpenIDConnectProvider` each).
+//! `GetRole` is called only for a role that `ListRoles` did not describe (created between the
+//! two calls, or an endpoint that omits the fields).
+//!
+//! Customer-policy tags are not read: IAM returns them in no bulk call, and one `ListPolicyTags`
+//! per policy would be most of the read. Policies are owned by path instead, so their `tags`
+//! stay empty in live state.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -31,7 +34,6 @@ use super::{AwsError, ErrorKind};
 const GET_ACCOUNT_AUTHORIZATION_DETAILS: &str = "iam:GetAccountAuthorizationDetails";
 const LIST_ROLES: &str = "iam:ListRoles";
 const GET_ROLE: &str = "iam:GetRole";
-const LIST_POLICY_TAGS: &str = "iam:ListPolicyTags";
 const LIST_OPEN_ID_CONNECT_PROVIDERS: &str = "iam:ListOpenIDConnectProviders";
 const GET_OPEN_ID_CONNECT_PROVIDER: &str = "iam:GetOpenIDConnectProvider";
 
@@ -48,11 +50,6 @@ pub async fn read_iam_objects(iam: &Client) -> Result<Iam, AwsError> {
         oidc_providers(iam)
     )?;
 
-    let policy_arns: Vec<String> = details
-        .policies
-        .iter()
-        .filter_map(|policy| policy.arn().map(str::to_string))
-        .collect();
     let unsummarized: Vec<String> = details
         .roles
         .iter()
@@ -64,13 +61,10 @@ pub async fn read_iam_objects(iam: &Client) -> Result<Iam, AwsError> {
         })
         .map(str::to_string)
         .collect();
-    let (policy_tags, fetched_summaries) = tokio::try_join!(
-        bounded(policy_arns, |arn| list_policy_tags(iam.clone(), arn)),
-        bounded(unsummarized, |name| get_role_summary(iam.clone(), name)),
-    )?;
+    let fetched_summaries =
+        bounded(unsummarized, |name| get_role_summary(iam.clone(), name)).await?;
     let mut summaries = summaries;
     summaries.extend(fetched_summaries);
-    let policy_tags: BTreeMap<String, BTreeMap<String, String>> = policy_tags.into_iter().collect();
 
     let mut result = Iam {
         oidc_providers: oidc_providers.into_iter().collect(),
@@ -89,10 +83,7 @@ pub async fn read_iam_objects(iam: &Client) -> Result<Iam, AwsError> {
         result.roles.insert(name, role);
     }
     for detail in &details.policies {
-        let (name, mut policy) = policy_from(detail)?;
-        if let Some(tags) = detail.arn().and_then(|arn| policy_tags.get(arn)) {
-            policy.tags = tags.clone();
-        }
+        let (name, policy) = policy_from(detail)?;
         result.policies.insert(name, policy);
     }
     Ok(result)
@@ -213,25 +204,6 @@ fn summary(description: Option<&str>, max_session_duration: Option<i32>) -> Role
         description: non_empty(description),
         max_session_duration: max_session_duration.and_then(|seconds| u32::try_from(seconds).ok()),
     }
-}
-
-async fn list_policy_tags(
-    iam: Client,
-    arn: String,
-) -> Result<(String, BTreeMap<String, String>), AwsError> {
-    let mut pages = iam
-        .list_policy_tags()
-        .policy_arn(&arn)
-        .into_paginator()
-        .send();
-    let mut tags = BTreeMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| {
-            AwsError::from_sdk(LIST_POLICY_TAGS, Some(format!("policy `{arn}`")), error)
-        })?;
-        tags.extend(tag_map(page.tags()));
-    }
-    Ok((arn, tags))
 }
 
 async fn oidc_providers(iam: &Client) -> Result<Vec<(String, OidcProvider)>, AwsError> {
@@ -432,6 +404,7 @@ fn policy_from(detail: &ManagedPolicyDetail) -> Result<(String, Policy), AwsErro
             path: path_or_root(detail.path()),
             description: non_empty(detail.description()),
             document,
+            // Not read (see the module comment): ownership is the path.
             tags: BTreeMap::new(),
         },
     ))

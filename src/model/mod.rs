@@ -24,6 +24,8 @@ pub const MANAGED_BY_VALUE: &str = "accessctl";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// IAM groups take no tags: a group under this path is owned.
 pub const DEFAULT_GROUP_PATH: &str = "/accessctl/";
+/// IAM returns no policy tags in any bulk call: a customer policy under this path is owned.
+pub const DEFAULT_POLICY_PATH: &str = "/accessctl/";
 /// Annotation on the aws-auth ConfigMap listing, as a JSON array, the ARNs accessctl manages.
 pub const AWS_AUTH_MANAGED_ANNOTATION: &str = "accessctl.io/managed-entries";
 /// ServiceAccount annotation read by the EKS Pod Identity webhook for IRSA.

@@ -8,15 +8,18 @@
 use std::collections::BTreeMap;
 
 use crate::model::{
-    AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH, Group,
-    IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, Meta,
-    NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy, Role, ServiceAccount,
+    AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH,
+    DEFAULT_POLICY_PATH, Group, IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG,
+    MANAGED_BY_VALUE, Meta, NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy,
+    Role, ServiceAccount,
     State, User,
 };
 
 use super::fields::{field_changes, field_names, join_names};
+use super::simulate::{moves_policy, reattach_moved_policy};
 use super::{
-    Action, Address, Change, Desired, Kind, Note, Object, PlanOptions, Problem, SafetyCheck,
+    Action, Address, Change, Desired, FieldChange, Kind, Note, Object, PlanOptions, Problem,
+    SafetyCheck,
 };
 
 /// The only access entry type accessctl manages; the others belong to nodes and EKS.
@@ -39,7 +42,13 @@ pub(super) struct Outcome {
 /// shared list).
 trait Managed: Clone + PartialEq {
     /// Whether the live object carries accessctl's marker.
-    fn is_owned(&self, group_path: &str) -> bool;
+    fn is_owned(&self, paths: &Paths<'_>) -> bool;
+
+    /// Whether applying `after` to `live` changes nothing. Fields live state does not read
+    /// ([`unread_fields`]) are left out.
+    fn unchanged(after: &Self, live: &Self) -> bool {
+        after == live
+    }
 
     /// The desired object as created: with the ownership marker, whatever the loader did.
     fn created(desired: &Self) -> Self;
@@ -123,9 +132,45 @@ fn labelled(meta: &Meta) -> Meta {
     meta
 }
 
+/// Fields written but not read back from live state, by kind: never a difference in a plan.
+fn unread_fields(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Policy => &["tags"],
+        _ => &[],
+    }
+}
+
+/// `fields` without those under the unread `names` (`tags`, `tags.team`).
+fn without_unread(mut fields: Vec<FieldChange>, names: &[&str]) -> Vec<FieldChange> {
+    fields.retain(|field| {
+        !names.iter().any(|name| {
+            field
+                .path
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    });
+    fields
+}
+
+/// The paths that mark ownership of objects that cannot carry (or do not return) tags.
+struct Paths<'a> {
+    /// Groups exactly at this path are owned.
+    group: &'a str,
+    /// Customer policies at this path or below it are owned.
+    policy: &'a str,
+}
+
+/// IAM returns no policy tags in bulk (one `ListPolicyTags` per policy would dominate the live
+/// read), so the path marks ownership and the tags accessctl writes are never compared.
 impl Managed for Policy {
-    fn is_owned(&self, _: &str) -> bool {
-        tagged(&self.tags)
+    fn is_owned(&self, paths: &Paths<'_>) -> bool {
+        self.path.starts_with(paths.policy)
+    }
+    fn unchanged(after: &Self, live: &Self) -> bool {
+        after.path == live.path
+            && after.description == live.description
+            && after.document == live.document
     }
     fn created(desired: &Self) -> Self {
         let mut policy = desired.clone();
@@ -148,8 +193,8 @@ impl Managed for Policy {
 }
 
 impl Managed for Group {
-    fn is_owned(&self, group_path: &str) -> bool {
-        self.path == group_path
+    fn is_owned(&self, paths: &Paths<'_>) -> bool {
+        self.path == paths.group
     }
     fn created(desired: &Self) -> Self {
         desired.clone()
@@ -160,7 +205,7 @@ impl Managed for Group {
 }
 
 impl Managed for User {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         tagged(&self.tags)
     }
     fn created(desired: &Self) -> Self {
@@ -174,7 +219,7 @@ impl Managed for User {
 }
 
 impl Managed for Role {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         tagged(&self.tags)
     }
     fn created(desired: &Self) -> Self {
@@ -204,7 +249,7 @@ impl Managed for Role {
 }
 
 impl Managed for OidcProvider {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         tagged(&self.tags)
     }
     fn serves_unowned(desired: &Self, live: &Self) -> bool {
@@ -221,7 +266,7 @@ impl Managed for OidcProvider {
 }
 
 impl Managed for AccessEntry {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         self.kind == STANDARD_ACCESS_ENTRY && tagged(&self.tags)
     }
     fn created(desired: &Self) -> Self {
@@ -255,7 +300,7 @@ impl Managed for AccessEntry {
 }
 
 impl Managed for Namespace {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         self.meta.is_owned()
     }
     fn created(desired: &Self) -> Self {
@@ -274,7 +319,7 @@ impl Managed for Namespace {
 }
 
 impl Managed for ClusterRole {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         self.meta.is_owned()
     }
     fn created(desired: &Self) -> Self {
@@ -295,7 +340,7 @@ impl Managed for ClusterRole {
 }
 
 impl Managed for K8sRole {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         self.meta.is_owned()
     }
     fn created(desired: &Self) -> Self {
@@ -316,7 +361,7 @@ impl Managed for K8sRole {
 }
 
 impl Managed for Binding {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         self.meta.is_owned()
     }
     fn created(desired: &Self) -> Self {
@@ -346,7 +391,7 @@ impl Managed for Binding {
 }
 
 impl Managed for ServiceAccount {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         self.meta.is_owned()
     }
     fn created(desired: &Self) -> Self {
@@ -366,7 +411,7 @@ impl Managed for ServiceAccount {
 }
 
 impl Managed for PodIdentityAssociation {
-    fn is_owned(&self, _: &str) -> bool {
+    fn is_owned(&self, _: &Paths<'_>) -> bool {
         tagged(&self.tags)
     }
     fn created(desired: &Self) -> Self {
@@ -387,19 +432,34 @@ impl Managed for PodIdentityAssociation {
 
 /// Compares desired and live state object by object.
 pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Outcome {
-    let group_path = if desired.group_path.is_empty() {
-        DEFAULT_GROUP_PATH
-    } else {
-        desired.group_path.as_str()
+    let or_default = |path: &'_ str, default: &'static str| -> String {
+        if path.is_empty() {
+            default.to_string()
+        } else {
+            path.to_string()
+        }
     };
+    let group_path = or_default(&desired.group_path, DEFAULT_GROUP_PATH);
+    let policy_path = or_default(&desired.policy_path, DEFAULT_POLICY_PATH);
     let mut differ = Differ {
         desired,
         options,
-        group_path,
+        paths: Paths {
+            group: &group_path,
+            policy: &policy_path,
+        },
         outcome: Outcome::default(),
     };
-    let (want, have) = (&desired.state.iam, &live.iam);
-    differ.objects(Kind::Policy, None, &want.policies, &have.policies);
+    let want = &desired.state.iam;
+    differ.objects(Kind::Policy, None, &want.policies, &live.iam.policies);
+    // A policy replaced under another path comes back with a new ARN, attached by apply
+    // wherever the old one was: users, groups and roles are compared with that, so their
+    // changes neither undo the re-attachment nor show the move a second time.
+    let mut moved = None;
+    for change in differ.outcome.changes.iter().filter(|c| moves_policy(c)) {
+        reattach_moved_policy(moved.get_or_insert_with(|| live.iam.clone()), change);
+    }
+    let have = moved.as_ref().unwrap_or(&live.iam);
     differ.objects(Kind::Group, None, &want.groups, &have.groups);
     differ.objects(Kind::User, None, &want.users, &have.users);
     differ.objects(Kind::Role, None, &want.roles, &have.roles);
@@ -431,7 +491,7 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
 struct Differ<'a> {
     desired: &'a Desired,
     options: &'a PlanOptions,
-    group_path: &'a str,
+    paths: Paths<'a>,
     outcome: Outcome,
 }
 
@@ -486,7 +546,7 @@ impl Differ<'_> {
         before: Object,
         after: Object,
     ) {
-        let fields = field_changes(&before, &after);
+        let fields = without_unread(field_changes(&before, &after), unread_fields(address.kind));
         let mut reasons: Vec<String> = Vec::new();
         if let Some(adoption) = adoption {
             reasons.push(adoption.to_string());
@@ -539,7 +599,7 @@ impl Differ<'_> {
                 });
                 continue;
             }
-            let owned = have.is_owned(self.group_path);
+            let owned = have.is_owned(&self.paths);
             let adoption_asked = self.adoption(&address);
             if !owned && adoption_asked.is_none() && T::serves_unowned(want, have) {
                 self.outcome.notes.push(Note {
@@ -570,7 +630,7 @@ impl Differ<'_> {
                     have.clone().into_object(),
                     after.into_object(),
                 );
-            } else if adoption.is_some() || after != *have {
+            } else if adoption.is_some() || !T::unchanged(&after, have) {
                 let action = if adoption.is_some() {
                     Action::Adopt
                 } else {
@@ -587,7 +647,7 @@ impl Differ<'_> {
             }
         }
         for (name, have) in live {
-            if !desired.contains_key(name) && have.is_owned(self.group_path) {
+            if !desired.contains_key(name) && have.is_owned(&self.paths) {
                 self.push(
                     Self::address(kind, cluster, name),
                     Action::Delete,

@@ -39,6 +39,9 @@ pub struct Desired {
     pub adopt: BTreeSet<Address>,
     /// IAM groups under this path are owned (IAM groups take no tags).
     pub group_path: String,
+    /// Customer policies under this path (or below it) are owned: IAM returns no policy tags
+    /// in bulk, so the path is the marker that costs no extra call.
+    pub policy_path: String,
 }
 
 /// What a change does. The symbols double as the text renderer's markers.

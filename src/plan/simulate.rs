@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{AwsAuth, AwsAuthEntry, Cluster, IRSA_ANNOTATION, Meta, State};
+use crate::model::{AwsAuth, AwsAuthEntry, Cluster, IRSA_ANNOTATION, Iam, Meta, State, parse_arn};
 
 use super::{Action, Change, Kind, Object, Plan};
 
@@ -27,6 +27,7 @@ fn apply(state: &mut State, change: &Change) {
         let iam = &mut state.iam;
         match (change.address.kind, &change.after) {
             (Kind::Policy, after) => {
+                reattach_moved_policy(iam, change);
                 put(&mut iam.policies, name, change.action, after, |o| match o {
                     Object::Policy(policy) => Some(policy.clone()),
                     _ => None,
@@ -164,6 +165,69 @@ fn apply(state: &mut State, change: &Change) {
     }
 }
 
+/// A policy replaced under another path gets a new ARN, and apply attaches the new ARN wherever
+/// the old one was (`aws::apply::policy::replace`): users, groups and roles that had the old ARN
+/// have the new one afterwards. Nothing happens for other changes.
+pub(super) fn reattach_moved_policy(iam: &mut Iam, change: &Change) {
+    let Some((before, after)) = moved_paths(change) else {
+        return;
+    };
+    let name = change.address.name.as_str();
+    let attachments = iam
+        .users
+        .values_mut()
+        .map(|user| &mut user.managed_policies)
+        .chain(
+            iam.groups
+                .values_mut()
+                .map(|group| &mut group.managed_policies),
+        )
+        .chain(
+            iam.roles
+                .values_mut()
+                .map(|role| &mut role.managed_policies),
+        );
+    for arns in attachments {
+        let moved: Vec<(String, String)> = arns
+            .iter()
+            .filter_map(|arn| moved_arn(arn, name, before, after).map(|new| (arn.clone(), new)))
+            .collect();
+        for (old, new) in moved {
+            arns.remove(&old);
+            arns.insert(new);
+        }
+    }
+}
+
+/// Whether `change` re-creates a policy under another path (its ARN changes).
+pub(super) fn moves_policy(change: &Change) -> bool {
+    moved_paths(change).is_some()
+}
+
+/// The old and new paths of a policy replaced under another path.
+fn moved_paths(change: &Change) -> Option<(&str, &str)> {
+    match (&change.before, &change.after) {
+        (Some(Object::Policy(before)), Some(Object::Policy(after)))
+            if change.action == Action::Replace && before.path != after.path =>
+        {
+            Some((before.path.as_str(), after.path.as_str()))
+        }
+        _ => None,
+    }
+}
+
+/// `arn:…:policy{from}{name}` of a customer policy → the same ARN with the path `to`.
+fn moved_arn(arn: &str, name: &str, from: &str, to: &str) -> Option<String> {
+    let parts = parse_arn(arn)?;
+    if parts.service != "iam" || parts.account == "aws" {
+        return None;
+    }
+    let prefix = arn.strip_suffix(&format!("policy{from}{name}"))?;
+    prefix
+        .ends_with(':')
+        .then(|| format!("{prefix}policy{to}{name}"))
+}
+
 /// Delete removes; anything else writes the after object (a replace ends as its create).
 fn put<T>(
     map: &mut BTreeMap<String, T>,
@@ -256,5 +320,29 @@ fn replace_entry(entries: &mut Vec<AwsAuthEntry>, entry: &AwsAuthEntry) {
             });
         }
         None => entries.push(entry.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::moved_arn;
+
+    #[test]
+    fn only_the_moved_customer_policy_changes_its_arn() {
+        let moved = |arn: &str| moved_arn(arn, "view", "/", "/accessctl/");
+        assert_eq!(
+            moved("arn:aws:iam::111122223333:policy/view").as_deref(),
+            Some("arn:aws:iam::111122223333:policy/accessctl/view")
+        );
+        assert_eq!(
+            moved("arn:aws-cn:iam::111122223333:policy/view").as_deref(),
+            Some("arn:aws-cn:iam::111122223333:policy/accessctl/view")
+        );
+        // Another path, another name, an AWS-managed policy of the same name, not a policy.
+        assert_eq!(moved("arn:aws:iam::111122223333:policy/team/view"), None);
+        assert_eq!(moved("arn:aws:iam::111122223333:policy/preview"), None);
+        assert_eq!(moved("arn:aws:iam::aws:policy/view"), None);
+        assert_eq!(moved("arn:aws:iam::111122223333:role/view"), None);
+        assert_eq!(moved("policy/view"), None);
     }
 }

@@ -14,6 +14,7 @@ use crate::model::{
 
 const ACCOUNT: &str = "111122223333";
 const CLUSTER: &str = "demo";
+const POLICY_PATH: &str = "/accessctl/";
 
 fn document(action: &str) -> PolicyDocument {
     PolicyDocument::from_value(
@@ -60,13 +61,18 @@ fn role(owned: bool) -> Role {
     }
 }
 
+/// Owned: under the policy path, with the tag the loader adds (live state never has it).
 fn policy(owned: bool) -> Policy {
     Policy {
-        path: "/".into(),
+        path: if owned { POLICY_PATH } else { "/" }.into(),
         description: Some("view".into()),
         document: document("eks:DescribeCluster"),
         tags: if owned { owned_tags() } else { BTreeMap::new() },
     }
+}
+
+fn policy_arn(path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:policy{path}{name}")
 }
 
 fn group(path: &str) -> Group {
@@ -173,6 +179,7 @@ fn desired(state: State) -> Desired {
         state,
         adopt: BTreeSet::new(),
         group_path: "/accessctl/".into(),
+        policy_path: POLICY_PATH.into(),
     }
 }
 
@@ -411,6 +418,120 @@ fn groups_are_owned_by_their_path() {
     assert!(!ok(&custom, &live).has_changes());
 }
 
+#[test]
+fn policies_are_owned_by_their_path_and_their_tags_are_never_compared() {
+    let mut want = state();
+    want.iam.policies.insert("view".into(), policy(true));
+    let mut team = policy(true);
+    team.path = "/accessctl/team/".into();
+    want.iam.policies.insert("team".into(), team.clone());
+
+    // Live state has no policy tags (IAM returns none in bulk): owned all the same, and the
+    // tag the file writes is no difference.
+    let mut live = live_state();
+    for (name, policy) in &want.iam.policies {
+        let mut read = policy.clone();
+        read.tags.clear();
+        live.iam.policies.insert(name.clone(), read);
+    }
+    let mut gone = policy(true);
+    gone.path = "/accessctl/old/".into();
+    gone.tags.clear();
+    live.iam.policies.insert("gone".into(), gone);
+    live.iam.policies.insert("console".into(), policy(false));
+    let plan = ok(&desired(want.clone()), &live);
+    assert_eq!(lines(&plan), ["- iam.policy.gone"]);
+
+    // A document change updates; the fields and the reason do not mention the tags.
+    let mut changed = want.clone();
+    if let Some(view) = changed.iam.policies.get_mut("view") {
+        view.document = document("eks:ListClusters");
+    }
+    let plan = ok(&desired(changed), &live);
+    assert_eq!(lines(&plan), ["~ iam.policy.view", "- iam.policy.gone"]);
+    assert_eq!(paths(&plan.changes[0]), ["document"]);
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some("differs from access.yaml: document")
+    );
+    // The after object still carries the tag: apply writes it.
+    let Some(Object::Policy(after)) = &plan.changes[0].after else {
+        panic!("a policy change");
+    };
+    assert_eq!(after.tags, owned_tags());
+
+    // The tag alone on a policy outside the path does not make it owned.
+    let mut tagged_outside = policy(false);
+    tagged_outside.tags = owned_tags();
+    live.iam.policies.insert("view".into(), tagged_outside);
+    assert_eq!(
+        refused(&desired(want), &live),
+        [Problem::Unowned {
+            address: Address::iam(Kind::Policy, "view")
+        }]
+    );
+}
+
+#[test]
+fn adopting_a_policy_outside_the_path_moves_it_and_its_attachments_follow() {
+    let old_arn = policy_arn("/", "view");
+    let new_arn = policy_arn(POLICY_PATH, "view");
+    let mut want = state();
+    want.iam.policies.insert("view".into(), policy(true));
+    // alice keeps the policy, the developers group drops it, the unmanaged role is not ours.
+    let mut alice = user(true);
+    alice.managed_policies.insert(new_arn.clone());
+    want.iam.users.insert("alice".into(), alice.clone());
+    want.iam
+        .groups
+        .insert("developers".into(), group("/accessctl/"));
+
+    let mut live = live_state();
+    live.iam.policies.insert("view".into(), policy(false));
+    let mut alice_live = alice.clone();
+    alice_live.managed_policies = BTreeSet::from([old_arn.clone()]);
+    live.iam.users.insert("alice".into(), alice_live);
+    let mut developers = group("/accessctl/");
+    developers.managed_policies.insert(old_arn.clone());
+    live.iam.groups.insert("developers".into(), developers);
+    let mut other = role(false);
+    other.managed_policies.insert(old_arn.clone());
+    live.iam.roles.insert("other".into(), other);
+
+    let mut desired = desired(want);
+    desired.adopt.insert(Address::iam(Kind::Policy, "view"));
+    let plan = ok(&desired, &live);
+    // alice already has the new ARN once the replace re-attached it: no change for her.
+    assert_eq!(
+        lines(&plan),
+        ["-/+ iam.policy.view", "~ iam.group.developers"]
+    );
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some(
+            "exists unmanaged; adopted because of `adopt: true`; `path` cannot be changed in place"
+        )
+    );
+    // The group's change starts from what the replace leaves: the new ARN, which it detaches.
+    let Some(Object::Group(before)) = &plan.changes[1].before else {
+        panic!("a group change");
+    };
+    assert_eq!(before.managed_policies, BTreeSet::from([new_arn.clone()]));
+    assert_eq!(paths(&plan.changes[1]), ["managed_policies"]);
+
+    let after = simulate(&live, &plan);
+    assert_eq!(
+        after.iam.roles["other"].managed_policies,
+        BTreeSet::from([new_arn.clone()])
+    );
+    assert_eq!(
+        after.iam.users["alice"].managed_policies,
+        BTreeSet::from([new_arn])
+    );
+    assert!(after.iam.groups["developers"].managed_policies.is_empty());
+    assert!(!ok(&desired, &after).has_changes());
+}
+
 // Replace.
 
 #[test]
@@ -440,7 +561,7 @@ fn policy_description_or_path_change_is_a_replace() {
         }
     );
 
-    want.path = "/eks/".into();
+    want.path = "/accessctl/eks/".into();
     desired_state.iam.policies.insert("view".into(), want);
     let plan = ok(&desired(desired_state), &live);
     assert_eq!(
@@ -504,7 +625,7 @@ fn adopting_with_an_immutable_change_is_a_replace_that_says_both() {
     assert_eq!(
         plan.changes[0].reason.as_deref(),
         Some(
-            "exists unmanaged; adopted because of `--adopt`; `description` cannot be changed in place"
+            "exists unmanaged; adopted because of `--adopt`; `path` and `description` cannot be changed in place"
         )
     );
 }

@@ -1,7 +1,7 @@
 //! access.yaml as written: every value with its place in the file, nothing resolved yet.
 //! Filled by `decode`, checked by `validate`, turned into the model by `build`.
 
-use crate::model::AuthenticationMode;
+use crate::model::{AuthenticationMode, DEFAULT_POLICY_PATH};
 
 use super::node::{Located, Location, Node};
 
@@ -21,10 +21,20 @@ pub struct Spec<'n> {
 #[derive(Debug, Default)]
 pub struct IamSpec<'n> {
     pub group_path: Option<Text>,
+    pub policy_path: Option<Text>,
     pub policies: Vec<PolicySpec<'n>>,
     pub groups: Vec<GroupSpec<'n>>,
     pub users: Vec<UserSpec<'n>>,
     pub roles: Vec<RoleSpec<'n>>,
+}
+
+impl IamSpec<'_> {
+    /// The path customer policies are created and owned under: `policyPath`, or the default.
+    pub fn policy_path(&self) -> &str {
+        self.policy_path
+            .as_ref()
+            .map_or(DEFAULT_POLICY_PATH, |path| path.value.as_str())
+    }
 }
 
 /// Where a policy document comes from.

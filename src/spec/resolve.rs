@@ -29,7 +29,7 @@ impl Unresolved {
 pub struct Directory {
     pub partition: String,
     pub account: String,
-    /// Name → path.
+    /// Name → path (a policy without `path` is under `iam.policyPath`).
     pub policies: BTreeMap<String, String>,
     pub users: BTreeMap<String, String>,
     pub roles: BTreeMap<String, String>,
@@ -38,7 +38,11 @@ pub struct Directory {
 }
 
 fn path_of(path: Option<&super::raw::Text>) -> String {
-    path.map_or_else(|| "/".to_string(), |path| path.value.clone())
+    path_or(path, "/")
+}
+
+fn path_or(path: Option<&super::raw::Text>, default: &str) -> String {
+    path.map_or_else(|| default.to_string(), |path| path.value.clone())
 }
 
 impl Directory {
@@ -56,7 +60,10 @@ impl Directory {
             policies: iam
                 .policies
                 .iter()
-                .map(|p| (p.name.value.clone(), path_of(p.path.as_ref())))
+                .map(|p| {
+                    let path = path_or(p.path.as_ref(), iam.policy_path());
+                    (p.name.value.clone(), path)
+                })
                 .collect(),
             users: iam
                 .users

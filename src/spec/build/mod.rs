@@ -1,5 +1,5 @@
 //! The desired state: the validated file turned into the model, with ownership markers added
-//! (the `managed-by` tag, the group path, the Kubernetes label), references resolved to ARNs and
+//! (the `managed-by` tag, the group and policy paths, the Kubernetes label), references resolved to ARNs and
 //! trust sugar expanded. Documents are converted here, so their mistakes are reported here.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +31,7 @@ pub fn build(
         .group_path
         .as_ref()
         .map_or_else(|| DEFAULT_GROUP_PATH.to_string(), |p| p.value.clone());
+    let policy_path = spec.iam.policy_path().to_string();
     let iam = build_iam(reader, spec, directory, facts, &group_path, &mut adopt);
     let clusters = spec
         .clusters
@@ -51,6 +52,7 @@ pub fn build(
         },
         adopt,
         group_path,
+        policy_path,
     }
 }
 
@@ -112,7 +114,10 @@ fn build_iam(
         iam.policies.insert(
             policy.name.value.clone(),
             Policy {
-                path: path_or_root(policy.path.as_ref()),
+                path: policy
+                    .path
+                    .as_ref()
+                    .map_or_else(|| spec.iam.policy_path().to_string(), |p| p.value.clone()),
                 description: policy.description.as_ref().map(|d| d.value.clone()),
                 document,
                 tags: managed_tags(&policy.tags),

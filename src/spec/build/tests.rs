@@ -93,7 +93,7 @@ fn seed_001_builds_its_iam_objects() {
         Group {
             path: DEFAULT_GROUP_PATH.to_string(),
             managed_policies: strings(&[
-                "arn:aws:iam::424432388155:policy/AmazonEKSViewNodesAndWorkloadsPolicy"
+                "arn:aws:iam::424432388155:policy/accessctl/AmazonEKSViewNodesAndWorkloadsPolicy"
             ]),
             inline_policies: BTreeMap::new(),
         }
@@ -111,7 +111,7 @@ fn seed_001_builds_its_iam_objects() {
     );
     assert_eq!(
         iam.users["manager"].managed_policies,
-        strings(&["arn:aws:iam::424432388155:policy/AmazonEKSAssumeEKSAdminPolicy"])
+        strings(&["arn:aws:iam::424432388155:policy/accessctl/AmazonEKSAssumeEKSAdminPolicy"])
     );
     let assume = &iam.policies["AmazonEKSAssumeEKSAdminPolicy"];
     assert_eq!(assume.tags, managed);
@@ -136,7 +136,7 @@ fn seed_001_builds_its_iam_objects() {
     );
     assert_eq!(
         role.managed_policies,
-        strings(&["arn:aws:iam::424432388155:policy/AmazonEKSAdminPolicy"])
+        strings(&["arn:aws:iam::424432388155:policy/accessctl/AmazonEKSAdminPolicy"])
     );
     assert_eq!(role.max_session_duration, 3600);
     assert_eq!(role.tags, managed);
@@ -443,4 +443,82 @@ clusters:
         ]
     );
     assert!(cluster.roles.contains_key("team-a/deployer"));
+}
+
+#[test]
+fn policies_are_created_under_the_policy_path_and_referenced_there() {
+    let text = |policy_path: &str, path: &str| {
+        format!(
+            r#"
+version: 1
+account: "424432388155"
+iam:
+  {policy_path}
+  policies:
+    view:
+      document: {{Version: "2012-10-17", Statement: [{{Effect: Allow, Action: "eks:List*", Resource: "*"}}]}}
+    {path}
+  users:
+    alice: {{policies: [view]}}
+"#
+        )
+    };
+    let desired = load(&text("", ""));
+    assert_eq!(desired.policy_path, crate::model::DEFAULT_POLICY_PATH);
+    assert_eq!(desired.state.iam.policies["view"].path, "/accessctl/");
+    assert_eq!(
+        desired.state.iam.users["alice"].managed_policies,
+        strings(&["arn:aws:iam::424432388155:policy/accessctl/view"])
+    );
+
+    let team = r#"team: {path: /platform/team/, document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "eks:Describe*", Resource: "*"}]}}"#;
+    let desired = load(&text("policyPath: /platform/", team));
+    assert_eq!(desired.policy_path, "/platform/");
+    assert_eq!(desired.state.iam.policies["view"].path, "/platform/");
+    assert_eq!(desired.state.iam.policies["team"].path, "/platform/team/");
+    assert_eq!(
+        desired.state.iam.users["alice"].managed_policies,
+        strings(&["arn:aws:iam::424432388155:policy/platform/view"])
+    );
+}
+
+#[test]
+fn a_policy_path_outside_the_policy_path_is_refused_with_a_hint() {
+    let text = r#"
+version: 1
+account: "424432388155"
+iam:
+  policyPath: accessctl
+  policies:
+    view:
+      path: /team/
+      document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "eks:List*", Resource: "*"}]}
+"#;
+    let Err(diagnostics) = load_text("access.yaml", text, &Facts::default()) else {
+        panic!("loads despite the paths");
+    };
+    let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["invalid policy path `accessctl`: must start and end with `/`"]
+    );
+
+    let text = text.replace("policyPath: accessctl", "policyPath: /accessctl/");
+    let Err(diagnostics) = load_text("access.yaml", &text, &Facts::default()) else {
+        panic!("loads despite the path");
+    };
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(
+        diagnostics[0].message,
+        "the policy path `/team/` is not under `policyPath` (`/accessctl/`)"
+    );
+    assert_eq!((diagnostics[0].line, diagnostics[0].column), (8, 13));
+    assert!(
+        diagnostics[0]
+            .hint
+            .as_deref()
+            .is_some_and(|hint| hint.contains("`/accessctl/team/`")),
+        "{:?}",
+        diagnostics[0].hint
+    );
 }

@@ -12,7 +12,14 @@ use super::raw::{
 use super::reader::{Object, Owner, Reader};
 
 const TOP_KEYS: [&str; 5] = ["version", "account", "partition", "iam", "clusters"];
-const IAM_KEYS: [&str; 5] = ["groupPath", "policies", "groups", "users", "roles"];
+const IAM_KEYS: [&str; 6] = [
+    "groupPath",
+    "policyPath",
+    "policies",
+    "groups",
+    "users",
+    "roles",
+];
 const POLICY_KEYS: [&str; 6] = ["document", "file", "description", "path", "tags", "adopt"];
 const GROUP_KEYS: [&str; 3] = ["policies", "inline", "adopt"];
 const USER_KEYS: [&str; 7] = [
@@ -73,6 +80,7 @@ fn decode_iam<'n>(reader: &mut Reader<'_>, node: &'n Node) -> IamSpec<'n> {
         return iam;
     };
     iam.group_path = object.get("groupPath").and_then(|n| reader.string(n));
+    iam.policy_path = object.get("policyPath").and_then(|n| reader.string(n));
     if let Some(node) = object.get("policies") {
         for (name, body) in reader.named(node) {
             iam.policies.extend(decode_policy(reader, name, body));

@@ -18,6 +18,9 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
     if let Some(path) = &iam.group_path {
         rule(reader, path, "group path", names::iam_path(&path.value));
     }
+    if let Some(path) = &iam.policy_path {
+        rule(reader, path, "policy path", names::iam_path(&path.value));
+    }
     for policy in &iam.policies {
         rule(
             reader,
@@ -26,6 +29,7 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
             names::iam_name(IamName::Policy, &policy.name.value),
         );
         path(reader, policy.path.as_ref());
+        under_policy_path(reader, iam.policy_path(), policy.path.as_ref());
         description(reader, policy.description.as_ref());
         tags(reader, &policy.tags);
     }
@@ -119,6 +123,27 @@ fn case_insensitive<'t>(
 fn path(reader: &mut Reader<'_>, path: Option<&Text>) {
     if let Some(path) = path {
         rule(reader, path, "path", names::iam_path(&path.value));
+    }
+}
+
+/// A policy's path says it is owned: it must be the policy path or below it. An invalid
+/// `policyPath` is reported once, not again at every policy.
+fn under_policy_path(reader: &mut Reader<'_>, policy_path: &str, path: Option<&Text>) {
+    if let Some(path) = path
+        && names::iam_path(policy_path).is_ok()
+        && names::iam_path(&path.value).is_ok()
+        && !path.value.starts_with(policy_path)
+    {
+        reader.error_hint(
+            path.at,
+            format!(
+                "the policy path `{}` is not under `policyPath` (`{policy_path}`)",
+                path.value
+            ),
+            format!(
+                "accessctl owns the policies under `{policy_path}`: write `{policy_path}` or a path below it (e.g. `{policy_path}team/`), or leave `path` out"
+            ),
+        );
     }
 }
 
