@@ -11,8 +11,7 @@ use crate::model::{
     AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH,
     DEFAULT_POLICY_PATH, Group, IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG,
     MANAGED_BY_VALUE, Meta, NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy,
-    Role, ServiceAccount,
-    State, User,
+    Role, ServiceAccount, State, User,
 };
 
 use super::fields::{field_changes, field_names, join_names};
