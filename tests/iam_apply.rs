@@ -764,7 +764,7 @@ pub(crate) async fn scoped_round_trip_on(target: &AwsTarget) {
         write_file(
             temp.path(),
             &format!(
-                "version: 1\naccount: \"{account}\"\niam:\n  groupPath: {path}\n  policies:\n    {policy}:\n      path: {path}\n      document: {BUCKET_READ}\n  users:\n{users}"
+                "version: 1\naccount: \"{account}\"\niam:\n  groupPath: {path}\n  policyPath: {path}\n  policies:\n    {policy}:\n      path: {path}\n      document: {BUCKET_READ}\n  users:\n{users}"
             ),
         )
     };

@@ -234,7 +234,12 @@ fn iam(
                 };
                 let body = MapBuilder::new()
                     .maybe("description", policy.description.as_deref().map(Node::str))
-                    .maybe("path", path(&policy.path))
+                    // Policies default to the policy path, where accessctl owns them.
+                    .maybe(
+                        "path",
+                        (policy.path != crate::model::DEFAULT_POLICY_PATH)
+                            .then(|| Node::str(&policy.path)),
+                    )
                     .entry(source)
                     .maybe("tags", tags(&policy.tags));
                 Entry::new(name, adopt(body, owned.policies.contains(name)).build())

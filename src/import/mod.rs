@@ -222,7 +222,7 @@ fn owned(live: &State, cluster_name: &str) -> emit::Owned {
         policies: iam
             .policies
             .iter()
-            .filter(|(_, p)| tagged(&p.tags))
+            .filter(|(_, p)| p.path.starts_with(crate::model::DEFAULT_POLICY_PATH))
             .map(|(n, _)| n.clone())
             .collect(),
         groups: iam

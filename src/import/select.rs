@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuthEntry, Binding, Cluster, ClusterRole, DocumentKind, Group,
-    IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_TAG, MapKind, Policy, PolicyDocument, Role,
-    RoleRefKind, ServiceAccount, State, User, arn, parse_arn,
+    AccessEntry, AccessScope, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_POLICY_PATH,
+    DocumentKind, Group, IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_TAG, MapKind, Policy,
+    PolicyDocument, Role, RoleRefKind, ServiceAccount, State, User, arn, parse_arn,
 };
 
 use super::{Options, Part};
@@ -439,7 +439,7 @@ impl Selector<'_> {
         policies.extend(
             iam.policies
                 .iter()
-                .filter(|(_, p)| tagged(&p.tags))
+                .filter(|(_, p)| p.path.starts_with(DEFAULT_POLICY_PATH))
                 .map(|(n, _)| n.clone()),
         );
         if let Some(prefix) = &self.options.path_prefix {
@@ -618,6 +618,15 @@ impl Selector<'_> {
         if !writable(&policy.document, DocumentKind::Identity) {
             self.leave_out(format!(
                 "{what}: its document is not a valid identity policy as access.yaml checks it; referred to by ARN"
+            ));
+            return;
+        }
+        if !policy.path.starts_with(DEFAULT_POLICY_PATH) {
+            // Customer policies are owned by path: declaring this one would re-create it under
+            // the policy path (a new ARN), which is no adoption.
+            self.leave_out(format!(
+                "{what}: its path `{}` is outside `{DEFAULT_POLICY_PATH}`, where accessctl owns policies; referred to by ARN (declare it to have accessctl re-create it under `{DEFAULT_POLICY_PATH}`)",
+                policy.path
             ));
             return;
         }

@@ -15,11 +15,26 @@ const MAX_DESCRIPTION: usize = 1000;
 
 pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory) {
     let iam = &spec.iam;
-    if let Some(path) = &iam.group_path {
-        rule(reader, path, "group path", names::iam_path(&path.value));
-    }
-    if let Some(path) = &iam.policy_path {
-        rule(reader, path, "policy path", names::iam_path(&path.value));
+    for (path, what, key, objects) in [
+        (&iam.group_path, "group path", "groupPath", "IAM group"),
+        (
+            &iam.policy_path,
+            "policy path",
+            "policyPath",
+            "customer policy",
+        ),
+    ] {
+        let Some(path) = path else { continue };
+        rule(reader, path, what, names::iam_path(&path.value));
+        // Everything under the path is owned, and owned objects missing from the file are
+        // deleted: `/` would hand accessctl every group (or policy) of the account.
+        if path.value == "/" {
+            reader.error_hint(
+                path.at,
+                format!("`{key}` cannot be `/`: accessctl would own, and prune, every {objects} of the account"),
+                "use a path of accessctl's own, e.g. `/accessctl/` (the default)".to_string(),
+            );
+        }
     }
     for policy in &iam.policies {
         rule(
