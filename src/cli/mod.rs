@@ -64,10 +64,12 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Make live state match access.yaml: plan, confirm, then apply exactly that plan
     Apply(apply::ApplyArgs),
+    /// Report drift: changed objects, and access granted outside access.yaml (exit 0 none, 2 drift)
+    Drift(drift::DriftArgs),
     /// Read the live state access.yaml touches and save it as JSON (for `plan --live-state`)
     Snapshot(snapshot::SnapshotArgs),
-    /// Print a shell completion script
-    Completions(completions::CompletionsArgs),
+    /// Write an access.yaml for the access that exists, such that its first plan only adopts
+    Import(import::ImportArgs),
     /// Show every route by which an IAM principal reaches each cluster, and what it may do
     Explain(explain::ExplainArgs),
     /// List the IAM principals that can make a Kubernetes request, with the route
@@ -76,10 +78,8 @@ pub enum Command {
     CanI(can_i::CanIArgs),
     /// Report risky access patterns in access.yaml
     Lint(lint::LintArgs),
-    /// Write an access.yaml for the access that exists, such that its first plan only adopts
-    Import(import::ImportArgs),
-    /// Report drift: changed objects, and access granted outside access.yaml (exit 0 none, 2 drift)
-    Drift(drift::DriftArgs),
+    /// Print a shell completion script
+    Completions(completions::CompletionsArgs),
 }
 
 /// The access.yaml to read.
