@@ -139,17 +139,7 @@ impl EksExecutor {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        retry::retry(&self.retry, fresh, || async {
-            send().await.map_err(|error| {
-                let too_many = matches!(&error, SdkError::ServiceError(context) if context.raw().status().as_u16() == 429);
-                let mut error = AwsError::from_sdk(name, Some(object.to_string()), error);
-                if too_many {
-                    error.kind = ErrorKind::Throttled;
-                }
-                error
-            })
-        })
-        .await
+        retry::call(&self.retry, name, object, fresh, send).await
     }
 
     /// The unique id of the role `principal` names, when it is a role of this account.

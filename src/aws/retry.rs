@@ -4,10 +4,16 @@
 //!
 //! The SDK's own retries stay on underneath; this layer covers what they give up on (a long
 //! throttling burst) and what they never retry (`NoSuchEntity`, "Invalid principal").
+//! [`call`] is the one wrapper the IAM and EKS executors put each SDK call in.
 
+use std::error::Error as StdError;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{AwsError, ErrorKind};
 
@@ -114,6 +120,40 @@ where
         failures += 1;
         tokio::time::sleep(wait).await;
     }
+}
+
+/// One SDK call with retries: `send` makes the request; `name` (e.g. `iam:CreateUser`) and
+/// `object` label the error; `fresh` as in [`transient`].
+pub async fn call<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    name: &'static str,
+    object: &str,
+    fresh: bool,
+    send: F,
+) -> Result<T, AwsError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    retry(policy, fresh, || async {
+        send().await.map_err(|error| sdk_error(name, object, error))
+    })
+    .await
+}
+
+/// An SDK error as an [`AwsError`]; HTTP 429 counts as throttling whatever the body says.
+fn sdk_error<E>(call: &'static str, object: &str, error: SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    let too_many =
+        matches!(&error, SdkError::ServiceError(context) if context.raw().status().as_u16() == 429);
+    let mut error = AwsError::from_sdk(call, Some(object.to_string()), error);
+    if too_many {
+        error.kind = ErrorKind::Throttled;
+    }
+    error
 }
 
 /// A random number from the standard library's per-instance hash keys: jitter needs no

@@ -9,6 +9,7 @@
 mod group;
 mod oidc;
 mod policy;
+mod principal;
 mod role;
 mod user;
 
@@ -153,10 +154,7 @@ impl IamExecutor {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        retry::retry(&self.retry, fresh, || async {
-            send().await.map_err(|error| sdk_error(name, object, error))
-        })
-        .await
+        retry::call(&self.retry, name, object, fresh, send).await
     }
 
     /// Like [`Self::call`], with `NoSuchEntity` meaning there is nothing to do (removing what
@@ -284,20 +282,6 @@ fn mismatch(change: &Change) -> AwsError {
             change.action
         ),
     }
-}
-
-/// An SDK error as an [`AwsError`]; HTTP 429 counts as throttling whatever the body says.
-fn sdk_error<E>(call: &'static str, object: &str, error: SdkError<E, HttpResponse>) -> AwsError
-where
-    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-{
-    let too_many =
-        matches!(&error, SdkError::ServiceError(context) if context.raw().status().as_u16() == 429);
-    let mut error = AwsError::from_sdk(call, Some(object.to_string()), error);
-    if too_many {
-        error.kind = ErrorKind::Throttled;
-    }
-    error
 }
 
 /// A document as IAM takes it: compact JSON.

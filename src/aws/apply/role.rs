@@ -4,10 +4,8 @@
 
 use crate::model::Role;
 
-use super::{
-    AwsError, IamExecutor, all_pages, document_json, inline_changes, next_marker, set_changes,
-    tag_changes, tags,
-};
+use super::principal::{Principal, drop_policies, sync_policies};
+use super::{AwsError, IamExecutor, all_pages, document_json, next_marker, tag_changes, tags};
 
 pub(super) async fn create(ex: &IamExecutor, name: &str, role: &Role) -> Result<(), AwsError> {
     let object = format!("role `{name}`");
@@ -119,52 +117,16 @@ pub(super) async fn update(
         })
         .await?;
     }
-    let (attach, detach) = set_changes(&before.managed_policies, &after.managed_policies);
-    for policy in attach {
-        let fresh = ex.is_fresh([arn.as_str(), policy.as_str()]);
-        ex.call("iam:AttachRolePolicy", &object, fresh, || {
-            ex.iam
-                .attach_role_policy()
-                .role_name(name)
-                .policy_arn(policy)
-                .send()
-        })
-        .await?;
-    }
-    for policy in detach {
-        ex.call_if_exists("iam:DetachRolePolicy", &object, || {
-            ex.iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(policy)
-                .send()
-        })
-        .await?;
-    }
-    let (put, delete) = inline_changes(&before.inline_policies, &after.inline_policies);
-    for (policy, document) in put {
-        let document = document_json(document);
-        ex.call("iam:PutRolePolicy", &object, fresh, || {
-            ex.iam
-                .put_role_policy()
-                .role_name(name)
-                .policy_name(policy)
-                .policy_document(&document)
-                .send()
-        })
-        .await?;
-    }
-    for policy in delete {
-        ex.call_if_exists("iam:DeleteRolePolicy", &object, || {
-            ex.iam
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(policy)
-                .send()
-        })
-        .await?;
-    }
-    Ok(())
+    sync_policies(
+        ex,
+        Principal::Role(name),
+        &object,
+        &arn,
+        fresh,
+        before.into(),
+        after.into(),
+    )
+    .await
 }
 
 /// Leaves every instance profile, drops attachments and inline policies, then the role.
@@ -199,60 +161,7 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError>
         })
         .await?;
     }
-    let attached = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListAttachedRolePolicies", object, false, || {
-                ex.iam
-                    .list_attached_role_policies()
-                    .role_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let arns = page
-            .attached_policies()
-            .iter()
-            .filter_map(|policy| policy.policy_arn().map(str::to_string))
-            .collect();
-        Ok((arns, next_marker(page.is_truncated(), page.marker())))
-    })
-    .await?;
-    for arn in &attached {
-        ex.call_if_exists("iam:DetachRolePolicy", object, || {
-            ex.iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-        })
-        .await?;
-    }
-    let inline = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListRolePolicies", object, false, || {
-                ex.iam
-                    .list_role_policies()
-                    .role_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        Ok((
-            page.policy_names().to_vec(),
-            next_marker(page.is_truncated(), page.marker()),
-        ))
-    })
-    .await?;
-    for policy in &inline {
-        ex.call_if_exists("iam:DeleteRolePolicy", object, || {
-            ex.iam
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(policy)
-                .send()
-        })
-        .await?;
-    }
+    drop_policies(ex, Principal::Role(name), object).await?;
     ex.call_if_exists("iam:DeleteRole", object, || {
         ex.iam.delete_role().role_name(name).send()
     })

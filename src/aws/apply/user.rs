@@ -4,10 +4,8 @@
 
 use crate::model::User;
 
-use super::{
-    AwsError, IamExecutor, all_pages, document_json, inline_changes, next_marker, set_changes,
-    tag_changes, tags,
-};
+use super::principal::{Principal, drop_policies, sync_policies};
+use super::{AwsError, IamExecutor, all_pages, next_marker, set_changes, tag_changes, tags};
 
 pub(super) async fn create(ex: &IamExecutor, name: &str, user: &User) -> Result<(), AwsError> {
     let object = format!("user `{name}`");
@@ -115,61 +113,18 @@ pub(super) async fn update(
         .await?;
     }
     for group in leave {
-        ex.call_if_exists("iam:RemoveUserFromGroup", &object, || {
-            ex.iam
-                .remove_user_from_group()
-                .user_name(name)
-                .group_name(group)
-                .send()
-        })
-        .await?;
+        leave_group(ex, &object, name, group).await?;
     }
-    let (attach, detach) = set_changes(&before.managed_policies, &after.managed_policies);
-    for policy in attach {
-        let fresh = ex.is_fresh([arn.as_str(), policy.as_str()]);
-        ex.call("iam:AttachUserPolicy", &object, fresh, || {
-            ex.iam
-                .attach_user_policy()
-                .user_name(name)
-                .policy_arn(policy)
-                .send()
-        })
-        .await?;
-    }
-    for policy in detach {
-        ex.call_if_exists("iam:DetachUserPolicy", &object, || {
-            ex.iam
-                .detach_user_policy()
-                .user_name(name)
-                .policy_arn(policy)
-                .send()
-        })
-        .await?;
-    }
-    let (put, delete) = inline_changes(&before.inline_policies, &after.inline_policies);
-    for (policy, document) in put {
-        let document = document_json(document);
-        ex.call("iam:PutUserPolicy", &object, fresh, || {
-            ex.iam
-                .put_user_policy()
-                .user_name(name)
-                .policy_name(policy)
-                .policy_document(&document)
-                .send()
-        })
-        .await?;
-    }
-    for policy in delete {
-        ex.call_if_exists("iam:DeleteUserPolicy", &object, || {
-            ex.iam
-                .delete_user_policy()
-                .user_name(name)
-                .policy_name(policy)
-                .send()
-        })
-        .await?;
-    }
-    Ok(())
+    sync_policies(
+        ex,
+        Principal::User(name),
+        &object,
+        &arn,
+        fresh,
+        before.into(),
+        after.into(),
+    )
+    .await
 }
 
 /// Everything IAM refuses to delete a user with, removed first; then the user.
@@ -349,74 +304,31 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError>
     })
     .await?;
     for group in &groups {
-        ex.call_if_exists("iam:RemoveUserFromGroup", object, || {
-            ex.iam
-                .remove_user_from_group()
-                .user_name(name)
-                .group_name(group)
-                .send()
-        })
-        .await?;
+        leave_group(ex, object, name, group).await?;
     }
 
-    let attached = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListAttachedUserPolicies", object, false, || {
-                ex.iam
-                    .list_attached_user_policies()
-                    .user_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let arns = page
-            .attached_policies()
-            .iter()
-            .filter_map(|policy| policy.policy_arn().map(str::to_string))
-            .collect();
-        Ok((arns, next_marker(page.is_truncated(), page.marker())))
-    })
-    .await?;
-    for arn in &attached {
-        ex.call_if_exists("iam:DetachUserPolicy", object, || {
-            ex.iam
-                .detach_user_policy()
-                .user_name(name)
-                .policy_arn(arn)
-                .send()
-        })
-        .await?;
-    }
-
-    let inline = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListUserPolicies", object, false, || {
-                ex.iam
-                    .list_user_policies()
-                    .user_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        Ok((
-            page.policy_names().to_vec(),
-            next_marker(page.is_truncated(), page.marker()),
-        ))
-    })
-    .await?;
-    for policy in &inline {
-        ex.call_if_exists("iam:DeleteUserPolicy", object, || {
-            ex.iam
-                .delete_user_policy()
-                .user_name(name)
-                .policy_name(policy)
-                .send()
-        })
-        .await?;
-    }
+    drop_policies(ex, Principal::User(name), object).await?;
 
     ex.call_if_exists("iam:DeleteUser", object, || {
         ex.iam.delete_user().user_name(name).send()
+    })
+    .await?;
+    Ok(())
+}
+
+/// Takes `user` out of `group`; one already out is nothing to do.
+pub(super) async fn leave_group(
+    ex: &IamExecutor,
+    object: &str,
+    user: &str,
+    group: &str,
+) -> Result<(), AwsError> {
+    ex.call_if_exists("iam:RemoveUserFromGroup", object, || {
+        ex.iam
+            .remove_user_from_group()
+            .user_name(user)
+            .group_name(group)
+            .send()
     })
     .await?;
     Ok(())
