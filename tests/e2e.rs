@@ -24,39 +24,6 @@ fn example_live(name: &str) -> State {
     accessctl::snapshot::read(&example_dir(name).join("live.json")).expect("example snapshot")
 }
 
-/// A moto server holding the example's account, with the example's EKS cluster in its region.
-fn moto_for(live: &State, cluster: &str, region: &str) -> Moto {
-    let account = live.account.clone().expect("example account");
-    let moto = Moto::start_with_env(&[
-        ("MOTO_ACCOUNT_ID", account.as_str()),
-        ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
-    ]);
-    let config = moto
-        .sdk_config()
-        .to_builder()
-        .region(aws_config::Region::new(region.to_string()))
-        .build();
-    let eks = aws_sdk_eks::Client::new(&config);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime
-        .block_on(
-            eks.create_cluster()
-                .name(cluster)
-                .role_arn(format!("arn:aws:iam::{account}:role/eks-cluster"))
-                .resources_vpc_config(
-                    aws_sdk_eks::types::VpcConfigRequest::builder()
-                        .subnet_ids("subnet-1")
-                        .build(),
-                )
-                .send(),
-        )
-        .expect("moto creates the EKS cluster");
-    moto
-}
-
 /// Runs accessctl with only loopback endpoints in its environment.
 fn accessctl(args: &[&str], moto: &Moto, kubeconfig: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_accessctl"))
@@ -109,7 +76,8 @@ async fn converges(name: &str) {
     let file = example_dir(name).join("access.yaml").display().to_string();
 
     let outcome = tokio::task::spawn_blocking(move || {
-        let moto = moto_for(&live, &cluster_name, &region);
+        let account = live.account.clone().expect("example account");
+        let moto = Moto::with_eks_cluster(&account, &cluster_name, &region);
         let run = |args: &[&str]| accessctl(args, &moto, &kubeconfig);
 
         // No terminal and no --auto-approve: refused, nothing changed.

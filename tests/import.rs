@@ -455,27 +455,12 @@ async fn live_import_apply_then_plan_is_empty_and_node_roles_are_byte_identical(
     .await
     .expect("moto");
     seed_iam(&moto, &live).await;
-    let eks = aws_sdk_eks::Client::new(
-        &moto
-            .sdk_config()
-            .to_builder()
-            .region(aws_config::Region::new("eu-west-1"))
-            .build(),
-    );
-    eks.create_cluster()
-        .name("legacy")
-        .role_arn(format!(
-            "arn:aws:iam::{}:role/eks-cluster",
-            live.account.clone().unwrap_or_default()
-        ))
-        .resources_vpc_config(
-            aws_sdk_eks::types::VpcConfigRequest::builder()
-                .subnet_ids("subnet-1")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("moto creates the EKS cluster");
+    moto.create_eks_cluster(
+        &live.account.clone().unwrap_or_default(),
+        "legacy",
+        "eu-west-1",
+    )
+    .await;
 
     let outcome = tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().expect("tempdir");

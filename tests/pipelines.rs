@@ -31,38 +31,6 @@ fn example_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A moto server holding the example's account, with the example's EKS cluster in its region.
-fn moto_for(account: &str, cluster: &str, region: &str) -> Moto {
-    let moto = Moto::start_with_env(&[
-        ("MOTO_ACCOUNT_ID", account),
-        ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
-    ]);
-    let config = moto
-        .sdk_config()
-        .to_builder()
-        .region(aws_config::Region::new(region.to_string()))
-        .build();
-    let eks = aws_sdk_eks::Client::new(&config);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime
-        .block_on(
-            eks.create_cluster()
-                .name(cluster)
-                .role_arn(format!("arn:aws:iam::{account}:role/eks-cluster"))
-                .resources_vpc_config(
-                    aws_sdk_eks::types::VpcConfigRequest::builder()
-                        .subnet_ids("subnet-1")
-                        .build(),
-                )
-                .send(),
-        )
-        .expect("moto creates the EKS cluster");
-    moto
-}
-
 /// Runs accessctl with only loopback endpoints in its environment, no terminal on stdin.
 fn accessctl(args: &[&str], moto: &Moto, kubeconfig: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_accessctl"))
@@ -169,7 +137,7 @@ async fn saved_plans_refuse_stale_and_edited_and_drift_reports() {
     let handle = Handle::current();
 
     let outcome = tokio::task::spawn_blocking(move || {
-        let moto = moto_for(&account, &cluster_name, &region);
+        let moto = Moto::with_eks_cluster(&account, &cluster_name, &region);
         let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
         let run = |args: &[&str]| accessctl(args, &moto, &kubeconfig);
         let dir = tempfile::tempdir().expect("tempdir");

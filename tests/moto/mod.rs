@@ -92,6 +92,43 @@ impl Moto {
         moto
     }
 
+    /// A server holding `account` (moto's `MOTO_ACCOUNT_ID`), with AWS-managed policies loaded
+    /// and an EKS cluster `cluster` in `region` (its DescribeCluster gives an OIDC issuer).
+    /// For driving the binary, which reaches moto only through `AWS_ENDPOINT_URL`.
+    pub fn with_eks_cluster(account: &str, cluster: &str, region: &str) -> Moto {
+        let moto = Moto::start_with_env(&[
+            ("MOTO_ACCOUNT_ID", account),
+            ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
+        ]);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(moto.create_eks_cluster(account, cluster, region));
+        moto
+    }
+
+    /// Creates EKS cluster `cluster` in `region` on this server.
+    pub async fn create_eks_cluster(&self, account: &str, cluster: &str, region: &str) {
+        let config = self
+            .sdk_config()
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build();
+        aws_sdk_eks::Client::new(&config)
+            .create_cluster()
+            .name(cluster)
+            .role_arn(format!("arn:aws:iam::{account}:role/eks-cluster"))
+            .resources_vpc_config(
+                aws_sdk_eks::types::VpcConfigRequest::builder()
+                    .subnet_ids("subnet-1")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("moto creates the EKS cluster");
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
