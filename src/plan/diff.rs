@@ -5,7 +5,7 @@
 //! Nothing here looks at more than one object at a time; checks over the whole plan are in
 //! `safety`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
     AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH,
@@ -746,8 +746,9 @@ impl Differ<'_> {
                 continue;
             };
             let node_role = want.is_node_role() || entries.iter().any(|e| e.is_node_role());
+            let want = &aligned(want, first);
             if is_managed(arn) {
-                let equal = entries.len() == 1 && first == *want;
+                let equal = entries.len() == 1 && first == want;
                 if equal {
                     continue;
                 }
@@ -757,7 +758,7 @@ impl Differ<'_> {
                 }
                 let fields = field_changes(
                     &Object::AwsAuthEntry(first.clone()),
-                    &Object::AwsAuthEntry((*want).clone()),
+                    &Object::AwsAuthEntry(want.clone()),
                 );
                 let mut reason = Vec::new();
                 if !fields.is_empty() {
@@ -777,7 +778,7 @@ impl Differ<'_> {
                     action: Action::Update,
                     reason: Some(reason.join("; ")),
                     before: Some(Object::AwsAuthEntry(first.clone())),
-                    after: Some(Object::AwsAuthEntry((*want).clone())),
+                    after: Some(Object::AwsAuthEntry(want.clone())),
                     fields,
                 });
             } else if node_role {
@@ -790,7 +791,7 @@ impl Differ<'_> {
                     Some(reason),
                     &[],
                     Object::AwsAuthEntry(first.clone()),
-                    Object::AwsAuthEntry((*want).clone()),
+                    Object::AwsAuthEntry(want.clone()),
                 );
             } else {
                 self.outcome.problems.push(Problem::Unowned { address });
@@ -832,4 +833,16 @@ impl Differ<'_> {
             });
         }
     }
+}
+
+/// The desired aws-auth entry with its groups in the live entry's order when they are the same
+/// groups: the authenticator reads them as a set, so reordering a hand-written list is no change.
+fn aligned(want: &AwsAuthEntry, live: &AwsAuthEntry) -> AwsAuthEntry {
+    let same_groups =
+        want.groups.iter().collect::<BTreeSet<_>>() == live.groups.iter().collect::<BTreeSet<_>>();
+    let mut entry = want.clone();
+    if same_groups {
+        entry.groups.clone_from(&live.groups);
+    }
+    entry
 }

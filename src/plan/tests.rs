@@ -1320,3 +1320,25 @@ fn an_unowned_oidc_provider_without_the_sts_audience_must_be_adopted() {
     let plan = ok(&adopting, &have);
     assert_eq!(lines(&plan), [format!("<= iam.oidc-provider.{ISSUER}")]);
 }
+
+#[test]
+fn reordered_aws_auth_groups_are_no_change() {
+    let arn = user_arn("alice");
+    let mut want = state();
+    let mut desired_entry = entry(MapKind::MapUsers, &arn, &["a", "b"]);
+    desired_entry.username = Some("alice".into());
+    aws_auth(&mut want).entries.push(desired_entry.clone());
+    aws_auth(&mut want).managed.insert(arn.clone());
+    let mut have = live_state();
+    let mut live_entry = desired_entry.clone();
+    live_entry.groups = vec!["b".into(), "a".into()];
+    aws_auth(&mut have).entries.push(live_entry.clone());
+    aws_auth(&mut have).managed.insert(arn.clone());
+    let plan = ok(&desired(want.clone()), &have);
+    assert!(plan.changes.is_empty(), "{:?}", lines(&plan));
+
+    // A real difference still shows, and keeps the live order of the groups it keeps.
+    aws_auth(&mut want).entries[0].groups = vec!["a".into(), "c".into()];
+    let plan = ok(&desired(want), &have);
+    assert_eq!(lines(&plan), [format!("~ cluster.demo.aws-auth[{arn}]")]);
+}
