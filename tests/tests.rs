@@ -9,6 +9,7 @@ mod examples;
 mod iam_apply;
 mod import;
 mod insight;
+mod interrupt;
 mod kube_apply;
 mod kube_server;
 mod moto;

@@ -9,4 +9,5 @@
 )]
 
 pub mod kube_server;
+pub mod proxy;
 pub mod target;
