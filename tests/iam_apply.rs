@@ -977,7 +977,8 @@ async fn delete_conflict_on_delete_user_fails_with_a_clear_error() {
     assert_eq!(address, &Address::iam(Kind::User, "alice"));
     assert_eq!(
         error.message,
-        "- iam.user.alice: `iam:DeleteUser` failed for user `alice`: DeleteConflict: Cannot delete entity, must delete policies first."
+        // The report pairs it with the address; the message names the call and the object.
+        "`iam:DeleteUser` failed for user `alice`: DeleteConflict: Cannot delete entity, must delete policies first."
     );
     let hint = error.hint.as_deref().unwrap_or_default();
     assert!(

@@ -495,14 +495,10 @@ fn other(change: &Change, message: String) -> AwsError {
 impl Executor for EksExecutor {
     async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
         for change in unit {
-            self.execute_change(change).await.map_err(|error| {
-                ApplyError::new(format!(
-                    "{} {}: {error}",
-                    change.action.symbol(),
-                    change.address
-                ))
-                .with_hint(hint(&error))
-            })?;
+            // The report line names the address; the error names the call and the object.
+            self.execute_change(change)
+                .await
+                .map_err(|error| ApplyError::new(error.to_string()).with_hint(hint(&error)))?;
         }
         Ok(())
     }

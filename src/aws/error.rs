@@ -6,7 +6,6 @@ use std::fmt;
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// What went wrong, as far as the fix is concerned.
@@ -195,8 +194,19 @@ fn chain_has_credentials_error(error: &(dyn StdError + 'static)) -> bool {
     false
 }
 
+/// Every distinct message of the error chain, outermost first: readable, without the SDK's
+/// debug dump of the error structure.
 fn chain_message(error: &(dyn StdError + 'static)) -> String {
-    DisplayErrorContext(error).to_string()
+    let mut messages: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(error) = current {
+        let message = error.to_string();
+        if !message.is_empty() && !messages.iter().any(|seen| seen.contains(&message)) {
+            messages.push(message);
+        }
+        current = error.source();
+    }
+    messages.join(": ")
 }
 
 #[cfg(test)]

@@ -221,20 +221,16 @@ impl Executor for IamExecutor {
         for change in unit {
             self.execute_change(change)
                 .await
-                .map_err(|error| apply_error(change, &error))?;
+                .map_err(|error| apply_error(&error))?;
         }
         Ok(())
     }
 }
 
 /// The [`ApplyError`] for a failed IAM call while applying `change`.
-pub fn apply_error(change: &Change, error: &AwsError) -> ApplyError {
-    ApplyError::new(format!(
-        "{} {}: {error}",
-        change.action.symbol(),
-        change.address
-    ))
-    .with_hint(apply_hint(error))
+/// The report line already names the change's address; the error names the call and object.
+pub fn apply_error(error: &AwsError) -> ApplyError {
+    ApplyError::new(error.to_string()).with_hint(apply_hint(error))
 }
 
 /// How to fix a failed write: the read-side hints, adjusted where a write differs.
