@@ -5,12 +5,13 @@
 //! and a snapshot of the result plans to nothing as well.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use accessctl::model::State;
 
 use crate::kube_apply::seed_cluster;
 use crate::moto::Moto;
+use crate::support::binary::{self, shown};
 use crate::support::kube_server::KubeServer;
 use crate::support::target::{AwsTarget, KubeTarget};
 
@@ -24,32 +25,8 @@ fn example_live(name: &str) -> State {
     accessctl::snapshot::read(&example_dir(name).join("live.json")).expect("example snapshot")
 }
 
-/// Runs accessctl with only loopback endpoints in its environment.
 fn accessctl(args: &[&str], moto: &Moto, kubeconfig: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("KUBECONFIG", kubeconfig)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("accessctl runs")
-}
-
-fn shown(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    binary::run(binary::command(&moto.endpoint(), kubeconfig), args)
 }
 
 async fn converges(name: &str) {

@@ -13,6 +13,7 @@ use accessctl::spec::{self, Facts};
 
 use crate::kube_apply::seed_cluster;
 use crate::moto::Moto;
+use crate::support::binary::{self, shown};
 use crate::support::kube_server::KubeServer;
 
 fn root() -> PathBuf {
@@ -274,31 +275,9 @@ fn binary_with_policies_dir_writes_files_that_plan_to_adoptions() {
 // ---- live: moto + the test API server --------------------------------------------------------
 
 fn accessctl(args: &[&str], moto: &Moto, kubeconfig: &Path, dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("KUBECONFIG", kubeconfig)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "eu-west-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("accessctl runs")
-}
-
-fn shown(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    let mut command = binary::command(&moto.endpoint(), kubeconfig);
+    command.current_dir(dir).env("AWS_REGION", "eu-west-1");
+    binary::run(command, args)
 }
 
 /// Seeds moto's IAM with the messy fixture's users, groups, policies and roles, as a console

@@ -5,10 +5,11 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Instant;
 
 use crate::moto::Moto;
+use crate::support::binary::{self, shown};
 use crate::support::proxy::Proxy;
 use crate::support::target::AwsTarget;
 
@@ -46,33 +47,11 @@ iam:
     yaml
 }
 
-/// Runs accessctl with only loopback endpoints in its environment, AWS through `endpoint`.
 fn accessctl(args: &[&str], endpoint: &str, dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        // No clusters are declared: nothing reads it, and no real one may be reached.
-        .env("KUBECONFIG", dir.join("no-kubeconfig"))
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("accessctl runs")
-}
-
-fn shown(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    // No clusters are declared: nothing reads the kubeconfig, and no real one may be reached.
+    let mut command = binary::command(endpoint, &dir.join("no-kubeconfig"));
+    command.env("HOME", dir);
+    binary::run(command, args)
 }
 
 /// The report of a failed apply, read from its stderr.

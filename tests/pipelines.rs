@@ -16,6 +16,7 @@ use tokio::runtime::Handle;
 
 use crate::kube_apply::seed_cluster;
 use crate::moto::Moto;
+use crate::support::binary::{self, shown};
 use crate::support::kube_server::{KubeServer, TOKEN};
 
 /// A ClusterRole, a binding, three policies, a group, two users, a role, two aws-auth entries;
@@ -31,32 +32,12 @@ fn example_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs accessctl with only loopback endpoints in its environment, no terminal on stdin.
 fn accessctl(args: &[&str], moto: &Moto, kubeconfig: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("KUBECONFIG", kubeconfig)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
+    let mut command = binary::command(&moto.endpoint(), kubeconfig);
+    command
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("accessctl runs")
-}
-
-fn shown(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+    binary::run(command, args)
 }
 
 fn stdout(output: &Output) -> String {

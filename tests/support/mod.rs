@@ -8,6 +8,7 @@
     reason = "support API shared by test modules that each use a part of it"
 )]
 
+pub mod binary;
 pub mod kube_server;
 pub mod proxy;
 pub mod target;

@@ -1,0 +1,44 @@
+//! Running the accessctl binary the way a workstation would, but sealed: a cleared environment
+//! whose only endpoints are loopback ones (AWS through `AWS_ENDPOINT_URL`, clusters through
+//! `KUBECONFIG`), dummy credentials, no terminal on stdin, no colour.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// The dummy credentials the binary signs with (moto accepts any).
+pub const ACCESS_KEY: &str = "testing";
+pub const SECRET_KEY: &str = "testing";
+
+/// `accessctl` with AWS at `aws_endpoint` and clusters from `kubeconfig`; callers add the
+/// arguments (and may override any variable, e.g. `AWS_REGION` or the credentials).
+pub fn command(aws_endpoint: &str, kubeconfig: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_accessctl"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("KUBECONFIG", kubeconfig)
+        .env("AWS_ENDPOINT_URL", aws_endpoint)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `command` with `args`.
+pub fn run(mut command: Command, args: &[&str]) -> Output {
+    command.args(args).output().expect("accessctl runs")
+}
+
+/// Exit code, stdout and stderr, for assertion messages.
+pub fn shown(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
