@@ -5,6 +5,7 @@ use aws_sdk_iam::types::PolicyVersion;
 
 use crate::model::Policy;
 
+use super::principal::Principal;
 use super::{AwsError, IamExecutor, all_pages, document_json, next_marker, tag_changes, tags};
 
 /// IAM's limit on versions per managed policy.
@@ -16,6 +17,16 @@ struct Entities {
     groups: Vec<String>,
     users: Vec<String>,
     roles: Vec<String>,
+}
+
+impl Entities {
+    /// Groups, then users, then roles.
+    fn principals(&self) -> impl Iterator<Item = Principal<'_>> {
+        let groups = self.groups.iter().map(|name| Principal::Group(name));
+        let users = self.users.iter().map(|name| Principal::User(name));
+        let roles = self.roles.iter().map(|name| Principal::Role(name));
+        groups.chain(users).chain(roles)
+    }
 }
 
 pub(super) async fn create(ex: &IamExecutor, name: &str, policy: &Policy) -> Result<(), AwsError> {
@@ -108,35 +119,8 @@ pub(super) async fn replace(
     delete_arn(ex, &old_arn, &object, &entities).await?;
     create(ex, name, after).await?;
     let arn = ex.policy_arn(&after.path, name);
-    for group in &entities.groups {
-        ex.call("iam:AttachGroupPolicy", &object, true, || {
-            ex.iam
-                .attach_group_policy()
-                .group_name(group)
-                .policy_arn(&arn)
-                .send()
-        })
-        .await?;
-    }
-    for user in &entities.users {
-        ex.call("iam:AttachUserPolicy", &object, true, || {
-            ex.iam
-                .attach_user_policy()
-                .user_name(user)
-                .policy_arn(&arn)
-                .send()
-        })
-        .await?;
-    }
-    for role in &entities.roles {
-        ex.call("iam:AttachRolePolicy", &object, true, || {
-            ex.iam
-                .attach_role_policy()
-                .role_name(role)
-                .policy_arn(&arn)
-                .send()
-        })
-        .await?;
+    for principal in entities.principals() {
+        principal.attach(ex, &object, true, &arn).await?;
     }
     Ok(())
 }
@@ -155,35 +139,8 @@ async fn delete_arn(
     object: &str,
     entities: &Entities,
 ) -> Result<(), AwsError> {
-    for group in &entities.groups {
-        ex.call_if_exists("iam:DetachGroupPolicy", object, || {
-            ex.iam
-                .detach_group_policy()
-                .group_name(group)
-                .policy_arn(arn)
-                .send()
-        })
-        .await?;
-    }
-    for user in &entities.users {
-        ex.call_if_exists("iam:DetachUserPolicy", object, || {
-            ex.iam
-                .detach_user_policy()
-                .user_name(user)
-                .policy_arn(arn)
-                .send()
-        })
-        .await?;
-    }
-    for role in &entities.roles {
-        ex.call_if_exists("iam:DetachRolePolicy", object, || {
-            ex.iam
-                .detach_role_policy()
-                .role_name(role)
-                .policy_arn(arn)
-                .send()
-        })
-        .await?;
+    for principal in entities.principals() {
+        principal.detach(ex, object, arn).await?;
     }
     for version in list_versions(ex, arn, object, false).await? {
         if version.is_default_version() {

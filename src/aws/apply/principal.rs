@@ -56,7 +56,7 @@ impl<'a> From<&'a Role> for Policies<'a> {
 }
 
 impl Principal<'_> {
-    async fn attach(
+    pub(super) async fn attach(
         self,
         ex: &IamExecutor,
         object: &str,
@@ -98,7 +98,7 @@ impl Principal<'_> {
         Ok(())
     }
 
-    async fn detach(
+    pub(super) async fn detach(
         self,
         ex: &IamExecutor,
         object: &str,
