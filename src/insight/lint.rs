@@ -224,30 +224,26 @@ impl<'a> Linter<'a> {
                 format!("iam.{kind}.{owner}"),
             ]
         };
-        for (owner, user) in &iam.users {
-            for (name, document) in &user.inline_policies {
+        let holders = iam
+            .users
+            .iter()
+            .map(|(owner, user)| ("users", "user", owner, &user.inline_policies))
+            .chain(
+                iam.groups
+                    .iter()
+                    .map(|(owner, group)| ("groups", "group", owner, &group.inline_policies)),
+            )
+            .chain(
+                iam.roles
+                    .iter()
+                    .map(|(owner, role)| ("roles", "role", owner, &role.inline_policies)),
+            );
+        for (kind, label, owner, inline_policies) in holders {
+            for (name, document) in inline_policies {
                 list.push((
-                    format!("inline policy {name} of user {owner}"),
+                    format!("inline policy {name} of {label} {owner}"),
                     document,
-                    inline("users", owner, name),
-                ));
-            }
-        }
-        for (owner, group) in &iam.groups {
-            for (name, document) in &group.inline_policies {
-                list.push((
-                    format!("inline policy {name} of group {owner}"),
-                    document,
-                    inline("groups", owner, name),
-                ));
-            }
-        }
-        for (owner, role) in &iam.roles {
-            for (name, document) in &role.inline_policies {
-                list.push((
-                    format!("inline policy {name} of role {owner}"),
-                    document,
-                    inline("roles", owner, name),
+                    inline(kind, owner, name),
                 ));
             }
         }
