@@ -42,3 +42,32 @@ pub fn shown(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// The crate root: examples, fixtures and snapshots are addressed relative to it.
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `accessctl` for an offline command, sealed like [`command`], run from the crate root so
+/// paths in output are relative and stable: AWS points at a closed loopback port and the
+/// kubeconfig does not exist, so a command that reaches out fails fast instead of leaving
+/// the machine.
+pub fn offline() -> Command {
+    let mut command = self::command(
+        "http://127.0.0.1:9",
+        &std::env::temp_dir().join("accessctl-no-kubeconfig"),
+    );
+    command.current_dir(root());
+    command
+}
+
+/// Exit code, stdout and stderr of `accessctl ARGS` in the form pinned by insta snapshots.
+pub fn transcript(args: &[&str], output: &Output) -> String {
+    format!(
+        "$ accessctl {}\nexit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        args.join(" "),
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

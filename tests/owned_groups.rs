@@ -1,0 +1,2 @@
+//! Issue 20: an owned group owns its members (membership of a group accessctl owns is
+//! exclusive), and `-q` means quiet.
