@@ -49,7 +49,7 @@ pub fn client(
     aws_sdk_eks::Client::from_conf(builder.build())
 }
 
-/// The EKS name of cluster `name` of access.yaml (its `eksName` when set).
+/// The EKS name of cluster `name` of access.yaml (the key under `clusters`, unless the model names another).
 pub fn eks_name<'a>(name: &'a str, cluster: &'a Cluster) -> &'a str {
     cluster.eks_name.as_deref().unwrap_or(name)
 }
@@ -73,7 +73,7 @@ fn mode_of(mode: &aws_sdk_eks::types::AuthenticationMode) -> Option<Authenticati
     }
 }
 
-/// Describes cluster `name` of access.yaml (its `eksName` when set).
+/// Describes cluster `name` of access.yaml (the key under `clusters`, unless the model names another).
 pub async fn describe(
     eks: &aws_sdk_eks::Client,
     name: &str,

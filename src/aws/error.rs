@@ -141,7 +141,7 @@ impl AwsError {
                 "the caller needs `{}`; `accessctl` needs read access to IAM (see docs: the `iam:Get*` and `iam:List*` actions)",
                 self.call
             ),
-            ErrorKind::NotFound if self.call.starts_with("eks:") => "check the cluster's name (`eksName` when it differs from the key in access.yaml) and `region`".to_string(),
+            ErrorKind::NotFound if self.call.starts_with("eks:") => "check the cluster's name (its key under `clusters` in access.yaml is the EKS cluster name) and its `region`".to_string(),
             ErrorKind::NoCredentials => "configure AWS credentials: `aws configure`, `aws sso login --profile NAME` with `AWS_PROFILE=NAME`, or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`".to_string(),
             ErrorKind::InvalidCredentials => "check which credentials are in use with `aws sts get-caller-identity`; `AWS_PROFILE` and `AWS_ACCESS_KEY_ID` may point at another account".to_string(),
             ErrorKind::ExpiredCredentials => "refresh the credentials (`aws sso login`, or a new session token) and run again".to_string(),

@@ -36,7 +36,7 @@ impl StateArgs {
             None => {
                 printer.verbose(&format!(
                     "analysing the desired state of `{}`",
-                    self.file.file.display()
+                    crate::spec::input::shown(&self.file.file).display()
                 ));
                 super::validate::load(&self.file.file, &Facts { live: None })?
                     .desired

@@ -33,7 +33,9 @@ pub struct LintArgs {
 pub fn run(args: &LintArgs, printer: &Printer) -> Result<i32, CliError> {
     let loaded = super::validate::load(&args.file.file, &Facts { live: None })?;
     let findings = lint::lint(&loaded.desired.state, &loaded.locations);
-    let file = args.file.file.display().to_string();
+    let file = crate::spec::input::shown(&args.file.file)
+        .display()
+        .to_string();
     let rendered = match args.output {
         LintFormat::Text => lint::render_text(&findings, &file),
         LintFormat::Json => lint::render_json(&findings, &file),

@@ -85,7 +85,7 @@ pub enum Command {
 /// The access.yaml to read.
 #[derive(Debug, Args)]
 pub struct FileArg {
-    /// Path of the access.yaml
+    /// Path of the access.yaml (`-`: read it from standard input)
     #[arg(
         short = 'f',
         long = "file",

@@ -149,7 +149,7 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
 fn save(planned: &Planned, file: &Path, safety: &SafetyArgs, out: &Path) -> Result<(), CliError> {
     let saved = SavedPlan::new(
         planned.plan.clone(),
-        &file.display().to_string(),
+        &crate::spec::input::shown(file).display().to_string(),
         &planned.source,
         &planned.desired,
         &planned.live,
@@ -168,8 +168,12 @@ fn save(planned: &Planned, file: &Path, safety: &SafetyArgs, out: &Path) -> Resu
 
 /// The bytes of access.yaml, for the saved plan's digest.
 fn source_bytes(file: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(file)
-        .map_err(|error| CliError::new(format!("cannot read `{}`: {error}", file.display())))
+    crate::spec::input::read(file, false).map_err(|reason| {
+        CliError::new(format!(
+            "cannot read `{}`: {reason}",
+            crate::spec::input::shown(file).display()
+        ))
+    })
 }
 
 /// A plan with what it was made from.

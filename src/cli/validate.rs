@@ -32,7 +32,7 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<i32, CliError> {
     let clusters = state.clusters.len();
     printer.info(&format!(
         "`{}` is valid: {} policies, {} groups, {} users, {} roles, {} cluster{}",
-        args.file.file.display(),
+        spec::input::shown(&args.file.file).display(),
         state.iam.policies.len(),
         state.iam.groups.len(),
         state.iam.users.len(),
@@ -49,7 +49,7 @@ pub fn load(path: &std::path::Path, facts: &Facts<'_>) -> Result<spec::Loaded, C
         let count = diagnostics.0.len();
         CliError::new(format!(
             "`{}` has {count} problem{}",
-            path.display(),
+            spec::input::shown(path).display(),
             if count == 1 { "" } else { "s" }
         ))
         .with_details(diagnostics.to_string())

@@ -16,21 +16,79 @@ pub struct Diagnostic {
     /// Width of the caret, in characters (at least 1 is drawn).
     pub length: usize,
     pub hint: Option<String>,
-    /// The source line, for the snippet.
+    /// What is shown of the source line: all of it, or at most [`SNIPPET_WIDTH`] characters
+    /// around the caret, cut ends marked `…`.
     pub snippet: Option<String>,
+    /// The caret's column in `snippet`, 1-based.
+    pub caret: usize,
+}
+
+/// The most characters of a source line a diagnostic shows.
+pub const SNIPPET_WIDTH: usize = 160;
+/// How many characters before the caret a cut line keeps.
+const BEFORE_CARET: usize = 60;
+/// The most characters of one value (between backticks) a message or hint shows.
+const VALUE_WIDTH: usize = 80;
+/// The most characters of a message or hint.
+const MESSAGE_WIDTH: usize = 1000;
+
+/// `text`, with every backticked value longer than [`VALUE_WIDTH`] cut (`…`), and at most
+/// [`MESSAGE_WIDTH`] characters in all: messages quote what the file holds, which may be huge.
+fn bounded(text: String) -> String {
+    if text.len() <= VALUE_WIDTH {
+        return text;
+    }
+    let mut out = String::new();
+    for (index, part) in text.split('`').enumerate() {
+        if index > 0 {
+            out.push('`');
+        }
+        if index % 2 == 1 && part.chars().count() > VALUE_WIDTH {
+            out.extend(part.chars().take(VALUE_WIDTH - 20));
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    if out.chars().count() > MESSAGE_WIDTH {
+        out = out.chars().take(MESSAGE_WIDTH).collect();
+        out.push('…');
+    }
+    out
+}
+
+/// The part of `line` shown for a caret at `column` (1-based), and the caret's column in it.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let width = line.chars().count();
+    if width <= SNIPPET_WIDTH {
+        return (line.to_string(), column);
+    }
+    let at = column.saturating_sub(1).min(width);
+    let end = (at.saturating_sub(BEFORE_CARET) + SNIPPET_WIDTH).min(width);
+    let start = end.saturating_sub(SNIPPET_WIDTH);
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(start).take(end - start));
+    if end < width {
+        shown.push('…');
+    }
+    (shown, at - start + 1 + usize::from(start > 0))
 }
 
 impl Diagnostic {
     /// A mistake without a position in any file.
     pub fn new(file: &Path, message: impl Into<String>) -> Self {
         Diagnostic {
-            message: message.into(),
+            message: bounded(message.into()),
             file: file.to_path_buf(),
             line: 0,
             column: 0,
             length: 0,
             hint: None,
             snippet: None,
+            caret: 0,
         }
     }
 
@@ -43,16 +101,20 @@ impl Diagnostic {
         self.line = line;
         self.column = column;
         self.length = length;
-        self.snippet = if line == 0 {
-            None
-        } else {
-            source.lines().nth(line - 1).map(str::to_string)
-        };
+        self.snippet = None;
+        self.caret = column;
+        if line > 0
+            && let Some(text) = source.lines().nth(line - 1)
+        {
+            let (shown, caret) = window(text, column);
+            self.snippet = Some(shown);
+            self.caret = caret;
+        }
         self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(bounded(hint.into()));
         self
     }
 }
@@ -85,7 +147,7 @@ impl fmt::Display for Diagnostic {
         if let Some(snippet) = &self.snippet {
             let text = printable(snippet);
             let width = text.chars().count();
-            let start = self.column.max(1);
+            let start = self.caret.max(1);
             let room = (width + 1).saturating_sub(start).max(1);
             let carets = self.length.clamp(1, room);
             writeln!(f, "{gutter} |")?;
@@ -167,6 +229,33 @@ mod tests {
             text.contains("  --> a.yaml:12:1\n   |\n12 | x\n   | ^\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let line = format!("{}BAD{}", "a".repeat(500_000), "b".repeat(500_000));
+        let text = Diagnostic::new(Path::new("a.yaml"), "m")
+            .at(&line, 1, 500_001, 3)
+            .to_string();
+        assert!(text.len() < 400, "{}", text.len());
+        let shown = format!("1 | …{}BAD{}…\n", "a".repeat(60), "b".repeat(97));
+        assert!(text.contains(&shown), "{text}");
+        assert!(text.ends_with(&format!("  | {}^^^\n", " ".repeat(61))), "{text}");
+        // Near the start: cut at the end only.
+        let start = Diagnostic::new(Path::new("a.yaml"), "m")
+            .at(&line, 1, 2, 1)
+            .to_string();
+        assert!(start.contains(&format!("1 | {}…\n", "a".repeat(160))), "{start}");
+        assert!(start.ends_with("  |  ^\n"), "{start}");
+    }
+
+    #[test]
+    fn long_values_in_messages_are_cut() {
+        let value = "x".repeat(10_000);
+        let diagnostic = Diagnostic::new(Path::new("a.yaml"), format!("invalid `{value}`: no"))
+            .with_hint(format!("write `{value}` differently"));
+        assert_eq!(diagnostic.message, format!("invalid `{}…`: no", "x".repeat(60)));
+        assert!(diagnostic.hint.is_some_and(|hint| hint.len() < 100));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::model::{DocumentKind, PolicyDocument};
 
+use super::input;
 use super::node::{self, Node, NodeValue};
 use super::raw::{DocumentSpec, Text};
 use super::reader::{Reader, Source};
@@ -26,43 +27,68 @@ pub fn from_spec(
     }
 }
 
-/// Reads a policy file relative to access.yaml; its mistakes point into it, and sort where
-/// access.yaml names it.
+/// Reads a policy file relative to access.yaml, and only inside its directory (symbolic links
+/// resolved); its mistakes point into it, and sort where access.yaml names it.
 fn from_file(
     reader: &mut Reader<'_>,
     directory: &Directory,
     file: &Text,
     kind: DocumentKind,
 ) -> Option<PolicyDocument> {
-    let base = reader.source.path.parent().unwrap_or(Path::new(""));
-    let path = base.join(&file.value);
-    let shown = path.display().to_string();
-    let relative_hint = format!(
-        "`file:` paths are relative to the directory of `{}`",
-        reader.source.path.display()
-    );
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            let reason = match error.kind() {
-                std::io::ErrorKind::NotFound => "no such file".to_string(),
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-                std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
-                _ => error.to_string(),
+    let base = if reader.source.path == Path::new(input::STDIN_NAME) {
+        "the current directory".to_string()
+    } else {
+        format!("the directory of `{}`", reader.source.path.display())
+    };
+    let path = match input::confine(&reader.source.root, &file.value) {
+        Ok(path) => path,
+        Err(refused) => {
+            let how = match refused {
+                input::Refused::Outside => "",
+                input::Refused::LinksOutside => " through a symbolic link",
             };
             reader.error_hint(
                 file.at,
-                format!("cannot read policy file `{shown}`: {reason}"),
-                relative_hint,
+                format!(
+                    "policy file `{}` is outside {base}{how}",
+                    file.value
+                ),
+                format!(
+                    "`file:` names a file in {base} or below it (symbolic links are followed before the check): move or copy the policy there"
+                ),
             );
             return None;
         }
     };
-    let Ok(text) = String::from_utf8(bytes) else {
-        reader.error(file.at, format!("policy file `{shown}` is not UTF-8 text"));
-        return None;
+    let shown = path.display().to_string();
+    let bytes = match input::read(&path, true) {
+        Ok(bytes) => bytes,
+        Err(reason) => {
+            let message = format!("cannot read policy file `{shown}`: {reason}");
+            if path.exists() {
+                reader.error(file.at, message);
+            } else {
+                reader.error_hint(file.at, message, format!("`file:` paths are relative to {base}"));
+            }
+            return None;
+        }
     };
-    let source = Source { path, text };
+    let text = match String::from_utf8(bytes) {
+        Ok(text) if !text.contains('\0') => text,
+        _ => {
+            reader.error_hint(
+                file.at,
+                format!("policy file `{shown}` is not a text file"),
+                "a policy file holds a policy document, as JSON or YAML text",
+            );
+            return None;
+        }
+    };
+    let source = Source {
+        path,
+        root: reader.source.root.clone(),
+        text,
+    };
     let mut inner = Reader {
         source: &source,
         report: &mut *reader.report,
@@ -267,9 +293,9 @@ fn short_form(directory: &Directory, text: &str) -> Option<Result<String, Unreso
     Some(match kind {
         "role" => declared_only(directory.role_arn(name)),
         "user" => declared_only(directory.user_arn(name)),
-        "policy" => declared_only(match directory.policies.get(name) {
-            Some(_) => directory.policy_arn(name),
-            None => Err(unknown(
+        "policy" => declared_only(match directory.has_policy(name) {
+            true => directory.policy_arn(name),
+            false => Err(unknown(
                 "policy",
                 name,
                 directory.policies.keys(),
@@ -307,6 +333,7 @@ mod tests {
         );
         let source = Source {
             path: "a.yaml".into(),
+            root: Default::default(),
             text: String::new(),
         };
         let mut report = Report::default();
@@ -326,6 +353,7 @@ mod tests {
         let node = parse(text);
         let source = Source {
             path: "a.yaml".into(),
+            root: Default::default(),
             text: text.into(),
         };
         let mut report = Report::default();

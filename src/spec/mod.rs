@@ -12,6 +12,7 @@ mod build;
 mod decode;
 pub mod diagnostic;
 mod documents;
+pub mod input;
 mod locations;
 mod node;
 mod raw;
@@ -52,21 +53,16 @@ pub struct Loaded {
 
 /// Reads and validates an access.yaml. Every problem is reported, not just the first.
 pub fn load(path: &Path, facts: &Facts<'_>) -> Result<Loaded, Diagnostics> {
-    let bytes = std::fs::read(path).map_err(|error| {
-        let reason = match error.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
-            _ => error.to_string(),
-        };
-        Diagnostics::from(vec![Diagnostic::file_error(path, &reason)])
-    })?;
+    let shown = input::shown(path);
+    let bytes = input::read(path, false)
+        .map_err(|reason| Diagnostics::from(vec![Diagnostic::file_error(&shown, &reason)]))?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
-        Err(error) => return Err(Diagnostics::from(vec![not_utf8(path, &error)])),
+        Err(error) => return Err(Diagnostics::from(vec![not_utf8(&shown, &error)])),
     };
     let source = Source {
-        path: path.to_path_buf(),
+        path: shown,
+        root: input::root_of(path),
         text,
     };
     let desired = load_source(&source, facts).map_err(Diagnostics::from)?;
@@ -83,6 +79,7 @@ pub fn load(path: &Path, facts: &Facts<'_>) -> Result<Loaded, Diagnostics> {
 pub fn load_str(path: &Path, text: &str, facts: &Facts<'_>) -> Result<Desired, Diagnostics> {
     let source = Source {
         path: path.to_path_buf(),
+        root: input::root_of(path),
         text: text.to_string(),
     };
     load_source(&source, facts).map_err(Diagnostics::from)
@@ -144,6 +141,7 @@ pub(crate) fn load_text(
 ) -> Result<Desired, Vec<Diagnostic>> {
     let source = Source {
         path: path.into(),
+        root: input::root_of(Path::new(path)),
         text: text.to_string(),
     };
     load_source(&source, facts)

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+mod indentation;
+
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Where a node starts, and how wide it is on its first line.
@@ -234,7 +236,23 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
                 byte_length: None,
             })
             .unwrap_or_default();
+        if let serde_saphyr::Error::Budget { breach, .. } = error.without_snippet() {
+            return budget(budget_kind(&format!("{breach:?}")), location);
+        }
         let message = clean_message(&error.without_snippet().to_string());
+        // A breach found while reading a node arrives as text: `budget breached: Nodes {…}`.
+        if let Some(breach) = message.strip_prefix("budget breached: ") {
+            return budget(budget_kind(breach), location);
+        }
+        if message.starts_with("recursion limit exceeded") {
+            return SyntaxError {
+                message: "the YAML is nested too deeply to read".to_string(),
+                location,
+                hint: Some(
+                    "access.yaml nests a few levels of maps and lists: look for `[` or `{` that are never closed".to_string(),
+                ),
+            };
+        }
         let mut location = location;
         let mut hint = None;
         if let Some(key) = message
@@ -244,12 +262,46 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
             location.length = key.chars().count();
             hint = Some("a name can be declared only once: merge the two".to_string());
         }
-        SyntaxError {
+        let mut syntax = SyntaxError {
             message,
             location,
             hint,
-        }
+        };
+        indentation::explain(&mut syntax, text);
+        syntax
     })
+}
+
+/// Which limit a breach (as `Debug` text: `Nodes { nodes: 250001 }`) is.
+fn budget_kind(breach: &str) -> &str {
+    breach
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default()
+}
+
+/// A resource limit of the YAML reader, in words, at the one place the reader stopped.
+fn budget(kind: &str, location: Location) -> SyntaxError {
+    let (message, hint) = match kind {
+        "Nodes" | "Aliases" | "AliasAnchorRatio" | "RecordedAnchorEvents"
+        | "RecordedAnchorBytes" | "Events" => (
+            "the YAML expands to too many values: its aliases (`*name`) repeat what anchors (`&name`) hold, over and over",
+            "access.yaml needs no aliases of aliases: write the values out, or repeat an anchor a few times only",
+        ),
+        "Depth" => (
+            "the YAML is nested too deeply to read",
+            "access.yaml nests a few levels of maps and lists: look for `[` or `{` that are never closed",
+        ),
+        _ => (
+            "the YAML is too large to read",
+            "access.yaml holds access declarations: split off or remove what is not one",
+        ),
+    };
+    SyntaxError {
+        message: message.to_string(),
+        location,
+        hint: Some(hint.to_string()),
+    }
 }
 
 /// saphyr's messages end with the position (shown separately here) and sometimes name its own

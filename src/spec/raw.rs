@@ -16,6 +16,12 @@ pub struct Spec<'n> {
     pub partition: Option<Text>,
     pub iam: IamSpec<'n>,
     pub clusters: Vec<ClusterSpec>,
+    /// Kinds (`user`, `cluster`, …) whose declarations could not be read (their section is
+    /// misspelt or not a map): a reference to one is not reported again as unknown.
+    pub unsure: std::collections::BTreeSet<&'static str>,
+    /// Declarations whose body could not be read (already reported), by kind and name: they
+    /// are declared all the same.
+    pub unreadable: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Default)]

@@ -13,6 +13,9 @@ use super::suggest;
 pub struct Source {
     /// As shown in diagnostics.
     pub path: PathBuf,
+    /// The directory `file:` references are relative to and confined to (see
+    /// [`super::input::confine`]).
+    pub root: PathBuf,
     pub text: String,
 }
 

@@ -35,6 +35,9 @@ pub struct Directory {
     pub roles: BTreeMap<String, String>,
     pub groups: BTreeSet<String>,
     pub clusters: BTreeSet<String>,
+    /// Kinds whose declarations could not be read (see [`Spec::unsure`]): any name of them
+    /// resolves, the mistake having been reported where it is.
+    pub unsure: BTreeSet<&'static str>,
 }
 
 fn path_of(path: Option<&super::raw::Text>) -> String {
@@ -48,7 +51,7 @@ fn path_or(path: Option<&super::raw::Text>, default: &str) -> String {
 impl Directory {
     pub fn new(spec: &Spec<'_>) -> Self {
         let iam = &spec.iam;
-        Directory {
+        let mut directory = Directory {
             partition: spec
                 .partition
                 .as_ref()
@@ -77,7 +80,46 @@ impl Directory {
                 .collect(),
             groups: iam.groups.iter().map(|g| g.name.value.clone()).collect(),
             clusters: spec.clusters.iter().map(|c| c.name.value.clone()).collect(),
+            unsure: spec.unsure.clone(),
+        };
+        // Declarations whose body could not be read are declared all the same.
+        for (kind, name) in &spec.unreadable {
+            let name = name.clone();
+            match *kind {
+                "policy" => {
+                    let path = iam.policy_path().to_string();
+                    directory.policies.entry(name).or_insert(path);
+                }
+                "user" => {
+                    directory.users.entry(name).or_insert_with(|| "/".to_string());
+                }
+                "role" => {
+                    directory.roles.entry(name).or_insert_with(|| "/".to_string());
+                }
+                "group" => {
+                    directory.groups.insert(name);
+                }
+                _ => {
+                    directory.clusters.insert(name);
+                }
+            }
         }
+        directory
+    }
+
+    /// Whether a group of that name is declared (or could be: see `unsure`).
+    pub fn has_group(&self, name: &str) -> bool {
+        self.groups.contains(name) || self.unsure.contains("group")
+    }
+
+    /// Whether a cluster of that name is declared (or could be: see `unsure`).
+    pub fn has_cluster(&self, name: &str) -> bool {
+        self.clusters.contains(name) || self.unsure.contains("cluster")
+    }
+
+    /// Whether a policy of that name is declared (or could be: see `unsure`).
+    pub fn has_policy(&self, name: &str) -> bool {
+        self.policies.contains_key(name) || self.unsure.contains("policy")
     }
 
     /// A `policies:` item: a policy of this file, `aws:NAME`, or a policy ARN.
@@ -104,6 +146,12 @@ impl Directory {
         }
         match self.policies.get(reference) {
             Some(path) => Ok(arn::policy(&self.partition, &self.account, path, reference)),
+            None if self.unsure.contains("policy") => Ok(arn::policy(
+                &self.partition,
+                &self.account,
+                "/",
+                reference,
+            )),
             None => Err(unknown(
                 "policy",
                 reference,
@@ -152,6 +200,11 @@ impl Directory {
                 arn::user(&self.partition, &self.account, path, reference)
             } else {
                 arn::role(&self.partition, &self.account, path, reference)
+            }),
+            None if self.unsure.contains(kind) => Ok(if kind == "user" {
+                arn::user(&self.partition, &self.account, "/", reference)
+            } else {
+                arn::role(&self.partition, &self.account, "/", reference)
             }),
             None => Err(unknown(
                 kind,

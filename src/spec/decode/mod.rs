@@ -60,45 +60,103 @@ pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
         None => reader.missing(&top, "account"),
     }
     spec.partition = top.get("partition").and_then(|node| reader.string(node));
+    // A misspelt section (`clustres:`) is reported once: what it declares is not reported
+    // again as unknown wherever it is used.
+    if top.had_unknown && !top.has("iam") {
+        spec.unsure.extend(IAM_KINDS.map(|(_, kind)| kind));
+    }
+    if top.had_unknown && !top.has("clusters") {
+        spec.unsure.insert("cluster");
+    }
     if let Some(node) = top.get("iam") {
-        spec.iam = decode_iam(reader, node);
+        spec.iam = decode_iam(reader, node, &mut spec.unsure, &mut spec.unreadable);
     }
     if let Some(node) = top.get("clusters") {
-        spec.clusters = reader
-            .named(node)
-            .into_iter()
-            .filter_map(|(name, body)| cluster::decode_cluster(reader, name, body))
-            .collect();
+        if !is_map(node) {
+            spec.unsure.insert("cluster");
+        }
+        for (name, body) in reader.named(node) {
+            let text = name.value.clone();
+            match cluster::decode_cluster(reader, name, body) {
+                Some(cluster) => spec.clusters.push(cluster),
+                None => spec.unreadable.push(("cluster", text)),
+            }
+        }
     }
     spec
 }
 
-fn decode_iam<'n>(reader: &mut Reader<'_>, node: &'n Node) -> IamSpec<'n> {
+/// The sections of `iam` and the kind each declares.
+const IAM_KINDS: [(&str, &str); 4] = [
+    ("policies", "policy"),
+    ("groups", "group"),
+    ("users", "user"),
+    ("roles", "role"),
+];
+
+fn is_map(node: &Node) -> bool {
+    matches!(node.value, NodeValue::Map(_) | NodeValue::Null)
+}
+
+fn decode_iam<'n>(
+    reader: &mut Reader<'_>,
+    node: &'n Node,
+    unsure: &mut std::collections::BTreeSet<&'static str>,
+    unreadable: &mut Vec<(&'static str, String)>,
+) -> IamSpec<'n> {
     let mut iam = IamSpec::default();
     let owner = Owner::new("in `iam`", node.location);
     let Some(object) = reader.object(node, owner, &IAM_KEYS) else {
+        unsure.extend(IAM_KINDS.map(|(_, kind)| kind));
         return iam;
     };
+    for (key, kind) in IAM_KINDS {
+        match object.get(key) {
+            None if object.had_unknown => {
+                unsure.insert(kind);
+            }
+            Some(section) if !is_map(section) => {
+                unsure.insert(kind);
+            }
+            _ => {}
+        }
+    }
     iam.group_path = object.get("groupPath").and_then(|n| reader.string(n));
     iam.policy_path = object.get("policyPath").and_then(|n| reader.string(n));
     if let Some(node) = object.get("policies") {
         for (name, body) in reader.named(node) {
-            iam.policies.extend(decode_policy(reader, name, body));
+            let text = name.value.clone();
+            match decode_policy(reader, name, body) {
+                Some(policy) => iam.policies.push(policy),
+                None => unreadable.push(("policy", text)),
+            }
         }
     }
     if let Some(node) = object.get("groups") {
         for (name, body) in reader.named(node) {
-            iam.groups.extend(decode_group(reader, name, body));
+            let text = name.value.clone();
+            match decode_group(reader, name, body) {
+                Some(group) => iam.groups.push(group),
+                None => unreadable.push(("group", text)),
+            }
         }
     }
     if let Some(node) = object.get("users") {
         for (name, body) in reader.named(node) {
-            iam.users.extend(decode_user(reader, name, body));
+            let text = name.value.clone();
+            match decode_user(reader, name, body) {
+                Some(user) => iam.users.push(user),
+                None => unreadable.push(("user", text)),
+            }
         }
     }
     if let Some(node) = object.get("roles") {
         for (name, body) in reader.named(node) {
-            iam.roles.extend(decode_role(reader, name, body));
+            let text = name.value.clone();
+            match decode_role(reader, name, body) {
+                Some(role) => iam.roles.push(role),
+                None => unreadable.push(("role", text)),
+            }
         }
     }
     iam

@@ -67,7 +67,7 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
         );
         path(reader, user.path.as_ref());
         for group in &user.groups {
-            if !directory.groups.contains(&group.value) {
+            if !directory.has_group(&group.value) {
                 let problem = unknown(
                     "group",
                     &group.value,
@@ -264,7 +264,7 @@ fn service_account_item(reader: &mut Reader<'_>, directory: &Directory, item: &T
         );
         return;
     };
-    if !directory.clusters.contains(cluster) {
+    if !directory.has_cluster(cluster) {
         let problem = unknown(
             "cluster",
             cluster,

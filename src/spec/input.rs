@@ -1,0 +1,183 @@
+//! Reading access.yaml and the policy files it names: the size cap (checked before a byte is
+//! read), `-` for standard input, and the confinement of `file:` references to the directory
+//! of access.yaml.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The largest access.yaml or policy file accessctl reads: 16 MiB.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How `-` (standard input) is shown in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// `-f -`: access.yaml comes from standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// How `path` is shown in messages: `<stdin>` for `-`.
+pub fn shown(path: &Path) -> PathBuf {
+    if is_stdin(path) {
+        PathBuf::from(STDIN_NAME)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Why a file could not be read, as a phrase: `no such file`, `it is 17.0 MiB…`.
+pub type Reason = String;
+
+/// The bytes of `path` (`-`: standard input, read once and kept, since a command may load
+/// access.yaml more than once), refused when larger than [`MAX_INPUT_BYTES`]. `regular_only`
+/// refuses devices, pipes and sockets (policy files name files).
+pub fn read(path: &Path, regular_only: bool) -> Result<Vec<u8>, Reason> {
+    if is_stdin(path) {
+        static STDIN: OnceLock<Result<Vec<u8>, Reason>> = OnceLock::new();
+        return STDIN
+            .get_or_init(|| capped(std::io::stdin().lock(), "standard input"))
+            .clone();
+    }
+    let file = std::fs::File::open(path).map_err(|error| reason(&error))?;
+    let metadata = file.metadata().map_err(|error| reason(&error))?;
+    if metadata.is_dir() {
+        return Err("it is a directory".to_string());
+    }
+    if regular_only && !metadata.is_file() {
+        return Err("it is not a regular file".to_string());
+    }
+    if metadata.len() > MAX_INPUT_BYTES {
+        return Err(too_large(metadata.len()));
+    }
+    capped(file, "the file")
+}
+
+fn capped(reader: impl Read, what: &str) -> Result<Vec<u8>, Reason> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| format!("reading {what} failed: {}", reason(&error)))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(format!(
+            "{what} is larger than {} MiB ({MAX_INPUT_BYTES} bytes), the most accessctl reads",
+            MAX_INPUT_BYTES / (1024 * 1024)
+        ));
+    }
+    Ok(bytes)
+}
+
+fn too_large(length: u64) -> Reason {
+    format!(
+        "it is {length} bytes, and accessctl reads files of at most {} MiB ({MAX_INPUT_BYTES} bytes)",
+        MAX_INPUT_BYTES / (1024 * 1024)
+    )
+}
+
+/// An I/O error as a phrase.
+pub fn reason(error: &std::io::Error) -> Reason {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// The directory `file:` references of access.yaml at `path` are relative to, and confined
+/// to: its directory, or the current directory for standard input.
+pub fn root_of(path: &Path) -> PathBuf {
+    if is_stdin(path) {
+        return PathBuf::new();
+    }
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Why a `file:` reference is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Absolute, or climbs out with `..`.
+    Outside,
+    /// Inside as written, but a symbolic link leads out.
+    LinksOutside,
+}
+
+/// `reference` joined to `root`, when it stays inside `root`: lexically (no absolute path, no
+/// `..` above `root`) and once symbolic links are resolved. A file that does not exist is
+/// returned as joined (reading it reports it missing).
+pub fn confine(root: &Path, reference: &str) -> Result<PathBuf, Refused> {
+    let mut depth = 0usize;
+    for component in Path::new(reference).components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => return Err(Refused::Outside),
+            Component::ParentDir => depth = depth.checked_sub(1).ok_or(Refused::Outside)?,
+            Component::CurDir => {}
+            Component::Normal(_) => depth += 1,
+        }
+    }
+    let joined = root.join(reference);
+    let Ok(real) = joined.canonicalize() else {
+        return Ok(joined);
+    };
+    let real_root = if root.as_os_str().is_empty() {
+        std::env::current_dir()
+    } else {
+        root.canonicalize()
+    }
+    .map_err(|_| Refused::LinksOutside)?;
+    if real.starts_with(&real_root) {
+        Ok(joined)
+    } else {
+        Err(Refused::LinksOutside)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_stay_inside_the_root() {
+        let root = Path::new("project");
+        assert_eq!(confine(root, "/etc/passwd"), Err(Refused::Outside));
+        assert_eq!(confine(root, "../x.json"), Err(Refused::Outside));
+        assert_eq!(confine(root, "a/../../x.json"), Err(Refused::Outside));
+        assert_eq!(
+            confine(root, "a/../x.json"),
+            Ok(PathBuf::from("project/a/../x.json"))
+        );
+        assert_eq!(
+            confine(Path::new(""), "p.json"),
+            Ok(PathBuf::from("p.json"))
+        );
+    }
+
+    #[test]
+    fn symbolic_links_out_are_refused() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let project = dir.path().join("project");
+        std::fs::create_dir_all(&project).expect("project");
+        std::fs::write(dir.path().join("secret"), "x").expect("secret");
+        std::fs::write(project.join("inside.json"), "{}").expect("inside");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("secret"), project.join("out.json"))
+                .expect("a link");
+            assert_eq!(confine(&project, "out.json"), Err(Refused::LinksOutside));
+        }
+        assert!(confine(&project, "inside.json").is_ok());
+    }
+
+    #[test]
+    fn oversized_files_are_refused_before_reading() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("big");
+        let file = std::fs::File::create(&path).expect("a file");
+        file.set_len(MAX_INPUT_BYTES + 1).expect("sparse");
+        let error = read(&path, true).expect_err("too large");
+        assert!(error.contains("at most 16 MiB (16777216 bytes)"), "{error}");
+        file.set_len(3).expect("small");
+        assert_eq!(read(&path, true), Ok(vec![0, 0, 0]));
+    }
+}
