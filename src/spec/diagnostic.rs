@@ -240,12 +240,18 @@ mod tests {
         assert!(text.len() < 400, "{}", text.len());
         let shown = format!("1 | …{}BAD{}…\n", "a".repeat(60), "b".repeat(97));
         assert!(text.contains(&shown), "{text}");
-        assert!(text.ends_with(&format!("  | {}^^^\n", " ".repeat(61))), "{text}");
+        assert!(
+            text.ends_with(&format!("  | {}^^^\n", " ".repeat(61))),
+            "{text}"
+        );
         // Near the start: cut at the end only.
         let start = Diagnostic::new(Path::new("a.yaml"), "m")
             .at(&line, 1, 2, 1)
             .to_string();
-        assert!(start.contains(&format!("1 | {}…\n", "a".repeat(160))), "{start}");
+        assert!(
+            start.contains(&format!("1 | {}…\n", "a".repeat(160))),
+            "{start}"
+        );
         assert!(start.ends_with("  |  ^\n"), "{start}");
     }
 
@@ -254,7 +260,10 @@ mod tests {
         let value = "x".repeat(10_000);
         let diagnostic = Diagnostic::new(Path::new("a.yaml"), format!("invalid `{value}`: no"))
             .with_hint(format!("write `{value}` differently"));
-        assert_eq!(diagnostic.message, format!("invalid `{}…`: no", "x".repeat(60)));
+        assert_eq!(
+            diagnostic.message,
+            format!("invalid `{}…`: no", "x".repeat(60))
+        );
         assert!(diagnostic.hint.is_some_and(|hint| hint.len() < 100));
     }
 

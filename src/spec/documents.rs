@@ -68,7 +68,11 @@ fn from_file(
             if path.exists() {
                 reader.error(file.at, message);
             } else {
-                reader.error_hint(file.at, message, format!("`file:` paths are relative to {base}"));
+                reader.error_hint(
+                    file.at,
+                    message,
+                    format!("`file:` paths are relative to {base}"),
+                );
             }
             return None;
         }

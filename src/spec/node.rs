@@ -283,8 +283,12 @@ fn budget_kind(breach: &str) -> &str {
 /// A resource limit of the YAML reader, in words, at the one place the reader stopped.
 fn budget(kind: &str, location: Location) -> SyntaxError {
     let (message, hint) = match kind {
-        "Nodes" | "Aliases" | "AliasAnchorRatio" | "RecordedAnchorEvents"
-        | "RecordedAnchorBytes" | "Events" => (
+        "Nodes"
+        | "Aliases"
+        | "AliasAnchorRatio"
+        | "RecordedAnchorEvents"
+        | "RecordedAnchorBytes"
+        | "Events" => (
             "the YAML expands to too many values: its aliases (`*name`) repeat what anchors (`&name`) hold, over and over",
             "access.yaml needs no aliases of aliases: write the values out, or repeat an anchor a few times only",
         ),

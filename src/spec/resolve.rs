@@ -91,10 +91,16 @@ impl Directory {
                     directory.policies.entry(name).or_insert(path);
                 }
                 "user" => {
-                    directory.users.entry(name).or_insert_with(|| "/".to_string());
+                    directory
+                        .users
+                        .entry(name)
+                        .or_insert_with(|| "/".to_string());
                 }
                 "role" => {
-                    directory.roles.entry(name).or_insert_with(|| "/".to_string());
+                    directory
+                        .roles
+                        .entry(name)
+                        .or_insert_with(|| "/".to_string());
                 }
                 "group" => {
                     directory.groups.insert(name);
@@ -146,12 +152,9 @@ impl Directory {
         }
         match self.policies.get(reference) {
             Some(path) => Ok(arn::policy(&self.partition, &self.account, path, reference)),
-            None if self.unsure.contains("policy") => Ok(arn::policy(
-                &self.partition,
-                &self.account,
-                "/",
-                reference,
-            )),
+            None if self.unsure.contains("policy") => {
+                Ok(arn::policy(&self.partition, &self.account, "/", reference))
+            }
             None => Err(unknown(
                 "policy",
                 reference,

@@ -54,7 +54,10 @@ fn policy_file(name: &str, file: &str) -> String {
 
 #[test]
 fn file_references_cannot_leave_the_directory_of_access_yaml() {
-    let dir = directory(&[("outside/secret.json", "AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE\n")]);
+    let dir = directory(&[(
+        "outside/secret.json",
+        "AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE\n",
+    )]);
     let project = dir.path().join("project");
     std::fs::create_dir_all(project.join("policies")).expect("a directory");
     #[cfg(unix)]
@@ -90,14 +93,23 @@ fn an_error_in_a_policy_file_shows_its_place_and_at_most_the_offending_line() {
     let dir = directory(&[
         (
             "access.yaml",
-            &format!("{HEADER}iam:\n  policies:\n    broken:\n      file: policies/broken.json\n    binary:\n      file: policies/binary.json\n"),
+            &format!(
+                "{HEADER}iam:\n  policies:\n    broken:\n      file: policies/broken.json\n    binary:\n      file: policies/binary.json\n"
+            ),
         ),
         ("policies/broken.json", &broken),
-        ("policies/binary.json", "{\"Version\": \"2012-10-17\",\0 \"SECRET=1\"}\n"),
+        (
+            "policies/binary.json",
+            "{\"Version\": \"2012-10-17\",\0 \"SECRET=1\"}\n",
+        ),
     ]);
     let args = ["validate", "-f", "access.yaml"];
     let output = run_in(dir.path(), &args);
-    assert!(output.stderr.len() + output.stdout.len() < 2000, "{}", binary::shown(&output));
+    assert!(
+        output.stderr.len() + output.stdout.len() < 2000,
+        "{}",
+        binary::shown(&output)
+    );
     insta::assert_snapshot!(binary::transcript(&args, &output));
 }
 
@@ -107,7 +119,9 @@ fn an_error_in_a_policy_file_shows_its_place_and_at_most_the_offending_line() {
 fn a_long_source_line_is_shown_truncated_around_the_caret() {
     let long = format!(
         "version: 1\naccount: \"424432388155\"\niam: {{users: {{{}alice: {{groups: [nope]}}}}}}\n",
-        (0..40_000).map(|i| format!("u{i}: {{}}, ")).collect::<String>()
+        (0..40_000)
+            .map(|i| format!("u{i}: {{}}, "))
+            .collect::<String>()
     );
     let wide = format!("version: 1\naccount: \"{}\"\n", "1".repeat(1_000_000));
     let dir = directory(&[("long.yaml", &long), ("wide.yaml", &wide)]);
@@ -239,18 +253,32 @@ fn every_key_and_flag_named_in_a_message_exists() {
     let flag = regex_lite_flag;
     let mut wrong = Vec::new();
     for file in files {
-        if file.ends_with("tests.rs") || file.file_name().is_some_and(|n| n.to_string_lossy().ends_with("_tests.rs")) {
+        if file.ends_with("tests.rs")
+            || file
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().ends_with("_tests.rs"))
+        {
             continue;
         }
         let whole = std::fs::read_to_string(&file).expect("source");
         // Unit tests quote what they check, not what the product says.
-        let source = whole.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
-        let shown = file.strip_prefix(binary::root()).unwrap_or(&file).display().to_string();
+        let source = whole
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
+        let shown = file
+            .strip_prefix(binary::root())
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         for literal in string_literals(source) {
             for quoted in literal.split('`').skip(1).step_by(2) {
                 // Commands of other tools (`aws eks update-kubeconfig --name …`) have their
                 // own flags.
-                if !["aws ", "kubectl "].iter().any(|tool| quoted.starts_with(tool)) {
+                if !["aws ", "kubectl "]
+                    .iter()
+                    .any(|tool| quoted.starts_with(tool))
+                {
                     for name in flag(quoted) {
                         if !flags.contains(&name) {
                             wrong.push(format!("{shown}: flag `{name}` (in `{quoted}`)"));
@@ -265,7 +293,11 @@ fn every_key_and_flag_named_in_a_message_exists() {
             }
         }
     }
-    assert!(wrong.is_empty(), "names that do not exist:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "names that do not exist:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// `--flag` words of a string.
@@ -312,7 +344,12 @@ fn named_keys(quoted: &str) -> Vec<String> {
         let mut keys = Vec::new();
         if ["iam", "clusters"].contains(&parts[0]) {
             keys.push(parts[0].to_string());
-            keys.extend(parts[1..].iter().filter(|p| camel(p)).map(|p| p.to_string()));
+            keys.extend(
+                parts[1..]
+                    .iter()
+                    .filter(|p| camel(p))
+                    .map(|p| p.to_string()),
+            );
         }
         return keys;
     }
@@ -327,7 +364,7 @@ fn yaml_resource_limits_are_explained_at_one_place() {
     bomb.push_str("iam:\n  users:\n    a0: &a0 {tags: {x: \"1\", y: \"2\", z: \"3\", w: \"4\", v: \"5\", u: \"6\", t: \"7\", s: \"8\", r: \"9\", q: \"10\"}}\n");
     for level in 1..9 {
         let previous = format!("*a{}", level - 1);
-        let list = vec![previous.as_str(); 10].join(", ");
+        let list = [previous.as_str(); 10].join(", ");
         bomb.push_str(&format!("    a{level}: &a{level} [{list}]\n"));
     }
     let deep = format!("{HEADER}iam: {}{}\n", "[".repeat(3000), "]".repeat(3000));
@@ -337,7 +374,10 @@ fn yaml_resource_limits_are_explained_at_one_place() {
         let output = run_in(dir.path(), &args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         // Words, not the reader's debug dump (`budget breached: Nodes { nodes: 250001 }`).
-        assert!(!stderr.contains("budget") && !stderr.contains(" { "), "{stderr}");
+        assert!(
+            !stderr.contains("budget") && !stderr.contains(" { "),
+            "{stderr}"
+        );
         insta::assert_snapshot!(name, binary::transcript(&args, &output));
     }
 }
@@ -352,7 +392,10 @@ fn files_over_the_size_cap_are_refused_before_they_are_read() {
         let file = std::fs::File::create(dir.path().join(name)).expect("a file");
         file.set_len(16 * 1024 * 1024 + 1).expect("a sparse file");
     }
-    for (name, file) in [("oversized-access-yaml", "big.yaml"), ("oversized-policy-file", "access.yaml")] {
+    for (name, file) in [
+        ("oversized-access-yaml", "big.yaml"),
+        ("oversized-policy-file", "access.yaml"),
+    ] {
         let args = ["validate", "-f", file];
         let output = run_in(dir.path(), &args);
         insta::assert_snapshot!(name, binary::transcript(&args, &output));
@@ -366,11 +409,15 @@ fn one_mistake_is_one_error_at_its_place() {
     let cases: [(&str, String); 6] = [
         (
             "misspelt-section",
-            format!("{HEADER}iam:\n  roles:\n    app:\n      trust: {{serviceAccounts: [prod/default/app]}}\nclustres:\n  prod:\n    region: us-east-1\n"),
+            format!(
+                "{HEADER}iam:\n  roles:\n    app:\n      trust: {{serviceAccounts: [prod/default/app]}}\nclustres:\n  prod:\n    region: us-east-1\n"
+            ),
         ),
         (
             "unreadable-user",
-            format!("{HEADER}iam:\n  users:\n    alice: developer\n  roles:\n    r:\n      trust: {{users: [alice]}}\nclusters:\n  prod:\n    region: us-east-1\n    access:\n      - {{user: alice, username: alice, groups: [reader]}}\n"),
+            format!(
+                "{HEADER}iam:\n  users:\n    alice: developer\n  roles:\n    r:\n      trust: {{users: [alice]}}\nclusters:\n  prod:\n    region: us-east-1\n    access:\n      - {{user: alice, username: alice, groups: [reader]}}\n"
+            ),
         ),
         (
             "missing-colon",
@@ -396,7 +443,11 @@ fn one_mistake_is_one_error_at_its_place() {
         let args = ["validate", "-f", file.as_str()];
         let output = run_in(dir.path(), &args);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(stderr.matches("\nerror: ").count() + usize::from(stderr.starts_with("error: ")), 2, "{name}: one diagnostic and the summary\n{stderr}");
+        assert_eq!(
+            stderr.matches("\nerror: ").count() + usize::from(stderr.starts_with("error: ")),
+            2,
+            "{name}: one diagnostic and the summary\n{stderr}"
+        );
         if name != "unreadable-user" {
             assert!(stderr.contains("= hint: "), "{name}: a hint\n{stderr}");
         }
@@ -416,13 +467,30 @@ fn dash_reads_access_yaml_from_stdin() {
         ("outside.json", "{}\n"),
     ]);
     let valid = format!("{HEADER}iam:\n  policies:\n    read:\n      file: policies/read.json\n");
-    let broken = format!("{HEADER}iam:\n  policies:\n    read:\n      file: policies/read.json\n    escape:\n      file: ../outside.json\n  users:\n    alice: {{groups: [nope]}}\n");
+    let broken = format!(
+        "{HEADER}iam:\n  policies:\n    read:\n      file: policies/read.json\n    escape:\n      file: ../outside.json\n  users:\n    alice: {{groups: [nope]}}\n"
+    );
     let example = binary::root().join("specs/examples/000-service-admins-and-ci-user");
     let example_yaml = std::fs::read_to_string(example.join("access.yaml")).expect("an example");
     for (name, args, cwd, input) in [
-        ("stdin-valid", vec!["validate", "-f", "-"], dir.path(), valid.as_str()),
-        ("stdin-broken", vec!["validate", "-f", "-"], dir.path(), broken.as_str()),
-        ("stdin-lint", vec!["lint", "-f", "-"], dir.path(), valid.as_str()),
+        (
+            "stdin-valid",
+            vec!["validate", "-f", "-"],
+            dir.path(),
+            valid.as_str(),
+        ),
+        (
+            "stdin-broken",
+            vec!["validate", "-f", "-"],
+            dir.path(),
+            broken.as_str(),
+        ),
+        (
+            "stdin-lint",
+            vec!["lint", "-f", "-"],
+            dir.path(),
+            valid.as_str(),
+        ),
         (
             "stdin-plan",
             vec!["plan", "-f", "-", "--live-state", "live.json"],

@@ -94,7 +94,10 @@ pub fn explain(error: &mut SyntaxError, text: &str) {
         }
         return;
     }
-    if error.message.starts_with("while parsing a block mapping, did not find expected key") {
+    if error
+        .message
+        .starts_with("while parsing a block mapping, did not find expected key")
+    {
         let deeper = before.iter().rev().find(|l| l.indent > here.indent);
         let shallower = before.iter().rev().find(|l| l.indent < here.indent);
         let (Some(deeper), Some(shallower)) = (deeper, shallower) else {
@@ -165,7 +168,10 @@ mod tests {
     fn an_over_indented_key_is_named() {
         let (line, column, message, _) = error("prod:\n  region: x\n    access: []\n");
         assert_eq!((line, column), (3, 5));
-        assert_eq!(message, "`access` is indented more than `region` on the line above");
+        assert_eq!(
+            message,
+            "`access` is indented more than `region` on the line above"
+        );
     }
 
     #[test]
@@ -173,7 +179,9 @@ mod tests {
         let (line, column, message, hint) = error("users:\n    alice: {}\n  # c\n   bob: {}\n");
         assert_eq!((line, column), (4, 4));
         assert_eq!(message, "`bob` is not indented like any key above it");
-        assert!(hint.is_some_and(|h| h.contains("between `alice` (column 5) and `users` (column 1)")));
+        assert!(
+            hint.is_some_and(|h| h.contains("between `alice` (column 5) and `users` (column 1)"))
+        );
     }
 
     #[test]
