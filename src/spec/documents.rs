@@ -65,7 +65,8 @@ fn from_file(
         Ok(bytes) => bytes,
         Err(reason) => {
             let message = format!("cannot read policy file `{shown}`: {reason}");
-            if path.exists() {
+            // Too large: where the path is relative to is beside the point.
+            if path.is_file() {
                 reader.error(file.at, message);
             } else {
                 reader.error_hint(
