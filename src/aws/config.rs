@@ -12,7 +12,9 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -136,6 +138,26 @@ impl Intercept for CallCounter {
 
     // Runs once per attempt, after signing, right before the request leaves: what AWS bills
     // and throttles.
+    // Stamps each response with the host it came from, so an error that is not an AWS
+    // response can say where it came from (`error.rs`); nothing else of the request is kept.
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let host = context
+            .inner()
+            .request()
+            .map(|request| super::error::uri_host(request.uri()));
+        if let Some(host) = host {
+            context
+                .response_mut()
+                .add_extension(super::error::EndpointHost(host));
+        }
+        Ok(())
+    }
+
     fn read_before_transmit(
         &self,
         _context: &BeforeTransmitInterceptorContextRef<'_>,

@@ -18,6 +18,26 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// The source line, for the snippet.
     pub snippet: Option<String>,
+    /// An error stops the load; a warning is shown and the load goes on.
+    pub severity: Severity,
+}
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Severity {
+    #[default]
+    Error,
+    /// Worth a look, but possibly right: the file still loads.
+    Warning,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
 }
 
 impl Diagnostic {
@@ -31,6 +51,7 @@ impl Diagnostic {
             length: 0,
             hint: None,
             snippet: None,
+            severity: Severity::Error,
         }
     }
 
@@ -66,7 +87,7 @@ fn printable(line: &str) -> String {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        writeln!(f, "{}: {}", self.severity.label(), self.message)?;
         if self.line == 0 {
             writeln!(f, " --> {}", self.file.display())?;
             if let Some(hint) = &self.hint {
