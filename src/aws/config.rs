@@ -20,6 +20,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde::Serialize;
 
+use super::error::{EndpointHost, uri_host};
+
 /// IAM is global, but the SDK needs a region to sign: the one the `aws` partition signs IAM in.
 pub const FALLBACK_REGION: &str = "us-east-1";
 
@@ -138,32 +140,30 @@ impl Intercept for CallCounter {
 
     // Runs once per attempt, after signing, right before the request leaves: what AWS bills
     // and throttles.
-    // Stamps each response with the host it came from, so an error that is not an AWS
-    // response can say where it came from (`error.rs`); nothing else of the request is kept.
+    // Stamps each response with the host its request went to (kept in the attempt's config
+    // bag by `read_before_transmit`: the request itself is gone by now), so an error that is
+    // not an AWS response can say where it came from (`error.rs`). Nothing else of the request
+    // is kept.
     fn modify_before_deserialization(
         &self,
         context: &mut BeforeDeserializationInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let host = context
-            .inner()
-            .request()
-            .map(|request| super::error::uri_host(request.uri()));
-        if let Some(host) = host {
-            context
-                .response_mut()
-                .add_extension(super::error::EndpointHost(host));
+        if let Some(host) = cfg.load::<EndpointHost>() {
+            context.response_mut().add_extension(host.clone());
         }
         Ok(())
     }
 
     fn read_before_transmit(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        cfg.interceptor_state()
+            .store_put(EndpointHost(uri_host(context.request().uri())));
         let operation = match cfg.load::<Metadata>() {
             Some(metadata) => operation_key(metadata.service(), metadata.name()),
             None => "unknown".to_string(),

@@ -71,7 +71,13 @@ impl fmt::Display for AwsError {
         };
         write!(formatter, ": {what}")?;
         if !self.message.is_empty() {
-            write!(formatter, ": {}", self.message)?;
+            // `HTTP 404 from HOST, body: "…"` reads as one phrase.
+            let separator = if matches!(self.kind, ErrorKind::NotAws { .. }) {
+                " "
+            } else {
+                ": "
+            };
+            write!(formatter, "{separator}{}", self.message)?;
         }
         Ok(())
     }
@@ -187,6 +193,10 @@ impl AwsError {
 /// (`config.rs`): an error names where the answer came from, without the request's headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndpointHost(pub String);
+
+impl aws_smithy_types::config_bag::Storable for EndpointHost {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
 
 /// The host (and port) of a request URI, without scheme, user information, path or query.
 pub fn uri_host(uri: &str) -> String {
@@ -388,6 +398,56 @@ mod tests {
         assert_eq!(
             kind_of_code("LimitExceeded"),
             ErrorKind::Service("LimitExceeded".into())
+        );
+    }
+
+    #[test]
+    fn hosts_come_without_scheme_credentials_or_path() {
+        assert_eq!(uri_host("https://iam.amazonaws.com/"), "iam.amazonaws.com");
+        assert_eq!(
+            uri_host("http://user:secret@127.0.0.1:4566/a?b#c"),
+            "127.0.0.1:4566"
+        );
+        assert_eq!(uri_host("localhost:5000"), "localhost:5000");
+    }
+
+    #[test]
+    fn body_excerpts_are_one_bounded_readable_line() {
+        assert_eq!(
+            body_excerpt(
+                "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>"
+            ),
+            "\"500 Internal Server Error\""
+        );
+        assert_eq!(
+            body_excerpt("\n  <h1>Not Found</h1>\n<p>more</p>"),
+            "\"Not Found\""
+        );
+        assert_eq!(body_excerpt("Unauthorized\nsecond"), "\"Unauthorized\"");
+        assert_eq!(body_excerpt(""), "");
+        let long = body_excerpt(&"x".repeat(500));
+        assert_eq!(long.chars().count(), BODY_EXCERPT + 3, "{long}");
+        assert!(long.ends_with("…\""));
+        assert_eq!(body_excerpt("a\u{1b}[31mb"), "\"a [31mb\"");
+    }
+
+    #[test]
+    fn not_aws_errors_name_the_status_and_point_at_the_endpoint() {
+        let error = AwsError {
+            call: "eks:ListAccessEntries",
+            object: Some("cluster `demo`".into()),
+            kind: ErrorKind::NotAws { status: 404 },
+            message: "from 127.0.0.1:5000, body: \"404 Not Found\"".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "`eks:ListAccessEntries` failed for cluster `demo`: not an AWS response: HTTP 404 from 127.0.0.1:5000, body: \"404 Not Found\""
+        );
+        assert!(error.hint().contains("eks:ListAccessEntries"));
+        assert!(error.hint().contains("AWS_ENDPOINT_URL"));
+        assert_eq!(
+            error.brief(),
+            "`eks:ListAccessEntries`: not an AWS response: HTTP 404"
         );
     }
 
