@@ -1210,12 +1210,34 @@ async fn no_such_entity_right_after_a_create_is_retried_and_otherwise_fails_fast
     assert_eq!(report.failed.len(), 1);
     assert_eq!(missing.num_calls(), 1);
     assert!(
-        report.failed[0]
-            .1
-            .hint
-            .as_deref()
-            .is_some_and(|hint| hint.contains("run `accessctl apply` again")),
+        report.failed[0].1.hint.as_deref().is_some_and(|hint| hint
+            .contains("`accessctl plan` shows the plan afresh")
+            && !hint.contains("changed since the plan")),
         "{report:?}"
+    );
+
+    // A missing policy on a user this apply just created: the user is fresh, the policy is
+    // not, and IAM's message names the policy: no retry.
+    let no_policy = mock!(Client::attach_user_policy).then_error(move || {
+        AttachUserPolicyError::generic(service_error(
+            "NoSuchEntity",
+            "Policy arn:aws:iam::aws:policy/ReadOnlyAccess does not exist or is not attachable.",
+        ))
+    });
+    let create = mock!(Client::create_user).then_output(|| CreateUserOutput::builder().build());
+    let executor = mocked_executor(&[&create, &no_policy]);
+    let report = apply::apply(
+        &one_change("alice", Action::Create, None, Some(user(&[policy]))),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(no_policy.num_calls(), 1, "a missing policy is not retried");
+    let hint = report.failed[0].1.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains(&format!("the policy `{policy}` does not exist")),
+        "{hint}"
     );
 }
 
