@@ -393,15 +393,18 @@ async fn prune_deletes_owned_users_with_their_credentials_and_leaves_others() {
         [("iam.user.bob".to_string(), Action::Delete)]
     );
     assert_succeeded(&report);
-    // moto deletes a user with attachments left (IAM refuses): check each was removed.
+    // moto deletes a user with attachments left (IAM refuses): check each was removed. What
+    // the plan knows goes first; credentials are listed only when IAM refuses the delete,
+    // which moto never does (moto's `ListServiceSpecificCredentials` answers 500).
     let calls = clients.counter.snapshot().since(&before);
     for (call, count) in [
-        ("iam:DeleteAccessKey", 1),
-        ("iam:DeleteLoginProfile", 1),
         ("iam:RemoveUserFromGroup", 1),
         ("iam:DetachUserPolicy", 1),
         ("iam:DeleteUserPolicy", 1),
         ("iam:DeleteUser", 1),
+        ("iam:ListAccessKeys", 0),
+        ("iam:ListServiceSpecificCredentials", 0),
+        ("iam:DeleteAccessKey", 0),
     ] {
         assert_eq!(calls.get(call), count, "{call} in {calls}");
     }
@@ -882,6 +885,7 @@ fn one_change(
         summary: plan::Summary::default(),
         overrides: Vec::new(),
         notes: Vec::new(),
+        deleted_with: Vec::new(),
     }
 }
 
@@ -985,12 +989,149 @@ async fn delete_conflict_on_delete_user_fails_with_a_clear_error() {
         hint.contains("user `alice`") && hint.contains("then run `accessctl apply` again"),
         "{hint}"
     );
-    assert_eq!(conflict.num_calls(), 1, "a conflict is not retried");
+    assert_eq!(
+        conflict.num_calls(),
+        2,
+        "tried once, then once more after removing the credentials; not retried beyond"
+    );
     assert_eq!(
         no_profile.num_calls(),
         1,
         "a missing login profile is nothing to delete"
     );
+    assert_eq!(
+        service.num_calls(),
+        1,
+        "credentials are listed after the refusal"
+    );
+}
+
+/// Real IAM refuses to delete a user that still has credentials: the refusal is met by
+/// listing and removing them (keys, console password, MFA devices), then deleting again.
+#[tokio::test]
+async fn delete_conflict_on_delete_user_removes_the_credentials_and_deletes_again() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::deactivate_mfa_device::DeactivateMfaDeviceOutput;
+    use aws_sdk_iam::operation::delete_access_key::DeleteAccessKeyOutput;
+    use aws_sdk_iam::operation::delete_login_profile::DeleteLoginProfileOutput;
+    use aws_sdk_iam::operation::delete_user::{DeleteUserError, DeleteUserOutput};
+    use aws_sdk_iam::operation::delete_virtual_mfa_device::DeleteVirtualMfaDeviceOutput;
+    use aws_sdk_iam::operation::detach_user_policy::DetachUserPolicyOutput;
+    use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
+    use aws_sdk_iam::operation::list_attached_user_policies::ListAttachedUserPoliciesOutput;
+    use aws_sdk_iam::operation::list_groups_for_user::ListGroupsForUserOutput;
+    use aws_sdk_iam::operation::list_mfa_devices::ListMfaDevicesOutput;
+    use aws_sdk_iam::operation::list_signing_certificates::ListSigningCertificatesOutput;
+    use aws_sdk_iam::operation::list_ssh_public_keys::ListSshPublicKeysOutput;
+    use aws_sdk_iam::operation::list_user_policies::ListUserPoliciesOutput;
+    use aws_sdk_iam::types::{AccessKeyMetadata, MfaDevice};
+
+    let detach =
+        mock!(Client::detach_user_policy).then_output(|| DetachUserPolicyOutput::builder().build());
+    let keys = mock!(Client::list_access_keys).then_output(|| {
+        ListAccessKeysOutput::builder()
+            .access_key_metadata(
+                AccessKeyMetadata::builder()
+                    .access_key_id("AKIAEXAMPLEKEY000001")
+                    .build(),
+            )
+            .build()
+            .expect("keys")
+    });
+    let delete_key = mock!(Client::delete_access_key)
+        .match_requests(|request| request.access_key_id() == Some("AKIAEXAMPLEKEY000001"))
+        .then_output(|| DeleteAccessKeyOutput::builder().build());
+    let profile = mock!(Client::delete_login_profile)
+        .then_output(|| DeleteLoginProfileOutput::builder().build());
+    let certificates = mock!(Client::list_signing_certificates).then_output(|| {
+        ListSigningCertificatesOutput::builder()
+            .set_certificates(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let ssh = mock!(Client::list_ssh_public_keys)
+        .then_output(|| ListSshPublicKeysOutput::builder().build());
+    let service = mock!(Client::list_service_specific_credentials)
+        .then_output(|| ListServiceSpecificCredentialsOutput::builder().build());
+    let serial = "arn:aws:iam::123456789012:mfa/alice";
+    let mfa = mock!(Client::list_mfa_devices).then_output(move || {
+        ListMfaDevicesOutput::builder()
+            .mfa_devices(
+                MfaDevice::builder()
+                    .user_name("alice")
+                    .serial_number(serial)
+                    .enable_date(aws_smithy_types::DateTime::from_secs(0))
+                    .build()
+                    .expect("device"),
+            )
+            .build()
+            .expect("devices")
+    });
+    let deactivate = mock!(Client::deactivate_mfa_device)
+        .then_output(|| DeactivateMfaDeviceOutput::builder().build());
+    let delete_device = mock!(Client::delete_virtual_mfa_device)
+        .match_requests(move |request| request.serial_number() == Some(serial))
+        .then_output(|| DeleteVirtualMfaDeviceOutput::builder().build());
+    let groups = mock!(Client::list_groups_for_user).then_output(|| {
+        ListGroupsForUserOutput::builder()
+            .set_groups(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let attached = mock!(Client::list_attached_user_policies)
+        .then_output(|| ListAttachedUserPoliciesOutput::builder().build());
+    let inline = mock!(Client::list_user_policies).then_output(|| {
+        ListUserPoliciesOutput::builder()
+            .set_policy_names(Some(Vec::new()))
+            .build()
+            .expect("set")
+    });
+    let delete_user = mock!(Client::delete_user)
+        .sequence()
+        .error(|| {
+            DeleteUserError::generic(service_error(
+                "DeleteConflict",
+                "Cannot delete entity, must delete access keys first.",
+            ))
+        })
+        .output(|| DeleteUserOutput::builder().build())
+        .build();
+    let executor = mocked_executor(&[
+        &detach,
+        &keys,
+        &delete_key,
+        &profile,
+        &certificates,
+        &ssh,
+        &service,
+        &mfa,
+        &deactivate,
+        &delete_device,
+        &groups,
+        &attached,
+        &inline,
+        &delete_user,
+    ]);
+
+    let read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let report = apply::apply(
+        &one_change("alice", Action::Delete, Some(user(&[read_only])), None),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(detach.num_calls(), 1, "the plan's attachment goes first");
+    assert_eq!(delete_user.num_calls(), 2, "refused, then deleted");
+    for (call, rule) in [
+        ("DeleteAccessKey", &delete_key),
+        ("DeleteLoginProfile", &profile),
+        ("ListServiceSpecificCredentials", &service),
+        ("DeactivateMFADevice", &deactivate),
+        ("DeleteVirtualMFADevice", &delete_device),
+    ] {
+        assert_eq!(rule.num_calls(), 1, "{call}");
+    }
 }
 
 #[tokio::test]
@@ -1069,12 +1210,34 @@ async fn no_such_entity_right_after_a_create_is_retried_and_otherwise_fails_fast
     assert_eq!(report.failed.len(), 1);
     assert_eq!(missing.num_calls(), 1);
     assert!(
-        report.failed[0]
-            .1
-            .hint
-            .as_deref()
-            .is_some_and(|hint| hint.contains("run `accessctl apply` again")),
+        report.failed[0].1.hint.as_deref().is_some_and(|hint| hint
+            .contains("`accessctl plan` shows the plan afresh")
+            && !hint.contains("changed since the plan")),
         "{report:?}"
+    );
+
+    // A missing policy on a user this apply just created: the user is fresh, the policy is
+    // not, and IAM's message names the policy: no retry.
+    let no_policy = mock!(Client::attach_user_policy).then_error(move || {
+        AttachUserPolicyError::generic(service_error(
+            "NoSuchEntity",
+            "Policy arn:aws:iam::aws:policy/ReadOnlyAccess does not exist or is not attachable.",
+        ))
+    });
+    let create = mock!(Client::create_user).then_output(|| CreateUserOutput::builder().build());
+    let executor = mocked_executor(&[&create, &no_policy]);
+    let report = apply::apply(
+        &one_change("alice", Action::Create, None, Some(user(&[policy]))),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(no_policy.num_calls(), 1, "a missing policy is not retried");
+    let hint = report.failed[0].1.hint.as_deref().unwrap_or_default();
+    assert!(
+        hint.contains(&format!("the policy `{policy}` does not exist")),
+        "{hint}"
     );
 }
 

@@ -12,7 +12,8 @@ use accessctl::model::{
     SubjectKind, User,
 };
 use accessctl::plan::{
-    Action, Address, Change, FieldChange, Kind, Note, Object, PLAN_FORMAT_VERSION, Plan, Summary,
+    Action, Address, Change, DeletedWith, FieldChange, Kind, Note, Object, PLAN_FORMAT_VERSION,
+    Plan, Summary,
 };
 use serde_json::{Value, json};
 
@@ -599,6 +600,18 @@ fn sample_plan() -> Plan {
                 message: "the caller keeps cluster access".into(),
             },
         ],
+        deleted_with: vec![DeletedWith {
+            address: Address::iam(Kind::User, "manager"),
+            access_keys: vec!["AKIAIOSFODNN7EXAMPLE".into()],
+            console_password: true,
+            mfa_devices: vec!["arn:aws:iam::424432388155:mfa/manager".into()],
+            ssh_public_keys: Vec::new(),
+            signing_certificates: Vec::new(),
+            service_specific_credentials: Vec::new(),
+            unlisted: vec![
+                "could not list service-specific credentials: `iam:ListServiceSpecificCredentials`: not an AWS response: HTTP 500".into(),
+            ],
+        }],
     }
 }
 
@@ -634,6 +647,7 @@ fn empty_plan_matches_the_schema() {
         summary: Summary::default(),
         overrides: Vec::new(),
         notes: Vec::new(),
+        deleted_with: Vec::new(),
     });
     assert_valid("plan.schema.json", &value);
 }

@@ -191,6 +191,7 @@ mod tests {
             summary: Summary::default(),
             overrides: Vec::new(),
             notes: Vec::new(),
+            deleted_with: Vec::new(),
         }
     }
 

@@ -12,11 +12,15 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde::Serialize;
+
+use super::error::{EndpointHost, uri_host};
 
 /// IAM is global, but the SDK needs a region to sign: the one the `aws` partition signs IAM in.
 pub const FALLBACK_REGION: &str = "us-east-1";
@@ -136,12 +140,30 @@ impl Intercept for CallCounter {
 
     // Runs once per attempt, after signing, right before the request leaves: what AWS bills
     // and throttles.
-    fn read_before_transmit(
+    // Stamps each response with the host its request went to (kept in the attempt's config
+    // bag by `read_before_transmit`: the request itself is gone by now), so an error that is
+    // not an AWS response can say where it came from (`error.rs`). Nothing else of the request
+    // is kept.
+    fn modify_before_deserialization(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        if let Some(host) = cfg.load::<EndpointHost>() {
+            context.response_mut().add_extension(host.clone());
+        }
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state()
+            .store_put(EndpointHost(uri_host(context.request().uri())));
         let operation = match cfg.load::<Metadata>() {
             Some(metadata) => operation_key(metadata.service(), metadata.name()),
             None => "unknown".to_string(),

@@ -5,6 +5,7 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use aws_credential_types::provider::error::CredentialsError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -26,6 +27,12 @@ pub enum ErrorKind {
     NotFound,
     /// A response accessctl cannot use (missing field, unreadable policy document).
     BadResponse,
+    /// The endpoint answered with something that is not an AWS response at all: a proxy's
+    /// 401 or 404 page, an emulator's 500 for an operation it lacks. The message names the
+    /// endpoint host and the first line of the body.
+    NotAws {
+        status: u16,
+    },
     /// Any other service error, with its code.
     Service(String),
     Other,
@@ -58,12 +65,19 @@ impl fmt::Display for AwsError {
             ErrorKind::Throttled => "throttled by AWS".to_string(),
             ErrorKind::NotFound => "not found".to_string(),
             ErrorKind::BadResponse => "unexpected response".to_string(),
+            ErrorKind::NotAws { status } => format!("not an AWS response: HTTP {status}"),
             ErrorKind::Service(code) => code.clone(),
             ErrorKind::Other => "error".to_string(),
         };
         write!(formatter, ": {what}")?;
         if !self.message.is_empty() {
-            write!(formatter, ": {}", self.message)?;
+            // `HTTP 404 from HOST, body: "…"` reads as one phrase.
+            let separator = if matches!(self.kind, ErrorKind::NotAws { .. }) {
+                " "
+            } else {
+                ": "
+            };
+            write!(formatter, "{separator}{}", self.message)?;
         }
         Ok(())
     }
@@ -86,18 +100,36 @@ impl AwsError {
         }
     }
 
+    /// The call and what went wrong, without the message: for a one-line note
+    /// (`` `iam:ListMFADevices`: access denied ``).
+    pub fn brief(&self) -> String {
+        let full = AwsError {
+            object: None,
+            message: String::new(),
+            ..self.clone()
+        }
+        .to_string();
+        full.replacen(" failed: ", ": ", 1)
+    }
+
     /// Classifies an SDK error from `call` about `object`.
-    pub fn from_sdk<E, R>(call: &'static str, object: Option<String>, error: SdkError<E, R>) -> Self
+    pub fn from_sdk<E>(
+        call: &'static str,
+        object: Option<String>,
+        error: SdkError<E, HttpResponse>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-        R: fmt::Debug + Send + Sync + 'static,
     {
         let (kind, message) = match &error {
             SdkError::ServiceError(context) => {
                 let service_error = context.err();
                 let code = service_error.code().unwrap_or_default().to_string();
                 let message = service_error.message().unwrap_or_default().to_string();
-                (kind_of_code(&code), message)
+                match not_aws(context.raw(), &code) {
+                    Some(not_aws) => not_aws,
+                    None => (kind_of_code(&code), message),
+                }
             }
             SdkError::TimeoutError(_) => (ErrorKind::Timeout, String::new()),
             SdkError::DispatchFailure(failure) => {
@@ -112,7 +144,8 @@ impl AwsError {
                 };
                 (kind, chain_message(&error))
             }
-            SdkError::ResponseError(_) => (ErrorKind::BadResponse, chain_message(&error)),
+            SdkError::ResponseError(context) => not_aws(context.raw(), "")
+                .unwrap_or_else(|| (ErrorKind::BadResponse, chain_message(&error))),
             _ => {
                 let kind = if chain_has_credentials_error(&error) {
                     ErrorKind::NoCredentials
@@ -149,10 +182,130 @@ impl AwsError {
             ErrorKind::Timeout => "the endpoint did not answer in time: check the network and `AWS_ENDPOINT_URL` if set, then run again".to_string(),
             ErrorKind::Throttled => "AWS is throttling this account's IAM calls: wait a minute and run again".to_string(),
             ErrorKind::NotFound => "the object changed while accessctl read it: run again".to_string(),
+            ErrorKind::NotAws { status } => not_aws_hint(self.call, *status),
             ErrorKind::BadResponse => "the endpoint returned something IAM does not: if `AWS_ENDPOINT_URL` points at a mock, check it; otherwise report this".to_string(),
             ErrorKind::Service(_) | ErrorKind::Other => "run again with `-v`; if it persists, check the AWS service health".to_string(),
         }
     }
+}
+
+/// The endpoint host a response came from, stamped on it by the call counter's interceptor
+/// (`config.rs`): an error names where the answer came from, without the request's headers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointHost(pub String);
+
+impl aws_smithy_types::config_bag::Storable for EndpointHost {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+/// The host (and port) of a request URI, without scheme, user information, path or query.
+pub fn uri_host(uri: &str) -> String {
+    let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+        .to_string()
+}
+
+/// The longest body excerpt an error shows.
+const BODY_EXCERPT: usize = 120;
+
+/// `Some` when `response` is an error that no AWS service would send: no error code could be
+/// read from it. The kind carries the status; the message the host and the first meaningful
+/// line of the body (an HTML page's title), bounded, never headers.
+fn not_aws(response: &HttpResponse, code: &str) -> Option<(ErrorKind, String)> {
+    let status = response.status().as_u16();
+    if !code.is_empty() || (200..300).contains(&status) {
+        return None;
+    }
+    let host = response
+        .extension::<EndpointHost>()
+        .map(|host| host.0.as_str());
+    let excerpt = response
+        .body()
+        .bytes()
+        .map(|bytes| body_excerpt(&String::from_utf8_lossy(bytes)))
+        .unwrap_or_default();
+    let mut message = match host {
+        Some(host) => format!("from {host}"),
+        None => String::new(),
+    };
+    if !excerpt.is_empty() {
+        if !message.is_empty() {
+            message.push_str(", ");
+        }
+        message.push_str(&format!("body: {excerpt}"));
+    } else if !message.is_empty() {
+        message.push_str(", empty body");
+    } else {
+        message.push_str("empty body");
+    }
+    Some((ErrorKind::NotAws { status }, message))
+}
+
+/// The first line worth showing of a body: an HTML page's `<title>`, else its first non-blank
+/// line, tags removed, whitespace collapsed, at most [`BODY_EXCERPT`] characters.
+pub fn body_excerpt(body: &str) -> String {
+    let lower = body.to_ascii_lowercase();
+    let title = lower.find("<title>").and_then(|start| {
+        let start = start + "<title>".len();
+        let end = lower[start..].find("</title>")? + start;
+        body.get(start..end)
+    });
+    let line = title
+        .into_iter()
+        .chain(body.lines().map(strip_tags))
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .find(|line| !line.is_empty() && !line.to_ascii_lowercase().starts_with("<!doctype"))
+        .unwrap_or_default();
+    let printable: String = line
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if printable.chars().count() > BODY_EXCERPT {
+        let cut: String = printable.chars().take(BODY_EXCERPT).collect();
+        format!("\"{cut}…\"")
+    } else if printable.is_empty() {
+        String::new()
+    } else {
+        format!("\"{printable}\"")
+    }
+}
+
+/// A line without its HTML tags (`<h1>Not Found</h1>` → `Not Found`).
+fn strip_tags(line: &str) -> &str {
+    // Only the common case is handled without allocating: a line that is one element.
+    let trimmed = line.trim();
+    if let Some(inner) = trimmed.strip_prefix('<')
+        && let Some(open_end) = inner.find('>')
+    {
+        let inner = &inner[open_end + 1..];
+        if let Some(close) = inner.rfind("</") {
+            return &inner[..close];
+        }
+        return inner;
+    }
+    trimmed
+}
+
+fn not_aws_hint(call: &str, status: u16) -> String {
+    let what = match status {
+        401 | 407 => {
+            "a proxy or gateway asked for its own authentication, which AWS never does".to_string()
+        }
+        403 => "something other than AWS refused the request (a proxy or firewall)".to_string(),
+        404 => {
+            format!("nothing there answers `{call}`: a proxy, or an emulator that lacks this call")
+        }
+        500..=599 => {
+            format!("the endpoint failed on `{call}`, as an emulator that lacks this call does")
+        }
+        _ => "something other than AWS answered".to_string(),
+    };
+    format!(
+        "{what}; check `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL_EKS` if set"
+    )
 }
 
 fn kind_of_code(code: &str) -> ErrorKind {
@@ -245,6 +398,56 @@ mod tests {
         assert_eq!(
             kind_of_code("LimitExceeded"),
             ErrorKind::Service("LimitExceeded".into())
+        );
+    }
+
+    #[test]
+    fn hosts_come_without_scheme_credentials_or_path() {
+        assert_eq!(uri_host("https://iam.amazonaws.com/"), "iam.amazonaws.com");
+        assert_eq!(
+            uri_host("http://user:secret@127.0.0.1:4566/a?b#c"),
+            "127.0.0.1:4566"
+        );
+        assert_eq!(uri_host("localhost:5000"), "localhost:5000");
+    }
+
+    #[test]
+    fn body_excerpts_are_one_bounded_readable_line() {
+        assert_eq!(
+            body_excerpt(
+                "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>"
+            ),
+            "\"500 Internal Server Error\""
+        );
+        assert_eq!(
+            body_excerpt("\n  <h1>Not Found</h1>\n<p>more</p>"),
+            "\"Not Found\""
+        );
+        assert_eq!(body_excerpt("Unauthorized\nsecond"), "\"Unauthorized\"");
+        assert_eq!(body_excerpt(""), "");
+        let long = body_excerpt(&"x".repeat(500));
+        assert_eq!(long.chars().count(), BODY_EXCERPT + 3, "{long}");
+        assert!(long.ends_with("…\""));
+        assert_eq!(body_excerpt("a\u{1b}[31mb"), "\"a [31mb\"");
+    }
+
+    #[test]
+    fn not_aws_errors_name_the_status_and_point_at_the_endpoint() {
+        let error = AwsError {
+            call: "eks:ListAccessEntries",
+            object: Some("cluster `demo`".into()),
+            kind: ErrorKind::NotAws { status: 404 },
+            message: "from 127.0.0.1:5000, body: \"404 Not Found\"".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "`eks:ListAccessEntries` failed for cluster `demo`: not an AWS response: HTTP 404 from 127.0.0.1:5000, body: \"404 Not Found\""
+        );
+        assert!(error.hint().contains("eks:ListAccessEntries"));
+        assert!(error.hint().contains("AWS_ENDPOINT_URL"));
+        assert_eq!(
+            error.brief(),
+            "`eks:ListAccessEntries`: not an AWS response: HTTP 404"
         );
     }
 

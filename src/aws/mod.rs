@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod caller;
 pub mod config;
+pub mod credentials;
 pub mod eks;
 pub mod eks_apply;
 pub mod error;

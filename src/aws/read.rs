@@ -36,6 +36,7 @@ const LIST_ROLES: &str = "iam:ListRoles";
 const GET_ROLE: &str = "iam:GetRole";
 const LIST_OPEN_ID_CONNECT_PROVIDERS: &str = "iam:ListOpenIDConnectProviders";
 const GET_OPEN_ID_CONNECT_PROVIDER: &str = "iam:GetOpenIDConnectProvider";
+const GET_POLICY: &str = "iam:GetPolicy";
 
 /// The largest page IAM serves for these listings: fewer round trips on big accounts.
 const PAGE_SIZE: i32 = 1000;
@@ -254,6 +255,36 @@ async fn get_oidc_provider(iam: Client, arn: String) -> Result<(String, OidcProv
 
 /// Runs `call` for every input, at most [`CONCURRENCY`] at a time; the first error wins and
 /// cancels the rest. Results come back in completion order: callers collect into sorted maps.
+/// Which of `arns` (managed policies a file refers to that are not in the live read:
+/// AWS-managed ones and other accounts') IAM does not know: one `iam:GetPolicy` each,
+/// concurrently. Sorted.
+pub async fn missing_policies(iam: &Client, arns: Vec<String>) -> Result<Vec<String>, AwsError> {
+    let found = bounded(arns, |arn| {
+        let iam = iam.clone();
+        async move {
+            match iam.get_policy().policy_arn(&arn).send().await {
+                Ok(_) => Ok((arn, true)),
+                Err(error) => {
+                    let error =
+                        AwsError::from_sdk(GET_POLICY, Some(format!("policy `{arn}`")), error);
+                    if error.kind == ErrorKind::NotFound {
+                        Ok((arn, false))
+                    } else {
+                        Err(error)
+                    }
+                }
+            }
+        }
+    })
+    .await?;
+    let mut missing: Vec<String> = found
+        .into_iter()
+        .filter_map(|(arn, exists)| (!exists).then_some(arn))
+        .collect();
+    missing.sort();
+    Ok(missing)
+}
+
 async fn bounded<I, T, F, Fut>(inputs: Vec<I>, call: F) -> Result<Vec<T>, AwsError>
 where
     F: Fn(I) -> Fut,

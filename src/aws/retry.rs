@@ -94,14 +94,26 @@ pub fn transient(error: &AwsError, fresh: bool) -> Option<Transient> {
 
 /// Runs `attempt` until it succeeds, fails with a non-transient error, or the policy's time
 /// budget would be exceeded by the next wait.
-pub async fn retry<T, F, Fut>(
+pub async fn retry<T, F, Fut>(policy: &RetryPolicy, fresh: bool, attempt: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    retry_judged(policy, |_| fresh, attempt).await
+}
+
+/// Like [`retry`], with freshness judged per error: `fresh(error)` says whether what the
+/// error is about was created by this apply (an attachment fails on the policy or on the
+/// principal, and only the fresh one may be still propagating).
+pub async fn retry_judged<T, F, Fut, J>(
     policy: &RetryPolicy,
-    fresh: bool,
+    fresh: J,
     mut attempt: F,
 ) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
+    J: Fn(&AwsError) -> bool,
 {
     let started = Instant::now();
     let mut failures = 0u32;
@@ -110,7 +122,7 @@ where
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        if transient(&error, fresh).is_none() {
+        if transient(&error, fresh(&error)).is_none() {
             return Err(error);
         }
         let wait = policy.backoff(failures);
@@ -136,7 +148,24 @@ where
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
-    retry(policy, fresh, || async {
+    call_judged(policy, name, object, |_| fresh, send).await
+}
+
+/// [`call`] with freshness judged per error, as in [`retry_judged`].
+pub async fn call_judged<T, E, F, Fut, J>(
+    policy: &RetryPolicy,
+    name: &'static str,
+    object: &str,
+    fresh: J,
+    send: F,
+) -> Result<T, AwsError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    J: Fn(&AwsError) -> bool,
+{
+    retry_judged(policy, fresh, || async {
         send().await.map_err(|error| sdk_error(name, object, error))
     })
     .await

@@ -32,6 +32,7 @@ pub struct LintArgs {
 
 pub fn run(args: &LintArgs, printer: &Printer) -> Result<i32, CliError> {
     let loaded = super::validate::load(&args.file.file, &Facts { live: None })?;
+    super::validate::print_warnings(printer, &loaded);
     let findings = lint::lint(&loaded.desired.state, &loaded.locations);
     let file = crate::spec::input::shown(&args.file.file)
         .display()

@@ -28,6 +28,7 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<i32, CliError> {
             live: live.as_ref(),
         },
     )?;
+    print_warnings(printer, &loaded);
     let state = &loaded.desired.state;
     let clusters = state.clusters.len();
     printer.info(&format!(
@@ -54,4 +55,11 @@ pub fn load(path: &std::path::Path, facts: &Facts<'_>) -> Result<spec::Loaded, C
         ))
         .with_details(diagnostics.to_string())
     })
+}
+
+/// Shows the warnings of a file that loaded (on stderr, silent with `-q`).
+pub fn print_warnings(printer: &Printer, loaded: &spec::Loaded) {
+    for warning in &loaded.warnings {
+        printer.info(warning.to_string().trim_end());
+    }
 }

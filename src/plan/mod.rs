@@ -216,6 +216,81 @@ pub struct Plan {
     pub overrides: Vec<String>,
     #[serde(default)]
     pub notes: Vec<Note>,
+    /// What IAM deletes together with each user this plan deletes (or replaces), read from
+    /// live IAM after the diff; empty when the plan deletes no user or was made offline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted_with: Vec<DeletedWith>,
+}
+
+/// The credentials that go with a deleted user, by id (never a secret): IAM removes them
+/// with the user, and a person reviewing the plan should know a key or a password goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedWith {
+    /// The user's change (`iam.user.NAME`).
+    pub address: Address,
+    /// Access key ids.
+    #[serde(default)]
+    pub access_keys: Vec<String>,
+    /// Whether the user can sign in to the console (has a login profile).
+    #[serde(default)]
+    pub console_password: bool,
+    /// MFA device serial numbers (a virtual device's ARN).
+    #[serde(default)]
+    pub mfa_devices: Vec<String>,
+    /// SSH public key ids (CodeCommit).
+    #[serde(default)]
+    pub ssh_public_keys: Vec<String>,
+    /// Signing certificate ids.
+    #[serde(default)]
+    pub signing_certificates: Vec<String>,
+    /// Service-specific credential ids (CodeCommit, Keyspaces).
+    #[serde(default)]
+    pub service_specific_credentials: Vec<String>,
+    /// What could not be read, and why (`could not list MFA devices: …`): the lists above
+    /// may then be incomplete.
+    #[serde(default)]
+    pub unlisted: Vec<String>,
+}
+
+impl DeletedWith {
+    /// Whether nothing goes with the user and everything could be read.
+    pub fn is_empty(&self) -> bool {
+        self.access_keys.is_empty()
+            && !self.console_password
+            && self.mfa_devices.is_empty()
+            && self.ssh_public_keys.is_empty()
+            && self.signing_certificates.is_empty()
+            && self.service_specific_credentials.is_empty()
+            && self.unlisted.is_empty()
+    }
+
+    /// One phrase per kind present: `access key AKIA…`, `2 MFA devices (arn:…, …)`,
+    /// `console password`; then what could not be read.
+    pub fn items(&self) -> Vec<String> {
+        let mut items = Vec::new();
+        let mut ids = |one: &str, many: &str, ids: &[String]| match ids {
+            [] => {}
+            [id] => items.push(format!("{one} {id}")),
+            ids => items.push(format!("{} {many} ({})", ids.len(), ids.join(", "))),
+        };
+        ids("access key", "access keys", &self.access_keys);
+        ids("MFA device", "MFA devices", &self.mfa_devices);
+        ids("SSH public key", "SSH public keys", &self.ssh_public_keys);
+        ids(
+            "signing certificate",
+            "signing certificates",
+            &self.signing_certificates,
+        );
+        ids(
+            "service-specific credential",
+            "service-specific credentials",
+            &self.service_specific_credentials,
+        );
+        if self.console_password {
+            items.push("console password".to_string());
+        }
+        items
+    }
 }
 
 impl Plan {
@@ -370,7 +445,21 @@ pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Pl
             .map(|check| check.flag().to_string())
             .collect(),
         notes,
+        deleted_with: Vec::new(),
     })
+}
+
+/// The users `plan` deletes, whether alone or as half of a replace: IAM takes their
+/// credentials with them.
+pub fn deleted_users(plan: &Plan) -> Vec<&str> {
+    plan.changes
+        .iter()
+        .filter(|change| {
+            change.address.kind == Kind::User
+                && matches!(change.action, Action::Delete | Action::Replace)
+        })
+        .map(|change| change.address.name.as_str())
+        .collect()
 }
 
 fn summarize(changes: &[Change]) -> Summary {

@@ -1239,6 +1239,7 @@ fn simulate_merges_kubernetes_metadata_into_the_live_object() {
         summary: Summary::default(),
         overrides: Vec::new(),
         notes: Vec::new(),
+        deleted_with: Vec::new(),
     };
     let after = simulate(&live, &plan);
     let labels = &after.clusters[CLUSTER].namespaces["team-a"].meta.labels;

@@ -28,7 +28,11 @@ pub fn render_within(plan: &Plan, limit: usize) -> String {
     }
 
     let rows: Vec<String> = plan.changes.iter().map(row).collect();
-    let details: Vec<String> = plan.changes.iter().map(details).collect();
+    let details: Vec<String> = plan
+        .changes
+        .iter()
+        .map(|change| details(change, &super::deleted_with_lines(plan, change)))
+        .collect();
     let overrides: String = plan
         .overrides
         .iter()
@@ -231,7 +235,8 @@ fn row(change: &Change) -> String {
     )
 }
 
-fn details(change: &Change) -> String {
+/// A change's collapsible block; `comments` (`# …` lines) close its body.
+fn details(change: &Change, comments: &[String]) -> String {
     let lines = diff::body(change);
     let mut body = String::new();
     if lines.is_empty() {
@@ -244,6 +249,9 @@ fn details(change: &Change) -> String {
     }
     for line in &lines {
         write_line(&mut body, line);
+    }
+    for comment in comments {
+        let _ = writeln!(body, "  {comment}");
     }
     let fence = "`".repeat(longest_run(&body, '`').max(2) + 1);
     format!(

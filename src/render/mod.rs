@@ -10,7 +10,7 @@ mod markdown;
 mod text;
 mod value;
 
-use crate::plan::{Plan, Summary};
+use crate::plan::{Change, DeletedWith, Plan, Summary};
 
 /// Options for the human view.
 #[derive(Clone, Copy, Debug, Default)]
@@ -39,6 +39,30 @@ pub const MARKDOWN_LIMIT: usize = 65_000;
 
 /// What the text and Markdown views say when there is nothing to do.
 const NO_CHANGES: &str = "No changes. Live state matches access.yaml.";
+
+/// What goes with a user `change` deletes, as `#` comment lines for its block: the
+/// credentials by id, then what could not be read. Nothing for other changes.
+fn deleted_with_lines(plan: &Plan, change: &Change) -> Vec<String> {
+    let Some(with) = plan
+        .deleted_with
+        .iter()
+        .find(|with| with.address == change.address)
+    else {
+        return Vec::new();
+    };
+    deleted_with_comments(with)
+}
+
+fn deleted_with_comments(with: &DeletedWith) -> Vec<String> {
+    let items = with.items();
+    let mut lines = vec![if items.is_empty() {
+        "# IAM deletes no credentials with it".to_string()
+    } else {
+        format!("# IAM deletes with it: {}", items.join(", "))
+    }];
+    lines.extend(with.unlisted.iter().map(|note| format!("# {note}")));
+    lines.into_iter().map(|line| value::scrub(&line)).collect()
+}
 
 /// `Plan: 1 to add, 0 to change, 0 to destroy.`, with `, N to adopt` only when there are any.
 fn summary_line(summary: &Summary) -> String {

@@ -143,6 +143,7 @@ fn plan(changes: Vec<Change>, summary: Summary) -> Plan {
         summary,
         overrides: Vec::new(),
         notes: Vec::new(),
+        deleted_with: Vec::new(),
     }
 }
 

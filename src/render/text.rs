@@ -43,6 +43,9 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
         out.push_str("accessctl will perform the following actions:\n\n");
         for change in &plan.changes {
             write_change(&mut out, change, paint);
+            for line in super::deleted_with_lines(plan, change) {
+                let _ = writeln!(out, "      {}", paint.paint(YELLOW, &line));
+            }
             out.push('\n');
         }
         let _ = writeln!(

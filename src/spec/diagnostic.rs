@@ -21,6 +21,26 @@ pub struct Diagnostic {
     pub snippet: Option<String>,
     /// The caret's column in `snippet`, 1-based.
     pub caret: usize,
+    /// An error stops the load; a warning is shown and the load goes on.
+    pub severity: Severity,
+}
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Severity {
+    #[default]
+    Error,
+    /// Worth a look, but possibly right: the file still loads.
+    Warning,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
 }
 
 /// The most characters of a source line a diagnostic shows.
@@ -89,6 +109,7 @@ impl Diagnostic {
             hint: None,
             snippet: None,
             caret: 0,
+            severity: Severity::Error,
         }
     }
 
@@ -128,7 +149,7 @@ fn printable(line: &str) -> String {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        writeln!(f, "{}: {}", self.severity.label(), self.message)?;
         if self.line == 0 {
             writeln!(f, " --> {}", self.file.display())?;
             if let Some(hint) = &self.hint {

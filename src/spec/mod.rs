@@ -14,6 +14,7 @@ pub mod diagnostic;
 mod documents;
 pub mod input;
 mod locations;
+pub mod managed;
 mod node;
 mod raw;
 mod reader;
@@ -25,7 +26,7 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use locations::SourceLocation;
 
 use crate::model::State;
@@ -49,6 +50,9 @@ pub struct Loaded {
     /// Where each node of the file was written, by path (`iam.roles.eks-admin.trust`,
     /// `clusters.demo.access.0`): see [`locations`].
     pub locations: BTreeMap<String, SourceLocation>,
+    /// Diagnostics that do not stop the load (an `aws:` policy name accessctl does not know),
+    /// in file order.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Reads and validates an access.yaml. Every problem is reported, not just the first.
@@ -65,12 +69,13 @@ pub fn load(path: &Path, facts: &Facts<'_>) -> Result<Loaded, Diagnostics> {
         root: input::root_of(path),
         text,
     };
-    let desired = load_source(&source, facts).map_err(Diagnostics::from)?;
+    let (desired, warnings) = load_source_warning(&source, facts).map_err(Diagnostics::from)?;
     let locations = locations::index(&source.text);
     Ok(Loaded {
         desired,
         source: source.text,
         locations,
+        warnings,
     })
 }
 
@@ -99,6 +104,14 @@ fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> Diagnostic {
 }
 
 fn load_source(source: &Source, facts: &Facts<'_>) -> Result<Desired, Vec<Diagnostic>> {
+    load_source_warning(source, facts).map(|(desired, _)| desired)
+}
+
+/// Like [`load_source`], with the warnings of a file that loads.
+fn load_source_warning(
+    source: &Source,
+    facts: &Facts<'_>,
+) -> Result<(Desired, Vec<Diagnostic>), Vec<Diagnostic>> {
     let root = match node::parse(&source.text) {
         Ok(Some(root)) => root,
         Ok(None) => {
@@ -126,7 +139,7 @@ fn load_source(source: &Source, facts: &Facts<'_>) -> Result<Desired, Vec<Diagno
     validate::validate(&mut reader, &spec, &directory);
     let desired = build::build(&mut reader, &spec, &directory, facts);
     if report.is_empty() {
-        Ok(desired)
+        Ok((desired, report.warnings()))
     } else {
         Err(report.into_sorted())
     }

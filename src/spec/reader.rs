@@ -29,11 +29,23 @@ impl Source {
 #[derive(Debug, Default)]
 pub struct Report {
     entries: Vec<(Location, Diagnostic)>,
+    /// Warnings: shown, but the file still loads.
+    warnings: Vec<(Location, Diagnostic)>,
 }
 
 impl Report {
     pub fn push(&mut self, order: Location, diagnostic: Diagnostic) {
         self.entries.push((order, diagnostic));
+    }
+
+    /// The warnings found, in file order.
+    pub fn warnings(&self) -> Vec<Diagnostic> {
+        let mut warnings = self.warnings.clone();
+        warnings.sort_by_key(|(order, _)| (order.line, order.column));
+        warnings
+            .into_iter()
+            .map(|(_, diagnostic)| diagnostic)
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -131,6 +143,15 @@ impl<'a> Reader<'a> {
     ) {
         let diagnostic = self.source.diagnostic(at, message).with_hint(hint);
         self.report.push(self.anchor.unwrap_or(at), diagnostic);
+    }
+
+    /// A warning at `at`: the file still loads.
+    pub fn warn_hint(&mut self, at: Location, message: impl Into<String>, hint: impl Into<String>) {
+        let mut diagnostic = self.source.diagnostic(at, message).with_hint(hint);
+        diagnostic.severity = super::diagnostic::Severity::Warning;
+        self.report
+            .warnings
+            .push((self.anchor.unwrap_or(at), diagnostic));
     }
 
     /// Reports a node of the wrong type, with a hint when the fix is likely a matter of quotes.

@@ -1059,6 +1059,7 @@ impl IamScope {
             summary: Default::default(),
             overrides: Vec::new(),
             notes: Vec::new(),
+            deleted_with: Vec::new(),
         };
         let Some(account) = state.account.clone() else {
             return vec!["the account read names no account id".to_owned()];

@@ -92,9 +92,11 @@ impl IamExecutor {
             },
             (Kind::User, action) => match (before, after) {
                 (None, Some(Object::User(after))) => user::create(self, name, after).await,
-                (Some(Object::User(_)), None) => user::delete(self, name).await,
-                (Some(Object::User(_)), Some(Object::User(after))) if action == Action::Replace => {
-                    user::delete(self, name).await?;
+                (Some(Object::User(before)), None) => user::delete(self, name, before).await,
+                (Some(Object::User(before)), Some(Object::User(after)))
+                    if action == Action::Replace =>
+                {
+                    user::delete(self, name, before).await?;
                     user::create(self, name, after).await
                 }
                 (Some(Object::User(before)), Some(Object::User(after))) => {
@@ -155,6 +157,40 @@ impl IamExecutor {
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
         retry::call(&self.retry, name, object, fresh, send).await
+    }
+
+    /// Attaches or otherwise names `policy_arn` for a principal: a `NoSuchEntity` about the
+    /// policy is retried only when this apply created the policy, one about the principal
+    /// when `fresh` (the principal or the policy is new). A typo in an `aws:` name fails at
+    /// once instead of retrying for the whole budget.
+    async fn call_naming_policy<T, E, F, Fut>(
+        &self,
+        name: &'static str,
+        object: &str,
+        fresh: bool,
+        policy_arn: &str,
+        send: F,
+    ) -> Result<T, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let policy_fresh = self.is_fresh([policy_arn]);
+        retry::call_judged(
+            &self.retry,
+            name,
+            object,
+            |error| {
+                if error.message.contains(policy_arn) {
+                    policy_fresh
+                } else {
+                    fresh
+                }
+            },
+            send,
+        )
+        .await
     }
 
     /// Like [`Self::call`], with `NoSuchEntity` meaning there is nothing to do (removing what
@@ -240,10 +276,12 @@ pub fn apply_hint(error: &AwsError) -> String {
             "the caller needs `{}` to apply this plan (apply needs IAM write access to what it changes)",
             error.call
         ),
-        ErrorKind::NotFound => {
-            "the object changed since the plan was made: run `accessctl apply` again, it plans afresh"
-                .to_string()
-        }
+        ErrorKind::NotFound => match missing_policy(error) {
+            Some(arn) => format!(
+                "the policy `{arn}` does not exist: fix the reference in access.yaml (`accessctl validate` checks `aws:` names offline, `accessctl plan` asks IAM about each), then plan again"
+            ),
+            None => "IAM does not have what this call names: if access.yaml names it, check the name; if it was deleted outside accessctl since the plan was made, `accessctl plan` shows the plan afresh".to_string(),
+        },
         ErrorKind::Throttled => {
             "IAM kept throttling past the retry budget: run again later, or with a lower `--parallelism`"
                 .to_string()
@@ -266,6 +304,16 @@ pub fn apply_hint(error: &AwsError) -> String {
         },
         _ => error.hint(),
     }
+}
+
+/// The policy ARN a `NoSuchEntity` message names (`Policy arn:aws:iam::aws:policy/X does
+/// not exist or is not attachable.`), if any.
+fn missing_policy(error: &AwsError) -> Option<&str> {
+    error
+        .message
+        .split_whitespace()
+        .map(|word| word.trim_end_matches(['.', ',', ';']))
+        .find(|word| word.starts_with("arn:") && word.contains(":policy/"))
 }
 
 fn mismatch(change: &Change) -> AwsError {

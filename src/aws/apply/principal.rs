@@ -65,7 +65,7 @@ impl Principal<'_> {
     ) -> Result<(), AwsError> {
         match self {
             Principal::User(name) => {
-                ex.call("iam:AttachUserPolicy", object, fresh, || {
+                ex.call_naming_policy("iam:AttachUserPolicy", object, fresh, policy_arn, || {
                     ex.iam
                         .attach_user_policy()
                         .user_name(name)
@@ -75,7 +75,7 @@ impl Principal<'_> {
                 .await?;
             }
             Principal::Group(name) => {
-                ex.call("iam:AttachGroupPolicy", object, fresh, || {
+                ex.call_naming_policy("iam:AttachGroupPolicy", object, fresh, policy_arn, || {
                     ex.iam
                         .attach_group_policy()
                         .group_name(name)
@@ -85,7 +85,7 @@ impl Principal<'_> {
                 .await?;
             }
             Principal::Role(name) => {
-                ex.call("iam:AttachRolePolicy", object, fresh, || {
+                ex.call_naming_policy("iam:AttachRolePolicy", object, fresh, policy_arn, || {
                     ex.iam
                         .attach_role_policy()
                         .role_name(name)
@@ -185,7 +185,7 @@ impl Principal<'_> {
         Ok(())
     }
 
-    async fn delete_inline(
+    pub(super) async fn delete_inline(
         self,
         ex: &IamExecutor,
         object: &str,

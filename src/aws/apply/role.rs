@@ -76,13 +76,19 @@ pub(super) async fn update(
         match &after.permissions_boundary {
             Some(boundary) => {
                 let fresh = ex.is_fresh([arn.as_str(), boundary.as_str()]);
-                ex.call("iam:PutRolePermissionsBoundary", &object, fresh, || {
-                    ex.iam
-                        .put_role_permissions_boundary()
-                        .role_name(name)
-                        .permissions_boundary(boundary)
-                        .send()
-                })
+                ex.call_naming_policy(
+                    "iam:PutRolePermissionsBoundary",
+                    &object,
+                    fresh,
+                    boundary,
+                    || {
+                        ex.iam
+                            .put_role_permissions_boundary()
+                            .role_name(name)
+                            .permissions_boundary(boundary)
+                            .send()
+                    },
+                )
                 .await?;
             }
             None => {

@@ -1,11 +1,17 @@
 //! IAM users: create with boundary, tags, memberships, attachments and inline policies; update
-//! each of them; delete after removing everything IAM requires first (credentials of every
-//! kind, MFA devices, memberships, policies).
+//! each of them; delete after removing what the plan knows the user holds, and the user's
+//! credentials only when IAM refuses without that.
 
 use crate::model::User;
 
 use super::principal::{Principal, drop_policies, sync_policies};
-use super::{AwsError, IamExecutor, all_pages, next_marker, set_changes, tag_changes, tags};
+use super::{
+    AwsError, ErrorKind, IamExecutor, all_pages, next_marker, set_changes, tag_changes, tags,
+};
+use crate::aws::credentials::{
+    is_virtual_mfa, list_access_keys, list_mfa_devices, list_service_specific_credentials,
+    list_signing_certificates, list_ssh_public_keys,
+};
 
 pub(super) async fn create(ex: &IamExecutor, name: &str, user: &User) -> Result<(), AwsError> {
     let object = format!("user `{name}`");
@@ -79,13 +85,19 @@ pub(super) async fn update(
         match &after.permissions_boundary {
             Some(boundary) => {
                 let fresh = ex.is_fresh([arn.as_str(), boundary.as_str()]);
-                ex.call("iam:PutUserPermissionsBoundary", &object, fresh, || {
-                    ex.iam
-                        .put_user_permissions_boundary()
-                        .user_name(name)
-                        .permissions_boundary(boundary)
-                        .send()
-                })
+                ex.call_naming_policy(
+                    "iam:PutUserPermissionsBoundary",
+                    &object,
+                    fresh,
+                    boundary,
+                    || {
+                        ex.iam
+                            .put_user_permissions_boundary()
+                            .user_name(name)
+                            .permissions_boundary(boundary)
+                            .send()
+                    },
+                )
                 .await?;
             }
             None => {
@@ -127,29 +139,80 @@ pub(super) async fn update(
     .await
 }
 
-/// Everything IAM refuses to delete a user with, removed first; then the user.
-pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError> {
+/// Deletes a user the way IAM requires, in as few calls as it allows: first what the plan
+/// knows the user holds (`before`: group memberships, attached and inline policies), then
+/// `DeleteUser`. Only when IAM refuses with `DeleteConflict` are the user's credentials
+/// listed and removed (access keys, console password, MFA devices, SSH keys, signing
+/// certificates, service-specific credentials), with whatever memberships and policies were
+/// added since the plan, and `DeleteUser` tried once more.
+///
+/// Emulators (moto, LocalStack) delete users without refusing and lack some of the listing
+/// calls (`ListServiceSpecificCredentials`): this order works on them too.
+pub(super) async fn delete(ex: &IamExecutor, name: &str, before: &User) -> Result<(), AwsError> {
     let object = format!("user `{name}`");
     let object = object.as_str();
+    for group in &before.groups {
+        leave_group(ex, object, name, group).await?;
+    }
+    for arn in &before.managed_policies {
+        Principal::User(name).detach(ex, object, arn).await?;
+    }
+    for policy in before.inline_policies.keys() {
+        Principal::User(name)
+            .delete_inline(ex, object, policy)
+            .await?;
+    }
+    match delete_user(ex, name, object).await {
+        Err(error) if is_delete_conflict(&error) => {}
+        other => return other,
+    }
+    remove_credentials(ex, name, object).await?;
+    let groups = groups_of(ex, name, object).await?;
+    for group in &groups {
+        leave_group(ex, object, name, group).await?;
+    }
+    drop_policies(ex, Principal::User(name), object).await?;
+    delete_user(ex, name, object).await
+}
 
-    let keys = all_pages(|marker| async move {
+async fn delete_user(ex: &IamExecutor, name: &str, object: &str) -> Result<(), AwsError> {
+    ex.call_if_exists("iam:DeleteUser", object, || {
+        ex.iam.delete_user().user_name(name).send()
+    })
+    .await?;
+    Ok(())
+}
+
+fn is_delete_conflict(error: &AwsError) -> bool {
+    matches!(&error.kind, ErrorKind::Service(code) if code == "DeleteConflict")
+}
+
+/// The groups `name` is in now, as IAM lists them.
+async fn groups_of(ex: &IamExecutor, name: &str, object: &str) -> Result<Vec<String>, AwsError> {
+    all_pages(|marker| async move {
         let page = ex
-            .call("iam:ListAccessKeys", object, false, || {
+            .call("iam:ListGroupsForUser", object, false, || {
                 ex.iam
-                    .list_access_keys()
+                    .list_groups_for_user()
                     .user_name(name)
                     .set_marker(marker.clone())
                     .send()
             })
             .await?;
-        let ids = page
-            .access_key_metadata()
+        let names = page
+            .groups()
             .iter()
-            .filter_map(|key| key.access_key_id().map(str::to_string))
+            .map(|group| group.group_name().to_string())
             .collect();
-        Ok((ids, next_marker(page.is_truncated(), page.marker())))
+        Ok((names, next_marker(page.is_truncated(), page.marker())))
     })
-    .await?;
+    .await
+}
+
+/// Removes every credential IAM refuses to delete a user with.
+async fn remove_credentials(ex: &IamExecutor, name: &str, object: &str) -> Result<(), AwsError> {
+    let iam = &ex.iam;
+    let keys = list_access_keys(iam, name).await?;
     for key in &keys {
         ex.call_if_exists("iam:DeleteAccessKey", object, || {
             ex.iam
@@ -167,24 +230,7 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError>
     })
     .await?;
 
-    let certificates = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListSigningCertificates", object, false, || {
-                ex.iam
-                    .list_signing_certificates()
-                    .user_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let ids = page
-            .certificates()
-            .iter()
-            .map(|certificate| certificate.certificate_id().to_string())
-            .collect();
-        Ok((ids, next_marker(page.is_truncated(), page.marker())))
-    })
-    .await?;
+    let certificates = list_signing_certificates(iam, name).await?;
     for certificate in &certificates {
         ex.call_if_exists("iam:DeleteSigningCertificate", object, || {
             ex.iam
@@ -196,24 +242,7 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError>
         .await?;
     }
 
-    let ssh_keys = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListSSHPublicKeys", object, false, || {
-                ex.iam
-                    .list_ssh_public_keys()
-                    .user_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let ids = page
-            .ssh_public_keys()
-            .iter()
-            .map(|key| key.ssh_public_key_id().to_string())
-            .collect();
-        Ok((ids, next_marker(page.is_truncated(), page.marker())))
-    })
-    .await?;
+    let ssh_keys = list_ssh_public_keys(iam, name).await?;
     for key in &ssh_keys {
         ex.call_if_exists("iam:DeleteSSHPublicKey", object, || {
             ex.iam
@@ -225,16 +254,8 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError>
         .await?;
     }
 
-    let service_credentials = ex
-        .call("iam:ListServiceSpecificCredentials", object, false, || {
-            ex.iam
-                .list_service_specific_credentials()
-                .user_name(name)
-                .send()
-        })
-        .await?;
-    for credential in service_credentials.service_specific_credentials() {
-        let id = credential.service_specific_credential_id();
+    let service_credentials = list_service_specific_credentials(iam, name).await?;
+    for id in &service_credentials {
         ex.call_if_exists("iam:DeleteServiceSpecificCredential", object, || {
             ex.iam
                 .delete_service_specific_credential()
@@ -245,24 +266,7 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError>
         .await?;
     }
 
-    let devices = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListMFADevices", object, false, || {
-                ex.iam
-                    .list_mfa_devices()
-                    .user_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let serials = page
-            .mfa_devices()
-            .iter()
-            .map(|device| device.serial_number().to_string())
-            .collect();
-        Ok((serials, next_marker(page.is_truncated(), page.marker())))
-    })
-    .await?;
+    let devices = list_mfa_devices(iam, name).await?;
     for serial in &devices {
         ex.call_if_exists("iam:DeactivateMFADevice", object, || {
             ex.iam
@@ -274,7 +278,7 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError>
         .await?;
         // Virtual devices are IAM objects of their own (`arn:…:mfa/NAME`); hardware and
         // security keys are only unlinked.
-        if serial.starts_with("arn:") && serial.contains(":mfa/") {
+        if is_virtual_mfa(serial) {
             ex.call_if_exists("iam:DeleteVirtualMFADevice", object, || {
                 ex.iam
                     .delete_virtual_mfa_device()
@@ -284,35 +288,6 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError>
             .await?;
         }
     }
-
-    let groups = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListGroupsForUser", object, false, || {
-                ex.iam
-                    .list_groups_for_user()
-                    .user_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let names = page
-            .groups()
-            .iter()
-            .map(|group| group.group_name().to_string())
-            .collect();
-        Ok((names, next_marker(page.is_truncated(), page.marker())))
-    })
-    .await?;
-    for group in &groups {
-        leave_group(ex, object, name, group).await?;
-    }
-
-    drop_policies(ex, Principal::User(name), object).await?;
-
-    ex.call_if_exists("iam:DeleteUser", object, || {
-        ex.iam.delete_user().user_name(name).send()
-    })
-    .await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 use crate::model::MANAGED_BY_TAG;
 
+use super::super::managed;
 use super::super::raw::{InlineSpec, Pair, Spec, Text, TrustSpec};
 use super::super::reader::Reader;
 use super::super::resolve::{Directory, unknown};
@@ -175,9 +176,43 @@ fn description(reader: &mut Reader<'_>, description: Option<&Text>) {
 
 fn policies(reader: &mut Reader<'_>, directory: &Directory, references: &[Text]) {
     for reference in references {
-        if let Err(problem) = directory.policy_arn(&reference.value) {
-            unresolved(reader, reference, problem);
+        match directory.policy_arn(&reference.value) {
+            Err(problem) => unresolved(reader, reference, problem),
+            Ok(_) => aws_managed(reader, reference),
         }
+    }
+}
+
+/// An AWS-managed policy reference checked against the table shipped with accessctl: a near
+/// miss of a known name is a typo (an error with the name meant); a name far from every known
+/// one is a warning, since AWS adds policies (`plan` asks IAM).
+fn aws_managed(reader: &mut Reader<'_>, reference: &Text) {
+    let Some(name) = managed::managed_name(&reference.value) else {
+        return;
+    };
+    let written = &reference.value;
+    match managed::lookup(name) {
+        managed::Known::Yes => {}
+        managed::Known::Near(meant) => {
+            let suggestion = if written.starts_with("aws:") {
+                format!("aws:{meant}")
+            } else {
+                format!("{}{meant}", &written[..written.len() - name.len()])
+            };
+            reader.error_hint(
+                reference.at,
+                format!("`{written}` is not an AWS-managed policy"),
+                format!("did you mean `{suggestion}`?"),
+            );
+        }
+        managed::Known::No => reader.warn_hint(
+            reference.at,
+            format!(
+                "`{written}` is not among the {} AWS-managed policies accessctl knows",
+                managed::count()
+            ),
+            "check the name (and its path, e.g. `aws:service-role/NAME`); if AWS added it recently, `accessctl plan` checks that it exists",
+        ),
     }
 }
 
