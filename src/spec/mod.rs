@@ -26,6 +26,7 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use locations::SourceLocation;
+pub use trust::{issuer_hint, unchecked_irsa};
 
 use crate::model::State;
 use crate::plan::Desired;
