@@ -201,9 +201,9 @@ mod tests {
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("access.yaml")]);
         let missing = dir.path().join("nowhere").join("access.yaml");
-        let error = write_atomically(&missing, "x").err().expect("an error");
+        let error = write_atomically(&missing, "x").expect_err("an error");
         assert!(error.message.contains("nowhere"), "{}", error.message);
-        let error = write_atomically(dir.path(), "x").err().expect("an error");
+        let error = write_atomically(dir.path(), "x").expect_err("an error");
         assert!(
             error.message.contains("it is a directory"),
             "{}",
