@@ -1,8 +1,11 @@
 //! Drift: how far live state is from access.yaml, for a scheduled check (`accessctl drift`).
 //!
-//! Two parts. The changes are the plan's: what apply would do (with adoption and every safety
-//! override, so that nothing is hidden behind a refusal). The unmanaged grants are what a plan
-//! never touches but a reviewer must know: access granted outside the file. aws-auth entries
+//! Three parts. The changes are the plan's, from the same planner call with the same options
+//! as `accessctl plan` ([`crate::plan::assess`]): what apply would do, address for address.
+//! The refusals are what would make plan refuse (an unowned object not adopted, a safety check
+//! not overridden): reported, not raised, so a scheduled check still says what differs. The
+//! unmanaged grants are what a plan never touches but a reviewer must know: access granted
+//! outside the file. aws-auth entries
 //! and EKS access entries not in the file (node roles excepted), IAM users and roles not in the
 //! file with an admin-equivalent policy, and bindings to `cluster-admin` not managed.
 //!
@@ -21,7 +24,7 @@ use crate::model::{
     Binding, Cluster, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, PolicyDocument, RoleRefKind, State,
     parse_arn,
 };
-use crate::plan::{Action, Address, Kind, Plan, Summary};
+use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
 /// Version of the drift JSON format (`docs/plan-json.md`, "Drift reports").
 pub const DRIFT_FORMAT_VERSION: u32 = 1;
@@ -50,6 +53,15 @@ pub struct Changed {
     pub reason: Option<String>,
 }
 
+/// One reason plan (and so apply) would refuse, as plan prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    pub message: String,
+    pub hint: String,
+}
+
 /// The whole report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -58,14 +70,28 @@ pub struct Report {
     pub in_sync: bool,
     pub changes: Vec<Changed>,
     pub summary: Summary,
+    /// Why plan and apply would refuse; empty when they would not.
+    pub refused: Vec<Refusal>,
     pub unmanaged: Vec<Unmanaged>,
 }
 
 impl Report {
-    pub fn new(plan: &Plan, unmanaged: Vec<Unmanaged>) -> Self {
+    /// The report of a planner assessment ([`crate::plan::assess`]): its changes are the
+    /// plan's changes, one for one.
+    pub fn new(assessment: &Assessment, unmanaged: Vec<Unmanaged>) -> Self {
+        let plan = &assessment.plan;
+        let refused: Vec<Refusal> = assessment
+            .refused
+            .iter()
+            .map(|problem| Refusal {
+                address: problem.address().cloned(),
+                message: problem.message(),
+                hint: problem.hint(),
+            })
+            .collect();
         Report {
             format_version: DRIFT_FORMAT_VERSION,
-            in_sync: plan.changes.is_empty() && unmanaged.is_empty(),
+            in_sync: plan.changes.is_empty() && refused.is_empty() && unmanaged.is_empty(),
             changes: plan
                 .changes
                 .iter()
@@ -76,6 +102,7 @@ impl Report {
                 })
                 .collect(),
             summary: plan.summary,
+            refused,
             unmanaged,
         }
     }
@@ -385,9 +412,9 @@ pub fn text(report: &Report) -> String {
         );
         return out;
     }
-    if report.changes.is_empty() {
+    if report.changes.is_empty() && report.refused.is_empty() {
         out.push_str("Live state matches access.yaml.\n");
-    } else {
+    } else if !report.changes.is_empty() {
         let _ = writeln!(
             out,
             "{} object{} differ{} from access.yaml (apply would {}):",
@@ -402,6 +429,20 @@ pub fn text(report: &Report) -> String {
                 let _ = write!(out, "  ({reason})");
             }
             out.push('\n');
+        }
+    }
+    if !report.refused.is_empty() {
+        if !report.changes.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "apply would refuse ({} problem{}; plan says the same):",
+            report.refused.len(),
+            plural(report.refused.len())
+        );
+        for refusal in &report.refused {
+            let _ = writeln!(out, "  ! {}\n      hint: {}", refusal.message, refusal.hint);
         }
     }
     if !report.unmanaged.is_empty() {
@@ -428,9 +469,9 @@ pub fn markdown(report: &Report) -> String {
         );
         return out;
     }
-    if report.changes.is_empty() {
+    if report.changes.is_empty() && report.refused.is_empty() {
         out.push_str("Live state matches `access.yaml`.\n");
-    } else {
+    } else if !report.changes.is_empty() {
         let _ = writeln!(
             out,
             "**{} object{} differ{} from `access.yaml`** (apply would {}).\n",
@@ -447,6 +488,23 @@ pub fn markdown(report: &Report) -> String {
                 action_word(change.action),
                 change.address,
                 cell(change.reason.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    if !report.refused.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n**apply would refuse** ({} problem{}; plan says the same).\n",
+            report.refused.len(),
+            plural(report.refused.len())
+        );
+        out.push_str("| problem | what to do |\n|---|---|\n");
+        for refusal in &report.refused {
+            let _ = writeln!(
+                out,
+                "| {} | {} |",
+                cell(&refusal.message),
+                cell(&refusal.hint)
             );
         }
     }

@@ -78,6 +78,21 @@ async fn converges(name: &str) {
 
         let again = run(&["plan", "-f", &file, "--detailed-exitcode"]);
         assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
+        // Drift agrees: no change left (unmanaged grants of the seeded cluster may remain).
+        let drift = run(&["drift", "-f", &file, "-o", "json"]);
+        let report: serde_json::Value = serde_json::from_slice(&drift.stdout).expect("drift JSON");
+        assert_eq!(
+            report["changes"],
+            serde_json::json!([]),
+            "{}",
+            shown(&drift)
+        );
+        assert_eq!(
+            report["refused"],
+            serde_json::json!([]),
+            "{}",
+            shown(&drift)
+        );
 
         let dir = tempfile::tempdir().expect("tempdir");
         let saved = dir.path().join("live.json").display().to_string();

@@ -137,15 +137,17 @@ fn cluster_objects(cluster: &Cluster) -> SeedObjects {
             data.insert(key.to_string(), text);
         }
     }
-    let managed = serde_json::to_string(&aws_auth.managed).expect("json");
+    // As on a real cluster: an aws-auth ConfigMap that accessctl never wrote (EKS, eksctl or
+    // Terraform made it) carries no annotation of accessctl's.
+    let mut metadata = json!({"name": "aws-auth", "namespace": "kube-system"});
+    if !aws_auth.managed.is_empty() {
+        let managed = serde_json::to_string(&aws_auth.managed).expect("json");
+        metadata["annotations"] = json!({AWS_AUTH_MANAGED_ANNOTATION: managed});
+    }
     let config_map = json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {
-            "name": "aws-auth",
-            "namespace": "kube-system",
-            "annotations": {AWS_AUTH_MANAGED_ANNOTATION: managed},
-        },
+        "metadata": metadata,
         "data": data,
     });
     (objects, Some(config_map), blocks)
@@ -414,8 +416,11 @@ async fn every_example_applies_keeps_unmanaged_entries_byte_for_byte_and_converg
             .metadata
             .annotations
             .unwrap_or_default();
-        let managed: Vec<String> =
-            serde_json::from_str(&annotations[AWS_AUTH_MANAGED_ANNOTATION]).expect("json");
+        // A real cluster's aws-auth carries the annotation only once accessctl wrote it.
+        let managed: Vec<String> = annotations
+            .get(AWS_AUTH_MANAGED_ANNOTATION)
+            .map(|text| serde_json::from_str(text).expect("json"))
+            .unwrap_or_default();
         for change in plan
             .changes
             .iter()

@@ -30,6 +30,7 @@ pub struct CanIArgs {
 }
 
 pub fn run(args: &CanIArgs, printer: &Printer) -> Result<i32, CliError> {
+    let unknown = args.request.check(printer);
     let state = args.state.load(printer)?;
     let principal = resolve(&state, &args.principal)?;
     let request = args.request.request();
@@ -45,6 +46,9 @@ pub fn run(args: &CanIArgs, printer: &Printer) -> Result<i32, CliError> {
         }))?,
     };
     printer.data(&rendered)?;
+    if let Some(error) = unknown {
+        return Err(error);
+    }
     Ok(match overall {
         Certainty::Yes => EXIT_OK,
         Certainty::No => EXIT_NO,

@@ -2,17 +2,16 @@
 //! it? Exit 0 when all is in order, 2 when there is drift, 1 on error: made for a schedule
 //! (docs/recipes/kubernetes-cronjob.md).
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use clap::Args;
 
-use super::plan::{AwsArgs, live_error, read_live, read_live_state, refused};
+use super::plan::{AwsArgs, SafetyArgs, check_snapshot, live_error, read_live, read_live_state};
 use super::{CliError, EXIT_CHANGES, EXIT_OK, FileArg, OutputFormat, Printer};
 use crate::drift::{self, Report};
 use crate::live::LiveError;
 use crate::model::State;
-use crate::plan::{self, Overrides, PlanOptions, SafetyCheck};
+use crate::plan;
 use crate::spec::Facts;
 
 #[derive(Debug, Args)]
@@ -27,6 +26,10 @@ pub struct DriftArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// The options the plans are made with (as for `accessctl plan`): drift reports what that
+    /// plan shows, and what would make it refuse
+    #[command(flatten)]
+    pub safety: SafetyArgs,
 }
 
 pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
@@ -34,6 +37,8 @@ pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
     let (live, grants_live) = match &args.live_state {
         Some(path) => {
             let live = read_live_state(path)?;
+            let first = super::validate::load(file, &Facts { live: None })?;
+            check_snapshot(&first.desired.state, &live, path)?;
             (live.clone(), live)
         }
         None => {
@@ -43,22 +48,11 @@ pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
         }
     };
     let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
-    // Every override and adoption: drift reports what differs, it never refuses to look.
-    let options = PlanOptions {
-        adopt_all: true,
-        overrides: Overrides {
-            allowed: BTreeSet::from([
-                SafetyCheck::AccountMismatch,
-                SafetyCheck::SelfLockout,
-                SafetyCheck::NodeRole,
-                SafetyCheck::NoClusterAdmin,
-                SafetyCheck::NamespaceDeletion,
-            ]),
-        },
-    };
-    let plan = plan::plan(&loaded.desired, &live, &options).map_err(refused)?;
+    // The plan `accessctl plan` makes with the same options; what would refuse it is
+    // reported with the changes, not raised.
+    let assessment = plan::assess(&loaded.desired, &live, &args.safety.options());
     let unmanaged = drift::unmanaged(&loaded.desired.state, &grants_live);
-    let report = Report::new(&plan, unmanaged);
+    let report = Report::new(&assessment, unmanaged);
     let rendered = match args.output {
         OutputFormat::Text => drift::text(&report),
         OutputFormat::Json => drift::json(&report),

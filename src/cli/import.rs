@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::output::write_atomically;
 use super::plan::{AwsArgs, live_error, read_live, read_live_state};
 use super::{CliError, EXIT_OK, Printer};
 use crate::import::{self, Options, Part};
@@ -37,6 +38,10 @@ pub struct ImportArgs {
     /// The file's `account` (default: the caller's)
     #[arg(long, value_name = "ACCOUNT")]
     pub account: Option<String>,
+    /// Write the access.yaml to this file (whole or not at all: an existing file is replaced
+    /// only once the import succeeded) instead of stdout
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -81,7 +86,13 @@ pub fn run(args: &ImportArgs, printer: &Printer) -> Result<i32, CliError> {
     for warning in &imported.warnings {
         printer.info(&format!("warning: {warning}"));
     }
-    printer.data(&imported.yaml)?;
+    match &args.out {
+        Some(out) => {
+            write_atomically(out, &imported.yaml)?;
+            printer.info(&format!("wrote `{}`", out.display()));
+        }
+        None => printer.data(&imported.yaml)?,
+    }
     Ok(EXIT_OK)
 }
 
@@ -95,9 +106,7 @@ fn write_policy_files(files: &BTreeMap<String, String>) -> Result<(), CliError> 
                 CliError::new(format!("cannot create `{}`: {error}", parent.display()))
             })?;
         }
-        std::fs::write(&path, text).map_err(|error| {
-            CliError::new(format!("cannot write `{}`: {error}", path.display()))
-        })?;
+        write_atomically(&path, text)?;
     }
     Ok(())
 }

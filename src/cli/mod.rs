@@ -105,7 +105,10 @@ pub enum OutputFormat {
 
 /// Parses the process arguments and runs the command; returns the exit code.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage(&error),
+    };
     let printer = Printer::new(&cli.global);
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, &printer),
@@ -126,6 +129,18 @@ pub fn run() -> i32 {
             printer.error(&error);
             EXIT_ERROR
         }
+    }
+}
+
+/// Prints clap's message for `--help`, `--version` or a usage error, and returns the exit code:
+/// 0 for what was asked for, 1 (an error, never 2: "changes", "drift" or "findings") for a
+/// mistyped command line.
+fn usage(error: &clap::Error) -> i32 {
+    let _ = error.print();
+    if error.use_stderr() {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
     }
 }
 

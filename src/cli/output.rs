@@ -2,6 +2,7 @@
 //! only on a terminal and never with `NO_COLOR`), and `CliError`, an error with a hint.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use super::GlobalArgs;
 
@@ -115,5 +116,99 @@ impl Printer {
         } else {
             text.to_string()
         }
+    }
+}
+
+/// Writes `text` to `path` whole or not at all: into a new temporary file in the same
+/// directory, flushed to disk, then renamed over `path`. On any failure the temporary file is
+/// removed and an existing `path` is left as it was. A symbolic link is followed (its target is
+/// replaced); an existing file keeps its permissions.
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
+    let fail = |error: std::io::Error| {
+        CliError::new(format!("cannot write `{}`: {error}", path.display()))
+    };
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).map_err(fail)?,
+        _ => path.to_path_buf(),
+    };
+    if target.is_dir() {
+        return Err(CliError::new(format!(
+            "cannot write `{}`: it is a directory",
+            path.display()
+        ))
+        .with_hint("give the path of a file, e.g. `--out access.yaml`"));
+    }
+    let Some(name) = target.file_name() else {
+        return Err(CliError::new(format!(
+            "cannot write `{}`: it names no file",
+            path.display()
+        )));
+    };
+    let dir = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut attempt = 0u32;
+    let (temp, mut file) = loop {
+        let candidate = dir.join(format!(
+            ".{}.accessctl-{}-{attempt}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(file) => break (candidate, file),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(error) => return Err(fail(error)),
+        }
+    };
+    let mut result = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all());
+    drop(file);
+    if result.is_ok()
+        && let Ok(meta) = std::fs::metadata(&target)
+    {
+        result = std::fs::set_permissions(&temp, meta.permissions());
+    }
+    if let Err(error) = result.and_then(|()| std::fs::rename(&temp, &target)) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(fail(error));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_atomic_write_replaces_whole_or_leaves_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("access.yaml");
+        std::fs::write(&path, "old\n").expect("write");
+        write_atomically(&path, "new\n").expect("written");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "new\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .map(|entry| entry.file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("access.yaml")]);
+        let missing = dir.path().join("nowhere").join("access.yaml");
+        let error = write_atomically(&missing, "x").expect_err("an error");
+        assert!(error.message.contains("nowhere"), "{}", error.message);
+        let error = write_atomically(dir.path(), "x").expect_err("an error");
+        assert!(
+            error.message.contains("it is a directory"),
+            "{}",
+            error.message
+        );
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "new\n");
     }
 }

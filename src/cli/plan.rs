@@ -196,6 +196,10 @@ pub fn plan_offline(
     printer: &Printer,
 ) -> Result<Planned, CliError> {
     let live = read_live_state(live_path)?;
+    // The clusters first: a snapshot without one would otherwise be reported as that
+    // cluster's missing OIDC issuer, or planned as a cluster with nothing in it.
+    let first = super::validate::load(file, &Facts { live: None })?;
+    check_snapshot(&first.desired.state, &live, live_path)?;
     let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
     super::validate::print_warnings(printer, &loaded);
     let source = source_bytes(file)?;
@@ -405,7 +409,16 @@ pub fn live_error(error: live::LiveError) -> CliError {
 }
 
 pub fn read_live_state(path: &Path) -> Result<State, CliError> {
-    snapshot::read(path).map_err(|error| CliError::new(error.to_string()).with_hint(error.hint()))
+    snapshot::read(path).map_err(snapshot_error)
+}
+
+/// Refuses a snapshot that lacks a cluster the file declares.
+pub fn check_snapshot(desired: &State, live: &State, path: &Path) -> Result<(), CliError> {
+    snapshot::check_covers(desired, live, path).map_err(snapshot_error)
+}
+
+fn snapshot_error(error: snapshot::SnapshotError) -> CliError {
+    CliError::new(error.to_string()).with_hint(error.hint())
 }
 
 /// Every refusal, each with its hint, then one closing line.

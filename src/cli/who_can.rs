@@ -33,6 +33,24 @@ pub struct RequestArgs {
 }
 
 impl RequestArgs {
+    /// Prints a warning for each part of the request Kubernetes does not know (as kubectl
+    /// does); returns the error that ends the command after its answer, if there is one: an
+    /// answer to a request Kubernetes does not know counts only wildcard grants, so a `no` or
+    /// an empty list is not to be trusted.
+    pub fn check(&self, printer: &Printer) -> Option<CliError> {
+        let warnings = rbac::request_warnings(&self.verb, &self.resource);
+        for warning in &warnings {
+            printer.info(&format!("warning: {warning}"));
+        }
+        (!warnings.is_empty()).then(|| {
+            CliError::new(format!(
+                "`{} {}` is not a request Kubernetes knows: the answer counts only wildcard (`*`) grants",
+                self.verb, self.resource
+            ))
+            .with_hint("check the spelling (`kubectl api-resources` lists a cluster's resource types); name a custom resource with its group: `TYPE.GROUP`")
+        })
+    }
+
     pub fn request(&self) -> rbac::Request {
         rbac::parse_request(
             &self.verb,
@@ -55,6 +73,7 @@ pub struct WhoCanArgs {
 }
 
 pub fn run(args: &WhoCanArgs, printer: &Printer) -> Result<i32, CliError> {
+    let unknown = args.request.check(printer);
     let state = args.state.load(printer)?;
     let request = args.request.request();
     let holders = who_can::who_can(&state, &request, args.state.cluster.as_deref());
@@ -66,5 +85,8 @@ pub fn run(args: &WhoCanArgs, printer: &Printer) -> Result<i32, CliError> {
         }))?,
     };
     printer.data(&rendered)?;
-    Ok(EXIT_OK)
+    match unknown {
+        Some(error) => Err(error),
+        None => Ok(EXIT_OK),
+    }
 }

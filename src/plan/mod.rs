@@ -367,6 +367,15 @@ impl Problem {
         }
     }
 
+    /// The object the problem is about, if it is about one.
+    pub fn address(&self) -> Option<&Address> {
+        match self {
+            Problem::Unowned { address } => Some(address),
+            Problem::Unsafe { address, .. } => address.as_ref(),
+            Problem::Authentication { .. } => None,
+        }
+    }
+
     pub fn hint(&self) -> String {
         match self {
             Problem::Unowned { .. } => {
@@ -392,6 +401,27 @@ pub struct PlanError {
 /// caller overrode do not refuse; their flags are listed in [`Plan::overrides`] and each is
 /// explained in a note.
 pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Plan, PlanError> {
+    let Assessment { plan, refused } = assess(desired, live, options);
+    if refused.is_empty() {
+        Ok(plan)
+    } else {
+        Err(PlanError { problems: refused })
+    }
+}
+
+/// A plan together with what refuses it: [`plan`] is this with "no refusal" required.
+/// `accessctl drift` reports both, so that it shows exactly what plan shows and names what
+/// plan would refuse instead of failing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assessment {
+    /// The changes, in apply order. An unowned object that is not adopted has none.
+    pub plan: Plan,
+    /// Why [`plan`] refuses (empty when it does not).
+    pub refused: Vec<Problem>,
+}
+
+/// Computes the plan and every problem that refuses it, with the same rules as [`plan`].
+pub fn assess(desired: &Desired, live: &State, options: &PlanOptions) -> Assessment {
     let diff::Outcome {
         mut changes,
         problems: diff_problems,
@@ -433,10 +463,7 @@ pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Pl
             problem => refused.push(problem),
         }
     }
-    if !refused.is_empty() {
-        return Err(PlanError { problems: refused });
-    }
-    Ok(Plan {
+    let plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         summary: summarize(&changes),
         changes,
@@ -446,7 +473,8 @@ pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Pl
             .collect(),
         notes,
         deleted_with: Vec::new(),
-    })
+    };
+    Assessment { plan, refused }
 }
 
 /// The users `plan` deletes, whether alone or as half of a replace: IAM takes their

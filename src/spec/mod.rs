@@ -28,6 +28,7 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use locations::SourceLocation;
+pub use trust::{issuer_hint, unchecked_irsa};
 
 use crate::model::State;
 use crate::plan::Desired;

@@ -23,13 +23,49 @@ pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
 pub const TRUST_POLICY_LIMIT: usize = 2048;
 pub const POLICY_VERSION: &str = "2012-10-17";
 
+/// The stand-in issuer of a cluster whose issuer is not known yet, after `https://`.
+const PLACEHOLDER_PREFIX: &str = "oidc.accessctl.invalid/unknown-issuer/";
+
+/// The IRSA trust policies that could not be checked because a cluster's OIDC issuer is not
+/// known (no `oidcIssuer` in the file, no live state): cluster, and the roles whose trust
+/// names it.
+pub fn unchecked_irsa(state: &crate::model::State) -> Vec<(String, Vec<String>)> {
+    state
+        .iam
+        .oidc_providers
+        .keys()
+        .filter_map(|provider| provider.strip_prefix(PLACEHOLDER_PREFIX))
+        .map(|cluster| {
+            let needle = format!("{PLACEHOLDER_PREFIX}{cluster}:");
+            let roles = state
+                .iam
+                .roles
+                .iter()
+                .filter(|(_, role)| role.trust.to_value().to_string().contains(&needle))
+                .map(|(name, _)| name.clone())
+                .collect();
+            (cluster.to_string(), roles)
+        })
+        .collect()
+}
+
+/// How to find a cluster's issuer: the command, or the key that sets it.
+pub fn issuer_hint(cluster: &str, region: Option<&str>) -> String {
+    let region = region
+        .map(|region| format!(" --region {region}"))
+        .unwrap_or_default();
+    format!(
+        "set `clusters.{cluster}.oidcIssuer` in access.yaml to the issuer `aws eks describe-cluster --name {cluster}{region} --query cluster.identity.oidc.issuer --output text` prints"
+    )
+}
+
 /// Where a cluster's OIDC issuer comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Issuer {
     /// From the file or the live cluster.
     Known(String),
-    /// Live state was read and has none for this cluster.
-    Missing,
+    /// Live state was read and has none for this cluster (which is in this region).
+    Missing(Option<String>),
     /// No live state (plain `validate`): a stand-in that can never match a real issuer.
     Placeholder(String),
 }
@@ -41,16 +77,15 @@ pub fn issuers(spec: &Spec<'_>, facts: &Facts<'_>) -> BTreeMap<String, Issuer> {
         .map(|cluster| {
             let name = cluster.name.value.clone();
             let from_file = cluster.oidc_issuer.as_ref().map(|i| i.value.clone());
+            let region = cluster.region.as_ref().map(|r| r.value.clone());
             let issuer = match (from_file, facts.live) {
                 (Some(issuer), _) => Issuer::Known(issuer),
                 (None, Some(live)) => live
                     .clusters
                     .get(&name)
                     .and_then(|cluster| cluster.oidc_issuer.clone())
-                    .map_or(Issuer::Missing, Issuer::Known),
-                (None, None) => Issuer::Placeholder(format!(
-                    "https://oidc.accessctl.invalid/unknown-issuer/{name}"
-                )),
+                    .map_or(Issuer::Missing(region), Issuer::Known),
+                (None, None) => Issuer::Placeholder(format!("https://{PLACEHOLDER_PREFIX}{name}")),
             };
             (name, issuer)
         })
@@ -125,12 +160,12 @@ pub fn trust_document(
                 statements.push(irsa_statement(directory, issuer, namespace, name));
                 used.insert(issuer.clone());
             }
-            Some(Issuer::Missing) => {
+            Some(Issuer::Missing(region)) => {
                 complete = false;
                 reader.error_hint(
                     item.at,
-                    format!("cannot generate the IRSA trust policy: cluster `{cluster}` has no OIDC issuer"),
-                    format!("set `clusters.{cluster}.oidcIssuer`, or take the live snapshot with the cluster's issuer"),
+                    format!("cannot generate the IRSA trust policy: cluster `{cluster}` has no OIDC issuer in the live state, and access.yaml sets no `oidcIssuer`"),
+                    format!("{}, or take the live snapshot again with `accessctl snapshot` (it reads the issuer)", issuer_hint(cluster, region.as_deref())),
                 );
             }
             // An unknown cluster is reported by validation.

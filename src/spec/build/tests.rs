@@ -316,7 +316,13 @@ fn irsa_without_any_issuer_uses_a_placeholder_or_fails_with_live_state() {
     assert_eq!(errors.len(), 1);
     assert_eq!(
         errors[0].message,
-        "cannot generate the IRSA trust policy: cluster `demo` has no OIDC issuer"
+        "cannot generate the IRSA trust policy: cluster `demo` has no OIDC issuer in the live state, and access.yaml sets no `oidcIssuer`"
+    );
+    let hint = errors[0].hint.as_deref().unwrap_or_default();
+    assert!(hint.contains("`clusters.demo.oidcIssuer`"), "{hint}");
+    assert!(
+        hint.contains("aws eks describe-cluster --name demo"),
+        "{hint}"
     );
 }
 
