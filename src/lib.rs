@@ -15,5 +15,6 @@ pub mod model;
 pub mod plan;
 pub mod planfile;
 pub mod render;
+pub mod retry;
 pub mod snapshot;
 pub mod spec;

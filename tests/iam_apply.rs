@@ -1289,3 +1289,68 @@ async fn invalid_principal_naming_a_just_created_user_is_retried() {
     assert_succeeded(&report);
     assert_eq!(create_role.num_calls(), 3);
 }
+
+/// A bare 429 whose `Retry-After` says how long to wait (what an API gateway in front of IAM or
+/// EKS answers): the retry comes no sooner; one asking past the retry budget fails at once.
+#[tokio::test(start_paused = true)]
+async fn a_429_with_retry_after_is_retried_no_sooner_than_asked() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::create_user::CreateUserOutput;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn too_many(seconds: &'static str) -> HttpResponse {
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(429).expect("a status"),
+            SdkBody::empty(),
+        );
+        response.headers_mut().insert("retry-after", seconds);
+        response
+    }
+
+    let create = mock!(Client::create_user)
+        .sequence()
+        .http_response(|| too_many("3"))
+        .output(|| CreateUserOutput::builder().build())
+        .build();
+    let executor = mocked_executor(&[&create]);
+    let started = tokio::time::Instant::now();
+    let report = apply::apply(
+        &one_change("alice", Action::Create, None, Some(user(&[]))),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_succeeded(&report);
+    assert_eq!(create.num_calls(), 2);
+    // The policy's own backoff is at most 50 ms: only the header explains three seconds.
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Asked to come back after the whole budget (5 s): no point waiting.
+    let throttled = mock!(Client::create_user)
+        .sequence()
+        .http_response(|| too_many("30"))
+        .repeatedly()
+        .build();
+    let executor = mocked_executor(&[&throttled]);
+    let started = tokio::time::Instant::now();
+    let report = apply::apply(
+        &one_change("alice", Action::Create, None, Some(user(&[]))),
+        &executor,
+        PARALLELISM,
+    )
+    .await;
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(throttled.num_calls(), 1);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(
+        report.failed[0].1.message.contains("iam:CreateUser"),
+        "{}",
+        report.failed[0].1.message
+    );
+}

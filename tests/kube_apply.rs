@@ -692,7 +692,7 @@ async fn retries_stop_at_their_bound_with_a_clear_error_on(target: &KubeTarget) 
     let plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
     let bounded = fixture.client.clone().with_retry(RetryPolicy {
         max_elapsed: Duration::from_secs(2),
-        ..RetryPolicy::default()
+        ..RetryPolicy::kube()
     });
     let started = Instant::now();
     let report = fixture.apply_with(&plan, bounded).await;

@@ -7,19 +7,14 @@
 //! the role's id now to find entries a recreated role left broken.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::error::Error as StdError;
-use std::future::Future;
 
 use aws_sdk_eks::types::{AccessScope as EksScope, AccessScopeType};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::apply::{ApplyError, Executor};
 use crate::model::{AccessEntry, AccessScope, PRINCIPAL_ID_TAG, PodIdentityAssociation, parse_arn};
 use crate::plan::{Action, Change, Kind, Object};
 
-use super::retry::{self, RetryPolicy};
+use super::retry::{AwsCalls, RetryPolicy};
 use super::{AwsError, ErrorKind};
 
 /// One cluster's EKS client and the cluster's name in EKS.
@@ -49,7 +44,7 @@ impl EksExecutor {
             clusters,
             iam,
             account: account.into(),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::aws(),
         }
     }
 
@@ -125,21 +120,6 @@ impl EksExecutor {
                 ),
             )),
         }
-    }
-
-    async fn call<T, E, F, Fut>(
-        &self,
-        name: &'static str,
-        object: &str,
-        fresh: bool,
-        send: F,
-    ) -> Result<T, AwsError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    {
-        retry::call(&self.retry, name, object, fresh, send).await
     }
 
     /// The unique id of the role `principal` names, when it is a role of this account.
@@ -231,9 +211,8 @@ impl Target<'_> {
         }
         for policy in before.policies.keys() {
             if !after.policies.contains_key(policy) {
-                let removed = self
-                    .executor
-                    .call("eks:DisassociateAccessPolicy", &object, false, || {
+                self.executor
+                    .call_if_exists("eks:DisassociateAccessPolicy", &object, || {
                         self.eks
                             .disassociate_access_policy()
                             .cluster_name(self.cluster)
@@ -241,8 +220,7 @@ impl Target<'_> {
                             .policy_arn(policy)
                             .send()
                     })
-                    .await;
-                gone_is_fine(removed)?;
+                    .await?;
             }
         }
         if before.tags != after.tags {
@@ -268,17 +246,16 @@ impl Target<'_> {
 
     async fn delete_entry(&self, principal: &str) -> Result<(), AwsError> {
         let object = self.object(&format!("access entry {principal}"));
-        let deleted = self
-            .executor
-            .call("eks:DeleteAccessEntry", &object, false, || {
+        self.executor
+            .call_if_exists("eks:DeleteAccessEntry", &object, || {
                 self.eks
                     .delete_access_entry()
                     .cluster_name(self.cluster)
                     .principal_arn(principal)
                     .send()
             })
-            .await;
-        gone_is_fine(deleted)
+            .await?;
+        Ok(())
     }
 
     async fn associate(
@@ -416,17 +393,16 @@ impl Target<'_> {
         let Some((id, _)) = self.find_association(key, before).await? else {
             return Ok(());
         };
-        let deleted = self
-            .executor
-            .call("eks:DeletePodIdentityAssociation", &object, false, || {
+        self.executor
+            .call_if_exists("eks:DeletePodIdentityAssociation", &object, || {
                 self.eks
                     .delete_pod_identity_association()
                     .cluster_name(self.cluster)
                     .association_id(&id)
                     .send()
             })
-            .await;
-        gone_is_fine(deleted)
+            .await?;
+        Ok(())
     }
 
     /// The id and ARN of the association for ServiceAccount `key` (`namespace/name`): a plan
@@ -474,21 +450,18 @@ fn split_key<'a>(key: &'a str, object: &str) -> Result<(&'a str, &'a str), AwsEr
     })
 }
 
-/// Removing what is already gone is done.
-fn gone_is_fine<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(error) if error.kind == ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(error),
-    }
-}
-
 fn other(change: &Change, message: String) -> AwsError {
     AwsError {
         call: "eks",
         object: Some(change.address.to_string()),
         kind: ErrorKind::Other,
         message,
+    }
+}
+
+impl AwsCalls for EksExecutor {
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 }
 

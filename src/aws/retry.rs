@@ -1,67 +1,24 @@
-//! Retries for the IAM writes of apply: throttling with full-jitter exponential backoff, and
-//! IAM's eventual consistency (an object created a moment ago not yet visible to the next call)
-//! for a bounded time. Every other error fails at once: retrying cannot fix it.
+//! Retries for the AWS writes of apply, on the one engine of [`crate::retry`]: throttling
+//! (an HTTP 429 included, its `Retry-After` honoured) and IAM's eventual consistency (an
+//! object created a moment ago not yet visible to the next call), within the policy's time
+//! bound. Every other error fails at once: retrying cannot fix it.
 //!
 //! The SDK's own retries stay on underneath; this layer covers what they give up on (a long
 //! throttling burst) and what they never retry (`NoSuchEntity`, "Invalid principal").
-//! [`call`] is the one wrapper the IAM and EKS executors put each SDK call in.
+//! [`AwsCalls`] is the one `call` wrapper the IAM and EKS executors put each SDK call in.
 
 use std::error::Error as StdError;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+pub use crate::retry::RetryPolicy;
+use crate::retry::{self, Verdict};
+
 use super::{AwsError, ErrorKind};
-
-/// How long and how hard to retry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// The first backoff ceiling; it doubles per attempt.
-    pub base: Duration,
-    /// The largest backoff ceiling.
-    pub cap: Duration,
-    /// Total time one call may spend retrying, throttling and consistency alike.
-    pub budget: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            base: Duration::from_millis(200),
-            cap: Duration::from_secs(10),
-            budget: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Short waits, for tests.
-    pub fn fast(budget: Duration) -> Self {
-        RetryPolicy {
-            base: Duration::from_millis(5),
-            cap: Duration::from_millis(50),
-            budget,
-        }
-    }
-
-    /// Full jitter: uniformly random in `[0, min(cap, base * 2^attempt)]`, so callers throttled
-    /// together do not come back together.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(2u32.saturating_pow(attempt.min(20)))
-            .min(self.cap);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        if nanos == 0 {
-            return Duration::ZERO;
-        }
-        Duration::from_nanos(random() % (nanos + 1))
-    }
-}
 
 /// Why an error may go away by itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,115 +49,128 @@ pub fn transient(error: &AwsError, fresh: bool) -> Option<Transient> {
     }
 }
 
-/// Runs `attempt` until it succeeds, fails with a non-transient error, or the policy's time
-/// budget would be exceeded by the next wait.
-pub async fn retry<T, F, Fut>(policy: &RetryPolicy, fresh: bool, attempt: F) -> Result<T, AwsError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, AwsError>>,
-{
-    retry_judged(policy, |_| fresh, attempt).await
-}
+/// A failed attempt: the error as accessctl reports it, and the wait the service asked for
+/// (`Retry-After`), if any.
+type Attempted = (AwsError, Option<Duration>);
 
-/// Like [`retry`], with freshness judged per error: `fresh(error)` says whether what the
-/// error is about was created by this apply (an attachment fails on the policy or on the
-/// principal, and only the fresh one may be still propagating).
-pub async fn retry_judged<T, F, Fut, J>(
-    policy: &RetryPolicy,
-    fresh: J,
-    mut attempt: F,
-) -> Result<T, AwsError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, AwsError>>,
-    J: Fn(&AwsError) -> bool,
-{
-    let started = Instant::now();
-    let mut failures = 0u32;
-    loop {
-        let error = match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(error) => error,
-        };
-        if transient(&error, fresh(&error)).is_none() {
-            return Err(error);
-        }
-        let wait = policy.backoff(failures);
-        if started.elapsed() + wait > policy.budget {
-            return Err(error);
-        }
-        failures += 1;
-        tokio::time::sleep(wait).await;
+/// The engine's verdict on a failed attempt; `fresh` as in [`transient`].
+fn verdict((error, retry_after): &Attempted, fresh: bool) -> Verdict {
+    match transient(error, fresh) {
+        None => Verdict::Fail,
+        Some(Transient::Throttled) => retry_after.map_or(Verdict::Retry, Verdict::RetryAfter),
+        Some(Transient::NotYetVisible) => Verdict::Retry,
     }
 }
 
-/// One SDK call with retries: `send` makes the request; `name` (e.g. `iam:CreateUser`) and
-/// `object` label the error; `fresh` as in [`transient`].
-pub async fn call<T, E, F, Fut>(
+/// Runs `attempt` until it succeeds, fails with a non-transient error, or the policy runs out.
+/// `fresh(error)` says whether what the error is about was created by this apply (an
+/// attachment fails on the policy or on the principal, and only the fresh one may be still
+/// propagating).
+async fn retry_judged<T, F, Fut, J>(
     policy: &RetryPolicy,
-    name: &'static str,
-    object: &str,
-    fresh: bool,
-    send: F,
-) -> Result<T, AwsError>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-{
-    call_judged(policy, name, object, |_| fresh, send).await
-}
-
-/// [`call`] with freshness judged per error, as in [`retry_judged`].
-pub async fn call_judged<T, E, F, Fut, J>(
-    policy: &RetryPolicy,
-    name: &'static str,
-    object: &str,
     fresh: J,
-    send: F,
+    attempt: F,
 ) -> Result<T, AwsError>
 where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Attempted>>,
     J: Fn(&AwsError) -> bool,
 {
-    retry_judged(policy, fresh, || async {
-        send().await.map_err(|error| sdk_error(name, object, error))
-    })
+    retry::retry(
+        policy,
+        |failed: &Attempted| verdict(failed, fresh(&failed.0)),
+        attempt,
+    )
     .await
+    .map_err(|failure| failure.error.0)
 }
 
-/// An SDK error as an [`AwsError`]; HTTP 429 counts as throttling whatever the body says.
-fn sdk_error<E>(call: &'static str, object: &str, error: SdkError<E, HttpResponse>) -> AwsError
+/// The one `call` wrapper of the AWS executors (IAM and EKS): each SDK call with retries.
+/// `name` (e.g. `iam:CreateUser`) and `object` label the error.
+pub(crate) trait AwsCalls {
+    fn retry_policy(&self) -> &RetryPolicy;
+
+    /// One SDK call; `fresh` as in [`transient`].
+    async fn call<T, E, F, Fut>(
+        &self,
+        name: &'static str,
+        object: &str,
+        fresh: bool,
+        send: F,
+    ) -> Result<T, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        self.call_judged(name, object, |_| fresh, send).await
+    }
+
+    /// [`Self::call`] with freshness judged per error, as in [`retry_judged`].
+    async fn call_judged<T, E, F, Fut, J>(
+        &self,
+        name: &'static str,
+        object: &str,
+        fresh: J,
+        send: F,
+    ) -> Result<T, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        J: Fn(&AwsError) -> bool,
+    {
+        retry_judged(self.retry_policy(), fresh, || async {
+            send().await.map_err(|error| sdk_error(name, object, error))
+        })
+        .await
+    }
+
+    /// [`Self::call`] for removing something: `NoSuchEntity` (or EKS' not found) means it is
+    /// already gone, and there is nothing to do (`None`).
+    async fn call_if_exists<T, E, F, Fut>(
+        &self,
+        name: &'static str,
+        object: &str,
+        send: F,
+    ) -> Result<Option<T>, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        match self.call(name, object, false, send).await {
+            Ok(value) => Ok(Some(value)),
+            Err(error) if error.kind == ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// An SDK error as an [`AwsError`], with the `Retry-After` (in seconds) of its response; HTTP
+/// 429 counts as throttling whatever the body says.
+fn sdk_error<E>(call: &'static str, object: &str, error: SdkError<E, HttpResponse>) -> Attempted
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
-    let too_many =
-        matches!(&error, SdkError::ServiceError(context) if context.raw().status().as_u16() == 429);
+    let raw = error.raw_response();
+    let too_many = raw.is_some_and(|response| response.status().as_u16() == 429);
+    let retry_after = raw
+        .and_then(|response| response.headers().get("retry-after"))
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
     let mut error = AwsError::from_sdk(call, Some(object.to_string()), error);
     if too_many {
         error.kind = ErrorKind::Throttled;
     }
-    error
-}
-
-/// A random number from the standard library's per-instance hash keys: jitter needs no
-/// cryptographic quality, only independence between callers.
-fn random() -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_nanos())
-            .unwrap_or_default(),
-    );
-    hasher.finish()
+    (error, retry_after)
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    use tokio::time::Instant;
 
     use super::*;
 
@@ -213,18 +183,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn backoff_is_capped_and_jittered() {
-        let policy = RetryPolicy {
-            base: Duration::from_millis(100),
-            cap: Duration::from_secs(1),
-            budget: Duration::from_secs(60),
-        };
-        let waits: Vec<Duration> = (0..200).map(|_| policy.backoff(10)).collect();
-        assert!(waits.iter().all(|wait| *wait <= Duration::from_secs(1)));
-        let distinct: std::collections::BTreeSet<_> = waits.iter().collect();
-        assert!(distinct.len() > 100, "full jitter spreads the waits");
-        assert!((0..50).all(|_| policy.backoff(0) <= Duration::from_millis(100)));
+    async fn retry<T, F, Fut>(policy: &RetryPolicy, fresh: bool, attempt: F) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Attempted>>,
+    {
+        retry_judged(policy, |_| fresh, attempt).await
     }
 
     #[test]
@@ -259,7 +223,28 @@ mod tests {
         assert_eq!(transient(&error(ErrorKind::AccessDenied, ""), true), None);
     }
 
-    #[tokio::test]
+    #[test]
+    fn retry_after_counts_for_throttling_only() {
+        let after = Some(Duration::from_secs(2));
+        assert_eq!(
+            verdict(&(error(ErrorKind::Throttled, ""), after), false),
+            Verdict::RetryAfter(Duration::from_secs(2))
+        );
+        assert_eq!(
+            verdict(&(error(ErrorKind::Throttled, ""), None), false),
+            Verdict::Retry
+        );
+        assert_eq!(
+            verdict(&(error(ErrorKind::NotFound, ""), after), true),
+            Verdict::Retry
+        );
+        assert_eq!(
+            verdict(&(error(ErrorKind::AccessDenied, ""), after), true),
+            Verdict::Fail
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn retries_until_success() {
         let attempts = AtomicU32::new(0);
         let result = retry(
@@ -267,7 +252,7 @@ mod tests {
             false,
             || async {
                 if attempts.fetch_add(1, Ordering::SeqCst) < 3 {
-                    Err(error(ErrorKind::Throttled, "Rate exceeded"))
+                    Err((error(ErrorKind::Throttled, "Rate exceeded"), None))
                 } else {
                     Ok(7)
                 }
@@ -278,13 +263,13 @@ mod tests {
         assert_eq!(attempts.load(Ordering::SeqCst), 4);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_permanent_error_fails_at_once() {
         let attempts = AtomicU32::new(0);
         let result: Result<(), _> =
             retry(&RetryPolicy::fast(Duration::from_secs(5)), true, || async {
                 attempts.fetch_add(1, Ordering::SeqCst);
-                Err(error(ErrorKind::AccessDenied, ""))
+                Err((error(ErrorKind::AccessDenied, ""), None))
             })
             .await;
         assert_eq!(
@@ -294,7 +279,7 @@ mod tests {
         assert_eq!(attempts.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn consistency_retries_stop_at_the_budget() {
         let attempts = AtomicU32::new(0);
         let started = Instant::now();
@@ -303,12 +288,32 @@ mod tests {
             true,
             || async {
                 attempts.fetch_add(1, Ordering::SeqCst);
-                Err(error(ErrorKind::NotFound, ""))
+                Err((error(ErrorKind::NotFound, ""), None))
             },
         )
         .await;
         assert_eq!(result.map_err(|error| error.kind), Err(ErrorKind::NotFound));
         assert!(attempts.load(Ordering::SeqCst) > 2);
-        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(started.elapsed() <= Duration::from_millis(200));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_aws_policy_is_bounded_by_time_alone() {
+        // A minute of NotYetVisible with 10 s ceilings: many attempts, none past the minute.
+        let attempts = AtomicU32::new(0);
+        let started = Instant::now();
+        let result: Result<(), _> = retry(&RetryPolicy::aws(), true, || async {
+            attempts.fetch_add(1, Ordering::SeqCst);
+            Err((error(ErrorKind::NotFound, ""), None))
+        })
+        .await;
+        assert!(result.is_err());
+        assert!(attempts.load(Ordering::SeqCst) > 8);
+        assert!(started.elapsed() <= Duration::from_secs(60));
+        assert!(
+            started.elapsed() >= Duration::from_secs(50),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

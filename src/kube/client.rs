@@ -5,68 +5,19 @@
 //!
 //! kube-rs 5 retries 429/503/504 by itself (up to 15 times, honouring `Retry-After` with no bound
 //! in time). That loop is switched off (`Config::default_retry = false`) so there is exactly one
-//! retry loop, [`ClusterClient::call`], bounded in time, which also retries 500 and dropped
-//! connections and says what it gave up on.
+//! retry loop, [`ClusterClient::call`] on the engine of [`crate::retry`], bounded in time, which
+//! also retries 500 and dropped connections and says what it gave up on.
 
 use std::future::Future;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::error::{KubeError, KubeErrorKind};
 use crate::model::Cluster;
-
-/// How long and how often a failing call is retried.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// No retry starts after this much time since the first attempt.
-    pub max_elapsed: Duration,
-    /// Attempts in all for throttling and server errors (429, 500, 502, 503, 504).
-    pub max_attempts: u32,
-    /// Attempts in all when the server cannot be reached or drops the connection.
-    pub max_transport_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_elapsed: Duration::from_secs(60),
-            max_attempts: 8,
-            max_transport_attempts: 3,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// No retries at all (tests that want to see the first failure).
-    pub fn none() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            max_transport_attempts: 1,
-            ..RetryPolicy::default()
-        }
-    }
-
-    /// Exponential backoff with jitter, before attempt `attempt + 1`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exponential = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        let capped = exponential.min(self.max_delay);
-        // Full jitter between half and all of the delay, so concurrent callers spread out.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.subsec_nanos())
-            .unwrap_or_default();
-        let fraction = f64::from(nanos % 1000) / 2000.0 + 0.5;
-        capped.mul_f64(fraction)
-    }
-}
+pub use crate::retry::RetryPolicy;
+use crate::retry::{self, Verdict};
 
 /// A client for one cluster, with what is needed to explain its failures.
 #[derive(Clone)]
@@ -208,7 +159,7 @@ impl ClusterClient {
             context,
             server,
             access_hint: hint,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::kube(),
         })
     }
 
@@ -228,44 +179,23 @@ impl ClusterClient {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, kube::Error>>,
     {
-        let started = Instant::now();
-        let mut attempt = 0u32;
-        let mut transport_attempts = 0u32;
-        loop {
-            attempt += 1;
-            let error = match operation().await {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            };
-            let (retryable, transport, retry_after) = classify(&error);
-            if transport {
-                transport_attempts += 1;
+        let failure = match retry::retry(&self.retry, classify, operation).await {
+            Ok(value) => return Ok(value),
+            Err(failure) => failure,
+        };
+        let mut error = self.describe(call, &failure.error);
+        if failure.gave_up && failure.attempts > 1 {
+            error.message = format!(
+                "{} (gave up after {} attempts in {:.1}s)",
+                error.message,
+                failure.attempts,
+                failure.elapsed.as_secs_f64()
+            );
+            if classify(&failure.error) != Verdict::Transport {
+                error.kind = KubeErrorKind::GaveUp;
             }
-            let exhausted = if transport {
-                transport_attempts >= self.retry.max_transport_attempts
-            } else {
-                attempt >= self.retry.max_attempts
-            };
-            let delay = retry_after
-                .unwrap_or_default()
-                .max(self.retry.backoff(attempt));
-            let out_of_time = started.elapsed() + delay > self.retry.max_elapsed;
-            if !retryable || exhausted || out_of_time {
-                let mut failure = self.describe(call, &error);
-                if retryable && attempt > 1 {
-                    failure.message = format!(
-                        "{} (gave up after {attempt} attempts in {:.1}s)",
-                        failure.message,
-                        started.elapsed().as_secs_f64()
-                    );
-                    if !transport {
-                        failure.kind = KubeErrorKind::GaveUp;
-                    }
-                }
-                return Err(failure);
-            }
-            tokio::time::sleep(delay).await;
         }
+        Err(error)
     }
 
     /// The error of `call`, naming the context and with a hint.
@@ -321,21 +251,20 @@ impl ClusterClient {
     }
 }
 
-/// `(retryable, transport failure, Retry-After)` of an error.
-fn classify(error: &kube::Error) -> (bool, bool, Option<Duration>) {
+/// Whether and how an error is retried: throttling and server errors (429, 500, 502, 503,
+/// 504, a `Retry-After` honoured), and dropped connections (every write is idempotent).
+fn classify(error: &kube::Error) -> Verdict {
     match error {
-        kube::Error::Api(status) => {
-            let retry_after = status
-                .details
-                .as_ref()
-                .map(|details| details.retry_after_seconds)
-                .filter(|seconds| *seconds > 0)
-                .map(|seconds| Duration::from_secs(u64::from(seconds)));
-            let retryable = matches!(status.code, 429 | 500 | 502 | 503 | 504);
-            (retryable, false, retry_after)
-        }
-        kube::Error::HyperError(_) | kube::Error::Service(_) => (true, true, None),
-        _ => (false, false, None),
+        kube::Error::Api(status) if matches!(status.code, 429 | 500 | 502 | 503 | 504) => status
+            .details
+            .as_ref()
+            .map(|details| details.retry_after_seconds)
+            .filter(|seconds| *seconds > 0)
+            .map_or(Verdict::Retry, |seconds| {
+                Verdict::RetryAfter(Duration::from_secs(u64::from(seconds)))
+            }),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => Verdict::Transport,
+        _ => Verdict::Fail,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::model::Group;
 
+use super::AwsCalls as _;
 use super::principal::{Principal, drop_policies, sync_policies};
 use super::{AwsError, IamExecutor, all_pages, next_marker};
 

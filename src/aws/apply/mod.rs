@@ -3,8 +3,9 @@
 //! to do; this module only works out how IAM wants it done, including what IAM requires to be
 //! removed before an object can be deleted.
 //!
-//! Calls go through [`retry`](super::retry): throttling and the propagation delay after a
-//! create are retried; anything else fails the change with the call, the object and a hint.
+//! Calls go through [`AwsCalls`] (see [`retry`](super::retry)): throttling and the propagation
+//! delay after a create are retried; anything else fails the change with the call, the object
+//! and a hint.
 
 mod group;
 mod oidc;
@@ -28,7 +29,7 @@ use crate::apply::{ApplyError, Executor};
 use crate::model::PolicyDocument;
 use crate::plan::{Action, Change, Kind, Object};
 
-use super::retry::{self, RetryPolicy};
+use super::retry::{AwsCalls, RetryPolicy};
 use super::{AwsError, ErrorKind};
 
 /// Carries out IAM changes in one account.
@@ -53,7 +54,7 @@ impl IamExecutor {
             iam,
             account: account.into(),
             partition: partition.into(),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::aws(),
             created: Mutex::new(BTreeSet::new()),
         }
     }
@@ -142,23 +143,6 @@ impl IamExecutor {
         }
     }
 
-    /// One IAM call with retries. `object` names what it is about, for the error; `fresh`
-    /// whether it names something this apply created.
-    async fn call<T, E, F, Fut>(
-        &self,
-        name: &'static str,
-        object: &str,
-        fresh: bool,
-        send: F,
-    ) -> Result<T, AwsError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    {
-        retry::call(&self.retry, name, object, fresh, send).await
-    }
-
     /// Attaches or otherwise names `policy_arn` for a principal: a `NoSuchEntity` about the
     /// policy is retried only when this apply created the policy, one about the principal
     /// when `fresh` (the principal or the policy is new). A typo in an `aws:` name fails at
@@ -177,8 +161,7 @@ impl IamExecutor {
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
         let policy_fresh = self.is_fresh([policy_arn]);
-        retry::call_judged(
-            &self.retry,
+        self.call_judged(
             name,
             object,
             |error| {
@@ -191,26 +174,6 @@ impl IamExecutor {
             send,
         )
         .await
-    }
-
-    /// Like [`Self::call`], with `NoSuchEntity` meaning there is nothing to do (removing what
-    /// is already gone).
-    async fn call_if_exists<T, E, F, Fut>(
-        &self,
-        name: &'static str,
-        object: &str,
-        send: F,
-    ) -> Result<Option<T>, AwsError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    {
-        match self.call(name, object, false, send).await {
-            Ok(value) => Ok(Some(value)),
-            Err(error) if error.kind == ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(error),
-        }
     }
 
     fn remember_created(&self, key: String) {
@@ -249,6 +212,12 @@ impl IamExecutor {
 
     fn oidc_provider_arn(&self, issuer: &str) -> String {
         crate::model::arn::oidc_provider(&self.partition, &self.account, issuer)
+    }
+}
+
+impl AwsCalls for IamExecutor {
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::model::OidcProvider;
 
+use super::AwsCalls as _;
 use super::{AwsError, IamExecutor, set_changes, tag_changes, tags};
 
 pub(super) async fn create(

@@ -5,6 +5,7 @@ use aws_sdk_iam::types::PolicyVersion;
 
 use crate::model::Policy;
 
+use super::AwsCalls as _;
 use super::principal::Principal;
 use super::{AwsError, IamExecutor, all_pages, document_json, next_marker, tag_changes, tags};
 

@@ -9,6 +9,7 @@ use aws_sdk_iam::types::AttachedPolicy;
 
 use crate::model::{Group, PolicyDocument, Role, User};
 
+use super::AwsCalls as _;
 use super::{
     AwsError, IamExecutor, all_pages, document_json, inline_changes, next_marker, set_changes,
 };

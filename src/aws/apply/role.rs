@@ -4,6 +4,7 @@
 
 use crate::model::Role;
 
+use super::AwsCalls as _;
 use super::principal::{Principal, drop_policies, sync_policies};
 use super::{AwsError, IamExecutor, all_pages, document_json, next_marker, tag_changes, tags};
 

@@ -4,6 +4,7 @@
 
 use crate::model::User;
 
+use super::AwsCalls as _;
 use super::principal::{Principal, drop_policies, sync_policies};
 use super::{
     AwsError, ErrorKind, IamExecutor, all_pages, next_marker, set_changes, tag_changes, tags,
