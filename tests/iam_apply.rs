@@ -1309,27 +1309,25 @@ async fn a_429_with_retry_after_is_retried_no_sooner_than_asked() {
         response
     }
 
+    /// Creates user `alice` against `rule`: the report and the time it took.
+    async fn create_alice(rule: &aws_smithy_mocks::Rule) -> (ApplyReport, Duration) {
+        let executor = mocked_executor(&[rule]);
+        let started = tokio::time::Instant::now();
+        let change = one_change("alice", Action::Create, None, Some(user(&[])));
+        let report = apply::apply(&change, &executor, PARALLELISM).await;
+        (report, started.elapsed())
+    }
+
     let create = mock!(Client::create_user)
         .sequence()
         .http_response(|| too_many("3"))
         .output(|| CreateUserOutput::builder().build())
         .build();
-    let executor = mocked_executor(&[&create]);
-    let started = tokio::time::Instant::now();
-    let report = apply::apply(
-        &one_change("alice", Action::Create, None, Some(user(&[]))),
-        &executor,
-        PARALLELISM,
-    )
-    .await;
+    let (report, elapsed) = create_alice(&create).await;
     assert_succeeded(&report);
     assert_eq!(create.num_calls(), 2);
     // The policy's own backoff is at most 50 ms: only the header explains three seconds.
-    assert!(
-        started.elapsed() >= Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(elapsed >= Duration::from_secs(3), "{elapsed:?}");
 
     // Asked to come back after the whole budget (5 s): no point waiting.
     let throttled = mock!(Client::create_user)
@@ -1337,17 +1335,10 @@ async fn a_429_with_retry_after_is_retried_no_sooner_than_asked() {
         .http_response(|| too_many("30"))
         .repeatedly()
         .build();
-    let executor = mocked_executor(&[&throttled]);
-    let started = tokio::time::Instant::now();
-    let report = apply::apply(
-        &one_change("alice", Action::Create, None, Some(user(&[]))),
-        &executor,
-        PARALLELISM,
-    )
-    .await;
+    let (report, elapsed) = create_alice(&throttled).await;
     assert_eq!(report.failed.len(), 1, "{report:?}");
     assert_eq!(throttled.num_calls(), 1);
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
     assert!(
         report.failed[0].1.message.contains("iam:CreateUser"),
         "{}",

@@ -85,41 +85,51 @@ where
     .map_err(|failure| failure.error.0)
 }
 
+/// The error type of an SDK operation.
+pub(crate) trait ServiceError:
+    ProvideErrorMetadata + StdError + Send + Sync + 'static
+{
+}
+
+impl<E: ProvideErrorMetadata + StdError + Send + Sync + 'static> ServiceError for E {}
+
+/// One SDK request, made afresh by each call of the closure (`|| client.op().….send()`).
+pub(crate) trait Request<T, E>: Fn() -> Self::Sent {
+    type Sent: Future<Output = Result<T, SdkError<E, HttpResponse>>>;
+}
+
+impl<T, E, F, Fut> Request<T, E> for F
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    type Sent = Fut;
+}
+
 /// The one `call` wrapper of the AWS executors (IAM and EKS): each SDK call with retries.
 /// `name` (e.g. `iam:CreateUser`) and `object` label the error.
 pub(crate) trait AwsCalls {
     fn retry_policy(&self) -> &RetryPolicy;
 
     /// One SDK call; `fresh` as in [`transient`].
-    async fn call<T, E, F, Fut>(
+    async fn call<T, E: ServiceError>(
         &self,
         name: &'static str,
         object: &str,
         fresh: bool,
-        send: F,
-    ) -> Result<T, AwsError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    {
+        send: impl Request<T, E>,
+    ) -> Result<T, AwsError> {
         self.call_judged(name, object, |_| fresh, send).await
     }
 
     /// [`Self::call`] with freshness judged per error, as in [`retry_judged`].
-    async fn call_judged<T, E, F, Fut, J>(
+    async fn call_judged<T, E: ServiceError>(
         &self,
         name: &'static str,
         object: &str,
-        fresh: J,
-        send: F,
-    ) -> Result<T, AwsError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-        J: Fn(&AwsError) -> bool,
-    {
+        fresh: impl Fn(&AwsError) -> bool,
+        send: impl Request<T, E>,
+    ) -> Result<T, AwsError> {
         retry_judged(self.retry_policy(), fresh, || async {
             send().await.map_err(|error| sdk_error(name, object, error))
         })
@@ -128,17 +138,12 @@ pub(crate) trait AwsCalls {
 
     /// [`Self::call`] for removing something: `NoSuchEntity` (or EKS' not found) means it is
     /// already gone, and there is nothing to do (`None`).
-    async fn call_if_exists<T, E, F, Fut>(
+    async fn call_if_exists<T, E: ServiceError>(
         &self,
         name: &'static str,
         object: &str,
-        send: F,
-    ) -> Result<Option<T>, AwsError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    {
+        send: impl Request<T, E>,
+    ) -> Result<Option<T>, AwsError> {
         match self.call(name, object, false, send).await {
             Ok(value) => Ok(Some(value)),
             Err(error) if error.kind == ErrorKind::NotFound => Ok(None),
@@ -149,10 +154,11 @@ pub(crate) trait AwsCalls {
 
 /// An SDK error as an [`AwsError`], with the `Retry-After` (in seconds) of its response; HTTP
 /// 429 counts as throttling whatever the body says.
-fn sdk_error<E>(call: &'static str, object: &str, error: SdkError<E, HttpResponse>) -> Attempted
-where
-    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-{
+fn sdk_error<E: ServiceError>(
+    call: &'static str,
+    object: &str,
+    error: SdkError<E, HttpResponse>,
+) -> Attempted {
     let raw = error.raw_response();
     let too_many = raw.is_some_and(|response| response.status().as_u16() == 429);
     let retry_after = raw

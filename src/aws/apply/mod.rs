@@ -15,21 +15,17 @@ mod role;
 mod user;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::error::Error as StdError;
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_iam::types::Tag;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::apply::{ApplyError, Executor};
 use crate::model::PolicyDocument;
 use crate::plan::{Action, Change, Kind, Object};
 
-use super::retry::{AwsCalls, RetryPolicy};
+use super::retry::{AwsCalls, Request, RetryPolicy, ServiceError};
 use super::{AwsError, ErrorKind};
 
 /// Carries out IAM changes in one account.
@@ -147,19 +143,14 @@ impl IamExecutor {
     /// policy is retried only when this apply created the policy, one about the principal
     /// when `fresh` (the principal or the policy is new). A typo in an `aws:` name fails at
     /// once instead of retrying for the whole budget.
-    async fn call_naming_policy<T, E, F, Fut>(
+    async fn call_naming_policy<T, E: ServiceError>(
         &self,
         name: &'static str,
         object: &str,
         fresh: bool,
         policy_arn: &str,
-        send: F,
-    ) -> Result<T, AwsError>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    {
+        send: impl Request<T, E>,
+    ) -> Result<T, AwsError> {
         let policy_fresh = self.is_fresh([policy_arn]);
         self.call_judged(
             name,
