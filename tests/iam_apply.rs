@@ -1345,3 +1345,132 @@ async fn a_429_with_retry_after_is_retried_no_sooner_than_asked() {
         report.failed[0].1.message
     );
 }
+
+/// Deleting a group lists its members, attachments and inline policies page by page: every
+/// page is followed, and a listing that says `IsTruncated` with no marker (moto's empty last
+/// page of ListPolicies) or an empty marker ends instead of looping. A throttled page is
+/// retried.
+#[tokio::test(start_paused = true)]
+async fn group_deletion_follows_every_listing_page_and_stops_on_an_empty_truncated_page() {
+    use aws_sdk_iam::Client;
+    use aws_sdk_iam::operation::delete_group::DeleteGroupOutput;
+    use aws_sdk_iam::operation::delete_group_policy::DeleteGroupPolicyOutput;
+    use aws_sdk_iam::operation::detach_group_policy::DetachGroupPolicyOutput;
+    use aws_sdk_iam::operation::get_group::{GetGroupError, GetGroupOutput};
+    use aws_sdk_iam::operation::list_attached_group_policies::ListAttachedGroupPoliciesOutput;
+    use aws_sdk_iam::operation::list_group_policies::ListGroupPoliciesOutput;
+    use aws_sdk_iam::operation::remove_user_from_group::RemoveUserFromGroupOutput;
+    use aws_sdk_iam::types::{AttachedPolicy, Group, User};
+
+    let date = aws_smithy_types::DateTime::from_secs(0);
+    let members = move |names: &[&str], marker: Option<&str>| {
+        let group = Group::builder()
+            .path("/")
+            .group_name("ops")
+            .group_id("AGPAOPS")
+            .arn(format!("arn:aws:iam::{ACCOUNT}:group/ops"))
+            .create_date(date)
+            .build()
+            .expect("group");
+        let users = names.iter().map(|name| {
+            User::builder()
+                .path("/")
+                .user_name(*name)
+                .user_id(format!("AIDA{name}"))
+                .arn(format!("arn:aws:iam::{ACCOUNT}:user/{name}"))
+                .create_date(date)
+                .build()
+                .expect("user")
+        });
+        GetGroupOutput::builder()
+            .group(group)
+            .set_users(Some(users.collect()))
+            .is_truncated(true)
+            .set_marker(marker.map(str::to_string))
+            .build()
+            .expect("output")
+    };
+    let first_members = mock!(Client::get_group)
+        .match_requests(|request| request.marker().is_none())
+        .then_output(move || members(&["ann", "bob"], Some("m2")));
+    let second_members = mock!(Client::get_group)
+        .match_requests(|request| request.marker() == Some("m2"))
+        .sequence()
+        .error(|| GetGroupError::generic(service_error("Throttling", "Rate exceeded")))
+        .output(move || members(&["cy"], Some("m3")))
+        .build();
+    // Truncated, and no marker: the end.
+    let last_members = mock!(Client::get_group)
+        .match_requests(|request| request.marker() == Some("m3"))
+        .then_output(move || members(&[], None));
+    let removed = mock!(Client::remove_user_from_group)
+        .then_output(|| RemoveUserFromGroupOutput::builder().build());
+    let attached = |arn: &str| AttachedPolicy::builder().policy_arn(arn).build();
+    let first_attached = mock!(Client::list_attached_group_policies)
+        .match_requests(|request| request.marker().is_none())
+        .then_output(move || {
+            ListAttachedGroupPoliciesOutput::builder()
+                .attached_policies(attached("arn:aws:iam::aws:policy/ReadOnlyAccess"))
+                .is_truncated(true)
+                .marker("a2")
+                .build()
+        });
+    // Truncated with an empty marker: the end too.
+    let last_attached = mock!(Client::list_attached_group_policies)
+        .match_requests(|request| request.marker() == Some("a2"))
+        .then_output(move || {
+            ListAttachedGroupPoliciesOutput::builder()
+                .attached_policies(attached("arn:aws:iam::aws:policy/ViewOnlyAccess"))
+                .is_truncated(true)
+                .marker("")
+                .build()
+        });
+    let detached = mock!(Client::detach_group_policy)
+        .then_output(|| DetachGroupPolicyOutput::builder().build());
+    let inline = mock!(Client::list_group_policies).then_output(|| {
+        ListGroupPoliciesOutput::builder()
+            .policy_names("ops-inline")
+            .build()
+            .expect("names")
+    });
+    let deleted_inline = mock!(Client::delete_group_policy)
+        .then_output(|| DeleteGroupPolicyOutput::builder().build());
+    let deleted = mock!(Client::delete_group).then_output(|| DeleteGroupOutput::builder().build());
+    let executor = mocked_executor(&[
+        &first_members,
+        &second_members,
+        &last_members,
+        &removed,
+        &first_attached,
+        &last_attached,
+        &detached,
+        &inline,
+        &deleted_inline,
+        &deleted,
+    ]);
+    let group = accessctl::model::Group {
+        path: "/".into(),
+        managed_policies: BTreeSet::new(),
+        inline_policies: Default::default(),
+    };
+    let plan = Plan {
+        changes: vec![Change {
+            address: Address::iam(Kind::Group, "ops"),
+            action: Action::Delete,
+            reason: None,
+            before: Some(plan::Object::Group(group)),
+            after: None,
+            fields: Vec::new(),
+        }],
+        ..one_change("unused", Action::Delete, None, None)
+    };
+    let report = apply::apply(&plan, &executor, PARALLELISM).await;
+    assert_succeeded(&report);
+    assert_eq!(removed.num_calls(), 3, "ann, bob and cy leave the group");
+    assert_eq!(second_members.num_calls(), 2, "throttled, then served");
+    assert_eq!(last_members.num_calls(), 1);
+    assert_eq!(detached.num_calls(), 2, "both pages of attachments");
+    assert_eq!(last_attached.num_calls(), 1);
+    assert_eq!(deleted_inline.num_calls(), 1);
+    assert_eq!(deleted.num_calls(), 1);
+}
