@@ -1405,26 +1405,24 @@ async fn group_deletion_follows_every_listing_page_and_stops_on_an_empty_truncat
         .then_output(move || members(&[], None));
     let removed = mock!(Client::remove_user_from_group)
         .then_output(|| RemoveUserFromGroupOutput::builder().build());
-    let attached = |arn: &str| AttachedPolicy::builder().policy_arn(arn).build();
+    let attached = |policy: &str, marker: &str| {
+        ListAttachedGroupPoliciesOutput::builder()
+            .attached_policies(
+                AttachedPolicy::builder()
+                    .policy_arn(format!("arn:aws:iam::aws:policy/{policy}"))
+                    .build(),
+            )
+            .is_truncated(true)
+            .marker(marker)
+            .build()
+    };
     let first_attached = mock!(Client::list_attached_group_policies)
         .match_requests(|request| request.marker().is_none())
-        .then_output(move || {
-            ListAttachedGroupPoliciesOutput::builder()
-                .attached_policies(attached("arn:aws:iam::aws:policy/ReadOnlyAccess"))
-                .is_truncated(true)
-                .marker("a2")
-                .build()
-        });
+        .then_output(move || attached("ReadOnlyAccess", "a2"));
     // Truncated with an empty marker: the end too.
     let last_attached = mock!(Client::list_attached_group_policies)
         .match_requests(|request| request.marker() == Some("a2"))
-        .then_output(move || {
-            ListAttachedGroupPoliciesOutput::builder()
-                .attached_policies(attached("arn:aws:iam::aws:policy/ViewOnlyAccess"))
-                .is_truncated(true)
-                .marker("")
-                .build()
-        });
+        .then_output(move || attached("ViewOnlyAccess", ""));
     let detached = mock!(Client::detach_group_policy)
         .then_output(|| DetachGroupPolicyOutput::builder().build());
     let inline = mock!(Client::list_group_policies).then_output(|| {

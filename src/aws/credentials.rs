@@ -9,29 +9,20 @@ use crate::plan::{Address, DeletedWith, Kind};
 
 use super::{AwsError, ErrorKind};
 
-/// Lists one kind of credential of a user, following `Marker`/`IsTruncated`; `$call` is the
-/// IAM action, `$items` the page's list and `$id` how to take an id out of one item.
+/// Lists one kind of credential of a user through the SDK's paginator (every page); `$call`
+/// is the IAM action, `$items` the page's list and `$id` how to take an id out of one item.
 macro_rules! list_all {
     ($iam:expr, $user:expr, $call:literal, $request:ident, $items:ident, |$item:ident| $id:expr) => {{
-        let mut ids = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = $iam
-                .$request()
-                .user_name($user)
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|error| AwsError::from_sdk($call, Some(object($user)), error))?;
-            ids.extend(page.$items().iter().filter_map(|$item| $id));
-            match page.marker() {
-                Some(next) if page.is_truncated() && !next.is_empty() => {
-                    marker = Some(next.to_string())
-                }
-                _ => break,
-            }
-        }
-        Ok(ids)
+        let items = $iam
+            .$request()
+            .user_name($user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|error| AwsError::from_sdk($call, Some(object($user)), error))?;
+        Ok(items.iter().filter_map(|$item| $id).collect())
     }};
 }
 

@@ -6,8 +6,11 @@
 use std::collections::BTreeMap;
 
 use aws_config::{Region, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use futures_util::{StreamExt, TryStreamExt, stream};
 
+use super::retry::ServiceError;
 use super::{AwsError, CallCounter};
 use crate::model::{
     AccessEntry, AccessScope, AuthenticationMode, Cluster, PRINCIPAL_ID_TAG, PodIdentityAssociation,
@@ -144,22 +147,13 @@ async fn read_access_entries(
     eks_name: &str,
 ) -> Result<BTreeMap<String, AccessEntry>, AwsError> {
     let object = || Some(format!("cluster {eks_name}"));
-    let mut principals = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = eks
-            .list_access_entries()
-            .cluster_name(eks_name)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| AwsError::from_sdk("eks:ListAccessEntries", object(), error))?;
-        principals.extend(page.access_entries().iter().cloned());
-        match page.next_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-            _ => break,
-        }
-    }
+    let request = eks.list_access_entries().cluster_name(eks_name);
+    let principals: Vec<String> = every(
+        "eks:ListAccessEntries",
+        object(),
+        request.into_paginator().items().send().try_collect(),
+    )
+    .await?;
     stream::iter(principals)
         .map(|principal| async move {
             let entry = read_access_entry(eks, eks_name, &principal).await?;
@@ -199,30 +193,23 @@ async fn read_access_entry(
         })
         .unwrap_or_default();
     let principal_id = tags.remove(PRINCIPAL_ID_TAG);
-    let mut policies = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = eks
-            .list_associated_access_policies()
-            .cluster_name(eks_name)
-            .principal_arn(principal)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| {
-                AwsError::from_sdk("eks:ListAssociatedAccessPolicies", object(), error)
-            })?;
-        for associated in page.associated_access_policies() {
-            let Some(policy) = associated.policy_arn() else {
-                continue;
-            };
-            policies.insert(policy.to_string(), scope_of(associated.access_scope()));
-        }
-        match page.next_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-            _ => break,
-        }
-    }
+    let request = eks
+        .list_associated_access_policies()
+        .cluster_name(eks_name)
+        .principal_arn(principal);
+    let associated = every(
+        "eks:ListAssociatedAccessPolicies",
+        object(),
+        request.into_paginator().items().send().try_collect(),
+    )
+    .await?;
+    let policies = associated
+        .iter()
+        .filter_map(|associated| {
+            let policy = associated.policy_arn()?;
+            Some((policy.to_string(), scope_of(associated.access_scope())))
+        })
+        .collect();
     Ok(AccessEntry {
         kind: entry.r#type().unwrap_or("STANDARD").to_string(),
         username: entry.username().map(str::to_string),
@@ -231,6 +218,18 @@ async fn read_access_entry(
         tags,
         principal_id,
     })
+}
+
+/// Every item of a listing through the SDK's paginator (`…into_paginator().items().send()
+/// .try_collect()`), its error naming `call` and `object`.
+async fn every<T, E: ServiceError>(
+    call: &'static str,
+    object: Option<String>,
+    items: impl Future<Output = Result<Vec<T>, SdkError<E, HttpResponse>>>,
+) -> Result<Vec<T>, AwsError> {
+    items
+        .await
+        .map_err(|error| AwsError::from_sdk(call, object, error))
 }
 
 fn scope_of(scope: Option<&aws_sdk_eks::types::AccessScope>) -> AccessScope {
@@ -249,32 +248,23 @@ async fn read_pod_identity(
     eks_name: &str,
 ) -> Result<BTreeMap<String, PodIdentityAssociation>, AwsError> {
     let object = || Some(format!("cluster {eks_name}"));
-    let mut summaries = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = eks
-            .list_pod_identity_associations()
-            .cluster_name(eks_name)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| {
-                AwsError::from_sdk("eks:ListPodIdentityAssociations", object(), error)
-            })?;
-        for summary in page.associations() {
-            if let (Some(namespace), Some(account), Some(id)) = (
-                summary.namespace(),
-                summary.service_account(),
-                summary.association_id(),
-            ) {
-                summaries.push((format!("{namespace}/{account}"), id.to_string()));
-            }
-        }
-        match page.next_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-            _ => break,
-        }
-    }
+    let request = eks.list_pod_identity_associations().cluster_name(eks_name);
+    let listed = every(
+        "eks:ListPodIdentityAssociations",
+        object(),
+        request.into_paginator().items().send().try_collect(),
+    )
+    .await?;
+    let summaries: Vec<(String, String)> = listed
+        .iter()
+        .filter_map(|summary| {
+            let (namespace, account) = (summary.namespace()?, summary.service_account()?);
+            Some((
+                format!("{namespace}/{account}"),
+                summary.association_id()?.to_string(),
+            ))
+        })
+        .collect();
     stream::iter(summaries)
         .map(|(key, id)| async move {
             let described = eks

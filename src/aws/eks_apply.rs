@@ -417,16 +417,13 @@ impl Target<'_> {
         let listed = self
             .executor
             .call("eks:ListPodIdentityAssociations", &object, false, || {
-                self.eks
-                    .list_pod_identity_associations()
-                    .cluster_name(self.cluster)
-                    .namespace(namespace)
-                    .service_account(account)
-                    .send()
+                let request = self.eks.list_pod_identity_associations();
+                let request = request.cluster_name(self.cluster).namespace(namespace);
+                let pages = request.service_account(account).into_paginator();
+                pages.items().send().try_collect()
             })
             .await?;
         let found = listed
-            .associations()
             .iter()
             .filter(|summary| {
                 summary.namespace() == Some(namespace) && summary.service_account() == Some(account)

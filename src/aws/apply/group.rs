@@ -5,7 +5,7 @@ use crate::model::Group;
 
 use super::AwsCalls as _;
 use super::principal::{Principal, drop_policies, sync_policies};
-use super::{AwsError, IamExecutor, all_pages, next_marker};
+use super::{AwsError, IamExecutor};
 
 pub(super) async fn create(ex: &IamExecutor, name: &str, group: &Group) -> Result<(), AwsError> {
     let object = format!("group `{name}`");
@@ -61,26 +61,14 @@ pub(super) async fn update(
 pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError> {
     let object = format!("group `{name}`");
     let object = object.as_str();
-    let members = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:GetGroup", object, false, || {
-                ex.iam
-                    .get_group()
-                    .group_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let users = page
-            .users()
-            .iter()
-            .map(|user| user.user_name().to_string())
-            .collect();
-        Ok((users, next_marker(page.is_truncated(), page.marker())))
-    })
-    .await?;
+    let members = ex
+        .call("iam:GetGroup", object, false, || {
+            let pages = ex.iam.get_group().group_name(name).into_paginator();
+            pages.items().send().try_collect()
+        })
+        .await?;
     for user in &members {
-        super::user::leave_group(ex, object, user, name).await?;
+        super::user::leave_group(ex, object, user.user_name(), name).await?;
     }
     drop_policies(ex, Principal::Group(name), object).await?;
     ex.call_if_exists("iam:DeleteGroup", object, || {

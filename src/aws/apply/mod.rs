@@ -16,7 +16,6 @@ mod user;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
-use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_iam::types::Tag;
@@ -343,34 +342,6 @@ fn inline_changes<'a>(
             .filter(|name| !after.contains_key(*name))
             .collect(),
     )
-}
-
-/// Follows IAM's `Marker`/`IsTruncated` pagination: `fetch(marker)` returns a page's items and
-/// the next marker when truncated.
-async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AwsError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
-{
-    let mut items = Vec::new();
-    let mut marker = None;
-    loop {
-        let (page, next) = fetch(marker.take()).await?;
-        items.extend(page);
-        match next {
-            Some(next) if !next.is_empty() => marker = Some(next),
-            _ => return Ok(items),
-        }
-    }
-}
-
-/// The next marker of a page, when IAM says there is more.
-fn next_marker(is_truncated: bool, marker: Option<&str>) -> Option<String> {
-    if is_truncated {
-        marker.map(str::to_string)
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]

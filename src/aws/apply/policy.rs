@@ -7,7 +7,7 @@ use crate::model::Policy;
 
 use super::AwsCalls as _;
 use super::principal::Principal;
-use super::{AwsError, IamExecutor, all_pages, document_json, next_marker, tag_changes, tags};
+use super::{AwsError, IamExecutor, document_json, tag_changes, tags};
 
 /// IAM's limit on versions per managed policy.
 const MAX_VERSIONS: usize = 5;
@@ -167,20 +167,12 @@ async fn delete_arn(
 }
 
 async fn list_entities(ex: &IamExecutor, arn: &str, object: &str) -> Result<Entities, AwsError> {
-    let pages = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListEntitiesForPolicy", object, false, || {
-                ex.iam
-                    .list_entities_for_policy()
-                    .policy_arn(arn)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let next = next_marker(page.is_truncated(), page.marker());
-        Ok((vec![page], next))
-    })
-    .await?;
+    let pages = ex
+        .call("iam:ListEntitiesForPolicy", object, false, || {
+            let pages = ex.iam.list_entities_for_policy().policy_arn(arn);
+            pages.into_paginator().send().try_collect()
+        })
+        .await?;
     let mut entities = Entities::default();
     for page in pages {
         entities.groups.extend(
@@ -208,20 +200,9 @@ async fn list_versions(
     object: &str,
     fresh: bool,
 ) -> Result<Vec<PolicyVersion>, AwsError> {
-    all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListPolicyVersions", object, fresh, || {
-                ex.iam
-                    .list_policy_versions()
-                    .policy_arn(arn)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        Ok((
-            page.versions().to_vec(),
-            next_marker(page.is_truncated(), page.marker()),
-        ))
+    ex.call("iam:ListPolicyVersions", object, fresh, || {
+        let pages = ex.iam.list_policy_versions().policy_arn(arn);
+        pages.into_paginator().items().send().try_collect()
     })
     .await
 }

@@ -10,9 +10,7 @@ use aws_sdk_iam::types::AttachedPolicy;
 use crate::model::{Group, PolicyDocument, Role, User};
 
 use super::AwsCalls as _;
-use super::{
-    AwsError, IamExecutor, all_pages, document_json, inline_changes, next_marker, set_changes,
-};
+use super::{AwsError, IamExecutor, document_json, inline_changes, set_changes};
 
 /// A principal that holds policies, by name.
 #[derive(Clone, Copy, Debug)]
@@ -233,56 +231,30 @@ impl Principal<'_> {
         ex: &IamExecutor,
         object: &str,
     ) -> Result<Vec<String>, AwsError> {
-        all_pages(|marker| async move {
-            match self {
-                Principal::User(name) => {
-                    let page = ex
-                        .call("iam:ListAttachedUserPolicies", object, false, || {
-                            ex.iam
-                                .list_attached_user_policies()
-                                .user_name(name)
-                                .set_marker(marker.clone())
-                                .send()
-                        })
-                        .await?;
-                    Ok((
-                        policy_arns(page.attached_policies()),
-                        next_marker(page.is_truncated(), page.marker()),
-                    ))
-                }
-                Principal::Group(name) => {
-                    let page = ex
-                        .call("iam:ListAttachedGroupPolicies", object, false, || {
-                            ex.iam
-                                .list_attached_group_policies()
-                                .group_name(name)
-                                .set_marker(marker.clone())
-                                .send()
-                        })
-                        .await?;
-                    Ok((
-                        policy_arns(page.attached_policies()),
-                        next_marker(page.is_truncated(), page.marker()),
-                    ))
-                }
-                Principal::Role(name) => {
-                    let page = ex
-                        .call("iam:ListAttachedRolePolicies", object, false, || {
-                            ex.iam
-                                .list_attached_role_policies()
-                                .role_name(name)
-                                .set_marker(marker.clone())
-                                .send()
-                        })
-                        .await?;
-                    Ok((
-                        policy_arns(page.attached_policies()),
-                        next_marker(page.is_truncated(), page.marker()),
-                    ))
-                }
+        let attached = match self {
+            Principal::User(name) => {
+                ex.call("iam:ListAttachedUserPolicies", object, false, || {
+                    let pages = ex.iam.list_attached_user_policies().user_name(name);
+                    pages.into_paginator().items().send().try_collect()
+                })
+                .await?
             }
-        })
-        .await
+            Principal::Group(name) => {
+                ex.call("iam:ListAttachedGroupPolicies", object, false, || {
+                    let pages = ex.iam.list_attached_group_policies().group_name(name);
+                    pages.into_paginator().items().send().try_collect()
+                })
+                .await?
+            }
+            Principal::Role(name) => {
+                ex.call("iam:ListAttachedRolePolicies", object, false, || {
+                    let pages = ex.iam.list_attached_role_policies().role_name(name);
+                    pages.into_paginator().items().send().try_collect()
+                })
+                .await?
+            }
+        };
+        Ok(policy_arns(&attached))
     }
 
     /// The names of the inline policies now, as IAM lists them (all pages).
@@ -291,56 +263,29 @@ impl Principal<'_> {
         ex: &IamExecutor,
         object: &str,
     ) -> Result<Vec<String>, AwsError> {
-        all_pages(|marker| async move {
-            match self {
-                Principal::User(name) => {
-                    let page = ex
-                        .call("iam:ListUserPolicies", object, false, || {
-                            ex.iam
-                                .list_user_policies()
-                                .user_name(name)
-                                .set_marker(marker.clone())
-                                .send()
-                        })
-                        .await?;
-                    Ok((
-                        page.policy_names().to_vec(),
-                        next_marker(page.is_truncated(), page.marker()),
-                    ))
-                }
-                Principal::Group(name) => {
-                    let page = ex
-                        .call("iam:ListGroupPolicies", object, false, || {
-                            ex.iam
-                                .list_group_policies()
-                                .group_name(name)
-                                .set_marker(marker.clone())
-                                .send()
-                        })
-                        .await?;
-                    Ok((
-                        page.policy_names().to_vec(),
-                        next_marker(page.is_truncated(), page.marker()),
-                    ))
-                }
-                Principal::Role(name) => {
-                    let page = ex
-                        .call("iam:ListRolePolicies", object, false, || {
-                            ex.iam
-                                .list_role_policies()
-                                .role_name(name)
-                                .set_marker(marker.clone())
-                                .send()
-                        })
-                        .await?;
-                    Ok((
-                        page.policy_names().to_vec(),
-                        next_marker(page.is_truncated(), page.marker()),
-                    ))
-                }
+        match self {
+            Principal::User(name) => {
+                ex.call("iam:ListUserPolicies", object, false, || {
+                    let pages = ex.iam.list_user_policies().user_name(name);
+                    pages.into_paginator().items().send().try_collect()
+                })
+                .await
             }
-        })
-        .await
+            Principal::Group(name) => {
+                ex.call("iam:ListGroupPolicies", object, false, || {
+                    let pages = ex.iam.list_group_policies().group_name(name);
+                    pages.into_paginator().items().send().try_collect()
+                })
+                .await
+            }
+            Principal::Role(name) => {
+                ex.call("iam:ListRolePolicies", object, false, || {
+                    let pages = ex.iam.list_role_policies().role_name(name);
+                    pages.into_paginator().items().send().try_collect()
+                })
+                .await
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::model::Role;
 
 use super::AwsCalls as _;
 use super::principal::{Principal, drop_policies, sync_policies};
-use super::{AwsError, IamExecutor, all_pages, document_json, next_marker, tag_changes, tags};
+use super::{AwsError, IamExecutor, document_json, tag_changes, tags};
 
 pub(super) async fn create(ex: &IamExecutor, name: &str, role: &Role) -> Result<(), AwsError> {
     let object = format!("role `{name}`");
@@ -140,25 +140,16 @@ pub(super) async fn update(
 pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError> {
     let object = format!("role `{name}`");
     let object = object.as_str();
-    let profiles = all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListInstanceProfilesForRole", object, false, || {
-                ex.iam
-                    .list_instance_profiles_for_role()
-                    .role_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let names = page
-            .instance_profiles()
-            .iter()
-            .map(|profile| profile.instance_profile_name().to_string())
-            .collect();
-        Ok((names, next_marker(page.is_truncated(), page.marker())))
-    })
-    .await?;
-    for profile in &profiles {
+    let profiles = ex
+        .call("iam:ListInstanceProfilesForRole", object, false, || {
+            let pages = ex.iam.list_instance_profiles_for_role().role_name(name);
+            pages.into_paginator().items().send().try_collect()
+        })
+        .await?;
+    for profile in profiles
+        .iter()
+        .map(|profile| profile.instance_profile_name())
+    {
         ex.call_if_exists("iam:RemoveRoleFromInstanceProfile", object, || {
             ex.iam
                 .remove_role_from_instance_profile()

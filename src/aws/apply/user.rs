@@ -6,9 +6,7 @@ use crate::model::User;
 
 use super::AwsCalls as _;
 use super::principal::{Principal, drop_policies, sync_policies};
-use super::{
-    AwsError, ErrorKind, IamExecutor, all_pages, next_marker, set_changes, tag_changes, tags,
-};
+use super::{AwsError, ErrorKind, IamExecutor, set_changes, tag_changes, tags};
 use crate::aws::credentials::{
     is_virtual_mfa, list_access_keys, list_mfa_devices, list_service_specific_credentials,
     list_signing_certificates, list_ssh_public_keys,
@@ -190,24 +188,20 @@ fn is_delete_conflict(error: &AwsError) -> bool {
 
 /// The groups `name` is in now, as IAM lists them.
 async fn groups_of(ex: &IamExecutor, name: &str, object: &str) -> Result<Vec<String>, AwsError> {
-    all_pages(|marker| async move {
-        let page = ex
-            .call("iam:ListGroupsForUser", object, false, || {
-                ex.iam
-                    .list_groups_for_user()
-                    .user_name(name)
-                    .set_marker(marker.clone())
-                    .send()
-            })
-            .await?;
-        let names = page
-            .groups()
-            .iter()
-            .map(|group| group.group_name().to_string())
-            .collect();
-        Ok((names, next_marker(page.is_truncated(), page.marker())))
-    })
-    .await
+    let groups = ex
+        .call("iam:ListGroupsForUser", object, false, || {
+            let pages = ex
+                .iam
+                .list_groups_for_user()
+                .user_name(name)
+                .into_paginator();
+            pages.items().send().try_collect()
+        })
+        .await?;
+    Ok(groups
+        .iter()
+        .map(|group| group.group_name().to_string())
+        .collect())
 }
 
 /// Removes every credential IAM refuses to delete a user with.
