@@ -299,3 +299,31 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: u16, details: serde_json::Value) -> kube::Error {
+        let status = serde_json::json!({"code": code, "message": "m", "details": details});
+        kube::Error::Api(Box::new(serde_json::from_value(status).expect("a Status")))
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retried_honouring_retry_after() {
+        assert_eq!(
+            classify(&api(429, serde_json::json!({"retryAfterSeconds": 2}))),
+            Verdict::RetryAfter(Duration::from_secs(2))
+        );
+        assert_eq!(
+            classify(&api(503, serde_json::json!({"retryAfterSeconds": 0}))),
+            Verdict::Retry
+        );
+        for code in [429, 500, 502, 504] {
+            assert_eq!(classify(&api(code, serde_json::json!({}))), Verdict::Retry);
+        }
+        for code in [400, 401, 403, 404, 409, 422] {
+            assert_eq!(classify(&api(code, serde_json::json!({}))), Verdict::Fail);
+        }
+    }
+}
