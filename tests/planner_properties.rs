@@ -125,6 +125,7 @@ fn group() -> impl Strategy<Value = Group> {
             path: path.to_string(),
             managed_policies,
             inline_policies,
+            members: Default::default(),
         })
 }
 

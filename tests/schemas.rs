@@ -111,6 +111,7 @@ fn developers_group() -> Group {
                 DocumentKind::Identity,
             ),
         )]),
+        members: BTreeSet::new(),
     }
 }
 
