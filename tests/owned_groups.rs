@@ -289,6 +289,7 @@ fn import_with_include_names_the_members_left_out() {
         &Options {
             cluster: "demo".to_string(),
             include: BTreeSet::from([import::Part::IamGroups, import::Part::AwsAuth]),
+            path_prefix: Some("/".to_string()),
             ..Options::default()
         },
     )

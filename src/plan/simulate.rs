@@ -208,18 +208,22 @@ pub(super) fn reattach_moved_policy(iam: &mut Iam, change: &Change) {
 }
 
 /// A group change on its users, where a state records membership: the members it takes out
-/// leave, those it adds join (as apply's `RemoveUserFromGroup`/`AddUserToGroup`), and a deleted
-/// group is left by everyone.
+/// leave, those it adds join (as apply's `RemoveUserFromGroup`/`AddUserToGroup`); a deleted
+/// group is left by everyone, and a created one starts empty.
 fn membership(iam: &mut Iam, name: &str, change: &Change) {
     let members = |object: &Option<Object>| match object {
         Some(Object::Group(group)) => group.members.clone(),
         _ => BTreeSet::new(),
     };
-    if change.action == Action::Delete {
+    if matches!(change.action, Action::Delete | Action::Create) {
+        // Gone, or new: no one is in it (a user naming a group that did not exist named
+        // nothing).
         for user in iam.users.values_mut() {
             user.groups.remove(name);
         }
-        return;
+        if change.action == Action::Delete {
+            return;
+        }
     }
     let (before, after) = (members(&change.before), members(&change.after));
     for left in before.difference(&after) {
