@@ -170,11 +170,14 @@ pub fn live_form(state: &State, address: &Address) -> Option<Value> {
         return match address.kind {
             Kind::Policy => to(iam.policies.get(name)),
             // With its members: a plan that takes some out is stale when they change.
-            Kind::Group => to(iam.groups.get(name).map(|group| Group {
-                members: iam.members(name),
-                ..group.clone()
-            })
-            .as_ref()),
+            Kind::Group => to(iam
+                .groups
+                .get(name)
+                .map(|group| Group {
+                    members: iam.members(name),
+                    ..group.clone()
+                })
+                .as_ref()),
             Kind::User => to(iam.users.get(name)),
             Kind::Role => to(iam.roles.get(name)),
             Kind::OidcProvider => to(iam.oidc_providers.get(name)),

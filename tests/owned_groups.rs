@@ -269,14 +269,21 @@ fn import_writes_every_member_of_an_imported_group() {
             change.address
         );
     }
-    let adopted: Vec<String> = first.changes.iter().map(|c| c.address.to_string()).collect();
+    let adopted: Vec<String> = first
+        .changes
+        .iter()
+        .map(|c| c.address.to_string())
+        .collect();
     assert!(
         adopted.contains(&"iam.user.mallory".to_string())
             && adopted.contains(&"iam.group.developers".to_string()),
         "{adopted:?}"
     );
     let after = plan::simulate(&live, &first);
-    assert_eq!(after.iam.users["mallory"].groups, live.iam.users["mallory"].groups);
+    assert_eq!(
+        after.iam.users["mallory"].groups,
+        live.iam.users["mallory"].groups
+    );
 }
 
 /// With `--include` leaving users out, the file says which members of an imported group are
@@ -300,9 +307,11 @@ fn import_with_include_names_the_members_left_out() {
         .take_while(|line| line.starts_with('#'))
         .collect();
     assert!(
-        header.iter().any(|line| line.contains("IAM group `developers`")
-            && line.contains("`alice`, `mallory`")
-            && line.contains("--include")),
+        header
+            .iter()
+            .any(|line| line.contains("IAM group `developers`")
+                && line.contains("`alice`, `mallory`")
+                && line.contains("--include")),
         "{}",
         imported.yaml
     );
@@ -316,9 +325,14 @@ fn removing_the_caller_from_its_only_admin_group_is_self_lockout() {
     live.clusters.clear();
     live.iam.groups.insert(
         "admins".to_string(),
-        group(DEFAULT_GROUP_PATH, "arn:aws:iam::aws:policy/AdministratorAccess"),
+        group(
+            DEFAULT_GROUP_PATH,
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+        ),
     );
-    live.iam.users.insert("admin".to_string(), user(&["admins"], false));
+    live.iam
+        .users
+        .insert("admin".to_string(), user(&["admins"], false));
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("access.yaml");
     std::fs::write(
@@ -379,16 +393,18 @@ async fn quiet_apply_prints_no_plan() {
     let outcome = tokio::task::spawn_blocking(move || {
         let account = live.account.clone().expect("example account");
         let moto = Moto::with_eks_cluster(&account, &cluster_name, &region);
-        let run = |args: &[&str]| {
-            binary::run(binary::command(&moto.endpoint(), &kubeconfig), args)
-        };
+        let run = |args: &[&str]| binary::run(binary::command(&moto.endpoint(), &kubeconfig), args);
         let applied = run(&["apply", "-q", "-f", &file, "--auto-approve"]);
         assert_eq!(applied.status.code(), Some(0), "{}", shown(&applied));
         assert_eq!(stdout(&applied), "", "{}", shown(&applied));
         let stderr = String::from_utf8_lossy(&applied.stderr).into_owned();
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{}", shown(&applied));
-        assert!(lines[0].starts_with("Apply complete: "), "{}", shown(&applied));
+        assert!(
+            lines[0].starts_with("Apply complete: "),
+            "{}",
+            shown(&applied)
+        );
 
         // Nothing left to do: still quiet, and still the summary.
         let again = run(&["apply", "-q", "-f", &file, "--auto-approve"]);

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
 
+use super::output::Verbosity;
 use super::plan::{AwsArgs, SafetyArgs, plan_live, read_live};
 use super::progress::Progress;
-use super::output::Verbosity;
 use super::{CliError, EXIT_OK, Printer};
 use crate::apply::{self, ApplyError, ApplyReport, Executor, Route};
 use crate::aws::apply::IamExecutor;
@@ -232,7 +232,10 @@ fn shows_plan(verbosity: Verbosity, auto_approve: bool, stdin_is_terminal: bool)
 
 /// The report summary of a successful apply.
 fn complete(applied: usize) -> String {
-    format!("Apply complete: {applied} change{} applied.", plural(applied))
+    format!(
+        "Apply complete: {applied} change{} applied.",
+        plural(applied)
+    )
 }
 
 /// The executors for IAM, EKS and each cluster, over the connections live state was read with.

@@ -1354,7 +1354,9 @@ fn member_of(owned: bool, groups: &[&str]) -> User {
 
 fn admins_estate() -> (Desired, State) {
     let mut want = state();
-    want.iam.groups.insert("admins".into(), group("/accessctl/"));
+    want.iam
+        .groups
+        .insert("admins".into(), group("/accessctl/"));
     want.iam
         .groups
         .insert("deployers".into(), group("/accessctl/"));
@@ -1362,7 +1364,9 @@ fn admins_estate() -> (Desired, State) {
         .users
         .insert("alice".into(), member_of(false, &["admins"]));
     let mut live = live_state();
-    live.iam.groups.insert("admins".into(), group("/accessctl/"));
+    live.iam
+        .groups
+        .insert("admins".into(), group("/accessctl/"));
     live.iam
         .groups
         .insert("deployers".into(), group("/accessctl/"));
@@ -1399,7 +1403,10 @@ fn an_unowned_member_of_an_owned_group_is_removed_and_the_user_left_alone() {
         ["~ iam.group.admins", "~ iam.group.deployers"]
     );
     let change = &plan.changes[0];
-    assert_eq!(change.reason.as_deref(), Some("member not declared in access.yaml"));
+    assert_eq!(
+        change.reason.as_deref(),
+        Some("member not declared in access.yaml")
+    );
     assert_eq!(paths(change), ["members"]);
     assert_eq!(change.fields[0].before, Some(json!(["alice", "mallory"])));
     assert_eq!(change.fields[0].after, Some(json!(["alice"])));
@@ -1501,7 +1508,9 @@ fn removing_the_caller_from_the_group_that_reaches_the_cluster_is_self_lockout()
     deployers
         .inline_policies
         .insert("assume".into(), document("sts:AssumeRole"));
-    live.iam.groups.insert("deployers".into(), deployers.clone());
+    live.iam
+        .groups
+        .insert("deployers".into(), deployers.clone());
     desired
         .state
         .iam
@@ -1511,9 +1520,11 @@ fn removing_the_caller_from_the_group_that_reaches_the_cluster_is_self_lockout()
     live.iam
         .users
         .insert("ops".into(), member_of(false, &["deployers"]));
-    aws_auth(&mut live)
-        .entries
-        .push(entry(MapKind::MapRoles, &role_arn("eks-admin"), &["system:masters"]));
+    aws_auth(&mut live).entries.push(entry(
+        MapKind::MapRoles,
+        &role_arn("eks-admin"),
+        &["system:masters"],
+    ));
     let problems = refused(&desired, &live);
     assert_eq!(unsafe_checks(&problems), [SafetyCheck::SelfLockout]);
     let message = problems[0].message();
