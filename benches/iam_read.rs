@@ -188,6 +188,7 @@ async fn fill(iam: &aws_sdk_iam::Client) -> Iam {
                 path: GROUP_PATH.into(),
                 managed_policies: BTreeSet::from([policy_arn(index % POLICIES)]),
                 inline_policies: BTreeMap::new(),
+                members: BTreeSet::new(),
             },
         );
     }

@@ -134,6 +134,7 @@ fn desired_state() -> Desired {
                 path: "/accessctl/".to_string(),
                 managed_policies: BTreeSet::from([policy_arn(index)]),
                 inline_policies: BTreeMap::new(),
+                members: BTreeSet::new(),
             },
         );
     }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::model::{AuthenticationMode, Cluster, State};
+use crate::model::{AuthenticationMode, Cluster, Group, State};
 use crate::plan::{Address, Kind, Plan, simulate};
 
 /// Version of the saved-plan envelope. Independent of the plan's own `format_version`.
@@ -169,7 +169,15 @@ pub fn live_form(state: &State, address: &Address) -> Option<Value> {
         let iam = &state.iam;
         return match address.kind {
             Kind::Policy => to(iam.policies.get(name)),
-            Kind::Group => to(iam.groups.get(name)),
+            // With its members: a plan that takes some out is stale when they change.
+            Kind::Group => to(iam
+                .groups
+                .get(name)
+                .map(|group| Group {
+                    members: iam.members(name),
+                    ..group.clone()
+                })
+                .as_ref()),
             Kind::User => to(iam.users.get(name)),
             Kind::Role => to(iam.roles.get(name)),
             Kind::OidcProvider => to(iam.oidc_providers.get(name)),

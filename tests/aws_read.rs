@@ -213,6 +213,7 @@ async fn create_everything(iam: &aws_sdk_iam::Client) -> Iam {
             path: "/".into(),
             managed_policies: set(&[&readers]),
             inline_policies: [("odd".to_string(), document(ODD))].into(),
+            members: BTreeSet::new(),
         },
     );
     expected.users.insert(

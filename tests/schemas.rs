@@ -112,6 +112,7 @@ fn developers_group() -> Group {
                 DocumentKind::Identity,
             ),
         )]),
+        members: BTreeSet::new(),
     }
 }
 

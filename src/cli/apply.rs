@@ -4,11 +4,13 @@
 //! A failure says what was done, what failed and what was not attempted; running apply again
 //! plans afresh from what is live and converges.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
 
+use super::output::Verbosity;
 use super::plan::{AwsArgs, SafetyArgs, plan_live, read_live};
 use super::progress::Progress;
 use super::{CliError, EXIT_OK, Printer};
@@ -99,12 +101,16 @@ async fn apply_saved(path: &Path, args: &ApplyArgs, printer: &Printer) -> Result
         )));
     }
     if !saved.plan.has_changes() {
-        printer.data(&render::text(
-            &saved.plan,
-            TextOptions {
-                color: printer.stdout_color,
-            },
-        ))?;
+        if printer.verbosity == Verbosity::Quiet {
+            printer.outcome(&complete(0));
+        } else {
+            printer.data(&render::text(
+                &saved.plan,
+                TextOptions {
+                    color: printer.stdout_color,
+                },
+            ))?;
+        }
         return Ok(EXIT_OK);
     }
     let (live, connections) = read_live(&saved.read_scope(), &args.aws, printer).await?;
@@ -179,13 +185,22 @@ async fn execute(
     args: &ApplyArgs,
     printer: &Printer,
 ) -> Result<i32, CliError> {
-    printer.data(&render::text(
-        plan,
-        TextOptions {
-            color: printer.stdout_color,
-        },
-    ))?;
+    if shows_plan(
+        printer.verbosity,
+        args.auto_approve,
+        std::io::stdin().is_terminal(),
+    ) {
+        printer.data(&render::text(
+            plan,
+            TextOptions {
+                color: printer.stdout_color,
+            },
+        ))?;
+    }
     if !plan.has_changes() {
+        if printer.verbosity == Verbosity::Quiet {
+            printer.outcome(&complete(0));
+        }
         return Ok(EXIT_OK);
     }
     for flag in &plan.overrides {
@@ -211,6 +226,20 @@ async fn execute(
     progress.finish();
     printer.verbose(&format!("apply: {}", counter.snapshot().since(&before)));
     finish(&report, printer)
+}
+
+/// Whether apply prints the plan: always, but with `-q` only when it is about to ask for
+/// confirmation on a terminal (one cannot approve what one has not seen).
+fn shows_plan(verbosity: Verbosity, auto_approve: bool, stdin_is_terminal: bool) -> bool {
+    verbosity > Verbosity::Quiet || (!auto_approve && stdin_is_terminal)
+}
+
+/// The report summary of a successful apply.
+fn complete(applied: usize) -> String {
+    format!(
+        "Apply complete: {applied} change{} applied.",
+        plural(applied)
+    )
 }
 
 /// The executors for IAM, EKS and each cluster, over the connections live state was read with.
@@ -255,11 +284,7 @@ fn plural(count: usize) -> &'static str {
 /// Prints the outcome: a summary line, and on failure every change by what happened to it.
 fn finish(report: &ApplyReport, printer: &Printer) -> Result<i32, CliError> {
     if report.succeeded() {
-        printer.info(&format!(
-            "Apply complete: {} change{} applied.",
-            report.done.len(),
-            plural(report.done.len())
-        ));
+        printer.outcome(&complete(report.done.len()));
         return Ok(EXIT_OK);
     }
     let mut details = String::new();
@@ -285,4 +310,22 @@ fn finish(report: &ApplyReport, printer: &Printer) -> Result<i32, CliError> {
     .with_hint(
         "fix the cause and run `accessctl apply` again: it plans afresh from what is live now",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_apply_shows_the_plan_only_to_confirm_it_on_a_terminal() {
+        for verbosity in [Verbosity::Default, Verbosity::Verbose] {
+            assert!(shows_plan(verbosity, true, false));
+            assert!(shows_plan(verbosity, false, true));
+        }
+        assert!(!shows_plan(Verbosity::Quiet, true, false));
+        assert!(!shows_plan(Verbosity::Quiet, true, true));
+        // No terminal and no `--auto-approve`: apply refuses without asking.
+        assert!(!shows_plan(Verbosity::Quiet, false, false));
+        assert!(shows_plan(Verbosity::Quiet, false, true));
+    }
 }

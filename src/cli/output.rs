@@ -90,6 +90,13 @@ impl Printer {
         }
     }
 
+    /// The one-line outcome of a command that changes things (apply's report summary), on
+    /// stderr like every message; kept with `-q`, which drops everything else but data and
+    /// errors.
+    pub fn outcome(&self, text: &str) {
+        eprintln!("{text}");
+    }
+
     /// Detail shown with `-v` only.
     pub fn verbose(&self, text: &str) {
         if self.verbosity >= Verbosity::Verbose {
