@@ -29,6 +29,11 @@ pub fn confirm(auto_approve: bool) -> Result<bool, CliError> {
     stdin
         .lock()
         .read_line(&mut answer)
-        .map_err(|error| CliError::new(format!("cannot read the answer: {error}")))?;
+        .map_err(|error| {
+            CliError::new(format!(
+                "cannot read the answer: {}",
+                crate::words::io_reason(&error)
+            ))
+        })?;
     Ok(answer.trim() == "yes")
 }

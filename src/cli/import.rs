@@ -92,11 +92,19 @@ fn write_policy_files(files: &BTreeMap<String, String>) -> Result<(), CliError> 
             && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(parent).map_err(|error| {
-                CliError::new(format!("cannot create `{}`: {error}", parent.display()))
+                CliError::new(format!(
+                    "cannot create `{}`: {}",
+                    parent.display(),
+                    crate::words::io_reason(&error)
+                ))
             })?;
         }
         std::fs::write(&path, text).map_err(|error| {
-            CliError::new(format!("cannot write `{}`: {error}", path.display()))
+            CliError::new(format!(
+                "cannot write `{}`: {}",
+                path.display(),
+                crate::words::io_reason(&error)
+            ))
         })?;
     }
     Ok(())

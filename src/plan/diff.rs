@@ -14,7 +14,7 @@ use crate::model::{
     Role, ServiceAccount, State, User,
 };
 
-use super::fields::{field_changes, field_names, join_names};
+use super::fields::{display_field, field_changes, field_names, join_names};
 use super::simulate::{moves_policy, reattach_moved_policy};
 use super::{
     Action, Address, Change, Desired, FieldChange, Kind, Note, Object, PlanOptions, Problem,
@@ -551,12 +551,15 @@ impl Differ<'_> {
             reasons.push(adoption.to_string());
         }
         if !immutable.is_empty() {
-            let names: Vec<String> = immutable.iter().map(|name| format!("`{name}`")).collect();
+            let names: Vec<String> = immutable
+                .iter()
+                .map(|name| format!("`{}`", display_field(address.kind, name).unwrap_or(name)))
+                .collect();
             reasons.push(format!("{} cannot be changed in place", join_names(&names)));
         } else if adoption.is_none() {
             reasons.push(format!(
                 "differs from access.yaml: {}",
-                field_names(&fields).join(", ")
+                field_names(address.kind, &fields).join(", ")
             ));
         }
         self.outcome.changes.push(Change {
@@ -764,7 +767,7 @@ impl Differ<'_> {
                 if !fields.is_empty() {
                     reason.push(format!(
                         "differs from access.yaml: {}",
-                        field_names(&fields).join(", ")
+                        field_names(address.kind, &fields).join(", ")
                     ));
                 }
                 if entries.len() > 1 {

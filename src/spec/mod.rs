@@ -57,7 +57,7 @@ pub fn load(path: &Path, facts: &Facts<'_>) -> Result<Loaded, Diagnostics> {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
             std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
-            _ => error.to_string(),
+            _ => crate::words::io_reason(&error),
         };
         Diagnostics::from(vec![Diagnostic::file_error(path, &reason)])
     })?;
