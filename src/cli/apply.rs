@@ -131,14 +131,13 @@ async fn apply_saved(path: &Path, args: &ApplyArgs, printer: &Printer) -> Result
 
 /// Refuses an access.yaml other than the one the plan was made from.
 fn check_source(saved: &SavedPlan, file: &Path) -> Result<(), CliError> {
-    let bytes = std::fs::read(file)
-        .map_err(|error| {
-            CliError::new(format!(
-                "cannot read `{}`: {}",
-                file.display(),
-                crate::words::io_reason(&error)
-            ))
-        })?;
+    let bytes = std::fs::read(file).map_err(|error| {
+        CliError::new(format!(
+            "cannot read `{}`: {}",
+            file.display(),
+            crate::words::io_reason(&error)
+        ))
+    })?;
     if planfile::sha256(&bytes) == saved.source.sha256 {
         return Ok(());
     }

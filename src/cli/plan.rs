@@ -170,14 +170,13 @@ fn save(planned: &Planned, file: &Path, safety: &SafetyArgs, out: &Path) -> Resu
 
 /// The bytes of access.yaml, for the saved plan's digest.
 fn source_bytes(file: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(file)
-        .map_err(|error| {
-            CliError::new(format!(
-                "cannot read `{}`: {}",
-                file.display(),
-                io_reason(&error)
-            ))
-        })
+    std::fs::read(file).map_err(|error| {
+        CliError::new(format!(
+            "cannot read `{}`: {}",
+            file.display(),
+            io_reason(&error)
+        ))
+    })
 }
 
 /// A plan with what it was made from.

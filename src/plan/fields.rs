@@ -313,7 +313,10 @@ mod tests {
     #[test]
     fn paths_read_as_access_yaml_writes_them() {
         let path = |kind, path| display_path(kind, path);
-        assert_eq!(path(Kind::User, "managed_policies").as_deref(), Some("policies"));
+        assert_eq!(
+            path(Kind::User, "managed_policies").as_deref(),
+            Some("policies")
+        );
         assert_eq!(
             path(Kind::Role, "inline_policies.assume-eks-admin").as_deref(),
             Some("inline.assume-eks-admin")
@@ -323,13 +326,23 @@ mod tests {
             Some("labels.app.kubernetes.io/managed-by")
         );
         assert_eq!(
-            path(Kind::AccessEntry, "policies.arn:aws:eks::aws:cluster-access-policy/A").as_deref(),
+            path(
+                Kind::AccessEntry,
+                "policies.arn:aws:eks::aws:cluster-access-policy/A"
+            )
+            .as_deref(),
             Some("accessPolicies.arn:aws:eks::aws:cluster-access-policy/A")
         );
-        assert_eq!(path(Kind::RoleBinding, "role_ref").as_deref(), Some("roleRef"));
+        assert_eq!(
+            path(Kind::RoleBinding, "role_ref").as_deref(),
+            Some("roleRef")
+        );
         assert_eq!(path(Kind::Role, "role_id"), None);
         assert_eq!(path(Kind::AwsAuth, "kind"), None);
-        assert_eq!(path(Kind::Policy, "tags.team").as_deref(), Some("tags.team"));
+        assert_eq!(
+            path(Kind::Policy, "tags.team").as_deref(),
+            Some("tags.team")
+        );
     }
 
     #[test]

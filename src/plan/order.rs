@@ -116,10 +116,22 @@ mod tests {
     #[test]
     fn within_a_stage_changes_follow_their_written_address() {
         let mut changes = vec![
-            change(Action::Create, Address::cluster(Kind::Namespace, "demo", "b")),
-            change(Action::Create, Address::cluster(Kind::Namespace, "demo_old", "a")),
-            change(Action::Create, Address::cluster(Kind::Namespace, "demo-eu", "a")),
-            change(Action::Create, Address::cluster(Kind::Namespace, "demo", "a")),
+            change(
+                Action::Create,
+                Address::cluster(Kind::Namespace, "demo", "b"),
+            ),
+            change(
+                Action::Create,
+                Address::cluster(Kind::Namespace, "demo_old", "a"),
+            ),
+            change(
+                Action::Create,
+                Address::cluster(Kind::Namespace, "demo-eu", "a"),
+            ),
+            change(
+                Action::Create,
+                Address::cluster(Kind::Namespace, "demo", "a"),
+            ),
             change(Action::Create, Address::iam(Kind::User, "b")),
         ];
         sort(&mut changes);

@@ -115,7 +115,7 @@ fn created(lines: &mut Vec<Line>, kind: Kind, object: &Value) {
 /// The top-level fields worth showing on create, by the names access.yaml gives them. `meta`
 /// is only a wrapper (its `labels` and `annotations` are shown), and a map of documents
 /// (`inline`) shows each document under its own name.
-fn create_entries<'a>(kind: Kind, object: &'a Map<String, Value>) -> Vec<(String, &'a Value)> {
+fn create_entries(kind: Kind, object: &Map<String, Value>) -> Vec<(String, &Value)> {
     let mut entries = Vec::new();
     for (key, value) in object {
         if value::is_empty(value) {

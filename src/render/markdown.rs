@@ -308,12 +308,12 @@ fn longest_run(text: &str, wanted: char) -> usize {
 /// an unpaired backtick is escaped whole.
 fn prose(text: &str, in_table: bool) -> String {
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return escape_text(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for (index, part) in parts.iter().enumerate() {
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             out.push_str(&escape_text(part));
         } else if part.is_empty() {
             // A doubled backtick quotes nothing: keep it as text.

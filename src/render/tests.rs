@@ -789,10 +789,7 @@ fn text_inline_policies_added_and_removed() {
         output.contains("      + inline.describe-clusters\n"),
         "{output}"
     );
-    assert!(
-        output.contains("      - inline.legacy\n"),
-        "{output}"
-    );
+    assert!(output.contains("      - inline.legacy\n"), "{output}");
     assert_snapshot!(output);
     let comment = markdown(&plan);
     assert!(
@@ -926,7 +923,9 @@ fn shown_names(text: &str) -> BTreeSet<String> {
         let Some(rest) = line.strip_prefix("      ") else {
             continue;
         };
-        let Some(body) = ["+ ", "- ", "~ "].iter().find_map(|marker| rest.strip_prefix(marker))
+        let Some(body) = ["+ ", "- ", "~ "]
+            .iter()
+            .find_map(|marker| rest.strip_prefix(marker))
         else {
             continue;
         };
@@ -982,7 +981,14 @@ fn every_field_name_the_text_view_shows_is_an_access_yaml_key() {
     let shown = text(&plan(changes, Summary::default()), PLAIN);
     let names = shown_names(&shown);
     // The check sees the names of every kind (a broken parser would pass vacuously).
-    for expected in ["policies", "inline", "labels", "roleRef", "accessPolicies", "ClientIDList"] {
+    for expected in [
+        "policies",
+        "inline",
+        "labels",
+        "roleRef",
+        "accessPolicies",
+        "ClientIDList",
+    ] {
         assert!(names.contains(expected), "`{expected}` not shown:\n{shown}");
     }
     for name in &names {

@@ -161,9 +161,18 @@ fn missing_files_are_reported_without_os_error_codes_or_doubled_quotes() {
     let cases: [(&str, Vec<&str>); 4] = [
         (
             "missing-live-state",
-            vec!["plan", "-f", &access, "--live-state", "does-not-exist/live.json"],
+            vec![
+                "plan",
+                "-f",
+                &access,
+                "--live-state",
+                "does-not-exist/live.json",
+            ],
         ),
-        ("missing-saved-plan", vec!["apply", "does-not-exist/plan.json"]),
+        (
+            "missing-saved-plan",
+            vec!["apply", "does-not-exist/plan.json"],
+        ),
         (
             "unwritable-plan-out",
             vec![
