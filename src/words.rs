@@ -22,18 +22,44 @@ pub fn io_reason(error: &std::io::Error) -> String {
     }
 }
 
+/// One error of a chain, for a message: an I/O error by [`io_reason`], anything else by its
+/// own text without the `(os error N)` codes it may carry from an I/O error inside.
+pub fn error_message(error: &(dyn std::error::Error + 'static)) -> String {
+    match error.downcast_ref::<std::io::Error>() {
+        Some(io) => io_reason(io),
+        None => strip_os_error_codes(&error.to_string()),
+    }
+}
+
+/// `tcp connect error: Connection refused (os error 111)` → `tcp connect error: Connection
+/// refused`.
+fn strip_os_error_codes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (os error ") {
+        let after = &rest[at + " (os error ".len()..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(')') {
+            out.push_str(&rest[..at]);
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(&rest[..at + 1]);
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `Broken pipe (os error 32)` → `broken pipe`.
 fn without_os_error(text: &str) -> String {
-    let text = match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => &text[..at],
-        _ => text,
-    };
+    let text = strip_os_error_codes(text);
     let mut chars = text.chars();
     match chars.next() {
         Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
             first.to_lowercase().chain(chars).collect()
         }
-        _ => text.to_string(),
+        _ => text,
     }
 }
 
@@ -64,5 +90,13 @@ mod tests {
         assert_eq!(io_reason(&Error::other("Custom text")), "custom text");
         assert_eq!(without_os_error("Broken pipe (os error 32)"), "broken pipe");
         assert_eq!(without_os_error("AWS is down"), "AWS is down");
+        assert_eq!(
+            strip_os_error_codes("connect: Connection refused (os error 111): retry (os error)"),
+            "connect: Connection refused: retry (os error)"
+        );
+        let wrapped = std::io::Error::other(Error::from_raw_os_error(2));
+        assert_eq!(error_message(&wrapped), "no such file or directory");
+        let text = std::fmt::Error;
+        assert_eq!(error_message(&text), text.to_string());
     }
 }

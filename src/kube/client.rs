@@ -375,12 +375,14 @@ fn api_hint(code: u16, access_hint: &str) -> Option<String> {
 }
 
 /// The error and its sources, joined.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = crate::words::error_message(error);
     let mut source = error.source();
     while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
+        let cause_text = crate::words::error_message(cause);
+        // Case aside: an I/O cause reads `connection refused` where its wrapper quoted it as
+        // `Connection refused`.
+        if !text.to_lowercase().contains(&cause_text.to_lowercase()) {
             text.push_str(": ");
             text.push_str(&cause_text);
         }
