@@ -85,7 +85,7 @@ pub struct SavedPlan {
 /// Why a saved plan cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
-    #[error("cannot read the plan file `{path}`: {source}")]
+    #[error("cannot read the plan file `{path}`: {}", crate::words::io_reason(.source))]
     Read {
         path: String,
         source: std::io::Error,

@@ -7,7 +7,7 @@ use crate::model::{STATE_FORMAT_VERSION, State};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("cannot read live state `{path}`: {source}")]
+    #[error("cannot read live state `{path}`: {}", crate::words::io_reason(.source))]
     Read {
         path: String,
         source: std::io::Error,

@@ -78,7 +78,10 @@ impl Printer {
                 if error.kind() == std::io::ErrorKind::BrokenPipe {
                     Ok(())
                 } else {
-                    Err(CliError::new(format!("cannot write to stdout: {error}")))
+                    Err(CliError::new(format!(
+                        "cannot write to stdout: {}",
+                        crate::words::io_reason(&error)
+                    )))
                 }
             })
     }

@@ -15,6 +15,7 @@ use crate::planfile::{self, SavedPlan};
 use crate::render::{self, TextOptions};
 use crate::snapshot;
 use crate::spec::Facts;
+use crate::words::io_reason;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -160,8 +161,9 @@ fn save(planned: &Planned, file: &Path, safety: &SafetyArgs, out: &Path) -> Resu
     );
     std::fs::write(out, saved.to_text()).map_err(|error| {
         CliError::new(format!(
-            "cannot write the plan to `{}`: {error}",
-            out.display()
+            "cannot write the plan to `{}`: {}",
+            out.display(),
+            io_reason(&error)
         ))
     })
 }

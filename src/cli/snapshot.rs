@@ -31,8 +31,9 @@ pub fn run(args: &SnapshotArgs, printer: &Printer) -> Result<i32, CliError> {
         Some(path) => {
             std::fs::write(path, text).map_err(|error| {
                 CliError::new(format!(
-                    "cannot write the snapshot to `{}`: {error}",
-                    path.display()
+                    "cannot write the snapshot to `{}`: {}",
+                    path.display(),
+                    crate::words::io_reason(&error)
                 ))
             })?;
             printer.info(&format!("saved the live state to `{}`", path.display()));

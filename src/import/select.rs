@@ -214,8 +214,8 @@ impl Selector<'_> {
             (true, false) => {
                 if !from_entries.is_empty() {
                     self.leave_out(format!(
-                        "{} access entries: the cluster authenticates with the aws-auth ConfigMap only",
-                        from_entries.len()
+                        "{}: the cluster authenticates with the aws-auth ConfigMap only",
+                        crate::words::count(from_entries.len(), "access entry", "access entries")
                     ));
                 }
                 from_map.into_values().collect()

@@ -12,10 +12,11 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use super::error::{KubeError, KubeErrorKind};
 use crate::model::Cluster;
+use crate::words::io_reason;
 
 /// How long and how often a failing call is retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,16 +107,32 @@ fn update_kubeconfig_hint(name: &str, cluster: &Cluster) -> String {
     format!("to add or refresh this cluster's kubeconfig entry, run `{command}`")
 }
 
+/// Why a kubeconfig could not be read, in words: an I/O failure without its `(os error N)`,
+/// and without the path kube-rs repeats (the caller names it).
+fn kubeconfig_reason(error: &KubeconfigError) -> String {
+    match error {
+        KubeconfigError::ReadConfig(source, _) => io_reason(source),
+        other => other.to_string(),
+    }
+}
+
 impl ClusterClient {
     /// Connects to cluster `name` of access.yaml through the kubeconfig of the environment.
     pub async fn connect(name: &str, cluster: &Cluster) -> Result<Self, KubeError> {
         let hint = update_kubeconfig_hint(name, cluster);
         let kubeconfig = Kubeconfig::read().map_err(|error| {
-            KubeError::new(
-                KubeErrorKind::Kubeconfig,
-                format!("cluster `{name}`: cannot read the kubeconfig (KUBECONFIG or ~/.kube/config): {error}"),
-            )
-            .with_hint(hint.clone())
+            let message = match &error {
+                KubeconfigError::ReadConfig(source, path) => format!(
+                    "cluster `{name}`: cannot read the kubeconfig `{}`: {}",
+                    path.display(),
+                    io_reason(source)
+                ),
+                _ => format!(
+                    "cluster `{name}`: cannot read the kubeconfig (KUBECONFIG or ~/.kube/config): {}",
+                    kubeconfig_reason(&error)
+                ),
+            };
+            KubeError::new(KubeErrorKind::Kubeconfig, message).with_hint(hint.clone())
         })?;
         Self::from_kubeconfig(name, cluster, kubeconfig).await
     }
@@ -131,8 +148,9 @@ impl ClusterClient {
             KubeError::new(
                 KubeErrorKind::Kubeconfig,
                 format!(
-                    "cluster `{name}`: cannot read the kubeconfig {}: {error}",
-                    path.display()
+                    "cluster `{name}`: cannot read the kubeconfig `{}`: {}",
+                    path.display(),
+                    kubeconfig_reason(&error)
                 ),
             )
             .with_hint(hint.clone())
@@ -357,12 +375,14 @@ fn api_hint(code: u16, access_hint: &str) -> Option<String> {
 }
 
 /// The error and its sources, joined.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = crate::words::error_message(error);
     let mut source = error.source();
     while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
+        let cause_text = crate::words::error_message(cause);
+        // Case aside: an I/O cause reads `connection refused` where its wrapper quoted it as
+        // `Connection refused`.
+        if !text.to_lowercase().contains(&cause_text.to_lowercase()) {
             text.push_str(": ");
             text.push_str(&cause_text);
         }

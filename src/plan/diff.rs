@@ -14,7 +14,7 @@ use crate::model::{
     Role, ServiceAccount, State, User,
 };
 
-use super::fields::{field_changes, field_names, join_names};
+use super::fields::{display_field, field_changes, field_names, join_names};
 use super::simulate::{moves_policy, reattach_moved_policy};
 use super::{
     Action, Address, Change, Desired, FieldChange, Kind, Note, Object, PlanOptions, Problem,
@@ -609,13 +609,16 @@ impl Differ<'_> {
             .iter()
             .partition(|field| address.kind == Kind::Group && field.path == MEMBERS_FIELD);
         if !immutable.is_empty() {
-            let names: Vec<String> = immutable.iter().map(|name| format!("`{name}`")).collect();
+            let names: Vec<String> = immutable
+                .iter()
+                .map(|name| format!("`{}`", display_field(address.kind, name).unwrap_or(name)))
+                .collect();
             reasons.push(format!("{} cannot be changed in place", join_names(&names)));
         } else if adoption.is_none() && (!others.is_empty() || membership.is_empty()) {
             let others: Vec<FieldChange> = others.into_iter().cloned().collect();
             reasons.push(format!(
                 "differs from access.yaml: {}",
-                field_names(&others).join(", ")
+                field_names(address.kind, &others).join(", ")
             ));
         }
         if let (Object::Group(before), Object::Group(after)) = (&before, &after) {
@@ -830,7 +833,7 @@ impl Differ<'_> {
                 if !fields.is_empty() {
                     reason.push(format!(
                         "differs from access.yaml: {}",
-                        field_names(&fields).join(", ")
+                        field_names(address.kind, &fields).join(", ")
                     ));
                 }
                 if entries.len() > 1 {

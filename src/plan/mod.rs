@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use address::{Address, Kind, ParseAddressError};
+pub use fields::{display_field, display_path};
 pub use simulate::simulate;
 
 use crate::model::{

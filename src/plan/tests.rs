@@ -281,7 +281,7 @@ fn owned_and_different_is_updated_with_its_fields() {
     let change = &plan.changes[0];
     assert_eq!(
         change.reason.as_deref(),
-        Some("differs from access.yaml: groups, inline_policies, tags")
+        Some("differs from access.yaml: groups, inline, tags")
     );
     assert_eq!(
         paths(change),
@@ -605,7 +605,7 @@ fn binding_role_ref_change_is_a_replace() {
     assert_eq!(lines(&plan), ["-/+ cluster.demo.clusterrolebinding.reader"]);
     assert_eq!(
         plan.changes[0].reason.as_deref(),
-        Some("`role_ref` cannot be changed in place")
+        Some("`roleRef` cannot be changed in place")
     );
 }
 

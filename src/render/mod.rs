@@ -10,7 +10,7 @@ mod markdown;
 mod text;
 mod value;
 
-use crate::plan::{Change, DeletedWith, Plan, Summary};
+use crate::plan::{Address, Change, DeletedWith, Note, Plan, Summary};
 
 /// Options for the human view.
 #[derive(Clone, Copy, Debug, Default)]
@@ -75,6 +75,14 @@ fn summary_line(summary: &Summary) -> String {
         "Plan: {} to add, {} to change, {} to destroy{adopt}.",
         summary.add, summary.change, summary.destroy
     )
+}
+
+/// The address a note is shown under, or `None` when its message already names it: a note
+/// never repeats its own address.
+fn note_address(note: &Note) -> Option<&Address> {
+    note.address
+        .as_ref()
+        .filter(|address| !note.message.contains(&address.to_string()))
 }
 
 #[cfg(test)]
