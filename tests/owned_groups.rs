@@ -315,6 +315,14 @@ fn import_with_include_names_the_members_left_out() {
         "{}",
         imported.yaml
     );
+    // The group is left out with its members: owning it without them would make the first
+    // plan take them out.
+    let written: serde_json::Value = serde_saphyr::from_str(&imported.yaml).expect("YAML");
+    assert!(
+        written.pointer("/iam/groups/developers").is_none(),
+        "{}",
+        imported.yaml
+    );
 }
 
 /// An owned group holds the caller, which the file does not declare: taking the caller out is

@@ -624,7 +624,8 @@ impl Selector<'_> {
     }
 
     /// The members of an imported group, as users of the file; or, when they cannot all be
-    /// written, the group is left out (with its members, whose memberships could not name it).
+    /// written or `--include` leaves users out, the group is left out (with its members, whose
+    /// memberships could not name it): a first plan after import never removes a member.
     fn members(
         &mut self,
         name: &str,
@@ -647,9 +648,12 @@ impl Selector<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         if !self.options.includes(Part::IamUsers) {
+            // Owning the group without its members would make the first plan take them out.
+            self.selection.groups.remove(name);
             self.leave_out(format!(
-                "IAM group `{name}`: its members {listed} are left out (`--include` leaves out `iam-users`); accessctl owns the membership of its groups, so the first plan takes them out of the group"
+                "IAM group `{name}`: left out with its members {listed} (`--include` leaves out `iam-users`, and accessctl owns the membership of the groups it manages); add `iam-users` to `--include` to import it"
             ));
+            self.drop_group_members(name);
             return;
         }
         for member in &missing {
