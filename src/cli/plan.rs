@@ -119,7 +119,7 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
         Some(path) => plan_offline(&args.file.file, path, &args.safety)?,
         None => {
             let runtime = super::runtime()?;
-            runtime.block_on(plan_live(&args.file.file, &args.aws, &args.safety, printer))?
+            plan_live(&runtime, &args.file.file, &args.aws, &args.safety, printer)?
         }
     };
     let plan = &planned.plan;
@@ -134,7 +134,7 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
                 color: printer.stdout_color,
             },
         ),
-        OutputFormat::Json => render::json(plan),
+        OutputFormat::Json => render::json(plan)?,
         OutputFormat::Markdown => render::markdown(plan),
     };
     printer.data(&rendered)?;
@@ -157,8 +157,8 @@ fn save(planned: &Planned, file: &Path, safety: &SafetyArgs, out: &Path) -> Resu
             adopt: safety.adopt,
             overrides: safety.flags(),
         },
-    );
-    std::fs::write(out, saved.to_text()).map_err(|error| {
+    )?;
+    std::fs::write(out, saved.to_text()?).map_err(|error| {
         CliError::new(format!(
             "cannot write the plan to `{}`: {error}",
             out.display()
@@ -207,8 +207,10 @@ pub fn plan_offline(
     })
 }
 
-/// Reads live state from AWS and the clusters the file names, then plans.
-pub async fn plan_live(
+/// Reads live state from AWS and the clusters the file names, then plans. The file is read
+/// on this thread; only the live read runs on `runtime`.
+pub fn plan_live(
+    runtime: &tokio::runtime::Runtime,
     file: &Path,
     aws: &AwsArgs,
     safety: &SafetyArgs,
@@ -216,7 +218,7 @@ pub async fn plan_live(
 ) -> Result<Planned, CliError> {
     // The file names the clusters to read; IRSA issuers are resolved once live state is known.
     let first = super::validate::load(file, &Facts { live: None })?;
-    let (live, connections) = read_live(&first.desired.state, aws, printer).await?;
+    let (live, connections) = runtime.block_on(read_live(&first.desired.state, aws, printer))?;
     let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
     let source = source_bytes(file)?;
     let plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
