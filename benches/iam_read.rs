@@ -7,6 +7,14 @@
 //!
 //! Run with `cargo bench --bench iam_read` (installs moto into `.venv` on first use).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark: it stops on a failed setup and prints its measurements"
+)]
+
 #[path = "../tests/moto/mod.rs"]
 #[expect(
     dead_code,

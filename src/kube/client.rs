@@ -9,7 +9,8 @@
 //! connections and says what it gave up on.
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
@@ -69,6 +70,60 @@ impl RetryPolicy {
     }
 }
 
+/// Where the retry loop waits between attempts and measures the time a call has taken.
+///
+/// [`RetryClock::real`] (the default) sleeps and reads the monotonic clock. A
+/// [`RetryClock::manual`] clock does not sleep: each wait is recorded ([`RetryClock::waits`])
+/// and counts as time passed for the call that waited, the time requests take counts as none.
+/// Tests use it to pin what a retry waits for (`Retry-After`, backoff) and where it gives up,
+/// without depending on the wall clock.
+#[derive(Clone, Debug, Default)]
+pub struct RetryClock {
+    manual: Option<Arc<Mutex<Vec<Duration>>>>,
+}
+
+impl RetryClock {
+    /// The wall clock: waits sleep.
+    pub fn real() -> Self {
+        RetryClock::default()
+    }
+
+    /// A clock that records waits instead of sleeping (shared by the clones of the client).
+    pub fn manual() -> Self {
+        RetryClock {
+            manual: Some(Arc::new(Mutex::new(Vec::new()))),
+        }
+    }
+
+    /// Every wait so far, in the order they were taken (always empty for the real clock).
+    pub fn waits(&self) -> Vec<Duration> {
+        self.manual.as_ref().map_or_else(Vec::new, |waits| {
+            waits.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        })
+    }
+
+    /// Time since `started`, for a call that has waited `waited` in all.
+    fn elapsed(&self, started: Instant, waited: Duration) -> Duration {
+        match self.manual {
+            None => started.elapsed(),
+            Some(_) => waited,
+        }
+    }
+
+    async fn wait(&self, delay: Duration) {
+        match &self.manual {
+            None => tokio::time::sleep(delay).await,
+            Some(waits) => {
+                waits
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(delay);
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+}
+
 /// A client for one cluster, with what is needed to explain its failures.
 #[derive(Clone)]
 pub struct ClusterClient {
@@ -82,6 +137,7 @@ pub struct ClusterClient {
     /// How to fix access to this cluster (`aws eks update-kubeconfig …`).
     access_hint: String,
     pub retry: RetryPolicy,
+    clock: RetryClock,
 }
 
 impl std::fmt::Debug for ClusterClient {
@@ -116,23 +172,42 @@ fn kubeconfig_reason(error: &KubeconfigError) -> String {
     }
 }
 
+/// Reads the kubeconfig at `path`, or the environment's (`KUBECONFIG`, `~/.kube/config`), off
+/// the async runtime: it is blocking file I/O. The outer error: the read itself stopped.
+async fn read_kubeconfig(
+    path: Option<PathBuf>,
+) -> Result<Result<Kubeconfig, KubeconfigError>, String> {
+    let read = tokio::task::spawn_blocking(move || match path {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    });
+    read.await
+        .map_err(|error| format!("reading it stopped: {error}"))
+}
+
 impl ClusterClient {
     /// Connects to cluster `name` of access.yaml through the kubeconfig of the environment.
     pub async fn connect(name: &str, cluster: &Cluster) -> Result<Self, KubeError> {
         let hint = update_kubeconfig_hint(name, cluster);
-        let kubeconfig = Kubeconfig::read().map_err(|error| {
-            let message = match &error {
+        let kubeconfig = read_kubeconfig(None).await.and_then(|read| {
+            read.map_err(|error| match &error {
                 KubeconfigError::ReadConfig(source, path) => format!(
-                    "cluster `{name}`: cannot read the kubeconfig `{}`: {}",
+                    "cannot read the kubeconfig `{}`: {}",
                     path.display(),
                     io_reason(source)
                 ),
                 _ => format!(
-                    "cluster `{name}`: cannot read the kubeconfig (KUBECONFIG or ~/.kube/config): {}",
+                    "cannot read the kubeconfig (KUBECONFIG or ~/.kube/config): {}",
                     kubeconfig_reason(&error)
                 ),
-            };
-            KubeError::new(KubeErrorKind::Kubeconfig, message).with_hint(hint.clone())
+            })
+        });
+        let kubeconfig = kubeconfig.map_err(|message| {
+            KubeError::new(
+                KubeErrorKind::Kubeconfig,
+                format!("cluster `{name}`: {message}"),
+            )
+            .with_hint(hint.clone())
         })?;
         Self::from_kubeconfig(name, cluster, kubeconfig).await
     }
@@ -144,17 +219,19 @@ impl ClusterClient {
         path: &Path,
     ) -> Result<Self, KubeError> {
         let hint = update_kubeconfig_hint(name, cluster);
-        let kubeconfig = Kubeconfig::read_from(path).map_err(|error| {
-            KubeError::new(
-                KubeErrorKind::Kubeconfig,
-                format!(
-                    "cluster `{name}`: cannot read the kubeconfig `{}`: {}",
-                    path.display(),
-                    kubeconfig_reason(&error)
-                ),
-            )
-            .with_hint(hint.clone())
-        })?;
+        let kubeconfig = read_kubeconfig(Some(path.to_path_buf()))
+            .await
+            .and_then(|read| read.map_err(|error| kubeconfig_reason(&error)))
+            .map_err(|reason| {
+                KubeError::new(
+                    KubeErrorKind::Kubeconfig,
+                    format!(
+                        "cluster `{name}`: cannot read the kubeconfig `{}`: {reason}",
+                        path.display()
+                    ),
+                )
+                .with_hint(hint.clone())
+            })?;
         Self::from_kubeconfig(name, cluster, kubeconfig).await
     }
 
@@ -227,11 +304,18 @@ impl ClusterClient {
             server,
             access_hint: hint,
             retry: RetryPolicy::default(),
+            clock: RetryClock::real(),
         })
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// The clock retries wait on (tests: [`RetryClock::manual`]).
+    pub fn with_clock(mut self, clock: RetryClock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -247,6 +331,7 @@ impl ClusterClient {
         Fut: Future<Output = Result<T, kube::Error>>,
     {
         let started = Instant::now();
+        let mut waited = Duration::ZERO;
         let mut attempt = 0u32;
         let mut transport_attempts = 0u32;
         loop {
@@ -267,14 +352,15 @@ impl ClusterClient {
             let delay = retry_after
                 .unwrap_or_default()
                 .max(self.retry.backoff(attempt));
-            let out_of_time = started.elapsed() + delay > self.retry.max_elapsed;
+            let elapsed = self.clock.elapsed(started, waited);
+            let out_of_time = elapsed + delay > self.retry.max_elapsed;
             if !retryable || exhausted || out_of_time {
                 let mut failure = self.describe(call, &error);
                 if retryable && attempt > 1 {
                     failure.message = format!(
                         "{} (gave up after {attempt} attempts in {:.1}s)",
                         failure.message,
-                        started.elapsed().as_secs_f64()
+                        elapsed.as_secs_f64()
                     );
                     if !transport {
                         failure.kind = KubeErrorKind::GaveUp;
@@ -282,7 +368,8 @@ impl ClusterClient {
                 }
                 return Err(failure);
             }
-            tokio::time::sleep(delay).await;
+            self.clock.wait(delay).await;
+            waited += delay;
         }
     }
 

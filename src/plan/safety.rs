@@ -100,13 +100,16 @@ fn role_of(text: &str) -> Option<(&str, &str, &str)> {
 /// The parts of a mapping that decide what it grants.
 fn grant(object: Option<&Object>) -> Option<String> {
     match object? {
-        Object::AwsAuthEntry(entry) => {
-            serde_json::to_string(&(&entry.kind, &entry.username, &entry.groups)).ok()
-        }
-        Object::AccessEntry(entry) => {
-            serde_json::to_string(&(&entry.kind, &entry.username, &entry.groups, &entry.policies))
-                .ok()
-        }
+        // Compared only, never shown: the Debug form cannot fail (serializing could, and a
+        // failure must not read as "no grant").
+        Object::AwsAuthEntry(entry) => Some(format!(
+            "{:?}",
+            (&entry.kind, &entry.username, &entry.groups)
+        )),
+        Object::AccessEntry(entry) => Some(format!(
+            "{:?}",
+            (&entry.kind, &entry.username, &entry.groups, &entry.policies)
+        )),
         _ => None,
     }
 }

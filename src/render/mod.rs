@@ -5,12 +5,14 @@
 //! `markdown` only lay those lines out.
 
 mod diff;
-mod json;
+pub mod json;
 mod markdown;
 mod text;
 mod value;
 
 use crate::plan::{Address, Change, DeletedWith, Note, Plan, Summary};
+
+pub use json::JsonError;
 
 /// Options for the human view.
 #[derive(Clone, Copy, Debug, Default)]
@@ -25,7 +27,7 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
 }
 
 /// The plan as pretty JSON with a trailing newline; the only writer of plan JSON.
-pub fn json(plan: &Plan) -> String {
+pub fn json(plan: &Plan) -> Result<String, json::JsonError> {
     json::render(plan)
 }
 

@@ -559,16 +559,20 @@ fn json_round_trips() {
         address: Some(Address::iam(Kind::User, "legacy-admin")),
         message: "left alone".to_string(),
     }];
-    let output = json(&plan);
+    let output = json(&plan).expect("written");
     assert!(output.ends_with("}\n"));
     let parsed: Plan = serde_json::from_str(&output).expect("plan JSON parses");
     assert_eq!(parsed, plan);
-    assert_eq!(json(&parsed), output, "rendering is deterministic");
+    assert_eq!(
+        json(&parsed).expect("written"),
+        output,
+        "rendering is deterministic"
+    );
 }
 
 #[test]
 fn json_every_action() {
-    assert_snapshot!(json(&every_action()));
+    assert_snapshot!(json(&every_action()).expect("written"));
 }
 
 #[test]
