@@ -7,6 +7,14 @@
 //!
 //! Run with `cargo bench --bench iam_read` (installs moto into `.venv` on first use).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark: it stops on a failed setup and prints its measurements"
+)]
+
 #[path = "../tests/moto/mod.rs"]
 #[expect(
     dead_code,
@@ -188,6 +196,7 @@ async fn fill(iam: &aws_sdk_iam::Client) -> Iam {
                 path: GROUP_PATH.into(),
                 managed_policies: BTreeSet::from([policy_arn(index % POLICIES)]),
                 inline_policies: BTreeMap::new(),
+                members: BTreeSet::new(),
             },
         );
     }

@@ -6,6 +6,14 @@
 //! log) and the peak resident memory (VmHWM, which includes the in-process server's copy of
 //! the objects). Run with `cargo bench --bench kube_read` (or `--profile dev` for a debug build).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark: it stops on a failed setup and prints its measurements"
+)]
+
 #[path = "../tests/support/kube_server/mod.rs"]
 // `allow`, not `expect`: whether these fire depends on the build (clippy --all-targets compiles
 // the server's `#[cfg(test)]` modules without a test harness, leaving their imports unused).

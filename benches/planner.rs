@@ -6,6 +6,14 @@
 //!
 //! Run with `cargo bench --bench planner`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark: it stops on a failed setup and prints its measurements"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -134,6 +142,7 @@ fn desired_state() -> Desired {
                 path: "/accessctl/".to_string(),
                 managed_policies: BTreeSet::from([policy_arn(index)]),
                 inline_policies: BTreeMap::new(),
+                members: BTreeSet::new(),
             },
         );
     }

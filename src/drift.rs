@@ -532,10 +532,8 @@ pub fn markdown(report: &Report) -> String {
 }
 
 /// The report as JSON (`docs/plan-json.md`, "Drift reports").
-pub fn json(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_default();
-    text.push('\n');
-    text
+pub fn json(report: &Report) -> Result<String, crate::render::JsonError> {
+    crate::render::json::to_pretty("the drift report", report)
 }
 
 fn cell(text: &str) -> String {

@@ -18,3 +18,4 @@ pub mod render;
 pub mod retry;
 pub mod snapshot;
 pub mod spec;
+pub mod words;

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::model::{AuthenticationMode, Cluster, State};
+use crate::model::{AuthenticationMode, Cluster, Group, State};
 use crate::plan::{Address, Kind, Plan, simulate};
+use crate::render::json::{self, JsonError};
 
 /// Version of the saved-plan envelope. Independent of the plan's own `format_version`.
 pub const SAVED_PLAN_FORMAT_VERSION: u32 = 1;
@@ -85,7 +86,7 @@ pub struct SavedPlan {
 /// Why a saved plan cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
-    #[error("cannot read the plan file `{path}`: {source}")]
+    #[error("cannot read the plan file `{path}`: {}", crate::words::io_reason(.source))]
     Read {
         path: String,
         source: std::io::Error,
@@ -102,6 +103,8 @@ pub enum PlanFileError {
     },
     #[error("the plan file `{path}` was edited after accessctl wrote it ({detail})")]
     Edited { path: String, detail: String },
+    #[error(transparent)]
+    Json(#[from] JsonError),
 }
 
 impl PlanFileError {
@@ -114,6 +117,9 @@ impl PlanFileError {
             PlanFileError::Version { .. } => "plan again with this version of accessctl",
             PlanFileError::Edited { .. } => {
                 "a saved plan is applied exactly as written: plan again with `accessctl plan --out`"
+            }
+            PlanFileError::Json(_) => {
+                "this is a bug in accessctl: please report it with the command you ran"
             }
         }
     }
@@ -160,37 +166,53 @@ pub fn fingerprint(value: &Value) -> String {
 /// accessctl manages it: those are what an aws-auth change edits and depends on. The rest of
 /// the ConfigMap is not part of the object, so an entry added for someone else does not make a
 /// plan stale.
-pub fn live_form(state: &State, address: &Address) -> Option<Value> {
-    fn to<T: Serialize>(object: Option<&T>) -> Option<Value> {
-        object.and_then(|object| serde_json::to_value(object).ok())
+pub fn live_form(state: &State, address: &Address) -> Result<Option<Value>, JsonError> {
+    fn to<T: Serialize>(object: Option<&T>) -> Result<Option<Value>, JsonError> {
+        object
+            .map(|object| json::to_value("a live object", object))
+            .transpose()
     }
     let name = address.name.as_str();
     let Some(cluster_name) = &address.cluster else {
         let iam = &state.iam;
         return match address.kind {
             Kind::Policy => to(iam.policies.get(name)),
-            Kind::Group => to(iam.groups.get(name)),
+            // With its members: a plan that takes some out is stale when they change.
+            Kind::Group => to(iam
+                .groups
+                .get(name)
+                .map(|group| Group {
+                    members: iam.members(name),
+                    ..group.clone()
+                })
+                .as_ref()),
             Kind::User => to(iam.users.get(name)),
             Kind::Role => to(iam.roles.get(name)),
             Kind::OidcProvider => to(iam.oidc_providers.get(name)),
-            _ => None,
+            _ => Ok(None),
         };
     };
-    let cluster = state.clusters.get(cluster_name)?;
+    let Some(cluster) = state.clusters.get(cluster_name) else {
+        return Ok(None);
+    };
     match address.kind {
         Kind::AwsAuth => {
-            let auth = cluster.aws_auth.as_ref()?;
-            let entries: Vec<Value> = auth
+            let Some(auth) = cluster.aws_auth.as_ref() else {
+                return Ok(None);
+            };
+            let entries = auth
                 .entries
                 .iter()
                 .filter(|entry| entry.arn == name)
-                .filter_map(|entry| serde_json::to_value(entry).ok())
-                .collect();
+                .map(|entry| json::to_value("an aws-auth entry", entry))
+                .collect::<Result<Vec<Value>, JsonError>>()?;
             let managed = auth.managed.contains(name);
             if entries.is_empty() && !managed {
-                return None;
+                return Ok(None);
             }
-            Some(serde_json::json!({"entries": entries, "managed": managed}))
+            Ok(Some(
+                serde_json::json!({"entries": entries, "managed": managed}),
+            ))
         }
         Kind::AccessEntry => to(cluster.access_entries.get(name)),
         Kind::Namespace => to(cluster.namespaces.get(name)),
@@ -199,26 +221,26 @@ pub fn live_form(state: &State, address: &Address) -> Option<Value> {
         Kind::ClusterRoleBinding => to(cluster.cluster_role_bindings.get(name)),
         Kind::RoleBinding => to(cluster.role_bindings.get(name)),
         Kind::ServiceAccount => to(cluster.service_accounts.get(name)),
-        _ => None,
+        _ => Ok(None),
     }
 }
 
 /// The fingerprint of the object at `address` in `state`, or [`ABSENT`].
-pub fn live_fingerprint(state: &State, address: &Address) -> String {
-    live_form(state, address)
+pub fn live_fingerprint(state: &State, address: &Address) -> Result<String, JsonError> {
+    Ok(live_form(state, address)?
         .map(|value| fingerprint(&value))
-        .unwrap_or_else(|| ABSENT.to_string())
+        .unwrap_or_else(|| ABSENT.to_string()))
 }
 
 /// The fingerprints of every object `plan` addresses, as found in `live`.
-pub fn fingerprints(plan: &Plan, live: &State) -> BTreeMap<Address, String> {
+pub fn fingerprints(plan: &Plan, live: &State) -> Result<BTreeMap<Address, String>, JsonError> {
     plan.changes
         .iter()
         .map(|change| {
-            (
+            Ok((
                 change.address.clone(),
-                live_fingerprint(live, &change.address),
-            )
+                live_fingerprint(live, &change.address)?,
+            ))
         })
         .collect()
 }
@@ -251,8 +273,8 @@ impl SavedPlan {
         desired: &State,
         live: &State,
         options: Options,
-    ) -> Self {
-        SavedPlan {
+    ) -> Result<Self, JsonError> {
+        Ok(SavedPlan {
             kind: SAVED_PLAN_KIND.to_string(),
             format_version: SAVED_PLAN_FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -277,14 +299,14 @@ impl SavedPlan {
                     )
                 })
                 .collect(),
-            fingerprints: fingerprints(&plan, live),
+            fingerprints: fingerprints(&plan, live)?,
             plan,
-        }
+        })
     }
 
     /// The file's text: canonical JSON with its digest.
-    pub fn to_text(&self) -> String {
-        let body = canonical(&serde_json::to_value(self).unwrap_or(Value::Null));
+    pub fn to_text(&self) -> Result<String, JsonError> {
+        let body = canonical(&json::to_value("the saved plan", self)?);
         let digest = sha256(body.to_string().as_bytes());
         let mut whole = body;
         if let Value::Object(map) = &mut whole {
@@ -324,7 +346,7 @@ impl SavedPlan {
             ));
         }
         let whole = Value::Object(map.clone());
-        if render(&whole) != text {
+        if render(&whole)? != text {
             return Err(edited("its bytes are not in the form accessctl writes"));
         }
         let Some(Value::String(digest)) = map.remove("digest") else {
@@ -378,18 +400,19 @@ impl SavedPlan {
     }
 
     /// Every planned object whose live form differs now, in address order (IAM first).
-    pub fn stale(&self, live: &State) -> Vec<Stale> {
-        self.fingerprints
-            .iter()
-            .filter_map(|(address, planned)| {
-                let now = live_fingerprint(live, address);
-                (&now != planned).then(|| Stale {
+    pub fn stale(&self, live: &State) -> Result<Vec<Stale>, JsonError> {
+        let mut stale = Vec::new();
+        for (address, planned) in &self.fingerprints {
+            let now = live_fingerprint(live, address)?;
+            if &now != planned {
+                stale.push(Stale {
                     address: address.clone(),
                     planned: planned.clone(),
                     now,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(stale)
     }
 
     /// The override flags the plan needed that `passed` lacks.
@@ -404,10 +427,8 @@ impl SavedPlan {
 }
 
 /// Pretty JSON with sorted keys and a final newline: the one form a saved plan is written in.
-fn render(value: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(&canonical(value)).unwrap_or_default();
-    text.push('\n');
-    text
+fn render(value: &Value) -> Result<String, JsonError> {
+    json::to_pretty("the saved plan", &canonical(value))
 }
 
 #[cfg(test)]
@@ -485,12 +506,13 @@ mod tests {
             &live,
             Options::default(),
         )
+        .expect("a saved plan")
     }
 
     #[test]
     fn round_trips_through_its_text() {
         let saved = saved();
-        let text = saved.to_text();
+        let text = saved.to_text().expect("written");
         assert_eq!(SavedPlan::parse("plan.json", &text).expect("reads"), saved);
         assert!(text.contains("\"digest\": \"sha256:"));
         assert!(text.contains("\"iam.user.alice\": \"absent\""));
@@ -498,7 +520,7 @@ mod tests {
 
     #[test]
     fn every_changed_byte_is_refused() {
-        let text = saved().to_text();
+        let text = saved().to_text().expect("written");
         let bytes = text.as_bytes();
         for position in 0..bytes.len() {
             for flip in [0x01_u8, 0x20] {
@@ -519,7 +541,7 @@ mod tests {
 
     #[test]
     fn a_consistent_edit_without_the_digest_is_refused() {
-        let text = saved().to_text();
+        let text = saved().to_text().expect("written");
         let edited = text.replace("\"adopt\": false", "\"adopt\": true");
         assert_ne!(edited, text);
         let error = SavedPlan::parse("plan.json", &edited).expect_err("refused");
@@ -529,8 +551,8 @@ mod tests {
     #[test]
     fn a_plain_plan_is_not_a_saved_plan() {
         let plan = saved().plan;
-        let error =
-            SavedPlan::parse("plan.json", &crate::render::json(&plan)).expect_err("refused");
+        let error = SavedPlan::parse("plan.json", &crate::render::json(&plan).expect("written"))
+            .expect_err("refused");
         assert!(
             matches!(error, PlanFileError::NotSavedPlan { .. }),
             "{error}"
@@ -541,7 +563,8 @@ mod tests {
     fn another_format_version_is_refused_by_name() {
         let mut saved = saved();
         saved.format_version = 2;
-        let error = SavedPlan::parse("plan.json", &saved.to_text()).expect_err("refused");
+        let error =
+            SavedPlan::parse("plan.json", &saved.to_text().expect("written")).expect_err("refused");
         assert!(
             matches!(error, PlanFileError::Version { found: 2, .. }),
             "{error}"
@@ -551,7 +574,7 @@ mod tests {
     #[test]
     fn stale_names_only_the_planned_objects_that_changed() {
         let saved = saved();
-        assert_eq!(saved.stale(&live()), Vec::new());
+        assert_eq!(saved.stale(&live()).expect("compared"), Vec::new());
 
         // Someone else's aws-auth entry and an unrelated user do not matter.
         let mut unrelated = live();
@@ -565,7 +588,7 @@ mod tests {
                 .push(entry("arn:aws:iam::111122223333:user/carol", &["x"]));
             auth.entries[0].groups.push("more".into());
         }
-        assert_eq!(saved.stale(&unrelated), Vec::new());
+        assert_eq!(saved.stale(&unrelated).expect("compared"), Vec::new());
 
         // The planned user and the planned aws-auth entry created out of band do.
         let mut changed = live();
@@ -579,6 +602,7 @@ mod tests {
         }
         let stale: Vec<String> = saved
             .stale(&changed)
+            .expect("compared")
             .iter()
             .map(|s| format!("{} {}", s.address, s.what()))
             .collect();

@@ -9,10 +9,12 @@
 //! Waits are exponential with full jitter: uniformly random in `[0, min(max_delay, base_delay ×
 //! 2^n)]` before retry `n + 1`, from a real PRNG ([`fastrand`], seeded per process), so callers
 //! throttled together do not come back together. A `Retry-After` from the server is a floor:
-//! the wait is never shorter than asked. Sleeps go through tokio's clock, so tests run with
-//! paused time and check the delays chosen without waiting for them.
+//! the wait is never shorter than asked. Waits go through a [`RetryClock`]: the real one sleeps on
+//! tokio's clock (tests may pause it), a manual one records the waits instead, so tests check the
+//! delays chosen without waiting for them.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -99,6 +101,61 @@ impl RetryPolicy {
     }
 }
 
+/// Where the retry loop waits between attempts and measures the time a call has taken.
+///
+/// [`RetryClock::real`] (the default) sleeps and reads the monotonic clock. A
+/// [`RetryClock::manual`] clock does not sleep: each wait is recorded ([`RetryClock::waits`])
+/// and counts as time passed for the call that waited, the time requests take counts as none.
+/// Tests use it to pin what a retry waits for (`Retry-After`, backoff) and where it gives up,
+/// without depending on the wall clock.
+#[derive(Clone, Debug, Default)]
+pub struct RetryClock {
+    manual: Option<Arc<Mutex<Vec<Duration>>>>,
+}
+
+impl RetryClock {
+    /// The wall clock: waits sleep.
+    pub fn real() -> Self {
+        RetryClock::default()
+    }
+
+    /// A clock that records waits instead of sleeping (shared by the clones of the client).
+    pub fn manual() -> Self {
+        RetryClock {
+            manual: Some(Arc::new(Mutex::new(Vec::new()))),
+        }
+    }
+
+    /// Every wait so far, in the order they were taken (always empty for the real clock).
+    pub fn waits(&self) -> Vec<Duration> {
+        self.manual.as_ref().map_or_else(Vec::new, |waits| {
+            waits.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        })
+    }
+
+    /// Time since `started`, for a call that has waited `waited` in all.
+    pub fn elapsed(&self, started: Instant, waited: Duration) -> Duration {
+        match self.manual {
+            None => started.elapsed(),
+            Some(_) => waited,
+        }
+    }
+
+    /// Waits `delay` (the manual clock records it and only yields).
+    pub async fn wait(&self, delay: Duration) {
+        match &self.manual {
+            None => tokio::time::sleep(delay).await,
+            Some(waits) => {
+                waits
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(delay);
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+}
+
 /// What a classifier makes of an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -125,10 +182,11 @@ pub struct Failure<E> {
     pub gave_up: bool,
 }
 
-/// Runs `attempt` until it succeeds, `classify` says [`Verdict::Fail`], or `policy` runs out;
-/// jitter from a PRNG seeded for this call.
+/// Runs `attempt` until it succeeds, `classify` says [`Verdict::Fail`], or `policy` runs out,
+/// waiting on `clock`; jitter from a PRNG seeded for this call.
 pub async fn retry<T, E, F, Fut, C>(
     policy: &RetryPolicy,
+    clock: &RetryClock,
     classify: C,
     attempt: F,
 ) -> Result<T, Failure<E>>
@@ -137,12 +195,13 @@ where
     Fut: Future<Output = Result<T, E>>,
     C: FnMut(&E) -> Verdict,
 {
-    retry_with(policy, &mut fastrand::Rng::new(), classify, attempt).await
+    retry_with(policy, clock, &mut fastrand::Rng::new(), classify, attempt).await
 }
 
 /// [`retry`] with the jitter drawn from `rng` (tests seed it).
 pub async fn retry_with<T, E, F, Fut, C>(
     policy: &RetryPolicy,
+    clock: &RetryClock,
     rng: &mut fastrand::Rng,
     mut classify: C,
     mut attempt: F,
@@ -153,6 +212,7 @@ where
     C: FnMut(&E) -> Verdict,
 {
     let started = Instant::now();
+    let mut waited = Duration::ZERO;
     let mut attempts = 0u32;
     let mut transport_attempts = 0u32;
     loop {
@@ -166,7 +226,7 @@ where
                 return Err(Failure {
                     error,
                     attempts,
-                    elapsed: started.elapsed(),
+                    elapsed: clock.elapsed(started, waited),
                     gave_up: false,
                 });
             }
@@ -178,15 +238,17 @@ where
             }
         };
         let wait = policy.delay(attempts - 1, retry_after, rng);
-        if exhausted || started.elapsed() + wait > policy.max_elapsed {
+        let elapsed = clock.elapsed(started, waited);
+        if exhausted || elapsed + wait > policy.max_elapsed {
             return Err(Failure {
                 error,
                 attempts,
-                elapsed: started.elapsed(),
+                elapsed,
                 gave_up: true,
             });
         }
-        tokio::time::sleep(wait).await;
+        clock.wait(wait).await;
+        waited += wait;
     }
 }
 
@@ -204,8 +266,10 @@ mod tests {
     ) -> (Vec<Duration>, Result<usize, Failure<Verdict>>) {
         let times = RefCell::new(Vec::new());
         let mut rng = fastrand::Rng::with_seed(7);
+        let clock = RetryClock::real();
         let outcome = retry_with(
             policy,
+            &clock,
             &mut rng,
             |verdict| *verdict,
             || {
@@ -353,6 +417,39 @@ mod tests {
             (failure.error, failure.attempts, failure.gave_up),
             (Verdict::Fail, 2, false)
         );
+    }
+
+    #[tokio::test]
+    async fn a_manual_clock_records_the_waits_and_counts_them_as_time() {
+        let clock = RetryClock::manual();
+        let bounded = RetryPolicy {
+            max_elapsed: Duration::from_secs(2),
+            ..policy()
+        };
+        let answers = [Verdict::RetryAfter(Duration::from_secs(1)); 10];
+        let mut rng = fastrand::Rng::with_seed(9);
+        let mut index = 0;
+        let outcome: Result<(), _> = retry_with(
+            &bounded,
+            &clock,
+            &mut rng,
+            |v| *v,
+            || {
+                index += 1;
+                let answer = answers[index - 1];
+                async move { Err(answer) }
+            },
+        )
+        .await;
+        let failure = outcome.expect_err("never succeeds");
+        // Room for two one-second waits within two seconds: three attempts.
+        assert_eq!(clock.waits(), [Duration::from_secs(1); 2]);
+        assert_eq!(
+            (failure.attempts, failure.elapsed),
+            (3, Duration::from_secs(2))
+        );
+        assert!(failure.gave_up);
+        assert!(RetryClock::real().waits().is_empty());
     }
 
     #[tokio::test(start_paused = true)]

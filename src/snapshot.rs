@@ -7,7 +7,7 @@ use crate::model::{STATE_FORMAT_VERSION, State};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("cannot read live state `{path}`: {source}")]
+    #[error("cannot read live state `{path}`: {}", crate::words::io_reason(.source))]
     Read {
         path: String,
         source: std::io::Error,
@@ -138,10 +138,8 @@ pub fn parse(text: &str) -> Result<State, ParseError> {
 }
 
 /// Pretty JSON, sorted keys (the model is all BTreeMaps), trailing newline.
-pub fn to_string(state: &State) -> String {
-    let mut text = serde_json::to_string_pretty(state).unwrap_or_default();
-    text.push('\n');
-    text
+pub fn to_string(state: &State) -> Result<String, crate::render::JsonError> {
+    crate::render::json::to_pretty("live state", state)
 }
 
 #[cfg(test)]

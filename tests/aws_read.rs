@@ -2,7 +2,6 @@
 //! against SDK-level mocks (pagination, fallbacks and errors that moto cannot show).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
 use accessctl::aws::{self, AwsOptions, Clients, ErrorKind, decode_document};
 use accessctl::model::{Group, Iam, OidcProvider, Policy, PolicyDocument, Role, User};
@@ -213,6 +212,7 @@ async fn create_everything(iam: &aws_sdk_iam::Client) -> Iam {
             path: "/".into(),
             managed_policies: set(&[&readers]),
             inline_policies: [("odd".to_string(), document(ODD))].into(),
+            members: BTreeSet::new(),
         },
     );
     expected.users.insert(
@@ -380,7 +380,6 @@ async fn many_objects_read_in_few_calls() {
     const POLICIES: usize = 40;
     let moto = Moto::start();
     let clients = moto.clients();
-    let created = Instant::now();
     for index in 0..USERS {
         clients
             .iam
@@ -412,11 +411,7 @@ async fn many_objects_read_in_few_calls() {
             .await
             .expect("create policy");
     }
-    let create_time = created.elapsed();
-
-    let read = Instant::now();
     let (_, iam, calls) = aws::read_iam(&clients).await.expect("read");
-    let read_time = read.elapsed();
 
     assert_eq!(iam.users.len(), USERS);
     assert_eq!(iam.roles.len(), ROLES);
@@ -437,11 +432,7 @@ async fn many_objects_read_in_few_calls() {
     assert_eq!(calls.get("iam:ListPolicyTags"), 0);
     assert_eq!(calls.get("iam:GetRole"), 0);
     assert_eq!(calls.total(), 4);
-    eprintln!(
-        "moto started in {:?}; created {} objects in {create_time:?}; read them in {read_time:?} with {calls}",
-        moto.started_in,
-        USERS + ROLES + POLICIES
-    );
+    eprintln!("read {} objects with {calls}", USERS + ROLES + POLICIES);
 }
 
 /// `AWS_ENDPOINT_URL_IAM` / `_STS` win over `AWS_ENDPOINT_URL`, through the standard chain

@@ -2,7 +2,8 @@
 //! live snapshot, in the three formats, with exit code, stdout and stderr pinned in snapshots.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::support::binary;
 
 const EXAMPLES: [&str; 6] = [
     "000-service-admins-and-ci-user",
@@ -20,12 +21,7 @@ fn root() -> PathBuf {
 /// Runs accessctl from the crate root (so paths in output are relative and stable) and
 /// returns exit code, stdout and stderr as one text for a snapshot.
 fn accessctl(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("accessctl runs");
+    let output = binary::run(binary::offline(), args);
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -119,7 +115,11 @@ fn a_plan_applied_in_memory_leaves_nothing_to_do() {
         let after = accessctl::plan::simulate(&live, &plan);
         let dir = tempfile::tempdir().expect("tempdir");
         let saved = dir.path().join("after.json");
-        std::fs::write(&saved, accessctl::snapshot::to_string(&after)).expect("write");
+        std::fs::write(
+            &saved,
+            accessctl::snapshot::to_string(&after).expect("written"),
+        )
+        .expect("write");
         let saved = saved.display().to_string();
         let (code, stdout, stderr) = accessctl(&[
             "plan",
@@ -136,16 +136,12 @@ fn a_plan_applied_in_memory_leaves_nothing_to_do() {
 #[test]
 fn a_missing_kubeconfig_is_explained_with_the_command_that_fixes_it() {
     // Without --live-state, plan reads live state: the cluster's kubeconfig comes first.
-    let output = Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args(["plan", "-f", &example("all-seeds-combined", "access.yaml")])
-        .current_dir(root())
-        .env("KUBECONFIG", "does-not-exist/kubeconfig")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("accessctl runs");
+    let mut command = binary::offline();
+    command.env("KUBECONFIG", "does-not-exist/kubeconfig");
+    let output = binary::run(
+        command,
+        &["plan", "-f", &example("all-seeds-combined", "access.yaml")],
+    );
     assert_eq!(output.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr));
 }

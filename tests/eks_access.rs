@@ -5,7 +5,7 @@
 //! the entries EKS made itself and the node role's aws-auth entry are never touched.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use accessctl::model::{
     AwsAuth, AwsAuthEntry, Cluster, IRSA_ANNOTATION, MapKind, PRINCIPAL_ID_TAG, State,
@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::eks_server::{ACCOUNT, EksServer};
 use crate::kube_apply::seed_cluster;
 use crate::moto::Moto;
+use crate::support::binary;
 use crate::support::kube_server::KubeServer;
 
 const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B";
@@ -92,22 +93,9 @@ struct World<'a> {
 
 impl World<'_> {
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_accessctl"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
-            .env("KUBECONFIG", self.kubeconfig)
-            .env("AWS_ENDPOINT_URL", self.moto.endpoint())
-            .env("AWS_ENDPOINT_URL_EKS", self.eks)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("accessctl runs")
+        let mut command = binary::command(&self.moto.endpoint(), self.kubeconfig);
+        command.env("AWS_ENDPOINT_URL_EKS", self.eks);
+        binary::run(command, args)
     }
 
     fn write(&self, text: &str) {

@@ -1448,6 +1448,7 @@ async fn group_deletion_follows_every_listing_page_and_stops_on_an_empty_truncat
     ]);
     let group = accessctl::model::Group {
         path: "/".into(),
+        members: BTreeSet::new(),
         managed_policies: BTreeSet::new(),
         inline_policies: Default::default(),
     };

@@ -4,7 +4,7 @@
 //! node-role entries are untouched.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use accessctl::import::{self, Options};
 use accessctl::model::{AwsAuthEntry, State};
@@ -220,13 +220,9 @@ fn unknown_cluster_is_an_error_naming_the_known_ones() {
 }
 
 fn binary(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("accessctl runs")
+    let mut command = binary::offline();
+    command.current_dir(dir);
+    binary::run(command, args)
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! and `who-can`, and `lint` with its text and SARIF output.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use crate::support::binary;
 use accessctl::insight::chain::{self, Certainty};
 use accessctl::insight::iam_eval::Principal;
 use accessctl::insight::rbac::{self, MASTERS_GROUP};
@@ -169,21 +169,10 @@ fn live_state_is_analysed_too() {
 
 /// Runs accessctl from the crate root (paths in output stay relative and stable).
 fn transcript(args: &[&str]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("accessctl runs");
-    let code = output.status.code().unwrap_or(-1);
+    let output = binary::run(binary::offline(), args);
     (
-        code,
-        format!(
-            "$ accessctl {}\nexit code: {code}\n----- stdout -----\n{}----- stderr -----\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
+        output.status.code().unwrap_or(-1),
+        binary::transcript(args, &output),
     )
 }
 
@@ -275,17 +264,16 @@ fn lint_every_rule() {
 
 #[test]
 fn lint_sarif_has_what_code_scanning_needs() {
-    let output = Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args([
+    let output = binary::run(
+        binary::offline(),
+        &[
             "lint",
             "-f",
             "tests/fixtures/lint/every-rule.yaml",
             "-o",
             "sarif",
-        ])
-        .current_dir(root())
-        .output()
-        .expect("accessctl runs");
+        ],
+    );
     let sarif: serde_json::Value = serde_json::from_slice(&output.stdout).expect("SARIF is JSON");
     assert_eq!(sarif["version"], "2.1.0");
     let run = &sarif["runs"][0];

@@ -5,11 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use accessctl::apply::{ApplyReport, apply};
 use accessctl::kube::apply::manifest;
-use accessctl::kube::{ClusterClient, ClusterExecutor, RetryPolicy, read_cluster};
+use accessctl::kube::{ClusterClient, ClusterExecutor, RetryClock, RetryPolicy, read_cluster};
 use accessctl::model::{AWS_AUTH_MANAGED_ANNOTATION, AwsAuthEntry, Cluster, MapKind, State};
 use accessctl::plan::{self, Action, Address, Desired, Kind, Object, Plan, PlanOptions, Problem};
 use accessctl::spec::{self, Facts};
@@ -648,7 +648,7 @@ async fn throttling_and_server_errors_are_retried_honouring_retry_after_on(targe
     if target.skip_if_external("throttling_and_server_errors_are_retried_honouring_retry_after: injects 429 and 500 answers into the test API server") {
         return;
     }
-    let fixture = Fixture::on(target, "004-ci-namespace-deployer").await;
+    let mut fixture = Fixture::on(target, "004-ci-namespace-deployer").await;
     fixture
         .server()
         .inject(Fault::too_many_requests(2).retry_after(1).method("PATCH"));
@@ -660,14 +660,20 @@ async fn throttling_and_server_errors_are_retried_honouring_retry_after_on(targe
             .method("GET")
             .path_contains("rolebindings"),
     );
-    let started = Instant::now();
+    // A clock that records the waits instead of sleeping, and backoffs far below the
+    // Retry-After, so the waits that honour it stand out.
+    let clock = RetryClock::manual();
+    let retry_after = Duration::from_secs(1);
+    fixture.client = fixture
+        .client
+        .clone()
+        .with_clock(clock.clone())
+        .with_retry(RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(10),
+            ..RetryPolicy::kube()
+        });
     fixture.converge().await;
-    // Two 429s, each asking for a second.
-    assert!(
-        started.elapsed() >= Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
     let statuses: Vec<Option<u16>> = fixture
         .server()
         .requests()
@@ -676,6 +682,21 @@ async fn throttling_and_server_errors_are_retried_honouring_retry_after_on(targe
         .collect();
     assert_eq!(statuses.iter().filter(|s| **s == Some(429)).count(), 2);
     assert_eq!(statuses.iter().filter(|s| **s == Some(500)).count(), 3);
+    // One wait per failed request; each 429 is followed by a wait of its Retry-After (1 s), each
+    // 500 by a backoff (at most 10 ms).
+    let waits = clock.waits();
+    assert_eq!(waits.len(), 5, "{waits:?}");
+    assert_eq!(
+        waits.iter().filter(|wait| **wait == retry_after).count(),
+        2,
+        "{waits:?}"
+    );
+    assert!(
+        waits
+            .iter()
+            .all(|wait| *wait == retry_after || *wait <= Duration::from_millis(10)),
+        "{waits:?}"
+    );
     fixture.assert_no_changes().await;
 }
 
@@ -690,21 +711,37 @@ async fn retries_stop_at_their_bound_with_a_clear_error_on(target: &KubeTarget) 
             .method("PATCH"),
     );
     let plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
-    let bounded = fixture.client.clone().with_retry(RetryPolicy {
-        max_elapsed: Duration::from_secs(2),
-        ..RetryPolicy::kube()
-    });
-    let started = Instant::now();
+    // Each attempt is answered 429 with Retry-After: 1 s; within 2 s there is room for two
+    // waits, so exactly three attempts, and no more waiting than the bound.
+    let clock = RetryClock::manual();
+    let bounded = fixture
+        .client
+        .clone()
+        .with_clock(clock.clone())
+        .with_retry(RetryPolicy {
+            max_elapsed: Duration::from_secs(2),
+            ..RetryPolicy::kube()
+        });
     let report = fixture.apply_with(&plan, bounded).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
     let (address, error) = report.failed.first().expect("a failure");
     assert_eq!(address.kind, Kind::Namespace);
+    let path = format!(
+        "/api/v1/namespaces/{}",
+        fixture.kube.namespace("my-test-ns")
+    );
+    assert_eq!(
+        fixture.server().count("PATCH", &path),
+        3,
+        "{:?}",
+        fixture.server().requests()
+    );
+    assert_eq!(clock.waits(), [Duration::from_secs(1); 2]);
     assert!(error.message.contains("429"), "{}", error.message);
-    assert!(error.message.contains("gave up after"), "{}", error.message);
+    assert!(
+        error.message.contains("gave up after 3 attempts in 2.0s"),
+        "{}",
+        error.message
+    );
     assert!(
         error.message.contains("namespaces my-test-ns"),
         "{}",
@@ -833,8 +870,7 @@ async fn an_unreachable_server_is_named_on(target: &KubeTarget) {
     let copy = tempfile::tempdir().expect("dir");
     let kubeconfig = copy.path().join("kubeconfig");
     std::fs::copy(&path, &kubeconfig).expect("copy");
-    drop(server);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.stop().await;
     let client = ClusterClient::connect_with_file("demo", &Cluster::default(), &kubeconfig)
         .await
         .expect("config")
@@ -955,12 +991,14 @@ async fn when_someone_else_creates_aws_auth_first_it_is_merged_not_failed_on(tar
     let mut plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
     plan.changes.retain(|c| c.address.kind == Kind::AwsAuth);
     assert!(!plan.changes.is_empty());
-    // Each request waits 300 ms: the GET is answered 404 at ~300 ms, the POST at ~600 ms; the
-    // other writer creates aws-auth in between.
-    fixture.server().set_latency(Duration::from_millis(300));
+    // The create (POST) is held until the other writer has created aws-auth: it is read as
+    // missing, then found there when written.
+    let mut create = fixture
+        .server()
+        .hold("POST", "/api/v1/namespaces/kube-system/configmaps");
     let node_role = "- rolearn: arn:aws:iam::123412341234:role/nodes\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n  - system:bootstrappers\n  - system:nodes\n";
     let (report, ()) = tokio::join!(fixture.apply(&plan), async {
-        tokio::time::sleep(Duration::from_millis(450)).await;
+        create.arrived().await;
         fixture.server().seed_as(
             "eks",
             &json!({
@@ -969,6 +1007,7 @@ async fn when_someone_else_creates_aws_auth_first_it_is_merged_not_failed_on(tar
                 "data": {"mapRoles": node_role},
             }),
         );
+        create.open();
     });
     fixture.server().clear_faults();
     assert!(report.succeeded(), "{report:?}");

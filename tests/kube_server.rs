@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{
@@ -864,13 +863,25 @@ async fn a_concurrent_write_after_get_makes_the_update_conflict() {
 }
 
 #[tokio::test]
-async fn latency_delays_answers() {
+async fn a_held_request_is_served_only_once_its_gate_opens() {
     let server = KubeServer::start().await;
-    server.set_latency(Duration::from_millis(40));
-    let api = Api::<Namespace>::all(server.client().await);
-    let started = Instant::now();
-    api.get("default").await.expect("get");
-    assert!(started.elapsed() >= Duration::from_millis(40));
+    let path = "/api/v1/namespaces/kube-system/configmaps/held";
+    let mut gate = server.hold("GET", path);
+    let api = Api::<ConfigMap>::namespaced(server.client().await, "kube-system");
+    let get = tokio::spawn(async move { api.get("held").await });
+    gate.arrived().await;
+    // Held: not answered, not logged, and served with what is stored when the gate opens (the
+    // ConfigMap did not exist when the request arrived).
+    assert!(!get.is_finished());
+    assert_eq!(server.count("GET", path), 0);
+    server.seed(&config_map("held", &[], &[("key", "created while held")]));
+    gate.open();
+    let held = get.await.expect("task").expect("get after the gate opened");
+    assert_eq!(
+        held.data.unwrap_or_default().get("key").map(String::as_str),
+        Some("created while held")
+    );
+    assert_eq!(server.count("GET", path), 1);
 }
 
 #[tokio::test]

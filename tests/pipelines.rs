@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use accessctl::model::State;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -285,14 +285,7 @@ fn a_saved_plan_from_another_access_yaml_is_refused_when_f_is_given() {
     let dir = tempfile::tempdir().expect("tempdir");
     let example = example_dir(EXAMPLE);
     let saved = dir.path().join("plan.json");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_accessctl"))
-            .args(args)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("accessctl runs")
-    };
+    let run = |args: &[&str]| binary::run(binary::offline(), args);
     let file = example.join("access.yaml").display().to_string();
     let live = example.join("live.json").display().to_string();
     let saved_text = saved.display().to_string();
@@ -407,10 +400,10 @@ fn the_cronjob_recipe_runs_drift_as_the_service_account_its_access_yaml_declares
     // The access.yaml declares that ServiceAccount, its IRSA role and read-only RBAC, and is valid.
     let file = example_dir("drift-cronjob").join("access.yaml");
     let loaded = accessctl::spec::load(&file, &accessctl::spec::Facts { live: None });
-    let output = Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .args(["validate", "-f", &file.display().to_string()])
-        .output()
-        .expect("accessctl runs");
+    let output = binary::run(
+        binary::offline(),
+        &["validate", "-f", &file.display().to_string()],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
     let Ok(loaded) = loaded else {
         panic!("drift-cronjob/access.yaml does not load");
@@ -478,13 +471,7 @@ fn saved_plans_and_drift_reports_match_the_schema() {
         let live = example_dir(example).join("live.json").display().to_string();
         let saved = dir.path().join(format!("{example}.json"));
         let saved_text = saved.display().to_string();
-        let run = |args: &[&str]| {
-            Command::new(env!("CARGO_BIN_EXE_accessctl"))
-                .args(args)
-                .stdin(Stdio::null())
-                .output()
-                .expect("accessctl runs")
-        };
+        let run = |args: &[&str]| binary::run(binary::offline(), args);
         let planned = run(&[
             "plan",
             "-q",

@@ -125,6 +125,7 @@ fn group() -> impl Strategy<Value = Group> {
             path: path.to_string(),
             managed_policies,
             inline_policies,
+            members: Default::default(),
         })
 }
 
@@ -538,7 +539,12 @@ fn desired_state() -> impl Strategy<Value = Desired> {
         iam.groups
             .values_mut()
             .for_each(|g| g.path = GROUP_PATH.to_string());
-        iam.users.values_mut().for_each(|u| own_tags(&mut u.tags));
+        // A user of the file names only groups of the file (the loader refuses others).
+        let declared: BTreeSet<String> = iam.groups.keys().cloned().collect();
+        for user in iam.users.values_mut() {
+            own_tags(&mut user.tags);
+            user.groups.retain(|group| declared.contains(group));
+        }
         for role in iam.roles.values_mut() {
             own_tags(&mut role.tags);
             role.role_id = None;
@@ -705,6 +711,27 @@ fn live_matching(desired: &Desired) -> State {
     for (name, role) in &mut live.iam.roles {
         role.role_id = Some(format!("AROA{name}"));
     }
+    // Someone else's group and its member: not accessctl's membership to keep.
+    live.iam.groups.insert(
+        "console".to_string(),
+        Group {
+            path: "/".to_string(),
+            managed_policies: BTreeSet::new(),
+            inline_policies: BTreeMap::new(),
+            members: BTreeSet::new(),
+        },
+    );
+    live.iam.users.insert(
+        "console-user".to_string(),
+        User {
+            path: "/".to_string(),
+            groups: BTreeSet::from(["console".to_string()]),
+            managed_policies: BTreeSet::new(),
+            inline_policies: BTreeMap::new(),
+            permissions_boundary: None,
+            tags: BTreeMap::new(),
+        },
+    );
     let others = |meta: &mut Meta| {
         meta.labels
             .insert("helm.sh/chart".to_string(), "x".to_string());
@@ -907,6 +934,8 @@ fn generators_reach_every_action_and_override() {
     let mut actions = BTreeSet::new();
     let mut overrides = BTreeSet::new();
     let mut kinds = BTreeSet::new();
+    // Members the file does not declare, taken out of the groups accessctl owns.
+    let mut membership_removals = 0;
     for _ in 0..128 {
         let (Ok(desired), Ok(live)) = (
             desired_state().new_tree(&mut runner),
@@ -920,9 +949,15 @@ fn generators_reach_every_action_and_override() {
         for change in &plan.changes {
             actions.insert(change.action);
             kinds.insert(change.address.kind);
+            if change.address.kind == Kind::Group
+                && change.fields.iter().any(|field| field.path == "members")
+            {
+                membership_removals += 1;
+            }
         }
         overrides.extend(plan.overrides);
     }
+    assert!(membership_removals > 0, "no group lost a member");
     assert_eq!(actions.len(), 5, "{actions:?}");
     assert_eq!(kinds.len(), Kind::ALL.len(), "{kinds:?}");
     assert_eq!(overrides.len(), 5, "{overrides:?}");

@@ -1,5 +1,15 @@
 //! The integration test harness: one binary, one module per area.
 
+// A test crate: its helpers (fixtures, servers, the sealed binary) stop the test with a message
+// when an expectation fails, and print what a failing test needs to be understood.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code: a failed expectation is the test failing, and its output is shown only then"
+)]
+
 mod aws_read;
 mod cli;
 mod e2e;

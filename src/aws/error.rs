@@ -353,8 +353,15 @@ fn chain_message(error: &(dyn StdError + 'static)) -> String {
     let mut messages: Vec<String> = Vec::new();
     let mut current: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(error) = current {
-        let message = error.to_string();
-        if !message.is_empty() && !messages.iter().any(|seen| seen.contains(&message)) {
+        let message = crate::words::error_message(error);
+        // Case aside: an I/O cause reads `connection refused` where its wrapper quoted it as
+        // `Connection refused`.
+        let lower = message.to_lowercase();
+        if !message.is_empty()
+            && !messages
+                .iter()
+                .any(|seen| seen.to_lowercase().contains(&lower))
+        {
             messages.push(message);
         }
         current = error.source();

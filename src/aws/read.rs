@@ -340,6 +340,8 @@ fn group_from(detail: &GroupDetail) -> Result<(String, Group), AwsError> {
             path: path_or_root(detail.path()),
             managed_policies: attached_arns(detail.attached_managed_policies()),
             inline_policies: inline_documents(detail.group_policy_list(), object)?,
+            // Membership is read on the users' side (`User::groups`).
+            members: BTreeSet::new(),
         },
     ))
 }

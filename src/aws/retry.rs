@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use crate::retry::RetryPolicy;
-use crate::retry::{self, Verdict};
+use crate::retry::{self, RetryClock, Verdict};
 
 use super::{AwsError, ErrorKind};
 
@@ -78,6 +78,7 @@ where
 {
     retry::retry(
         policy,
+        &RetryClock::real(),
         |failed: &Attempted| verdict(failed, fresh(&failed.0)),
         attempt,
     )

@@ -4,11 +4,14 @@
 //! A failure says what was done, what failed and what was not attempted; running apply again
 //! plans afresh from what is live and converges.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
+use tokio::runtime::Runtime;
 
+use super::output::Verbosity;
 use super::plan::{AwsArgs, SafetyArgs, plan_live, read_live};
 use super::progress::Progress;
 use super::{CliError, EXIT_OK, Printer};
@@ -47,32 +50,46 @@ pub struct ApplyArgs {
     pub safety: SafetyArgs,
 }
 
+/// Files and the confirmation prompt are read here, on this thread; only the AWS and cluster
+/// calls run on the runtime (`block_on`), so no blocking read happens inside async code.
 pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
     let runtime = super::runtime()?;
     match args.plan_path.as_ref().or(args.plan.as_ref()) {
-        Some(saved) => runtime.block_on(apply_saved(saved, args, printer)),
-        None => runtime.block_on(apply_fresh(args, printer)),
+        Some(saved) => apply_saved(&runtime, saved, args, printer),
+        None => apply_fresh(&runtime, args, printer),
     }
 }
 
 /// Plans from access.yaml and live state, then applies that plan.
-async fn apply_fresh(args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
+fn apply_fresh(runtime: &Runtime, args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
     let file = args
         .file
         .clone()
         .unwrap_or_else(|| PathBuf::from("access.yaml"));
-    let planned = plan_live(&file, &args.aws, &args.safety, printer).await?;
+    let planned = plan_live(runtime, &file, &args.aws, &args.safety, printer)?;
     let Some(connections) = planned.connections else {
         return Err(CliError::new(
             "internal error: live state was read without connections",
         ));
     };
-    execute(&planned.plan, &planned.live, connections, args, printer).await
+    execute(
+        runtime,
+        &planned.plan,
+        &planned.live,
+        connections,
+        args,
+        printer,
+    )
 }
 
 /// Applies a saved plan after checking that it is intact, that it was made from `-f` (when
 /// given) with the overrides passed now, and that nothing it touches changed since.
-async fn apply_saved(path: &Path, args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
+fn apply_saved(
+    runtime: &Runtime,
+    path: &Path,
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> Result<i32, CliError> {
     let saved = SavedPlan::read(path)
         .map_err(|error| CliError::new(error.to_string()).with_hint(error.hint()))?;
     let version = env!("CARGO_PKG_VERSION");
@@ -99,15 +116,20 @@ async fn apply_saved(path: &Path, args: &ApplyArgs, printer: &Printer) -> Result
         )));
     }
     if !saved.plan.has_changes() {
-        printer.data(&render::text(
-            &saved.plan,
-            TextOptions {
-                color: printer.stdout_color,
-            },
-        ))?;
+        if printer.verbosity == Verbosity::Quiet {
+            printer.outcome(&complete(0));
+        } else {
+            printer.data(&render::text(
+                &saved.plan,
+                TextOptions {
+                    color: printer.stdout_color,
+                },
+            ))?;
+        }
         return Ok(EXIT_OK);
     }
-    let (live, connections) = read_live(&saved.read_scope(), &args.aws, printer).await?;
+    let (live, connections) =
+        runtime.block_on(read_live(&saved.read_scope(), &args.aws, printer))?;
     if let (Some(planned), Some(now)) = (&saved.account, &live.account)
         && planned != now
     {
@@ -116,7 +138,7 @@ async fn apply_saved(path: &Path, args: &ApplyArgs, printer: &Printer) -> Result
         ))
         .with_hint("use the credentials of the account the plan was made in, or plan again"));
     }
-    let stale = saved.stale(&live);
+    let stale = saved.stale(&live)?;
     if !stale.is_empty() {
         return Err(stale_error(&stale));
     }
@@ -126,7 +148,7 @@ async fn apply_saved(path: &Path, args: &ApplyArgs, printer: &Printer) -> Result
         saved.fingerprints.len(),
         plural(saved.fingerprints.len())
     ));
-    execute(&saved.plan, &live, connections, args, printer).await
+    execute(runtime, &saved.plan, &live, connections, args, printer)
 }
 
 /// Refuses an access.yaml other than the one the plan was made from.
@@ -172,20 +194,30 @@ fn stale_error(stale: &[Stale]) -> CliError {
 }
 
 /// Shows the plan, names the overrides, asks, and applies.
-async fn execute(
+fn execute(
+    runtime: &Runtime,
     plan: &Plan,
     live: &State,
     connections: Connections,
     args: &ApplyArgs,
     printer: &Printer,
 ) -> Result<i32, CliError> {
-    printer.data(&render::text(
-        plan,
-        TextOptions {
-            color: printer.stdout_color,
-        },
-    ))?;
+    if shows_plan(
+        printer.verbosity,
+        args.auto_approve,
+        std::io::stdin().is_terminal(),
+    ) {
+        printer.data(&render::text(
+            plan,
+            TextOptions {
+                color: printer.stdout_color,
+            },
+        ))?;
+    }
     if !plan.has_changes() {
+        if printer.verbosity == Verbosity::Quiet {
+            printer.outcome(&complete(0));
+        }
         return Ok(EXIT_OK);
     }
     for flag in &plan.overrides {
@@ -200,17 +232,33 @@ async fn execute(
     let counter = connections.aws.counter.clone();
     let before = counter.snapshot();
     let progress = Progress::new(printer);
-    let counted = Counted {
-        inner: executor(connections, live),
-        done: AtomicUsize::new(0),
-        total: plan.changes.len(),
-        progress: &progress,
-    };
     progress.phase(format!("applying 0/{}…", plan.changes.len()));
-    let report = apply::apply(plan, &counted, usize::from(args.parallelism)).await;
+    let report = runtime.block_on(async {
+        let counted = Counted {
+            inner: executor(connections, live),
+            done: AtomicUsize::new(0),
+            total: plan.changes.len(),
+            progress: &progress,
+        };
+        apply::apply(plan, &counted, usize::from(args.parallelism)).await
+    });
     progress.finish();
     printer.verbose(&format!("apply: {}", counter.snapshot().since(&before)));
     finish(&report, printer)
+}
+
+/// Whether apply prints the plan: always, but with `-q` only when it is about to ask for
+/// confirmation on a terminal (one cannot approve what one has not seen).
+fn shows_plan(verbosity: Verbosity, auto_approve: bool, stdin_is_terminal: bool) -> bool {
+    verbosity > Verbosity::Quiet || (!auto_approve && stdin_is_terminal)
+}
+
+/// The report summary of a successful apply.
+fn complete(applied: usize) -> String {
+    format!(
+        "Apply complete: {applied} change{} applied.",
+        plural(applied)
+    )
 }
 
 /// The executors for IAM, EKS and each cluster, over the connections live state was read with.
@@ -255,11 +303,7 @@ fn plural(count: usize) -> &'static str {
 /// Prints the outcome: a summary line, and on failure every change by what happened to it.
 fn finish(report: &ApplyReport, printer: &Printer) -> Result<i32, CliError> {
     if report.succeeded() {
-        printer.info(&format!(
-            "Apply complete: {} change{} applied.",
-            report.done.len(),
-            plural(report.done.len())
-        ));
+        printer.outcome(&complete(report.done.len()));
         return Ok(EXIT_OK);
     }
     let mut details = String::new();
@@ -285,4 +329,22 @@ fn finish(report: &ApplyReport, printer: &Printer) -> Result<i32, CliError> {
     .with_hint(
         "fix the cause and run `accessctl apply` again: it plans afresh from what is live now",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_apply_shows_the_plan_only_to_confirm_it_on_a_terminal() {
+        for verbosity in [Verbosity::Default, Verbosity::Verbose] {
+            assert!(shows_plan(verbosity, true, false));
+            assert!(shows_plan(verbosity, false, true));
+        }
+        assert!(!shows_plan(Verbosity::Quiet, true, false));
+        assert!(!shows_plan(Verbosity::Quiet, true, true));
+        // No terminal and no `--auto-approve`: apply refuses without asking.
+        assert!(!shows_plan(Verbosity::Quiet, false, false));
+        assert!(shows_plan(Verbosity::Quiet, false, true));
+    }
 }

@@ -26,9 +26,11 @@ pub fn confirm(auto_approve: bool) -> Result<bool, CliError> {
     );
     let _ = stderr.flush();
     let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|error| CliError::new(format!("cannot read the answer: {error}")))?;
+    stdin.lock().read_line(&mut answer).map_err(|error| {
+        CliError::new(format!(
+            "cannot read the answer: {}",
+            crate::words::io_reason(&error)
+        ))
+    })?;
     Ok(answer.trim() == "yes")
 }

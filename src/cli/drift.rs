@@ -55,7 +55,7 @@ pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
     let report = Report::new(&assessment, unmanaged);
     let rendered = match args.output {
         OutputFormat::Text => drift::text(&report),
-        OutputFormat::Json => drift::json(&report),
+        OutputFormat::Json => drift::json(&report)?,
         OutputFormat::Markdown => drift::markdown(&report),
     };
     printer.data(&rendered)?;

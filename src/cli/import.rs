@@ -103,7 +103,11 @@ fn write_policy_files(files: &BTreeMap<String, String>) -> Result<(), CliError> 
             && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(parent).map_err(|error| {
-                CliError::new(format!("cannot create `{}`: {error}", parent.display()))
+                CliError::new(format!(
+                    "cannot create `{}`: {}",
+                    parent.display(),
+                    crate::words::io_reason(&error)
+                ))
             })?;
         }
         write_atomically(&path, text)?;

@@ -39,8 +39,8 @@ pub fn run(args: &LintArgs, printer: &Printer) -> Result<i32, CliError> {
         .to_string();
     let rendered = match args.output {
         LintFormat::Text => lint::render_text(&findings, &file),
-        LintFormat::Json => lint::render_json(&findings, &file),
-        LintFormat::Sarif => lint::render_sarif(&findings, &file),
+        LintFormat::Json => lint::render_json(&findings, &file)?,
+        LintFormat::Sarif => lint::render_sarif(&findings, &file)?,
     };
     printer.data(&rendered)?;
     let failing = args

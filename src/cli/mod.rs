@@ -149,5 +149,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|error| CliError::new(format!("cannot start the async runtime: {error}")))
+        .map_err(|error| {
+            CliError::new(format!(
+                "cannot start the async runtime: {}",
+                crate::words::io_reason(&error)
+            ))
+        })
 }

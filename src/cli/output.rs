@@ -35,6 +35,14 @@ impl CliError {
     }
 }
 
+/// Writing accessctl's own data as JSON failed: a bug, with where to report it.
+impl From<crate::render::JsonError> for CliError {
+    fn from(error: crate::render::JsonError) -> Self {
+        CliError::new(error.to_string())
+            .with_hint("this is a bug in accessctl: please report it with the command you ran")
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
     Quiet,
@@ -78,7 +86,10 @@ impl Printer {
                 if error.kind() == std::io::ErrorKind::BrokenPipe {
                     Ok(())
                 } else {
-                    Err(CliError::new(format!("cannot write to stdout: {error}")))
+                    Err(CliError::new(format!(
+                        "cannot write to stdout: {}",
+                        crate::words::io_reason(&error)
+                    )))
                 }
             })
     }
@@ -86,14 +97,22 @@ impl Printer {
     /// A message for people, on stderr; silent with `-q`.
     pub fn info(&self, text: &str) {
         if self.verbosity >= Verbosity::Default {
-            eprintln!("{text}");
+            // Nowhere left to report a stderr that cannot be written (a closed pipe).
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
         }
+    }
+
+    /// The one-line outcome of a command that changes things (apply's report summary), on
+    /// stderr like every message; kept with `-q`, which drops everything else but data and
+    /// errors.
+    pub fn outcome(&self, text: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 
     /// Detail shown with `-v` only.
     pub fn verbose(&self, text: &str) {
         if self.verbosity >= Verbosity::Verbose {
-            eprintln!("{text}");
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
         }
     }
 

@@ -15,6 +15,7 @@ use crate::planfile::{self, SavedPlan};
 use crate::render::{self, TextOptions};
 use crate::snapshot;
 use crate::spec::Facts;
+use crate::words::io_reason;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -119,7 +120,7 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
         Some(path) => plan_offline(&args.file.file, path, &args.safety, printer)?,
         None => {
             let runtime = super::runtime()?;
-            runtime.block_on(plan_live(&args.file.file, &args.aws, &args.safety, printer))?
+            plan_live(&runtime, &args.file.file, &args.aws, &args.safety, printer)?
         }
     };
     let plan = &planned.plan;
@@ -134,7 +135,7 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
                 color: printer.stdout_color,
             },
         ),
-        OutputFormat::Json => render::json(plan),
+        OutputFormat::Json => render::json(plan)?,
         OutputFormat::Markdown => render::markdown(plan),
     };
     printer.data(&rendered)?;
@@ -157,11 +158,12 @@ fn save(planned: &Planned, file: &Path, safety: &SafetyArgs, out: &Path) -> Resu
             adopt: safety.adopt,
             overrides: safety.flags(),
         },
-    );
-    std::fs::write(out, saved.to_text()).map_err(|error| {
+    )?;
+    std::fs::write(out, saved.to_text()?).map_err(|error| {
         CliError::new(format!(
-            "cannot write the plan to `{}`: {error}",
-            out.display()
+            "cannot write the plan to `{}`: {}",
+            out.display(),
+            io_reason(&error)
         ))
     })
 }
@@ -213,8 +215,10 @@ pub fn plan_offline(
     })
 }
 
-/// Reads live state from AWS and the clusters the file names, then plans.
-pub async fn plan_live(
+/// Reads live state from AWS and the clusters the file names, then plans. The file is read
+/// on this thread; only the live read runs on `runtime`.
+pub fn plan_live(
+    runtime: &tokio::runtime::Runtime,
     file: &Path,
     aws: &AwsArgs,
     safety: &SafetyArgs,
@@ -222,18 +226,21 @@ pub async fn plan_live(
 ) -> Result<Planned, CliError> {
     // The file names the clusters to read; IRSA issuers are resolved once live state is known.
     let first = super::validate::load(file, &Facts { live: None })?;
-    let (live, connections) = read_live(&first.desired.state, aws, printer).await?;
+    let (live, connections) = runtime.block_on(read_live(&first.desired.state, aws, printer))?;
     let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
     super::validate::print_warnings(printer, &loaded);
-    check_policy_references(&connections.aws.iam, &loaded.desired.state, &live).await?;
+    runtime.block_on(check_policy_references(
+        &connections.aws.iam,
+        &loaded.desired.state,
+        &live,
+    ))?;
     let source = source_bytes(file)?;
     let mut plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
-    plan.deleted_with = futures_util::future::join_all(
+    plan.deleted_with = runtime.block_on(futures_util::future::join_all(
         plan::deleted_users(&plan)
             .into_iter()
             .map(|user| credentials::deleted_with(&connections.aws.iam, user)),
-    )
-    .await;
+    ));
     Ok(Planned {
         plan,
         desired: loaded.desired.state,

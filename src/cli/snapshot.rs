@@ -26,13 +26,14 @@ pub fn run(args: &SnapshotArgs, printer: &Printer) -> Result<i32, CliError> {
     let runtime = super::runtime()?;
     let (live, _connections) =
         runtime.block_on(read_live(&loaded.desired.state, &args.aws, printer))?;
-    let text = snapshot::to_string(&live);
+    let text = snapshot::to_string(&live)?;
     match &args.out {
         Some(path) => {
             std::fs::write(path, text).map_err(|error| {
                 CliError::new(format!(
-                    "cannot write the snapshot to `{}`: {error}",
-                    path.display()
+                    "cannot write the snapshot to `{}`: {}",
+                    path.display(),
+                    crate::words::io_reason(&error)
                 ))
             })?;
             printer.info(&format!("saved the live state to `{}`", path.display()));

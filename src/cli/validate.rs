@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::{CliError, EXIT_OK, FileArg, Printer};
 use crate::spec::{self, Facts};
+use crate::words::count;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -32,14 +33,13 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<i32, CliError> {
     let state = &loaded.desired.state;
     let clusters = state.clusters.len();
     printer.info(&format!(
-        "`{}` is valid: {} policies, {} groups, {} users, {} roles, {} cluster{}",
+        "`{}` is valid: {}, {}, {}, {}, {}",
         spec::input::shown(&args.file.file).display(),
-        state.iam.policies.len(),
-        state.iam.groups.len(),
-        state.iam.users.len(),
-        state.iam.roles.len(),
-        clusters,
-        if clusters == 1 { "" } else { "s" },
+        count(state.iam.policies.len(), "policy", "policies"),
+        count(state.iam.groups.len(), "group", "groups"),
+        count(state.iam.users.len(), "user", "users"),
+        count(state.iam.roles.len(), "role", "roles"),
+        count(clusters, "cluster", "clusters"),
     ));
     // Without an issuer, the IRSA trust policies were built on a stand-in: say what was not
     // checked, and how to check it.

@@ -308,7 +308,11 @@ fn check_plan(desired: &plan::Desired, live: &State) -> Vec<String> {
             .iter()
             .filter(|change| change.action != Action::Adopt || change_beyond_marker(change))
             .map(|change| {
-                let fields: Vec<&str> = change.fields.iter().map(|f| f.path.as_str()).collect();
+                let fields: Vec<String> = change
+                    .fields
+                    .iter()
+                    .filter_map(|f| plan::display_path(change.address.kind, &f.path))
+                    .collect();
                 format!(
                     "the first plan would {} `{}` and change {}: {}",
                     format!("{:?}", change.action).to_lowercase(),

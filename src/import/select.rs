@@ -214,8 +214,8 @@ impl Selector<'_> {
             (true, false) => {
                 if !from_entries.is_empty() {
                     self.leave_out(format!(
-                        "{} access entries: the cluster authenticates with the aws-auth ConfigMap only",
-                        from_entries.len()
+                        "{}: the cluster authenticates with the aws-auth ConfigMap only",
+                        crate::words::count(from_entries.len(), "access entry", "access entries")
                     ));
                 }
                 from_map.into_values().collect()
@@ -462,17 +462,47 @@ impl Selector<'_> {
                 self.role(&name, &mut policies);
             }
         }
-        // A user's groups come with it: memberships can only name groups of the file.
+        // A user's groups come with it: memberships can only name groups of the file. And a
+        // group's members come with it: accessctl owns the membership of its groups, so a
+        // member the file leaves out would be taken out by the first plan. Members bring their
+        // own groups, so this runs until nothing new comes in.
         let explicit_groups = self.options.includes(Part::IamGroups);
-        for name in groups {
-            let needed = self
-                .selection
-                .users
-                .values()
-                .any(|u| u.groups.contains(&name));
-            if explicit_groups || needed {
-                self.group(&name, &mut policies);
+        let mut settled: BTreeSet<String> = BTreeSet::new();
+        loop {
+            let pending: Vec<String> = groups
+                .iter()
+                .filter(|name| !settled.contains(*name))
+                .filter(|name| {
+                    explicit_groups
+                        || self
+                            .selection
+                            .users
+                            .values()
+                            .any(|u| u.groups.contains(*name))
+                })
+                .cloned()
+                .collect();
+            if pending.is_empty() {
+                break;
             }
+            for name in pending {
+                settled.insert(name.clone());
+                if self.group(&name, &mut policies) {
+                    self.members(&name, &mut groups, &mut policies);
+                }
+            }
+        }
+        // A member that came in late may belong to a group left out before it.
+        let absent: BTreeSet<String> = self
+            .selection
+            .users
+            .values()
+            .flat_map(|user| user.groups.iter())
+            .filter(|name| !self.selection.groups.contains_key(*name))
+            .cloned()
+            .collect();
+        for name in absent {
+            self.drop_group_members(&name);
         }
         if self.options.includes(Part::IamPolicies) {
             for name in policies {
@@ -577,31 +607,102 @@ impl Selector<'_> {
         self.selection.roles.insert(name.to_string(), role.clone());
     }
 
-    fn group(&mut self, name: &str, policies: &mut BTreeSet<String>) {
+    /// Imports group `name`; `false` when it is left out.
+    fn group(&mut self, name: &str, policies: &mut BTreeSet<String>) -> bool {
         let Some(group) = self.live.iam.groups.get(name) else {
-            return;
+            return false;
         };
         if !self.inline_ok(&format!("IAM group `{name}`"), &group.inline_policies) {
-            // Its members cannot name it then: they are left out too.
-            let members: Vec<String> = self
-                .selection
-                .users
-                .iter()
-                .filter(|(_, u)| u.groups.contains(name))
-                .map(|(n, _)| n.clone())
-                .collect();
-            for member in members {
-                self.selection.users.remove(&member);
-                self.leave_out(format!(
-                    "IAM user `{member}`: member of group `{name}`, which is left out"
-                ));
-            }
-            return;
+            self.drop_group_members(name);
+            return false;
         }
         self.customer_policies(group.managed_policies.iter(), policies);
         self.selection
             .groups
             .insert(name.to_string(), group.clone());
+        true
+    }
+
+    /// The members of an imported group, as users of the file; or, when they cannot all be
+    /// written or `--include` leaves users out, the group is left out (with its members, whose
+    /// memberships could not name it): a first plan after import never removes a member.
+    fn members(
+        &mut self,
+        name: &str,
+        groups: &mut BTreeSet<String>,
+        policies: &mut BTreeSet<String>,
+    ) {
+        let missing: Vec<String> = self
+            .live
+            .iam
+            .members(name)
+            .into_iter()
+            .filter(|member| !self.selection.users.contains_key(member))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let listed = missing
+            .iter()
+            .map(|member| format!("`{member}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !self.options.includes(Part::IamUsers) {
+            // Owning the group without its members would make the first plan take them out.
+            self.selection.groups.remove(name);
+            self.leave_out(format!(
+                "IAM group `{name}`: left out with its members {listed} (`--include` leaves out `iam-users`, and accessctl owns the membership of the groups it manages); add `iam-users` to `--include` to import it"
+            ));
+            self.drop_group_members(name);
+            return;
+        }
+        for member in &missing {
+            self.user(member, groups, policies);
+        }
+        let unwritable: Vec<String> = missing
+            .iter()
+            .filter(|member| !self.selection.users.contains_key(*member))
+            .map(|member| format!("`{member}`"))
+            .collect();
+        if !unwritable.is_empty() {
+            self.selection.groups.remove(name);
+            self.leave_out(format!(
+                "IAM group `{name}`: its member{} {} cannot be written (above), and accessctl would take {} out of the group it owns; referred to by name",
+                if unwritable.len() == 1 { "" } else { "s" },
+                unwritable.join(", "),
+                if unwritable.len() == 1 { "it" } else { "them" },
+            ));
+            self.drop_group_members(name);
+        }
+    }
+
+    /// Group `name` is left out: its members in the file could not name it, so they are left
+    /// out too; and each group they belong to loses a member it would then remove, so it goes
+    /// the same way.
+    fn drop_group_members(&mut self, name: &str) {
+        let members: Vec<String> = self
+            .selection
+            .users
+            .iter()
+            .filter(|(_, u)| u.groups.contains(name))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for member in members {
+            let Some(user) = self.selection.users.remove(&member) else {
+                continue;
+            };
+            self.leave_out(format!(
+                "IAM user `{member}`: member of group `{name}`, which is left out"
+            ));
+            for other in &user.groups {
+                if other != name && self.selection.groups.remove(other).is_some() {
+                    self.leave_out(format!(
+                        "IAM group `{other}`: its member `{member}` is left out, and accessctl would take it out of the group it owns"
+                    ));
+                    self.drop_group_members(other);
+                }
+            }
+        }
     }
 
     fn policy(&mut self, name: &str) {

@@ -768,7 +768,7 @@ pub fn render_text(findings: &[Finding], file: &str) -> String {
 }
 
 /// The JSON form (`format_version` 1).
-pub fn render_json(findings: &[Finding], file: &str) -> String {
+pub fn render_json(findings: &[Finding], file: &str) -> Result<String, crate::render::JsonError> {
     let counts = summary(findings);
     let count = |severity| counts.get(&severity).copied().unwrap_or(0);
     let value = json!({
@@ -788,14 +788,12 @@ pub fn render_json(findings: &[Finding], file: &str) -> String {
             "low": count(Severity::Low),
         },
     });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::render::json::to_pretty("the lint report", &value)
 }
 
 /// SARIF 2.1.0, for code-scanning tools. `file` is the artifact URI as given (relative paths
 /// stay relative to the checkout).
-pub fn render_sarif(findings: &[Finding], file: &str) -> String {
+pub fn render_sarif(findings: &[Finding], file: &str) -> Result<String, crate::render::JsonError> {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|rule| {
@@ -845,9 +843,7 @@ pub fn render_sarif(findings: &[Finding], file: &str) -> String {
             "results": results,
         }],
     });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::render::json::to_pretty("the SARIF report", &value)
 }
 
 #[cfg(test)]

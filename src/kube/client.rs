@@ -9,15 +9,16 @@
 //! also retries 500 and dropped connections and says what it gave up on.
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use super::error::{KubeError, KubeErrorKind};
 use crate::model::Cluster;
-pub use crate::retry::RetryPolicy;
 use crate::retry::{self, Verdict};
+pub use crate::retry::{RetryClock, RetryPolicy};
+use crate::words::io_reason;
 
 /// A client for one cluster, with what is needed to explain its failures.
 #[derive(Clone)]
@@ -32,6 +33,7 @@ pub struct ClusterClient {
     /// How to fix access to this cluster (`aws eks update-kubeconfig …`).
     access_hint: String,
     pub retry: RetryPolicy,
+    clock: RetryClock,
 }
 
 impl std::fmt::Debug for ClusterClient {
@@ -57,14 +59,49 @@ fn update_kubeconfig_hint(name: &str, cluster: &Cluster) -> String {
     format!("to add or refresh this cluster's kubeconfig entry, run `{command}`")
 }
 
+/// Why a kubeconfig could not be read, in words: an I/O failure without its `(os error N)`,
+/// and without the path kube-rs repeats (the caller names it).
+fn kubeconfig_reason(error: &KubeconfigError) -> String {
+    match error {
+        KubeconfigError::ReadConfig(source, _) => io_reason(source),
+        other => other.to_string(),
+    }
+}
+
+/// Reads the kubeconfig at `path`, or the environment's (`KUBECONFIG`, `~/.kube/config`), off
+/// the async runtime: it is blocking file I/O. The outer error: the read itself stopped.
+async fn read_kubeconfig(
+    path: Option<PathBuf>,
+) -> Result<Result<Kubeconfig, KubeconfigError>, String> {
+    let read = tokio::task::spawn_blocking(move || match path {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    });
+    read.await
+        .map_err(|error| format!("reading it stopped: {error}"))
+}
+
 impl ClusterClient {
     /// Connects to cluster `name` of access.yaml through the kubeconfig of the environment.
     pub async fn connect(name: &str, cluster: &Cluster) -> Result<Self, KubeError> {
         let hint = update_kubeconfig_hint(name, cluster);
-        let kubeconfig = Kubeconfig::read().map_err(|error| {
+        let kubeconfig = read_kubeconfig(None).await.and_then(|read| {
+            read.map_err(|error| match &error {
+                KubeconfigError::ReadConfig(source, path) => format!(
+                    "cannot read the kubeconfig `{}`: {}",
+                    path.display(),
+                    io_reason(source)
+                ),
+                _ => format!(
+                    "cannot read the kubeconfig (KUBECONFIG or ~/.kube/config): {}",
+                    kubeconfig_reason(&error)
+                ),
+            })
+        });
+        let kubeconfig = kubeconfig.map_err(|message| {
             KubeError::new(
                 KubeErrorKind::Kubeconfig,
-                format!("cluster `{name}`: cannot read the kubeconfig (KUBECONFIG or ~/.kube/config): {error}"),
+                format!("cluster `{name}`: {message}"),
             )
             .with_hint(hint.clone())
         })?;
@@ -78,16 +115,19 @@ impl ClusterClient {
         path: &Path,
     ) -> Result<Self, KubeError> {
         let hint = update_kubeconfig_hint(name, cluster);
-        let kubeconfig = Kubeconfig::read_from(path).map_err(|error| {
-            KubeError::new(
-                KubeErrorKind::Kubeconfig,
-                format!(
-                    "cluster `{name}`: cannot read the kubeconfig {}: {error}",
-                    path.display()
-                ),
-            )
-            .with_hint(hint.clone())
-        })?;
+        let kubeconfig = read_kubeconfig(Some(path.to_path_buf()))
+            .await
+            .and_then(|read| read.map_err(|error| kubeconfig_reason(&error)))
+            .map_err(|reason| {
+                KubeError::new(
+                    KubeErrorKind::Kubeconfig,
+                    format!(
+                        "cluster `{name}`: cannot read the kubeconfig `{}`: {reason}",
+                        path.display()
+                    ),
+                )
+                .with_hint(hint.clone())
+            })?;
         Self::from_kubeconfig(name, cluster, kubeconfig).await
     }
 
@@ -160,11 +200,18 @@ impl ClusterClient {
             server,
             access_hint: hint,
             retry: RetryPolicy::kube(),
+            clock: RetryClock::real(),
         })
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// The clock retries wait on (tests: [`RetryClock::manual`]).
+    pub fn with_clock(mut self, clock: RetryClock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -179,7 +226,7 @@ impl ClusterClient {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, kube::Error>>,
     {
-        let failure = match retry::retry(&self.retry, classify, operation).await {
+        let failure = match retry::retry(&self.retry, &self.clock, classify, operation).await {
             Ok(value) => return Ok(value),
             Err(failure) => failure,
         };
@@ -286,12 +333,14 @@ fn api_hint(code: u16, access_hint: &str) -> Option<String> {
 }
 
 /// The error and its sources, joined.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = crate::words::error_message(error);
     let mut source = error.source();
     while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
+        let cause_text = crate::words::error_message(cause);
+        // Case aside: an I/O cause reads `connection refused` where its wrapper quoted it as
+        // `Connection refused`.
+        if !text.to_lowercase().contains(&cause_text.to_lowercase()) {
             text.push_str(": ");
             text.push_str(&cause_text);
         }
@@ -306,7 +355,8 @@ mod tests {
 
     fn api(code: u16, details: serde_json::Value) -> kube::Error {
         let status = serde_json::json!({"code": code, "message": "m", "details": details});
-        kube::Error::Api(Box::new(serde_json::from_value(status).expect("a Status")))
+        let status = serde_json::from_value(status).unwrap_or_else(|error| panic!("{error}"));
+        kube::Error::Api(Box::new(status))
     }
 
     #[test]

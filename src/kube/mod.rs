@@ -9,7 +9,7 @@ pub mod error;
 pub mod read;
 
 pub use apply::{ClusterExecutor, ClusterExecutors};
-pub use client::{ClusterClient, RetryPolicy};
+pub use client::{ClusterClient, RetryClock, RetryPolicy};
 pub use error::KubeError;
 pub use read::read_cluster;
 

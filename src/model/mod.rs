@@ -128,6 +128,17 @@ pub struct Iam {
     pub oidc_providers: BTreeMap<String, OidcProvider>,
 }
 
+impl Iam {
+    /// The users in group `name`, from the users' `groups` (where a state records membership).
+    pub fn members(&self, name: &str) -> BTreeSet<String> {
+        self.users
+            .iter()
+            .filter(|(_, user)| user.groups.contains(name))
+            .map(|(user, _)| user.clone())
+            .collect()
+    }
+}
+
 /// A customer-managed policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,6 +166,12 @@ pub struct Group {
     /// Inline policies by name.
     #[serde(default)]
     pub inline_policies: BTreeMap<String, PolicyDocument>,
+    /// The users in the group, as a plan shows them. A state records membership once, on the
+    /// users (`User::groups`, as IAM reports it), and leaves this empty; the planner fills it
+    /// in the group objects of its changes, where apply reads it (`members - mallory` takes
+    /// a member the file does not declare out of a group accessctl owns).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub members: BTreeSet<String>,
 }
 
 /// An IAM user.

@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
     AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH,
-    DEFAULT_POLICY_PATH, Group, IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG,
+    DEFAULT_POLICY_PATH, Group, IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG,
     MANAGED_BY_VALUE, Meta, NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy,
     Role, ServiceAccount, State, User,
 };
 
-use super::fields::{field_changes, field_names, join_names};
+use super::fields::{display_field, field_changes, field_names, join_names};
 use super::simulate::{moves_policy, reattach_moved_policy};
 use super::{
     Action, Address, Change, Desired, FieldChange, Kind, Note, Object, PlanOptions, Problem,
@@ -26,6 +26,10 @@ pub(super) const STANDARD_ACCESS_ENTRY: &str = "STANDARD";
 
 const REASON_CREATE: &str = "not in live state";
 const REASON_DELETE: &str = "owned by accessctl and no longer in access.yaml";
+const REASON_MEMBER: &str = "member not declared in access.yaml";
+const REASON_MEMBERS: &str = "members not declared in access.yaml";
+/// The field of a group object that lists its users.
+const MEMBERS_FIELD: &str = "members";
 const REASON_ADOPT_FILE: &str = "exists unmanaged; adopted because of `adopt: true`";
 const REASON_ADOPT_FLAG: &str = "exists unmanaged; adopted because of `--adopt`";
 
@@ -160,6 +164,14 @@ struct Paths<'a> {
     policy: &'a str,
 }
 
+impl Paths<'_> {
+    /// For kinds owned by their tags, which need no path.
+    const NONE: Paths<'static> = Paths {
+        group: "",
+        policy: "",
+    };
+}
+
 /// IAM returns no policy tags in bulk (one `ListPolicyTags` per policy would dominate the live
 /// read), so the path marks ownership and the tags accessctl writes are never compared.
 impl Managed for Policy {
@@ -195,7 +207,14 @@ impl Managed for Group {
     fn is_owned(&self, paths: &Paths<'_>) -> bool {
         self.path == paths.group
     }
+    /// A new group has no members yet: the users' changes add them.
     fn created(desired: &Self) -> Self {
+        let mut group = desired.clone();
+        group.members.clear();
+        group
+    }
+    /// `desired` holds the members the group keeps (`memberships`).
+    fn becomes(desired: &Self, _: &Self) -> Self {
         desired.clone()
     }
     fn into_object(self) -> Object {
@@ -459,7 +478,8 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
         reattach_moved_policy(moved.get_or_insert_with(|| live.iam.clone()), change);
     }
     let have = moved.as_ref().unwrap_or(&live.iam);
-    differ.objects(Kind::Group, None, &want.groups, &have.groups);
+    let (want_groups, have_groups) = memberships(want, have);
+    differ.objects(Kind::Group, None, &want_groups, &have_groups);
     differ.objects(Kind::User, None, &want.users, &have.users);
     differ.objects(Kind::Role, None, &want.roles, &have.roles);
     differ.objects(
@@ -485,6 +505,40 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
         }
     }
     differ.outcome
+}
+
+/// Groups with their members, desired and live, for the comparison. Live members come from
+/// the users' `groups` (IAM's record), every user included. The membership of a user the file
+/// declares is the user's change (`groups`), and an owned user the file no longer declares
+/// leaves its groups by its deletion; what remains is a member the file does not declare at
+/// all: a group accessctl owns must not keep it, so the desired group is the live one without
+/// it (`members - mallory`). Groups accessctl does not own are never compared.
+fn memberships(want: &Iam, live: &Iam) -> (BTreeMap<String, Group>, BTreeMap<String, Group>) {
+    let mut have = live.groups.clone();
+    for (name, user) in &live.users {
+        for group in &user.groups {
+            if let Some(group) = have.get_mut(group) {
+                group.members.insert(name.clone());
+            }
+        }
+    }
+    let owned_user = |name: &str| {
+        live.users
+            .get(name)
+            .is_some_and(|user| user.is_owned(&Paths::NONE))
+    };
+    let mut desired = want.groups.clone();
+    for (name, group) in &mut desired {
+        if let Some(live_group) = have.get(name) {
+            group.members = live_group
+                .members
+                .iter()
+                .filter(|member| want.users.contains_key(*member) || owned_user(member))
+                .cloned()
+                .collect();
+        }
+    }
+    (desired, have)
 }
 
 struct Differ<'a> {
@@ -550,14 +604,29 @@ impl Differ<'_> {
         if let Some(adoption) = adoption {
             reasons.push(adoption.to_string());
         }
+        // Only members the file does not declare leave a group here (`memberships`).
+        let (membership, others): (Vec<&FieldChange>, Vec<&FieldChange>) = fields
+            .iter()
+            .partition(|field| address.kind == Kind::Group && field.path == MEMBERS_FIELD);
         if !immutable.is_empty() {
-            let names: Vec<String> = immutable.iter().map(|name| format!("`{name}`")).collect();
+            let names: Vec<String> = immutable
+                .iter()
+                .map(|name| format!("`{}`", display_field(address.kind, name).unwrap_or(name)))
+                .collect();
             reasons.push(format!("{} cannot be changed in place", join_names(&names)));
-        } else if adoption.is_none() {
+        } else if adoption.is_none() && (!others.is_empty() || membership.is_empty()) {
+            let others: Vec<FieldChange> = others.into_iter().cloned().collect();
             reasons.push(format!(
                 "differs from access.yaml: {}",
-                field_names(&fields).join(", ")
+                field_names(address.kind, &others).join(", ")
             ));
+        }
+        if let (Object::Group(before), Object::Group(after)) = (&before, &after) {
+            match before.members.difference(&after.members).count() {
+                0 => {}
+                1 => reasons.push(REASON_MEMBER.to_string()),
+                _ => reasons.push(REASON_MEMBERS.to_string()),
+            }
         }
         self.outcome.changes.push(Change {
             address,
@@ -764,7 +833,7 @@ impl Differ<'_> {
                 if !fields.is_empty() {
                     reason.push(format!(
                         "differs from access.yaml: {}",
-                        field_names(&fields).join(", ")
+                        field_names(address.kind, &fields).join(", ")
                     ));
                 }
                 if entries.len() > 1 {

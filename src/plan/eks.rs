@@ -279,7 +279,7 @@ fn disagreements(desired: &Desired, live: &State, changes: &[Change], notes: &mu
                     notes.push(Note {
                         address: Some(Address::cluster(Kind::AccessEntry, name, principal)),
                         message: format!(
-                            "cluster `{name}`: the access entry and the aws-auth entry for `{principal}` disagree ({difference}); EKS uses the access entry"
+                            "the access entry and the aws-auth entry of this principal disagree ({difference}); EKS uses the access entry"
                         ),
                     });
                 }

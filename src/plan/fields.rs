@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{FieldChange, Object};
+use super::{FieldChange, Kind, Object};
 
 /// Fields whose value is a map compared key by key (`tags.team`, `inline_policies.x`,
 /// an access entry's `policies.<arn>`).
@@ -109,24 +109,67 @@ fn change(path: String, before: Option<&Value>, after: Option<&Value>) -> FieldC
     }
 }
 
-/// The distinct fields named by `changes`, for a reason line: `groups, tags, meta.labels`.
-pub(super) fn field_names(changes: &[FieldChange]) -> Vec<String> {
+/// The distinct fields named by `changes`, for a reason line, as people read them
+/// (`groups, tags, labels`): see [`display_path`].
+pub(super) fn field_names(kind: Kind, changes: &[FieldChange]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for change in changes {
-        let name = match change.path.strip_prefix("meta.") {
-            Some(rest) => format!("meta.{}", rest.split('.').next().unwrap_or_default()),
-            None => change
-                .path
-                .split('.')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+        let (field, _) = split_path(&change.path);
+        let Some(name) = display_field(kind, field) else {
+            continue;
         };
-        if !names.contains(&name) {
-            names.push(name);
+        if !names.iter().any(|known| known == name) {
+            names.push(name.to_string());
         }
     }
     names
+}
+
+/// A field path split into its field (`managed_policies`, `meta.labels`) and the map key
+/// below it, if any (`tags.team` → `tags`, `team`).
+fn split_path(path: &str) -> (&str, Option<&str>) {
+    let field_len = match path.strip_prefix("meta.") {
+        Some(rest) => "meta.".len() + rest.find('.').unwrap_or(rest.len()),
+        None => path.find('.').unwrap_or(path.len()),
+    };
+    let (field, rest) = path.split_at(field_len);
+    (field, rest.strip_prefix('.'))
+}
+
+/// The name a person reads for a field of an object of `kind`: the access.yaml key that sets
+/// it (`policies`, `inline`, `permissionsBoundary`, `labels`, `accessPolicies`), or, for what
+/// access.yaml does not write, the AWS or Kubernetes name (`ClientIDList`, `roleRef`,
+/// `subjects`, `type`, `roleArn`). `None` for what a plan does not show: ids AWS assigns, and
+/// the aws-auth list of an entry (its ARN says whether it is a role or a user).
+///
+/// Plan JSON keeps the model's names (`docs/plan-json.md`); only the human views rename.
+pub fn display_field(kind: Kind, field: &str) -> Option<&str> {
+    Some(match (kind, field) {
+        (_, "managed_policies") => "policies",
+        (_, "inline_policies") => "inline",
+        (_, "permissions_boundary") => "permissionsBoundary",
+        (_, "max_session_duration") => "maxSessionDuration",
+        (_, "meta.labels") => "labels",
+        (_, "meta.annotations") => "annotations",
+        (_, "role_ref") => "roleRef",
+        (Kind::OidcProvider, "client_ids") => "ClientIDList",
+        (Kind::AccessEntry, "policies") => "accessPolicies",
+        (Kind::PodIdentity, "role_arn") => "roleArn",
+        (Kind::AwsAuth, "kind") => return None,
+        (_, "role_id" | "principal_id" | "association_id") => return None,
+        (_, other) => other,
+    })
+}
+
+/// A field path as people read it: [`display_field`] for the field, the map key kept
+/// (`inline_policies.assume` → `inline.assume`, `meta.labels.team` → `labels.team`).
+pub fn display_path(kind: Kind, path: &str) -> Option<String> {
+    let (field, key) = split_path(path);
+    let name = display_field(kind, field)?;
+    Some(match key {
+        Some(key) => format!("{name}.{key}"),
+        None => name.to_string(),
+    })
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -195,8 +238,8 @@ mod tests {
         assert_eq!(changes[3].before, None);
         assert_eq!(changes[3].after, Some(json!("accessctl")));
         assert_eq!(
-            field_names(&changes),
-            ["groups", "managed_policies", "inline_policies", "tags"]
+            field_names(Kind::User, &changes),
+            ["groups", "policies", "inline", "tags"]
         );
     }
 
@@ -223,7 +266,10 @@ mod tests {
                 "meta.annotations.note"
             ]
         );
-        assert_eq!(field_names(&changes), ["meta.labels", "meta.annotations"]);
+        assert_eq!(
+            field_names(Kind::Namespace, &changes),
+            ["labels", "annotations"]
+        );
     }
 
     #[test]
@@ -262,6 +308,41 @@ mod tests {
         let mut other = role.clone();
         other.role_id = None;
         assert!(field_changes(&Object::Role(role), &Object::Role(other)).is_empty());
+    }
+
+    #[test]
+    fn paths_read_as_access_yaml_writes_them() {
+        let path = |kind, path| display_path(kind, path);
+        assert_eq!(
+            path(Kind::User, "managed_policies").as_deref(),
+            Some("policies")
+        );
+        assert_eq!(
+            path(Kind::Role, "inline_policies.assume-eks-admin").as_deref(),
+            Some("inline.assume-eks-admin")
+        );
+        assert_eq!(
+            path(Kind::Namespace, "meta.labels.app.kubernetes.io/managed-by").as_deref(),
+            Some("labels.app.kubernetes.io/managed-by")
+        );
+        assert_eq!(
+            path(
+                Kind::AccessEntry,
+                "policies.arn:aws:eks::aws:cluster-access-policy/A"
+            )
+            .as_deref(),
+            Some("accessPolicies.arn:aws:eks::aws:cluster-access-policy/A")
+        );
+        assert_eq!(
+            path(Kind::RoleBinding, "role_ref").as_deref(),
+            Some("roleRef")
+        );
+        assert_eq!(path(Kind::Role, "role_id"), None);
+        assert_eq!(path(Kind::AwsAuth, "kind"), None);
+        assert_eq!(
+            path(Kind::Policy, "tags.team").as_deref(),
+            Some("tags.team")
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use address::{Address, Kind, ParseAddressError};
+pub use fields::{display_field, display_path};
 pub use simulate::simulate;
 
 use crate::model::{
@@ -127,8 +128,8 @@ pub struct FieldChange {
 }
 
 /// One proposed change. Apply needs nothing beyond it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "ChangeRepr", into = "ChangeRepr")]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(try_from = "ChangeRepr")]
 pub struct Change {
     pub address: Address,
     pub action: Action,
@@ -152,16 +153,30 @@ struct ChangeRepr {
     fields: Vec<FieldChange>,
 }
 
-impl From<Change> for ChangeRepr {
-    fn from(change: Change) -> Self {
-        ChangeRepr {
-            address: change.address,
-            action: change.action,
-            reason: change.reason,
-            before: change.before.as_ref().map(Object::to_value),
-            after: change.after.as_ref().map(Object::to_value),
-            fields: change.fields,
+/// [`ChangeRepr`] borrowed, for writing: the objects serialize in place, so an object that
+/// cannot be written fails the serialization instead of becoming `null`.
+#[derive(Serialize)]
+struct ChangeReprRef<'a> {
+    address: &'a Address,
+    action: &'a Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    before: Option<&'a Object>,
+    after: Option<&'a Object>,
+    fields: &'a [FieldChange],
+}
+
+impl Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ChangeReprRef {
+            address: &self.address,
+            action: &self.action,
+            reason: self.reason.as_deref(),
+            before: self.before.as_ref(),
+            after: self.after.as_ref(),
+            fields: &self.fields,
         }
+        .serialize(serializer)
     }
 }
 

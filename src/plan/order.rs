@@ -1,9 +1,9 @@
 //! The order apply runs changes in: revoke access first, then create and change in dependency
 //! order with access granted last, then delete what remains with identities last.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 
-use super::{Action, Change};
+use super::{Action, Address, Change, Kind};
 
 /// Which of the three passes a change belongs to.
 fn pass(change: &Change) -> u8 {
@@ -14,29 +14,35 @@ fn pass(change: &Change) -> u8 {
     }
 }
 
-fn compare(left: &Change, right: &Change) -> Ordering {
-    let left_pass = pass(left);
-    left_pass.cmp(&pass(right)).then_with(|| {
-        if left_pass == 2 {
-            Reverse(left.address.kind)
-                .cmp(&Reverse(right.address.kind))
-                .then_with(|| left.address.cmp(&right.address))
-        } else {
-            // Addresses order by kind first, so this is Kind order with ties by address.
-            left.address.cmp(&right.address)
-        }
-    })
+/// Where a change goes: its stage (the pass, then the kind in dependency order, reversed for
+/// deletes), then its address as written, so that the lines of one stage read sorted
+/// (`cluster.demo-eu.…` before `cluster.demo.…`, as `sort` has it), then the address itself
+/// to keep the order total.
+fn key(change: &Change) -> (u8, Reverse<Option<Kind>>, Option<Kind>, String, Address) {
+    let pass = pass(change);
+    let kind = change.address.kind;
+    let (descending, ascending) = if pass == 2 {
+        (Reverse(Some(kind)), None)
+    } else {
+        (Reverse(None), Some(kind))
+    };
+    (
+        pass,
+        descending,
+        ascending,
+        change.address.to_string(),
+        change.address.clone(),
+    )
 }
 
 /// Sorts `changes` into apply order. Stable and total, so the plan is deterministic.
 pub(super) fn sort(changes: &mut [Change]) {
-    changes.sort_by(compare);
+    changes.sort_by_cached_key(key);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Address, Kind};
 
     fn change(action: Action, address: Address) -> Change {
         Change {
@@ -103,6 +109,41 @@ mod tests {
                 "- iam.user.another-old-user",
                 "- iam.user.old-user",
                 "- iam.policy.old-policy",
+            ]
+        );
+    }
+
+    #[test]
+    fn within_a_stage_changes_follow_their_written_address() {
+        let mut changes = vec![
+            change(
+                Action::Create,
+                Address::cluster(Kind::Namespace, "demo", "b"),
+            ),
+            change(
+                Action::Create,
+                Address::cluster(Kind::Namespace, "demo_old", "a"),
+            ),
+            change(
+                Action::Create,
+                Address::cluster(Kind::Namespace, "demo-eu", "a"),
+            ),
+            change(
+                Action::Create,
+                Address::cluster(Kind::Namespace, "demo", "a"),
+            ),
+            change(Action::Create, Address::iam(Kind::User, "b")),
+        ];
+        sort(&mut changes);
+        let order: Vec<String> = changes.iter().map(|c| c.address.to_string()).collect();
+        assert_eq!(
+            order,
+            [
+                "iam.user.b",
+                "cluster.demo-eu.namespace.a",
+                "cluster.demo.namespace.a",
+                "cluster.demo.namespace.b",
+                "cluster.demo_old.namespace.a",
             ]
         );
     }

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::insight::iam_eval::{self, Principal};
+use crate::insight::{chain, who_can};
 use crate::model::{AccessScope, Caller, Cluster, RoleRefKind, State, SubjectKind, arn, parse_arn};
 
 use super::simulate::apply_all;
@@ -27,7 +29,10 @@ pub(super) fn check(desired: &Desired, live: &State, changes: &[Change]) -> Outc
     let mut outcome = Outcome::default();
     account(desired, live, &mut outcome);
     match &live.caller {
-        Some(caller) => self_lockout(caller, live, changes, &mut outcome),
+        Some(caller) => {
+            self_lockout(caller, live, changes, &mut outcome);
+            membership_lockout(caller, live, changes, &mut outcome);
+        }
         None => outcome.notes.push(Note {
             address: None,
             message: "live state names no caller: the self-lockout check could not run".to_string(),
@@ -95,13 +100,16 @@ fn role_of(text: &str) -> Option<(&str, &str, &str)> {
 /// The parts of a mapping that decide what it grants.
 fn grant(object: Option<&Object>) -> Option<String> {
     match object? {
-        Object::AwsAuthEntry(entry) => {
-            serde_json::to_string(&(&entry.kind, &entry.username, &entry.groups)).ok()
-        }
-        Object::AccessEntry(entry) => {
-            serde_json::to_string(&(&entry.kind, &entry.username, &entry.groups, &entry.policies))
-                .ok()
-        }
+        // Compared only, never shown: the Debug form cannot fail (serializing could, and a
+        // failure must not read as "no grant").
+        Object::AwsAuthEntry(entry) => Some(format!(
+            "{:?}",
+            (&entry.kind, &entry.username, &entry.groups)
+        )),
+        Object::AccessEntry(entry) => Some(format!(
+            "{:?}",
+            (&entry.kind, &entry.username, &entry.groups, &entry.policies)
+        )),
         _ => None,
     }
 }
@@ -157,6 +165,127 @@ fn self_lockout(caller: &Caller, live: &State, changes: &[Change], outcome: &mut
             });
         }
     }
+}
+
+/// IAM writes that let the caller repair IAM (and rejoin a group): holding any one of them is
+/// what "IAM write access" means for the self-lockout check.
+const IAM_WRITE_ACTIONS: [&str; 4] = [
+    "iam:AddUserToGroup",
+    "iam:AttachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:UpdateAssumeRolePolicy",
+];
+
+/// The caller, an IAM user, taken out of groups (a member not declared, a membership dropped
+/// from the file, a group deleted): refused when that loses its last route into a cluster or
+/// its last IAM write access, each route named. Other routes (its own policies, another
+/// group, a direct mapping) keep it safe.
+fn membership_lockout(caller: &Caller, live: &State, changes: &[Change], outcome: &mut Outcome) {
+    let principal = caller.principal_arn();
+    let Some(parts) = parse_arn(&principal) else {
+        return;
+    };
+    let Some(resource) = parts.resource.strip_prefix("user/") else {
+        return;
+    };
+    let name = resource.rsplit('/').next().unwrap_or(resource);
+    let Some(user) = live.iam.users.get(name) else {
+        return;
+    };
+    if arn::user(parts.partition, &caller.account, &user.path, name) != principal {
+        return;
+    }
+    let touches_membership = changes.iter().any(|change| match change.address.kind {
+        Kind::User => change.address.name == name,
+        Kind::Group => user.groups.contains(&change.address.name),
+        _ => false,
+    });
+    if !touches_membership {
+        return;
+    }
+    let mut after = State {
+        iam: live.iam.clone(),
+        ..State::default()
+    };
+    apply_all(
+        &mut after,
+        changes.iter().filter(|change| change.address.kind.is_iam()),
+    );
+    // A deleted caller is the identity check's.
+    let Some(remaining) = after.iam.users.get(name) else {
+        return;
+    };
+    let lost: Vec<&String> = user.groups.difference(&remaining.groups).collect();
+    if lost.is_empty() {
+        return;
+    }
+    // Only the membership changes: what else the plan does is checked on its own.
+    let mut without = live.clone();
+    if let Some(user) = without.iam.users.get_mut(name) {
+        user.groups.clone_from(&remaining.groups);
+    }
+    let Some(start) = Principal::user(live, name) else {
+        return;
+    };
+    let mut routes = Vec::new();
+    for cluster in live.clusters.keys() {
+        let before = chain::routes(live, &start, Some(cluster));
+        let Some(route) = before.first() else {
+            continue;
+        };
+        if chain::routes(&without, &start, Some(cluster)).is_empty() {
+            let answer = chain::Answer {
+                cluster: cluster.clone(),
+                certainty: route.certainty,
+                route: Some(route.clone()),
+                grant: None,
+                rule: None,
+            };
+            routes.push(format!(
+                "cluster `{cluster}` ({})",
+                who_can::describe_route(&answer)
+            ));
+        }
+    }
+    let writes = |state: &State| {
+        IAM_WRITE_ACTIONS.iter().find_map(|action| {
+            let decision = iam_eval::evaluate(state, &start, action, "*");
+            decision
+                .may_allow()
+                .then(|| format!("`{action}` {}", decision.reason()))
+        })
+    };
+    if let Some(write) = writes(live)
+        && writes(&without).is_none()
+    {
+        routes.push(format!("IAM write access ({write})"));
+    }
+    if routes.is_empty() {
+        return;
+    }
+    let address = lost
+        .iter()
+        .find_map(|group| {
+            changes
+                .iter()
+                .find(|change| {
+                    change.address.kind == Kind::Group && change.address.name == group.as_str()
+                })
+                .map(|change| change.address.clone())
+        })
+        .unwrap_or_else(|| super::Address::iam(Kind::User, name));
+    let groups: Vec<String> = lost.iter().map(|group| format!("`{group}`")).collect();
+    outcome.problems.push(Problem::Unsafe {
+        check: SafetyCheck::SelfLockout,
+        message: format!(
+            "`{address}` takes the caller `{}` out of group{} {}, its only route to {}: this plan would lock the caller out",
+            caller.arn,
+            if groups.len() == 1 { "" } else { "s" },
+            groups.join(", "),
+            routes.join("; ")
+        ),
+        address: Some(address),
+    });
 }
 
 /// How many mappings make someone cluster admin.

@@ -1,9 +1,11 @@
 //! Applies a plan in memory: what live state will look like after `apply`. Used by the safety
 //! checks (who is still admin afterwards) and by tests (planning again finds nothing to do).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{AwsAuth, AwsAuthEntry, Cluster, IRSA_ANNOTATION, Iam, Meta, State, parse_arn};
+use crate::model::{
+    AwsAuth, AwsAuthEntry, Cluster, Group, IRSA_ANNOTATION, Iam, Meta, State, parse_arn,
+};
 
 use super::{Action, Change, Kind, Object, Plan};
 
@@ -33,10 +35,16 @@ fn apply(state: &mut State, change: &Change) {
                     _ => None,
                 })
             }
-            (Kind::Group, after) => put(&mut iam.groups, name, change.action, after, |o| match o {
-                Object::Group(group) => Some(group.clone()),
-                _ => None,
-            }),
+            (Kind::Group, after) => {
+                membership(iam, &name, change);
+                put(&mut iam.groups, name, change.action, after, |o| match o {
+                    Object::Group(group) => Some(Group {
+                        members: BTreeSet::new(),
+                        ..group.clone()
+                    }),
+                    _ => None,
+                })
+            }
             (Kind::User, after) => put(&mut iam.users, name, change.action, after, |o| match o {
                 Object::User(user) => Some(user.clone()),
                 _ => None,
@@ -195,6 +203,37 @@ pub(super) fn reattach_moved_policy(iam: &mut Iam, change: &Change) {
         for (old, new) in moved {
             arns.remove(&old);
             arns.insert(new);
+        }
+    }
+}
+
+/// A group change on its users, where a state records membership: the members it takes out
+/// leave, those it adds join (as apply's `RemoveUserFromGroup`/`AddUserToGroup`); a deleted
+/// group is left by everyone, and a created one starts empty.
+fn membership(iam: &mut Iam, name: &str, change: &Change) {
+    let members = |object: &Option<Object>| match object {
+        Some(Object::Group(group)) => group.members.clone(),
+        _ => BTreeSet::new(),
+    };
+    if matches!(change.action, Action::Delete | Action::Create) {
+        // Gone, or new: no one is in it (a user naming a group that did not exist named
+        // nothing).
+        for user in iam.users.values_mut() {
+            user.groups.remove(name);
+        }
+        if change.action == Action::Delete {
+            return;
+        }
+    }
+    let (before, after) = (members(&change.before), members(&change.after));
+    for left in before.difference(&after) {
+        if let Some(user) = iam.users.get_mut(left) {
+            user.groups.remove(name);
+        }
+    }
+    for joined in after.difference(&before) {
+        if let Some(user) = iam.users.get_mut(joined) {
+            user.groups.insert(name.to_string());
         }
     }
 }

@@ -80,6 +80,7 @@ fn group(path: &str) -> Group {
         path: path.into(),
         managed_policies: BTreeSet::new(),
         inline_policies: BTreeMap::new(),
+        members: BTreeSet::new(),
     }
 }
 
@@ -280,7 +281,7 @@ fn owned_and_different_is_updated_with_its_fields() {
     let change = &plan.changes[0];
     assert_eq!(
         change.reason.as_deref(),
-        Some("differs from access.yaml: groups, inline_policies, tags")
+        Some("differs from access.yaml: groups, inline, tags")
     );
     assert_eq!(
         paths(change),
@@ -604,7 +605,7 @@ fn binding_role_ref_change_is_a_replace() {
     assert_eq!(lines(&plan), ["-/+ cluster.demo.clusterrolebinding.reader"]);
     assert_eq!(
         plan.changes[0].reason.as_deref(),
-        Some("`role_ref` cannot be changed in place")
+        Some("`roleRef` cannot be changed in place")
     );
 }
 
@@ -1342,4 +1343,196 @@ fn reordered_aws_auth_groups_are_no_change() {
     aws_auth(&mut want).entries[0].groups = vec!["a".into(), "c".into()];
     let plan = ok(&desired(want), &have);
     assert_eq!(lines(&plan), [format!("~ cluster.demo.aws-auth[{arn}]")]);
+}
+
+// Membership of owned groups.
+
+fn member_of(owned: bool, groups: &[&str]) -> User {
+    let mut user = user(owned);
+    user.groups = groups.iter().map(|g| (*g).to_string()).collect();
+    user
+}
+
+fn admins_estate() -> (Desired, State) {
+    let mut want = state();
+    want.iam
+        .groups
+        .insert("admins".into(), group("/accessctl/"));
+    want.iam
+        .groups
+        .insert("deployers".into(), group("/accessctl/"));
+    want.iam
+        .users
+        .insert("alice".into(), member_of(false, &["admins"]));
+    let mut live = live_state();
+    live.iam
+        .groups
+        .insert("admins".into(), group("/accessctl/"));
+    live.iam
+        .groups
+        .insert("deployers".into(), group("/accessctl/"));
+    live.iam
+        .users
+        .insert("alice".into(), member_of(true, &["admins"]));
+    (desired(want), live)
+}
+
+fn replans_to_nothing(desired: &Desired, live: &State, plan: &Plan) -> State {
+    let after = simulate(live, plan);
+    let again = ok(desired, &after);
+    assert!(!again.has_changes(), "{:?}", lines(&again));
+    after
+}
+
+#[test]
+fn an_unowned_member_of_an_owned_group_is_removed_and_the_user_left_alone() {
+    let (desired, mut live) = admins_estate();
+    live.iam
+        .users
+        .insert("mallory".into(), member_of(false, &["admins", "deployers"]));
+    // A console group: its members are none of accessctl's business.
+    live.iam.groups.insert("console".into(), group("/"));
+    live.iam
+        .users
+        .get_mut("mallory")
+        .expect("mallory")
+        .groups
+        .insert("console".into());
+    let plan = ok(&desired, &live);
+    assert_eq!(
+        lines(&plan),
+        ["~ iam.group.admins", "~ iam.group.deployers"]
+    );
+    let change = &plan.changes[0];
+    assert_eq!(
+        change.reason.as_deref(),
+        Some("member not declared in access.yaml")
+    );
+    assert_eq!(paths(change), ["members"]);
+    assert_eq!(change.fields[0].before, Some(json!(["alice", "mallory"])));
+    assert_eq!(change.fields[0].after, Some(json!(["alice"])));
+    assert_eq!(plan.summary.change, 2);
+
+    let after = replans_to_nothing(&desired, &live, &plan);
+    let mallory = &after.iam.users["mallory"];
+    assert_eq!(mallory.groups, BTreeSet::from(["console".to_string()]));
+    assert_eq!(mallory.tags, live.iam.users["mallory"].tags);
+}
+
+#[test]
+fn a_user_moved_between_owned_groups_is_one_change() {
+    let (mut desired, live) = admins_estate();
+    desired
+        .state
+        .iam
+        .users
+        .insert("alice".into(), member_of(false, &["deployers"]));
+    let plan = ok(&desired, &live);
+    assert_eq!(lines(&plan), ["~ iam.user.alice"]);
+    assert_eq!(paths(&plan.changes[0]), ["groups"]);
+    replans_to_nothing(&desired, &live, &plan);
+}
+
+#[test]
+fn an_owned_user_dropped_from_the_file_leaves_its_groups_by_its_deletion() {
+    let (desired, mut live) = admins_estate();
+    live.iam
+        .users
+        .insert("gone".into(), member_of(true, &["admins"]));
+    let plan = ok(&desired, &live);
+    assert_eq!(lines(&plan), ["- iam.user.gone"]);
+    replans_to_nothing(&desired, &live, &plan);
+}
+
+#[test]
+fn adopting_a_group_takes_over_its_membership() {
+    let (mut desired, mut live) = admins_estate();
+    live.iam.groups.insert("admins".into(), group("/"));
+    live.iam
+        .users
+        .insert("mallory".into(), member_of(false, &["admins"]));
+    desired.adopt.insert(Address::iam(Kind::Group, "admins"));
+    let plan = ok(&desired, &live);
+    assert_eq!(lines(&plan), ["<= iam.group.admins"]);
+    assert_eq!(paths(&plan.changes[0]), ["path", "members"]);
+    replans_to_nothing(&desired, &live, &plan);
+}
+
+#[test]
+fn removing_the_caller_from_its_only_route_is_self_lockout() {
+    let (desired, mut live) = admins_estate();
+    live.caller = Some(Caller {
+        account: ACCOUNT.into(),
+        arn: user_arn("ops"),
+    });
+    let mut admins = group("/accessctl/");
+    admins
+        .managed_policies
+        .insert("arn:aws:iam::aws:policy/IAMFullAccess".into());
+    live.iam.groups.insert("admins".into(), admins.clone());
+    let mut want = desired.clone();
+    want.state.iam.groups.insert("admins".into(), admins);
+    live.iam
+        .users
+        .insert("ops".into(), member_of(false, &["admins"]));
+    let problems = refused(&want, &live);
+    assert_eq!(unsafe_checks(&problems), [SafetyCheck::SelfLockout]);
+    let message = problems[0].message();
+    assert!(
+        message.contains("`iam.group.admins`")
+            && message.contains("IAM write access")
+            && message.contains("IAMFullAccess"),
+        "{message}"
+    );
+    let plan = plan(&want, &live, &allowing(SafetyCheck::SelfLockout)).expect("allowed");
+    assert_eq!(plan.overrides, ["--allow-self-lockout"]);
+
+    // With another route (its own policy), taking it out of the group locks nothing.
+    live.iam
+        .users
+        .get_mut("ops")
+        .expect("ops")
+        .managed_policies
+        .insert("arn:aws:iam::aws:policy/AdministratorAccess".into());
+    let plan = ok(&want, &live);
+    assert_eq!(lines(&plan), ["~ iam.group.admins"]);
+}
+
+#[test]
+fn removing_the_caller_from_the_group_that_reaches_the_cluster_is_self_lockout() {
+    let (mut desired, mut live) = admins_estate();
+    live.caller = Some(Caller {
+        account: ACCOUNT.into(),
+        arn: user_arn("ops"),
+    });
+    let mut deployers = group("/accessctl/");
+    deployers
+        .inline_policies
+        .insert("assume".into(), document("sts:AssumeRole"));
+    live.iam
+        .groups
+        .insert("deployers".into(), deployers.clone());
+    desired
+        .state
+        .iam
+        .groups
+        .insert("deployers".into(), deployers);
+    live.iam.roles.insert("eks-admin".into(), role(false));
+    live.iam
+        .users
+        .insert("ops".into(), member_of(false, &["deployers"]));
+    aws_auth(&mut live).entries.push(entry(
+        MapKind::MapRoles,
+        &role_arn("eks-admin"),
+        &["system:masters"],
+    ));
+    let problems = refused(&desired, &live);
+    assert_eq!(unsafe_checks(&problems), [SafetyCheck::SelfLockout]);
+    let message = problems[0].message();
+    assert!(
+        message.contains("`iam.group.deployers`")
+            && message.contains("cluster `demo`")
+            && message.contains("role/eks-admin"),
+        "{message}"
+    );
 }

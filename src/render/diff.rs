@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 use similar::{Algorithm, ChangeTag, DiffOp, TextDiff, capture_diff_slices};
 
-use crate::plan::{Action, Change, FieldChange};
+use crate::plan::{Action, Change, FieldChange, Kind, display_field, display_path};
 
 use super::value::{self, inline, inline_or_none, is_container, is_document, key_text};
 
@@ -73,26 +73,30 @@ impl Line {
 }
 
 /// The lines shown under a change's address. Deletes show none: the address says it all.
+/// Fields are named as access.yaml writes them ([`display_field`]).
 pub fn body(change: &Change) -> Vec<Line> {
     let mut lines = Vec::new();
+    let kind = change.address.kind;
     match change.action {
         Action::Create => {
             if let Some(after) = &change.after {
-                created(&mut lines, &after.to_value());
+                created(&mut lines, kind, &after.to_value());
             }
         }
         Action::Delete => {}
-        Action::Update | Action::Replace | Action::Adopt => fields(&mut lines, &change.fields),
+        Action::Update | Action::Replace | Action::Adopt => {
+            fields(&mut lines, kind, &change.fields);
+        }
     }
     lines
 }
 
-fn created(lines: &mut Vec<Line>, object: &Value) {
+fn created(lines: &mut Vec<Line>, kind: Kind, object: &Value) {
     let Some(object) = object.as_object() else {
         emit_value(lines, Tag::Add, 0, None, 0, object, "");
         return;
     };
-    let entries = create_entries(object);
+    let entries = create_entries(kind, object);
     let column = column_width(
         entries
             .iter()
@@ -108,23 +112,41 @@ fn created(lines: &mut Vec<Line>, object: &Value) {
     }
 }
 
-/// The top-level fields worth showing on create. `meta` is only a wrapper, and a map of
-/// documents (`inline_policies`) shows each document under its own name.
-fn create_entries(object: &Map<String, Value>) -> Vec<(String, &Value)> {
+/// The top-level fields worth showing on create, by the names access.yaml gives them. `meta`
+/// is only a wrapper (its `labels` and `annotations` are shown), and a map of documents
+/// (`inline`) shows each document under its own name.
+fn create_entries(kind: Kind, object: &Map<String, Value>) -> Vec<(String, &Value)> {
     let mut entries = Vec::new();
     for (key, value) in object {
         if value::is_empty(value) {
             continue;
         }
         match value.as_object() {
-            Some(inner) if key == "meta" || inner.values().all(is_document) => {
+            Some(inner) if key == "meta" => {
                 for (inner_key, inner_value) in inner {
-                    if !value::is_empty(inner_value) {
-                        entries.push((format!("{key}.{}", path_key(inner_key)), inner_value));
+                    let field = format!("{key}.{inner_key}");
+                    if let (false, Some(name)) =
+                        (value::is_empty(inner_value), display_field(kind, &field))
+                    {
+                        entries.push((name.to_string(), inner_value));
                     }
                 }
             }
-            _ => entries.push((key.clone(), value)),
+            Some(inner) if inner.values().all(is_document) => {
+                let Some(name) = display_field(kind, key) else {
+                    continue;
+                };
+                for (inner_key, inner_value) in inner {
+                    if !value::is_empty(inner_value) {
+                        entries.push((format!("{name}.{}", path_key(inner_key)), inner_value));
+                    }
+                }
+            }
+            _ => {
+                if let Some(name) = created_name(kind, object, key) {
+                    entries.push((name.to_string(), value));
+                }
+            }
         }
     }
     // Alphabetical like Terraform, documents last since they take many lines each.
@@ -132,6 +154,16 @@ fn create_entries(object: &Map<String, Value>) -> Vec<(String, &Value)> {
         (is_document(left_value), left).cmp(&(is_document(right_value), right))
     });
     entries
+}
+
+/// The name of a created object's field: [`display_field`], except that an aws-auth
+/// `mapAccounts` entry holds an account, which access.yaml writes as `account`.
+fn created_name<'a>(kind: Kind, object: &Map<String, Value>, key: &'a str) -> Option<&'a str> {
+    let accounts = object.get("kind").and_then(Value::as_str) == Some("mapAccounts");
+    if kind == Kind::AwsAuth && key == "arn" && accounts {
+        return Some("account");
+    }
+    display_field(kind, key)
 }
 
 /// A map key inside a dotted path: plain keys stay as they are, like the planner's field paths
@@ -144,22 +176,25 @@ fn path_key(key: &str) -> String {
     }
 }
 
-fn fields(lines: &mut Vec<Line>, fields: &[FieldChange]) {
+fn fields(lines: &mut Vec<Line>, kind: Kind, fields: &[FieldChange]) {
+    let named: Vec<(String, &FieldChange)> = fields
+        .iter()
+        .filter_map(|field| Some((value::scrub(&display_path(kind, &field.path)?), field)))
+        .collect();
     let column = column_width(
-        fields
+        named
             .iter()
-            .filter(|field| {
+            .filter(|(_, field)| {
                 !field.before.as_ref().is_some_and(is_document)
                     && !field.after.as_ref().is_some_and(is_document)
             })
-            .map(|field| field.path.as_str()),
+            .map(|(name, _)| name.as_str()),
     );
-    for field in fields {
-        let name = value::scrub(&field.path);
+    for (name, field) in &named {
         emit_change(
             lines,
             0,
-            &name,
+            name,
             column,
             field.before.as_ref(),
             field.after.as_ref(),

@@ -46,13 +46,13 @@ pub fn render_within(plan: &Plan, limit: usize) -> String {
     let notes: Vec<String> = plan
         .notes
         .iter()
-        .map(|note| match &note.address {
+        .map(|note| match super::note_address(note) {
             Some(address) => format!(
                 "- {}: {}\n",
                 code_span(&address.to_string(), false),
-                escape_text(&note.message)
+                prose(&note.message, false)
             ),
-            None => format!("- {}\n", escape_text(&note.message)),
+            None => format!("- {}\n", prose(&note.message, false)),
         })
         .collect();
 
@@ -230,7 +230,7 @@ fn row(change: &Change) -> String {
         change
             .reason
             .as_deref()
-            .map(escape_text)
+            .map(|reason| prose(reason, true))
             .unwrap_or_default()
     )
 }
@@ -311,6 +311,28 @@ fn longest_run(text: &str, wanted: char) -> usize {
     longest
 }
 
+/// Free text from the plan (a reason, a note) for a table cell or a paragraph: the values it
+/// quotes in backticks become code spans, the rest is escaped by [`escape_text`]. Text with
+/// an unpaired backtick is escaped whole.
+fn prose(text: &str, in_table: bool) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return escape_text(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for (index, part) in parts.iter().enumerate() {
+        if index.is_multiple_of(2) {
+            out.push_str(&escape_text(part));
+        } else if part.is_empty() {
+            // A doubled backtick quotes nothing: keep it as text.
+            out.push_str("\\`\\`");
+        } else {
+            out.push_str(&code_span(part, in_table));
+        }
+    }
+    out
+}
+
 /// Text in a table cell or paragraph: nothing in it can end the cell, open HTML, start code or
 /// swallow the next character.
 fn escape_text(text: &str) -> String {
@@ -383,6 +405,18 @@ mod tests {
         );
         assert_eq!(escape_text("line\nbreak"), r"line\\u{a}break");
         assert_eq!(escape_html("<b>`|\"&"), "&lt;b&gt;&#96;&#124;&quot;&amp;");
+    }
+
+    #[test]
+    fn prose_quotes_become_code_spans() {
+        assert_eq!(
+            prose("adopted because of `adopt: true`", true),
+            "adopted because of `adopt: true`"
+        );
+        assert_eq!(prose("`a|b` and <c>", true), r"`a\|b` and &lt;c&gt;");
+        assert_eq!(prose("`a|b` and <c>", false), "`a|b` and &lt;c&gt;");
+        assert_eq!(prose("one ` alone", true), r"one \` alone");
+        assert_eq!(prose("empty `` quote", false), r"empty \`\` quote");
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! `markdown` only lay those lines out.
 
 mod diff;
-mod json;
+pub mod json;
 mod markdown;
 mod text;
 mod value;
 
-use crate::plan::{Change, DeletedWith, Plan, Summary};
+use crate::plan::{Address, Change, DeletedWith, Note, Plan, Summary};
+
+pub use json::JsonError;
 
 /// Options for the human view.
 #[derive(Clone, Copy, Debug, Default)]
@@ -25,7 +27,7 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
 }
 
 /// The plan as pretty JSON with a trailing newline; the only writer of plan JSON.
-pub fn json(plan: &Plan) -> String {
+pub fn json(plan: &Plan) -> Result<String, json::JsonError> {
     json::render(plan)
 }
 
@@ -75,6 +77,14 @@ fn summary_line(summary: &Summary) -> String {
         "Plan: {} to add, {} to change, {} to destroy{adopt}.",
         summary.add, summary.change, summary.destroy
     )
+}
+
+/// The address a note is shown under, or `None` when its message already names it: a note
+/// never repeats its own address.
+fn note_address(note: &Note) -> Option<&Address> {
+    note.address
+        .as_ref()
+        .filter(|address| !note.message.contains(&address.to_string()))
 }
 
 #[cfg(test)]

@@ -180,7 +180,7 @@ fn replace_binding() -> Change {
     change(
         Address::cluster(Kind::RoleBinding, "demo", "ns/b"),
         Action::Replace,
-        Some("`role_ref` cannot be changed in place"),
+        Some("`roleRef` cannot be changed in place"),
         Some(Object::Binding(before)),
         Some(Object::Binding(after)),
         vec![field(
@@ -262,7 +262,7 @@ fn text_create_role_shows_documents_as_pretty_json() {
     let output = text(&plan, PLAIN);
     assert!(output.contains("      + trust\n"), "{output}");
     assert!(
-        output.contains("      + inline_policies.describe-clusters\n"),
+        output.contains("      + inline.describe-clusters\n"),
         "{output}"
     );
     assert!(!output.contains("role_id"), "{output}");
@@ -414,7 +414,7 @@ fn text_long_lists_and_maps_show_element_differences() {
         vec![change(
             Address::iam(Kind::Role, "eks-admin"),
             Action::Update,
-            Some("differs from access.yaml: managed_policies, tags"),
+            Some("differs from access.yaml: policies, tags"),
             None,
             None,
             vec![
@@ -559,16 +559,20 @@ fn json_round_trips() {
         address: Some(Address::iam(Kind::User, "legacy-admin")),
         message: "left alone".to_string(),
     }];
-    let output = json(&plan);
+    let output = json(&plan).expect("written");
     assert!(output.ends_with("}\n"));
     let parsed: Plan = serde_json::from_str(&output).expect("plan JSON parses");
     assert_eq!(parsed, plan);
-    assert_eq!(json(&parsed), output, "rendering is deterministic");
+    assert_eq!(
+        json(&parsed).expect("written"),
+        output,
+        "rendering is deterministic"
+    );
 }
 
 #[test]
 fn json_every_action() {
-    assert_snapshot!(json(&every_action()));
+    assert_snapshot!(json(&every_action()).expect("written"));
 }
 
 #[test]
@@ -614,7 +618,7 @@ fn markdown_escapes_table_cells_and_summaries() {
         .expect("a table row");
     assert_eq!(
         row,
-        r"| `+` create | `` iam.user.a\|b<i>`x` `` | a \| b &lt;script&gt;alert(1)&lt;/script&gt; \`code\` |"
+        r"| `+` create | `` iam.user.a\|b<i>`x` `` | a \| b &lt;script&gt;alert(1)&lt;/script&gt; `code` |"
     );
     // The row has exactly the three cells of the header: no `|` left unescaped.
     let cells = row.replace(r"\|", "").matches('|').count();
@@ -756,7 +760,7 @@ fn text_inline_policies_added_and_removed() {
         vec![change(
             Address::iam(Kind::User, "developer"),
             Action::Update,
-            Some("differs from access.yaml: inline_policies, permissions_boundary"),
+            Some("differs from access.yaml: inline, permissionsBoundary"),
             None,
             None,
             vec![
@@ -787,13 +791,10 @@ fn text_inline_policies_added_and_removed() {
     );
     let output = text(&plan, PLAIN);
     assert!(
-        output.contains("      + inline_policies.describe-clusters\n"),
+        output.contains("      + inline.describe-clusters\n"),
         "{output}"
     );
-    assert!(
-        output.contains("      - inline_policies.legacy\n"),
-        "{output}"
-    );
+    assert!(output.contains("      - inline.legacy\n"), "{output}");
     assert_snapshot!(output);
     let comment = markdown(&plan);
     assert!(
@@ -804,4 +805,201 @@ fn text_inline_policies_added_and_removed() {
         comment.contains(&format!("\n-{}\"Action\": \"s3:*\",\n", " ".repeat(12))),
         "{comment}"
     );
+}
+
+/// Names a plan shows that access.yaml has no key for: the AWS or Kubernetes name of a field
+/// that only exists live or that access.yaml writes another way.
+const LIVE_NAMES: [&str; 5] = [
+    // IAM's name for an OIDC provider's audiences (access.yaml writes `oidcIssuer` only).
+    "ClientIDList",
+    // Kubernetes' names for what a binding's `clusterRole`/`role` and `users`/`groups`/
+    // `serviceAccounts` become.
+    "roleRef",
+    "subjects",
+    // EKS's name for an access entry's type (`STANDARD`), which access.yaml does not write.
+    "type",
+    // EKS's name for the role of a Pod Identity association (a service account's `podIdentity`).
+    "roleArn",
+];
+
+/// Every key access.yaml has, from its JSON Schema.
+fn access_yaml_keys() -> BTreeSet<String> {
+    fn walk(value: &Value, keys: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(entries) => {
+                if let Some(Value::Object(properties)) = entries.get("properties") {
+                    keys.extend(properties.keys().cloned());
+                }
+                entries.values().for_each(|inner| walk(inner, keys));
+            }
+            Value::Array(items) => items.iter().for_each(|inner| walk(inner, keys)),
+            _ => {}
+        }
+    }
+    let schema: Value = serde_json::from_str(include_str!("../../specs/access.schema.json"))
+        .expect("the schema is JSON");
+    let mut keys = BTreeSet::new();
+    walk(&schema, &mut keys);
+    keys
+}
+
+/// One object of each kind with every field set, so that every field name shows.
+fn every_field(kind: Kind) -> Value {
+    let document = describe_clusters();
+    let meta = json!({"labels": {"team": "a"}, "annotations": {"note": "b"}});
+    let rules = json!([{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]}]);
+    match kind {
+        Kind::Policy => {
+            json!({"path": "/accessctl/", "description": "d", "document": document, "tags": {"team": "a"}})
+        }
+        Kind::Group => json!({
+            "path": "/accessctl/",
+            "managed_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+            "inline_policies": {"list": document},
+        }),
+        Kind::User => json!({
+            "path": "/",
+            "groups": ["developers"],
+            "managed_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+            "inline_policies": {"list": document},
+            "permissions_boundary": "arn:aws:iam::aws:policy/PowerUserAccess",
+            "tags": {"team": "a"},
+        }),
+        Kind::Role => json!({
+            "path": "/",
+            "description": "d",
+            "max_session_duration": 7200,
+            "trust": trust(&["arn:aws:iam::424432388155:root"]),
+            "managed_policies": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+            "inline_policies": {"list": document},
+            "permissions_boundary": "arn:aws:iam::aws:policy/PowerUserAccess",
+            "tags": {"team": "a"},
+            "role_id": "AROAEXAMPLE",
+        }),
+        Kind::OidcProvider => json!({"client_ids": ["sts.amazonaws.com"], "tags": {"team": "a"}}),
+        Kind::AwsAuth => json!({
+            "kind": "mapRoles",
+            "arn": "arn:aws:iam::424432388155:role/a",
+            "username": "a",
+            "groups": ["readers"],
+        }),
+        Kind::AccessEntry => json!({
+            "type": "STANDARD",
+            "username": "a",
+            "groups": ["readers"],
+            "policies": {"arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy": {"type": "cluster"}},
+            "tags": {"team": "a"},
+            "principal_id": "AROAEXAMPLE",
+        }),
+        Kind::Namespace | Kind::ServiceAccount => json!({"meta": meta}),
+        Kind::ClusterRole | Kind::K8sRole => json!({"meta": meta, "rules": rules}),
+        Kind::ClusterRoleBinding | Kind::RoleBinding => json!({
+            "meta": meta,
+            "role_ref": {"kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "Group", "name": "readers"}],
+        }),
+        Kind::PodIdentity => json!({
+            "role_arn": "arn:aws:iam::424432388155:role/a",
+            "tags": {"team": "a"},
+            "association_id": "a-1",
+        }),
+    }
+}
+
+/// The field paths of an object's JSON form, as the planner writes them.
+fn field_paths(value: &Value) -> Vec<(String, Value)> {
+    let mut paths = Vec::new();
+    for (key, inner) in value.as_object().expect("an object") {
+        if key == "meta" {
+            for (part, meta) in inner.as_object().expect("meta is an object") {
+                paths.push((format!("meta.{part}"), meta.clone()));
+            }
+        } else {
+            paths.push((key.clone(), inner.clone()));
+        }
+    }
+    paths
+}
+
+/// The names on the field lines of a text plan (`+ name = …`, `~ name`).
+fn shown_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("      ") else {
+            continue;
+        };
+        let Some(body) = ["+ ", "- ", "~ "]
+            .iter()
+            .find_map(|marker| rest.strip_prefix(marker))
+        else {
+            continue;
+        };
+        if body.starts_with(' ') {
+            continue;
+        }
+        let name = body.split(" = ").next().unwrap_or_default().trim_end();
+        names.insert(name.split('.').next().unwrap_or_default().to_string());
+    }
+    names
+}
+
+#[test]
+fn every_field_name_the_text_view_shows_is_an_access_yaml_key() {
+    let keys = access_yaml_keys();
+    let mut changes = Vec::new();
+    for kind in Kind::ALL {
+        let value = every_field(kind);
+        let object = Object::from_value(kind, value).expect("a valid object");
+        // Every field of the model is set: a new field cannot escape this test.
+        let full = object.to_value();
+        for (key, inner) in full.as_object().expect("an object") {
+            assert!(
+                !value::is_empty(inner),
+                "{kind:?}: `{key}` is empty in the sample"
+            );
+        }
+        let address = match kind {
+            kind if kind.is_iam() => Address::iam(kind, "a"),
+            _ => Address::cluster(kind, "demo", "ns/a"),
+        };
+        let fields = field_paths(&full)
+            .into_iter()
+            .map(|(path, after)| field(&path, None, Some(after)))
+            .collect();
+        changes.push(change(
+            address.clone(),
+            Action::Create,
+            None,
+            None,
+            Some(object.clone()),
+            Vec::new(),
+        ));
+        changes.push(change(
+            address,
+            Action::Update,
+            None,
+            Some(object.clone()),
+            Some(object),
+            fields,
+        ));
+    }
+    let shown = text(&plan(changes, Summary::default()), PLAIN);
+    let names = shown_names(&shown);
+    // The check sees the names of every kind (a broken parser would pass vacuously).
+    for expected in [
+        "policies",
+        "inline",
+        "labels",
+        "roleRef",
+        "accessPolicies",
+        "ClientIDList",
+    ] {
+        assert!(names.contains(expected), "`{expected}` not shown:\n{shown}");
+    }
+    for name in &names {
+        assert!(
+            keys.contains(name) || LIVE_NAMES.contains(&name.as_str()),
+            "the plan shows `{name}`, which is neither a key of access.yaml nor a listed AWS/Kubernetes name:\n{shown}"
+        );
+    }
 }

@@ -70,7 +70,7 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
     }
     for note in &plan.notes {
         let label = paint.paint(BOLD, "note:");
-        match &note.address {
+        match super::note_address(note) {
             Some(address) => {
                 let address = paint.paint(BOLD, &scrub(&address.to_string()));
                 let _ = writeln!(out, "{label} {address}: {}", scrub(&note.message));

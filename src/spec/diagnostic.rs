@@ -47,8 +47,9 @@ impl Severity {
 pub const SNIPPET_WIDTH: usize = 160;
 /// How many characters before the caret a cut line keeps.
 const BEFORE_CARET: usize = 60;
-/// The most characters of one value (between backticks) a message or hint shows.
-const VALUE_WIDTH: usize = 80;
+/// The most characters of one value (between backticks) a message or hint shows: room for
+/// the commands hints quote (`aws eks describe-cluster … --query …`), not for a whole file.
+const VALUE_WIDTH: usize = 160;
 /// The most characters of a message or hint.
 const MESSAGE_WIDTH: usize = 1000;
 
@@ -283,9 +284,13 @@ mod tests {
             .with_hint(format!("write `{value}` differently"));
         assert_eq!(
             diagnostic.message,
-            format!("invalid `{}…`: no", "x".repeat(60))
+            format!("invalid `{}…`: no", "x".repeat(VALUE_WIDTH - 20))
         );
-        assert!(diagnostic.hint.is_some_and(|hint| hint.len() < 100));
+        assert!(
+            diagnostic
+                .hint
+                .is_some_and(|hint| hint.chars().count() < VALUE_WIDTH + 30)
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub fn reason(error: &std::io::Error) -> Reason {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
-        _ => error.to_string(),
+        _ => crate::words::io_reason(error),
     }
 }
 

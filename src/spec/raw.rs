@@ -125,6 +125,10 @@ pub struct ClusterSpec {
     pub bindings: Vec<BindingSpec>,
     /// Keys are `namespace/name`.
     pub service_accounts: Vec<ServiceAccountSpec>,
+    /// The cluster has a key that is not a known one (reported where it is): a misspelt
+    /// `clusterRoles`, `roles` or `namespaces` may hold what its other keys refer to, so such
+    /// references are not reported as unknown too.
+    pub unsure: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

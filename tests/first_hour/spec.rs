@@ -406,7 +406,7 @@ fn files_over_the_size_cap_are_refused_before_they_are_read() {
 
 #[test]
 fn one_mistake_is_one_error_at_its_place() {
-    let cases: [(&str, String); 6] = [
+    let cases: [(&str, String); 8] = [
         (
             "misspelt-section",
             format!(
@@ -430,6 +430,18 @@ fn one_mistake_is_one_error_at_its_place() {
         (
             "under-indented-key",
             format!("{HEADER}iam:\n  users:\n    alice: {{}}\n   bob: {{}}\n"),
+        ),
+        (
+            "invalid-user-name",
+            format!(
+                "{HEADER}iam:\n  users:\n    alice smith: {{}}\n  roles:\n    r:\n      trust: {{users: [alice smith]}}\nclusters:\n  prod:\n    region: us-east-1\n    access:\n      - {{user: alice smith, username: alice, groups: [reader]}}\n"
+            ),
+        ),
+        (
+            "misspelt-cluster-section",
+            format!(
+                "{HEADER}clusters:\n  prod:\n    region: us-east-1\n    clusterRols:\n      reader: {{rules: [{{apiGroups: [\"\"], resources: [pods], verbs: [get]}}]}}\n    bindings:\n      reader: {{clusterRole: reader, groups: [reader]}}\n      ci/deploy: {{role: deployer, users: [ci]}}\n"
+            ),
         ),
         (
             "second-document",

@@ -71,3 +71,44 @@ pub fn transcript(args: &[&str], output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// Every test that starts the binary goes through this module: no test file outside
+/// tests/support names the binary's path, so none can run it with the developer's
+/// environment (AWS_*, KUBECONFIG, a terminal) or from wherever `cargo test` was started.
+#[test]
+fn only_the_sealed_helper_starts_the_binary() {
+    fn visit(dir: &Path, found: &mut Vec<String>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|error| panic!("{dir:?}: {error}"));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                if !path.ends_with("tests/support") {
+                    visit(&path, found);
+                }
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|error| panic!("{path:?}: {error}"));
+                // Split so that this file does not name it either.
+                let needle = concat!("CARGO_BIN", "_EXE");
+                for (number, line) in text.lines().enumerate() {
+                    if line.contains(needle) {
+                        found.push(format!(
+                            "{}:{}: {}",
+                            path.display(),
+                            number + 1,
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    visit(&root().join("tests"), &mut found);
+    assert!(
+        found.is_empty(),
+        "start the binary through tests/support/binary.rs (binary::offline(), \
+         binary::command(..)), not directly:\n{}",
+        found.join("\n")
+    );
+}

@@ -1,11 +1,11 @@
 //! IAM groups: create with attachments and inline policies, update (path — adoption moves a
-//! group under the ownership path — attachments, inline), delete after emptying it.
+//! group under the ownership path — members, attachments, inline), delete after emptying it.
 
 use crate::model::Group;
 
 use super::AwsCalls as _;
 use super::principal::{Principal, drop_policies, sync_policies};
-use super::{AwsError, IamExecutor};
+use super::{AwsError, IamExecutor, set_changes};
 
 pub(super) async fn create(ex: &IamExecutor, name: &str, group: &Group) -> Result<(), AwsError> {
     let object = format!("group `{name}`");
@@ -22,6 +22,7 @@ pub(super) async fn create(ex: &IamExecutor, name: &str, group: &Group) -> Resul
         path: group.path.clone(),
         managed_policies: Default::default(),
         inline_policies: Default::default(),
+        members: Default::default(),
     };
     update(ex, name, &empty, group).await
 }
@@ -44,6 +45,24 @@ pub(super) async fn update(
                 .send()
         })
         .await?;
+    }
+    // The planner takes out members the file does not declare; a saved plan's objects are
+    // applied as they are, joins included.
+    let (join, leave) = set_changes(&before.members, &after.members);
+    for user in join {
+        let user_object = format!("user `{user}` in group `{name}`");
+        ex.call("iam:AddUserToGroup", &user_object, fresh, || {
+            ex.iam
+                .add_user_to_group()
+                .user_name(user)
+                .group_name(name)
+                .send()
+        })
+        .await?;
+    }
+    for user in leave {
+        let user_object = format!("user `{user}` in group `{name}`");
+        super::user::leave_group(ex, &user_object, user, name).await?;
     }
     sync_policies(
         ex,

@@ -134,6 +134,7 @@ fn build_iam(
                 path: group_path.to_string(),
                 managed_policies: policy_arns(directory, &group.policies),
                 inline_policies: inline_documents(reader, directory, &group.inline),
+                members: BTreeSet::new(),
             },
         );
     }

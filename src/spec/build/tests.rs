@@ -96,6 +96,7 @@ fn seed_001_builds_its_iam_objects() {
                 "arn:aws:iam::424432388155:policy/accessctl/AmazonEKSViewNodesAndWorkloadsPolicy"
             ]),
             inline_policies: BTreeMap::new(),
+            members: BTreeSet::new(),
         }
     );
     assert_eq!(

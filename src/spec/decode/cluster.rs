@@ -123,6 +123,7 @@ pub fn decode_cluster(reader: &mut Reader<'_>, name: Text, body: &Node) -> Optio
         bindings,
         service_accounts,
         name,
+        unsure: object.had_unknown,
     })
 }
 

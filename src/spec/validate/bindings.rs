@@ -110,7 +110,7 @@ fn grant(
         (None, Some(role), Some(namespace)) => {
             let qualified = format!("{namespace}/{}", role.value);
             let system = role.value.starts_with("system:");
-            if !system && !scope.roles.contains(&qualified) {
+            if !system && !scope.roles.contains(&qualified) && !scope.cluster.unsure {
                 let in_namespace: Vec<String> = scope
                     .roles
                     .iter()

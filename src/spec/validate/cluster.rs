@@ -320,7 +320,9 @@ impl<'c> Scope<'c> {
     }
 
     fn declares_namespace(&self, namespace: &str) -> bool {
-        self.namespaces.contains(namespace) || BUILTIN_NAMESPACES.contains(&namespace)
+        self.namespaces.contains(namespace)
+            || BUILTIN_NAMESPACES.contains(&namespace)
+            || self.cluster.unsure
     }
 
     /// Splits `namespace/name` and checks the namespace is declared.
@@ -369,5 +371,6 @@ impl<'c> Scope<'c> {
         self.cluster_roles.contains(name)
             || BUILTIN_CLUSTER_ROLES.contains(&name)
             || name.starts_with("system:")
+            || self.cluster.unsure
     }
 }

@@ -38,34 +38,19 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
         }
     }
     for policy in &iam.policies {
-        rule(
-            reader,
-            &policy.name,
-            "policy name",
-            names::iam_name(IamName::Policy, &policy.name.value),
-        );
+        name(reader, &policy.name, "policy name", IamName::Policy);
         path(reader, policy.path.as_ref());
         under_policy_path(reader, iam.policy_path(), policy.path.as_ref());
         description(reader, policy.description.as_ref());
         tags(reader, &policy.tags);
     }
     for group in &iam.groups {
-        rule(
-            reader,
-            &group.name,
-            "group name",
-            names::iam_name(IamName::Group, &group.name.value),
-        );
+        name(reader, &group.name, "group name", IamName::Group);
         policies(reader, directory, &group.policies);
         inline(reader, &group.inline);
     }
     for user in &iam.users {
-        rule(
-            reader,
-            &user.name,
-            "user name",
-            names::iam_name(IamName::User, &user.name.value),
-        );
+        name(reader, &user.name, "user name", IamName::User);
         path(reader, user.path.as_ref());
         for group in &user.groups {
             if !directory.has_group(&group.value) {
@@ -84,12 +69,7 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
         tags(reader, &user.tags);
     }
     for role in &iam.roles {
-        rule(
-            reader,
-            &role.name,
-            "role name",
-            names::iam_name(IamName::Role, &role.name.value),
-        );
+        name(reader, &role.name, "role name", IamName::Role);
         path(reader, role.path.as_ref());
         description(reader, role.description.as_ref());
         if let Some(duration) = &role.max_session_duration
@@ -223,12 +203,18 @@ fn boundary(reader: &mut Reader<'_>, directory: &Directory, reference: Option<&T
 }
 
 fn inline(reader: &mut Reader<'_>, inline: &[InlineSpec<'_>]) {
-    for (name, _) in inline {
-        rule(
-            reader,
-            name,
-            "inline policy name",
-            names::iam_name(IamName::InlinePolicy, &name.value),
+    for (key, _) in inline {
+        name(reader, key, "inline policy name", IamName::InlinePolicy);
+    }
+}
+
+/// Reports an IAM name IAM would refuse, with a valid name close to it.
+fn name(reader: &mut Reader<'_>, text: &Text, what: &str, kind: IamName) {
+    if let Err(reason) = names::iam_name(kind, &text.value) {
+        reader.error_hint(
+            text.at,
+            format!("invalid {what} `{}`: {reason}", text.value),
+            names::iam_name_hint(kind, &text.value),
         );
     }
 }

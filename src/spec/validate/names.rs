@@ -44,6 +44,29 @@ pub fn iam_name(kind: IamName, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How to fix a name [`iam_name`] refuses: a valid name close to it.
+pub fn iam_name_hint(kind: IamName, name: &str) -> String {
+    let mut fixed: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(kind.max())
+        .collect();
+    if fixed.is_empty() {
+        fixed.push_str("name");
+    }
+    format!(
+        "IAM names are 1 to {} letters, digits and `_+=,.@-`: for example `{fixed}`",
+        kind.max()
+    )
+}
+
 /// `/` or `/a/b/`: printable ASCII, at most 512 characters.
 pub fn iam_path(path: &str) -> Result<(), String> {
     length(path, 1, 512)?;
@@ -254,6 +277,9 @@ mod tests {
     fn iam_names() {
         assert!(iam_name(IamName::User, "john.doe@example.com").is_ok());
         assert!(iam_name(IamName::User, "has space").is_err());
+        assert!(iam_name_hint(IamName::User, "has space").ends_with("`has-space`"));
+        let long = iam_name_hint(IamName::User, &"é".repeat(70));
+        assert!(long.ends_with(&format!("`{}`", "-".repeat(64))));
         assert!(iam_name(IamName::User, &"a".repeat(64)).is_ok());
         assert!(iam_name(IamName::User, &"a".repeat(65)).is_err());
         assert!(iam_name(IamName::Group, &"a".repeat(128)).is_ok());

@@ -1,9 +1,9 @@
-//! Switchable faults for reliability tests — added latency, canned 429/500 answers, dropped
-//! connections, a concurrent write right after a GET — and the request log tests assert on.
-
-use std::time::Duration;
+//! Switchable faults for reliability tests — canned 429/500 answers, dropped connections, a
+//! concurrent write right after a GET, requests held until the test lets them through — and
+//! the request log tests assert on.
 
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 /// How a faulted request is answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,12 +104,58 @@ pub struct RecordedRequest {
     pub status: Option<u16>,
 }
 
+/// The server's side of a [`Gate`]: the next request matching `method` and `path_contains`
+/// announces itself on `arrived` and waits for `open` before it is served.
+pub struct Hold {
+    pub method: String,
+    pub path_contains: String,
+    pub arrived: oneshot::Sender<()>,
+    pub open: oneshot::Receiver<()>,
+}
+
+/// The test's side of a held request ([`super::KubeServer::hold`]): wait until the request is
+/// there, do what must happen while it waits, then let it through. Dropping the gate lets the
+/// request through too, so a failing test never leaves a request hanging.
+pub struct Gate {
+    arrived: Option<oneshot::Receiver<()>>,
+    open: oneshot::Sender<()>,
+}
+
+impl Gate {
+    pub(super) fn new() -> (Self, oneshot::Sender<()>, oneshot::Receiver<()>) {
+        let (arrived_sender, arrived) = oneshot::channel();
+        let (open, open_receiver) = oneshot::channel();
+        (
+            Gate {
+                arrived: Some(arrived),
+                open,
+            },
+            arrived_sender,
+            open_receiver,
+        )
+    }
+
+    /// Returns once the held request has reached the server (it is not served yet).
+    pub async fn arrived(&mut self) {
+        let arrived = self.arrived.take().expect("arrived() is awaited once");
+        arrived
+            .await
+            .expect("the server announces the held request");
+    }
+
+    /// Lets the held request be served.
+    pub fn open(self) {
+        // The server may be gone already (the test ends): nothing left to let through.
+        let _ = self.open.send(());
+    }
+}
+
 /// The fault switches of one server.
 #[derive(Default)]
 pub struct Faults {
-    pub latency: Duration,
     pub faults: Vec<Fault>,
     pub concurrent_writes: Vec<ConcurrentWrite>,
+    pub holds: Vec<Hold>,
 }
 
 impl Faults {
@@ -123,6 +169,15 @@ impl Faults {
         let response = fault.response.clone();
         self.faults.retain(|fault| fault.times > 0);
         Some(response)
+    }
+
+    /// Takes the hold waiting for this request, if any.
+    pub fn take_hold(&mut self, method: &str, path: &str) -> Option<Hold> {
+        let index = self
+            .holds
+            .iter()
+            .position(|hold| hold.method == method && path.contains(&hold.path_contains))?;
+        Some(self.holds.remove(index))
     }
 
     /// Takes the concurrent write waiting for a GET of this path, if any.

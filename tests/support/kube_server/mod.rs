@@ -21,16 +21,15 @@ mod verbs;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use faults::{Fault, RecordedRequest};
+pub use faults::{Fault, Gate, RecordedRequest};
 pub use server::TOKEN;
 
-use faults::ConcurrentWrite;
+use faults::{ConcurrentWrite, Hold};
 use server::{Shared, SharedState, lock};
 use store::ObjectKey;
 
@@ -239,9 +238,26 @@ impl KubeServer {
             .collect()
     }
 
-    /// Delay every request by `latency` before it is served.
-    pub fn set_latency(&self, latency: Duration) {
-        lock(&self.state).faults.latency = latency;
+    /// Holds the next request with this method whose path contains `path_contains` until the
+    /// returned gate opens: the deterministic way to make something happen while a request is
+    /// in flight (no sleeps, no latency).
+    pub fn hold(&self, method: &str, path_contains: &str) -> Gate {
+        let (gate, arrived, open) = Gate::new();
+        lock(&self.state).faults.holds.push(Hold {
+            method: method.to_ascii_uppercase(),
+            path_contains: path_contains.to_owned(),
+            arrived,
+            open,
+        });
+        gate
+    }
+
+    /// Stops serving and waits until the port is closed: a client connecting afterwards is
+    /// refused.
+    pub async fn stop(mut self) {
+        self.task.abort();
+        // The task has been dropped, and its listener with it, once the handle resolves.
+        let _ = (&mut self.task).await;
     }
 
     /// Answers the next matching requests with the fault instead of serving them.
@@ -249,11 +265,9 @@ impl KubeServer {
         lock(&self.state).faults.faults.push(fault);
     }
 
-    /// Removes pending faults and latency.
+    /// Removes pending faults.
     pub fn clear_faults(&self) {
-        let mut shared = lock(&self.state);
-        shared.faults.faults.clear();
-        shared.faults.latency = Duration::ZERO;
+        lock(&self.state).faults.faults.clear();
     }
 
     /// Right after the next GET of this object is answered, applies `change` to the stored

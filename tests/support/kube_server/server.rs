@@ -293,9 +293,11 @@ pub async fn handle(
         .await
         .map(|collected| collected.to_bytes())
         .unwrap_or_default();
-    let latency = lock(&state).faults.latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+    let hold = lock(&state).faults.take_hold(method.as_str(), &path);
+    if let Some(hold) = hold {
+        // The test may be gone (it failed); then there is no one to wait for.
+        let _ = hold.arrived.send(());
+        let _ = hold.open.await;
     }
     let incoming = ReadRequest {
         method: method.clone(),
