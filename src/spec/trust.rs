@@ -403,6 +403,47 @@ pub fn irsa_statement(directory: &Directory, issuer: &str, namespace: &str, name
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Cluster;
+    use crate::spec::{Facts, load_text};
+
+    /// The file is parsed once, with stand-ins; the live issuers set afterwards give the same
+    /// trust policies and OIDC providers as the file naming them.
+    #[test]
+    fn live_issuers_are_set_as_if_the_file_named_them() {
+        let issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B";
+        let text = |set: &str| {
+            format!(
+                "version: 1\naccount: \"424432388155\"\niam:\n  roles:\n    app:\n      trust:\n        accounts: [\"424432388155\"]\n        serviceAccounts: [demo/default/app, demo2/default/app]\nclusters:\n  demo:\n    region: us-east-1\n{set}  demo2:\n    region: us-east-1\n{set}"
+            )
+        };
+        let named = load_text(
+            "access.yaml",
+            &text(&format!("    oidcIssuer: {issuer}\n")),
+            &Facts::default(),
+        )
+        .expect("loads");
+        let cluster = || Cluster {
+            oidc_issuer: Some(issuer.into()),
+            ..Cluster::default()
+        };
+        let mut live = State::default();
+        live.clusters.insert("demo".into(), cluster());
+        let missing = load_text("access.yaml", &text(""), &Facts { live: Some(&live) })
+            .expect_err("demo2 has no issuer live");
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert!(
+            missing[0]
+                .message
+                .contains("cluster `demo2` has no OIDC issuer")
+        );
+        live.clusters.insert("demo2".into(), cluster());
+        let resolved =
+            load_text("access.yaml", &text(""), &Facts { live: Some(&live) }).expect("loads");
+        assert_eq!(resolved.state.iam, named.state.iam);
+        let trust = resolved.state.iam.roles["app"].trust.to_value().to_string();
+        assert!(!trust.contains(PLACEHOLDER_PREFIX), "{trust}");
+        assert!(unchecked_irsa(&resolved.state).is_empty());
+    }
 
     #[test]
     fn irsa_statement_is_seed_003s() {
