@@ -14,16 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use k8s_openapi::api::rbac::v1 as rbac;
-use kube::api::{Api, ListParams};
 use serde::Serialize;
 
 use crate::insight::iam_eval::{Effect, statements};
-use crate::kube::{ClusterClient, KubeError};
-use crate::model::{
-    Binding, Cluster, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, PolicyDocument, RoleRefKind, State,
-    parse_arn,
-};
+use crate::model::{Binding, Cluster, Iam, PolicyDocument, RoleRefKind, State, parse_arn};
 use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
 /// Version of the drift JSON format (`docs/plan-json.md`, "Drift reports").
@@ -249,7 +243,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
         }
     }
     for (arn, entry) in &cluster.access_entries {
-        let owned = entry.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
+        let owned = crate::model::owned::by_tags(&entry.tags);
         if entry.kind != "STANDARD" || owned || want.access_entries.contains_key(arn) {
             continue;
         }
@@ -331,63 +325,6 @@ fn describe_groups(groups: &[String]) -> String {
                 .join(", ")
         ),
     }
-}
-
-/// Every ClusterRoleBinding and RoleBinding of a cluster that binds `cluster-admin`: the live
-/// read only brings the ones accessctl owns or the file names.
-pub async fn read_cluster_admin_bindings(
-    client: &ClusterClient,
-) -> Result<(BTreeMap<String, Binding>, BTreeMap<String, Binding>), KubeError> {
-    let params = ListParams::default();
-    let cluster_bindings: Api<rbac::ClusterRoleBinding> = Api::all(client.client().clone());
-    let role_bindings: Api<rbac::RoleBinding> = Api::all(client.client().clone());
-    let (cluster_list, role_list) = tokio::try_join!(
-        client.call("LIST clusterrolebindings", || cluster_bindings
-            .list(&params)),
-        client.call("LIST rolebindings", || role_bindings.list(&params)),
-    )?;
-    let convert = |metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-                   role_ref: &rbac::RoleRef,
-                   subjects: Option<&[rbac::Subject]>| {
-        crate::kube::read::binding(metadata, role_ref, subjects)
-    };
-    let is_admin =
-        |role_ref: &rbac::RoleRef| role_ref.kind == "ClusterRole" && role_ref.name == CLUSTER_ADMIN;
-    let clusters = cluster_list
-        .items
-        .iter()
-        .filter(|object| is_admin(&object.role_ref))
-        .map(|object| {
-            (
-                object.metadata.name.clone().unwrap_or_default(),
-                convert(
-                    &object.metadata,
-                    &object.role_ref,
-                    object.subjects.as_deref(),
-                ),
-            )
-        })
-        .collect();
-    let namespaced = role_list
-        .items
-        .iter()
-        .filter(|object| is_admin(&object.role_ref))
-        .map(|object| {
-            (
-                format!(
-                    "{}/{}",
-                    object.metadata.namespace.clone().unwrap_or_default(),
-                    object.metadata.name.clone().unwrap_or_default()
-                ),
-                convert(
-                    &object.metadata,
-                    &object.role_ref,
-                    object.subjects.as_deref(),
-                ),
-            )
-        })
-        .collect();
-    Ok((clusters, namespaced))
 }
 
 /// Adds `bindings` to `cluster` without replacing what the live read found.

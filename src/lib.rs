@@ -10,6 +10,8 @@ pub mod drift;
 pub mod import;
 pub mod insight;
 pub mod kube;
+#[cfg(test)]
+mod layers;
 pub mod live;
 pub mod model;
 pub mod plan;

@@ -33,13 +33,47 @@ pub const SAVED_PLAN_KIND: &str = "accessctl-saved-plan";
 /// The fingerprint of an object that did not exist.
 pub const ABSENT: &str = "absent";
 
-/// The access.yaml a plan came from.
+/// The access.yaml a plan came from, and the policy files it names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     /// As given to `-f`, for messages only.
     pub path: String,
     /// `sha256:` and the hex digest of the file's bytes.
     pub sha256: String,
+    /// Each policy file access.yaml names with `file:`, by its path relative to access.yaml,
+    /// with the digest of its bytes ([`ABSENT`]: it could not be read).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+}
+
+impl Source {
+    /// The digests of `sources`, as read for the plan (parse them first: the parse reads the
+    /// policy files).
+    pub fn of(sources: &crate::spec::Sources) -> Source {
+        Source {
+            path: sources.shown().display().to_string(),
+            sha256: sha256(sources.text.as_bytes()),
+            files: sources
+                .files()
+                .into_iter()
+                .map(|(path, bytes)| {
+                    let digest = bytes.map_or_else(|| ABSENT.to_string(), |bytes| sha256(&bytes));
+                    (path, digest)
+                })
+                .collect(),
+        }
+    }
+
+    /// The policy files that differ from `other`'s: changed, named only by one, or readable
+    /// by only one.
+    pub fn changed_files(&self, other: &Source) -> Vec<String> {
+        let paths: BTreeSet<&String> = self.files.keys().chain(other.files.keys()).collect();
+        paths
+            .into_iter()
+            .filter(|path| self.files.get(*path) != other.files.get(*path))
+            .cloned()
+            .collect()
+    }
 }
 
 /// What the plan was made with: `--adopt` and the override flags passed.
@@ -265,11 +299,10 @@ impl Stale {
 }
 
 impl SavedPlan {
-    /// Wraps `plan` made from `source` (the access.yaml bytes) against `live`.
+    /// Wraps `plan` made from `source` (access.yaml and its policy files) against `live`.
     pub fn new(
         plan: Plan,
-        source_path: &str,
-        source_bytes: &[u8],
+        source: Source,
         desired: &State,
         live: &State,
         options: Options,
@@ -278,10 +311,7 @@ impl SavedPlan {
             kind: SAVED_PLAN_KIND.to_string(),
             format_version: SAVED_PLAN_FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            source: Source {
-                path: source_path.to_string(),
-                sha256: sha256(source_bytes),
-            },
+            source,
             account: live.account.clone(),
             options,
             clusters: desired
@@ -500,8 +530,10 @@ mod tests {
         assert!(plan.has_changes());
         SavedPlan::new(
             plan,
-            "access.yaml",
-            b"version: 1\n",
+            Source::of(&crate::spec::Sources::from_text(
+                std::path::Path::new("access.yaml"),
+                "version: 1\n".to_string(),
+            )),
             &desired.state,
             &live,
             Options::default(),

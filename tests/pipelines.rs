@@ -312,6 +312,73 @@ fn a_saved_plan_from_another_access_yaml_is_refused_when_f_is_given() {
     );
 }
 
+/// The saved plan's digest covers the policy files access.yaml names with `file:`, not only
+/// access.yaml: `apply plan.json -f access.yaml` refuses a plan made before a policy file changed.
+#[test]
+fn a_saved_plan_is_refused_when_a_policy_file_it_was_made_from_changed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("policies")).expect("policies");
+    let access = dir.path().join("access.yaml");
+    std::fs::write(
+        &access,
+        "version: 1\naccount: \"424432388155\"\niam:\n  policies:\n    reader:\n      file: policies/reader.json\n",
+    )
+    .expect("access.yaml");
+    let policy = dir.path().join("policies/reader.json");
+    let document = |action: &str| {
+        format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}]}}"#
+        )
+    };
+    std::fs::write(&policy, document("eks:DescribeCluster")).expect("policy");
+    let file = access.display().to_string();
+    let live = example_dir(EXAMPLE).join("live.json").display().to_string();
+    let saved = dir.path().join("plan.json").display().to_string();
+    let planned = binary::run(
+        binary::offline(),
+        &["plan", "-f", &file, "--live-state", &live, "--out", &saved],
+    );
+    assert_eq!(
+        planned.status.code(),
+        Some(0),
+        "{}",
+        binary::shown(&planned)
+    );
+    // The same files: accepted as the plan's source (apply then goes on to read live state,
+    // which the offline binary cannot reach).
+    let same = binary::run(
+        binary::offline(),
+        &["apply", &saved, "-f", &file, "--auto-approve"],
+    );
+    assert!(
+        !stderr(&same).contains("is not the access.yaml the plan was made from"),
+        "{}",
+        binary::shown(&same)
+    );
+    std::fs::write(&policy, document("eks:ListClusters")).expect("policy");
+    let refused = binary::run(
+        binary::offline(),
+        &["apply", &saved, "-f", &file, "--auto-approve"],
+    );
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        binary::shown(&refused)
+    );
+    let message = stderr(&refused);
+    assert!(
+        message.contains("is not the access.yaml the plan was made from"),
+        "{}",
+        binary::shown(&refused)
+    );
+    assert!(
+        message.contains("`policies/reader.json` changed since the plan"),
+        "{}",
+        binary::shown(&refused)
+    );
+}
+
 /// The ```yaml blocks of a recipe, each parsed (every document of it) as YAML.
 fn recipe_yaml(name: &str) -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::Args;
 use tokio::runtime::Runtime;
 
+use super::common::{AwsArgs, Input, SafetyArgs, read_live};
 use super::output::Verbosity;
-use super::plan::{AwsArgs, SafetyArgs, plan_live, read_live};
+use super::planning::plan_live;
 use super::progress::Progress;
 use super::{CliError, EXIT_OK, Printer};
 use crate::apply::{self, ApplyError, ApplyReport, Executor, Route};
@@ -151,19 +152,28 @@ fn apply_saved(
     execute(runtime, &saved.plan, &live, connections, args, printer)
 }
 
-/// Refuses an access.yaml other than the one the plan was made from.
+/// Refuses an access.yaml other than the one the plan was made from, or one whose policy
+/// files changed since.
 fn check_source(saved: &SavedPlan, file: &Path) -> Result<(), CliError> {
-    let bytes = crate::spec::input::read(file, false).map_err(|reason| {
-        CliError::new(format!(
-            "cannot read `{}`: {reason}",
-            crate::spec::input::shown(file).display()
-        ))
-    })?;
-    if planfile::sha256(&bytes) == saved.source.sha256 {
-        return Ok(());
-    }
+    // Parsing reads the policy files access.yaml names.
+    let input = Input::read(file)?;
+    let now = planfile::Source::of(&input.sources);
+    let why = if now.sha256 != saved.source.sha256 {
+        "it changed since the plan, or it is another file".to_string()
+    } else {
+        let changed = saved.source.changed_files(&now);
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = changed.iter().map(|path| format!("`{path}`")).collect();
+        format!(
+            "the policy file{} {} changed since the plan",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        )
+    };
     Err(CliError::new(format!(
-        "`{}` is not the access.yaml the plan was made from (`{}`, {}): it changed since the plan, or it is another file",
+        "`{}` is not the access.yaml the plan was made from (`{}`, {}): {why}",
         file.display(),
         saved.source.path,
         saved.source.sha256

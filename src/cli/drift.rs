@@ -2,27 +2,21 @@
 //! it? Exit 0 when all is in order, 2 when there is drift, 1 on error: made for a schedule
 //! (docs/recipes/kubernetes-cronjob.md).
 
-use std::path::PathBuf;
-
 use clap::Args;
 
-use super::plan::{AwsArgs, SafetyArgs, check_snapshot, live_error, read_live, read_live_state};
-use super::{CliError, EXIT_CHANGES, EXIT_OK, FileArg, OutputFormat, Printer};
+use super::common::{
+    AwsArgs, Input, Inputs, SafetyArgs, check_snapshot, live_error, read_live, read_live_state,
+};
+use super::{CliError, EXIT_CHANGES, EXIT_OK, OutputFormat, Printer};
 use crate::drift::{self, Report};
 use crate::live::LiveError;
 use crate::model::State;
 use crate::plan;
-use crate::spec::Facts;
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     #[command(flatten)]
-    pub file: FileArg,
-    /// Compare with a saved live-state snapshot instead of reading AWS and the clusters
-    #[arg(long, value_name = "PATH")]
-    pub live_state: Option<PathBuf>,
-    #[command(flatten)]
-    pub aws: AwsArgs,
+    pub inputs: Inputs,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -33,21 +27,24 @@ pub struct DriftArgs {
 }
 
 pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
-    let file = &args.file.file;
-    let (live, grants_live) = match &args.live_state {
+    let file = &args.inputs.file.file;
+    let (input, live, grants_live) = match &args.inputs.live_state {
         Some(path) => {
             let live = read_live_state(path)?;
-            let first = super::validate::load(file, &Facts { live: None })?;
-            check_snapshot(&first.desired.state, &live, path)?;
-            (live.clone(), live)
+            let input = Input::read(file)?;
+            check_snapshot(&input.desired()?.state, &live, path)?;
+            (input, live.clone(), live)
         }
         None => {
-            let first = super::validate::load(file, &Facts { live: None })?;
+            let input = Input::read(file)?;
             let runtime = super::runtime()?;
-            runtime.block_on(read_with_bindings(&first.desired.state, &args.aws, printer))?
+            let desired = &input.desired()?.state;
+            let (live, wider) =
+                runtime.block_on(read_with_bindings(desired, &args.inputs.aws, printer))?;
+            (input, live, wider)
         }
     };
-    let loaded = super::validate::load(file, &Facts { live: Some(&live) })?;
+    let loaded = input.resolve(Some(&live))?;
     // The plan `accessctl plan` makes with the same options; what would refuse it is
     // reported with the changes, not raised.
     let assessment = plan::assess(&loaded.desired, &live, &args.safety.options());
@@ -76,7 +73,7 @@ async fn read_with_bindings(
     let (live, connections) = read_live(desired, aws, printer).await?;
     let mut wider = live.clone();
     for (name, client) in &connections.clusters {
-        let bindings = drift::read_cluster_admin_bindings(client)
+        let bindings = crate::kube::wide::read_cluster_admin_bindings(client)
             .await
             .map_err(|error| live_error(LiveError::Kube(error)))?;
         if let Some(cluster) = wider.clusters.get_mut(name) {

@@ -9,7 +9,6 @@ use clap::{Args, ValueEnum};
 use super::{CliError, EXIT_OK, FileArg, Printer};
 use crate::insight::{chain, explain};
 use crate::model::State;
-use crate::spec::Facts;
 
 /// The state to analyse: the desired state of access.yaml, or a live snapshot.
 #[derive(Debug, Args)]
@@ -31,16 +30,14 @@ impl StateArgs {
         let state = match &self.live_state {
             Some(path) => {
                 printer.verbose(&format!("analysing live state `{}`", path.display()));
-                super::plan::read_live_state(path)?
+                super::common::read_live_state(path)?
             }
             None => {
                 printer.verbose(&format!(
                     "analysing the desired state of `{}`",
                     crate::spec::input::shown(&self.file.file).display()
                 ));
-                super::validate::load(&self.file.file, &Facts { live: None })?
-                    .desired
-                    .state
+                super::common::load(&self.file.file, None)?.desired.state
             }
         };
         if let Some(cluster) = &self.cluster

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::common::{AwsArgs, live_error, read_live, read_live_state};
 use super::output::write_atomically;
-use super::plan::{AwsArgs, live_error, read_live, read_live_state};
 use super::{CliError, EXIT_OK, Printer};
 use crate::import::{self, Options, Part};
 use crate::model::{Cluster, State};
@@ -132,7 +132,7 @@ async fn read(args: &ImportArgs, printer: &Printer) -> Result<State, CliError> {
         connections.clusters.get(&args.cluster),
         live.clusters.get_mut(&args.cluster),
     ) {
-        import::read::read_everything(client, cluster)
+        crate::kube::wide::read_everything(client, cluster)
             .await
             .map_err(|error| live_error(crate::live::LiveError::Kube(error)))?;
     }

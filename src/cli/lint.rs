@@ -5,7 +5,6 @@ use clap::{Args, ValueEnum};
 
 use super::{CliError, EXIT_OK, FileArg, Printer};
 use crate::insight::lint::{self, Severity};
-use crate::spec::Facts;
 
 /// Exit code of `lint --fail-on`: a finding at or above the threshold.
 pub const EXIT_FINDINGS: i32 = 2;
@@ -18,6 +17,24 @@ pub enum LintFormat {
     Sarif,
 }
 
+/// The severities `--fail-on` takes (the insight module knows nothing of clap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+}
+
+impl From<FailOn> for Severity {
+    fn from(level: FailOn) -> Severity {
+        match level {
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct LintArgs {
     #[command(flatten)]
@@ -27,12 +44,12 @@ pub struct LintArgs {
     pub output: LintFormat,
     /// Exit 2 when a finding is at least this severe
     #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<Severity>,
+    pub fail_on: Option<FailOn>,
 }
 
 pub fn run(args: &LintArgs, printer: &Printer) -> Result<i32, CliError> {
-    let loaded = super::validate::load(&args.file.file, &Facts { live: None })?;
-    super::validate::print_warnings(printer, &loaded);
+    let loaded = super::common::load(&args.file.file, None)?;
+    super::common::print_warnings(printer, &loaded);
     let findings = lint::lint(&loaded.desired.state, &loaded.locations);
     let file = crate::spec::input::shown(&args.file.file)
         .display()
@@ -45,6 +62,7 @@ pub fn run(args: &LintArgs, printer: &Printer) -> Result<i32, CliError> {
     printer.data(&rendered)?;
     let failing = args
         .fail_on
+        .map(Severity::from)
         .is_some_and(|threshold| findings.iter().any(|finding| finding.severity >= threshold));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
 }

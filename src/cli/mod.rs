@@ -3,6 +3,7 @@
 
 mod apply;
 mod can_i;
+mod common;
 mod completions;
 mod confirm;
 mod drift;
@@ -11,6 +12,7 @@ mod import;
 mod lint;
 mod output;
 mod plan;
+mod planning;
 mod progress;
 mod snapshot;
 mod validate;

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::plan::{AwsArgs, read_live};
+use super::common::{AwsArgs, load, read_live};
 use super::{CliError, EXIT_OK, FileArg, Printer};
 use crate::snapshot;
-use crate::spec::Facts;
 
 #[derive(Debug, Args)]
 pub struct SnapshotArgs {
@@ -22,7 +21,7 @@ pub struct SnapshotArgs {
 }
 
 pub fn run(args: &SnapshotArgs, printer: &Printer) -> Result<i32, CliError> {
-    let loaded = super::validate::load(&args.file.file, &Facts { live: None })?;
+    let loaded = load(&args.file.file, None)?;
     let runtime = super::runtime()?;
     let (live, _connections) =
         runtime.block_on(read_live(&loaded.desired.state, &args.aws, printer))?;

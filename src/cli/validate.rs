@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::common::{load, print_warnings, read_live_state};
 use super::{CliError, EXIT_OK, FileArg, Printer};
-use crate::spec::{self, Facts};
+use crate::spec;
 use crate::words::count;
 
 #[derive(Debug, Args)]
@@ -21,14 +22,9 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<i32, CliError> {
     let live = args
         .live_state
         .as_deref()
-        .map(super::plan::read_live_state)
+        .map(read_live_state)
         .transpose()?;
-    let loaded = load(
-        &args.file.file,
-        &Facts {
-            live: live.as_ref(),
-        },
-    )?;
+    let loaded = load(&args.file.file, live.as_ref())?;
     print_warnings(printer, &loaded);
     let state = &loaded.desired.state;
     let clusters = state.clusters.len();
@@ -58,24 +54,4 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<i32, CliError> {
         ));
     }
     Ok(EXIT_OK)
-}
-
-/// Loads access.yaml, turning diagnostics into one error that prints them all.
-pub fn load(path: &std::path::Path, facts: &Facts<'_>) -> Result<spec::Loaded, CliError> {
-    spec::load(path, facts).map_err(|diagnostics| {
-        let count = diagnostics.0.len();
-        CliError::new(format!(
-            "`{}` has {count} problem{}",
-            spec::input::shown(path).display(),
-            if count == 1 { "" } else { "s" }
-        ))
-        .with_details(diagnostics.to_string())
-    })
-}
-
-/// Shows the warnings of a file that loaded (on stderr, silent with `-q`).
-pub fn print_warnings(printer: &Printer, loaded: &spec::Loaded) {
-    for warning in &loaded.warnings {
-        printer.info(warning.to_string().trim_end());
-    }
 }

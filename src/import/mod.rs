@@ -9,7 +9,6 @@
 //! objects for the live path; [`yaml`] is the writer.
 
 mod emit;
-pub mod read;
 mod select;
 mod trust;
 pub mod yaml;
@@ -19,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use crate::model::{DEFAULT_GROUP_PATH, MANAGED_BY_TAG, MANAGED_BY_VALUE, State, issuer_host_path};
+use crate::model::{
+    DEFAULT_GROUP_PATH, MANAGED_BY_TAG, State, issuer_host_path, owned as ownership,
+};
 use crate::plan::{self, Action, PlanOptions};
 use crate::spec::{self, Facts};
 
@@ -197,8 +198,7 @@ fn irsa_provider_ready(live: &State, issuer: &str) -> bool {
         .oidc_providers
         .get(issuer_host_path(issuer))
         .is_some_and(|provider| {
-            let owned =
-                provider.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
+            let owned = ownership::by_tags(&provider.tags);
             let sts = BTreeSet::from([spec_audience()]);
             if owned {
                 provider.client_ids == sts && provider.tags.keys().all(|key| key == MANAGED_BY_TAG)
@@ -214,33 +214,30 @@ fn spec_audience() -> String {
 
 /// Which live objects accessctl already manages.
 fn owned(live: &State, cluster_name: &str) -> emit::Owned {
-    let tagged = |tags: &BTreeMap<String, String>| {
-        tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
-    };
     let iam = &live.iam;
     let mut owned = emit::Owned {
         policies: iam
             .policies
             .iter()
-            .filter(|(_, p)| p.path.starts_with(crate::model::DEFAULT_POLICY_PATH))
+            .filter(|(_, p)| ownership::policy_path(&p.path, crate::model::DEFAULT_POLICY_PATH))
             .map(|(n, _)| n.clone())
             .collect(),
         groups: iam
             .groups
             .iter()
-            .filter(|(_, g)| g.path == DEFAULT_GROUP_PATH)
+            .filter(|(_, g)| ownership::group_path(&g.path, DEFAULT_GROUP_PATH))
             .map(|(n, _)| n.clone())
             .collect(),
         users: iam
             .users
             .iter()
-            .filter(|(_, u)| tagged(&u.tags))
+            .filter(|(_, u)| ownership::by_tags(&u.tags))
             .map(|(n, _)| n.clone())
             .collect(),
         roles: iam
             .roles
             .iter()
-            .filter(|(_, r)| tagged(&r.tags))
+            .filter(|(_, r)| ownership::by_tags(&r.tags))
             .map(|(n, _)| n.clone())
             .collect(),
         kube: BTreeSet::new(),

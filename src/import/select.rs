@@ -110,7 +110,7 @@ fn writable(document: &PolicyDocument, kind: DocumentKind) -> bool {
 }
 
 fn tagged(tags: &BTreeMap<String, String>) -> bool {
-    tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(crate::model::MANAGED_BY_VALUE)
+    crate::model::owned::by_tags(tags)
 }
 
 impl Selector<'_> {

@@ -1,12 +1,14 @@
 //! The cluster side of accessctl: kubeconfig access to each cluster ([`client`]), the live read
 //! of the objects accessctl manages ([`read`]), the aws-auth ConfigMap's parse and byte-preserving
-//! merge ([`aws_auth`]) and the executor that applies a plan's cluster changes ([`apply`]).
+//! merge ([`aws_auth`]), the wider reads of `import` and `drift` ([`wide`]) and the executor that
+//! applies a plan's cluster changes ([`apply`]).
 
 pub mod apply;
 pub mod aws_auth;
 pub mod client;
 pub mod error;
 pub mod read;
+pub mod wide;
 
 pub use apply::{ClusterExecutor, ClusterExecutors};
 pub use client::{ClusterClient, RetryClock, RetryPolicy};

@@ -8,12 +8,14 @@
 //!
 //! Everything here is a value: sorted maps and sets, `Serialize + Deserialize`, no I/O.
 
+mod address;
 pub mod policy;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+pub use address::{Address, Kind, ParseAddressError};
 pub use policy::{DocumentKind, PolicyDocument};
 
 /// Tag key (IAM) marking an object as owned by accessctl.
@@ -26,6 +28,28 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const DEFAULT_GROUP_PATH: &str = "/accessctl/";
 /// IAM returns no policy tags in any bulk call: a customer policy under this path is owned.
 pub const DEFAULT_POLICY_PATH: &str = "/accessctl/";
+
+/// The ownership predicates, defined once: what marks an object as accessctl's.
+pub mod owned {
+    use std::collections::BTreeMap;
+
+    use super::{MANAGED_BY_TAG, MANAGED_BY_VALUE};
+
+    /// IAM users, roles and OIDC providers, and EKS access entries: the `managed-by` tag.
+    pub fn by_tags(tags: &BTreeMap<String, String>) -> bool {
+        tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
+    }
+
+    /// IAM groups (which take no tags): exactly the owned group path.
+    pub fn group_path(path: &str, owned: &str) -> bool {
+        path == owned
+    }
+
+    /// Customer policies (IAM lists no policy tags in bulk): the owned policy path or below.
+    pub fn policy_path(path: &str, owned: &str) -> bool {
+        path.starts_with(owned)
+    }
+}
 /// Annotation on the aws-auth ConfigMap listing, as a JSON array, the ARNs accessctl manages.
 pub const AWS_AUTH_MANAGED_ANNOTATION: &str = "accessctl.io/managed-entries";
 /// ServiceAccount annotation read by the EKS Pod Identity webhook for IRSA.
@@ -405,6 +429,7 @@ impl Meta {
         self.labels.is_empty() && self.annotations.is_empty()
     }
 
+    /// Kubernetes objects: the `app.kubernetes.io/managed-by` label.
     pub fn is_owned(&self) -> bool {
         self.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY_VALUE)
     }
@@ -539,6 +564,19 @@ pub fn parse_arn(text: &str) -> Option<Arn<'_>> {
     };
     (!arn.partition.is_empty() && !arn.service.is_empty() && !arn.resource.is_empty())
         .then_some(arn)
+}
+
+/// The desired state plus what the file says about taking over existing objects.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Desired {
+    pub state: State,
+    /// Objects marked `adopt: true` in access.yaml.
+    pub adopt: BTreeSet<Address>,
+    /// IAM groups under this path are owned (IAM groups take no tags).
+    pub group_path: String,
+    /// Customer policies under this path (or below it) are owned: IAM returns no policy tags
+    /// in bulk, so the path is the marker that costs no extra call.
+    pub policy_path: String,
 }
 
 /// ARN builders, so every module spells ARNs the same way.

@@ -92,7 +92,7 @@ trait Managed: Clone + PartialEq {
 }
 
 fn tagged(tags: &BTreeMap<String, String>) -> bool {
-    tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
+    crate::model::owned::by_tags(tags)
 }
 
 fn tag(tags: &mut BTreeMap<String, String>) {
@@ -176,7 +176,7 @@ impl Paths<'_> {
 /// read), so the path marks ownership and the tags accessctl writes are never compared.
 impl Managed for Policy {
     fn is_owned(&self, paths: &Paths<'_>) -> bool {
-        self.path.starts_with(paths.policy)
+        crate::model::owned::policy_path(&self.path, paths.policy)
     }
     fn unchanged(after: &Self, live: &Self) -> bool {
         after.path == live.path
@@ -205,7 +205,7 @@ impl Managed for Policy {
 
 impl Managed for Group {
     fn is_owned(&self, paths: &Paths<'_>) -> bool {
-        self.path == paths.group
+        crate::model::owned::group_path(&self.path, paths.group)
     }
     /// A new group has no members yet: the users' changes add them.
     fn created(desired: &Self) -> Self {

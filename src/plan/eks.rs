@@ -156,8 +156,7 @@ fn recreated_roles(
             continue;
         };
         let address = Address::cluster(Kind::AccessEntry, cluster, principal);
-        let owned =
-            live_entry.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
+        let owned = crate::model::owned::by_tags(&live_entry.tags);
         let adopted = changes
             .iter()
             .any(|change| change.address == address && change.action == Action::Adopt);

@@ -5,7 +5,6 @@
 //! A [`Plan`] is the single source for every renderer (text, JSON, Markdown) and for apply, so
 //! what people review is exactly what runs.
 
-mod address;
 mod diff;
 mod eks;
 mod fields;
@@ -20,7 +19,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use address::{Address, Kind, ParseAddressError};
+pub use crate::model::{Address, Desired, Kind, ParseAddressError};
 pub use fields::{display_field, display_path};
 pub use simulate::simulate;
 
@@ -31,19 +30,6 @@ use crate::model::{
 
 /// Version of the plan JSON format (`docs/plan-json.md`, `specs/plan.schema.json`).
 pub const PLAN_FORMAT_VERSION: u32 = 1;
-
-/// The desired state plus what the file says about taking over existing objects.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Desired {
-    pub state: State,
-    /// Objects marked `adopt: true` in access.yaml.
-    pub adopt: BTreeSet<Address>,
-    /// IAM groups under this path are owned (IAM groups take no tags).
-    pub group_path: String,
-    /// Customer policies under this path (or below it) are owned: IAM returns no policy tags
-    /// in bulk, so the path is the marker that costs no extra call.
-    pub policy_path: String,
-}
 
 /// What a change does. The symbols double as the text renderer's markers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

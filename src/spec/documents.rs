@@ -61,7 +61,7 @@ fn from_file(
         }
     };
     let shown = path.display().to_string();
-    let bytes = match input::read(&path, true) {
+    let bytes = match reader.source.files.read(&path) {
         Ok(bytes) => bytes,
         Err(reason) => {
             let message = format!("cannot read policy file `{shown}`: {reason}");
@@ -93,6 +93,7 @@ fn from_file(
         path,
         root: reader.source.root.clone(),
         text,
+        files: reader.source.files.clone(),
     };
     let mut inner = Reader {
         source: &source,
@@ -340,6 +341,7 @@ mod tests {
             path: "a.yaml".into(),
             root: Default::default(),
             text: String::new(),
+            files: Default::default(),
         };
         let mut report = Report::default();
         let mut reader = Reader::new(&source, &mut report);
@@ -360,6 +362,7 @@ mod tests {
             path: "a.yaml".into(),
             root: Default::default(),
             text: text.into(),
+            files: Default::default(),
         };
         let mut report = Report::default();
         let mut reader = Reader::new(&source, &mut report);

@@ -2,9 +2,10 @@
 //! read), `-` for standard input, and the confinement of `file:` references to the directory
 //! of access.yaml.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The largest access.yaml or policy file accessctl reads: 16 MiB.
 pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
@@ -85,6 +86,37 @@ pub fn reason(error: &std::io::Error) -> Reason {
     }
 }
 
+/// The policy files access.yaml names, each read once and kept: the parse reads them through
+/// this, and what it read is what the saved plan's digest covers.
+#[derive(Clone, Debug, Default)]
+pub struct Files(Arc<Mutex<FilesRead>>);
+
+/// Each policy file read, by path: its bytes, or why it could not be read.
+type FilesRead = BTreeMap<PathBuf, Result<Vec<u8>, Reason>>;
+
+impl Files {
+    /// The bytes of the policy file at `path` (already confined): read on first use, then
+    /// the same bytes every time.
+    pub fn read(&self, path: &Path) -> Result<Vec<u8>, Reason> {
+        let mut files = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        files
+            .entry(path.to_path_buf())
+            .or_insert_with(|| read(path, true))
+            .clone()
+    }
+
+    /// Every file read so far, by path, with its bytes or why it could not be read.
+    pub fn all(&self) -> FilesRead {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
 /// The directory `file:` references of access.yaml at `path` are relative to, and confined
 /// to: its directory, or the current directory for standard input.
 pub fn root_of(path: &Path) -> PathBuf {
@@ -136,6 +168,18 @@ pub fn confine(root: &Path, reference: &str) -> Result<PathBuf, Refused> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_policy_file_is_read_once_and_kept() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("p.json");
+        std::fs::write(&path, "{}").expect("p.json");
+        let files = Files::default();
+        assert_eq!(files.read(&path), Ok(b"{}".to_vec()));
+        std::fs::write(&path, "[]").expect("p.json");
+        assert_eq!(files.read(&path), Ok(b"{}".to_vec()));
+        assert_eq!(files.all().len(), 1);
+    }
 
     #[test]
     fn references_stay_inside_the_root() {

@@ -24,14 +24,14 @@ mod trust;
 mod validate;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use locations::SourceLocation;
 pub use trust::{issuer_hint, unchecked_irsa};
 
+use crate::model::Desired;
 use crate::model::State;
-use crate::plan::Desired;
 
 use reader::{Reader, Report, Source};
 
@@ -56,39 +56,139 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// access.yaml and every policy file it names, each read once: parsing, validation,
+/// diagnostics and the saved plan's digest all use these bytes. The policy files are read
+/// by the parse (which finds their names), then kept.
+#[derive(Clone, Debug)]
+pub struct Sources {
+    /// As given (`-`: standard input).
+    pub path: PathBuf,
+    /// access.yaml's text (its bytes, checked to be UTF-8).
+    pub text: String,
+    files: input::Files,
+}
+
+impl Sources {
+    /// Reads access.yaml at `path` (`-`: standard input).
+    pub fn read(path: &Path) -> Result<Sources, Diagnostics> {
+        let shown = input::shown(path);
+        let bytes = input::read(path, false)
+            .map_err(|reason| Diagnostics::from(vec![Diagnostic::file_error(&shown, &reason)]))?;
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Sources::from_text(path, text)),
+            Err(error) => Err(Diagnostics::from(vec![not_utf8(&shown, &error)])),
+        }
+    }
+
+    /// access.yaml text held in memory, as if read from `path` (relative `file:` references
+    /// resolve against its directory).
+    pub fn from_text(path: &Path, text: String) -> Sources {
+        Sources {
+            path: path.to_path_buf(),
+            text,
+            files: input::Files::default(),
+        }
+    }
+
+    /// How the file is shown in messages (`<stdin>` for `-`).
+    pub fn shown(&self) -> PathBuf {
+        input::shown(&self.path)
+    }
+
+    /// The policy files read so far (all that access.yaml names, once parsed), each by its
+    /// path relative to the directory of access.yaml, with its bytes, or `None` when it could
+    /// not be read.
+    pub fn files(&self) -> BTreeMap<String, Option<Vec<u8>>> {
+        let root = input::root_of(&self.path);
+        self.files
+            .all()
+            .into_iter()
+            .map(|(path, bytes)| {
+                let relative = path.strip_prefix(&root).unwrap_or(&path);
+                (relative.display().to_string(), bytes.ok())
+            })
+            .collect()
+    }
+
+    /// Parses and validates the file once; live facts are applied after, by
+    /// [`Parsed::resolve`].
+    pub fn parse(&self) -> Parsed {
+        let source = Source {
+            path: self.shown(),
+            root: input::root_of(&self.path),
+            text: self.text.clone(),
+            files: self.files.clone(),
+        };
+        let mut report = Report::default();
+        let mut pending = trust::Pending::default();
+        let desired = parse_source(&source, &mut report, &mut pending);
+        Parsed {
+            source,
+            desired,
+            report,
+            pending,
+        }
+    }
+}
+
+/// A parsed access.yaml: the desired state with every mistake found, before live facts. The
+/// OIDC issuers the file leaves to live state are stand-ins until [`Parsed::resolve`].
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    source: Source,
+    desired: Desired,
+    report: Report,
+    pending: trust::Pending,
+}
+
+impl Parsed {
+    /// The desired state before live facts, to know what to read (its clusters): every
+    /// mistake of the file, or the state.
+    pub fn unresolved(&self) -> Result<&Desired, Diagnostics> {
+        if self.report.is_empty() {
+            Ok(&self.desired)
+        } else {
+            Err(Diagnostics::from(self.report.clone().into_sorted()))
+        }
+    }
+
+    /// The desired state with live facts applied (a pure pass: no I/O, no second parse): the
+    /// IRSA issuers from `live`'s clusters, or, without live state, the stand-ins (see
+    /// [`unchecked_irsa`]). Every problem is reported, the file's and the live facts' alike.
+    pub fn resolve(self, live: Option<&State>) -> Result<Loaded, Diagnostics> {
+        let Parsed {
+            source,
+            mut desired,
+            mut report,
+            pending,
+        } = self;
+        let mut reader = Reader::new(&source, &mut report);
+        trust::resolve(&mut reader, &pending, live, &mut desired.state);
+        if !report.is_empty() {
+            return Err(Diagnostics::from(report.into_sorted()));
+        }
+        let locations = locations::index(&source.text);
+        Ok(Loaded {
+            desired,
+            warnings: report.warnings(),
+            source: source.text,
+            locations,
+        })
+    }
+}
+
 /// Reads and validates an access.yaml. Every problem is reported, not just the first.
 pub fn load(path: &Path, facts: &Facts<'_>) -> Result<Loaded, Diagnostics> {
-    let shown = input::shown(path);
-    let bytes = input::read(path, false)
-        .map_err(|reason| Diagnostics::from(vec![Diagnostic::file_error(&shown, &reason)]))?;
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(error) => return Err(Diagnostics::from(vec![not_utf8(&shown, &error)])),
-    };
-    let source = Source {
-        path: shown,
-        root: input::root_of(path),
-        text,
-    };
-    let (desired, warnings) = load_source_warning(&source, facts).map_err(Diagnostics::from)?;
-    let locations = locations::index(&source.text);
-    Ok(Loaded {
-        desired,
-        source: source.text,
-        locations,
-        warnings,
-    })
+    Sources::read(path)?.parse().resolve(facts.live)
 }
 
 /// Validates access.yaml text held in memory, as if read from `path` (relative `file:`
 /// references resolve against its directory). `import` checks what it writes with it.
 pub fn load_str(path: &Path, text: &str, facts: &Facts<'_>) -> Result<Desired, Diagnostics> {
-    let source = Source {
-        path: path.to_path_buf(),
-        root: input::root_of(path),
-        text: text.to_string(),
-    };
-    load_source(&source, facts).map_err(Diagnostics::from)
+    Sources::from_text(path, text.to_string())
+        .parse()
+        .resolve(facts.live)
+        .map(|loaded| loaded.desired)
 }
 
 /// Points at the first byte that is not UTF-8.
@@ -104,46 +204,40 @@ fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> Diagnostic {
         .with_hint("save the file as UTF-8")
 }
 
-fn load_source(source: &Source, facts: &Facts<'_>) -> Result<Desired, Vec<Diagnostic>> {
-    load_source_warning(source, facts).map(|(desired, _)| desired)
-}
-
-/// Like [`load_source`], with the warnings of a file that loads.
-fn load_source_warning(
-    source: &Source,
-    facts: &Facts<'_>,
-) -> Result<(Desired, Vec<Diagnostic>), Vec<Diagnostic>> {
+/// Parses, decodes, validates and builds one access.yaml, reporting into `report`.
+fn parse_source(source: &Source, report: &mut Report, pending: &mut trust::Pending) -> Desired {
     let root = match node::parse(&source.text) {
         Ok(Some(root)) => root,
         Ok(None) => {
-            return Err(vec![
+            let at = node::Location::default();
+            report.push(
+                at,
                 Diagnostic::new(
                     &source.path,
                     format!("`{}` is empty", source.path.display()),
                 )
                 .with_hint("start it with `version: 1` and `account: \"123456789012\"`"),
-            ]);
+            );
+            return Desired::default();
         }
         Err(error) => {
             let diagnostic =
                 source.diagnostic(error.location, format!("invalid YAML: {}", error.message));
-            return Err(vec![match error.hint {
-                Some(hint) => diagnostic.with_hint(hint),
-                None => diagnostic,
-            }]);
+            report.push(
+                error.location,
+                match error.hint {
+                    Some(hint) => diagnostic.with_hint(hint),
+                    None => diagnostic,
+                },
+            );
+            return Desired::default();
         }
     };
-    let mut report = Report::default();
-    let mut reader = Reader::new(source, &mut report);
+    let mut reader = Reader::new(source, report);
     let spec = decode::decode(&mut reader, &root);
     let directory = resolve::Directory::new(&spec);
     validate::validate(&mut reader, &spec, &directory);
-    let desired = build::build(&mut reader, &spec, &directory, facts);
-    if report.is_empty() {
-        Ok((desired, report.warnings()))
-    } else {
-        Err(report.into_sorted())
-    }
+    build::build(&mut reader, &spec, &directory, pending)
 }
 
 /// Loads access.yaml text held in memory, as if read from `path` (tests of every stage).
@@ -153,10 +247,5 @@ pub(crate) fn load_text(
     text: &str,
     facts: &Facts<'_>,
 ) -> Result<Desired, Vec<Diagnostic>> {
-    let source = Source {
-        path: path.into(),
-        root: input::root_of(Path::new(path)),
-        text: text.to_string(),
-    };
-    load_source(&source, facts)
+    load_str(Path::new(path), text, facts).map_err(|diagnostics| diagnostics.0)
 }

@@ -17,6 +17,8 @@ pub struct Source {
     /// [`super::input::confine`]).
     pub root: PathBuf,
     pub text: String,
+    /// The policy files named so far, shared by every source of one load.
+    pub files: super::input::Files,
 }
 
 impl Source {
@@ -26,7 +28,7 @@ impl Source {
 }
 
 /// Every diagnostic found so far, each with the place in access.yaml it sorts by.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Report {
     entries: Vec<(Location, Diagnostic)>,
     /// Warnings: shown, but the file still loads.

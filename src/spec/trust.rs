@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::model::{DocumentKind, PolicyDocument, arn, issuer_host_path};
+use crate::model::{DocumentKind, PolicyDocument, State, arn, issuer_host_path};
 
-use super::Facts;
 use super::documents;
+use super::node::Location;
 use super::raw::{RoleSpec, Spec, TrustSpec};
 use super::reader::Reader;
 use super::resolve::Directory;
@@ -62,37 +62,199 @@ pub fn issuer_hint(cluster: &str, region: Option<&str>) -> String {
 /// Where a cluster's OIDC issuer comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Issuer {
-    /// From the file or the live cluster.
+    /// From the file.
     Known(String),
-    /// Live state was read and has none for this cluster (which is in this region).
-    Missing(Option<String>),
-    /// No live state (plain `validate`): a stand-in that can never match a real issuer.
-    Placeholder(String),
+    /// Not in the file: read from the live cluster, and set by [`resolve`] once live state is
+    /// known. Until then the trust policies use `placeholder`, a stand-in that can never match
+    /// a real issuer.
+    Live {
+        placeholder: String,
+        region: Option<String>,
+    },
 }
 
-/// The issuer of every cluster of the file.
-pub fn issuers(spec: &Spec<'_>, facts: &Facts<'_>) -> BTreeMap<String, Issuer> {
+/// The issuer of every cluster of the file, as far as the file tells.
+pub fn issuers(spec: &Spec<'_>) -> BTreeMap<String, Issuer> {
     spec.clusters
         .iter()
         .map(|cluster| {
             let name = cluster.name.value.clone();
-            let from_file = cluster.oidc_issuer.as_ref().map(|i| i.value.clone());
-            let region = cluster.region.as_ref().map(|r| r.value.clone());
-            let issuer = match (from_file, facts.live) {
-                (Some(issuer), _) => Issuer::Known(issuer),
-                (None, Some(live)) => live
-                    .clusters
-                    .get(&name)
-                    .and_then(|cluster| cluster.oidc_issuer.clone())
-                    .map_or(Issuer::Missing(region), Issuer::Known),
-                (None, None) => Issuer::Placeholder(format!("https://{PLACEHOLDER_PREFIX}{name}")),
+            let issuer = match &cluster.oidc_issuer {
+                Some(issuer) => Issuer::Known(issuer.value.clone()),
+                None => Issuer::Live {
+                    placeholder: placeholder(&name),
+                    region: cluster.region.as_ref().map(|r| r.value.clone()),
+                },
             };
             (name, issuer)
         })
         .collect()
 }
 
-/// Builds a role's trust policy. Issuers used for IRSA are added to `used`.
+/// The stand-in issuer of cluster `name`.
+fn placeholder(name: &str) -> String {
+    format!("https://{PLACEHOLDER_PREFIX}{name}")
+}
+
+/// What the desired state leaves to live facts: the IRSA trust policies of clusters whose
+/// issuer access.yaml does not set. [`resolve`] settles them, with no I/O, once live state is
+/// read; the file is parsed once.
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    /// Each `serviceAccounts` item of a trust whose cluster's issuer comes from live state.
+    pub uses: Vec<IssuerUse>,
+    /// Roles whose generated trust names such a cluster: their size is checked once the
+    /// issuer is known.
+    pub roles: Vec<PendingRole>,
+}
+
+/// The issuers the built trust policies name, and what of them is left to live state.
+#[derive(Debug, Default)]
+pub struct Irsa {
+    /// Each issuer named (an OIDC provider is declared for each).
+    pub used: BTreeSet<String>,
+    pub pending: Pending,
+}
+
+#[derive(Clone, Debug)]
+pub struct IssuerUse {
+    pub cluster: String,
+    pub region: Option<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Debug)]
+pub struct PendingRole {
+    pub name: String,
+    pub at: Location,
+    /// The clusters whose live issuer the trust names.
+    pub clusters: BTreeSet<String>,
+}
+
+/// Sets the live issuers where access.yaml leaves them to live state, in the trust policies
+/// and the OIDC providers of `state`, then checks the sizes [`Pending`] held back. Without
+/// `live` (plain `validate`), the stand-ins stay and are what is checked. A cluster live state
+/// has no issuer for is reported at each service account that needs it.
+pub fn resolve(
+    reader: &mut Reader<'_>,
+    pending: &Pending,
+    live: Option<&State>,
+    state: &mut State,
+) {
+    let mut missing = BTreeSet::new();
+    if let Some(live) = live {
+        let mut found = BTreeMap::new();
+        for using in &pending.uses {
+            let cluster = &using.cluster;
+            match live
+                .clusters
+                .get(cluster)
+                .and_then(|c| c.oidc_issuer.clone())
+            {
+                Some(issuer) => {
+                    found.insert(cluster.clone(), issuer);
+                }
+                None => {
+                    missing.insert(cluster.clone());
+                    reader.error_hint(
+                        using.at,
+                        format!("cannot generate the IRSA trust policy: cluster `{cluster}` has no OIDC issuer in the live state, and access.yaml sets no `oidcIssuer`"),
+                        format!("{}, or take the live snapshot again with `accessctl snapshot` (it reads the issuer)", issuer_hint(cluster, using.region.as_deref())),
+                    );
+                }
+            }
+        }
+        for (cluster, issuer) in &found {
+            let from = placeholder(cluster);
+            let (from, to) = (issuer_host_path(&from), issuer_host_path(issuer));
+            for role in &pending.roles {
+                if !role.clusters.contains(cluster) {
+                    continue;
+                }
+                let Some(built) = state.iam.roles.get_mut(&role.name) else {
+                    continue;
+                };
+                let mut value = built.trust.to_value();
+                set_issuer(&mut value, from, to);
+                match PolicyDocument::from_value(&value, DocumentKind::Trust) {
+                    Ok(document) => built.trust = document,
+                    Err(errors) => {
+                        for error in errors {
+                            reader.error(
+                                role.at,
+                                format!(
+                                    "the generated trust policy of role `{}` is invalid: {}",
+                                    role.name, error.message
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            if let Some(provider) = state.iam.oidc_providers.remove(from) {
+                state.iam.oidc_providers.insert(to.to_string(), provider);
+            }
+        }
+    }
+    for role in &pending.roles {
+        if role
+            .clusters
+            .iter()
+            .any(|cluster| missing.contains(cluster))
+        {
+            continue;
+        }
+        if let Some(built) = state.iam.roles.get(&role.name) {
+            check_length(reader, &role.name, role.at, &built.trust);
+        }
+    }
+}
+
+/// Replaces the issuer host path `from` by `to` where an IRSA statement names it: the
+/// federated principal (`…:oidc-provider/HOST/PATH`) and the condition keys (`HOST/PATH:sub`).
+fn set_issuer(value: &mut Value, from: &str, to: &str) {
+    match value {
+        Value::String(text) => {
+            if let Some(arn) = text.strip_suffix(from)
+                && arn.ends_with(":oidc-provider/")
+            {
+                *text = format!("{arn}{to}");
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                set_issuer(item, from, to);
+            }
+        }
+        Value::Object(map) => {
+            for (key, mut item) in std::mem::take(map) {
+                set_issuer(&mut item, from, to);
+                let key = match key.strip_prefix(from) {
+                    Some(rest) if rest.starts_with(':') => format!("{to}{rest}"),
+                    _ => key,
+                };
+                map.insert(key, item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reports a trust policy over IAM's default size quota, at the role's name.
+pub fn check_length(reader: &mut Reader<'_>, name: &str, at: Location, trust: &PolicyDocument) {
+    let length = trust_policy_length(trust);
+    if length > TRUST_POLICY_LIMIT {
+        reader.error_hint(
+            at,
+            format!(
+                "the trust policy of role `{name}` is {length} characters; IAM accepts {TRUST_POLICY_LIMIT} by default"
+            ),
+            "split the service accounts (or other principals) across several roles, or raise the IAM quota \"Role trust policy length\" (up to 4,096) in Service Quotas",
+        );
+    }
+}
+
+/// Builds a role's trust policy. Issuers used for IRSA are added to `irsa`.
 pub fn trust_document(
     reader: &mut Reader<'_>,
     directory: &Directory,
@@ -100,7 +262,7 @@ pub fn trust_document(
     role: &RoleSpec<'_>,
     trust: &TrustSpec<'_>,
     pod_identity: bool,
-    used: &mut BTreeSet<String>,
+    irsa: &mut Irsa,
 ) -> Option<PolicyDocument> {
     if let Some(node) = trust.document {
         return documents::document(reader, directory, node, DocumentKind::Trust);
@@ -156,17 +318,21 @@ pub fn trust_document(
             continue;
         };
         match issuers.get(cluster) {
-            Some(Issuer::Known(issuer) | Issuer::Placeholder(issuer)) => {
+            Some(Issuer::Known(issuer)) => {
                 statements.push(irsa_statement(directory, issuer, namespace, name));
-                used.insert(issuer.clone());
+                irsa.used.insert(issuer.clone());
             }
-            Some(Issuer::Missing(region)) => {
-                complete = false;
-                reader.error_hint(
-                    item.at,
-                    format!("cannot generate the IRSA trust policy: cluster `{cluster}` has no OIDC issuer in the live state, and access.yaml sets no `oidcIssuer`"),
-                    format!("{}, or take the live snapshot again with `accessctl snapshot` (it reads the issuer)", issuer_hint(cluster, region.as_deref())),
-                );
+            Some(Issuer::Live {
+                placeholder,
+                region,
+            }) => {
+                statements.push(irsa_statement(directory, placeholder, namespace, name));
+                irsa.used.insert(placeholder.clone());
+                irsa.pending.uses.push(IssuerUse {
+                    cluster: cluster.to_string(),
+                    region: region.clone(),
+                    at: item.at,
+                });
             }
             // An unknown cluster is reported by validation.
             None => complete = false,
@@ -237,6 +403,47 @@ pub fn irsa_statement(directory: &Directory, issuer: &str, namespace: &str, name
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Cluster;
+    use crate::spec::{Facts, load_text};
+
+    /// The file is parsed once, with stand-ins; the live issuers set afterwards give the same
+    /// trust policies and OIDC providers as the file naming them.
+    #[test]
+    fn live_issuers_are_set_as_if_the_file_named_them() {
+        let issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B";
+        let text = |set: &str| {
+            format!(
+                "version: 1\naccount: \"424432388155\"\niam:\n  roles:\n    app:\n      trust:\n        accounts: [\"424432388155\"]\n        serviceAccounts: [demo/default/app, demo2/default/app]\nclusters:\n  demo:\n    region: us-east-1\n{set}  demo2:\n    region: us-east-1\n{set}"
+            )
+        };
+        let named = load_text(
+            "access.yaml",
+            &text(&format!("    oidcIssuer: {issuer}\n")),
+            &Facts::default(),
+        )
+        .expect("loads");
+        let cluster = || Cluster {
+            oidc_issuer: Some(issuer.into()),
+            ..Cluster::default()
+        };
+        let mut live = State::default();
+        live.clusters.insert("demo".into(), cluster());
+        let missing = load_text("access.yaml", &text(""), &Facts { live: Some(&live) })
+            .expect_err("demo2 has no issuer live");
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert!(
+            missing[0]
+                .message
+                .contains("cluster `demo2` has no OIDC issuer")
+        );
+        live.clusters.insert("demo2".into(), cluster());
+        let resolved =
+            load_text("access.yaml", &text(""), &Facts { live: Some(&live) }).expect("loads");
+        assert_eq!(resolved.state.iam, named.state.iam);
+        let trust = resolved.state.iam.roles["app"].trust.to_value().to_string();
+        assert!(!trust.contains(PLACEHOLDER_PREFIX), "{trust}");
+        assert!(unchecked_irsa(&resolved.state).is_empty());
+    }
 
     #[test]
     fn irsa_statement_is_seed_003s() {

@@ -9,7 +9,7 @@ use crate::model::{
     PodIdentityAssociation, PolicyRule, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind,
     arn, parse_arn,
 };
-use crate::plan::{Address, Kind};
+use crate::model::{Address, Kind};
 
 use super::super::raw::{
     AccessSpec, BindingSpec, ClusterSpec, MetaSpec, Pair, PrincipalKind, RbacRoleSpec, RuleSpec,

@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use super::super::{Facts, load_text};
+use crate::model::Desired;
 use crate::model::{MANAGED_BY_TAG, MANAGED_BY_VALUE};
-use crate::plan::Desired;
 
 fn load(text: &str) -> Result<Desired, String> {
     load_text("access.yaml", text, &Facts::default())

@@ -4,26 +4,26 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::{Address, Desired, Kind};
 use crate::model::{
     DEFAULT_GROUP_PATH, DocumentKind, Group, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, OidcProvider,
     Policy, PolicyDocument, Role, STATE_FORMAT_VERSION, State, User, issuer_host_path,
 };
-use crate::plan::{Address, Desired, Kind};
 
 mod cluster;
 
-use super::Facts;
 use super::documents;
 use super::raw::{InlineSpec, Pair, RoleSpec, Spec, Text};
 use super::reader::Reader;
 use super::resolve::Directory;
 use super::trust::{self, STS_AUDIENCE};
 
+/// The desired state, with what it leaves to live facts (IRSA issuers) in `pending`.
 pub fn build(
     reader: &mut Reader<'_>,
     spec: &Spec<'_>,
     directory: &Directory,
-    facts: &Facts<'_>,
+    pending: &mut trust::Pending,
 ) -> Desired {
     let mut adopt = BTreeSet::new();
     let group_path = spec
@@ -32,7 +32,7 @@ pub fn build(
         .as_ref()
         .map_or_else(|| DEFAULT_GROUP_PATH.to_string(), |p| p.value.clone());
     let policy_path = spec.iam.policy_path().to_string();
-    let iam = build_iam(reader, spec, directory, facts, &group_path, &mut adopt);
+    let iam = build_iam(reader, spec, directory, pending, &group_path, &mut adopt);
     let clusters = spec
         .clusters
         .iter()
@@ -94,7 +94,7 @@ fn build_iam(
     reader: &mut Reader<'_>,
     spec: &Spec<'_>,
     directory: &Directory,
-    facts: &Facts<'_>,
+    pending: &mut trust::Pending,
     group_path: &str,
     adopt: &mut BTreeSet<Address>,
 ) -> Iam {
@@ -157,8 +157,8 @@ fn build_iam(
             },
         );
     }
-    let issuers = trust::issuers(spec, facts);
-    let mut used_issuers = BTreeSet::new();
+    let issuers = trust::issuers(spec);
+    let mut irsa = trust::Irsa::default();
     let pod_identity_roles: BTreeSet<String> = spec
         .clusters
         .iter()
@@ -177,6 +177,7 @@ fn build_iam(
         let pod_identity = directory
             .role_arn(&role.name.value)
             .is_ok_and(|arn| pod_identity_roles.contains(&arn));
+        let before = irsa.pending.uses.len();
         let Some(trust) = trust::trust_document(
             reader,
             directory,
@@ -184,10 +185,24 @@ fn build_iam(
             role,
             trust_spec,
             pod_identity,
-            &mut used_issuers,
+            &mut irsa,
         ) else {
             continue;
         };
+        // A trust that names a live issuer is measured once the issuer is known.
+        let live_clusters: BTreeSet<String> = irsa.pending.uses[before..]
+            .iter()
+            .map(|using| using.cluster.clone())
+            .collect();
+        if live_clusters.is_empty() {
+            trust::check_length(reader, &role.name.value, role.name.at, &trust);
+        } else {
+            irsa.pending.roles.push(trust::PendingRole {
+                name: role.name.value.clone(),
+                at: role.name.at,
+                clusters: live_clusters,
+            });
+        }
         check_trust(
             reader,
             role,
@@ -216,7 +231,8 @@ fn build_iam(
             },
         );
     }
-    for issuer in used_issuers {
+    *pending = irsa.pending;
+    for issuer in irsa.used {
         iam.oidc_providers.insert(
             issuer_host_path(&issuer).to_string(),
             OidcProvider {
@@ -228,26 +244,15 @@ fn build_iam(
     iam
 }
 
-/// What IAM would refuse in a trust policy, said before the plan: its size over IAM's default
-/// quota, and a raw document for a Pod Identity role that does not trust the Pod Identity agent.
+/// What IAM would refuse in a trust policy, said before the plan (its size is checked by
+/// [`trust::check_length`]): a raw document for a Pod Identity role that does not trust the
+/// Pod Identity agent.
 fn check_trust(
     reader: &mut Reader<'_>,
     role: &RoleSpec<'_>,
     trust: &PolicyDocument,
     raw_for_pod_identity: bool,
 ) {
-    let length = trust::trust_policy_length(trust);
-    if length > trust::TRUST_POLICY_LIMIT {
-        reader.error_hint(
-            role.name.at,
-            format!(
-                "the trust policy of role `{}` is {length} characters; IAM accepts {} by default",
-                role.name.value,
-                trust::TRUST_POLICY_LIMIT
-            ),
-            "split the service accounts (or other principals) across several roles, or raise the IAM quota \"Role trust policy length\" (up to 4,096) in Service Quotas",
-        );
-    }
     if raw_for_pod_identity
         && !trust
             .to_value()

@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use super::super::{Facts, load_text};
+use crate::model::Desired;
 use crate::model::{
     AccessScope, AwsAuth, AwsAuthEntry, Binding, Cluster as LiveCluster, ClusterRole,
     DEFAULT_GROUP_PATH, DocumentKind, Group, IRSA_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_TAG,
     MANAGED_BY_VALUE, MapKind, Meta, PolicyDocument, PolicyRule, RoleRef, RoleRefKind,
     State as LiveState, Subject, SubjectKind, User,
 };
-use crate::plan::Desired;
 
 /// Seed 001 (IAM user and role on EKS through aws-auth), as access.yaml.
 const SEED_001: &str = r#"

@@ -1,0 +1,230 @@
+//! What the commands share: the AWS and safety flags, loading access.yaml (read once, parsed
+//! once, live facts applied after), reading live state or a snapshot, and the errors of each.
+//! Command files import from here, never from one another.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::progress::Progress;
+use super::{CliError, FileArg, Printer};
+use crate::aws::AwsOptions;
+use crate::live::{self, Connections};
+use crate::model::{Desired, State};
+use crate::plan::{self, Overrides, PlanOptions, SafetyCheck};
+use crate::snapshot;
+use crate::spec::{self, Diagnostics, Loaded, Parsed, Sources};
+
+/// What a command compares: access.yaml, and live state from a snapshot or from AWS and the
+/// clusters.
+#[derive(Debug, Args)]
+pub struct Inputs {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// Use a saved live-state snapshot (`accessctl snapshot`) instead of reading AWS and the
+    /// clusters
+    #[arg(long, value_name = "PATH")]
+    pub live_state: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Where AWS is: everything else comes from the standard chain (`AWS_PROFILE`, `AWS_REGION`,
+/// `AWS_ENDPOINT_URL*`, SSO, …).
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS profile (default: the standard chain, `AWS_PROFILE`)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> AwsOptions {
+        AwsOptions {
+            profile: self.profile.clone(),
+            ..AwsOptions::default()
+        }
+    }
+}
+
+/// Adoption and the explicit overrides of the planner's safety checks.
+#[derive(Debug, Args)]
+pub struct SafetyArgs {
+    /// Take over every declared object that exists but is not managed by accessctl
+    #[arg(long)]
+    pub adopt: bool,
+    /// Plan even though the caller's account is not the file's `account`
+    #[arg(long)]
+    pub allow_account_mismatch: bool,
+    /// Allow removing or changing the caller's own cluster access
+    #[arg(long)]
+    pub allow_self_lockout: bool,
+    /// Allow touching aws-auth entries of node roles (system:bootstrappers, system:nodes)
+    #[arg(long)]
+    pub allow_node_role_changes: bool,
+    /// Allow a plan that leaves a cluster with no admin mapping
+    #[arg(long)]
+    pub allow_no_cluster_admin: bool,
+    /// Allow deleting namespaces accessctl owns
+    #[arg(long)]
+    pub allow_namespace_deletion: bool,
+}
+
+impl SafetyArgs {
+    /// The override flags passed, by name (`--allow-self-lockout`).
+    pub fn flags(&self) -> std::collections::BTreeSet<String> {
+        self.options()
+            .overrides
+            .allowed
+            .into_iter()
+            .map(|check| check.flag().to_string())
+            .collect()
+    }
+
+    pub fn options(&self) -> PlanOptions {
+        let flags = [
+            (self.allow_account_mismatch, SafetyCheck::AccountMismatch),
+            (self.allow_self_lockout, SafetyCheck::SelfLockout),
+            (self.allow_node_role_changes, SafetyCheck::NodeRole),
+            (self.allow_no_cluster_admin, SafetyCheck::NoClusterAdmin),
+            (
+                self.allow_namespace_deletion,
+                SafetyCheck::NamespaceDeletion,
+            ),
+        ];
+        PlanOptions {
+            adopt_all: self.adopt,
+            overrides: Overrides {
+                allowed: flags
+                    .into_iter()
+                    .filter(|(set, _)| *set)
+                    .map(|(_, check)| check)
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// access.yaml and its policy files, read once and parsed once; live facts are applied by
+/// [`Input::resolve`].
+pub struct Input {
+    pub sources: Sources,
+    parsed: Parsed,
+}
+
+impl Input {
+    pub fn read(path: &Path) -> Result<Input, CliError> {
+        let sources = Sources::read(path).map_err(|diagnostics| problems(path, &diagnostics))?;
+        let parsed = sources.parse();
+        Ok(Input { sources, parsed })
+    }
+
+    /// The desired state before live facts: what to read.
+    pub fn desired(&self) -> Result<&Desired, CliError> {
+        self.parsed
+            .unresolved()
+            .map_err(|diagnostics| problems(&self.sources.path, &diagnostics))
+    }
+
+    /// The desired state with live facts (the clusters' OIDC issuers) applied; without
+    /// `live`, as the file alone tells.
+    pub fn resolve(&self, live: Option<&State>) -> Result<Loaded, CliError> {
+        self.parsed
+            .clone()
+            .resolve(live)
+            .map_err(|diagnostics| problems(&self.sources.path, &diagnostics))
+    }
+}
+
+/// Loads access.yaml with `live` facts, turning diagnostics into one error that prints them all.
+pub fn load(path: &Path, live: Option<&State>) -> Result<Loaded, CliError> {
+    Input::read(path)?.resolve(live)
+}
+
+/// One error that prints every diagnostic.
+fn problems(path: &Path, diagnostics: &Diagnostics) -> CliError {
+    let count = diagnostics.0.len();
+    CliError::new(format!(
+        "`{}` has {count} problem{}",
+        spec::input::shown(path).display(),
+        if count == 1 { "" } else { "s" }
+    ))
+    .with_details(diagnostics.to_string())
+}
+
+/// Shows the warnings of a file that loaded (on stderr, silent with `-q`).
+pub fn print_warnings(printer: &Printer, loaded: &Loaded) {
+    for warning in &loaded.warnings {
+        printer.info(warning.to_string().trim_end());
+    }
+}
+
+/// Connects and reads live state for `desired`, reporting the AWS calls with `-v`.
+pub async fn read_live(
+    desired: &State,
+    aws: &AwsArgs,
+    printer: &Printer,
+) -> Result<(State, Connections), CliError> {
+    let progress = Progress::new(printer);
+    let clusters: Vec<&str> = desired.clusters.keys().map(String::as_str).collect();
+    if !clusters.is_empty() {
+        progress.phase(format!("connecting to {}…", cluster_list(&clusters)));
+    }
+    let connections = live::connect(desired, &aws.options())
+        .await
+        .map_err(live_error)?;
+    progress.phase(if clusters.is_empty() {
+        "reading IAM…".to_string()
+    } else {
+        format!("reading IAM and {}…", cluster_list(&clusters))
+    });
+    let (live, calls) = live::read(&connections, desired)
+        .await
+        .map_err(live_error)?;
+    progress.finish();
+    printer.verbose(&format!("read live state: {calls}"));
+    Ok((live, connections))
+}
+
+/// `cluster demo` or `clusters demo, prod`.
+fn cluster_list(names: &[&str]) -> String {
+    match names {
+        [one] => format!("cluster {one}"),
+        many => format!("clusters {}", many.join(", ")),
+    }
+}
+
+pub fn live_error(error: live::LiveError) -> CliError {
+    let hint = error.hint();
+    let cli = CliError::new(error.to_string());
+    match hint {
+        Some(hint) => cli.with_hint(hint),
+        None => cli,
+    }
+}
+
+pub fn read_live_state(path: &Path) -> Result<State, CliError> {
+    snapshot::read(path).map_err(snapshot_error)
+}
+
+/// Refuses a snapshot that lacks a cluster the file declares.
+pub fn check_snapshot(desired: &State, live: &State, path: &Path) -> Result<(), CliError> {
+    snapshot::check_covers(desired, live, path).map_err(snapshot_error)
+}
+
+fn snapshot_error(error: snapshot::SnapshotError) -> CliError {
+    CliError::new(error.to_string()).with_hint(error.hint())
+}
+
+/// Every refusal, each with its hint, then one closing line.
+pub fn refused(error: plan::PlanError) -> CliError {
+    let mut details = String::new();
+    for problem in &error.problems {
+        details.push_str(&format!(
+            "error: {}\n  hint: {}\n",
+            problem.message(),
+            problem.hint()
+        ));
+    }
+    CliError::new(error.to_string()).with_details(details)
+}

@@ -1,0 +1,210 @@
+//! Making a plan, shared by `plan` and `apply`: access.yaml read once, live state read (or a
+//! snapshot), live facts applied, the managed policies the file names checked, then the plan.
+
+use std::path::Path;
+
+use super::common::{
+    AwsArgs, Input, SafetyArgs, check_snapshot, print_warnings, read_live, read_live_state, refused,
+};
+use super::{CliError, Printer};
+use crate::aws::credentials;
+use crate::live::Connections;
+use crate::model::State;
+use crate::plan::{self, Plan};
+use crate::spec::{Loaded, Sources};
+
+/// A plan with what it was made from.
+pub struct Planned {
+    pub plan: Plan,
+    /// The desired state the plan was made for.
+    pub desired: State,
+    /// access.yaml and its policy files, as read for the plan (the saved plan's digest).
+    pub source: Sources,
+    pub live: State,
+    /// Open when live state was read (not a snapshot): apply reuses them.
+    pub connections: Option<Connections>,
+}
+
+/// Plans against a saved snapshot.
+pub fn plan_offline(
+    file: &Path,
+    live_path: &Path,
+    safety: &SafetyArgs,
+    printer: &Printer,
+) -> Result<Planned, CliError> {
+    let live = read_live_state(live_path)?;
+    let input = Input::read(file)?;
+    // The clusters first: a snapshot without one would otherwise be reported as that
+    // cluster's missing OIDC issuer, or planned as a cluster with nothing in it.
+    check_snapshot(&input.desired()?.state, &live, live_path)?;
+    let loaded = resolve(&input, &live, printer)?;
+    let plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
+    Ok(Planned {
+        plan,
+        desired: loaded.desired.state,
+        source: input.sources,
+        live,
+        connections: None,
+    })
+}
+
+/// Reads live state from AWS and the clusters the file names, then plans.
+pub fn plan_live(
+    runtime: &tokio::runtime::Runtime,
+    file: &Path,
+    aws: &AwsArgs,
+    safety: &SafetyArgs,
+    printer: &Printer,
+) -> Result<Planned, CliError> {
+    // The file is read on this thread (blocking I/O stays off the runtime); it names the
+    // clusters to read, and IRSA issuers are resolved once live state is known.
+    let input = Input::read(file)?;
+    let (live, connections) = runtime.block_on(read_live(&input.desired()?.state, aws, printer))?;
+    let loaded = resolve(&input, &live, printer)?;
+    runtime.block_on(check_policy_references(
+        &connections.aws.iam,
+        &loaded.desired.state,
+        &live,
+    ))?;
+    let mut plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
+    plan.deleted_with = runtime.block_on(futures_util::future::join_all(
+        plan::deleted_users(&plan)
+            .into_iter()
+            .map(|user| credentials::deleted_with(&connections.aws.iam, user)),
+    ));
+    Ok(Planned {
+        plan,
+        desired: loaded.desired.state,
+        source: input.sources,
+        live,
+        connections: Some(connections),
+    })
+}
+
+/// The desired state with `live`'s facts, its warnings shown.
+fn resolve(input: &Input, live: &State, printer: &Printer) -> Result<Loaded, CliError> {
+    let loaded = input.resolve(Some(live))?;
+    print_warnings(printer, &loaded);
+    Ok(loaded)
+}
+
+/// Checks that every managed policy the file refers to exists, where the live read cannot
+/// tell: AWS-managed policies and other accounts' policies that nothing attaches yet. One
+/// `iam:GetPolicy` each, so a typo fails the plan, not apply after its retries.
+async fn check_policy_references(
+    iam: &aws_sdk_iam::Client,
+    desired: &State,
+    live: &State,
+) -> Result<(), CliError> {
+    let referrers = policy_references(desired);
+    let known = known_policies(desired, live);
+    let unknown: Vec<String> = referrers
+        .keys()
+        .filter(|arn| !known.contains(*arn))
+        .cloned()
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let missing = crate::aws::read::missing_policies(iam, unknown)
+        .await
+        .map_err(|error| CliError::new(error.to_string()).with_hint(error.hint()))?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut details = String::new();
+    for arn in &missing {
+        let by = referrers
+            .get(arn)
+            .map(|by| by.join(", "))
+            .unwrap_or_default();
+        let hint = match crate::spec::managed::managed_name(arn).map(crate::spec::managed::lookup) {
+            Some(crate::spec::managed::Known::Near(meant)) => {
+                format!("did you mean `aws:{meant}`?")
+            }
+            Some(_) => {
+                "check the name and path in access.yaml (`aws:NAME`, `aws:service-role/NAME`)"
+                    .to_string()
+            }
+            None => {
+                "check the ARN in access.yaml: the policy must exist in its account".to_string()
+            }
+        };
+        details.push_str(&format!(
+            "error: policy `{arn}` does not exist (`iam:GetPolicy` answered NoSuchEntity); {by} refers to it\n  hint: {hint}\n"
+        ));
+    }
+    let count = missing.len();
+    Err(CliError::new(format!(
+        "access.yaml refers to {count} polic{} that IAM does not have",
+        if count == 1 { "y" } else { "ies" }
+    ))
+    .with_details(details))
+}
+
+/// Every managed policy ARN the file attaches or uses as a boundary, with who refers to it.
+fn policy_references(desired: &State) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut references: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut add = |arn: &String, by: String| references.entry(arn.clone()).or_default().push(by);
+    for (name, user) in &desired.iam.users {
+        for arn in user
+            .managed_policies
+            .iter()
+            .chain(&user.permissions_boundary)
+        {
+            add(arn, format!("user `{name}`"));
+        }
+    }
+    for (name, group) in &desired.iam.groups {
+        for arn in &group.managed_policies {
+            add(arn, format!("group `{name}`"));
+        }
+    }
+    for (name, role) in &desired.iam.roles {
+        for arn in role
+            .managed_policies
+            .iter()
+            .chain(&role.permissions_boundary)
+        {
+            add(arn, format!("role `{name}`"));
+        }
+    }
+    references
+}
+
+/// Policy ARNs known to exist (or to be created by this plan): the file's own policies, the
+/// account's policies, and whatever live principals have attached.
+fn known_policies(desired: &State, live: &State) -> std::collections::BTreeSet<String> {
+    let mut known = std::collections::BTreeSet::new();
+    for state in [desired, live] {
+        let account = state.account.clone().unwrap_or_default();
+        for (name, policy) in &state.iam.policies {
+            known.insert(crate::model::arn::policy(
+                &state.partition,
+                &account,
+                &policy.path,
+                name,
+            ));
+        }
+    }
+    for user in live.iam.users.values() {
+        known.extend(
+            user.managed_policies
+                .iter()
+                .chain(&user.permissions_boundary)
+                .cloned(),
+        );
+    }
+    for group in live.iam.groups.values() {
+        known.extend(group.managed_policies.iter().cloned());
+    }
+    for role in live.iam.roles.values() {
+        known.extend(
+            role.managed_policies
+                .iter()
+                .chain(&role.permissions_boundary)
+                .cloned(),
+        );
+    }
+    known
+}
