@@ -18,8 +18,8 @@ use k8s_openapi::api::rbac::v1 as rbac;
 use kube::api::{Api, ListParams};
 use serde::Serialize;
 
-use crate::insight::iam_eval::{Effect, statements};
 use crate::kube::{ClusterClient, KubeError};
+use crate::model::policy::Effect;
 use crate::model::{
     Binding, Cluster, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, PolicyDocument, RoleRefKind, State,
     parse_arn,
@@ -202,18 +202,15 @@ fn admin_grants(
 
 /// Whether a statement of `document` allows every action, or every IAM action, on everything.
 pub fn allows_everything(document: &PolicyDocument) -> bool {
-    statements(document).iter().any(|statement| {
-        statement.effect == Effect::Allow
+    document.statements().iter().any(|statement| {
+        statement.effect() == Effect::Allow
             && !statement.has_condition()
-            && statement.actions.as_ref().is_some_and(|actions| {
-                actions
-                    .iter()
-                    .any(|action| matches!(action.as_str(), "*" | "*:*" | "iam:*"))
+            && statement.actions().is_some_and(|mut actions| {
+                actions.any(|action| matches!(action, "*" | "*:*" | "iam:*"))
             })
             && statement
-                .resources
-                .as_ref()
-                .is_some_and(|resources| resources.iter().any(|resource| resource == "*"))
+                .resources()
+                .is_some_and(|mut resources| resources.any(|resource| resource == "*"))
     })
 }
 

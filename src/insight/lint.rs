@@ -9,8 +9,9 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::iam_eval::{self, Decision, Effect, Principal, Statement};
+use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
 use super::rbac;
+use crate::model::policy::{Effect, Statement, matching};
 use crate::model::{PolicyDocument, PolicyRule, State};
 use crate::spec::SourceLocation;
 
@@ -148,6 +149,7 @@ pub type Locations = BTreeMap<String, SourceLocation>;
 
 struct Linter<'a> {
     state: &'a State,
+    analysis: Analysis<'a>,
     locations: &'a Locations,
     account: String,
     findings: Vec<Finding>,
@@ -155,10 +157,12 @@ struct Linter<'a> {
 
 /// Every finding, in file order.
 pub fn lint(state: &State, locations: &Locations) -> Vec<Finding> {
+    let analysis = Analysis::new(state);
     let mut linter = Linter {
         state,
         locations,
-        account: iam_eval::account(state),
+        account: analysis.account().to_string(),
+        analysis,
         findings: Vec::new(),
     };
     linter.identity_documents();
@@ -250,80 +254,17 @@ impl<'a> Linter<'a> {
         list
     }
 
-    /// The statement of the file that a normalized statement came from: the one with the same
-    /// actions (then the same effect); else the document.
+    /// The statement of the file that a normalized statement came from; else the document.
     fn statement_at(
         &self,
         document_paths: &[String],
         statement: &Statement,
     ) -> Option<SourceLocation> {
-        let wanted: Vec<String> = statement
-            .actions
-            .as_ref()
-            .or(statement.not_actions.as_ref())
-            .map(|actions| actions.iter().map(|a| a.to_ascii_lowercase()).collect())
-            .unwrap_or_default();
-        let mut wanted = wanted;
-        wanted.sort();
-        wanted.dedup();
-        for document in document_paths {
-            let base = format!("{document}.Statement");
-            let candidates: Vec<String> = if self.at(&format!("{base}.0")).is_some() {
-                (0..)
-                    .map(|index| format!("{base}.{index}"))
-                    .take_while(|path| self.at(path).is_some())
-                    .collect()
-            } else if self.at(&base).is_some() {
-                vec![base.clone()]
-            } else {
-                continue;
-            };
-            let key = if statement.actions.is_some() {
-                "Action"
-            } else {
-                "NotAction"
-            };
-            let effect = match statement.effect {
-                Effect::Allow => "Allow",
-                Effect::Deny => "Deny",
-            };
-            let mut fallback = None;
-            for candidate in &candidates {
-                let mut actions = self.scalars(&format!("{candidate}.{key}"));
-                actions.iter_mut().for_each(|a| *a = a.to_ascii_lowercase());
-                actions.sort();
-                actions.dedup();
-                if actions != wanted {
-                    continue;
-                }
-                let same_effect = self
-                    .at(&format!("{candidate}.Effect"))
-                    .and_then(|at| at.scalar.as_deref())
-                    == Some(effect);
-                if same_effect {
-                    return self.at(candidate).cloned();
-                }
-                fallback.get_or_insert(candidate.clone());
-            }
-            if let Some(found) = fallback {
-                return self.at(&found).cloned();
-            }
-            return self.at(document).cloned();
-        }
-        self.first_at(document_paths)
-    }
-
-    /// The scalar at `path`, or the scalars of the list at `path`.
-    fn scalars(&self, path: &str) -> Vec<String> {
-        if let Some(text) = self.at(path).and_then(|at| at.scalar.clone()) {
-            return vec![text];
-        }
-        (0..)
-            .map(|index| self.at(&format!("{path}.{index}")))
-            .take_while(Option::is_some)
-            .flatten()
-            .filter_map(|at| at.scalar.clone())
-            .collect()
+        let written = statement.source_path().join(".");
+        document_paths
+            .iter()
+            .find_map(|document| self.at(&format!("{document}.{written}")).cloned())
+            .or_else(|| self.first_at(document_paths))
     }
 
     fn identity_documents(&mut self) {
@@ -332,18 +273,17 @@ impl<'a> Linter<'a> {
             self.state.partition, self.account
         );
         for (label, document, paths) in self.identity_documents_list() {
-            for statement in iam_eval::statements(document) {
-                if statement.effect != Effect::Allow {
+            for statement in document.statements() {
+                if statement.effect() != Effect::Allow {
                     continue;
                 }
-                let resources = statement.resources.clone().unwrap_or_default();
-                let every_resource = resources.iter().any(|r| r == "*");
+                let resources: Vec<&str> = statement.resources().into_iter().flatten().collect();
+                let every_resource = resources.contains(&"*");
                 let every_action = statement
-                    .actions
-                    .as_ref()
-                    .is_some_and(|a| a.iter().any(|a| a == "*"));
+                    .actions()
+                    .is_some_and(|mut actions| actions.any(|action| action == "*"));
                 if every_action && every_resource {
-                    let at = self.statement_at(&paths, &statement);
+                    let at = self.statement_at(&paths, statement);
                     self.push(
                         WILDCARD_ADMIN,
                         Severity::High,
@@ -352,15 +292,14 @@ impl<'a> Linter<'a> {
                     );
                     continue;
                 }
-                let passrole = statement.actions.as_ref().is_some_and(|a| {
-                    a.iter()
-                        .any(|p| iam_eval::action_matches(p, "iam:PassRole"))
+                let passrole = statement.actions().is_some_and(|mut actions| {
+                    actions.any(|pattern| matching::action_matches(pattern, "iam:PassRole"))
                 });
                 let any_role_resource = resources
                     .iter()
-                    .any(|r| iam_eval::wildcard_match(r, &any_role, false));
+                    .any(|pattern| matching::wildcard_match(pattern, &any_role, false));
                 if passrole && any_role_resource {
-                    let at = self.statement_at(&paths, &statement);
+                    let at = self.statement_at(&paths, statement);
                     let (severity, message) = if statement.has_condition() {
                         (
                             Severity::Low,
@@ -390,17 +329,17 @@ impl<'a> Linter<'a> {
                 format!("iam.roles.{name}.trust"),
                 format!("iam.roles.{name}"),
             ];
-            for statement in iam_eval::statements(&role.trust) {
-                if statement.effect != Effect::Allow {
+            for statement in role.trust.statements() {
+                if statement.effect() != Effect::Allow {
                     continue;
                 }
                 let conditional = statement.has_condition();
-                for (kind, principal) in &statement.principals {
+                for (kind, principal) in statement.principals().into_iter().flatten() {
                     if kind != "AWS" || conditional {
                         continue;
                     }
                     if principal == "*" {
-                        let at = self.statement_at(&paths, &statement);
+                        let at = self.statement_at(&paths, statement);
                         self.push(
                             TRUST_OPEN,
                             Severity::High,
@@ -411,12 +350,15 @@ impl<'a> Linter<'a> {
                         );
                     } else if let Some(foreign) = foreign_account(principal, &self.account) {
                         let sugar = self.sugar_account(name, &foreign);
-                        let at = sugar.or_else(|| self.statement_at(&paths, &statement));
+                        let at = sugar.or_else(|| self.statement_at(&paths, statement));
                         self.push(TRUST_OPEN, Severity::Medium, at.as_ref(), format!("the trust policy of role {name} trusts every principal of account {foreign}"));
                     }
                 }
-                if !statement.not_principals.is_empty() && !conditional {
-                    let at = self.statement_at(&paths, &statement);
+                let not_principal = statement
+                    .not_principals()
+                    .is_some_and(|mut principals| principals.next().is_some());
+                if not_principal && !conditional {
+                    let at = self.statement_at(&paths, statement);
                     self.push(
                         TRUST_OPEN,
                         Severity::High,
@@ -427,24 +369,26 @@ impl<'a> Linter<'a> {
                     );
                 }
                 let web_identity = statement.matches_action("sts:AssumeRoleWithWebIdentity")
-                    && statement.principals.iter().any(|(kind, principal)| {
-                        kind == "Federated" && principal.contains(":oidc-provider/")
+                    && statement.principals().is_some_and(|mut principals| {
+                        principals.any(|(kind, principal)| {
+                            kind == "Federated" && principal.contains(":oidc-provider/")
+                        })
                     });
                 if !web_identity {
                     continue;
                 }
-                let subs: Vec<&(String, String, Vec<String>)> = statement
-                    .conditions
-                    .iter()
-                    .filter(|(_, key, _)| key.to_ascii_lowercase().ends_with(":sub"))
+                let subs: Vec<_> = statement
+                    .conditions()
+                    .filter(|condition| condition.key.to_ascii_lowercase().ends_with(":sub"))
                     .collect();
-                let at = self.statement_at(&paths, &statement);
+                let at = self.statement_at(&paths, statement);
                 if subs.is_empty() {
                     self.push(IRSA_WITHOUT_SUB, Severity::High, at.as_ref(), format!("the web-identity trust of role {name} has no `sub` condition: any service account of the cluster can assume it"));
-                } else if subs
-                    .iter()
-                    .any(|(_, _, values)| values.iter().any(|v| v.contains('*') || v.contains('?')))
-                {
+                } else if subs.iter().any(|condition| {
+                    condition
+                        .values()
+                        .any(|value| value.contains('*') || value.contains('?'))
+                }) {
                     self.push(IRSA_WITHOUT_SUB, Severity::Medium, at.as_ref(), format!("the web-identity trust of role {name} matches `sub` with a wildcard: several service accounts can assume it"));
                 }
             }
@@ -476,7 +420,7 @@ impl<'a> Linter<'a> {
                     continue;
                 };
                 let named = value == arn
-                    || iam_eval::same_principal(value, arn)
+                    || matching::same_principal(value, arn)
                     || (!value.contains(':') && arn.rsplit('/').next() == Some(value));
                 if named {
                     return self.at(&item).cloned();
@@ -569,24 +513,12 @@ impl<'a> Linter<'a> {
         let state = self.state;
         let partition = state.partition.clone();
         let account = self.account.clone();
-        let principals: Vec<Principal> = state
-            .iam
-            .users
-            .keys()
-            .filter_map(|name| Principal::user(state, name))
-            .chain(
-                state
-                    .iam
-                    .roles
-                    .keys()
-                    .filter_map(|name| Principal::role(state, name)),
-            )
-            .collect();
+        let principals: Vec<Principal> = iam_eval::iam_principals(state);
         for principal in principals {
             let at = self
                 .at(&format!(
                     "iam.{}.{}",
-                    if principal.kind == iam_eval::PrincipalKind::User {
+                    if principal.kind == PrincipalKind::User {
                         "users"
                     } else {
                         "roles"
@@ -596,14 +528,16 @@ impl<'a> Linter<'a> {
                 .cloned();
             // Someone already allowed everything escalates nowhere (`iam-wildcard-admin` and
             // the attached policy say it).
-            let everything = iam_eval::evaluate(state, &principal, "accessctl-lint:AnyAction", "*");
+            let everything = self
+                .analysis
+                .evaluate(&principal, "accessctl-lint:AnyAction", "*");
             if everything.is_allowed() {
                 continue;
             }
             let mut targets: Vec<(&str, String)> = Vec::new();
             let label = principal.label();
             match principal.kind {
-                iam_eval::PrincipalKind::User => {
+                PrincipalKind::User => {
                     targets.push(("iam:AttachUserPolicy", principal.arn.clone()));
                     targets.push(("iam:PutUserPolicy", principal.arn.clone()));
                     if let Some(user) = state.iam.users.get(&principal.name) {
@@ -618,7 +552,7 @@ impl<'a> Linter<'a> {
                         }
                     }
                 }
-                iam_eval::PrincipalKind::Role => {
+                PrincipalKind::Role => {
                     targets.push(("iam:AttachRolePolicy", principal.arn.clone()));
                     targets.push(("iam:PutRolePolicy", principal.arn.clone()));
                     if let Some(role) = state.iam.roles.get(&principal.name) {
@@ -627,7 +561,7 @@ impl<'a> Linter<'a> {
                         }
                     }
                 }
-                iam_eval::PrincipalKind::External => {}
+                PrincipalKind::External => {}
             }
             let customer_prefix = format!("arn:{partition}:iam::{account}:policy/");
             for (action, resource) in targets {
@@ -635,7 +569,7 @@ impl<'a> Linter<'a> {
                     continue;
                 }
                 if let Decision::Allowed { by } =
-                    iam_eval::evaluate(state, &principal, action, &resource)
+                    self.analysis.evaluate(&principal, action, &resource)
                 {
                     self.push(ESCALATION_SELF_ATTACH, Severity::High, at.as_ref(), format!("{label} can `{action}` on {resource} ({by}): it can grant itself any permission"));
                     break;
@@ -646,7 +580,7 @@ impl<'a> Linter<'a> {
                 .users
                 .iter()
                 .filter(|(name, _)| {
-                    principal.kind != iam_eval::PrincipalKind::User || **name != principal.name
+                    principal.kind != PrincipalKind::User || **name != principal.name
                 })
                 .map(|(name, user)| crate::model::arn::user(&partition, &account, &user.path, name))
                 .chain([format!(
@@ -654,7 +588,8 @@ impl<'a> Linter<'a> {
                 )]);
             for user in other_users {
                 if let Decision::Allowed { by } =
-                    iam_eval::evaluate(state, &principal, "iam:CreateAccessKey", &user)
+                    self.analysis
+                        .evaluate(&principal, "iam:CreateAccessKey", &user)
                 {
                     self.push(
                         ESCALATION_ACCESS_KEYS,
@@ -677,7 +612,8 @@ impl<'a> Linter<'a> {
                 )]);
             for role in roles {
                 if let Decision::Allowed { by } =
-                    iam_eval::evaluate(state, &principal, "iam:UpdateAssumeRolePolicy", &role)
+                    self.analysis
+                        .evaluate(&principal, "iam:UpdateAssumeRolePolicy", &role)
                 {
                     self.push(ESCALATION_TRUST, Severity::High, at.as_ref(), format!("{label} can rewrite the trust policy of {role} ({by}) and let itself assume it"));
                     break;
@@ -690,12 +626,9 @@ impl<'a> Linter<'a> {
 /// The account a principal pattern opens the trust to, when it is a whole account other than
 /// `own`.
 fn foreign_account(principal: &str, own: &str) -> Option<String> {
-    if principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit()) {
-        return (principal != own).then(|| principal.to_string());
-    }
-    let arn = crate::model::parse_arn(principal)?;
-    (arn.service == "iam" && arn.resource == "root" && arn.account != own)
-        .then(|| arn.account.to_string())
+    matching::account_principal(principal)
+        .filter(|account| *account != own)
+        .map(str::to_string)
 }
 
 /// Can the holder of these rules create bindings to roles it does not hold: `create` on
@@ -1123,6 +1056,25 @@ mod tests {
             fired(&policy("{Effect: Allow, Action: \"*\", Resource: \"*\"}")),
             [(WILDCARD_ADMIN, Severity::High)]
         );
+    }
+
+    #[test]
+    fn a_finding_points_at_the_statement_it_comes_from() {
+        // Two statements with the same action and effect: the finding is the second one's,
+        // the one that allows `iam:PassRole` on every role.
+        let text = format!(
+            "{HEAD}iam:\n  policies:\n    P:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - {{Effect: Allow, Action: iam:PassRole, Resource: \"arn:aws:iam::111122223333:role/app\"}}\n          - {{Effect: Allow, Action: iam:PassRole, Resource: \"*\"}}\n  users:\n    u:\n      policies: [P]\n"
+        );
+        let desired = match load_text("access.yaml", &text, &Facts::default()) {
+            Ok(desired) => desired,
+            Err(diagnostics) => panic!("the test file is invalid: {diagnostics:?}"),
+        };
+        let located: Vec<(&str, usize, usize)> =
+            lint(&desired.state, &crate::spec::locations::index(&text))
+                .iter()
+                .map(|finding| (finding.rule, finding.line, finding.column))
+                .collect();
+        assert_eq!(located, [(PASSROLE_WILDCARD, 10, 13)]);
     }
 
     #[test]
