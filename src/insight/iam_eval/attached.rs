@@ -45,50 +45,51 @@ pub(super) fn resolve_all<'s>(
         .collect();
     let mut resolved = BTreeMap::new();
     for (name, user) in &state.iam.users {
-        let owner = format!("user/{name}");
-        let mut attached = Vec::new();
-        add(
-            &customer,
+        let mut holders = vec![(
+            format!("user/{name}"),
             &user.managed_policies,
             &user.inline_policies,
-            &owner,
-            &mut attached,
-        );
+        )];
         for group_name in &user.groups {
             if let Some(group) = state.iam.groups.get(group_name) {
                 let owner = format!("group/{group_name}");
-                add(
-                    &customer,
-                    &group.managed_policies,
-                    &group.inline_policies,
-                    &owner,
-                    &mut attached,
-                );
+                holders.push((owner, &group.managed_policies, &group.inline_policies));
             }
         }
-        let boundary = boundary(&customer, user.permissions_boundary.as_deref(), &owner);
-        resolved.insert(
-            (PrincipalKind::User, name.as_str()),
-            Resolved { attached, boundary },
-        );
+        let policies = resolve(&customer, holders, user.permissions_boundary.as_deref());
+        resolved.insert((PrincipalKind::User, name.as_str()), policies);
     }
     for (name, role) in &state.iam.roles {
-        let owner = format!("role/{name}");
-        let mut attached = Vec::new();
-        add(
-            &customer,
+        let holders = vec![(
+            format!("role/{name}"),
             &role.managed_policies,
             &role.inline_policies,
-            &owner,
-            &mut attached,
-        );
-        let boundary = boundary(&customer, role.permissions_boundary.as_deref(), &owner);
-        resolved.insert(
-            (PrincipalKind::Role, name.as_str()),
-            Resolved { attached, boundary },
-        );
+        )];
+        let policies = resolve(&customer, holders, role.permissions_boundary.as_deref());
+        resolved.insert((PrincipalKind::Role, name.as_str()), policies);
     }
     resolved
+}
+
+/// Who holds policies for a principal (itself first, then its groups) → its policies.
+type Holders<'s> = Vec<(
+    String,
+    &'s BTreeSet<String>,
+    &'s BTreeMap<String, PolicyDocument>,
+)>;
+
+fn resolve<'s>(
+    customer: &CustomerPolicies<'s>,
+    holders: Holders<'s>,
+    boundary_arn: Option<&str>,
+) -> Resolved<'s> {
+    let mut attached = Vec::new();
+    for (owner, managed, inline) in &holders {
+        add(customer, managed, inline, owner, &mut attached);
+    }
+    let owner = holders.first().map_or("", |(owner, _, _)| owner.as_str());
+    let boundary = boundary(customer, boundary_arn, owner);
+    Resolved { attached, boundary }
 }
 
 /// A principal outside the state: its policies are unknown.

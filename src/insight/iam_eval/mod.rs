@@ -82,21 +82,26 @@ pub struct Principal {
 
 impl Principal {
     pub fn user(state: &State, name: &str) -> Option<Self> {
-        let user = state.iam.users.get(name)?;
-        Some(Principal {
-            kind: PrincipalKind::User,
-            name: name.to_string(),
-            arn: model::arn::user(&state.partition, &account(state), &user.path, name),
-        })
+        let path = &state.iam.users.get(name)?.path;
+        Some(Self::of_state(state, PrincipalKind::User, name, path))
     }
 
     pub fn role(state: &State, name: &str) -> Option<Self> {
-        let role = state.iam.roles.get(name)?;
-        Some(Principal {
-            kind: PrincipalKind::Role,
+        let path = &state.iam.roles.get(name)?.path;
+        Some(Self::of_state(state, PrincipalKind::Role, name, path))
+    }
+
+    fn of_state(state: &State, kind: PrincipalKind, name: &str, path: &str) -> Self {
+        let account = account(state);
+        let arn = match kind {
+            PrincipalKind::User => model::arn::user(&state.partition, &account, path, name),
+            _ => model::arn::role(&state.partition, &account, path, name),
+        };
+        Principal {
+            kind,
             name: name.to_string(),
-            arn: model::arn::role(&state.partition, &account(state), &role.path, name),
-        })
+            arn,
+        }
     }
 
     /// The account the principal belongs to, from its ARN.

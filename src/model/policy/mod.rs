@@ -77,6 +77,8 @@ pub struct PolicyDocument {
     id: Option<String>,
     /// Sorted by [`Statement`]'s semantic order, without semantic duplicates.
     statements: Vec<Statement>,
+    /// Where each statement was written (same index); never part of equality.
+    sources: Vec<Vec<String>>,
 }
 
 /// A string that compares by a normalized key but keeps its spelling for display.
@@ -194,34 +196,6 @@ pub struct Statement {
     not_resource: Option<BTreeSet<String>>,
     /// `None` when there is no condition: an empty `Condition` block means the same.
     condition: Option<Conditions>,
-    /// Where the statement was written; never part of equality or order.
-    origin: Origin,
-}
-
-/// The JSON path of a statement in the document it was read from: `["Statement", "2"]`, or
-/// `["Statement"]` for a single statement written without a list. Equal for every pair, so it
-/// never makes two statements differ.
-#[derive(Clone, Debug, Default)]
-struct Origin(Vec<String>);
-
-impl PartialEq for Origin {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for Origin {}
-
-impl PartialOrd for Origin {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Origin {
-    fn cmp(&self, _: &Self) -> Ordering {
-        Ordering::Equal
-    }
 }
 
 /// The read-only view of a document.
@@ -239,6 +213,15 @@ impl PolicyDocument {
     /// rendered `Statement` list, so "statement N" means the same everywhere.
     pub fn statements(&self) -> &[Statement] {
         &self.statements
+    }
+
+    /// The statements with the JSON path each was written at in the document it was read
+    /// from (`["Statement", "2"]`; `["Statement"]` for a single statement without a list;
+    /// among written duplicates, the first). Lets a tool point back at the source.
+    pub fn statements_with_source(&self) -> impl Iterator<Item = (&Statement, &[String])> {
+        self.statements
+            .iter()
+            .zip(self.sources.iter().map(Vec::as_slice))
     }
 }
 
@@ -350,13 +333,6 @@ impl Statement {
             (None, Some(not_resources)) => !any(not_resources),
             (None, None) => true,
         }
-    }
-
-    /// The JSON path of the statement as written in the document it was read from
-    /// (`["Statement", "2"]`; `["Statement"]` for a single statement without a list). Among
-    /// written duplicates, the first. Lets a tool point back at the source.
-    pub fn source_path(&self) -> &[String] {
-        &self.origin.0
     }
 }
 

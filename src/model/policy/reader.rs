@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::{
-    Conditions, DocumentKind, Effect, Origin, PolicyDocument, PolicyError, Principals, Spelled,
-    Statement, VERSION_2008, VERSION_2012, spelled_set,
+    Conditions, DocumentKind, Effect, PolicyDocument, PolicyError, Principals, Spelled, Statement,
+    VERSION_2008, VERSION_2012, spelled_set,
 };
 
-const TOP_LEVEL_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
-const STATEMENT_KEYS: [&str; 9] = [
+pub(super) const TOP_LEVEL_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
+pub(super) const STATEMENT_KEYS: [&str; 9] = [
     "Sid",
     "Effect",
     "Principal",
@@ -212,11 +212,12 @@ impl Reader {
         }
         let version = self.version(map.get("Version"));
         let id = self.optional_string(map, &[], "Id");
-        let statements = self.statements(map.get("Statement"));
+        let (statements, sources) = self.statements(map.get("Statement"))?.into_iter().unzip();
         Some(PolicyDocument {
             version: version?,
             id,
-            statements: statements?,
+            statements,
+            sources,
         })
     }
 
@@ -266,7 +267,7 @@ impl Reader {
         }
     }
 
-    fn statements(&mut self, value: Option<&Value>) -> Option<Vec<Statement>> {
+    fn statements(&mut self, value: Option<&Value>) -> Option<Vec<(Statement, Vec<String>)>> {
         let path = vec!["Statement".to_string()];
         let parsed: Vec<(Vec<String>, Option<Statement>)> = match value {
             None => {
@@ -312,16 +313,16 @@ impl Reader {
             self.check_unique_sids(&parsed);
         }
         let mut statements = Vec::with_capacity(parsed.len());
-        for (_, statement) in parsed {
-            statements.push(statement?);
+        for (path, statement) in parsed {
+            statements.push((statement?, path));
         }
-        // Among semantically equal statements, keep the one whose display sorts first, so the
-        // rendering does not depend on the input order.
-        statements.sort_by(|a, b| {
+        // Among semantically equal statements, keep the one whose display sorts first (then
+        // the first written), so the rendering does not depend on the input order.
+        statements.sort_by(|(a, _), (b, _)| {
             a.cmp(b)
                 .then_with(|| a.to_value().to_string().cmp(&b.to_value().to_string()))
         });
-        statements.dedup();
+        statements.dedup_by(|(later, _), (kept, _)| later == kept);
         Some(statements)
     }
 
@@ -401,7 +402,6 @@ impl Reader {
             resource,
             not_resource,
             condition,
-            origin: Origin(path.to_vec()),
         })
     }
 

@@ -69,20 +69,11 @@ fn eks_admin_policy() -> Value {
 #[test]
 fn only_the_policy_model_reads_policy_json() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let keys = [
-        "Version",
-        "Id",
-        "Statement",
-        "Sid",
-        "Effect",
-        "Principal",
-        "NotPrincipal",
-        "Action",
-        "NotAction",
-        "Resource",
-        "NotResource",
-        "Condition",
-    ];
+    let keys: Vec<&str> = reader::TOP_LEVEL_KEYS
+        .iter()
+        .chain(&reader::STATEMENT_KEYS)
+        .copied()
+        .collect();
     let mut walkers = Vec::new();
     let mut statement_types = Vec::new();
     let mut pending = vec![root.clone()];
@@ -114,7 +105,7 @@ fn only_the_policy_model_reads_policy_json() {
             }
             // Test modules may look at rendered documents; the code under test may not.
             let code = text.split("#[cfg(test)]").next().unwrap_or("");
-            for key in keys {
+            for key in &keys {
                 for access in [
                     format!("get(\"{key}\")"),
                     format!("get_mut(\"{key}\")"),

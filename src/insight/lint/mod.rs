@@ -1,19 +1,24 @@
 //! `lint`: risky access patterns in a desired state, each finding with a severity, the place in
 //! access.yaml it comes from and a hint; rendered as text, JSON or SARIF 2.1.0. No I/O.
 //!
-//! The rules are listed in [`RULES`] (ids are stable: CI configurations name them).
+//! The rules are listed in [`RULES`] (ids are stable: CI configurations name them). Files:
+//! this one (the rules), `location` (where a finding points in the file), `render` (text,
+//! JSON, SARIF), `tests`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
 use super::rbac;
-use crate::model::policy::{Effect, Statement, matching};
+use crate::model::policy::{Effect, matching};
 use crate::model::{PolicyDocument, PolicyRule, State};
 use crate::spec::SourceLocation;
+
+mod location;
+mod render;
+
+pub use render::{render_json, render_sarif, render_text, summary};
 
 /// How bad a finding is. Ordered: `Low < Medium < High`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
@@ -34,7 +39,7 @@ impl Severity {
     }
 
     /// SARIF's `level`.
-    fn sarif_level(self) -> &'static str {
+    pub(super) fn sarif_level(self) -> &'static str {
         match self {
             Severity::High => "error",
             Severity::Medium => "warning",
@@ -197,15 +202,6 @@ impl<'a> Linter<'a> {
         });
     }
 
-    fn at(&self, path: &str) -> Option<&SourceLocation> {
-        self.locations.get(path)
-    }
-
-    /// The first of `paths` the file has.
-    fn first_at(&self, paths: &[String]) -> Option<SourceLocation> {
-        paths.iter().find_map(|path| self.at(path).cloned())
-    }
-
     /// The identity documents of the state: (label, document, path of the document node).
     fn identity_documents_list(&self) -> Vec<(String, &'a PolicyDocument, Vec<String>)> {
         let state: &'a State = self.state;
@@ -254,26 +250,13 @@ impl<'a> Linter<'a> {
         list
     }
 
-    /// The statement of the file that a normalized statement came from; else the document.
-    fn statement_at(
-        &self,
-        document_paths: &[String],
-        statement: &Statement,
-    ) -> Option<SourceLocation> {
-        let written = statement.source_path().join(".");
-        document_paths
-            .iter()
-            .find_map(|document| self.at(&format!("{document}.{written}")).cloned())
-            .or_else(|| self.first_at(document_paths))
-    }
-
     fn identity_documents(&mut self) {
         let any_role = format!(
             "arn:{}:iam::{}:role/accessctl-lint-any-role",
             self.state.partition, self.account
         );
         for (label, document, paths) in self.identity_documents_list() {
-            for statement in document.statements() {
+            for (statement, source) in document.statements_with_source() {
                 if statement.effect() != Effect::Allow {
                     continue;
                 }
@@ -283,7 +266,7 @@ impl<'a> Linter<'a> {
                     .actions()
                     .is_some_and(|mut actions| actions.any(|action| action == "*"));
                 if every_action && every_resource {
-                    let at = self.statement_at(&paths, statement);
+                    let at = self.statement_at(&paths, source);
                     self.push(
                         WILDCARD_ADMIN,
                         Severity::High,
@@ -299,7 +282,7 @@ impl<'a> Linter<'a> {
                     .iter()
                     .any(|pattern| matching::wildcard_match(pattern, &any_role, false));
                 if passrole && any_role_resource {
-                    let at = self.statement_at(&paths, statement);
+                    let at = self.statement_at(&paths, source);
                     let (severity, message) = if statement.has_condition() {
                         (
                             Severity::Low,
@@ -329,44 +312,41 @@ impl<'a> Linter<'a> {
                 format!("iam.roles.{name}.trust"),
                 format!("iam.roles.{name}"),
             ];
-            for statement in role.trust.statements() {
+            for (statement, source) in role.trust.statements_with_source() {
                 if statement.effect() != Effect::Allow {
                     continue;
                 }
                 let conditional = statement.has_condition();
+                let at = self.statement_at(&paths, source);
+                let mut open: Vec<(Severity, Option<SourceLocation>, String)> = Vec::new();
                 for (kind, principal) in statement.principals().into_iter().flatten() {
                     if kind != "AWS" || conditional {
                         continue;
                     }
                     if principal == "*" {
-                        let at = self.statement_at(&paths, statement);
-                        self.push(
-                            TRUST_OPEN,
-                            Severity::High,
-                            at.as_ref(),
-                            format!(
-                                "the trust policy of role {name} lets any AWS principal assume it"
-                            ),
+                        let message = format!(
+                            "the trust policy of role {name} lets any AWS principal assume it"
                         );
+                        open.push((Severity::High, at.clone(), message));
                     } else if let Some(foreign) = foreign_account(principal, &self.account) {
                         let sugar = self.sugar_account(name, &foreign);
-                        let at = sugar.or_else(|| self.statement_at(&paths, statement));
-                        self.push(TRUST_OPEN, Severity::Medium, at.as_ref(), format!("the trust policy of role {name} trusts every principal of account {foreign}"));
+                        let message = format!(
+                            "the trust policy of role {name} trusts every principal of account {foreign}"
+                        );
+                        open.push((Severity::Medium, sugar.or_else(|| at.clone()), message));
                     }
                 }
                 let not_principal = statement
                     .not_principals()
                     .is_some_and(|mut principals| principals.next().is_some());
                 if not_principal && !conditional {
-                    let at = self.statement_at(&paths, statement);
-                    self.push(
-                        TRUST_OPEN,
-                        Severity::High,
-                        at.as_ref(),
-                        format!(
-                            "the trust policy of role {name} allows everyone but its `NotPrincipal`"
-                        ),
+                    let message = format!(
+                        "the trust policy of role {name} allows everyone but its `NotPrincipal`"
                     );
+                    open.push((Severity::High, at.clone(), message));
+                }
+                for (severity, place, message) in open {
+                    self.push(TRUST_OPEN, severity, place.as_ref(), message);
                 }
                 let web_identity = statement.matches_action("sts:AssumeRoleWithWebIdentity")
                     && statement.principals().is_some_and(|mut principals| {
@@ -381,7 +361,6 @@ impl<'a> Linter<'a> {
                     .conditions()
                     .filter(|condition| condition.key.to_ascii_lowercase().ends_with(":sub"))
                     .collect();
-                let at = self.statement_at(&paths, statement);
                 if subs.is_empty() {
                     self.push(IRSA_WITHOUT_SUB, Severity::High, at.as_ref(), format!("the web-identity trust of role {name} has no `sub` condition: any service account of the cluster can assume it"));
                 } else if subs.iter().any(|condition| {
@@ -393,41 +372,6 @@ impl<'a> Linter<'a> {
                 }
             }
         }
-    }
-
-    /// `trust.accounts: [...]` item naming `account`, when the trust was written as sugar.
-    fn sugar_account(&self, role: &str, account: &str) -> Option<SourceLocation> {
-        let base = format!("iam.roles.{role}.trust.accounts");
-        (0..)
-            .map(|index| self.at(&format!("{base}.{index}")))
-            .take_while(Option::is_some)
-            .flatten()
-            .find(|at| at.scalar.as_deref() == Some(account))
-            .cloned()
-    }
-
-    /// The `access` item of a cluster that names `arn`.
-    fn access_item(&self, cluster: &str, arn: &str) -> Option<SourceLocation> {
-        let base = format!("clusters.{cluster}.access");
-        for index in 0.. {
-            let item = format!("{base}.{index}");
-            self.at(&item)?;
-            for key in ["user", "role", "arn", "account"] {
-                let Some(value) = self
-                    .at(&format!("{item}.{key}"))
-                    .and_then(|at| at.scalar.as_deref())
-                else {
-                    continue;
-                };
-                let named = value == arn
-                    || matching::same_principal(value, arn)
-                    || (!value.contains(':') && arn.rsplit('/').next() == Some(value));
-                if named {
-                    return self.at(&item).cloned();
-                }
-            }
-        }
-        None
     }
 
     fn cluster_mappings(&mut self) {
@@ -514,6 +458,30 @@ impl<'a> Linter<'a> {
         let partition = state.partition.clone();
         let account = self.account.clone();
         let principals: Vec<Principal> = iam_eval::iam_principals(state);
+        // Everyone's targets, computed once: every other user (and one not in the file) for
+        // access keys, every role (and one not in the file) for trust policies.
+        let user_arns: Vec<(&str, String)> = state
+            .iam
+            .users
+            .iter()
+            .map(|(name, user)| {
+                let arn = crate::model::arn::user(&partition, &account, &user.path, name);
+                (name.as_str(), arn)
+            })
+            .chain([(
+                "",
+                format!("arn:{partition}:iam::{account}:user/accessctl-lint-any-user"),
+            )])
+            .collect();
+        let role_arns: Vec<String> = state
+            .iam
+            .roles
+            .iter()
+            .map(|(name, role)| crate::model::arn::role(&partition, &account, &role.path, name))
+            .chain([format!(
+                "arn:{partition}:iam::{account}:role/accessctl-lint-any-role"
+            )])
+            .collect();
         for principal in principals {
             let at = self
                 .at(&format!(
@@ -564,61 +532,59 @@ impl<'a> Linter<'a> {
                 PrincipalKind::External => {}
             }
             let customer_prefix = format!("arn:{partition}:iam::{account}:policy/");
-            for (action, resource) in targets {
-                if action == "iam:CreatePolicyVersion" && !resource.starts_with(&customer_prefix) {
-                    continue;
-                }
-                if let Decision::Allowed { by } =
-                    self.analysis.evaluate(&principal, action, &resource)
-                {
-                    self.push(ESCALATION_SELF_ATTACH, Severity::High, at.as_ref(), format!("{label} can `{action}` on {resource} ({by}): it can grant itself any permission"));
-                    break;
-                }
-            }
-            let other_users = state
-                .iam
-                .users
-                .iter()
-                .filter(|(name, _)| {
-                    principal.kind != PrincipalKind::User || **name != principal.name
+            let self_attach = targets
+                .into_iter()
+                .filter(|(action, resource)| {
+                    *action != "iam:CreatePolicyVersion" || resource.starts_with(&customer_prefix)
                 })
-                .map(|(name, user)| crate::model::arn::user(&partition, &account, &user.path, name))
-                .chain([format!(
-                    "arn:{partition}:iam::{account}:user/accessctl-lint-any-user"
-                )]);
-            for user in other_users {
-                if let Decision::Allowed { by } =
-                    self.analysis
-                        .evaluate(&principal, "iam:CreateAccessKey", &user)
-                {
-                    self.push(
-                        ESCALATION_ACCESS_KEYS,
-                        Severity::High,
-                        at.as_ref(),
-                        format!(
-                            "{label} can create access keys for other users, e.g. {user} ({by})"
-                        ),
-                    );
-                    break;
-                }
+                .find_map(|(action, resource)| {
+                    let by = self.allowed(&principal, action, &resource)?;
+                    Some((action, resource, by))
+                });
+            if let Some((action, resource, by)) = self_attach {
+                self.push(ESCALATION_SELF_ATTACH, Severity::High, at.as_ref(), format!("{label} can `{action}` on {resource} ({by}): it can grant itself any permission"));
             }
-            let roles = state
-                .iam
-                .roles
+            let other_users = user_arns
                 .iter()
-                .map(|(name, role)| crate::model::arn::role(&partition, &account, &role.path, name))
-                .chain([format!(
-                    "arn:{partition}:iam::{account}:role/accessctl-lint-any-role"
-                )]);
-            for role in roles {
-                if let Decision::Allowed { by } =
-                    self.analysis
-                        .evaluate(&principal, "iam:UpdateAssumeRolePolicy", &role)
-                {
-                    self.push(ESCALATION_TRUST, Severity::High, at.as_ref(), format!("{label} can rewrite the trust policy of {role} ({by}) and let itself assume it"));
-                    break;
-                }
+                .filter(|(kind_name, _)| {
+                    principal.kind != PrincipalKind::User || *kind_name != principal.name
+                })
+                .map(|(_, arn)| arn);
+            let key_maker = self.first_allowed(&principal, "iam:CreateAccessKey", other_users);
+            if let Some((user, by)) = key_maker {
+                self.push(
+                    ESCALATION_ACCESS_KEYS,
+                    Severity::High,
+                    at.as_ref(),
+                    format!("{label} can create access keys for other users, e.g. {user} ({by})"),
+                );
             }
+            let trust_writer =
+                self.first_allowed(&principal, "iam:UpdateAssumeRolePolicy", role_arns.iter());
+            if let Some((role, by)) = trust_writer {
+                self.push(ESCALATION_TRUST, Severity::High, at.as_ref(), format!("{label} can rewrite the trust policy of {role} ({by}) and let itself assume it"));
+            }
+        }
+    }
+
+    /// The first of `resources` the principal may surely do `action` on, and what allows it.
+    fn first_allowed<'r>(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resources: impl IntoIterator<Item = &'r String>,
+    ) -> Option<(&'r String, String)> {
+        resources.into_iter().find_map(|resource| {
+            let by = self.allowed(principal, action, resource)?;
+            Some((resource, by))
+        })
+    }
+
+    /// What allows `principal` to do `action` on `resource`, when it is surely allowed.
+    fn allowed(&self, principal: &Principal, action: &str, resource: &str) -> Option<String> {
+        match self.analysis.evaluate(principal, action, resource) {
+            Decision::Allowed { by } => Some(by),
+            _ => None,
         }
     }
 }
@@ -659,427 +625,5 @@ fn can_escalate<'r>(rules: impl Iterator<Item = &'r PolicyRule> + Clone) -> bool
     !everything && create_binding && bind
 }
 
-/// Counts by severity.
-pub fn summary(findings: &[Finding]) -> BTreeMap<Severity, usize> {
-    let mut counts = BTreeMap::new();
-    for finding in findings {
-        *counts.entry(finding.severity).or_insert(0) += 1;
-    }
-    counts
-}
-
-/// `file:line:col: severity [rule] message` and a hint line per finding, then a summary.
-pub fn render_text(findings: &[Finding], file: &str) -> String {
-    let mut out = String::new();
-    for finding in findings {
-        let place = if finding.line == 0 {
-            file.to_string()
-        } else {
-            format!("{file}:{}:{}", finding.line, finding.column)
-        };
-        let _ = writeln!(
-            out,
-            "{place}: {} [{}] {}",
-            finding.severity.as_str(),
-            finding.rule,
-            finding.message
-        );
-        let _ = writeln!(out, "  hint: {}", finding.hint);
-    }
-    let counts = summary(findings);
-    let count = |severity| counts.get(&severity).copied().unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "{} finding{}: {} high, {} medium, {} low",
-        findings.len(),
-        if findings.len() == 1 { "" } else { "s" },
-        count(Severity::High),
-        count(Severity::Medium),
-        count(Severity::Low)
-    );
-    out
-}
-
-/// The JSON form (`format_version` 1).
-pub fn render_json(findings: &[Finding], file: &str) -> String {
-    let counts = summary(findings);
-    let count = |severity| counts.get(&severity).copied().unwrap_or(0);
-    let value = json!({
-        "format_version": 1,
-        "file": file,
-        "findings": findings.iter().map(|finding| json!({
-            "rule": finding.rule,
-            "severity": finding.severity,
-            "line": finding.line,
-            "column": finding.column,
-            "message": finding.message,
-            "hint": finding.hint,
-        })).collect::<Vec<Value>>(),
-        "summary": {
-            "high": count(Severity::High),
-            "medium": count(Severity::Medium),
-            "low": count(Severity::Low),
-        },
-    });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    text.push('\n');
-    text
-}
-
-/// SARIF 2.1.0, for code-scanning tools. `file` is the artifact URI as given (relative paths
-/// stay relative to the checkout).
-pub fn render_sarif(findings: &[Finding], file: &str) -> String {
-    let rules: Vec<Value> = RULES
-        .iter()
-        .map(|rule| {
-            json!({
-                "id": rule.id,
-                "name": rule.id,
-                "shortDescription": {"text": rule.summary},
-                "help": {"text": rule.hint},
-                "defaultConfiguration": {"level": rule.severity.sarif_level()},
-                "properties": {"severity": rule.severity.as_str()},
-            })
-        })
-        .collect();
-    let uri = file.replace('\\', "/");
-    let results: Vec<Value> = findings
-        .iter()
-        .map(|finding| {
-            json!({
-                "ruleId": finding.rule,
-                "ruleIndex": RULES.iter().position(|rule| rule.id == finding.rule).unwrap_or(0),
-                "level": finding.severity.sarif_level(),
-                "message": {"text": format!("{} (hint: {})", finding.message, finding.hint)},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": uri},
-                        "region": {
-                            "startLine": finding.line.max(1),
-                            "startColumn": finding.column.max(1),
-                        },
-                    },
-                }],
-                "properties": {"severity": finding.severity.as_str()},
-            })
-        })
-        .collect();
-    let value = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "accessctl",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "rules": rules,
-                },
-            },
-            "results": results,
-        }],
-    });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    text.push('\n');
-    text
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::{Facts, load_text};
-
-    const HEAD: &str = "version: 1\naccount: \"111122223333\"\n";
-
-    /// The rule ids (with severities) that fire on a file.
-    fn fired(body: &str) -> Vec<(&'static str, Severity)> {
-        let text = format!("{HEAD}{body}");
-        let desired = match load_text("access.yaml", &text, &Facts::default()) {
-            Ok(desired) => desired,
-            Err(diagnostics) => panic!("the test file is invalid: {diagnostics:?}"),
-        };
-        lint(&desired.state, &Locations::new())
-            .into_iter()
-            .map(|finding| (finding.rule, finding.severity))
-            .collect()
-    }
-
-    fn policy(statement: &str) -> String {
-        format!(
-            "iam:\n  policies:\n    P:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - {statement}\n  users:\n    u:\n      policies: [P]\n"
-        )
-    }
-
-    fn role_trust(document_statement: &str) -> String {
-        format!(
-            "iam:\n  roles:\n    r:\n      trust:\n        document:\n          Version: \"2012-10-17\"\n          Statement:\n            - {document_statement}\n"
-        )
-    }
-
-    #[test]
-    fn wildcard_admin() {
-        assert_eq!(
-            fired(&policy("{Effect: Allow, Action: \"*\", Resource: \"*\"}")),
-            [(WILDCARD_ADMIN, Severity::High)]
-        );
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: \"s3:*\", Resource: \"*\"}"
-            )),
-            []
-        );
-        assert_eq!(
-            fired(&policy("{Effect: Deny, Action: \"*\", Resource: \"*\"}")),
-            []
-        );
-    }
-
-    #[test]
-    fn passrole_on_every_role() {
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: iam:PassRole, Resource: \"*\"}"
-            )),
-            [(PASSROLE_WILDCARD, Severity::High)]
-        );
-        assert!(
-            fired(&policy(
-                "{Effect: Allow, Action: \"iam:*\", Resource: \"arn:aws:iam::111122223333:role/*\"}"
-            ))
-            .contains(&(PASSROLE_WILDCARD, Severity::High))
-        );
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: iam:PassRole, Resource: \"*\", Condition: {StringEquals: {iam:PassedToService: eks.amazonaws.com}}}"
-            )),
-            [(PASSROLE_WILDCARD, Severity::Low)]
-        );
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: iam:PassRole, Resource: \"arn:aws:iam::111122223333:role/app\"}"
-            )),
-            []
-        );
-    }
-
-    #[test]
-    fn open_trust() {
-        assert_eq!(
-            fired(&role_trust(
-                "{Effect: Allow, Principal: \"*\", Action: sts:AssumeRole}"
-            )),
-            [(TRUST_OPEN, Severity::High)]
-        );
-        assert_eq!(
-            fired("iam:\n  roles:\n    r:\n      trust: {accounts: [\"999988887777\"]}\n"),
-            [(TRUST_OPEN, Severity::Medium)]
-        );
-        // A condition, the own account, or a named role: no finding.
-        assert_eq!(
-            fired(&role_trust(
-                "{Effect: Allow, Principal: {AWS: \"999988887777\"}, Action: sts:AssumeRole, Condition: {StringEquals: {sts:ExternalId: x}}}"
-            )),
-            []
-        );
-        assert_eq!(
-            fired("iam:\n  roles:\n    r:\n      trust: {accounts: [\"111122223333\"]}\n"),
-            []
-        );
-        assert_eq!(
-            fired(&role_trust(
-                "{Effect: Allow, Principal: {AWS: \"arn:aws:iam::999988887777:role/ci\"}, Action: sts:AssumeRole}"
-            )),
-            []
-        );
-    }
-
-    #[test]
-    fn irsa_trust_without_sub() {
-        let provider =
-            "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
-        let issuer = "oidc.eks.us-east-1.amazonaws.com/id/ABC";
-        assert_eq!(
-            fired(&role_trust(&format!(
-                "{{Effect: Allow, Principal: {{Federated: \"{provider}\"}}, Action: sts:AssumeRoleWithWebIdentity, Condition: {{StringEquals: {{\"{issuer}:aud\": sts.amazonaws.com}}}}}}"
-            ))),
-            [(IRSA_WITHOUT_SUB, Severity::High)]
-        );
-        assert_eq!(
-            fired(&role_trust(&format!(
-                "{{Effect: Allow, Principal: {{Federated: \"{provider}\"}}, Action: sts:AssumeRoleWithWebIdentity, Condition: {{StringLike: {{\"{issuer}:sub\": \"system:serviceaccount:*\"}}}}}}"
-            ))),
-            [(IRSA_WITHOUT_SUB, Severity::Medium)]
-        );
-        assert_eq!(
-            fired(&role_trust(&format!(
-                "{{Effect: Allow, Principal: {{Federated: \"{provider}\"}}, Action: sts:AssumeRoleWithWebIdentity, Condition: {{StringEquals: {{\"{issuer}:sub\": \"system:serviceaccount:app:web\"}}}}}}"
-            ))),
-            []
-        );
-        // The sugar always writes `sub`.
-        assert_eq!(
-            fired(
-                "iam:\n  roles:\n    r:\n      trust: {serviceAccounts: [demo/app/web]}\nclusters:\n  demo:\n    oidcIssuer: https://oidc.eks.us-east-1.amazonaws.com/id/ABC\n    namespaces: [app]\n"
-            ),
-            []
-        );
-    }
-
-    const MAPPED: &str = "iam:\n  users:\n    u: {}\nclusters:\n  demo:\n    access:\n      - user: u\n        username: u\n";
-
-    #[test]
-    fn system_masters_mappings() {
-        assert_eq!(
-            fired(&format!("{MAPPED}        groups: [\"system:masters\"]\n")),
-            [(SYSTEM_MASTERS, Severity::Medium)]
-        );
-        assert_eq!(fired(&format!("{MAPPED}        groups: [admins]\n")), []);
-    }
-
-    fn cluster_role(rules: &str, binding: &str) -> String {
-        format!(
-            "clusters:\n  demo:\n    namespaces: [app]\n    clusterRoles:\n      c:\n        rules:\n          - {rules}\n    bindings:\n      {binding}\n"
-        )
-    }
-
-    #[test]
-    fn wildcard_cluster_roles_bound_cluster_wide() {
-        let wildcard = "{apiGroups: [\"\"], resources: [\"*\"], verbs: [get]}";
-        assert_eq!(
-            fired(&cluster_role(wildcard, "c: {clusterRole: c, groups: [g]}")),
-            [(WILDCARD_CLUSTER_ROLE, Severity::Medium)]
-        );
-        // Bound in one namespace only, or without wildcards: no finding.
-        assert_eq!(
-            fired(&cluster_role(
-                wildcard,
-                "app/c: {clusterRole: c, groups: [g]}"
-            )),
-            []
-        );
-        assert_eq!(
-            fired(&cluster_role(
-                "{apiGroups: [\"\"], resources: [pods], verbs: [get]}",
-                "c: {clusterRole: c, groups: [g]}"
-            )),
-            []
-        );
-        // The built-in cluster-admin is a wildcard role too.
-        assert_eq!(
-            fired(
-                "clusters:\n  demo:\n    bindings:\n      admins: {clusterRole: cluster-admin, groups: [admins]}\n"
-            ),
-            [(WILDCARD_CLUSTER_ROLE, Severity::Medium)]
-        );
-    }
-
-    #[test]
-    fn rbac_escalation_through_bind() {
-        let binder = "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings, clusterroles], verbs: [create, bind]}";
-        assert_eq!(
-            fired(&cluster_role(binder, "app/c: {clusterRole: c, users: [x]}")),
-            [(ESCALATION_BIND, Severity::High)]
-        );
-        let escalate = "{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings, roles], verbs: [create, escalate]}";
-        assert_eq!(
-            fired(&cluster_role(
-                escalate,
-                "app/c: {clusterRole: c, users: [x]}"
-            )),
-            [(ESCALATION_BIND, Severity::High)]
-        );
-        // Creating bindings without bind/escalate is checked by the API server: no finding.
-        let creator =
-            "{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}";
-        assert_eq!(
-            fired(&cluster_role(
-                creator,
-                "app/c: {clusterRole: c, users: [x]}"
-            )),
-            []
-        );
-        // Not bound: nobody holds it.
-        assert_eq!(
-            fired(&format!(
-                "clusters:\n  demo:\n    clusterRoles:\n      c:\n        rules:\n          - {binder}\n"
-            )),
-            []
-        );
-    }
-
-    #[test]
-    fn iam_escalation_paths() {
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: iam:PutUserPolicy, Resource: \"user:u\"}"
-            )),
-            [(ESCALATION_SELF_ATTACH, Severity::High)]
-        );
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: \"iam:Attach*\", Resource: \"*\"}"
-            )),
-            [(ESCALATION_SELF_ATTACH, Severity::High)]
-        );
-        // On someone else only, or only its own access keys: no self-attach, no key-maker.
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: iam:PutUserPolicy, Resource: \"arn:aws:iam::111122223333:user/other\"}"
-            )),
-            []
-        );
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: iam:CreateAccessKey, Resource: \"arn:aws:iam::111122223333:user/${aws:username}\"}"
-            )),
-            []
-        );
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: iam:CreateAccessKey, Resource: \"*\"}"
-            )),
-            [(ESCALATION_ACCESS_KEYS, Severity::High)]
-        );
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: iam:UpdateAssumeRolePolicy, Resource: \"*\"}"
-            )),
-            [(ESCALATION_TRUST, Severity::High)]
-        );
-        assert_eq!(
-            fired(&policy(
-                "{Effect: Allow, Action: iam:UpdateAssumeRolePolicy, Resource: \"*\", Condition: {Bool: {aws:MultiFactorAuthPresent: \"true\"}}}"
-            )),
-            []
-        );
-        // A principal allowed everything already has it all: only iam-wildcard-admin.
-        assert_eq!(
-            fired(&policy("{Effect: Allow, Action: \"*\", Resource: \"*\"}")),
-            [(WILDCARD_ADMIN, Severity::High)]
-        );
-    }
-
-    #[test]
-    fn a_finding_points_at_the_statement_it_comes_from() {
-        // Two statements with the same action and effect: the finding is the second one's,
-        // the one that allows `iam:PassRole` on every role.
-        let text = format!(
-            "{HEAD}iam:\n  policies:\n    P:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - {{Effect: Allow, Action: iam:PassRole, Resource: \"arn:aws:iam::111122223333:role/app\"}}\n          - {{Effect: Allow, Action: iam:PassRole, Resource: \"*\"}}\n  users:\n    u:\n      policies: [P]\n"
-        );
-        let desired = match load_text("access.yaml", &text, &Facts::default()) {
-            Ok(desired) => desired,
-            Err(diagnostics) => panic!("the test file is invalid: {diagnostics:?}"),
-        };
-        let located: Vec<(&str, usize, usize)> =
-            lint(&desired.state, &crate::spec::locations::index(&text))
-                .iter()
-                .map(|finding| (finding.rule, finding.line, finding.column))
-                .collect();
-        assert_eq!(located, [(PASSROLE_WILDCARD, 10, 13)]);
-    }
-
-    #[test]
-    fn rules_have_unique_ids() {
-        let ids: std::collections::BTreeSet<&str> = RULES.iter().map(|rule| rule.id).collect();
-        assert_eq!(ids.len(), RULES.len());
-    }
-}
+mod tests;
