@@ -163,10 +163,7 @@ pub const KNOWN_VERBS: &[&str] = &[
 /// The known name closest to `wrong` when it is close enough to be a typo: at most one edit in
 /// three characters (a swap of neighbours is one edit), ties to the shorter distance, then by
 /// name.
-fn closest<'k>(
-    wrong: &str,
-    known: impl IntoIterator<Item = &'k str>,
-) -> Option<&'k str> {
+fn closest<'k>(wrong: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
     let limit = (wrong.chars().count() / 3).max(1);
     known
         .into_iter()

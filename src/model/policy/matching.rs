@@ -12,24 +12,41 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 /// IAM's `*` (any run) and `?` (one character) match, whole string.
 pub fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
     if ignore_case {
-        glob(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
+        glob(&pattern.to_ascii_lowercase(), text, true)
     } else {
-        glob(pattern, text)
+        glob(pattern, text, false)
     }
 }
 
-/// The case-sensitive glob under both matchers.
-pub(super) fn glob(pattern: &str, text: &str) -> bool {
+/// The glob under both matchers. With `fold`, `text` is compared in ASCII lower case (the
+/// pattern must already be lower case). Without allocating: it runs once per statement and
+/// request.
+pub(super) fn glob(pattern: &str, text: &str, fold: bool) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        let fold_byte = |b: u8| if fold { b.to_ascii_lowercase() } else { b };
+        return glob_items(pattern.as_bytes(), text.as_bytes(), b'*', b'?', fold_byte);
+    }
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
+    let fold_char = |c: char| if fold { c.to_ascii_lowercase() } else { c };
+    glob_items(&pattern, &text, '*', '?', fold_char)
+}
+
+fn glob_items<T: Copy + PartialEq>(
+    pattern: &[T],
+    text: &[T],
+    any_run: T,
+    any_one: T,
+    fold: impl Fn(T) -> T,
+) -> bool {
     // Iterative glob with one backtracking point: linear in practice, no recursion.
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+        if p < pattern.len() && (pattern[p] == any_one || pattern[p] == fold(text[t])) {
             p += 1;
             t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
+        } else if p < pattern.len() && pattern[p] == any_run {
             star = Some((p, t));
             p += 1;
         } else if let Some((star_p, star_t)) = star {
@@ -40,7 +57,7 @@ pub(super) fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    pattern[p..].iter().all(|c| *c == '*')
+    pattern[p..].iter().all(|c| *c == any_run)
 }
 
 pub(super) fn is_account_id(text: &str) -> bool {

@@ -309,10 +309,10 @@ impl Statement {
     /// Does the statement cover `action` (through `Action`, or by not being in `NotAction`)?
     /// Action names are case-insensitive; `*` and `?` are wildcards.
     pub fn matches_action(&self, action: &str) -> bool {
-        let action = action.to_ascii_lowercase();
+        // The keys are the actions in lower case.
         let any = |set: &BTreeSet<Spelled>| {
             set.iter()
-                .any(|pattern| matching::glob(&pattern.key, &action))
+                .any(|pattern| matching::glob(&pattern.key, action, true))
         };
         match (&self.action, &self.not_action) {
             (Some(actions), _) => any(actions),
