@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::insight::iam_eval::{Effect, statements};
+use crate::model::policy::Effect;
 use crate::model::{Binding, Cluster, Iam, PolicyDocument, RoleRefKind, State, parse_arn};
 use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
@@ -196,18 +196,15 @@ fn admin_grants(
 
 /// Whether a statement of `document` allows every action, or every IAM action, on everything.
 pub fn allows_everything(document: &PolicyDocument) -> bool {
-    statements(document).iter().any(|statement| {
-        statement.effect == Effect::Allow
+    document.statements().iter().any(|statement| {
+        statement.effect() == Effect::Allow
             && !statement.has_condition()
-            && statement.actions.as_ref().is_some_and(|actions| {
-                actions
-                    .iter()
-                    .any(|action| matches!(action.as_str(), "*" | "*:*" | "iam:*"))
+            && statement.actions().is_some_and(|mut actions| {
+                actions.any(|action| matches!(action, "*" | "*:*" | "iam:*"))
             })
             && statement
-                .resources
-                .as_ref()
-                .is_some_and(|resources| resources.iter().any(|resource| resource == "*"))
+                .resources()
+                .is_some_and(|mut resources| resources.any(|resource| resource == "*"))
     })
 }
 

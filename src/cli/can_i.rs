@@ -34,7 +34,13 @@ pub fn run(args: &CanIArgs, printer: &Printer) -> Result<i32, CliError> {
     let state = args.state.load(printer)?;
     let principal = resolve(&state, &args.principal)?;
     let request = args.request.request();
-    let answers = chain::can(&state, &principal, &request, args.state.cluster.as_deref());
+    let analysis = crate::insight::iam_eval::Analysis::new(&state);
+    let answers = chain::can(
+        &analysis,
+        &principal,
+        &request,
+        args.state.cluster.as_deref(),
+    );
     let overall = who_can::overall(&answers);
     let rendered = match args.output {
         ReportFormat::Text => who_can::render_can_i_text(&principal, &request, &answers),

@@ -4,8 +4,7 @@
 //! This only proposes: the caller loads the file with the sugar and keeps it only when the
 //! loader's own generation gives back a document equal to the live one.
 
-use serde_json::{Map, Value};
-
+use crate::model::policy::{Condition, Effect, Statement, VERSION_2012};
 use crate::model::{PolicyDocument, issuer_host_path, parse_arn};
 
 const ASSUME_ROLE: &str = "sts:AssumeRole";
@@ -36,33 +35,39 @@ pub struct Context<'a> {
 
 /// The sugar that would generate `document`, or `None` when no sugar has its shape.
 pub fn fold(document: &PolicyDocument, context: &Context<'_>) -> Option<Sugar> {
-    let value = document.to_value();
-    let object = value.as_object()?;
-    if object.get("Version").and_then(Value::as_str) != Some("2012-10-17")
-        || object.contains_key("Id")
-    {
+    if document.version() != VERSION_2012 || document.id().is_some() {
         return None;
     }
-    let statements = object.get("Statement")?.as_array()?;
+    let statements = document.statements();
     let mut sugar = Sugar::default();
     let mut assume_statements = 0;
     for statement in statements {
-        let statement = statement.as_object()?;
-        if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+        // The sugar writes `Effect`, one `Action`, `Principal` and (for IRSA) a `Condition`:
+        // nothing else.
+        let plain = statement.effect() == Effect::Allow
+            && statement.sid().is_none()
+            && statement.not_principals().is_none()
+            && statement.not_actions().is_none()
+            && statement.resources().is_none()
+            && statement.not_resources().is_none();
+        if !plain {
             return None;
         }
-        let action = statement.get("Action").and_then(Value::as_str)?;
-        if action == ASSUME_ROLE && statement.len() == 3 {
+        let action = single(statement.actions()?)?;
+        let principals: Vec<(&str, &str)> = statement.principals()?.collect();
+        if action == ASSUME_ROLE && !statement.has_condition() {
             assume_statements += 1;
-            principals(
-                statement.get("Principal")?.as_object()?,
-                context,
-                &mut sugar,
-            )?;
-        } else if action == WEB_IDENTITY && statement.len() == 4 {
+            for (kind, value) in principals {
+                match kind {
+                    "Service" => sugar.services.push(value.to_string()),
+                    "AWS" => aws_principal(value, context, &mut sugar)?,
+                    _ => return None,
+                }
+            }
+        } else if action == WEB_IDENTITY && statement.has_condition() {
             sugar
                 .service_accounts
-                .push(service_account(statement, context)?);
+                .push(service_account(statement, &principals, context)?);
         } else {
             return None;
         }
@@ -74,34 +79,10 @@ pub fn fold(document: &PolicyDocument, context: &Context<'_>) -> Option<Sugar> {
     Some(sugar)
 }
 
-fn strings(value: &Value) -> Option<Vec<&str>> {
-    match value {
-        Value::String(text) => Some(vec![text.as_str()]),
-        Value::Array(items) => items.iter().map(Value::as_str).collect(),
-        _ => None,
-    }
-}
-
-fn principals(
-    principal: &Map<String, Value>,
-    context: &Context<'_>,
-    sugar: &mut Sugar,
-) -> Option<()> {
-    for (kind, values) in principal {
-        let values = strings(values)?;
-        match kind.as_str() {
-            "Service" => sugar
-                .services
-                .extend(values.iter().map(|s| (*s).to_string())),
-            "AWS" => {
-                for value in values {
-                    aws_principal(value, context, sugar)?;
-                }
-            }
-            _ => return None,
-        }
-    }
-    Some(())
+/// The one item of a list, or `None`.
+fn single<'a>(mut items: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let first = items.next()?;
+    items.next().is_none().then_some(first)
 }
 
 fn aws_principal(value: &str, context: &Context<'_>, sugar: &mut Sugar) -> Option<()> {
@@ -130,29 +111,36 @@ fn aws_principal(value: &str, context: &Context<'_>, sugar: &mut Sugar) -> Optio
 }
 
 /// Seed 003's IRSA statement for the imported cluster's issuer → `cluster/namespace/name`.
-fn service_account(statement: &Map<String, Value>, context: &Context<'_>) -> Option<String> {
+fn service_account(
+    statement: &Statement,
+    principals: &[(&str, &str)],
+    context: &Context<'_>,
+) -> Option<String> {
     let issuer = issuer_host_path(context.issuer?);
     let provider = format!(
         "arn:{}:iam::{}:oidc-provider/{issuer}",
         context.partition, context.account
     );
-    let principal = statement.get("Principal")?.as_object()?;
-    if principal.len() != 1 || principal.get("Federated")?.as_str()? != provider {
+    if principals != [("Federated", provider.as_str())] {
         return None;
     }
-    let condition = statement.get("Condition")?.as_object()?;
-    if condition.len() != 1 {
-        return None;
-    }
-    let equals = condition.get("StringEquals")?.as_object()?;
-    if equals.len() != 2 {
+    let conditions: Vec<Condition<'_>> = statement.conditions().collect();
+    let equals = conditions.len() == 2
+        && conditions
+            .iter()
+            .all(|condition| condition.operator == "StringEquals");
+    if !equals {
         return None;
     }
     let lookup = |suffix: &str| {
-        equals
+        conditions
             .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(&format!("{issuer}:{suffix}")))
-            .and_then(|(_, value)| value.as_str())
+            .find(|condition| {
+                condition
+                    .key
+                    .eq_ignore_ascii_case(&format!("{issuer}:{suffix}"))
+            })
+            .and_then(|condition| single(condition.values()))
     };
     if lookup("aud")? != STS_AUDIENCE {
         return None;
@@ -167,7 +155,7 @@ fn service_account(statement: &Map<String, Value>, context: &Context<'_>) -> Opt
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::model::DocumentKind;

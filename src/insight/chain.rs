@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::Serialize;
 
-use super::iam_eval::{self, Decision, Principal, PrincipalKind};
+use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
 use super::rbac::{self, Grant, Identity, Request};
+use crate::model::policy::matching::same_principal;
 use crate::model::{AccessScope, Cluster, MapKind, State, parse_arn};
 
 /// How many `sts:AssumeRole` hops are followed from the starting principal.
@@ -65,7 +66,8 @@ pub struct Reached {
 }
 
 /// The start and every role it can (possibly) assume, each by its shortest, surest chain.
-pub fn reachable(state: &State, start: &Principal) -> Vec<Reached> {
+pub fn reachable(analysis: &Analysis<'_>, start: &Principal) -> Vec<Reached> {
+    let state = analysis.state();
     let mut reached: Vec<Reached> = vec![Reached {
         principal: start.clone(),
         hops: Vec::new(),
@@ -83,7 +85,7 @@ pub fn reachable(state: &State, start: &Principal) -> Vec<Reached> {
             let Some(role) = Principal::role(state, role_name) else {
                 continue;
             };
-            let decision = iam_eval::can_assume(state, &current.principal, role_name);
+            let decision = analysis.can_assume(&current.principal, role_name);
             let certainty = Certainty::of(&decision);
             if certainty == Certainty::No {
                 continue;
@@ -152,13 +154,11 @@ pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
         for entry in &aws_auth.entries {
             let matched = match entry.kind {
                 // mapRoles ARNs carry no path: match by account and name.
-                MapKind::MapRoles => {
-                    is_role && iam_eval::same_principal(&entry.arn, &principal.arn)
-                }
+                MapKind::MapRoles => is_role && same_principal(&entry.arn, &principal.arn),
                 MapKind::MapUsers => {
                     !is_role
                         && (entry.arn == principal.arn
-                            || iam_eval::same_principal(&entry.arn, &principal.arn))
+                            || same_principal(&entry.arn, &principal.arn))
                 }
                 MapKind::MapAccounts => entry.arn == principal.account(),
             };
@@ -184,7 +184,7 @@ pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
     if cluster.authentication.uses_access_entries() {
         for (arn, entry) in &cluster.access_entries {
             if entry.kind != "STANDARD"
-                || !(arn == &principal.arn || iam_eval::same_principal(arn, &principal.arn))
+                || !(arn == &principal.arn || same_principal(arn, &principal.arn))
             {
                 continue;
             }
@@ -223,8 +223,9 @@ pub struct Route {
 }
 
 /// Every route from `start` into the clusters of the state (or just `only`).
-pub fn routes(state: &State, start: &Principal, only: Option<&str>) -> Vec<Route> {
-    let reached = reachable(state, start);
+pub fn routes(analysis: &Analysis<'_>, start: &Principal, only: Option<&str>) -> Vec<Route> {
+    let state = analysis.state();
+    let reached = reachable(analysis, start);
     let mut routes = Vec::new();
     for (name, cluster) in &state.clusters {
         if only.is_some_and(|wanted| wanted != name) {
@@ -263,8 +264,14 @@ pub struct Answer {
 }
 
 /// Answers per cluster (only the one asked when `only` is set).
-pub fn can(state: &State, start: &Principal, request: &Request, only: Option<&str>) -> Vec<Answer> {
-    let routes = routes(state, start, only);
+pub fn can(
+    analysis: &Analysis<'_>,
+    start: &Principal,
+    request: &Request,
+    only: Option<&str>,
+) -> Vec<Answer> {
+    let state = analysis.state();
+    let routes = routes(analysis, start, only);
     let mut answers = Vec::new();
     for name in state.clusters.keys() {
         if only.is_some_and(|wanted| wanted != name) {
@@ -330,7 +337,7 @@ pub fn resolve_principal(state: &State, text: &str) -> Result<Principal, String>
             None
         };
         if let Some(found) = by_name.filter(|found| {
-            iam_eval::same_principal(&found.arn, text) || resource.starts_with("assumed-role/")
+            same_principal(&found.arn, text) || resource.starts_with("assumed-role/")
         }) {
             return Ok(found);
         }
@@ -353,19 +360,7 @@ pub fn resolve_principal(state: &State, text: &str) -> Result<Principal, String>
 /// Every principal worth asking about: the users and roles of the state, and the ARNs mapped
 /// into a cluster that are not in it.
 pub fn all_principals(state: &State) -> Vec<Principal> {
-    let mut principals: Vec<Principal> = state
-        .iam
-        .users
-        .keys()
-        .filter_map(|name| Principal::user(state, name))
-        .chain(
-            state
-                .iam
-                .roles
-                .keys()
-                .filter_map(|name| Principal::role(state, name)),
-        )
-        .collect();
+    let mut principals = iam_eval::iam_principals(state);
     let mut external = BTreeSet::new();
     for cluster in state.clusters.values() {
         let arns = cluster
@@ -376,10 +371,7 @@ pub fn all_principals(state: &State) -> Vec<Principal> {
             .map(|entry| entry.arn.clone())
             .chain(cluster.access_entries.keys().cloned());
         for arn in arns {
-            if !principals
-                .iter()
-                .any(|p| iam_eval::same_principal(&p.arn, &arn))
-            {
+            if !principals.iter().any(|p| same_principal(&p.arn, &arn)) {
                 external.insert(arn);
             }
         }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::chain::{self, Certainty, Route};
-use super::iam_eval::Principal;
+use super::iam_eval::{Analysis, Principal};
 use super::rbac::{self, Scope};
 use crate::model::State;
 
@@ -22,7 +22,8 @@ pub struct Explanation {
 }
 
 pub fn explain(state: &State, principal: &Principal, only: Option<&str>) -> Explanation {
-    let assumable_roles = chain::reachable(state, principal)
+    let analysis = Analysis::new(state);
+    let assumable_roles = chain::reachable(&analysis, principal)
         .into_iter()
         .skip(1)
         .collect();
@@ -32,7 +33,7 @@ pub fn explain(state: &State, principal: &Principal, only: Option<&str>) -> Expl
         .filter(|name| only.is_none_or(|wanted| wanted == name.as_str()))
         .map(|name| (name.clone(), Vec::new()))
         .collect();
-    for route in chain::routes(state, principal, only) {
+    for route in chain::routes(&analysis, principal, only) {
         clusters
             .entry(route.cluster.clone())
             .or_default()

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::chain::{self, Answer, Certainty};
-use super::iam_eval::Principal;
+use super::iam_eval::{Analysis, Principal};
 use super::rbac::Request;
 use crate::model::State;
 
@@ -21,10 +21,11 @@ pub struct Holder {
 /// Everyone who can (possibly) make the request: sure answers first, then by cluster and
 /// principal.
 pub fn who_can(state: &State, request: &Request, only: Option<&str>) -> Vec<Holder> {
+    let analysis = Analysis::new(state);
     let mut holders: Vec<Holder> = chain::all_principals(state)
         .into_iter()
         .flat_map(|principal| {
-            chain::can(state, &principal, request, only)
+            chain::can(&analysis, &principal, request, only)
                 .into_iter()
                 .filter(|answer| answer.certainty != Certainty::No)
                 .map(move |answer| Holder {

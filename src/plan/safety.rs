@@ -227,13 +227,17 @@ fn membership_lockout(caller: &Caller, live: &State, changes: &[Change], outcome
     let Some(start) = Principal::user(live, name) else {
         return;
     };
+    let (before_analysis, after_analysis) = (
+        iam_eval::Analysis::new(live),
+        iam_eval::Analysis::new(&without),
+    );
     let mut routes = Vec::new();
     for cluster in live.clusters.keys() {
-        let before = chain::routes(live, &start, Some(cluster));
+        let before = chain::routes(&before_analysis, &start, Some(cluster));
         let Some(route) = before.first() else {
             continue;
         };
-        if chain::routes(&without, &start, Some(cluster)).is_empty() {
+        if chain::routes(&after_analysis, &start, Some(cluster)).is_empty() {
             let answer = chain::Answer {
                 cluster: cluster.clone(),
                 certainty: route.certainty,
@@ -247,16 +251,16 @@ fn membership_lockout(caller: &Caller, live: &State, changes: &[Change], outcome
             ));
         }
     }
-    let writes = |state: &State| {
+    let writes = |analysis: &iam_eval::Analysis<'_>| {
         IAM_WRITE_ACTIONS.iter().find_map(|action| {
-            let decision = iam_eval::evaluate(state, &start, action, "*");
+            let decision = analysis.evaluate(&start, action, "*");
             decision
                 .may_allow()
                 .then(|| format!("`{action}` {}", decision.reason()))
         })
     };
-    if let Some(write) = writes(live)
-        && writes(&without).is_none()
+    if let Some(write) = writes(&before_analysis)
+        && writes(&after_analysis).is_none()
     {
         routes.push(format!("IAM write access ({write})"));
     }

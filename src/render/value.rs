@@ -10,9 +10,7 @@ pub const NONE: &str = "(none)";
 /// IAM policy documents are shown as pretty JSON, never inline: they are recognised by their
 /// `Statement` key wherever they sit (`document`, `trust`, `inline_policies.*`).
 pub fn is_document(value: &Value) -> bool {
-    value
-        .as_object()
-        .is_some_and(|object| object.contains_key("Statement"))
+    crate::model::policy::is_document(value)
 }
 
 /// Nothing worth a line on create: a missing value or an empty collection.

@@ -226,37 +226,9 @@ fn expand_short_forms(
     node: &Node,
     value: &mut Value,
 ) {
-    let statements: Vec<(Vec<String>, &mut Value)> = match value.get_mut("Statement") {
-        Some(Value::Array(items)) => items
-            .iter_mut()
-            .enumerate()
-            .map(|(index, item)| (vec!["Statement".to_string(), index.to_string()], item))
-            .collect(),
-        Some(single @ Value::Object(_)) => vec![(vec!["Statement".to_string()], single)],
-        _ => return,
-    };
-    for (path, statement) in statements {
-        for key in ["Resource", "NotResource"] {
-            let Some(resources) = statement.get_mut(key) else {
-                continue;
-            };
-            let mut base = path.clone();
-            base.push(key.to_string());
-            match resources {
-                Value::String(text) => expand_one(reader, directory, node, &base, text),
-                Value::Array(items) => {
-                    for (index, item) in items.iter_mut().enumerate() {
-                        if let Value::String(text) = item {
-                            let mut item_path = base.clone();
-                            item_path.push(index.to_string());
-                            expand_one(reader, directory, node, &item_path, text);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
+    crate::model::policy::rewrite_resources(value, |path, text| {
+        expand_one(reader, directory, node, path, text);
+    });
 }
 
 fn expand_one(

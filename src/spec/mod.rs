@@ -13,7 +13,7 @@ mod decode;
 pub mod diagnostic;
 mod documents;
 pub mod input;
-mod locations;
+pub(crate) mod locations;
 pub mod managed;
 mod node;
 mod raw;

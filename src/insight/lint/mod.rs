@@ -1,0 +1,629 @@
+//! `lint`: risky access patterns in a desired state, each finding with a severity, the place in
+//! access.yaml it comes from and a hint; rendered as text, JSON or SARIF 2.1.0. No I/O.
+//!
+//! The rules are listed in [`RULES`] (ids are stable: CI configurations name them). Files:
+//! this one (the rules), `location` (where a finding points in the file), `render` (text,
+//! JSON, SARIF), `tests`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
+use super::rbac;
+use crate::model::policy::{Effect, matching};
+use crate::model::{PolicyDocument, PolicyRule, State};
+use crate::spec::SourceLocation;
+
+mod location;
+mod render;
+
+pub use render::{render_json, render_sarif, render_text, summary};
+
+/// How bad a finding is. Ordered: `Low < Medium < High`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+
+    /// SARIF's `level`.
+    pub(super) fn sarif_level(self) -> &'static str {
+        match self {
+            Severity::High => "error",
+            Severity::Medium => "warning",
+            Severity::Low => "note",
+        }
+    }
+}
+
+/// A lint rule: id, default severity, what it looks for, and how to fix it.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub hint: &'static str,
+}
+
+pub const WILDCARD_ADMIN: &str = "iam-wildcard-admin";
+pub const PASSROLE_WILDCARD: &str = "iam-passrole-wildcard";
+pub const TRUST_OPEN: &str = "iam-trust-open";
+pub const IRSA_WITHOUT_SUB: &str = "iam-irsa-trust-without-sub";
+pub const SYSTEM_MASTERS: &str = "eks-system-masters";
+pub const WILDCARD_CLUSTER_ROLE: &str = "rbac-wildcard-cluster-wide";
+pub const ESCALATION_SELF_ATTACH: &str = "iam-escalation-self-attach";
+pub const ESCALATION_ACCESS_KEYS: &str = "iam-escalation-create-access-key";
+pub const ESCALATION_TRUST: &str = "iam-escalation-update-trust";
+pub const ESCALATION_BIND: &str = "rbac-escalation-bind";
+
+/// Every rule, in the order they are documented.
+pub const RULES: [RuleInfo; 10] = [
+    RuleInfo {
+        id: WILDCARD_ADMIN,
+        severity: Severity::High,
+        summary: "an identity policy allows `Action: \"*\"` on `Resource: \"*\"`",
+        hint: "grant the actions and resources the principal needs; for administrators attach `aws:AdministratorAccess` knowingly",
+    },
+    RuleInfo {
+        id: PASSROLE_WILDCARD,
+        severity: Severity::High,
+        summary: "`iam:PassRole` on every role (low when a condition restricts it)",
+        hint: "name the roles in `Resource` and restrict `iam:PassedToService`",
+    },
+    RuleInfo {
+        id: TRUST_OPEN,
+        severity: Severity::High,
+        summary: "a trust policy open to `*` (high) or to a whole foreign account (medium) without a condition",
+        hint: "name the trusted role or user ARNs, or add a condition (`sts:ExternalId`, `aws:PrincipalOrgID`)",
+    },
+    RuleInfo {
+        id: IRSA_WITHOUT_SUB,
+        severity: Severity::High,
+        summary: "an IRSA (web identity) trust without a `sub` condition: any pod of the cluster can assume the role (medium when `sub` is a wildcard)",
+        hint: "use `trust.serviceAccounts: [cluster/namespace/name]`, which adds `sub` and `aud` conditions",
+    },
+    RuleInfo {
+        id: SYSTEM_MASTERS,
+        severity: Severity::Medium,
+        summary: "a cluster mapping into `system:masters`, which no RBAC object can take back",
+        hint: "map into a named group bound to `cluster-admin`, or use an access entry with `AmazonEKSClusterAdminPolicy`",
+    },
+    RuleInfo {
+        id: WILDCARD_CLUSTER_ROLE,
+        severity: Severity::Medium,
+        summary: "a ClusterRole with wildcard verbs or resources bound cluster-wide",
+        hint: "list the verbs and resources, or bind it with RoleBindings in the namespaces that need it",
+    },
+    RuleInfo {
+        id: ESCALATION_SELF_ATTACH,
+        severity: Severity::High,
+        summary: "a principal can attach or write policies on itself (or its groups, or its policies' versions)",
+        hint: "remove `iam:Attach*Policy`/`iam:Put*Policy`/`iam:CreatePolicyVersion` on the principal's own ARNs",
+    },
+    RuleInfo {
+        id: ESCALATION_ACCESS_KEYS,
+        severity: Severity::High,
+        summary: "a principal can create access keys for other users",
+        hint: "restrict `iam:CreateAccessKey` to `arn:aws:iam::ACCOUNT:user/${aws:username}`",
+    },
+    RuleInfo {
+        id: ESCALATION_TRUST,
+        severity: Severity::High,
+        summary: "a principal can rewrite role trust policies (`iam:UpdateAssumeRolePolicy`)",
+        hint: "grant `iam:UpdateAssumeRolePolicy` only to the deployment role, on named roles",
+    },
+    RuleInfo {
+        id: ESCALATION_BIND,
+        severity: Severity::High,
+        summary: "an RBAC role that can create role bindings and bind or escalate roles: its holders can bind `cluster-admin`",
+        hint: "drop the `bind`/`escalate` verbs (and `*`) on roles and clusterroles",
+    },
+];
+
+pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
+    RULES.iter().find(|rule| rule.id == id)
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// 1-based; 0 when the place is not known (then the file as a whole is meant).
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hint: String,
+}
+
+/// Where each node of the file was written (see `spec::Loaded::locations`); empty for a
+/// state not read from a file.
+pub type Locations = BTreeMap<String, SourceLocation>;
+
+struct Linter<'a> {
+    state: &'a State,
+    analysis: Analysis<'a>,
+    locations: &'a Locations,
+    account: String,
+    findings: Vec<Finding>,
+}
+
+/// Every finding, in file order.
+pub fn lint(state: &State, locations: &Locations) -> Vec<Finding> {
+    let analysis = Analysis::new(state);
+    let mut linter = Linter {
+        state,
+        locations,
+        account: analysis.account().to_string(),
+        analysis,
+        findings: Vec::new(),
+    };
+    linter.identity_documents();
+    linter.trust_documents();
+    linter.cluster_mappings();
+    linter.cluster_roles();
+    linter.escalation();
+    let mut findings = linter.findings;
+    findings.sort_by(|a, b| {
+        (a.line, a.column, a.rule, &a.message).cmp(&(b.line, b.column, b.rule, &b.message))
+    });
+    findings.dedup();
+    findings
+}
+
+impl<'a> Linter<'a> {
+    fn push(
+        &mut self,
+        rule: &'static str,
+        severity: Severity,
+        at: Option<&SourceLocation>,
+        message: String,
+    ) {
+        let hint = rule_info(rule).map(|info| info.hint).unwrap_or_default();
+        self.findings.push(Finding {
+            rule,
+            severity,
+            line: at.map_or(0, |at| at.line),
+            column: at.map_or(0, |at| at.column),
+            message,
+            hint: hint.to_string(),
+        });
+    }
+
+    /// The identity documents of the state: (label, document, path of the document node).
+    fn identity_documents_list(&self) -> Vec<(String, &'a PolicyDocument, Vec<String>)> {
+        let state: &'a State = self.state;
+        let iam = &state.iam;
+        let mut list = Vec::new();
+        for (name, policy) in &iam.policies {
+            list.push((
+                format!("policy {name}"),
+                &policy.document,
+                vec![
+                    format!("iam.policies.{name}.document"),
+                    format!("iam.policies.{name}.file"),
+                    format!("iam.policies.{name}"),
+                ],
+            ));
+        }
+        let inline = |kind: &str, owner: &str, name: &str| {
+            vec![
+                format!("iam.{kind}.{owner}.inline.{name}"),
+                format!("iam.{kind}.{owner}"),
+            ]
+        };
+        let holders = iam
+            .users
+            .iter()
+            .map(|(owner, user)| ("users", "user", owner, &user.inline_policies))
+            .chain(
+                iam.groups
+                    .iter()
+                    .map(|(owner, group)| ("groups", "group", owner, &group.inline_policies)),
+            )
+            .chain(
+                iam.roles
+                    .iter()
+                    .map(|(owner, role)| ("roles", "role", owner, &role.inline_policies)),
+            );
+        for (kind, label, owner, inline_policies) in holders {
+            for (name, document) in inline_policies {
+                list.push((
+                    format!("inline policy {name} of {label} {owner}"),
+                    document,
+                    inline(kind, owner, name),
+                ));
+            }
+        }
+        list
+    }
+
+    fn identity_documents(&mut self) {
+        let any_role = format!(
+            "arn:{}:iam::{}:role/accessctl-lint-any-role",
+            self.state.partition, self.account
+        );
+        for (label, document, paths) in self.identity_documents_list() {
+            for (statement, source) in document.statements_with_source() {
+                if statement.effect() != Effect::Allow {
+                    continue;
+                }
+                let resources: Vec<&str> = statement.resources().into_iter().flatten().collect();
+                let every_resource = resources.contains(&"*");
+                let every_action = statement
+                    .actions()
+                    .is_some_and(|mut actions| actions.any(|action| action == "*"));
+                if every_action && every_resource {
+                    let at = self.statement_at(&paths, source);
+                    self.push(
+                        WILDCARD_ADMIN,
+                        Severity::High,
+                        at.as_ref(),
+                        format!("{label} allows every action on every resource"),
+                    );
+                    continue;
+                }
+                let passrole = statement.actions().is_some_and(|mut actions| {
+                    actions.any(|pattern| matching::action_matches(pattern, "iam:PassRole"))
+                });
+                let any_role_resource = resources
+                    .iter()
+                    .any(|pattern| matching::wildcard_match(pattern, &any_role, false));
+                if passrole && any_role_resource {
+                    let at = self.statement_at(&paths, source);
+                    let (severity, message) = if statement.has_condition() {
+                        (
+                            Severity::Low,
+                            format!(
+                                "{label} allows `iam:PassRole` on every role, restricted only by a condition"
+                            ),
+                        )
+                    } else {
+                        (
+                            Severity::High,
+                            format!(
+                                "{label} allows `iam:PassRole` on every role: the principal can give any role to a service it controls"
+                            ),
+                        )
+                    };
+                    self.push(PASSROLE_WILDCARD, severity, at.as_ref(), message);
+                }
+            }
+        }
+    }
+
+    fn trust_documents(&mut self) {
+        let state = self.state;
+        for (name, role) in &state.iam.roles {
+            let paths = vec![
+                format!("iam.roles.{name}.trust.document"),
+                format!("iam.roles.{name}.trust"),
+                format!("iam.roles.{name}"),
+            ];
+            for (statement, source) in role.trust.statements_with_source() {
+                if statement.effect() != Effect::Allow {
+                    continue;
+                }
+                let conditional = statement.has_condition();
+                let at = self.statement_at(&paths, source);
+                let mut open: Vec<(Severity, Option<SourceLocation>, String)> = Vec::new();
+                for (kind, principal) in statement.principals().into_iter().flatten() {
+                    if kind != "AWS" || conditional {
+                        continue;
+                    }
+                    if principal == "*" {
+                        let message = format!(
+                            "the trust policy of role {name} lets any AWS principal assume it"
+                        );
+                        open.push((Severity::High, at.clone(), message));
+                    } else if let Some(foreign) = foreign_account(principal, &self.account) {
+                        let sugar = self.sugar_account(name, &foreign);
+                        let message = format!(
+                            "the trust policy of role {name} trusts every principal of account {foreign}"
+                        );
+                        open.push((Severity::Medium, sugar.or_else(|| at.clone()), message));
+                    }
+                }
+                let not_principal = statement
+                    .not_principals()
+                    .is_some_and(|mut principals| principals.next().is_some());
+                if not_principal && !conditional {
+                    let message = format!(
+                        "the trust policy of role {name} allows everyone but its `NotPrincipal`"
+                    );
+                    open.push((Severity::High, at.clone(), message));
+                }
+                for (severity, place, message) in open {
+                    self.push(TRUST_OPEN, severity, place.as_ref(), message);
+                }
+                let web_identity = statement.matches_action("sts:AssumeRoleWithWebIdentity")
+                    && statement.principals().is_some_and(|mut principals| {
+                        principals.any(|(kind, principal)| {
+                            kind == "Federated" && principal.contains(":oidc-provider/")
+                        })
+                    });
+                if !web_identity {
+                    continue;
+                }
+                let subs: Vec<_> = statement
+                    .conditions()
+                    .filter(|condition| condition.key.to_ascii_lowercase().ends_with(":sub"))
+                    .collect();
+                if subs.is_empty() {
+                    self.push(IRSA_WITHOUT_SUB, Severity::High, at.as_ref(), format!("the web-identity trust of role {name} has no `sub` condition: any service account of the cluster can assume it"));
+                } else if subs.iter().any(|condition| {
+                    condition
+                        .values()
+                        .any(|value| value.contains('*') || value.contains('?'))
+                }) {
+                    self.push(IRSA_WITHOUT_SUB, Severity::Medium, at.as_ref(), format!("the web-identity trust of role {name} matches `sub` with a wildcard: several service accounts can assume it"));
+                }
+            }
+        }
+    }
+
+    fn cluster_mappings(&mut self) {
+        let state = self.state;
+        for (name, cluster) in &state.clusters {
+            let aws_auth = cluster
+                .aws_auth
+                .iter()
+                .flat_map(|aws_auth| aws_auth.entries.iter())
+                .filter(|entry| entry.groups.iter().any(|g| g == rbac::MASTERS_GROUP))
+                .map(|entry| entry.arn.clone());
+            let entries = cluster
+                .access_entries
+                .iter()
+                .filter(|(_, entry)| entry.groups.contains(rbac::MASTERS_GROUP))
+                .map(|(arn, _)| arn.clone());
+            let arns: std::collections::BTreeSet<String> = aws_auth.chain(entries).collect();
+            for arn in arns {
+                let at = self
+                    .access_item(name, &arn)
+                    .or_else(|| self.at(&format!("clusters.{name}.access")).cloned());
+                self.push(
+                    SYSTEM_MASTERS,
+                    Severity::Medium,
+                    at.as_ref(),
+                    format!("{arn} is mapped into `system:masters` in cluster {name}"),
+                );
+            }
+        }
+    }
+
+    fn cluster_roles(&mut self) {
+        let state = self.state;
+        for (cluster_name, cluster) in &state.clusters {
+            for (binding_name, binding) in &cluster.cluster_role_bindings {
+                let role = &binding.role_ref.name;
+                let (rules, _) = rbac::cluster_role_rules(cluster, role);
+                let wildcard = rules
+                    .iter()
+                    .any(|rule| rule.verbs.contains("*") || rule.resources.contains("*"));
+                if wildcard && !binding.subjects.is_empty() {
+                    let at = self.first_at(&[
+                        format!("clusters.{cluster_name}.bindings.{binding_name}"),
+                        format!("clusters.{cluster_name}.clusterRoles.{role}"),
+                    ]);
+                    self.push(WILDCARD_CLUSTER_ROLE, Severity::Medium, at.as_ref(), format!("ClusterRoleBinding {binding_name} grants ClusterRole {role}, which has wildcard verbs or resources, in every namespace of cluster {cluster_name}"));
+                }
+            }
+            // Roles held by someone that can hand out any role.
+            let bound_cluster_roles: std::collections::BTreeSet<&String> = cluster
+                .cluster_role_bindings
+                .values()
+                .chain(cluster.role_bindings.values())
+                .filter(|b| b.role_ref.kind == crate::model::RoleRefKind::ClusterRole)
+                .map(|b| &b.role_ref.name)
+                .collect();
+            for (name, role) in &cluster.cluster_roles {
+                if bound_cluster_roles.contains(name) && can_escalate(role.rules.iter()) {
+                    let at = self
+                        .at(&format!("clusters.{cluster_name}.clusterRoles.{name}"))
+                        .cloned();
+                    self.push(ESCALATION_BIND, Severity::High, at.as_ref(), format!("ClusterRole {name} in cluster {cluster_name} can create role bindings and bind or escalate roles: whoever holds it can bind `cluster-admin`"));
+                }
+            }
+            for (key, role) in &cluster.roles {
+                let (namespace, name) = key.split_once('/').unwrap_or(("default", key));
+                let bound = cluster.role_bindings.iter().any(|(binding_key, binding)| {
+                    binding_key.starts_with(&format!("{namespace}/"))
+                        && binding.role_ref.kind == crate::model::RoleRefKind::Role
+                        && binding.role_ref.name == name
+                });
+                if bound && can_escalate(role.rules.iter()) {
+                    let at = self
+                        .at(&format!("clusters.{cluster_name}.roles.{key}"))
+                        .cloned();
+                    self.push(ESCALATION_BIND, Severity::High, at.as_ref(), format!("Role {key} in cluster {cluster_name} can create role bindings and bind or escalate roles: whoever holds it can bind `admin` or `cluster-admin` in {namespace}"));
+                }
+            }
+        }
+    }
+
+    fn escalation(&mut self) {
+        let state = self.state;
+        let partition = state.partition.clone();
+        let account = self.account.clone();
+        let principals: Vec<Principal> = iam_eval::iam_principals(state);
+        // Everyone's targets, computed once: every other user (and one not in the file) for
+        // access keys, every role (and one not in the file) for trust policies.
+        let user_arns: Vec<(&str, String)> = state
+            .iam
+            .users
+            .iter()
+            .map(|(name, user)| {
+                let arn = crate::model::arn::user(&partition, &account, &user.path, name);
+                (name.as_str(), arn)
+            })
+            .chain([(
+                "",
+                format!("arn:{partition}:iam::{account}:user/accessctl-lint-any-user"),
+            )])
+            .collect();
+        let role_arns: Vec<String> = state
+            .iam
+            .roles
+            .iter()
+            .map(|(name, role)| crate::model::arn::role(&partition, &account, &role.path, name))
+            .chain([format!(
+                "arn:{partition}:iam::{account}:role/accessctl-lint-any-role"
+            )])
+            .collect();
+        for principal in principals {
+            let at = self
+                .at(&format!(
+                    "iam.{}.{}",
+                    if principal.kind == PrincipalKind::User {
+                        "users"
+                    } else {
+                        "roles"
+                    },
+                    principal.name
+                ))
+                .cloned();
+            // Someone already allowed everything escalates nowhere (`iam-wildcard-admin` and
+            // the attached policy say it).
+            let everything = self
+                .analysis
+                .evaluate(&principal, "accessctl-lint:AnyAction", "*");
+            if everything.is_allowed() {
+                continue;
+            }
+            let mut targets: Vec<(&str, String)> = Vec::new();
+            let label = principal.label();
+            match principal.kind {
+                PrincipalKind::User => {
+                    targets.push(("iam:AttachUserPolicy", principal.arn.clone()));
+                    targets.push(("iam:PutUserPolicy", principal.arn.clone()));
+                    if let Some(user) = state.iam.users.get(&principal.name) {
+                        for group in &user.groups {
+                            let path = state.iam.groups.get(group).map_or("/", |g| g.path.as_str());
+                            let arn = format!("arn:{partition}:iam::{account}:group{path}{group}");
+                            targets.push(("iam:AttachGroupPolicy", arn.clone()));
+                            targets.push(("iam:PutGroupPolicy", arn));
+                        }
+                        for policy in &user.managed_policies {
+                            targets.push(("iam:CreatePolicyVersion", policy.clone()));
+                        }
+                    }
+                }
+                PrincipalKind::Role => {
+                    targets.push(("iam:AttachRolePolicy", principal.arn.clone()));
+                    targets.push(("iam:PutRolePolicy", principal.arn.clone()));
+                    if let Some(role) = state.iam.roles.get(&principal.name) {
+                        for policy in &role.managed_policies {
+                            targets.push(("iam:CreatePolicyVersion", policy.clone()));
+                        }
+                    }
+                }
+                PrincipalKind::External => {}
+            }
+            let customer_prefix = format!("arn:{partition}:iam::{account}:policy/");
+            let self_attach = targets
+                .into_iter()
+                .filter(|(action, resource)| {
+                    *action != "iam:CreatePolicyVersion" || resource.starts_with(&customer_prefix)
+                })
+                .find_map(|(action, resource)| {
+                    let by = self.allowed(&principal, action, &resource)?;
+                    Some((action, resource, by))
+                });
+            if let Some((action, resource, by)) = self_attach {
+                self.push(ESCALATION_SELF_ATTACH, Severity::High, at.as_ref(), format!("{label} can `{action}` on {resource} ({by}): it can grant itself any permission"));
+            }
+            let other_users = user_arns
+                .iter()
+                .filter(|(kind_name, _)| {
+                    principal.kind != PrincipalKind::User || *kind_name != principal.name
+                })
+                .map(|(_, arn)| arn);
+            let key_maker = self.first_allowed(&principal, "iam:CreateAccessKey", other_users);
+            if let Some((user, by)) = key_maker {
+                self.push(
+                    ESCALATION_ACCESS_KEYS,
+                    Severity::High,
+                    at.as_ref(),
+                    format!("{label} can create access keys for other users, e.g. {user} ({by})"),
+                );
+            }
+            let trust_writer =
+                self.first_allowed(&principal, "iam:UpdateAssumeRolePolicy", role_arns.iter());
+            if let Some((role, by)) = trust_writer {
+                self.push(ESCALATION_TRUST, Severity::High, at.as_ref(), format!("{label} can rewrite the trust policy of {role} ({by}) and let itself assume it"));
+            }
+        }
+    }
+
+    /// The first of `resources` the principal may surely do `action` on, and what allows it.
+    fn first_allowed<'r>(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resources: impl IntoIterator<Item = &'r String>,
+    ) -> Option<(&'r String, String)> {
+        resources.into_iter().find_map(|resource| {
+            let by = self.allowed(principal, action, resource)?;
+            Some((resource, by))
+        })
+    }
+
+    /// What allows `principal` to do `action` on `resource`, when it is surely allowed.
+    fn allowed(&self, principal: &Principal, action: &str, resource: &str) -> Option<String> {
+        match self.analysis.evaluate(principal, action, resource) {
+            Decision::Allowed { by } => Some(by),
+            _ => None,
+        }
+    }
+}
+
+/// The account a principal pattern opens the trust to, when it is a whole account other than
+/// `own`.
+fn foreign_account(principal: &str, own: &str) -> Option<String> {
+    matching::account_principal(principal)
+        .filter(|account| *account != own)
+        .map(str::to_string)
+}
+
+/// Can the holder of these rules create bindings to roles it does not hold: `create` on
+/// rolebindings or clusterrolebindings and `bind`/`escalate` on roles or clusterroles (or `*`),
+/// short of already holding everything?
+fn can_escalate<'r>(rules: impl Iterator<Item = &'r PolicyRule> + Clone) -> bool {
+    let request = |verb: &str, resource: &str| rbac::Request {
+        verb: verb.to_string(),
+        api_group: "rbac.authorization.k8s.io".to_string(),
+        resource: resource.to_string(),
+        subresource: String::new(),
+        name: "cluster-admin".to_string(),
+        namespace: None,
+    };
+    let allows = |verb: &str, resource: &str| {
+        rules
+            .clone()
+            .any(|rule| rbac::rule_allows(rule, &request(verb, resource)))
+    };
+    let everything = rules.clone().any(|rule| {
+        rule.verbs.contains("*") && rule.resources.contains("*") && rule.api_groups.contains("*")
+    });
+    let create_binding =
+        allows("create", "rolebindings") || allows("create", "clusterrolebindings");
+    let bind = ["bind", "escalate"]
+        .iter()
+        .any(|verb| allows(verb, "roles") || allows(verb, "clusterroles"));
+    !everything && create_binding && bind
+}
+
+#[cfg(test)]
+mod tests;

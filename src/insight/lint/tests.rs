@@ -1,0 +1,288 @@
+use super::*;
+use crate::spec::{Facts, load_text};
+
+const HEAD: &str = "version: 1\naccount: \"111122223333\"\n";
+
+/// The rule ids (with severities) that fire on a file.
+fn fired(body: &str) -> Vec<(&'static str, Severity)> {
+    let text = format!("{HEAD}{body}");
+    let desired = match load_text("access.yaml", &text, &Facts::default()) {
+        Ok(desired) => desired,
+        Err(diagnostics) => panic!("the test file is invalid: {diagnostics:?}"),
+    };
+    lint(&desired.state, &Locations::new())
+        .into_iter()
+        .map(|finding| (finding.rule, finding.severity))
+        .collect()
+}
+
+fn policy(statement: &str) -> String {
+    format!(
+        "iam:\n  policies:\n    P:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - {statement}\n  users:\n    u:\n      policies: [P]\n"
+    )
+}
+
+fn role_trust(document_statement: &str) -> String {
+    format!(
+        "iam:\n  roles:\n    r:\n      trust:\n        document:\n          Version: \"2012-10-17\"\n          Statement:\n            - {document_statement}\n"
+    )
+}
+
+#[test]
+fn wildcard_admin() {
+    assert_eq!(
+        fired(&policy("{Effect: Allow, Action: \"*\", Resource: \"*\"}")),
+        [(WILDCARD_ADMIN, Severity::High)]
+    );
+    assert_eq!(
+        fired(&policy(
+            "{Effect: Allow, Action: \"s3:*\", Resource: \"*\"}"
+        )),
+        []
+    );
+    assert_eq!(
+        fired(&policy("{Effect: Deny, Action: \"*\", Resource: \"*\"}")),
+        []
+    );
+}
+
+#[test]
+fn passrole_on_every_role() {
+    assert_eq!(
+        fired(&policy(
+            "{Effect: Allow, Action: iam:PassRole, Resource: \"*\"}"
+        )),
+        [(PASSROLE_WILDCARD, Severity::High)]
+    );
+    assert!(
+        fired(&policy(
+            "{Effect: Allow, Action: \"iam:*\", Resource: \"arn:aws:iam::111122223333:role/*\"}"
+        ))
+        .contains(&(PASSROLE_WILDCARD, Severity::High))
+    );
+    assert_eq!(
+        fired(&policy(
+            "{Effect: Allow, Action: iam:PassRole, Resource: \"*\", Condition: {StringEquals: {iam:PassedToService: eks.amazonaws.com}}}"
+        )),
+        [(PASSROLE_WILDCARD, Severity::Low)]
+    );
+    assert_eq!(
+        fired(&policy(
+            "{Effect: Allow, Action: iam:PassRole, Resource: \"arn:aws:iam::111122223333:role/app\"}"
+        )),
+        []
+    );
+}
+
+#[test]
+fn open_trust() {
+    assert_eq!(
+        fired(&role_trust(
+            "{Effect: Allow, Principal: \"*\", Action: sts:AssumeRole}"
+        )),
+        [(TRUST_OPEN, Severity::High)]
+    );
+    assert_eq!(
+        fired("iam:\n  roles:\n    r:\n      trust: {accounts: [\"999988887777\"]}\n"),
+        [(TRUST_OPEN, Severity::Medium)]
+    );
+    // A condition, the own account, or a named role: no finding.
+    assert_eq!(
+        fired(&role_trust(
+            "{Effect: Allow, Principal: {AWS: \"999988887777\"}, Action: sts:AssumeRole, Condition: {StringEquals: {sts:ExternalId: x}}}"
+        )),
+        []
+    );
+    assert_eq!(
+        fired("iam:\n  roles:\n    r:\n      trust: {accounts: [\"111122223333\"]}\n"),
+        []
+    );
+    assert_eq!(
+        fired(&role_trust(
+            "{Effect: Allow, Principal: {AWS: \"arn:aws:iam::999988887777:role/ci\"}, Action: sts:AssumeRole}"
+        )),
+        []
+    );
+}
+
+#[test]
+fn irsa_trust_without_sub() {
+    let provider =
+        "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
+    let issuer = "oidc.eks.us-east-1.amazonaws.com/id/ABC";
+    assert_eq!(
+        fired(&role_trust(&format!(
+            "{{Effect: Allow, Principal: {{Federated: \"{provider}\"}}, Action: sts:AssumeRoleWithWebIdentity, Condition: {{StringEquals: {{\"{issuer}:aud\": sts.amazonaws.com}}}}}}"
+        ))),
+        [(IRSA_WITHOUT_SUB, Severity::High)]
+    );
+    assert_eq!(
+        fired(&role_trust(&format!(
+            "{{Effect: Allow, Principal: {{Federated: \"{provider}\"}}, Action: sts:AssumeRoleWithWebIdentity, Condition: {{StringLike: {{\"{issuer}:sub\": \"system:serviceaccount:*\"}}}}}}"
+        ))),
+        [(IRSA_WITHOUT_SUB, Severity::Medium)]
+    );
+    assert_eq!(
+        fired(&role_trust(&format!(
+            "{{Effect: Allow, Principal: {{Federated: \"{provider}\"}}, Action: sts:AssumeRoleWithWebIdentity, Condition: {{StringEquals: {{\"{issuer}:sub\": \"system:serviceaccount:app:web\"}}}}}}"
+        ))),
+        []
+    );
+    // The sugar always writes `sub`.
+    assert_eq!(
+        fired(
+            "iam:\n  roles:\n    r:\n      trust: {serviceAccounts: [demo/app/web]}\nclusters:\n  demo:\n    oidcIssuer: https://oidc.eks.us-east-1.amazonaws.com/id/ABC\n    namespaces: [app]\n"
+        ),
+        []
+    );
+}
+
+const MAPPED: &str = "iam:\n  users:\n    u: {}\nclusters:\n  demo:\n    access:\n      - user: u\n        username: u\n";
+
+#[test]
+fn system_masters_mappings() {
+    assert_eq!(
+        fired(&format!("{MAPPED}        groups: [\"system:masters\"]\n")),
+        [(SYSTEM_MASTERS, Severity::Medium)]
+    );
+    assert_eq!(fired(&format!("{MAPPED}        groups: [admins]\n")), []);
+}
+
+fn cluster_role(rules: &str, binding: &str) -> String {
+    format!(
+        "clusters:\n  demo:\n    namespaces: [app]\n    clusterRoles:\n      c:\n        rules:\n          - {rules}\n    bindings:\n      {binding}\n"
+    )
+}
+
+#[test]
+fn wildcard_cluster_roles_bound_cluster_wide() {
+    let wildcard = "{apiGroups: [\"\"], resources: [\"*\"], verbs: [get]}";
+    assert_eq!(
+        fired(&cluster_role(wildcard, "c: {clusterRole: c, groups: [g]}")),
+        [(WILDCARD_CLUSTER_ROLE, Severity::Medium)]
+    );
+    // Bound in one namespace only, or without wildcards: no finding.
+    assert_eq!(
+        fired(&cluster_role(
+            wildcard,
+            "app/c: {clusterRole: c, groups: [g]}"
+        )),
+        []
+    );
+    assert_eq!(
+        fired(&cluster_role(
+            "{apiGroups: [\"\"], resources: [pods], verbs: [get]}",
+            "c: {clusterRole: c, groups: [g]}"
+        )),
+        []
+    );
+    // The built-in cluster-admin is a wildcard role too.
+    assert_eq!(
+        fired(
+            "clusters:\n  demo:\n    bindings:\n      admins: {clusterRole: cluster-admin, groups: [admins]}\n"
+        ),
+        [(WILDCARD_CLUSTER_ROLE, Severity::Medium)]
+    );
+}
+
+#[test]
+fn rbac_escalation_through_bind() {
+    let binder = "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings, clusterroles], verbs: [create, bind]}";
+    assert_eq!(
+        fired(&cluster_role(binder, "app/c: {clusterRole: c, users: [x]}")),
+        [(ESCALATION_BIND, Severity::High)]
+    );
+    let escalate = "{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings, roles], verbs: [create, escalate]}";
+    assert_eq!(
+        fired(&cluster_role(
+            escalate,
+            "app/c: {clusterRole: c, users: [x]}"
+        )),
+        [(ESCALATION_BIND, Severity::High)]
+    );
+    // Creating bindings without bind/escalate is checked by the API server: no finding.
+    let creator =
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}";
+    assert_eq!(
+        fired(&cluster_role(
+            creator,
+            "app/c: {clusterRole: c, users: [x]}"
+        )),
+        []
+    );
+    // Not bound: nobody holds it.
+    assert_eq!(
+        fired(&format!(
+            "clusters:\n  demo:\n    clusterRoles:\n      c:\n        rules:\n          - {binder}\n"
+        )),
+        []
+    );
+}
+
+#[test]
+fn iam_escalation_paths() {
+    let cases: [(&str, &[(&str, Severity)]); 8] = [
+        (
+            "{Effect: Allow, Action: iam:PutUserPolicy, Resource: \"user:u\"}",
+            &[(ESCALATION_SELF_ATTACH, Severity::High)],
+        ),
+        (
+            "{Effect: Allow, Action: \"iam:Attach*\", Resource: \"*\"}",
+            &[(ESCALATION_SELF_ATTACH, Severity::High)],
+        ),
+        // On someone else only, or only its own access keys: no self-attach, no key-maker.
+        (
+            "{Effect: Allow, Action: iam:PutUserPolicy, Resource: \"arn:aws:iam::111122223333:user/other\"}",
+            &[],
+        ),
+        (
+            "{Effect: Allow, Action: iam:CreateAccessKey, Resource: \"arn:aws:iam::111122223333:user/${aws:username}\"}",
+            &[],
+        ),
+        (
+            "{Effect: Allow, Action: iam:CreateAccessKey, Resource: \"*\"}",
+            &[(ESCALATION_ACCESS_KEYS, Severity::High)],
+        ),
+        (
+            "{Effect: Allow, Action: iam:UpdateAssumeRolePolicy, Resource: \"*\"}",
+            &[(ESCALATION_TRUST, Severity::High)],
+        ),
+        (
+            "{Effect: Allow, Action: iam:UpdateAssumeRolePolicy, Resource: \"*\", Condition: {Bool: {aws:MultiFactorAuthPresent: \"true\"}}}",
+            &[],
+        ),
+        // A principal allowed everything already has it all: only iam-wildcard-admin.
+        (
+            "{Effect: Allow, Action: \"*\", Resource: \"*\"}",
+            &[(WILDCARD_ADMIN, Severity::High)],
+        ),
+    ];
+    for (statement, expected) in cases {
+        assert_eq!(fired(&policy(statement)), expected, "{statement}");
+    }
+}
+
+#[test]
+fn a_finding_points_at_the_statement_it_comes_from() {
+    // Two statements with the same action and effect: the finding is the second one's,
+    // the one that allows `iam:PassRole` on every role.
+    let text = format!(
+        "{HEAD}iam:\n  policies:\n    P:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - {{Effect: Allow, Action: iam:PassRole, Resource: \"arn:aws:iam::111122223333:role/app\"}}\n          - {{Effect: Allow, Action: iam:PassRole, Resource: \"*\"}}\n  users:\n    u:\n      policies: [P]\n"
+    );
+    let desired = match load_text("access.yaml", &text, &Facts::default()) {
+        Ok(desired) => desired,
+        Err(diagnostics) => panic!("the test file is invalid: {diagnostics:?}"),
+    };
+    let located: Vec<(&str, usize, usize)> =
+        lint(&desired.state, &crate::spec::locations::index(&text))
+            .iter()
+            .map(|finding| (finding.rule, finding.line, finding.column))
+            .collect();
+    assert_eq!(located, [(PASSROLE_WILDCARD, 10, 13)]);
+}
+
+#[test]
+fn rules_have_unique_ids() {
+    let ids: std::collections::BTreeSet<&str> = RULES.iter().map(|rule| rule.id).collect();
+    assert_eq!(ids.len(), RULES.len());
+}
