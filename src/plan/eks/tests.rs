@@ -299,3 +299,45 @@ fn pod_identity_associations_are_owned_by_tag() {
         ]
     );
 }
+
+#[test]
+fn diff_itself_decides_the_replace_of_an_entry_whose_role_was_recreated() {
+    let want = desired(AuthenticationMode::AccessEntries, with_entry(entry(&[])));
+    let mut recorded = entry(&[]);
+    recorded.principal_id = Some("AROAOLD".into());
+    let mut live = state(AuthenticationMode::AccessEntries, with_entry(recorded));
+    live.iam.roles.insert("admin".into(), role(Some("AROANEW")));
+    let outcome = super::super::diff::diff(&want, &live, &PlanOptions::default());
+    let decided: Vec<(Kind, Action)> = outcome
+        .changes
+        .iter()
+        .map(|c| (c.address.kind, c.action))
+        .collect();
+    assert_eq!(decided, [(Kind::AccessEntry, Action::Replace)]);
+}
+
+#[test]
+fn an_entry_naming_the_new_arn_of_a_moved_role_is_replaced() {
+    // The role moves from `/old/` to `/` (a replace: a new role, a new id); the live entry
+    // for `role/admin` was made for an earlier role with that ARN and matches no one.
+    let want = desired(AuthenticationMode::AccessEntries, with_entry(entry(&[])));
+    let mut recorded = entry(&[]);
+    recorded.principal_id = Some("AROAGONE".into());
+    let mut live = state(AuthenticationMode::AccessEntries, with_entry(recorded));
+    let mut moved = role(Some("AROAOLD"));
+    moved.path = "/old/".into();
+    live.iam.roles.insert("admin".into(), moved);
+    let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
+    let actions: Vec<(Kind, Action)> = planned
+        .changes
+        .iter()
+        .map(|c| (c.address.kind, c.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (Kind::Role, Action::Replace),
+            (Kind::AccessEntry, Action::Replace)
+        ]
+    );
+}
