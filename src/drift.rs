@@ -21,8 +21,8 @@ use serde::Serialize;
 use crate::insight::iam_eval::{Effect, statements};
 use crate::kube::{ClusterClient, KubeError};
 use crate::model::{
-    Binding, Cluster, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, PolicyDocument, RoleRefKind, State,
-    parse_arn,
+    Binding, Cluster, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, PolicyDocument, PolicyHolder,
+    RoleRefKind, State, parse_arn,
 };
 use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
@@ -127,11 +127,11 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
         if desired.iam.users.contains_key(name) {
             continue;
         }
-        let mut grants = admin_grants(iam, &user.managed_policies, &user.inline_policies);
+        let mut grants = admin_grants(iam, user);
         for group in &user.groups {
             if let Some(group) = iam.groups.get(group) {
                 grants.extend(
-                    admin_grants(iam, &group.managed_policies, &group.inline_policies)
+                    admin_grants(iam, group)
                         .into_iter()
                         .map(|grant| format!("{grant} (group)")),
                 );
@@ -152,7 +152,7 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
         if desired.iam.roles.contains_key(name) {
             continue;
         }
-        let grants = admin_grants(iam, &role.managed_policies, &role.inline_policies);
+        let grants = admin_grants(iam, role);
         if !grants.is_empty() {
             found.push(Unmanaged {
                 address: Address::iam(Kind::Role, name),
@@ -169,13 +169,9 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
 /// The admin-equivalent policies among these: the AWS-managed [`ADMIN_POLICIES`], and any
 /// document (inline, or an attached customer-managed policy) allowing `*`, `*:*` or `iam:*` on
 /// every resource without a condition.
-fn admin_grants(
-    iam: &Iam,
-    managed: &BTreeSet<String>,
-    inline: &BTreeMap<String, PolicyDocument>,
-) -> Vec<String> {
+fn admin_grants(iam: &Iam, holder: &dyn PolicyHolder) -> Vec<String> {
     let mut grants = Vec::new();
-    for arn in managed {
+    for arn in holder.managed_policies() {
         let Some(parsed) = parse_arn(arn) else {
             continue;
         };
@@ -192,7 +188,7 @@ fn admin_grants(
             grants.push(format!("policy {name}"));
         }
     }
-    for (name, document) in inline {
+    for (name, document) in holder.inline_policies() {
         if allows_everything(document) {
             grants.push(format!("inline policy {name}"));
         }

@@ -8,12 +8,10 @@
 //! AWS-managed policy outside the small table of [`aws_managed`] make the answer
 //! [`Decision::Possibly`]. No I/O.
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{self, PolicyDocument, State, parse_arn};
+use crate::model::{self, PolicyDocument, PolicyHolder, State, parse_arn};
 
 /// The outcome of one evaluation.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -303,17 +301,14 @@ pub fn identity_policies(
 ) -> (Vec<Attached>, Option<Attached>) {
     let mut attached = Vec::new();
     let owner = principal.label();
-    let add = |managed: &BTreeSet<String>,
-               inline: &std::collections::BTreeMap<String, PolicyDocument>,
-               owner: &str,
-               attached: &mut Vec<Attached>| {
-        for (name, document) in inline {
+    let add = |holder: &dyn PolicyHolder, owner: &str, attached: &mut Vec<Attached>| {
+        for (name, document) in holder.inline_policies() {
             attached.push(Attached {
                 label: format!("inline policy {name} ({owner})"),
                 source: PolicySource::Document(statements(document)),
             });
         }
-        for arn in managed {
+        for arn in holder.managed_policies() {
             attached.push(managed_policy(state, arn, owner));
         }
     };
@@ -322,20 +317,10 @@ pub fn identity_policies(
             let Some(user) = state.iam.users.get(&principal.name) else {
                 return (attached, None);
             };
-            add(
-                &user.managed_policies,
-                &user.inline_policies,
-                &owner,
-                &mut attached,
-            );
+            add(user, &owner, &mut attached);
             for group_name in &user.groups {
                 if let Some(group) = state.iam.groups.get(group_name) {
-                    add(
-                        &group.managed_policies,
-                        &group.inline_policies,
-                        &format!("group/{group_name}"),
-                        &mut attached,
-                    );
+                    add(group, &format!("group/{group_name}"), &mut attached);
                 }
             }
             user.permissions_boundary.as_ref()
@@ -344,12 +329,7 @@ pub fn identity_policies(
             let Some(role) = state.iam.roles.get(&principal.name) else {
                 return (attached, None);
             };
-            add(
-                &role.managed_policies,
-                &role.inline_policies,
-                &owner,
-                &mut attached,
-            );
+            add(role, &owner, &mut attached);
             role.permissions_boundary.as_ref()
         }
         PrincipalKind::External => {

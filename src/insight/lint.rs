@@ -224,26 +224,13 @@ impl<'a> Linter<'a> {
                 format!("iam.{kind}.{owner}"),
             ]
         };
-        let holders = iam
-            .users
-            .iter()
-            .map(|(owner, user)| ("users", "user", owner, &user.inline_policies))
-            .chain(
-                iam.groups
-                    .iter()
-                    .map(|(owner, group)| ("groups", "group", owner, &group.inline_policies)),
-            )
-            .chain(
-                iam.roles
-                    .iter()
-                    .map(|(owner, role)| ("roles", "role", owner, &role.inline_policies)),
-            );
-        for (kind, label, owner, inline_policies) in holders {
-            for (name, document) in inline_policies {
+        for (owner, holder) in iam.holders() {
+            let kind = holder.holder_kind();
+            for (name, document) in holder.inline_policies() {
                 list.push((
-                    format!("inline policy {name} of {label} {owner}"),
+                    format!("inline policy {name} of {} {owner}", kind.as_str()),
                     document,
-                    inline(kind, owner, name),
+                    inline(kind.section(), owner, name),
                 ));
             }
         }

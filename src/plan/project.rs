@@ -183,19 +183,8 @@ pub(super) fn reattach_moved_policy(iam: &mut Iam, change: &Change) {
     };
     let name = change.address.name.as_str();
     let attachments = iam
-        .users
-        .values_mut()
-        .map(|user| &mut user.managed_policies)
-        .chain(
-            iam.groups
-                .values_mut()
-                .map(|group| &mut group.managed_policies),
-        )
-        .chain(
-            iam.roles
-                .values_mut()
-                .map(|role| &mut role.managed_policies),
-        );
+        .holders_mut()
+        .map(|holder| holder.managed_policies_mut());
     for arns in attachments {
         let moved: Vec<(String, String)> = arns
             .iter()
