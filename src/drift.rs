@@ -17,7 +17,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::model::policy::Effect;
-use crate::model::{Binding, Cluster, Iam, PolicyDocument, RoleRefKind, State, parse_arn};
+use crate::model::{
+    Binding, Cluster, Iam, PolicyDocument, PolicyHolder, RoleRefKind, State, parse_arn,
+};
 use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
 /// Version of the drift JSON format (`docs/plan-json.md`, "Drift reports").
@@ -121,11 +123,11 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
         if desired.iam.users.contains_key(name) {
             continue;
         }
-        let mut grants = admin_grants(iam, &user.managed_policies, &user.inline_policies);
+        let mut grants = admin_grants(iam, user);
         for group in &user.groups {
             if let Some(group) = iam.groups.get(group) {
                 grants.extend(
-                    admin_grants(iam, &group.managed_policies, &group.inline_policies)
+                    admin_grants(iam, group)
                         .into_iter()
                         .map(|grant| format!("{grant} (group)")),
                 );
@@ -146,7 +148,7 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
         if desired.iam.roles.contains_key(name) {
             continue;
         }
-        let grants = admin_grants(iam, &role.managed_policies, &role.inline_policies);
+        let grants = admin_grants(iam, role);
         if !grants.is_empty() {
             found.push(Unmanaged {
                 address: Address::iam(Kind::Role, name),
@@ -163,13 +165,9 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
 /// The admin-equivalent policies among these: the AWS-managed [`ADMIN_POLICIES`], and any
 /// document (inline, or an attached customer-managed policy) allowing `*`, `*:*` or `iam:*` on
 /// every resource without a condition.
-fn admin_grants(
-    iam: &Iam,
-    managed: &BTreeSet<String>,
-    inline: &BTreeMap<String, PolicyDocument>,
-) -> Vec<String> {
+fn admin_grants(iam: &Iam, holder: &dyn PolicyHolder) -> Vec<String> {
     let mut grants = Vec::new();
-    for arn in managed {
+    for arn in holder.managed_policies() {
         let Some(parsed) = parse_arn(arn) else {
             continue;
         };
@@ -186,7 +184,7 @@ fn admin_grants(
             grants.push(format!("policy {name}"));
         }
     }
-    for (name, document) in inline {
+    for (name, document) in holder.inline_policies() {
         if allows_everything(document) {
             grants.push(format!("inline policy {name}"));
         }

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::model::{AuthenticationMode, Cluster, Group, State};
-use crate::plan::{Address, Kind, Plan, simulate};
+use crate::plan::{Address, Kind, Plan, project};
 use crate::render::json::{self, JsonError};
 
 /// Version of the saved-plan envelope. Independent of the plan's own `format_version`.
@@ -426,7 +426,7 @@ impl SavedPlan {
                 },
             );
         }
-        simulate(&base, &self.plan)
+        project(&base, &self.plan.changes)
     }
 
     /// Every planned object whose live form differs now, in address order (IAM first).

@@ -112,7 +112,7 @@ fn a_plan_applied_in_memory_leaves_nothing_to_do() {
         .expect("example loads");
         let plan = accessctl::plan::plan(&loaded.desired, &live, &Default::default())
             .expect("example plans");
-        let after = accessctl::plan::simulate(&live, &plan);
+        let after = crate::support::oracle::simulate(&live, &plan);
         let dir = tempfile::tempdir().expect("tempdir");
         let saved = dir.path().join("after.json");
         std::fs::write(

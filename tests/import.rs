@@ -64,7 +64,7 @@ fn round_trip(live: &State, cluster: &str) -> String {
             imported.yaml
         );
     }
-    let after = plan::simulate(live, &first);
+    let after = crate::support::oracle::simulate(live, &first);
     let second = plan::plan(&loaded.desired, &after, &PlanOptions::default()).expect("plan");
     assert!(
         second.changes.is_empty(),

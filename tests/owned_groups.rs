@@ -279,7 +279,7 @@ fn import_writes_every_member_of_an_imported_group() {
             && adopted.contains(&"iam.group.developers".to_string()),
         "{adopted:?}"
     );
-    let after = plan::simulate(&live, &first);
+    let after = crate::support::oracle::simulate(&live, &first);
     assert_eq!(
         after.iam.users["mallory"].groups,
         live.iam.users["mallory"].groups

@@ -13,9 +13,10 @@ use accessctl::model::{
 };
 use accessctl::plan::{
     Action, Address, Desired, Kind, Object, Overrides, PlanOptions, Problem, SafetyCheck, plan,
-    simulate,
 };
 use proptest::prelude::*;
+
+use crate::support::oracle::simulate;
 use proptest::sample::subsequence;
 
 const ACCOUNT: &str = "111122223333";
@@ -824,6 +825,22 @@ proptest! {
             !second.has_changes(),
             "left to do after apply: {:#?}\nfirst plan: {:#?}",
             second.changes,
+            first.changes
+        );
+    }
+
+    #[test]
+    fn the_planners_projection_agrees_with_the_oracle(
+        desired in desired_state(),
+        live in live_state(),
+    ) {
+        let Ok(first) = plan(&desired, &live, &everything_allowed()) else {
+            return Ok(());
+        };
+        prop_assert_eq!(
+            accessctl::plan::project(&live, &first.changes),
+            simulate(&live, &first),
+            "plan: {:#?}",
             first.changes
         );
     }

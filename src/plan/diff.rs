@@ -11,11 +11,12 @@ use crate::model::{
     AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH,
     DEFAULT_POLICY_PATH, Group, IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG,
     MANAGED_BY_VALUE, Meta, NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy,
-    Role, ServiceAccount, State, User,
+    Role, ServiceAccount, State, User, arn,
 };
 
+use super::eks;
 use super::fields::{display_field, field_changes, field_names, join_names};
-use super::simulate::{moves_policy, reattach_moved_policy};
+use super::project::{moves_policy, reattach_moved_policy};
 use super::{
     Action, Address, Change, Desired, FieldChange, Kind, Note, Object, PlanOptions, Problem,
     SafetyCheck,
@@ -88,7 +89,23 @@ trait Managed: Clone + PartialEq {
         false
     }
 
+    /// Why `live`, owned or adopted and named `name`, must be replaced whatever its fields say
+    /// (an access entry of a recreated role), from what the plan knows beyond this object.
+    fn stale(live: &Self, name: &str, facts: &Facts<'_>) -> Option<String> {
+        let _ = (live, name, facts);
+        None
+    }
+
     fn into_object(self) -> Object;
+}
+
+/// What the comparison of one object may need to know beyond it: the live state, the roles
+/// this plan creates or replaces (by ARN), whether the cluster being compared serves the
+/// file's authentication mode.
+pub(super) struct Facts<'a> {
+    live: &'a State,
+    created_roles: BTreeSet<String>,
+    serves_authentication: bool,
 }
 
 fn tagged(tags: &BTreeMap<String, String>) -> bool {
@@ -312,6 +329,13 @@ impl Managed for AccessEntry {
         (live.kind != STANDARD_ACCESS_ENTRY)
             .then(|| format!("an access entry of type `{}`", live.kind))
     }
+    /// A cluster that cannot serve the file's mode is refused as a whole (`eks::check`).
+    fn stale(live: &Self, principal: &str, facts: &Facts<'_>) -> Option<String> {
+        if !facts.serves_authentication {
+            return None;
+        }
+        eks::stale_entry(facts.live, &facts.created_roles, principal, live)
+    }
     fn into_object(self) -> Object {
         Object::AccessEntry(self)
     }
@@ -466,6 +490,11 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
             group: &group_path,
             policy: &policy_path,
         },
+        facts: Facts {
+            live,
+            created_roles: BTreeSet::new(),
+            serves_authentication: false,
+        },
         outcome: Outcome::default(),
     };
     let want = &desired.state.iam;
@@ -489,9 +518,12 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
         &have.oidc_providers,
     );
 
+    differ.facts.created_roles = created_roles(desired, &differ.outcome.changes);
+
     let empty = Cluster::default();
     for (name, want) in &desired.state.clusters {
         let have = live.clusters.get(name).unwrap_or(&empty);
+        differ.facts.serves_authentication = eks::serves(want.authentication, have.authentication);
         differ.cluster(name, want, have);
     }
     for name in live.clusters.keys() {
@@ -505,6 +537,25 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
         }
     }
     differ.outcome
+}
+
+/// The ARNs of the roles `changes` create or replace: an access entry naming one was made for
+/// an earlier role.
+fn created_roles(desired: &Desired, changes: &[Change]) -> BTreeSet<String> {
+    let account = desired.state.account.as_deref().unwrap_or_default();
+    changes
+        .iter()
+        .filter(|change| matches!(change.action, Action::Create | Action::Replace))
+        .filter_map(|change| match &change.after {
+            Some(Object::Role(role)) => Some(arn::role(
+                &desired.state.partition,
+                account,
+                &role.path,
+                &change.address.name,
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Groups with their members, desired and live, for the comparison. Live members come from
@@ -545,6 +596,7 @@ struct Differ<'a> {
     desired: &'a Desired,
     options: &'a PlanOptions,
     paths: Paths<'a>,
+    facts: Facts<'a>,
     outcome: Outcome,
 }
 
@@ -686,6 +738,16 @@ impl Differ<'_> {
                 self.outcome.problems.push(Problem::Unowned { address });
                 continue;
             };
+            if let Some(reason) = T::stale(have, name, &self.facts) {
+                self.push(
+                    address,
+                    Action::Replace,
+                    reason,
+                    Some(have.clone().into_object()),
+                    Some(T::replaced(want, have).into_object()),
+                );
+                continue;
+            }
             let after = T::becomes(want, have);
             let immutable = T::immutable_changes(&after, have);
             if !immutable.is_empty() {

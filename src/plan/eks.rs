@@ -5,15 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{
-    AccessEntry, AuthenticationMode, Cluster, MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, State,
-    arn, parse_arn,
-};
+use crate::model::{AccessEntry, AuthenticationMode, MapKind, State, arn, parse_arn};
 
 use super::diff::STANDARD_ACCESS_ENTRY;
-use super::fields::field_changes;
-use super::simulate::apply_all;
-use super::{Action, Address, Change, Desired, Kind, Note, Object, Problem};
+use super::{Address, Desired, Kind, Note, Problem};
 
 #[derive(Debug, Default)]
 pub(super) struct Outcome {
@@ -21,29 +16,25 @@ pub(super) struct Outcome {
     pub notes: Vec<Note>,
 }
 
-/// Runs the EKS checks; recreated-role replacements are written into `changes` (not yet
-/// ordered).
-pub(super) fn check(desired: &Desired, live: &State, changes: &mut Vec<Change>) -> Outcome {
+/// Runs the EKS checks over the plan's changes and the state `after` them (the planner's one
+/// projection of the plan).
+pub(super) fn check(desired: &Desired, live: &State, after: &State) -> Outcome {
     let mut outcome = Outcome::default();
     for (name, want) in &desired.state.clusters {
         let Some(have) = live.clusters.get(name) else {
             continue;
         };
         let (wanted, actual) = (want.authentication, have.authentication);
-        if (wanted.uses_config_map() && !actual.uses_config_map())
-            || (wanted.uses_access_entries() && !actual.uses_access_entries())
-        {
+        if !serves(wanted, actual) {
             outcome.problems.push(Problem::Authentication {
                 cluster: name.clone(),
                 region: want.region.clone(),
                 wanted,
                 actual,
             });
-            continue;
         }
-        recreated_roles(desired, live, name, want, have, changes);
     }
-    disagreements(desired, live, changes, &mut outcome.notes);
+    disagreements(desired, live, after, &mut outcome.notes);
     outcome
 }
 
@@ -140,81 +131,33 @@ fn live_role_id<'a>(live: &'a State, principal: &str) -> Option<Option<&'a str>>
     )
 }
 
-/// An owned access entry whose role was recreated (its recorded id is not the role's id now), or
-/// whose role does not exist and is created by this plan, no longer authenticates anyone:
-/// EKS binds an entry to the role's unique id. Such an entry is replaced.
-fn recreated_roles(
-    desired: &Desired,
+/// Why an owned (or adopted) STANDARD access entry no longer authenticates anyone and must be
+/// replaced, or `None` when it still does: EKS binds an entry to the role's unique id, so an
+/// entry whose role was recreated (its recorded id is not the role's id now), or whose role
+/// does not exist and is created by this plan (`created_roles`: the ARNs of the roles the plan
+/// creates or replaces), matches no one. `diff` asks this while it decides the entry's action.
+pub(super) fn stale_entry(
     live: &State,
-    cluster: &str,
-    want: &Cluster,
-    have: &Cluster,
-    changes: &mut Vec<Change>,
-) {
-    for (principal, desired_entry) in &want.access_entries {
-        let Some(live_entry) = have.access_entries.get(principal) else {
-            continue;
-        };
-        let address = Address::cluster(Kind::AccessEntry, cluster, principal);
-        let owned = crate::model::owned::by_tags(&live_entry.tags);
-        let adopted = changes
-            .iter()
-            .any(|change| change.address == address && change.action == Action::Adopt);
-        if live_entry.kind != STANDARD_ACCESS_ENTRY || !(owned || adopted) {
-            continue;
-        }
-        let Some(role_id) = live_role_id(live, principal) else {
-            continue;
-        };
-        let reason = match (role_id, live_entry.principal_id.as_deref()) {
-            (Some(now), Some(recorded)) if now != recorded => format!(
-                "the IAM role was recreated (id `{recorded}` when the entry was made, `{now}` now): EKS no longer matches the entry to it"
-            ),
-            (None, _) if role_created_by(desired, changes, principal) => {
-                "the IAM role does not exist and this plan creates it: an entry made for an earlier role with this ARN does not match the new one".to_string()
-            }
-            _ => continue,
-        };
-        let mut after = desired_entry.clone();
-        after
-            .tags
-            .insert(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string());
-        after.principal_id = None;
-        let before = Object::AccessEntry(live_entry.clone());
-        let after = Object::AccessEntry(after);
-        let replacement = Change {
-            fields: field_changes(&before, &after),
-            address: address.clone(),
-            action: Action::Replace,
-            reason: Some(reason),
-            before: Some(before),
-            after: Some(after),
-        };
-        match changes.iter_mut().find(|change| change.address == address) {
-            Some(change) => *change = replacement,
-            None => changes.push(replacement),
-        }
+    created_roles: &BTreeSet<String>,
+    principal: &str,
+    entry: &AccessEntry,
+) -> Option<String> {
+    let role_id = live_role_id(live, principal)?;
+    match (role_id, entry.principal_id.as_deref()) {
+        (Some(now), Some(recorded)) if now != recorded => Some(format!(
+            "the IAM role was recreated (id `{recorded}` when the entry was made, `{now}` now): EKS no longer matches the entry to it"
+        )),
+        (None, _) if created_roles.contains(principal) => Some(
+            "the IAM role does not exist and this plan creates it: an entry made for an earlier role with this ARN does not match the new one".to_string(),
+        ),
+        _ => None,
     }
 }
 
-fn role_created_by(desired: &Desired, changes: &[Change], principal: &str) -> bool {
-    changes.iter().any(|change| {
-        change.address.kind == Kind::Role
-            && change.action == Action::Create
-            && desired
-                .state
-                .iam
-                .roles
-                .get(&change.address.name)
-                .is_some_and(|role| {
-                    arn::role(
-                        &desired.state.partition,
-                        desired.state.account.as_deref().unwrap_or_default(),
-                        &role.path,
-                        &change.address.name,
-                    ) == principal
-                })
-    })
+/// Whether a cluster authenticating with `actual` serves the file's `wanted` mode.
+pub(super) fn serves(wanted: AuthenticationMode, actual: AuthenticationMode) -> bool {
+    (!wanted.uses_config_map() || actual.uses_config_map())
+        && (!wanted.uses_access_entries() || actual.uses_access_entries())
 }
 
 /// aws-auth matches roles without their path.
@@ -230,7 +173,7 @@ fn aws_auth_key(principal: &str) -> String {
 
 /// In `both` mode EKS uses the access entry when a principal has one, whatever aws-auth says:
 /// say so when, after this plan, the two differ.
-fn disagreements(desired: &Desired, live: &State, changes: &[Change], notes: &mut Vec<Note>) {
+fn disagreements(desired: &Desired, live: &State, after: &State, notes: &mut Vec<Note>) {
     let both: Vec<&String> = desired
         .state
         .clusters
@@ -247,16 +190,6 @@ fn disagreements(desired: &Desired, live: &State, changes: &[Change], notes: &mu
     if both.is_empty() {
         return;
     }
-    let mut after = State {
-        clusters: live.clusters.clone(),
-        ..State::default()
-    };
-    apply_all(
-        &mut after,
-        changes
-            .iter()
-            .filter(|change| !change.address.kind.is_iam()),
-    );
     for name in both {
         let Some(cluster) = after.clusters.get(name) else {
             continue;

@@ -9,8 +9,8 @@ mod diff;
 mod eks;
 mod fields;
 mod order;
+mod project;
 mod safety;
-mod simulate;
 #[cfg(test)]
 mod tests;
 
@@ -21,7 +21,7 @@ use serde_json::Value;
 
 pub use crate::model::{Address, Desired, Kind, ParseAddressError};
 pub use fields::{display_field, display_path};
-pub use simulate::simulate;
+pub use project::project;
 
 use crate::model::{
     AccessEntry, AuthenticationMode, AwsAuthEntry, Binding, ClusterRole, Group, K8sRole, Namespace,
@@ -428,16 +428,17 @@ pub fn assess(desired: &Desired, live: &State, options: &PlanOptions) -> Assessm
         problems: diff_problems,
         notes: diff_notes,
     } = diff::diff(desired, live, options);
+    order::sort(&mut changes);
+    // The state after this plan, projected once for every check that judges the whole plan.
+    let after = project::project(live, &changes);
     let eks::Outcome {
         problems: eks_problems,
         notes: eks_notes,
-    } = eks::check(desired, live, &mut changes);
-    order::sort(&mut changes);
-
+    } = eks::check(desired, live, &after);
     let safety::Outcome {
         problems: safety_problems,
         notes: safety_notes,
-    } = safety::check(desired, live, &changes);
+    } = safety::check(desired, live, &changes, &after);
 
     let mut notes = safety_notes;
     notes.extend(diff_notes);

@@ -8,7 +8,6 @@ use crate::insight::iam_eval::{self, Principal};
 use crate::insight::{chain, who_can};
 use crate::model::{AccessScope, Caller, Cluster, RoleRefKind, State, SubjectKind, arn, parse_arn};
 
-use super::simulate::apply_all;
 use super::{Action, Change, Desired, Kind, Note, Object, Problem, SafetyCheck};
 
 /// The Kubernetes group that is cluster-admin through aws-auth.
@@ -24,21 +23,22 @@ pub(super) struct Outcome {
     pub notes: Vec<Note>,
 }
 
-/// Runs every check; `changes` are already in apply order.
-pub(super) fn check(desired: &Desired, live: &State, changes: &[Change]) -> Outcome {
+/// Runs every check; `changes` are already in apply order, and `after` is the state they leave
+/// (the planner's one projection of the plan).
+pub(super) fn check(desired: &Desired, live: &State, changes: &[Change], after: &State) -> Outcome {
     let mut outcome = Outcome::default();
     account(desired, live, &mut outcome);
     match &live.caller {
         Some(caller) => {
             self_lockout(caller, live, changes, &mut outcome);
-            membership_lockout(caller, live, changes, &mut outcome);
+            membership_lockout(caller, live, changes, after, &mut outcome);
         }
         None => outcome.notes.push(Note {
             address: None,
             message: "live state names no caller: the self-lockout check could not run".to_string(),
         }),
     }
-    cluster_admins(live, changes, &mut outcome);
+    cluster_admins(live, changes, after, &mut outcome);
     namespace_deletion(changes, &mut outcome);
     outcome
 }
@@ -180,7 +180,13 @@ const IAM_WRITE_ACTIONS: [&str; 4] = [
 /// from the file, a group deleted): refused when that loses its last route into a cluster or
 /// its last IAM write access, each route named. Other routes (its own policies, another
 /// group, a direct mapping) keep it safe.
-fn membership_lockout(caller: &Caller, live: &State, changes: &[Change], outcome: &mut Outcome) {
+fn membership_lockout(
+    caller: &Caller,
+    live: &State,
+    changes: &[Change],
+    after: &State,
+    outcome: &mut Outcome,
+) {
     let principal = caller.principal_arn();
     let Some(parts) = parse_arn(&principal) else {
         return;
@@ -203,14 +209,6 @@ fn membership_lockout(caller: &Caller, live: &State, changes: &[Change], outcome
     if !touches_membership {
         return;
     }
-    let mut after = State {
-        iam: live.iam.clone(),
-        ..State::default()
-    };
-    apply_all(
-        &mut after,
-        changes.iter().filter(|change| change.address.kind.is_iam()),
-    );
     // A deleted caller is the identity check's.
     let Some(remaining) = after.iam.users.get(name) else {
         return;
@@ -336,23 +334,13 @@ fn admin_grants(cluster: &Cluster) -> usize {
     aws_auth + access_entries
 }
 
-fn cluster_admins(live: &State, changes: &[Change], outcome: &mut Outcome) {
+fn cluster_admins(live: &State, changes: &[Change], after: &State, outcome: &mut Outcome) {
     if !changes
         .iter()
         .any(|change| change.address.cluster.is_some())
     {
         return;
     }
-    let mut after = State {
-        clusters: live.clusters.clone(),
-        ..State::default()
-    };
-    apply_all(
-        &mut after,
-        changes
-            .iter()
-            .filter(|change| !change.address.kind.is_iam()),
-    );
     for (name, cluster) in &live.clusters {
         let before = admin_grants(cluster);
         let remaining = after.clusters.get(name).map_or(0, admin_grants);

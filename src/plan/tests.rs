@@ -520,7 +520,7 @@ fn adopting_a_policy_outside_the_path_moves_it_and_its_attachments_follow() {
     assert_eq!(before.managed_policies, BTreeSet::from([new_arn.clone()]));
     assert_eq!(paths(&plan.changes[1]), ["managed_policies"]);
 
-    let after = simulate(&live, &plan);
+    let after = project(&live, &plan.changes);
     assert_eq!(
         after.iam.roles["other"].managed_policies,
         BTreeSet::from([new_arn.clone()])
@@ -763,7 +763,7 @@ fn removing_iam_role_removes_the_irsa_annotation() {
         paths(&plan.changes[0]),
         ["meta.annotations.eks.amazonaws.com/role-arn"]
     );
-    let after = simulate(&live, &plan);
+    let after = project(&live, &plan.changes);
     let account = &after.clusters[CLUSTER].service_accounts["apps/uploader"];
     assert!(!account.meta.annotations.contains_key(IRSA_ANNOTATION));
     assert_eq!(account.meta.annotations["other"], "kept");
@@ -819,7 +819,7 @@ fn aws_auth_entries_by_ownership() {
         plan.notes
     );
 
-    let after = simulate(&live, &plan);
+    let after = project(&live, &plan.changes);
     let auth = after.clusters[CLUSTER].aws_auth.as_ref().expect("aws-auth");
     assert_eq!(auth.entries[0], node_entry("nodes"));
     assert_eq!(auth.entries.len(), 6);
@@ -863,7 +863,7 @@ fn unmanaged_aws_auth_entries_are_adopted_or_refused() {
         [format!("<= cluster.demo.aws-auth[{}]", user_arn("a"))]
     );
     assert_eq!(paths(&plan.changes[0]), ["groups"]);
-    let after = simulate(&live, &plan);
+    let after = project(&live, &plan.changes);
     assert!(
         after.clusters[CLUSTER]
             .aws_auth
@@ -890,7 +890,7 @@ fn duplicates_of_a_managed_arn_are_merged() {
         plan.changes[0].reason.as_deref(),
         Some("2 entries for this ARN are merged into one")
     );
-    let after = simulate(&live, &plan);
+    let after = project(&live, &plan.changes);
     let auth = after.clusters[CLUSTER].aws_auth.as_ref().expect("aws-auth");
     assert_eq!(auth.entries, [wanted, node_entry("nodes")]);
     assert!(!ok(&desired(want), &after).has_changes());
@@ -1213,12 +1213,12 @@ fn changes_run_revoke_first_grant_last_identities_deleted_last() {
             "- iam.policy.old".to_string(),
         ]
     );
-    let after = simulate(&live, &plan);
+    let after = project(&live, &plan.changes);
     assert!(!ok(&desired(want), &after).has_changes());
 }
 
 #[test]
-fn simulate_merges_kubernetes_metadata_into_the_live_object() {
+fn the_projection_merges_kubernetes_metadata_into_the_live_object() {
     let mut live = live_state();
     let mut have = meta(true);
     have.labels.insert("extra".into(), "kept".into());
@@ -1242,7 +1242,7 @@ fn simulate_merges_kubernetes_metadata_into_the_live_object() {
         notes: Vec::new(),
         deleted_with: Vec::new(),
     };
-    let after = simulate(&live, &plan);
+    let after = project(&live, &plan.changes);
     let labels = &after.clusters[CLUSTER].namespaces["team-a"].meta.labels;
     assert_eq!(labels["extra"], "kept");
     assert_eq!(labels["team"], "a");
@@ -1378,7 +1378,7 @@ fn admins_estate() -> (Desired, State) {
 }
 
 fn replans_to_nothing(desired: &Desired, live: &State, plan: &Plan) -> State {
-    let after = simulate(live, plan);
+    let after = project(live, &plan.changes);
     let again = ok(desired, &after);
     assert!(!again.has_changes(), "{:?}", lines(&again));
     after

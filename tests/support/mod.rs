@@ -10,5 +10,6 @@
 
 pub mod binary;
 pub mod kube_server;
+pub mod oracle;
 pub mod proxy;
 pub mod target;

@@ -4,7 +4,7 @@
 use crate::model::Group;
 
 use super::AwsCalls as _;
-use super::principal::{Principal, drop_policies, sync_policies};
+use super::principal::{Principal, drop_policies, sync_holder};
 use super::{AwsError, IamExecutor, set_changes};
 
 pub(super) async fn create(ex: &IamExecutor, name: &str, group: &Group) -> Result<(), AwsError> {
@@ -64,14 +64,14 @@ pub(super) async fn update(
         let user_object = format!("user `{user}` in group `{name}`");
         super::user::leave_group(ex, &user_object, user, name).await?;
     }
-    sync_policies(
+    sync_holder(
         ex,
         Principal::Group(name),
         &object,
         &group_key,
         fresh,
-        before.into(),
-        after.into(),
+        before,
+        after,
     )
     .await
 }

@@ -3,14 +3,12 @@
 //! principal is deleted. IAM has one operation per principal kind for each of these, alike but
 //! for the name parameter; this module holds that difference so the loops are written once.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use aws_sdk_iam::types::AttachedPolicy;
 
-use crate::model::{Group, PolicyDocument, Role, User};
+use crate::model::PolicyHolder;
 
 use super::AwsCalls as _;
-use super::{AwsError, IamExecutor, document_json, inline_changes, set_changes};
+use super::{AwsError, IamExecutor, document_json, inline_changes, set_changes, tag_changes};
 
 /// A principal that holds policies, by name.
 #[derive(Clone, Copy, Debug)]
@@ -20,38 +18,40 @@ pub(super) enum Principal<'a> {
     Role(&'a str),
 }
 
-/// A principal's policies on one side of a change.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Policies<'a> {
-    pub managed: &'a BTreeSet<String>,
-    pub inline: &'a BTreeMap<String, PolicyDocument>,
-}
-
-impl<'a> From<&'a User> for Policies<'a> {
-    fn from(user: &'a User) -> Self {
-        Policies {
-            managed: &user.managed_policies,
-            inline: &user.inline_policies,
+/// One IAM call for whichever kind `$principal` is. IAM's operations for users, groups and
+/// roles differ only in their names and in the parameter that names the principal, so the
+/// request is written once: `$call` is the executor's call wrapper (its arguments after the
+/// operation name in parentheses), the three `"iam:…" operation` pairs name the user, group
+/// and role operation, then the request's other parameters, and `$map` turns the output into
+/// what the caller keeps. A kind without the operation (IAM tags no groups) is `_`: nothing
+/// to do for it.
+macro_rules! per_kind {
+    (
+        $ex:ident, $principal:expr, $call:ident($($arg:expr),*),
+        [$($user:literal $user_op:ident)? $(_)?, $($group:literal $group_op:ident)? $(_)?, $($role:literal $role_op:ident)? $(_)?]
+        $(.$param:ident($($value:expr),*))*,
+        |$output:pat_param| $map:expr, $absent:expr
+    ) => {
+        match $principal {
+            Principal::User(_name) => {
+                per_kind!(@one $ex, _name, user_name, $call($($arg),*), $($user $user_op)?, $(.$param($($value),*))*, |$output| $map, $absent)
+            }
+            Principal::Group(_name) => {
+                per_kind!(@one $ex, _name, group_name, $call($($arg),*), $($group $group_op)?, $(.$param($($value),*))*, |$output| $map, $absent)
+            }
+            Principal::Role(_name) => {
+                per_kind!(@one $ex, _name, role_name, $call($($arg),*), $($role $role_op)?, $(.$param($($value),*))*, |$output| $map, $absent)
+            }
         }
-    }
-}
-
-impl<'a> From<&'a Group> for Policies<'a> {
-    fn from(group: &'a Group) -> Self {
-        Policies {
-            managed: &group.managed_policies,
-            inline: &group.inline_policies,
-        }
-    }
-}
-
-impl<'a> From<&'a Role> for Policies<'a> {
-    fn from(role: &'a Role) -> Self {
-        Policies {
-            managed: &role.managed_policies,
-            inline: &role.inline_policies,
-        }
-    }
+    };
+    (@one $ex:ident, $name:ident, $naming:ident, $call:ident($($arg:expr),*), $action:literal $op:ident, $(.$param:ident($($value:expr),*))*, |$output:pat_param| $map:expr, $absent:expr) => {
+        $ex.$call($action, $($arg,)* || $ex.iam.$op().$naming($name)$(.$param($($value),*))*.send())
+            .await
+            .map(|$output| $map)
+    };
+    (@one $ex:ident, $name:ident, $naming:ident, $call:ident($($arg:expr),*), , $(.$param:ident($($value:expr),*))*, |$output:pat_param| $map:expr, $absent:expr) => {
+        Ok($absent)
+    };
 }
 
 impl Principal<'_> {
@@ -62,39 +62,12 @@ impl Principal<'_> {
         fresh: bool,
         policy_arn: &str,
     ) -> Result<(), AwsError> {
-        match self {
-            Principal::User(name) => {
-                ex.call_naming_policy("iam:AttachUserPolicy", object, fresh, policy_arn, || {
-                    ex.iam
-                        .attach_user_policy()
-                        .user_name(name)
-                        .policy_arn(policy_arn)
-                        .send()
-                })
-                .await?;
-            }
-            Principal::Group(name) => {
-                ex.call_naming_policy("iam:AttachGroupPolicy", object, fresh, policy_arn, || {
-                    ex.iam
-                        .attach_group_policy()
-                        .group_name(name)
-                        .policy_arn(policy_arn)
-                        .send()
-                })
-                .await?;
-            }
-            Principal::Role(name) => {
-                ex.call_naming_policy("iam:AttachRolePolicy", object, fresh, policy_arn, || {
-                    ex.iam
-                        .attach_role_policy()
-                        .role_name(name)
-                        .policy_arn(policy_arn)
-                        .send()
-                })
-                .await?;
-            }
-        }
-        Ok(())
+        per_kind!(
+            ex, self, call_naming_policy(object, fresh, policy_arn),
+            ["iam:AttachUserPolicy" attach_user_policy, "iam:AttachGroupPolicy" attach_group_policy, "iam:AttachRolePolicy" attach_role_policy]
+            .policy_arn(policy_arn),
+            |_| (), ()
+        )
     }
 
     pub(super) async fn detach(
@@ -103,39 +76,12 @@ impl Principal<'_> {
         object: &str,
         policy_arn: &str,
     ) -> Result<(), AwsError> {
-        match self {
-            Principal::User(name) => {
-                ex.call_if_exists("iam:DetachUserPolicy", object, || {
-                    ex.iam
-                        .detach_user_policy()
-                        .user_name(name)
-                        .policy_arn(policy_arn)
-                        .send()
-                })
-                .await?;
-            }
-            Principal::Group(name) => {
-                ex.call_if_exists("iam:DetachGroupPolicy", object, || {
-                    ex.iam
-                        .detach_group_policy()
-                        .group_name(name)
-                        .policy_arn(policy_arn)
-                        .send()
-                })
-                .await?;
-            }
-            Principal::Role(name) => {
-                ex.call_if_exists("iam:DetachRolePolicy", object, || {
-                    ex.iam
-                        .detach_role_policy()
-                        .role_name(name)
-                        .policy_arn(policy_arn)
-                        .send()
-                })
-                .await?;
-            }
-        }
-        Ok(())
+        per_kind!(
+            ex, self, call_if_exists(object),
+            ["iam:DetachUserPolicy" detach_user_policy, "iam:DetachGroupPolicy" detach_group_policy, "iam:DetachRolePolicy" detach_role_policy]
+            .policy_arn(policy_arn),
+            |_| (), ()
+        )
     }
 
     async fn put_inline(
@@ -146,42 +92,12 @@ impl Principal<'_> {
         policy: &str,
         document: &str,
     ) -> Result<(), AwsError> {
-        match self {
-            Principal::User(name) => {
-                ex.call("iam:PutUserPolicy", object, fresh, || {
-                    ex.iam
-                        .put_user_policy()
-                        .user_name(name)
-                        .policy_name(policy)
-                        .policy_document(document)
-                        .send()
-                })
-                .await?;
-            }
-            Principal::Group(name) => {
-                ex.call("iam:PutGroupPolicy", object, fresh, || {
-                    ex.iam
-                        .put_group_policy()
-                        .group_name(name)
-                        .policy_name(policy)
-                        .policy_document(document)
-                        .send()
-                })
-                .await?;
-            }
-            Principal::Role(name) => {
-                ex.call("iam:PutRolePolicy", object, fresh, || {
-                    ex.iam
-                        .put_role_policy()
-                        .role_name(name)
-                        .policy_name(policy)
-                        .policy_document(document)
-                        .send()
-                })
-                .await?;
-            }
-        }
-        Ok(())
+        per_kind!(
+            ex, self, call(object, fresh),
+            ["iam:PutUserPolicy" put_user_policy, "iam:PutGroupPolicy" put_group_policy, "iam:PutRolePolicy" put_role_policy]
+            .policy_name(policy).policy_document(document),
+            |_| (), ()
+        )
     }
 
     pub(super) async fn delete_inline(
@@ -190,39 +106,12 @@ impl Principal<'_> {
         object: &str,
         policy: &str,
     ) -> Result<(), AwsError> {
-        match self {
-            Principal::User(name) => {
-                ex.call_if_exists("iam:DeleteUserPolicy", object, || {
-                    ex.iam
-                        .delete_user_policy()
-                        .user_name(name)
-                        .policy_name(policy)
-                        .send()
-                })
-                .await?;
-            }
-            Principal::Group(name) => {
-                ex.call_if_exists("iam:DeleteGroupPolicy", object, || {
-                    ex.iam
-                        .delete_group_policy()
-                        .group_name(name)
-                        .policy_name(policy)
-                        .send()
-                })
-                .await?;
-            }
-            Principal::Role(name) => {
-                ex.call_if_exists("iam:DeleteRolePolicy", object, || {
-                    ex.iam
-                        .delete_role_policy()
-                        .role_name(name)
-                        .policy_name(policy)
-                        .send()
-                })
-                .await?;
-            }
-        }
-        Ok(())
+        per_kind!(
+            ex, self, call_if_exists(object),
+            ["iam:DeleteUserPolicy" delete_user_policy, "iam:DeleteGroupPolicy" delete_group_policy, "iam:DeleteRolePolicy" delete_role_policy]
+            .policy_name(policy),
+            |_| (), ()
+        )
     }
 
     /// The ARNs of the managed policies attached now, as IAM lists them (all pages).
@@ -287,22 +176,89 @@ impl Principal<'_> {
             }
         }
     }
+
+    /// Sets or removes the permissions boundary (IAM takes none on groups).
+    async fn set_boundary(
+        self,
+        ex: &IamExecutor,
+        object: &str,
+        key: &str,
+        boundary: Option<&String>,
+    ) -> Result<(), AwsError> {
+        match boundary {
+            Some(boundary) => {
+                let fresh = ex.is_fresh([key, boundary.as_str()]);
+                per_kind!(
+                    ex, self, call_naming_policy(object, fresh, boundary),
+                    ["iam:PutUserPermissionsBoundary" put_user_permissions_boundary, _, "iam:PutRolePermissionsBoundary" put_role_permissions_boundary]
+                    .permissions_boundary(boundary),
+                    |_| (), ()
+                )
+            }
+            None => per_kind!(
+                ex, self, call_if_exists(object),
+                ["iam:DeleteUserPermissionsBoundary" delete_user_permissions_boundary, _, "iam:DeleteRolePermissionsBoundary" delete_role_permissions_boundary],
+                |_| (), ()
+            ),
+        }
+    }
+
+    /// Takes the tags from `before` to `after` (IAM tags no groups).
+    async fn sync_tags(
+        self,
+        ex: &IamExecutor,
+        object: &str,
+        fresh: bool,
+        before: Option<&std::collections::BTreeMap<String, String>>,
+        after: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Result<(), AwsError> {
+        let (Some(before), Some(after)) = (before, after) else {
+            return Ok(());
+        };
+        let (set, removed) = tag_changes(before, after);
+        if !set.is_empty() {
+            per_kind!(
+                ex, self, call(object, fresh),
+                ["iam:TagUser" tag_user, _, "iam:TagRole" tag_role]
+                .set_tags(Some(set.clone())),
+                |_| (), ()
+            )?;
+        }
+        if !removed.is_empty() {
+            per_kind!(
+                ex, self, call(object, fresh),
+                ["iam:UntagUser" untag_user, _, "iam:UntagRole" untag_role]
+                .set_tag_keys(Some(removed.clone())),
+                |_| (), ()
+            )?;
+        }
+        Ok(())
+    }
 }
 
-/// Takes `principal`'s policies from `before` to `after`: attach, detach, put, delete, in that
-/// order. `key` is what [`IamExecutor::is_fresh`] knows the principal by (its ARN, or
-/// `group:NAME`): an attachment is fresh when the principal or the policy is; an inline put
-/// when the principal is, which the caller says with `fresh`.
-pub(super) async fn sync_policies(
+/// Takes what `principal` holds from `before` to `after`: the permissions boundary, the tags,
+/// then attach, detach, put, delete, in that order. `key` is what [`IamExecutor::is_fresh`]
+/// knows the principal by (its ARN, or `group:NAME`): an attachment (or boundary) is fresh when
+/// the principal or the policy is; the other calls when the principal is, which the caller says
+/// with `fresh`.
+pub(super) async fn sync_holder<H: PolicyHolder + Sync>(
     ex: &IamExecutor,
     principal: Principal<'_>,
     object: &str,
     key: &str,
     fresh: bool,
-    before: Policies<'_>,
-    after: Policies<'_>,
+    before: &H,
+    after: &H,
 ) -> Result<(), AwsError> {
-    let (attach, detach) = set_changes(before.managed, after.managed);
+    if before.permissions_boundary() != after.permissions_boundary() {
+        principal
+            .set_boundary(ex, object, key, after.permissions_boundary())
+            .await?;
+    }
+    principal
+        .sync_tags(ex, object, fresh, before.tags(), after.tags())
+        .await?;
+    let (attach, detach) = set_changes(before.managed_policies(), after.managed_policies());
     for policy in attach {
         let fresh = ex.is_fresh([key, policy.as_str()]);
         principal.attach(ex, object, fresh, policy).await?;
@@ -310,7 +266,7 @@ pub(super) async fn sync_policies(
     for policy in detach {
         principal.detach(ex, object, policy).await?;
     }
-    let (put, delete) = inline_changes(before.inline, after.inline);
+    let (put, delete) = inline_changes(before.inline_policies(), after.inline_policies());
     for (policy, document) in put {
         let document = document_json(document);
         principal

@@ -5,8 +5,8 @@
 use crate::model::Role;
 
 use super::AwsCalls as _;
-use super::principal::{Principal, drop_policies, sync_policies};
-use super::{AwsError, IamExecutor, document_json, tag_changes, tags};
+use super::principal::{Principal, drop_policies, sync_holder};
+use super::{AwsError, IamExecutor, document_json, tags};
 
 pub(super) async fn create(ex: &IamExecutor, name: &str, role: &Role) -> Result<(), AwsError> {
     let object = format!("role `{name}`");
@@ -73,65 +73,14 @@ pub(super) async fn update(
         })
         .await?;
     }
-    if before.permissions_boundary != after.permissions_boundary {
-        match &after.permissions_boundary {
-            Some(boundary) => {
-                let fresh = ex.is_fresh([arn.as_str(), boundary.as_str()]);
-                ex.call_naming_policy(
-                    "iam:PutRolePermissionsBoundary",
-                    &object,
-                    fresh,
-                    boundary,
-                    || {
-                        ex.iam
-                            .put_role_permissions_boundary()
-                            .role_name(name)
-                            .permissions_boundary(boundary)
-                            .send()
-                    },
-                )
-                .await?;
-            }
-            None => {
-                ex.call_if_exists("iam:DeleteRolePermissionsBoundary", &object, || {
-                    ex.iam
-                        .delete_role_permissions_boundary()
-                        .role_name(name)
-                        .send()
-                })
-                .await?;
-            }
-        }
-    }
-    let (set, removed) = tag_changes(&before.tags, &after.tags);
-    if !set.is_empty() {
-        ex.call("iam:TagRole", &object, fresh, || {
-            ex.iam
-                .tag_role()
-                .role_name(name)
-                .set_tags(Some(set.clone()))
-                .send()
-        })
-        .await?;
-    }
-    if !removed.is_empty() {
-        ex.call("iam:UntagRole", &object, fresh, || {
-            ex.iam
-                .untag_role()
-                .role_name(name)
-                .set_tag_keys(Some(removed.clone()))
-                .send()
-        })
-        .await?;
-    }
-    sync_policies(
+    sync_holder(
         ex,
         Principal::Role(name),
         &object,
         &arn,
         fresh,
-        before.into(),
-        after.into(),
+        before,
+        after,
     )
     .await
 }

@@ -5,8 +5,8 @@
 use crate::model::User;
 
 use super::AwsCalls as _;
-use super::principal::{Principal, drop_policies, sync_policies};
-use super::{AwsError, ErrorKind, IamExecutor, set_changes, tag_changes, tags};
+use super::principal::{Principal, drop_policies, sync_holder};
+use super::{AwsError, ErrorKind, IamExecutor, set_changes, tags};
 use crate::aws::credentials::{
     is_virtual_mfa, list_access_keys, list_mfa_devices, list_service_specific_credentials,
     list_signing_certificates, list_ssh_public_keys,
@@ -59,57 +59,6 @@ pub(super) async fn update(
             ex.remember_created(ex.user_arn(&after.path, name));
         }
     }
-    let (set, removed) = tag_changes(&before.tags, &after.tags);
-    if !set.is_empty() {
-        ex.call("iam:TagUser", &object, fresh, || {
-            ex.iam
-                .tag_user()
-                .user_name(name)
-                .set_tags(Some(set.clone()))
-                .send()
-        })
-        .await?;
-    }
-    if !removed.is_empty() {
-        ex.call("iam:UntagUser", &object, fresh, || {
-            ex.iam
-                .untag_user()
-                .user_name(name)
-                .set_tag_keys(Some(removed.clone()))
-                .send()
-        })
-        .await?;
-    }
-    if before.permissions_boundary != after.permissions_boundary {
-        match &after.permissions_boundary {
-            Some(boundary) => {
-                let fresh = ex.is_fresh([arn.as_str(), boundary.as_str()]);
-                ex.call_naming_policy(
-                    "iam:PutUserPermissionsBoundary",
-                    &object,
-                    fresh,
-                    boundary,
-                    || {
-                        ex.iam
-                            .put_user_permissions_boundary()
-                            .user_name(name)
-                            .permissions_boundary(boundary)
-                            .send()
-                    },
-                )
-                .await?;
-            }
-            None => {
-                ex.call_if_exists("iam:DeleteUserPermissionsBoundary", &object, || {
-                    ex.iam
-                        .delete_user_permissions_boundary()
-                        .user_name(name)
-                        .send()
-                })
-                .await?;
-            }
-        }
-    }
     let (join, leave) = set_changes(&before.groups, &after.groups);
     for group in join {
         let group_key = format!("group:{group}");
@@ -126,14 +75,14 @@ pub(super) async fn update(
     for group in leave {
         leave_group(ex, &object, name, group).await?;
     }
-    sync_policies(
+    sync_holder(
         ex,
         Principal::User(name),
         &object,
         &arn,
         fresh,
-        before.into(),
-        after.into(),
+        before,
+        after,
     )
     .await
 }

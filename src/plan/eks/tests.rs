@@ -136,6 +136,14 @@ fn a_mode_the_cluster_cannot_serve_is_refused_with_the_fix() {
     }
 }
 
+/// What each change is about and does, in plan order.
+fn actions(changes: &[crate::plan::Change]) -> Vec<(Kind, Action)> {
+    changes
+        .iter()
+        .map(|change| (change.address.kind, change.action))
+        .collect()
+}
+
 fn with_entry(entry: AccessEntry) -> Cluster {
     Cluster {
         access_entries: BTreeMap::from([(ROLE.to_string(), entry)]),
@@ -179,13 +187,8 @@ fn an_entry_of_a_recreated_role_is_replaced() {
     // The role is gone and this plan creates it again: the entry is replaced after it.
     live.iam.roles.clear();
     let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
-    let actions: Vec<(Kind, Action)> = planned
-        .changes
-        .iter()
-        .map(|c| (c.address.kind, c.action))
-        .collect();
     assert_eq!(
-        actions,
+        actions(&planned.changes),
         [
             (Kind::Role, Action::Create),
             (Kind::AccessEntry, Action::Replace)
@@ -296,6 +299,41 @@ fn pod_identity_associations_are_owned_by_tag() {
         [
             "+ cluster.demo.pod-identity.apps/uploader",
             "- cluster.demo.pod-identity.apps/old",
+        ]
+    );
+}
+
+#[test]
+fn diff_itself_decides_the_replace_of_an_entry_whose_role_was_recreated() {
+    let want = desired(AuthenticationMode::AccessEntries, with_entry(entry(&[])));
+    let mut recorded = entry(&[]);
+    recorded.principal_id = Some("AROAOLD".into());
+    let mut live = state(AuthenticationMode::AccessEntries, with_entry(recorded));
+    live.iam.roles.insert("admin".into(), role(Some("AROANEW")));
+    let outcome = super::super::diff::diff(&want, &live, &PlanOptions::default());
+    assert_eq!(
+        actions(&outcome.changes),
+        [(Kind::AccessEntry, Action::Replace)]
+    );
+}
+
+#[test]
+fn an_entry_naming_the_new_arn_of_a_moved_role_is_replaced() {
+    // The role moves from `/old/` to `/` (a replace: a new role, a new id); the live entry
+    // for `role/admin` was made for an earlier role with that ARN and matches no one.
+    let want = desired(AuthenticationMode::AccessEntries, with_entry(entry(&[])));
+    let mut recorded = entry(&[]);
+    recorded.principal_id = Some("AROAGONE".into());
+    let mut live = state(AuthenticationMode::AccessEntries, with_entry(recorded));
+    let mut moved = role(Some("AROAOLD"));
+    moved.path = "/old/".into();
+    live.iam.roles.insert("admin".into(), moved);
+    let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
+    assert_eq!(
+        actions(&planned.changes),
+        [
+            (Kind::Role, Action::Replace),
+            (Kind::AccessEntry, Action::Replace)
         ]
     );
 }

@@ -123,43 +123,65 @@ fn decode_iam<'n>(
     }
     iam.group_path = object.get("groupPath").and_then(|n| reader.string(n));
     iam.policy_path = object.get("policyPath").and_then(|n| reader.string(n));
-    if let Some(node) = object.get("policies") {
-        for (name, body) in reader.named(node) {
-            let text = name.value.clone();
-            match decode_policy(reader, name, body) {
-                Some(policy) => iam.policies.push(policy),
-                None => unreadable.push(("policy", text)),
-            }
-        }
-    }
-    if let Some(node) = object.get("groups") {
-        for (name, body) in reader.named(node) {
-            let text = name.value.clone();
-            match decode_group(reader, name, body) {
-                Some(group) => iam.groups.push(group),
-                None => unreadable.push(("group", text)),
-            }
-        }
-    }
-    if let Some(node) = object.get("users") {
-        for (name, body) in reader.named(node) {
-            let text = name.value.clone();
-            match decode_user(reader, name, body) {
-                Some(user) => iam.users.push(user),
-                None => unreadable.push(("user", text)),
-            }
-        }
-    }
-    if let Some(node) = object.get("roles") {
-        for (name, body) in reader.named(node) {
-            let text = name.value.clone();
-            match decode_role(reader, name, body) {
-                Some(role) => iam.roles.push(role),
-                None => unreadable.push(("role", text)),
-            }
-        }
-    }
+    named(
+        reader,
+        &object,
+        "policies",
+        decode_policy,
+        &mut iam.policies,
+        unreadable,
+    );
+    named(
+        reader,
+        &object,
+        "groups",
+        decode_group,
+        &mut iam.groups,
+        unreadable,
+    );
+    named(
+        reader,
+        &object,
+        "users",
+        decode_user,
+        &mut iam.users,
+        unreadable,
+    );
+    named(
+        reader,
+        &object,
+        "roles",
+        decode_role,
+        &mut iam.roles,
+        unreadable,
+    );
     iam
+}
+
+/// Decodes each entry of the section `key` (`users`, …) into `into`; an entry that cannot be
+/// read is left out and listed in `unreadable` by its kind and name.
+fn named<'n, T>(
+    reader: &mut Reader<'_>,
+    object: &Object<'n>,
+    key: &str,
+    decode: fn(&mut Reader<'_>, Text, &'n Node) -> Option<T>,
+    into: &mut Vec<T>,
+    unreadable: &mut Vec<(&'static str, String)>,
+) {
+    let Some(node) = object.get(key) else {
+        return;
+    };
+    let kind = IAM_KINDS
+        .iter()
+        .find(|(section, _)| *section == key)
+        .map_or("object", |(_, kind)| *kind);
+    for (name, body) in reader.named(node) {
+        let text = name.value.clone();
+        match decode(reader, name, body) {
+            Some(decoded) => into.push(decoded),
+            None => unreadable.push((kind, text)),
+        }
+    }
 }
 
 fn decode_policy<'n>(

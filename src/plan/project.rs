@@ -1,5 +1,11 @@
-//! Applies a plan in memory: what live state will look like after `apply`. Used by the safety
-//! checks (who is still admin afterwards) and by tests (planning again finds nothing to do).
+//! The planner's projection: what live state will look like once `apply` has carried out a
+//! list of changes. The planner projects each plan once (`assess`) and hands the result to
+//! the checks that judge the plan as a whole (safety, EKS notes); `diff` uses the policy-move
+//! part to compare principals with the ARNs apply re-attaches. Apply reads the objects a saved
+//! plan touches from it (`planfile`).
+//!
+//! The property tests judge the planner with an oracle of their own (tests/support/oracle.rs),
+//! written apart from this module.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,20 +13,15 @@ use crate::model::{
     AwsAuth, AwsAuthEntry, Cluster, Group, IRSA_ANNOTATION, Iam, Meta, State, parse_arn,
 };
 
-use super::{Action, Change, Kind, Object, Plan};
+use super::{Action, Change, Kind, Object};
 
-/// The live state after `plan` is applied to `live`.
-pub fn simulate(live: &State, plan: &Plan) -> State {
+/// The live state after `changes` are applied to `live`, in order.
+pub fn project(live: &State, changes: &[Change]) -> State {
     let mut state = live.clone();
-    apply_all(&mut state, &plan.changes);
-    state
-}
-
-/// Applies `changes` in order.
-pub(super) fn apply_all<'a>(state: &mut State, changes: impl IntoIterator<Item = &'a Change>) {
     for change in changes {
-        apply(state, change);
+        apply(&mut state, change);
     }
+    state
 }
 
 fn apply(state: &mut State, change: &Change) {
@@ -182,19 +183,8 @@ pub(super) fn reattach_moved_policy(iam: &mut Iam, change: &Change) {
     };
     let name = change.address.name.as_str();
     let attachments = iam
-        .users
-        .values_mut()
-        .map(|user| &mut user.managed_policies)
-        .chain(
-            iam.groups
-                .values_mut()
-                .map(|group| &mut group.managed_policies),
-        )
-        .chain(
-            iam.roles
-                .values_mut()
-                .map(|role| &mut role.managed_policies),
-        );
+        .holders_mut()
+        .map(|holder| holder.managed_policies_mut());
     for arns in attachments {
         let moved: Vec<(String, String)> = arns
             .iter()
