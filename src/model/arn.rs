@@ -401,6 +401,25 @@ pub fn eks_access_policy(partition: &str, name: &str) -> String {
     format!("arn:{partition}:eks::aws:cluster-access-policy/{name}")
 }
 
+/// The key aws-auth matches a principal by: a role ARN without its path (EKS documents that a
+/// `rolearn` with a path never matches); any other text as it is.
+pub fn aws_auth_key(principal: &str) -> String {
+    match IamArn::parse(principal) {
+        Some(role @ IamArn::Role { .. }) => role.without_path().to_string(),
+        _ => principal.to_string(),
+    }
+}
+
+/// `arn:PARTITION:eks::aws:cluster-access-policy/NAME` → `NAME`; any other text is returned
+/// as it is (a bare policy name).
+pub fn eks_access_policy_name(text: &str) -> &str {
+    parse_arn(text)
+        .filter(|arn| arn.service == "eks")
+        .and_then(|arn| arn.resource.strip_prefix("cluster-access-policy/"))
+        .filter(|name| !name.is_empty())
+        .unwrap_or(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,6 +508,19 @@ mod tests {
     }
 
     #[test]
+    fn aws_auth_keys_drop_role_paths_only() {
+        assert_eq!(
+            aws_auth_key("arn:aws:iam::1:role/team/admin"),
+            "arn:aws:iam::1:role/admin"
+        );
+        assert_eq!(
+            aws_auth_key("arn:aws:iam::1:user/team/alice"),
+            "arn:aws:iam::1:user/team/alice"
+        );
+        assert_eq!(aws_auth_key("123456789012"), "123456789012");
+    }
+
+    #[test]
     fn sessions_map_to_their_role() {
         let session = IamArn::parse("arn:aws:sts::1:assumed-role/deployer/ci").expect("a session");
         let role = IamArn::parse("arn:aws:iam::1:role/ci/deployer").expect("a role");
@@ -499,6 +531,16 @@ mod tests {
         );
         assert!(session.principal().same_principal(&role));
         assert_eq!(role.principal(), role);
+    }
+
+    #[test]
+    fn eks_access_policy_names() {
+        let arn = eks_access_policy("aws", "AmazonEKSViewPolicy");
+        assert_eq!(eks_access_policy_name(&arn), "AmazonEKSViewPolicy");
+        assert_eq!(
+            eks_access_policy_name("AmazonEKSViewPolicy"),
+            "AmazonEKSViewPolicy"
+        );
     }
 
     #[test]

@@ -193,13 +193,7 @@ impl Mapping {
         if self.kind != MapKind::MapRoles {
             return self.arn.clone();
         }
-        match parse_arn(&self.arn) {
-            Some(parts) => {
-                let name = parts.resource.rsplit('/').next().unwrap_or(parts.resource);
-                arn::role(parts.partition, parts.account, "/", name)
-            }
-            None => self.arn.clone(),
-        }
+        arn::aws_auth_key(&self.arn)
     }
 }
 
