@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
     AccessEntry, AccessScope, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_POLICY_PATH,
-    DocumentKind, Group, IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_TAG, MapKind, Policy,
+    DocumentKind, Group, IRSA_ANNOTATION, Iam, IamArn, K8sRole, MANAGED_BY_TAG, MapKind, Policy,
     PolicyDocument, Role, RoleRefKind, ServiceAccount, State, User, arn, parse_arn,
 };
 
@@ -124,21 +124,21 @@ impl Selector<'_> {
 
     /// The live role a principal ARN names: aws-auth drops role paths, so by name.
     fn role_by_arn(&self, principal: &str, ignore_path: bool) -> Option<String> {
-        let parts = parse_arn(principal)?;
-        if parts.account != self.account {
+        let parsed = IamArn::parse(principal)?;
+        if parsed.account() != self.account {
             return None;
         }
-        let resource = parts.resource.strip_prefix("role/")?;
-        let name = resource.rsplit('/').next()?;
+        let name = parsed.role_name()?;
         let role = self.iam().roles.get(name)?;
         let exact = arn::role(&self.live.partition, &self.account, &role.path, name);
         (ignore_path || exact == principal).then(|| name.to_string())
     }
 
     fn user_by_arn(&self, principal: &str) -> Option<String> {
-        let parts = parse_arn(principal)?;
-        let resource = parts.resource.strip_prefix("user/")?;
-        let name = resource.rsplit('/').next()?;
+        let parsed @ IamArn::User { .. } = IamArn::parse(principal)? else {
+            return None;
+        };
+        let name = parsed.name()?;
         let user = self.iam().users.get(name)?;
         (arn::user(&self.live.partition, &self.account, &user.path, name) == principal)
             .then(|| name.to_string())
@@ -238,11 +238,8 @@ impl Selector<'_> {
         let mut items = Vec::new();
         for (principal, mut entry) in from_entries {
             // aws-auth keys roles without their path.
-            let key = match parse_arn(&principal) {
-                Some(parts) if entry.kind == MapKind::MapRoles => {
-                    let name = parts.resource.rsplit('/').next().unwrap_or(parts.resource);
-                    arn::role(parts.partition, parts.account, "/", name)
-                }
+            let key = match entry.kind {
+                MapKind::MapRoles => arn::aws_auth_key(&principal),
                 _ => principal.clone(),
             };
             match from_map.remove(&key) {
@@ -524,11 +521,11 @@ impl Selector<'_> {
     }
 
     fn customer_policy_name(&self, policy_arn: &str) -> Option<String> {
-        let parts = parse_arn(policy_arn)?;
-        if parts.account != self.account {
+        let parsed = IamArn::parse(policy_arn)?;
+        if parsed.account() != self.account {
             return None;
         }
-        let name = parts.resource.strip_prefix("policy/")?.rsplit('/').next()?;
+        let name = parsed.policy_name()?;
         let policy = self.live.iam.policies.get(name)?;
         (arn::policy(&self.live.partition, &self.account, &policy.path, name) == policy_arn)
             .then(|| name.to_string())

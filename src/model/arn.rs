@@ -1,6 +1,6 @@
 //! ARNs, typed: [`IamArn`] for the IAM principals and policies accessctl names, [`AccountId`]
 //! for the 12-digit account id, and [`parse_arn`] for the generic split of any other ARN.
-//! Every module parses and spells ARNs here: no hand-formatted ARN and no `rsplit('/')` on one.
+//! Every module parses and spells ARNs here: no hand-formatted ARN and no splitting one by hand.
 
 use std::fmt;
 
@@ -401,6 +401,12 @@ pub fn eks_access_policy(partition: &str, name: &str) -> String {
     format!("arn:{partition}:eks::aws:cluster-access-policy/{name}")
 }
 
+/// The short name an ARN is shown by: what follows its last `/` (a name without its path, a
+/// session name); the text itself when it has no `/`.
+pub fn short_name(text: &str) -> &str {
+    text.rfind('/').map_or(text, |cut| &text[cut + 1..])
+}
+
 /// The key aws-auth matches a principal by: a role ARN without its path (EKS documents that a
 /// `rolearn` with a path never matches); any other text as it is.
 pub fn aws_auth_key(principal: &str) -> String {
@@ -531,6 +537,16 @@ mod tests {
         );
         assert!(session.principal().same_principal(&role));
         assert_eq!(role.principal(), role);
+    }
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_name("arn:aws:iam::1:role/team/admin"), "admin");
+        assert_eq!(
+            short_name("arn:aws:sts::1:assumed-role/r/session"),
+            "session"
+        );
+        assert_eq!(short_name("arn:aws:iam::1:root"), "arn:aws:iam::1:root");
     }
 
     #[test]

@@ -136,7 +136,7 @@ fn boundary<'s>(
 /// A managed policy by ARN: a customer policy of the state, an AWS-managed policy of the
 /// table, or unknown.
 fn managed_policy<'s>(customer: &CustomerPolicies<'s>, arn: &str, owner: &str) -> Attached<'s> {
-    let short = arn.rsplit('/').next().unwrap_or(arn);
+    let short = model::arn::short_name(arn);
     if let Some(parsed) = parse_arn(arn)
         && parsed.account == "aws"
     {
