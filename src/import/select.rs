@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_POLICY_PATH,
-    DocumentKind, Group, IRSA_ANNOTATION, Iam, IamArn, K8sRole, MANAGED_BY_TAG, MapKind, Policy,
-    PolicyDocument, Role, RoleRefKind, ServiceAccount, State, User, arn, parse_arn,
+    AccessEntry, AccessScope, AccountId, AwsAuthEntry, Binding, Cluster, ClusterRole,
+    DEFAULT_POLICY_PATH, DocumentKind, Group, IRSA_ANNOTATION, Iam, IamArn, K8sRole,
+    MANAGED_BY_TAG, MapKind, Policy, PolicyDocument, Role, RoleRefKind, ServiceAccount, State,
+    User, arn, parse_arn,
 };
 
 use super::{Options, Part};
@@ -280,7 +281,7 @@ impl Selector<'_> {
         }
         match entry.kind {
             MapKind::MapAccounts => {
-                if entry.arn.len() == 12 && entry.arn.bytes().all(|b| b.is_ascii_digit()) {
+                if AccountId::is_valid(&entry.arn) {
                     None
                 } else {
                     Some("not a 12-digit account".into())

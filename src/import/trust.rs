@@ -86,7 +86,7 @@ fn single<'a>(mut items: impl Iterator<Item = &'a str>) -> Option<&'a str> {
 }
 
 fn aws_principal(value: &str, context: &Context<'_>, sugar: &mut Sugar) -> Option<()> {
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::model::AccountId::is_valid(value) {
         sugar.accounts.push(value.to_string());
         return Some(());
     }
@@ -117,10 +117,7 @@ fn service_account(
     context: &Context<'_>,
 ) -> Option<String> {
     let issuer = issuer_host_path(context.issuer?);
-    let provider = format!(
-        "arn:{}:iam::{}:oidc-provider/{issuer}",
-        context.partition, context.account
-    );
+    let provider = crate::model::arn::oidc_provider(context.partition, context.account, issuer);
     if principals != [("Federated", provider.as_str())] {
         return None;
     }

@@ -358,6 +358,17 @@ pub fn role(partition: &str, account: &str, path: &str, name: &str) -> String {
     .to_string()
 }
 
+pub fn group(partition: &str, account: &str, path: &str, name: &str) -> String {
+    let [partition, account, path, name] = with_path(partition, account, path, name);
+    IamArn::Group {
+        partition,
+        account,
+        path,
+        name,
+    }
+    .to_string()
+}
+
 pub fn policy(partition: &str, account: &str, path: &str, name: &str) -> String {
     let [partition, account, path, name] = with_path(partition, account, path, name);
     IamArn::Policy {
