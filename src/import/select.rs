@@ -289,21 +289,16 @@ impl Selector<'_> {
             }
             MapKind::MapRoles | MapKind::MapUsers => {
                 let want = if entry.kind == MapKind::MapRoles {
-                    "role/"
+                    "role"
                 } else {
-                    "user/"
+                    "user"
                 };
-                match parse_arn(&entry.arn) {
-                    Some(parts) if parts.service == "iam" && parts.resource.starts_with(want) => {
-                        let slashes = parts.resource.matches('/').count();
-                        (entry.kind == MapKind::MapRoles && slashes > 1).then(|| {
-                            "a role ARN with a path: the authenticator matches roles without their path, so this entry maps no one as written".to_string()
-                        })
-                    }
-                    _ => Some(format!(
-                        "not an IAM {} ARN, which this list must hold",
-                        want.trim_end_matches('/')
-                    )),
+                match (entry.kind, IamArn::parse(&entry.arn)) {
+                    (MapKind::MapRoles, Some(IamArn::Role { path, .. })) => (path != "/").then(|| {
+                        "a role ARN with a path: the authenticator matches roles without their path, so this entry maps no one as written".to_string()
+                    }),
+                    (MapKind::MapUsers, Some(IamArn::User { .. })) => None,
+                    _ => Some(format!("not an IAM {want} ARN, which this list must hold")),
                 }
             }
         }
@@ -793,10 +788,11 @@ fn unimportable_access_entry(principal: &str, entry: &AccessEntry) -> Option<Str
             entry.kind
         ));
     }
-    let Some(parts) = parse_arn(principal) else {
+    if parse_arn(principal).is_none() {
         return Some("not an IAM ARN".into());
-    };
-    if parts.resource.starts_with("role/aws-service-role/") {
+    }
+    if matches!(IamArn::parse(principal), Some(IamArn::Role { path, .. }) if path.starts_with("/aws-service-role/"))
+    {
         return Some("a service-linked role's entry, made by EKS".into());
     }
     let reserved = |text: &str| {

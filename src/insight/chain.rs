@@ -147,7 +147,7 @@ pub struct Mapping {
 pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
     let mut found = Vec::new();
     let is_role = principal.kind == PrincipalKind::Role
-        || parse_arn(&principal.arn).is_some_and(|arn| arn.resource.starts_with("role/"));
+        || matches!(IamArn::parse(&principal.arn), Some(IamArn::Role { .. }));
     if cluster.authentication.uses_config_map()
         && let Some(aws_auth) = &cluster.aws_auth
     {
@@ -189,10 +189,13 @@ pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
                 continue;
             }
             let default_username = match parse_arn(&principal.arn) {
-                Some(parsed) if is_role => format!(
-                    "arn:{}:sts::{}:assumed-role/{}/{{{{SessionName}}}}",
-                    parsed.partition, parsed.account, principal.name
-                ),
+                Some(parsed) if is_role => IamArn::AssumedRole {
+                    partition: parsed.partition.to_string(),
+                    account: parsed.account.to_string(),
+                    role: principal.name.clone(),
+                    session: "{{SessionName}}".to_string(),
+                }
+                .to_string(),
                 _ => principal.arn.clone(),
             };
             found.push(Mapping {

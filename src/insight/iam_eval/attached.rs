@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::managed::{ManagedPolicy, aws_managed};
 use super::{Principal, PrincipalKind, Resolved};
-use crate::model::{self, Policy as CustomerPolicy, PolicyDocument, State, parse_arn};
+use crate::model::{self, Policy as CustomerPolicy, PolicyDocument, State};
 
 /// A policy that applies to a principal, with where it comes from.
 #[derive(Clone, Debug)]
@@ -137,9 +137,7 @@ fn boundary<'s>(
 /// table, or unknown.
 fn managed_policy<'s>(customer: &CustomerPolicies<'s>, arn: &str, owner: &str) -> Attached<'s> {
     let short = model::arn::short_name(arn);
-    if let Some(parsed) = parse_arn(arn)
-        && parsed.account == "aws"
-    {
+    if model::IamArn::parse(arn).is_some_and(|parsed| parsed.is_aws_managed_policy()) {
         return Attached {
             label: format!("AWS-managed policy {short} ({owner})"),
             source: aws_managed(short).map_or(PolicySource::Unknown, PolicySource::Managed),
