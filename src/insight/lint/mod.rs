@@ -536,11 +536,17 @@ impl<'a> Linter<'a> {
                 }
                 PrincipalKind::External => {}
             }
-            let customer_prefix = format!("arn:{partition}:iam::{account}:policy/");
+            let customer_policy = |resource: &str| {
+                matches!(
+                    crate::model::IamArn::parse(resource),
+                    Some(policy @ crate::model::IamArn::Policy { .. })
+                        if policy.partition() == partition && policy.account() == account
+                )
+            };
             let self_attach = targets
                 .into_iter()
                 .filter(|(action, resource)| {
-                    *action != "iam:CreatePolicyVersion" || resource.starts_with(&customer_prefix)
+                    *action != "iam:CreatePolicyVersion" || customer_policy(resource)
                 })
                 .find_map(|(action, resource)| {
                     let by = self.allowed(&principal, action, &resource)?;
