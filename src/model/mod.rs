@@ -672,6 +672,15 @@ mod tests {
     }
 
     #[test]
+    fn user_caller_keeps_its_path() {
+        let caller = Caller {
+            account: "111122223333".into(),
+            arn: "arn:aws:iam::111122223333:user/ops/alice".into(),
+        };
+        assert_eq!(caller.principal_arn(), caller.arn);
+    }
+
+    #[test]
     fn user_caller_is_itself() {
         let caller = Caller {
             account: "111122223333".into(),
