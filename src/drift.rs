@@ -18,7 +18,8 @@ use serde::Serialize;
 
 use crate::model::policy::Effect;
 use crate::model::{
-    Binding, Cluster, Iam, PolicyDocument, PolicyHolder, RoleRefKind, State, parse_arn,
+    Binding, Cluster, Iam, IamArn, PolicyDocument, PolicyHolder, RoleRefKind, State,
+    arn::eks_access_policy_name,
 };
 use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
@@ -168,11 +169,13 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
 fn admin_grants(iam: &Iam, holder: &dyn PolicyHolder) -> Vec<String> {
     let mut grants = Vec::new();
     for arn in holder.managed_policies() {
-        let Some(parsed) = parse_arn(arn) else {
+        let Some(parsed) = IamArn::parse(arn) else {
             continue;
         };
-        let name = parsed.resource.rsplit('/').next().unwrap_or_default();
-        if parsed.account == "aws" {
+        let Some(name) = parsed.policy_name() else {
+            continue;
+        };
+        if parsed.is_aws_managed_policy() {
             if ADMIN_POLICIES.contains(&name) {
                 grants.push(name.to_string());
             }
@@ -245,7 +248,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
         let mut grants: Vec<String> = entry
             .policies
             .keys()
-            .map(|policy| policy.rsplit('/').next().unwrap_or(policy).to_string())
+            .map(|policy| eks_access_policy_name(policy).to_string())
             .collect();
         grants.extend(entry.groups.iter().cloned());
         found.push(Unmanaged {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_eks::types::{AccessScope as EksScope, AccessScopeType};
 
 use crate::apply::{ApplyError, Executor};
-use crate::model::{AccessEntry, AccessScope, PRINCIPAL_ID_TAG, PodIdentityAssociation, parse_arn};
+use crate::model::{AccessEntry, AccessScope, IamArn, PRINCIPAL_ID_TAG, PodIdentityAssociation};
 use crate::plan::{Action, Change, Kind, Object};
 
 use super::retry::{AwsCalls, RetryPolicy};
@@ -124,16 +124,15 @@ impl EksExecutor {
 
     /// The unique id of the role `principal` names, when it is a role of this account.
     async fn role_id(&self, principal: &str) -> Result<Option<String>, AwsError> {
-        let Some(parts) = parse_arn(principal) else {
+        let Some(arn @ IamArn::Role { .. }) = IamArn::parse(principal) else {
             return Ok(None);
         };
-        let Some(path_and_name) = parts.resource.strip_prefix("role/") else {
-            return Ok(None);
-        };
-        if parts.service != "iam" || parts.account != self.account {
+        if arn.account() != self.account {
             return Ok(None);
         }
-        let name = path_and_name.rsplit('/').next().unwrap_or(path_and_name);
+        let Some(name) = arn.role_name() else {
+            return Ok(None);
+        };
         // A role created earlier in this apply may not be visible yet.
         let output = self
             .call("iam:GetRole", &format!("role `{name}`"), true, || {

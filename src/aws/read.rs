@@ -25,8 +25,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::model::{
-    DocumentKind, Group, Iam, OidcProvider, Policy, PolicyDocument, Role, User,
-    default_max_session, issuer_host_path, parse_arn, root_path,
+    DocumentKind, Group, Iam, IamArn, OidcProvider, Policy, PolicyDocument, Role, User,
+    default_max_session, issuer_host_path, root_path,
 };
 
 use super::{AwsError, ErrorKind};
@@ -445,10 +445,7 @@ fn policy_from(detail: &ManagedPolicyDetail) -> Result<(String, Policy), AwsErro
 
 /// `arn:aws:iam::1:policy/team/readers` → `readers`.
 fn policy_name_from_arn(arn: &str) -> Option<String> {
-    let parsed = parse_arn(arn)?;
-    let rest = parsed.resource.strip_prefix("policy/")?;
-    let name = rest.rsplit('/').next()?;
-    (!name.is_empty()).then(|| name.to_string())
+    IamArn::parse(arn)?.policy_name().map(str::to_string)
 }
 
 fn required<'a>(value: Option<&'a str>, what: &str, field: &str) -> Result<&'a str, AwsError> {

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::model::{
-    AccessScope, Binding, DEFAULT_GROUP_PATH, IRSA_ANNOTATION, MANAGED_BY_TAG, MapKind,
-    PolicyDocument, PolicyRule, RoleRefKind, SubjectKind, arn, parse_arn,
+    AccessScope, Binding, DEFAULT_GROUP_PATH, IRSA_ANNOTATION, IamArn, MANAGED_BY_TAG, MapKind,
+    PolicyDocument, PolicyRule, RoleRefKind, SubjectKind, arn,
 };
 
 use super::select::Selection;
@@ -103,10 +103,17 @@ impl<'a> Names<'a> {
 
     /// aws-auth holds role ARNs without their path.
     fn role_ignoring_path(&self, principal: &str) -> Option<String> {
-        let parts = parse_arn(principal)?;
-        let name = parts.resource.strip_prefix("role/")?;
-        (parts.account == self.context.account && self.selection.roles.contains_key(name))
-            .then(|| name.to_string())
+        let IamArn::Role {
+            account,
+            path,
+            name,
+            ..
+        } = IamArn::parse(principal)?
+        else {
+            return None;
+        };
+        (path == "/" && account == self.context.account && self.selection.roles.contains_key(&name))
+            .then_some(name)
     }
 
     fn user(&self, principal: &str) -> Option<String> {
@@ -122,9 +129,17 @@ impl<'a> Names<'a> {
     }
 
     fn policy(&self, policy_arn: &str) -> String {
-        let aws_prefix = format!("arn:{}:iam::aws:policy/", self.context.partition);
-        if let Some(name) = policy_arn.strip_prefix(&aws_prefix) {
-            return format!("aws:{name}");
+        if let Some(IamArn::Policy {
+            partition,
+            account,
+            path,
+            name,
+        }) = IamArn::parse(policy_arn)
+            && account == "aws"
+            && partition == self.context.partition
+        {
+            let path = path.strip_prefix('/').unwrap_or(&path);
+            return format!("aws:{path}{name}");
         }
         self.selection
             .policies

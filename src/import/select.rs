@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_POLICY_PATH,
-    DocumentKind, Group, IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_TAG, MapKind, Policy,
-    PolicyDocument, Role, RoleRefKind, ServiceAccount, State, User, arn, parse_arn,
+    AccessEntry, AccessScope, AccountId, AwsAuthEntry, Binding, Cluster, ClusterRole,
+    DEFAULT_POLICY_PATH, DocumentKind, Group, IRSA_ANNOTATION, Iam, IamArn, K8sRole,
+    MANAGED_BY_TAG, MapKind, Policy, PolicyDocument, Role, RoleRefKind, ServiceAccount, State,
+    User, arn, parse_arn,
 };
 
 use super::{Options, Part};
@@ -124,21 +125,21 @@ impl Selector<'_> {
 
     /// The live role a principal ARN names: aws-auth drops role paths, so by name.
     fn role_by_arn(&self, principal: &str, ignore_path: bool) -> Option<String> {
-        let parts = parse_arn(principal)?;
-        if parts.account != self.account {
+        let parsed = IamArn::parse(principal)?;
+        if parsed.account() != self.account {
             return None;
         }
-        let resource = parts.resource.strip_prefix("role/")?;
-        let name = resource.rsplit('/').next()?;
+        let name = parsed.role_name()?;
         let role = self.iam().roles.get(name)?;
         let exact = arn::role(&self.live.partition, &self.account, &role.path, name);
         (ignore_path || exact == principal).then(|| name.to_string())
     }
 
     fn user_by_arn(&self, principal: &str) -> Option<String> {
-        let parts = parse_arn(principal)?;
-        let resource = parts.resource.strip_prefix("user/")?;
-        let name = resource.rsplit('/').next()?;
+        let parsed @ IamArn::User { .. } = IamArn::parse(principal)? else {
+            return None;
+        };
+        let name = parsed.name()?;
         let user = self.iam().users.get(name)?;
         (arn::user(&self.live.partition, &self.account, &user.path, name) == principal)
             .then(|| name.to_string())
@@ -238,11 +239,8 @@ impl Selector<'_> {
         let mut items = Vec::new();
         for (principal, mut entry) in from_entries {
             // aws-auth keys roles without their path.
-            let key = match parse_arn(&principal) {
-                Some(parts) if entry.kind == MapKind::MapRoles => {
-                    let name = parts.resource.rsplit('/').next().unwrap_or(parts.resource);
-                    arn::role(parts.partition, parts.account, "/", name)
-                }
+            let key = match entry.kind {
+                MapKind::MapRoles => arn::aws_auth_key(&principal),
                 _ => principal.clone(),
             };
             match from_map.remove(&key) {
@@ -283,7 +281,7 @@ impl Selector<'_> {
         }
         match entry.kind {
             MapKind::MapAccounts => {
-                if entry.arn.len() == 12 && entry.arn.bytes().all(|b| b.is_ascii_digit()) {
+                if AccountId::is_valid(&entry.arn) {
                     None
                 } else {
                     Some("not a 12-digit account".into())
@@ -291,21 +289,16 @@ impl Selector<'_> {
             }
             MapKind::MapRoles | MapKind::MapUsers => {
                 let want = if entry.kind == MapKind::MapRoles {
-                    "role/"
+                    "role"
                 } else {
-                    "user/"
+                    "user"
                 };
-                match parse_arn(&entry.arn) {
-                    Some(parts) if parts.service == "iam" && parts.resource.starts_with(want) => {
-                        let slashes = parts.resource.matches('/').count();
-                        (entry.kind == MapKind::MapRoles && slashes > 1).then(|| {
-                            "a role ARN with a path: the authenticator matches roles without their path, so this entry maps no one as written".to_string()
-                        })
-                    }
-                    _ => Some(format!(
-                        "not an IAM {} ARN, which this list must hold",
-                        want.trim_end_matches('/')
-                    )),
+                match (entry.kind, IamArn::parse(&entry.arn)) {
+                    (MapKind::MapRoles, Some(IamArn::Role { path, .. })) => (path != "/").then(|| {
+                        "a role ARN with a path: the authenticator matches roles without their path, so this entry maps no one as written".to_string()
+                    }),
+                    (MapKind::MapUsers, Some(IamArn::User { .. })) => None,
+                    _ => Some(format!("not an IAM {want} ARN, which this list must hold")),
                 }
             }
         }
@@ -524,11 +517,11 @@ impl Selector<'_> {
     }
 
     fn customer_policy_name(&self, policy_arn: &str) -> Option<String> {
-        let parts = parse_arn(policy_arn)?;
-        if parts.account != self.account {
+        let parsed = IamArn::parse(policy_arn)?;
+        if parsed.account() != self.account {
             return None;
         }
-        let name = parts.resource.strip_prefix("policy/")?.rsplit('/').next()?;
+        let name = parsed.policy_name()?;
         let policy = self.live.iam.policies.get(name)?;
         (arn::policy(&self.live.partition, &self.account, &policy.path, name) == policy_arn)
             .then(|| name.to_string())
@@ -795,10 +788,11 @@ fn unimportable_access_entry(principal: &str, entry: &AccessEntry) -> Option<Str
             entry.kind
         ));
     }
-    let Some(parts) = parse_arn(principal) else {
+    if parse_arn(principal).is_none() {
         return Some("not an IAM ARN".into());
-    };
-    if parts.resource.starts_with("role/aws-service-role/") {
+    }
+    if matches!(IamArn::parse(principal), Some(IamArn::Role { path, .. }) if path.starts_with("/aws-service-role/"))
+    {
         return Some("a service-linked role's entry, made by EKS".into());
     }
     let reserved = |text: &str| {

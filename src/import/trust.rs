@@ -5,7 +5,7 @@
 //! loader's own generation gives back a document equal to the live one.
 
 use crate::model::policy::{Condition, Effect, Statement, VERSION_2012};
-use crate::model::{PolicyDocument, issuer_host_path, parse_arn};
+use crate::model::{AccountId, IamArn, PolicyDocument, issuer_host_path};
 
 const ASSUME_ROLE: &str = "sts:AssumeRole";
 const WEB_IDENTITY: &str = "sts:AssumeRoleWithWebIdentity";
@@ -86,26 +86,23 @@ fn single<'a>(mut items: impl Iterator<Item = &'a str>) -> Option<&'a str> {
 }
 
 fn aws_principal(value: &str, context: &Context<'_>, sugar: &mut Sugar) -> Option<()> {
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+    if AccountId::is_valid(value) {
         sugar.accounts.push(value.to_string());
         return Some(());
     }
-    let arn = parse_arn(value)?;
-    if arn.service != "iam" || arn.partition != context.partition {
+    let arn = IamArn::parse(value)?;
+    if arn.partition() != context.partition {
         return None;
     }
-    if arn.resource == "root" {
-        sugar.accounts.push(arn.account.to_string());
-    } else if arn.resource.starts_with("role/") {
-        sugar
+    match arn {
+        IamArn::AccountRoot { account, .. } => sugar.accounts.push(account),
+        IamArn::Role { .. } => sugar
             .roles
-            .push((context.role_name)(value).unwrap_or_else(|| value.to_string()));
-    } else if arn.resource.starts_with("user/") {
-        sugar
+            .push((context.role_name)(value).unwrap_or_else(|| value.to_string())),
+        IamArn::User { .. } => sugar
             .users
-            .push((context.user_name)(value).unwrap_or_else(|| value.to_string()));
-    } else {
-        return None;
+            .push((context.user_name)(value).unwrap_or_else(|| value.to_string())),
+        _ => return None,
     }
     Some(())
 }
@@ -117,10 +114,7 @@ fn service_account(
     context: &Context<'_>,
 ) -> Option<String> {
     let issuer = issuer_host_path(context.issuer?);
-    let provider = format!(
-        "arn:{}:iam::{}:oidc-provider/{issuer}",
-        context.partition, context.account
-    );
+    let provider = crate::model::arn::oidc_provider(context.partition, context.account, issuer);
     if principals != [("Federated", provider.as_str())] {
         return None;
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
 use super::rbac::{self, Grant, Identity, Request};
 use crate::model::policy::matching::same_principal;
-use crate::model::{AccessScope, Cluster, MapKind, State, parse_arn};
+use crate::model::{AccessScope, Cluster, IamArn, MapKind, State, arn as model_arn, parse_arn};
 
 /// How many `sts:AssumeRole` hops are followed from the starting principal.
 pub const MAX_HOPS: usize = 4;
@@ -147,7 +147,7 @@ pub struct Mapping {
 pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
     let mut found = Vec::new();
     let is_role = principal.kind == PrincipalKind::Role
-        || parse_arn(&principal.arn).is_some_and(|arn| arn.resource.starts_with("role/"));
+        || matches!(IamArn::parse(&principal.arn), Some(IamArn::Role { .. }));
     if cluster.authentication.uses_config_map()
         && let Some(aws_auth) = &cluster.aws_auth
     {
@@ -189,10 +189,13 @@ pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
                 continue;
             }
             let default_username = match parse_arn(&principal.arn) {
-                Some(parsed) if is_role => format!(
-                    "arn:{}:sts::{}:assumed-role/{}/{{{{SessionName}}}}",
-                    parsed.partition, parsed.account, principal.name
-                ),
+                Some(parsed) if is_role => IamArn::AssumedRole {
+                    partition: parsed.partition.to_string(),
+                    account: parsed.account.to_string(),
+                    role: principal.name.clone(),
+                    session: "{{SessionName}}".to_string(),
+                }
+                .to_string(),
                 _ => principal.arn.clone(),
             };
             found.push(Mapping {
@@ -324,21 +327,17 @@ pub fn resolve_principal(state: &State, text: &str) -> Result<Principal, String>
             .ok_or_else(|| format!("no IAM role `{name}` in the state"));
     }
     if let Some(arn) = parse_arn(text) {
-        let resource = arn.resource;
-        let name = resource.rsplit('/').next().unwrap_or(resource);
-        let by_name = if resource.starts_with("user/") {
-            Principal::user(state, name)
-        } else if resource.starts_with("role/") {
-            Principal::role(state, name)
-        } else if let Some(rest) = resource.strip_prefix("assumed-role/") {
-            let role = rest.split('/').next().unwrap_or(rest);
-            Principal::role(state, role)
-        } else {
-            None
+        let name = model_arn::short_name(arn.resource);
+        let typed = IamArn::parse(text);
+        let session = matches!(typed, Some(IamArn::AssumedRole { .. }));
+        let by_name = match &typed {
+            Some(IamArn::User { name, .. }) => Principal::user(state, name),
+            Some(IamArn::Role { name, .. } | IamArn::AssumedRole { role: name, .. }) => {
+                Principal::role(state, name)
+            }
+            _ => None,
         };
-        if let Some(found) = by_name.filter(|found| {
-            same_principal(&found.arn, text) || resource.starts_with("assumed-role/")
-        }) {
+        if let Some(found) = by_name.filter(|found| same_principal(&found.arn, text) || session) {
             return Ok(found);
         }
         return Ok(Principal {
@@ -378,7 +377,7 @@ pub fn all_principals(state: &State) -> Vec<Principal> {
     }
     principals.extend(external.into_iter().map(|arn| Principal {
         kind: PrincipalKind::External,
-        name: arn.rsplit('/').next().unwrap_or(&arn).to_string(),
+        name: model_arn::short_name(&arn).to_string(),
         arn,
     }));
     principals

@@ -9,6 +9,7 @@
 //! Everything here is a value: sorted maps and sets, `Serialize + Deserialize`, no I/O.
 
 mod address;
+pub mod arn;
 pub mod policy;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use address::{Address, Kind, ParseAddressError};
+pub use arn::{AccountId, Arn, IamArn, parse_arn};
 pub use policy::{DocumentKind, PolicyDocument};
 
 /// Tag key (IAM) marking an object as owned by accessctl.
@@ -121,15 +123,9 @@ impl Caller {
     /// session maps back to its role (`arn:aws:iam::1:role/R`), since that is what aws-auth and
     /// access entries hold. Role paths are not in the session ARN; callers match on the name.
     pub fn principal_arn(&self) -> String {
-        match parse_arn(&self.arn) {
-            Some(arn) if arn.service == "sts" && arn.resource.starts_with("assumed-role/") => {
-                let role = arn.resource["assumed-role/".len()..]
-                    .split('/')
-                    .next()
-                    .unwrap_or_default();
-                format!("arn:{}:iam::{}:role/{}", arn.partition, arn.account, role)
-            }
-            _ => self.arn.clone(),
+        match IamArn::parse(&self.arn) {
+            Some(arn) => arn.principal().to_string(),
+            None => self.arn.clone(),
         }
     }
 }
@@ -638,33 +634,6 @@ pub fn default_max_session() -> u32 {
     3600
 }
 
-/// The parts of an ARN accessctl needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Arn<'a> {
-    pub partition: &'a str,
-    pub service: &'a str,
-    pub region: &'a str,
-    pub account: &'a str,
-    pub resource: &'a str,
-}
-
-/// Splits `arn:partition:service:region:account:resource`; `None` when it is not an ARN.
-pub fn parse_arn(text: &str) -> Option<Arn<'_>> {
-    let mut parts = text.splitn(6, ':');
-    if parts.next()? != "arn" {
-        return None;
-    }
-    let arn = Arn {
-        partition: parts.next()?,
-        service: parts.next()?,
-        region: parts.next()?,
-        account: parts.next()?,
-        resource: parts.next()?,
-    };
-    (!arn.partition.is_empty() && !arn.service.is_empty() && !arn.resource.is_empty())
-        .then_some(arn)
-}
-
 /// The desired state plus what the file says about taking over existing objects.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Desired {
@@ -676,32 +645,6 @@ pub struct Desired {
     /// Customer policies under this path (or below it) are owned: IAM returns no policy tags
     /// in bulk, so the path is the marker that costs no extra call.
     pub policy_path: String,
-}
-
-/// ARN builders, so every module spells ARNs the same way.
-pub mod arn {
-    pub fn user(partition: &str, account: &str, path: &str, name: &str) -> String {
-        format!("arn:{partition}:iam::{account}:user{path}{name}")
-    }
-    pub fn role(partition: &str, account: &str, path: &str, name: &str) -> String {
-        format!("arn:{partition}:iam::{account}:role{path}{name}")
-    }
-    pub fn policy(partition: &str, account: &str, path: &str, name: &str) -> String {
-        format!("arn:{partition}:iam::{account}:policy{path}{name}")
-    }
-    pub fn aws_managed_policy(partition: &str, name: &str) -> String {
-        format!("arn:{partition}:iam::aws:policy/{name}")
-    }
-    pub fn account_root(partition: &str, account: &str) -> String {
-        format!("arn:{partition}:iam::{account}:root")
-    }
-    /// `issuer` without `https://`.
-    pub fn oidc_provider(partition: &str, account: &str, issuer: &str) -> String {
-        format!("arn:{partition}:iam::{account}:oidc-provider/{issuer}")
-    }
-    pub fn eks_access_policy(partition: &str, name: &str) -> String {
-        format!("arn:{partition}:eks::aws:cluster-access-policy/{name}")
-    }
 }
 
 /// `https://oidc.eks…/id/X` → `oidc.eks…/id/X`.
@@ -726,6 +669,15 @@ mod tests {
             caller.principal_arn(),
             "arn:aws:iam::111122223333:role/deployer"
         );
+    }
+
+    #[test]
+    fn user_caller_keeps_its_path() {
+        let caller = Caller {
+            account: "111122223333".into(),
+            arn: "arn:aws:iam::111122223333:user/ops/alice".into(),
+        };
+        assert_eq!(caller.principal_arn(), caller.arn);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{AccessEntry, AuthenticationMode, MapKind, State, arn, parse_arn};
+use crate::model::{AccessEntry, AuthenticationMode, IamArn, MapKind, State, arn};
 
 use super::diff::STANDARD_ACCESS_ENTRY;
 use super::{Address, Desired, Kind, Note, Problem};
@@ -113,19 +113,22 @@ pub(super) fn authentication_hint(problem: &Problem) -> String {
 
 /// The live IAM role an access entry's principal ARN names, when it is a role of this account.
 fn live_role_id<'a>(live: &'a State, principal: &str) -> Option<Option<&'a str>> {
-    let parts = parse_arn(principal)?;
-    let path_and_name = parts.resource.strip_prefix("role/")?;
-    if parts.service != "iam" || live.account.as_deref().is_some_and(|a| a != parts.account) {
+    let IamArn::Role {
+        account,
+        path,
+        name,
+        ..
+    } = IamArn::parse(principal)?
+    else {
+        return None;
+    };
+    if live.account.as_deref().is_some_and(|a| a != account) {
         return None;
     }
-    let (path, name) = match path_and_name.rsplit_once('/') {
-        Some((path, name)) => (format!("/{path}/"), name),
-        None => ("/".to_string(), path_and_name),
-    };
     Some(
         live.iam
             .roles
-            .get(name)
+            .get(&name)
             .filter(|role| role.path == path)
             .and_then(|role| role.role_id.as_deref()),
     )
@@ -162,13 +165,7 @@ pub(super) fn serves(wanted: AuthenticationMode, actual: AuthenticationMode) -> 
 
 /// aws-auth matches roles without their path.
 fn aws_auth_key(principal: &str) -> String {
-    match parse_arn(principal) {
-        Some(parts) if parts.resource.starts_with("role/") => {
-            let name = parts.resource.rsplit('/').next().unwrap_or(parts.resource);
-            arn::role(parts.partition, parts.account, "/", name)
-        }
-        _ => principal.to_string(),
-    }
+    arn::aws_auth_key(principal)
 }
 
 /// In `both` mode EKS uses the access entry when a principal has one, whatever aws-auth says:

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AwsAuth, AwsAuthEntry, Cluster, Group, IRSA_ANNOTATION, Iam, Meta, State, parse_arn,
+    AwsAuth, AwsAuthEntry, Cluster, Group, IRSA_ANNOTATION, Iam, IamArn, Meta, State,
 };
 
 use super::{Action, Change, Kind, Object};
@@ -247,14 +247,21 @@ fn moved_paths(change: &Change) -> Option<(&str, &str)> {
 
 /// `arn:…:policy{from}{name}` of a customer policy → the same ARN with the path `to`.
 fn moved_arn(arn: &str, name: &str, from: &str, to: &str) -> Option<String> {
-    let parts = parse_arn(arn)?;
-    if parts.service != "iam" || parts.account == "aws" {
+    let mut parsed = IamArn::parse(arn)?;
+    if parsed.is_aws_managed_policy() {
         return None;
     }
-    let prefix = arn.strip_suffix(&format!("policy{from}{name}"))?;
-    prefix
-        .ends_with(':')
-        .then(|| format!("{prefix}policy{to}{name}"))
+    let IamArn::Policy {
+        path, name: named, ..
+    } = &mut parsed
+    else {
+        return None;
+    };
+    if path != from || named != name {
+        return None;
+    }
+    *path = to.to_string();
+    Some(parsed.to_string())
 }
 
 /// Delete removes; anything else writes the after object (a replace ends as its create).

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use crate::insight::iam_eval::{self, Principal};
 use crate::insight::{chain, who_can};
-use crate::model::{AccessScope, Caller, Cluster, RoleRefKind, State, SubjectKind, arn, parse_arn};
+use crate::model::{
+    AccessScope, Caller, Cluster, IamArn, RoleRefKind, State, SubjectKind, arn, parse_arn,
+};
 
 use super::{Action, Change, Desired, Kind, Note, Object, Problem, SafetyCheck};
 
@@ -83,18 +85,12 @@ fn is_caller(principal: &str, mapped: &str) -> bool {
     if principal == mapped {
         return true;
     }
-    match (role_of(principal), role_of(mapped)) {
-        (Some(left), Some(right)) => left == right,
+    match (IamArn::parse(principal), IamArn::parse(mapped)) {
+        (Some(left @ IamArn::Role { .. }), Some(right @ IamArn::Role { .. })) => {
+            left.same_principal(&right)
+        }
         _ => false,
     }
-}
-
-/// `(partition, account, name)` of a role ARN.
-fn role_of(text: &str) -> Option<(&str, &str, &str)> {
-    let arn = parse_arn(text)?;
-    let path_and_name = arn.resource.strip_prefix("role/")?;
-    let name = path_and_name.rsplit('/').next()?;
-    (arn.service == "iam").then_some((arn.partition, arn.account, name))
 }
 
 /// The parts of a mapping that decide what it grants.
@@ -116,7 +112,8 @@ fn grant(object: Option<&Object>) -> Option<String> {
 
 fn self_lockout(caller: &Caller, live: &State, changes: &[Change], outcome: &mut Outcome) {
     let principal = caller.principal_arn();
-    let caller_role = role_of(&principal).map(|(_, _, name)| name);
+    let caller_arn = IamArn::parse(&principal);
+    let caller_role = caller_arn.as_ref().and_then(IamArn::role_name);
     let partition = parse_arn(&principal).map_or(live.partition.as_str(), |arn| arn.partition);
     for change in changes {
         let address = &change.address;
@@ -188,17 +185,16 @@ fn membership_lockout(
     outcome: &mut Outcome,
 ) {
     let principal = caller.principal_arn();
-    let Some(parts) = parse_arn(&principal) else {
+    let Some(parsed @ IamArn::User { .. }) = IamArn::parse(&principal) else {
         return;
     };
-    let Some(resource) = parts.resource.strip_prefix("user/") else {
+    let Some(name) = parsed.name() else {
         return;
     };
-    let name = resource.rsplit('/').next().unwrap_or(resource);
     let Some(user) = live.iam.users.get(name) else {
         return;
     };
-    if arn::user(parts.partition, &caller.account, &user.path, name) != principal {
+    if arn::user(parsed.partition(), &caller.account, &user.path, name) != principal {
         return;
     }
     let touches_membership = changes.iter().any(|change| match change.address.kind {
@@ -326,7 +322,7 @@ fn admin_grants(cluster: &Cluster) -> usize {
         .filter(|entry| {
             entry.policies.iter().any(|(policy, scope)| {
                 *scope == AccessScope::Cluster
-                    && policy.rsplit('/').next() == Some(CLUSTER_ADMIN_POLICY)
+                    && arn::eks_access_policy_name(policy) == CLUSTER_ADMIN_POLICY
             }) || admin_user(entry.username.as_ref())
                 || entry.groups.iter().any(admin_group)
         })

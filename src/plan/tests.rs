@@ -123,7 +123,11 @@ fn entry(kind: MapKind, arn: &str, groups: &[&str]) -> AwsAuthEntry {
     AwsAuthEntry {
         kind,
         arn: arn.into(),
-        username: Some(arn.rsplit('/').next().unwrap_or_default().into()),
+        username: Some(
+            crate::model::IamArn::parse(arn)
+                .and_then(|arn| arn.name().map(str::to_string))
+                .unwrap_or_default(),
+        ),
         groups: groups.iter().map(|g| (*g).into()).collect(),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::managed::{ManagedPolicy, aws_managed};
 use super::{Principal, PrincipalKind, Resolved};
-use crate::model::{self, Policy as CustomerPolicy, PolicyDocument, State, parse_arn};
+use crate::model::{self, Policy as CustomerPolicy, PolicyDocument, State};
 
 /// A policy that applies to a principal, with where it comes from.
 #[derive(Clone, Debug)]
@@ -136,10 +136,8 @@ fn boundary<'s>(
 /// A managed policy by ARN: a customer policy of the state, an AWS-managed policy of the
 /// table, or unknown.
 fn managed_policy<'s>(customer: &CustomerPolicies<'s>, arn: &str, owner: &str) -> Attached<'s> {
-    let short = arn.rsplit('/').next().unwrap_or(arn);
-    if let Some(parsed) = parse_arn(arn)
-        && parsed.account == "aws"
-    {
+    let short = model::arn::short_name(arn);
+    if model::IamArn::parse(arn).is_some_and(|parsed| parsed.is_aws_managed_policy()) {
         return Attached {
             label: format!("AWS-managed policy {short} ({owner})"),
             source: aws_managed(short).map_or(PolicySource::Unknown, PolicySource::Managed),

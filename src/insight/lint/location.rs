@@ -54,7 +54,7 @@ impl Linter<'_> {
                 };
                 let named = value == arn
                     || matching::same_principal(value, arn)
-                    || (!value.contains(':') && arn.rsplit('/').next() == Some(value));
+                    || (!value.contains(':') && crate::model::arn::short_name(arn) == value);
                 if named {
                     return self.at(&item).cloned();
                 }

@@ -251,9 +251,11 @@ impl<'a> Linter<'a> {
     }
 
     fn identity_documents(&mut self) {
-        let any_role = format!(
-            "arn:{}:iam::{}:role/accessctl-lint-any-role",
-            self.state.partition, self.account
+        let any_role = crate::model::arn::role(
+            &self.state.partition,
+            &self.account,
+            "/",
+            "accessctl-lint-any-role",
         );
         for (label, document, paths) in self.identity_documents_list() {
             for (statement, source) in document.statements_with_source() {
@@ -470,7 +472,7 @@ impl<'a> Linter<'a> {
             })
             .chain([(
                 "",
-                format!("arn:{partition}:iam::{account}:user/accessctl-lint-any-user"),
+                crate::model::arn::user(&partition, &account, "/", "accessctl-lint-any-user"),
             )])
             .collect();
         let role_arns: Vec<String> = state
@@ -478,8 +480,11 @@ impl<'a> Linter<'a> {
             .roles
             .iter()
             .map(|(name, role)| crate::model::arn::role(&partition, &account, &role.path, name))
-            .chain([format!(
-                "arn:{partition}:iam::{account}:role/accessctl-lint-any-role"
+            .chain([crate::model::arn::role(
+                &partition,
+                &account,
+                "/",
+                "accessctl-lint-any-role",
             )])
             .collect();
         for principal in principals {
@@ -511,7 +516,7 @@ impl<'a> Linter<'a> {
                     if let Some(user) = state.iam.users.get(&principal.name) {
                         for group in &user.groups {
                             let path = state.iam.groups.get(group).map_or("/", |g| g.path.as_str());
-                            let arn = format!("arn:{partition}:iam::{account}:group{path}{group}");
+                            let arn = crate::model::arn::group(&partition, &account, path, group);
                             targets.push(("iam:AttachGroupPolicy", arn.clone()));
                             targets.push(("iam:PutGroupPolicy", arn));
                         }
@@ -531,11 +536,17 @@ impl<'a> Linter<'a> {
                 }
                 PrincipalKind::External => {}
             }
-            let customer_prefix = format!("arn:{partition}:iam::{account}:policy/");
+            let customer_policy = |resource: &str| {
+                matches!(
+                    crate::model::IamArn::parse(resource),
+                    Some(policy @ crate::model::IamArn::Policy { .. })
+                        if policy.partition() == partition && policy.account() == account
+                )
+            };
             let self_attach = targets
                 .into_iter()
                 .filter(|(action, resource)| {
-                    *action != "iam:CreatePolicyVersion" || resource.starts_with(&customer_prefix)
+                    *action != "iam:CreatePolicyVersion" || customer_policy(resource)
                 })
                 .find_map(|(action, resource)| {
                     let by = self.allowed(&principal, action, &resource)?;

@@ -126,7 +126,7 @@ pub fn grants(
         });
     }
     for (arn, scope) in access_policies {
-        let name = arn.rsplit('/').next().unwrap_or(arn);
+        let name = crate::model::arn::eks_access_policy_name(arn);
         let (rules, approximated) = match access_policy_rules(name) {
             Some(rules) => (rules, true),
             None => (Vec::new(), true),

@@ -1,7 +1,7 @@
 //! IAM's matching rules for what documents name: action and resource wildcards, and which
 //! principals a `Principal` entry names.
 
-use crate::model::parse_arn;
+use crate::model::{AccountId, IamArn, parse_arn};
 
 /// IAM's action match: the service prefix and the name are case-insensitive; `*` and `?` are
 /// wildcards.
@@ -61,13 +61,13 @@ fn glob_items<T: Copy + PartialEq>(
 }
 
 pub(super) fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+    AccountId::is_valid(text)
 }
 
 /// `arn:PARTITION:iam::ID:root` → `ID`.
 pub(super) fn account_root_id(text: &str) -> Option<&str> {
     let arn = parse_arn(text)?;
-    (arn.service == "iam" && arn.region.is_empty() && arn.resource == "root")
+    matches!(IamArn::parse(text)?, IamArn::AccountRoot { .. })
         .then_some(arn.account)
         .filter(|id| is_account_id(id))
 }
@@ -103,25 +103,16 @@ pub fn is_account_root(pattern: &str, account: &str) -> bool {
     if pattern == account {
         return true;
     }
-    parse_arn(pattern)
-        .is_some_and(|arn| arn.service == "iam" && arn.resource == "root" && arn.account == account)
+    matches!(IamArn::parse(pattern), Some(root @ IamArn::AccountRoot { .. }) if root.account() == account)
 }
 
 /// Two IAM ARNs naming the same user or role, paths aside: trust policies and aws-auth
 /// `mapRoles` may leave the path out.
 pub fn same_principal(one: &str, other: &str) -> bool {
-    let (Some(a), Some(b)) = (parse_arn(one), parse_arn(other)) else {
-        return false;
-    };
-    let kind_and_name = |resource: &str| {
-        let kind = resource.split('/').next().unwrap_or("").to_string();
-        let name = resource.rsplit('/').next().unwrap_or("").to_string();
-        (kind, name)
-    };
-    a.service == "iam"
-        && b.service == "iam"
-        && a.account == b.account
-        && kind_and_name(a.resource) == kind_and_name(b.resource)
+    match (IamArn::parse(one), IamArn::parse(other)) {
+        (Some(one), Some(other)) => one.same_principal(&other),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
     AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole,
-    IRSA_ANNOTATION, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MapKind, Meta, Namespace,
+    IRSA_ANNOTATION, IamArn, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MapKind, Meta, Namespace,
     PodIdentityAssociation, PolicyRule, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind,
-    arn, parse_arn,
+    arn,
 };
 use crate::model::{Address, Kind};
 
@@ -172,7 +172,7 @@ impl Mapping {
             PrincipalKind::Role => (MapKind::MapRoles, directory.role_arn(value).ok()?),
             PrincipalKind::Arn => {
                 let arn = directory.any_principal_arn(value).ok()?;
-                let is_role = parse_arn(&arn).is_some_and(|a| a.resource.starts_with("role/"));
+                let is_role = matches!(IamArn::parse(&arn), Some(IamArn::Role { .. }));
                 (
                     if is_role {
                         MapKind::MapRoles
@@ -193,13 +193,7 @@ impl Mapping {
         if self.kind != MapKind::MapRoles {
             return self.arn.clone();
         }
-        match parse_arn(&self.arn) {
-            Some(parts) => {
-                let name = parts.resource.rsplit('/').next().unwrap_or(parts.resource);
-                arn::role(parts.partition, parts.account, "/", name)
-            }
-            None => self.arn.clone(),
-        }
+        arn::aws_auth_key(&self.arn)
     }
 }
 

@@ -108,7 +108,7 @@ pub fn tag_value(value: &str) -> Result<(), String> {
 }
 
 pub fn account_id(account: &str) -> Result<(), String> {
-    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::model::AccountId::parse(account).is_some() {
         Ok(())
     } else {
         Err("an AWS account id is exactly 12 digits".to_string())
