@@ -315,13 +315,7 @@ fn describe_groups(groups: &[String]) -> String {
     match groups {
         [] => "no groups (authentication only)".to_string(),
         [one] => format!("group `{one}`"),
-        many => format!(
-            "groups {}",
-            many.iter()
-                .map(|group| format!("`{group}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        many => format!("groups {}", crate::words::quoted_list(many)),
     }
 }
 
@@ -352,10 +346,8 @@ pub fn text(report: &Report) -> String {
     } else if !report.changes.is_empty() {
         let _ = writeln!(
             out,
-            "{} object{} differ{} from access.yaml (apply would {}):",
-            report.changes.len(),
-            plural(report.changes.len()),
-            if report.changes.len() == 1 { "s" } else { "" },
+            "{} from access.yaml (apply would {}):",
+            differ(report.changes.len()),
             summary_words(&report.summary)
         );
         for change in &report.changes {
@@ -372,9 +364,8 @@ pub fn text(report: &Report) -> String {
         }
         let _ = writeln!(
             out,
-            "apply would refuse ({} problem{}; plan says the same):",
-            report.refused.len(),
-            plural(report.refused.len())
+            "apply would refuse ({}; plan says the same):",
+            problems(report.refused.len())
         );
         for refusal in &report.refused {
             let _ = writeln!(out, "  ! {}\n      hint: {}", refusal.message, refusal.hint);
@@ -383,10 +374,8 @@ pub fn text(report: &Report) -> String {
     if !report.unmanaged.is_empty() {
         let _ = writeln!(
             out,
-            "\n{} unmanaged object{} grant{} access outside access.yaml:",
-            report.unmanaged.len(),
-            plural(report.unmanaged.len()),
-            if report.unmanaged.len() == 1 { "s" } else { "" }
+            "\n{} access outside access.yaml:",
+            unmanaged_grant(report.unmanaged.len())
         );
         for finding in &report.unmanaged {
             let _ = writeln!(out, "  ! {}\n      {}", finding.address, finding.message);
@@ -409,10 +398,8 @@ pub fn markdown(report: &Report) -> String {
     } else if !report.changes.is_empty() {
         let _ = writeln!(
             out,
-            "**{} object{} differ{} from `access.yaml`** (apply would {}).\n",
-            report.changes.len(),
-            plural(report.changes.len()),
-            if report.changes.len() == 1 { "s" } else { "" },
+            "**{} from `access.yaml`** (apply would {}).\n",
+            differ(report.changes.len()),
             summary_words(&report.summary)
         );
         out.push_str("| action | object | why |\n|---|---|---|\n");
@@ -429,9 +416,8 @@ pub fn markdown(report: &Report) -> String {
     if !report.refused.is_empty() {
         let _ = writeln!(
             out,
-            "\n**apply would refuse** ({} problem{}; plan says the same).\n",
-            report.refused.len(),
-            plural(report.refused.len())
+            "\n**apply would refuse** ({}; plan says the same).\n",
+            problems(report.refused.len())
         );
         out.push_str("| problem | what to do |\n|---|---|\n");
         for refusal in &report.refused {
@@ -446,19 +432,16 @@ pub fn markdown(report: &Report) -> String {
     if !report.unmanaged.is_empty() {
         let _ = writeln!(
             out,
-            "\n**{} unmanaged object{} grant{} access outside `access.yaml`.**\n",
-            report.unmanaged.len(),
-            plural(report.unmanaged.len()),
-            if report.unmanaged.len() == 1 { "s" } else { "" }
+            "\n**{} access outside `access.yaml`.**\n",
+            unmanaged_grant(report.unmanaged.len())
         );
         out.push_str("| object | grants | finding |\n|---|---|---|\n");
         for finding in &report.unmanaged {
-            let grants: Vec<String> = finding.grants.iter().map(|g| format!("`{g}`")).collect();
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} |",
                 finding.address,
-                cell(&grants.join(", ")),
+                cell(&crate::words::quoted_list(&finding.grants)),
                 cell(&finding.message)
             );
         }
@@ -500,6 +483,15 @@ fn summary_words(summary: &Summary) -> String {
     parts.join(", ")
 }
 
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
+/// `1 object differs`, `2 objects differ`: the text and Markdown reports say it alike.
+fn differ(count: usize) -> String {
+    crate::words::count(count, "object differs", "objects differ")
+}
+
+fn problems(count: usize) -> String {
+    crate::words::count(count, "problem", "problems")
+}
+
+fn unmanaged_grant(count: usize) -> String {
+    crate::words::count(count, "unmanaged object grants", "unmanaged objects grant")
 }

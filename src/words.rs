@@ -1,9 +1,19 @@
-//! Small helpers for messages people read: counted nouns (`1 group`, `2 groups`) and the
+//! Small helpers for messages people read: counted nouns (`1 group`, `2 groups`), quoted lists
+//! (`` `a`, `b` ``) and the
 //! reason an I/O call failed, without Rust's `(os error 2)` suffix.
 
 /// `1 group`, `2 groups`, `0 policies`.
 pub fn count(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// Each item in backticks, joined by `, `: `` `a`, `b` ``; empty for no items.
+pub fn quoted_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|item| format!("`{item}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Why a file could not be read or written, in words: `no such file or directory`,

@@ -4,8 +4,8 @@
 use clap::Args;
 use serde_json::json;
 
-use super::explain::{ReportFormat, StateArgs, resolve, to_json};
-use super::who_can::RequestArgs;
+use super::explain::{ReportFormat, resolve, to_json};
+use super::who_can::QueryArgs;
 use super::{CliError, EXIT_OK, Printer};
 use crate::insight::chain::{self, Certainty};
 use crate::insight::who_can;
@@ -21,29 +21,23 @@ pub struct CanIArgs {
     #[arg(long = "as", value_name = "NAME|ARN")]
     pub principal: String,
     #[command(flatten)]
-    pub request: RequestArgs,
-    #[command(flatten)]
-    pub state: StateArgs,
-    /// Output format
-    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Text)]
-    pub output: ReportFormat,
+    pub query: QueryArgs,
 }
 
 pub fn run(args: &CanIArgs, printer: &Printer) -> Result<i32, CliError> {
-    let unknown = args.request.check(printer);
-    let state = args.state.load(printer)?;
-    let principal = resolve(&state, &args.principal)?;
-    let request = args.request.request();
-    let analysis = crate::insight::iam_eval::Analysis::new(&state);
+    let query = args.query.read(printer)?;
+    let principal = resolve(&query.state, &args.principal)?;
+    let request = &query.request;
+    let analysis = crate::insight::iam_eval::Analysis::new(&query.state);
     let answers = chain::can(
         &analysis,
         &principal,
-        &request,
-        args.state.cluster.as_deref(),
+        request,
+        args.query.state.cluster.as_deref(),
     );
     let overall = who_can::overall(&answers);
-    let rendered = match args.output {
-        ReportFormat::Text => who_can::render_can_i_text(&principal, &request, &answers),
+    let rendered = match args.query.output {
+        ReportFormat::Text => who_can::render_can_i_text(&principal, request, &answers),
         ReportFormat::Json => to_json(&json!({
             "principal": principal,
             "request": request,
@@ -51,13 +45,10 @@ pub fn run(args: &CanIArgs, printer: &Printer) -> Result<i32, CliError> {
             "clusters": answers,
         }))?,
     };
-    printer.data(&rendered)?;
-    if let Some(error) = unknown {
-        return Err(error);
-    }
-    Ok(match overall {
+    let exit = match overall {
         Certainty::Yes => EXIT_OK,
         Certainty::No => EXIT_NO,
         Certainty::Possibly => EXIT_POSSIBLY,
-    })
+    };
+    query.answer(printer, &rendered, exit)
 }

@@ -145,28 +145,33 @@ async fn check_policy_references(
 /// Every managed policy ARN the file attaches or uses as a boundary, with who refers to it.
 fn policy_references(desired: &State) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut references: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    let mut add = |arn: &String, by: String| references.entry(arn.clone()).or_default().push(by);
-    for (name, user) in &desired.iam.users {
-        for arn in user
-            .managed_policies
-            .iter()
-            .chain(&user.permissions_boundary)
-        {
-            add(arn, format!("user `{name}`"));
-        }
-    }
-    for (name, group) in &desired.iam.groups {
-        for arn in &group.managed_policies {
-            add(arn, format!("group `{name}`"));
-        }
-    }
-    for (name, role) in &desired.iam.roles {
-        for arn in role
-            .managed_policies
-            .iter()
-            .chain(&role.permissions_boundary)
-        {
-            add(arn, format!("role `{name}`"));
+    let users = desired.iam.users.iter().map(|(name, user)| {
+        (
+            "user",
+            name,
+            &user.managed_policies,
+            user.permissions_boundary.as_ref(),
+        )
+    });
+    let groups = desired
+        .iam
+        .groups
+        .iter()
+        .map(|(name, group)| ("group", name, &group.managed_policies, None));
+    let roles = desired.iam.roles.iter().map(|(name, role)| {
+        (
+            "role",
+            name,
+            &role.managed_policies,
+            role.permissions_boundary.as_ref(),
+        )
+    });
+    for (kind, name, managed, boundary) in users.chain(groups).chain(roles) {
+        for arn in managed.iter().chain(boundary) {
+            references
+                .entry(arn.clone())
+                .or_default()
+                .push(format!("{kind} `{name}`"));
         }
     }
     references

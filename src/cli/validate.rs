@@ -44,12 +44,11 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<i32, CliError> {
             .clusters
             .get(&cluster)
             .and_then(|cluster| cluster.region.as_deref());
-        let roles: Vec<String> = roles.iter().map(|role| format!("`{role}`")).collect();
         printer.info(&format!(
             "note: the IRSA trust polic{} of role{} {} could not be checked: cluster `{cluster}` sets no `oidcIssuer`, and plan reads the issuer from the live cluster\n  hint: {}; or validate against live state with `--live-state live.json` (from `accessctl snapshot`)",
             if roles.len() == 1 { "y" } else { "ies" },
             if roles.len() == 1 { "" } else { "s" },
-            roles.join(", "),
+            crate::words::quoted_list(&roles),
             spec::issuer_hint(&cluster, region),
         ));
     }

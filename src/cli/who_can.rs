@@ -7,6 +7,7 @@ use serde_json::json;
 use super::explain::{ReportFormat, StateArgs, to_json};
 use super::{CliError, EXIT_OK, Printer};
 use crate::insight::{rbac, who_can};
+use crate::model::State;
 
 /// A Kubernetes request, as `kubectl auth can-i` takes it.
 #[derive(Debug, Args)]
@@ -61,8 +62,9 @@ impl RequestArgs {
     }
 }
 
+/// What `who-can` and `can-i` both take: the request, the state to analyse, the output format.
 #[derive(Debug, Args)]
-pub struct WhoCanArgs {
+pub struct QueryArgs {
     #[command(flatten)]
     pub request: RequestArgs,
     #[command(flatten)]
@@ -72,21 +74,55 @@ pub struct WhoCanArgs {
     pub output: ReportFormat,
 }
 
+/// A query read from its arguments.
+pub struct Query {
+    /// The error that ends the command after its answer (an unknown request).
+    pub unknown: Option<CliError>,
+    pub state: State,
+    pub request: rbac::Request,
+}
+
+impl QueryArgs {
+    /// Warns about what Kubernetes does not know in the request, loads the state, parses the
+    /// request.
+    pub fn read(&self, printer: &Printer) -> Result<Query, CliError> {
+        let unknown = self.request.check(printer);
+        let state = self.state.load(printer)?;
+        Ok(Query {
+            unknown,
+            state,
+            request: self.request.request(),
+        })
+    }
+}
+
+impl Query {
+    /// Prints the answer; then the unknown request's error, or `exit`.
+    pub fn answer(self, printer: &Printer, rendered: &str, exit: i32) -> Result<i32, CliError> {
+        printer.data(rendered)?;
+        match self.unknown {
+            Some(error) => Err(error),
+            None => Ok(exit),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WhoCanArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
 pub fn run(args: &WhoCanArgs, printer: &Printer) -> Result<i32, CliError> {
-    let unknown = args.request.check(printer);
-    let state = args.state.load(printer)?;
-    let request = args.request.request();
-    let holders = who_can::who_can(&state, &request, args.state.cluster.as_deref());
-    let rendered = match args.output {
-        ReportFormat::Text => who_can::render_who_can_text(&holders, &request),
+    let query = args.query.read(printer)?;
+    let request = &query.request;
+    let holders = who_can::who_can(&query.state, request, args.query.state.cluster.as_deref());
+    let rendered = match args.query.output {
+        ReportFormat::Text => who_can::render_who_can_text(&holders, request),
         ReportFormat::Json => to_json(&json!({
             "request": request,
             "principals": holders,
         }))?,
     };
-    printer.data(&rendered)?;
-    match unknown {
-        Some(error) => Err(error),
-        None => Ok(EXIT_OK),
-    }
+    query.answer(printer, &rendered, EXIT_OK)
 }

@@ -89,43 +89,42 @@ impl<'a> Names<'a> {
         Names { selection, context }
     }
 
-    fn role(&self, principal: &str) -> Option<String> {
-        self.selection.roles.iter().find_map(|(name, role)| {
-            (arn::role(
+    /// The name of the object among `objects` whose ARN, spelled by `spell` from its path and
+    /// name, is `wanted`.
+    fn by_arn<T>(
+        &self,
+        objects: &BTreeMap<String, T>,
+        path: impl Fn(&T) -> &str,
+        spell: fn(&str, &str, &str, &str) -> String,
+        wanted: &str,
+    ) -> Option<String> {
+        objects.iter().find_map(|(name, object)| {
+            (spell(
                 self.context.partition,
                 self.context.account,
-                &role.path,
+                path(object),
                 name,
-            ) == principal)
+            ) == wanted)
                 .then(|| name.clone())
         })
+    }
+
+    fn role(&self, principal: &str) -> Option<String> {
+        self.by_arn(&self.selection.roles, |r| &r.path, arn::role, principal)
     }
 
     /// aws-auth holds role ARNs without their path.
     fn role_ignoring_path(&self, principal: &str) -> Option<String> {
-        let IamArn::Role {
-            account,
-            path,
-            name,
-            ..
-        } = IamArn::parse(principal)?
-        else {
-            return None;
-        };
-        (path == "/" && account == self.context.account && self.selection.roles.contains_key(&name))
-            .then_some(name)
+        let parsed = IamArn::parse(principal)?;
+        let name = parsed.role_name()?;
+        (parsed.path() == Some("/")
+            && parsed.account() == self.context.account
+            && self.selection.roles.contains_key(name))
+        .then(|| name.to_string())
     }
 
     fn user(&self, principal: &str) -> Option<String> {
-        self.selection.users.iter().find_map(|(name, user)| {
-            (arn::user(
-                self.context.partition,
-                self.context.account,
-                &user.path,
-                name,
-            ) == principal)
-                .then(|| name.clone())
-        })
+        self.by_arn(&self.selection.users, |u| &u.path, arn::user, principal)
     }
 
     fn policy(&self, policy_arn: &str) -> String {
@@ -141,19 +140,13 @@ impl<'a> Names<'a> {
             let path = path.strip_prefix('/').unwrap_or(&path);
             return format!("aws:{path}{name}");
         }
-        self.selection
-            .policies
-            .iter()
-            .find_map(|(name, policy)| {
-                (arn::policy(
-                    self.context.partition,
-                    self.context.account,
-                    &policy.path,
-                    name,
-                ) == policy_arn)
-                    .then(|| name.clone())
-            })
-            .unwrap_or_else(|| policy_arn.to_string())
+        self.by_arn(
+            &self.selection.policies,
+            |p| &p.path,
+            arn::policy,
+            policy_arn,
+        )
+        .unwrap_or_else(|| policy_arn.to_string())
     }
 }
 
@@ -191,6 +184,29 @@ fn inline(policies: &BTreeMap<String, PolicyDocument>) -> Option<Node> {
                 .collect(),
         )
     })
+}
+
+/// What users, groups and roles hold alike, after `builder`'s own keys: attached policies (by
+/// name when the file declares them), inline policies, the permissions boundary and tags.
+fn policy_parts(
+    builder: MapBuilder,
+    names: &Names<'_>,
+    managed: &BTreeSet<String>,
+    inline_policies: &BTreeMap<String, PolicyDocument>,
+    boundary: Option<&str>,
+    tag_map: &BTreeMap<String, String>,
+) -> MapBuilder {
+    builder
+        .maybe(
+            "policies",
+            non_empty(managed.iter().map(|p| names.policy(p)).collect()),
+        )
+        .maybe("inline", inline(inline_policies))
+        .maybe(
+            "permissionsBoundary",
+            boundary.map(|p| Node::str(names.policy(p))),
+        )
+        .maybe("tags", tags(tag_map))
 }
 
 fn path(path: &str) -> Option<Node> {
@@ -267,12 +283,14 @@ fn iam(
             .groups
             .iter()
             .map(|(name, group)| {
-                let body = MapBuilder::new()
-                    .maybe(
-                        "policies",
-                        non_empty(group.managed_policies.iter().map(|p| names.policy(p)).collect()),
-                    )
-                    .maybe("inline", inline(&group.inline_policies));
+                let body = policy_parts(
+                    MapBuilder::new(),
+                    names,
+                    &group.managed_policies,
+                    &group.inline_policies,
+                    None,
+                    &BTreeMap::new(),
+                );
                 let is_owned = owned.groups.contains(name);
                 let body = adopt(body, is_owned);
                 let body = if body.is_empty() { MapBuilder::new().set("policies", Node::Seq(Vec::new())) } else { body };
@@ -294,26 +312,16 @@ fn iam(
             .users
             .iter()
             .map(|(name, user)| {
-                let body = MapBuilder::new()
-                    .maybe("path", path(&user.path))
-                    .maybe("groups", non_empty(user.groups.iter().cloned().collect()))
-                    .maybe(
-                        "policies",
-                        non_empty(
-                            user.managed_policies
-                                .iter()
-                                .map(|p| names.policy(p))
-                                .collect(),
-                        ),
-                    )
-                    .maybe("inline", inline(&user.inline_policies))
-                    .maybe(
-                        "permissionsBoundary",
-                        user.permissions_boundary
-                            .as_deref()
-                            .map(|p| Node::str(names.policy(p))),
-                    )
-                    .maybe("tags", tags(&user.tags));
+                let body = policy_parts(
+                    MapBuilder::new()
+                        .maybe("path", path(&user.path))
+                        .maybe("groups", non_empty(user.groups.iter().cloned().collect())),
+                    names,
+                    &user.managed_policies,
+                    &user.inline_policies,
+                    user.permissions_boundary.as_deref(),
+                    &user.tags,
+                );
                 let body = adopt(body, owned.users.contains(name));
                 let body = if body.is_empty() {
                     MapBuilder::new().set("groups", Node::Seq(Vec::new()))
@@ -345,32 +353,22 @@ fn iam(
                 if let Some(comment) = comment {
                     trust_entry = trust_entry.with_comment(comment);
                 }
-                let body = MapBuilder::new()
-                    .maybe("path", path(&role.path))
-                    .maybe("description", role.description.as_deref().map(Node::str))
-                    .maybe(
-                        "maxSessionDuration",
-                        (role.max_session_duration != crate::model::default_max_session())
-                            .then(|| Node::Raw(role.max_session_duration.to_string())),
-                    )
-                    .entry(trust_entry)
-                    .maybe(
-                        "policies",
-                        non_empty(
-                            role.managed_policies
-                                .iter()
-                                .map(|p| names.policy(p))
-                                .collect(),
-                        ),
-                    )
-                    .maybe("inline", inline(&role.inline_policies))
-                    .maybe(
-                        "permissionsBoundary",
-                        role.permissions_boundary
-                            .as_deref()
-                            .map(|p| Node::str(names.policy(p))),
-                    )
-                    .maybe("tags", tags(&role.tags));
+                let body = policy_parts(
+                    MapBuilder::new()
+                        .maybe("path", path(&role.path))
+                        .maybe("description", role.description.as_deref().map(Node::str))
+                        .maybe(
+                            "maxSessionDuration",
+                            (role.max_session_duration != crate::model::default_max_session())
+                                .then(|| Node::Raw(role.max_session_duration.to_string())),
+                        )
+                        .entry(trust_entry),
+                    names,
+                    &role.managed_policies,
+                    &role.inline_policies,
+                    role.permissions_boundary.as_deref(),
+                    &role.tags,
+                );
                 Entry::new(name, adopt(body, owned.roles.contains(name)).build())
             })
             .collect();

@@ -212,34 +212,27 @@ fn spec_audience() -> String {
     "sts.amazonaws.com".to_string()
 }
 
+/// The names of the objects of `objects` that `keep` keeps.
+fn names_where<T>(objects: &BTreeMap<String, T>, keep: impl Fn(&T) -> bool) -> BTreeSet<String> {
+    objects
+        .iter()
+        .filter(|(_, object)| keep(object))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 /// Which live objects accessctl already manages.
 fn owned(live: &State, cluster_name: &str) -> emit::Owned {
     let iam = &live.iam;
     let mut owned = emit::Owned {
-        policies: iam
-            .policies
-            .iter()
-            .filter(|(_, p)| ownership::policy_path(&p.path, crate::model::DEFAULT_POLICY_PATH))
-            .map(|(n, _)| n.clone())
-            .collect(),
-        groups: iam
-            .groups
-            .iter()
-            .filter(|(_, g)| ownership::group_path(&g.path, DEFAULT_GROUP_PATH))
-            .map(|(n, _)| n.clone())
-            .collect(),
-        users: iam
-            .users
-            .iter()
-            .filter(|(_, u)| ownership::by_tags(&u.tags))
-            .map(|(n, _)| n.clone())
-            .collect(),
-        roles: iam
-            .roles
-            .iter()
-            .filter(|(_, r)| ownership::by_tags(&r.tags))
-            .map(|(n, _)| n.clone())
-            .collect(),
+        policies: names_where(&iam.policies, |p| {
+            ownership::policy_path(&p.path, crate::model::DEFAULT_POLICY_PATH)
+        }),
+        groups: names_where(&iam.groups, |g| {
+            ownership::group_path(&g.path, DEFAULT_GROUP_PATH)
+        }),
+        users: names_where(&iam.users, |u| ownership::by_tags(&u.tags)),
+        roles: names_where(&iam.roles, |r| ownership::by_tags(&r.tags)),
         kube: BTreeSet::new(),
     };
     if let Some(cluster) = live.clusters.get(cluster_name) {

@@ -191,11 +191,7 @@ impl Selector<'_> {
             if !extra.is_empty() {
                 comments.push(format!(
                     "the access entry's tags ({}) cannot be declared here: adopting it drops them",
-                    extra
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::words::quoted_list(&extra)
                 ));
             }
             from_entries.insert(
@@ -635,11 +631,7 @@ impl Selector<'_> {
         if missing.is_empty() {
             return;
         }
-        let listed = missing
-            .iter()
-            .map(|member| format!("`{member}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let listed = crate::words::quoted_list(&missing);
         if !self.options.includes(Part::IamUsers) {
             // Owning the group without its members would make the first plan take them out.
             self.selection.groups.remove(name);
@@ -652,17 +644,16 @@ impl Selector<'_> {
         for member in &missing {
             self.user(member, groups, policies);
         }
-        let unwritable: Vec<String> = missing
+        let unwritable: Vec<&String> = missing
             .iter()
             .filter(|member| !self.selection.users.contains_key(*member))
-            .map(|member| format!("`{member}`"))
             .collect();
         if !unwritable.is_empty() {
             self.selection.groups.remove(name);
             self.leave_out(format!(
                 "IAM group `{name}`: its member{} {} cannot be written (above), and accessctl would take {} out of the group it owns; referred to by name",
                 if unwritable.len() == 1 { "" } else { "s" },
-                unwritable.join(", "),
+                crate::words::quoted_list(&unwritable),
                 if unwritable.len() == 1 { "it" } else { "them" },
             ));
             self.drop_group_members(name);

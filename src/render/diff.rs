@@ -309,7 +309,7 @@ fn emit_change(
         depth,
         bare: false,
         content: Content::Change {
-            name: padded,
+            name: padded.clone(),
             before: before.map(|_| before_text),
             after: after.map(|_| after_text),
         },
@@ -324,29 +324,35 @@ fn emit_change(
             emit_value(lines, Tag::Remove, depth, Some(name), column, before, "");
         }
         (Some(Value::Array(before)), Some(Value::Array(after))) => {
-            lines.push(Line::text(
-                Tag::Change,
-                depth,
-                format!("{} = [", prefix_name(name, column)),
-            ));
-            list_diff(lines, depth + 1, before, after);
-            lines.push(Line::bare(Tag::Keep, depth, "]"));
+            nested(lines, depth, &padded, ("[", "]"), |lines| {
+                list_diff(lines, depth + 1, before, after);
+            });
         }
         (Some(Value::Object(before)), Some(Value::Object(after))) => {
-            lines.push(Line::text(
-                Tag::Change,
-                depth,
-                format!("{} = {{", prefix_name(name, column)),
-            ));
-            map_diff(lines, depth + 1, before, after);
-            lines.push(Line::bare(Tag::Keep, depth, "}"));
+            nested(lines, depth, &padded, ("{", "}"), |lines| {
+                map_diff(lines, depth + 1, before, after);
+            });
         }
         _ => lines.push(change_line),
     }
 }
 
-fn prefix_name(name: &str, column: usize) -> String {
-    format!("{name:<column$}")
+/// A changed list or map: `name = [` (or `{`), its differences one level deeper, the closing
+/// bracket.
+fn nested(
+    lines: &mut Vec<Line>,
+    depth: usize,
+    padded_name: &str,
+    (open, close): (&str, &str),
+    inner: impl FnOnce(&mut Vec<Line>),
+) {
+    lines.push(Line::text(
+        Tag::Change,
+        depth,
+        format!("{padded_name} = {open}"),
+    ));
+    inner(lines);
+    lines.push(Line::bare(Tag::Keep, depth, close));
 }
 
 /// Element-level differences of two lists, unchanged runs summarised in place.

@@ -336,33 +336,41 @@ fn prose(text: &str, in_table: bool) -> String {
 /// Text in a table cell or paragraph: nothing in it can end the cell, open HTML, start code or
 /// swallow the next character.
 fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in scrub(text).chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '|' => out.push_str("\\|"),
-            '`' => out.push_str("\\`"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    escape(
+        text,
+        &[
+            ('\\', "\\\\"),
+            ('|', "\\|"),
+            ('`', "\\`"),
+            ('<', "&lt;"),
+            ('>', "&gt;"),
+            ('&', "&amp;"),
+        ],
+    )
 }
 
 /// Text inside HTML (`<summary>`), where Markdown is not parsed but entities are.
 fn escape_html(text: &str) -> String {
+    escape(
+        text,
+        &[
+            ('&', "&amp;"),
+            ('<', "&lt;"),
+            ('>', "&gt;"),
+            ('"', "&quot;"),
+            ('`', "&#96;"),
+            ('|', "&#124;"),
+        ],
+    )
+}
+
+/// `text` scrubbed, each character `escapes` names replaced by its escape.
+fn escape(text: &str, escapes: &[(char, &str)]) -> String {
     let mut out = String::with_capacity(text.len());
     for c in scrub(text).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '`' => out.push_str("&#96;"),
-            '|' => out.push_str("&#124;"),
-            _ => out.push(c),
+        match escapes.iter().find(|(special, _)| *special == c) {
+            Some((_, escaped)) => out.push_str(escaped),
+            None => out.push(c),
         }
     }
     out

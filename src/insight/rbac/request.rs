@@ -211,11 +211,7 @@ pub fn request_warnings(verb: &str, resource: &str) -> Vec<String> {
             .unwrap_or_default();
         warnings.push(format!(
             "`{verb}` is not a known verb{suggestion}; the known verbs are {}",
-            KNOWN_VERBS
-                .iter()
-                .map(|verb| format!("`{verb}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::words::quoted_list(KNOWN_VERBS)
         ));
     }
     if resource.starts_with('/') {
