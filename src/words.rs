@@ -87,6 +87,13 @@ mod tests {
     }
 
     #[test]
+    fn quoted_lists() {
+        assert_eq!(quoted_list(Vec::<String>::new()), "");
+        assert_eq!(quoted_list(["get"]), "`get`");
+        assert_eq!(quoted_list(&["a".to_string(), "b".to_string()]), "`a`, `b`");
+    }
+
+    #[test]
     fn io_reasons_have_no_os_error_code() {
         let missing = Error::from_raw_os_error(2);
         assert_eq!(missing.kind(), ErrorKind::NotFound);

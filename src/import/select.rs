@@ -100,6 +100,9 @@ struct Selector<'a> {
     selection: Selection,
 }
 
+/// Why a user or policy with `aws:` tags is left out.
+const AWS_TAGS: &str = "its `aws:` tags cannot be declared; referred to by ARN";
+
 fn has_aws_tags(tags: &BTreeMap<String, String>) -> bool {
     tags.keys()
         .any(|key| key.to_ascii_lowercase().starts_with("aws:"))
@@ -500,12 +503,15 @@ impl Selector<'_> {
         }
     }
 
-    fn customer_policies<'p>(
+    /// Adds to `into` the customer policies of the account among the attached policies and the
+    /// boundary of a user, group or role.
+    fn customer_policies(
         &self,
-        arns: impl Iterator<Item = &'p String>,
+        attached: &BTreeSet<String>,
+        boundary: Option<&String>,
         into: &mut BTreeSet<String>,
     ) {
-        for policy_arn in arns {
+        for policy_arn in attached.iter().chain(boundary) {
             if let Some(name) = self.customer_policy_name(policy_arn) {
                 into.insert(name);
             }
@@ -521,6 +527,15 @@ impl Selector<'_> {
         let policy = self.live.iam.policies.get(name)?;
         (arn::policy(&self.live.partition, &self.account, &policy.path, name) == policy_arn)
             .then(|| name.to_string())
+    }
+
+    /// Leaves `what` out for the first of `reasons` that holds; `true` when one did.
+    fn left_out_for(&mut self, what: &str, reasons: &[(bool, &str)]) -> bool {
+        let Some((_, why)) = reasons.iter().find(|(holds, _)| *holds) else {
+            return false;
+        };
+        self.leave_out(format!("{what}: {why}"));
+        true
     }
 
     fn inline_ok(&mut self, what: &str, inline: &BTreeMap<String, PolicyDocument>) -> bool {
@@ -542,20 +557,15 @@ impl Selector<'_> {
             return;
         };
         let what = format!("IAM user `{name}`");
-        if has_aws_tags(&user.tags) {
-            self.leave_out(format!(
-                "{what}: its `aws:` tags cannot be declared; referred to by ARN"
-            ));
-            return;
-        }
-        if !self.inline_ok(&what, &user.inline_policies) {
+        if self.left_out_for(&what, &[(has_aws_tags(&user.tags), AWS_TAGS)])
+            || !self.inline_ok(&what, &user.inline_policies)
+        {
             return;
         }
         groups.extend(user.groups.iter().cloned());
         self.customer_policies(
-            user.managed_policies
-                .iter()
-                .chain(user.permissions_boundary.iter()),
+            &user.managed_policies,
+            user.permissions_boundary.as_ref(),
             policies,
         );
         self.selection.users.insert(name.to_string(), user.clone());
@@ -566,31 +576,25 @@ impl Selector<'_> {
             return;
         };
         let what = format!("IAM role `{name}`");
-        if role.path.starts_with("/aws-service-role/") || role.path.starts_with("/aws-reserved/") {
-            self.leave_out(format!(
-                "{what}: made and managed by AWS; referred to by ARN"
-            ));
-            return;
-        }
-        if has_aws_tags(&role.tags) {
-            self.leave_out(format!(
-                "{what}: its `aws:` tags (e.g. CloudFormation's) cannot be declared; referred to by ARN"
-            ));
-            return;
-        }
-        if !writable(&role.trust, DocumentKind::Trust) {
-            self.leave_out(format!(
-                "{what}: its trust policy is not valid as access.yaml checks it; referred to by ARN"
-            ));
-            return;
-        }
-        if !self.inline_ok(&what, &role.inline_policies) {
+        let by_aws =
+            role.path.starts_with("/aws-service-role/") || role.path.starts_with("/aws-reserved/");
+        let reasons = [
+            (by_aws, "made and managed by AWS; referred to by ARN"),
+            (
+                has_aws_tags(&role.tags),
+                "its `aws:` tags (e.g. CloudFormation's) cannot be declared; referred to by ARN",
+            ),
+            (
+                !writable(&role.trust, DocumentKind::Trust),
+                "its trust policy is not valid as access.yaml checks it; referred to by ARN",
+            ),
+        ];
+        if self.left_out_for(&what, &reasons) || !self.inline_ok(&what, &role.inline_policies) {
             return;
         }
         self.customer_policies(
-            role.managed_policies
-                .iter()
-                .chain(role.permissions_boundary.iter()),
+            &role.managed_policies,
+            role.permissions_boundary.as_ref(),
             policies,
         );
         self.selection.roles.insert(name.to_string(), role.clone());
@@ -605,7 +609,7 @@ impl Selector<'_> {
             self.drop_group_members(name);
             return false;
         }
-        self.customer_policies(group.managed_policies.iter(), policies);
+        self.customer_policies(&group.managed_policies, None, policies);
         self.selection
             .groups
             .insert(name.to_string(), group.clone());
@@ -694,25 +698,21 @@ impl Selector<'_> {
             return;
         };
         let what = format!("policy `{name}`");
-        if has_aws_tags(&policy.tags) {
-            self.leave_out(format!(
-                "{what}: its `aws:` tags cannot be declared; referred to by ARN"
-            ));
-            return;
-        }
-        if !writable(&policy.document, DocumentKind::Identity) {
-            self.leave_out(format!(
-                "{what}: its document is not a valid identity policy as access.yaml checks it; referred to by ARN"
-            ));
-            return;
-        }
-        if !policy.path.starts_with(DEFAULT_POLICY_PATH) {
-            // Customer policies are owned by path: declaring this one would re-create it under
-            // the policy path (a new ARN), which is no adoption.
-            self.leave_out(format!(
-                "{what}: its path `{}` is outside `{DEFAULT_POLICY_PATH}`, where accessctl owns policies; referred to by ARN (declare it to have accessctl re-create it under `{DEFAULT_POLICY_PATH}`)",
-                policy.path
-            ));
+        // Customer policies are owned by path: declaring one outside the policy path would
+        // re-create it there (a new ARN), which is no adoption.
+        let outside = format!(
+            "its path `{}` is outside `{DEFAULT_POLICY_PATH}`, where accessctl owns policies; referred to by ARN (declare it to have accessctl re-create it under `{DEFAULT_POLICY_PATH}`)",
+            policy.path
+        );
+        let reasons = [
+            (has_aws_tags(&policy.tags), AWS_TAGS),
+            (
+                !writable(&policy.document, DocumentKind::Identity),
+                "its document is not a valid identity policy as access.yaml checks it; referred to by ARN",
+            ),
+            (!policy.path.starts_with(DEFAULT_POLICY_PATH), &outside),
+        ];
+        if self.left_out_for(&what, &reasons) {
             return;
         }
         self.selection

@@ -41,49 +41,46 @@ fn entry(kind: MapKind, arn: &str, groups: &[&str]) -> AwsAuthEntry {
     }
 }
 
+/// A user's ARN in aws-auth: under `mapUsers` imported by name and adopted; under `mapRoles`
+/// left out, with the reason in the file.
 #[test]
-fn a_mapped_user_is_imported_by_name_and_adopted() {
-    let live = live_with_entries(vec![entry(
-        MapKind::MapUsers,
-        "arn:aws:iam::111122223333:user/alice",
-        &["system:masters"],
-    )]);
-    let options = Options {
-        cluster: "demo".into(),
-        ..Options::default()
-    };
-    let imported = import(&live, &options).expect("import");
-    assert!(
-        imported.yaml.contains("      - user: alice\n"),
-        "{}",
-        imported.yaml
-    );
-    assert!(
-        imported.yaml.contains("    alice:\n      adopt: true\n"),
-        "{}",
-        imported.yaml
-    );
-    assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
-}
-
-#[test]
-fn a_user_mapped_as_a_role_is_left_out_with_the_reason() {
-    let live = live_with_entries(vec![entry(
-        MapKind::MapRoles,
-        "arn:aws:iam::111122223333:user/alice",
-        &["system:masters"],
-    )]);
-    let options = Options {
-        cluster: "demo".into(),
-        ..Options::default()
-    };
-    let imported = import(&live, &options).expect("import");
-    assert!(
-        imported.yaml.contains("not an IAM role ARN"),
-        "{}",
-        imported.yaml
-    );
-    assert!(!imported.yaml.contains("alice:"), "{}", imported.yaml);
+fn a_mapped_user_is_adopted_unless_mapped_as_a_role() {
+    // (where aws-auth maps alice, what the file holds, what it must not, no warnings)
+    let cases: [(MapKind, &[&str], &[&str], bool); 2] = [
+        (
+            MapKind::MapUsers,
+            &["      - user: alice\n", "    alice:\n      adopt: true\n"],
+            &[],
+            true,
+        ),
+        (
+            MapKind::MapRoles,
+            &["not an IAM role ARN"],
+            &["alice:"],
+            false,
+        ),
+    ];
+    for (kind, holds, lacks, no_warnings) in cases {
+        let live = live_with_entries(vec![entry(
+            kind,
+            "arn:aws:iam::111122223333:user/alice",
+            &["system:masters"],
+        )]);
+        let options = Options {
+            cluster: "demo".into(),
+            ..Options::default()
+        };
+        let imported = import(&live, &options).expect("import");
+        for text in holds {
+            assert!(imported.yaml.contains(text), "{kind:?}: {}", imported.yaml);
+        }
+        for text in lacks {
+            assert!(!imported.yaml.contains(text), "{kind:?}: {}", imported.yaml);
+        }
+        if no_warnings {
+            assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
+        }
+    }
 }
 
 #[test]

@@ -492,7 +492,7 @@ pub fn deleted_users(plan: &Plan) -> Vec<&str> {
         .collect()
 }
 
-fn summarize(changes: &[Change]) -> Summary {
+pub(crate) fn summarize(changes: &[Change]) -> Summary {
     let mut summary = Summary::default();
     for change in changes {
         match change.action {

@@ -136,7 +136,9 @@ fn field(path: &str, before: Option<Value>, after: Option<Value>) -> FieldChange
     }
 }
 
-fn plan(changes: Vec<Change>, summary: Summary) -> Plan {
+/// A plan of `changes`, summarised as the planner summarises them.
+fn plan(changes: Vec<Change>) -> Plan {
+    let summary = crate::plan::summarize(&changes);
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         changes,
@@ -215,21 +217,24 @@ fn adopt_ops() -> Change {
 
 /// The example of the brief: one change of each action.
 fn every_action() -> Plan {
-    plan(
-        vec![
-            create_developer(),
-            update_eks_admin_trust(),
-            replace_binding(),
-            delete_former(),
-            adopt_ops(),
-        ],
-        Summary {
-            add: 2,
-            change: 1,
-            destroy: 2,
-            adopt: 1,
-        },
-    )
+    plan(vec![
+        create_developer(),
+        update_eks_admin_trust(),
+        replace_binding(),
+        delete_former(),
+        adopt_ops(),
+    ])
+}
+
+/// Every action, one safety override used, and a note on `legacy-admin`.
+fn every_action_with_override_and_note(note: &str) -> Plan {
+    let mut plan = every_action();
+    plan.overrides = vec!["--allow-namespace-deletion".to_string()];
+    plan.notes = vec![Note {
+        address: Some(Address::iam(Kind::User, "legacy-admin")),
+        message: note.to_string(),
+    }];
+    plan
 }
 
 fn has_escape_codes(text: &str) -> bool {
@@ -243,22 +248,16 @@ fn text_every_action() {
 
 #[test]
 fn text_create_role_shows_documents_as_pretty_json() {
-    let plan = plan(
-        vec![change(
-            Address::iam(Kind::Role, "eks-admin"),
-            Action::Create,
-            None,
-            None,
-            Some(Object::Role(role(trust(&[
-                "arn:aws:iam::424432388155:root",
-            ])))),
-            Vec::new(),
-        )],
-        Summary {
-            add: 1,
-            ..Summary::default()
-        },
-    );
+    let plan = plan(vec![change(
+        Address::iam(Kind::Role, "eks-admin"),
+        Action::Create,
+        None,
+        None,
+        Some(Object::Role(role(trust(&[
+            "arn:aws:iam::424432388155:root",
+        ])))),
+        Vec::new(),
+    )]);
     let output = text(&plan, PLAIN);
     assert!(output.contains("      + trust\n"), "{output}");
     assert!(
@@ -285,65 +284,59 @@ fn text_create_cluster_objects() {
             ..PolicyRule::default()
         },
     ]);
-    let plan = plan(
-        vec![
-            change(
-                Address::cluster(Kind::ClusterRole, "demo", "read-workloads"),
-                Action::Create,
-                None,
-                None,
-                Some(Object::ClusterRole(ClusterRole {
-                    meta: managed_label(),
-                    rules,
-                })),
-                Vec::new(),
+    let plan = plan(vec![
+        change(
+            Address::cluster(Kind::ClusterRole, "demo", "read-workloads"),
+            Action::Create,
+            None,
+            None,
+            Some(Object::ClusterRole(ClusterRole {
+                meta: managed_label(),
+                rules,
+            })),
+            Vec::new(),
+        ),
+        change(
+            Address::cluster(
+                Kind::AccessEntry,
+                "demo",
+                "arn:aws:iam::424432388155:role/eks-admin",
             ),
-            change(
-                Address::cluster(
-                    Kind::AccessEntry,
-                    "demo",
-                    "arn:aws:iam::424432388155:role/eks-admin",
-                ),
-                Action::Create,
-                None,
-                None,
-                Some(Object::AccessEntry(AccessEntry {
-                    kind: "STANDARD".to_string(),
-                    username: Some("eks-admin".to_string()),
-                    groups: BTreeSet::new(),
-                    policies: BTreeMap::from([(
-                        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-                            .to_string(),
-                        AccessScope::Cluster,
-                    )]),
-                    tags: managed_tag(),
-                    principal_id: None,
-                })),
-                Vec::new(),
+            Action::Create,
+            None,
+            None,
+            Some(Object::AccessEntry(AccessEntry {
+                kind: "STANDARD".to_string(),
+                username: Some("eks-admin".to_string()),
+                groups: BTreeSet::new(),
+                policies: BTreeMap::from([(
+                    "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+                        .to_string(),
+                    AccessScope::Cluster,
+                )]),
+                tags: managed_tag(),
+                principal_id: None,
+            })),
+            Vec::new(),
+        ),
+        change(
+            Address::cluster(
+                Kind::AwsAuth,
+                "demo",
+                "arn:aws:iam::424432388155:user/developer",
             ),
-            change(
-                Address::cluster(
-                    Kind::AwsAuth,
-                    "demo",
-                    "arn:aws:iam::424432388155:user/developer",
-                ),
-                Action::Create,
-                None,
-                None,
-                Some(Object::AwsAuthEntry(AwsAuthEntry {
-                    kind: MapKind::MapUsers,
-                    arn: "arn:aws:iam::424432388155:user/developer".to_string(),
-                    username: Some("developer".to_string()),
-                    groups: vec!["developers".to_string()],
-                })),
-                Vec::new(),
-            ),
-        ],
-        Summary {
-            add: 3,
-            ..Summary::default()
-        },
-    );
+            Action::Create,
+            None,
+            None,
+            Some(Object::AwsAuthEntry(AwsAuthEntry {
+                kind: MapKind::MapUsers,
+                arn: "arn:aws:iam::424432388155:user/developer".to_string(),
+                username: Some("developer".to_string()),
+                groups: vec!["developers".to_string()],
+            })),
+            Vec::new(),
+        ),
+    ]);
     assert_snapshot!(text(&plan, PLAIN));
 }
 
@@ -370,20 +363,14 @@ fn text_policy_update_shows_only_the_changed_hunk() {
     });
     let mut after = before.clone();
     after["Statement"][2]["Action"] = json!("eks:DescribeNodegroup");
-    let plan = plan(
-        vec![change(
-            Address::iam(Kind::Policy, "eks-read"),
-            Action::Update,
-            Some("differs from access.yaml: document"),
-            None,
-            None,
-            vec![field("document", Some(before), Some(after))],
-        )],
-        Summary {
-            change: 1,
-            ..Summary::default()
-        },
-    );
+    let plan = plan(vec![change(
+        Address::iam(Kind::Policy, "eks-read"),
+        Action::Update,
+        Some("differs from access.yaml: document"),
+        None,
+        None,
+        vec![field("document", Some(before), Some(after))],
+    )]);
     let output = text(&plan, PLAIN);
     assert!(
         output.contains("          -       \"Action\": \"eks:ListNodegroups\",\n"),
@@ -410,45 +397,39 @@ fn text_long_lists_and_maps_show_element_differences() {
         arns.sort_unstable();
         json!(arns)
     };
-    let plan = plan(
-        vec![change(
-            Address::iam(Kind::Role, "eks-admin"),
-            Action::Update,
-            Some("differs from access.yaml: policies, tags"),
-            None,
-            None,
-            vec![
-                field(
-                    "managed_policies",
-                    Some(policies(&[])),
-                    Some(policies(&["arn:aws:iam::424432388155:policy/eks-write"])),
-                ),
-                field(
-                    "tags",
-                    Some(json!({
-                        "managed-by": "accessctl",
-                        "team": "platform",
-                        "cost-center": "engineering-shared-services"
-                    })),
-                    Some(json!({
-                        "managed-by": "accessctl",
-                        "team": "platform-infrastructure",
-                        "cost-center": "engineering-shared-services"
-                    })),
-                ),
-            ],
-        )],
-        Summary {
-            change: 1,
-            ..Summary::default()
-        },
-    );
+    let plan = plan(vec![change(
+        Address::iam(Kind::Role, "eks-admin"),
+        Action::Update,
+        Some("differs from access.yaml: policies, tags"),
+        None,
+        None,
+        vec![
+            field(
+                "managed_policies",
+                Some(policies(&[])),
+                Some(policies(&["arn:aws:iam::424432388155:policy/eks-write"])),
+            ),
+            field(
+                "tags",
+                Some(json!({
+                    "managed-by": "accessctl",
+                    "team": "platform",
+                    "cost-center": "engineering-shared-services"
+                })),
+                Some(json!({
+                    "managed-by": "accessctl",
+                    "team": "platform-infrastructure",
+                    "cost-center": "engineering-shared-services"
+                })),
+            ),
+        ],
+    )]);
     assert_snapshot!(text(&plan, PLAIN));
 }
 
 #[test]
 fn text_no_changes() {
-    let plan = plan(Vec::new(), Summary::default());
+    let plan = plan(Vec::new());
     assert_eq!(
         text(&plan, PLAIN),
         "No changes. Live state matches access.yaml.\n"
@@ -457,13 +438,7 @@ fn text_no_changes() {
 
 #[test]
 fn text_overrides_and_notes() {
-    let mut plan = plan(
-        vec![delete_former()],
-        Summary {
-            destroy: 1,
-            ..Summary::default()
-        },
-    );
+    let mut plan = plan(vec![delete_former()]);
     plan.overrides = vec!["--allow-namespace-deletion".to_string()];
     plan.notes = vec![
         Note {
@@ -485,7 +460,7 @@ fn text_overrides_and_notes() {
 
 #[test]
 fn text_no_changes_still_shows_notes() {
-    let mut plan = plan(Vec::new(), Summary::default());
+    let mut plan = plan(Vec::new());
     plan.notes = vec![Note {
         address: Some(Address::iam(Kind::Role, "AWSServiceRoleForAmazonEKS")),
         message: "service-linked role, never managed".to_string(),
@@ -518,16 +493,17 @@ fn colour_on_uses_escape_codes() {
     plan.overrides = vec!["--allow-namespace-deletion".to_string()];
     let output = text(&plan, COLOR);
     assert!(has_escape_codes(&output));
-    assert!(output.contains("\u{1b}[32m  +\u{1b}[0m \u{1b}[1miam.user.developer\u{1b}[0m"));
-    assert!(output.contains("\u{1b}[31m  -\u{1b}[0m"), "{output}");
-    assert!(output.contains("\u{1b}[35m-/+\u{1b}[0m"), "{output}");
-    assert!(output.contains("\u{1b}[36m <=\u{1b}[0m"), "{output}");
-    assert!(output.contains("\u{1b}[33m  ~\u{1b}[0m"), "{output}");
-    // A removed line of the trust diff, whole line red.
-    assert!(
-        output.contains("\u{1b}[31m-           \"arn:aws:iam::424432388155:root\"\u{1b}[0m"),
-        "{output}"
-    );
+    for painted in [
+        "\u{1b}[32m  +\u{1b}[0m \u{1b}[1miam.user.developer\u{1b}[0m",
+        "\u{1b}[31m  -\u{1b}[0m",
+        "\u{1b}[35m-/+\u{1b}[0m",
+        "\u{1b}[36m <=\u{1b}[0m",
+        "\u{1b}[33m  ~\u{1b}[0m",
+        // A removed line of the trust diff, whole line red.
+        "\u{1b}[31m-           \"arn:aws:iam::424432388155:root\"\u{1b}[0m",
+    ] {
+        assert!(output.contains(painted), "{painted:?} not in {output}");
+    }
 }
 
 #[test]
@@ -553,12 +529,7 @@ fn colour_off_has_no_escape_codes_even_from_data() {
 
 #[test]
 fn json_round_trips() {
-    let mut plan = every_action();
-    plan.overrides = vec!["--allow-namespace-deletion".to_string()];
-    plan.notes = vec![Note {
-        address: Some(Address::iam(Kind::User, "legacy-admin")),
-        message: "left alone".to_string(),
-    }];
+    let plan = every_action_with_override_and_note("left alone");
     let output = json(&plan).expect("written");
     assert!(output.ends_with("}\n"));
     let parsed: Plan = serde_json::from_str(&output).expect("plan JSON parses");
@@ -577,12 +548,8 @@ fn json_every_action() {
 
 #[test]
 fn markdown_every_action() {
-    let mut plan = every_action();
-    plan.overrides = vec!["--allow-namespace-deletion".to_string()];
-    plan.notes = vec![Note {
-        address: Some(Address::iam(Kind::User, "legacy-admin")),
-        message: "exists but is not managed by accessctl; left alone".to_string(),
-    }];
+    let plan =
+        every_action_with_override_and_note("exists but is not managed by accessctl; left alone");
     let output = markdown(&plan);
     assert!(output.contains(
         "<details><summary><code>cluster.demo.rolebinding.ns/b</code> replace</summary>"
@@ -592,7 +559,7 @@ fn markdown_every_action() {
 
 #[test]
 fn markdown_no_changes() {
-    let output = markdown(&plan(Vec::new(), Summary::default()));
+    let output = markdown(&plan(Vec::new()));
     assert!(output.contains("No changes. Live state matches access.yaml."));
     assert!(!output.contains("| Action |"));
     assert_snapshot!(output);
@@ -603,13 +570,7 @@ fn markdown_escapes_table_cells_and_summaries() {
     let mut evil = create_developer();
     evil.reason = Some("a | b <script>alert(1)</script> `code`".to_string());
     evil.address = Address::iam(Kind::User, "a|b<i>`x`");
-    let plan = plan(
-        vec![evil],
-        Summary {
-            add: 1,
-            ..Summary::default()
-        },
-    );
+    let plan = plan(vec![evil]);
     let output = markdown(&plan);
     assert!(!output.contains("<script>"), "{output}");
     let row = output
@@ -633,13 +594,7 @@ fn markdown_escapes_table_cells_and_summaries() {
 
 #[test]
 fn markdown_fence_is_longer_than_backticks_in_the_body() {
-    let mut plan = plan(
-        vec![adopt_ops()],
-        Summary {
-            adopt: 1,
-            ..Summary::default()
-        },
-    );
+    let mut plan = plan(vec![adopt_ops()]);
     plan.changes[0]
         .fields
         .push(field("tags.owner", None, Some(json!("````"))));
@@ -657,13 +612,7 @@ fn many_changes(count: usize) -> Plan {
             change
         })
         .collect();
-    plan(
-        changes,
-        Summary {
-            add: count,
-            ..Summary::default()
-        },
-    )
+    plan(changes)
 }
 
 #[test]
@@ -756,39 +705,33 @@ fn markdown_shortened_comment() {
 
 #[test]
 fn text_inline_policies_added_and_removed() {
-    let plan = plan(
-        vec![change(
-            Address::iam(Kind::User, "developer"),
-            Action::Update,
-            Some("differs from access.yaml: inline, permissionsBoundary"),
-            None,
-            None,
-            vec![
-                field(
-                    "inline_policies.describe-clusters",
-                    None,
-                    Some(describe_clusters()),
-                ),
-                field(
-                    "inline_policies.legacy",
-                    Some(json!({
-                        "Version": "2012-10-17",
-                        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]
-                    })),
-                    None,
-                ),
-                field(
-                    "permissions_boundary",
-                    Some(json!("arn:aws:iam::424432388155:policy/boundary")),
-                    None,
-                ),
-            ],
-        )],
-        Summary {
-            change: 1,
-            ..Summary::default()
-        },
-    );
+    let plan = plan(vec![change(
+        Address::iam(Kind::User, "developer"),
+        Action::Update,
+        Some("differs from access.yaml: inline, permissionsBoundary"),
+        None,
+        None,
+        vec![
+            field(
+                "inline_policies.describe-clusters",
+                None,
+                Some(describe_clusters()),
+            ),
+            field(
+                "inline_policies.legacy",
+                Some(json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]
+                })),
+                None,
+            ),
+            field(
+                "permissions_boundary",
+                Some(json!("arn:aws:iam::424432388155:policy/boundary")),
+                None,
+            ),
+        ],
+    )]);
     let output = text(&plan, PLAIN);
     assert!(
         output.contains("      + inline.describe-clusters\n"),
@@ -983,7 +926,7 @@ fn every_field_name_the_text_view_shows_is_an_access_yaml_key() {
             fields,
         ));
     }
-    let shown = text(&plan(changes, Summary::default()), PLAIN);
+    let shown = text(&plan(changes), PLAIN);
     let names = shown_names(&shown);
     // The check sees the names of every kind (a broken parser would pass vacuously).
     for expected in [
