@@ -9,7 +9,7 @@ use super::common::{
 use super::{CliError, Printer};
 use crate::aws::credentials;
 use crate::live::Connections;
-use crate::model::State;
+use crate::model::{Iam, State};
 use crate::plan::{self, Plan};
 use crate::spec::{Loaded, Sources};
 
@@ -145,7 +145,19 @@ async fn check_policy_references(
 /// Every managed policy ARN the file attaches or uses as a boundary, with who refers to it.
 fn policy_references(desired: &State) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut references: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    let users = desired.iam.users.iter().map(|(name, user)| {
+    for (kind, name, arn) in attached_policies(&desired.iam) {
+        references
+            .entry(arn.clone())
+            .or_default()
+            .push(format!("{kind} `{name}`"));
+    }
+    references
+}
+
+/// The managed policy ARNs users, groups and roles attach or use as a boundary, each with the
+/// kind and name of who refers to it: users first, then groups, then roles.
+fn attached_policies(iam: &Iam) -> impl Iterator<Item = (&'static str, &String, &String)> {
+    let users = iam.users.iter().map(|(name, user)| {
         (
             "user",
             name,
@@ -153,12 +165,11 @@ fn policy_references(desired: &State) -> std::collections::BTreeMap<String, Vec<
             user.permissions_boundary.as_ref(),
         )
     });
-    let groups = desired
-        .iam
+    let groups = iam
         .groups
         .iter()
         .map(|(name, group)| ("group", name, &group.managed_policies, None));
-    let roles = desired.iam.roles.iter().map(|(name, role)| {
+    let roles = iam.roles.iter().map(|(name, role)| {
         (
             "role",
             name,
@@ -166,15 +177,15 @@ fn policy_references(desired: &State) -> std::collections::BTreeMap<String, Vec<
             role.permissions_boundary.as_ref(),
         )
     });
-    for (kind, name, managed, boundary) in users.chain(groups).chain(roles) {
-        for arn in managed.iter().chain(boundary) {
-            references
-                .entry(arn.clone())
-                .or_default()
-                .push(format!("{kind} `{name}`"));
-        }
-    }
-    references
+    users
+        .chain(groups)
+        .chain(roles)
+        .flat_map(|(kind, name, managed, boundary)| {
+            managed
+                .iter()
+                .chain(boundary)
+                .map(move |arn| (kind, name, arn))
+        })
 }
 
 /// Policy ARNs known to exist (or to be created by this plan): the file's own policies, the
@@ -192,24 +203,6 @@ fn known_policies(desired: &State, live: &State) -> std::collections::BTreeSet<S
             ));
         }
     }
-    for user in live.iam.users.values() {
-        known.extend(
-            user.managed_policies
-                .iter()
-                .chain(&user.permissions_boundary)
-                .cloned(),
-        );
-    }
-    for group in live.iam.groups.values() {
-        known.extend(group.managed_policies.iter().cloned());
-    }
-    for role in live.iam.roles.values() {
-        known.extend(
-            role.managed_policies
-                .iter()
-                .chain(&role.permissions_boundary)
-                .cloned(),
-        );
-    }
+    known.extend(attached_policies(&live.iam).map(|(_, _, arn)| arn.clone()));
     known
 }

@@ -158,6 +158,16 @@ fn adopt(builder: MapBuilder, owned: bool) -> MapBuilder {
     }
 }
 
+/// `body`, or, when it holds nothing, `key: []`: an object is written as a map, never as
+/// nothing.
+fn or_empty_list(body: MapBuilder, key: &str) -> MapBuilder {
+    if body.is_empty() {
+        body.set(key, Node::Seq(Vec::new()))
+    } else {
+        body
+    }
+}
+
 fn document(document: &PolicyDocument) -> Node {
     Node::from_json(&document.to_value())
 }
@@ -293,7 +303,7 @@ fn iam(
                 );
                 let is_owned = owned.groups.contains(name);
                 let body = adopt(body, is_owned);
-                let body = if body.is_empty() { MapBuilder::new().set("policies", Node::Seq(Vec::new())) } else { body };
+                let body = or_empty_list(body, "policies");
                 let entry = Entry::new(name, body.build());
                 if is_owned {
                     entry
@@ -323,11 +333,7 @@ fn iam(
                     &user.tags,
                 );
                 let body = adopt(body, owned.users.contains(name));
-                let body = if body.is_empty() {
-                    MapBuilder::new().set("groups", Node::Seq(Vec::new()))
-                } else {
-                    body
-                };
+                let body = or_empty_list(body, "groups");
                 Entry::new(name, body.build())
             })
             .collect();
@@ -551,10 +557,7 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
             .collect();
         body = body.set("serviceAccounts", Node::Map(entries));
     }
-    if body.is_empty() {
-        body = body.set("access", Node::Seq(Vec::new()));
-    }
-    body.build()
+    or_empty_list(body, "access").build()
 }
 
 fn rule(rule: &PolicyRule) -> Node {
