@@ -275,14 +275,13 @@ impl Directory {
 mod tests {
     use super::*;
 
+    /// How a reference of one kind resolves: `Directory::policy_arn`, `role_arn`, ….
+    type ArnOf = fn(&Directory, &str) -> Result<String, Unresolved>;
+
     #[test]
     fn references_resolve_to_arns() {
         let d = Directory::example();
-        let resolve: [(
-            fn(&Directory, &str) -> Result<String, Unresolved>,
-            &str,
-            &str,
-        ); 5] = [
+        let resolve: [(ArnOf, &str, &str); 5] = [
             (
                 Directory::policy_arn,
                 "AmazonEKSAdminPolicy",

@@ -376,8 +376,11 @@ mod tests {
         }
     }
 
-    /// Each case: what it shows, the file, and every error it gets (line, column, message).
-    const MISTAKES: [(&str, &str, &[(usize, usize, &str)]); 4] = [
+    /// An error: line, column, message.
+    type Error = (usize, usize, &'static str);
+
+    /// Each case: what it shows, the file, and every error it gets.
+    const MISTAKES: [(&str, &str, &[Error]); 4] = [
         (
             "every unknown key is reported at once",
             "version: 1\naccount: \"111122223333\"\nacount: x\niam:\n  user: {}\n  roles:\n    r:\n      trust: {services: [ec2.amazonaws.com]}\n      tag: {}\n",
