@@ -286,19 +286,8 @@ fn short_form(directory: &Directory, text: &str) -> Option<Result<String, Unreso
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::super::reader::Report;
     use super::*;
-
-    fn directory() -> Directory {
-        Directory {
-            partition: "aws".into(),
-            account: "424432388155".into(),
-            roles: BTreeMap::from([("eks-admin".into(), "/".into())]),
-            ..Directory::default()
-        }
-    }
 
     fn parse(text: &str) -> Node {
         node::parse(text).ok().flatten().expect("a document")
@@ -318,11 +307,11 @@ mod tests {
         let mut report = Report::default();
         let mut reader = Reader::new(&source, &mut report);
         let mut value = to_json(&mut reader, &node).expect("json");
-        expand_short_forms(&mut reader, &directory(), &node, &mut value);
+        expand_short_forms(&mut reader, &Directory::example(), &node, &mut value);
         assert!(report.is_empty());
         assert_eq!(
             value["Statement"][0]["Resource"],
-            "arn:aws:iam::424432388155:role/eks-admin"
+            "arn:aws:iam::424432388155:role/team/eks-admin"
         );
     }
 
@@ -339,7 +328,7 @@ mod tests {
         let mut report = Report::default();
         let mut reader = Reader::new(&source, &mut report);
         let mut value = to_json(&mut reader, &node).expect("json");
-        expand_short_forms(&mut reader, &directory(), &node, &mut value);
+        expand_short_forms(&mut reader, &Directory::example(), &node, &mut value);
         let list = report.into_sorted();
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].message, "unknown role `eks-admn`");

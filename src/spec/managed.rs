@@ -115,26 +115,21 @@ mod tests {
 
     #[test]
     fn near_misses_name_the_known_policy() {
-        assert_eq!(
-            lookup("ReadOnlyAcess"),
-            Known::Near("ReadOnlyAccess".into())
-        );
-        assert_eq!(
-            lookup("readonlyaccess"),
-            Known::Near("ReadOnlyAccess".into())
-        );
-        assert_eq!(
-            lookup("ViewOnlyAccess"),
-            Known::Near("job-function/ViewOnlyAccess".into())
-        );
-        assert_eq!(
-            lookup("AmazonEBSCSIDriverPolicy"),
-            Known::Near("service-role/AmazonEBSCSIDriverPolicy".into())
-        );
-        assert_eq!(
-            lookup("service-role/AmazonEBSCSIDriverPolicyy"),
-            Known::Near("service-role/AmazonEBSCSIDriverPolicy".into())
-        );
+        for (written, meant) in [
+            ("ReadOnlyAcess", "ReadOnlyAccess"),
+            ("readonlyaccess", "ReadOnlyAccess"),
+            ("ViewOnlyAccess", "job-function/ViewOnlyAccess"),
+            (
+                "AmazonEBSCSIDriverPolicy",
+                "service-role/AmazonEBSCSIDriverPolicy",
+            ),
+            (
+                "service-role/AmazonEBSCSIDriverPolicyy",
+                "service-role/AmazonEBSCSIDriverPolicy",
+            ),
+        ] {
+            assert_eq!(lookup(written), Known::Near(meant.into()), "{written}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::model::{AuthenticationMode, DEFAULT_POLICY_PATH};
 
 use super::node::{Located, Location, Node};
+use super::validate::names::IamName;
 
 pub type Text = Located<String>;
 /// A key → value pair of tags, labels or annotations.
@@ -64,38 +65,103 @@ pub struct PolicySpec<'n> {
 /// An inline policy: name and document.
 pub type InlineSpec<'n> = (Text, &'n Node);
 
+/// A group, user or role: the policy-holding parts the three kinds share (attached and inline
+/// policies, permissions boundary, tags, adoption), decoded and validated by one path, and
+/// what the kind has of its own in `own`, read through as if it were the holder's
+/// (`user.path`, `role.trust`).
 #[derive(Debug)]
-pub struct GroupSpec<'n> {
+pub struct HolderSpec<'n, K> {
     pub name: Text,
+    /// References to customer (`name`) or AWS-managed (`aws:name`) policies, or their ARNs.
     pub policies: Vec<Text>,
     pub inline: Vec<InlineSpec<'n>>,
-    pub adopt: bool,
-}
-
-#[derive(Debug)]
-pub struct UserSpec<'n> {
-    pub name: Text,
-    pub path: Option<Text>,
-    pub groups: Vec<Text>,
-    pub policies: Vec<Text>,
-    pub inline: Vec<InlineSpec<'n>>,
+    /// Never set on a group: IAM groups have none, and `permissionsBoundary` is not a group key.
     pub permissions_boundary: Option<Text>,
+    /// Never set on a group: IAM groups take no tags, and `tags` is not a group key.
     pub tags: Vec<Pair>,
     pub adopt: bool,
+    pub own: K,
+}
+
+impl<K> std::ops::Deref for HolderSpec<'_, K> {
+    type Target = K;
+
+    fn deref(&self) -> &K {
+        &self.own
+    }
+}
+
+/// What tells one kind of holder from the others, for the shared decoder and validator.
+pub trait HolderKind {
+    /// `group`, `user`, `role`: in messages, and the kind an unreadable one is declared as.
+    const KIND: &'static str;
+    /// The section of `iam` that declares them.
+    const SECTION: &'static str;
+    /// The keys a body may have, the shared ones included.
+    const KEYS: &'static [&'static str];
+    /// The IAM rule its name follows.
+    const NAME: IamName;
+}
+
+pub type GroupSpec<'n> = HolderSpec<'n, GroupOwn>;
+pub type UserSpec<'n> = HolderSpec<'n, UserOwn>;
+pub type RoleSpec<'n> = HolderSpec<'n, RoleOwn<'n>>;
+
+/// A group has nothing of its own: its path is `iam.groupPath`, its members say they are.
+#[derive(Debug)]
+pub struct GroupOwn;
+
+#[derive(Debug)]
+pub struct UserOwn {
+    pub path: Option<Text>,
+    pub groups: Vec<Text>,
 }
 
 #[derive(Debug)]
-pub struct RoleSpec<'n> {
-    pub name: Text,
+pub struct RoleOwn<'n> {
     pub path: Option<Text>,
     pub description: Option<Text>,
     pub max_session_duration: Option<Located<i128>>,
     pub trust: Option<TrustSpec<'n>>,
-    pub policies: Vec<Text>,
-    pub inline: Vec<InlineSpec<'n>>,
-    pub permissions_boundary: Option<Text>,
-    pub tags: Vec<Pair>,
-    pub adopt: bool,
+}
+
+impl HolderKind for GroupOwn {
+    const KIND: &'static str = "group";
+    const SECTION: &'static str = "groups";
+    const KEYS: &'static [&'static str] = &["policies", "inline", "adopt"];
+    const NAME: IamName = IamName::Group;
+}
+
+impl HolderKind for UserOwn {
+    const KIND: &'static str = "user";
+    const SECTION: &'static str = "users";
+    const KEYS: &'static [&'static str] = &[
+        "path",
+        "groups",
+        "policies",
+        "inline",
+        "permissionsBoundary",
+        "tags",
+        "adopt",
+    ];
+    const NAME: IamName = IamName::User;
+}
+
+impl HolderKind for RoleOwn<'_> {
+    const KIND: &'static str = "role";
+    const SECTION: &'static str = "roles";
+    const KEYS: &'static [&'static str] = &[
+        "path",
+        "description",
+        "maxSessionDuration",
+        "trust",
+        "policies",
+        "inline",
+        "permissionsBoundary",
+        "tags",
+        "adopt",
+    ];
+    const NAME: IamName = IamName::Role;
 }
 
 /// `trust:` — a raw document, or the sugar keys.

@@ -199,6 +199,19 @@ impl<'a> Reader<'a> {
         node.source_text(text)
     }
 
+    /// A map's entries. Null reads as an empty map; anything else is reported as not being
+    /// `expected`.
+    fn entries<'n>(&mut self, node: &'n Node, expected: &str) -> Option<&'n [(Node, Node)]> {
+        match &node.value {
+            NodeValue::Null => Some(&[]),
+            NodeValue::Map(entries) => Some(entries),
+            _ => {
+                self.wrong_type(node, expected);
+                None
+            }
+        }
+    }
+
     /// A map whose keys must be among `allowed`. Null reads as an empty map.
     pub fn object<'n>(
         &mut self,
@@ -206,14 +219,7 @@ impl<'a> Reader<'a> {
         owner: Owner,
         allowed: &[&str],
     ) -> Option<Object<'n>> {
-        let entries: &'n [(Node, Node)] = match &node.value {
-            NodeValue::Null => &[],
-            NodeValue::Map(entries) => entries,
-            _ => {
-                self.wrong_type(node, "a map");
-                return None;
-            }
-        };
+        let entries = self.entries(node, "a map")?;
         let mut fields = Vec::new();
         let mut had_unknown = false;
         for (key, value) in entries {
@@ -227,10 +233,9 @@ impl<'a> Reader<'a> {
             }
             had_unknown = true;
             let message = format!("unknown field `{name}` {}", owner.phrase);
-            let hint = match suggest::closest(&name, allowed.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None => format!("expected one of {}", suggest::list(allowed.iter().copied())),
-            };
+            let hint = suggest::hint(&name, allowed.iter().copied(), || {
+                format!("expected one of {}", suggest::list(allowed.iter().copied()))
+            });
             self.error_hint(key.location, message, hint);
         }
         Some(Object {
@@ -238,6 +243,28 @@ impl<'a> Reader<'a> {
             fields,
             had_unknown,
         })
+    }
+
+    /// The body of a declaration (`users: {NAME: BODY}`): a map whose keys must be among
+    /// `allowed`, its mistakes said to be `in KIND `NAME``.
+    pub fn declaration<'n>(
+        &mut self,
+        kind: &str,
+        name: &Located<String>,
+        body: &'n Node,
+        allowed: &[&str],
+    ) -> Option<Object<'n>> {
+        let owner = Owner::new(format!("in {kind} `{}`", name.value), name.at);
+        self.object(body, owner, allowed)
+    }
+
+    /// Reports `text`, a word that is not among `known`: `unknown WHAT `text``, with the closest
+    /// known word or the list of them all as the hint.
+    pub fn unknown_word(&mut self, text: &Located<String>, what: &str, known: &[&str]) {
+        let hint = suggest::hint(&text.value, known.iter().copied(), || {
+            format!("expected {}", suggest::list(known.iter().copied()))
+        });
+        self.error_hint(text.at, format!("unknown {what} `{}`", text.value), hint);
     }
 
     /// Reports a missing required field of `object`.
@@ -250,13 +277,8 @@ impl<'a> Reader<'a> {
 
     /// A name → value map (declarations): keys must be text. Null reads as empty.
     pub fn named<'n>(&mut self, node: &'n Node) -> Vec<(Located<String>, &'n Node)> {
-        let entries: &'n [(Node, Node)] = match &node.value {
-            NodeValue::Null => &[],
-            NodeValue::Map(entries) => entries,
-            _ => {
-                self.wrong_type(node, "a map of names");
-                return Vec::new();
-            }
+        let Some(entries) = self.entries(node, "a map of names") else {
+            return Vec::new();
         };
         let mut named = Vec::new();
         for (key, value) in entries {
@@ -301,13 +323,8 @@ impl<'a> Reader<'a> {
 
     /// A string → string map (tags, labels, annotations).
     pub fn string_map(&mut self, node: &Node) -> Vec<(Located<String>, Located<String>)> {
-        let entries: &[(Node, Node)] = match &node.value {
-            NodeValue::Null => &[],
-            NodeValue::Map(entries) => entries,
-            _ => {
-                self.wrong_type(node, "a map of strings");
-                return Vec::new();
-            }
+        let Some(entries) = self.entries(node, "a map of strings") else {
+            return Vec::new();
         };
         let mut pairs = Vec::new();
         for (key, value) in entries {

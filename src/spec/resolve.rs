@@ -113,9 +113,17 @@ impl Directory {
         directory
     }
 
-    /// Whether a group of that name is declared (or could be: see `unsure`).
-    pub fn has_group(&self, name: &str) -> bool {
-        self.groups.contains(name) || self.unsure.contains("group")
+    /// A group of this file (a user's `groups:` item): declared, or could be (see `unsure`).
+    pub fn group(&self, name: &str) -> Result<(), Unresolved> {
+        if self.groups.contains(name) || self.unsure.contains("group") {
+            return Ok(());
+        }
+        Err(unknown(
+            "group",
+            name,
+            &self.groups,
+            "declare it under `iam.groups`",
+        ))
     }
 
     /// Whether a cluster of that name is declared (or could be: see `unsure`).
@@ -198,24 +206,24 @@ impl Directory {
                 )),
             };
         }
-        match declared.get(reference) {
-            Some(path) => Ok(if kind == "user" {
-                arn::user(&self.partition, &self.account, path, reference)
-            } else {
-                arn::role(&self.partition, &self.account, path, reference)
-            }),
-            None if self.unsure.contains(kind) => Ok(if kind == "user" {
-                arn::user(&self.partition, &self.account, "/", reference)
-            } else {
-                arn::role(&self.partition, &self.account, "/", reference)
-            }),
-            None => Err(unknown(
-                kind,
-                reference,
-                declared.keys(),
-                &format!("declare it under `iam.{kind}s`, or write its ARN"),
-            )),
-        }
+        // A name of a kind whose declarations could not be read resolves, under `/`.
+        let path = match declared.get(reference) {
+            Some(path) => path.as_str(),
+            None if self.unsure.contains(kind) => "/",
+            None => {
+                return Err(unknown(
+                    kind,
+                    reference,
+                    declared.keys(),
+                    &format!("declare it under `iam.{kind}s`, or write its ARN"),
+                ));
+            }
+        };
+        Ok(if kind == "user" {
+            arn::user(&self.partition, &self.account, path, reference)
+        } else {
+            arn::role(&self.partition, &self.account, path, reference)
+        })
     }
 
     /// Any IAM user or role ARN (`arn:` in access mappings).
@@ -241,43 +249,69 @@ pub fn unknown<'k>(
     otherwise: &str,
 ) -> Unresolved {
     let known: Vec<&str> = known.into_iter().map(String::as_str).collect();
-    let hint = match suggest::closest(name, known.iter().copied()) {
-        Some(close) => format!("did you mean `{close}`?"),
-        None => otherwise.to_string(),
-    };
+    let hint = suggest::hint(name, known.iter().copied(), || otherwise.to_string());
     Unresolved::new(format!("unknown {kind} `{name}`"), Some(hint))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn directory() -> Directory {
+impl Directory {
+    /// A directory for tests: account 424432388155 in `aws`, the policy `AmazonEKSAdminPolicy`
+    /// under `/`, the role `eks-admin` under `/team/`, the user `developer` under `/` and the
+    /// group `admins`.
+    pub(super) fn example() -> Self {
         Directory {
             partition: "aws".into(),
             account: "424432388155".into(),
             policies: BTreeMap::from([("AmazonEKSAdminPolicy".into(), "/".into())]),
             roles: BTreeMap::from([("eks-admin".into(), "/team/".into())]),
             users: BTreeMap::from([("developer".into(), "/".into())]),
+            groups: BTreeSet::from(["admins".into()]),
             ..Directory::default()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How a reference of one kind resolves: `Directory::policy_arn`, `role_arn`, ….
+    type ArnOf = fn(&Directory, &str) -> Result<String, Unresolved>;
 
     #[test]
-    fn policy_references() {
-        let d = directory();
-        assert_eq!(
-            d.policy_arn("AmazonEKSAdminPolicy"),
-            Ok("arn:aws:iam::424432388155:policy/AmazonEKSAdminPolicy".into())
-        );
-        assert_eq!(
-            d.policy_arn("aws:service-role/AmazonEBSCSIDriverPolicy"),
-            Ok("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy".into())
-        );
-        assert_eq!(
-            d.policy_arn("arn:aws:iam::123456789012:policy/team/SomePolicy"),
-            Ok("arn:aws:iam::123456789012:policy/team/SomePolicy".into())
-        );
+    fn references_resolve_to_arns() {
+        let d = Directory::example();
+        let resolve: [(ArnOf, &str, &str); 5] = [
+            (
+                Directory::policy_arn,
+                "AmazonEKSAdminPolicy",
+                "arn:aws:iam::424432388155:policy/AmazonEKSAdminPolicy",
+            ),
+            (
+                Directory::policy_arn,
+                "aws:service-role/AmazonEBSCSIDriverPolicy",
+                "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+            ),
+            (
+                Directory::policy_arn,
+                "arn:aws:iam::123456789012:policy/team/SomePolicy",
+                "arn:aws:iam::123456789012:policy/team/SomePolicy",
+            ),
+            // Principals respect their paths.
+            (
+                Directory::role_arn,
+                "eks-admin",
+                "arn:aws:iam::424432388155:role/team/eks-admin",
+            ),
+            (
+                Directory::user_arn,
+                "developer",
+                "arn:aws:iam::424432388155:user/developer",
+            ),
+        ];
+        for (arn_of, reference, arn) in resolve {
+            assert_eq!(arn_of(&d, reference), Ok(arn.to_string()), "{reference}");
+        }
         let unknown = d.policy_arn("AmazonEKSAdminPolicyy").unwrap_err();
         assert_eq!(unknown.message, "unknown policy `AmazonEKSAdminPolicyy`");
         assert_eq!(
@@ -285,21 +319,22 @@ mod tests {
             Some("did you mean `AmazonEKSAdminPolicy`?")
         );
         assert!(d.policy_arn("arn:aws:iam::1:role/x").is_err());
-    }
-
-    #[test]
-    fn principals_respect_paths() {
-        let d = directory();
-        assert_eq!(
-            d.role_arn("eks-admin"),
-            Ok("arn:aws:iam::424432388155:role/team/eks-admin".into())
-        );
-        assert_eq!(
-            d.user_arn("developer"),
-            Ok("arn:aws:iam::424432388155:user/developer".into())
-        );
         assert!(d.user_arn("arn:aws:iam::1:role/x").is_err());
         assert!(d.any_principal_arn("arn:aws:iam::1:role/x").is_ok());
         assert!(d.any_principal_arn("developer").is_err());
+    }
+
+    #[test]
+    fn groups_resolve_when_declared_or_unsure() {
+        let mut d = Directory::example();
+        assert_eq!(d.group("admins"), Ok(()));
+        let unknown = d.group("admin").unwrap_err();
+        assert_eq!(unknown.message, "unknown group `admin`");
+        assert_eq!(unknown.hint.as_deref(), Some("did you mean `admins`?"));
+        let far = d.group("readers").unwrap_err();
+        assert_eq!(far.hint.as_deref(), Some("declare it under `iam.groups`"));
+        // The groups could not be read: any name may be one of them.
+        d.unsure.insert("group");
+        assert_eq!(d.group("readers"), Ok(()));
     }
 }

@@ -37,6 +37,19 @@ pub fn closest<'k>(wrong: &str, known: impl IntoIterator<Item = &'k str>) -> Opt
         .map(|(_, name)| name)
 }
 
+/// The hint for a mistyped name: `did you mean `…`?` with the closest known name, or
+/// `otherwise` when none is close.
+pub fn hint<'k>(
+    wrong: &str,
+    known: impl IntoIterator<Item = &'k str>,
+    otherwise: impl FnOnce() -> String,
+) -> String {
+    match closest(wrong, known) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => otherwise(),
+    }
+}
+
 /// `` `a`, `b` or `c` ``.
 pub fn list<'k>(names: impl IntoIterator<Item = &'k str>) -> String {
     let names: Vec<String> = names.into_iter().map(|name| format!("`{name}`")).collect();
@@ -65,6 +78,20 @@ mod tests {
         assert_eq!(closest("Groups", known), Some("groups"));
         assert_eq!(closest("description", known), None);
         assert_eq!(closest("x", ["y", "zz"]), Some("y"));
+    }
+
+    #[test]
+    fn hints_name_the_closest_or_fall_back() {
+        let known = ["config-map", "both"];
+        let otherwise = || format!("expected {}", list(known));
+        assert_eq!(
+            hint("confg-map", known, otherwise),
+            "did you mean `config-map`?"
+        );
+        assert_eq!(
+            hint("entries", known, otherwise),
+            "expected `config-map` or `both`"
+        );
     }
 
     #[test]

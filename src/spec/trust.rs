@@ -458,21 +458,10 @@ mod tests {
             "devops-aurora-1",
             "connections-serviceaccount-s3",
         );
-        let seed: Value = serde_json::from_str(
-            r#"{
-              "Effect": "Allow",
-              "Principal": {
-                "Federated": "arn:aws:iam::204393242335:oidc-provider/oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B"
-              },
-              "Action": "sts:AssumeRoleWithWebIdentity",
-              "Condition": {
-                "StringEquals": {
-                  "oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B:aud": "sts.amazonaws.com",
-                  "oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B:sub": "system:serviceaccount:devops-aurora-1:connections-serviceaccount-s3"
-                }
-              }
-            }"#,
-        )
+        // Seed 003's statement, as IAM holds it; `build`'s tests check the whole trust policy.
+        let seed: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/seed-003-irsa-statement.json"
+        ))
         .expect("seed JSON");
         assert_eq!(statement, seed);
     }

@@ -8,7 +8,6 @@ use super::super::raw::{
     RbacRoleSpec, RuleSpec, ServiceAccountSpec, Text,
 };
 use super::super::reader::{Object, Owner, Reader};
-use super::super::suggest;
 use super::strings;
 
 const CLUSTER_KEYS: [&str; 10] = [
@@ -68,8 +67,7 @@ const AUTHENTICATION_MODES: [(&str, AuthenticationMode); 3] = [
 ];
 
 pub fn decode_cluster(reader: &mut Reader<'_>, name: Text, body: &Node) -> Option<ClusterSpec> {
-    let owner = Owner::new(format!("in cluster `{}`", name.value), name.at);
-    let object = reader.object(body, owner, &CLUSTER_KEYS)?;
+    let object = reader.declaration("cluster", &name, body, &CLUSTER_KEYS)?;
     let authentication = match object.get("authentication") {
         Some(node) => authentication(reader, node),
         None => None,
@@ -136,15 +134,7 @@ fn authentication(reader: &mut Reader<'_>, node: &Node) -> Option<Located<Authen
         return Some(Located::new(*mode, text.at));
     }
     let words = AUTHENTICATION_MODES.map(|(word, _)| word);
-    let hint = match suggest::closest(&text.value, words) {
-        Some(close) => format!("did you mean `{close}`?"),
-        None => format!("expected {}", suggest::list(words)),
-    };
-    reader.error_hint(
-        text.at,
-        format!("unknown authentication mode `{}`", text.value),
-        hint,
-    );
+    reader.unknown_word(&text, "authentication mode", &words);
     None
 }
 
@@ -246,8 +236,7 @@ fn namespaces(reader: &mut Reader<'_>, node: &Node) -> Vec<NamespaceSpec> {
         .named(node)
         .into_iter()
         .filter_map(|(name, body)| {
-            let owner = Owner::new(format!("in namespace `{}`", name.value), name.at);
-            let object = reader.object(body, owner, &META_KEYS)?;
+            let object = reader.declaration("namespace", &name, body, &META_KEYS)?;
             Some(NamespaceSpec {
                 meta: meta(reader, &object),
                 adopt: reader.adopt(&object),
@@ -271,8 +260,7 @@ fn meta(reader: &mut Reader<'_>, object: &Object<'_>) -> MetaSpec {
 }
 
 fn rbac_role(reader: &mut Reader<'_>, kind: &str, name: Text, body: &Node) -> Option<RbacRoleSpec> {
-    let owner = Owner::new(format!("in {kind} `{}`", name.value), name.at);
-    let object = reader.object(body, owner, &RBAC_ROLE_KEYS)?;
+    let object = reader.declaration(kind, &name, body, &RBAC_ROLE_KEYS)?;
     let rules = object
         .get("rules")
         .map(|node| {
@@ -309,8 +297,7 @@ fn decode_rule(reader: &mut Reader<'_>, kind: &str, role: &Text, node: &Node) ->
 }
 
 fn binding(reader: &mut Reader<'_>, name: Text, body: &Node) -> Option<BindingSpec> {
-    let owner = Owner::new(format!("in binding `{}`", name.value), name.at);
-    let object = reader.object(body, owner, &BINDING_KEYS)?;
+    let object = reader.declaration("binding", &name, body, &BINDING_KEYS)?;
     Some(BindingSpec {
         cluster_role: object.get("clusterRole").and_then(|n| reader.string(n)),
         role: object.get("role").and_then(|n| reader.string(n)),
@@ -324,8 +311,7 @@ fn binding(reader: &mut Reader<'_>, name: Text, body: &Node) -> Option<BindingSp
 }
 
 fn service_account(reader: &mut Reader<'_>, name: Text, body: &Node) -> Option<ServiceAccountSpec> {
-    let owner = Owner::new(format!("in service account `{}`", name.value), name.at);
-    let object = reader.object(body, owner, &SERVICE_ACCOUNT_KEYS)?;
+    let object = reader.declaration("service account", &name, body, &SERVICE_ACCOUNT_KEYS)?;
     Some(ServiceAccountSpec {
         iam_role: object.get("iamRole").and_then(|n| reader.string(n)),
         pod_identity: object.get("podIdentity").and_then(|n| reader.string(n)),

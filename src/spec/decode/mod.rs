@@ -6,8 +6,8 @@ mod cluster;
 
 use super::node::{Node, NodeValue};
 use super::raw::{
-    DocumentSpec, GroupSpec, IamSpec, InlineSpec, Pair, PolicySpec, RoleSpec, Spec, Text,
-    TrustSpec, UserSpec,
+    DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec, InlineSpec, Pair, PolicySpec, RoleOwn,
+    Spec, Text, TrustSpec, UserOwn,
 };
 use super::reader::{Object, Owner, Reader};
 
@@ -21,27 +21,6 @@ const IAM_KEYS: [&str; 6] = [
     "roles",
 ];
 const POLICY_KEYS: [&str; 6] = ["document", "file", "description", "path", "tags", "adopt"];
-const GROUP_KEYS: [&str; 3] = ["policies", "inline", "adopt"];
-const USER_KEYS: [&str; 7] = [
-    "path",
-    "groups",
-    "policies",
-    "inline",
-    "permissionsBoundary",
-    "tags",
-    "adopt",
-];
-const ROLE_KEYS: [&str; 9] = [
-    "path",
-    "description",
-    "maxSessionDuration",
-    "trust",
-    "policies",
-    "inline",
-    "permissionsBoundary",
-    "tags",
-    "adopt",
-];
 const TRUST_SUGAR_KEYS: [&str; 5] = ["accounts", "services", "roles", "users", "serviceAccounts"];
 
 /// Decodes the whole file. Whatever cannot be read is reported and left out.
@@ -89,9 +68,9 @@ pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
 /// The sections of `iam` and the kind each declares.
 const IAM_KINDS: [(&str, &str); 4] = [
     ("policies", "policy"),
-    ("groups", "group"),
-    ("users", "user"),
-    ("roles", "role"),
+    (GroupOwn::SECTION, GroupOwn::KIND),
+    (UserOwn::SECTION, UserOwn::KIND),
+    (RoleOwn::SECTION, RoleOwn::KIND),
 ];
 
 fn is_map(node: &Node) -> bool {
@@ -131,30 +110,9 @@ fn decode_iam<'n>(
         &mut iam.policies,
         unreadable,
     );
-    named(
-        reader,
-        &object,
-        "groups",
-        decode_group,
-        &mut iam.groups,
-        unreadable,
-    );
-    named(
-        reader,
-        &object,
-        "users",
-        decode_user,
-        &mut iam.users,
-        unreadable,
-    );
-    named(
-        reader,
-        &object,
-        "roles",
-        decode_role,
-        &mut iam.roles,
-        unreadable,
-    );
+    holders::<GroupOwn>(reader, &object, &mut iam.groups, unreadable);
+    holders::<UserOwn>(reader, &object, &mut iam.users, unreadable);
+    holders::<RoleOwn>(reader, &object, &mut iam.roles, unreadable);
     iam
 }
 
@@ -189,8 +147,7 @@ fn decode_policy<'n>(
     name: Text,
     body: &'n Node,
 ) -> Option<PolicySpec<'n>> {
-    let owner = Owner::new(format!("in policy `{}`", name.value), name.at);
-    let object = reader.object(body, owner, &POLICY_KEYS)?;
+    let object = reader.declaration("policy", &name, body, &POLICY_KEYS)?;
     let document = match (object.get("document"), object.get("file")) {
         (Some(_), Some(_)) => {
             let at = object.key("file").map_or(name.at, |key| key.location);
@@ -235,23 +192,35 @@ fn document_node<'n>(reader: &mut Reader<'_>, node: &'n Node) -> Option<&'n Node
     }
 }
 
-fn decode_group<'n>(reader: &mut Reader<'_>, name: Text, body: &'n Node) -> Option<GroupSpec<'n>> {
-    let owner = Owner::new(format!("in group `{}`", name.value), name.at);
-    let object = reader.object(body, owner, &GROUP_KEYS)?;
-    Some(GroupSpec {
-        policies: strings(reader, &object, "policies"),
-        inline: inline(reader, &object),
-        adopt: reader.adopt(&object),
-        name,
-    })
+/// Decodes the section of `iam` that declares the holders of kind `K` into `into`.
+fn holders<'n, K: HolderKind + Own<'n>>(
+    reader: &mut Reader<'_>,
+    object: &Object<'n>,
+    into: &mut Vec<HolderSpec<'n, K>>,
+    unreadable: &mut Vec<(&'static str, String)>,
+) {
+    named(
+        reader,
+        object,
+        K::SECTION,
+        decode_holder::<K>,
+        into,
+        unreadable,
+    );
 }
 
-fn decode_user<'n>(reader: &mut Reader<'_>, name: Text, body: &'n Node) -> Option<UserSpec<'n>> {
-    let owner = Owner::new(format!("in user `{}`", name.value), name.at);
-    let object = reader.object(body, owner, &USER_KEYS)?;
-    Some(UserSpec {
-        path: object.get("path").and_then(|n| reader.string(n)),
-        groups: strings(reader, &object, "groups"),
+/// A group, user or role: the parts they share, read the same way for each, and what the kind
+/// has of its own.
+fn decode_holder<'n, K: HolderKind + Own<'n>>(
+    reader: &mut Reader<'_>,
+    name: Text,
+    body: &'n Node,
+) -> Option<HolderSpec<'n, K>> {
+    let object = reader.declaration(K::KIND, &name, body, K::KEYS)?;
+    // A key the kind does not have (a group's `tags`) was reported as unknown and reads as
+    // absent here.
+    Some(HolderSpec {
+        own: K::decode(reader, &object, &name),
         policies: strings(reader, &object, "policies"),
         inline: inline(reader, &object),
         permissions_boundary: object
@@ -263,36 +232,48 @@ fn decode_user<'n>(reader: &mut Reader<'_>, name: Text, body: &'n Node) -> Optio
     })
 }
 
-fn decode_role<'n>(reader: &mut Reader<'_>, name: Text, body: &'n Node) -> Option<RoleSpec<'n>> {
-    let owner = Owner::new(format!("in role `{}`", name.value), name.at);
-    let object = reader.object(body, owner, &ROLE_KEYS)?;
-    let trust = match object.get("trust") {
-        Some(node) => decode_trust(reader, &name, node),
-        None => {
-            reader.error_hint(
-                name.at,
-                format!("missing field `trust` in role `{}`", name.value),
-                "say who may assume the role, e.g. `trust: {accounts: [\"123456789012\"]}`",
-            );
-            None
+/// What a kind of holder reads of its own from its body.
+trait Own<'n>: Sized {
+    fn decode(reader: &mut Reader<'_>, object: &Object<'n>, name: &Text) -> Self;
+}
+
+impl Own<'_> for GroupOwn {
+    fn decode(_: &mut Reader<'_>, _: &Object<'_>, _: &Text) -> Self {
+        GroupOwn
+    }
+}
+
+impl Own<'_> for UserOwn {
+    fn decode(reader: &mut Reader<'_>, object: &Object<'_>, _: &Text) -> Self {
+        UserOwn {
+            path: object.get("path").and_then(|n| reader.string(n)),
+            groups: strings(reader, object, "groups"),
         }
-    };
-    Some(RoleSpec {
-        path: object.get("path").and_then(|n| reader.string(n)),
-        description: object.get("description").and_then(|n| reader.string(n)),
-        max_session_duration: object
-            .get("maxSessionDuration")
-            .and_then(|n| reader.integer(n)),
-        trust,
-        policies: strings(reader, &object, "policies"),
-        inline: inline(reader, &object),
-        permissions_boundary: object
-            .get("permissionsBoundary")
-            .and_then(|n| reader.string(n)),
-        tags: tags(reader, &object),
-        adopt: reader.adopt(&object),
-        name,
-    })
+    }
+}
+
+impl<'n> Own<'n> for RoleOwn<'n> {
+    fn decode(reader: &mut Reader<'_>, object: &Object<'n>, name: &Text) -> Self {
+        let trust = match object.get("trust") {
+            Some(node) => decode_trust(reader, name, node),
+            None => {
+                reader.error_hint(
+                    name.at,
+                    format!("missing field `trust` in role `{}`", name.value),
+                    "say who may assume the role, e.g. `trust: {accounts: [\"123456789012\"]}`",
+                );
+                None
+            }
+        };
+        RoleOwn {
+            path: object.get("path").and_then(|n| reader.string(n)),
+            description: object.get("description").and_then(|n| reader.string(n)),
+            max_session_duration: object
+                .get("maxSessionDuration")
+                .and_then(|n| reader.integer(n)),
+            trust,
+        }
+    }
 }
 
 fn decode_trust<'n>(reader: &mut Reader<'_>, role: &Text, node: &'n Node) -> Option<TrustSpec<'n>> {
@@ -395,19 +376,89 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_unknown_key_is_reported_at_once() {
-        let found = errors(
+    /// An error: line, column, message.
+    type Error = (usize, usize, &'static str);
+
+    /// Each case: what it shows, the file, and every error it gets.
+    const MISTAKES: [(&str, &str, &[Error]); 4] = [
+        (
+            "every unknown key is reported at once",
             "version: 1\naccount: \"111122223333\"\nacount: x\niam:\n  user: {}\n  roles:\n    r:\n      trust: {services: [ec2.amazonaws.com]}\n      tag: {}\n",
-        );
-        assert_eq!(
-            found,
-            vec![
-                (3, 1, "unknown field `acount` at the top level".to_string()),
-                (5, 3, "unknown field `user` in `iam`".to_string()),
-                (9, 7, "unknown field `tag` in role `r`".to_string()),
-            ]
-        );
+            &[
+                (3, 1, "unknown field `acount` at the top level"),
+                (5, 3, "unknown field `user` in `iam`"),
+                (9, 7, "unknown field `tag` in role `r`"),
+            ],
+        ),
+        (
+            "wrong types point at the value",
+            "version: 1\naccount: \"111122223333\"\niam:\n  users:\n    u: {groups: g, adopt: \"true\"}\n",
+            &[
+                (5, 17, "expected a list, found the string `g`"),
+                (5, 27, "expected `true` or `false`, found the string `true`"),
+            ],
+        ),
+        (
+            "a missing trust or document is reported at the name",
+            "version: 1\naccount: \"111122223333\"\niam:\n  policies:\n    p: {}\n  roles:\n    r: {}\n",
+            &[
+                (5, 5, "missing field `document` in policy `p`"),
+                (7, 5, "missing field `trust` in role `r`"),
+            ],
+        ),
+        (
+            "groups, users and roles read and check the parts they share alike; a group has no tags or boundary",
+            r#"version: 1
+account: "111122223333"
+iam:
+  groups:
+    Ops:
+      policies: [nope]
+      tags: {team: a}
+      permissionsBoundary: nope
+  users:
+    dev:
+      policies: [nope]
+      permissionsBoundary: nope
+      tags: {"aws:x": a}
+  roles:
+    app:
+      trust: {services: [ec2.amazonaws.com]}
+      policies: [nope]
+      permissionsBoundary: nope
+      inline: {"bad name": {Version: "2012-10-17", Statement: [{Effect: Allow, Action: "s3:GetObject", Resource: "*"}]}}
+"#,
+            &[
+                (6, 18, "unknown policy `nope`"),
+                (7, 7, "unknown field `tags` in group `Ops`"),
+                (8, 7, "unknown field `permissionsBoundary` in group `Ops`"),
+                (11, 18, "unknown policy `nope`"),
+                (12, 28, "unknown policy `nope`"),
+                (
+                    13,
+                    14,
+                    "invalid tag key `aws:x`: the prefix `aws:` is reserved by AWS",
+                ),
+                (17, 18, "unknown policy `nope`"),
+                (18, 28, "unknown policy `nope`"),
+                (
+                    19,
+                    16,
+                    "invalid inline policy name `bad name`: may contain only letters, digits and `_+=,.@-`",
+                ),
+            ],
+        ),
+    ];
+
+    #[test]
+    fn mistakes_are_reported_at_their_place() {
+        for (case, text, expected) in MISTAKES {
+            let expected: Vec<(usize, usize, String)> = expected
+                .iter()
+                .map(|(line, column, message)| (*line, *column, message.to_string()))
+                .collect();
+            assert_eq!(errors(text), expected, "{case}");
+        }
     }
 
     #[test]
@@ -433,37 +484,5 @@ mod tests {
             let names: Vec<&String> = desired.state.clusters["demo"].namespaces.keys().collect();
             assert_eq!(names, ["team-a", "team-b"], "{namespaces}");
         }
-    }
-
-    #[test]
-    fn wrong_types_point_at_the_value() {
-        let found = errors(
-            "version: 1\naccount: \"111122223333\"\niam:\n  users:\n    u: {groups: g, adopt: \"true\"}\n",
-        );
-        assert_eq!(
-            found,
-            vec![
-                (5, 17, "expected a list, found the string `g`".to_string()),
-                (
-                    5,
-                    27,
-                    "expected `true` or `false`, found the string `true`".to_string()
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn missing_trust_and_document_are_reported_at_the_name() {
-        let found = errors(
-            "version: 1\naccount: \"111122223333\"\niam:\n  policies:\n    p: {}\n  roles:\n    r: {}\n",
-        );
-        assert_eq!(
-            found,
-            vec![
-                (5, 5, "missing field `document` in policy `p`".to_string()),
-                (7, 5, "missing field `trust` in role `r`".to_string()),
-            ]
-        );
     }
 }

@@ -3,30 +3,19 @@
 use super::super::raw::BindingSpec;
 use super::super::reader::Reader;
 use super::super::resolve::unknown;
-use super::cluster::{Scope, part_rule};
+use super::cluster::Scope;
 use super::names;
-use super::rule;
+use super::{part_rule, rule};
 
 /// Checks one binding; `None` when its key is too broken to check the rest.
 pub fn validate(reader: &mut Reader<'_>, scope: &Scope<'_>, binding: &BindingSpec) -> Option<()> {
     let key = &binding.name;
     let namespace = if key.value.contains('/') {
         let (namespace, name) = scope.namespaced(reader, key, "RoleBinding")?;
-        part_rule(
-            reader,
-            key,
-            name,
-            "RoleBinding name",
-            names::rbac_name(name),
-        );
+        part_rule(reader, key, name, "RoleBinding name", names::rbac_name);
         Some(namespace)
     } else {
-        rule(
-            reader,
-            key,
-            "ClusterRoleBinding name",
-            names::rbac_name(&key.value),
-        );
+        rule(reader, key, "ClusterRoleBinding name", names::rbac_name);
         None
     };
     grant(reader, scope, binding, namespace);
@@ -54,25 +43,14 @@ pub fn validate(reader: &mut Reader<'_>, scope: &Scope<'_>, binding: &BindingSpe
                 continue;
             }
         };
-        if let Err(reason) = names::dns_label(account_namespace) {
-            reader.error(
-                account.at,
-                format!("invalid namespace `{account_namespace}`: {reason}"),
-            );
-        }
-        if let Err(reason) = names::dns_subdomain(name) {
-            reader.error(
-                account.at,
-                format!("invalid service account name `{name}`: {reason}"),
-            );
-        }
+        super::service_account_parts(reader, account, account_namespace, name);
     }
     for subject in binding.users.iter().chain(&binding.groups) {
         if subject.value.is_empty() {
             reader.error(subject.at, "a subject name cannot be empty");
         }
     }
-    super::metadata(reader, &binding.meta.labels, &binding.meta.annotations);
+    super::metadata(reader, &binding.meta);
     Some(())
 }
 

@@ -9,7 +9,7 @@ use super::super::raw::{AccessSpec, ClusterSpec, PrincipalKind, Text};
 use super::super::reader::Reader;
 use super::super::resolve::{Directory, unknown};
 use super::names;
-use super::{bindings, duplicates, metadata, rule, rules, unresolved};
+use super::{bindings, duplicates, metadata, part_rule, rule, rules, unresolved};
 
 /// Namespaces that exist in every cluster: objects may live there without declaring them.
 pub const BUILTIN_NAMESPACES: [&str; 4] =
@@ -19,22 +19,12 @@ const BUILTIN_CLUSTER_ROLES: [&str; 4] = ["cluster-admin", "admin", "edit", "vie
 
 pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Directory) {
     let name = &cluster.name;
-    rule(
-        reader,
-        name,
-        "cluster name",
-        names::cluster_name(&name.value),
-    );
+    rule(reader, name, "cluster name", names::cluster_name);
     if let Some(region) = &cluster.region {
-        rule(reader, region, "region", names::region(&region.value));
+        rule(reader, region, "region", names::region);
     }
     if let Some(issuer) = &cluster.oidc_issuer {
-        rule(
-            reader,
-            issuer,
-            "OIDC issuer",
-            names::oidc_issuer(&issuer.value),
-        );
+        rule(reader, issuer, "OIDC issuer", names::oidc_issuer);
     }
     let mut principals = Vec::new();
     for access in &cluster.access {
@@ -64,13 +54,8 @@ pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Dire
         },
     );
     for namespace in &cluster.namespaces {
-        rule(
-            reader,
-            &namespace.name,
-            "namespace",
-            names::dns_label(&namespace.name.value),
-        );
-        metadata(reader, &namespace.meta.labels, &namespace.meta.annotations);
+        rule(reader, &namespace.name, "namespace", names::dns_label);
+        metadata(reader, &namespace.meta);
     }
     duplicates(
         reader,
@@ -87,27 +72,16 @@ pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Dire
     );
     let scope = Scope::new(cluster);
     for role in &cluster.cluster_roles {
-        rule(
-            reader,
-            &role.name,
-            "ClusterRole name",
-            names::rbac_name(&role.name.value),
-        );
+        rule(reader, &role.name, "ClusterRole name", names::rbac_name);
         rules::rules(reader, role, false);
-        metadata(reader, &role.meta.labels, &role.meta.annotations);
+        metadata(reader, &role.meta);
     }
     for role in &cluster.roles {
         if let Some((_, role_name)) = scope.namespaced(reader, &role.name, "Role") {
-            part_rule(
-                reader,
-                &role.name,
-                role_name,
-                "Role name",
-                names::rbac_name(role_name),
-            );
+            part_rule(reader, &role.name, role_name, "Role name", names::rbac_name);
         }
         rules::rules(reader, role, true);
-        metadata(reader, &role.meta.labels, &role.meta.annotations);
+        metadata(reader, &role.meta);
     }
     for binding in &cluster.bindings {
         bindings::validate(reader, &scope, binding);
@@ -119,7 +93,7 @@ pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Dire
                 &account.name,
                 account_name,
                 "service account name",
-                names::dns_subdomain(account_name),
+                names::dns_subdomain,
             );
         }
         for role in account.iam_role.iter().chain(&account.pod_identity) {
@@ -127,20 +101,7 @@ pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Dire
                 unresolved(reader, role, problem);
             }
         }
-        metadata(reader, &account.meta.labels, &account.meta.annotations);
-    }
-}
-
-/// Like `rule`, for the name part of a `namespace/name` key.
-pub fn part_rule(
-    reader: &mut Reader<'_>,
-    key: &Text,
-    part: &str,
-    what: &str,
-    result: Result<(), String>,
-) {
-    if let Err(reason) = result {
-        reader.error(key.at, format!("invalid {what} `{part}`: {reason}"));
+        metadata(reader, &account.meta);
     }
 }
 

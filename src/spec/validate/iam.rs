@@ -4,7 +4,7 @@
 use crate::model::MANAGED_BY_TAG;
 
 use super::super::managed;
-use super::super::raw::{InlineSpec, Pair, Spec, Text, TrustSpec};
+use super::super::raw::{HolderKind, HolderSpec, Pair, Spec, Text, TrustSpec};
 use super::super::reader::Reader;
 use super::super::resolve::{Directory, unknown};
 use super::names::{self, IamName};
@@ -26,7 +26,7 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
         ),
     ] {
         let Some(path) = path else { continue };
-        rule(reader, path, what, names::iam_path(&path.value));
+        rule(reader, path, what, names::iam_path);
         // Everything under the path is owned, and owned objects missing from the file are
         // deleted: `/` would hand accessctl every group (or policy) of the account.
         if path.value == "/" {
@@ -45,31 +45,19 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
         tags(reader, &policy.tags);
     }
     for group in &iam.groups {
-        name(reader, &group.name, "group name", IamName::Group);
-        policies(reader, directory, &group.policies);
-        inline(reader, &group.inline);
+        holder(reader, directory, group);
     }
     for user in &iam.users {
-        name(reader, &user.name, "user name", IamName::User);
+        holder(reader, directory, user);
         path(reader, user.path.as_ref());
         for group in &user.groups {
-            if !directory.has_group(&group.value) {
-                let problem = unknown(
-                    "group",
-                    &group.value,
-                    &directory.groups,
-                    "declare it under `iam.groups`",
-                );
+            if let Err(problem) = directory.group(&group.value) {
                 unresolved(reader, group, problem);
             }
         }
-        policies(reader, directory, &user.policies);
-        boundary(reader, directory, user.permissions_boundary.as_ref());
-        inline(reader, &user.inline);
-        tags(reader, &user.tags);
     }
     for role in &iam.roles {
-        name(reader, &role.name, "role name", IamName::Role);
+        holder(reader, directory, role);
         path(reader, role.path.as_ref());
         description(reader, role.description.as_ref());
         if let Some(duration) = &role.max_session_duration
@@ -84,15 +72,35 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
         if let Some(trust) = &role.trust {
             validate_trust(reader, directory, trust);
         }
-        policies(reader, directory, &role.policies);
-        boundary(reader, directory, role.permissions_boundary.as_ref());
-        inline(reader, &role.inline);
-        tags(reader, &role.tags);
     }
     case_insensitive(reader, "policy", iam.policies.iter().map(|p| &p.name));
-    case_insensitive(reader, "group", iam.groups.iter().map(|g| &g.name));
-    case_insensitive(reader, "user", iam.users.iter().map(|u| &u.name));
-    case_insensitive(reader, "role", iam.roles.iter().map(|r| &r.name));
+    case_insensitive_holders(reader, &iam.groups);
+    case_insensitive_holders(reader, &iam.users);
+    case_insensitive_holders(reader, &iam.roles);
+}
+
+/// What a group, user and role are checked for alike: the name, the policies attached (each
+/// reference resolves; an AWS-managed one is known), the inline policies' names, the
+/// permissions boundary and the tags.
+fn holder<K: HolderKind>(
+    reader: &mut Reader<'_>,
+    directory: &Directory,
+    holder: &HolderSpec<'_, K>,
+) {
+    let what = format!("{} name", K::KIND);
+    name(reader, &holder.name, &what, K::NAME);
+    let boundary = holder.permissions_boundary.iter();
+    for reference in holder.policies.iter().chain(boundary) {
+        policy(reader, directory, reference);
+    }
+    for (key, _) in &holder.inline {
+        name(reader, key, "inline policy name", IamName::InlinePolicy);
+    }
+    tags(reader, &holder.tags);
+}
+
+fn case_insensitive_holders<K: HolderKind>(reader: &mut Reader<'_>, holders: &[HolderSpec<'_, K>]) {
+    case_insensitive(reader, K::KIND, holders.iter().map(|h| &h.name));
 }
 
 /// IAM names are unique regardless of case: `Alice` and `alice` are the same user.
@@ -118,7 +126,7 @@ fn case_insensitive<'t>(
 
 fn path(reader: &mut Reader<'_>, path: Option<&Text>) {
     if let Some(path) = path {
-        rule(reader, path, "path", names::iam_path(&path.value));
+        rule(reader, path, "path", names::iam_path);
     }
 }
 
@@ -154,12 +162,11 @@ fn description(reader: &mut Reader<'_>, description: Option<&Text>) {
     }
 }
 
-fn policies(reader: &mut Reader<'_>, directory: &Directory, references: &[Text]) {
-    for reference in references {
-        match directory.policy_arn(&reference.value) {
-            Err(problem) => unresolved(reader, reference, problem),
-            Ok(_) => aws_managed(reader, reference),
-        }
+/// A reference to a policy (attached, or a permissions boundary) resolves.
+fn policy(reader: &mut Reader<'_>, directory: &Directory, reference: &Text) {
+    match directory.policy_arn(&reference.value) {
+        Err(problem) => unresolved(reader, reference, problem),
+        Ok(_) => aws_managed(reader, reference),
     }
 }
 
@@ -196,18 +203,6 @@ fn aws_managed(reader: &mut Reader<'_>, reference: &Text) {
     }
 }
 
-fn boundary(reader: &mut Reader<'_>, directory: &Directory, reference: Option<&Text>) {
-    if let Some(reference) = reference {
-        policies(reader, directory, std::slice::from_ref(reference));
-    }
-}
-
-fn inline(reader: &mut Reader<'_>, inline: &[InlineSpec<'_>]) {
-    for (key, _) in inline {
-        name(reader, key, "inline policy name", IamName::InlinePolicy);
-    }
-}
-
 /// Reports an IAM name IAM would refuse, with a valid name close to it.
 fn name(reader: &mut Reader<'_>, text: &Text, what: &str, kind: IamName) {
     if let Err(reason) = names::iam_name(kind, &text.value) {
@@ -235,8 +230,8 @@ fn tags(reader: &mut Reader<'_>, tags: &[Pair]) {
             );
             continue;
         }
-        rule(reader, key, "tag key", names::tag_key(&key.value));
-        rule(reader, value, "tag value", names::tag_value(&value.value));
+        rule(reader, key, "tag key", names::tag_key);
+        rule(reader, value, "tag value", names::tag_value);
     }
 }
 
@@ -294,16 +289,5 @@ fn service_account_item(reader: &mut Reader<'_>, directory: &Directory, item: &T
         );
         unresolved(reader, item, problem);
     }
-    if let Err(reason) = names::dns_label(namespace) {
-        reader.error(
-            item.at,
-            format!("invalid namespace `{namespace}`: {reason}"),
-        );
-    }
-    if let Err(reason) = names::dns_subdomain(name) {
-        reader.error(
-            item.at,
-            format!("invalid service account name `{name}`: {reason}"),
-        );
-    }
+    super::service_account_parts(reader, item, namespace, name);
 }

@@ -9,10 +9,9 @@ mod rules;
 
 use std::collections::BTreeMap;
 
-use super::raw::{Pair, Spec, Text};
+use super::raw::{MetaSpec, Spec, Text};
 use super::reader::Reader;
 use super::resolve::{Directory, Unresolved};
-use super::suggest;
 
 const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
 
@@ -27,25 +26,12 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
         );
     }
     if let Some(account) = &spec.account {
-        rule(
-            reader,
-            account,
-            "account",
-            names::account_id(&account.value),
-        );
+        rule(reader, account, "account", names::account_id);
     }
     if let Some(partition) = &spec.partition
         && !PARTITIONS.contains(&partition.as_str())
     {
-        let hint = match suggest::closest(&partition.value, PARTITIONS) {
-            Some(close) => format!("did you mean `{close}`?"),
-            None => format!("expected {}", suggest::list(PARTITIONS)),
-        };
-        reader.error_hint(
-            partition.at,
-            format!("unknown partition `{}`", partition.value),
-            hint,
-        );
+        reader.unknown_word(partition, "partition", &PARTITIONS);
     }
     iam::validate(reader, spec, directory);
     for cluster in &spec.clusters {
@@ -53,14 +39,40 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
     }
 }
 
-/// Reports `invalid WHAT `value`: reason` when `result` is an error.
-fn rule(reader: &mut Reader<'_>, text: &Text, what: &str, result: Result<(), String>) {
-    if let Err(reason) = result {
+/// Reports `invalid WHAT `value`: reason` when `check` refuses the text.
+fn rule(reader: &mut Reader<'_>, text: &Text, what: &str, check: fn(&str) -> Result<(), String>) {
+    if let Err(reason) = check(&text.value) {
         reader.error(
             text.at,
             format!("invalid {what} `{}`: {reason}", text.value),
         );
     }
+}
+
+/// Like `rule`, for a part of a key (the name of a `namespace/name` key), reported at the key.
+fn part_rule(
+    reader: &mut Reader<'_>,
+    key: &Text,
+    part: &str,
+    what: &str,
+    check: fn(&str) -> Result<(), String>,
+) {
+    if let Err(reason) = check(part) {
+        reader.error(key.at, format!("invalid {what} `{part}`: {reason}"));
+    }
+}
+
+/// The namespace and name of a service account a reference names (a binding's subject, a
+/// trusted `cluster/namespace/name`), reported at the reference.
+fn service_account_parts(reader: &mut Reader<'_>, reference: &Text, namespace: &str, name: &str) {
+    part_rule(reader, reference, namespace, "namespace", names::dns_label);
+    part_rule(
+        reader,
+        reference,
+        name,
+        "service account name",
+        names::dns_subdomain,
+    );
 }
 
 /// Reports an unresolved reference at `text`.
@@ -92,15 +104,10 @@ fn duplicates<'t>(
 }
 
 /// Labels and annotations: Kubernetes key rules, label value rules, and the ownership label.
-fn metadata(reader: &mut Reader<'_>, labels: &[Pair], annotations: &[Pair]) {
-    for (key, value) in labels {
-        rule(reader, key, "label key", names::metadata_key(&key.value));
-        rule(
-            reader,
-            value,
-            "label value",
-            names::label_value(&value.value),
-        );
+fn metadata(reader: &mut Reader<'_>, meta: &MetaSpec) {
+    for (key, value) in &meta.labels {
+        rule(reader, key, "label key", names::metadata_key);
+        rule(reader, value, "label value", names::label_value);
         if key.value == crate::model::MANAGED_BY_LABEL {
             reader.error_hint(
                 key.at,
@@ -109,12 +116,7 @@ fn metadata(reader: &mut Reader<'_>, labels: &[Pair], annotations: &[Pair]) {
             );
         }
     }
-    for (key, _) in annotations {
-        rule(
-            reader,
-            key,
-            "annotation key",
-            names::metadata_key(&key.value),
-        );
+    for (key, _) in &meta.annotations {
+        rule(reader, key, "annotation key", names::metadata_key);
     }
 }

@@ -286,52 +286,55 @@ mod tests {
         assert!(iam_name(IamName::Role, "").is_err());
     }
 
+    /// `check` accepts each `ok` text and refuses each other one.
+    fn accepts(check: fn(&str) -> Result<(), String>, ok: &[&str], refused: &[&str]) {
+        for text in ok {
+            assert_eq!(check(text), Ok(()), "{text:?} is refused");
+        }
+        for text in refused {
+            assert!(check(text).is_err(), "{text:?} is accepted");
+        }
+    }
+
     #[test]
     fn paths() {
-        assert!(iam_path("/").is_ok());
-        assert!(iam_path("/team/a/").is_ok());
-        assert!(iam_path("team/").is_err());
-        assert!(iam_path("/a b/").is_err());
-        assert!(iam_path(&format!("/{}/", "a".repeat(511))).is_err());
+        let long = format!("/{}/", "a".repeat(511));
+        accepts(iam_path, &["/", "/team/a/"], &["team/", "/a b/", &long]);
     }
 
     #[test]
     fn tags() {
-        assert!(tag_key("team").is_ok());
-        assert!(tag_key("aws:x").is_err());
-        assert!(tag_key("").is_err());
-        assert!(tag_value("").is_ok());
-        assert!(tag_value("a!").is_err());
+        accepts(tag_key, &["team"], &["aws:x", ""]);
+        accepts(tag_value, &[""], &["a!"]);
     }
 
     #[test]
     fn kubernetes_names() {
-        assert!(dns_label("my-test-ns").is_ok());
-        assert!(dns_label("My-ns").is_err());
-        assert!(dns_label("-a").is_err());
-        assert!(dns_label(&"a".repeat(64)).is_err());
-        assert!(dns_subdomain("a.b-c").is_ok());
-        assert!(dns_subdomain("a..b").is_err());
-        assert!(rbac_name("system:aggregate-to-view").is_ok());
-        assert!(rbac_name("a/b").is_err());
-        assert!(metadata_key("app.kubernetes.io/name").is_ok());
-        assert!(metadata_key("team").is_ok());
-        assert!(metadata_key("Bad Prefix/x").is_err());
-        assert!(label_value("").is_ok());
-        assert!(label_value("a b").is_err());
+        accepts(
+            dns_label,
+            &["my-test-ns"],
+            &["My-ns", "-a", &"a".repeat(64)],
+        );
+        accepts(dns_subdomain, &["a.b-c"], &["a..b"]);
+        accepts(rbac_name, &["system:aggregate-to-view"], &["a/b"]);
+        accepts(
+            metadata_key,
+            &["app.kubernetes.io/name", "team"],
+            &["Bad Prefix/x"],
+        );
+        accepts(label_value, &[""], &["a b"]);
     }
 
     #[test]
     fn clusters_regions_issuers() {
-        assert!(cluster_name("my_cluster-1").is_ok());
-        assert!(cluster_name("-x").is_err());
-        assert!(region("us-east-1").is_ok());
-        assert!(region("us-gov-west-1").is_ok());
-        assert!(region("useast1").is_err());
-        assert!(oidc_issuer("https://oidc.eks.us-east-1.amazonaws.com/id/X").is_ok());
-        assert!(oidc_issuer("oidc.eks.us-east-1.amazonaws.com/id/X").is_err());
-        assert!(account_id("012345678901").is_ok());
-        assert!(account_id("12345").is_err());
+        accepts(cluster_name, &["my_cluster-1"], &["-x"]);
+        accepts(region, &["us-east-1", "us-gov-west-1"], &["useast1"]);
+        accepts(
+            oidc_issuer,
+            &["https://oidc.eks.us-east-1.amazonaws.com/id/X"],
+            &["oidc.eks.us-east-1.amazonaws.com/id/X"],
+        );
+        accepts(account_id, &["012345678901"], &["12345"]);
     }
 
     #[test]
