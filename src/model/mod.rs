@@ -399,10 +399,10 @@ pub struct Cluster {
     #[serde(default)]
     pub namespaces: BTreeMap<String, Namespace>,
     #[serde(default)]
-    pub cluster_roles: BTreeMap<String, ClusterRole>,
+    pub cluster_roles: BTreeMap<String, RbacRole>,
     /// Namespaced Roles by `namespace/name`.
     #[serde(default)]
-    pub roles: BTreeMap<String, K8sRole>,
+    pub roles: BTreeMap<String, RbacRole>,
     #[serde(default)]
     pub cluster_role_bindings: BTreeMap<String, Binding>,
     /// RoleBindings by `namespace/name`.
@@ -556,22 +556,15 @@ pub struct PolicyRule {
     pub verbs: BTreeSet<String>,
 }
 
+/// A ClusterRole or a namespaced Role: the same object, rules and metadata. Its scope is where
+/// it is kept (`Cluster::cluster_roles`, or `Cluster::roles` by `namespace/name`) and the kind
+/// of its address (`Kind::ClusterRole`, `Kind::K8sRole`); the JSON form is the same for both.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ClusterRole {
+pub struct RbacRole {
     #[serde(default, skip_serializing_if = "Meta::is_empty")]
     pub meta: Meta,
     /// Sorted, without duplicates: rule order has no meaning to the authorizer.
-    #[serde(default)]
-    pub rules: BTreeSet<PolicyRule>,
-}
-
-/// A namespaced Role (named `K8sRole` to keep it apart from IAM roles).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct K8sRole {
-    #[serde(default, skip_serializing_if = "Meta::is_empty")]
-    pub meta: Meta,
     #[serde(default)]
     pub rules: BTreeSet<PolicyRule>,
 }

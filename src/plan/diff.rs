@@ -8,10 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH,
-    DEFAULT_POLICY_PATH, Group, IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG,
-    MANAGED_BY_VALUE, Meta, NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy,
-    Role, ServiceAccount, State, User, arn,
+    AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, DEFAULT_GROUP_PATH, DEFAULT_POLICY_PATH,
+    Group, IRSA_ANNOTATION, Iam, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, Meta,
+    NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy, RbacRole, Role,
+    ServiceAccount, State, User, arn,
 };
 
 use super::eks;
@@ -360,45 +360,24 @@ impl Managed for Namespace {
     }
 }
 
-impl Managed for ClusterRole {
+impl Managed for RbacRole {
     fn is_owned(&self, _: &Paths<'_>) -> bool {
         self.meta.is_owned()
     }
     fn created(desired: &Self) -> Self {
-        ClusterRole {
+        RbacRole {
             meta: labelled(&desired.meta),
             rules: desired.rules.clone(),
         }
     }
     fn becomes(desired: &Self, live: &Self) -> Self {
-        ClusterRole {
+        RbacRole {
             meta: merge_meta(&desired.meta, &live.meta, &[]),
             rules: desired.rules.clone(),
         }
     }
     fn into_object(self) -> Object {
-        Object::ClusterRole(self)
-    }
-}
-
-impl Managed for K8sRole {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        self.meta.is_owned()
-    }
-    fn created(desired: &Self) -> Self {
-        K8sRole {
-            meta: labelled(&desired.meta),
-            rules: desired.rules.clone(),
-        }
-    }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        K8sRole {
-            meta: merge_meta(&desired.meta, &live.meta, &[]),
-            rules: desired.rules.clone(),
-        }
-    }
-    fn into_object(self) -> Object {
-        Object::K8sRole(self)
+        Object::RbacRole(self)
     }
 }
 

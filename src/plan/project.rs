@@ -96,28 +96,21 @@ fn apply(state: &mut State, change: &Change) {
                 },
             )
         }
-        Kind::ClusterRole => put_merged(
-            &mut cluster.cluster_roles,
-            name,
-            action,
-            after,
-            |o, live| match o {
-                Object::ClusterRole(role) => {
+        Kind::ClusterRole | Kind::K8sRole => {
+            let roles = if change.address.kind == Kind::ClusterRole {
+                &mut cluster.cluster_roles
+            } else {
+                &mut cluster.roles
+            };
+            put_merged(roles, name, action, after, |o, live| match o {
+                Object::RbacRole(role) => {
                     let mut role = role.clone();
                     role.meta = merge(live.map(|l| &l.meta), &role.meta, false);
                     Some(role)
                 }
                 _ => None,
-            },
-        ),
-        Kind::K8sRole => put_merged(&mut cluster.roles, name, action, after, |o, live| match o {
-            Object::K8sRole(role) => {
-                let mut role = role.clone();
-                role.meta = merge(live.map(|l| &l.meta), &role.meta, false);
-                Some(role)
-            }
-            _ => None,
-        }),
+            });
+        }
         Kind::ClusterRoleBinding | Kind::RoleBinding => {
             let bindings = if change.address.kind == Kind::ClusterRoleBinding {
                 &mut cluster.cluster_role_bindings

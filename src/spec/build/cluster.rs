@@ -4,10 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole,
-    IRSA_ANNOTATION, IamArn, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MapKind, Meta, Namespace,
-    PodIdentityAssociation, PolicyRule, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind,
-    arn,
+    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Binding, Cluster, IRSA_ANNOTATION, IamArn,
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, MapKind, Meta, Namespace, PodIdentityAssociation,
+    PolicyRule, RbacRole, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind, arn,
 };
 use crate::model::{Address, Kind};
 
@@ -90,7 +89,7 @@ pub fn build_cluster(
         }
         cluster.cluster_roles.insert(
             role.name.value.clone(),
-            ClusterRole {
+            RbacRole {
                 meta: meta(&role.meta),
                 rules: rules(role),
             },
@@ -102,7 +101,7 @@ pub fn build_cluster(
         }
         cluster.roles.insert(
             role.name.value.clone(),
-            K8sRole {
+            RbacRole {
                 meta: meta(&role.meta),
                 rules: rules(role),
             },
