@@ -469,12 +469,8 @@ mod tests {
 
     fn user() -> User {
         User {
-            path: "/".into(),
-            groups: BTreeSet::new(),
-            managed_policies: BTreeSet::new(),
-            inline_policies: BTreeMap::new(),
-            permissions_boundary: None,
             tags: BTreeMap::from([("managed-by".into(), "accessctl".into())]),
+            ..User::default()
         }
     }
 

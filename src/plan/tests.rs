@@ -38,12 +38,8 @@ fn owned_tags() -> BTreeMap<String, String> {
 
 fn user(owned: bool) -> User {
     User {
-        path: "/".into(),
-        groups: BTreeSet::new(),
-        managed_policies: BTreeSet::new(),
-        inline_policies: BTreeMap::new(),
-        permissions_boundary: None,
         tags: if owned { owned_tags() } else { BTreeMap::new() },
+        ..User::default()
     }
 }
 
