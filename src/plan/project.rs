@@ -279,7 +279,58 @@ fn replace_entry(entries: &mut Vec<AwsAuthEntry>, entry: &AwsAuthEntry) {
 
 #[cfg(test)]
 mod tests {
-    use super::moved_arn;
+    use std::collections::BTreeMap;
+
+    use super::{Action, Object, moved_arn, put_kube};
+    use crate::model::{IRSA_ANNOTATION, Meta, Namespace, ServiceAccount};
+
+    fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    /// An update sets the plan's keys on the live object's, and drops the IRSA annotation the
+    /// plan drops; a replace writes the plan's object alone; a delete removes it; an object of
+    /// another kind writes nothing.
+    #[test]
+    fn kubernetes_objects_follow_the_change() {
+        let live = ServiceAccount {
+            meta: Meta {
+                labels: pairs(&[("team", "a")]),
+                annotations: pairs(&[(IRSA_ANNOTATION, "arn:old"), ("other", "x")]),
+            },
+        };
+        let planned = ServiceAccount {
+            meta: Meta {
+                labels: pairs(&[("owner", "accessctl")]),
+                annotations: BTreeMap::new(),
+            },
+        };
+        let after = Some(Object::ServiceAccount(planned.clone()));
+        let key = "ns/sa".to_string();
+        let mut accounts = BTreeMap::from([(key.clone(), live.clone())]);
+
+        put_kube(&mut accounts, key.clone(), Action::Update, &after);
+        let updated = Meta {
+            labels: pairs(&[("owner", "accessctl"), ("team", "a")]),
+            annotations: pairs(&[("other", "x")]),
+        };
+        assert_eq!(accounts[&key].meta, updated);
+
+        accounts.insert(key.clone(), live.clone());
+        put_kube(&mut accounts, key.clone(), Action::Replace, &after);
+        assert_eq!(accounts[&key], planned);
+
+        accounts.insert(key.clone(), live.clone());
+        let namespace = Some(Object::Namespace(Namespace::default()));
+        put_kube(&mut accounts, key.clone(), Action::Update, &namespace);
+        assert_eq!(accounts[&key], live);
+
+        put_kube(&mut accounts, key.clone(), Action::Delete, &None);
+        assert!(accounts.is_empty());
+    }
 
     #[test]
     fn only_the_moved_customer_policy_changes_its_arn() {
