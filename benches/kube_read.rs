@@ -30,9 +30,8 @@ use std::time::{Duration, Instant};
 use accessctl::kube::apply::manifest;
 use accessctl::kube::{ClusterClient, read_cluster};
 use accessctl::model::{
-    AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, K8sRole, MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE, MapKind, Meta, Namespace, PolicyRule, RoleRef, RoleRefKind, State, Subject,
-    SubjectKind,
+    AwsAuth, AwsAuthEntry, Binding, Cluster, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MapKind, Meta,
+    Namespace, PolicyRule, RbacRole, RoleRef, RoleRefKind, State, Subject, SubjectKind,
 };
 use accessctl::plan::{Desired, Kind, Object, PlanOptions, plan};
 use kube_server::KubeServer;
@@ -104,14 +103,14 @@ fn desired_cluster() -> Cluster {
         let namespace = format!("team-{}", i % NAMESPACES);
         cluster.cluster_roles.insert(
             format!("reader-{i}"),
-            ClusterRole {
+            RbacRole {
                 meta: owned(),
                 rules: rules(i),
             },
         );
         cluster.roles.insert(
             format!("{namespace}/deployer-{i}"),
-            K8sRole {
+            RbacRole {
                 meta: owned(),
                 rules: rules(i),
             },
@@ -171,7 +170,7 @@ fn seed(server: &KubeServer, desired: &Cluster) {
             Kind::ClusterRole,
             None,
             name,
-            Object::ClusterRole(role.clone()),
+            Object::RbacRole(role.clone()),
         );
     }
     for (key, role) in &desired.roles {
@@ -180,7 +179,7 @@ fn seed(server: &KubeServer, desired: &Cluster) {
             Kind::K8sRole,
             Some(&namespace),
             &name,
-            Object::K8sRole(role.clone()),
+            Object::RbacRole(role.clone()),
         );
     }
     for (name, binding) in &desired.cluster_role_bindings {

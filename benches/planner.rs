@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use accessctl::model::{
     AccessEntry, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry, Binding, Caller, Cluster,
-    ClusterRole, DocumentKind, Group, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE,
-    MapKind, Meta, Namespace, Policy, PolicyDocument, PolicyRule, Role, RoleRef, RoleRefKind,
+    DocumentKind, Group, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, Meta,
+    Namespace, Policy, PolicyDocument, PolicyRule, RbacRole, Role, RoleRef, RoleRefKind,
     ServiceAccount, State, Subject, SubjectKind, User,
 };
 use accessctl::plan::{Desired, PlanOptions, plan};
@@ -197,7 +197,7 @@ fn desired_state() -> Desired {
     for index in 0..400 {
         cluster.cluster_roles.insert(
             format!("clusterrole-{index}"),
-            ClusterRole {
+            RbacRole {
                 meta: owned_meta(index),
                 rules: rules(index),
             },
@@ -228,7 +228,7 @@ fn desired_state() -> Desired {
     for index in 0..800 {
         cluster.roles.insert(
             format!("ns-{}/role-{index}", index % 300),
-            K8sRole {
+            RbacRole {
                 meta: owned_meta(index),
                 rules: rules(index),
             },

@@ -469,12 +469,8 @@ mod tests {
 
     fn user() -> User {
         User {
-            path: "/".into(),
-            groups: BTreeSet::new(),
-            managed_policies: BTreeSet::new(),
-            inline_policies: BTreeMap::new(),
-            permissions_boundary: None,
             tags: BTreeMap::from([("managed-by".into(), "accessctl".into())]),
+            ..User::default()
         }
     }
 
@@ -603,6 +599,14 @@ mod tests {
         );
     }
 
+    fn demo_aws_auth(state: &mut State) -> &mut AwsAuth {
+        state
+            .clusters
+            .get_mut("demo")
+            .and_then(|cluster| cluster.aws_auth.as_mut())
+            .expect("cluster demo has aws-auth")
+    }
+
     #[test]
     fn stale_names_only_the_planned_objects_that_changed() {
         let saved = saved();
@@ -611,27 +615,18 @@ mod tests {
         // Someone else's aws-auth entry and an unrelated user do not matter.
         let mut unrelated = live();
         unrelated.iam.users.insert("carol".into(), user());
-        if let Some(auth) = unrelated
-            .clusters
-            .get_mut("demo")
-            .and_then(|c| c.aws_auth.as_mut())
-        {
-            auth.entries
-                .push(entry("arn:aws:iam::111122223333:user/carol", &["x"]));
-            auth.entries[0].groups.push("more".into());
-        }
+        let auth = demo_aws_auth(&mut unrelated);
+        auth.entries
+            .push(entry("arn:aws:iam::111122223333:user/carol", &["x"]));
+        auth.entries[0].groups.push("more".into());
         assert_eq!(saved.stale(&unrelated).expect("compared"), Vec::new());
 
         // The planned user and the planned aws-auth entry created out of band do.
         let mut changed = live();
         changed.iam.users.insert("alice".into(), user());
-        if let Some(auth) = changed
-            .clusters
-            .get_mut("demo")
-            .and_then(|c| c.aws_auth.as_mut())
-        {
-            auth.entries.push(entry(ALICE, &["system:masters"]));
-        }
+        demo_aws_auth(&mut changed)
+            .entries
+            .push(entry(ALICE, &["system:masters"]));
         let stale: Vec<String> = saved
             .stale(&changed)
             .expect("compared")

@@ -93,10 +93,10 @@ fn cluster_objects(cluster: &Cluster) -> SeedObjects {
         add(Kind::Namespace, name, Object::Namespace(namespace.clone()));
     }
     for (name, role) in &cluster.cluster_roles {
-        add(Kind::ClusterRole, name, Object::ClusterRole(role.clone()));
+        add(Kind::ClusterRole, name, Object::RbacRole(role.clone()));
     }
     for (name, role) in &cluster.roles {
-        add(Kind::K8sRole, name, Object::K8sRole(role.clone()));
+        add(Kind::K8sRole, name, Object::RbacRole(role.clone()));
     }
     for (name, binding) in &cluster.cluster_role_bindings {
         add(

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use accessctl::model::{
     AccessEntry, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry, Binding, Caller, Cluster,
-    ClusterRole, DocumentKind, Group, IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_LABEL,
-    MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, Meta, Namespace, OidcProvider,
-    PodIdentityAssociation, Policy, PolicyDocument, PolicyRule, Role, RoleRef, RoleRefKind,
-    ServiceAccount, State, Subject, SubjectKind, User,
+    DocumentKind, Group, IRSA_ANNOTATION, Iam, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE,
+    MapKind, Meta, Namespace, OidcProvider, PodIdentityAssociation, Policy, PolicyDocument,
+    PolicyRule, RbacRole, Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject, SubjectKind,
+    User,
 };
 use accessctl::plan::{
     Action, Address, Desired, Kind, Object, Overrides, PlanOptions, Problem, SafetyCheck, plan,
@@ -430,12 +430,12 @@ fn cluster(live: bool) -> impl Strategy<Value = Cluster> {
         prop::collection::btree_map(name(), meta().prop_map(|meta| Namespace { meta }), 0..=2),
         prop::collection::btree_map(
             prop::sample::select(&["reader", "view"][..]).prop_map(str::to_string),
-            (meta(), rules()).prop_map(|(meta, rules)| ClusterRole { meta, rules }),
+            (meta(), rules()).prop_map(|(meta, rules)| RbacRole { meta, rules }),
             0..=2,
         ),
         prop::collection::btree_map(
             namespaced(),
-            (meta(), rules()).prop_map(|(meta, rules)| K8sRole { meta, rules }),
+            (meta(), rules()).prop_map(|(meta, rules)| RbacRole { meta, rules }),
             0..=2,
         ),
         prop::collection::btree_map(name(), binding(), 0..=3),

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use accessctl::model::{
     AccessEntry, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry, Binding, Caller, Cluster,
-    ClusterRole, DocumentKind, Group, Iam, K8sRole, MapKind, Meta, Namespace, OidcProvider, Policy,
-    PolicyDocument, PolicyRule, Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject,
-    SubjectKind, User,
+    DocumentKind, Group, Iam, MapKind, Meta, Namespace, OidcProvider, Policy, PolicyDocument,
+    PolicyRule, RbacRole, Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject, SubjectKind,
+    User,
 };
 use accessctl::plan::{
     Action, Address, Change, DeletedWith, FieldChange, Kind, Note, Object, PLAN_FORMAT_VERSION,
@@ -309,14 +309,14 @@ fn sample_state() -> State {
         ]),
         cluster_roles: BTreeMap::from([(
             "reader".to_string(),
-            ClusterRole {
+            RbacRole {
                 meta: owned_meta(),
                 rules: BTreeSet::from([view_rule(), health_rule()]),
             },
         )]),
         roles: BTreeMap::from([(
             "apps/deployer".to_string(),
-            K8sRole {
+            RbacRole {
                 meta: owned_meta(),
                 rules: BTreeSet::from([view_rule()]),
             },

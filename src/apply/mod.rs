@@ -160,14 +160,7 @@ mod tests {
                 groups: Vec::new(),
             }),
             Kind::Namespace => Object::Namespace(Namespace::default()),
-            _ => Object::User(User {
-                path: "/".into(),
-                groups: Default::default(),
-                managed_policies: Default::default(),
-                inline_policies: Default::default(),
-                permissions_boundary: None,
-                tags: Default::default(),
-            }),
+            _ => Object::User(User::default()),
         };
         let (before, after) = match action {
             Action::Create => (None, Some(object)),

@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccessEntry, AccessScope, AccountId, AwsAuthEntry, Binding, Cluster, ClusterRole,
-    DEFAULT_POLICY_PATH, DocumentKind, Group, IRSA_ANNOTATION, Iam, IamArn, K8sRole,
-    MANAGED_BY_TAG, MapKind, Policy, PolicyDocument, Role, RoleRefKind, ServiceAccount, State,
-    User, arn, parse_arn,
+    AccessEntry, AccessScope, AccountId, AwsAuthEntry, Binding, Cluster, DEFAULT_POLICY_PATH,
+    DocumentKind, Group, IRSA_ANNOTATION, Iam, IamArn, MANAGED_BY_TAG, MapKind, Policy,
+    PolicyDocument, RbacRole, Role, RoleRefKind, ServiceAccount, State, User, arn, parse_arn,
 };
 
 use super::{Options, Part};
@@ -59,8 +58,8 @@ pub struct Selection {
     pub roles: BTreeMap<String, Role>,
     pub access: Vec<AccessItem>,
     pub namespaces: BTreeSet<String>,
-    pub cluster_roles: BTreeMap<String, ClusterRole>,
-    pub k8s_roles: BTreeMap<String, K8sRole>,
+    pub cluster_roles: BTreeMap<String, RbacRole>,
+    pub k8s_roles: BTreeMap<String, RbacRole>,
     pub cluster_role_bindings: BTreeMap<String, Binding>,
     pub role_bindings: BTreeMap<String, Binding>,
     pub service_accounts: BTreeMap<String, ServiceAccount>,

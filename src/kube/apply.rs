@@ -317,8 +317,7 @@ fn namespaced(kind: Kind) -> bool {
 fn meta_of(object: &Object) -> Option<&Meta> {
     match object {
         Object::Namespace(namespace) => Some(&namespace.meta),
-        Object::ClusterRole(role) => Some(&role.meta),
-        Object::K8sRole(role) => Some(&role.meta),
+        Object::RbacRole(role) => Some(&role.meta),
         Object::Binding(binding) => Some(&binding.meta),
         Object::ServiceAccount(account) => Some(&account.meta),
         _ => None,
@@ -422,12 +421,12 @@ pub fn manifest(
                 ..core::Namespace::default()
             })
         }
-        (Kind::ClusterRole, Object::ClusterRole(role)) => serde_json::to_value(rbac::ClusterRole {
+        (Kind::ClusterRole, Object::RbacRole(role)) => serde_json::to_value(rbac::ClusterRole {
             metadata: object_meta(None, name, &role.meta),
             rules: Some(k8s_rules(&role.rules)),
             ..rbac::ClusterRole::default()
         }),
-        (Kind::K8sRole, Object::K8sRole(role)) => serde_json::to_value(rbac::Role {
+        (Kind::K8sRole, Object::RbacRole(role)) => serde_json::to_value(rbac::Role {
             metadata: object_meta(namespace, name, &role.meta),
             rules: Some(k8s_rules(&role.rules)),
         }),

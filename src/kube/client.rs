@@ -84,7 +84,6 @@ async fn read_kubeconfig(
 impl ClusterClient {
     /// Connects to cluster `name` of access.yaml through the kubeconfig of the environment.
     pub async fn connect(name: &str, cluster: &Cluster) -> Result<Self, KubeError> {
-        let hint = update_kubeconfig_hint(name, cluster);
         let kubeconfig = read_kubeconfig(None).await.and_then(|read| {
             read.map_err(|error| match &error {
                 KubeconfigError::ReadConfig(source, path) => format!(
@@ -98,14 +97,7 @@ impl ClusterClient {
                 ),
             })
         });
-        let kubeconfig = kubeconfig.map_err(|message| {
-            KubeError::new(
-                KubeErrorKind::Kubeconfig,
-                format!("cluster `{name}`: {message}"),
-            )
-            .with_hint(hint.clone())
-        })?;
-        Self::from_kubeconfig(name, cluster, kubeconfig).await
+        Self::connect_read(name, cluster, kubeconfig).await
     }
 
     /// Connects through the kubeconfig file at `path`.
@@ -114,20 +106,27 @@ impl ClusterClient {
         cluster: &Cluster,
         path: &Path,
     ) -> Result<Self, KubeError> {
-        let hint = update_kubeconfig_hint(name, cluster);
         let kubeconfig = read_kubeconfig(Some(path.to_path_buf()))
             .await
             .and_then(|read| read.map_err(|error| kubeconfig_reason(&error)))
-            .map_err(|reason| {
-                KubeError::new(
-                    KubeErrorKind::Kubeconfig,
-                    format!(
-                        "cluster `{name}`: cannot read the kubeconfig `{}`: {reason}",
-                        path.display()
-                    ),
-                )
-                .with_hint(hint.clone())
-            })?;
+            .map_err(|reason| format!("cannot read the kubeconfig `{}`: {reason}", path.display()));
+        Self::connect_read(name, cluster, kubeconfig).await
+    }
+
+    /// Connects with a kubeconfig as read, or fails with why it could not be read and the
+    /// command that writes one.
+    async fn connect_read(
+        name: &str,
+        cluster: &Cluster,
+        kubeconfig: Result<Kubeconfig, String>,
+    ) -> Result<Self, KubeError> {
+        let kubeconfig = kubeconfig.map_err(|message| {
+            KubeError::new(
+                KubeErrorKind::Kubeconfig,
+                format!("cluster `{name}`: {message}"),
+            )
+            .with_hint(update_kubeconfig_hint(name, cluster))
+        })?;
         Self::from_kubeconfig(name, cluster, kubeconfig).await
     }
 

@@ -24,8 +24,8 @@ use super::client::ClusterClient;
 use super::error::{KubeError, KubeErrorKind};
 use super::{AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, aws_auth};
 use crate::model::{
-    AwsAuth, Binding, Cluster, ClusterRole, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Meta,
-    Namespace, PolicyRule, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind,
+    AwsAuth, Binding, Cluster, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Meta, Namespace, PolicyRule,
+    RbacRole, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind,
 };
 
 /// Up to this many declared-but-not-owned objects of a kind are looked up by GET; more, by one
@@ -78,11 +78,11 @@ pub async fn read_cluster(client: &ClusterClient, desired: &Cluster) -> Result<C
         namespaces: convert(namespaces, |object| Namespace {
             meta: meta(&object.metadata),
         }),
-        cluster_roles: convert(cluster_roles, |object| ClusterRole {
+        cluster_roles: convert(cluster_roles, |object| RbacRole {
             meta: meta(&object.metadata),
             rules: rules(object.rules.as_deref()),
         }),
-        roles: convert(roles, |object| K8sRole {
+        roles: convert(roles, |object| RbacRole {
             meta: meta(&object.metadata),
             rules: rules(object.rules.as_deref()),
         }),

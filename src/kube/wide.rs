@@ -13,7 +13,7 @@ use kube::api::{Api, ListParams};
 use super::read::{Scoped, binding, meta, rules};
 use super::{ClusterClient, KubeError};
 use crate::drift::CLUSTER_ADMIN;
-use crate::model::{Binding, Cluster, ClusterRole, K8sRole, Namespace, ServiceAccount};
+use crate::model::{Binding, Cluster, Namespace, RbacRole, ServiceAccount};
 
 async fn list<K: Scoped>(client: &ClusterClient) -> Result<Vec<K>, KubeError> {
     let api: Api<K> = Api::all(client.client().clone());
@@ -52,11 +52,11 @@ pub async fn read_everything(
     cluster.namespaces = by_key(&namespaces, |o| Namespace {
         meta: meta(&o.metadata),
     });
-    cluster.cluster_roles = by_key(&cluster_roles, |o| ClusterRole {
+    cluster.cluster_roles = by_key(&cluster_roles, |o| RbacRole {
         meta: meta(&o.metadata),
         rules: rules(o.rules.as_deref()),
     });
-    cluster.roles = by_key(&roles, |o| K8sRole {
+    cluster.roles = by_key(&roles, |o| RbacRole {
         meta: meta(&o.metadata),
         rules: rules(o.rules.as_deref()),
     });

@@ -189,29 +189,38 @@ impl IamArn {
         }
     }
 
-    pub fn partition(&self) -> &str {
+    /// The partition and the account, as written: every kind has both.
+    fn partition_and_account(&self) -> (&str, &str) {
         match self {
-            IamArn::User { partition, .. }
-            | IamArn::Role { partition, .. }
-            | IamArn::Group { partition, .. }
-            | IamArn::Policy { partition, .. }
-            | IamArn::OidcProvider { partition, .. }
-            | IamArn::AssumedRole { partition, .. }
-            | IamArn::AccountRoot { partition, .. } => partition,
+            IamArn::User {
+                partition, account, ..
+            }
+            | IamArn::Role {
+                partition, account, ..
+            }
+            | IamArn::Group {
+                partition, account, ..
+            }
+            | IamArn::Policy {
+                partition, account, ..
+            }
+            | IamArn::OidcProvider {
+                partition, account, ..
+            }
+            | IamArn::AssumedRole {
+                partition, account, ..
+            }
+            | IamArn::AccountRoot { partition, account } => (partition, account),
         }
+    }
+
+    pub fn partition(&self) -> &str {
+        self.partition_and_account().0
     }
 
     /// The account as written (`aws` for an AWS-managed policy).
     pub fn account(&self) -> &str {
-        match self {
-            IamArn::User { account, .. }
-            | IamArn::Role { account, .. }
-            | IamArn::Group { account, .. }
-            | IamArn::Policy { account, .. }
-            | IamArn::OidcProvider { account, .. }
-            | IamArn::AssumedRole { account, .. }
-            | IamArn::AccountRoot { account, .. } => account,
-        }
+        self.partition_and_account().1
     }
 
     /// The account, when it is a 12-digit account id.
@@ -223,23 +232,24 @@ impl IamArn {
     /// assumed-role session; the issuer host of an OIDC provider; `None` for an account root.
     pub fn name(&self) -> Option<&str> {
         match self {
-            IamArn::User { name, .. }
-            | IamArn::Role { name, .. }
-            | IamArn::Group { name, .. }
-            | IamArn::Policy { name, .. } => Some(name),
             IamArn::OidcProvider { host, .. } => Some(host),
             IamArn::AssumedRole { role, .. } => Some(role),
-            IamArn::AccountRoot { .. } => None,
+            _ => self.path_and_name().map(|(_, name)| name),
         }
     }
 
     /// The path of a user, role, group or policy.
     pub fn path(&self) -> Option<&str> {
+        self.path_and_name().map(|(path, _)| path)
+    }
+
+    /// The path and name of a user, role, group or policy.
+    fn path_and_name(&self) -> Option<(&str, &str)> {
         match self {
-            IamArn::User { path, .. }
-            | IamArn::Role { path, .. }
-            | IamArn::Group { path, .. }
-            | IamArn::Policy { path, .. } => Some(path),
+            IamArn::User { path, name, .. }
+            | IamArn::Role { path, name, .. }
+            | IamArn::Group { path, name, .. }
+            | IamArn::Policy { path, name, .. } => Some((path, name)),
             _ => None,
         }
     }

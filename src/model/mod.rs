@@ -65,26 +65,22 @@ pub const STATE_FORMAT_VERSION: u32 = 1;
 /// Kubernetes groups that mark an aws-auth entry as a node role: never touched without a flag.
 pub const NODE_GROUPS: [&str; 2] = ["system:bootstrappers", "system:nodes"];
 
-/// The whole picture, desired or live.
+/// The whole picture, desired or live. A missing field takes its value from [`State::default`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct State {
     /// Always [`STATE_FORMAT_VERSION`] when written.
-    #[serde(default = "state_format_version")]
     pub format_version: u32,
     /// The AWS account: the file's `account:` on the desired side, the caller's on the live side.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`).
-    #[serde(default = "default_partition")]
     pub partition: String,
     /// Who reads live state (from STS). Live side only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<Caller>,
-    #[serde(default)]
     pub iam: Iam,
     /// By the cluster name used in access.yaml.
-    #[serde(default)]
     pub clusters: BTreeMap<String, Cluster>,
 }
 
@@ -99,10 +95,6 @@ impl Default for State {
             clusters: BTreeMap::new(),
         }
     }
-}
-
-fn state_format_version() -> u32 {
-    STATE_FORMAT_VERSION
 }
 
 pub fn default_partition() -> String {
@@ -130,21 +122,16 @@ impl Caller {
     }
 }
 
-/// Everything accessctl reads and writes in IAM, by name.
+/// Everything accessctl reads and writes in IAM, by name. A missing section is empty.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Iam {
     /// Customer-managed policies, by name.
-    #[serde(default)]
     pub policies: BTreeMap<String, Policy>,
-    #[serde(default)]
     pub groups: BTreeMap<String, Group>,
-    #[serde(default)]
     pub users: BTreeMap<String, User>,
-    #[serde(default)]
     pub roles: BTreeMap<String, Role>,
     /// IAM OIDC identity providers, by issuer host and path (`oidc.eks.us-east-1.amazonaws.com/id/X`).
-    #[serde(default)]
     pub oidc_providers: BTreeMap<String, OidcProvider>,
 }
 
@@ -174,44 +161,63 @@ pub struct Policy {
     pub tags: BTreeMap<String, String>,
 }
 
-/// An IAM group. Ownership: the path (IAM groups have no tags).
+/// An IAM group. Ownership: the path (IAM groups have no tags). A missing field takes its
+/// value from [`Group::default`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Group {
-    #[serde(default = "root_path")]
     pub path: String,
     /// Managed policy ARNs attached to the group.
-    #[serde(default)]
     pub managed_policies: BTreeSet<String>,
     /// Inline policies by name.
-    #[serde(default)]
     pub inline_policies: BTreeMap<String, PolicyDocument>,
     /// The users in the group, as a plan shows them. A state records membership once, on the
     /// users (`User::groups`, as IAM reports it), and leaves this empty; the planner fills it
     /// in the group objects of its changes, where apply reads it (`members - mallory` takes
     /// a member the file does not declare out of a group accessctl owns).
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub members: BTreeSet<String>,
 }
 
-/// An IAM user.
+/// An IAM user. A missing field takes its value from [`User::default`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct User {
-    #[serde(default = "root_path")]
     pub path: String,
     /// Group names.
-    #[serde(default)]
     pub groups: BTreeSet<String>,
-    #[serde(default)]
     pub managed_policies: BTreeSet<String>,
-    #[serde(default)]
     pub inline_policies: BTreeMap<String, PolicyDocument>,
     /// Permissions boundary policy ARN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<String>,
-    #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// A group at the root path, holding nothing.
+impl Default for Group {
+    fn default() -> Self {
+        Group {
+            path: root_path(),
+            managed_policies: BTreeSet::new(),
+            inline_policies: BTreeMap::new(),
+            members: BTreeSet::new(),
+        }
+    }
+}
+
+/// A user at the root path, in no group, holding nothing, untagged.
+impl Default for User {
+    fn default() -> Self {
+        User {
+            path: root_path(),
+            groups: BTreeSet::new(),
+            managed_policies: BTreeSet::new(),
+            inline_policies: BTreeMap::new(),
+            permissions_boundary: None,
+            tags: BTreeMap::new(),
+        }
+    }
 }
 
 /// An IAM role.
@@ -341,13 +347,11 @@ impl Iam {
 }
 
 /// An IAM OpenID Connect provider (IRSA).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct OidcProvider {
     /// Audiences (client ids); IRSA needs `sts.amazonaws.com`.
-    #[serde(default)]
     pub client_ids: BTreeSet<String>,
-    #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
 
@@ -373,61 +377,52 @@ impl AuthenticationMode {
     }
 }
 
-/// One cluster: its access mappings and the Kubernetes objects accessctl manages.
+/// One cluster: its access mappings and the Kubernetes objects accessctl manages. A missing
+/// field takes its value from [`Cluster::default`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Cluster {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The EKS cluster name when it differs from the key in access.yaml.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eks_name: Option<String>,
     /// kubeconfig context.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
-    #[serde(default)]
     pub authentication: AuthenticationMode,
     /// OIDC issuer URL (`https://oidc.eks.<region>.amazonaws.com/id/<ID>`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oidc_issuer: Option<String>,
     /// The aws-auth ConfigMap; `None` when it does not exist (live) or is not used (desired).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aws_auth: Option<AwsAuth>,
     /// EKS access entries by principal ARN.
-    #[serde(default)]
     pub access_entries: BTreeMap<String, AccessEntry>,
-    #[serde(default)]
     pub namespaces: BTreeMap<String, Namespace>,
-    #[serde(default)]
-    pub cluster_roles: BTreeMap<String, ClusterRole>,
+    pub cluster_roles: BTreeMap<String, RbacRole>,
     /// Namespaced Roles by `namespace/name`.
-    #[serde(default)]
-    pub roles: BTreeMap<String, K8sRole>,
-    #[serde(default)]
+    pub roles: BTreeMap<String, RbacRole>,
     pub cluster_role_bindings: BTreeMap<String, Binding>,
     /// RoleBindings by `namespace/name`.
-    #[serde(default)]
     pub role_bindings: BTreeMap<String, Binding>,
     /// ServiceAccounts by `namespace/name`.
-    #[serde(default)]
     pub service_accounts: BTreeMap<String, ServiceAccount>,
     /// EKS Pod Identity associations by `namespace/name` of their ServiceAccount.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub pod_identity: BTreeMap<String, PodIdentityAssociation>,
 }
 
 /// The aws-auth ConfigMap in kube-system, parsed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct AwsAuth {
     /// `mapRoles`, `mapUsers` and `mapAccounts` entries in file order.
-    #[serde(default)]
     pub entries: Vec<AwsAuthEntry>,
     /// ARNs (or account ids) whose entries accessctl manages, from the ConfigMap's annotation.
-    #[serde(default)]
     pub managed: BTreeSet<String>,
     /// Live side only: kept for the compare-and-swap update.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
 }
 
@@ -511,11 +506,11 @@ pub enum AccessScope {
 /// Labels and annotations: the metadata accessctl compares. Only the keys the file sets (plus
 /// the ownership label) take part in a diff; others belong to someone else.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Meta {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -531,9 +526,9 @@ impl Meta {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Namespace {
-    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+    #[serde(skip_serializing_if = "Meta::is_empty")]
     pub meta: Meta,
 }
 
@@ -556,23 +551,15 @@ pub struct PolicyRule {
     pub verbs: BTreeSet<String>,
 }
 
+/// A ClusterRole or a namespaced Role: the same object, rules and metadata. Its scope is where
+/// it is kept (`Cluster::cluster_roles`, or `Cluster::roles` by `namespace/name`) and the kind
+/// of its address (`Kind::ClusterRole`, `Kind::K8sRole`); the JSON form is the same for both.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterRole {
-    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+#[serde(default, deny_unknown_fields)]
+pub struct RbacRole {
+    #[serde(skip_serializing_if = "Meta::is_empty")]
     pub meta: Meta,
     /// Sorted, without duplicates: rule order has no meaning to the authorizer.
-    #[serde(default)]
-    pub rules: BTreeSet<PolicyRule>,
-}
-
-/// A namespaced Role (named `K8sRole` to keep it apart from IAM roles).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct K8sRole {
-    #[serde(default, skip_serializing_if = "Meta::is_empty")]
-    pub meta: Meta,
-    #[serde(default)]
     pub rules: BTreeSet<PolicyRule>,
 }
 
@@ -619,12 +606,34 @@ pub struct Binding {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServiceAccount {
     /// IRSA: the `eks.amazonaws.com/role-arn` annotation lives in `meta.annotations`.
-    #[serde(default, skip_serializing_if = "Meta::is_empty")]
+    #[serde(skip_serializing_if = "Meta::is_empty")]
     pub meta: Meta,
 }
+
+/// The Kubernetes objects accessctl writes (namespaces, RBAC roles, bindings, ServiceAccounts):
+/// their ownership, and the keys the file controls, are in their metadata.
+pub trait KubeObject {
+    fn meta(&self) -> &Meta;
+    fn meta_mut(&mut self) -> &mut Meta;
+}
+
+macro_rules! kube_object {
+    ($($type:ty),*) => {
+        $(impl KubeObject for $type {
+            fn meta(&self) -> &Meta {
+                &self.meta
+            }
+            fn meta_mut(&mut self) -> &mut Meta {
+                &mut self.meta
+            }
+        })*
+    };
+}
+
+kube_object!(Namespace, RbacRole, Binding, ServiceAccount);
 
 pub fn root_path() -> String {
     "/".to_string()
@@ -659,34 +668,30 @@ pub fn issuer_host_path(issuer: &str) -> &str {
 mod tests {
     use super::*;
 
+    /// An assumed-role session maps back to its role; a user is itself, path included.
     #[test]
-    fn assumed_role_maps_back_to_its_role() {
-        let caller = Caller {
-            account: "111122223333".into(),
-            arn: "arn:aws:sts::111122223333:assumed-role/deployer/ci-session".into(),
-        };
-        assert_eq!(
-            caller.principal_arn(),
-            "arn:aws:iam::111122223333:role/deployer"
-        );
-    }
-
-    #[test]
-    fn user_caller_keeps_its_path() {
-        let caller = Caller {
-            account: "111122223333".into(),
-            arn: "arn:aws:iam::111122223333:user/ops/alice".into(),
-        };
-        assert_eq!(caller.principal_arn(), caller.arn);
-    }
-
-    #[test]
-    fn user_caller_is_itself() {
-        let caller = Caller {
-            account: "111122223333".into(),
-            arn: "arn:aws:iam::111122223333:user/alice".into(),
-        };
-        assert_eq!(caller.principal_arn(), caller.arn);
+    fn callers_map_to_their_principal() {
+        let cases = [
+            (
+                "arn:aws:sts::111122223333:assumed-role/deployer/ci-session",
+                "arn:aws:iam::111122223333:role/deployer",
+            ),
+            (
+                "arn:aws:iam::111122223333:user/ops/alice",
+                "arn:aws:iam::111122223333:user/ops/alice",
+            ),
+            (
+                "arn:aws:iam::111122223333:user/alice",
+                "arn:aws:iam::111122223333:user/alice",
+            ),
+        ];
+        for (arn, principal) in cases {
+            let caller = Caller {
+                account: "111122223333".into(),
+                arn: arn.into(),
+            };
+            assert_eq!(caller.principal_arn(), principal, "{arn}");
+        }
     }
 
     #[test]

@@ -8,10 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole, DEFAULT_GROUP_PATH,
-    DEFAULT_POLICY_PATH, Group, IRSA_ANNOTATION, Iam, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_TAG,
-    MANAGED_BY_VALUE, Meta, NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy,
-    Role, ServiceAccount, State, User, arn,
+    AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, DEFAULT_GROUP_PATH, DEFAULT_POLICY_PATH,
+    Group, IRSA_ANNOTATION, Iam, KubeObject, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE,
+    Meta, NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy, RbacRole, Role,
+    ServiceAccount, State, User, arn,
 };
 
 use super::eks;
@@ -116,9 +116,18 @@ fn tag(tags: &mut BTreeMap<String, String>) {
     tags.insert(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string());
 }
 
-/// Live metadata with the file's keys set: keys the file does not name belong to others.
-/// `removable` annotations are controlled by the file even when absent from it.
+/// Live metadata with the file's keys set and the ownership label: keys the file does not name
+/// belong to others. `removable` annotations are controlled by the file even when absent from
+/// it.
 pub(super) fn merge_meta(desired: &Meta, live: &Meta, removable: &[&str]) -> Meta {
+    let mut meta = set_keys(desired, live, removable);
+    label(&mut meta);
+    meta
+}
+
+/// Live metadata with `desired`'s keys set, and the `removable` annotations `desired` lacks
+/// taken out.
+pub(super) fn set_keys(desired: &Meta, live: &Meta, removable: &[&str]) -> Meta {
     let mut meta = live.clone();
     for key in removable {
         if !desired.annotations.contains_key(*key) {
@@ -137,19 +146,12 @@ pub(super) fn merge_meta(desired: &Meta, live: &Meta, removable: &[&str]) -> Met
             .iter()
             .map(|(key, value)| (key.clone(), value.clone())),
     );
-    label(&mut meta);
     meta
 }
 
 fn label(meta: &mut Meta) {
     meta.labels
         .insert(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string());
-}
-
-fn labelled(meta: &Meta) -> Meta {
-    let mut meta = meta.clone();
-    label(&mut meta);
-    meta
 }
 
 /// Fields written but not read back from live state, by kind: never a difference in a plan.
@@ -341,113 +343,100 @@ impl Managed for AccessEntry {
     }
 }
 
-impl Managed for Namespace {
+/// A Kubernetes object, owned by the ownership label. What it becomes is the file's object
+/// with the file's labels and annotations set on the live ones: keys the file does not name
+/// belong to others.
+pub(super) trait KubeManaged: KubeObject + Clone + PartialEq {
+    /// Annotations the file controls even when it leaves them out.
+    const REMOVABLE: &'static [&'static str] = &[];
+
+    /// Fields that differ and cannot be changed in place.
+    fn fixed_fields(after: &Self, live: &Self) -> Vec<&'static str> {
+        let _ = (after, live);
+        Vec::new()
+    }
+
+    fn from_object(object: &Object) -> Option<&Self>;
+
+    fn to_object(self) -> Object;
+}
+
+impl<T: KubeManaged> Managed for T {
     fn is_owned(&self, _: &Paths<'_>) -> bool {
-        self.meta.is_owned()
+        self.meta().is_owned()
     }
     fn created(desired: &Self) -> Self {
-        Namespace {
-            meta: labelled(&desired.meta),
-        }
+        let mut object = desired.clone();
+        label(object.meta_mut());
+        object
     }
     fn becomes(desired: &Self, live: &Self) -> Self {
-        Namespace {
-            meta: merge_meta(&desired.meta, &live.meta, &[]),
-        }
+        let mut object = desired.clone();
+        *object.meta_mut() = merge_meta(desired.meta(), live.meta(), T::REMOVABLE);
+        object
+    }
+    fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
+        T::fixed_fields(after, live)
     }
     fn into_object(self) -> Object {
+        self.to_object()
+    }
+}
+
+impl KubeManaged for Namespace {
+    fn from_object(object: &Object) -> Option<&Self> {
+        match object {
+            Object::Namespace(namespace) => Some(namespace),
+            _ => None,
+        }
+    }
+    fn to_object(self) -> Object {
         Object::Namespace(self)
     }
 }
 
-impl Managed for ClusterRole {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        self.meta.is_owned()
-    }
-    fn created(desired: &Self) -> Self {
-        ClusterRole {
-            meta: labelled(&desired.meta),
-            rules: desired.rules.clone(),
+impl KubeManaged for RbacRole {
+    fn from_object(object: &Object) -> Option<&Self> {
+        match object {
+            Object::RbacRole(role) => Some(role),
+            _ => None,
         }
     }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        ClusterRole {
-            meta: merge_meta(&desired.meta, &live.meta, &[]),
-            rules: desired.rules.clone(),
-        }
-    }
-    fn into_object(self) -> Object {
-        Object::ClusterRole(self)
+    fn to_object(self) -> Object {
+        Object::RbacRole(self)
     }
 }
 
-impl Managed for K8sRole {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        self.meta.is_owned()
-    }
-    fn created(desired: &Self) -> Self {
-        K8sRole {
-            meta: labelled(&desired.meta),
-            rules: desired.rules.clone(),
-        }
-    }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        K8sRole {
-            meta: merge_meta(&desired.meta, &live.meta, &[]),
-            rules: desired.rules.clone(),
-        }
-    }
-    fn into_object(self) -> Object {
-        Object::K8sRole(self)
-    }
-}
-
-impl Managed for Binding {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        self.meta.is_owned()
-    }
-    fn created(desired: &Self) -> Self {
-        Binding {
-            meta: labelled(&desired.meta),
-            role_ref: desired.role_ref.clone(),
-            subjects: desired.subjects.clone(),
-        }
-    }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        Binding {
-            meta: merge_meta(&desired.meta, &live.meta, &[]),
-            role_ref: desired.role_ref.clone(),
-            subjects: desired.subjects.clone(),
-        }
-    }
-    fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
+impl KubeManaged for Binding {
+    fn fixed_fields(after: &Self, live: &Self) -> Vec<&'static str> {
         if after.role_ref == live.role_ref {
             Vec::new()
         } else {
             vec!["role_ref"]
         }
     }
-    fn into_object(self) -> Object {
+    fn from_object(object: &Object) -> Option<&Self> {
+        match object {
+            Object::Binding(binding) => Some(binding),
+            _ => None,
+        }
+    }
+    fn to_object(self) -> Object {
         Object::Binding(self)
     }
 }
 
-impl Managed for ServiceAccount {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        self.meta.is_owned()
-    }
-    fn created(desired: &Self) -> Self {
-        ServiceAccount {
-            meta: labelled(&desired.meta),
+/// The IRSA annotation is the file's `iamRole`: removing `iamRole` removes it.
+impl KubeManaged for ServiceAccount {
+    const REMOVABLE: &'static [&'static str] = &[IRSA_ANNOTATION];
+
+    fn from_object(object: &Object) -> Option<&Self> {
+        match object {
+            Object::ServiceAccount(account) => Some(account),
+            _ => None,
         }
     }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        // The IRSA annotation is the file's `iamRole`: removing `iamRole` removes it.
-        ServiceAccount {
-            meta: merge_meta(&desired.meta, &live.meta, &[IRSA_ANNOTATION]),
-        }
-    }
-    fn into_object(self) -> Object {
+    fn to_object(self) -> Object {
         Object::ServiceAccount(self)
     }
 }

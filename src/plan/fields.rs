@@ -200,14 +200,7 @@ mod tests {
     }
 
     fn user() -> User {
-        User {
-            path: "/".into(),
-            groups: Default::default(),
-            managed_policies: Default::default(),
-            inline_policies: BTreeMap::new(),
-            permissions_boundary: None,
-            tags: BTreeMap::new(),
-        }
+        User::default()
     }
 
     #[test]

@@ -24,8 +24,8 @@ pub use fields::{display_field, display_path};
 pub use project::project;
 
 use crate::model::{
-    AccessEntry, AuthenticationMode, AwsAuthEntry, Binding, ClusterRole, Group, K8sRole, Namespace,
-    OidcProvider, PodIdentityAssociation, Policy, Role, ServiceAccount, State, User,
+    AccessEntry, AuthenticationMode, AwsAuthEntry, Binding, Group, Namespace, OidcProvider,
+    PodIdentityAssociation, Policy, RbacRole, Role, ServiceAccount, State, User,
 };
 
 /// Version of the plan JSON format (`docs/plan-json.md`, `specs/plan.schema.json`).
@@ -68,8 +68,8 @@ pub enum Object {
     AwsAuthEntry(AwsAuthEntry),
     AccessEntry(AccessEntry),
     Namespace(Namespace),
-    ClusterRole(ClusterRole),
-    K8sRole(K8sRole),
+    /// A ClusterRole or a Role: the address's kind says which.
+    RbacRole(RbacRole),
     Binding(Binding),
     ServiceAccount(ServiceAccount),
     PodIdentity(PodIdentityAssociation),
@@ -87,8 +87,7 @@ impl Object {
             Kind::AwsAuth => Object::AwsAuthEntry(serde_json::from_value(value)?),
             Kind::AccessEntry => Object::AccessEntry(serde_json::from_value(value)?),
             Kind::Namespace => Object::Namespace(serde_json::from_value(value)?),
-            Kind::ClusterRole => Object::ClusterRole(serde_json::from_value(value)?),
-            Kind::K8sRole => Object::K8sRole(serde_json::from_value(value)?),
+            Kind::ClusterRole | Kind::K8sRole => Object::RbacRole(serde_json::from_value(value)?),
             Kind::ClusterRoleBinding | Kind::RoleBinding => {
                 Object::Binding(serde_json::from_value(value)?)
             }

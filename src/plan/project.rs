@@ -10,9 +10,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AwsAuth, AwsAuthEntry, Cluster, Group, IRSA_ANNOTATION, Iam, IamArn, Meta, State,
+    AwsAuth, AwsAuthEntry, Binding, Cluster, Group, Iam, IamArn, Namespace, RbacRole,
+    ServiceAccount, State,
 };
 
+use super::diff::{KubeManaged, set_keys};
 use super::{Action, Change, Kind, Object};
 
 /// The live state after `changes` are applied to `live`, in order.
@@ -80,74 +82,15 @@ fn apply(state: &mut State, change: &Change) {
     let action = change.action;
     let after = &change.after;
     match change.address.kind {
-        Kind::Namespace => {
-            put_merged(
-                &mut cluster.namespaces,
-                name,
-                action,
-                after,
-                |o, live| match o {
-                    Object::Namespace(namespace) => {
-                        let mut namespace = namespace.clone();
-                        namespace.meta = merge(live.map(|l| &l.meta), &namespace.meta, false);
-                        Some(namespace)
-                    }
-                    _ => None,
-                },
-            )
+        Kind::Namespace => put_kube::<Namespace>(&mut cluster.namespaces, name, action, after),
+        Kind::ClusterRole => put_kube::<RbacRole>(&mut cluster.cluster_roles, name, action, after),
+        Kind::K8sRole => put_kube::<RbacRole>(&mut cluster.roles, name, action, after),
+        Kind::ClusterRoleBinding => {
+            put_kube::<Binding>(&mut cluster.cluster_role_bindings, name, action, after)
         }
-        Kind::ClusterRole => put_merged(
-            &mut cluster.cluster_roles,
-            name,
-            action,
-            after,
-            |o, live| match o {
-                Object::ClusterRole(role) => {
-                    let mut role = role.clone();
-                    role.meta = merge(live.map(|l| &l.meta), &role.meta, false);
-                    Some(role)
-                }
-                _ => None,
-            },
-        ),
-        Kind::K8sRole => put_merged(&mut cluster.roles, name, action, after, |o, live| match o {
-            Object::K8sRole(role) => {
-                let mut role = role.clone();
-                role.meta = merge(live.map(|l| &l.meta), &role.meta, false);
-                Some(role)
-            }
-            _ => None,
-        }),
-        Kind::ClusterRoleBinding | Kind::RoleBinding => {
-            let bindings = if change.address.kind == Kind::ClusterRoleBinding {
-                &mut cluster.cluster_role_bindings
-            } else {
-                &mut cluster.role_bindings
-            };
-            put_merged(bindings, name, action, after, |o, live| match o {
-                Object::Binding(binding) => {
-                    let mut binding = binding.clone();
-                    binding.meta = merge(live.map(|l| &l.meta), &binding.meta, false);
-                    Some(binding)
-                }
-                _ => None,
-            });
-        }
+        Kind::RoleBinding => put_kube::<Binding>(&mut cluster.role_bindings, name, action, after),
         Kind::ServiceAccount => {
-            put_merged(
-                &mut cluster.service_accounts,
-                name,
-                action,
-                after,
-                |o, live| match o {
-                    Object::ServiceAccount(account) => {
-                        let mut account = account.clone();
-                        account.meta = merge(live.map(|l| &l.meta), &account.meta, true);
-                        Some(account)
-                    }
-                    _ => None,
-                },
-            );
+            put_kube::<ServiceAccount>(&mut cluster.service_accounts, name, action, after)
         }
         Kind::PodIdentity => put(
             &mut cluster.pod_identity,
@@ -281,49 +224,24 @@ fn put<T>(
 
 /// Like [`put`], for Kubernetes objects: an update merges metadata keys into the live object,
 /// as apply does, so keys others set survive; a replace starts afresh.
-fn put_merged<T>(
+fn put_kube<T: KubeManaged>(
     map: &mut BTreeMap<String, T>,
     name: String,
     action: Action,
     after: &Option<Object>,
-    cast: impl Fn(&Object, Option<&T>) -> Option<T>,
 ) {
-    match action {
-        Action::Delete => {
-            map.remove(&name);
-        }
-        Action::Create | Action::Replace => {
-            if let Some(object) = after.as_ref().and_then(|o| cast(o, None)) {
-                map.insert(name, object);
-            }
-        }
-        Action::Update | Action::Adopt => {
-            if let Some(object) = after.as_ref().and_then(|o| cast(o, map.get(&name))) {
-                map.insert(name, object);
-            }
-        }
+    if action == Action::Delete {
+        map.remove(&name);
+        return;
     }
-}
-
-/// Live keys kept, the after's keys set. For ServiceAccounts the IRSA annotation follows the
-/// after object, present or not.
-fn merge(live: Option<&Meta>, after: &Meta, service_account: bool) -> Meta {
-    let Some(live) = live else {
-        return after.clone();
+    let Some(after) = after.as_ref().and_then(T::from_object) else {
+        return;
     };
-    let mut meta = live.clone();
-    if service_account && !after.annotations.contains_key(IRSA_ANNOTATION) {
-        meta.annotations.remove(IRSA_ANNOTATION);
+    let mut object = after.clone();
+    if let (Action::Update | Action::Adopt, Some(live)) = (action, map.get(&name)) {
+        *object.meta_mut() = set_keys(after.meta(), live.meta(), T::REMOVABLE);
     }
-    meta.labels
-        .extend(after.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-    meta.annotations.extend(
-        after
-            .annotations
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone())),
-    );
-    meta
+    map.insert(name, object);
 }
 
 /// Entries of other owners stay where they are; a changed entry keeps its place, duplicates
@@ -361,7 +279,58 @@ fn replace_entry(entries: &mut Vec<AwsAuthEntry>, entry: &AwsAuthEntry) {
 
 #[cfg(test)]
 mod tests {
-    use super::moved_arn;
+    use std::collections::BTreeMap;
+
+    use super::{Action, Object, moved_arn, put_kube};
+    use crate::model::{IRSA_ANNOTATION, Meta, Namespace, ServiceAccount};
+
+    fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    /// An update sets the plan's keys on the live object's, and drops the IRSA annotation the
+    /// plan drops; a replace writes the plan's object alone; a delete removes it; an object of
+    /// another kind writes nothing.
+    #[test]
+    fn kubernetes_objects_follow_the_change() {
+        let live = ServiceAccount {
+            meta: Meta {
+                labels: pairs(&[("team", "a")]),
+                annotations: pairs(&[(IRSA_ANNOTATION, "arn:old"), ("other", "x")]),
+            },
+        };
+        let planned = ServiceAccount {
+            meta: Meta {
+                labels: pairs(&[("owner", "accessctl")]),
+                annotations: BTreeMap::new(),
+            },
+        };
+        let after = Some(Object::ServiceAccount(planned.clone()));
+        let key = "ns/sa".to_string();
+        let mut accounts = BTreeMap::from([(key.clone(), live.clone())]);
+
+        put_kube(&mut accounts, key.clone(), Action::Update, &after);
+        let updated = Meta {
+            labels: pairs(&[("owner", "accessctl"), ("team", "a")]),
+            annotations: pairs(&[("other", "x")]),
+        };
+        assert_eq!(accounts[&key].meta, updated);
+
+        accounts.insert(key.clone(), live.clone());
+        put_kube(&mut accounts, key.clone(), Action::Replace, &after);
+        assert_eq!(accounts[&key], planned);
+
+        accounts.insert(key.clone(), live.clone());
+        let namespace = Some(Object::Namespace(Namespace::default()));
+        put_kube(&mut accounts, key.clone(), Action::Update, &namespace);
+        assert_eq!(accounts[&key], live);
+
+        put_kube(&mut accounts, key.clone(), Action::Delete, &None);
+        assert!(accounts.is_empty());
+    }
 
     #[test]
     fn only_the_moved_customer_policy_changes_its_arn() {

@@ -6,10 +6,10 @@ use serde_json::json;
 
 use super::*;
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Binding, Caller, Cluster, ClusterRole,
-    DocumentKind, Group, IRSA_ANNOTATION, MANAGED_BY_LABEL, MapKind, Meta, Namespace, Policy,
-    PolicyDocument, PolicyRule, Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject,
-    SubjectKind, User,
+    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Binding, Caller, Cluster, DocumentKind, Group,
+    IRSA_ANNOTATION, MANAGED_BY_LABEL, MapKind, Meta, Namespace, Policy, PolicyDocument,
+    PolicyRule, RbacRole, Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject, SubjectKind,
+    User,
 };
 
 const ACCOUNT: &str = "111122223333";
@@ -38,12 +38,8 @@ fn owned_tags() -> BTreeMap<String, String> {
 
 fn user(owned: bool) -> User {
     User {
-        path: "/".into(),
-        groups: BTreeSet::new(),
-        managed_policies: BTreeSet::new(),
-        inline_policies: BTreeMap::new(),
-        permissions_boundary: None,
         tags: if owned { owned_tags() } else { BTreeMap::new() },
+        ..User::default()
     }
 }
 
@@ -702,7 +698,7 @@ fn kubernetes_meta_compares_only_the_files_keys() {
     desired_meta.labels.insert("team".into(), "a".into());
     cluster(&mut want).cluster_roles.insert(
         "reader".into(),
-        ClusterRole {
+        RbacRole {
             meta: desired_meta.clone(),
             rules: BTreeSet::from([PolicyRule {
                 verbs: BTreeSet::from(["get".into()]),
@@ -735,7 +731,7 @@ fn kubernetes_meta_compares_only_the_files_keys() {
     let plan = ok(&desired(want), &live);
     assert_eq!(lines(&plan), ["~ cluster.demo.clusterrole.reader"]);
     assert_eq!(paths(&plan.changes[0]), ["meta.labels.team"]);
-    let Some(Object::ClusterRole(after)) = &plan.changes[0].after else {
+    let Some(Object::RbacRole(after)) = &plan.changes[0].after else {
         panic!("a cluster role");
     };
     assert_eq!(after.meta.labels["helm.sh/chart"], "x");
@@ -1195,7 +1191,7 @@ fn changes_run_revoke_first_grant_last_identities_deleted_last() {
     live.iam.policies.insert("old".into(), policy(true));
     cluster(&mut live).cluster_roles.insert(
         "old".into(),
-        ClusterRole {
+        RbacRole {
             meta: meta(true),
             rules: BTreeSet::new(),
         },

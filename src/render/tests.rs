@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuthEntry, Binding, ClusterRole, DocumentKind, MapKind, Meta,
-    PolicyDocument, PolicyRule, Role, RoleRef, RoleRefKind, Subject, SubjectKind, User,
+    AccessEntry, AccessScope, AwsAuthEntry, Binding, DocumentKind, MapKind, Meta, PolicyDocument,
+    PolicyRule, RbacRole, Role, RoleRef, RoleRefKind, Subject, SubjectKind, User,
 };
 use crate::plan::{
     Action, Address, Change, FieldChange, Kind, Note, Object, PLAN_FORMAT_VERSION, Plan, Summary,
@@ -290,7 +290,7 @@ fn text_create_cluster_objects() {
             Action::Create,
             None,
             None,
-            Some(Object::ClusterRole(ClusterRole {
+            Some(Object::RbacRole(RbacRole {
                 meta: managed_label(),
                 rules,
             })),

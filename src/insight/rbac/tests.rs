@@ -1,6 +1,6 @@
 use super::builtins::rule;
 use super::*;
-use crate::model::{Binding, ClusterRole, K8sRole, RoleRef, Subject};
+use crate::model::{Binding, RbacRole, RoleRef, Subject};
 
 fn rule_of(groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]) -> PolicyRule {
     let mut rule = rule(groups, resources, verbs);
@@ -114,16 +114,16 @@ fn cluster() -> Cluster {
     let mut cluster = Cluster::default();
     cluster.cluster_roles.insert(
         "pod-reader".to_string(),
-        ClusterRole {
+        RbacRole {
             rules: [rule(&[""], &["pods"], &["get"])].into(),
-            ..ClusterRole::default()
+            ..RbacRole::default()
         },
     );
     cluster.roles.insert(
         "team/deployer".to_string(),
-        K8sRole {
+        RbacRole {
             rules: [rule(&["apps"], &["deployments"], &["patch"])].into(),
-            ..K8sRole::default()
+            ..RbacRole::default()
         },
     );
     cluster.role_bindings.insert(

@@ -4,10 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Binding, Cluster, ClusterRole,
-    IRSA_ANNOTATION, IamArn, K8sRole, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MapKind, Meta, Namespace,
-    PodIdentityAssociation, PolicyRule, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind,
-    arn,
+    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Binding, Cluster, IRSA_ANNOTATION, IamArn,
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, MapKind, Meta, Namespace, PodIdentityAssociation,
+    PolicyRule, RbacRole, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind, arn,
 };
 use crate::model::{Address, Kind};
 
@@ -70,55 +69,34 @@ pub fn build_cluster(
     // entries it managed before a switch of mode are removed.
     cluster.aws_auth = Some(aws_auth);
     for namespace in &spec.namespaces {
-        if namespace.adopt {
-            adopt.insert(Address::cluster(
-                Kind::Namespace,
-                name,
-                &namespace.name.value,
-            ));
-        }
-        cluster.namespaces.insert(
-            namespace.name.value.clone(),
-            Namespace {
-                meta: meta(&namespace.meta),
-            },
-        );
+        let object = Namespace {
+            meta: meta(&namespace.meta),
+        };
+        let at = Address::cluster(Kind::Namespace, name, &namespace.name.value);
+        declare(&mut cluster.namespaces, at, namespace.adopt, object, adopt);
     }
-    for role in &spec.cluster_roles {
-        if role.adopt {
-            adopt.insert(Address::cluster(Kind::ClusterRole, name, &role.name.value));
-        }
-        cluster.cluster_roles.insert(
-            role.name.value.clone(),
-            ClusterRole {
+    let scopes = [
+        (
+            Kind::ClusterRole,
+            &spec.cluster_roles,
+            &mut cluster.cluster_roles,
+        ),
+        (Kind::K8sRole, &spec.roles, &mut cluster.roles),
+    ];
+    for (kind, specs, roles) in scopes {
+        for role in specs {
+            let object = RbacRole {
                 meta: meta(&role.meta),
                 rules: rules(role),
-            },
-        );
-    }
-    for role in &spec.roles {
-        if role.adopt {
-            adopt.insert(Address::cluster(Kind::K8sRole, name, &role.name.value));
+            };
+            let at = Address::cluster(kind, name, &role.name.value);
+            declare(roles, at, role.adopt, object, adopt);
         }
-        cluster.roles.insert(
-            role.name.value.clone(),
-            K8sRole {
-                meta: meta(&role.meta),
-                rules: rules(role),
-            },
-        );
     }
     for binding in &spec.bindings {
         build_binding(&mut cluster, name, binding, adopt);
     }
     for account in &spec.service_accounts {
-        if account.adopt {
-            adopt.insert(Address::cluster(
-                Kind::ServiceAccount,
-                name,
-                &account.name.value,
-            ));
-        }
         let mut meta = meta(&account.meta);
         if let Some(role_arn) = account
             .iam_role
@@ -128,32 +106,44 @@ pub fn build_cluster(
             meta.annotations
                 .insert(IRSA_ANNOTATION.to_string(), role_arn);
         }
-        cluster
-            .service_accounts
-            .insert(account.name.value.clone(), ServiceAccount { meta });
+        let at = Address::cluster(Kind::ServiceAccount, name, &account.name.value);
+        let object = ServiceAccount { meta };
+        declare(
+            &mut cluster.service_accounts,
+            at,
+            account.adopt,
+            object,
+            adopt,
+        );
         if let Some(role_arn) = account
             .pod_identity
             .as_ref()
             .and_then(|role| directory.role_arn(&role.value).ok())
         {
-            if account.adopt {
-                adopt.insert(Address::cluster(
-                    Kind::PodIdentity,
-                    name,
-                    &account.name.value,
-                ));
-            }
-            cluster.pod_identity.insert(
-                account.name.value.clone(),
-                PodIdentityAssociation {
-                    role_arn,
-                    tags: managed_tags(&[]),
-                    association_id: None,
-                },
-            );
+            let at = Address::cluster(Kind::PodIdentity, name, &account.name.value);
+            let object = PodIdentityAssociation {
+                role_arn,
+                tags: managed_tags(&[]),
+                association_id: None,
+            };
+            declare(&mut cluster.pod_identity, at, account.adopt, object, adopt);
         }
     }
     cluster
+}
+
+/// Puts `object` in the desired cluster under the name `at` names, adopted when `adopted`.
+fn declare<T>(
+    objects: &mut BTreeMap<String, T>,
+    at: Address,
+    adopted: bool,
+    object: T,
+    adopt: &mut BTreeSet<Address>,
+) {
+    objects.insert(at.name.clone(), object);
+    if adopted {
+        adopt.insert(at);
+    }
 }
 
 /// An access mapping's principal, resolved.
@@ -324,15 +314,11 @@ fn build_binding(
         role_ref,
         subjects,
     };
-    let key = spec.name.value.clone();
-    let kind = if namespace.is_some() {
-        cluster.role_bindings.insert(key.clone(), binding);
-        Kind::RoleBinding
+    let (kind, bindings) = if namespace.is_some() {
+        (Kind::RoleBinding, &mut cluster.role_bindings)
     } else {
-        cluster.cluster_role_bindings.insert(key.clone(), binding);
-        Kind::ClusterRoleBinding
+        (Kind::ClusterRoleBinding, &mut cluster.cluster_role_bindings)
     };
-    if spec.adopt {
-        adopt.insert(Address::cluster(kind, name, key));
-    }
+    let at = Address::cluster(kind, name, &spec.name.value);
+    declare(bindings, at, spec.adopt, binding, adopt);
 }

@@ -8,10 +8,10 @@ use serde_json::json;
 use super::super::{Facts, load_text};
 use crate::model::Desired;
 use crate::model::{
-    AccessScope, AwsAuth, AwsAuthEntry, Binding, Cluster as LiveCluster, ClusterRole,
-    DEFAULT_GROUP_PATH, DocumentKind, Group, IRSA_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_TAG,
-    MANAGED_BY_VALUE, MapKind, Meta, PolicyDocument, PolicyRule, RoleRef, RoleRefKind,
-    State as LiveState, Subject, SubjectKind, User,
+    AccessScope, AwsAuth, AwsAuthEntry, Binding, Cluster as LiveCluster, DEFAULT_GROUP_PATH,
+    DocumentKind, Group, IRSA_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE,
+    MapKind, Meta, PolicyDocument, PolicyRule, RbacRole, RoleRef, RoleRefKind, State as LiveState,
+    Subject, SubjectKind, User,
 };
 
 /// Seed 001 (IAM user and role on EKS through aws-auth), as access.yaml.
@@ -185,7 +185,7 @@ fn seed_001_builds_its_cluster_objects() {
     };
     assert_eq!(
         cluster.cluster_roles["reader"],
-        ClusterRole {
+        RbacRole {
             meta: owned.clone(),
             rules: BTreeSet::from([PolicyRule {
                 api_groups: strings(&["*"]),
