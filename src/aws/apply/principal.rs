@@ -409,3 +409,44 @@ pub(super) async fn leave_group(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn executor() -> IamExecutor {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        IamExecutor::new(
+            aws_sdk_iam::Client::from_conf(config),
+            "111122223333",
+            "aws",
+        )
+    }
+
+    #[test]
+    fn a_membership_is_named_and_judged_from_either_side() {
+        let ex = executor();
+        ex.remember_created("group:ops".into());
+        let user = Principal::User("alice").target(&ex, "/team/");
+        assert_eq!(user.key, "arn:aws:iam::111122223333:user/team/alice");
+        assert!(!user.fresh);
+        // From the user's side, a new group makes the join fresh; another group does not.
+        assert_eq!(
+            user.membership(&ex, "ops"),
+            ("alice", "ops", "user `alice`".to_string(), true)
+        );
+        assert_eq!(
+            user.membership(&ex, "dev"),
+            ("alice", "dev", "user `alice`".to_string(), false)
+        );
+        // From the group's side, the group's own freshness decides.
+        let group = Principal::Group("ops").target(&ex, "/");
+        assert_eq!(group.key, "group:ops");
+        assert_eq!(
+            group.membership(&ex, "bob"),
+            ("bob", "ops", "user `bob` in group `ops`".to_string(), true)
+        );
+    }
+}
