@@ -7,6 +7,7 @@ use aws_sdk_iam::Client;
 
 use crate::plan::{Address, DeletedWith, Kind};
 
+use super::error::sent;
 use super::{AwsError, ErrorKind};
 
 /// Lists one kind of credential of a user through the SDK's paginator (every page); `$call`
@@ -81,18 +82,16 @@ pub async fn list_service_specific_credentials(
     iam: &Client,
     user: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let output = iam
+    let request = iam
         .list_service_specific_credentials()
         .user_name(user)
-        .send()
-        .await
-        .map_err(|error| {
-            AwsError::from_sdk(
-                "iam:ListServiceSpecificCredentials",
-                Some(object(user)),
-                error,
-            )
-        })?;
+        .send();
+    let output = sent(
+        "iam:ListServiceSpecificCredentials",
+        Some(object(user)),
+        request,
+    )
+    .await?;
     Ok(output
         .service_specific_credentials()
         .iter()

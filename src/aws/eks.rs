@@ -6,11 +6,9 @@
 use std::collections::BTreeMap;
 
 use aws_config::{Region, SdkConfig};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 use futures_util::{StreamExt, TryStreamExt, stream};
 
-use super::retry::ServiceError;
+use super::error::sent;
 use super::{AwsError, CallCounter};
 use crate::model::{
     AccessEntry, AccessScope, AuthenticationMode, Cluster, PRINCIPAL_ID_TAG, PodIdentityAssociation,
@@ -83,18 +81,9 @@ pub async fn describe(
     cluster: &Cluster,
 ) -> Result<EksCluster, AwsError> {
     let eks_name = eks_name(name, cluster);
-    let output = eks
-        .describe_cluster()
-        .name(eks_name)
-        .send()
-        .await
-        .map_err(|error| {
-            AwsError::from_sdk(
-                "eks:DescribeCluster",
-                Some(format!("cluster {eks_name}")),
-                error,
-            )
-        })?;
+    let object = Some(format!("cluster {eks_name}"));
+    let request = eks.describe_cluster().name(eks_name).send();
+    let output = sent("eks:DescribeCluster", object, request).await?;
     let described = output.cluster();
     let oidc_issuer = described
         .and_then(|cluster| cluster.identity())
@@ -148,7 +137,7 @@ async fn read_access_entries(
 ) -> Result<BTreeMap<String, AccessEntry>, AwsError> {
     let object = || Some(format!("cluster {eks_name}"));
     let request = eks.list_access_entries().cluster_name(eks_name);
-    let principals: Vec<String> = every(
+    let principals: Vec<String> = sent(
         "eks:ListAccessEntries",
         object(),
         request.into_paginator().items().send().try_collect(),
@@ -197,7 +186,7 @@ async fn read_access_entry(
         .list_associated_access_policies()
         .cluster_name(eks_name)
         .principal_arn(principal);
-    let associated = every(
+    let associated = sent(
         "eks:ListAssociatedAccessPolicies",
         object(),
         request.into_paginator().items().send().try_collect(),
@@ -220,18 +209,6 @@ async fn read_access_entry(
     })
 }
 
-/// Every item of a listing through the SDK's paginator (`…into_paginator().items().send()
-/// .try_collect()`), its error naming `call` and `object`.
-async fn every<T, E: ServiceError>(
-    call: &'static str,
-    object: Option<String>,
-    items: impl Future<Output = Result<Vec<T>, SdkError<E, HttpResponse>>>,
-) -> Result<Vec<T>, AwsError> {
-    items
-        .await
-        .map_err(|error| AwsError::from_sdk(call, object, error))
-}
-
 fn scope_of(scope: Option<&aws_sdk_eks::types::AccessScope>) -> AccessScope {
     match scope {
         Some(scope) if scope.r#type() == Some(&aws_sdk_eks::types::AccessScopeType::Namespace) => {
@@ -249,7 +226,7 @@ async fn read_pod_identity(
 ) -> Result<BTreeMap<String, PodIdentityAssociation>, AwsError> {
     let object = || Some(format!("cluster {eks_name}"));
     let request = eks.list_pod_identity_associations().cluster_name(eks_name);
-    let listed = every(
+    let listed = sent(
         "eks:ListPodIdentityAssociations",
         object(),
         request.into_paginator().items().send().try_collect(),
@@ -267,19 +244,10 @@ async fn read_pod_identity(
         .collect();
     stream::iter(summaries)
         .map(|(key, id)| async move {
-            let described = eks
-                .describe_pod_identity_association()
-                .cluster_name(eks_name)
-                .association_id(&id)
-                .send()
-                .await
-                .map_err(|error| {
-                    AwsError::from_sdk(
-                        "eks:DescribePodIdentityAssociation",
-                        Some(format!("association {id} ({key}) of cluster {eks_name}")),
-                        error,
-                    )
-                })?;
+            let object = Some(format!("association {id} ({key}) of cluster {eks_name}"));
+            let request = eks.describe_pod_identity_association();
+            let request = request.cluster_name(eks_name).association_id(&id).send();
+            let described = sent("eks:DescribePodIdentityAssociation", object, request).await?;
             let association = described.association();
             let role_arn = association
                 .and_then(|a| a.role_arn())

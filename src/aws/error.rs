@@ -85,6 +85,22 @@ impl fmt::Display for AwsError {
 
 impl StdError for AwsError {}
 
+/// Awaits one SDK request of a read, its error as an [`AwsError`] naming `call` and `object`:
+/// the read side's call wrapper (apply's, with retries, is
+/// [`AwsCalls`](super::retry::AwsCalls)).
+pub async fn sent<T, E>(
+    call: &'static str,
+    object: Option<String>,
+    request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+) -> Result<T, AwsError>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    request
+        .await
+        .map_err(|error| AwsError::from_sdk(call, object, error))
+}
+
 impl AwsError {
     /// A response accessctl cannot use.
     pub fn bad_response(

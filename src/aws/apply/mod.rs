@@ -7,6 +7,37 @@
 //! delay after a create are retried; anything else fails the change with the call, the object
 //! and a hint.
 
+/// One IAM call whose operation depends on what it is about, as a table: a row per variant of
+/// `$target`'s enum gives the IAM action, the SDK operation and the parameters that name the
+/// object (`[.user_name(name)]`); then come the parameters every row shares (ending in
+/// `.send()` or a paginator's), and how to map the output (every row gives the same type). The
+/// executor's call wrapper and its arguments after the action come first. A variant whose kind
+/// has no such operation (IAM tags no groups) falls to `otherwise VALUE`: nothing to call.
+macro_rules! iam_call {
+    (
+        $ex:ident.$call:ident $args:tt,
+        match $target:ident {
+            $($enum:ident::$variant:ident($($name:pat_param),+) => $action:literal $op:ident $row:tt,)+
+        }
+        $common:tt, $map:expr $(, otherwise $absent:expr)?
+    ) => {
+        match $target {
+            $($enum::$variant($($name),+) => {
+                iam_call!(@one $ex, $call, $args, $action, $op, $row, $common, $map)
+            })+
+            $(#[allow(unreachable_patterns)] _ => Ok($absent),)?
+        }
+    };
+    (
+        @one $ex:ident, $call:ident, ($($arg:expr),*), $action:literal, $op:ident,
+        [$($row:tt)*], [$($common:tt)*], $map:expr
+    ) => {
+        $ex.$call($action, $($arg,)* || $ex.iam.$op()$($row)*$($common)*)
+            .await
+            .map($map)
+    };
+}
+
 mod group;
 mod oidc;
 mod policy;
@@ -23,6 +54,8 @@ use aws_sdk_iam::types::Tag;
 use crate::apply::{ApplyError, Executor};
 use crate::model::PolicyDocument;
 use crate::plan::{Action, Change, Kind, Object};
+
+use principal::New;
 
 use super::retry::{AwsCalls, Request, RetryPolicy, ServiceError};
 use super::{AwsError, ErrorKind};
@@ -79,7 +112,9 @@ impl IamExecutor {
                 _ => Err(mismatch(change)),
             },
             (Kind::Group, _) => match (before, after) {
-                (None, Some(Object::Group(after))) => group::create(self, name, after).await,
+                (None, Some(Object::Group(after))) => {
+                    principal::create(self, New::Group(name, after)).await
+                }
                 (Some(Object::Group(_)), None) => group::delete(self, name).await,
                 (Some(Object::Group(before)), Some(Object::Group(after))) => {
                     group::update(self, name, before, after).await
@@ -87,13 +122,15 @@ impl IamExecutor {
                 _ => Err(mismatch(change)),
             },
             (Kind::User, action) => match (before, after) {
-                (None, Some(Object::User(after))) => user::create(self, name, after).await,
+                (None, Some(Object::User(after))) => {
+                    principal::create(self, New::User(name, after)).await
+                }
                 (Some(Object::User(before)), None) => user::delete(self, name, before).await,
                 (Some(Object::User(before)), Some(Object::User(after)))
                     if action == Action::Replace =>
                 {
                     user::delete(self, name, before).await?;
-                    user::create(self, name, after).await
+                    principal::create(self, New::User(name, after)).await
                 }
                 (Some(Object::User(before)), Some(Object::User(after))) => {
                     user::update(self, name, before, after).await
@@ -101,11 +138,13 @@ impl IamExecutor {
                 _ => Err(mismatch(change)),
             },
             (Kind::Role, action) => match (before, after) {
-                (None, Some(Object::Role(after))) => role::create(self, name, after).await,
+                (None, Some(Object::Role(after))) => {
+                    principal::create(self, New::Role(name, after)).await
+                }
                 (Some(Object::Role(_)), None) => role::delete(self, name).await,
                 (Some(Object::Role(_)), Some(Object::Role(after))) if action == Action::Replace => {
                     role::delete(self, name).await?;
-                    role::create(self, name, after).await
+                    principal::create(self, New::Role(name, after)).await
                 }
                 (Some(Object::Role(before)), Some(Object::Role(after))) => {
                     role::update(self, name, before, after).await
@@ -296,6 +335,54 @@ fn tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
     map.iter()
         .filter_map(|(key, value)| Tag::builder().key(key).value(value).build().ok())
         .collect()
+}
+
+/// The tags a create call takes: none at all rather than an empty list.
+fn create_tags(map: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
+    Some(tags(map)).filter(|tags| !tags.is_empty())
+}
+
+/// An IAM object that takes tags, by what IAM's tag calls name it with.
+#[derive(Clone, Copy, Debug)]
+enum Tagged<'a> {
+    User(&'a str),
+    Role(&'a str),
+    /// By ARN.
+    Policy(&'a str),
+    /// By ARN.
+    OidcProvider(&'a str),
+}
+
+impl Tagged<'_> {
+    /// Takes the object's tags from `before` to `after`: tags set (new or changed), then keys
+    /// removed, each only when there is something to send.
+    async fn retag(
+        self,
+        ex: &IamExecutor,
+        object: &str,
+        fresh: bool,
+        before: &BTreeMap<String, String>,
+        after: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let (set, removed) = tag_changes(before, after);
+        if !set.is_empty() {
+            iam_call!(ex.call(object, fresh), match self {
+                Tagged::User(name) => "iam:TagUser" tag_user [.user_name(name)],
+                Tagged::Role(name) => "iam:TagRole" tag_role [.role_name(name)],
+                Tagged::Policy(arn) => "iam:TagPolicy" tag_policy [.policy_arn(arn)],
+                Tagged::OidcProvider(arn) => "iam:TagOpenIDConnectProvider" tag_open_id_connect_provider [.open_id_connect_provider_arn(arn)],
+            } [.set_tags(Some(set.clone())).send()], drop)?;
+        }
+        if !removed.is_empty() {
+            iam_call!(ex.call(object, fresh), match self {
+                Tagged::User(name) => "iam:UntagUser" untag_user [.user_name(name)],
+                Tagged::Role(name) => "iam:UntagRole" untag_role [.role_name(name)],
+                Tagged::Policy(arn) => "iam:UntagPolicy" untag_policy [.policy_arn(arn)],
+                Tagged::OidcProvider(arn) => "iam:UntagOpenIDConnectProvider" untag_open_id_connect_provider [.open_id_connect_provider_arn(arn)],
+            } [.set_tag_keys(Some(removed.clone())).send()], drop)?;
+        }
+        Ok(())
+    }
 }
 
 /// Tags to set (new or changed) and keys to remove, from `before` to `after`.

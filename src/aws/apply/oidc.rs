@@ -4,7 +4,7 @@
 use crate::model::OidcProvider;
 
 use super::AwsCalls as _;
-use super::{AwsError, IamExecutor, set_changes, tag_changes, tags};
+use super::{AwsError, IamExecutor, Tagged, create_tags, set_changes};
 
 pub(super) async fn create(
     ex: &IamExecutor,
@@ -14,13 +14,13 @@ pub(super) async fn create(
     let object = format!("OIDC provider `{name}`");
     let url = format!("https://{name}");
     let client_ids: Vec<String> = provider.client_ids.iter().cloned().collect();
-    let tags = tags(&provider.tags);
+    let tags = create_tags(&provider.tags);
     ex.call("iam:CreateOpenIDConnectProvider", &object, false, || {
         ex.iam
             .create_open_id_connect_provider()
             .url(&url)
             .set_client_id_list(Some(client_ids.clone()))
-            .set_tags((!tags.is_empty()).then(|| tags.clone()))
+            .set_tags(tags.clone())
             .send()
     })
     .await?;
@@ -68,28 +68,9 @@ pub(super) async fn update(
         )
         .await?;
     }
-    let (set, removed) = tag_changes(&before.tags, &after.tags);
-    if !set.is_empty() {
-        ex.call("iam:TagOpenIDConnectProvider", &object, fresh, || {
-            ex.iam
-                .tag_open_id_connect_provider()
-                .open_id_connect_provider_arn(&arn)
-                .set_tags(Some(set.clone()))
-                .send()
-        })
-        .await?;
-    }
-    if !removed.is_empty() {
-        ex.call("iam:UntagOpenIDConnectProvider", &object, fresh, || {
-            ex.iam
-                .untag_open_id_connect_provider()
-                .open_id_connect_provider_arn(&arn)
-                .set_tag_keys(Some(removed.clone()))
-                .send()
-        })
-        .await?;
-    }
-    Ok(())
+    Tagged::OidcProvider(&arn)
+        .retag(ex, &object, fresh, &before.tags, &after.tags)
+        .await
 }
 
 pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError> {

@@ -7,7 +7,7 @@ use crate::model::Policy;
 
 use super::AwsCalls as _;
 use super::principal::Principal;
-use super::{AwsError, IamExecutor, document_json, tag_changes, tags};
+use super::{AwsError, IamExecutor, Tagged, create_tags, document_json};
 
 /// IAM's limit on versions per managed policy.
 const MAX_VERSIONS: usize = 5;
@@ -33,7 +33,7 @@ impl Entities {
 pub(super) async fn create(ex: &IamExecutor, name: &str, policy: &Policy) -> Result<(), AwsError> {
     let object = format!("policy `{name}`");
     let document = document_json(&policy.document);
-    let tags = tags(&policy.tags);
+    let tags = create_tags(&policy.tags);
     ex.call("iam:CreatePolicy", &object, false, || {
         ex.iam
             .create_policy()
@@ -41,7 +41,7 @@ pub(super) async fn create(ex: &IamExecutor, name: &str, policy: &Policy) -> Res
             .path(&policy.path)
             .set_description(policy.description.clone())
             .policy_document(&document)
-            .set_tags((!tags.is_empty()).then(|| tags.clone()))
+            .set_tags(tags.clone())
             .send()
     })
     .await?;
@@ -83,28 +83,9 @@ pub(super) async fn update(
         })
         .await?;
     }
-    let (set, removed) = tag_changes(&before.tags, &after.tags);
-    if !set.is_empty() {
-        ex.call("iam:TagPolicy", &object, fresh, || {
-            ex.iam
-                .tag_policy()
-                .policy_arn(&arn)
-                .set_tags(Some(set.clone()))
-                .send()
-        })
-        .await?;
-    }
-    if !removed.is_empty() {
-        ex.call("iam:UntagPolicy", &object, fresh, || {
-            ex.iam
-                .untag_policy()
-                .policy_arn(&arn)
-                .set_tag_keys(Some(removed.clone()))
-                .send()
-        })
-        .await?;
-    }
-    Ok(())
+    Tagged::Policy(&arn)
+        .retag(ex, &object, fresh, &before.tags, &after.tags)
+        .await
 }
 
 /// Delete and create again, then attach the new policy wherever the old one was.

@@ -1,14 +1,19 @@
 //! The policies of an IAM principal (user, group or role): attach, detach, put and delete
 //! them, bring them from one side of a change to the other, and drop them all before the
 //! principal is deleted. IAM has one operation per principal kind for each of these, alike but
-//! for the name parameter; this module holds that difference so the loops are written once.
+//! for the name parameter; this module holds that difference (as [`iam_call!`] tables) so the
+//! loops are written once, for every kind.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::types::AttachedPolicy;
 
-use crate::model::PolicyHolder;
+use crate::model::{Group, PolicyHolder, Role, User};
 
 use super::AwsCalls as _;
-use super::{AwsError, IamExecutor, document_json, inline_changes, set_changes, tag_changes};
+use super::{
+    AwsError, IamExecutor, Tagged, create_tags, document_json, inline_changes, set_changes,
+};
 
 /// A principal that holds policies, by name.
 #[derive(Clone, Copy, Debug)]
@@ -18,43 +23,58 @@ pub(super) enum Principal<'a> {
     Role(&'a str),
 }
 
-/// One IAM call for whichever kind `$principal` is. IAM's operations for users, groups and
-/// roles differ only in their names and in the parameter that names the principal, so the
-/// request is written once: `$call` is the executor's call wrapper (its arguments after the
-/// operation name in parentheses), the three `"iam:…" operation` pairs name the user, group
-/// and role operation, then the request's other parameters, and `$map` turns the output into
-/// what the caller keeps. A kind without the operation (IAM tags no groups) is `_`: nothing
-/// to do for it.
-macro_rules! per_kind {
-    (
-        $ex:ident, $principal:expr, $call:ident($($arg:expr),*),
-        [$($user:literal $user_op:ident)? $(_)?, $($group:literal $group_op:ident)? $(_)?, $($role:literal $role_op:ident)? $(_)?]
-        $(.$param:ident($($value:expr),*))*,
-        |$output:pat_param| $map:expr, $absent:expr
-    ) => {
-        match $principal {
-            Principal::User(_name) => {
-                per_kind!(@one $ex, _name, user_name, $call($($arg),*), $($user $user_op)?, $(.$param($($value),*))*, |$output| $map, $absent)
-            }
-            Principal::Group(_name) => {
-                per_kind!(@one $ex, _name, group_name, $call($($arg),*), $($group $group_op)?, $(.$param($($value),*))*, |$output| $map, $absent)
-            }
-            Principal::Role(_name) => {
-                per_kind!(@one $ex, _name, role_name, $call($($arg),*), $($role $role_op)?, $(.$param($($value),*))*, |$output| $map, $absent)
-            }
-        }
-    };
-    (@one $ex:ident, $name:ident, $naming:ident, $call:ident($($arg:expr),*), $action:literal $op:ident, $(.$param:ident($($value:expr),*))*, |$output:pat_param| $map:expr, $absent:expr) => {
-        $ex.$call($action, $($arg,)* || $ex.iam.$op().$naming($name)$(.$param($($value),*))*.send())
-            .await
-            .map(|$output| $map)
-    };
-    (@one $ex:ident, $name:ident, $naming:ident, $call:ident($($arg:expr),*), , $(.$param:ident($($value:expr),*))*, |$output:pat_param| $map:expr, $absent:expr) => {
-        Ok($absent)
-    };
+/// A principal as one change's calls name it.
+#[derive(Debug)]
+pub(super) struct Target<'a> {
+    pub principal: Principal<'a>,
+    /// How errors name it (`user `alice``).
+    pub object: String,
+    /// What [`IamExecutor::is_fresh`] knows it by.
+    pub key: String,
+    /// Whether this apply created it.
+    pub fresh: bool,
 }
 
-impl Principal<'_> {
+impl<'a> Principal<'a> {
+    /// How errors name it: `user `alice``.
+    pub(super) fn object(self) -> String {
+        match self {
+            Principal::User(name) => format!("user `{name}`"),
+            Principal::Group(name) => format!("group `{name}`"),
+            Principal::Role(name) => format!("role `{name}`"),
+        }
+    }
+
+    /// What [`IamExecutor::is_fresh`] knows it by at `path`: its ARN, or `group:NAME` (a
+    /// group's ARN is not needed anywhere else).
+    pub(super) fn key(self, ex: &IamExecutor, path: &str) -> String {
+        match self {
+            Principal::User(name) => ex.user_arn(path, name),
+            Principal::Group(name) => format!("group:{name}"),
+            Principal::Role(name) => ex.role_arn(path, name),
+        }
+    }
+
+    /// The principal at `path` as this change's calls name it.
+    pub(super) fn target(self, ex: &IamExecutor, path: &str) -> Target<'a> {
+        let key = self.key(ex, path);
+        Target {
+            principal: self,
+            object: self.object(),
+            fresh: ex.is_fresh([key.as_str()]),
+            key,
+        }
+    }
+
+    /// The tag calls' name for it; IAM tags no groups.
+    fn tagged(self) -> Option<Tagged<'a>> {
+        match self {
+            Principal::User(name) => Some(Tagged::User(name)),
+            Principal::Group(_) => None,
+            Principal::Role(name) => Some(Tagged::Role(name)),
+        }
+    }
+
     pub(super) async fn attach(
         self,
         ex: &IamExecutor,
@@ -62,12 +82,11 @@ impl Principal<'_> {
         fresh: bool,
         policy_arn: &str,
     ) -> Result<(), AwsError> {
-        per_kind!(
-            ex, self, call_naming_policy(object, fresh, policy_arn),
-            ["iam:AttachUserPolicy" attach_user_policy, "iam:AttachGroupPolicy" attach_group_policy, "iam:AttachRolePolicy" attach_role_policy]
-            .policy_arn(policy_arn),
-            |_| (), ()
-        )
+        iam_call!(ex.call_naming_policy(object, fresh, policy_arn), match self {
+            Principal::User(name) => "iam:AttachUserPolicy" attach_user_policy [.user_name(name)],
+            Principal::Group(name) => "iam:AttachGroupPolicy" attach_group_policy [.group_name(name)],
+            Principal::Role(name) => "iam:AttachRolePolicy" attach_role_policy [.role_name(name)],
+        } [.policy_arn(policy_arn).send()], drop)
     }
 
     pub(super) async fn detach(
@@ -76,12 +95,11 @@ impl Principal<'_> {
         object: &str,
         policy_arn: &str,
     ) -> Result<(), AwsError> {
-        per_kind!(
-            ex, self, call_if_exists(object),
-            ["iam:DetachUserPolicy" detach_user_policy, "iam:DetachGroupPolicy" detach_group_policy, "iam:DetachRolePolicy" detach_role_policy]
-            .policy_arn(policy_arn),
-            |_| (), ()
-        )
+        iam_call!(ex.call_if_exists(object), match self {
+            Principal::User(name) => "iam:DetachUserPolicy" detach_user_policy [.user_name(name)],
+            Principal::Group(name) => "iam:DetachGroupPolicy" detach_group_policy [.group_name(name)],
+            Principal::Role(name) => "iam:DetachRolePolicy" detach_role_policy [.role_name(name)],
+        } [.policy_arn(policy_arn).send()], drop)
     }
 
     async fn put_inline(
@@ -92,12 +110,11 @@ impl Principal<'_> {
         policy: &str,
         document: &str,
     ) -> Result<(), AwsError> {
-        per_kind!(
-            ex, self, call(object, fresh),
-            ["iam:PutUserPolicy" put_user_policy, "iam:PutGroupPolicy" put_group_policy, "iam:PutRolePolicy" put_role_policy]
-            .policy_name(policy).policy_document(document),
-            |_| (), ()
-        )
+        iam_call!(ex.call(object, fresh), match self {
+            Principal::User(name) => "iam:PutUserPolicy" put_user_policy [.user_name(name)],
+            Principal::Group(name) => "iam:PutGroupPolicy" put_group_policy [.group_name(name)],
+            Principal::Role(name) => "iam:PutRolePolicy" put_role_policy [.role_name(name)],
+        } [.policy_name(policy).policy_document(document).send()], drop)
     }
 
     pub(super) async fn delete_inline(
@@ -106,12 +123,11 @@ impl Principal<'_> {
         object: &str,
         policy: &str,
     ) -> Result<(), AwsError> {
-        per_kind!(
-            ex, self, call_if_exists(object),
-            ["iam:DeleteUserPolicy" delete_user_policy, "iam:DeleteGroupPolicy" delete_group_policy, "iam:DeleteRolePolicy" delete_role_policy]
-            .policy_name(policy),
-            |_| (), ()
-        )
+        iam_call!(ex.call_if_exists(object), match self {
+            Principal::User(name) => "iam:DeleteUserPolicy" delete_user_policy [.user_name(name)],
+            Principal::Group(name) => "iam:DeleteGroupPolicy" delete_group_policy [.group_name(name)],
+            Principal::Role(name) => "iam:DeleteRolePolicy" delete_role_policy [.role_name(name)],
+        } [.policy_name(policy).send()], drop)
     }
 
     /// The ARNs of the managed policies attached now, as IAM lists them (all pages).
@@ -120,30 +136,15 @@ impl Principal<'_> {
         ex: &IamExecutor,
         object: &str,
     ) -> Result<Vec<String>, AwsError> {
-        let attached = match self {
-            Principal::User(name) => {
-                ex.call("iam:ListAttachedUserPolicies", object, false, || {
-                    let pages = ex.iam.list_attached_user_policies().user_name(name);
-                    pages.into_paginator().items().send().try_collect()
-                })
-                .await?
-            }
-            Principal::Group(name) => {
-                ex.call("iam:ListAttachedGroupPolicies", object, false, || {
-                    let pages = ex.iam.list_attached_group_policies().group_name(name);
-                    pages.into_paginator().items().send().try_collect()
-                })
-                .await?
-            }
-            Principal::Role(name) => {
-                ex.call("iam:ListAttachedRolePolicies", object, false, || {
-                    let pages = ex.iam.list_attached_role_policies().role_name(name);
-                    pages.into_paginator().items().send().try_collect()
-                })
-                .await?
-            }
-        };
-        Ok(policy_arns(&attached))
+        let attached: Vec<AttachedPolicy> = iam_call!(ex.call(object, false), match self {
+            Principal::User(name) => "iam:ListAttachedUserPolicies" list_attached_user_policies [.user_name(name)],
+            Principal::Group(name) => "iam:ListAttachedGroupPolicies" list_attached_group_policies [.group_name(name)],
+            Principal::Role(name) => "iam:ListAttachedRolePolicies" list_attached_role_policies [.role_name(name)],
+        } [.into_paginator().items().send().try_collect()], |listed| listed)?;
+        Ok(attached
+            .iter()
+            .filter_map(|policy| policy.policy_arn().map(str::to_string))
+            .collect())
     }
 
     /// The names of the inline policies now, as IAM lists them (all pages).
@@ -152,29 +153,11 @@ impl Principal<'_> {
         ex: &IamExecutor,
         object: &str,
     ) -> Result<Vec<String>, AwsError> {
-        match self {
-            Principal::User(name) => {
-                ex.call("iam:ListUserPolicies", object, false, || {
-                    let pages = ex.iam.list_user_policies().user_name(name);
-                    pages.into_paginator().items().send().try_collect()
-                })
-                .await
-            }
-            Principal::Group(name) => {
-                ex.call("iam:ListGroupPolicies", object, false, || {
-                    let pages = ex.iam.list_group_policies().group_name(name);
-                    pages.into_paginator().items().send().try_collect()
-                })
-                .await
-            }
-            Principal::Role(name) => {
-                ex.call("iam:ListRolePolicies", object, false, || {
-                    let pages = ex.iam.list_role_policies().role_name(name);
-                    pages.into_paginator().items().send().try_collect()
-                })
-                .await
-            }
-        }
+        iam_call!(ex.call(object, false), match self {
+            Principal::User(name) => "iam:ListUserPolicies" list_user_policies [.user_name(name)],
+            Principal::Group(name) => "iam:ListGroupPolicies" list_group_policies [.group_name(name)],
+            Principal::Role(name) => "iam:ListRolePolicies" list_role_policies [.role_name(name)],
+        } [.into_paginator().items().send().try_collect()], |listed| listed)
     }
 
     /// Sets or removes the permissions boundary (IAM takes none on groups).
@@ -188,118 +171,282 @@ impl Principal<'_> {
         match boundary {
             Some(boundary) => {
                 let fresh = ex.is_fresh([key, boundary.as_str()]);
-                per_kind!(
-                    ex, self, call_naming_policy(object, fresh, boundary),
-                    ["iam:PutUserPermissionsBoundary" put_user_permissions_boundary, _, "iam:PutRolePermissionsBoundary" put_role_permissions_boundary]
-                    .permissions_boundary(boundary),
-                    |_| (), ()
-                )
+                iam_call!(ex.call_naming_policy(object, fresh, boundary), match self {
+                    Principal::User(name) => "iam:PutUserPermissionsBoundary" put_user_permissions_boundary [.user_name(name)],
+                    Principal::Role(name) => "iam:PutRolePermissionsBoundary" put_role_permissions_boundary [.role_name(name)],
+                } [.permissions_boundary(boundary).send()], drop, otherwise ())
             }
-            None => per_kind!(
-                ex, self, call_if_exists(object),
-                ["iam:DeleteUserPermissionsBoundary" delete_user_permissions_boundary, _, "iam:DeleteRolePermissionsBoundary" delete_role_permissions_boundary],
-                |_| (), ()
-            ),
+            None => iam_call!(ex.call_if_exists(object), match self {
+                Principal::User(name) => "iam:DeleteUserPermissionsBoundary" delete_user_permissions_boundary [.user_name(name)],
+                Principal::Role(name) => "iam:DeleteRolePermissionsBoundary" delete_role_permissions_boundary [.role_name(name)],
+            } [.send()], drop, otherwise ()),
         }
     }
 
-    /// Takes the tags from `before` to `after` (IAM tags no groups).
-    async fn sync_tags(
+    /// Moves it to `path`. Only users and groups move: a role's path change is a replace.
+    pub(super) async fn move_to(
         self,
         ex: &IamExecutor,
         object: &str,
         fresh: bool,
-        before: Option<&std::collections::BTreeMap<String, String>>,
-        after: Option<&std::collections::BTreeMap<String, String>>,
+        path: &str,
     ) -> Result<(), AwsError> {
-        let (Some(before), Some(after)) = (before, after) else {
-            return Ok(());
-        };
-        let (set, removed) = tag_changes(before, after);
-        if !set.is_empty() {
-            per_kind!(
-                ex, self, call(object, fresh),
-                ["iam:TagUser" tag_user, _, "iam:TagRole" tag_role]
-                .set_tags(Some(set.clone())),
-                |_| (), ()
-            )?;
+        iam_call!(ex.call(object, fresh), match self {
+            Principal::User(name) => "iam:UpdateUser" update_user [.user_name(name)],
+            Principal::Group(name) => "iam:UpdateGroup" update_group [.group_name(name)],
+        } [.new_path(path).send()], drop, otherwise ())
+    }
+
+    /// Deletes the principal itself; one already gone is nothing to do. IAM refuses while it
+    /// still holds policies (see [`Self::delete`]).
+    pub(super) async fn delete_alone(self, ex: &IamExecutor, object: &str) -> Result<(), AwsError> {
+        iam_call!(ex.call_if_exists(object), match self {
+            Principal::User(name) => "iam:DeleteUser" delete_user [.user_name(name)],
+            Principal::Group(name) => "iam:DeleteGroup" delete_group [.group_name(name)],
+            Principal::Role(name) => "iam:DeleteRole" delete_role [.role_name(name)],
+        } [.send()], drop)
+    }
+
+    /// Detaches every managed policy and deletes every inline policy the principal has now,
+    /// as IAM requires, then deletes the principal.
+    pub(super) async fn delete(self, ex: &IamExecutor, object: &str) -> Result<(), AwsError> {
+        for arn in &self.attached_policies(ex, object).await? {
+            self.detach(ex, object, arn).await?;
         }
-        if !removed.is_empty() {
-            per_kind!(
-                ex, self, call(object, fresh),
-                ["iam:UntagUser" untag_user, _, "iam:UntagRole" untag_role]
-                .set_tag_keys(Some(removed.clone())),
-                |_| (), ()
-            )?;
+        for policy in &self.inline_policies(ex, object).await? {
+            self.delete_inline(ex, object, policy).await?;
+        }
+        self.delete_alone(ex, object).await
+    }
+}
+
+impl Target<'_> {
+    /// Takes the principal's memberships from `before` to `after`: a user's groups, or a
+    /// group's members (roles belong to no group). Joining is fresh when the user is new (and,
+    /// from the user's side, when the group is).
+    pub(super) async fn sync_memberships(
+        &self,
+        ex: &IamExecutor,
+        before: &BTreeSet<String>,
+        after: &BTreeSet<String>,
+    ) -> Result<(), AwsError> {
+        let (join, leave) = set_changes(before, after);
+        for other in join {
+            let (user, group, object, fresh) = self.membership(ex, other);
+            join_group(ex, &object, fresh, user, group).await?;
+        }
+        for other in leave {
+            let (user, group, object, _) = self.membership(ex, other);
+            leave_group(ex, &object, user, group).await?;
+        }
+        Ok(())
+    }
+
+    /// The user and group of a membership with `other`, how errors name it, and whether it
+    /// names something this apply created.
+    fn membership<'b>(
+        &'b self,
+        ex: &IamExecutor,
+        other: &'b str,
+    ) -> (&'b str, &'b str, String, bool) {
+        match self.principal {
+            Principal::User(name) => {
+                let group_key = Principal::Group(other).key(ex, "/");
+                let fresh = ex.is_fresh([self.key.as_str(), group_key.as_str()]);
+                (name, other, self.object.clone(), fresh)
+            }
+            Principal::Group(name) | Principal::Role(name) => {
+                let object = format!("user `{other}` in group `{name}`");
+                (other, name, object, self.fresh)
+            }
+        }
+    }
+
+    /// Takes what the principal holds from `before` to `after`: the permissions boundary, the
+    /// tags, then attach, detach, put, delete, in that order. An attachment (or boundary) is
+    /// fresh when the principal or the policy is; the other calls when the principal is.
+    /// `before` is `None` right after the create call, which set the boundary and the tags and
+    /// left the principal without policies.
+    pub(super) async fn sync<H: PolicyHolder + Sync>(
+        &self,
+        ex: &IamExecutor,
+        before: Option<&H>,
+        after: &H,
+    ) -> Result<(), AwsError> {
+        let Target {
+            principal,
+            ref object,
+            ref key,
+            fresh,
+        } = *self;
+        let (none, no_inline) = (BTreeSet::new(), BTreeMap::new());
+        let (boundary, tags, managed, inline) = match before {
+            Some(before) => (
+                before.permissions_boundary(),
+                before.tags(),
+                before.managed_policies(),
+                before.inline_policies(),
+            ),
+            None => (
+                after.permissions_boundary(),
+                after.tags(),
+                &none,
+                &no_inline,
+            ),
+        };
+        if boundary != after.permissions_boundary() {
+            principal
+                .set_boundary(ex, object, key, after.permissions_boundary())
+                .await?;
+        }
+        if let (Some(tagged), Some(before), Some(after)) = (principal.tagged(), tags, after.tags())
+        {
+            tagged.retag(ex, object, fresh, before, after).await?;
+        }
+        let (attach, detach) = set_changes(managed, after.managed_policies());
+        for policy in attach {
+            let fresh = ex.is_fresh([key.as_str(), policy.as_str()]);
+            principal.attach(ex, object, fresh, policy).await?;
+        }
+        for policy in detach {
+            principal.detach(ex, object, policy).await?;
+        }
+        let (put, delete) = inline_changes(inline, after.inline_policies());
+        for (policy, document) in put {
+            let document = document_json(document);
+            principal
+                .put_inline(ex, object, fresh, policy, &document)
+                .await?;
+        }
+        for policy in delete {
+            principal.delete_inline(ex, object, policy).await?;
         }
         Ok(())
     }
 }
 
-/// Takes what `principal` holds from `before` to `after`: the permissions boundary, the tags,
-/// then attach, detach, put, delete, in that order. `key` is what [`IamExecutor::is_fresh`]
-/// knows the principal by (its ARN, or `group:NAME`): an attachment (or boundary) is fresh when
-/// the principal or the policy is; the other calls when the principal is, which the caller says
-/// with `fresh`.
-pub(super) async fn sync_holder<H: PolicyHolder + Sync>(
+/// A principal to create, with what access.yaml says it holds.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum New<'a> {
+    User(&'a str, &'a User),
+    Group(&'a str, &'a Group),
+    Role(&'a str, &'a Role),
+}
+
+/// Creates a principal: its kind's create call (with the path, and for users and roles the
+/// boundary and tags; for roles the trust, description and session length), then what the
+/// create call does not set: memberships, attachments and inline policies.
+pub(super) async fn create(ex: &IamExecutor, new: New<'_>) -> Result<(), AwsError> {
+    let (principal, path) = match new {
+        New::User(name, user) => (Principal::User(name), &user.path),
+        New::Group(name, group) => (Principal::Group(name), &group.path),
+        New::Role(name, role) => (Principal::Role(name), &role.path),
+    };
+    let object = principal.object();
+    let trust = match new {
+        New::Role(_, role) => document_json(&role.trust),
+        New::User(..) | New::Group(..) => String::new(),
+    };
+    // A trust policy may name a principal created a moment ago.
+    let fresh = ex.names_fresh_principal(&trust);
+    iam_call!(ex.call(&object, fresh), match new {
+        New::User(name, user) => "iam:CreateUser" create_user [.user_name(name).set_permissions_boundary(user.permissions_boundary.clone()).set_tags(create_tags(&user.tags))],
+        New::Group(name, _group) => "iam:CreateGroup" create_group [.group_name(name)],
+        New::Role(name, role) => "iam:CreateRole" create_role [.role_name(name).assume_role_policy_document(&trust).set_description(role.description.clone()).set_max_session_duration(i32::try_from(role.max_session_duration).ok()).set_permissions_boundary(role.permissions_boundary.clone()).set_tags(create_tags(&role.tags))],
+    } [.path(path).send()], drop)?;
+    ex.remember_created(principal.key(ex, path));
+    let target = principal.target(ex, path);
+    match new {
+        New::User(_, user) => {
+            target
+                .sync_memberships(ex, &BTreeSet::new(), &user.groups)
+                .await?;
+            target.sync(ex, None, user).await
+        }
+        New::Group(_, group) => {
+            target
+                .sync_memberships(ex, &BTreeSet::new(), &group.members)
+                .await?;
+            target.sync(ex, None, group).await
+        }
+        New::Role(_, role) => target.sync(ex, None, role).await,
+    }
+}
+
+/// Puts `user` in `group`; `fresh` when either was created by this apply.
+async fn join_group(
     ex: &IamExecutor,
-    principal: Principal<'_>,
     object: &str,
-    key: &str,
     fresh: bool,
-    before: &H,
-    after: &H,
+    user: &str,
+    group: &str,
 ) -> Result<(), AwsError> {
-    if before.permissions_boundary() != after.permissions_boundary() {
-        principal
-            .set_boundary(ex, object, key, after.permissions_boundary())
-            .await?;
-    }
-    principal
-        .sync_tags(ex, object, fresh, before.tags(), after.tags())
-        .await?;
-    let (attach, detach) = set_changes(before.managed_policies(), after.managed_policies());
-    for policy in attach {
-        let fresh = ex.is_fresh([key, policy.as_str()]);
-        principal.attach(ex, object, fresh, policy).await?;
-    }
-    for policy in detach {
-        principal.detach(ex, object, policy).await?;
-    }
-    let (put, delete) = inline_changes(before.inline_policies(), after.inline_policies());
-    for (policy, document) in put {
-        let document = document_json(document);
-        principal
-            .put_inline(ex, object, fresh, policy, &document)
-            .await?;
-    }
-    for policy in delete {
-        principal.delete_inline(ex, object, policy).await?;
-    }
+    ex.call("iam:AddUserToGroup", object, fresh, || {
+        ex.iam
+            .add_user_to_group()
+            .user_name(user)
+            .group_name(group)
+            .send()
+    })
+    .await?;
     Ok(())
 }
 
-/// Detaches every managed policy and deletes every inline policy `principal` has now, as IAM
-/// requires before it deletes the principal.
-pub(super) async fn drop_policies(
+/// Takes `user` out of `group`; one already out is nothing to do.
+pub(super) async fn leave_group(
     ex: &IamExecutor,
-    principal: Principal<'_>,
     object: &str,
+    user: &str,
+    group: &str,
 ) -> Result<(), AwsError> {
-    let attached = principal.attached_policies(ex, object).await?;
-    for arn in &attached {
-        principal.detach(ex, object, arn).await?;
-    }
-    let inline = principal.inline_policies(ex, object).await?;
-    for policy in &inline {
-        principal.delete_inline(ex, object, policy).await?;
-    }
+    ex.call_if_exists("iam:RemoveUserFromGroup", object, || {
+        ex.iam
+            .remove_user_from_group()
+            .user_name(user)
+            .group_name(group)
+            .send()
+    })
+    .await?;
     Ok(())
 }
 
-fn policy_arns(policies: &[AttachedPolicy]) -> Vec<String> {
-    policies
-        .iter()
-        .filter_map(|policy| policy.policy_arn().map(str::to_string))
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn executor() -> IamExecutor {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        IamExecutor::new(
+            aws_sdk_iam::Client::from_conf(config),
+            "111122223333",
+            "aws",
+        )
+    }
+
+    #[test]
+    fn a_membership_is_named_and_judged_from_either_side() {
+        let ex = executor();
+        ex.remember_created("group:ops".into());
+        let user = Principal::User("alice").target(&ex, "/team/");
+        assert_eq!(user.key, "arn:aws:iam::111122223333:user/team/alice");
+        assert!(!user.fresh);
+        // From the user's side, a new group makes the join fresh; another group does not.
+        assert_eq!(
+            user.membership(&ex, "ops"),
+            ("alice", "ops", "user `alice`".to_string(), true)
+        );
+        assert_eq!(
+            user.membership(&ex, "dev"),
+            ("alice", "dev", "user `alice`".to_string(), false)
+        );
+        // From the group's side, the group's own freshness decides.
+        let group = Principal::Group("ops").target(&ex, "/");
+        assert_eq!(group.key, "group:ops");
+        assert_eq!(
+            group.membership(&ex, "bob"),
+            ("bob", "ops", "user `bob` in group `ops`".to_string(), true)
+        );
+    }
 }
