@@ -1070,3 +1070,58 @@ proptest! {
         }
     }
 }
+
+/// One list reader serves string elements and condition values: each keeps its own wording.
+#[test]
+fn string_lists_and_condition_values_word_their_problems() {
+    let errors = errors(
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": [], "Resource": ["*", 3]},
+            {"Effect": "Allow", "Action": "s3:*", "Resource": {"a": 1}},
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEquals": {
+                "aws:username": [], "aws:userid": ["a", true, 3, null], "aws:SourceIp": {"x": 1}}}}]}),
+        DocumentKind::Identity,
+    );
+    let shown: Vec<(String, String, Option<String>)> = errors
+        .iter()
+        .map(|error| (error.path.join("."), error.message.clone(), error.hint.clone()))
+        .collect();
+    let value_hint =
+        Some("a condition value is a string, number or boolean, or a list of them".to_string());
+    let empty_hint = Some("give at least one value, or remove the key".to_string());
+    assert_eq!(
+        shown,
+        [
+            (
+                "Statement.0.Action".to_string(),
+                "`Action` is an empty list".to_string(),
+                empty_hint.clone()
+            ),
+            (
+                "Statement.0.Resource.1".to_string(),
+                "the items of `Resource` must be strings, not a number".to_string(),
+                None
+            ),
+            (
+                "Statement.1.Resource".to_string(),
+                "`Resource` must be a string or a list of strings, not an object".to_string(),
+                None
+            ),
+            (
+                "Statement.2.Condition.StringEquals.aws:username".to_string(),
+                "the condition key `aws:username` has an empty list of values".to_string(),
+                empty_hint
+            ),
+            (
+                "Statement.2.Condition.StringEquals.aws:userid.3".to_string(),
+                "a value of the condition key `aws:userid` cannot be null".to_string(),
+                value_hint.clone()
+            ),
+            (
+                "Statement.2.Condition.StringEquals.aws:SourceIp".to_string(),
+                "the value of the condition key `aws:SourceIp` cannot be an object".to_string(),
+                value_hint
+            ),
+        ]
+    );
+}
