@@ -778,7 +778,9 @@ impl Reader {
                     _ => None,
                 },
                 empty: format!("the condition key `{key}` has an empty list of values"),
-                bad_item: &|found| format!("a value of the condition key `{key}` cannot be {found}"),
+                bad_item: &|found| {
+                    format!("a value of the condition key `{key}` cannot be {found}")
+                },
                 bad_value: &|found| {
                     format!("the value of the condition key `{key}` cannot be {found}")
                 },

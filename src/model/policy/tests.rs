@@ -1084,7 +1084,13 @@ fn string_lists_and_condition_values_word_their_problems() {
     );
     let shown: Vec<(String, String, Option<String>)> = errors
         .iter()
-        .map(|error| (error.path.join("."), error.message.clone(), error.hint.clone()))
+        .map(|error| {
+            (
+                error.path.join("."),
+                error.message.clone(),
+                error.hint.clone(),
+            )
+        })
         .collect();
     let value_hint =
         Some("a condition value is a string, number or boolean, or a list of them".to_string());
