@@ -13,25 +13,26 @@ fn parse(value: Value, kind: DocumentKind) -> PolicyDocument {
     }
 }
 
-fn assert_same(a: Value, b: Value, kind: DocumentKind) {
+fn assert_same(case: &str, a: Value, b: Value, kind: DocumentKind) {
     let (first, second) = (parse(a, kind), parse(b, kind));
     assert_eq!(
         first,
         second,
-        "{}\n!=\n{}",
+        "{case}:\n{}\n!=\n{}",
         first.to_pretty_json(),
         second.to_pretty_json()
     );
     // Equal documents render the same, up to the spelling of actions and keys.
     assert_eq!(
         first.to_value().to_string().to_ascii_lowercase(),
-        second.to_value().to_string().to_ascii_lowercase()
+        second.to_value().to_string().to_ascii_lowercase(),
+        "{case}"
     );
 }
 
-fn assert_different(a: Value, b: Value, kind: DocumentKind) {
+fn assert_different(case: &str, a: Value, b: Value, kind: DocumentKind) {
     let (first, second) = (parse(a, kind), parse(b, kind));
-    assert_ne!(first, second, "{}", first.to_pretty_json());
+    assert_ne!(first, second, "{case}:\n{}", first.to_pretty_json());
 }
 
 fn errors(value: Value, kind: DocumentKind) -> Vec<PolicyError> {
@@ -133,56 +134,139 @@ fn only_the_policy_model_reads_policy_json() {
 
 // Equivalent pairs.
 
-#[test]
-fn string_action_equals_one_element_list() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/eks-admin"}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": ["arn:aws:iam::424432388155:role/eks-admin"]}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn single_statement_object_equals_one_element_list() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"}}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn statement_order_does_not_matter() {
+/// Pairs that IAM reads as the same document: (what the pair shows, one, the other, kind).
+fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
     let mut reversed = eks_admin_policy();
     if let Some(Value::Array(statements)) = reversed.get_mut("Statement") {
         statements.reverse();
     }
-    assert_same(eks_admin_policy(), reversed, DocumentKind::Identity);
+    let statement = json!({"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"});
+    let issuer = "oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B";
+    vec![
+        (
+            "statement order does not matter",
+            eks_admin_policy(),
+            reversed,
+            DocumentKind::Identity,
+        ),
+        (
+            "duplicate statements do not matter",
+            json!({"Version": "2012-10-17", "Statement": [statement.clone()]}),
+            json!({"Version": "2012-10-17", "Statement": [statement.clone(), statement]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "IRSA trust as written equals as IAM returns it",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Federated": format!("arn:aws:iam::204393242335:oidc-provider/{issuer}")},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {
+                    format!("{issuer}:aud"): "sts.amazonaws.com",
+                    format!("{issuer}:sub"): "system:serviceaccount:devops-aurora-1:connections-serviceaccount-s3"}}}]}),
+            json!({"Statement": [{"Condition": {"StringEquals": {
+                    format!("{issuer}:sub"): ["system:serviceaccount:devops-aurora-1:connections-serviceaccount-s3"],
+                    format!("{issuer}:aud"): ["sts.amazonaws.com"]}},
+                "Action": ["sts:AssumeRoleWithWebIdentity"],
+                "Principal": {"Federated": [format!("arn:aws:iam::204393242335:oidc-provider/{issuer}")]},
+                "Effect": "Allow"}], "Version": "2012-10-17"}),
+            DocumentKind::Trust,
+        ),
+        (
+            "string action equals one element list",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/eks-admin"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": ["arn:aws:iam::424432388155:role/eks-admin"]}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "single statement object equals one element list",
+            json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"}}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "action order and duplicates do not matter",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+                "eks:DescribeNodegroup", "eks:ListNodegroups", "eks:DescribeCluster", "eks:ListClusters",
+                "eks:AccessKubernetesApi", "ssm:GetParameter", "eks:ListUpdates", "eks:ListFargateProfiles"]}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+                "eks:AccessKubernetesApi", "eks:DescribeCluster", "eks:DescribeNodegroup", "eks:ListClusters",
+                "eks:ListFargateProfiles", "eks:ListNodegroups", "eks:ListUpdates", "ssm:GetParameter",
+                "eks:ListClusters"]}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "resource order and duplicates do not matter",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": ["arn:aws:s3:::cinchy-connections/*", "arn:aws:s3:::cinchy-connections"]}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": ["arn:aws:s3:::cinchy-connections", "arn:aws:s3:::cinchy-connections/*", "arn:aws:s3:::cinchy-connections"]}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "omitted version is 2008",
+            json!({"Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}),
+            json!({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "action names are case insensitive",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "S3:PutObject"], "Resource": "*"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["S3:getobject", "s3:putobject"], "Resource": "*"}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "condition keys are case insensitive and values are strings",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": false}, "NumericLessThan": {"s3:TlsVersion": 1.2}}}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+                "Condition": {"Bool": {"AWS:securetransport": "false"}, "NumericLessThan": {"S3:TLSVERSION": ["1.2"]}}}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "condition value order and duplicates do not matter",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1", "eu-west-1"]}}}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "principal star equals aws star",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole",
+                "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": ["*"]}, "Action": "sts:AssumeRole",
+                "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}]}),
+            DocumentKind::Trust,
+        ),
+        (
+            "principal values string or list order and duplicates",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                "Principal": {"Service": ["ec2.amazonaws.com", "eks.amazonaws.com"], "AWS": "arn:aws:iam::424432388155:role/eks-admin"}}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                "Principal": {"AWS": ["arn:aws:iam::424432388155:role/eks-admin"], "Service": ["eks.amazonaws.com", "ec2.amazonaws.com", "eks.amazonaws.com"]}}]}),
+            DocumentKind::Trust,
+        ),
+        // The console writes `"Sid": ""` in the trust policies it generates.
+        (
+            "empty sid equals no sid",
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            DocumentKind::Trust,
+        ),
+        (
+            "empty condition equals no condition",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:ListClusters", "Resource": "*", "Condition": {}}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:ListClusters", "Resource": "*"}]}),
+            DocumentKind::Identity,
+        ),
+    ]
 }
 
 #[test]
-fn action_order_and_duplicates_do_not_matter() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-            "eks:DescribeNodegroup", "eks:ListNodegroups", "eks:DescribeCluster", "eks:ListClusters",
-            "eks:AccessKubernetesApi", "ssm:GetParameter", "eks:ListUpdates", "eks:ListFargateProfiles"]}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-            "eks:AccessKubernetesApi", "eks:DescribeCluster", "eks:DescribeNodegroup", "eks:ListClusters",
-            "eks:ListFargateProfiles", "eks:ListNodegroups", "eks:ListUpdates", "ssm:GetParameter",
-            "eks:ListClusters"]}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn resource_order_and_duplicates_do_not_matter() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
-            "Resource": ["arn:aws:s3:::cinchy-connections/*", "arn:aws:s3:::cinchy-connections"]}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
-            "Resource": ["arn:aws:s3:::cinchy-connections", "arn:aws:s3:::cinchy-connections/*", "arn:aws:s3:::cinchy-connections"]}]}),
-        DocumentKind::Identity,
-    );
+fn equivalent_pairs_are_equal() {
+    for (case, a, b, kind) in equivalent_pairs() {
+        assert_same(case, a, b, kind);
+    }
 }
 
 #[test]
@@ -194,15 +278,6 @@ fn key_order_does_not_matter() {
     assert_eq!(a, b);
     let rendered = b.map(|document| document.to_value().to_string());
     assert_eq!(rendered.as_deref(), Ok(text_a), "canonical key order");
-}
-
-#[test]
-fn omitted_version_is_2008() {
-    assert_same(
-        json!({"Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}),
-        json!({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}),
-        DocumentKind::Identity,
-    );
 }
 
 #[test]
@@ -243,37 +318,6 @@ fn url_encoded_document_inside_a_json_string() {
 }
 
 #[test]
-fn action_names_are_case_insensitive() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "S3:PutObject"], "Resource": "*"}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["S3:getobject", "s3:putobject"], "Resource": "*"}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn condition_keys_are_case_insensitive_and_values_are_strings() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
-            "Condition": {"Bool": {"aws:SecureTransport": false}, "NumericLessThan": {"s3:TlsVersion": 1.2}}}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
-            "Condition": {"Bool": {"AWS:securetransport": "false"}, "NumericLessThan": {"S3:TLSVERSION": ["1.2"]}}}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn condition_value_order_and_duplicates_do_not_matter() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*",
-            "Condition": {"StringEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*",
-            "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1", "eu-west-1"]}}}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
 fn account_id_principal_equals_root_arn() {
     // What people write for "another AWS account", and what IAM stores instead. The bare id
     // is kept as written (the partition is not known here; IAM rewrites it on write).
@@ -293,158 +337,85 @@ fn account_id_principal_equals_root_arn() {
     assert_eq!(written, china);
 }
 
-#[test]
-fn principal_star_equals_aws_star() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole",
-            "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": ["*"]}, "Action": "sts:AssumeRole",
-            "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}]}),
-        DocumentKind::Trust,
-    );
-}
-
-#[test]
-fn principal_values_string_or_list_order_and_duplicates() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-            "Principal": {"Service": ["ec2.amazonaws.com", "eks.amazonaws.com"], "AWS": "arn:aws:iam::424432388155:role/eks-admin"}}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-            "Principal": {"AWS": ["arn:aws:iam::424432388155:role/eks-admin"], "Service": ["eks.amazonaws.com", "ec2.amazonaws.com", "eks.amazonaws.com"]}}]}),
-        DocumentKind::Trust,
-    );
-}
-
-#[test]
-fn duplicate_statements_do_not_matter() {
-    let statement = json!({"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"});
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [statement.clone()]}),
-        json!({"Version": "2012-10-17", "Statement": [statement.clone(), statement]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn empty_sid_equals_no_sid() {
-    // The console writes `"Sid": ""` in the trust policies it generates.
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-        DocumentKind::Trust,
-    );
-}
-
-#[test]
-fn irsa_trust_as_written_equals_as_iam_returns_it() {
-    let issuer = "oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B";
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Principal": {"Federated": format!("arn:aws:iam::204393242335:oidc-provider/{issuer}")},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                format!("{issuer}:aud"): "sts.amazonaws.com",
-                format!("{issuer}:sub"): "system:serviceaccount:devops-aurora-1:connections-serviceaccount-s3"}}}]}),
-        json!({"Statement": [{"Condition": {"StringEquals": {
-                format!("{issuer}:sub"): ["system:serviceaccount:devops-aurora-1:connections-serviceaccount-s3"],
-                format!("{issuer}:aud"): ["sts.amazonaws.com"]}},
-            "Action": ["sts:AssumeRoleWithWebIdentity"],
-            "Principal": {"Federated": [format!("arn:aws:iam::204393242335:oidc-provider/{issuer}")]},
-            "Effect": "Allow"}], "Version": "2012-10-17"}),
-        DocumentKind::Trust,
-    );
-}
-
-#[test]
-fn empty_condition_equals_no_condition() {
-    assert_same(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:ListClusters", "Resource": "*", "Condition": {}}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:ListClusters", "Resource": "*"}]}),
-        DocumentKind::Identity,
-    );
-}
-
 // Different documents.
 
-#[test]
-fn allow_differs_from_deny() {
-    assert_different(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "eks:*", "Resource": "*"}]}),
-        DocumentKind::Identity,
-    );
+/// Pairs that differ for IAM: (what the pair shows, one, the other, kind).
+fn different_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
+    vec![
+        (
+            "allow differs from deny",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "eks:*", "Resource": "*"}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "different resources differ",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/eks-admin"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/EKS-Admin"}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "a changed condition value differs",
+            eks_admin_policy(),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "eks:*", "Resource": "*"},
+                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                 "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}]}),
+            DocumentKind::Identity,
+        ),
+        // Condition values are case-sensitive even though keys are not.
+        (
+            "condition values are case-sensitive",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "platform"}}}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "Platform"}}}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "a condition removed differs",
+            eks_admin_policy(),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "eks:*", "Resource": "*"},
+                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "versions differ",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
+            json!({"Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "action differs from not action",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "sid matters",
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "B", "Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
+            DocumentKind::Identity,
+        ),
+        (
+            "different principal types differ",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "*"}, "Action": "sts:AssumeRole"}]}),
+            DocumentKind::Trust,
+        ),
+        (
+            "an account id differs from a user named root",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "424432388155"}, "Action": "sts:AssumeRole"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::424432388155:user/root"}, "Action": "sts:AssumeRole"}]}),
+            DocumentKind::Trust,
+        ),
+    ]
 }
 
 #[test]
-fn different_resources_differ() {
-    assert_different(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/eks-admin"}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/EKS-Admin"}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn condition_difference_matters() {
-    assert_different(
-        eks_admin_policy(),
-        json!({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "eks:*", "Resource": "*"},
-            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
-             "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}]}),
-        DocumentKind::Identity,
-    );
-    // Condition values are case-sensitive even though keys are not.
-    assert_different(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "platform"}}}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "Platform"}}}]}),
-        DocumentKind::Identity,
-    );
-    // A condition removed.
-    assert_different(
-        eks_admin_policy(),
-        json!({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "eks:*", "Resource": "*"},
-            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn versions_differ() {
-    assert_different(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
-        json!({"Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn action_differs_from_not_action_and_sid_matters() {
-    assert_different(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"}]}),
-        DocumentKind::Identity,
-    );
-    assert_different(
-        json!({"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Sid": "B", "Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
-        DocumentKind::Identity,
-    );
-}
-
-#[test]
-fn different_principal_types_differ() {
-    assert_different(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "*"}, "Action": "sts:AssumeRole"}]}),
-        DocumentKind::Trust,
-    );
-    assert_different(
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "424432388155"}, "Action": "sts:AssumeRole"}]}),
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::424432388155:user/root"}, "Action": "sts:AssumeRole"}]}),
-        DocumentKind::Trust,
-    );
+fn different_pairs_differ() {
+    for (case, a, b, kind) in different_pairs() {
+        assert_different(case, a, b, kind);
+    }
 }
 
 // Canonical form.
