@@ -132,10 +132,17 @@ fn only_the_policy_model_reads_policy_json() {
     );
 }
 
-// Equivalent pairs.
+// Pairs of documents.
 
-/// Pairs that IAM reads as the same document: (what the pair shows, one, the other, kind).
-fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
+/// How IAM reads a pair of documents.
+#[derive(Clone, Copy, Debug)]
+enum Reads {
+    Same,
+    Different,
+}
+
+/// Pairs of documents and how IAM reads them: (what the pair shows, one, the other, kind, how).
+fn pairs() -> Vec<(&'static str, Value, Value, DocumentKind, Reads)> {
     let mut reversed = eks_admin_policy();
     if let Some(Value::Array(statements)) = reversed.get_mut("Statement") {
         statements.reverse();
@@ -143,17 +150,20 @@ fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
     let statement = json!({"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"});
     let issuer = "oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B";
     vec![
+        // Equivalent pairs.
         (
             "statement order does not matter",
             eks_admin_policy(),
             reversed,
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "duplicate statements do not matter",
             json!({"Version": "2012-10-17", "Statement": [statement.clone()]}),
             json!({"Version": "2012-10-17", "Statement": [statement.clone(), statement]}),
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "IRSA trust as written equals as IAM returns it",
@@ -170,18 +180,21 @@ fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
                 "Principal": {"Federated": [format!("arn:aws:iam::204393242335:oidc-provider/{issuer}")]},
                 "Effect": "Allow"}], "Version": "2012-10-17"}),
             DocumentKind::Trust,
+            Reads::Same,
         ),
         (
             "string action equals one element list",
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/eks-admin"}]}),
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": ["arn:aws:iam::424432388155:role/eks-admin"]}]}),
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "single statement object equals one element list",
             json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"}}),
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "*"}]}),
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "action order and duplicates do not matter",
@@ -193,6 +206,7 @@ fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
                 "eks:ListFargateProfiles", "eks:ListNodegroups", "eks:ListUpdates", "ssm:GetParameter",
                 "eks:ListClusters"]}]}),
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "resource order and duplicates do not matter",
@@ -201,18 +215,21 @@ fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                 "Resource": ["arn:aws:s3:::cinchy-connections", "arn:aws:s3:::cinchy-connections/*", "arn:aws:s3:::cinchy-connections"]}]}),
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "omitted version is 2008",
             json!({"Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}),
             json!({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}),
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "action names are case insensitive",
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "S3:PutObject"], "Resource": "*"}]}),
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["S3:getobject", "s3:putobject"], "Resource": "*"}]}),
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "condition keys are case insensitive and values are strings",
@@ -221,6 +238,7 @@ fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
                 "Condition": {"Bool": {"AWS:securetransport": "false"}, "NumericLessThan": {"S3:TLSVERSION": ["1.2"]}}}]}),
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "condition value order and duplicates do not matter",
@@ -229,6 +247,7 @@ fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*",
                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1", "eu-west-1"]}}}]}),
             DocumentKind::Identity,
+            Reads::Same,
         ),
         (
             "principal star equals aws star",
@@ -237,6 +256,7 @@ fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": ["*"]}, "Action": "sts:AssumeRole",
                 "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}]}),
             DocumentKind::Trust,
+            Reads::Same,
         ),
         (
             "principal values string or list order and duplicates",
@@ -245,6 +265,7 @@ fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                 "Principal": {"AWS": ["arn:aws:iam::424432388155:role/eks-admin"], "Service": ["eks.amazonaws.com", "ec2.amazonaws.com", "eks.amazonaws.com"]}}]}),
             DocumentKind::Trust,
+            Reads::Same,
         ),
         // The console writes `"Sid": ""` in the trust policies it generates.
         (
@@ -252,20 +273,102 @@ fn equivalent_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
             json!({"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
             DocumentKind::Trust,
+            Reads::Same,
         ),
         (
             "empty condition equals no condition",
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:ListClusters", "Resource": "*", "Condition": {}}]}),
             json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:ListClusters", "Resource": "*"}]}),
             DocumentKind::Identity,
+            Reads::Same,
+        ),
+        // Different documents.
+        (
+            "allow differs from deny",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "eks:*", "Resource": "*"}]}),
+            DocumentKind::Identity,
+            Reads::Different,
+        ),
+        (
+            "different resources differ",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/eks-admin"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/EKS-Admin"}]}),
+            DocumentKind::Identity,
+            Reads::Different,
+        ),
+        (
+            "a changed condition value differs",
+            eks_admin_policy(),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "eks:*", "Resource": "*"},
+                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                 "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}]}),
+            DocumentKind::Identity,
+            Reads::Different,
+        ),
+        // Condition values are case-sensitive even though keys are not.
+        (
+            "condition values are case-sensitive",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "platform"}}}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "Platform"}}}]}),
+            DocumentKind::Identity,
+            Reads::Different,
+        ),
+        (
+            "a condition removed differs",
+            eks_admin_policy(),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "eks:*", "Resource": "*"},
+                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}),
+            DocumentKind::Identity,
+            Reads::Different,
+        ),
+        (
+            "versions differ",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
+            json!({"Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
+            DocumentKind::Identity,
+            Reads::Different,
+        ),
+        (
+            "action differs from not action",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"}]}),
+            DocumentKind::Identity,
+            Reads::Different,
+        ),
+        (
+            "sid matters",
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "B", "Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
+            DocumentKind::Identity,
+            Reads::Different,
+        ),
+        (
+            "different principal types differ",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "*"}, "Action": "sts:AssumeRole"}]}),
+            DocumentKind::Trust,
+            Reads::Different,
+        ),
+        (
+            "an account id differs from a user named root",
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "424432388155"}, "Action": "sts:AssumeRole"}]}),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::424432388155:user/root"}, "Action": "sts:AssumeRole"}]}),
+            DocumentKind::Trust,
+            Reads::Different,
         ),
     ]
 }
 
 #[test]
-fn equivalent_pairs_are_equal() {
-    for (case, a, b, kind) in equivalent_pairs() {
-        assert_same(case, a, b, kind);
+fn pairs_read_as_iam_reads_them() {
+    for (case, a, b, kind, reads) in pairs() {
+        match reads {
+            Reads::Same => assert_same(case, a, b, kind),
+            Reads::Different => assert_different(case, a, b, kind),
+        }
     }
 }
 
@@ -335,87 +438,6 @@ fn account_id_principal_equals_root_arn() {
         DocumentKind::Trust,
     );
     assert_eq!(written, china);
-}
-
-// Different documents.
-
-/// Pairs that differ for IAM: (what the pair shows, one, the other, kind).
-fn different_pairs() -> Vec<(&'static str, Value, Value, DocumentKind)> {
-    vec![
-        (
-            "allow differs from deny",
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "eks:*", "Resource": "*"}]}),
-            DocumentKind::Identity,
-        ),
-        (
-            "different resources differ",
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/eks-admin"}]}),
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::424432388155:role/EKS-Admin"}]}),
-            DocumentKind::Identity,
-        ),
-        (
-            "a changed condition value differs",
-            eks_admin_policy(),
-            json!({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": "eks:*", "Resource": "*"},
-                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
-                 "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}]}),
-            DocumentKind::Identity,
-        ),
-        // Condition values are case-sensitive even though keys are not.
-        (
-            "condition values are case-sensitive",
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "platform"}}}]}),
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": "Platform"}}}]}),
-            DocumentKind::Identity,
-        ),
-        (
-            "a condition removed differs",
-            eks_admin_policy(),
-            json!({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": "eks:*", "Resource": "*"},
-                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]}),
-            DocumentKind::Identity,
-        ),
-        (
-            "versions differ",
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
-            json!({"Statement": [{"Effect": "Allow", "Action": "eks:*", "Resource": "*"}]}),
-            DocumentKind::Identity,
-        ),
-        (
-            "action differs from not action",
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"}]}),
-            DocumentKind::Identity,
-        ),
-        (
-            "sid matters",
-            json!({"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
-            json!({"Version": "2012-10-17", "Statement": [{"Sid": "B", "Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}),
-            DocumentKind::Identity,
-        ),
-        (
-            "different principal types differ",
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}),
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "*"}, "Action": "sts:AssumeRole"}]}),
-            DocumentKind::Trust,
-        ),
-        (
-            "an account id differs from a user named root",
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "424432388155"}, "Action": "sts:AssumeRole"}]}),
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::424432388155:user/root"}, "Action": "sts:AssumeRole"}]}),
-            DocumentKind::Trust,
-        ),
-    ]
-}
-
-#[test]
-fn different_pairs_differ() {
-    for (case, a, b, kind) in different_pairs() {
-        assert_different(case, a, b, kind);
-    }
 }
 
 // Canonical form.
