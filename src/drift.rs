@@ -255,11 +255,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
             address: Address::cluster(Kind::AccessEntry, name, arn),
             message: format!(
                 "access entry not in access.yaml for `{arn}` grants {}",
-                if grants.is_empty() {
-                    "authentication only".to_string()
-                } else {
-                    grants.join(", ")
-                }
+                joined_or(&grants, "authentication only")
             ),
             grants,
         });
@@ -290,11 +286,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
                 address: Address::cluster(kind, name, key),
                 message: format!(
                     "binding not managed by accessctl grants `cluster-admin` to {}",
-                    if subjects.is_empty() {
-                        "no one".to_string()
-                    } else {
-                        subjects.join(", ")
-                    }
+                    joined_or(&subjects, "no one")
                 ),
                 grants: vec![CLUSTER_ADMIN.to_string()],
             });
@@ -309,6 +301,15 @@ fn is_unmanaged_cluster_admin(binding: &Binding) -> bool {
         && binding.role_ref.name == CLUSTER_ADMIN
         && !binding.meta.is_owned()
         && !binding.meta.labels.contains_key(BOOTSTRAP_LABEL)
+}
+
+/// `items` joined by commas, or what an empty list means.
+fn joined_or(items: &[String], none: &str) -> String {
+    if items.is_empty() {
+        none.to_string()
+    } else {
+        items.join(", ")
+    }
 }
 
 fn describe_groups(groups: &[String]) -> String {
@@ -334,119 +335,180 @@ pub fn add_bindings(
 
 /// The report for people: changes, then unmanaged grants.
 pub fn text(report: &Report) -> String {
+    lay_out(report, &Text)
+}
+
+/// The report as Markdown, for an issue or a chat message.
+pub fn markdown(report: &Report) -> String {
+    lay_out(report, &Markdown)
+}
+
+/// The report's parts and their order, decided once for every human format: a verdict when
+/// nothing drifted, else the changes (or that live state matches), the refusals and the
+/// unmanaged grants, each a section of a heading and its entries, sections apart by a blank line.
+fn lay_out(report: &Report, layout: &dyn Layout) -> String {
     let mut out = String::new();
+    layout.title(&mut out);
+    let file = layout.code("access.yaml");
     if report.in_sync {
-        out.push_str(
-            "No drift: live state matches access.yaml, and nothing grants access outside it.\n",
+        let _ = writeln!(
+            out,
+            "No drift: live state matches {file}, and nothing grants access outside it."
         );
         return out;
     }
-    if report.changes.is_empty() && report.refused.is_empty() {
-        out.push_str("Live state matches access.yaml.\n");
-    } else if !report.changes.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} from access.yaml (apply would {}):",
-            differ(report.changes.len()),
-            summary_words(&report.summary)
-        );
-        for change in &report.changes {
-            let _ = write!(out, "  {:<3} {}", change.action.symbol(), change.address);
-            if let Some(reason) = &change.reason {
-                let _ = write!(out, "  ({reason})");
-            }
+    let mut sections = 0;
+    let mut section = |out: &mut String| {
+        if sections > 0 {
             out.push('\n');
+        }
+        sections += 1;
+    };
+    if report.changes.is_empty() && report.refused.is_empty() {
+        section(&mut out);
+        let _ = writeln!(out, "Live state matches {file}.");
+    }
+    if !report.changes.is_empty() {
+        section(&mut out);
+        let lead = format!("{} from {file}", differ(report.changes.len()));
+        let detail = format!("apply would {}", summary_words(&report.summary));
+        layout.heading(&mut out, &lead, Some(&detail));
+        layout.columns(&mut out, &["action", "object", "why"]);
+        for change in &report.changes {
+            layout.change(&mut out, change);
         }
     }
     if !report.refused.is_empty() {
-        if !report.changes.is_empty() {
-            out.push('\n');
-        }
-        let _ = writeln!(
-            out,
-            "apply would refuse ({}; plan says the same):",
-            problems(report.refused.len())
-        );
+        section(&mut out);
+        let detail = format!("{}; plan says the same", problems(report.refused.len()));
+        layout.heading(&mut out, "apply would refuse", Some(&detail));
+        layout.columns(&mut out, &["problem", "what to do"]);
         for refusal in &report.refused {
-            let _ = writeln!(out, "  ! {}\n      hint: {}", refusal.message, refusal.hint);
+            layout.refusal(&mut out, refusal);
         }
     }
     if !report.unmanaged.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{} access outside access.yaml:",
+        section(&mut out);
+        let lead = format!(
+            "{} access outside {file}",
             unmanaged_grant(report.unmanaged.len())
         );
+        layout.heading(&mut out, &lead, None);
+        layout.columns(&mut out, &["object", "grants", "finding"]);
         for finding in &report.unmanaged {
-            let _ = writeln!(out, "  ! {}\n      {}", finding.address, finding.message);
+            layout.unmanaged(&mut out, finding);
         }
     }
     out
 }
 
-/// The report as Markdown, for an issue or a chat message.
-pub fn markdown(report: &Report) -> String {
-    let mut out = String::from("### accessctl drift\n\n");
-    if report.in_sync {
-        out.push_str(
-            "No drift: live state matches `access.yaml`, and nothing grants access outside it.\n",
-        );
-        return out;
+/// How one human format writes the parts [`lay_out`] puts in order.
+trait Layout {
+    /// What comes before everything else.
+    fn title(&self, out: &mut String);
+    /// A name as this format sets code (`access.yaml`).
+    fn code(&self, name: &str) -> String;
+    /// A section's heading: what it is about, and a detail in parentheses.
+    fn heading(&self, out: &mut String, lead: &str, detail: Option<&str>);
+    /// The names of what each entry of the section shows.
+    fn columns(&self, out: &mut String, names: &[&str]);
+    fn change(&self, out: &mut String, change: &Changed);
+    fn refusal(&self, out: &mut String, refusal: &Refusal);
+    fn unmanaged(&self, out: &mut String, finding: &Unmanaged);
+}
+
+/// Plain text for a terminal or a log: an indented line (or two) per entry.
+struct Text;
+
+impl Layout for Text {
+    fn title(&self, _out: &mut String) {}
+
+    fn code(&self, name: &str) -> String {
+        name.to_string()
     }
-    if report.changes.is_empty() && report.refused.is_empty() {
-        out.push_str("Live state matches `access.yaml`.\n");
-    } else if !report.changes.is_empty() {
+
+    fn heading(&self, out: &mut String, lead: &str, detail: Option<&str>) {
+        let _ = match detail {
+            Some(detail) => writeln!(out, "{lead} ({detail}):"),
+            None => writeln!(out, "{lead}:"),
+        };
+    }
+
+    fn columns(&self, _out: &mut String, _names: &[&str]) {}
+
+    fn change(&self, out: &mut String, change: &Changed) {
+        let _ = write!(out, "  {:<3} {}", change.action.symbol(), change.address);
+        if let Some(reason) = &change.reason {
+            let _ = write!(out, "  ({reason})");
+        }
+        out.push('\n');
+    }
+
+    fn refusal(&self, out: &mut String, refusal: &Refusal) {
+        let _ = writeln!(out, "  ! {}\n      hint: {}", refusal.message, refusal.hint);
+    }
+
+    fn unmanaged(&self, out: &mut String, finding: &Unmanaged) {
+        let _ = writeln!(out, "  ! {}\n      {}", finding.address, finding.message);
+    }
+}
+
+/// Markdown for an issue or a chat message: a bold heading and a table per section.
+struct Markdown;
+
+impl Layout for Markdown {
+    fn title(&self, out: &mut String) {
+        out.push_str("### accessctl drift\n\n");
+    }
+
+    fn code(&self, name: &str) -> String {
+        format!("`{name}`")
+    }
+
+    fn heading(&self, out: &mut String, lead: &str, detail: Option<&str>) {
+        let _ = match detail {
+            Some(detail) => writeln!(out, "**{lead}** ({detail}).\n"),
+            None => writeln!(out, "**{lead}.**\n"),
+        };
+    }
+
+    fn columns(&self, out: &mut String, names: &[&str]) {
         let _ = writeln!(
             out,
-            "**{} from `access.yaml`** (apply would {}).\n",
-            differ(report.changes.len()),
-            summary_words(&report.summary)
+            "| {} |\n|{}",
+            names.join(" | "),
+            "---|".repeat(names.len())
         );
-        out.push_str("| action | object | why |\n|---|---|---|\n");
-        for change in &report.changes {
-            let _ = writeln!(
-                out,
-                "| {} | `{}` | {} |",
-                action_word(change.action),
-                change.address,
-                cell(change.reason.as_deref().unwrap_or(""))
-            );
-        }
     }
-    if !report.refused.is_empty() {
+
+    fn change(&self, out: &mut String, change: &Changed) {
         let _ = writeln!(
             out,
-            "\n**apply would refuse** ({}; plan says the same).\n",
-            problems(report.refused.len())
+            "| {} | `{}` | {} |",
+            action_word(change.action),
+            change.address,
+            cell(change.reason.as_deref().unwrap_or(""))
         );
-        out.push_str("| problem | what to do |\n|---|---|\n");
-        for refusal in &report.refused {
-            let _ = writeln!(
-                out,
-                "| {} | {} |",
-                cell(&refusal.message),
-                cell(&refusal.hint)
-            );
-        }
     }
-    if !report.unmanaged.is_empty() {
+
+    fn refusal(&self, out: &mut String, refusal: &Refusal) {
         let _ = writeln!(
             out,
-            "\n**{} access outside `access.yaml`.**\n",
-            unmanaged_grant(report.unmanaged.len())
+            "| {} | {} |",
+            cell(&refusal.message),
+            cell(&refusal.hint)
         );
-        out.push_str("| object | grants | finding |\n|---|---|---|\n");
-        for finding in &report.unmanaged {
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {} |",
-                finding.address,
-                cell(&crate::words::quoted_list(&finding.grants)),
-                cell(&finding.message)
-            );
-        }
     }
-    out
+
+    fn unmanaged(&self, out: &mut String, finding: &Unmanaged) {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            finding.address,
+            cell(&crate::words::quoted_list(&finding.grants)),
+            cell(&finding.message)
+        );
+    }
 }
 
 /// The report as JSON (`docs/plan-json.md`, "Drift reports").
@@ -494,4 +556,93 @@ fn problems(count: usize) -> String {
 
 fn unmanaged_grant(count: usize) -> String {
     crate::words::count(count, "unmanaged object grants", "unmanaged objects grant")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(changes: bool, refused: bool, unmanaged: bool) -> Report {
+        let changes: Vec<Changed> = if changes {
+            vec![
+                Changed {
+                    address: Address::iam(Kind::User, "developer"),
+                    action: Action::Update,
+                    reason: Some("tags differ | live".into()),
+                },
+                Changed {
+                    address: Address::iam(Kind::Role, "eks-admin"),
+                    action: Action::Create,
+                    reason: None,
+                },
+            ]
+        } else {
+            Vec::new()
+        };
+        let refused = if refused {
+            vec![Refusal {
+                address: None,
+                message: "user.legacy exists\nbut is not owned".into(),
+                hint: "adopt it with --adopt".into(),
+            }]
+        } else {
+            Vec::new()
+        };
+        let unmanaged = if unmanaged {
+            vec![Unmanaged {
+                address: Address::cluster(Kind::RoleBinding, "demo", "ns/b"),
+                grants: vec!["cluster-admin".into(), "system:masters".into()],
+                message: "binds cluster-admin outside access.yaml".into(),
+            }]
+        } else {
+            Vec::new()
+        };
+        Report {
+            format_version: DRIFT_FORMAT_VERSION,
+            in_sync: changes.is_empty() && refused.is_empty() && unmanaged.is_empty(),
+            summary: Summary {
+                add: usize::from(!changes.is_empty()),
+                change: usize::from(!changes.is_empty()),
+                destroy: 0,
+                adopt: 0,
+            },
+            changes,
+            refused,
+            unmanaged,
+        }
+    }
+
+    /// Both layouts of every combination of sections, as one transcript.
+    fn both_layouts() -> String {
+        let mut out = String::new();
+        for changes in [false, true] {
+            for refused in [false, true] {
+                for unmanaged in [false, true] {
+                    let report = report(changes, refused, unmanaged);
+                    let _ = writeln!(
+                        out,
+                        "=== changes {changes}, refused {refused}, unmanaged {unmanaged}\n--- text\n{}--- markdown\n{}",
+                        text(&report),
+                        markdown(&report)
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn joined_or_says_what_an_empty_list_means() {
+        assert_eq!(joined_or(&[], "no one"), "no one");
+        assert_eq!(joined_or(&["User alice".into()], "no one"), "User alice");
+        assert_eq!(
+            joined_or(&["view".into(), "edit".into()], "authentication only"),
+            "view, edit"
+        );
+    }
+
+    #[test]
+    fn text_and_markdown_lay_out_the_same_sections() {
+        insta::assert_snapshot!(both_layouts());
+    }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::model::{
     AccessScope, Binding, DEFAULT_GROUP_PATH, IRSA_ANNOTATION, IamArn, MANAGED_BY_TAG, MapKind,
-    PolicyDocument, PolicyRule, RoleRefKind, SubjectKind, arn,
+    PolicyDocument, PolicyHolder, PolicyRule, RoleRefKind, SubjectKind, arn,
 };
 
 use super::select::Selection;
@@ -198,25 +198,38 @@ fn inline(policies: &BTreeMap<String, PolicyDocument>) -> Option<Node> {
 
 /// What users, groups and roles hold alike, after `builder`'s own keys: attached policies (by
 /// name when the file declares them), inline policies, the permissions boundary and tags.
-fn policy_parts(
-    builder: MapBuilder,
-    names: &Names<'_>,
-    managed: &BTreeSet<String>,
-    inline_policies: &BTreeMap<String, PolicyDocument>,
-    boundary: Option<&str>,
-    tag_map: &BTreeMap<String, String>,
-) -> MapBuilder {
+/// What every IAM principal holds (attached and inline policies, boundary, tags), written
+/// the same way for users, groups and roles.
+fn policy_parts(builder: MapBuilder, names: &Names<'_>, holder: &dyn PolicyHolder) -> MapBuilder {
     builder
         .maybe(
             "policies",
-            non_empty(managed.iter().map(|p| names.policy(p)).collect()),
+            non_empty(
+                holder
+                    .managed_policies()
+                    .iter()
+                    .map(|p| names.policy(p))
+                    .collect(),
+            ),
         )
-        .maybe("inline", inline(inline_policies))
+        .maybe("inline", inline(holder.inline_policies()))
         .maybe(
             "permissionsBoundary",
-            boundary.map(|p| Node::str(names.policy(p))),
+            holder
+                .permissions_boundary()
+                .map(|p| Node::str(names.policy(p))),
         )
-        .maybe("tags", tags(tag_map))
+        .maybe("tags", holder.tags().and_then(tags))
+}
+
+/// A map of `items`, each written by `entry`; `None` when there are none, so the key is left
+/// out.
+fn entries<'a, T: 'a>(
+    items: impl IntoIterator<Item = (&'a String, &'a T)>,
+    entry: impl FnMut((&'a String, &'a T)) -> Entry,
+) -> Option<Node> {
+    let entries: Vec<Entry> = items.into_iter().map(entry).collect();
+    (!entries.is_empty()).then_some(Node::Map(entries))
 }
 
 fn path(path: &str) -> Option<Node> {
@@ -263,124 +276,83 @@ fn iam(
     trust: &BTreeMap<String, TrustForm>,
 ) -> MapBuilder {
     let owned = context.owned;
-    let mut iam = MapBuilder::new();
-    if !selection.policies.is_empty() {
-        let entries = selection
-            .policies
-            .iter()
-            .map(|(name, policy)| {
-                let source = match context.policies_dir {
-                    Some(dir) => Entry::new("file", Node::str(policy_file(dir, name))),
-                    None => Entry::new("document", document(&policy.document)),
-                };
-                let body = MapBuilder::new()
-                    .maybe("description", policy.description.as_deref().map(Node::str))
-                    // Policies default to the policy path, where accessctl owns them.
-                    .maybe(
-                        "path",
-                        (policy.path != crate::model::DEFAULT_POLICY_PATH)
-                            .then(|| Node::str(&policy.path)),
-                    )
-                    .entry(source)
-                    .maybe("tags", tags(&policy.tags));
-                Entry::new(name, adopt(body, owned.policies.contains(name)).build())
-            })
-            .collect();
-        iam.push(Entry::new("policies", Node::Map(entries)));
-    }
-    if !selection.groups.is_empty() {
-        let entries = selection
-            .groups
-            .iter()
-            .map(|(name, group)| {
-                let body = policy_parts(
-                    MapBuilder::new(),
-                    names,
-                    &group.managed_policies,
-                    &group.inline_policies,
-                    None,
-                    &BTreeMap::new(),
-                );
-                let is_owned = owned.groups.contains(name);
-                let body = adopt(body, is_owned);
-                let body = or_empty_list(body, "policies");
-                let entry = Entry::new(name, body.build());
-                if is_owned {
-                    entry
-                } else {
-                    entry.with_comment(format!(
-                        "adopting moves the group from path `{}` to `{DEFAULT_GROUP_PATH}`: IAM groups take no tags, the path marks them managed",
-                        group.path
-                    ))
-                }
-            })
-            .collect();
-        iam.push(Entry::new("groups", Node::Map(entries)));
-    }
-    if !selection.users.is_empty() {
-        let entries = selection
-            .users
-            .iter()
-            .map(|(name, user)| {
-                let body = policy_parts(
-                    MapBuilder::new()
-                        .maybe("path", path(&user.path))
-                        .maybe("groups", non_empty(user.groups.iter().cloned().collect())),
-                    names,
-                    &user.managed_policies,
-                    &user.inline_policies,
-                    user.permissions_boundary.as_deref(),
-                    &user.tags,
-                );
-                let body = adopt(body, owned.users.contains(name));
-                let body = or_empty_list(body, "groups");
-                Entry::new(name, body.build())
-            })
-            .collect();
-        iam.push(Entry::new("users", Node::Map(entries)));
-    }
-    if !selection.roles.is_empty() {
-        let entries = selection
-            .roles
-            .iter()
-            .map(|(name, role)| {
-                let (trust_node, comment) = match trust.get(name) {
-                    Some(TrustForm::Sugar(sugar)) => (sugar_node(sugar), None),
-                    Some(TrustForm::Raw(why)) => (
-                        Node::Map(vec![Entry::new("document", document(&role.trust))]),
-                        Some(why.clone()),
-                    ),
-                    None => (
-                        Node::Map(vec![Entry::new("document", document(&role.trust))]),
-                        None,
-                    ),
-                };
-                let mut trust_entry = Entry::new("trust", trust_node);
-                if let Some(comment) = comment {
-                    trust_entry = trust_entry.with_comment(comment);
-                }
-                let body = policy_parts(
-                    MapBuilder::new()
-                        .maybe("path", path(&role.path))
-                        .maybe("description", role.description.as_deref().map(Node::str))
-                        .maybe(
-                            "maxSessionDuration",
-                            (role.max_session_duration != crate::model::default_max_session())
-                                .then(|| Node::Raw(role.max_session_duration.to_string())),
-                        )
-                        .entry(trust_entry),
-                    names,
-                    &role.managed_policies,
-                    &role.inline_policies,
-                    role.permissions_boundary.as_deref(),
-                    &role.tags,
-                );
-                Entry::new(name, adopt(body, owned.roles.contains(name)).build())
-            })
-            .collect();
-        iam.push(Entry::new("roles", Node::Map(entries)));
-    }
-    iam
+    let policies = entries(&selection.policies, |(name, policy)| {
+        let source = match context.policies_dir {
+            Some(dir) => Entry::new("file", Node::str(policy_file(dir, name))),
+            None => Entry::new("document", document(&policy.document)),
+        };
+        let body = MapBuilder::new()
+            .maybe("description", policy.description.as_deref().map(Node::str))
+            // Policies default to the policy path, where accessctl owns them.
+            .maybe(
+                "path",
+                (policy.path != crate::model::DEFAULT_POLICY_PATH).then(|| Node::str(&policy.path)),
+            )
+            .entry(source)
+            .maybe("tags", tags(&policy.tags));
+        Entry::new(name, adopt(body, owned.policies.contains(name)).build())
+    });
+    let groups = entries(&selection.groups, |(name, group)| {
+        let body = policy_parts(MapBuilder::new(), names, group);
+        let is_owned = owned.groups.contains(name);
+        let body = or_empty_list(adopt(body, is_owned), "policies");
+        let entry = Entry::new(name, body.build());
+        if is_owned {
+            entry
+        } else {
+            entry.with_comment(format!(
+                "adopting moves the group from path `{}` to `{DEFAULT_GROUP_PATH}`: IAM groups take no tags, the path marks them managed",
+                group.path
+            ))
+        }
+    });
+    let users = entries(&selection.users, |(name, user)| {
+        let body = policy_parts(
+            MapBuilder::new()
+                .maybe("path", path(&user.path))
+                .maybe("groups", non_empty(user.groups.iter().cloned().collect())),
+            names,
+            user,
+        );
+        let body = or_empty_list(adopt(body, owned.users.contains(name)), "groups");
+        Entry::new(name, body.build())
+    });
+    let roles = entries(&selection.roles, |(name, role)| {
+        let (trust_node, comment) = match trust.get(name) {
+            Some(TrustForm::Sugar(sugar)) => (sugar_node(sugar), None),
+            Some(TrustForm::Raw(why)) => (
+                Node::Map(vec![Entry::new("document", document(&role.trust))]),
+                Some(why.clone()),
+            ),
+            None => (
+                Node::Map(vec![Entry::new("document", document(&role.trust))]),
+                None,
+            ),
+        };
+        let mut trust_entry = Entry::new("trust", trust_node);
+        if let Some(comment) = comment {
+            trust_entry = trust_entry.with_comment(comment);
+        }
+        let body = policy_parts(
+            MapBuilder::new()
+                .maybe("path", path(&role.path))
+                .maybe("description", role.description.as_deref().map(Node::str))
+                .maybe(
+                    "maxSessionDuration",
+                    (role.max_session_duration != crate::model::default_max_session())
+                        .then(|| Node::Raw(role.max_session_duration.to_string())),
+                )
+                .entry(trust_entry),
+            names,
+            role,
+        );
+        Entry::new(name, adopt(body, owned.roles.contains(name)).build())
+    });
+    MapBuilder::new()
+        .maybe("policies", policies)
+        .maybe("groups", groups)
+        .maybe("users", users)
+        .maybe("roles", roles)
 }
 
 fn sugar_node(sugar: &Sugar) -> Node {
@@ -480,45 +452,23 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
             .collect();
         body = body.set("namespaces", Node::Map(entries));
     }
-    let rbac_roles =
-        |kind: &str, roles: Vec<(&String, &std::collections::BTreeSet<PolicyRule>)>| {
-            Node::Map(
-                roles
-                    .into_iter()
-                    .map(|(key, rules)| {
-                        let body = MapBuilder::new()
-                            .set("rules", Node::Seq(rules.iter().map(rule).collect()));
-                        Entry::new(key, adopt(body, kube_owned(context, kind, key)).build())
-                    })
-                    .collect(),
-            )
-        };
-    if !selection.cluster_roles.is_empty() {
-        body = body.set(
+    let rbac_role = |kind: &str, key: &String, rules: &BTreeSet<PolicyRule>| {
+        let body = MapBuilder::new().set("rules", Node::Seq(rules.iter().map(rule).collect()));
+        Entry::new(key, adopt(body, kube_owned(context, kind, key)).build())
+    };
+    body = body
+        .maybe(
             "clusterRoles",
-            rbac_roles(
-                "ClusterRole",
-                selection
-                    .cluster_roles
-                    .iter()
-                    .map(|(k, r)| (k, &r.rules))
-                    .collect(),
-            ),
-        );
-    }
-    if !selection.k8s_roles.is_empty() {
-        body = body.set(
+            entries(&selection.cluster_roles, |(key, role)| {
+                rbac_role("ClusterRole", key, &role.rules)
+            }),
+        )
+        .maybe(
             "roles",
-            rbac_roles(
-                "Role",
-                selection
-                    .k8s_roles
-                    .iter()
-                    .map(|(k, r)| (k, &r.rules))
-                    .collect(),
-            ),
+            entries(&selection.k8s_roles, |(key, role)| {
+                rbac_role("Role", key, &role.rules)
+            }),
         );
-    }
     let bindings: Vec<Entry> = selection
         .cluster_role_bindings
         .iter()
@@ -536,27 +486,23 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
     if !bindings.is_empty() {
         body = body.set("bindings", Node::Map(bindings));
     }
-    if !selection.service_accounts.is_empty() {
-        let entries = selection
-            .service_accounts
-            .iter()
-            .map(|(key, account)| {
-                let role = account
-                    .meta
-                    .annotations
-                    .get(IRSA_ANNOTATION)
-                    .map(|role_arn| {
-                        Node::str(names.role(role_arn).unwrap_or_else(|| role_arn.clone()))
-                    });
-                let body = MapBuilder::new().maybe("iamRole", role);
-                Entry::new(
-                    key,
-                    adopt(body, kube_owned(context, "ServiceAccount", key)).build(),
-                )
-            })
-            .collect();
-        body = body.set("serviceAccounts", Node::Map(entries));
-    }
+    body = body.maybe(
+        "serviceAccounts",
+        entries(&selection.service_accounts, |(key, account)| {
+            let role = account
+                .meta
+                .annotations
+                .get(IRSA_ANNOTATION)
+                .map(|role_arn| {
+                    Node::str(names.role(role_arn).unwrap_or_else(|| role_arn.clone()))
+                });
+            let body = MapBuilder::new().maybe("iamRole", role);
+            Entry::new(
+                key,
+                adopt(body, kube_owned(context, "ServiceAccount", key)).build(),
+            )
+        }),
+    );
     or_empty_list(body, "access").build()
 }
 
@@ -605,4 +551,29 @@ fn binding(
             non_empty(of(SubjectKind::ServiceAccount)),
         );
     Entry::new(key, adopt(body, kube_owned(context, kind, key)).build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_a_map_in_order_or_nothing() {
+        let none: BTreeMap<String, u32> = BTreeMap::new();
+        assert_eq!(
+            entries(&none, |(key, _)| Entry::new(key, Node::str("x"))),
+            None
+        );
+        let some = BTreeMap::from([("b".to_string(), 2), ("a".to_string(), 1)]);
+        assert_eq!(
+            entries(&some, |(key, value)| Entry::new(
+                key,
+                Node::Raw(value.to_string())
+            )),
+            Some(Node::Map(vec![
+                Entry::new("a", Node::Raw("1".into())),
+                Entry::new("b", Node::Raw("2".into())),
+            ]))
+        );
+    }
 }

@@ -149,6 +149,18 @@ fn plan(changes: Vec<Change>) -> Plan {
     }
 }
 
+/// A plan of one update known only by its field changes (no objects before and after).
+fn one_update(address: Address, reason: &str, fields: Vec<FieldChange>) -> Plan {
+    plan(vec![change(
+        address,
+        Action::Update,
+        Some(reason),
+        None,
+        None,
+        fields,
+    )])
+}
+
 fn create_developer() -> Change {
     change(
         Address::iam(Kind::User, "developer"),
@@ -363,14 +375,11 @@ fn text_policy_update_shows_only_the_changed_hunk() {
     });
     let mut after = before.clone();
     after["Statement"][2]["Action"] = json!("eks:DescribeNodegroup");
-    let plan = plan(vec![change(
+    let plan = one_update(
         Address::iam(Kind::Policy, "eks-read"),
-        Action::Update,
-        Some("differs from access.yaml: document"),
-        None,
-        None,
+        "differs from access.yaml: document",
         vec![field("document", Some(before), Some(after))],
-    )]);
+    );
     let output = text(&plan, PLAIN);
     assert!(
         output.contains("          -       \"Action\": \"eks:ListNodegroups\",\n"),
@@ -397,12 +406,9 @@ fn text_long_lists_and_maps_show_element_differences() {
         arns.sort_unstable();
         json!(arns)
     };
-    let plan = plan(vec![change(
+    let plan = one_update(
         Address::iam(Kind::Role, "eks-admin"),
-        Action::Update,
-        Some("differs from access.yaml: policies, tags"),
-        None,
-        None,
+        "differs from access.yaml: policies, tags",
         vec![
             field(
                 "managed_policies",
@@ -423,7 +429,7 @@ fn text_long_lists_and_maps_show_element_differences() {
                 })),
             ),
         ],
-    )]);
+    );
     assert_snapshot!(text(&plan, PLAIN));
 }
 
@@ -705,12 +711,9 @@ fn markdown_shortened_comment() {
 
 #[test]
 fn text_inline_policies_added_and_removed() {
-    let plan = plan(vec![change(
+    let plan = one_update(
         Address::iam(Kind::User, "developer"),
-        Action::Update,
-        Some("differs from access.yaml: inline, permissionsBoundary"),
-        None,
-        None,
+        "differs from access.yaml: inline, permissionsBoundary",
         vec![
             field(
                 "inline_policies.describe-clusters",
@@ -731,7 +734,7 @@ fn text_inline_policies_added_and_removed() {
                 None,
             ),
         ],
-    )]);
+    );
     let output = text(&plan, PLAIN);
     assert!(
         output.contains("      + inline.describe-clusters\n"),

@@ -535,48 +535,66 @@ impl Reader {
     }
 
     fn strings(&mut self, value: &Value, path: &[String], what: &str) -> Option<Vec<String>> {
-        match value {
-            Value::String(text) => Some(vec![text.clone()]),
-            Value::Array(items) => {
-                if items.is_empty() && self.strict() {
+        self.one_or_list(
+            value,
+            path,
+            &ListWords {
+                read: |value| value.as_str().map(str::to_string),
+                empty: format!("`{what}` is an empty list"),
+                bad_item: &|found| format!("the items of `{what}` must be strings, not {found}"),
+                bad_value: &|found| {
+                    format!("`{what}` must be a string or a list of strings, not {found}")
+                },
+                hint: None,
+            },
+        )
+    }
+
+    /// One value or a list of values, as IAM allows for most elements: every item is read by
+    /// `words.read`, and every item it cannot read is reported at its own index. An empty list
+    /// is refused where it was written (strict kinds).
+    fn one_or_list(
+        &mut self,
+        value: &Value,
+        path: &[String],
+        words: &ListWords<'_>,
+    ) -> Option<Vec<String>> {
+        let Value::Array(items) = value else {
+            return match (words.read)(value) {
+                Some(read) => Some(vec![read]),
+                None => {
                     self.report(
                         path.to_vec(),
-                        format!("`{what}` is an empty list"),
-                        Some("give at least one value, or remove the key".into()),
+                        (words.bad_value)(json_type(value)),
+                        words.hint.clone(),
+                    );
+                    None
+                }
+            };
+        };
+        if items.is_empty() && self.strict() {
+            self.report(
+                path.to_vec(),
+                words.empty.clone(),
+                Some("give at least one value, or remove the key".into()),
+            );
+        }
+        let mut read = Vec::with_capacity(items.len());
+        let mut valid = true;
+        for (index, item) in items.iter().enumerate() {
+            match (words.read)(item) {
+                Some(text) => read.push(text),
+                None => {
+                    valid = false;
+                    self.report(
+                        extend(path, index.to_string()),
+                        (words.bad_item)(json_type(item)),
+                        words.hint.clone(),
                     );
                 }
-                let mut strings = Vec::with_capacity(items.len());
-                let mut valid = true;
-                for (index, item) in items.iter().enumerate() {
-                    match item {
-                        Value::String(text) => strings.push(text.clone()),
-                        other => {
-                            valid = false;
-                            self.report(
-                                extend(path, index.to_string()),
-                                format!(
-                                    "the items of `{what}` must be strings, not {}",
-                                    json_type(other)
-                                ),
-                                None,
-                            );
-                        }
-                    }
-                }
-                valid.then_some(strings)
-            }
-            other => {
-                self.report(
-                    path.to_vec(),
-                    format!(
-                        "`{what}` must be a string or a list of strings, not {}",
-                        json_type(other)
-                    ),
-                    None,
-                );
-                None
             }
         }
+        valid.then_some(read)
     }
 
     fn actions(
@@ -749,62 +767,41 @@ impl Reader {
         path: &[String],
         key: &str,
     ) -> Option<BTreeSet<String>> {
-        let scalar = |value: &Value| match value {
-            Value::String(text) => Some(text.clone()),
-            Value::Bool(flag) => Some(flag.to_string()),
-            Value::Number(number) => Some(number.to_string()),
-            _ => None,
-        };
-        let hint = || {
-            Some("a condition value is a string, number or boolean, or a list of them".to_string())
-        };
-        match value {
-            Value::Array(items) => {
-                if items.is_empty() && self.strict() {
-                    self.report(
-                        path.to_vec(),
-                        format!("the condition key `{key}` has an empty list of values"),
-                        Some("give at least one value, or remove the key".into()),
-                    );
-                }
-                let mut values = BTreeSet::new();
-                let mut valid = true;
-                for (index, item) in items.iter().enumerate() {
-                    match scalar(item) {
-                        Some(text) => {
-                            values.insert(text);
-                        }
-                        None => {
-                            valid = false;
-                            self.report(
-                                extend(path, index.to_string()),
-                                format!(
-                                    "a value of the condition key `{key}` cannot be {}",
-                                    json_type(item)
-                                ),
-                                hint(),
-                            );
-                        }
-                    }
-                }
-                valid.then_some(values)
-            }
-            other => match scalar(other) {
-                Some(text) => Some(BTreeSet::from([text])),
-                None => {
-                    self.report(
-                        path.to_vec(),
-                        format!(
-                            "the value of the condition key `{key}` cannot be {}",
-                            json_type(other)
-                        ),
-                        hint(),
-                    );
-                    None
-                }
+        let values = self.one_or_list(
+            value,
+            path,
+            &ListWords {
+                read: |value| match value {
+                    Value::String(text) => Some(text.clone()),
+                    Value::Bool(flag) => Some(flag.to_string()),
+                    Value::Number(number) => Some(number.to_string()),
+                    _ => None,
+                },
+                empty: format!("the condition key `{key}` has an empty list of values"),
+                bad_item: &|found| {
+                    format!("a value of the condition key `{key}` cannot be {found}")
+                },
+                bad_value: &|found| {
+                    format!("the value of the condition key `{key}` cannot be {found}")
+                },
+                hint: Some(
+                    "a condition value is a string, number or boolean, or a list of them"
+                        .to_string(),
+                ),
             },
-        }
+        )?;
+        Some(values.into_iter().collect())
     }
+}
+
+/// What [`Reader::one_or_list`] reads from each item, and how it words what it cannot read
+/// (`bad_item` and `bad_value` are given the JSON type found).
+struct ListWords<'a> {
+    read: fn(&Value) -> Option<String>,
+    empty: String,
+    bad_item: &'a dyn Fn(&str) -> String,
+    bad_value: &'a dyn Fn(&str) -> String,
+    hint: Option<String>,
 }
 
 /// Is `value` a policy document as written (an object with a `Statement`)? Plans show
