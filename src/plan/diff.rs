@@ -18,8 +18,8 @@ use super::eks;
 use super::fields::{display_field, field_changes, field_names, join_names};
 use super::project::{moves_policy, reattach_moved_policy};
 use super::{
-    Action, Address, Change, Desired, FieldChange, Kind, Note, Object, PlanOptions, Problem,
-    SafetyCheck,
+    Action, Address, Change, Desired, FieldChange, Findings, Kind, Note, Object, PlanOptions,
+    Problem, SafetyCheck,
 };
 
 /// The only access entry type accessctl manages; the others belong to nodes and EKS.
@@ -33,14 +33,6 @@ const REASON_MEMBERS: &str = "members not declared in access.yaml";
 const MEMBERS_FIELD: &str = "members";
 const REASON_ADOPT_FILE: &str = "exists unmanaged; adopted because of `adopt: true`";
 const REASON_ADOPT_FLAG: &str = "exists unmanaged; adopted because of `--adopt`";
-
-/// What the comparison found, before ordering and safety checks.
-#[derive(Debug, Default)]
-pub(super) struct Outcome {
-    pub changes: Vec<Change>,
-    pub problems: Vec<Problem>,
-    pub notes: Vec<Note>,
-}
 
 /// An object kind the generic comparison handles (all but aws-auth entries, which live in one
 /// shared list).
@@ -241,38 +233,43 @@ impl Managed for Group {
     }
 }
 
-impl Managed for User {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        tagged(&self.tags)
-    }
-    fn created(desired: &Self) -> Self {
-        let mut user = desired.clone();
-        tag(&mut user.tags);
-        user
-    }
-    fn into_object(self) -> Object {
-        Object::User(self)
-    }
+/// The kinds owned by their `managed-by` tag. `id:` names the id only live state has (a role's
+/// `AROA…`, an access entry's principal id, an association's id): kept through an update,
+/// never part of what a create or a replace writes. `owned_if:` narrows ownership further; the
+/// block holds the kind's own rules.
+macro_rules! managed_by_tag {
+    ($type:ty, $variant:ident $(, id: $id:ident)? $(, owned_if: $owned_if:path)? { $($rules:tt)* }) => {
+        impl Managed for $type {
+            fn is_owned(&self, _: &Paths<'_>) -> bool {
+                $($owned_if(self) &&)? tagged(&self.tags)
+            }
+            fn created(desired: &Self) -> Self {
+                let mut object = desired.clone();
+                tag(&mut object.tags);
+                $(object.$id = None;)?
+                object
+            }
+            $(
+                fn becomes(desired: &Self, live: &Self) -> Self {
+                    let mut object = Self::created(desired);
+                    object.$id.clone_from(&live.$id);
+                    object
+                }
+                fn replaced(desired: &Self, _: &Self) -> Self {
+                    Self::created(desired)
+                }
+            )?
+            fn into_object(self) -> Object {
+                Object::$variant(self)
+            }
+            $($rules)*
+        }
+    };
 }
 
-impl Managed for Role {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        tagged(&self.tags)
-    }
-    fn created(desired: &Self) -> Self {
-        let mut role = desired.clone();
-        tag(&mut role.tags);
-        role.role_id = None;
-        role
-    }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        let mut role = Self::created(desired);
-        role.role_id.clone_from(&live.role_id);
-        role
-    }
-    fn replaced(desired: &Self, _: &Self) -> Self {
-        Self::created(desired)
-    }
+managed_by_tag!(User, User {});
+
+managed_by_tag!(Role, Role, id: role_id {
     fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
         if after.path == live.path {
             Vec::new()
@@ -280,46 +277,15 @@ impl Managed for Role {
             vec!["path"]
         }
     }
-    fn into_object(self) -> Object {
-        Object::Role(self)
-    }
-}
+});
 
-impl Managed for OidcProvider {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        tagged(&self.tags)
-    }
+managed_by_tag!(OidcProvider, OidcProvider {
     fn serves_unowned(desired: &Self, live: &Self) -> bool {
         desired.client_ids.is_subset(&live.client_ids)
     }
-    fn created(desired: &Self) -> Self {
-        let mut provider = desired.clone();
-        tag(&mut provider.tags);
-        provider
-    }
-    fn into_object(self) -> Object {
-        Object::OidcProvider(self)
-    }
-}
+});
 
-impl Managed for AccessEntry {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        self.kind == STANDARD_ACCESS_ENTRY && tagged(&self.tags)
-    }
-    fn created(desired: &Self) -> Self {
-        let mut entry = desired.clone();
-        tag(&mut entry.tags);
-        entry.principal_id = None;
-        entry
-    }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        let mut entry = Self::created(desired);
-        entry.principal_id.clone_from(&live.principal_id);
-        entry
-    }
-    fn replaced(desired: &Self, _: &Self) -> Self {
-        Self::created(desired)
-    }
+managed_by_tag!(AccessEntry, AccessEntry, id: principal_id, owned_if: standard {
     fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
         if after.kind == live.kind {
             Vec::new()
@@ -328,8 +294,7 @@ impl Managed for AccessEntry {
         }
     }
     fn foreign(live: &Self) -> Option<String> {
-        (live.kind != STANDARD_ACCESS_ENTRY)
-            .then(|| format!("an access entry of type `{}`", live.kind))
+        (!standard(live)).then(|| format!("an access entry of type `{}`", live.kind))
     }
     /// A cluster that cannot serve the file's mode is refused as a whole (`eks::check`).
     fn stale(live: &Self, principal: &str, facts: &Facts<'_>) -> Option<String> {
@@ -338,9 +303,13 @@ impl Managed for AccessEntry {
         }
         eks::stale_entry(facts.live, &facts.created_roles, principal, live)
     }
-    fn into_object(self) -> Object {
-        Object::AccessEntry(self)
-    }
+});
+
+managed_by_tag!(PodIdentityAssociation, PodIdentity, id: association_id {});
+
+/// Whether an access entry is of the one type accessctl manages.
+fn standard(entry: &AccessEntry) -> bool {
+    entry.kind == STANDARD_ACCESS_ENTRY
 }
 
 /// A Kubernetes object, owned by the ownership label. What it becomes is the file's object
@@ -441,28 +410,13 @@ impl KubeManaged for ServiceAccount {
     }
 }
 
-impl Managed for PodIdentityAssociation {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        tagged(&self.tags)
-    }
-    fn created(desired: &Self) -> Self {
-        let mut association = desired.clone();
-        tag(&mut association.tags);
-        association.association_id = None;
-        association
-    }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        let mut association = Self::created(desired);
-        association.association_id.clone_from(&live.association_id);
-        association
-    }
-    fn into_object(self) -> Object {
-        Object::PodIdentity(self)
-    }
-}
-
 /// Compares desired and live state object by object.
-pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Outcome {
+/// The changes, before ordering, and what refuses or notes single objects.
+pub(super) fn diff(
+    desired: &Desired,
+    live: &State,
+    options: &PlanOptions,
+) -> (Vec<Change>, Findings) {
     let or_default = |path: &'_ str, default: &'static str| -> String {
         if path.is_empty() {
             default.to_string()
@@ -484,7 +438,8 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
             created_roles: BTreeSet::new(),
             serves_authentication: false,
         },
-        outcome: Outcome::default(),
+        changes: Vec::new(),
+        findings: Findings::default(),
     };
     let want = &desired.state.iam;
     differ.objects(Kind::Policy, None, &want.policies, &live.iam.policies);
@@ -492,7 +447,7 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
     // wherever the old one was: users, groups and roles are compared with that, so their
     // changes neither undo the re-attachment nor show the move a second time.
     let mut moved = None;
-    for change in differ.outcome.changes.iter().filter(|c| moves_policy(c)) {
+    for change in differ.changes.iter().filter(|c| moves_policy(c)) {
         reattach_moved_policy(moved.get_or_insert_with(|| live.iam.clone()), change);
     }
     let have = moved.as_ref().unwrap_or(&live.iam);
@@ -507,7 +462,7 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
         &have.oidc_providers,
     );
 
-    differ.facts.created_roles = created_roles(desired, &differ.outcome.changes);
+    differ.facts.created_roles = created_roles(desired, &differ.changes);
 
     let empty = Cluster::default();
     for (name, want) in &desired.state.clusters {
@@ -517,7 +472,7 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
     }
     for name in live.clusters.keys() {
         if !desired.state.clusters.contains_key(name) {
-            differ.outcome.notes.push(Note {
+            differ.findings.notes.push(Note {
                 address: None,
                 message: format!(
                     "cluster `{name}` is in live state but not in access.yaml: nothing in it is planned"
@@ -525,7 +480,7 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
             });
         }
     }
-    differ.outcome
+    (differ.changes, differ.findings)
 }
 
 /// The ARNs of the roles `changes` create or replace: an access entry naming one was made for
@@ -586,7 +541,8 @@ struct Differ<'a> {
     options: &'a PlanOptions,
     paths: Paths<'a>,
     facts: Facts<'a>,
-    outcome: Outcome,
+    changes: Vec<Change>,
+    findings: Findings,
 }
 
 impl Differ<'_> {
@@ -620,7 +576,7 @@ impl Differ<'_> {
             (Some(before), Some(after)) => field_changes(before, after),
             _ => Vec::new(),
         };
-        self.outcome.changes.push(Change {
+        self.changes.push(Change {
             address,
             action,
             reason: Some(reason),
@@ -669,7 +625,7 @@ impl Differ<'_> {
                 _ => reasons.push(REASON_MEMBERS.to_string()),
             }
         }
-        self.outcome.changes.push(Change {
+        self.changes.push(Change {
             address,
             action,
             reason: Some(reasons.join("; ")),
@@ -699,7 +655,7 @@ impl Differ<'_> {
                 continue;
             };
             if let Some(what) = T::foreign(have) {
-                self.outcome.problems.push(Problem::Unsafe {
+                self.findings.problems.push(Problem::Unsafe {
                     check: SafetyCheck::NodeRole,
                     message: format!(
                         "`{address}` is {what}, which belongs to nodes or EKS: accessctl never changes it"
@@ -711,7 +667,7 @@ impl Differ<'_> {
             let owned = have.is_owned(&self.paths);
             let adoption_asked = self.adoption(&address);
             if !owned && adoption_asked.is_none() && T::serves_unowned(want, have) {
-                self.outcome.notes.push(Note {
+                self.findings.notes.push(Note {
                     message: format!(
                         "`{address}` exists, not managed by accessctl, and already serves access.yaml: used as it is"
                     ),
@@ -724,7 +680,7 @@ impl Differ<'_> {
             } else if let Some(reason) = adoption_asked {
                 Some(reason)
             } else {
-                self.outcome.problems.push(Problem::Unowned { address });
+                self.findings.problems.push(Problem::Unowned { address });
                 continue;
             };
             if let Some(reason) = T::stale(have, name, &self.facts) {
@@ -822,7 +778,7 @@ impl Differ<'_> {
     }
 
     fn node_role(&mut self, address: Address, doing: &str) {
-        self.outcome.problems.push(Problem::Unsafe {
+        self.findings.problems.push(Problem::Unsafe {
             check: SafetyCheck::NodeRole,
             message: format!(
                 "`{address}` is a node-role mapping ({}): this plan would {doing} it, and accessctl never changes node-role entries",
@@ -893,7 +849,7 @@ impl Differ<'_> {
                         entries.len()
                     ));
                 }
-                self.outcome.changes.push(Change {
+                self.changes.push(Change {
                     address,
                     action: Action::Update,
                     reason: Some(reason.join("; ")),
@@ -914,7 +870,7 @@ impl Differ<'_> {
                     Object::AwsAuthEntry(want.clone()),
                 );
             } else {
-                self.outcome.problems.push(Problem::Unowned { address });
+                self.findings.problems.push(Problem::Unowned { address });
                 kept_unmanaged += entries.len();
             }
         }
@@ -943,7 +899,7 @@ impl Differ<'_> {
             );
         }
         if kept_unmanaged > 0 {
-            self.outcome.notes.push(Note {
+            self.findings.notes.push(Note {
                 address: None,
                 message: format!(
                     "cluster `{cluster}`: {kept_unmanaged} aws-auth {} not managed by accessctl kept as {}",
