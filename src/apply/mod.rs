@@ -234,17 +234,22 @@ mod tests {
         assert!((2..=4).contains(&max), "max in flight {max}");
     }
 
+    /// The units a successful apply of `lines` hands its executor, in the order it does.
+    async fn units(lines: &[&str]) -> Vec<Vec<String>> {
+        let recorder = Recorder::default();
+        let report = apply(&plan(changes(lines)), &recorder, 10).await;
+        assert!(report.succeeded());
+        recorder.units.lock().expect("lock").clone()
+    }
+
     #[tokio::test]
     async fn aws_auth_changes_of_one_cluster_form_one_unit() {
-        let recorder = Recorder::default();
-        let changes = changes(&[
+        let mut units = units(&[
             "+ cluster.a.aws-auth[arn:1]",
             "+ cluster.a.aws-auth[arn:2]",
             "+ cluster.b.aws-auth[arn:1]",
-        ]);
-        let report = apply(&plan(changes), &recorder, 10).await;
-        assert!(report.succeeded());
-        let mut units = recorder.units.lock().expect("lock").clone();
+        ])
+        .await;
         units.sort();
         assert_eq!(
             units,
@@ -298,16 +303,13 @@ mod tests {
 
     #[tokio::test]
     async fn stages_follow_plan_order() {
-        let recorder = Recorder::default();
-        let changes = changes(&[
+        let units = units(&[
             "- cluster.a.aws-auth[arn:old]",
             "+ iam.user.new",
             "+ cluster.a.aws-auth[arn:new]",
             "- iam.user.old",
-        ]);
-        let report = apply(&plan(changes), &recorder, 10).await;
-        assert!(report.succeeded());
-        let units = recorder.units.lock().expect("lock").clone();
+        ])
+        .await;
         assert_eq!(
             units,
             vec![

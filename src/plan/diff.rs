@@ -19,7 +19,7 @@ use super::fields::{display_field, field_changes, field_names, join_names};
 use super::project::{moves_policy, reattach_moved_policy};
 use super::{
     Action, Address, Change, Desired, FieldChange, Findings, Kind, Note, Object, PlanOptions,
-    Problem, SafetyCheck,
+    Problem, SafetyCheck, Variant,
 };
 
 /// The only access entry type accessctl manages; the others belong to nodes and EKS.
@@ -36,7 +36,7 @@ const REASON_ADOPT_FLAG: &str = "exists unmanaged; adopted because of `--adopt`"
 
 /// An object kind the generic comparison handles (all but aws-auth entries, which live in one
 /// shared list).
-trait Managed: Clone + PartialEq {
+trait Managed: Variant + Clone + PartialEq {
     /// Whether the live object carries accessctl's marker.
     fn is_owned(&self, paths: &Paths<'_>) -> bool;
 
@@ -87,8 +87,6 @@ trait Managed: Clone + PartialEq {
         let _ = (live, name, facts);
         None
     }
-
-    fn into_object(self) -> Object;
 }
 
 /// What the comparison of one object may need to know beyond it: the live state, the roles
@@ -209,9 +207,6 @@ impl Managed for Policy {
         }
         fields
     }
-    fn into_object(self) -> Object {
-        Object::Policy(self)
-    }
 }
 
 impl Managed for Group {
@@ -228,9 +223,6 @@ impl Managed for Group {
     fn becomes(desired: &Self, _: &Self) -> Self {
         desired.clone()
     }
-    fn into_object(self) -> Object {
-        Object::Group(self)
-    }
 }
 
 /// The kinds owned by their `managed-by` tag. `id:` names the id only live state has (a role's
@@ -238,7 +230,7 @@ impl Managed for Group {
 /// never part of what a create or a replace writes. `owned_if:` narrows ownership further; the
 /// block holds the kind's own rules.
 macro_rules! managed_by_tag {
-    ($type:ty, $variant:ident $(, id: $id:ident)? $(, owned_if: $owned_if:path)? { $($rules:tt)* }) => {
+    ($type:ty $(, id: $id:ident)? $(, owned_if: $owned_if:path)? { $($rules:tt)* }) => {
         impl Managed for $type {
             fn is_owned(&self, _: &Paths<'_>) -> bool {
                 $($owned_if(self) &&)? tagged(&self.tags)
@@ -259,17 +251,14 @@ macro_rules! managed_by_tag {
                     Self::created(desired)
                 }
             )?
-            fn into_object(self) -> Object {
-                Object::$variant(self)
-            }
             $($rules)*
         }
     };
 }
 
-managed_by_tag!(User, User {});
+managed_by_tag!(User {});
 
-managed_by_tag!(Role, Role, id: role_id {
+managed_by_tag!(Role, id: role_id {
     fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
         if after.path == live.path {
             Vec::new()
@@ -279,13 +268,13 @@ managed_by_tag!(Role, Role, id: role_id {
     }
 });
 
-managed_by_tag!(OidcProvider, OidcProvider {
+managed_by_tag!(OidcProvider {
     fn serves_unowned(desired: &Self, live: &Self) -> bool {
         desired.client_ids.is_subset(&live.client_ids)
     }
 });
 
-managed_by_tag!(AccessEntry, AccessEntry, id: principal_id, owned_if: standard {
+managed_by_tag!(AccessEntry, id: principal_id, owned_if: standard {
     fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
         if after.kind == live.kind {
             Vec::new()
@@ -305,7 +294,7 @@ managed_by_tag!(AccessEntry, AccessEntry, id: principal_id, owned_if: standard {
     }
 });
 
-managed_by_tag!(PodIdentityAssociation, PodIdentity, id: association_id {});
+managed_by_tag!(PodIdentityAssociation, id: association_id {});
 
 /// Whether an access entry is of the one type accessctl manages.
 fn standard(entry: &AccessEntry) -> bool {
@@ -315,7 +304,7 @@ fn standard(entry: &AccessEntry) -> bool {
 /// A Kubernetes object, owned by the ownership label. What it becomes is the file's object
 /// with the file's labels and annotations set on the live ones: keys the file does not name
 /// belong to others.
-pub(super) trait KubeManaged: KubeObject + Clone + PartialEq {
+pub(super) trait KubeManaged: KubeObject + Variant + Clone + PartialEq {
     /// Annotations the file controls even when it leaves them out.
     const REMOVABLE: &'static [&'static str] = &[];
 
@@ -324,10 +313,6 @@ pub(super) trait KubeManaged: KubeObject + Clone + PartialEq {
         let _ = (after, live);
         Vec::new()
     }
-
-    fn from_object(object: &Object) -> Option<&Self>;
-
-    fn to_object(self) -> Object;
 }
 
 impl<T: KubeManaged> Managed for T {
@@ -347,34 +332,11 @@ impl<T: KubeManaged> Managed for T {
     fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
         T::fixed_fields(after, live)
     }
-    fn into_object(self) -> Object {
-        self.to_object()
-    }
 }
 
-impl KubeManaged for Namespace {
-    fn from_object(object: &Object) -> Option<&Self> {
-        match object {
-            Object::Namespace(namespace) => Some(namespace),
-            _ => None,
-        }
-    }
-    fn to_object(self) -> Object {
-        Object::Namespace(self)
-    }
-}
+impl KubeManaged for Namespace {}
 
-impl KubeManaged for RbacRole {
-    fn from_object(object: &Object) -> Option<&Self> {
-        match object {
-            Object::RbacRole(role) => Some(role),
-            _ => None,
-        }
-    }
-    fn to_object(self) -> Object {
-        Object::RbacRole(self)
-    }
-}
+impl KubeManaged for RbacRole {}
 
 impl KubeManaged for Binding {
     fn fixed_fields(after: &Self, live: &Self) -> Vec<&'static str> {
@@ -384,34 +346,15 @@ impl KubeManaged for Binding {
             vec!["role_ref"]
         }
     }
-    fn from_object(object: &Object) -> Option<&Self> {
-        match object {
-            Object::Binding(binding) => Some(binding),
-            _ => None,
-        }
-    }
-    fn to_object(self) -> Object {
-        Object::Binding(self)
-    }
 }
 
 /// The IRSA annotation is the file's `iamRole`: removing `iamRole` removes it.
 impl KubeManaged for ServiceAccount {
     const REMOVABLE: &'static [&'static str] = &[IRSA_ANNOTATION];
-
-    fn from_object(object: &Object) -> Option<&Self> {
-        match object {
-            Object::ServiceAccount(account) => Some(account),
-            _ => None,
-        }
-    }
-    fn to_object(self) -> Object {
-        Object::ServiceAccount(self)
-    }
 }
 
-/// Compares desired and live state object by object.
-/// The changes, before ordering, and what refuses or notes single objects.
+/// Compares desired and live state object by object: the changes, before ordering, and what
+/// refuses or notes single objects.
 pub(super) fn diff(
     desired: &Desired,
     live: &State,

@@ -75,6 +75,43 @@ pub enum Object {
     PodIdentity(PodIdentityAssociation),
 }
 
+/// A model type one [`Object`] variant holds, into and out of it.
+pub(crate) trait Variant: Sized {
+    fn into_object(self) -> Object;
+    fn from_object(object: &Object) -> Option<&Self>;
+}
+
+macro_rules! variants {
+    ($($type:ty => $variant:ident),* $(,)?) => {$(
+        impl Variant for $type {
+            fn into_object(self) -> Object {
+                Object::$variant(self)
+            }
+            fn from_object(object: &Object) -> Option<&Self> {
+                match object {
+                    Object::$variant(inner) => Some(inner),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+variants!(
+    Policy => Policy,
+    Group => Group,
+    User => User,
+    Role => Role,
+    OidcProvider => OidcProvider,
+    AwsAuthEntry => AwsAuthEntry,
+    AccessEntry => AccessEntry,
+    Namespace => Namespace,
+    RbacRole => RbacRole,
+    Binding => Binding,
+    ServiceAccount => ServiceAccount,
+    PodIdentityAssociation => PodIdentity,
+);
+
 impl Object {
     /// Reads an object of the given kind back from its JSON form.
     pub fn from_value(kind: Kind, value: Value) -> Result<Self, serde_json::Error> {

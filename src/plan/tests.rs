@@ -1361,26 +1361,21 @@ fn member_of(owned: bool, groups: &[&str]) -> User {
 }
 
 fn admins_estate() -> (Desired, State) {
+    // Groups `admins` and `deployers`, and `alice` in `admins`: declared, and live with
+    // `alice` owned.
+    let estate = |state: &mut State, alice_owned: bool| {
+        for name in ["admins", "deployers"] {
+            state.iam.groups.insert(name.into(), group("/accessctl/"));
+        }
+        state
+            .iam
+            .users
+            .insert("alice".into(), member_of(alice_owned, &["admins"]));
+    };
     let mut want = state();
-    want.iam
-        .groups
-        .insert("admins".into(), group("/accessctl/"));
-    want.iam
-        .groups
-        .insert("deployers".into(), group("/accessctl/"));
-    want.iam
-        .users
-        .insert("alice".into(), member_of(false, &["admins"]));
+    estate(&mut want, false);
     let mut live = live_state();
-    live.iam
-        .groups
-        .insert("admins".into(), group("/accessctl/"));
-    live.iam
-        .groups
-        .insert("deployers".into(), group("/accessctl/"));
-    live.iam
-        .users
-        .insert("alice".into(), member_of(true, &["admins"]));
+    estate(&mut live, true);
     (desired(want), live)
 }
 
