@@ -151,30 +151,33 @@ mod tests {
     use crate::model::{AwsAuthEntry, MapKind, Namespace, User};
     use crate::plan::{Object, PLAN_FORMAT_VERSION, Summary};
 
-    fn change(address: Address, action: Action) -> Change {
-        let object = match address.kind {
+    /// The change a plan line (`+ iam.user.u0`) names, with the objects apply expects.
+    fn change(line: &str) -> Change {
+        let change = Change::from_line(line);
+        let object = match change.address.kind {
             Kind::AwsAuth => Object::AwsAuthEntry(AwsAuthEntry {
                 kind: MapKind::MapUsers,
-                arn: address.name.clone(),
+                arn: change.address.name.clone(),
                 username: None,
                 groups: Vec::new(),
             }),
             Kind::Namespace => Object::Namespace(Namespace::default()),
             _ => Object::User(User::default()),
         };
-        let (before, after) = match action {
+        let (before, after) = match change.action {
             Action::Create => (None, Some(object)),
             Action::Delete => (Some(object), None),
             _ => (Some(object.clone()), Some(object)),
         };
         Change {
-            address,
-            action,
-            reason: None,
             before,
             after,
-            fields: Vec::new(),
+            ..change
         }
+    }
+
+    fn changes(lines: &[&str]) -> Vec<Change> {
+        lines.iter().map(|line| change(line)).collect()
     }
 
     fn plan(changes: Vec<Change>) -> Plan {
@@ -217,7 +220,7 @@ mod tests {
 
     fn users(count: usize) -> Vec<Change> {
         (0..count)
-            .map(|i| change(Address::iam(Kind::User, format!("u{i}")), Action::Create))
+            .map(|i| change(&format!("+ iam.user.u{i}")))
             .collect()
     }
 
@@ -231,26 +234,22 @@ mod tests {
         assert!((2..=4).contains(&max), "max in flight {max}");
     }
 
+    /// The units a successful apply of `lines` hands its executor, in the order it does.
+    async fn units(lines: &[&str]) -> Vec<Vec<String>> {
+        let recorder = Recorder::default();
+        let report = apply(&plan(changes(lines)), &recorder, 10).await;
+        assert!(report.succeeded());
+        recorder.units.lock().expect("lock").clone()
+    }
+
     #[tokio::test]
     async fn aws_auth_changes_of_one_cluster_form_one_unit() {
-        let recorder = Recorder::default();
-        let changes = vec![
-            change(
-                Address::cluster(Kind::AwsAuth, "a", "arn:1"),
-                Action::Create,
-            ),
-            change(
-                Address::cluster(Kind::AwsAuth, "a", "arn:2"),
-                Action::Create,
-            ),
-            change(
-                Address::cluster(Kind::AwsAuth, "b", "arn:1"),
-                Action::Create,
-            ),
-        ];
-        let report = apply(&plan(changes), &recorder, 10).await;
-        assert!(report.succeeded());
-        let mut units = recorder.units.lock().expect("lock").clone();
+        let mut units = units(&[
+            "+ cluster.a.aws-auth[arn:1]",
+            "+ cluster.a.aws-auth[arn:2]",
+            "+ cluster.b.aws-auth[arn:1]",
+        ])
+        .await;
         units.sort();
         assert_eq!(
             units,
@@ -271,10 +270,7 @@ mod tests {
             ..Recorder::default()
         };
         let mut changes = users(3);
-        changes.push(change(
-            Address::cluster(Kind::Namespace, "a", "team"),
-            Action::Create,
-        ));
+        changes.push(change("+ cluster.a.namespace.team"));
         let report = apply(&plan(changes), &recorder, 10).await;
         assert!(!report.succeeded());
         assert_eq!(report.failed.len(), 1);
@@ -307,22 +303,13 @@ mod tests {
 
     #[tokio::test]
     async fn stages_follow_plan_order() {
-        let recorder = Recorder::default();
-        let changes = vec![
-            change(
-                Address::cluster(Kind::AwsAuth, "a", "arn:old"),
-                Action::Delete,
-            ),
-            change(Address::iam(Kind::User, "new"), Action::Create),
-            change(
-                Address::cluster(Kind::AwsAuth, "a", "arn:new"),
-                Action::Create,
-            ),
-            change(Address::iam(Kind::User, "old"), Action::Delete),
-        ];
-        let report = apply(&plan(changes), &recorder, 10).await;
-        assert!(report.succeeded());
-        let units = recorder.units.lock().expect("lock").clone();
+        let units = units(&[
+            "- cluster.a.aws-auth[arn:old]",
+            "+ iam.user.new",
+            "+ cluster.a.aws-auth[arn:new]",
+            "- iam.user.old",
+        ])
+        .await;
         assert_eq!(
             units,
             vec![

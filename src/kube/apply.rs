@@ -79,37 +79,13 @@ impl ClusterExecutor {
     }
 
     async fn change(&self, change: &Change) -> Result<(), KubeError> {
-        let kind = change.address.kind;
-        let (namespace, name) = match change.address.name.split_once('/') {
-            Some((namespace, name)) if namespaced(kind) => (Some(namespace), name),
-            _ => (None, change.address.name.as_str()),
-        };
-        let client = self.client.client().clone();
-        match kind {
-            Kind::Namespace => {
-                self.object::<core::Namespace>(change, namespace, name, client)
-                    .await
-            }
-            Kind::ClusterRole => {
-                self.object::<rbac::ClusterRole>(change, namespace, name, client)
-                    .await
-            }
-            Kind::K8sRole => {
-                self.object::<rbac::Role>(change, namespace, name, client)
-                    .await
-            }
-            Kind::ClusterRoleBinding => {
-                self.object::<rbac::ClusterRoleBinding>(change, namespace, name, client)
-                    .await
-            }
-            Kind::RoleBinding => {
-                self.object::<rbac::RoleBinding>(change, namespace, name, client)
-                    .await
-            }
-            Kind::ServiceAccount => {
-                self.object::<core::ServiceAccount>(change, namespace, name, client)
-                    .await
-            }
+        match change.address.kind {
+            Kind::Namespace => self.object::<core::Namespace>(change).await,
+            Kind::ClusterRole => self.object::<rbac::ClusterRole>(change).await,
+            Kind::K8sRole => self.object::<rbac::Role>(change).await,
+            Kind::ClusterRoleBinding => self.object::<rbac::ClusterRoleBinding>(change).await,
+            Kind::RoleBinding => self.object::<rbac::RoleBinding>(change).await,
+            Kind::ServiceAccount => self.object::<core::ServiceAccount>(change).await,
             Kind::AccessEntry | Kind::PodIdentity => Err(KubeError::new(
                 KubeErrorKind::Data,
                 format!(
@@ -131,17 +107,15 @@ impl ClusterExecutor {
     }
 
     /// Create, update, adopt, replace or delete one object of type `K`.
-    async fn object<K>(
-        &self,
-        change: &Change,
-        namespace: Option<&str>,
-        name: &str,
-        client: kube::Client,
-    ) -> Result<(), KubeError>
+    async fn object<K>(&self, change: &Change) -> Result<(), KubeError>
     where
         K: Scoped + Serialize,
     {
-        let api = K::api(client, namespace);
+        let (namespace, name) = match change.address.name.split_once('/') {
+            Some((namespace, name)) if namespaced(change.address.kind) => (Some(namespace), name),
+            _ => (None, change.address.name.as_str()),
+        };
+        let api = K::api(self.client.client().clone(), namespace);
         let what = format!("{} {}", K::plural(&()), change.address.name);
         if matches!(change.action, Action::Delete | Action::Replace) {
             let call = format!("DELETE {what}");

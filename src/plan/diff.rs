@@ -18,8 +18,8 @@ use super::eks;
 use super::fields::{display_field, field_changes, field_names, join_names};
 use super::project::{moves_policy, reattach_moved_policy};
 use super::{
-    Action, Address, Change, Desired, FieldChange, Kind, Note, Object, PlanOptions, Problem,
-    SafetyCheck,
+    Action, Address, Change, Desired, FieldChange, Findings, Kind, Note, Object, PlanOptions,
+    Problem, SafetyCheck, Variant,
 };
 
 /// The only access entry type accessctl manages; the others belong to nodes and EKS.
@@ -34,17 +34,9 @@ const MEMBERS_FIELD: &str = "members";
 const REASON_ADOPT_FILE: &str = "exists unmanaged; adopted because of `adopt: true`";
 const REASON_ADOPT_FLAG: &str = "exists unmanaged; adopted because of `--adopt`";
 
-/// What the comparison found, before ordering and safety checks.
-#[derive(Debug, Default)]
-pub(super) struct Outcome {
-    pub changes: Vec<Change>,
-    pub problems: Vec<Problem>,
-    pub notes: Vec<Note>,
-}
-
 /// An object kind the generic comparison handles (all but aws-auth entries, which live in one
 /// shared list).
-trait Managed: Clone + PartialEq {
+trait Managed: Variant + Clone + PartialEq {
     /// Whether the live object carries accessctl's marker.
     fn is_owned(&self, paths: &Paths<'_>) -> bool;
 
@@ -95,8 +87,6 @@ trait Managed: Clone + PartialEq {
         let _ = (live, name, facts);
         None
     }
-
-    fn into_object(self) -> Object;
 }
 
 /// What the comparison of one object may need to know beyond it: the live state, the roles
@@ -217,9 +207,6 @@ impl Managed for Policy {
         }
         fields
     }
-    fn into_object(self) -> Object {
-        Object::Policy(self)
-    }
 }
 
 impl Managed for Group {
@@ -236,43 +223,42 @@ impl Managed for Group {
     fn becomes(desired: &Self, _: &Self) -> Self {
         desired.clone()
     }
-    fn into_object(self) -> Object {
-        Object::Group(self)
-    }
 }
 
-impl Managed for User {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        tagged(&self.tags)
-    }
-    fn created(desired: &Self) -> Self {
-        let mut user = desired.clone();
-        tag(&mut user.tags);
-        user
-    }
-    fn into_object(self) -> Object {
-        Object::User(self)
-    }
+/// The kinds owned by their `managed-by` tag. `id:` names the id only live state has (a role's
+/// `AROA…`, an access entry's principal id, an association's id): kept through an update,
+/// never part of what a create or a replace writes. `owned_if:` narrows ownership further; the
+/// block holds the kind's own rules.
+macro_rules! managed_by_tag {
+    ($type:ty $(, id: $id:ident)? $(, owned_if: $owned_if:path)? { $($rules:tt)* }) => {
+        impl Managed for $type {
+            fn is_owned(&self, _: &Paths<'_>) -> bool {
+                $($owned_if(self) &&)? tagged(&self.tags)
+            }
+            fn created(desired: &Self) -> Self {
+                let mut object = desired.clone();
+                tag(&mut object.tags);
+                $(object.$id = None;)?
+                object
+            }
+            $(
+                fn becomes(desired: &Self, live: &Self) -> Self {
+                    let mut object = Self::created(desired);
+                    object.$id.clone_from(&live.$id);
+                    object
+                }
+                fn replaced(desired: &Self, _: &Self) -> Self {
+                    Self::created(desired)
+                }
+            )?
+            $($rules)*
+        }
+    };
 }
 
-impl Managed for Role {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        tagged(&self.tags)
-    }
-    fn created(desired: &Self) -> Self {
-        let mut role = desired.clone();
-        tag(&mut role.tags);
-        role.role_id = None;
-        role
-    }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        let mut role = Self::created(desired);
-        role.role_id.clone_from(&live.role_id);
-        role
-    }
-    fn replaced(desired: &Self, _: &Self) -> Self {
-        Self::created(desired)
-    }
+managed_by_tag!(User {});
+
+managed_by_tag!(Role, id: role_id {
     fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
         if after.path == live.path {
             Vec::new()
@@ -280,46 +266,15 @@ impl Managed for Role {
             vec!["path"]
         }
     }
-    fn into_object(self) -> Object {
-        Object::Role(self)
-    }
-}
+});
 
-impl Managed for OidcProvider {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        tagged(&self.tags)
-    }
+managed_by_tag!(OidcProvider {
     fn serves_unowned(desired: &Self, live: &Self) -> bool {
         desired.client_ids.is_subset(&live.client_ids)
     }
-    fn created(desired: &Self) -> Self {
-        let mut provider = desired.clone();
-        tag(&mut provider.tags);
-        provider
-    }
-    fn into_object(self) -> Object {
-        Object::OidcProvider(self)
-    }
-}
+});
 
-impl Managed for AccessEntry {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        self.kind == STANDARD_ACCESS_ENTRY && tagged(&self.tags)
-    }
-    fn created(desired: &Self) -> Self {
-        let mut entry = desired.clone();
-        tag(&mut entry.tags);
-        entry.principal_id = None;
-        entry
-    }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        let mut entry = Self::created(desired);
-        entry.principal_id.clone_from(&live.principal_id);
-        entry
-    }
-    fn replaced(desired: &Self, _: &Self) -> Self {
-        Self::created(desired)
-    }
+managed_by_tag!(AccessEntry, id: principal_id, owned_if: standard {
     fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
         if after.kind == live.kind {
             Vec::new()
@@ -328,8 +283,7 @@ impl Managed for AccessEntry {
         }
     }
     fn foreign(live: &Self) -> Option<String> {
-        (live.kind != STANDARD_ACCESS_ENTRY)
-            .then(|| format!("an access entry of type `{}`", live.kind))
+        (!standard(live)).then(|| format!("an access entry of type `{}`", live.kind))
     }
     /// A cluster that cannot serve the file's mode is refused as a whole (`eks::check`).
     fn stale(live: &Self, principal: &str, facts: &Facts<'_>) -> Option<String> {
@@ -338,15 +292,19 @@ impl Managed for AccessEntry {
         }
         eks::stale_entry(facts.live, &facts.created_roles, principal, live)
     }
-    fn into_object(self) -> Object {
-        Object::AccessEntry(self)
-    }
+});
+
+managed_by_tag!(PodIdentityAssociation, id: association_id {});
+
+/// Whether an access entry is of the one type accessctl manages.
+fn standard(entry: &AccessEntry) -> bool {
+    entry.kind == STANDARD_ACCESS_ENTRY
 }
 
 /// A Kubernetes object, owned by the ownership label. What it becomes is the file's object
 /// with the file's labels and annotations set on the live ones: keys the file does not name
 /// belong to others.
-pub(super) trait KubeManaged: KubeObject + Clone + PartialEq {
+pub(super) trait KubeManaged: KubeObject + Variant + Clone + PartialEq {
     /// Annotations the file controls even when it leaves them out.
     const REMOVABLE: &'static [&'static str] = &[];
 
@@ -355,10 +313,6 @@ pub(super) trait KubeManaged: KubeObject + Clone + PartialEq {
         let _ = (after, live);
         Vec::new()
     }
-
-    fn from_object(object: &Object) -> Option<&Self>;
-
-    fn to_object(self) -> Object;
 }
 
 impl<T: KubeManaged> Managed for T {
@@ -378,34 +332,11 @@ impl<T: KubeManaged> Managed for T {
     fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
         T::fixed_fields(after, live)
     }
-    fn into_object(self) -> Object {
-        self.to_object()
-    }
 }
 
-impl KubeManaged for Namespace {
-    fn from_object(object: &Object) -> Option<&Self> {
-        match object {
-            Object::Namespace(namespace) => Some(namespace),
-            _ => None,
-        }
-    }
-    fn to_object(self) -> Object {
-        Object::Namespace(self)
-    }
-}
+impl KubeManaged for Namespace {}
 
-impl KubeManaged for RbacRole {
-    fn from_object(object: &Object) -> Option<&Self> {
-        match object {
-            Object::RbacRole(role) => Some(role),
-            _ => None,
-        }
-    }
-    fn to_object(self) -> Object {
-        Object::RbacRole(self)
-    }
-}
+impl KubeManaged for RbacRole {}
 
 impl KubeManaged for Binding {
     fn fixed_fields(after: &Self, live: &Self) -> Vec<&'static str> {
@@ -415,54 +346,20 @@ impl KubeManaged for Binding {
             vec!["role_ref"]
         }
     }
-    fn from_object(object: &Object) -> Option<&Self> {
-        match object {
-            Object::Binding(binding) => Some(binding),
-            _ => None,
-        }
-    }
-    fn to_object(self) -> Object {
-        Object::Binding(self)
-    }
 }
 
 /// The IRSA annotation is the file's `iamRole`: removing `iamRole` removes it.
 impl KubeManaged for ServiceAccount {
     const REMOVABLE: &'static [&'static str] = &[IRSA_ANNOTATION];
-
-    fn from_object(object: &Object) -> Option<&Self> {
-        match object {
-            Object::ServiceAccount(account) => Some(account),
-            _ => None,
-        }
-    }
-    fn to_object(self) -> Object {
-        Object::ServiceAccount(self)
-    }
 }
 
-impl Managed for PodIdentityAssociation {
-    fn is_owned(&self, _: &Paths<'_>) -> bool {
-        tagged(&self.tags)
-    }
-    fn created(desired: &Self) -> Self {
-        let mut association = desired.clone();
-        tag(&mut association.tags);
-        association.association_id = None;
-        association
-    }
-    fn becomes(desired: &Self, live: &Self) -> Self {
-        let mut association = Self::created(desired);
-        association.association_id.clone_from(&live.association_id);
-        association
-    }
-    fn into_object(self) -> Object {
-        Object::PodIdentity(self)
-    }
-}
-
-/// Compares desired and live state object by object.
-pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Outcome {
+/// Compares desired and live state object by object: the changes, before ordering, and what
+/// refuses or notes single objects.
+pub(super) fn diff(
+    desired: &Desired,
+    live: &State,
+    options: &PlanOptions,
+) -> (Vec<Change>, Findings) {
     let or_default = |path: &'_ str, default: &'static str| -> String {
         if path.is_empty() {
             default.to_string()
@@ -484,7 +381,8 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
             created_roles: BTreeSet::new(),
             serves_authentication: false,
         },
-        outcome: Outcome::default(),
+        changes: Vec::new(),
+        findings: Findings::default(),
     };
     let want = &desired.state.iam;
     differ.objects(Kind::Policy, None, &want.policies, &live.iam.policies);
@@ -492,7 +390,7 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
     // wherever the old one was: users, groups and roles are compared with that, so their
     // changes neither undo the re-attachment nor show the move a second time.
     let mut moved = None;
-    for change in differ.outcome.changes.iter().filter(|c| moves_policy(c)) {
+    for change in differ.changes.iter().filter(|c| moves_policy(c)) {
         reattach_moved_policy(moved.get_or_insert_with(|| live.iam.clone()), change);
     }
     let have = moved.as_ref().unwrap_or(&live.iam);
@@ -507,7 +405,7 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
         &have.oidc_providers,
     );
 
-    differ.facts.created_roles = created_roles(desired, &differ.outcome.changes);
+    differ.facts.created_roles = created_roles(desired, &differ.changes);
 
     let empty = Cluster::default();
     for (name, want) in &desired.state.clusters {
@@ -517,7 +415,7 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
     }
     for name in live.clusters.keys() {
         if !desired.state.clusters.contains_key(name) {
-            differ.outcome.notes.push(Note {
+            differ.findings.notes.push(Note {
                 address: None,
                 message: format!(
                     "cluster `{name}` is in live state but not in access.yaml: nothing in it is planned"
@@ -525,7 +423,7 @@ pub(super) fn diff(desired: &Desired, live: &State, options: &PlanOptions) -> Ou
             });
         }
     }
-    differ.outcome
+    (differ.changes, differ.findings)
 }
 
 /// The ARNs of the roles `changes` create or replace: an access entry naming one was made for
@@ -586,7 +484,8 @@ struct Differ<'a> {
     options: &'a PlanOptions,
     paths: Paths<'a>,
     facts: Facts<'a>,
-    outcome: Outcome,
+    changes: Vec<Change>,
+    findings: Findings,
 }
 
 impl Differ<'_> {
@@ -620,7 +519,7 @@ impl Differ<'_> {
             (Some(before), Some(after)) => field_changes(before, after),
             _ => Vec::new(),
         };
-        self.outcome.changes.push(Change {
+        self.changes.push(Change {
             address,
             action,
             reason: Some(reason),
@@ -669,7 +568,7 @@ impl Differ<'_> {
                 _ => reasons.push(REASON_MEMBERS.to_string()),
             }
         }
-        self.outcome.changes.push(Change {
+        self.changes.push(Change {
             address,
             action,
             reason: Some(reasons.join("; ")),
@@ -699,7 +598,7 @@ impl Differ<'_> {
                 continue;
             };
             if let Some(what) = T::foreign(have) {
-                self.outcome.problems.push(Problem::Unsafe {
+                self.findings.problems.push(Problem::Unsafe {
                     check: SafetyCheck::NodeRole,
                     message: format!(
                         "`{address}` is {what}, which belongs to nodes or EKS: accessctl never changes it"
@@ -711,7 +610,7 @@ impl Differ<'_> {
             let owned = have.is_owned(&self.paths);
             let adoption_asked = self.adoption(&address);
             if !owned && adoption_asked.is_none() && T::serves_unowned(want, have) {
-                self.outcome.notes.push(Note {
+                self.findings.notes.push(Note {
                     message: format!(
                         "`{address}` exists, not managed by accessctl, and already serves access.yaml: used as it is"
                     ),
@@ -724,7 +623,7 @@ impl Differ<'_> {
             } else if let Some(reason) = adoption_asked {
                 Some(reason)
             } else {
-                self.outcome.problems.push(Problem::Unowned { address });
+                self.findings.problems.push(Problem::Unowned { address });
                 continue;
             };
             if let Some(reason) = T::stale(have, name, &self.facts) {
@@ -822,7 +721,7 @@ impl Differ<'_> {
     }
 
     fn node_role(&mut self, address: Address, doing: &str) {
-        self.outcome.problems.push(Problem::Unsafe {
+        self.findings.problems.push(Problem::Unsafe {
             check: SafetyCheck::NodeRole,
             message: format!(
                 "`{address}` is a node-role mapping ({}): this plan would {doing} it, and accessctl never changes node-role entries",
@@ -893,7 +792,7 @@ impl Differ<'_> {
                         entries.len()
                     ));
                 }
-                self.outcome.changes.push(Change {
+                self.changes.push(Change {
                     address,
                     action: Action::Update,
                     reason: Some(reason.join("; ")),
@@ -914,7 +813,7 @@ impl Differ<'_> {
                     Object::AwsAuthEntry(want.clone()),
                 );
             } else {
-                self.outcome.problems.push(Problem::Unowned { address });
+                self.findings.problems.push(Problem::Unowned { address });
                 kept_unmanaged += entries.len();
             }
         }
@@ -943,7 +842,7 @@ impl Differ<'_> {
             );
         }
         if kept_unmanaged > 0 {
-            self.outcome.notes.push(Note {
+            self.findings.notes.push(Note {
                 address: None,
                 message: format!(
                     "cluster `{cluster}`: {kept_unmanaged} aws-auth {} not managed by accessctl kept as {}",

@@ -8,18 +8,12 @@ use std::collections::BTreeSet;
 use crate::model::{AccessEntry, AuthenticationMode, IamArn, MapKind, State, arn};
 
 use super::diff::STANDARD_ACCESS_ENTRY;
-use super::{Address, Desired, Kind, Note, Problem};
-
-#[derive(Debug, Default)]
-pub(super) struct Outcome {
-    pub problems: Vec<Problem>,
-    pub notes: Vec<Note>,
-}
+use super::{Address, Desired, Findings, Kind, Note, Problem};
 
 /// Runs the EKS checks over the plan's changes and the state `after` them (the planner's one
 /// projection of the plan).
-pub(super) fn check(desired: &Desired, live: &State, after: &State) -> Outcome {
-    let mut outcome = Outcome::default();
+pub(super) fn check(desired: &Desired, live: &State, after: &State) -> Findings {
+    let mut outcome = Findings::default();
     for (name, want) in &desired.state.clusters {
         let Some(have) = live.clusters.get(name) else {
             continue;

@@ -187,17 +187,10 @@ mod tests {
 
     use serde_json::json;
 
+    use super::super::tests::document;
     use super::*;
-    use crate::model::{DocumentKind, MANAGED_BY_LABEL};
-    use crate::model::{Meta, Namespace, PolicyDocument, Role, ServiceAccount, User};
-
-    fn document(action: &str) -> PolicyDocument {
-        PolicyDocument::from_value(
-            &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}),
-            DocumentKind::Any,
-        )
-        .expect("a valid document")
-    }
+    use crate::model::MANAGED_BY_LABEL;
+    use crate::model::{Meta, Namespace, Role, ServiceAccount, User};
 
     fn user() -> User {
         User::default()

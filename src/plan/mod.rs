@@ -75,6 +75,43 @@ pub enum Object {
     PodIdentity(PodIdentityAssociation),
 }
 
+/// A model type one [`Object`] variant holds, into and out of it.
+pub(crate) trait Variant: Sized {
+    fn into_object(self) -> Object;
+    fn from_object(object: &Object) -> Option<&Self>;
+}
+
+macro_rules! variants {
+    ($($type:ty => $variant:ident),* $(,)?) => {$(
+        impl Variant for $type {
+            fn into_object(self) -> Object {
+                Object::$variant(self)
+            }
+            fn from_object(object: &Object) -> Option<&Self> {
+                match object {
+                    Object::$variant(inner) => Some(inner),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+variants!(
+    Policy => Policy,
+    Group => Group,
+    User => User,
+    Role => Role,
+    OidcProvider => OidcProvider,
+    AwsAuthEntry => AwsAuthEntry,
+    AccessEntry => AccessEntry,
+    Namespace => Namespace,
+    RbacRole => RbacRole,
+    Binding => Binding,
+    ServiceAccount => ServiceAccount,
+    PodIdentityAssociation => PodIdentity,
+);
+
 impl Object {
     /// Reads an object of the given kind back from its JSON form.
     pub fn from_value(kind: Kind, value: Value) -> Result<Self, serde_json::Error> {
@@ -124,6 +161,34 @@ pub struct Change {
     pub after: Option<Object>,
     /// Field-level differences (empty for create and delete).
     pub fields: Vec<FieldChange>,
+}
+
+#[cfg(test)]
+impl Change {
+    /// A change as a plan line shows it (`+ iam.user.alice`, `- cluster.demo.aws-auth[arn:a]`),
+    /// with no reason, objects or fields: for tests of what reads only the address and the
+    /// action (order, staging).
+    pub(crate) fn from_line(line: &str) -> Change {
+        let (symbol, address) = line.split_once(' ').expect("`<symbol> <address>`");
+        let action = [
+            Action::Create,
+            Action::Update,
+            Action::Replace,
+            Action::Delete,
+            Action::Adopt,
+        ]
+        .into_iter()
+        .find(|action| action.symbol() == symbol)
+        .unwrap_or_else(|| panic!("`{symbol}` is not a plan symbol"));
+        Change {
+            address: address.parse().expect("an address"),
+            action,
+            reason: None,
+            before: None,
+            after: None,
+            fields: Vec::new(),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -409,6 +474,14 @@ pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Pl
     }
 }
 
+/// What a comparison or a check over the plan found beyond its changes: the refusals, and
+/// the notes for people.
+#[derive(Debug, Default)]
+struct Findings {
+    problems: Vec<Problem>,
+    notes: Vec<Note>,
+}
+
 /// A plan together with what refuses it: [`plan`] is this with "no refusal" required.
 /// `accessctl drift` reports both, so that it shows exactly what plan shows and names what
 /// plan would refuse instead of failing.
@@ -422,32 +495,23 @@ pub struct Assessment {
 
 /// Computes the plan and every problem that refuses it, with the same rules as [`plan`].
 pub fn assess(desired: &Desired, live: &State, options: &PlanOptions) -> Assessment {
-    let diff::Outcome {
-        mut changes,
-        problems: diff_problems,
-        notes: diff_notes,
-    } = diff::diff(desired, live, options);
+    let (mut changes, diff) = diff::diff(desired, live, options);
     order::sort(&mut changes);
     // The state after this plan, projected once for every check that judges the whole plan.
     let after = project::project(live, &changes);
-    let eks::Outcome {
-        problems: eks_problems,
-        notes: eks_notes,
-    } = eks::check(desired, live, &after);
-    let safety::Outcome {
-        problems: safety_problems,
-        notes: safety_notes,
-    } = safety::check(desired, live, &changes, &after);
+    let eks = eks::check(desired, live, &after);
+    let safety = safety::check(desired, live, &changes, &after);
 
-    let mut notes = safety_notes;
-    notes.extend(diff_notes);
-    notes.extend(eks_notes);
+    let mut notes = safety.notes;
+    notes.extend(diff.notes);
+    notes.extend(eks.notes);
     let mut refused = Vec::new();
     let mut overridden = BTreeSet::new();
-    for problem in eks_problems
+    for problem in eks
+        .problems
         .into_iter()
-        .chain(diff_problems)
-        .chain(safety_problems)
+        .chain(diff.problems)
+        .chain(safety.problems)
     {
         match problem {
             Problem::Unsafe {

@@ -44,56 +44,32 @@ pub(super) fn sort(changes: &mut [Change]) {
 mod tests {
     use super::*;
 
-    fn change(action: Action, address: Address) -> Change {
-        Change {
-            address,
-            action,
-            reason: None,
-            before: None,
-            after: None,
-            fields: Vec::new(),
-        }
+    /// `lines` (plan lines, `+ iam.user.b`) sorted, as plan lines again.
+    fn sorted(lines: &[&str]) -> Vec<String> {
+        let mut changes: Vec<Change> = lines.iter().map(|line| Change::from_line(line)).collect();
+        sort(&mut changes);
+        changes
+            .iter()
+            .map(|c| format!("{} {}", c.action.symbol(), c.address))
+            .collect()
     }
 
     #[test]
     fn revoke_first_grant_last_identities_deleted_last() {
-        let mut changes = vec![
-            change(Action::Delete, Address::iam(Kind::User, "old-user")),
-            change(
-                Action::Create,
-                Address::cluster(Kind::AwsAuth, "demo", "arn:b"),
-            ),
-            change(Action::Delete, Address::iam(Kind::Policy, "old-policy")),
-            change(Action::Update, Address::iam(Kind::Role, "eks-admin")),
-            change(
-                Action::Delete,
-                Address::cluster(Kind::AwsAuth, "demo", "arn:a"),
-            ),
-            change(Action::Create, Address::iam(Kind::Policy, "view")),
-            change(
-                Action::Delete,
-                Address::cluster(Kind::Namespace, "demo", "old"),
-            ),
-            change(
-                Action::Adopt,
-                Address::cluster(Kind::ClusterRoleBinding, "demo", "reader"),
-            ),
-            change(
-                Action::Delete,
-                Address::cluster(Kind::AccessEntry, "demo", "arn:c"),
-            ),
-            change(
-                Action::Replace,
-                Address::cluster(Kind::RoleBinding, "demo", "ns/b"),
-            ),
-            change(Action::Delete, Address::iam(Kind::User, "another-old-user")),
-            change(Action::Create, Address::iam(Kind::Group, "developers")),
-        ];
-        sort(&mut changes);
-        let order: Vec<String> = changes
-            .iter()
-            .map(|c| format!("{} {}", c.action.symbol(), c.address))
-            .collect();
+        let order = sorted(&[
+            "- iam.user.old-user",
+            "+ cluster.demo.aws-auth[arn:b]",
+            "- iam.policy.old-policy",
+            "~ iam.role.eks-admin",
+            "- cluster.demo.aws-auth[arn:a]",
+            "+ iam.policy.view",
+            "- cluster.demo.namespace.old",
+            "<= cluster.demo.clusterrolebinding.reader",
+            "- cluster.demo.access-entry[arn:c]",
+            "-/+ cluster.demo.rolebinding.ns/b",
+            "- iam.user.another-old-user",
+            "+ iam.group.developers",
+        ]);
         assert_eq!(
             order,
             [
@@ -115,35 +91,21 @@ mod tests {
 
     #[test]
     fn within_a_stage_changes_follow_their_written_address() {
-        let mut changes = vec![
-            change(
-                Action::Create,
-                Address::cluster(Kind::Namespace, "demo", "b"),
-            ),
-            change(
-                Action::Create,
-                Address::cluster(Kind::Namespace, "demo_old", "a"),
-            ),
-            change(
-                Action::Create,
-                Address::cluster(Kind::Namespace, "demo-eu", "a"),
-            ),
-            change(
-                Action::Create,
-                Address::cluster(Kind::Namespace, "demo", "a"),
-            ),
-            change(Action::Create, Address::iam(Kind::User, "b")),
-        ];
-        sort(&mut changes);
-        let order: Vec<String> = changes.iter().map(|c| c.address.to_string()).collect();
+        let order = sorted(&[
+            "+ cluster.demo.namespace.b",
+            "+ cluster.demo_old.namespace.a",
+            "+ cluster.demo-eu.namespace.a",
+            "+ cluster.demo.namespace.a",
+            "+ iam.user.b",
+        ]);
         assert_eq!(
             order,
             [
-                "iam.user.b",
-                "cluster.demo-eu.namespace.a",
-                "cluster.demo.namespace.a",
-                "cluster.demo.namespace.b",
-                "cluster.demo_old.namespace.a",
+                "+ iam.user.b",
+                "+ cluster.demo-eu.namespace.a",
+                "+ cluster.demo.namespace.a",
+                "+ cluster.demo.namespace.b",
+                "+ cluster.demo_old.namespace.a",
             ]
         );
     }

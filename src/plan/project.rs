@@ -10,12 +10,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AwsAuth, AwsAuthEntry, Binding, Cluster, Group, Iam, IamArn, Namespace, RbacRole,
-    ServiceAccount, State,
+    AwsAuth, AwsAuthEntry, Binding, Cluster, Iam, IamArn, Namespace, RbacRole, ServiceAccount,
+    State,
 };
 
 use super::diff::{KubeManaged, set_keys};
-use super::{Action, Change, Kind, Object};
+use super::{Action, Change, Kind, Object, Variant};
 
 /// The live state after `changes` are applied to `live`, in order.
 pub fn project(live: &State, changes: &[Change]) -> State {
@@ -33,40 +33,23 @@ fn apply(state: &mut State, change: &Change) {
         match (change.address.kind, &change.after) {
             (Kind::Policy, after) => {
                 reattach_moved_policy(iam, change);
-                put(&mut iam.policies, name, change.action, after, |o| match o {
-                    Object::Policy(policy) => Some(policy.clone()),
-                    _ => None,
-                })
+                put(&mut iam.policies, name, change.action, after);
             }
             (Kind::Group, after) => {
                 membership(iam, &name, change);
-                put(&mut iam.groups, name, change.action, after, |o| match o {
-                    Object::Group(group) => Some(Group {
-                        members: BTreeSet::new(),
-                        ..group.clone()
-                    }),
-                    _ => None,
-                })
+                // A state records membership once, on the users.
+                if let Some(group) = put(&mut iam.groups, name, change.action, after) {
+                    group.members = BTreeSet::new();
+                }
             }
-            (Kind::User, after) => put(&mut iam.users, name, change.action, after, |o| match o {
-                Object::User(user) => Some(user.clone()),
-                _ => None,
-            }),
-            (Kind::Role, after) => put(&mut iam.roles, name, change.action, after, |o| match o {
-                Object::Role(role) => Some(role.clone()),
-                _ => None,
-            }),
+            (Kind::User, after) => {
+                put(&mut iam.users, name, change.action, after);
+            }
+            (Kind::Role, after) => {
+                put(&mut iam.roles, name, change.action, after);
+            }
             (Kind::OidcProvider, after) => {
-                put(
-                    &mut iam.oidc_providers,
-                    name,
-                    change.action,
-                    after,
-                    |o| match o {
-                        Object::OidcProvider(provider) => Some(provider.clone()),
-                        _ => None,
-                    },
-                );
+                put(&mut iam.oidc_providers, name, change.action, after);
             }
             _ => {}
         }
@@ -92,26 +75,12 @@ fn apply(state: &mut State, change: &Change) {
         Kind::ServiceAccount => {
             put_kube::<ServiceAccount>(&mut cluster.service_accounts, name, action, after)
         }
-        Kind::PodIdentity => put(
-            &mut cluster.pod_identity,
-            name,
-            action,
-            after,
-            |o| match o {
-                Object::PodIdentity(association) => Some(association.clone()),
-                _ => None,
-            },
-        ),
-        Kind::AccessEntry => put(
-            &mut cluster.access_entries,
-            name,
-            action,
-            after,
-            |o| match o {
-                Object::AccessEntry(entry) => Some(entry.clone()),
-                _ => None,
-            },
-        ),
+        Kind::PodIdentity => {
+            put(&mut cluster.pod_identity, name, action, after);
+        }
+        Kind::AccessEntry => {
+            put(&mut cluster.access_entries, name, action, after);
+        }
         Kind::AwsAuth => aws_auth(&mut cluster.aws_auth, &name, action, after.as_ref()),
         Kind::Policy | Kind::Group | Kind::User | Kind::Role | Kind::OidcProvider => {}
     }
@@ -207,19 +176,20 @@ fn moved_arn(arn: &str, name: &str, from: &str, to: &str) -> Option<String> {
     Some(parsed.to_string())
 }
 
-/// Delete removes; anything else writes the after object (a replace ends as its create).
-fn put<T>(
-    map: &mut BTreeMap<String, T>,
+/// Delete removes; anything else writes the after object (a replace ends as its create), and
+/// returns it as written.
+fn put<'m, T: Variant + Clone>(
+    map: &'m mut BTreeMap<String, T>,
     name: String,
     action: Action,
     after: &Option<Object>,
-    cast: impl Fn(&Object) -> Option<T>,
-) {
+) -> Option<&'m mut T> {
     if action == Action::Delete {
         map.remove(&name);
-    } else if let Some(object) = after.as_ref().and_then(cast) {
-        map.insert(name, object);
+        return None;
     }
+    let object = after.as_ref().and_then(T::from_object)?.clone();
+    Some(map.entry(name).insert_entry(object).into_mut())
 }
 
 /// Like [`put`], for Kubernetes objects: an update merges metadata keys into the live object,

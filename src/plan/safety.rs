@@ -10,7 +10,7 @@ use crate::model::{
     AccessScope, Caller, Cluster, IamArn, RoleRefKind, State, SubjectKind, arn, parse_arn,
 };
 
-use super::{Action, Change, Desired, Kind, Note, Object, Problem, SafetyCheck};
+use super::{Action, Change, Desired, Findings, Kind, Note, Object, Problem, SafetyCheck};
 
 /// The Kubernetes group that is cluster-admin through aws-auth.
 const MASTERS_GROUP: &str = "system:masters";
@@ -19,16 +19,15 @@ const CLUSTER_ADMIN_ROLE: &str = "cluster-admin";
 /// The EKS access policy that makes an access entry admin.
 const CLUSTER_ADMIN_POLICY: &str = "AmazonEKSClusterAdminPolicy";
 
-#[derive(Debug, Default)]
-pub(super) struct Outcome {
-    pub problems: Vec<Problem>,
-    pub notes: Vec<Note>,
-}
-
 /// Runs every check; `changes` are already in apply order, and `after` is the state they leave
 /// (the planner's one projection of the plan).
-pub(super) fn check(desired: &Desired, live: &State, changes: &[Change], after: &State) -> Outcome {
-    let mut outcome = Outcome::default();
+pub(super) fn check(
+    desired: &Desired,
+    live: &State,
+    changes: &[Change],
+    after: &State,
+) -> Findings {
+    let mut outcome = Findings::default();
     account(desired, live, &mut outcome);
     match &live.caller {
         Some(caller) => {
@@ -54,7 +53,7 @@ pub(super) fn overridden_note(check: SafetyCheck, message: &str) -> String {
     format!("allowed by `{}`: {message}{consequence}", check.flag())
 }
 
-fn account(desired: &Desired, live: &State, outcome: &mut Outcome) {
+fn account(desired: &Desired, live: &State, outcome: &mut Findings) {
     let Some(wanted) = &desired.state.account else {
         return;
     };
@@ -110,7 +109,7 @@ fn grant(object: Option<&Object>) -> Option<String> {
     }
 }
 
-fn self_lockout(caller: &Caller, live: &State, changes: &[Change], outcome: &mut Outcome) {
+fn self_lockout(caller: &Caller, live: &State, changes: &[Change], outcome: &mut Findings) {
     let principal = caller.principal_arn();
     let caller_arn = IamArn::parse(&principal);
     let caller_role = caller_arn.as_ref().and_then(IamArn::role_name);
@@ -182,7 +181,7 @@ fn membership_lockout(
     live: &State,
     changes: &[Change],
     after: &State,
-    outcome: &mut Outcome,
+    outcome: &mut Findings,
 ) {
     let principal = caller.principal_arn();
     let Some(parsed @ IamArn::User { .. }) = IamArn::parse(&principal) else {
@@ -330,7 +329,7 @@ fn admin_grants(cluster: &Cluster) -> usize {
     aws_auth + access_entries
 }
 
-fn cluster_admins(live: &State, changes: &[Change], after: &State, outcome: &mut Outcome) {
+fn cluster_admins(live: &State, changes: &[Change], after: &State, outcome: &mut Findings) {
     if !changes
         .iter()
         .any(|change| change.address.cluster.is_some())
@@ -353,7 +352,7 @@ fn cluster_admins(live: &State, changes: &[Change], after: &State, outcome: &mut
     }
 }
 
-fn namespace_deletion(changes: &[Change], outcome: &mut Outcome) {
+fn namespace_deletion(changes: &[Change], outcome: &mut Findings) {
     for change in changes {
         if change.address.kind == Kind::Namespace && change.action == Action::Delete {
             outcome.problems.push(Problem::Unsafe {

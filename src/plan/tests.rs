@@ -16,7 +16,8 @@ const ACCOUNT: &str = "111122223333";
 const CLUSTER: &str = "demo";
 const POLICY_PATH: &str = "/accessctl/";
 
-fn document(action: &str) -> PolicyDocument {
+/// A policy allowing `action` on everything.
+pub(super) fn document(action: &str) -> PolicyDocument {
     PolicyDocument::from_value(
         &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}),
         DocumentKind::Any,
@@ -209,6 +210,21 @@ fn allowing(check: SafetyCheck) -> PlanOptions {
             allowed: BTreeSet::from([check]),
         },
     }
+}
+
+/// The problems of `desired`'s plan, refused by `check` alone, and the plan that overriding
+/// it gives, whose overrides are `flag` alone.
+fn refused_unless_allowed(
+    desired: &Desired,
+    live: &State,
+    check: SafetyCheck,
+    flag: &str,
+) -> (Vec<Problem>, Plan) {
+    let problems = refused(desired, live);
+    assert_eq!(unsafe_checks(&problems), [check]);
+    let plan = plan(desired, live, &allowing(check)).expect("a plan");
+    assert_eq!(plan.overrides, [flag]);
+    (problems, plan)
 }
 
 fn lines(plan: &Plan) -> Vec<String> {
@@ -684,11 +700,13 @@ fn only_standard_access_entries_are_owned() {
     cluster(&mut want)
         .access_entries
         .insert(role_arn("node"), access_entry(true, &[]));
-    let problems = refused(&desired(want.clone()), &live);
-    assert_eq!(unsafe_checks(&problems), [SafetyCheck::NodeRole]);
-    let plan = plan(&desired(want), &live, &allowing(SafetyCheck::NodeRole)).expect("a plan");
+    let (_, plan) = refused_unless_allowed(
+        &desired(want),
+        &live,
+        SafetyCheck::NodeRole,
+        "--allow-node-role-changes",
+    );
     assert!(!plan.has_changes());
-    assert_eq!(plan.overrides, ["--allow-node-role-changes"]);
 }
 
 #[test]
@@ -926,13 +944,14 @@ fn node_role_entries_are_never_in_a_plan() {
     aws_auth(&mut live).managed.insert(node.arn.clone());
     let mut empty = state();
     cluster(&mut empty);
-    let problems = refused(&desired(empty.clone()), &live);
-    assert_eq!(unsafe_checks(&problems), [SafetyCheck::NodeRole]);
-
     // Overridden: the plan goes ahead, and the entry is still left as it is.
-    let plan = plan(&desired(empty), &live, &allowing(SafetyCheck::NodeRole)).expect("a plan");
+    let (_, plan) = refused_unless_allowed(
+        &desired(empty),
+        &live,
+        SafetyCheck::NodeRole,
+        "--allow-node-role-changes",
+    );
     assert!(!plan.has_changes());
-    assert_eq!(plan.overrides, ["--allow-node-role-changes"]);
     assert!(plan.notes.iter().any(|n| {
         n.message
             .starts_with("allowed by `--allow-node-role-changes`")
@@ -949,19 +968,16 @@ fn account_mismatch_is_refused_unless_allowed() {
         account: "999999999999".into(),
         arn: "arn:aws:iam::999999999999:user/ci".into(),
     });
-    let problems = refused(&desired(state()), &live);
-    assert_eq!(unsafe_checks(&problems), [SafetyCheck::AccountMismatch]);
+    let (problems, _) = refused_unless_allowed(
+        &desired(state()),
+        &live,
+        SafetyCheck::AccountMismatch,
+        "--allow-account-mismatch",
+    );
     assert_eq!(
         problems[0].message(),
         "access.yaml is for account `111122223333` but live state is from account `999999999999`"
     );
-    let plan = plan(
-        &desired(state()),
-        &live,
-        &allowing(SafetyCheck::AccountMismatch),
-    )
-    .expect("a plan");
-    assert_eq!(plan.overrides, ["--allow-account-mismatch"]);
 }
 
 #[test]
@@ -996,15 +1012,12 @@ fn removing_the_callers_own_mapping_is_refused() {
     aws_auth(&mut live).managed.insert(mine.clone());
     let mut want = state();
     cluster(&mut want);
-    let problems = refused(&desired(want.clone()), &live);
-    assert_eq!(unsafe_checks(&problems), [SafetyCheck::SelfLockout]);
-    let plan = plan(
+    let (_, plan) = refused_unless_allowed(
         &desired(want.clone()),
         &live,
-        &allowing(SafetyCheck::SelfLockout),
-    )
-    .expect("a plan");
-    assert_eq!(plan.overrides, ["--allow-self-lockout"]);
+        SafetyCheck::SelfLockout,
+        "--allow-self-lockout",
+    );
     assert_eq!(lines(&plan), [format!("- cluster.demo.aws-auth[{mine}]")]);
 
     // Changing its groups is refused too; leaving them is fine.
@@ -1076,15 +1089,12 @@ fn leaving_a_cluster_without_admin_is_refused() {
     aws_auth(&mut live).managed.insert(role_arn("admin"));
     let mut want = state();
     cluster(&mut want);
-    let problems = refused(&desired(want.clone()), &live);
-    assert_eq!(unsafe_checks(&problems), [SafetyCheck::NoClusterAdmin]);
-    let plan = plan(
+    refused_unless_allowed(
         &desired(want.clone()),
         &live,
-        &allowing(SafetyCheck::NoClusterAdmin),
-    )
-    .expect("a plan");
-    assert_eq!(plan.overrides, ["--allow-no-cluster-admin"]);
+        SafetyCheck::NoClusterAdmin,
+        "--allow-no-cluster-admin",
+    );
 
     // Another admin through an access entry keeps the cluster administrable.
     cluster(&mut want).access_entries.insert(
@@ -1123,16 +1133,13 @@ fn namespace_deletion_is_refused_unless_allowed() {
         .insert("team-a".into(), Namespace { meta: meta(true) });
     let mut want = state();
     cluster(&mut want);
-    let problems = refused(&desired(want.clone()), &live);
-    assert_eq!(unsafe_checks(&problems), [SafetyCheck::NamespaceDeletion]);
-    let plan = plan(
+    let (_, plan) = refused_unless_allowed(
         &desired(want),
         &live,
-        &allowing(SafetyCheck::NamespaceDeletion),
-    )
-    .expect("a plan");
+        SafetyCheck::NamespaceDeletion,
+        "--allow-namespace-deletion",
+    );
     assert_eq!(lines(&plan), ["- cluster.demo.namespace.team-a"]);
-    assert_eq!(plan.overrides, ["--allow-namespace-deletion"]);
 }
 
 #[test]
@@ -1354,26 +1361,21 @@ fn member_of(owned: bool, groups: &[&str]) -> User {
 }
 
 fn admins_estate() -> (Desired, State) {
+    // Groups `admins` and `deployers`, and `alice` in `admins`: declared, and live with
+    // `alice` owned.
+    let estate = |state: &mut State, alice_owned: bool| {
+        for name in ["admins", "deployers"] {
+            state.iam.groups.insert(name.into(), group("/accessctl/"));
+        }
+        state
+            .iam
+            .users
+            .insert("alice".into(), member_of(alice_owned, &["admins"]));
+    };
     let mut want = state();
-    want.iam
-        .groups
-        .insert("admins".into(), group("/accessctl/"));
-    want.iam
-        .groups
-        .insert("deployers".into(), group("/accessctl/"));
-    want.iam
-        .users
-        .insert("alice".into(), member_of(false, &["admins"]));
+    estate(&mut want, false);
     let mut live = live_state();
-    live.iam
-        .groups
-        .insert("admins".into(), group("/accessctl/"));
-    live.iam
-        .groups
-        .insert("deployers".into(), group("/accessctl/"));
-    live.iam
-        .users
-        .insert("alice".into(), member_of(true, &["admins"]));
+    estate(&mut live, true);
     (desired(want), live)
 }
 
@@ -1475,8 +1477,12 @@ fn removing_the_caller_from_its_only_route_is_self_lockout() {
     live.iam
         .users
         .insert("ops".into(), member_of(false, &["admins"]));
-    let problems = refused(&want, &live);
-    assert_eq!(unsafe_checks(&problems), [SafetyCheck::SelfLockout]);
+    let (problems, _) = refused_unless_allowed(
+        &want,
+        &live,
+        SafetyCheck::SelfLockout,
+        "--allow-self-lockout",
+    );
     let message = problems[0].message();
     assert!(
         message.contains("`iam.group.admins`")
@@ -1484,8 +1490,6 @@ fn removing_the_caller_from_its_only_route_is_self_lockout() {
             && message.contains("IAMFullAccess"),
         "{message}"
     );
-    let plan = plan(&want, &live, &allowing(SafetyCheck::SelfLockout)).expect("allowed");
-    assert_eq!(plan.overrides, ["--allow-self-lockout"]);
 
     // With another route (its own policy), taking it out of the group locks nothing.
     live.iam

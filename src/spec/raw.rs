@@ -1,7 +1,7 @@
 //! access.yaml as written: every value with its place in the file, nothing resolved yet.
 //! Filled by `decode`, checked by `validate`, turned into the model by `build`.
 
-use crate::model::{AuthenticationMode, DEFAULT_POLICY_PATH};
+use crate::model::{AuthenticationMode, DEFAULT_POLICY_PATH, Kind};
 
 use super::node::{Located, Location, Node};
 use super::validate::names::IamName;
@@ -101,6 +101,8 @@ pub trait HolderKind {
     const KEYS: &'static [&'static str];
     /// The IAM rule its name follows.
     const NAME: IamName;
+    /// The kind of its address (`iam.group.…`).
+    const ADDRESS: Kind;
 }
 
 pub type GroupSpec<'n> = HolderSpec<'n, GroupOwn>;
@@ -130,6 +132,7 @@ impl HolderKind for GroupOwn {
     const SECTION: &'static str = "groups";
     const KEYS: &'static [&'static str] = &["policies", "inline", "adopt"];
     const NAME: IamName = IamName::Group;
+    const ADDRESS: Kind = Kind::Group;
 }
 
 impl HolderKind for UserOwn {
@@ -145,6 +148,7 @@ impl HolderKind for UserOwn {
         "adopt",
     ];
     const NAME: IamName = IamName::User;
+    const ADDRESS: Kind = Kind::User;
 }
 
 impl HolderKind for RoleOwn<'_> {
@@ -162,6 +166,7 @@ impl HolderKind for RoleOwn<'_> {
         "adopt",
     ];
     const NAME: IamName = IamName::Role;
+    const ADDRESS: Kind = Kind::Role;
 }
 
 /// `trust:` — a raw document, or the sugar keys.

@@ -151,15 +151,19 @@ fn with_entry(entry: AccessEntry) -> Cluster {
     }
 }
 
-#[test]
-fn an_entry_of_a_recreated_role_is_replaced() {
+/// The file's access entry for `admin`, and live state holding it as made for the role whose
+/// id was `principal_id`.
+fn recorded_for(principal_id: &str) -> (Desired, State) {
     let want = desired(AuthenticationMode::AccessEntries, with_entry(entry(&[])));
     let mut recorded = entry(&[]);
-    recorded.principal_id = Some("AROAOLD".into());
-    let mut live = state(
-        AuthenticationMode::AccessEntries,
-        with_entry(recorded.clone()),
-    );
+    recorded.principal_id = Some(principal_id.into());
+    let live = state(AuthenticationMode::AccessEntries, with_entry(recorded));
+    (want, live)
+}
+
+#[test]
+fn an_entry_of_a_recreated_role_is_replaced() {
+    let (want, mut live) = recorded_for("AROAOLD");
     live.iam.roles.insert("admin".into(), role(Some("AROANEW")));
     let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
     let [change] = &planned.changes[..] else {
@@ -305,26 +309,17 @@ fn pod_identity_associations_are_owned_by_tag() {
 
 #[test]
 fn diff_itself_decides_the_replace_of_an_entry_whose_role_was_recreated() {
-    let want = desired(AuthenticationMode::AccessEntries, with_entry(entry(&[])));
-    let mut recorded = entry(&[]);
-    recorded.principal_id = Some("AROAOLD".into());
-    let mut live = state(AuthenticationMode::AccessEntries, with_entry(recorded));
+    let (want, mut live) = recorded_for("AROAOLD");
     live.iam.roles.insert("admin".into(), role(Some("AROANEW")));
-    let outcome = super::super::diff::diff(&want, &live, &PlanOptions::default());
-    assert_eq!(
-        actions(&outcome.changes),
-        [(Kind::AccessEntry, Action::Replace)]
-    );
+    let (changes, _) = super::super::diff::diff(&want, &live, &PlanOptions::default());
+    assert_eq!(actions(&changes), [(Kind::AccessEntry, Action::Replace)]);
 }
 
 #[test]
 fn an_entry_naming_the_new_arn_of_a_moved_role_is_replaced() {
     // The role moves from `/old/` to `/` (a replace: a new role, a new id); the live entry
     // for `role/admin` was made for an earlier role with that ARN and matches no one.
-    let want = desired(AuthenticationMode::AccessEntries, with_entry(entry(&[])));
-    let mut recorded = entry(&[]);
-    recorded.principal_id = Some("AROAGONE".into());
-    let mut live = state(AuthenticationMode::AccessEntries, with_entry(recorded));
+    let (want, mut live) = recorded_for("AROAGONE");
     let mut moved = role(Some("AROAOLD"));
     moved.path = "/old/".into();
     live.iam.roles.insert("admin".into(), moved);

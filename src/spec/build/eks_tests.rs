@@ -12,10 +12,9 @@ fn load(text: &str) -> Result<Desired, String> {
         .map_err(|diagnostics| super::super::Diagnostics(diagnostics).to_string())
 }
 
-#[test]
-fn pod_identity_creates_the_association_and_trusts_the_agent() {
-    let desired = load(
-        r#"
+/// Two roles used by Pod Identity: `uploader` trusts the agent in the file, `reporter` trusts
+/// its account only.
+const POD_IDENTITY: &str = r#"
 version: 1
 account: "111122223333"
 iam:
@@ -31,9 +30,11 @@ clusters:
     serviceAccounts:
       apps/uploader: {podIdentity: uploader}
       apps/reporter: {podIdentity: "arn:aws:iam::111122223333:role/reporter"}
-"#,
-    )
-    .unwrap_or_else(|error| panic!("{error}"));
+"#;
+
+#[test]
+fn pod_identity_creates_the_association_and_trusts_the_agent() {
+    let desired = load(POD_IDENTITY).unwrap_or_else(|error| panic!("{error}"));
     let demo = &desired.state.clusters["demo"];
     let association = &demo.pod_identity["apps/uploader"];
     assert_eq!(
@@ -68,45 +69,28 @@ clusters:
 }
 
 #[test]
-fn a_raw_trust_document_must_trust_the_agent_itself() {
-    let error = load(
-        r#"
-version: 1
-account: "111122223333"
-iam:
-  roles:
-    uploader:
-      trust:
+fn pod_identity_mistakes_are_refused() {
+    // A raw trust document must trust the agent itself.
+    let raw = POD_IDENTITY.replace(
+        "trust: {services: [pods.eks.amazonaws.com]}",
+        r#"trust:
         document:
           Version: "2012-10-17"
-          Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}]
-clusters:
-  demo:
-    serviceAccounts:
-      apps/uploader: {podIdentity: uploader}
-"#,
-    )
-    .expect_err("refused");
-    assert!(
-        error.contains("is used by `podIdentity` but its trust `document` does not trust `pods.eks.amazonaws.com`"),
-        "{error}"
+          Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}]"#,
     );
-}
-
-#[test]
-fn pod_identity_names_a_known_role() {
-    let error = load(
-        r#"
-version: 1
-account: "111122223333"
-clusters:
-  demo:
-    serviceAccounts:
-      apps/uploader: {podIdentity: nobody}
-"#,
-    )
-    .expect_err("refused");
-    assert!(error.contains("nobody"), "{error}");
+    // A Pod Identity role is a known one.
+    let unknown = POD_IDENTITY.replace("{podIdentity: uploader}", "{podIdentity: nobody}");
+    let cases = [
+        (
+            raw,
+            "is used by `podIdentity` but its trust `document` does not trust `pods.eks.amazonaws.com`",
+        ),
+        (unknown, "nobody"),
+    ];
+    for (text, expected) in cases {
+        let error = load(&text).expect_err("refused");
+        assert!(error.contains(expected), "{error}");
+    }
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::model::{
 mod cluster;
 
 use super::documents;
-use super::raw::{InlineSpec, Pair, RoleSpec, Spec, Text};
+use super::raw::{HolderKind, HolderSpec, InlineSpec, Pair, RoleSpec, Spec, Text};
 use super::reader::Reader;
 use super::resolve::Directory;
 use super::trust::{self, STS_AUDIENCE};
@@ -124,39 +124,38 @@ fn build_iam(
             },
         );
     }
-    for group in &spec.iam.groups {
-        if group.adopt {
-            adopt.insert(Address::iam(Kind::Group, &group.name.value));
-        }
-        iam.groups.insert(
-            group.name.value.clone(),
-            Group {
+    holders(
+        reader,
+        directory,
+        &spec.iam.groups,
+        adopt,
+        &mut iam.groups,
+        |_, _, holding| {
+            Some(Group {
                 path: group_path.to_string(),
-                managed_policies: policy_arns(directory, &group.policies),
-                inline_policies: inline_documents(reader, directory, &group.inline),
+                managed_policies: holding.managed_policies,
+                inline_policies: holding.inline_policies,
                 members: BTreeSet::new(),
-            },
-        );
-    }
-    for user in &spec.iam.users {
-        if user.adopt {
-            adopt.insert(Address::iam(Kind::User, &user.name.value));
-        }
-        iam.users.insert(
-            user.name.value.clone(),
-            User {
+            })
+        },
+    );
+    holders(
+        reader,
+        directory,
+        &spec.iam.users,
+        adopt,
+        &mut iam.users,
+        |_, user, holding| {
+            Some(User {
                 path: path_or_root(user.path.as_ref()),
                 groups: user.groups.iter().map(|g| g.value.clone()).collect(),
-                managed_policies: policy_arns(directory, &user.policies),
-                inline_policies: inline_documents(reader, directory, &user.inline),
-                permissions_boundary: user
-                    .permissions_boundary
-                    .as_ref()
-                    .and_then(|b| directory.policy_arn(&b.value).ok()),
-                tags: managed_tags(&user.tags),
-            },
-        );
-    }
+                managed_policies: holding.managed_policies,
+                inline_policies: holding.inline_policies,
+                permissions_boundary: holding.permissions_boundary,
+                tags: holding.tags,
+            })
+        },
+    );
     let issuers = trust::issuers(spec);
     let mut irsa = trust::Irsa::default();
     let pod_identity_roles: BTreeSet<String> = spec
@@ -166,52 +165,48 @@ fn build_iam(
         .filter_map(|account| account.pod_identity.as_ref())
         .filter_map(|role| directory.role_arn(&role.value).ok())
         .collect();
-    for role in &spec.iam.roles {
-        if role.adopt {
-            adopt.insert(Address::iam(Kind::Role, &role.name.value));
-        }
-        let inline_policies = inline_documents(reader, directory, &role.inline);
-        let Some(trust_spec) = &role.trust else {
-            continue;
-        };
-        let pod_identity = directory
-            .role_arn(&role.name.value)
-            .is_ok_and(|arn| pod_identity_roles.contains(&arn));
-        let before = irsa.pending.uses.len();
-        let Some(trust) = trust::trust_document(
-            reader,
-            directory,
-            &issuers,
-            role,
-            trust_spec,
-            pod_identity,
-            &mut irsa,
-        ) else {
-            continue;
-        };
-        // A trust that names a live issuer is measured once the issuer is known.
-        let live_clusters: BTreeSet<String> = irsa.pending.uses[before..]
-            .iter()
-            .map(|using| using.cluster.clone())
-            .collect();
-        if live_clusters.is_empty() {
-            trust::check_length(reader, &role.name.value, role.name.at, &trust);
-        } else {
-            irsa.pending.roles.push(trust::PendingRole {
-                name: role.name.value.clone(),
-                at: role.name.at,
-                clusters: live_clusters,
-            });
-        }
-        check_trust(
-            reader,
-            role,
-            &trust,
-            pod_identity && trust_spec.document.is_some(),
-        );
-        iam.roles.insert(
-            role.name.value.clone(),
-            Role {
+    holders(
+        reader,
+        directory,
+        &spec.iam.roles,
+        adopt,
+        &mut iam.roles,
+        |reader, role, holding| {
+            let trust_spec = role.trust.as_ref()?;
+            let pod_identity = directory
+                .role_arn(&role.name.value)
+                .is_ok_and(|arn| pod_identity_roles.contains(&arn));
+            let before = irsa.pending.uses.len();
+            let trust = trust::trust_document(
+                reader,
+                directory,
+                &issuers,
+                role,
+                trust_spec,
+                pod_identity,
+                &mut irsa,
+            )?;
+            // A trust that names a live issuer is measured once the issuer is known.
+            let live_clusters: BTreeSet<String> = irsa.pending.uses[before..]
+                .iter()
+                .map(|using| using.cluster.clone())
+                .collect();
+            if live_clusters.is_empty() {
+                trust::check_length(reader, &role.name.value, role.name.at, &trust);
+            } else {
+                irsa.pending.roles.push(trust::PendingRole {
+                    name: role.name.value.clone(),
+                    at: role.name.at,
+                    clusters: live_clusters,
+                });
+            }
+            check_trust(
+                reader,
+                role,
+                &trust,
+                pod_identity && trust_spec.document.is_some(),
+            );
+            Some(Role {
                 path: path_or_root(role.path.as_ref()),
                 description: role.description.as_ref().map(|d| d.value.clone()),
                 max_session_duration: role
@@ -220,17 +215,14 @@ fn build_iam(
                     .and_then(|d| u32::try_from(d.value).ok())
                     .unwrap_or_else(crate::model::default_max_session),
                 trust,
-                managed_policies: policy_arns(directory, &role.policies),
-                inline_policies,
-                permissions_boundary: role
-                    .permissions_boundary
-                    .as_ref()
-                    .and_then(|b| directory.policy_arn(&b.value).ok()),
-                tags: managed_tags(&role.tags),
+                managed_policies: holding.managed_policies,
+                inline_policies: holding.inline_policies,
+                permissions_boundary: holding.permissions_boundary,
+                tags: holding.tags,
                 role_id: None,
-            },
-        );
-    }
+            })
+        },
+    );
     *pending = irsa.pending;
     for issuer in irsa.used {
         iam.oidc_providers.insert(
@@ -242,6 +234,46 @@ fn build_iam(
         );
     }
     iam
+}
+
+/// What a group, user and role hold alike, built by one path: the policies attached (by ARN),
+/// the inline policies, the permissions boundary and the tags (with the ownership tag). A
+/// group's spec has no boundary nor tags, and its model takes neither.
+struct Holding {
+    managed_policies: BTreeSet<String>,
+    inline_policies: BTreeMap<String, PolicyDocument>,
+    permissions_boundary: Option<String>,
+    tags: BTreeMap<String, String>,
+}
+
+/// Builds every holder of one kind into `into`: the adoption and the [`Holding`] by one path,
+/// the rest of the kind by `build`, which returns `None` to leave a holder out (its mistake is
+/// reported).
+fn holders<'r, 'n, K: HolderKind, T>(
+    reader: &mut Reader<'r>,
+    directory: &Directory,
+    specs: &[HolderSpec<'n, K>],
+    adopt: &mut BTreeSet<Address>,
+    into: &mut BTreeMap<String, T>,
+    mut build: impl FnMut(&mut Reader<'r>, &HolderSpec<'n, K>, Holding) -> Option<T>,
+) {
+    for spec in specs {
+        if spec.adopt {
+            adopt.insert(Address::iam(K::ADDRESS, &spec.name.value));
+        }
+        let holding = Holding {
+            managed_policies: policy_arns(directory, &spec.policies),
+            inline_policies: inline_documents(reader, directory, &spec.inline),
+            permissions_boundary: spec
+                .permissions_boundary
+                .as_ref()
+                .and_then(|b| directory.policy_arn(&b.value).ok()),
+            tags: managed_tags(&spec.tags),
+        };
+        if let Some(built) = build(reader, spec, holding) {
+            into.insert(spec.name.value.clone(), built);
+        }
+    }
 }
 
 /// What IAM would refuse in a trust policy, said before the plan (its size is checked by

@@ -235,25 +235,15 @@ const SEED_003_ISSUER: &str =
     "https://oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B";
 
 fn seed_003_trust() -> PolicyDocument {
-    let text = r#"{
-          "Version": "2012-10-17",
-          "Statement": [
-            {
-              "Effect": "Allow",
-              "Principal": {
-                "Federated": "arn:aws:iam::204393242335:oidc-provider/oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B"
-              },
-              "Action": "sts:AssumeRoleWithWebIdentity",
-              "Condition": {
-                "StringEquals": {
-                  "oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B:aud": "sts.amazonaws.com",
-                  "oidc.eks.ca-central-1.amazonaws.com/id/8A024CF24ADD3925BEFA224C4BDD005B:sub": "system:serviceaccount:devops-aurora-1:connections-serviceaccount-s3"
-                }
-              }
-            }
-          ]
-        }"#;
-    PolicyDocument::parse_str(text, DocumentKind::Trust).expect("seed 003's trust policy")
+    // Seed 003's statement, as IAM holds it (`trust`'s tests check the statement alone).
+    let statement: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/seed-003-irsa-statement.json"
+    ))
+    .expect("seed JSON");
+    document(
+        json!({"Version": "2012-10-17", "Statement": [statement]}),
+        DocumentKind::Trust,
+    )
 }
 
 fn check_seed_003(desired: &Desired) {
