@@ -10,11 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_eks::types::{AccessScope as EksScope, AccessScopeType};
 
-use crate::apply::{ApplyError, Executor};
 use crate::model::{AccessEntry, AccessScope, IamArn, PRINCIPAL_ID_TAG, PodIdentityAssociation};
 use crate::plan::{Action, Change, Kind, Object};
 
-use super::retry::{AwsCalls, RetryPolicy};
+use super::retry::{AwsCalls, RetryPolicy, aws_executor};
 use super::{AwsError, ErrorKind};
 
 /// One cluster's EKS client and the cluster's name in EKS.
@@ -455,23 +454,7 @@ fn other(change: &Change, message: String) -> AwsError {
     }
 }
 
-impl AwsCalls for EksExecutor {
-    fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
-    }
-}
-
-impl Executor for EksExecutor {
-    async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
-        for change in unit {
-            // The report line names the address; the error names the call and the object.
-            self.execute_change(change)
-                .await
-                .map_err(|error| ApplyError::new(error.to_string()).with_hint(hint(&error)))?;
-        }
-        Ok(())
-    }
-}
+aws_executor!(EksExecutor, hint);
 
 /// How to fix a failed EKS write.
 pub fn hint(error: &AwsError) -> String {

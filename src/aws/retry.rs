@@ -107,6 +107,36 @@ where
     type Sent = Fut;
 }
 
+/// Makes an AWS executor an [`Executor`](crate::apply::Executor) and gives it the one `call`
+/// wrapper: the type has a `retry: RetryPolicy` field and an inherent
+/// `async fn execute_change(&self, &Change) -> Result<(), AwsError>`; a unit is carried out
+/// change by change, and the first failure stops it with `$hint`'s advice.
+macro_rules! aws_executor {
+    ($type:ty, $hint:path) => {
+        impl $crate::aws::retry::AwsCalls for $type {
+            fn retry_policy(&self) -> &$crate::retry::RetryPolicy {
+                &self.retry
+            }
+        }
+
+        impl $crate::apply::Executor for $type {
+            async fn execute(
+                &self,
+                unit: &[$crate::plan::Change],
+            ) -> Result<(), $crate::apply::ApplyError> {
+                for change in unit {
+                    // The report line names the address; the error names the call and the object.
+                    self.execute_change(change).await.map_err(|error| {
+                        $crate::apply::ApplyError::new(error.to_string()).with_hint($hint(&error))
+                    })?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use aws_executor;
+
 /// The one `call` wrapper of the AWS executors (IAM and EKS): each SDK call with retries.
 /// `name` (e.g. `iam:CreateUser`) and `object` label the error.
 pub(crate) trait AwsCalls {

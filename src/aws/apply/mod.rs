@@ -51,13 +51,13 @@ use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_iam::types::Tag;
 
-use crate::apply::{ApplyError, Executor};
+use crate::apply::ApplyError;
 use crate::model::PolicyDocument;
 use crate::plan::{Action, Change, Kind, Object};
 
 use principal::New;
 
-use super::retry::{AwsCalls, Request, RetryPolicy, ServiceError};
+use super::retry::{AwsCalls, Request, RetryPolicy, ServiceError, aws_executor};
 use super::{AwsError, ErrorKind};
 
 /// Carries out IAM changes in one account.
@@ -244,22 +244,7 @@ impl IamExecutor {
     }
 }
 
-impl AwsCalls for IamExecutor {
-    fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
-    }
-}
-
-impl Executor for IamExecutor {
-    async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
-        for change in unit {
-            self.execute_change(change)
-                .await
-                .map_err(|error| apply_error(&error))?;
-        }
-        Ok(())
-    }
-}
+aws_executor!(IamExecutor, apply_hint);
 
 /// The [`ApplyError`] for a failed IAM call while applying `change`.
 /// The report line already names the change's address; the error names the call and object.

@@ -6,7 +6,7 @@ use aws_sdk_iam::types::PolicyVersion;
 use crate::model::Policy;
 
 use super::AwsCalls as _;
-use super::principal::Principal;
+use super::principal::{PolicyCall, Principal};
 use super::{AwsError, IamExecutor, Tagged, create_tags, document_json};
 
 /// IAM's limit on versions per managed policy.
@@ -102,7 +102,9 @@ pub(super) async fn replace(
     create(ex, name, after).await?;
     let arn = ex.policy_arn(&after.path, name);
     for principal in entities.principals() {
-        principal.attach(ex, &object, true, &arn).await?;
+        principal
+            .policy(ex, &object, true, PolicyCall::Attach(&arn))
+            .await?;
     }
     Ok(())
 }
@@ -122,7 +124,9 @@ async fn delete_arn(
     entities: &Entities,
 ) -> Result<(), AwsError> {
     for principal in entities.principals() {
-        principal.detach(ex, object, arn).await?;
+        principal
+            .policy(ex, object, false, PolicyCall::Detach(arn))
+            .await?;
     }
     for version in list_versions(ex, arn, object, false).await? {
         if version.is_default_version() {

@@ -23,6 +23,16 @@ pub(super) enum Principal<'a> {
     Role(&'a str),
 }
 
+/// One call on a principal's policies: a managed policy by ARN, an inline one by name.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum PolicyCall<'p> {
+    Attach(&'p str),
+    Detach(&'p str),
+    /// Name and document (JSON).
+    PutInline(&'p str, &'p str),
+    DeleteInline(&'p str),
+}
+
 /// A principal as one change's calls name it.
 #[derive(Debug)]
 pub(super) struct Target<'a> {
@@ -75,59 +85,34 @@ impl<'a> Principal<'a> {
         }
     }
 
-    pub(super) async fn attach(
+    /// Sends one policy call for the principal. IAM has an operation per principal kind for
+    /// each call, alike but for the name parameter: this is their one table, a row per call
+    /// and kind. `fresh` (the principal was created by this apply) matters to attach and put;
+    /// a detach or delete of a policy already gone is nothing to do.
+    #[rustfmt::skip]
+    pub(super) async fn policy(
         self,
         ex: &IamExecutor,
         object: &str,
         fresh: bool,
-        policy_arn: &str,
+        call: PolicyCall<'_>,
     ) -> Result<(), AwsError> {
-        iam_call!(ex.call_naming_policy(object, fresh, policy_arn), match self {
-            Principal::User(name) => "iam:AttachUserPolicy" attach_user_policy [.user_name(name)],
-            Principal::Group(name) => "iam:AttachGroupPolicy" attach_group_policy [.group_name(name)],
-            Principal::Role(name) => "iam:AttachRolePolicy" attach_role_policy [.role_name(name)],
-        } [.policy_arn(policy_arn).send()], drop)
-    }
-
-    pub(super) async fn detach(
-        self,
-        ex: &IamExecutor,
-        object: &str,
-        policy_arn: &str,
-    ) -> Result<(), AwsError> {
-        iam_call!(ex.call_if_exists(object), match self {
-            Principal::User(name) => "iam:DetachUserPolicy" detach_user_policy [.user_name(name)],
-            Principal::Group(name) => "iam:DetachGroupPolicy" detach_group_policy [.group_name(name)],
-            Principal::Role(name) => "iam:DetachRolePolicy" detach_role_policy [.role_name(name)],
-        } [.policy_arn(policy_arn).send()], drop)
-    }
-
-    async fn put_inline(
-        self,
-        ex: &IamExecutor,
-        object: &str,
-        fresh: bool,
-        policy: &str,
-        document: &str,
-    ) -> Result<(), AwsError> {
-        iam_call!(ex.call(object, fresh), match self {
-            Principal::User(name) => "iam:PutUserPolicy" put_user_policy [.user_name(name)],
-            Principal::Group(name) => "iam:PutGroupPolicy" put_group_policy [.group_name(name)],
-            Principal::Role(name) => "iam:PutRolePolicy" put_role_policy [.role_name(name)],
-        } [.policy_name(policy).policy_document(document).send()], drop)
-    }
-
-    pub(super) async fn delete_inline(
-        self,
-        ex: &IamExecutor,
-        object: &str,
-        policy: &str,
-    ) -> Result<(), AwsError> {
-        iam_call!(ex.call_if_exists(object), match self {
-            Principal::User(name) => "iam:DeleteUserPolicy" delete_user_policy [.user_name(name)],
-            Principal::Group(name) => "iam:DeleteGroupPolicy" delete_group_policy [.group_name(name)],
-            Principal::Role(name) => "iam:DeleteRolePolicy" delete_role_policy [.role_name(name)],
-        } [.policy_name(policy).send()], drop)
+        use PolicyCall::{Attach, DeleteInline, Detach, PutInline};
+        use Principal::{Group, Role, User};
+        match (self, call) {
+            (User(n), Attach(arn)) => ex.call_naming_policy("iam:AttachUserPolicy", object, fresh, arn, || ex.iam.attach_user_policy().user_name(n).policy_arn(arn).send()).await.map(drop),
+            (Group(n), Attach(arn)) => ex.call_naming_policy("iam:AttachGroupPolicy", object, fresh, arn, || ex.iam.attach_group_policy().group_name(n).policy_arn(arn).send()).await.map(drop),
+            (Role(n), Attach(arn)) => ex.call_naming_policy("iam:AttachRolePolicy", object, fresh, arn, || ex.iam.attach_role_policy().role_name(n).policy_arn(arn).send()).await.map(drop),
+            (User(n), Detach(arn)) => ex.call_if_exists("iam:DetachUserPolicy", object, || ex.iam.detach_user_policy().user_name(n).policy_arn(arn).send()).await.map(drop),
+            (Group(n), Detach(arn)) => ex.call_if_exists("iam:DetachGroupPolicy", object, || ex.iam.detach_group_policy().group_name(n).policy_arn(arn).send()).await.map(drop),
+            (Role(n), Detach(arn)) => ex.call_if_exists("iam:DetachRolePolicy", object, || ex.iam.detach_role_policy().role_name(n).policy_arn(arn).send()).await.map(drop),
+            (User(n), PutInline(name, doc)) => ex.call("iam:PutUserPolicy", object, fresh, || ex.iam.put_user_policy().user_name(n).policy_name(name).policy_document(doc).send()).await.map(drop),
+            (Group(n), PutInline(name, doc)) => ex.call("iam:PutGroupPolicy", object, fresh, || ex.iam.put_group_policy().group_name(n).policy_name(name).policy_document(doc).send()).await.map(drop),
+            (Role(n), PutInline(name, doc)) => ex.call("iam:PutRolePolicy", object, fresh, || ex.iam.put_role_policy().role_name(n).policy_name(name).policy_document(doc).send()).await.map(drop),
+            (User(n), DeleteInline(name)) => ex.call_if_exists("iam:DeleteUserPolicy", object, || ex.iam.delete_user_policy().user_name(n).policy_name(name).send()).await.map(drop),
+            (Group(n), DeleteInline(name)) => ex.call_if_exists("iam:DeleteGroupPolicy", object, || ex.iam.delete_group_policy().group_name(n).policy_name(name).send()).await.map(drop),
+            (Role(n), DeleteInline(name)) => ex.call_if_exists("iam:DeleteRolePolicy", object, || ex.iam.delete_role_policy().role_name(n).policy_name(name).send()).await.map(drop),
+        }
     }
 
     /// The ARNs of the managed policies attached now, as IAM lists them (all pages).
@@ -211,10 +196,12 @@ impl<'a> Principal<'a> {
     /// as IAM requires, then deletes the principal.
     pub(super) async fn delete(self, ex: &IamExecutor, object: &str) -> Result<(), AwsError> {
         for arn in &self.attached_policies(ex, object).await? {
-            self.detach(ex, object, arn).await?;
+            self.policy(ex, object, false, PolicyCall::Detach(arn))
+                .await?;
         }
         for policy in &self.inline_policies(ex, object).await? {
-            self.delete_inline(ex, object, policy).await?;
+            self.policy(ex, object, false, PolicyCall::DeleteInline(policy))
+                .await?;
         }
         self.delete_alone(ex, object).await
     }
@@ -306,20 +293,26 @@ impl Target<'_> {
         let (attach, detach) = set_changes(managed, after.managed_policies());
         for policy in attach {
             let fresh = ex.is_fresh([key.as_str(), policy.as_str()]);
-            principal.attach(ex, object, fresh, policy).await?;
+            principal
+                .policy(ex, object, fresh, PolicyCall::Attach(policy))
+                .await?;
         }
         for policy in detach {
-            principal.detach(ex, object, policy).await?;
+            principal
+                .policy(ex, object, false, PolicyCall::Detach(policy))
+                .await?;
         }
         let (put, delete) = inline_changes(inline, after.inline_policies());
         for (policy, document) in put {
             let document = document_json(document);
             principal
-                .put_inline(ex, object, fresh, policy, &document)
+                .policy(ex, object, fresh, PolicyCall::PutInline(policy, &document))
                 .await?;
         }
         for policy in delete {
-            principal.delete_inline(ex, object, policy).await?;
+            principal
+                .policy(ex, object, false, PolicyCall::DeleteInline(policy))
+                .await?;
         }
         Ok(())
     }

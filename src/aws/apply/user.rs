@@ -5,7 +5,7 @@
 use crate::model::User;
 
 use super::AwsCalls as _;
-use super::principal::{Principal, leave_group};
+use super::principal::{PolicyCall, Principal, leave_group};
 use super::{AwsError, ErrorKind, IamExecutor};
 use crate::aws::credentials::{
     is_virtual_mfa, list_access_keys, list_mfa_devices, list_service_specific_credentials,
@@ -50,10 +50,14 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str, before: &User) -> Resul
         leave_group(ex, object, name, group).await?;
     }
     for arn in &before.managed_policies {
-        principal.detach(ex, object, arn).await?;
+        principal
+            .policy(ex, object, false, PolicyCall::Detach(arn))
+            .await?;
     }
     for policy in before.inline_policies.keys() {
-        principal.delete_inline(ex, object, policy).await?;
+        principal
+            .policy(ex, object, false, PolicyCall::DeleteInline(policy))
+            .await?;
     }
     match principal.delete_alone(ex, object).await {
         Err(error) if is_delete_conflict(&error) => {}
