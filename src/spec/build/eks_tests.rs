@@ -88,7 +88,7 @@ clusters:
     )
     .expect_err("refused");
     assert!(
-        error.contains("is used by `podIdentity` but its trust `document` does not trust `pods.eks.amazonaws.com`"),
+        error.contains("is used by `podIdentity` but its trust `document` does not allow `pods.eks.amazonaws.com` `sts:AssumeRole` and `sts:TagSession`"),
         "{error}"
     );
 }

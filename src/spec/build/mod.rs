@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::eks_rules;
 use crate::model::{Address, Desired, Kind};
 use crate::model::{
     DEFAULT_GROUP_PATH, DocumentKind, Group, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, OidcProvider,
@@ -203,12 +204,7 @@ fn build_iam(
                 clusters: live_clusters,
             });
         }
-        check_trust(
-            reader,
-            role,
-            &trust,
-            pod_identity && trust_spec.document.is_some(),
-        );
+        check_trust(reader, role, &trust, pod_identity);
         iam.roles.insert(
             role.name.value.clone(),
             Role {
@@ -244,31 +240,36 @@ fn build_iam(
     iam
 }
 
-/// What IAM would refuse in a trust policy, said before the plan (its size is checked by
-/// [`trust::check_length`]): a raw document for a Pod Identity role that does not trust the
-/// Pod Identity agent.
+/// What EKS would refuse in a trust policy, said before the plan (its size is checked by
+/// [`trust::check_length`]): the trust of a Pod Identity role that does not let the Pod
+/// Identity agent assume the role and tag the session. Generated trusts always do; a raw
+/// `document` is read through the policy model, as IAM reads it.
 fn check_trust(
     reader: &mut Reader<'_>,
     role: &RoleSpec<'_>,
     trust: &PolicyDocument,
-    raw_for_pod_identity: bool,
+    pod_identity: bool,
 ) {
-    if raw_for_pod_identity
-        && !trust
-            .to_value()
-            .to_string()
-            .contains(trust::POD_IDENTITY_SERVICE)
-    {
-        reader.error_hint(
-            role.name.at,
-            format!(
-                "role `{}` is used by `podIdentity` but its trust `document` does not trust `{}`",
-                role.name.value,
-                trust::POD_IDENTITY_SERVICE
-            ),
-            "use the trust sugar (accessctl then adds the Pod Identity statement), or add a statement allowing `pods.eks.amazonaws.com` `sts:AssumeRole` and `sts:TagSession`",
-        );
+    if !pod_identity {
+        return;
     }
+    let gaps = eks_rules::pod_identity_trust_gaps(trust);
+    if gaps.is_empty() {
+        return;
+    }
+    reader.error_hint(
+        role.name.at,
+        format!(
+            "role `{}` is used by `podIdentity` but its trust `document` does not allow `{}` {}",
+            role.name.value,
+            eks_rules::POD_IDENTITY_SERVICE,
+            eks_rules::list_actions(&gaps),
+        ),
+        format!(
+            "{}: add such a statement to the `document`, or use the trust sugar (accessctl then adds it)",
+            eks_rules::POD_IDENTITY_TRUST_RULE
+        ),
+    );
 }
 
 #[cfg(test)]
