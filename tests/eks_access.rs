@@ -408,3 +408,97 @@ async fn a_file_the_cluster_mode_cannot_serve_is_refused_with_the_fix() {
     // Nothing was written.
     assert!(eks.log().iter().all(|request| request.starts_with("GET")));
 }
+
+/// A Pod Identity role the file names by ARN is read from IAM: `plan` refuses the association
+/// while the role's trust lacks `sts:TagSession` for the Pod Identity agent, naming the rule,
+/// and plans it once the trust allows both actions. `validate` cannot know: it passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_pod_identity_role_eks_would_refuse_is_refused_by_plan() {
+    let eks = EksServer::start().await;
+    eks.add_cluster(
+        "demo",
+        "us-east-1",
+        Some("API_AND_CONFIG_MAP"),
+        Some(ISSUER),
+    );
+    let kube = KubeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    let kubeconfig = kube.kubeconfig_path().to_path_buf();
+    let endpoint = eks.endpoint().to_string();
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    let trust = |actions: serde_json::Value| {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": actions}]}).to_string()
+    };
+    iam.create_role()
+        .role_name("shared-uploader")
+        .path("/platform/")
+        .assume_role_policy_document(trust(json!("sts:AssumeRole")))
+        .send()
+        .await
+        .expect("create role");
+    let world = World {
+        moto: &moto,
+        eks: &endpoint,
+        kubeconfig: &kubeconfig,
+        file: &file,
+    };
+    let shared = format!("arn:aws:iam::{ACCOUNT}:role/platform/shared-uploader");
+    world.write(&format!(
+        r#"version: 1
+account: "{ACCOUNT}"
+clusters:
+  demo:
+    region: us-east-1
+    authentication: both
+    namespaces: [apps]
+    serviceAccounts:
+      apps/uploader: {{podIdentity: "{shared}"}}
+"#
+    ));
+    let validated = tokio::task::block_in_place(|| world.run(&["validate", "-f", &world.file()]));
+    assert_eq!(validated.status.code(), Some(0), "{}", shown(&validated));
+
+    let output = tokio::task::block_in_place(|| world.run(&["plan", "-f", &world.file()]));
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("the trust policy of the Pod Identity role `{shared}` does not allow `pods.eks.amazonaws.com` `sts:TagSession` (cluster `demo`, service account `apps/uploader`)")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("EKS Pod Identity requires the role's trust policy to allow the service principal `pods.eks.amazonaws.com` both `sts:AssumeRole` and `sts:TagSession`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("aws iam update-assume-role-policy --role-name shared-uploader"),
+        "{stderr}"
+    );
+    // drift names the same refusal.
+    let drift = tokio::task::block_in_place(|| world.run(&["drift", "-f", &world.file()]));
+    assert_eq!(drift.status.code(), Some(2), "{}", shown(&drift));
+    assert!(
+        String::from_utf8_lossy(&drift.stdout)
+            .contains("does not allow `pods.eks.amazonaws.com` `sts:TagSession`"),
+        "{}",
+        shown(&drift)
+    );
+    // Nothing was written.
+    assert!(eks.log().iter().all(|request| request.starts_with("GET")));
+
+    iam.update_assume_role_policy()
+        .role_name("shared-uploader")
+        .policy_document(trust(json!(["sts:AssumeRole", "sts:TagSession"])))
+        .send()
+        .await
+        .expect("update trust");
+    let planned = tokio::task::block_in_place(|| world.plan(2));
+    assert!(
+        planned.contains("cluster.demo.pod-identity.apps/uploader"),
+        "{planned}"
+    );
+}

@@ -588,6 +588,30 @@ fn desired_state() -> impl Strategy<Value = Desired> {
                 .values_mut()
                 .for_each(|o| own_meta(&mut o.meta));
         }
+        // A Pod Identity role EKS would refuse is refused by the planner, whatever is allowed:
+        // the file declares the roles it hands to Pod Identity (foreign roles, checked against
+        // their live trust, are the unit tests' concern).
+        let handed: BTreeSet<String> = clusters
+            .values()
+            .flat_map(|cluster| cluster.pod_identity.values())
+            .filter_map(|association| association.role_arn.rsplit_once('/'))
+            .map(|(_, name)| name.to_string())
+            .collect();
+        for name in handed {
+            let role = iam.roles.entry(name).or_insert_with(|| Role {
+                path: "/".to_string(),
+                description: None,
+                max_session_duration: 3600,
+                trust: document("sts:AssumeRole", true),
+                managed_policies: BTreeSet::new(),
+                inline_policies: BTreeMap::new(),
+                permissions_boundary: None,
+                tags: BTreeMap::new(),
+                role_id: None,
+            });
+            role.path = "/".to_string();
+            own_tags(&mut role.tags);
+        }
         Desired {
             state: State {
                 account: Some(ACCOUNT.to_string()),

@@ -469,9 +469,62 @@ pub fn hint(error: &AwsError) -> String {
         ErrorKind::Service(code) if code == "InvalidRequestException" => {
             "EKS refused the request in the cluster's current state (its authentication mode, or an entry of a type EKS manages): check with `aws eks describe-cluster`".to_string()
         }
+        ErrorKind::Service(code)
+            if code == "InvalidParameterException" && error.call.contains("PodIdentity") =>
+        {
+            format!(
+                "EKS refused the association's role (the message says why): the role must exist; {}; {} (`accessctl plan` checks all three)",
+                crate::model::eks_rules::POD_IDENTITY_ACCOUNT_RULE,
+                crate::model::eks_rules::POD_IDENTITY_TRUST_RULE,
+            )
+        }
         ErrorKind::Service(code) if code == "InvalidParameterException" => {
             "EKS refused a value from access.yaml (the message names it): a principal must exist, a policy must be an EKS access policy".to_string()
         }
         _ => super::apply::apply_hint(error),
+    }
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+
+    fn refused(call: &'static str, code: &str, message: &str) -> AwsError {
+        AwsError {
+            call,
+            object: Some("pod identity association apps/uploader in cluster `demo`".into()),
+            kind: ErrorKind::Service(code.into()),
+            message: message.into(),
+        }
+    }
+
+    /// A refused Pod Identity association is about its role: the hint names the Pod Identity
+    /// rules, not access entries' principals and access policies.
+    #[test]
+    fn pod_identity_refusals_name_the_pod_identity_rules() {
+        for call in [
+            "eks:CreatePodIdentityAssociation",
+            "eks:UpdatePodIdentityAssociation",
+        ] {
+            let error = refused(
+                call,
+                "InvalidParameterException",
+                "Trust policy of the role provided is invalid",
+            );
+            let hint = hint(&error);
+            assert!(hint.contains("`pods.eks.amazonaws.com`"), "{hint}");
+            assert!(
+                hint.contains("`sts:AssumeRole` and `sts:TagSession`"),
+                "{hint}"
+            );
+            assert!(hint.contains("cluster's AWS account"), "{hint}");
+            assert!(!hint.contains("access policy"), "{hint}");
+        }
+        let entry = refused(
+            "eks:CreateAccessEntry",
+            "InvalidParameterException",
+            "The specified principalArn is invalid",
+        );
+        assert!(hint(&entry).contains("access policy"), "{}", hint(&entry));
     }
 }

@@ -324,6 +324,11 @@ fn not_aws_hint(call: &str, status: u16) -> String {
     )
 }
 
+/// The kind of an AWS error code. EKS's tagging operations (`TagResource`, `UntagResource`,
+/// `ListTagsForResource`) answer with the codes of the generic REST model: their
+/// `NotFoundException` is the others' `ResourceNotFoundException`, their
+/// `BadRequestException` the others' `InvalidParameterException` (a value EKS refuses), so
+/// that retries, `call_if_exists` and hints treat them alike.
 fn kind_of_code(code: &str) -> ErrorKind {
     match code {
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
@@ -341,9 +346,11 @@ fn kind_of_code(code: &str) -> ErrorKind {
         | "ThrottlingException"
         | "RequestLimitExceeded"
         | "TooManyRequestsException" => ErrorKind::Throttled,
-        "NoSuchEntity" | "NoSuchEntityException" | "ResourceNotFoundException" => {
-            ErrorKind::NotFound
-        }
+        "NoSuchEntity"
+        | "NoSuchEntityException"
+        | "ResourceNotFoundException"
+        | "NotFoundException" => ErrorKind::NotFound,
+        "BadRequestException" => ErrorKind::Service("InvalidParameterException".to_string()),
         other => ErrorKind::Service(if other.is_empty() {
             "unknown service error".to_string()
         } else {
@@ -419,8 +426,47 @@ mod tests {
         assert_eq!(kind_of_code("Throttling"), ErrorKind::Throttled);
         assert_eq!(kind_of_code("NoSuchEntity"), ErrorKind::NotFound);
         assert_eq!(
+            kind_of_code("ResourceNotFoundException"),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
             kind_of_code("LimitExceeded"),
             ErrorKind::Service("LimitExceeded".into())
+        );
+    }
+
+    /// EKS's tagging operations spell the errors of the others differently (the EKS model
+    /// lists `BadRequestException` and `NotFoundException` for `TagResource`, `UntagResource`
+    /// and `ListTagsForResource`): they are the same kinds.
+    #[test]
+    fn eks_tagging_codes_map_to_the_kinds_of_the_other_operations() {
+        assert_eq!(
+            kind_of_code("NotFoundException"),
+            kind_of_code("ResourceNotFoundException")
+        );
+        assert_eq!(kind_of_code("NotFoundException"), ErrorKind::NotFound);
+        assert_eq!(
+            kind_of_code("BadRequestException"),
+            kind_of_code("InvalidParameterException")
+        );
+        let tagging = AwsError {
+            call: "eks:TagResource",
+            object: Some("access entry `arn:aws:iam::1:role/x` in cluster `demo`".into()),
+            kind: kind_of_code("BadRequestException"),
+            message: "tag keys must not start with aws:".into(),
+        };
+        assert_eq!(
+            crate::aws::eks_apply::hint(&tagging),
+            crate::aws::eks_apply::hint(&AwsError {
+                kind: ErrorKind::Service("InvalidParameterException".into()),
+                ..tagging.clone()
+            })
+        );
+        // The message still says what EKS said.
+        assert!(
+            tagging
+                .to_string()
+                .ends_with("tag keys must not start with aws:")
         );
     }
 

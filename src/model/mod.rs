@@ -10,6 +10,7 @@
 
 mod address;
 pub mod arn;
+pub mod eks_rules;
 pub mod policy;
 
 use std::collections::{BTreeMap, BTreeSet};

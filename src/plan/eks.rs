@@ -1,10 +1,11 @@
 //! What the planner knows about EKS beyond single objects: whether the cluster's authentication
 //! mode can serve the file's `authentication:`, access entries left broken by a recreated IAM
-//! role (same ARN, new unique id), and, in `both` mode, access entries and aws-auth entries for
-//! one principal that say different things.
+//! role (same ARN, new unique id), in `both` mode, access entries and aws-auth entries for
+//! one principal that say different things, and Pod Identity roles EKS would refuse.
 
 use std::collections::BTreeSet;
 
+use crate::model::eks_rules::{self, POD_IDENTITY_ACCOUNT_RULE, POD_IDENTITY_TRUST_RULE};
 use crate::model::{AccessEntry, AuthenticationMode, IamArn, MapKind, State, arn};
 
 use super::diff::STANDARD_ACCESS_ENTRY;
@@ -29,7 +30,91 @@ pub(super) fn check(desired: &Desired, live: &State, after: &State) -> Findings 
         }
     }
     disagreements(desired, live, after, &mut outcome.notes);
+    pod_identity_roles(desired, live, &mut outcome.problems);
     outcome
+}
+
+/// Refuses a Pod Identity association this plan creates or points at another role when EKS
+/// would refuse its role: one not in the cluster's account, one that does not exist, or one
+/// whose trust does not let the Pod Identity agent assume it and tag the session. Roles of
+/// the file are checked when the file is loaded (their trust is built from it); here the
+/// others are, from the live role IAM holds.
+fn pod_identity_roles(desired: &Desired, live: &State, problems: &mut Vec<Problem>) {
+    // The file's account is the clusters' (a caller in another one is refused, or allowed,
+    // by the account check); without one, the caller's.
+    let account = desired.state.account.as_deref().or(live.account.as_deref());
+    for (cluster, want) in &desired.state.clusters {
+        let have = live.clusters.get(cluster);
+        for (key, association) in &want.pod_identity {
+            let unchanged = have
+                .and_then(|have| have.pod_identity.get(key))
+                .is_some_and(|live| live.role_arn == association.role_arn);
+            if unchanged {
+                continue;
+            }
+            let role_arn = &association.role_arn;
+            let Some(IamArn::Role {
+                account: role_account,
+                path,
+                name,
+                ..
+            }) = IamArn::parse(role_arn)
+            else {
+                continue;
+            };
+            let of_the_file = desired
+                .state
+                .iam
+                .roles
+                .get(&name)
+                .is_some_and(|role| role.path == path)
+                && desired.state.account.as_deref() == Some(role_account.as_str());
+            if of_the_file {
+                continue;
+            }
+            let refusal = if account.is_some_and(|account| account != role_account) {
+                Some((
+                    format!(
+                        "the Pod Identity role `{role_arn}` is in account {role_account}, not in the cluster's account {}",
+                        account.unwrap_or_default()
+                    ),
+                    format!(
+                        "{POD_IDENTITY_ACCOUNT_RULE}: name a role of account {} (to reach another account, let that role assume the other one)",
+                        account.unwrap_or_default()
+                    ),
+                ))
+            } else {
+                match live.iam.roles.get(&name).filter(|role| role.path == path) {
+                    None => Some((
+                        format!("the Pod Identity role `{role_arn}` does not exist"),
+                        "create the role (or declare it under `iam.roles`), or fix the ARN in `podIdentity`".to_string(),
+                    )),
+                    Some(role) => {
+                        let gaps = eks_rules::pod_identity_trust_gaps(&role.trust);
+                        (!gaps.is_empty()).then(|| {
+                            (
+                                format!(
+                                    "the trust policy of the Pod Identity role `{role_arn}` does not allow `{}` {}",
+                                    eks_rules::POD_IDENTITY_SERVICE,
+                                    eks_rules::list_actions(&gaps)
+                                ),
+                                format!(
+                                    "{POD_IDENTITY_TRUST_RULE}: add a statement `{{\"Effect\": \"Allow\", \"Principal\": {{\"Service\": \"pods.eks.amazonaws.com\"}}, \"Action\": [\"sts:AssumeRole\", \"sts:TagSession\"]}}` to the role's trust (`aws iam update-assume-role-policy --role-name {name}`), or declare the role under `iam.roles` so accessctl adds it"
+                                ),
+                            )
+                        })
+                    }
+                }
+            };
+            if let Some((message, hint)) = refusal {
+                problems.push(Problem::Refused {
+                    address: Address::cluster(Kind::PodIdentity, cluster, key),
+                    message: format!("{message} (cluster `{cluster}`, service account `{key}`)"),
+                    hint,
+                });
+            }
+        }
+    }
 }
 
 fn file_word(mode: AuthenticationMode) -> &'static str {

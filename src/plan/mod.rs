@@ -419,6 +419,13 @@ pub enum Problem {
         wanted: AuthenticationMode,
         actual: AuthenticationMode,
     },
+    /// EKS would refuse the change whatever the caller allows (a Pod Identity role it does
+    /// not accept): `message` says why, `hint` names EKS's rule. No flag overrides this.
+    Refused {
+        address: Address,
+        message: String,
+        hint: String,
+    },
 }
 
 impl Problem {
@@ -429,6 +436,7 @@ impl Problem {
             }
             Problem::Unsafe { message, .. } => message.clone(),
             Problem::Authentication { .. } => eks::authentication_message(self),
+            Problem::Refused { message, .. } => message.clone(),
         }
     }
 
@@ -437,6 +445,7 @@ impl Problem {
         match self {
             Problem::Unowned { address } => Some(address),
             Problem::Unsafe { address, .. } => address.as_ref(),
+            Problem::Refused { address, .. } => Some(address),
             Problem::Authentication { .. } => None,
         }
     }
@@ -450,6 +459,7 @@ impl Problem {
                 format!("if this is intended, pass `{}`", check.flag())
             }
             Problem::Authentication { .. } => eks::authentication_hint(self),
+            Problem::Refused { hint, .. } => hint.clone(),
         }
     }
 }

@@ -243,7 +243,9 @@ fn unsafe_checks(problems: &[Problem]) -> Vec<SafetyCheck> {
         .iter()
         .filter_map(|p| match p {
             Problem::Unsafe { check, .. } => Some(*check),
-            Problem::Unowned { .. } | Problem::Authentication { .. } => None,
+            Problem::Unowned { .. } | Problem::Authentication { .. } | Problem::Refused { .. } => {
+                None
+            }
         })
         .collect()
 }

@@ -113,6 +113,11 @@ impl Directory {
         directory
     }
 
+    /// Whether the file names its account (a missing one is reported where it is missing).
+    pub fn has_account(&self) -> bool {
+        self.account != UNKNOWN_ACCOUNT
+    }
+
     /// A group of this file (a user's `groups:` item): declared, or could be (see `unsure`).
     pub fn group(&self, name: &str) -> Result<(), Unresolved> {
         if self.groups.contains(name) || self.unsure.contains("group") {

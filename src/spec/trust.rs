@@ -16,8 +16,7 @@ use super::resolve::Directory;
 
 /// The audience IRSA tokens carry.
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
-/// The service principal of the EKS Pod Identity agent.
-pub const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
+use crate::model::eks_rules::POD_IDENTITY_SERVICE;
 /// IAM's default quota for a role's trust policy ("Role trust policy length"), in characters of
 /// the policy as sent (compact JSON).
 pub const TRUST_POLICY_LIMIT: usize = 2048;
@@ -373,7 +372,7 @@ pub fn pod_identity_statement() -> Value {
     json!({
         "Effect": "Allow",
         "Principal": {"Service": POD_IDENTITY_SERVICE},
-        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Action": crate::model::eks_rules::POD_IDENTITY_ACTIONS,
     })
 }
 

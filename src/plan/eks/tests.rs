@@ -332,3 +332,113 @@ fn an_entry_naming_the_new_arn_of_a_moved_role_is_replaced() {
         ]
     );
 }
+
+/// A Pod Identity role that is not the file's is checked against what EKS accepts, from the
+/// live role: its account, its existence, and its trust of the Pod Identity agent.
+#[test]
+fn a_foreign_pod_identity_role_is_refused_when_eks_would_refuse_it() {
+    const SHARED: &str = "arn:aws:iam::111122223333:role/team/shared";
+    let association = |role: &str| PodIdentityAssociation {
+        role_arn: role.into(),
+        tags: owned(),
+        association_id: None,
+    };
+    let want = |role: &str| {
+        desired(
+            AuthenticationMode::ConfigMap,
+            Cluster {
+                pod_identity: BTreeMap::from([("apps/uploader".to_string(), association(role))]),
+                ..Cluster::default()
+            },
+        )
+    };
+    let live_with = |trust: serde_json::Value| {
+        let mut live = state(AuthenticationMode::ConfigMap, Cluster::default());
+        live.iam.roles.insert("admin".into(), role(Some("AROA1")));
+        let mut shared = role(Some("AROASHARED"));
+        shared.path = "/team/".into();
+        shared.tags = BTreeMap::new();
+        shared.trust =
+            PolicyDocument::from_value(&trust, crate::model::DocumentKind::Trust).expect("trust");
+        live.iam.roles.insert("shared".into(), shared);
+        live
+    };
+    let agent = |actions: serde_json::Value| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": actions},
+        ]})
+    };
+    let refusal = |want: &Desired, live: &State| {
+        let error = plan(want, live, &PlanOptions::default()).expect_err("refused");
+        let [problem] = &error.problems[..] else {
+            panic!("{error:?}");
+        };
+        assert!(matches!(problem, Problem::Refused { .. }), "{problem:?}");
+        assert_eq!(
+            problem.address().map(ToString::to_string).as_deref(),
+            Some("cluster.demo.pod-identity.apps/uploader")
+        );
+        (problem.message(), problem.hint())
+    };
+
+    // Trusted by the agent for both actions: planned.
+    let good = live_with(agent(serde_json::json!([
+        "sts:AssumeRole",
+        "sts:TagSession"
+    ])));
+    let planned = plan(&want(SHARED), &good, &PlanOptions::default()).expect("plan");
+    assert_eq!(planned.changes.len(), 1);
+
+    // The agent may assume it but not tag the session.
+    let (message, hint) = refusal(
+        &want(SHARED),
+        &live_with(agent(serde_json::json!("sts:AssumeRole"))),
+    );
+    assert_eq!(
+        message,
+        "the trust policy of the Pod Identity role `arn:aws:iam::111122223333:role/team/shared` does not allow `pods.eks.amazonaws.com` `sts:TagSession` (cluster `demo`, service account `apps/uploader`)"
+    );
+    assert!(
+        hint.starts_with("EKS Pod Identity requires the role's trust policy to allow the service principal `pods.eks.amazonaws.com` both `sts:AssumeRole` and `sts:TagSession`"),
+        "{hint}"
+    );
+    assert!(hint.contains("--role-name shared"), "{hint}");
+
+    // Another principal entirely.
+    let (message, _) = refusal(
+        &want(SHARED),
+        &live_with(serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        })),
+    );
+    assert!(
+        message.contains("`sts:AssumeRole` and `sts:TagSession`"),
+        "{message}"
+    );
+
+    // Another account.
+    let (message, hint) = refusal(&want("arn:aws:iam::222233334444:role/team/shared"), &good);
+    assert!(
+        message.contains("is in account 222233334444, not in the cluster's account 111122223333"),
+        "{message}"
+    );
+    assert!(
+        hint.starts_with("EKS Pod Identity requires the role to be in the cluster's AWS account"),
+        "{hint}"
+    );
+
+    // No such role (the path is part of the ARN).
+    let (message, _) = refusal(&want("arn:aws:iam::111122223333:role/shared"), &good);
+    assert!(message.contains("does not exist"), "{message}");
+
+    // An association that already names the role is not judged again.
+    let mut existing = live_with(agent(serde_json::json!("sts:AssumeRole")));
+    if let Some(cluster) = existing.clusters.get_mut("demo") {
+        cluster
+            .pod_identity
+            .insert("apps/uploader".into(), association(SHARED));
+    }
+    let planned = plan(&want(SHARED), &existing, &PlanOptions::default()).expect("plan");
+    assert!(planned.changes.is_empty(), "{:?}", planned.changes);
+}

@@ -83,7 +83,7 @@ fn pod_identity_mistakes_are_refused() {
     let cases = [
         (
             raw,
-            "is used by `podIdentity` but its trust `document` does not trust `pods.eks.amazonaws.com`",
+            "is used by `podIdentity` but its trust `document` does not allow `pods.eks.amazonaws.com` `sts:AssumeRole` and `sts:TagSession`",
         ),
         (unknown, "nobody"),
     ];

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::eks_rules;
 use crate::model::{Address, Desired, Kind};
 use crate::model::{
     DEFAULT_GROUP_PATH, DocumentKind, Group, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, OidcProvider,
@@ -200,12 +201,7 @@ fn build_iam(
                     clusters: live_clusters,
                 });
             }
-            check_trust(
-                reader,
-                role,
-                &trust,
-                pod_identity && trust_spec.document.is_some(),
-            );
+            check_trust(reader, role, &trust, pod_identity);
             Some(Role {
                 path: path_or_root(role.path.as_ref()),
                 description: role.description.as_ref().map(|d| d.value.clone()),
@@ -283,24 +279,28 @@ fn check_trust(
     reader: &mut Reader<'_>,
     role: &RoleSpec<'_>,
     trust: &PolicyDocument,
-    raw_for_pod_identity: bool,
+    pod_identity: bool,
 ) {
-    if raw_for_pod_identity
-        && !trust
-            .to_value()
-            .to_string()
-            .contains(trust::POD_IDENTITY_SERVICE)
-    {
-        reader.error_hint(
-            role.name.at,
-            format!(
-                "role `{}` is used by `podIdentity` but its trust `document` does not trust `{}`",
-                role.name.value,
-                trust::POD_IDENTITY_SERVICE
-            ),
-            "use the trust sugar (accessctl then adds the Pod Identity statement), or add a statement allowing `pods.eks.amazonaws.com` `sts:AssumeRole` and `sts:TagSession`",
-        );
+    if !pod_identity {
+        return;
     }
+    let gaps = eks_rules::pod_identity_trust_gaps(trust);
+    if gaps.is_empty() {
+        return;
+    }
+    reader.error_hint(
+        role.name.at,
+        format!(
+            "role `{}` is used by `podIdentity` but its trust `document` does not allow `{}` {}",
+            role.name.value,
+            eks_rules::POD_IDENTITY_SERVICE,
+            eks_rules::list_actions(&gaps),
+        ),
+        format!(
+            "{}: add such a statement to the `document`, or use the trust sugar (accessctl then adds it)",
+            eks_rules::POD_IDENTITY_TRUST_RULE
+        ),
+    );
 }
 
 #[cfg(test)]

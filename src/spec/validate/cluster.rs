@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{AuthenticationMode, parse_arn};
+use crate::model::eks_rules::{self, POD_IDENTITY_ACCOUNT_RULE, SERVICE_LINKED_RULE};
+use crate::model::{AuthenticationMode, IamArn, parse_arn};
 
 use super::super::raw::{AccessSpec, ClusterSpec, PrincipalKind, Text};
 use super::super::reader::Reader;
@@ -101,6 +102,9 @@ pub fn validate(reader: &mut Reader<'_>, cluster: &ClusterSpec, directory: &Dire
                 unresolved(reader, role, problem);
             }
         }
+        if let Some(role) = &account.pod_identity {
+            pod_identity_account(reader, cluster, role, directory);
+        }
         metadata(reader, &account.meta);
     }
 }
@@ -127,6 +131,19 @@ fn access_item<'s>(
         }
         if entries {
             reserved_prefix(reader, cluster, username, "username");
+            if let Some(template) = names::session_template_without_colon(&username.value) {
+                reader.error_hint(
+                    username.at,
+                    format!(
+                        "EKS rejects the username `{}` in access entries (cluster `{}`): `{template}` has no `:` before it",
+                        username.value, cluster.name.value
+                    ),
+                    format!(
+                        "EKS: \"If you add {{{{SessionName}}}} to your username, the username must include a colon before {{{{SessionName}}}}\" (the same holds for {{{{SessionNameRaw}}}}): write e.g. `{}`",
+                        colon_before(&username.value, template)
+                    ),
+                );
+            }
         }
     }
     for group in &access.groups {
@@ -215,12 +232,67 @@ fn access_item<'s>(
         }
     };
     match resolved {
+        Ok(key) if entries && eks_rules::is_service_linked_role(&key) => {
+            reader.error_hint(
+                principal.at,
+                format!(
+                    "`{}` is a service-linked role, which cannot have an access entry (cluster `{}` uses access entries)",
+                    principal.value, cluster.name.value
+                ),
+                format!(
+                    "{SERVICE_LINKED_RULE}: remove the mapping; a service that needs the cluster gets its access from EKS, or through aws-auth on a cluster with `authentication: config-map`"
+                ),
+            );
+            Some((principal, key))
+        }
         Ok(key) => Some((principal, key)),
         Err(problem) => {
             unresolved(reader, principal, problem);
             None
         }
     }
+}
+
+/// `username` with a `:` before `template`, as the hint's example: the separator just before
+/// it becomes the colon (`{{AccountID}}-{{SessionName}}` → `{{AccountID}}:{{SessionName}}`),
+/// else one is put there.
+fn colon_before(username: &str, template: &str) -> String {
+    let at = username.find(template).unwrap_or_default();
+    let (before, after) = username.split_at(at);
+    match before.strip_suffix(['-', '_', '.', '@', '/', '=', ',']) {
+        Some(stem) if !stem.is_empty() => format!("{stem}:{after}"),
+        _ if before.is_empty() => format!("user:{after}"),
+        _ => format!("{before}:{after}"),
+    }
+}
+
+/// A Pod Identity role of another account than the file's: EKS refuses the association.
+fn pod_identity_account(
+    reader: &mut Reader<'_>,
+    cluster: &ClusterSpec,
+    role: &Text,
+    directory: &Directory,
+) {
+    let Ok(arn) = directory.role_arn(&role.value) else {
+        return;
+    };
+    let Some(IamArn::Role { account, .. }) = IamArn::parse(&arn) else {
+        return;
+    };
+    if !directory.has_account() || account == directory.account {
+        return;
+    }
+    reader.error_hint(
+        role.at,
+        format!(
+            "the Pod Identity role `{}` is in account {account}, not in account {} of cluster `{}`",
+            role.value, directory.account, cluster.name.value
+        ),
+        format!(
+            "{POD_IDENTITY_ACCOUNT_RULE}: name a role of account {} (to reach another account, let that role assume the other one)",
+            directory.account
+        ),
+    );
 }
 
 fn reserved_prefix(reader: &mut Reader<'_>, cluster: &ClusterSpec, text: &Text, what: &str) {

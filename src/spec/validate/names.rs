@@ -269,6 +269,20 @@ pub fn unknown_template(username: &str) -> Option<&str> {
     None
 }
 
+/// The session templates EKS wants a `:` before, in access entries.
+const SESSION_TEMPLATES: [&str; 2] = ["{{SessionName}}", "{{SessionNameRaw}}"];
+
+/// The first session template of `username` with no `:` anywhere before it, which EKS refuses
+/// in an access entry (EKS User Guide: "If you add {{SessionName}} to your username, the
+/// username must include a colon before {{SessionName}}").
+pub fn session_template_without_colon(username: &str) -> Option<&'static str> {
+    let (at, template) = SESSION_TEMPLATES
+        .iter()
+        .filter_map(|template| username.find(template).map(|at| (at, *template)))
+        .min()?;
+    (!username[..at].contains(':')).then_some(template)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +359,40 @@ mod tests {
             Some("{{Session}}")
         );
         assert_eq!(unknown_template("a{{b"), Some("{{b"));
+    }
+
+    /// EKS's examples: `john{{SessionName}}` is refused, `:john{{SessionName}}` and
+    /// `jo:hn{{SessionName}}` are not; the colon only has to be before the template.
+    #[test]
+    fn session_templates_need_a_colon_before_them() {
+        for refused in [
+            "john{{SessionName}}",
+            "{{SessionName}}",
+            "{{SessionNameRaw}}:x",
+            "{{AccountID}}-{{SessionNameRaw}}",
+        ] {
+            assert!(
+                session_template_without_colon(refused).is_some(),
+                "{refused:?} is accepted"
+            );
+        }
+        assert_eq!(
+            session_template_without_colon("a-{{SessionNameRaw}}"),
+            Some("{{SessionNameRaw}}")
+        );
+        for accepted in [
+            ":john{{SessionName}}",
+            "jo:hn{{SessionName}}",
+            "arn:aws:sts::111122223333:assumed-role/x/{{SessionName}}",
+            "{{AccountID}}:{{SessionNameRaw}}",
+            "john",
+            "john:",
+        ] {
+            assert_eq!(
+                session_template_without_colon(accepted),
+                None,
+                "{accepted:?} is refused"
+            );
+        }
     }
 }
