@@ -89,10 +89,11 @@ trait Managed: Clone + PartialEq {
         false
     }
 
-    /// Why `live`, owned or adopted and named `name`, must be replaced whatever its fields say
-    /// (an access entry of a recreated role), from what the plan knows beyond this object.
-    fn stale(live: &Self, name: &str, facts: &Facts<'_>) -> Option<String> {
-        let _ = (live, name, facts);
+    /// Why `live`, owned or adopted and named `name`, must be replaced rather than updated to
+    /// `desired` (an access entry of a recreated role, or one whose generated username only a
+    /// new entry gets back), from what the plan knows beyond this object.
+    fn stale(desired: &Self, live: &Self, name: &str, facts: &Facts<'_>) -> Option<String> {
+        let _ = (desired, live, name, facts);
         None
     }
 
@@ -312,9 +313,14 @@ impl Managed for AccessEntry {
         entry.principal_id = None;
         entry
     }
+    /// Without a username in the file, the entry keeps the one EKS holds: `stale` has replaced
+    /// it already unless that is EKS's generated one.
     fn becomes(desired: &Self, live: &Self) -> Self {
         let mut entry = Self::created(desired);
         entry.principal_id.clone_from(&live.principal_id);
+        if entry.username.is_none() {
+            entry.username.clone_from(&live.username);
+        }
         entry
     }
     fn replaced(desired: &Self, _: &Self) -> Self {
@@ -331,16 +337,37 @@ impl Managed for AccessEntry {
         (live.kind != STANDARD_ACCESS_ENTRY)
             .then(|| format!("an access entry of type `{}`", live.kind))
     }
-    /// A cluster that cannot serve the file's mode is refused as a whole (`eks::check`).
-    fn stale(live: &Self, principal: &str, facts: &Facts<'_>) -> Option<String> {
-        if !facts.serves_authentication {
-            return None;
-        }
-        eks::stale_entry(facts.live, &facts.created_roles, principal, live)
+    /// A cluster that cannot serve the file's mode is refused as a whole (`eks::check`): no
+    /// recreated role is looked for there.
+    fn stale(desired: &Self, live: &Self, principal: &str, facts: &Facts<'_>) -> Option<String> {
+        let recreated = facts
+            .serves_authentication
+            .then(|| eks::stale_entry(facts.live, &facts.created_roles, principal, live))
+            .flatten();
+        let reasons: Vec<String> = recreated
+            .into_iter()
+            .chain(custom_username(desired, live, principal))
+            .collect();
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
     fn into_object(self) -> Object {
         Object::AccessEntry(self)
     }
+}
+
+/// Why an entry whose `username` the file leaves out must be replaced: EKS generates a username
+/// only when it creates an entry, and UpdateAccessEntry cannot give it back once another was
+/// set. `None` when the file sets a username (changed in place) or the live one is EKS's
+/// generated one already (or one accessctl cannot predict: a type EKS documents none for).
+fn custom_username(desired: &AccessEntry, live: &AccessEntry, principal: &str) -> Option<String> {
+    if desired.username.is_some() {
+        return None;
+    }
+    let username = live.username.as_deref()?;
+    let generated = arn::eks_generated_username(principal, &live.kind)?;
+    (username != generated).then(|| {
+        format!("username `{username}` was set; only a new entry gets EKS's generated username")
+    })
 }
 
 /// A Kubernetes object, owned by the ownership label. What it becomes is the file's object
@@ -727,7 +754,7 @@ impl Differ<'_> {
                 self.outcome.problems.push(Problem::Unowned { address });
                 continue;
             };
-            if let Some(reason) = T::stale(have, name, &self.facts) {
+            if let Some(reason) = T::stale(want, have, name, &self.facts) {
                 self.push(
                     address,
                     Action::Replace,
