@@ -576,3 +576,71 @@ clusters:
     );
     assert!(eks.entries("demo")[CREATOR].policies.contains_key(ADMIN));
 }
+
+/// In `aws-cn` every ARN carries the partition: moto's IAM and STS answer with it for a
+/// `cn-` region, the EKS endpoint refuses principals of another partition and generates the
+/// `aws-cn` session username; an access item without `username` converges there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_entries_converge_in_the_china_partition() {
+    let eks = EksServer::start().await;
+    eks.add_cluster("china", "cn-north-1", Some("API"), None);
+    let kube = KubeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"version: 1
+account: "{ACCOUNT}"
+partition: aws-cn
+iam:
+  roles:
+    reader:
+      trust: {{accounts: ["{ACCOUNT}"]}}
+clusters:
+  china:
+    region: cn-north-1
+    authentication: access-entries
+    access:
+      - role: reader
+        accessPolicies: [{{policy: AmazonEKSViewPolicy}}]
+"#
+        ),
+    )
+    .expect("write access.yaml");
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let path = file.display().to_string();
+    let run = |args: &[&str]| {
+        let mut command = binary::command(&moto.endpoint(), kube.kubeconfig_path());
+        command
+            .env("AWS_ENDPOINT_URL_EKS", eks.endpoint())
+            .env("AWS_REGION", "cn-north-1");
+        tokio::task::block_in_place(|| binary::run(command, args))
+    };
+    let applied = run(&["apply", "-f", &path, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", shown(&applied));
+    let again = run(&["plan", "-f", &path, "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
+    let reader = format!("arn:aws-cn:iam::{ACCOUNT}:role/reader");
+    let entries = eks.entries("china");
+    let entry = &entries[&reader];
+    assert_eq!(
+        entry.username.as_deref(),
+        Some(format!("arn:aws-cn:sts::{ACCOUNT}:assumed-role/reader/{{{{SessionName}}}}").as_str())
+    );
+    assert!(
+        entry
+            .policies
+            .contains_key("arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"),
+        "{:?}",
+        entry.policies
+    );
+    assert!(
+        entry.arn.starts_with("arn:aws-cn:eks:cn-north-1:"),
+        "{}",
+        entry.arn
+    );
+}
