@@ -644,3 +644,70 @@ clusters:
         entry.arn
     );
 }
+
+/// EKS refuses a 51st tag with `BadRequestException`: adopting an entry that has all 50 tags
+/// of its own removes them before adding accessctl's, so the limit is never crossed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopting_an_entry_at_the_tag_limit_removes_before_it_adds() {
+    let eks = EksServer::start().await;
+    eks.add_cluster("demo", "us-east-1", Some("API"), Some(ISSUER));
+    let principal = role_arn("tagged");
+    let client = eks.client("us-east-1");
+    let created = client
+        .create_access_entry()
+        .cluster_name("demo")
+        .principal_arn(&principal)
+        .send()
+        .await
+        .expect("create");
+    let mut tagging = client.tag_resource().resource_arn(
+        created
+            .access_entry()
+            .and_then(|e| e.access_entry_arn())
+            .expect("arn"),
+    );
+    for index in 0..50 {
+        tagging = tagging.tags(format!("team-{index}"), "x");
+    }
+    tagging.send().await.expect("50 tags");
+    let kube = KubeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    let kubeconfig = kube.kubeconfig_path().to_path_buf();
+    let endpoint = eks.endpoint().to_string();
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let world = World {
+        moto: &moto,
+        eks: &endpoint,
+        kubeconfig: &kubeconfig,
+        file: &file,
+    };
+    world.write(&format!(
+        r#"version: 1
+account: "{ACCOUNT}"
+clusters:
+  demo:
+    region: us-east-1
+    authentication: access-entries
+    access:
+      - arn: {principal}
+        adopt: true
+        groups: [viewers]
+"#
+    ));
+    tokio::task::block_in_place(|| {
+        world.apply();
+        world.plan(0);
+    });
+    let entry = &eks.entries("demo")[&principal];
+    assert_eq!(
+        entry.tags.keys().collect::<Vec<_>>(),
+        ["managed-by"],
+        "{:?}",
+        entry.tags
+    );
+    assert_eq!(entry.groups, ["viewers"]);
+}
