@@ -64,7 +64,6 @@ iam:
     namespaces: [apps]
     access:
       - role: admin
-        username: admin
         groups: [admins]
         accessPolicies: [{{policy: AmazonEKSClusterAdminPolicy}}]
       - role: reader
@@ -188,14 +187,14 @@ async fn recreate_role(moto: &Moto, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_role() {
     let eks = EksServer::start().await;
-    eks.add_cluster(
+    eks.add_cluster_created_by(
         "demo",
         "us-east-1",
         Some("API_AND_CONFIG_MAP"),
         Some(ISSUER),
+        CREATOR,
     );
     eks.add_entry("demo", NODE_ROLE, "EC2_LINUX", &[]);
-    eks.add_entry("demo", CREATOR, "STANDARD", &[]);
     let kube = KubeServer::start().await;
     seed_cluster(
         &kube,
@@ -253,6 +252,11 @@ async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_
     assert_eq!(
         entries[&role_arn("admin")].policies[ADMIN]["type"],
         "cluster"
+    );
+    // No `username` in the file: EKS's own.
+    assert_eq!(
+        entries[&role_arn("admin")].username.as_deref(),
+        Some(format!("arn:aws:sts::{ACCOUNT}:assumed-role/admin/{{{{SessionName}}}}").as_str())
     );
     assert!(
         reader.tags[PRINCIPAL_ID_TAG].starts_with("AROA"),
@@ -407,6 +411,305 @@ async fn a_file_the_cluster_mode_cannot_serve_is_refused_with_the_fix() {
     );
     // Nothing was written.
     assert!(eks.log().iter().all(|request| request.starts_with("GET")));
+}
+
+/// The file of the username tests: `reader` (a role) and `dev` (a user) without `username`
+/// unless `reader_username` is given.
+fn username_yaml(reader_username: Option<&str>) -> String {
+    let username = reader_username
+        .map(|name| format!("\n        username: \"{name}\""))
+        .unwrap_or_default();
+    format!(
+        r#"version: 1
+account: "{ACCOUNT}"
+iam:
+  users:
+    dev: {{}}
+  roles:
+    reader:
+      path: /team/
+      trust: {{accounts: ["{ACCOUNT}"]}}
+clusters:
+  demo:
+    region: us-east-1
+    authentication: access-entries
+    access:
+      - role: reader{username}
+        groups: [viewers]
+      - user: dev
+        accessPolicies: [{{policy: AmazonEKSViewPolicy}}]
+"#
+    )
+}
+
+/// An access item without `username` lets EKS decide: after apply the plan is empty. A
+/// username set and then removed again cannot be given back by UpdateAccessEntry: the entry is
+/// replaced, and the plan says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_item_without_username_converges_and_a_removed_one_is_replaced() {
+    let eks = EksServer::start().await;
+    eks.add_cluster("demo", "us-east-1", Some("API"), Some(ISSUER));
+    let kube = KubeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    let kubeconfig = kube.kubeconfig_path().to_path_buf();
+    let endpoint = eks.endpoint().to_string();
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let world = World {
+        moto: &moto,
+        eks: &endpoint,
+        kubeconfig: &kubeconfig,
+        file: &file,
+    };
+    let reader = format!("arn:aws:iam::{ACCOUNT}:role/team/reader");
+    let dev = format!("arn:aws:iam::{ACCOUNT}:user/dev");
+    let generated = format!("arn:aws:sts::{ACCOUNT}:assumed-role/reader/{{{{SessionName}}}}");
+
+    world.write(&username_yaml(None));
+    tokio::task::block_in_place(|| {
+        world.apply();
+        world.plan(0);
+    });
+    let entries = eks.entries("demo");
+    assert_eq!(
+        entries[&reader].username.as_deref(),
+        Some(generated.as_str())
+    );
+    assert_eq!(entries[&dev].username.as_deref(), Some(dev.as_str()));
+    let updates = |log: &[String]| {
+        log.iter()
+            .filter(|request| request.starts_with("POST") && request.ends_with(&reader))
+            .count()
+    };
+    assert_eq!(updates(&eks.log()), 0, "{:?}", eks.log());
+
+    world.write(&username_yaml(Some("reader:{{SessionName}}")));
+    tokio::task::block_in_place(|| {
+        let plan = world.plan(2);
+        assert!(
+            plan.contains(&format!("~ cluster.demo.access-entry[{reader}]")),
+            "{plan}"
+        );
+        world.apply();
+        world.plan(0);
+    });
+    assert_eq!(
+        eks.entries("demo")[&reader].username.as_deref(),
+        Some("reader:{{SessionName}}")
+    );
+
+    world.write(&username_yaml(None));
+    tokio::task::block_in_place(|| {
+        let plan = world.plan(2);
+        insta::assert_snapshot!(plan);
+        assert!(
+            plan.contains(&format!("-/+ cluster.demo.access-entry[{reader}]")),
+            "{plan}"
+        );
+        assert!(
+            plan.contains(
+                "username `reader:{{SessionName}}` was set; only a new entry gets EKS's generated username"
+            ),
+            "{plan}"
+        );
+        world.apply();
+        world.plan(0);
+    });
+    assert_eq!(
+        eks.entries("demo")[&reader].username.as_deref(),
+        Some(generated.as_str())
+    );
+}
+
+/// On a cluster as EKS makes it, the creator's entry is the only cluster admin: adopting it
+/// without its admin policy is refused by the "no cluster admin left" check, and nothing is
+/// written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_creators_admin_entry_is_not_taken_away_on_a_realistic_cluster() {
+    let eks = EksServer::start().await;
+    eks.add_cluster_created_by("demo", "us-east-1", Some("API"), Some(ISSUER), CREATOR);
+    let kube = KubeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    let kubeconfig = kube.kubeconfig_path().to_path_buf();
+    let endpoint = eks.endpoint().to_string();
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let world = World {
+        moto: &moto,
+        eks: &endpoint,
+        kubeconfig: &kubeconfig,
+        file: &file,
+    };
+    world.write(&format!(
+        r#"version: 1
+account: "{ACCOUNT}"
+clusters:
+  demo:
+    region: us-east-1
+    authentication: access-entries
+    access:
+      - arn: {CREATOR}
+        adopt: true
+        accessPolicies: [{{policy: AmazonEKSViewPolicy}}]
+"#
+    ));
+    let output = tokio::task::block_in_place(|| {
+        world.run(&["apply", "-f", &world.file(), "--auto-approve"])
+    });
+    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cluster `demo` has 1 admin mapping now and none after this plan"),
+        "{}",
+        shown(&output)
+    );
+    assert!(
+        eks.log().iter().all(|request| request.starts_with("GET")),
+        "{:?}",
+        eks.log()
+    );
+    assert!(eks.entries("demo")[CREATOR].policies.contains_key(ADMIN));
+}
+
+/// In `aws-cn` every ARN carries the partition: moto's IAM and STS answer with it for a
+/// `cn-` region, the EKS endpoint refuses principals of another partition and generates the
+/// `aws-cn` session username; an access item without `username` converges there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_entries_converge_in_the_china_partition() {
+    let eks = EksServer::start().await;
+    eks.add_cluster("china", "cn-north-1", Some("API"), None);
+    let kube = KubeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"version: 1
+account: "{ACCOUNT}"
+partition: aws-cn
+iam:
+  roles:
+    reader:
+      trust: {{accounts: ["{ACCOUNT}"]}}
+clusters:
+  china:
+    region: cn-north-1
+    authentication: access-entries
+    access:
+      - role: reader
+        accessPolicies: [{{policy: AmazonEKSViewPolicy}}]
+"#
+        ),
+    )
+    .expect("write access.yaml");
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let path = file.display().to_string();
+    let run = |args: &[&str]| {
+        let mut command = binary::command(&moto.endpoint(), kube.kubeconfig_path());
+        command
+            .env("AWS_ENDPOINT_URL_EKS", eks.endpoint())
+            .env("AWS_REGION", "cn-north-1");
+        tokio::task::block_in_place(|| binary::run(command, args))
+    };
+    let applied = run(&["apply", "-f", &path, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", shown(&applied));
+    let again = run(&["plan", "-f", &path, "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
+    let reader = format!("arn:aws-cn:iam::{ACCOUNT}:role/reader");
+    let entries = eks.entries("china");
+    let entry = &entries[&reader];
+    assert_eq!(
+        entry.username.as_deref(),
+        Some(format!("arn:aws-cn:sts::{ACCOUNT}:assumed-role/reader/{{{{SessionName}}}}").as_str())
+    );
+    assert!(
+        entry
+            .policies
+            .contains_key("arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"),
+        "{:?}",
+        entry.policies
+    );
+    assert!(
+        entry.arn.starts_with("arn:aws-cn:eks:cn-north-1:"),
+        "{}",
+        entry.arn
+    );
+}
+
+/// EKS refuses a 51st tag with `BadRequestException`: adopting an entry that has all 50 tags
+/// of its own removes them before adding accessctl's, so the limit is never crossed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopting_an_entry_at_the_tag_limit_removes_before_it_adds() {
+    let eks = EksServer::start().await;
+    eks.add_cluster("demo", "us-east-1", Some("API"), Some(ISSUER));
+    let principal = role_arn("tagged");
+    let client = eks.client("us-east-1");
+    let created = client
+        .create_access_entry()
+        .cluster_name("demo")
+        .principal_arn(&principal)
+        .send()
+        .await
+        .expect("create");
+    let mut tagging = client.tag_resource().resource_arn(
+        created
+            .access_entry()
+            .and_then(|e| e.access_entry_arn())
+            .expect("arn"),
+    );
+    for index in 0..50 {
+        tagging = tagging.tags(format!("team-{index}"), "x");
+    }
+    tagging.send().await.expect("50 tags");
+    let kube = KubeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    let kubeconfig = kube.kubeconfig_path().to_path_buf();
+    let endpoint = eks.endpoint().to_string();
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let world = World {
+        moto: &moto,
+        eks: &endpoint,
+        kubeconfig: &kubeconfig,
+        file: &file,
+    };
+    world.write(&format!(
+        r#"version: 1
+account: "{ACCOUNT}"
+clusters:
+  demo:
+    region: us-east-1
+    authentication: access-entries
+    access:
+      - arn: {principal}
+        adopt: true
+        groups: [viewers]
+"#
+    ));
+    tokio::task::block_in_place(|| {
+        world.apply();
+        world.plan(0);
+    });
+    let entry = &eks.entries("demo")[&principal];
+    assert_eq!(
+        entry.tags.keys().collect::<Vec<_>>(),
+        ["managed-by"],
+        "{:?}",
+        entry.tags
+    );
+    assert_eq!(entry.groups, ["viewers"]);
 }
 
 /// A Pod Identity role the file names by ARN is read from IAM: `plan` refuses the association

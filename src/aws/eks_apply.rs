@@ -300,17 +300,7 @@ impl Target<'_> {
             .keys()
             .filter(|key| !after.contains_key(*key) && key.as_str() != PRINCIPAL_ID_TAG)
             .collect();
-        if !set.is_empty() {
-            self.executor
-                .call("eks:TagResource", object, false, || {
-                    self.eks
-                        .tag_resource()
-                        .resource_arn(arn)
-                        .set_tags(Some(set.clone().into_iter().collect()))
-                        .send()
-                })
-                .await?;
-        }
+        // Removed first: EKS refuses a 51st tag, even one the same apply would make room for.
         if !removed.is_empty() {
             let keys: Vec<String> = removed.into_iter().cloned().collect();
             self.executor
@@ -319,6 +309,17 @@ impl Target<'_> {
                         .untag_resource()
                         .resource_arn(arn)
                         .set_tag_keys(Some(keys.clone()))
+                        .send()
+                })
+                .await?;
+        }
+        if !set.is_empty() {
+            self.executor
+                .call("eks:TagResource", object, false, || {
+                    self.eks
+                        .tag_resource()
+                        .resource_arn(arn)
+                        .set_tags(Some(set.clone().into_iter().collect()))
                         .send()
                 })
                 .await?;

@@ -188,16 +188,8 @@ pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
             {
                 continue;
             }
-            let default_username = match parse_arn(&principal.arn) {
-                Some(parsed) if is_role => IamArn::AssumedRole {
-                    partition: parsed.partition.to_string(),
-                    account: parsed.account.to_string(),
-                    role: principal.name.clone(),
-                    session: "{{SessionName}}".to_string(),
-                }
-                .to_string(),
-                _ => principal.arn.clone(),
-            };
+            let default_username = model_arn::eks_generated_username(&principal.arn, &entry.kind)
+                .unwrap_or_else(|| principal.arn.clone());
             found.push(Mapping {
                 via: "access entry".to_string(),
                 arn: arn.clone(),

@@ -422,6 +422,39 @@ pub fn eks_access_policy(partition: &str, name: &str) -> String {
     format!("arn:{partition}:eks::aws:cluster-access-policy/{name}")
 }
 
+/// The Kubernetes username EKS gives an access entry created without one (EKS User Guide, "Set
+/// a custom username" and "Create access entries"): for a `STANDARD` entry, a user's own ARN, and
+/// for a role the session ARN `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/{{SessionName}}`
+/// (the role's path removed); the node types get their `system:node:` form. `None` when
+/// `principal` is not a user or role ARN, or for a type whose username EKS does not document.
+pub fn eks_generated_username(principal: &str, entry_type: &str) -> Option<String> {
+    let principal = IamArn::parse(principal)?;
+    match entry_type {
+        "STANDARD" => match principal {
+            IamArn::User { .. } => Some(principal.to_string()),
+            IamArn::Role {
+                partition,
+                account,
+                name,
+                ..
+            } => Some(
+                IamArn::AssumedRole {
+                    partition,
+                    account,
+                    role: name,
+                    session: "{{SessionName}}".to_string(),
+                }
+                .to_string(),
+            ),
+            _ => None,
+        },
+        _ if !matches!(principal, IamArn::Role { .. }) => None,
+        "EC2_LINUX" | "EC2_WINDOWS" => Some("system:node:{{EC2PrivateDNSName}}".to_string()),
+        "FARGATE_LINUX" | "HYBRID_LINUX" => Some("system:node:{{SessionName}}".to_string()),
+        _ => None,
+    }
+}
+
 /// The short name an ARN is shown by: what follows its last `/` (a name without its path, a
 /// session name); the text itself when it has no `/`.
 pub fn short_name(text: &str) -> &str {
@@ -585,6 +618,68 @@ mod tests {
         assert!(AccountId::parse("123456789012").is_some());
         for bad in ["12345678901", "1234567890123", "12345678901a", "", "１２３"] {
             assert_eq!(AccountId::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn eks_generates_usernames_by_principal_kind_and_entry_type() {
+        let cases = [
+            (
+                "arn:aws:iam::123456789012:user/people/alice",
+                "STANDARD",
+                Some("arn:aws:iam::123456789012:user/people/alice"),
+            ),
+            (
+                "arn:aws:iam::123456789012:role/team/eks/admin",
+                "STANDARD",
+                Some("arn:aws:sts::123456789012:assumed-role/admin/{{SessionName}}"),
+            ),
+            (
+                "arn:aws-cn:iam::123456789012:role/admin",
+                "STANDARD",
+                Some("arn:aws-cn:sts::123456789012:assumed-role/admin/{{SessionName}}"),
+            ),
+            (
+                "arn:aws-us-gov:iam::123456789012:user/bob",
+                "STANDARD",
+                Some("arn:aws-us-gov:iam::123456789012:user/bob"),
+            ),
+            (
+                "arn:aws:iam::123456789012:role/nodes",
+                "EC2_LINUX",
+                Some("system:node:{{EC2PrivateDNSName}}"),
+            ),
+            (
+                "arn:aws:iam::123456789012:role/nodes",
+                "EC2_WINDOWS",
+                Some("system:node:{{EC2PrivateDNSName}}"),
+            ),
+            (
+                "arn:aws:iam::123456789012:role/pods",
+                "FARGATE_LINUX",
+                Some("system:node:{{SessionName}}"),
+            ),
+            (
+                "arn:aws:iam::123456789012:role/edge",
+                "HYBRID_LINUX",
+                Some("system:node:{{SessionName}}"),
+            ),
+            // Nodes are roles only; types EKS documents no username for; not a principal.
+            ("arn:aws:iam::123456789012:user/alice", "EC2_LINUX", None),
+            (
+                "arn:aws:iam::123456789012:role/nodes",
+                "HYPERPOD_LINUX",
+                None,
+            ),
+            ("arn:aws:iam::123456789012:group/devs", "STANDARD", None),
+            ("not an arn", "STANDARD", None),
+        ];
+        for (principal, kind, expected) in cases {
+            assert_eq!(
+                eks_generated_username(principal, kind).as_deref(),
+                expected,
+                "{principal} {kind}"
+            );
         }
     }
 }

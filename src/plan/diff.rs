@@ -81,10 +81,17 @@ trait Managed: Variant + Clone + PartialEq {
         false
     }
 
-    /// Why `live`, owned or adopted and named `name`, must be replaced whatever its fields say
-    /// (an access entry of a recreated role), from what the plan knows beyond this object.
-    fn stale(live: &Self, name: &str, facts: &Facts<'_>) -> Option<String> {
-        let _ = (live, name, facts);
+    /// Fields the service computes when the file leaves them out (an access entry's
+    /// username): `after` takes them from `live`, so they are no change.
+    fn keep_computed(after: &mut Self, live: &Self) {
+        let _ = (after, live);
+    }
+
+    /// Why `live`, owned or adopted and named `name`, must be replaced rather than updated to
+    /// `desired` (an access entry of a recreated role, or one whose generated username only a
+    /// new entry gets back), from what the plan knows beyond this object.
+    fn stale(desired: &Self, live: &Self, name: &str, facts: &Facts<'_>) -> Option<String> {
+        let _ = (desired, live, name, facts);
         None
     }
 }
@@ -245,6 +252,7 @@ macro_rules! managed_by_tag {
                 fn becomes(desired: &Self, live: &Self) -> Self {
                     let mut object = Self::created(desired);
                     object.$id.clone_from(&live.$id);
+                    Self::keep_computed(&mut object, live);
                     object
                 }
                 fn replaced(desired: &Self, _: &Self) -> Self {
@@ -275,6 +283,13 @@ managed_by_tag!(OidcProvider {
 });
 
 managed_by_tag!(AccessEntry, id: principal_id, owned_if: standard {
+    /// Without a username in the file, the entry keeps the one EKS holds: `stale` has replaced
+    /// it already unless that is EKS's generated one.
+    fn keep_computed(after: &mut Self, live: &Self) {
+        if after.username.is_none() {
+            after.username.clone_from(&live.username);
+        }
+    }
     fn immutable_changes(after: &Self, live: &Self) -> Vec<&'static str> {
         if after.kind == live.kind {
             Vec::new()
@@ -285,12 +300,18 @@ managed_by_tag!(AccessEntry, id: principal_id, owned_if: standard {
     fn foreign(live: &Self) -> Option<String> {
         (!standard(live)).then(|| format!("an access entry of type `{}`", live.kind))
     }
-    /// A cluster that cannot serve the file's mode is refused as a whole (`eks::check`).
-    fn stale(live: &Self, principal: &str, facts: &Facts<'_>) -> Option<String> {
-        if !facts.serves_authentication {
-            return None;
-        }
-        eks::stale_entry(facts.live, &facts.created_roles, principal, live)
+    /// A cluster that cannot serve the file's mode is refused as a whole (`eks::check`): no
+    /// recreated role is looked for there.
+    fn stale(desired: &Self, live: &Self, principal: &str, facts: &Facts<'_>) -> Option<String> {
+        let recreated = facts
+            .serves_authentication
+            .then(|| eks::stale_entry(facts.live, &facts.created_roles, principal, live))
+            .flatten();
+        let reasons: Vec<String> = recreated
+            .into_iter()
+            .chain(custom_username(desired, live, principal))
+            .collect();
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 });
 
@@ -299,6 +320,21 @@ managed_by_tag!(PodIdentityAssociation, id: association_id {});
 /// Whether an access entry is of the one type accessctl manages.
 fn standard(entry: &AccessEntry) -> bool {
     entry.kind == STANDARD_ACCESS_ENTRY
+}
+
+/// Why an entry whose `username` the file leaves out must be replaced: EKS generates a username
+/// only when it creates an entry, and UpdateAccessEntry cannot give it back once another was
+/// set. `None` when the file sets a username (changed in place) or the live one is EKS's
+/// generated one already (or one accessctl cannot predict: a type EKS documents none for).
+fn custom_username(desired: &AccessEntry, live: &AccessEntry, principal: &str) -> Option<String> {
+    if desired.username.is_some() {
+        return None;
+    }
+    let username = live.username.as_deref()?;
+    let generated = arn::eks_generated_username(principal, &live.kind)?;
+    (username != generated).then(|| {
+        format!("username `{username}` was set; only a new entry gets EKS's generated username")
+    })
 }
 
 /// A Kubernetes object, owned by the ownership label. What it becomes is the file's object
@@ -626,7 +662,7 @@ impl Differ<'_> {
                 self.findings.problems.push(Problem::Unowned { address });
                 continue;
             };
-            if let Some(reason) = T::stale(have, name, &self.facts) {
+            if let Some(reason) = T::stale(want, have, name, &self.facts) {
                 self.push(
                     address,
                     Action::Replace,

@@ -711,6 +711,71 @@ fn only_standard_access_entries_are_owned() {
     assert!(!plan.has_changes());
 }
 
+/// The file leaves `username` out: EKS's generated username is no difference; one set before
+/// is replaced (only a new entry gets EKS's username back), the reason says so; a username in
+/// the file is changed in place.
+#[test]
+fn an_unset_username_matches_the_one_eks_generated() {
+    let user = user_arn("alice");
+    let role = "arn:aws:iam::999988887777:role/team/ops".to_string();
+    let mut want = state();
+    for principal in [&user, &role] {
+        cluster(&mut want)
+            .access_entries
+            .insert(principal.clone(), access_entry(true, &[]));
+    }
+    let live_with = |user_name: Option<&str>, role_name: Option<&str>| {
+        let mut live = live_state();
+        for (principal, username) in [(&user, user_name), (&role, role_name)] {
+            let mut entry = access_entry(true, &[]);
+            entry.username = username.map(str::to_string);
+            cluster(&mut live)
+                .access_entries
+                .insert(principal.clone(), entry);
+        }
+        live
+    };
+    let generated_role = "arn:aws:sts::999988887777:assumed-role/ops/{{SessionName}}";
+    for live in [
+        live_with(Some(&user), Some(generated_role)),
+        // A snapshot written without usernames.
+        live_with(None, None),
+    ] {
+        let plan = ok(&desired(want.clone()), &live);
+        assert!(!plan.has_changes(), "{:?}", lines(&plan));
+    }
+
+    let live = live_with(Some("alice"), Some(generated_role));
+    let plan = ok(&desired(want.clone()), &live);
+    assert_eq!(
+        lines(&plan),
+        [format!("-/+ cluster.demo.access-entry[{user}]")]
+    );
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some("username `alice` was set; only a new entry gets EKS's generated username")
+    );
+    assert_eq!(paths(&plan.changes[0]), ["username"]);
+    let Some(Object::AccessEntry(after)) = &plan.changes[0].after else {
+        panic!("an access entry");
+    };
+    assert_eq!(after.username, None);
+
+    // The username in the file: updated in place, whatever EKS had made.
+    cluster(&mut want)
+        .access_entries
+        .get_mut(&user)
+        .expect("declared")
+        .username = Some("alice".into());
+    let live = live_with(Some(&user), Some(generated_role));
+    let plan = ok(&desired(want), &live);
+    assert_eq!(
+        lines(&plan),
+        [format!("~ cluster.demo.access-entry[{user}]")]
+    );
+    assert_eq!(paths(&plan.changes[0]), ["username"]);
+}
+
 #[test]
 fn kubernetes_meta_compares_only_the_files_keys() {
     let mut want = state();

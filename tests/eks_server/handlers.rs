@@ -11,8 +11,11 @@ use serde_json::{Map, Value, json};
 
 use super::{ACCOUNT, Association, Cluster, Entry, Shared, SharedState, lock};
 
-/// The access policies EKS offers (a subset is enough: the prefix is what is checked).
-const POLICY_PREFIX: &str = "arn:aws:eks::aws:cluster-access-policy/";
+/// The access policies EKS offers, after `arn:PARTITION` (a subset is enough: the prefix is
+/// what is checked).
+const POLICY_RESOURCE: &str = ":eks::aws:cluster-access-policy/";
+/// The access policy EKS associates with the cluster creator's entry.
+const CLUSTER_ADMIN_POLICY: &str = "AmazonEKSClusterAdminPolicy";
 /// Kubernetes group prefixes EKS refuses in a STANDARD access entry.
 const RESERVED_GROUP_PREFIXES: [&str; 5] = ["system:", "eks:", "aws:", "amazon:", "iam:"];
 
@@ -55,7 +58,86 @@ fn invalid_request(message: impl Into<String>) -> Failure {
     }
 }
 
+/// A tagging error: TagResource and UntagResource list only `BadRequestException` and
+/// `NotFoundException` in the EKS API model.
+fn tagging_bad_request(message: impl Into<String>) -> Failure {
+    Failure {
+        kind: "BadRequestException",
+        status: 400,
+        message: message.into(),
+    }
+}
+
+fn tagging_not_found(message: impl Into<String>) -> Failure {
+    Failure {
+        kind: "NotFoundException",
+        status: 404,
+        message: message.into(),
+    }
+}
+
 type Answer = Result<Value, Failure>;
+
+/// The partition of a region: `cn-…` is `aws-cn`, `us-gov-…` is `aws-us-gov`.
+pub fn partition_of_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The username EKS generates for an entry created without one (EKS User Guide, "Set a custom
+/// username", "Create access entries"): a user's ARN; for a role, the session ARN of its
+/// partition and account without the role's path; `system:node:` forms for nodes.
+pub fn generated_username(principal: &str, kind: &str) -> String {
+    match kind {
+        "EC2_LINUX" | "EC2_WINDOWS" => return "system:node:{{EC2PrivateDNSName}}".to_string(),
+        "FARGATE_LINUX" | "HYBRID_LINUX" => return "system:node:{{SessionName}}".to_string(),
+        _ => {}
+    }
+    let parts: Vec<&str> = principal.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource] if resource.starts_with("role/") => {
+            let name = resource.rsplit('/').next().unwrap_or_default();
+            format!("arn:{partition}:sts::{account}:assumed-role/{name}/{{{{SessionName}}}}")
+        }
+        _ => principal.to_string(),
+    }
+}
+
+/// The creator's entry EKS makes with a cluster in an access-entry mode: `STANDARD`, untagged,
+/// `AmazonEKSClusterAdminPolicy` on the cluster.
+pub fn bootstrap_creator(shared: &mut Shared, name: &str, creator: &str) {
+    let created_at = tick(shared);
+    let Some(cluster) = shared.clusters.get_mut(name) else {
+        return;
+    };
+    cluster.creator = Some(creator.to_string());
+    if api_mode(cluster).is_err() {
+        return;
+    }
+    let partition = partition_of_region(&cluster.region);
+    let entry = Entry {
+        principal_arn: creator.to_string(),
+        kind: "STANDARD".to_string(),
+        username: Some(generated_username(creator, "STANDARD")),
+        groups: Vec::new(),
+        tags: BTreeMap::new(),
+        policies: BTreeMap::from([(
+            format!("arn:{partition}{POLICY_RESOURCE}{CLUSTER_ADMIN_POLICY}"),
+            json!({"type": "cluster", "namespaces": []}),
+        )]),
+        arn: format!(
+            "arn:{partition}:eks:{}:{ACCOUNT}:access-entry/{name}/{created_at}",
+            cluster.region
+        ),
+        created_at,
+    };
+    cluster.entries.insert(creator.to_string(), entry);
+}
 
 pub fn tick(shared: &mut Shared) -> u64 {
     shared.clock += 1;
@@ -272,12 +354,13 @@ fn route(
         }
         (&Method::POST, ["clusters", name, "pod-identity-associations", id]) => {
             let cluster = cluster_mut(shared, name)?;
+            let partition = partition_of_region(&cluster.region);
             let association = cluster
                 .associations
                 .get_mut(*id)
                 .ok_or_else(|| not_found(format!("Pod identity association {id} not found")))?;
             if let Some(role) = body.get("roleArn").and_then(Value::as_str) {
-                role_arn(role)?;
+                role_arn(partition, role)?;
                 association.role_arn = role.to_string();
             }
             Ok(json!({"association": association_json(name, association)}))
@@ -290,14 +373,12 @@ fn route(
                 .ok_or_else(|| not_found(format!("Pod identity association {id} not found")))?;
             Ok(json!({"association": association_json(name, &association)}))
         }
-        (&Method::POST, ["tags", arn]) => {
-            let tags = string_map(body.get("tags"))?;
-            let target = tags_of(shared, arn)?;
-            target.extend(tags);
-            Ok(json!({}))
-        }
+        (&Method::POST, ["tags", arn]) => tag_resource(shared, arn, body),
         (&Method::DELETE, ["tags", arn]) => {
             let keys = parameters.get("tagKeys").cloned().unwrap_or_default();
+            if keys.is_empty() {
+                return Err(tagging_bad_request("tagKeys is required"));
+            }
             let target = tags_of(shared, arn)?;
             for key in keys {
                 target.remove(&key);
@@ -354,7 +435,11 @@ fn describe_cluster(shared: &Shared, name: &str) -> Answer {
     let cluster = cluster(shared, name)?;
     let mut described = json!({
         "name": name,
-        "arn": format!("arn:aws:eks:{}:{ACCOUNT}:cluster/{name}", cluster.region),
+        "arn": format!(
+            "arn:{}:eks:{}:{ACCOUNT}:cluster/{name}",
+            partition_of_region(&cluster.region),
+            cluster.region
+        ),
         "status": "ACTIVE",
         "version": "1.31",
         "createdAt": 1_700_000_000,
@@ -363,8 +448,10 @@ fn describe_cluster(shared: &Shared, name: &str) -> Answer {
         described["identity"] = json!({"oidc": {"issuer": issuer}});
     }
     if let Some(mode) = &cluster.authentication_mode {
-        described["accessConfig"] =
-            json!({"authenticationMode": mode, "bootstrapClusterCreatorAdminPermissions": true});
+        described["accessConfig"] = json!({
+            "authenticationMode": mode,
+            "bootstrapClusterCreatorAdminPermissions": cluster.creator.is_some(),
+        });
     }
     Ok(json!({"cluster": described}))
 }
@@ -437,9 +524,10 @@ fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, Failure> {
     }
 }
 
-fn principal_arn(text: &str) -> Result<(), Failure> {
-    let iam =
-        text.starts_with("arn:aws:iam::") && (text.contains(":role/") || text.contains(":user/"));
+/// An IAM user or role of the cluster's partition.
+fn principal_arn(partition: &str, text: &str) -> Result<(), Failure> {
+    let prefix = format!("arn:{partition}:iam::");
+    let iam = text.starts_with(&prefix) && (text.contains(":role/") || text.contains(":user/"));
     if iam {
         Ok(())
     } else {
@@ -449,8 +537,9 @@ fn principal_arn(text: &str) -> Result<(), Failure> {
     }
 }
 
-fn role_arn(text: &str) -> Result<(), Failure> {
-    if text.starts_with("arn:aws:iam::") && text.contains(":role/") {
+fn role_arn(partition: &str, text: &str) -> Result<(), Failure> {
+    let prefix = format!("arn:{partition}:iam::");
+    if text.starts_with(&prefix) && text.contains(":role/") {
         Ok(())
     } else {
         Err(invalid_parameter(format!("Role ARN {text} is not valid")))
@@ -485,10 +574,10 @@ fn entry_json(cluster: &str, entry: &Entry) -> Value {
         "tags": entry.tags,
         "type": entry.kind,
     });
-    // EKS derives a username when none is given; the configured one is echoed.
-    value["username"] = json!(entry.username.clone().unwrap_or_else(|| {
-        format!("arn:aws:sts::{ACCOUNT}:assumed-role/x/{{{{SessionName}}}}")
-    }));
+    // Stored at creation: the one given, or the one EKS generated.
+    if let Some(username) = &entry.username {
+        value["username"] = json!(username);
+    }
     value
 }
 
@@ -518,7 +607,7 @@ fn create_entry(shared: &mut Shared, name: &str, body: &Value) -> Answer {
         .get("principalArn")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid_parameter("principalArn is required"))?;
-    principal_arn(principal)?;
+    principal_arn(partition_of_region(&cluster.region), principal)?;
     let kind = body
         .get("type")
         .and_then(Value::as_str)
@@ -531,18 +620,20 @@ fn create_entry(shared: &mut Shared, name: &str, body: &Value) -> Answer {
             "The specified access entry resource is already in use on this cluster. principalArn: {principal}"
         )));
     }
+    let username = body
+        .get("username")
+        .and_then(Value::as_str)
+        .map_or_else(|| generated_username(principal, &kind), str::to_string);
     let entry = Entry {
         principal_arn: principal.to_string(),
         kind,
-        username: body
-            .get("username")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        username: Some(username),
         groups,
         tags: string_map(body.get("tags"))?,
         policies: BTreeMap::new(),
         arn: format!(
-            "arn:aws:eks:{}:{ACCOUNT}:access-entry/{name}/{sequence:08}",
+            "arn:{}:eks:{}:{ACCOUNT}:access-entry/{name}/{sequence:08}",
+            partition_of_region(&cluster.region),
             cluster.region
         ),
         created_at,
@@ -583,7 +674,11 @@ fn associate(shared: &mut Shared, name: &str, principal: &str, body: &Value) -> 
         .get("policyArn")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid_parameter("policyArn is required"))?;
-    if !policy.starts_with(POLICY_PREFIX) {
+    let prefix = format!(
+        "arn:{}{POLICY_RESOURCE}",
+        partition_of_region(&cluster.region)
+    );
+    if !policy.starts_with(&prefix) {
         return Err(invalid_parameter(format!(
             "The policyArn {policy} is not a valid access policy"
         )));
@@ -644,7 +739,7 @@ fn create_association(shared: &mut Shared, name: &str, body: &Value) -> Answer {
         field("serviceAccount")?,
         field("roleArn")?,
     );
-    role_arn(&role)?;
+    role_arn(partition_of_region(&cluster.region), &role)?;
     if cluster
         .associations
         .values()
@@ -657,7 +752,8 @@ fn create_association(shared: &mut Shared, name: &str, body: &Value) -> Answer {
     let id = format!("a-{sequence:017}");
     let association = Association {
         arn: format!(
-            "arn:aws:eks:{}:{ACCOUNT}:podidentityassociation/{name}/{id}",
+            "arn:{}:eks:{}:{ACCOUNT}:podidentityassociation/{name}/{id}",
+            partition_of_region(&cluster.region),
             cluster.region
         ),
         id: id.clone(),
@@ -683,5 +779,39 @@ fn tags_of<'a>(
             return Ok(&mut association.tags);
         }
     }
-    Err(not_found(format!("Resource {arn} not found")))
+    Err(tagging_not_found(format!("Resource {arn} not found")))
+}
+
+/// TagResource: EKS's tag limits (50 tags; keys 1–128 and values up to 256 characters; the
+/// `aws:` prefix reserved) answer `BadRequestException`, an unknown ARN `NotFoundException`.
+fn tag_resource(shared: &mut Shared, arn: &str, body: &Value) -> Answer {
+    let tags =
+        string_map(body.get("tags")).map_err(|failure| tagging_bad_request(failure.message))?;
+    if tags.is_empty() {
+        return Err(tagging_bad_request("tags is required"));
+    }
+    if let Some(key) = tags
+        .keys()
+        .find(|key| key.is_empty() || key.len() > 128 || key.to_lowercase().starts_with("aws:"))
+    {
+        return Err(tagging_bad_request(format!("Tag key {key} is not valid")));
+    }
+    if let Some((key, _)) = tags.iter().find(|(_, value)| value.len() > 256) {
+        return Err(tagging_bad_request(format!(
+            "The value of tag {key} is too long"
+        )));
+    }
+    let target = tags_of(shared, arn)?;
+    let count = target
+        .keys()
+        .chain(tags.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if count > 50 {
+        return Err(tagging_bad_request(format!(
+            "Resource {arn} would have {count} tags; the limit is 50"
+        )));
+    }
+    target.extend(tags);
+    Ok(json!({}))
 }

@@ -50,6 +50,9 @@ pub struct Cluster {
     /// DescribeCluster, like EKS before access entries (and moto).
     pub authentication_mode: Option<String>,
     pub entries: BTreeMap<String, Entry>,
+    /// The IAM principal that created the cluster with `bootstrapClusterCreatorAdminPermissions`
+    /// (its access entry is made with the cluster); `None`: created without it.
+    pub creator: Option<String>,
     /// By association id.
     pub associations: BTreeMap<String, Association>,
 }
@@ -106,9 +109,26 @@ impl EksServer {
                 issuer: issuer.map(str::to_string),
                 authentication_mode: mode.map(str::to_string),
                 entries: BTreeMap::new(),
+                creator: None,
                 associations: BTreeMap::new(),
             },
         );
+    }
+
+    /// A cluster `creator` made as EKS does by default (`bootstrapClusterCreatorAdminPermissions`):
+    /// with access entries on, the creator gets an untagged `STANDARD` entry with EKS's
+    /// generated username and `AmazonEKSClusterAdminPolicy` on the whole cluster.
+    pub fn add_cluster_created_by(
+        &self,
+        name: &str,
+        region: &str,
+        mode: Option<&str>,
+        issuer: Option<&str>,
+        creator: &str,
+    ) {
+        self.add_cluster(name, region, mode, issuer);
+        let mut shared = lock(&self.state);
+        handlers::bootstrap_creator(&mut shared, name, creator);
     }
 
     /// An entry EKS makes itself (a node group's `EC2_LINUX`, the cluster creator's
@@ -116,17 +136,23 @@ impl EksServer {
     pub fn add_entry(&self, cluster: &str, principal: &str, kind: &str, groups: &[&str]) {
         let mut shared = lock(&self.state);
         let created_at = handlers::tick(&mut shared);
+        let name = cluster;
         if let Some(cluster) = shared.clusters.get_mut(cluster) {
+            let arn = format!(
+                "arn:{}:eks:{}:{ACCOUNT}:access-entry/{name}/{created_at}",
+                handlers::partition_of_region(&cluster.region),
+                cluster.region
+            );
             cluster.entries.insert(
                 principal.to_string(),
                 Entry {
                     principal_arn: principal.to_string(),
                     kind: kind.to_string(),
-                    username: None,
+                    username: Some(handlers::generated_username(principal, kind)),
                     groups: groups.iter().map(|g| g.to_string()).collect(),
                     tags: BTreeMap::new(),
                     policies: BTreeMap::new(),
-                    arn: format!("arn:aws:eks:us-east-1:{ACCOUNT}:access-entry/x/{created_at}"),
+                    arn,
                     created_at,
                 },
             );

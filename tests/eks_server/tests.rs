@@ -261,3 +261,350 @@ async fn pod_identity_associations_round_trip() {
         .expect("delete");
     assert!(server.associations("demo").is_empty());
 }
+
+/// The username of an entry created without one is EKS's, stored at creation and returned by
+/// every read; a given one is kept as it is.
+#[tokio::test]
+async fn generated_usernames_follow_the_principal_kind_and_the_entry_type() {
+    let server = EksServer::start().await;
+    server.add_cluster("demo", "us-east-1", Some("API"), None);
+    for (principal, kind) in [
+        ("arn:aws:iam::123456789012:role/nodes", "EC2_LINUX"),
+        ("arn:aws:iam::123456789012:role/windows", "EC2_WINDOWS"),
+        ("arn:aws:iam::123456789012:role/fargate", "FARGATE_LINUX"),
+        ("arn:aws:iam::123456789012:role/edge", "HYBRID_LINUX"),
+    ] {
+        server.add_entry("demo", principal, kind, &[]);
+    }
+    let eks = server.client("us-east-1");
+    let created = eks
+        .create_access_entry()
+        .cluster_name("demo")
+        .principal_arn("arn:aws:iam::123456789012:role/team/eks/admin")
+        .send()
+        .await
+        .expect("create role entry");
+    assert_eq!(
+        created.access_entry().and_then(|e| e.username()),
+        Some("arn:aws:sts::123456789012:assumed-role/admin/{{SessionName}}")
+    );
+    for (principal, username) in [
+        ("arn:aws:iam::123456789012:user/people/alice", None),
+        (
+            "arn:aws:iam::123456789012:role/named",
+            Some("named:{{SessionName}}"),
+        ),
+    ] {
+        eks.create_access_entry()
+            .cluster_name("demo")
+            .principal_arn(principal)
+            .set_username(username.map(str::to_string))
+            .send()
+            .await
+            .expect("create");
+    }
+    let username = |principal: &str| {
+        let eks = eks.clone();
+        let principal = principal.to_string();
+        async move {
+            eks.describe_access_entry()
+                .cluster_name("demo")
+                .principal_arn(principal)
+                .send()
+                .await
+                .expect("describe")
+                .access_entry()
+                .and_then(|e| e.username())
+                .map(str::to_string)
+        }
+    };
+    for (principal, expected) in [
+        (
+            "arn:aws:iam::123456789012:role/team/eks/admin",
+            "arn:aws:sts::123456789012:assumed-role/admin/{{SessionName}}",
+        ),
+        (
+            "arn:aws:iam::123456789012:user/people/alice",
+            "arn:aws:iam::123456789012:user/people/alice",
+        ),
+        (
+            "arn:aws:iam::123456789012:role/named",
+            "named:{{SessionName}}",
+        ),
+        (
+            "arn:aws:iam::123456789012:role/nodes",
+            "system:node:{{EC2PrivateDNSName}}",
+        ),
+        (
+            "arn:aws:iam::123456789012:role/windows",
+            "system:node:{{EC2PrivateDNSName}}",
+        ),
+        (
+            "arn:aws:iam::123456789012:role/fargate",
+            "system:node:{{SessionName}}",
+        ),
+        (
+            "arn:aws:iam::123456789012:role/edge",
+            "system:node:{{SessionName}}",
+        ),
+    ] {
+        assert_eq!(
+            username(principal).await.as_deref(),
+            Some(expected),
+            "{principal}"
+        );
+    }
+    // An update without a username keeps the one the entry has.
+    eks.update_access_entry()
+        .cluster_name("demo")
+        .principal_arn("arn:aws:iam::123456789012:role/team/eks/admin")
+        .kubernetes_groups("viewers")
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(
+        username("arn:aws:iam::123456789012:role/team/eks/admin")
+            .await
+            .as_deref(),
+        Some("arn:aws:sts::123456789012:assumed-role/admin/{{SessionName}}")
+    );
+}
+
+/// ARNs follow the partition of the cluster's region, and principals of another partition are
+/// refused.
+#[tokio::test]
+async fn arns_follow_the_partition() {
+    let server = EksServer::start().await;
+    for (cluster, region, partition) in [
+        ("china", "cn-north-1", "aws-cn"),
+        ("gov", "us-gov-west-1", "aws-us-gov"),
+        ("commercial", "eu-west-1", "aws"),
+    ] {
+        server.add_cluster(cluster, region, Some("API"), None);
+        let eks = server.client(region);
+        let described = eks
+            .describe_cluster()
+            .name(cluster)
+            .send()
+            .await
+            .expect("describe");
+        assert_eq!(
+            described.cluster().and_then(|c| c.arn()),
+            Some(format!("arn:{partition}:eks:{region}:123456789012:cluster/{cluster}").as_str())
+        );
+        let role = format!("arn:{partition}:iam::123456789012:role/ops/admin");
+        let created = eks
+            .create_access_entry()
+            .cluster_name(cluster)
+            .principal_arn(&role)
+            .send()
+            .await
+            .expect("create");
+        let entry = created.access_entry().expect("entry");
+        assert_eq!(
+            entry.username(),
+            Some(
+                format!("arn:{partition}:sts::123456789012:assumed-role/admin/{{{{SessionName}}}}")
+                    .as_str()
+            )
+        );
+        assert!(
+            entry
+                .access_entry_arn()
+                .is_some_and(|arn| arn.starts_with(&format!("arn:{partition}:eks:{region}:"))),
+            "{entry:?}"
+        );
+        eks.associate_access_policy()
+            .cluster_name(cluster)
+            .principal_arn(&role)
+            .policy_arn(format!(
+                "arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+            ))
+            .access_scope(
+                AccessScope::builder()
+                    .r#type(AccessScopeType::Cluster)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("associate");
+        let association = eks
+            .create_pod_identity_association()
+            .cluster_name(cluster)
+            .namespace("apps")
+            .service_account("uploader")
+            .role_arn(&role)
+            .send()
+            .await
+            .expect("pod identity");
+        assert!(
+            association
+                .association()
+                .and_then(|a| a.association_arn())
+                .is_some_and(|arn| arn.starts_with(&format!("arn:{partition}:eks:{region}:"))),
+            "{association:?}"
+        );
+        let other = if partition == "aws" { "aws-cn" } else { "aws" };
+        let foreign = eks
+            .create_access_entry()
+            .cluster_name(cluster)
+            .principal_arn(format!("arn:{other}:iam::123456789012:role/elsewhere"))
+            .send()
+            .await
+            .expect_err("another partition");
+        assert!(
+            foreign
+                .into_service_error()
+                .is_invalid_parameter_exception()
+        );
+    }
+}
+
+/// A cluster made by a creator (EKS's default) has the creator's access entry: untagged,
+/// `STANDARD`, cluster admin; a cluster in `CONFIG_MAP` mode, or made without bootstrap admin
+/// permissions, has no entries.
+#[tokio::test]
+async fn a_cluster_created_by_someone_has_the_creators_admin_entry() {
+    const CREATOR: &str = "arn:aws:iam::123456789012:role/platform/cluster-creator";
+    let server = EksServer::start().await;
+    server.add_cluster_created_by(
+        "demo",
+        "us-east-1",
+        Some("API_AND_CONFIG_MAP"),
+        None,
+        CREATOR,
+    );
+    server.add_cluster_created_by("old", "us-east-1", Some("CONFIG_MAP"), None, CREATOR);
+    server.add_cluster("bare", "us-east-1", Some("API"), None);
+    let eks = server.client("us-east-1");
+    let listed = eks
+        .list_access_entries()
+        .cluster_name("demo")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.access_entries(), [CREATOR]);
+    let described = eks
+        .describe_access_entry()
+        .cluster_name("demo")
+        .principal_arn(CREATOR)
+        .send()
+        .await
+        .expect("describe");
+    let entry = described.access_entry().expect("entry");
+    assert_eq!(entry.r#type(), Some("STANDARD"));
+    assert!(entry.tags().is_none_or(|tags| tags.is_empty()), "{entry:?}");
+    assert_eq!(
+        entry.username(),
+        Some("arn:aws:sts::123456789012:assumed-role/cluster-creator/{{SessionName}}")
+    );
+    let policies = eks
+        .list_associated_access_policies()
+        .cluster_name("demo")
+        .principal_arn(CREATOR)
+        .send()
+        .await
+        .expect("policies");
+    let [policy] = policies.associated_access_policies() else {
+        panic!("{policies:?}");
+    };
+    assert_eq!(
+        policy.policy_arn(),
+        Some("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    );
+    assert_eq!(
+        policy.access_scope().and_then(|s| s.r#type()),
+        Some(&AccessScopeType::Cluster)
+    );
+    let bootstrap = |name: &'static str| {
+        let eks = eks.clone();
+        async move {
+            eks.describe_cluster()
+                .name(name)
+                .send()
+                .await
+                .expect("describe cluster")
+                .cluster()
+                .and_then(|c| c.access_config())
+                .and_then(|c| c.bootstrap_cluster_creator_admin_permissions())
+        }
+    };
+    assert_eq!(bootstrap("demo").await, Some(true));
+    assert_eq!(bootstrap("bare").await, Some(false));
+    assert!(server.entries("old").is_empty());
+    assert!(server.entries("bare").is_empty());
+}
+
+/// TagResource and UntagResource answer with the errors the EKS model lists for them:
+/// `NotFoundException` for an unknown resource, `BadRequestException` for tags EKS refuses.
+#[tokio::test]
+async fn tagging_errors_use_the_codes_of_the_eks_model() {
+    let server = EksServer::start().await;
+    server.add_cluster("demo", "us-east-1", Some("API"), None);
+    let eks = server.client("us-east-1");
+    let created = eks
+        .create_access_entry()
+        .cluster_name("demo")
+        .principal_arn(ROLE)
+        .send()
+        .await
+        .expect("create");
+    let arn = created
+        .access_entry()
+        .and_then(|e| e.access_entry_arn())
+        .expect("arn")
+        .to_string();
+    let missing = "arn:aws:eks:us-east-1:123456789012:access-entry/demo/gone";
+    let unknown = eks
+        .tag_resource()
+        .resource_arn(missing)
+        .tags("team", "a")
+        .send()
+        .await
+        .expect_err("unknown resource");
+    assert!(unknown.into_service_error().is_not_found_exception());
+    let unknown = eks
+        .untag_resource()
+        .resource_arn(missing)
+        .tag_keys("team")
+        .send()
+        .await
+        .expect_err("unknown resource");
+    assert!(unknown.into_service_error().is_not_found_exception());
+    let reserved = eks
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("aws:team", "a")
+        .send()
+        .await
+        .expect_err("reserved prefix");
+    assert!(reserved.into_service_error().is_bad_request_exception());
+    let long = eks
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("team", "v".repeat(257))
+        .send()
+        .await
+        .expect_err("value too long");
+    assert!(long.into_service_error().is_bad_request_exception());
+    let mut fifty = eks.tag_resource().resource_arn(&arn);
+    for index in 0..50 {
+        fifty = fifty.tags(format!("k{index}"), "v");
+    }
+    fifty.send().await.expect("50 tags");
+    let over = eks
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("one-more", "v")
+        .send()
+        .await
+        .expect_err("51 tags");
+    assert!(over.into_service_error().is_bad_request_exception());
+    eks.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("k0")
+        .send()
+        .await
+        .expect("untag");
+    assert_eq!(server.entries("demo")[ROLE].tags.len(), 49);
+}
