@@ -83,7 +83,7 @@ pub async fn read(
                 let (mut cluster, facts) = tokio::try_join!(
                     async { read_cluster(client, &want).await.map_err(LiveError::Kube) },
                     async {
-                        eks::describe(&eks, name, &want)
+                        eks::describe(&eks, name, &want, &eks::ReadOptions::default())
                             .await
                             .map_err(LiveError::Aws)
                     },
@@ -92,10 +92,11 @@ pub async fn read(
                 // No access configuration reported: aws-auth only, nothing more to read.
                 cluster.authentication = facts.authentication.unwrap_or_default();
                 if facts.authentication.is_some() {
-                    let access =
-                        eks::read_access(&eks, eks::eks_name(name, &want), cluster.authentication)
-                            .await
-                            .map_err(LiveError::Aws)?;
+                    let (eks_name, options) =
+                        (eks::eks_name(name, &want), eks::ReadOptions::default());
+                    let access = eks::read_access(&eks, eks_name, cluster.authentication, &options)
+                        .await
+                        .map_err(LiveError::Aws)?;
                     cluster.access_entries = access.access_entries;
                     cluster.pod_identity = access.pod_identity;
                 }

@@ -14,6 +14,7 @@ mod aws_read;
 mod cli;
 mod e2e;
 mod eks_access;
+mod eks_read;
 mod eks_server;
 mod examples;
 mod first_hour;

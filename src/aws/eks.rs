@@ -2,20 +2,107 @@
 //! access.yaml does not pin `oidcIssuer`) and authentication mode (`eks:DescribeCluster`), its
 //! access entries with their access policies, and its Pod Identity associations. All calls go
 //! to the cluster's region.
+//!
+//! Every call goes through the retry engine of the writes ([`super::retry`]): a throttled read
+//! (EKS answers bursts with `429 ThrottlingException`) is retried with backoff, each listing
+//! page on its own. The per-item reads (one `DescribeAccessEntry` and one
+//! `ListAssociatedAccessPolicies` per entry, one `DescribePodIdentityAssociation` per
+//! association) run at most [`CONCURRENT_DESCRIBES`] at a time; what they return is keyed, so
+//! the result is the same whatever order the answers come in.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use aws_config::{Region, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use futures_util::{StreamExt, TryStreamExt, stream};
 
-use super::error::sent;
+use super::retry::{AwsCalls, RetryPolicy, ServiceError};
 use super::{AwsError, CallCounter};
 use crate::model::{
     AccessEntry, AccessScope, AuthenticationMode, Cluster, PRINCIPAL_ID_TAG, PodIdentityAssociation,
 };
 
-/// How many describe calls run at once per cluster: EKS throttles bursts per account.
-const CONCURRENT_DESCRIBES: usize = 8;
+/// How many per-item reads run at once per cluster. EKS limits each account's request rate per
+/// API and answers a burst beyond it with `ThrottlingException`: more in flight buys backoff,
+/// not speed, and the clusters of one account are read at the same time. 8 makes a 500-entry
+/// read (1,000 calls, two per entry one after the other) about 250 round trips long instead of
+/// 1,000, with a burst small enough for EKS's limits.
+pub const CONCURRENT_DESCRIBES: usize = 8;
+
+/// How the reads of one cluster are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Per-item reads in flight at once (at least 1).
+    pub concurrency: usize,
+    /// Retries of each call (throttling).
+    pub retry: RetryPolicy,
+}
+
+impl Default for ReadOptions {
+    /// [`CONCURRENT_DESCRIBES`] at once, with the retry policy of the AWS writes.
+    fn default() -> Self {
+        ReadOptions {
+            concurrency: CONCURRENT_DESCRIBES,
+            retry: RetryPolicy::aws(),
+        }
+    }
+}
+
+impl AwsCalls for ReadOptions {
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+}
+
+impl ReadOptions {
+    /// One read call, retried while throttled.
+    async fn read<T, E: ServiceError, Fut>(
+        &self,
+        name: &'static str,
+        object: &str,
+        send: impl Fn() -> Fut,
+    ) -> Result<T, AwsError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        self.call(name, object, false, send).await
+    }
+
+    /// Every page of a listing, each page retried on its own: `page(token)` sends the request
+    /// for one page, `items` splits its answer into the items and the next token.
+    async fn pages<T, O, E: ServiceError, Fut>(
+        &self,
+        name: &'static str,
+        object: &str,
+        page: impl Fn(Option<String>) -> Fut,
+        items: impl Fn(O) -> (Vec<T>, Option<String>),
+    ) -> Result<Vec<T>, AwsError>
+    where
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+    {
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = self.read(name, object, || page(token.clone())).await?;
+            let (mut got, next) = items(output);
+            all.append(&mut got);
+            match next {
+                None => return Ok(all),
+                Some(next) if next.is_empty() => return Ok(all),
+                Some(next) if token.as_deref() == Some(next.as_str()) => {
+                    return Err(AwsError::bad_response(
+                        name,
+                        Some(object.to_string()),
+                        "the listing answered the same next token twice",
+                    ));
+                }
+                Some(next) => token = Some(next),
+            }
+        }
+    }
+}
 
 /// What `DescribeCluster` tells about a cluster.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -79,11 +166,14 @@ pub async fn describe(
     eks: &aws_sdk_eks::Client,
     name: &str,
     cluster: &Cluster,
+    options: &ReadOptions,
 ) -> Result<EksCluster, AwsError> {
     let eks_name = eks_name(name, cluster);
-    let object = Some(format!("cluster {eks_name}"));
-    let request = eks.describe_cluster().name(eks_name).send();
-    let output = sent("eks:DescribeCluster", object, request).await?;
+    let object = format!("cluster {eks_name}");
+    let request = eks.describe_cluster().name(eks_name);
+    let output = options
+        .read("eks:DescribeCluster", &object, || request.clone().send())
+        .await?;
     let described = output.cluster();
     let oidc_issuer = described
         .and_then(|cluster| cluster.identity())
@@ -115,61 +205,83 @@ pub async fn read_access(
     eks: &aws_sdk_eks::Client,
     eks_name: &str,
     mode: AuthenticationMode,
+    options: &ReadOptions,
 ) -> Result<EksAccess, AwsError> {
     let entries = async {
         if mode.uses_access_entries() {
-            read_access_entries(eks, eks_name).await
+            read_access_entries(eks, eks_name, options).await
         } else {
             Ok(BTreeMap::new())
         }
     };
     let (access_entries, pod_identity) =
-        tokio::try_join!(entries, read_pod_identity(eks, eks_name))?;
+        tokio::try_join!(entries, read_pod_identity(eks, eks_name, options))?;
     Ok(EksAccess {
         access_entries,
         pod_identity,
     })
 }
 
+/// `read(item)` for each of `items`, at most `options.concurrency` at a time, keyed.
+async fn read_each<I, K: Ord, V, Fut>(
+    items: Vec<I>,
+    options: &ReadOptions,
+    read: impl Fn(I) -> Fut,
+) -> Result<BTreeMap<K, V>, AwsError>
+where
+    Fut: Future<Output = Result<(K, V), AwsError>>,
+{
+    stream::iter(items)
+        .map(read)
+        .buffer_unordered(options.concurrency.max(1))
+        .try_collect()
+        .await
+}
+
 async fn read_access_entries(
     eks: &aws_sdk_eks::Client,
     eks_name: &str,
+    options: &ReadOptions,
 ) -> Result<BTreeMap<String, AccessEntry>, AwsError> {
-    let object = || Some(format!("cluster {eks_name}"));
     let request = eks.list_access_entries().cluster_name(eks_name);
-    let principals: Vec<String> = sent(
-        "eks:ListAccessEntries",
-        object(),
-        request.into_paginator().items().send().try_collect(),
-    )
-    .await?;
-    stream::iter(principals)
-        .map(|principal| async move {
-            let entry = read_access_entry(eks, eks_name, &principal).await?;
-            Ok::<_, AwsError>((principal, entry))
-        })
-        .buffer_unordered(CONCURRENT_DESCRIBES)
-        .try_collect()
-        .await
+    let principals = options
+        .pages(
+            "eks:ListAccessEntries",
+            &format!("cluster {eks_name}"),
+            |token| request.clone().set_next_token(token).send(),
+            |output| {
+                let next = output.next_token().map(str::to_string);
+                (output.access_entries.unwrap_or_default(), next)
+            },
+        )
+        .await?;
+    read_each(principals, options, |principal| async move {
+        let entry = read_access_entry(eks, eks_name, &principal, options).await?;
+        Ok((principal, entry))
+    })
+    .await
 }
 
 async fn read_access_entry(
     eks: &aws_sdk_eks::Client,
     eks_name: &str,
     principal: &str,
+    options: &ReadOptions,
 ) -> Result<AccessEntry, AwsError> {
-    let object = || Some(format!("access entry {principal} of cluster {eks_name}"));
-    let described = eks
+    let object = format!("access entry {principal} of cluster {eks_name}");
+    let request = eks
         .describe_access_entry()
         .cluster_name(eks_name)
-        .principal_arn(principal)
-        .send()
-        .await
-        .map_err(|error| AwsError::from_sdk("eks:DescribeAccessEntry", object(), error))?;
+        .principal_arn(principal);
+    let described = options
+        .read("eks:DescribeAccessEntry", &object, || {
+            request.clone().send()
+        })
+        .await?;
     let Some(entry) = described.access_entry() else {
         return Err(AwsError::bad_response(
             "eks:DescribeAccessEntry",
-            object(),
+            Some(object),
             "the response holds no access entry",
         ));
     };
@@ -186,12 +298,17 @@ async fn read_access_entry(
         .list_associated_access_policies()
         .cluster_name(eks_name)
         .principal_arn(principal);
-    let associated = sent(
-        "eks:ListAssociatedAccessPolicies",
-        object(),
-        request.into_paginator().items().send().try_collect(),
-    )
-    .await?;
+    let associated = options
+        .pages(
+            "eks:ListAssociatedAccessPolicies",
+            &object,
+            |token| request.clone().set_next_token(token).send(),
+            |output| {
+                let next = output.next_token().map(str::to_string);
+                (output.associated_access_policies.unwrap_or_default(), next)
+            },
+        )
+        .await?;
     let policies = associated
         .iter()
         .filter_map(|associated| {
@@ -223,15 +340,20 @@ fn scope_of(scope: Option<&aws_sdk_eks::types::AccessScope>) -> AccessScope {
 async fn read_pod_identity(
     eks: &aws_sdk_eks::Client,
     eks_name: &str,
+    options: &ReadOptions,
 ) -> Result<BTreeMap<String, PodIdentityAssociation>, AwsError> {
-    let object = || Some(format!("cluster {eks_name}"));
     let request = eks.list_pod_identity_associations().cluster_name(eks_name);
-    let listed = sent(
-        "eks:ListPodIdentityAssociations",
-        object(),
-        request.into_paginator().items().send().try_collect(),
-    )
-    .await?;
+    let listed = options
+        .pages(
+            "eks:ListPodIdentityAssociations",
+            &format!("cluster {eks_name}"),
+            |token| request.clone().set_next_token(token).send(),
+            |output| {
+                let next = output.next_token().map(str::to_string);
+                (output.associations.unwrap_or_default(), next)
+            },
+        )
+        .await?;
     let summaries: Vec<(String, String)> = listed
         .iter()
         .filter_map(|summary| {
@@ -242,37 +364,40 @@ async fn read_pod_identity(
             ))
         })
         .collect();
-    stream::iter(summaries)
-        .map(|(key, id)| async move {
-            let object = Some(format!("association {id} ({key}) of cluster {eks_name}"));
-            let request = eks.describe_pod_identity_association();
-            let request = request.cluster_name(eks_name).association_id(&id).send();
-            let described = sent("eks:DescribePodIdentityAssociation", object, request).await?;
-            let association = described.association();
-            let role_arn = association
-                .and_then(|a| a.role_arn())
-                .unwrap_or_default()
-                .to_string();
-            let tags = association
-                .and_then(|a| a.tags())
-                .map(|tags| {
-                    tags.iter()
-                        .map(|(key, value)| (key.clone(), value.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok::<_, AwsError>((
-                key,
-                PodIdentityAssociation {
-                    role_arn,
-                    tags,
-                    association_id: Some(id),
-                },
-            ))
-        })
-        .buffer_unordered(CONCURRENT_DESCRIBES)
-        .try_collect()
-        .await
+    read_each(summaries, options, |(key, id)| async move {
+        let object = format!("association {id} ({key}) of cluster {eks_name}");
+        let request = eks
+            .describe_pod_identity_association()
+            .cluster_name(eks_name)
+            .association_id(&id);
+        let described = options
+            .read("eks:DescribePodIdentityAssociation", &object, || {
+                request.clone().send()
+            })
+            .await?;
+        let association = described.association();
+        let role_arn = association
+            .and_then(|a| a.role_arn())
+            .unwrap_or_default()
+            .to_string();
+        let tags = association
+            .and_then(|a| a.tags())
+            .map(|tags| {
+                tags.iter()
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((
+            key,
+            PodIdentityAssociation {
+                role_arn,
+                tags,
+                association_id: Some(id),
+            },
+        ))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -139,6 +139,24 @@ pub fn bootstrap_creator(shared: &mut Shared, name: &str, creator: &str) {
     cluster.entries.insert(creator.to_string(), entry);
 }
 
+/// The throttling mode's answer to the request just counted, if it is one to throttle.
+fn throttled(shared: &mut Shared) -> Option<Failure> {
+    let throttle = &mut shared.throttle;
+    if throttle.every == 0 {
+        return None;
+    }
+    throttle.seen += 1;
+    if !throttle.seen.is_multiple_of(throttle.every) {
+        return None;
+    }
+    throttle.throttled += 1;
+    Some(Failure {
+        kind: "ThrottlingException",
+        status: 429,
+        message: "Rate exceeded".into(),
+    })
+}
+
 pub fn tick(shared: &mut Shared) -> u64 {
     shared.clock += 1;
     1_700_000_000 + shared.clock
@@ -201,15 +219,21 @@ async fn handle(
     } else {
         serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
-    let answer = {
+    let (answer, latency) = {
         let mut shared = lock(&state);
         shared.log.push(format!("{method} /{}", segments.join("/")));
-        if body.is_null() {
+        let answer = if let Some(failure) = throttled(&mut shared) {
+            Err(failure)
+        } else if body.is_null() {
             Err(invalid_parameter("the request body is not JSON"))
         } else {
             route(&mut shared, &method, &segments, &parameters, &body)
-        }
+        };
+        (answer, shared.latency)
     };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     Ok(match answer {
         Ok(value) => respond(StatusCode::OK, &value, None),
         Err(failure) => respond(

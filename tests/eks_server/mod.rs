@@ -11,6 +11,7 @@ mod handlers;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -64,6 +65,22 @@ pub struct Shared {
     pub log: Vec<String>,
     pub clock: u64,
     pub sequence: u64,
+    /// The throttling mode ([`EksServer::throttle_every`]).
+    pub throttle: Throttle,
+    /// How long each answer is held back ([`EksServer::set_latency`]).
+    pub latency: Duration,
+}
+
+/// The throttling mode: every `every`-th request since it was set (0: off) is answered
+/// `429 ThrottlingException`, as EKS answers an account over its request rate. Counting
+/// requests, not time, makes which share of the requests is throttled deterministic.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Throttle {
+    pub every: u64,
+    /// Requests seen since the mode was set.
+    pub seen: u64,
+    /// Requests answered with `ThrottlingException` since the mode was set.
+    pub throttled: u64,
 }
 
 pub type SharedState = Arc<Mutex<Shared>>;
@@ -181,6 +198,28 @@ impl EksServer {
             .unwrap_or_default()
     }
 
+    /// Answers every `every`-th request from now on with `429 ThrottlingException` (0: never).
+    pub fn throttle_every(&self, every: u64) {
+        lock(&self.state).throttle = Throttle {
+            every,
+            ..Throttle::default()
+        };
+    }
+
+    /// Requests answered with `ThrottlingException` since [`Self::throttle_every`].
+    pub fn throttled(&self) -> u64 {
+        lock(&self.state).throttle.throttled
+    }
+
+    /// Holds every answer back by `latency` (a network round trip, for the benchmark).
+    #[allow(
+        dead_code,
+        reason = "used by benches/eks_read.rs; the tests never wait for an answer"
+    )]
+    pub fn set_latency(&self, latency: Duration) {
+        lock(&self.state).latency = latency;
+    }
+
     pub fn log(&self) -> Vec<String> {
         lock(&self.state).log.clone()
     }
@@ -195,6 +234,18 @@ impl EksServer {
                 "testing", "testing", None, None, "test",
             ))
             .http_client(accessctl::aws::config::http_client())
+            .build();
+        aws_sdk_eks::Client::from_conf(config)
+    }
+
+    /// [`Self::client`] without the SDK's own retries: every answer reaches the caller (a
+    /// throttled request too).
+    pub fn client_without_retries(&self, region: &str) -> aws_sdk_eks::Client {
+        let config = self
+            .client(region)
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_eks::config::retry::RetryConfig::disabled())
             .build();
         aws_sdk_eks::Client::from_conf(config)
     }

@@ -608,3 +608,58 @@ async fn tagging_errors_use_the_codes_of_the_eks_model() {
         .expect("untag");
     assert_eq!(server.entries("demo")[ROLE].tags.len(), 49);
 }
+
+#[tokio::test]
+async fn the_throttling_mode_answers_every_nth_request_with_429() {
+    use aws_sdk_eks::error::ProvideErrorMetadata;
+
+    let server = EksServer::start().await;
+    server.add_cluster("demo", "us-east-1", Some("API"), None);
+    let eks = server.client_without_retries("us-east-1");
+    server.throttle_every(3);
+    let mut outcomes = Vec::new();
+    for _ in 0..9 {
+        match eks.describe_cluster().name("demo").send().await {
+            Ok(_) => outcomes.push("ok".to_string()),
+            Err(error) => {
+                let status = error.raw_response().map(|r| r.status().as_u16());
+                let service = error.into_service_error();
+                outcomes.push(format!(
+                    "{status:?} {} {}",
+                    service.code().unwrap_or_default(),
+                    service.message().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let throttled = "Some(429) ThrottlingException Rate exceeded";
+    assert_eq!(
+        outcomes,
+        [
+            "ok", "ok", throttled, "ok", "ok", throttled, "ok", "ok", throttled
+        ]
+    );
+    assert_eq!(server.throttled(), 3);
+    // Throttled requests are requests: they are logged like the others.
+    assert_eq!(server.log().len(), 9);
+
+    // Setting the mode again starts the count afresh; 0 turns it off.
+    server.throttle_every(2);
+    eks.describe_cluster()
+        .name("demo")
+        .send()
+        .await
+        .expect("1st");
+    let second = eks.describe_cluster().name("demo").send().await;
+    assert!(second.is_err(), "{second:?}");
+    assert_eq!(server.throttled(), 1);
+    server.throttle_every(0);
+    for _ in 0..4 {
+        eks.describe_cluster()
+            .name("demo")
+            .send()
+            .await
+            .expect("off");
+    }
+    assert_eq!(server.throttled(), 0);
+}
