@@ -35,17 +35,25 @@ pub fn transient(error: &AwsError, fresh: bool) -> Option<Transient> {
     match &error.kind {
         ErrorKind::Throttled => Some(Transient::Throttled),
         ErrorKind::NotFound if fresh => Some(Transient::NotYetVisible),
-        ErrorKind::Service(code)
-            if fresh
-                && code == "MalformedPolicyDocument"
-                && error
-                    .message
-                    .to_ascii_lowercase()
-                    .contains("invalid principal") =>
-        {
+        ErrorKind::Service(code) if fresh && names_unseen_principal(code, &error.message) => {
             Some(Transient::NotYetVisible)
         }
         _ => None,
+    }
+}
+
+/// Whether a service error says a principal does not exist, as IAM and EKS say of one IAM
+/// created a moment ago: IAM's "Invalid principal" in a trust policy; EKS' "invalid principal"
+/// of CreateAccessEntry and "Role provided in the request does not exist" of Pod Identity.
+fn names_unseen_principal(code: &str, message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    match code {
+        "MalformedPolicyDocument" => message.contains("invalid principal"),
+        "InvalidParameterException" => {
+            message.contains("principalarn is invalid: invalid principal")
+                || message.contains("role provided in the request does not exist")
+        }
+        _ => false,
     }
 }
 
@@ -228,6 +236,33 @@ mod tests {
             None
         );
         assert_eq!(transient(&error(ErrorKind::AccessDenied, ""), true), None);
+    }
+
+    #[test]
+    fn eks_retries_only_its_answers_about_an_unseen_principal() {
+        let eks = |message: &str| AwsError {
+            call: "eks:CreateAccessEntry",
+            object: None,
+            kind: ErrorKind::Service("InvalidParameterException".into()),
+            message: message.into(),
+        };
+        for unseen in [
+            "The specified principalArn is invalid: invalid principal",
+            "Role provided in the request does not exist",
+        ] {
+            assert_eq!(
+                transient(&eks(unseen), true),
+                Some(Transient::NotYetVisible)
+            );
+            assert_eq!(transient(&eks(unseen), false), None);
+        }
+        for other in [
+            "Trust policy of the role provided is invalid",
+            "The principalArn parameter format is not valid",
+            "Invalid principal in policy",
+        ] {
+            assert_eq!(transient(&eks(other), true), None, "{other}");
+        }
     }
 
     #[test]

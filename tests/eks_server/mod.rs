@@ -159,6 +159,11 @@ impl EksServer {
         lock(&self.state).visibility.entry_window = window;
     }
 
+    /// The principals and roles refused as not (yet) in IAM, one per refusal, in order.
+    pub fn refused(&self) -> Vec<String> {
+        lock(&self.state).visibility.refused.clone()
+    }
+
     pub fn entries(&self, cluster: &str) -> BTreeMap<String, Entry> {
         lock(&self.state)
             .clusters

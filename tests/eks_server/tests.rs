@@ -411,6 +411,11 @@ async fn principals_iam_has_not_propagated_answer_what_eks_answers() {
         .await
         .expect("update to a visible, trusted role");
     assert_eq!(server.associations("demo")["apps/old"].role_arn, fresh);
+    let refused = server.refused();
+    assert_eq!(
+        refused,
+        [&fresh, &alice, &missing, &fresh, &fresh, &missing, &missing].map(String::clone)
+    );
 
     // A role deleted and created again under the same name is new again.
     server.set_iam_window(UNTIL_LIFTED);

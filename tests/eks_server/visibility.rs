@@ -48,6 +48,8 @@ pub struct Visibility {
     pub entry_window: Duration,
     /// When CreateAccessEntry succeeded, by `(cluster, principal)`.
     pub entries_created: BTreeMap<(String, String), Instant>,
+    /// Every principal or role refused as not (yet) in IAM, in order.
+    pub refused: Vec<String>,
 }
 
 /// What a request asks EKS to look up in IAM.
@@ -188,6 +190,9 @@ pub async fn check(
             .or_insert_with(Instant::now);
         !new || seen.elapsed() >= window
     });
+    if !visible {
+        lock(state).visibility.refused.push(arn.clone());
+    }
     match lookup {
         Lookup::Principal(_) if !visible => Err(invalid_parameter(
             "The specified principalArn is invalid: invalid principal",
