@@ -805,3 +805,201 @@ clusters:
         "{planned}"
     );
 }
+
+/// One role with an access entry and two access policies, and (with `workload`) one with a
+/// Pod Identity association, all new: EKS meets each right after IAM creates it. `extra` adds
+/// access items.
+fn fresh_world_yaml(workload: bool, extra: &str) -> String {
+    let mut text = format!(
+        r#"version: 1
+account: "{ACCOUNT}"
+iam:
+  roles:
+    deployer:
+      trust: {{accounts: ["{ACCOUNT}"]}}
+"#
+    );
+    if workload {
+        text.push_str("    uploader:\n      trust: {services: [pods.eks.amazonaws.com]}\n");
+    }
+    text.push_str(&format!(
+        r#"clusters:
+  demo:
+    region: us-east-1
+    authentication: access-entries
+    namespaces: [apps]
+    access:
+      - role: deployer
+        username: deployer
+        accessPolicies:
+          - {{policy: AmazonEKSViewPolicy, namespaces: [apps]}}
+          - {{policy: AmazonEKSEditPolicy, namespaces: [apps]}}
+{extra}"#
+    ));
+    if workload {
+        text.push_str("    serviceAccounts:\n      apps/uploader: {podIdentity: uploader}\n");
+    }
+    text
+}
+
+/// A cluster with access entries, moto for IAM, and a directory for access.yaml.
+async fn fresh_world() -> (EksServer, KubeServer, Moto, tempfile::TempDir) {
+    let eks = EksServer::start().await;
+    eks.add_cluster("demo", "us-east-1", Some("API"), Some(ISSUER));
+    let kube = KubeServer::start().await;
+    seed_cluster(&kube, &Cluster::default());
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    (eks, kube, moto, dir)
+}
+
+/// `accessctl ARGS` from `dir` (access.yaml there), with EKS at `eks`.
+fn run_in(dir: &Path, moto: &Moto, eks: &EksServer, kube: &KubeServer, args: &[&str]) -> Output {
+    let mut command = binary::command(&moto.endpoint(), kube.kubeconfig_path());
+    command
+        .env("AWS_ENDPOINT_URL_EKS", eks.endpoint())
+        .current_dir(dir);
+    tokio::task::block_in_place(|| binary::run(command, args))
+}
+
+/// How many requests of `request` (`METHOD /path`) EKS got.
+fn count(eks: &EksServer, request: &str) -> usize {
+    eks.log().iter().filter(|line| *line == request).count()
+}
+
+/// How often EKS refused `arn` as not (yet) in IAM.
+fn refusals(eks: &EksServer, arn: &str) -> usize {
+    eks.refused()
+        .iter()
+        .filter(|refused| *refused == arn)
+        .count()
+}
+
+/// Acceptance of issue 18 (items 2 and 3): with a 3-second IAM visibility window, and entries
+/// not found for 3 seconds after they are created, one apply creates the roles, the entry with
+/// both policies and the association: EKS refused each at first (the first request always falls
+/// in its window), the apply retried, and the next plan has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_iam_and_eks_see_late_is_retried_until_they_see_it() {
+    let (eks, kube, moto, dir) = fresh_world().await;
+    std::fs::write(dir.path().join("access.yaml"), fresh_world_yaml(true, "")).expect("write");
+    let window = std::time::Duration::from_secs(3);
+    eks.consult_iam(aws_sdk_iam::Client::new(&moto.sdk_config()), window);
+    eks.set_entry_window(window);
+    let run = |args: &[&str]| run_in(dir.path(), &moto, &eks, &kube, args);
+
+    let output = run(&["apply", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    let output = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+
+    let deployer = role_arn("deployer");
+    let entry = &eks.entries("demo")[&deployer];
+    let policies: Vec<&String> = entry.policies.keys().collect();
+    assert_eq!(
+        policies,
+        [
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+            VIEW
+        ]
+    );
+    assert_eq!(
+        eks.associations("demo")["apps/uploader"].role_arn,
+        role_arn("uploader")
+    );
+    assert!(refusals(&eks, &deployer) >= 1, "{:?}", eks.refused());
+    assert!(
+        refusals(&eks, &role_arn("uploader")) >= 1,
+        "{:?}",
+        eks.refused()
+    );
+    // Each policy was refused at least once (404) before it was associated.
+    let policies = format!("POST /clusters/demo/access-entries/{deployer}/access-policies");
+    assert!(count(&eks, &policies) >= 4, "{:?}", eks.log());
+}
+
+/// Acceptance of issue 18 (items 2 and 3): when EKS still does not see what this apply created
+/// when the retry bound is reached, the report names exactly what failed: the entry or
+/// association whose principal EKS does not see, then the policies an entry was created
+/// without; a principal this apply did not create is not retried at all; each re-run
+/// converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_eks_does_not_see_within_the_bound_is_reported_and_a_rerun_converges() {
+    let (eks, kube, moto, dir) = fresh_world().await;
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    eks.consult_iam(iam.clone(), crate::eks_server::UNTIL_LIFTED);
+    // A role made outside accessctl that EKS never sees.
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "sts:AssumeRole"}]});
+    iam.create_role()
+        .role_name("outsider")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .expect("create role");
+    let outsider = role_arn("outsider");
+    let write = |text: String| std::fs::write(dir.path().join("access.yaml"), text).expect("write");
+    let run = |args: &[&str]| run_in(dir.path(), &moto, &eks, &kube, args);
+    let apply = ["apply", "-q", "--auto-approve", "--aws-retry-seconds", "2"];
+
+    // IAM never shows EKS the new role: its entry is retried until the bound, the outsider's
+    // is refused at once; both are reported.
+    write(fresh_world_yaml(
+        false,
+        &format!("      - role: {outsider}\n        username: outsider\n"),
+    ));
+    let output = run(&apply);
+    insta::assert_snapshot!(
+        "iam-not-visible-within-the-bound",
+        binary::transcript(&apply, &output)
+    );
+    assert!(
+        refusals(&eks, &role_arn("deployer")) >= 2,
+        "{:?}",
+        eks.refused()
+    );
+    assert_eq!(refusals(&eks, &outsider), 1);
+    assert!(eks.entries("demo").is_empty());
+
+    // The same for a Pod Identity association (the entries come at a later stage).
+    write(fresh_world_yaml(true, ""));
+    let output = run(&apply);
+    insta::assert_snapshot!(
+        "pod-role-not-visible-within-the-bound",
+        binary::transcript(&apply, &output)
+    );
+    assert!(
+        refusals(&eks, &role_arn("uploader")) >= 2,
+        "{:?}",
+        eks.refused()
+    );
+    assert!(eks.associations("demo").is_empty());
+
+    // IAM caught up, but EKS does not find the entry it created: the entry exists, the
+    // report names both policies it lacks.
+    eks.set_iam_window(std::time::Duration::ZERO);
+    eks.set_entry_window(crate::eks_server::UNTIL_LIFTED);
+    let output = run(&apply);
+    insta::assert_snapshot!(
+        "entry-not-found-within-the-bound",
+        binary::transcript(&apply, &output)
+    );
+    assert!(
+        eks.entries("demo")[&role_arn("deployer")]
+            .policies
+            .is_empty()
+    );
+    assert_eq!(eks.associations("demo").len(), 1);
+
+    // Everything visible: the plan adds the policies, and the next plan is empty.
+    eks.set_entry_window(std::time::Duration::ZERO);
+    let output = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(2), "{}", shown(&output));
+    let output = run(&["apply", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    let output = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    assert_eq!(eks.entries("demo")[&role_arn("deployer")].policies.len(), 2);
+}

@@ -5,6 +5,15 @@
 //! An access entry accessctl creates for an IAM role records the role's unique id in the
 //! [`PRINCIPAL_ID_TAG`] tag: EKS binds the entry to that id, and the planner compares it with
 //! the role's id now to find entries a recreated role left broken.
+//!
+//! EKS sees IAM late: for a few seconds after IAM creates a role or user, CreateAccessEntry
+//! answers `InvalidParameterException: The specified principalArn is invalid: invalid
+//! principal` and Create/UpdatePodIdentityAssociation `Role provided in the request does not
+//! exist`; and AssociateAccessPolicy right after CreateAccessEntry may answer 404. Those answers
+//! are retried within the retry policy's time bound, and only for what this apply created: a
+//! principal the IAM executor created ([`Created`]), an entry created a moment ago. An entry
+//! whose policies could not all be associated is reported as failed, naming each policy left
+//! out; the next apply plans them again.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +22,7 @@ use aws_sdk_eks::types::{AccessScope as EksScope, AccessScopeType};
 use crate::model::{AccessEntry, AccessScope, IamArn, PRINCIPAL_ID_TAG, PodIdentityAssociation};
 use crate::plan::{Action, Change, Kind, Object};
 
+use super::apply::Created;
 use super::retry::{AwsCalls, RetryPolicy, aws_executor};
 use super::{AwsError, ErrorKind};
 
@@ -31,6 +41,8 @@ pub struct EksExecutor {
     iam: aws_sdk_iam::Client,
     account: String,
     retry: RetryPolicy,
+    /// What the IAM executor of this apply created.
+    created: Created,
 }
 
 impl EksExecutor {
@@ -44,7 +56,30 @@ impl EksExecutor {
             iam,
             account: account.into(),
             retry: RetryPolicy::aws(),
+            created: Created::default(),
         }
+    }
+
+    /// Shares what the IAM executor of the same apply creates
+    /// ([`IamExecutor::created`](super::IamExecutor::created)).
+    pub fn with_created(mut self, created: Created) -> Self {
+        self.created = created;
+        self
+    }
+
+    /// Whether the IAM principal `arn` names was created by this apply (path aside: EKS names
+    /// a role without its path).
+    fn is_fresh(&self, arn: &str) -> bool {
+        let Some(wanted) = IamArn::parse(arn) else {
+            return false;
+        };
+        self.created.any(|key| {
+            IamArn::parse(key).is_some_and(|made| {
+                std::mem::discriminant(&made) == std::mem::discriminant(&wanted)
+                    && (made.partition(), made.account(), made.name())
+                        == (wanted.partition(), wanted.account(), wanted.name())
+            })
+        })
     }
 
     /// Replaces the retry policy (tests use short waits).
@@ -133,8 +168,9 @@ impl EksExecutor {
             return Ok(None);
         };
         // A role created earlier in this apply may not be visible yet.
+        let fresh = self.is_fresh(principal);
         let output = self
-            .call("iam:GetRole", &format!("role `{name}`"), true, || {
+            .call("iam:GetRole", &format!("role `{name}`"), fresh, || {
                 self.iam.get_role().role_name(name).send()
             })
             .await?;
@@ -161,23 +197,50 @@ impl Target<'_> {
             tags.insert(PRINCIPAL_ID_TAG.to_string(), id);
         }
         let groups: Vec<String> = after.groups.iter().cloned().collect();
+        // EKS refuses a principal IAM has not shown it yet; a missing cluster is no such case.
+        let fresh = self.executor.is_fresh(principal);
         self.executor
-            .call("eks:CreateAccessEntry", &object, true, || {
-                self.eks
-                    .create_access_entry()
-                    .cluster_name(self.cluster)
-                    .principal_arn(principal)
-                    .r#type(after.kind.as_str())
-                    .set_username(after.username.clone())
-                    .set_kubernetes_groups(Some(groups.clone()))
-                    .set_tags(Some(tags.clone().into_iter().collect()))
-                    .send()
-            })
+            .call_judged(
+                "eks:CreateAccessEntry",
+                &object,
+                |error| fresh && error.kind != ErrorKind::NotFound,
+                || {
+                    self.eks
+                        .create_access_entry()
+                        .cluster_name(self.cluster)
+                        .principal_arn(principal)
+                        .r#type(after.kind.as_str())
+                        .set_username(after.username.clone())
+                        .set_kubernetes_groups(Some(groups.clone()))
+                        .set_tags(Some(tags.clone().into_iter().collect()))
+                        .send()
+                },
+            )
             .await?;
+        // Every policy is tried, and each one left out is named: the entry exists now, and
+        // the next apply plans what it lacks.
+        let mut missing = Vec::new();
         for (policy, scope) in &after.policies {
-            self.associate(principal, policy, scope).await?;
+            if let Err(error) = self.associate(principal, policy, scope, true).await {
+                missing.push((policy, error));
+            }
         }
-        Ok(())
+        let Some((_, first)) = missing.first() else {
+            return Ok(());
+        };
+        let policies: Vec<&str> = missing.iter().map(|(policy, _)| policy.as_str()).collect();
+        Err(AwsError {
+            object: Some(format!(
+                "{object} ({CREATED_WITHOUT} {}: {})",
+                if policies.len() == 1 {
+                    "policy"
+                } else {
+                    "policies"
+                },
+                policies.join(", ")
+            )),
+            ..first.clone()
+        })
     }
 
     async fn update_entry(
@@ -204,7 +267,7 @@ impl Target<'_> {
         for (policy, scope) in &after.policies {
             // Associating again with another scope replaces the scope.
             if before.policies.get(policy) != Some(scope) {
-                self.associate(principal, policy, scope).await?;
+                self.associate(principal, policy, scope, false).await?;
             }
         }
         for policy in before.policies.keys() {
@@ -256,11 +319,14 @@ impl Target<'_> {
         Ok(())
     }
 
+    /// Associates `policy`; `new_entry` when the entry was created a moment ago, so a 404 may be
+    /// EKS not seeing it yet.
     async fn associate(
         &self,
         principal: &str,
         policy: &str,
         scope: &AccessScope,
+        new_entry: bool,
     ) -> Result<(), AwsError> {
         let object = self.object(&format!("access entry {principal} (policy {policy})"));
         let scope = match scope {
@@ -271,7 +337,7 @@ impl Target<'_> {
                 .build(),
         };
         self.executor
-            .call("eks:AssociateAccessPolicy", &object, false, || {
+            .call("eks:AssociateAccessPolicy", &object, new_entry, || {
                 self.eks
                     .associate_access_policy()
                     .cluster_name(self.cluster)
@@ -336,18 +402,30 @@ impl Target<'_> {
         let (namespace, account) = split_key(key, &object)?;
         // The role may have been created a moment ago in this apply.
         self.executor
-            .call("eks:CreatePodIdentityAssociation", &object, true, || {
-                self.eks
-                    .create_pod_identity_association()
-                    .cluster_name(self.cluster)
-                    .namespace(namespace)
-                    .service_account(account)
-                    .role_arn(&after.role_arn)
-                    .set_tags(Some(after.tags.clone().into_iter().collect()))
-                    .send()
-            })
+            .call_judged(
+                "eks:CreatePodIdentityAssociation",
+                &object,
+                self.role_judge(&after.role_arn),
+                || {
+                    self.eks
+                        .create_pod_identity_association()
+                        .cluster_name(self.cluster)
+                        .namespace(namespace)
+                        .service_account(account)
+                        .role_arn(&after.role_arn)
+                        .set_tags(Some(after.tags.clone().into_iter().collect()))
+                        .send()
+                },
+            )
             .await
             .map(|_| ())
+    }
+
+    /// Whether an error of a Pod Identity write naming `role` is about that role, created by
+    /// this apply (a missing cluster or association is not).
+    fn role_judge(&self, role: &str) -> impl Fn(&AwsError) -> bool + use<> {
+        let fresh = self.executor.is_fresh(role);
+        move |error| fresh && error.kind != ErrorKind::NotFound
     }
 
     async fn update_association(
@@ -367,14 +445,19 @@ impl Target<'_> {
         };
         if before.role_arn != after.role_arn {
             self.executor
-                .call("eks:UpdatePodIdentityAssociation", &object, true, || {
-                    self.eks
-                        .update_pod_identity_association()
-                        .cluster_name(self.cluster)
-                        .association_id(&id)
-                        .role_arn(&after.role_arn)
-                        .send()
-                })
+                .call_judged(
+                    "eks:UpdatePodIdentityAssociation",
+                    &object,
+                    self.role_judge(&after.role_arn),
+                    || {
+                        self.eks
+                            .update_pod_identity_association()
+                            .cluster_name(self.cluster)
+                            .association_id(&id)
+                            .role_arn(&after.role_arn)
+                            .send()
+                    },
+                )
                 .await?;
         }
         if before.tags != after.tags {
@@ -455,7 +538,59 @@ fn other(change: &Change, message: String) -> AwsError {
     }
 }
 
-aws_executor!(EksExecutor, hint);
+impl EksExecutor {
+    /// Whether `change` is about a principal (an entry's) or a role (an association's) this
+    /// apply created.
+    fn names_fresh_principal(&self, change: &Change) -> bool {
+        match &change.after {
+            Some(Object::PodIdentity(after)) => self.is_fresh(&after.role_arn),
+            Some(Object::AccessEntry(_)) => self.is_fresh(&change.address.name),
+            _ => false,
+        }
+    }
+}
+
+/// How the object of an entry created without some of its policies says so.
+const CREATED_WITHOUT: &str = "created without";
+
+aws_executor!(EksExecutor, |executor, change, error| {
+    propagation_hint(error, executor.names_fresh_principal(change)).unwrap_or_else(|| hint(error))
+});
+
+/// How to go on when EKS does not see an IAM principal (`fresh`: one this apply created), or
+/// when an entry was created without some of its policies.
+fn propagation_hint(error: &AwsError, fresh: bool) -> Option<String> {
+    let unseen =
+        super::retry::transient(error, true) == Some(super::retry::Transient::NotYetVisible);
+    let entry_created = error
+        .object
+        .as_deref()
+        .is_some_and(|object| object.contains(&format!("({CREATED_WITHOUT} ")));
+    match error.call {
+        "eks:AssociateAccessPolicy" if entry_created && error.kind == ErrorKind::NotFound => Some(
+            "the access entry exists without the policies named: EKS did not yet find the entry it had just created when the retries ran out; run `accessctl apply` again to associate them".to_string(),
+        ),
+        "eks:AssociateAccessPolicy" if entry_created => Some(format!(
+            "the access entry exists without the policies named: {}; then `accessctl apply` again associates them",
+            hint(error)
+        )),
+        "eks:CreateAccessEntry"
+        | "eks:CreatePodIdentityAssociation"
+        | "eks:UpdatePodIdentityAssociation"
+            if unseen && fresh =>
+        {
+            Some("this apply created the IAM principal, and IAM had not yet propagated it to EKS when the retries ran out: run `accessctl apply` again to complete the change".to_string())
+        }
+        "eks:CreateAccessEntry"
+        | "eks:CreatePodIdentityAssociation"
+        | "eks:UpdatePodIdentityAssociation"
+            if unseen =>
+        {
+            Some("EKS does not know this IAM principal: check that it exists and that its ARN in access.yaml is right (`aws iam get-role`, `aws iam get-user`)".to_string())
+        }
+        _ => None,
+    }
+}
 
 /// How to fix a failed EKS write.
 pub fn hint(error: &AwsError) -> String {
@@ -527,5 +662,37 @@ mod hint_tests {
             "The specified principalArn is invalid",
         );
         assert!(hint(&entry).contains("access policy"), "{}", hint(&entry));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_principal_is_fresh_when_this_apply_created_it_path_aside() {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .build();
+        let created = Created::default();
+        let executor = EksExecutor::new(
+            BTreeMap::new(),
+            aws_sdk_iam::Client::from_conf(config),
+            "123456789012",
+        )
+        .with_created(created.clone());
+        assert!(!executor.is_fresh("arn:aws:iam::123456789012:role/deployer"));
+        // What the IAM executor records later is seen: the handle is shared.
+        created.insert("arn:aws:iam::123456789012:role/team/deployer".into());
+        assert!(executor.is_fresh("arn:aws:iam::123456789012:role/deployer"));
+        assert!(executor.is_fresh("arn:aws:iam::123456789012:role/team/deployer"));
+        for other in [
+            "arn:aws:iam::123456789012:user/deployer",
+            "arn:aws:iam::210987654321:role/deployer",
+            "arn:aws:iam::123456789012:role/other",
+            "deployer",
+        ] {
+            assert!(!executor.is_fresh(other), "{other}");
+        }
     }
 }

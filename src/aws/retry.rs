@@ -35,17 +35,25 @@ pub fn transient(error: &AwsError, fresh: bool) -> Option<Transient> {
     match &error.kind {
         ErrorKind::Throttled => Some(Transient::Throttled),
         ErrorKind::NotFound if fresh => Some(Transient::NotYetVisible),
-        ErrorKind::Service(code)
-            if fresh
-                && code == "MalformedPolicyDocument"
-                && error
-                    .message
-                    .to_ascii_lowercase()
-                    .contains("invalid principal") =>
-        {
+        ErrorKind::Service(code) if fresh && names_unseen_principal(code, &error.message) => {
             Some(Transient::NotYetVisible)
         }
         _ => None,
+    }
+}
+
+/// Whether a service error says a principal does not exist, as IAM and EKS say of one IAM
+/// created a moment ago: IAM's "Invalid principal" in a trust policy; EKS' "invalid principal"
+/// of CreateAccessEntry and "Role provided in the request does not exist" of Pod Identity.
+fn names_unseen_principal(code: &str, message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    match code {
+        "MalformedPolicyDocument" => message.contains("invalid principal"),
+        "InvalidParameterException" => {
+            message.contains("principalarn is invalid: invalid principal")
+                || message.contains("role provided in the request does not exist")
+        }
+        _ => false,
     }
 }
 
@@ -110,9 +118,10 @@ where
 /// Makes an AWS executor an [`Executor`](crate::apply::Executor) and gives it the one `call`
 /// wrapper: the type has a `retry: RetryPolicy` field and an inherent
 /// `async fn execute_change(&self, &Change) -> Result<(), AwsError>`; a unit is carried out
-/// change by change, and the first failure stops it with `$hint`'s advice.
+/// change by change, and the first failure stops it with the advice `$hint` gives for it
+/// (given the executor, the change and the error).
 macro_rules! aws_executor {
-    ($type:ty, $hint:path) => {
+    ($type:ty, |$executor:ident, $change:ident, $error:ident| $hint:expr) => {
         impl $crate::aws::retry::AwsCalls for $type {
             fn retry_policy(&self) -> &$crate::retry::RetryPolicy {
                 &self.retry
@@ -126,8 +135,9 @@ macro_rules! aws_executor {
             ) -> Result<(), $crate::apply::ApplyError> {
                 for change in unit {
                     // The report line names the address; the error names the call and the object.
-                    self.execute_change(change).await.map_err(|error| {
-                        $crate::apply::ApplyError::new(error.to_string()).with_hint($hint(&error))
+                    self.execute_change(change).await.map_err(|failed| {
+                        let ($executor, $change, $error) = (self, change, &failed);
+                        $crate::apply::ApplyError::new(failed.to_string()).with_hint($hint)
                     })?;
                 }
                 Ok(())
@@ -258,6 +268,33 @@ mod tests {
             None
         );
         assert_eq!(transient(&error(ErrorKind::AccessDenied, ""), true), None);
+    }
+
+    #[test]
+    fn eks_retries_only_its_answers_about_an_unseen_principal() {
+        let eks = |message: &str| AwsError {
+            call: "eks:CreateAccessEntry",
+            object: None,
+            kind: ErrorKind::Service("InvalidParameterException".into()),
+            message: message.into(),
+        };
+        for unseen in [
+            "The specified principalArn is invalid: invalid principal",
+            "Role provided in the request does not exist",
+        ] {
+            assert_eq!(
+                transient(&eks(unseen), true),
+                Some(Transient::NotYetVisible)
+            );
+            assert_eq!(transient(&eks(unseen), false), None);
+        }
+        for other in [
+            "Trust policy of the role provided is invalid",
+            "The principalArn parameter format is not valid",
+            "Invalid principal in policy",
+        ] {
+            assert_eq!(transient(&eks(other), true), None, "{other}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ use super::planning::plan_live;
 use super::progress::Progress;
 use super::{CliError, EXIT_OK, Printer};
 use crate::apply::{self, ApplyError, ApplyReport, Executor, Route};
+use crate::aws::RetryPolicy;
 use crate::aws::apply::IamExecutor;
 use crate::kube::{ClusterExecutor, ClusterExecutors};
 use crate::live::Connections;
@@ -49,6 +50,11 @@ pub struct ApplyArgs {
     pub parallelism: u16,
     #[command(flatten)]
     pub safety: SafetyArgs,
+    /// How long an AWS write is retried while IAM and EKS catch up with an object this apply
+    /// created, or while AWS throttles (seconds; default 60). Hidden: for tests, which set a
+    /// short bound to see a give-up quickly (docs/testing.md)
+    #[arg(long, hide = true, value_name = "SECONDS")]
+    pub aws_retry_seconds: Option<u64>,
 }
 
 /// Files and the confirmation prompt are read here, on this thread; only the AWS and cluster
@@ -245,7 +251,7 @@ fn execute(
     progress.phase(format!("applying 0/{}…", plan.changes.len()));
     let report = runtime.block_on(async {
         let counted = Counted {
-            inner: executor(connections, live),
+            inner: executor(connections, live, retry_policy(args)),
             done: AtomicUsize::new(0),
             total: plan.changes.len(),
             progress: &progress,
@@ -271,13 +277,30 @@ fn complete(applied: usize) -> String {
     )
 }
 
+/// The retry policy of the AWS writes: [`RetryPolicy::aws`], its time bound as `args` sets it.
+fn retry_policy(args: &ApplyArgs) -> RetryPolicy {
+    let policy = RetryPolicy::aws();
+    RetryPolicy {
+        max_elapsed: args
+            .aws_retry_seconds
+            .map_or(policy.max_elapsed, std::time::Duration::from_secs),
+        ..policy
+    }
+}
+
 /// The executors for IAM, EKS and each cluster, over the connections live state was read with.
-fn executor(connections: Connections, live: &State) -> impl Executor {
+/// The EKS executor knows what the IAM executor creates: EKS sees it late.
+fn executor(connections: Connections, live: &State, retry: RetryPolicy) -> impl Executor {
     let account = live.account.clone().unwrap_or_default();
+    let iam = IamExecutor::new(connections.aws.iam.clone(), account, live.partition.clone())
+        .with_retry(retry);
+    let eks = crate::live::eks_executor(&connections, live)
+        .with_retry(retry)
+        .with_created(iam.created());
     Route {
-        iam: IamExecutor::new(connections.aws.iam.clone(), account, live.partition.clone()),
+        iam,
         // Before `clusters`, which moves the cluster connections.
-        eks: crate::live::eks_executor(&connections, live),
+        eks,
         clusters: ClusterExecutors {
             clusters: connections
                 .clusters

@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::{ACCOUNT, Association, Cluster, Entry, Shared, SharedState, lock};
+use super::{ACCOUNT, Association, Cluster, Entry, Shared, SharedState, lock, visibility};
 
 /// The access policies EKS offers, after `arn:PARTITION` (a subset is enough: the prefix is
 /// what is checked).
@@ -26,7 +26,7 @@ pub struct Failure {
     message: String,
 }
 
-fn not_found(message: impl Into<String>) -> Failure {
+pub(super) fn not_found(message: impl Into<String>) -> Failure {
     Failure {
         kind: "ResourceNotFoundException",
         status: 404,
@@ -42,7 +42,7 @@ fn in_use(message: impl Into<String>) -> Failure {
     }
 }
 
-fn invalid_parameter(message: impl Into<String>) -> Failure {
+pub(super) fn invalid_parameter(message: impl Into<String>) -> Failure {
     Failure {
         kind: "InvalidParameterException",
         status: 400,
@@ -219,6 +219,8 @@ async fn handle(
     } else {
         serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
+    // What EKS sees of IAM is asked before the state is locked (it may ask moto).
+    let visible = visibility::check(&state, &method, &segments, &body).await;
     let (answer, latency) = {
         let mut shared = lock(&state);
         shared.log.push(format!("{method} /{}", segments.join("/")));
@@ -227,7 +229,10 @@ async fn handle(
         } else if body.is_null() {
             Err(invalid_parameter("the request body is not JSON"))
         } else {
-            route(&mut shared, &method, &segments, &parameters, &body)
+            visible
+                .and_then(|()| visibility::settled(&shared, &method, &segments))
+                .and_then(|()| route(&mut shared, &method, &segments, &parameters, &body))
+                .inspect(|_| visibility::record(&mut shared, &method, &segments, &body))
         };
         (answer, shared.latency)
     };

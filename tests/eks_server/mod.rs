@@ -8,6 +8,7 @@
 //! would say about the request itself.
 
 mod handlers;
+mod visibility;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -69,6 +70,8 @@ pub struct Shared {
     pub throttle: Throttle,
     /// How long each answer is held back ([`EksServer::set_latency`]).
     pub latency: Duration,
+    /// What EKS sees of IAM and of its own new entries (off unless a test turns it on).
+    pub visibility: visibility::Visibility,
 }
 
 /// The throttling mode: every `every`-th request since it was set (0: off) is answered
@@ -176,6 +179,33 @@ impl EksServer {
         }
     }
 
+    /// EKS consults IAM (the test's moto, through `iam`): a principal or role moto does not
+    /// have, or created from now on and first asked about less than `window` ago, answers what
+    /// EKS answers before IAM has propagated it; a Pod Identity role must trust
+    /// `pods.eks.amazonaws.com`. [`UNTIL_LIFTED`] keeps every new principal invisible until
+    /// [`Self::set_iam_window`].
+    pub fn consult_iam(&self, iam: aws_sdk_iam::Client, window: Duration) {
+        let mut shared = lock(&self.state);
+        shared.visibility.iam = Some(iam);
+        shared.visibility.iam_window = window;
+        shared.visibility.consulted_at = Some(std::time::SystemTime::now());
+    }
+
+    /// Replaces the IAM window (`Duration::ZERO` lifts it).
+    pub fn set_iam_window(&self, window: Duration) {
+        lock(&self.state).visibility.iam_window = window;
+    }
+
+    /// AssociateAccessPolicy answers 404 for an entry created less than `window` ago.
+    pub fn set_entry_window(&self, window: Duration) {
+        lock(&self.state).visibility.entry_window = window;
+    }
+
+    /// The principals and roles refused as not (yet) in IAM, one per refusal, in order.
+    pub fn refused(&self) -> Vec<String> {
+        lock(&self.state).visibility.refused.clone()
+    }
+
     pub fn entries(&self, cluster: &str) -> BTreeMap<String, Entry> {
         lock(&self.state)
             .clusters
@@ -250,6 +280,8 @@ impl EksServer {
         aws_sdk_eks::Client::from_conf(config)
     }
 }
+
+pub use visibility::UNTIL_LIFTED;
 
 #[cfg(test)]
 mod tests;

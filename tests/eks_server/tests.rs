@@ -663,3 +663,221 @@ async fn the_throttling_mode_answers_every_nth_request_with_429() {
     }
     assert_eq!(server.throttled(), 0);
 }
+
+/// A trust document: `service` may assume the role with `actions`.
+fn trust(service: &str, actions: &[&str]) -> String {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": actions}]})
+        .to_string()
+}
+
+async fn create_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str) -> String {
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .expect("create role")
+        .role()
+        .expect("role")
+        .arn()
+        .to_string()
+}
+
+/// The error type and message of a failed EKS call.
+fn refusal(error: impl aws_sdk_eks::error::ProvideErrorMetadata) -> (String, String) {
+    (
+        error.code().unwrap_or_default().to_string(),
+        error.message().unwrap_or_default().to_string(),
+    )
+}
+
+/// EKS consults the test's IAM: what moto created before stays visible, what it creates since is
+/// not until the window is lifted, what it never created never is, and a Pod Identity role
+/// must trust `pods.eks.amazonaws.com` with `sts:AssumeRole` and `sts:TagSession`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn principals_iam_has_not_propagated_answer_what_eks_answers() {
+    use super::{ACCOUNT, UNTIL_LIFTED};
+    use crate::moto::Moto;
+
+    let moto =
+        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+            .await
+            .expect("moto starts");
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    let pods = trust(
+        "pods.eks.amazonaws.com",
+        &["sts:AssumeRole", "sts:TagSession"],
+    );
+    let old = create_role(&iam, "old", &pods).await;
+    let server = EksServer::start().await;
+    server.add_cluster("demo", "us-east-1", Some("API"), None);
+    server.consult_iam(iam.clone(), UNTIL_LIFTED);
+    let eks = server.client("us-east-1");
+
+    let fresh = create_role(&iam, "fresh", &pods).await;
+    let no_tag = create_role(
+        &iam,
+        "no-tag",
+        &trust("pods.eks.amazonaws.com", &["sts:AssumeRole"]),
+    )
+    .await;
+    let ec2 = create_role(
+        &iam,
+        "ec2",
+        &trust("ec2.amazonaws.com", &["sts:AssumeRole", "sts:TagSession"]),
+    )
+    .await;
+    iam.create_user()
+        .user_name("alice")
+        .send()
+        .await
+        .expect("create user");
+    let alice = format!("arn:aws:iam::{ACCOUNT}:user/alice");
+    let missing = format!("arn:aws:iam::{ACCOUNT}:role/missing");
+    let entry = |principal: &str| {
+        eks.create_access_entry()
+            .cluster_name("demo")
+            .principal_arn(principal)
+            .send()
+    };
+    let associate = |account: &str, role: &str| {
+        eks.create_pod_identity_association()
+            .cluster_name("demo")
+            .namespace("apps")
+            .service_account(account)
+            .role_arn(role)
+            .send()
+    };
+    let invalid_principal = (
+        "InvalidParameterException".to_string(),
+        "The specified principalArn is invalid: invalid principal".to_string(),
+    );
+    let no_role = (
+        "InvalidParameterException".to_string(),
+        "Role provided in the request does not exist".to_string(),
+    );
+    let bad_trust = (
+        "InvalidParameterException".to_string(),
+        "Trust policy of the role provided is invalid".to_string(),
+    );
+
+    // Within the window: what IAM made since is not there yet; what it had before is.
+    for principal in [&fresh, &alice, &missing] {
+        assert_eq!(
+            refusal(entry(principal).await.expect_err(principal)),
+            invalid_principal
+        );
+    }
+    assert_eq!(
+        refusal(associate("a", &fresh).await.expect_err("fresh")),
+        no_role
+    );
+    entry(&old).await.expect("a role IAM had before is visible");
+    let created = associate("old", &old).await.expect("association");
+    let id = created
+        .association()
+        .and_then(|a| a.association_id())
+        .expect("id")
+        .to_string();
+    let update = |role: &str| {
+        eks.update_pod_identity_association()
+            .cluster_name("demo")
+            .association_id(&id)
+            .role_arn(role)
+            .send()
+    };
+    assert_eq!(refusal(update(&fresh).await.expect_err("fresh")), no_role);
+    assert!(server.entries("demo").keys().eq([&old]));
+
+    // The window lifted: new principals are there; a missing one never is; the trust counts.
+    server.set_iam_window(std::time::Duration::ZERO);
+    entry(&fresh).await.expect("visible now");
+    entry(&alice).await.expect("a user too");
+    assert_eq!(
+        refusal(entry(&missing).await.expect_err("missing")),
+        invalid_principal
+    );
+    assert_eq!(
+        refusal(associate("b", &missing).await.expect_err("missing")),
+        no_role
+    );
+    for role in [&no_tag, &ec2] {
+        assert_eq!(
+            refusal(associate("c", role).await.expect_err(role)),
+            bad_trust
+        );
+        assert_eq!(refusal(update(role).await.expect_err(role)), bad_trust);
+    }
+    associate("a", &fresh).await.expect("trusted and visible");
+    update(&fresh)
+        .await
+        .expect("update to a visible, trusted role");
+    assert_eq!(server.associations("demo")["apps/old"].role_arn, fresh);
+    let refused = server.refused();
+    assert_eq!(
+        refused,
+        [&fresh, &alice, &missing, &fresh, &fresh, &missing, &missing].map(String::clone)
+    );
+
+    // A role deleted and created again under the same name is new again.
+    server.set_iam_window(UNTIL_LIFTED);
+    iam.delete_role()
+        .role_name("old")
+        .send()
+        .await
+        .expect("delete");
+    create_role(&iam, "old", &pods).await;
+    assert_eq!(
+        refusal(associate("d", &old).await.expect_err("recreated")),
+        no_role
+    );
+}
+
+/// AssociateAccessPolicy right after CreateAccessEntry does not find the entry until the entry
+/// window ends; without a window (the default) it finds it at once.
+#[tokio::test]
+async fn a_new_entry_is_not_found_by_associate_access_policy_within_its_window() {
+    use super::UNTIL_LIFTED;
+
+    let server = EksServer::start().await;
+    server.add_cluster("demo", "us-east-1", Some("API"), None);
+    let eks = server.client("us-east-1");
+    let associate = |principal: &str| {
+        eks.associate_access_policy()
+            .cluster_name("demo")
+            .principal_arn(principal)
+            .policy_arn("arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy")
+            .access_scope(
+                AccessScope::builder()
+                    .r#type(AccessScopeType::Cluster)
+                    .build(),
+            )
+            .send()
+    };
+    let before = "arn:aws:iam::123456789012:role/before";
+    eks.create_access_entry()
+        .cluster_name("demo")
+        .principal_arn(before)
+        .send()
+        .await
+        .expect("create");
+    associate(before).await.expect("no window: found at once");
+    server.set_entry_window(UNTIL_LIFTED);
+    eks.create_access_entry()
+        .cluster_name("demo")
+        .principal_arn(ROLE)
+        .send()
+        .await
+        .expect("create");
+    let (code, message) = refusal(associate(ROLE).await.expect_err("not yet"));
+    assert_eq!(code, "ResourceNotFoundException");
+    assert!(
+        message.starts_with("The specified principalArn could not be found."),
+        "{message}"
+    );
+    assert!(server.entries("demo")[ROLE].policies.is_empty());
+    // The window over: found.
+    server.set_entry_window(std::time::Duration::ZERO);
+    associate(ROLE).await.expect("found now");
+    assert_eq!(server.entries("demo")[ROLE].policies.len(), 1);
+}

@@ -47,7 +47,7 @@ mod user;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_sdk_iam::types::Tag;
 
@@ -67,9 +67,40 @@ pub struct IamExecutor {
     account: String,
     partition: String,
     retry: RetryPolicy,
-    /// ARNs (and `group:NAME`) created by this apply: a call naming one of them may meet IAM's
-    /// propagation delay, and only then is `NoSuchEntity` retried.
-    created: Mutex<BTreeSet<String>>,
+    /// What this apply created: a call naming it may meet IAM's propagation delay, and only
+    /// then is `NoSuchEntity` retried. Shared with the EKS executor ([`Self::created`]).
+    created: Created,
+}
+
+/// The ARNs (and `group:NAME`) an apply created in IAM, shared by the executors of one apply:
+/// EKS, too, may not see a principal IAM created a moment ago.
+#[derive(Clone, Debug, Default)]
+pub struct Created(Arc<Mutex<BTreeSet<String>>>);
+
+impl Created {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records `key` as created by this apply.
+    pub fn insert(&self, key: String) {
+        self.lock().insert(key);
+    }
+
+    /// Whether this apply created `key` (an ARN, or `group:NAME`).
+    pub fn contains(&self, key: &str) -> bool {
+        self.lock().contains(key)
+    }
+
+    /// Whether this apply created something `matches` says yes to.
+    pub fn any(&self, matches: impl Fn(&str) -> bool) -> bool {
+        self.lock().iter().any(|key| matches(key))
+    }
+
+    /// Whether a document names an ARN this apply created.
+    fn named_in(&self, document: &str) -> bool {
+        self.any(|key| key.starts_with("arn:") && document.contains(key))
+    }
 }
 
 impl IamExecutor {
@@ -83,8 +114,13 @@ impl IamExecutor {
             account: account.into(),
             partition: partition.into(),
             retry: RetryPolicy::aws(),
-            created: Mutex::new(BTreeSet::new()),
+            created: Created::default(),
         }
+    }
+
+    /// What this apply has created so far, as it grows: for the EKS executor of the same apply.
+    pub fn created(&self) -> Created {
+        self.created.clone()
     }
 
     /// Replaces the retry policy (tests use short waits).
@@ -206,25 +242,18 @@ impl IamExecutor {
     }
 
     fn remember_created(&self, key: String) {
-        self.created
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key);
+        self.created.insert(key);
     }
 
     /// Whether any of `keys` was created by this apply.
     fn is_fresh<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> bool {
-        let created = self.created.lock().unwrap_or_else(PoisonError::into_inner);
-        keys.into_iter().any(|key| created.contains(key))
+        keys.into_iter().any(|key| self.created.contains(key))
     }
 
     /// Whether a document names a principal this apply created (a trust policy naming a new
     /// role or user, or an IRSA trust naming a new OIDC provider).
     fn names_fresh_principal(&self, document: &str) -> bool {
-        let created = self.created.lock().unwrap_or_else(PoisonError::into_inner);
-        created
-            .iter()
-            .any(|key| key.starts_with("arn:") && document.contains(key.as_str()))
+        self.created.named_in(document)
     }
 
     fn user_arn(&self, path: &str, name: &str) -> String {
@@ -244,7 +273,7 @@ impl IamExecutor {
     }
 }
 
-aws_executor!(IamExecutor, apply_hint);
+aws_executor!(IamExecutor, |_executor, _change, error| apply_hint(error));
 
 /// The [`ApplyError`] for a failed IAM call while applying `change`.
 /// The report line already names the change's address; the error names the call and object.
