@@ -39,6 +39,8 @@ pub struct Connections {
     /// The resolved AWS configuration, for regional clients (EKS in each cluster's region).
     pub sdk: SdkConfig,
     pub clusters: BTreeMap<String, ClusterClient>,
+    /// When access-key ages are measured (seconds since the epoch).
+    pub now: i64,
 }
 
 /// Connects to AWS and to each cluster of `desired` (by its kubeconfig context).
@@ -56,6 +58,13 @@ pub async fn connect(desired: &State, options: &AwsOptions) -> Result<Connection
         aws,
         sdk,
         clusters: clusters.into_iter().collect(),
+        now: options.now.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| {
+                    i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+                })
+        }),
     })
 }
 
@@ -105,6 +114,22 @@ pub async fn read(
     );
     let ((mut state, calls), clusters) = tokio::try_join!(iam, clusters)?;
     state.clusters = clusters.into_iter().collect();
+    // Keys only of the users that declare `accessKeys` and exist: others keep theirs, unread.
+    for user in desired.iam.access_keys.keys() {
+        if state.iam.users.contains_key(user) {
+            let keys =
+                aws::credentials::read_access_keys(&connections.aws.iam, user, connections.now)
+                    .await
+                    .map_err(LiveError::Aws)?;
+            state.iam.access_keys.insert(
+                user.clone(),
+                crate::model::AccessKeys {
+                    rotation: None,
+                    keys,
+                },
+            );
+        }
+    }
     Ok((state, calls))
 }
 

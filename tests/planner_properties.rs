@@ -197,6 +197,7 @@ fn iam() -> impl Strategy<Value = Iam> {
             users,
             roles,
             oidc_providers,
+            access_keys: Default::default(),
         })
 }
 
@@ -661,6 +662,8 @@ fn live_owned(live: &State, address: &Address) -> Option<bool> {
         Kind::User => live.iam.users.get(name).map(|o| tagged(&o.tags)),
         Kind::Role => live.iam.roles.get(name).map(|o| tagged(&o.tags)),
         Kind::OidcProvider => live.iam.oidc_providers.get(name).map(|o| tagged(&o.tags)),
+        // A user's keys are accessctl's exactly when the user declares `accessKeys`.
+        Kind::AccessKey => live.iam.access_keys.get(name).map(|_| true),
         Kind::Namespace => cluster?.namespaces.get(name).map(|o| o.meta.is_owned()),
         Kind::ClusterRole => cluster?.cluster_roles.get(name).map(|o| o.meta.is_owned()),
         Kind::K8sRole => cluster?.roles.get(name).map(|o| o.meta.is_owned()),

@@ -370,6 +370,7 @@ fn sample_state() -> State {
                     tags: owned_tags(),
                 },
             )]),
+            access_keys: BTreeMap::new(),
         },
         clusters: BTreeMap::from([
             ("demo".to_string(), demo),

@@ -10,6 +10,7 @@
     reason = "test code: a failed expectation is the test failing, and its output is shown only then"
 )]
 
+mod access_keys;
 mod aws_read;
 mod cli;
 mod e2e;

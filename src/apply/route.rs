@@ -4,19 +4,22 @@
 use super::{ApplyError, Executor};
 use crate::plan::{Change, Kind};
 
-/// One executor for IAM kinds, one for EKS kinds, one for Kubernetes kinds.
-pub struct Route<I, C, E> {
+/// One executor for IAM kinds, one for EKS kinds, one for Kubernetes kinds, one for access keys
+/// (IAM, and the Secrets they are delivered to).
+pub struct Route<I, C, E, K> {
     pub iam: I,
     pub clusters: C,
     pub eks: E,
+    pub keys: K,
 }
 
-impl<I: Executor, C: Executor, E: Executor> Executor for Route<I, C, E> {
+impl<I: Executor, C: Executor, E: Executor, K: Executor> Executor for Route<I, C, E, K> {
     async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
         let Some(first) = unit.first() else {
             return Ok(());
         };
         match first.address.kind {
+            Kind::AccessKey => self.keys.execute(unit).await,
             kind if kind.is_iam() => self.iam.execute(unit).await,
             Kind::AccessEntry | Kind::PodIdentity => self.eks.execute(unit).await,
             _ => self.clusters.execute(unit).await,

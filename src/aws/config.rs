@@ -34,6 +34,8 @@ pub struct AwsOptions {
     pub region: Option<String>,
     /// One endpoint for every service (a local mock, a VPC endpoint).
     pub endpoint_url: Option<String>,
+    /// The time access-key ages are measured at (seconds since the epoch); default: the clock.
+    pub now: Option<i64>,
 }
 
 /// The HTTPS client every AWS client uses: rustls with ring, the provider kube uses too, so

@@ -166,3 +166,64 @@ pub async fn deleted_with(iam: &Client, user: &str) -> DeletedWith {
         unlisted,
     }
 }
+
+/// The keys of a user that declares `accessKeys`, for the plan: ids masked, status, age in whole
+/// days at `now` (seconds since the epoch), creation and last use. One `ListAccessKeys`, and one
+/// `GetAccessKeyLastUsed` per key.
+pub async fn read_access_keys(
+    iam: &Client,
+    user: &str,
+    now: i64,
+) -> Result<Vec<crate::model::AccessKey>, AwsError> {
+    use aws_smithy_types::date_time::Format;
+
+    use crate::model::access_key::mask;
+    use crate::model::{AccessKey, KeyStatus};
+
+    let listed: Vec<_> = iam
+        .list_access_keys()
+        .user_name(user)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|error| AwsError::from_sdk("iam:ListAccessKeys", Some(object(user)), error))?;
+    let mut keys = Vec::new();
+    for key in listed {
+        let Some(id) = key.access_key_id() else {
+            continue;
+        };
+        let last_used = iam
+            .get_access_key_last_used()
+            .access_key_id(id)
+            .send()
+            .await
+            .map_err(|error| {
+                AwsError::from_sdk(
+                    "iam:GetAccessKeyLastUsed",
+                    Some(format!("access key {} of user `{user}`", mask(id))),
+                    error,
+                )
+            })?
+            .access_key_last_used()
+            .and_then(|used| used.last_used_date())
+            .and_then(|date| date.fmt(Format::DateTime).ok());
+        let created = key.create_date();
+        let age_days = created.map_or(0, |date| {
+            u32::try_from((now - date.secs()).max(0) / 86_400).unwrap_or(u32::MAX)
+        });
+        keys.push(AccessKey {
+            id: mask(id),
+            status: match key.status() {
+                Some(aws_sdk_iam::types::StatusType::Active) => KeyStatus::Active,
+                _ => KeyStatus::Inactive,
+            },
+            age_days,
+            created: created.and_then(|date| date.fmt(Format::DateTime).ok()),
+            last_used,
+        });
+    }
+    keys.sort_by(|a, b| b.age_days.cmp(&a.age_days).then(a.id.cmp(&b.id)));
+    Ok(keys)
+}

@@ -301,6 +301,12 @@ fn executor(connections: Connections, live: &State, retry: RetryPolicy) -> impl 
         iam,
         // Before `clusters`, which moves the cluster connections.
         eks,
+        keys: crate::aws::apply::keys::KeyExecutor::new(
+            connections.aws.iam.clone(),
+            connections.sdk.clone(),
+            connections.aws.counter.clone(),
+            connections.clusters.clone(),
+        ),
         clusters: ClusterExecutors {
             clusters: connections
                 .clusters

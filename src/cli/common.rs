@@ -36,12 +36,23 @@ pub struct AwsArgs {
     /// AWS profile (default: the standard chain, `AWS_PROFILE`)
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Measure access-key ages at this time (RFC 3339) instead of the clock (tests)
+    #[arg(long, value_name = "TIME", hide = true, value_parser = parse_time)]
+    pub now: Option<i64>,
+}
+
+/// An RFC 3339 time (`2030-01-02T03:04:05Z`) as seconds since the epoch.
+fn parse_time(text: &str) -> Result<i64, String> {
+    aws_smithy_types::DateTime::from_str(text, aws_smithy_types::date_time::Format::DateTime)
+        .map(|time| time.secs())
+        .map_err(|_| format!("`{text}` is not an RFC 3339 time, e.g. 2030-01-02T03:04:05Z"))
 }
 
 impl AwsArgs {
     pub fn options(&self) -> AwsOptions {
         AwsOptions {
             profile: self.profile.clone(),
+            now: self.now,
             ..AwsOptions::default()
         }
     }

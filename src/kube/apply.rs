@@ -94,15 +94,18 @@ impl ClusterExecutor {
                 ),
             )),
             Kind::AwsAuth => self.aws_auth(std::slice::from_ref(change)).await,
-            Kind::Policy | Kind::Group | Kind::User | Kind::Role | Kind::OidcProvider => {
-                Err(KubeError::new(
-                    KubeErrorKind::Data,
-                    format!(
-                        "`{}` is an IAM object, not a cluster object",
-                        change.address
-                    ),
-                ))
-            }
+            Kind::Policy
+            | Kind::Group
+            | Kind::User
+            | Kind::Role
+            | Kind::OidcProvider
+            | Kind::AccessKey => Err(KubeError::new(
+                KubeErrorKind::Data,
+                format!(
+                    "`{}` is an IAM object, not a cluster object",
+                    change.address
+                ),
+            )),
         }
     }
 

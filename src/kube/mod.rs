@@ -8,6 +8,7 @@ pub mod aws_auth;
 pub mod client;
 pub mod error;
 pub mod read;
+pub mod secret;
 pub mod wide;
 
 pub use apply::{ClusterExecutor, ClusterExecutors};

@@ -27,10 +27,13 @@ pub enum Kind {
     PodIdentity,
     AccessEntry,
     AwsAuth,
+    /// Last: a key is delivered to Secrets in namespaces the plan may create, and its user
+    /// comes first.
+    AccessKey,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Policy,
         Kind::Group,
         Kind::OidcProvider,
@@ -45,6 +48,7 @@ impl Kind {
         Kind::PodIdentity,
         Kind::AccessEntry,
         Kind::AwsAuth,
+        Kind::AccessKey,
     ];
 
     /// The word used in addresses.
@@ -64,6 +68,7 @@ impl Kind {
             Kind::PodIdentity => "pod-identity",
             Kind::AccessEntry => "access-entry",
             Kind::AwsAuth => "aws-auth",
+            Kind::AccessKey => "access-key",
         }
     }
 
@@ -71,7 +76,12 @@ impl Kind {
     pub fn is_iam(self) -> bool {
         matches!(
             self,
-            Kind::Policy | Kind::Group | Kind::User | Kind::Role | Kind::OidcProvider
+            Kind::Policy
+                | Kind::Group
+                | Kind::User
+                | Kind::Role
+                | Kind::OidcProvider
+                | Kind::AccessKey
         )
     }
 

@@ -8,6 +8,7 @@
 //!
 //! Everything here is a value: sorted maps and sets, `Serialize + Deserialize`, no I/O.
 
+pub mod access_key;
 mod address;
 pub mod arn;
 pub mod eks_rules;
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+pub use access_key::{AccessKey, AccessKeys, Destination, KeyRotation, KeyStatus};
 pub use address::{Address, Kind, ParseAddressError};
 pub use arn::{AccountId, Arn, IamArn, parse_arn};
 pub use policy::{DocumentKind, PolicyDocument};
@@ -134,6 +136,10 @@ pub struct Iam {
     pub roles: BTreeMap<String, Role>,
     /// IAM OIDC identity providers, by issuer host and path (`oidc.eks.us-east-1.amazonaws.com/id/X`).
     pub oidc_providers: BTreeMap<String, OidcProvider>,
+    /// Access keys of the users that declare `accessKeys`, by user name: their declaration
+    /// (desired) or their keys (live). Other users' keys are not read.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub access_keys: BTreeMap<String, AccessKeys>,
 }
 
 impl Iam {

@@ -7,11 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::access_key;
 use crate::model::{
-    AccessEntry, AwsAuth, AwsAuthEntry, Binding, Cluster, DEFAULT_GROUP_PATH, DEFAULT_POLICY_PATH,
-    Group, IRSA_ANNOTATION, Iam, KubeObject, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE,
-    Meta, NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy, RbacRole, Role,
-    ServiceAccount, State, User, arn,
+    AccessEntry, AccessKeys, AwsAuth, AwsAuthEntry, Binding, Cluster, DEFAULT_GROUP_PATH,
+    DEFAULT_POLICY_PATH, Group, IRSA_ANNOTATION, Iam, KubeObject, MANAGED_BY_LABEL, MANAGED_BY_TAG,
+    MANAGED_BY_VALUE, Meta, NODE_GROUPS, Namespace, OidcProvider, PodIdentityAssociation, Policy,
+    RbacRole, Role, ServiceAccount, State, User, arn,
 };
 
 use super::eks;
@@ -440,6 +441,7 @@ pub(super) fn diff(
         &want.oidc_providers,
         &have.oidc_providers,
     );
+    differ.access_keys(&want.access_keys, &live.iam.access_keys);
 
     differ.facts.created_roles = created_roles(desired, &differ.changes);
 
@@ -612,6 +614,74 @@ impl Differ<'_> {
             after: Some(after),
             fields,
         });
+    }
+
+    /// The keys of each user that declares `accessKeys` ([`access_key::decide`]): `+` when the
+    /// user has no key, `-` when the only thing to do is deleting deactivated keys past their
+    /// grace (the change lists them), `~` otherwise (rotate, deactivate a second active key).
+    fn access_keys(
+        &mut self,
+        want: &BTreeMap<String, AccessKeys>,
+        have: &BTreeMap<String, AccessKeys>,
+    ) {
+        for (user, declared) in want {
+            let Some(rotation) = &declared.rotation else {
+                continue;
+            };
+            let live = have
+                .get(user)
+                .map(|keys| keys.keys.as_slice())
+                .unwrap_or(&[]);
+            let Some(decision) = access_key::decide(rotation, live) else {
+                continue;
+            };
+            let address = Address::iam(Kind::AccessKey, user);
+            let reason = decision.reasons.join("; ");
+            let creates = decision.keys.iter().any(|k| k.id == access_key::NEW_KEY);
+            let changes_kept = decision.keys.iter().any(|k| !live.contains(k));
+            let after = AccessKeys {
+                rotation: Some(rotation.clone()),
+                keys: decision.keys,
+            };
+            if live.is_empty() {
+                self.push(
+                    address,
+                    Action::Create,
+                    reason,
+                    None,
+                    Some(Object::AccessKeys(after)),
+                );
+            } else if !creates && !changes_kept {
+                let gone = live
+                    .iter()
+                    .filter(|key| !after.keys.contains(key))
+                    .cloned()
+                    .collect();
+                let before = AccessKeys {
+                    rotation: None,
+                    keys: gone,
+                };
+                self.push(
+                    address,
+                    Action::Delete,
+                    reason,
+                    Some(Object::AccessKeys(before)),
+                    None,
+                );
+            } else {
+                let before = AccessKeys {
+                    rotation: None,
+                    keys: live.to_vec(),
+                };
+                self.push(
+                    address,
+                    Action::Update,
+                    reason,
+                    Some(Object::AccessKeys(before)),
+                    Some(Object::AccessKeys(after)),
+                );
+            }
+        }
     }
 
     fn objects<T: Managed>(

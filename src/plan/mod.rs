@@ -24,8 +24,8 @@ pub use fields::{display_field, display_path};
 pub use project::project;
 
 use crate::model::{
-    AccessEntry, AuthenticationMode, AwsAuthEntry, Binding, Group, Namespace, OidcProvider,
-    PodIdentityAssociation, Policy, RbacRole, Role, ServiceAccount, State, User,
+    AccessEntry, AccessKeys, AuthenticationMode, AwsAuthEntry, Binding, Group, Namespace,
+    OidcProvider, PodIdentityAssociation, Policy, RbacRole, Role, ServiceAccount, State, User,
 };
 
 /// Version of the plan JSON format (`docs/plan-json.md`, `specs/plan.schema.json`).
@@ -73,6 +73,8 @@ pub enum Object {
     Binding(Binding),
     ServiceAccount(ServiceAccount),
     PodIdentity(PodIdentityAssociation),
+    /// A user's access keys (ids masked, never a secret).
+    AccessKeys(AccessKeys),
 }
 
 /// A model type one [`Object`] variant holds, into and out of it.
@@ -110,6 +112,7 @@ variants!(
     Binding => Binding,
     ServiceAccount => ServiceAccount,
     PodIdentityAssociation => PodIdentity,
+    AccessKeys => AccessKeys,
 );
 
 impl Object {
@@ -130,6 +133,7 @@ impl Object {
             }
             Kind::ServiceAccount => Object::ServiceAccount(serde_json::from_value(value)?),
             Kind::PodIdentity => Object::PodIdentity(serde_json::from_value(value)?),
+            Kind::AccessKey => Object::AccessKeys(serde_json::from_value(value)?),
         })
     }
 

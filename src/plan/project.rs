@@ -51,6 +51,7 @@ fn apply(state: &mut State, change: &Change) {
             (Kind::OidcProvider, after) => {
                 put(&mut iam.oidc_providers, name, change.action, after);
             }
+            (Kind::AccessKey, _) => access_keys(iam, name, change),
             _ => {}
         }
         return;
@@ -82,7 +83,25 @@ fn apply(state: &mut State, change: &Change) {
             put(&mut cluster.access_entries, name, action, after);
         }
         Kind::AwsAuth => aws_auth(&mut cluster.aws_auth, &name, action, after.as_ref()),
-        Kind::Policy | Kind::Group | Kind::User | Kind::Role | Kind::OidcProvider => {}
+        Kind::Policy
+        | Kind::Group
+        | Kind::User
+        | Kind::Role
+        | Kind::OidcProvider
+        | Kind::AccessKey => {}
+    }
+}
+
+/// A user's keys after an access-key change: a delete removes the keys it lists (the
+/// deactivated keys past their grace), anything else leaves the keys of its `after`.
+fn access_keys(iam: &mut Iam, name: String, change: &Change) {
+    let entry = iam.access_keys.entry(name).or_default();
+    match (change.action, &change.before, &change.after) {
+        (Action::Delete, Some(Object::AccessKeys(gone)), _) => {
+            entry.keys.retain(|key| !gone.keys.contains(key));
+        }
+        (_, _, Some(Object::AccessKeys(after))) => entry.keys = after.keys.clone(),
+        _ => {}
     }
 }
 

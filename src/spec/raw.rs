@@ -117,6 +117,15 @@ pub struct GroupOwn;
 pub struct UserOwn {
     pub path: Option<Text>,
     pub groups: Vec<Text>,
+    pub access_keys: Option<AccessKeysSpec>,
+}
+
+/// `accessKeys` of a user: the rotation, and the clusters its Secrets are in (checked against
+/// the file's clusters when the state is built).
+#[derive(Debug)]
+pub struct AccessKeysSpec {
+    pub rotation: crate::model::KeyRotation,
+    pub secret_clusters: Vec<Text>,
 }
 
 #[derive(Debug)]
@@ -146,6 +155,7 @@ impl HolderKind for UserOwn {
         "permissionsBoundary",
         "tags",
         "adopt",
+        "accessKeys",
     ];
     const NAME: IamName = IamName::User;
     const ADDRESS: Kind = Kind::User;

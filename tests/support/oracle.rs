@@ -45,6 +45,7 @@ fn section(kind: Kind) -> (bool, &'static str) {
         Kind::PodIdentity => (false, "pod_identity"),
         Kind::AccessEntry => (false, "access_entries"),
         Kind::AwsAuth => (false, "aws_auth"),
+        Kind::AccessKey => (true, "access_keys"),
     }
 }
 

@@ -39,6 +39,7 @@ macro_rules! iam_call {
 }
 
 mod group;
+pub mod keys;
 mod oidc;
 mod policy;
 mod principal;

@@ -157,6 +157,7 @@ fn build_iam(
             })
         },
     );
+    access_keys(reader, spec, &mut iam.access_keys);
     let issuers = trust::issuers(spec);
     let mut irsa = trust::Irsa::default();
     let pod_identity_roles: BTreeSet<String> = spec
@@ -245,6 +246,47 @@ struct Holding {
 /// Builds every holder of one kind into `into`: the adoption and the [`Holding`] by one path,
 /// the rest of the kind by `build`, which returns `None` to leave a holder out (its mistake is
 /// reported).
+/// The `accessKeys` of each user; a Secret must be in a cluster of this file.
+fn access_keys(
+    reader: &mut Reader<'_>,
+    spec: &Spec<'_>,
+    into: &mut BTreeMap<String, crate::model::AccessKeys>,
+) {
+    for user in &spec.iam.users {
+        let Some(keys) = &user.own.access_keys else {
+            continue;
+        };
+        for cluster in &keys.secret_clusters {
+            if !spec.clusters.iter().any(|c| c.name.value == cluster.value) {
+                let known: Vec<String> = spec
+                    .clusters
+                    .iter()
+                    .map(|c| format!("`{}`", c.name.value))
+                    .collect();
+                reader.error_hint(
+                    cluster.at,
+                    format!(
+                        "user `{}` delivers its access key to a Secret in cluster `{}`, which is not in `clusters`",
+                        user.name.value, cluster.value
+                    ),
+                    if known.is_empty() {
+                        "declare the cluster under `clusters`, or deliver to `secretsManager`".to_string()
+                    } else {
+                        format!("the clusters of this file: {}", known.join(", "))
+                    },
+                );
+            }
+        }
+        into.insert(
+            user.name.value.clone(),
+            crate::model::AccessKeys {
+                rotation: Some(keys.rotation.clone()),
+                keys: Vec::new(),
+            },
+        );
+    }
+}
+
 fn holders<'r, 'n, K: HolderKind, T>(
     reader: &mut Reader<'r>,
     directory: &Directory,

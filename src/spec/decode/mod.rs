@@ -6,10 +6,12 @@ mod cluster;
 
 use super::node::{Node, NodeValue};
 use super::raw::{
-    DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec, InlineSpec, Pair, PolicySpec, RoleOwn,
-    Spec, Text, TrustSpec, UserOwn,
+    AccessKeysSpec, DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec, InlineSpec, Pair,
+    PolicySpec, RoleOwn, Spec, Text, TrustSpec, UserOwn,
 };
 use super::reader::{Object, Owner, Reader};
+use crate::model::access_key::{DEFAULT_GRACE_DAYS, DEFAULT_ROTATE_AFTER_DAYS};
+use crate::model::{Destination, KeyRotation};
 
 const TOP_KEYS: [&str; 5] = ["version", "account", "partition", "iam", "clusters"];
 const IAM_KEYS: [&str; 6] = [
@@ -244,12 +246,132 @@ impl Own<'_> for GroupOwn {
 }
 
 impl Own<'_> for UserOwn {
-    fn decode(reader: &mut Reader<'_>, object: &Object<'_>, _: &Text) -> Self {
+    fn decode(reader: &mut Reader<'_>, object: &Object<'_>, name: &Text) -> Self {
         UserOwn {
             path: object.get("path").and_then(|n| reader.string(n)),
             groups: strings(reader, object, "groups"),
+            access_keys: object
+                .get("accessKeys")
+                .and_then(|node| decode_access_keys(reader, name, node)),
         }
     }
+}
+
+/// `accessKeys: {rotateAfterDays, graceDays, deliverTo: [{secret: {…}} | {secretsManager: {…}}]}`.
+fn decode_access_keys(reader: &mut Reader<'_>, user: &Text, node: &Node) -> Option<AccessKeysSpec> {
+    let phrase = format!("in the accessKeys of user `{}`", user.value);
+    let object = reader.object(
+        node,
+        Owner::new(phrase.clone(), node.location),
+        &["rotateAfterDays", "graceDays", "deliverTo"],
+    )?;
+    let days = |reader: &mut Reader<'_>, key: &str, default: u32| -> u32 {
+        let Some(value) = object.get(key).and_then(|n| reader.integer(n)) else {
+            return default;
+        };
+        match u32::try_from(value.value) {
+            Ok(days) if (1..=3650).contains(&days) => days,
+            _ => {
+                reader.error_hint(
+                    value.at,
+                    format!("`{key}` must be a number of days from 1 to 3650 {phrase}"),
+                    format!("e.g. `{key}: {default}` (the default)"),
+                );
+                default
+            }
+        }
+    };
+    let rotate_after_days = days(reader, "rotateAfterDays", DEFAULT_ROTATE_AFTER_DAYS);
+    let grace_days = days(reader, "graceDays", DEFAULT_GRACE_DAYS);
+    let example = "e.g. `deliverTo: [{secret: {cluster: demo, namespace: ci, name: eksuser-aws}}]` or `[{secretsManager: {name: ci/eksuser}}]`";
+    let Some(list) = object.get("deliverTo") else {
+        reader.error_hint(
+            node.location,
+            format!("missing field `deliverTo` {phrase}"),
+            format!("say where the secret goes: {example}"),
+        );
+        return None;
+    };
+    let mut deliver_to = Vec::new();
+    let mut secret_clusters = Vec::new();
+    let items = reader.list(list);
+    if items.is_empty() {
+        reader.error_hint(
+            list.location,
+            format!("`deliverTo` is empty {phrase}: the key would be created and lost"),
+            example,
+        );
+        return None;
+    }
+    for item in items {
+        let Some(entry) = reader.object(
+            item,
+            Owner::new(phrase.clone(), item.location),
+            &["secret", "secretsManager"],
+        ) else {
+            continue;
+        };
+        let (kind, keys): (&str, &[&str]) = match (entry.get("secret"), entry.get("secretsManager"))
+        {
+            (Some(_), None) => ("secret", &["cluster", "namespace", "name"]),
+            (None, Some(_)) => ("secretsManager", &["name", "region"]),
+            _ => {
+                reader.error_hint(
+                    item.location,
+                    format!("each `deliverTo` entry has exactly one of `secret` and `secretsManager` {phrase}"),
+                    example,
+                );
+                continue;
+            }
+        };
+        let Some(body) = entry.get(kind) else {
+            continue;
+        };
+        let owner = Owner::new(format!("in `{kind}` {phrase}"), body.location);
+        let Some(fields) = reader.object(body, owner, keys) else {
+            continue;
+        };
+        let field = |reader: &mut Reader<'_>, key: &str| -> Option<Text> {
+            let text = fields.get(key).and_then(|n| reader.string(n));
+            if text.is_none() && fields.get(key).is_none() {
+                reader.error_hint(
+                    body.location,
+                    format!("missing field `{key}` in `{kind}` {phrase}"),
+                    example,
+                );
+            }
+            text
+        };
+        if kind == "secret" {
+            let (cluster, namespace, name) = (
+                field(reader, "cluster"),
+                field(reader, "namespace"),
+                field(reader, "name"),
+            );
+            if let (Some(cluster), Some(namespace), Some(name)) = (cluster, namespace, name) {
+                deliver_to.push(Destination::Secret {
+                    cluster: cluster.value.clone(),
+                    namespace: namespace.value,
+                    name: name.value,
+                });
+                secret_clusters.push(cluster);
+            }
+        } else if let Some(name) = field(reader, "name") {
+            let region = fields.get("region").and_then(|n| reader.string(n));
+            deliver_to.push(Destination::SecretsManager {
+                name: name.value,
+                region: region.map(|r| r.value),
+            });
+        }
+    }
+    Some(AccessKeysSpec {
+        rotation: KeyRotation {
+            rotate_after_days,
+            grace_days,
+            deliver_to,
+        },
+        secret_clusters,
+    })
 }
 
 impl<'n> Own<'n> for RoleOwn<'n> {

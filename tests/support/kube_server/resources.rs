@@ -44,8 +44,19 @@ pub const NAMESPACES: Resource = Resource {
     returns_deleted_object: true,
 };
 
-pub const RESOURCES: [Resource; 7] = [
+pub const RESOURCES: [Resource; 8] = [
     NAMESPACES,
+    Resource {
+        group: "",
+        version: "v1",
+        kind: "Secret",
+        plural: "secrets",
+        singular: "secret",
+        namespaced: true,
+        name_rule: NameRule::DnsSubdomain,
+        create_on_update: false,
+        returns_deleted_object: false,
+    },
     Resource {
         group: "",
         version: "v1",
