@@ -290,6 +290,7 @@ mod tests {
             region: Some("eu-west-1".into()),
             // Port 1 on loopback: nothing listens there.
             endpoint_url: Some("http://127.0.0.1:1".into()),
+            now: None,
         })
         .test_credentials()
         .retry_config(aws_config::retry::RetryConfig::disabled())

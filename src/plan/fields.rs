@@ -155,6 +155,8 @@ pub fn display_field(kind: Kind, field: &str) -> Option<&str> {
         (Kind::OidcProvider, "client_ids") => "ClientIDList",
         (Kind::AccessEntry, "policies") => "accessPolicies",
         (Kind::PodIdentity, "role_arn") => "roleArn",
+        (Kind::AccessKey, "rotation") => "accessKeys",
+        (Kind::AccessKey, "keys") => "AccessKeyMetadata",
         (Kind::AwsAuth, "kind") => return None,
         (_, "role_id" | "principal_id" | "association_id") => return None,
         (_, other) => other,

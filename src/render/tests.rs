@@ -755,9 +755,11 @@ fn text_inline_policies_added_and_removed() {
 
 /// Names a plan shows that access.yaml has no key for: the AWS or Kubernetes name of a field
 /// that only exists live or that access.yaml writes another way.
-const LIVE_NAMES: [&str; 5] = [
+const LIVE_NAMES: [&str; 6] = [
     // IAM's name for an OIDC provider's audiences (access.yaml writes `oidcIssuer` only).
     "ClientIDList",
+    // IAM's name for a user's keys (ids masked, status, age): live only.
+    "AccessKeyMetadata",
     // Kubernetes' names for what a binding's `clusterRole`/`role` and `users`/`groups`/
     // `serviceAccounts` become.
     "roleRef",
@@ -823,6 +825,17 @@ fn every_field(kind: Kind) -> Value {
             "role_id": "AROAEXAMPLE",
         }),
         Kind::OidcProvider => json!({"client_ids": ["sts.amazonaws.com"], "tags": {"team": "a"}}),
+        Kind::AccessKey => json!({
+            "rotation": {
+                "rotate_after_days": 90,
+                "grace_days": 7,
+                "deliver_to": [
+                    {"secret": {"cluster": "demo", "namespace": "ci", "name": "eksuser-aws"}},
+                    {"secretsManager": {"name": "ci/eksuser", "region": "us-east-1"}},
+                ],
+            },
+            "keys": [{"id": "AKIA…WXYZ", "status": "Active", "age_days": 97, "created": "2024-01-01T00:00:00Z", "last_used": "2024-02-01T00:00:00Z"}],
+        }),
         Kind::AwsAuth => json!({
             "kind": "mapRoles",
             "arn": "arn:aws:iam::424432388155:role/a",
