@@ -943,7 +943,10 @@ async fn discovery_and_the_kubeconfig() {
         .iter()
         .map(|resource| resource.name.as_str())
         .collect();
-    assert_eq!(core_names, ["namespaces", "configmaps", "serviceaccounts"]);
+    assert_eq!(
+        core_names,
+        ["namespaces", "secrets", "configmaps", "serviceaccounts"]
+    );
     let groups = client.list_api_groups().await.expect("groups");
     assert_eq!(groups.groups[0].name, "rbac.authorization.k8s.io");
     let rbac = client
