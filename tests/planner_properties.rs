@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use accessctl::model::{
-    AccessEntry, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry, Binding, Caller, Cluster,
-    DocumentKind, Group, IRSA_ANNOTATION, Iam, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE,
-    MapKind, Meta, Namespace, OidcProvider, PodIdentityAssociation, Policy, PolicyDocument,
-    PolicyRule, RbacRole, Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject, SubjectKind,
-    User,
+    AccessEntry, AccessKey, AccessKeys, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry,
+    Binding, Caller, Cluster, Destination, DocumentKind, Group, IRSA_ANNOTATION, Iam, KeyRotation,
+    KeyStatus, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, Meta, Namespace,
+    OidcProvider, PodIdentityAssociation, Policy, PolicyDocument, PolicyRule, RbacRole, Role,
+    RoleRef, RoleRefKind, ServiceAccount, State, Subject, SubjectKind, User,
 };
 use accessctl::plan::{
     Action, Address, Desired, Kind, Object, Overrides, PlanOptions, Problem, SafetyCheck, plan,
@@ -178,6 +178,43 @@ fn oidc_provider() -> impl Strategy<Value = OidcProvider> {
     })
 }
 
+/// A user's access keys: up to two in IAM (any status, age and last use) and a rotation the
+/// file may declare; `live_state` keeps the keys, `desired_state` the rotation.
+fn access_keys() -> impl Strategy<Value = AccessKeys> {
+    let key = (
+        prop::sample::select(&[KeyStatus::Active, KeyStatus::Inactive][..]),
+        prop::sample::select(&[0u32, 3, 7, 8, 30, 89, 90, 200][..]),
+        prop::option::of(prop::sample::select(&[0u32, 1, 6, 7, 100][..])),
+    );
+    (
+        prop::collection::vec(key, 0..=2),
+        prop::sample::select(&[1u32, 30, 90][..]),
+        prop::sample::select(&[1u32, 7, 30][..]),
+    )
+        .prop_map(|(keys, rotate_after_days, grace_days)| AccessKeys {
+            rotation: Some(KeyRotation {
+                rotate_after_days,
+                grace_days,
+                deliver_to: vec![Destination::SecretsManager {
+                    name: "ci/key".to_string(),
+                    region: None,
+                }],
+            }),
+            keys: keys
+                .into_iter()
+                .enumerate()
+                .map(|(n, (status, age_days, unused_days))| AccessKey {
+                    id: format!("AKIA…000{n}"),
+                    status,
+                    age_days,
+                    created: None,
+                    last_used: unused_days.map(|days| format!("{days} days ago")),
+                    unused_days: unused_days.map(|days| days.min(age_days)),
+                })
+                .collect(),
+        })
+}
+
 fn iam() -> impl Strategy<Value = Iam> {
     (
         prop::collection::btree_map(name(), policy(), 0..=3),
@@ -190,15 +227,18 @@ fn iam() -> impl Strategy<Value = Iam> {
             oidc_provider(),
             0..=1,
         ),
+        prop::collection::btree_map(name(), access_keys(), 0..=2),
     )
-        .prop_map(|(policies, groups, users, roles, oidc_providers)| Iam {
-            policies,
-            groups,
-            users,
-            roles,
-            oidc_providers,
-            access_keys: Default::default(),
-        })
+        .prop_map(
+            |(policies, groups, users, roles, oidc_providers, access_keys)| Iam {
+                policies,
+                groups,
+                users,
+                roles,
+                oidc_providers,
+                access_keys,
+            },
+        )
 }
 
 /// Principals mappings name: users, roles (one with a path) and node roles.
@@ -510,12 +550,18 @@ fn caller() -> impl Strategy<Value = Option<Caller>> {
 }
 
 fn live_state() -> impl Strategy<Value = State> {
-    (iam(), clusters(true), caller()).prop_map(|(iam, clusters, caller)| State {
-        account: caller.as_ref().map(|c| c.account.clone()),
-        caller,
-        iam,
-        clusters,
-        ..State::default()
+    (iam(), clusters(true), caller()).prop_map(|(mut iam, clusters, caller)| {
+        // IAM holds keys, never a declaration.
+        iam.access_keys
+            .values_mut()
+            .for_each(|keys| keys.rotation = None);
+        State {
+            account: caller.as_ref().map(|c| c.account.clone()),
+            caller,
+            iam,
+            clusters,
+            ..State::default()
+        }
     })
 }
 
@@ -554,6 +600,10 @@ fn desired_state() -> impl Strategy<Value = Desired> {
         iam.oidc_providers
             .values_mut()
             .for_each(|p| own_tags(&mut p.tags));
+        // The file declares rotation and destinations, never keys.
+        iam.access_keys
+            .values_mut()
+            .for_each(|keys| keys.keys.clear());
         for cluster in clusters.values_mut() {
             for entry in cluster.access_entries.values_mut() {
                 entry.kind = "STANDARD".to_string();
@@ -663,7 +713,13 @@ fn live_owned(live: &State, address: &Address) -> Option<bool> {
         Kind::Role => live.iam.roles.get(name).map(|o| tagged(&o.tags)),
         Kind::OidcProvider => live.iam.oidc_providers.get(name).map(|o| tagged(&o.tags)),
         // A user's keys are accessctl's exactly when the user declares `accessKeys`.
-        Kind::AccessKey => live.iam.access_keys.get(name).map(|_| true),
+        // IAM holds keys for it: a user without any has nothing to own yet.
+        Kind::AccessKey => live
+            .iam
+            .access_keys
+            .get(name)
+            .filter(|keys| !keys.keys.is_empty())
+            .map(|_| true),
         Kind::Namespace => cluster?.namespaces.get(name).map(|o| o.meta.is_owned()),
         Kind::ClusterRole => cluster?.cluster_roles.get(name).map(|o| o.meta.is_owned()),
         Kind::K8sRole => cluster?.roles.get(name).map(|o| o.meta.is_owned()),
@@ -738,6 +794,20 @@ fn live_matching(desired: &Desired) -> State {
     });
     for (name, role) in &mut live.iam.roles {
         role.role_id = Some(format!("AROA{name}"));
+    }
+    // Every user that declares `accessKeys` holds the one fresh active key apply delivered.
+    for keys in live.iam.access_keys.values_mut() {
+        *keys = AccessKeys {
+            rotation: None,
+            keys: vec![AccessKey {
+                id: "AKIA…0001".to_string(),
+                status: KeyStatus::Active,
+                age_days: 0,
+                created: Some("2026-01-01T00:00:00Z".to_string()),
+                last_used: Some("2026-01-01T00:00:00Z".to_string()),
+                unused_days: Some(0),
+            }],
+        };
     }
     // Someone else's group and its member: not accessctl's membership to keep.
     live.iam.groups.insert(
@@ -845,6 +915,13 @@ proptest! {
                 cluster.authentication = AuthenticationMode::Both;
             }
         }
+        // Every user that declares `accessKeys` ends with one active key, two at most.
+        for (user, declared) in &desired.state.iam.access_keys {
+            let keys = after.iam.access_keys.get(user).map(|k| k.keys.as_slice()).unwrap_or(&[]);
+            let active = keys.iter().filter(|k| k.status == KeyStatus::Active).count();
+            prop_assert!(declared.rotation.is_some());
+            prop_assert!(keys.len() <= 2 && active == 1, "{user}: {keys:?}");
+        }
         let second = plan(&desired, &after, &options);
         prop_assert!(second.is_ok(), "refused after apply: {:?}", second);
         let Ok(second) = second else { unreachable!() };
@@ -899,6 +976,16 @@ proptest! {
                         auth.entries.iter().any(|e| e.arn == address.name && e.is_node_role())
                     });
                 prop_assert!(!live_node, "node-role entry changed: {address}");
+            }
+            if address.kind == Kind::AccessKey {
+                // Only the keys of a user that declares `accessKeys` are accessctl's.
+                let declares = desired
+                    .state
+                    .iam
+                    .access_keys
+                    .get(&address.name)
+                    .is_some_and(|keys| keys.rotation.is_some());
+                prop_assert!(declares, "keys of a user that declares none: {address}");
             }
             if address.kind == Kind::AccessEntry {
                 let foreign = cluster

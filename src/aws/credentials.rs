@@ -208,11 +208,13 @@ pub async fn read_access_keys(
             })?
             .access_key_last_used()
             .and_then(|used| used.last_used_date())
-            .and_then(|date| date.fmt(Format::DateTime).ok());
+            .copied();
+        let days_since =
+            |secs: i64| u32::try_from((now - secs).max(0) / 86_400).unwrap_or(u32::MAX);
         let created = key.create_date();
-        let age_days = created.map_or(0, |date| {
-            u32::try_from((now - date.secs()).max(0) / 86_400).unwrap_or(u32::MAX)
-        });
+        let age_days = created.map_or(0, |date| days_since(date.secs()));
+        let unused_days = last_used.map(|date| days_since(date.secs()));
+        let last_used = last_used.and_then(|date| date.fmt(Format::DateTime).ok());
         keys.push(AccessKey {
             id: mask(id),
             status: match key.status() {
@@ -222,6 +224,7 @@ pub async fn read_access_keys(
             age_days,
             created: created.and_then(|date| date.fmt(Format::DateTime).ok()),
             last_used,
+            unused_days,
         });
     }
     keys.sort_by(|a, b| b.age_days.cmp(&a.age_days).then(a.id.cmp(&b.id)));

@@ -98,6 +98,9 @@ pub struct AccessKey {
     /// When it was last used (RFC 3339), if ever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<String>,
+    /// Whole days since it was last used, at the time of the read; `None` if never used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unused_days: Option<u32>,
 }
 
 /// A key id as accessctl shows and keeps it: `AKIA…WXYZ`.
@@ -126,13 +129,18 @@ pub struct KeyDecision {
 }
 
 /// Decides a user's keys. Rules, in order:
-/// - a deactivated key is deleted once the newest active key is `grace_days` old (it was
-///   deactivated when that key replaced it);
 /// - a new key is created when no key is active, or when the newest active key is
 ///   `rotate_after_days` old; every other active key is then deactivated;
 /// - IAM allows two keys per user: before a create, the oldest key that is not kept active is
 ///   deleted so that at most two exist at every step;
-/// - without a create, a second active key (older than the newest) is deactivated.
+/// - without a create, a second active key (older than the newest) is deactivated;
+/// - grace: a deactivated key is deleted once nobody can still need it, when
+///   `now - max(creation of its replacement, its own last use) >= grace_days`. Its replacement
+///   is the active key that remains (a key created by this decision is created now). A key in
+///   use right before it was deactivated thus gets its full grace, and one nobody used for
+///   `grace_days` is deleted at once: deactivating it first would only delay the same delete
+///   to the next run, so the decision is its own fixed point (deciding on its result decides
+///   nothing).
 pub fn decide(rotation: &KeyRotation, live: &[AccessKey]) -> Option<KeyDecision> {
     let mut keys: Vec<AccessKey> = live.to_vec();
     keys.sort_by(|a, b| b.age_days.cmp(&a.age_days).then(a.id.cmp(&b.id)));
@@ -142,20 +150,6 @@ pub fn decide(rotation: &KeyRotation, live: &[AccessKey]) -> Option<KeyDecision>
         .filter(|k| k.status == KeyStatus::Active)
         .min_by_key(|k| k.age_days)
         .cloned();
-    if let Some(newest) = &newest_active
-        && newest.age_days >= rotation.grace_days
-    {
-        keys.retain(|key| {
-            let expired = key.status == KeyStatus::Inactive;
-            if expired {
-                reasons.push(format!(
-                    "{} is deactivated and {} has been active {} days, graceDays {}",
-                    key.id, newest.id, newest.age_days, rotation.grace_days
-                ));
-            }
-            !expired
-        });
-    }
     let create = match &newest_active {
         None => {
             reasons.push("no active access key".to_string());
@@ -179,6 +173,29 @@ pub fn decide(rotation: &KeyRotation, live: &[AccessKey]) -> Option<KeyDecision>
             key.status = KeyStatus::Inactive;
         }
     }
+    // The key that replaces the deactivated ones: the one kept, or the one created now.
+    let (replacement, replaced_days) = match keep {
+        Some(kept) => (kept.id.as_str(), kept.age_days),
+        None => (NEW_KEY, 0),
+    };
+    keys.retain(|key| {
+        if key.status != KeyStatus::Inactive {
+            return true;
+        }
+        let idle = key.unused_days.map_or(replaced_days, |u| u.min(replaced_days));
+        let expired = idle >= rotation.grace_days;
+        if expired {
+            let used = match key.unused_days {
+                Some(days) => format!("last used {days} days ago"),
+                None => "never used".to_string(),
+            };
+            reasons.push(format!(
+                "{} is past its grace: {replacement} replaced it {replaced_days} days ago, {used}, graceDays {}",
+                key.id, rotation.grace_days
+            ));
+        }
+        !expired
+    });
     if create {
         while keys.len() >= 2 {
             // Oldest first: the first key is the oldest one.
@@ -194,6 +211,7 @@ pub fn decide(rotation: &KeyRotation, live: &[AccessKey]) -> Option<KeyDecision>
             age_days: 0,
             created: None,
             last_used: None,
+            unused_days: None,
         });
     }
     if reasons.is_empty() {
@@ -213,6 +231,14 @@ mod tests {
             age_days,
             created: None,
             last_used: None,
+            unused_days: None,
+        }
+    }
+
+    fn used(id: &str, status: KeyStatus, age_days: u32, unused_days: u32) -> AccessKey {
+        AccessKey {
+            unused_days: Some(unused_days),
+            ..key(id, status, age_days)
         }
     }
 
@@ -294,5 +320,115 @@ mod tests {
         let pair = [key("A…0001", Inactive, 20), key("A…0002", Inactive, 2)];
         let d = decide(&r, &pair).expect("create");
         assert_eq!(d.keys.len(), 2);
+    }
+
+    /// Grace runs from `max(creation of the replacement, last use)`: the older of two active
+    /// keys, deactivated because it is a second one, is not deleted by the very next plan while
+    /// it was in use; unused, it is deleted at once.
+    #[test]
+    fn grace_runs_from_the_replacement_or_the_last_use_whichever_is_later() {
+        use KeyStatus::*;
+        let r = rotation();
+        // Two active keys, no rotation due, the older in use yesterday: deactivated only...
+        let pair = [used("A…0001", Active, 60, 1), key("A…0002", Active, 30)];
+        let d = decide(&r, &pair).expect("deactivate");
+        assert_eq!(d.reasons, ["A…0001 is a second active key"]);
+        assert_eq!(
+            ids(&d),
+            [
+                ("A…0001".to_string(), Inactive),
+                ("A…0002".to_string(), Active)
+            ]
+        );
+        // ...and the next plan (same day) keeps it: its grace started at its last use.
+        assert_eq!(decide(&r, &d.keys), None);
+        // Six days later it is still within grace; seven days after its last use it goes.
+        assert_eq!(
+            decide(
+                &r,
+                &[used("A…0001", Inactive, 66, 6), key("A…0002", Active, 36)]
+            ),
+            None
+        );
+        let d = decide(
+            &r,
+            &[used("A…0001", Inactive, 67, 7), key("A…0002", Active, 37)],
+        )
+        .expect("delete");
+        assert_eq!(
+            d.reasons,
+            [
+                "A…0001 is past its grace: A…0002 replaced it 37 days ago, last used 7 days ago, graceDays 7"
+            ]
+        );
+        assert_eq!(ids(&d), [("A…0002".to_string(), Active)]);
+        // The replacement is younger than graceDays: kept, however long ago it was used.
+        assert_eq!(
+            decide(
+                &r,
+                &[used("A…0001", Inactive, 100, 50), key("A…0002", Active, 3)]
+            ),
+            None
+        );
+        // A second active key nobody used (or not for graceDays), its replacement older than
+        // graceDays: deleted at once, deactivating it would only delay the same delete.
+        for older in [key("A…0001", Active, 60), used("A…0001", Active, 60, 9)] {
+            let d = decide(&r, &[older, key("A…0002", Active, 30)]).expect("delete");
+            assert_eq!(ids(&d), [("A…0002".to_string(), Active)]);
+        }
+        // A key deactivated by a rotation is never deleted in the same apply.
+        let d = decide(&r, &[key("A…0001", Active, 97)]).expect("rotate");
+        assert_eq!(decide(&r, &d.keys), None);
+    }
+
+    /// Deciding on what a decision leaves decides nothing: one apply converges.
+    #[test]
+    fn a_decision_is_its_own_fixed_point() {
+        use KeyStatus::*;
+        let ages = [0, 3, 7, 8, 30, 89, 90, 200];
+        let unused = [None, Some(0), Some(6), Some(7), Some(100)];
+        let mut one_key = Vec::new();
+        for status in [Active, Inactive] {
+            for age in ages {
+                for u in unused {
+                    one_key.push(AccessKey {
+                        unused_days: u,
+                        ..key("A…0001", status, age)
+                    });
+                }
+            }
+        }
+        for (rotate, grace) in [(90, 7), (1, 7), (30, 1), (5, 30)] {
+            let r = KeyRotation {
+                rotate_after_days: rotate,
+                grace_days: grace,
+                deliver_to: Vec::new(),
+            };
+            let mut inputs: Vec<Vec<AccessKey>> = vec![Vec::new()];
+            for a in &one_key {
+                inputs.push(vec![a.clone()]);
+                for b in &one_key {
+                    let b = AccessKey {
+                        id: "A…0002".to_string(),
+                        ..b.clone()
+                    };
+                    inputs.push(vec![a.clone(), b]);
+                }
+            }
+            for live in inputs {
+                let Some(d) = decide(&r, &live) else { continue };
+                assert!(d.keys.len() <= 2, "{live:?} -> {d:?}");
+                assert_eq!(
+                    d.keys.iter().filter(|k| k.status == Active).count(),
+                    1,
+                    "{live:?} -> {d:?}"
+                );
+                assert_eq!(
+                    decide(&r, &d.keys),
+                    None,
+                    "{rotate}/{grace}: {live:?} -> {d:?}"
+                );
+            }
+        }
     }
 }

@@ -14,6 +14,8 @@
 //! - an aws-auth entry replaces the first entry with its ARN in place (later ones with the ARN
 //!   go) or is added at the end, and the managed list names it; a delete removes every entry
 //!   with the ARN.
+//! - an access-key change leaves the user the keys of its after (a key apply creates keeps the
+//!   plan's placeholder id); a delete removes exactly the keys it lists.
 
 use accessctl::model::{IRSA_ANNOTATION, State};
 use accessctl::plan::{Action, Change, Kind, Plan};
@@ -75,6 +77,11 @@ fn carry_out(tree: &mut Value, change: &Change) {
     };
     if kind == Kind::AwsAuth {
         aws_auth(home, name, after);
+        return;
+    }
+    if kind == Kind::AccessKey {
+        let before = change.before.as_ref().map(|before| before.to_value());
+        access_keys(home, name, change.action, before, after);
         return;
     }
     let objects = object(home.entry(key).or_insert_with(|| json!({})));
@@ -275,4 +282,39 @@ fn aws_auth(cluster: &mut Map<String, Value>, arn: &str, after: Option<Value>) {
     if !managed.iter().any(|m| m == arn) {
         managed.push(json!(arn));
     }
+}
+
+/// A user's keys after an access-key change: a delete removes the keys its before lists, any
+/// other change leaves those of its after. The declaration is never IAM's: it stays as read.
+fn access_keys(
+    iam: &mut Map<String, Value>,
+    user: &str,
+    action: Action,
+    before: Option<Value>,
+    after: Option<Value>,
+) {
+    let users = object(iam.entry("access_keys").or_insert_with(|| json!({})));
+    let record = object(users.entry(user).or_insert_with(|| json!({})));
+    let held = record
+        .get("keys")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let keys: Vec<Value> = if action == Action::Delete {
+        let gone = before
+            .as_ref()
+            .and_then(|before| before.get("keys"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        held.into_iter().filter(|key| !gone.contains(key)).collect()
+    } else {
+        after
+            .as_ref()
+            .and_then(|after| after.get("keys"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    record.insert("keys".to_string(), Value::Array(keys));
 }
