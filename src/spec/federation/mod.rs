@@ -182,14 +182,20 @@ pub fn validate(reader: &mut Reader<'_>, role: &str, trust: &TrustSpec<'_>) {
         let system = item.system;
         let (scope, value) = &item.scope;
         if !wildcard(reader, &item.repository) && !repository_shape(system, &item.repository.value) {
-            let (what, shape, example) = match system {
-                CiSystem::GithubActions => ("repository", "ORG/REPO", "octo-org/octo-repo"),
-                CiSystem::Gitlab => ("project", "GROUP/PROJECT", "my-group/my-project"),
+            let (what, hint) = match system {
+                CiSystem::GithubActions => (
+                    "repository",
+                    "write it as `ORG/REPO`, e.g. `octo-org/octo-repo`",
+                ),
+                CiSystem::Gitlab => (
+                    "project",
+                    "write it as `GROUP/PROJECT` (or `GROUP/SUBGROUP/PROJECT`), e.g. `my-group/my-project`",
+                ),
             };
             reader.error_hint(
                 item.repository.at,
                 format!("invalid {} {what} `{}`", system.label(), item.repository.value),
-                format!("write it as `{shape}` (subgroups allowed for GitLab), e.g. `{example}`"),
+                hint,
             );
         }
         if wildcard(reader, value) {
