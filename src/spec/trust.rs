@@ -322,11 +322,7 @@ pub fn trust_document(
     if pod_identity {
         statements.push(pod_identity_statement());
     }
-    statements.extend(federation::statements(
-        directory,
-        trust,
-        &mut irsa.used,
-    ));
+    statements.extend(federation::statements(directory, trust, &mut irsa.used));
     for item in &trust.service_accounts {
         let parts: Vec<&str> = item.value.split('/').collect();
         let [cluster, namespace, name] = parts[..] else {

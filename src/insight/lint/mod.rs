@@ -632,13 +632,19 @@ fn web_identity_provider(statement: &crate::model::policy::Statement) -> Option<
     statement
         .principals()?
         .filter(|(kind, _)| *kind == "Federated")
-        .find_map(|(_, principal)| match crate::model::IamArn::parse(principal)? {
-            crate::model::IamArn::OidcProvider { host, .. } => Some(host),
-            _ => None,
-        })
+        .find_map(
+            |(_, principal)| match crate::model::IamArn::parse(principal)? {
+                crate::model::IamArn::OidcProvider { host, .. } => Some(host),
+                _ => None,
+            },
+        )
         .map(|host| {
             let eks = host.starts_with("oidc.eks.") || host.starts_with("oidc.accessctl.invalid/");
-            if eks { Provider::Eks } else { Provider::Other(host) }
+            if eks {
+                Provider::Eks
+            } else {
+                Provider::Other(host)
+            }
         })
 }
 
@@ -664,9 +670,7 @@ fn federated_subjects(host: &str) -> (String, String) {
 /// when the key is absent)?
 fn restricts(operator: &str) -> bool {
     let operator = operator.to_ascii_lowercase();
-    let operator = operator
-        .strip_prefix("foranyvalue:")
-        .unwrap_or(&operator);
+    let operator = operator.strip_prefix("foranyvalue:").unwrap_or(&operator);
     matches!(
         operator,
         "stringequals" | "stringlike" | "stringequalsignorecase"

@@ -160,7 +160,9 @@ fn federated_trust_without_sub() {
     assert_eq!(
         fired(&web_identity(
             github,
-            &format!("{{StringNotEquals: {{\"{github}:sub\": \"repo:org/other:ref:refs/heads/main\"}}}}")
+            &format!(
+                "{{StringNotEquals: {{\"{github}:sub\": \"repo:org/other:ref:refs/heads/main\"}}}}"
+            )
         )),
         [(RULE, Severity::High)]
     );
@@ -181,7 +183,9 @@ fn federated_trust_without_sub() {
     assert_eq!(
         fired(&web_identity(
             github,
-            &format!("{{StringEquals: {{\"{github}:sub\": \"repo:org/app:ref:refs/heads/main\"}}}}")
+            &format!(
+                "{{StringEquals: {{\"{github}:sub\": \"repo:org/app:ref:refs/heads/main\"}}}}"
+            )
         )),
         []
     );

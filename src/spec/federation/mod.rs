@@ -46,7 +46,9 @@ impl CiSystem {
 
     fn scopes(self) -> [(&'static str, CiScope); 2] {
         match self {
-            CiSystem::GithubActions => [("ref", CiScope::Ref), ("environment", CiScope::Environment)],
+            CiSystem::GithubActions => {
+                [("ref", CiScope::Ref), ("environment", CiScope::Environment)]
+            }
             CiSystem::Gitlab => [("ref", CiScope::Ref), ("tag", CiScope::Tag)],
         }
     }
@@ -75,7 +77,9 @@ impl CiSystem {
             (CiSystem::Gitlab, CiScope::Tag) => {
                 format!("project_path:{repository}:ref_type:tag:ref:{value}")
             }
-            (CiSystem::Gitlab, _) => format!("project_path:{repository}:ref_type:branch:ref:{value}"),
+            (CiSystem::Gitlab, _) => {
+                format!("project_path:{repository}:ref_type:branch:ref:{value}")
+            }
         }
     }
 }
@@ -116,7 +120,11 @@ fn decode_item(
     let repository_key = system.repository_key();
     let scopes = system.scopes();
     let allowed = [repository_key, scopes[0].0, scopes[1].0];
-    let object = reader.object(item, Owner::new(format!("in {place}"), item.location), &allowed)?;
+    let object = reader.object(
+        item,
+        Owner::new(format!("in {place}"), item.location),
+        &allowed,
+    )?;
     let repository = match object.get(repository_key) {
         Some(node) => reader.string(node),
         None => {
@@ -144,7 +152,9 @@ fn decode_item(
     match present.as_slice() {
         [] => {
             let hint = match system {
-                CiSystem::GithubActions => "add `ref: refs/heads/main` (a branch), `ref: refs/tags/v1` (a tag) or `environment: prod`",
+                CiSystem::GithubActions => {
+                    "add `ref: refs/heads/main` (a branch), `ref: refs/tags/v1` (a tag) or `environment: prod`"
+                }
                 CiSystem::Gitlab => "add `ref: main` (a branch) or `tag: v1` (a tag)",
             };
             reader.error_hint(
@@ -160,10 +170,18 @@ fn decode_item(
         [first, second] => {
             let at = object.key(second).map_or(item.location, |key| key.location);
             let hint = match system {
-                CiSystem::GithubActions => "a job that deploys to an environment gets `sub` = `repo:ORG/REPO:environment:ENV` and no ref: write two items, one with `ref`, one with `environment`",
-                CiSystem::Gitlab => "`sub` names a branch or a tag: write two items, one with `ref`, one with `tag`",
+                CiSystem::GithubActions => {
+                    "a job that deploys to an environment gets `sub` = `repo:ORG/REPO:environment:ENV` and no ref: write two items, one with `ref`, one with `environment`"
+                }
+                CiSystem::Gitlab => {
+                    "`sub` names a branch or a tag: write two items, one with `ref`, one with `tag`"
+                }
             };
-            reader.error_hint(at, format!("{place} has both `{first}` and `{second}`"), hint);
+            reader.error_hint(
+                at,
+                format!("{place} has both `{first}` and `{second}`"),
+                hint,
+            );
             return None;
         }
         _ => {}
@@ -181,7 +199,8 @@ pub fn validate(reader: &mut Reader<'_>, role: &str, trust: &TrustSpec<'_>) {
     for item in &trust.federated {
         let system = item.system;
         let (scope, value) = &item.scope;
-        if !wildcard(reader, &item.repository) && !repository_shape(system, &item.repository.value) {
+        if !wildcard(reader, &item.repository) && !repository_shape(system, &item.repository.value)
+        {
             let (what, hint) = match system {
                 CiSystem::GithubActions => (
                     "repository",
@@ -194,7 +213,11 @@ pub fn validate(reader: &mut Reader<'_>, role: &str, trust: &TrustSpec<'_>) {
             };
             reader.error_hint(
                 item.repository.at,
-                format!("invalid {} {what} `{}`", system.label(), item.repository.value),
+                format!(
+                    "invalid {} {what} `{}`",
+                    system.label(),
+                    item.repository.value
+                ),
                 hint,
             );
         }
@@ -224,7 +247,10 @@ pub fn validate(reader: &mut Reader<'_>, role: &str, trust: &TrustSpec<'_>) {
                 );
             }
             _ if value.value.trim().is_empty() => {
-                reader.error(value.at, format!("empty `{}` in `{}`", scope_word(*scope), system.key()));
+                reader.error(
+                    value.at,
+                    format!("empty `{}` in `{}`", scope_word(*scope), system.key()),
+                );
             }
             _ => {}
         }
@@ -236,10 +262,16 @@ pub fn validate(reader: &mut Reader<'_>, role: &str, trust: &TrustSpec<'_>) {
                 format!("invalid `gitlabIssuer` `{}`", issuer.value),
                 "write the GitLab instance's URL with `https://` and no trailing slash, e.g. `https://gitlab.example.com`",
             );
-        } else if !trust.federated.iter().any(|item| item.system == CiSystem::Gitlab) {
+        } else if !trust
+            .federated
+            .iter()
+            .any(|item| item.system == CiSystem::Gitlab)
+        {
             reader.error_hint(
                 issuer.at,
-                format!("`gitlabIssuer` is set but the trust of role `{role}` has no `gitlab` item"),
+                format!(
+                    "`gitlabIssuer` is set but the trust of role `{role}` has no `gitlab` item"
+                ),
                 "add `gitlab: [{project: GROUP/PROJECT, ref: BRANCH}]`, or remove `gitlabIssuer`",
             );
         }
@@ -322,7 +354,10 @@ pub fn statements(
         by_issuer
             .entry(issuer(item.system, trust))
             .or_default()
-            .insert(item.system.subject(&item.repository.value, *scope, &value.value));
+            .insert(
+                item.system
+                    .subject(&item.repository.value, *scope, &value.value),
+            );
     }
     by_issuer
         .into_iter()
@@ -331,7 +366,12 @@ pub fn statements(
                 .entry(issuer.clone())
                 .or_default()
                 .insert(audience.clone());
-            web_identity_statement(directory, &issuer, &audience, subjects.into_iter().collect())
+            web_identity_statement(
+                directory,
+                &issuer,
+                &audience,
+                subjects.into_iter().collect(),
+            )
         })
         .collect()
 }

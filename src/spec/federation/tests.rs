@@ -135,11 +135,15 @@ fn federation_mixes_with_the_other_sugar() {
     let state = loaded(
         "        accounts: [\"111122223333\"]\n        githubActions: [{repo: org/app, ref: refs/tags/v1}]\n        gitlab: [{project: group/app, ref: main}]\n",
     );
-    let statements = trust_of(&state)["Statement"].as_array().cloned().unwrap_or_default();
+    let statements = trust_of(&state)["Statement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(statements.len(), 3, "{statements:?}");
-    assert!(statements.iter().any(|s| s["Condition"]["StringEquals"]
-        ["token.actions.githubusercontent.com:sub"]
-        == "repo:org/app:ref:refs/tags/v1"));
+    assert!(statements.iter().any(
+        |s| s["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+            == "repo:org/app:ref:refs/tags/v1"
+    ));
     assert_eq!(state.iam.oidc_providers.len(), 2);
 }
 
@@ -232,5 +236,9 @@ fn a_document_does_not_mix_with_federation() {
         "        githubActions: [{repo: org/app, ref: refs/heads/main}]\n        document: {Version: \"2012-10-17\", Statement: []}\n",
     );
     assert_eq!(found.len(), 1, "{found:#?}");
-    assert!(found[0].2.contains("has both `document` and `githubActions`"));
+    assert!(
+        found[0]
+            .2
+            .contains("has both `document` and `githubActions`")
+    );
 }
