@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use accessctl::model::State;
+use accessctl::model::{DocumentKind, PolicyDocument, State};
 
 use crate::kube_apply::seed_cluster;
 use crate::moto::Moto;
@@ -132,4 +132,107 @@ examples! {
     seed_003_irsa_service_account_converges => "003-irsa-service-account",
     seed_004_ci_namespace_deployer_converges => "004-ci-namespace-deployer",
     all_seeds_combined_converges => "all-seeds-combined",
+}
+
+/// CI with no key at all: a role trusted by GitHub Actions and by GitLab, applied by the binary
+/// to an empty account. Apply creates both OIDC providers (owned: tagged, with the audience as
+/// client id) and the role with exactly the documented trust; a second plan is empty.
+#[test]
+fn federated_ci_role_is_created_with_its_providers_and_converges() {
+    if AwsTarget::from_env().skip_if_external("e2e federation: needs MOTO_ACCOUNT_ID") {
+        return;
+    }
+    let account = "111122223333";
+    let moto = Moto::start_with_env(&[("MOTO_ACCOUNT_ID", account)]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("access.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "version: 1\naccount: \"{account}\"\niam:\n  roles:\n    ci-deployer:\n      trust:\n        githubActions:\n          - {{repo: org/app, ref: refs/heads/main}}\n          - {{repo: org/app, environment: prod}}\n        gitlab: [{{project: group/app, ref: main}}]\n        gitlabIssuer: https://gitlab.example.com\n"
+        ),
+    )
+    .expect("write access.yaml");
+    let file = file.display().to_string();
+    let kubeconfig = dir.path().join("no-kubeconfig");
+    let run = |args: &[&str]| accessctl(args, &moto, &kubeconfig);
+
+    let planned = run(&["plan", "-f", &file, "--detailed-exitcode"]);
+    assert_eq!(planned.status.code(), Some(2), "{}", shown(&planned));
+    let text = String::from_utf8_lossy(&planned.stdout);
+    for address in [
+        "+ iam.oidc-provider.token.actions.githubusercontent.com",
+        "+ iam.oidc-provider.gitlab.example.com",
+        "+ iam.role.ci-deployer",
+    ] {
+        assert!(text.contains(address), "{address}\n{}", shown(&planned));
+    }
+    let applied = run(&["apply", "-f", &file, "--auto-approve"]);
+    assert_eq!(applied.status.code(), Some(0), "{}", shown(&applied));
+    let again = run(&["plan", "-f", &file, "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let iam = moto.clients().iam;
+    runtime.block_on(async {
+        for (host, client_id) in [
+            ("token.actions.githubusercontent.com", "sts.amazonaws.com"),
+            ("gitlab.example.com", "https://gitlab.example.com"),
+        ] {
+            let provider = iam
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(format!("arn:aws:iam::{account}:oidc-provider/{host}"))
+                .send()
+                .await
+                .unwrap_or_else(|error| panic!("{host}: {error:?}"));
+            assert_eq!(provider.client_id_list(), [client_id.to_string()], "{host}");
+            assert!(
+                provider
+                    .tags()
+                    .iter()
+                    .any(|tag| tag.key() == "managed-by" && tag.value() == "accessctl"),
+                "{host}: {:?}",
+                provider.tags()
+            );
+        }
+        let role = iam
+            .get_role()
+            .role_name("ci-deployer")
+            .send()
+            .await
+            .expect("the role");
+        let document = role
+            .role()
+            .and_then(|role| role.assume_role_policy_document())
+            .expect("a trust policy");
+        // IAM's form (URL-encoded JSON), read as the live read reads it.
+        let live = PolicyDocument::parse_str(document, DocumentKind::Trust).expect("IAM's trust reads");
+        let github = "token.actions.githubusercontent.com";
+        let expected = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": format!("arn:aws:iam::{account}:oidc-provider/gitlab.example.com")},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {"StringEquals": {
+                        "gitlab.example.com:aud": "https://gitlab.example.com",
+                        "gitlab.example.com:sub": "project_path:group/app:ref_type:branch:ref:main",
+                    }},
+                },
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": format!("arn:aws:iam::{account}:oidc-provider/{github}")},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {"StringEquals": {
+                        format!("{github}:aud"): "sts.amazonaws.com",
+                        format!("{github}:sub"): ["repo:org/app:environment:prod", "repo:org/app:ref:refs/heads/main"],
+                    }},
+                },
+            ],
+        });
+        let expected =
+            PolicyDocument::from_value(&expected, DocumentKind::Trust).expect("the expected trust");
+        assert_eq!(live, expected, "{:#}", live.to_value());
+    });
 }

@@ -803,3 +803,40 @@ fn owned_policies_in_the_combined_snapshot_equal_the_file() {
         );
     }
 }
+
+/// The federation trust sugar (`githubActions`, `gitlab`, `gitlabIssuer`) is in the schema, and
+/// the schema refuses what the loader refuses where a schema can say it.
+#[test]
+fn the_schema_knows_the_federation_trust_sugar() {
+    let validator = validator();
+    let file = |trust: Value| {
+        json!({
+            "version": 1,
+            "account": "111122223333",
+            "iam": {"roles": {"ci": {"trust": trust}}},
+        })
+    };
+    let valid = [
+        json!({"githubActions": [{"repo": "org/app", "ref": "refs/heads/main"}, {"repo": "org/app", "environment": "prod"}]}),
+        json!({"gitlab": [{"project": "group/sub/app", "ref": "main"}, {"project": "group/app", "tag": "v1"}]}),
+        json!({"gitlab": [{"project": "group/app", "ref": "main"}], "gitlabIssuer": "https://gitlab.example.com"}),
+    ];
+    for trust in valid {
+        let errors = schema_errors(&validator, &file(trust.clone()));
+        assert!(errors.is_empty(), "{trust}: {errors:?}");
+    }
+    let invalid = [
+        json!({"githubActions": [{"ref": "refs/heads/main"}]}),
+        json!({"githubActions": [{"repo": "org/app", "ref": "main"}]}),
+        json!({"githubActions": [{"repo": "org/app", "ref": "refs/heads/main", "environment": "prod"}]}),
+        json!({"githubActions": [{"repo": "org/app"}]}),
+        json!({"githubActions": [{"repo": "app", "ref": "refs/heads/main"}]}),
+        json!({"gitlab": [{"project": "group/app", "ref": "main", "tag": "v1"}]}),
+        json!({"gitlab": [{"project": "group/app", "branch": "main"}]}),
+        json!({"gitlab": [{"project": "group/app", "ref": "main"}], "gitlabIssuer": "https://gitlab.example.com/"}),
+    ];
+    for trust in invalid {
+        let errors = schema_errors(&validator, &file(trust.clone()));
+        assert!(!errors.is_empty(), "the schema accepts {trust}");
+    }
+}

@@ -12,6 +12,7 @@ mod build;
 mod decode;
 pub mod diagnostic;
 mod documents;
+mod federation;
 pub mod input;
 pub(crate) mod locations;
 pub mod managed;

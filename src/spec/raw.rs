@@ -189,6 +189,37 @@ pub struct TrustSpec<'n> {
     pub users: Vec<Text>,
     /// `cluster/namespace/name`.
     pub service_accounts: Vec<Text>,
+    /// `githubActions` and `gitlab` items, in file order.
+    pub federated: Vec<FederatedSpec>,
+    /// `gitlabIssuer`: a self-managed GitLab's URL (default `https://gitlab.com`).
+    pub gitlab_issuer: Option<Text>,
+}
+
+/// A CI system whose OIDC tokens a trust may accept (`githubActions`, `gitlab`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CiSystem {
+    GithubActions,
+    Gitlab,
+}
+
+/// What part of a repository may assume the role: the claim `sub` names one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CiScope {
+    /// GitHub: a full ref (`refs/heads/main`); GitLab: a branch name.
+    Ref,
+    /// GitHub: a deployment environment.
+    Environment,
+    /// GitLab: a tag name.
+    Tag,
+}
+
+/// One item of `githubActions` or `gitlab`: a repository (GitLab: project) and what of it may
+/// assume the role. Decoding reports a missing repository, a missing scope or two scopes.
+#[derive(Debug)]
+pub struct FederatedSpec {
+    pub system: CiSystem,
+    pub repository: Text,
+    pub scope: (CiScope, Text),
 }
 
 #[derive(Debug)]

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::model::{DocumentKind, PolicyDocument, State, arn, issuer_host_path};
 
 use super::documents;
+use super::federation;
 use super::node::Location;
 use super::raw::{RoleSpec, Spec, TrustSpec};
 use super::reader::Reader;
@@ -107,12 +108,23 @@ pub struct Pending {
     pub roles: Vec<PendingRole>,
 }
 
-/// The issuers the built trust policies name, and what of them is left to live state.
+/// The issuers the built trust policies name (IRSA, and the CI systems of `federation`), and
+/// what of them is left to live state.
 #[derive(Debug, Default)]
 pub struct Irsa {
-    /// Each issuer named (an OIDC provider is declared for each).
-    pub used: BTreeSet<String>,
+    /// Each issuer named, with the audiences its statements require: an OIDC provider is
+    /// declared for each, with those audiences as its client ids.
+    pub used: BTreeMap<String, BTreeSet<String>>,
     pub pending: Pending,
+}
+
+impl Irsa {
+    fn used_for_irsa(&mut self, issuer: &str) {
+        self.used
+            .entry(issuer.to_string())
+            .or_default()
+            .insert(STS_AUDIENCE.to_string());
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -310,6 +322,7 @@ pub fn trust_document(
     if pod_identity {
         statements.push(pod_identity_statement());
     }
+    statements.extend(federation::statements(directory, trust, &mut irsa.used));
     for item in &trust.service_accounts {
         let parts: Vec<&str> = item.value.split('/').collect();
         let [cluster, namespace, name] = parts[..] else {
@@ -319,14 +332,14 @@ pub fn trust_document(
         match issuers.get(cluster) {
             Some(Issuer::Known(issuer)) => {
                 statements.push(irsa_statement(directory, issuer, namespace, name));
-                irsa.used.insert(issuer.clone());
+                irsa.used_for_irsa(issuer);
             }
             Some(Issuer::Live {
                 placeholder,
                 region,
             }) => {
                 statements.push(irsa_statement(directory, placeholder, namespace, name));
-                irsa.used.insert(placeholder.clone());
+                irsa.used_for_irsa(placeholder);
                 irsa.pending.uses.push(IssuerUse {
                     cluster: cluster.to_string(),
                     region: region.clone(),
@@ -383,20 +396,12 @@ pub fn trust_policy_length(document: &PolicyDocument) -> usize {
 
 /// Seed 003's statement: the service account may assume the role with its web identity token.
 pub fn irsa_statement(directory: &Directory, issuer: &str, namespace: &str, name: &str) -> Value {
-    let provider = issuer_host_path(issuer);
-    json!({
-        "Effect": "Allow",
-        "Principal": {
-            "Federated": arn::oidc_provider(&directory.partition, &directory.account, provider),
-        },
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {
-            "StringEquals": {
-                format!("{provider}:aud"): STS_AUDIENCE,
-                format!("{provider}:sub"): format!("system:serviceaccount:{namespace}:{name}"),
-            }
-        }
-    })
+    federation::web_identity_statement(
+        directory,
+        issuer,
+        STS_AUDIENCE,
+        vec![format!("system:serviceaccount:{namespace}:{name}")],
+    )
 }
 
 #[cfg(test)]

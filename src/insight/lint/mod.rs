@@ -61,6 +61,7 @@ pub const WILDCARD_ADMIN: &str = "iam-wildcard-admin";
 pub const PASSROLE_WILDCARD: &str = "iam-passrole-wildcard";
 pub const TRUST_OPEN: &str = "iam-trust-open";
 pub const IRSA_WITHOUT_SUB: &str = "iam-irsa-trust-without-sub";
+pub const FEDERATED_WITHOUT_SUB: &str = "federated-trust-without-sub";
 pub const SYSTEM_MASTERS: &str = "eks-system-masters";
 pub const WILDCARD_CLUSTER_ROLE: &str = "rbac-wildcard-cluster-wide";
 pub const ESCALATION_SELF_ATTACH: &str = "iam-escalation-self-attach";
@@ -69,7 +70,7 @@ pub const ESCALATION_TRUST: &str = "iam-escalation-update-trust";
 pub const ESCALATION_BIND: &str = "rbac-escalation-bind";
 
 /// Every rule, in the order they are documented.
-pub const RULES: [RuleInfo; 10] = [
+pub const RULES: [RuleInfo; 11] = [
     RuleInfo {
         id: WILDCARD_ADMIN,
         severity: Severity::High,
@@ -93,6 +94,12 @@ pub const RULES: [RuleInfo; 10] = [
         severity: Severity::High,
         summary: "an IRSA (web identity) trust without a `sub` condition: any pod of the cluster can assume the role (medium when `sub` is a wildcard)",
         hint: "use `trust.serviceAccounts: [cluster/namespace/name]`, which adds `sub` and `aud` conditions",
+    },
+    RuleInfo {
+        id: FEDERATED_WITHOUT_SUB,
+        severity: Severity::High,
+        summary: "a GitHub, GitLab or other OIDC (not EKS) web-identity trust without a `sub` condition: any repository can assume the role (medium when `sub` is a wildcard)",
+        hint: "use `trust.githubActions` or `trust.gitlab`, which add `sub` and `aud` conditions; for another provider add `StringEquals` on `ISSUER:sub`",
     },
     RuleInfo {
         id: SYSTEM_MASTERS,
@@ -350,27 +357,39 @@ impl<'a> Linter<'a> {
                 for (severity, place, message) in open {
                     self.push(TRUST_OPEN, severity, place.as_ref(), message);
                 }
-                let web_identity = statement.matches_action("sts:AssumeRoleWithWebIdentity")
-                    && statement.principals().is_some_and(|mut principals| {
-                        principals.any(|(kind, principal)| {
-                            kind == "Federated" && principal.contains(":oidc-provider/")
-                        })
-                    });
-                if !web_identity {
+                if !statement.matches_action("sts:AssumeRoleWithWebIdentity") {
                     continue;
                 }
+                let Some(provider) = web_identity_provider(statement) else {
+                    continue;
+                };
                 let subs: Vec<_> = statement
                     .conditions()
-                    .filter(|condition| condition.key.to_ascii_lowercase().ends_with(":sub"))
+                    .filter(|condition| {
+                        condition.key.to_ascii_lowercase().ends_with(":sub")
+                            && restricts(condition.operator)
+                    })
                     .collect();
-                if subs.is_empty() {
-                    self.push(IRSA_WITHOUT_SUB, Severity::High, at.as_ref(), format!("the web-identity trust of role {name} has no `sub` condition: any service account of the cluster can assume it"));
-                } else if subs.iter().any(|condition| {
+                let wildcard = subs.iter().any(|condition| {
                     condition
                         .values()
                         .any(|value| value.contains('*') || value.contains('?'))
-                }) {
-                    self.push(IRSA_WITHOUT_SUB, Severity::Medium, at.as_ref(), format!("the web-identity trust of role {name} matches `sub` with a wildcard: several service accounts can assume it"));
+                });
+                let (rule, anyone, several) = match provider {
+                    Provider::Eks => (
+                        IRSA_WITHOUT_SUB,
+                        "any service account of the cluster".to_string(),
+                        "several service accounts".to_string(),
+                    ),
+                    Provider::Other(host) => {
+                        let (anyone, several) = federated_subjects(&host);
+                        (FEDERATED_WITHOUT_SUB, anyone, several)
+                    }
+                };
+                if subs.is_empty() {
+                    self.push(rule, Severity::High, at.as_ref(), format!("the web-identity trust of role {name} has no `sub` condition: {anyone} can assume it"));
+                } else if wildcard {
+                    self.push(rule, Severity::Medium, at.as_ref(), format!("the web-identity trust of role {name} matches `sub` with a wildcard: {several} can assume it"));
                 }
             }
         }
@@ -598,6 +617,64 @@ impl<'a> Linter<'a> {
             _ => None,
         }
     }
+}
+
+/// Whose tokens a web-identity statement accepts.
+enum Provider {
+    /// An EKS cluster's issuer (IRSA), or accessctl's stand-in for one not known yet.
+    Eks,
+    /// Any other IAM OIDC provider (GitHub Actions, GitLab, …), by host.
+    Other(String),
+}
+
+/// The OIDC provider a statement's `Federated` principal names, if any.
+fn web_identity_provider(statement: &crate::model::policy::Statement) -> Option<Provider> {
+    statement
+        .principals()?
+        .filter(|(kind, _)| *kind == "Federated")
+        .find_map(
+            |(_, principal)| match crate::model::IamArn::parse(principal)? {
+                crate::model::IamArn::OidcProvider { host, .. } => Some(host),
+                _ => None,
+            },
+        )
+        .map(|host| {
+            let eks = host.starts_with("oidc.eks.") || host.starts_with("oidc.accessctl.invalid/");
+            if eks {
+                Provider::Eks
+            } else {
+                Provider::Other(host)
+            }
+        })
+}
+
+/// Who could assume a trust on `host`'s tokens: with no `sub` condition, and with a wildcard.
+fn federated_subjects(host: &str) -> (String, String) {
+    match host {
+        "token.actions.githubusercontent.com" => (
+            "any GitHub Actions workflow of any repository".to_string(),
+            "workflows of several repositories, branches or environments".to_string(),
+        ),
+        host if host == "gitlab.com" || host.starts_with("gitlab.") => (
+            format!("any CI job of any project on {host}"),
+            "jobs of several projects, branches or tags".to_string(),
+        ),
+        host => (
+            format!("anyone {host} issues a token to"),
+            format!("several subjects of {host}"),
+        ),
+    }
+}
+
+/// Does a condition with this operator limit the value (rather than exclude some, or pass
+/// when the key is absent)?
+fn restricts(operator: &str) -> bool {
+    let operator = operator.to_ascii_lowercase();
+    let operator = operator.strip_prefix("foranyvalue:").unwrap_or(&operator);
+    matches!(
+        operator,
+        "stringequals" | "stringlike" | "stringequalsignorecase"
+    )
 }
 
 /// The account a principal pattern opens the trust to, when it is a whole account other than

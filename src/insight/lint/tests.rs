@@ -137,6 +137,67 @@ fn irsa_trust_without_sub() {
     );
 }
 
+/// A GitHub, GitLab or any other OIDC (non-EKS) web-identity trust without a `sub` condition:
+/// any repository (any project, any subject of the provider) can assume the role. The IRSA rule
+/// is for EKS issuers only: one mistake, one finding.
+#[test]
+fn federated_trust_without_sub() {
+    const RULE: &str = "federated-trust-without-sub";
+    let web_identity = |host: &str, condition: &str| {
+        role_trust(&format!(
+            "{{Effect: Allow, Principal: {{Federated: \"arn:aws:iam::111122223333:oidc-provider/{host}\"}}, Action: sts:AssumeRoleWithWebIdentity, Condition: {condition}}}"
+        ))
+    };
+    let github = "token.actions.githubusercontent.com";
+    assert_eq!(
+        fired(&web_identity(
+            github,
+            &format!("{{StringEquals: {{\"{github}:aud\": sts.amazonaws.com}}}}")
+        )),
+        [(RULE, Severity::High)]
+    );
+    // A negated `sub` condition does not say who may assume it.
+    assert_eq!(
+        fired(&web_identity(
+            github,
+            &format!(
+                "{{StringNotEquals: {{\"{github}:sub\": \"repo:org/other:ref:refs/heads/main\"}}}}"
+            )
+        )),
+        [(RULE, Severity::High)]
+    );
+    assert_eq!(
+        fired(&web_identity(
+            "gitlab.example.com",
+            "{StringEquals: {\"gitlab.example.com:aud\": \"https://gitlab.example.com\"}}"
+        )),
+        [(RULE, Severity::High)]
+    );
+    assert_eq!(
+        fired(&web_identity(
+            github,
+            &format!("{{StringLike: {{\"{github}:sub\": \"repo:org/*\"}}}}")
+        )),
+        [(RULE, Severity::Medium)]
+    );
+    assert_eq!(
+        fired(&web_identity(
+            github,
+            &format!(
+                "{{StringEquals: {{\"{github}:sub\": \"repo:org/app:ref:refs/heads/main\"}}}}"
+            )
+        )),
+        []
+    );
+    // The sugar always writes `sub` and `aud`.
+    assert_eq!(
+        fired(
+            "iam:\n  roles:\n    r:\n      trust:\n        githubActions: [{repo: org/app, environment: prod}]\n        gitlab: [{project: group/app, ref: main}]\n"
+        ),
+        []
+    );
+}
+
 const MAPPED: &str = "iam:\n  users:\n    u: {}\nclusters:\n  demo:\n    access:\n      - user: u\n        username: u\n";
 
 #[test]

@@ -17,7 +17,7 @@ use super::documents;
 use super::raw::{HolderKind, HolderSpec, InlineSpec, Pair, RoleSpec, Spec, Text};
 use super::reader::Reader;
 use super::resolve::Directory;
-use super::trust::{self, STS_AUDIENCE};
+use super::trust;
 
 /// The desired state, with what it leaves to live facts (IRSA issuers) in `pending`.
 pub fn build(
@@ -221,11 +221,11 @@ fn build_iam(
         },
     );
     *pending = irsa.pending;
-    for issuer in irsa.used {
+    for (issuer, client_ids) in irsa.used {
         iam.oidc_providers.insert(
             issuer_host_path(&issuer).to_string(),
             OidcProvider {
-                client_ids: BTreeSet::from([STS_AUDIENCE.to_string()]),
+                client_ids,
                 tags: managed_tags(&[]),
             },
         );

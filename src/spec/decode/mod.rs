@@ -4,6 +4,7 @@
 
 mod cluster;
 
+use super::federation;
 use super::node::{Node, NodeValue};
 use super::raw::{
     AccessKeysSpec, DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec, InlineSpec, Pair,
@@ -23,7 +24,16 @@ const IAM_KEYS: [&str; 6] = [
     "roles",
 ];
 const POLICY_KEYS: [&str; 6] = ["document", "file", "description", "path", "tags", "adopt"];
-const TRUST_SUGAR_KEYS: [&str; 5] = ["accounts", "services", "roles", "users", "serviceAccounts"];
+const TRUST_SUGAR_KEYS: [&str; 8] = [
+    "accounts",
+    "services",
+    "roles",
+    "users",
+    "serviceAccounts",
+    "githubActions",
+    "gitlab",
+    "gitlabIssuer",
+];
 
 /// Decodes the whole file. Whatever cannot be read is reported and left out.
 pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
@@ -419,7 +429,7 @@ fn decode_trust<'n>(reader: &mut Reader<'_>, role: &Text, node: &'n Node) -> Opt
                     "the trust of role `{}` has both `document` and `{first}`",
                     role.value
                 ),
-                "write the whole trust policy under `document`, or use only the keys `accounts`, `services`, `roles`, `users` and `serviceAccounts`",
+                "write the whole trust policy under `document`, or use only the keys `accounts`, `services`, `roles`, `users`, `serviceAccounts`, `githubActions` and `gitlab`",
             );
             return None;
         }
@@ -428,19 +438,32 @@ fn decode_trust<'n>(reader: &mut Reader<'_>, role: &Text, node: &'n Node) -> Opt
             ..TrustSpec::default()
         });
     }
+    let accounts = strings(reader, &object, "accounts");
+    let services = strings(reader, &object, "services");
+    let roles = strings(reader, &object, "roles");
+    let users = strings(reader, &object, "users");
+    let service_accounts = strings(reader, &object, "serviceAccounts");
+    let (federated, federation_written) = federation::decode(reader, role, &object);
+    let gitlab_issuer = object
+        .get("gitlabIssuer")
+        .and_then(|node| reader.string(node));
     let trust = TrustSpec {
         document: None,
-        accounts: strings(reader, &object, "accounts"),
-        services: strings(reader, &object, "services"),
-        roles: strings(reader, &object, "roles"),
-        users: strings(reader, &object, "users"),
-        service_accounts: strings(reader, &object, "serviceAccounts"),
+        accounts,
+        services,
+        roles,
+        users,
+        service_accounts,
+        federated,
+        gitlab_issuer,
     };
     let empty = trust.accounts.is_empty()
         && trust.services.is_empty()
         && trust.roles.is_empty()
         && trust.users.is_empty()
-        && trust.service_accounts.is_empty();
+        && trust.service_accounts.is_empty()
+        && !federation_written
+        && trust.gitlab_issuer.is_none();
     let well_typed = sugar.iter().all(|key| {
         object
             .get(key)
@@ -450,7 +473,7 @@ fn decode_trust<'n>(reader: &mut Reader<'_>, role: &Text, node: &'n Node) -> Opt
         reader.error_hint(
             node.location,
             format!("the trust of role `{}` names no one", role.value),
-            "add `accounts`, `services`, `roles`, `users` or `serviceAccounts`, or a `document`",
+            "add `accounts`, `services`, `roles`, `users`, `serviceAccounts`, `githubActions` or `gitlab`, or a `document`",
         );
     }
     Some(trust)

@@ -71,6 +71,7 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
         }
         if let Some(trust) = &role.trust {
             validate_trust(reader, directory, trust);
+            super::super::federation::validate(reader, &role.name.value, trust);
         }
     }
     case_insensitive(reader, "policy", iam.policies.iter().map(|p| &p.name));
