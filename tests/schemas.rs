@@ -641,6 +641,45 @@ fn plan_with_each_action_matches_the_schema() {
     assert_eq!(read.ok(), Some(plan));
 }
 
+/// A user's access keys are one object, `iam.access-key.USER`, in every plan that creates,
+/// rotates or deletes keys: the schema takes the address and the object (ids masked, no secret).
+#[test]
+fn an_access_key_change_matches_the_schema() {
+    use accessctl::model::{AccessKey, AccessKeys, Destination, KeyRotation, KeyStatus};
+    let mut plan = sample_plan();
+    plan.changes.push(change(
+        Address::iam(Kind::AccessKey, "eksuser"),
+        Action::Create,
+        None,
+        Some(Object::AccessKeys(AccessKeys {
+            rotation: Some(KeyRotation {
+                rotate_after_days: 90,
+                grace_days: 7,
+                deliver_to: vec![Destination::SecretsManager {
+                    name: "ci/eksuser".into(),
+                    region: Some("us-east-1".into()),
+                }],
+            }),
+            keys: vec![AccessKey {
+                id: "(new)".into(),
+                status: KeyStatus::Active,
+                age_days: 0,
+                created: None,
+                last_used: None,
+                unused_days: None,
+            }],
+        })),
+        Vec::new(),
+    ));
+    plan.summary.add += 1;
+    let value = to_json(&plan);
+    assert_eq!(
+        value["changes"][plan.changes.len() - 1]["address"],
+        "iam.access-key.eksuser"
+    );
+    assert_valid("plan.schema.json", &value);
+}
+
 #[test]
 fn empty_plan_matches_the_schema() {
     let value = to_json(&Plan {
