@@ -289,7 +289,8 @@ fn retry_policy(args: &ApplyArgs) -> RetryPolicy {
 }
 
 /// The executors for IAM, EKS and each cluster, over the connections live state was read with.
-/// The EKS executor knows what the IAM executor creates: EKS sees it late.
+/// The EKS and access-key executors know what the IAM executor creates: EKS sees it late, and
+/// IAM itself may not yet know a user it created a moment ago.
 fn executor(connections: Connections, live: &State, retry: RetryPolicy) -> impl Executor {
     let account = live.account.clone().unwrap_or_default();
     let iam = IamExecutor::new(connections.aws.iam.clone(), account, live.partition.clone())
@@ -297,16 +298,19 @@ fn executor(connections: Connections, live: &State, retry: RetryPolicy) -> impl 
     let eks = crate::live::eks_executor(&connections, live)
         .with_retry(retry)
         .with_created(iam.created());
+    let keys = crate::aws::apply::keys::KeyExecutor::new(
+        connections.aws.iam.clone(),
+        connections.sdk.clone(),
+        connections.aws.counter.clone(),
+        connections.clusters.clone(),
+    )
+    .with_retry(retry)
+    .with_created(iam.created());
     Route {
         iam,
         // Before `clusters`, which moves the cluster connections.
         eks,
-        keys: crate::aws::apply::keys::KeyExecutor::new(
-            connections.aws.iam.clone(),
-            connections.sdk.clone(),
-            connections.aws.counter.clone(),
-            connections.clusters.clone(),
-        ),
+        keys,
         clusters: ClusterExecutors {
             clusters: connections
                 .clusters

@@ -14,6 +14,8 @@ use aws_sdk_iam::types::StatusType;
 
 use crate::apply::{ApplyError, Executor};
 use crate::aws::CallCounter;
+use crate::aws::retry::{AwsCalls, Request, RetryPolicy, ServiceError};
+use crate::aws::{AwsError, ErrorKind};
 use crate::kube::ClusterClient;
 use crate::kube::secret::write_secret;
 use crate::model::access_key::{
@@ -23,8 +25,7 @@ use crate::model::access_key::{
 use crate::model::{AccessKeys, Destination, KeyStatus};
 use crate::plan::{Action, Change, Object};
 
-use super::apply_error;
-use crate::aws::AwsError;
+use super::{Created, apply_error};
 
 /// A secret access key, in memory only.
 pub struct SecretKey(String);
@@ -43,11 +44,28 @@ struct NewKey {
 }
 
 /// Carries out `iam.access-key.USER` changes: IAM, the clusters' Secrets, Secrets Manager.
+///
+/// Every AWS call goes through the one [`AwsCalls`] wrapper: throttling is retried, and so is
+/// IAM's `NoSuchEntity` about a user this apply created (shared with the IAM executor:
+/// [`Self::with_created`]) or about the key it has just created.
 pub struct KeyExecutor {
     iam: aws_sdk_iam::Client,
     sdk: SdkConfig,
     counter: CallCounter,
     clusters: BTreeMap<String, ClusterClient>,
+    retry: RetryPolicy,
+    created: Created,
+}
+
+impl AwsCalls for KeyExecutor {
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+}
+
+/// How errors name a key: by its masked id, never more.
+fn key_object(user: &str, id: &str) -> String {
+    format!("access key {} of user `{user}`", mask(id))
 }
 
 impl KeyExecutor {
@@ -62,20 +80,64 @@ impl KeyExecutor {
             sdk,
             counter,
             clusters,
+            retry: RetryPolicy::aws(),
+            created: Created::default(),
         }
+    }
+
+    /// Replaces the retry policy (tests use short waits).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Shares what the IAM executor of the same apply creates
+    /// ([`IamExecutor::created`](super::IamExecutor::created)): a key of a user created a
+    /// moment ago may meet IAM's propagation delay.
+    pub fn with_created(mut self, created: Created) -> Self {
+        self.created = created;
+        self
+    }
+
+    /// Whether this apply created IAM user `user`: only then is `NoSuchEntity` about it taken
+    /// for propagation delay.
+    fn user_is_fresh(&self, user: &str) -> bool {
+        self.created.has_user(user)
+    }
+
+    /// One IAM call about `user`'s keys, `object` labelling its error; fresh when this apply
+    /// created the user.
+    async fn user_call<T, E: ServiceError>(
+        &self,
+        name: &'static str,
+        user: &str,
+        object: &str,
+        send: impl Request<T, E>,
+    ) -> Result<T, AwsError> {
+        self.call(name, object, self.user_is_fresh(user), send)
+            .await
     }
 
     /// The user's keys now, by masked id: the full id apply needs, and the status.
     async fn live(&self, user: &str) -> Result<BTreeMap<String, String>, ApplyError> {
-        let keys = crate::aws::credentials::list_access_keys(&self.iam, user)
+        let listed = self
+            .user_call(
+                "iam:ListAccessKeys",
+                user,
+                &format!("user `{user}`"),
+                || {
+                    let pages = self.iam.list_access_keys().user_name(user).into_paginator();
+                    pages.items().send().try_collect()
+                },
+            )
             .await
             .map_err(|error| apply_error(&error))?;
         let mut by_mask = BTreeMap::new();
-        for id in keys {
-            if by_mask.insert(mask(&id), id.clone()).is_some() {
+        for id in listed.iter().filter_map(|key| key.access_key_id()) {
+            if by_mask.insert(mask(id), id.to_string()).is_some() {
                 return Err(ApplyError::new(format!(
                     "user `{user}` has two access keys shown as {}: accessctl cannot tell them apart",
-                    mask(&id)
+                    mask(id)
                 ))
                 .with_hint("delete one of them by hand (`aws iam delete-access-key`), then run apply again"));
             }
@@ -96,43 +158,59 @@ impl KeyExecutor {
         })
     }
 
+    /// Deletes a key that was live when this apply listed them: one already gone is nothing
+    /// to do.
     async fn delete(&self, user: &str, id: &str) -> Result<(), ApplyError> {
-        self.iam
-            .delete_access_key()
-            .user_name(user)
-            .access_key_id(id)
-            .send()
-            .await
-            .map_err(|error| key_error("iam:DeleteAccessKey", user, id, error))?;
+        self.call_if_exists("iam:DeleteAccessKey", &key_object(user, id), || {
+            self.iam
+                .delete_access_key()
+                .user_name(user)
+                .access_key_id(id)
+                .send()
+        })
+        .await
+        .map_err(|error| apply_error(&error))?;
+        Ok(())
+    }
+
+    /// Deletes the key this apply has just created (its delivery failed): fresh, so IAM's
+    /// `NoSuchEntity` about it is propagation delay, retried, never taken for "already gone".
+    async fn undo(&self, user: &str, id: &str) -> Result<(), AwsError> {
+        self.call("iam:DeleteAccessKey", &key_object(user, id), true, || {
+            self.iam
+                .delete_access_key()
+                .user_name(user)
+                .access_key_id(id)
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
     async fn deactivate(&self, user: &str, id: &str) -> Result<(), ApplyError> {
-        self.iam
-            .update_access_key()
-            .user_name(user)
-            .access_key_id(id)
-            .status(StatusType::Inactive)
-            .send()
-            .await
-            .map_err(|error| key_error("iam:UpdateAccessKey", user, id, error))?;
+        self.user_call("iam:UpdateAccessKey", user, &key_object(user, id), || {
+            self.iam
+                .update_access_key()
+                .user_name(user)
+                .access_key_id(id)
+                .status(StatusType::Inactive)
+                .send()
+        })
+        .await
+        .map_err(|error| apply_error(&error))?;
         Ok(())
     }
 
     async fn create(&self, user: &str) -> Result<NewKey, ApplyError> {
         let created = self
-            .iam
-            .create_access_key()
-            .user_name(user)
-            .send()
+            .user_call(
+                "iam:CreateAccessKey",
+                user,
+                &format!("user `{user}`"),
+                || self.iam.create_access_key().user_name(user).send(),
+            )
             .await
-            .map_err(|error| {
-                apply_error(&AwsError::from_sdk(
-                    "iam:CreateAccessKey",
-                    Some(format!("user `{user}`")),
-                    error,
-                ))
-            })?;
+            .map_err(|error| apply_error(&error))?;
         let key = created.access_key().ok_or_else(|| {
             ApplyError::new(format!(
                 "iam:CreateAccessKey for user `{user}` returned no key"
@@ -181,50 +259,42 @@ impl KeyExecutor {
                 }
                 let client = aws_sdk_secretsmanager::Client::from_conf(builder.build());
                 let json = serde_json::to_string(&values).map_err(|e| e.to_string())?;
-                let put = client
-                    .put_secret_value()
-                    .secret_id(name)
-                    .secret_string(json.clone())
-                    .send()
+                let object = match region {
+                    Some(region) => format!("Secrets Manager secret `{name}` in {region}"),
+                    None => format!("Secrets Manager secret `{name}`"),
+                };
+                let put = self
+                    .call("secretsmanager:PutSecretValue", &object, false, || {
+                        client
+                            .put_secret_value()
+                            .secret_id(name)
+                            .secret_string(json.clone())
+                            .send()
+                    })
                     .await;
                 match put {
                     Ok(_) => Ok(()),
-                    Err(error)
-                        if error
-                            .as_service_error()
-                            .is_some_and(|e| e.is_resource_not_found_exception()) =>
-                    {
-                        client
-                            .create_secret()
-                            .name(name)
-                            .description(format!(
-                                "access key of IAM user {user}, managed by accessctl"
-                            ))
-                            .tags(
-                                aws_sdk_secretsmanager::types::Tag::builder()
-                                    .key(crate::model::MANAGED_BY_TAG)
-                                    .value(crate::model::MANAGED_BY_VALUE)
-                                    .build(),
-                            )
-                            .secret_string(json)
-                            .send()
-                            .await
-                            .map(|_| ())
-                            .map_err(|error| {
-                                AwsError::from_sdk(
-                                    "secretsmanager:CreateSecret",
-                                    Some(format!("secret `{name}`")),
-                                    error,
+                    Err(error) if error.kind == ErrorKind::NotFound => self
+                        .call("secretsmanager:CreateSecret", &object, false, || {
+                            client
+                                .create_secret()
+                                .name(name)
+                                .description(format!(
+                                    "access key of IAM user {user}, managed by accessctl"
+                                ))
+                                .tags(
+                                    aws_sdk_secretsmanager::types::Tag::builder()
+                                        .key(crate::model::MANAGED_BY_TAG)
+                                        .value(crate::model::MANAGED_BY_VALUE)
+                                        .build(),
                                 )
-                                .to_string()
-                            })
-                    }
-                    Err(error) => Err(AwsError::from_sdk(
-                        "secretsmanager:PutSecretValue",
-                        Some(format!("secret `{name}`")),
-                        error,
-                    )
-                    .to_string()),
+                                .secret_string(json.clone())
+                                .send()
+                        })
+                        .await
+                        .map(drop)
+                        .map_err(|error| error.to_string()),
+                    Err(error) => Err(error.to_string()),
                 }
             }
         }
@@ -266,7 +336,7 @@ impl KeyExecutor {
             let key = self.create(user).await?;
             for to in &rotation.deliver_to {
                 if let Err(why) = self.deliver(user, &key, to).await {
-                    let undone = match self.delete(user, &key.id).await {
+                    let undone = match self.undo(user, &key.id).await {
                         Ok(()) => format!(
                             "the new key {} was deleted again (its secret cannot be read twice)",
                             mask(&key.id)
@@ -274,7 +344,7 @@ impl KeyExecutor {
                         Err(error) => format!(
                             "the new key {} could not be deleted either ({}): delete it by hand",
                             mask(&key.id),
-                            error.message
+                            error
                         ),
                     };
                     return Err(ApplyError::new(format!(
@@ -299,34 +369,133 @@ impl KeyExecutor {
     }
 }
 
-fn key_error<E>(
-    call: &'static str,
-    user: &str,
-    id: &str,
-    error: aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> ApplyError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
-    apply_error(&AwsError::from_sdk(
-        call,
-        Some(format!("access key {} of user `{user}`", mask(id))),
-        error,
-    ))
-}
-
 impl Executor for KeyExecutor {
     async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
         for change in unit {
             self.change(change).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use aws_sdk_iam::operation::create_access_key::CreateAccessKeyError;
+    use aws_sdk_iam::types::error::NoSuchEntityException;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+    use crate::aws::ErrorKind;
+    use crate::aws::retry::{Transient, transient};
+
+    /// A key executor of an apply that has created user `eksuser` (at a path: key calls name
+    /// the user by name alone), with short waits.
+    fn executor() -> KeyExecutor {
+        let created = Created::default();
+        created.insert(crate::model::arn::user(
+            "aws",
+            "123456789012",
+            "/ci/",
+            "eksuser",
+        ));
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::Config::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .build(),
+        );
+        KeyExecutor::new(
+            iam,
+            SdkConfig::builder().build(),
+            CallCounter::default(),
+            BTreeMap::new(),
+        )
+        .with_retry(RetryPolicy::fast(Duration::from_secs(5)))
+        .with_created(created)
+    }
+
+    /// IAM's answer about a user it has not propagated yet (or that does not exist).
+    fn no_such_user() -> SdkError<CreateAccessKeyError, HttpResponse> {
+        let message = "The user with name eksuser cannot be found.";
+        let meta = ErrorMetadata::builder()
+            .code("NoSuchEntity")
+            .message(message)
+            .build();
+        let error = NoSuchEntityException::builder()
+            .message(message)
+            .meta(meta)
+            .build();
+        SdkError::service_error(
+            CreateAccessKeyError::NoSuchEntityException(error),
+            HttpResponse::new(
+                StatusCode::try_from(404).expect("a status"),
+                SdkBody::empty(),
+            ),
+        )
+    }
+
+    #[test]
+    fn key_calls_are_fresh_only_for_a_user_this_apply_created() {
+        let ex = executor();
+        assert!(ex.user_is_fresh("eksuser"));
+        assert!(!ex.user_is_fresh("other"));
+        assert!(!ex.user_is_fresh("ci"));
+        let not_found = AwsError {
+            call: "iam:CreateAccessKey",
+            object: Some("user `eksuser`".into()),
+            kind: ErrorKind::NotFound,
+            message: "The user with name eksuser cannot be found.".into(),
+        };
+        assert_eq!(
+            transient(&not_found, ex.user_is_fresh("eksuser")),
+            Some(Transient::NotYetVisible)
+        );
+        assert_eq!(transient(&not_found, ex.user_is_fresh("other")), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_call_on_a_just_created_user_waits_for_iam() {
+        let ex = executor();
+        let attempts = AtomicU32::new(0);
+        let created = ex
+            .user_call(
+                "iam:CreateAccessKey",
+                "eksuser",
+                "user `eksuser`",
+                || async {
+                    if attempts.fetch_add(1, Ordering::SeqCst) < 2 {
+                        Err(no_such_user())
+                    } else {
+                        Ok(7)
+                    }
+                },
+            )
+            .await;
+        assert_eq!(created, Ok(7));
+        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_call_on_an_older_user_fails_at_once_naming_call_and_object() {
+        let ex = executor();
+        let attempts = AtomicU32::new(0);
+        let failed: Result<(), _> = ex
+            .user_call("iam:CreateAccessKey", "other", "user `other`", || async {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                Err(no_such_user())
+            })
+            .await;
+        let failed = failed.expect_err("a real absence fails");
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+        assert_eq!(failed.kind, ErrorKind::NotFound);
+        assert_eq!(failed.call, "iam:CreateAccessKey");
+        assert_eq!(failed.object.as_deref(), Some("user `other`"));
     }
 }

@@ -53,6 +53,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use aws_sdk_iam::types::Tag;
 
 use crate::apply::ApplyError;
+use crate::model::IamArn;
 use crate::model::PolicyDocument;
 use crate::plan::{Action, Change, Kind, Object};
 
@@ -96,6 +97,14 @@ impl Created {
     /// Whether this apply created something `matches` says yes to.
     pub fn any(&self, matches: impl Fn(&str) -> bool) -> bool {
         self.lock().iter().any(|key| matches(key))
+    }
+
+    /// Whether this apply created IAM user `name`, at whatever path (access key calls name a
+    /// user by name alone).
+    pub fn has_user(&self, name: &str) -> bool {
+        self.any(|key| {
+            matches!(IamArn::parse(key), Some(IamArn::User { name: made, .. }) if made == name)
+        })
     }
 
     /// Whether a document names an ARN this apply created.
