@@ -147,7 +147,8 @@ macro_rules! aws_executor {
 }
 pub(crate) use aws_executor;
 
-/// The one `call` wrapper of the AWS executors (IAM and EKS): each SDK call with retries.
+/// The one `call` wrapper of the AWS executors (IAM, EKS and access keys): each SDK call with
+/// retries.
 /// `name` (e.g. `iam:CreateUser`) and `object` label the error.
 pub(crate) trait AwsCalls {
     fn retry_policy(&self) -> &RetryPolicy;
