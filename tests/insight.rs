@@ -243,7 +243,13 @@ fn who_can_in_seed_004() {
 
 #[test]
 fn lint_every_rule() {
-    let (code, text) = transcript(&["lint", "-f", "tests/fixtures/lint/every-rule.yaml"]);
+    let (code, text) = transcript(&[
+        "lint",
+        "-f",
+        "tests/fixtures/lint/every-rule.yaml",
+        "--live-state",
+        "tests/fixtures/lint/every-rule-live.json",
+    ]);
     assert_eq!(code, 0);
     for rule in accessctl::insight::lint::RULES {
         assert!(

@@ -42,6 +42,10 @@ pub struct LintArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = LintFormat::Text)]
     pub output: LintFormat,
+    /// Also lint what only live state holds (access key ages and last use), from this
+    /// live-state snapshot (`accessctl snapshot`)
+    #[arg(long, value_name = "PATH")]
+    pub live_state: Option<std::path::PathBuf>,
     /// Exit 2 when a finding is at least this severe
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
@@ -50,7 +54,11 @@ pub struct LintArgs {
 pub fn run(args: &LintArgs, printer: &Printer) -> Result<i32, CliError> {
     let loaded = super::common::load(&args.file.file, None)?;
     super::common::print_warnings(printer, &loaded);
-    let findings = lint::lint(&loaded.desired.state, &loaded.locations);
+    let live = match &args.live_state {
+        Some(path) => Some(super::common::read_live_state(path)?),
+        None => None,
+    };
+    let findings = lint::lint_live(&loaded.desired.state, live.as_ref(), &loaded.locations);
     let file = crate::spec::input::shown(&args.file.file)
         .display()
         .to_string();

@@ -68,9 +68,11 @@ pub const ESCALATION_SELF_ATTACH: &str = "iam-escalation-self-attach";
 pub const ESCALATION_ACCESS_KEYS: &str = "iam-escalation-create-access-key";
 pub const ESCALATION_TRUST: &str = "iam-escalation-update-trust";
 pub const ESCALATION_BIND: &str = "rbac-escalation-bind";
+pub const LONG_LIVED_CI_KEY: &str = "long-lived-ci-key";
+pub const STALE_ACCESS_KEY: &str = "stale-access-key";
 
 /// Every rule, in the order they are documented.
-pub const RULES: [RuleInfo; 11] = [
+pub const RULES: [RuleInfo; 13] = [
     RuleInfo {
         id: WILDCARD_ADMIN,
         severity: Severity::High,
@@ -137,6 +139,18 @@ pub const RULES: [RuleInfo; 11] = [
         summary: "an RBAC role that can create role bindings and bind or escalate roles: its holders can bind `cluster-admin`",
         hint: "drop the `bind`/`escalate` verbs (and `*`) on roles and clusterroles",
     },
+    RuleInfo {
+        id: LONG_LIVED_CI_KEY,
+        severity: Severity::Medium,
+        summary: "a user with `accessKeys` whose policies only reach EKS and ECR: a CI identity holding a long-lived key",
+        hint: "give CI a role with `trust: {githubActions: [{repo: ORG/REPO, ref: refs/heads/BRANCH}]}` (or `trust.gitlab`) instead of a key, then drop `accessKeys`",
+    },
+    RuleInfo {
+        id: STALE_ACCESS_KEY,
+        severity: Severity::Medium,
+        summary: "(with live state) an active access key older than the user's `rotateAfterDays`, or unused for 90 days",
+        hint: "run `accessctl apply` to rotate it; a key nobody uses can go: remove `accessKeys` or its consumer",
+    },
 ];
 
 pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
@@ -169,6 +183,12 @@ struct Linter<'a> {
 
 /// Every finding, in file order.
 pub fn lint(state: &State, locations: &Locations) -> Vec<Finding> {
+    lint_live(state, None, locations)
+}
+
+/// Every finding, in file order; with `live` (a snapshot or a live read), the rules on facts
+/// only the live state holds too (the users' access keys, their ages and last use).
+pub fn lint_live(state: &State, live: Option<&State>, locations: &Locations) -> Vec<Finding> {
     let analysis = Analysis::new(state);
     let mut linter = Linter {
         state,
@@ -182,6 +202,10 @@ pub fn lint(state: &State, locations: &Locations) -> Vec<Finding> {
     linter.cluster_mappings();
     linter.cluster_roles();
     linter.escalation();
+    linter.ci_keys();
+    if let Some(live) = live {
+        linter.stale_keys(live);
+    }
     let mut findings = linter.findings;
     findings.sort_by(|a, b| {
         (a.line, a.column, a.rule, &a.message).cmp(&(b.line, b.column, b.rule, &b.message))
@@ -616,6 +640,155 @@ impl<'a> Linter<'a> {
             Decision::Allowed { by } => Some(by),
             _ => None,
         }
+    }
+}
+
+/// Days without use after which an active key is stale, whatever `rotateAfterDays` says.
+pub const UNUSED_DAYS: u32 = 90;
+
+impl Linter<'_> {
+    /// `long-lived-ci-key`: users with `accessKeys` whose every allowed action is CI-like.
+    fn ci_keys(&mut self) {
+        let state = self.state;
+        for (name, declared) in &state.iam.access_keys {
+            if declared.rotation.is_none() {
+                continue;
+            }
+            let Some(user) = state.iam.users.get(name) else {
+                continue;
+            };
+            if !ci_like(state, &self.account, user) {
+                continue;
+            }
+            let at = self.first_at(&[
+                format!("iam.users.{name}.accessKeys"),
+                format!("iam.users.{name}"),
+            ]);
+            self.push(LONG_LIVED_CI_KEY, Severity::Medium, at.as_ref(), format!("user {name} only reaches EKS and ECR, as a CI system does, yet holds a long-lived access key (`accessKeys`)"));
+        }
+    }
+
+    /// `stale-access-key`: the live keys of the users, against their `rotateAfterDays`.
+    fn stale_keys(&mut self, live: &State) {
+        for (name, keys) in &live.iam.access_keys {
+            let rotate_after = self
+                .state
+                .iam
+                .access_keys
+                .get(name)
+                .and_then(|declared| declared.rotation.as_ref())
+                .map_or(crate::model::access_key::DEFAULT_ROTATE_AFTER_DAYS, |r| {
+                    r.rotate_after_days
+                });
+            let at = self.first_at(&[
+                format!("iam.users.{name}.accessKeys.rotateAfterDays"),
+                format!("iam.users.{name}.accessKeys"),
+                format!("iam.users.{name}"),
+            ]);
+            for key in &keys.keys {
+                if key.status != crate::model::KeyStatus::Active {
+                    continue;
+                }
+                let id = crate::model::access_key::mask(&key.id);
+                let old = key.age_days > rotate_after;
+                let unused = match key.unused_days {
+                    Some(days) if days >= UNUSED_DAYS => {
+                        Some(format!("was last used {days} days ago"))
+                    }
+                    None if key.age_days >= UNUSED_DAYS => Some("was never used".to_string()),
+                    _ => None,
+                };
+                let mut message = format!(
+                    "access key {id} of user {name} is {} days old",
+                    key.age_days
+                );
+                match (old, unused) {
+                    (false, None) => continue,
+                    (true, None) => message.push_str(&format!(", rotateAfterDays {rotate_after}")),
+                    (false, Some(unused)) => message.push_str(&format!(" and {unused}")),
+                    (true, Some(unused)) => {
+                        message.push_str(&format!(", rotateAfterDays {rotate_after}, and {unused}"))
+                    }
+                }
+                self.push(STALE_ACCESS_KEY, Severity::Medium, at.as_ref(), message);
+            }
+        }
+    }
+}
+
+/// Does every action `user`'s policies (its own, inline, and its groups') allow belong to CI
+/// reaching EKS and ECR? Unknown policies and `NotAction` say no; so does allowing nothing.
+fn ci_like(state: &State, account: &str, user: &crate::model::User) -> bool {
+    let groups = user
+        .groups
+        .iter()
+        .filter_map(|group| state.iam.groups.get(group));
+    let managed = user.managed_policies.iter().chain(
+        groups
+            .clone()
+            .flat_map(|group| group.managed_policies.iter()),
+    );
+    let inline = user
+        .inline_policies
+        .values()
+        .chain(groups.flat_map(|group| group.inline_policies.values()));
+    let mut documents: Vec<&PolicyDocument> = inline.collect();
+    let mut anything = false;
+    for arn in managed {
+        let Some(policy) = crate::model::IamArn::parse(arn) else {
+            return false;
+        };
+        let Some(name) = policy.policy_name() else {
+            return false;
+        };
+        if policy.is_aws_managed_policy() {
+            let ci = [
+                "AmazonEKS",
+                "AmazonEC2ContainerRegistry",
+                "AmazonElasticContainerRegistryPublic",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
+            if !ci {
+                return false;
+            }
+            anything = true;
+            continue;
+        }
+        match state.iam.policies.get(name) {
+            Some(customer) if policy.account() == account => documents.push(&customer.document),
+            _ => return false,
+        }
+    }
+    for document in documents {
+        for statement in document.statements() {
+            if statement.effect() != Effect::Allow {
+                continue;
+            }
+            let Some(actions) = statement.actions() else {
+                return false;
+            };
+            for action in actions {
+                anything = true;
+                if !ci_action(action) {
+                    return false;
+                }
+            }
+        }
+    }
+    anything
+}
+
+/// An action pattern CI needs to reach a cluster and its images.
+fn ci_action(pattern: &str) -> bool {
+    let lower = pattern.to_ascii_lowercase();
+    let Some((service, action)) = lower.split_once(':') else {
+        return false;
+    };
+    match service {
+        "eks" | "ecr" | "ecr-public" => true,
+        "sts" => action == "getcalleridentity",
+        _ => false,
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::{AccessKey, KeyStatus};
 use crate::spec::{Facts, load_text};
 
 const HEAD: &str = "version: 1\naccount: \"111122223333\"\n";
@@ -346,4 +347,196 @@ fn a_finding_points_at_the_statement_it_comes_from() {
 fn rules_have_unique_ids() {
     let ids: std::collections::BTreeSet<&str> = RULES.iter().map(|rule| rule.id).collect();
     assert_eq!(ids.len(), RULES.len());
+}
+
+/// Seed 000's `eksuser`, with `accessKeys` and `policies`.
+fn key_user(policies: &str, extra: &str) -> String {
+    format!(
+        "iam:\n{extra}  users:\n    eksuser:\n      policies: {policies}\n      accessKeys:\n        deliverTo:\n          - secretsManager: {{name: ci/eksuser}}\n"
+    )
+}
+
+#[test]
+fn long_lived_ci_key() {
+    let seed_000 = "[aws:AmazonEKSClusterPolicy, aws:AmazonEKSWorkerNodePolicy, aws:AmazonEKSServicePolicy, aws:AmazonElasticContainerRegistryPublicFullAccess, aws:AmazonEC2ContainerRegistryFullAccess]";
+    assert_eq!(
+        fired(&key_user(seed_000, "")),
+        [(LONG_LIVED_CI_KEY, Severity::Medium)]
+    );
+    // The same user without `accessKeys`: its keys are not accessctl's.
+    assert_eq!(
+        fired("iam:\n  users:\n    eksuser:\n      policies: [aws:AmazonEKSClusterPolicy]\n"),
+        []
+    );
+    // Any other AWS-managed policy is not CI-like.
+    assert_eq!(
+        fired(&key_user(
+            "[aws:AmazonEKSClusterPolicy, aws:AmazonSNSFullAccess]",
+            ""
+        )),
+        []
+    );
+    // No policy at all says nothing about what the key is for.
+    assert_eq!(fired(&key_user("[]", "")), []);
+    // Customer documents are read through the policy model.
+    let customer = |statement: &str| {
+        key_user(
+            "[Push]",
+            &format!(
+                "  policies:\n    Push:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - {statement}\n"
+            ),
+        )
+    };
+    assert_eq!(
+        fired(&customer(
+            "{Effect: Allow, Action: [\"ecr:*\", \"ecr-public:Get*\", \"eks:DescribeCluster\", sts:GetCallerIdentity], Resource: \"*\"}"
+        )),
+        [(LONG_LIVED_CI_KEY, Severity::Medium)]
+    );
+    assert_eq!(
+        fired(&customer(
+            "{Effect: Allow, Action: [\"ecr:*\", s3:GetObject], Resource: \"*\"}"
+        )),
+        []
+    );
+    assert_eq!(
+        fired(&customer(
+            "{Effect: Allow, Action: [sts:AssumeRole], Resource: \"*\"}"
+        )),
+        []
+    );
+    assert_eq!(
+        fired(&customer(
+            "{Effect: Allow, NotAction: [\"iam:*\"], Resource: \"*\"}"
+        )),
+        []
+    );
+    // A Deny narrows, it does not widen: still CI-like.
+    assert_eq!(
+        fired(&customer(
+            "{Effect: Allow, Action: \"ecr:*\", Resource: \"*\"}\n          - {Effect: Deny, Action: [\"s3:*\"], Resource: \"*\"}"
+        )),
+        [(LONG_LIVED_CI_KEY, Severity::Medium)]
+    );
+    // Inline documents count, and so do the user's groups' policies.
+    let inline = "iam:\n  users:\n    eksuser:\n      inline:\n        push:\n          Version: \"2012-10-17\"\n          Statement:\n            - {Effect: Allow, Action: \"ecr:*\", Resource: \"*\"}\n      accessKeys:\n        deliverTo:\n          - secretsManager: {name: ci/eksuser}\n";
+    assert_eq!(fired(inline), [(LONG_LIVED_CI_KEY, Severity::Medium)]);
+    let grouped = "iam:\n  groups:\n    ops:\n      policies: [aws:AmazonS3FullAccess]\n  users:\n    eksuser:\n      groups: [ops]\n      policies: [aws:AmazonEC2ContainerRegistryPowerUser]\n      accessKeys:\n        deliverTo:\n          - secretsManager: {name: ci/eksuser}\n";
+    assert_eq!(fired(grouped), []);
+}
+
+#[test]
+fn long_lived_ci_key_names_the_trust_sugar() {
+    let text = format!(
+        "{HEAD}{}",
+        key_user("[aws:AmazonEC2ContainerRegistryReadOnly]", "")
+    );
+    let desired = match load_text("access.yaml", &text, &Facts::default()) {
+        Ok(desired) => desired,
+        Err(diagnostics) => panic!("the test file is invalid: {diagnostics:?}"),
+    };
+    let findings = lint(&desired.state, &crate::spec::locations::index(&text));
+    let [finding] = findings.as_slice() else {
+        panic!("one finding expected: {findings:?}");
+    };
+    assert_eq!(finding.rule, LONG_LIVED_CI_KEY);
+    assert!(
+        finding.message.contains("user eksuser"),
+        "{}",
+        finding.message
+    );
+    assert!(
+        finding.hint.contains("trust: {githubActions:"),
+        "{}",
+        finding.hint
+    );
+    // It points at `accessKeys`.
+    assert_eq!((finding.line, finding.column), (7, 7));
+}
+
+fn key(id: &str, status: KeyStatus, age_days: u32, unused_days: Option<u32>) -> AccessKey {
+    AccessKey {
+        id: id.to_string(),
+        status,
+        age_days,
+        created: None,
+        last_used: None,
+        unused_days,
+    }
+}
+
+/// The findings on a user with `accessKeys: {rotateAfterDays: 60}` whose live keys are `keys`.
+fn stale(keys: Vec<AccessKey>) -> Vec<(&'static str, Severity, String)> {
+    let text = format!(
+        "{HEAD}iam:\n  users:\n    deployer:\n      policies: [aws:AmazonS3ReadOnlyAccess]\n      accessKeys:\n        rotateAfterDays: 60\n        deliverTo:\n          - secretsManager: {{name: ci/deployer}}\n"
+    );
+    let desired = match load_text("access.yaml", &text, &Facts::default()) {
+        Ok(desired) => desired,
+        Err(diagnostics) => panic!("the test file is invalid: {diagnostics:?}"),
+    };
+    let mut live = desired.state.clone();
+    live.iam.access_keys.insert(
+        "deployer".to_string(),
+        crate::model::AccessKeys {
+            rotation: None,
+            keys,
+        },
+    );
+    let locations = crate::spec::locations::index(&text);
+    // Without live state, nothing is known of the keys.
+    assert_eq!(
+        lint(&live, &locations)
+            .iter()
+            .filter(|finding| finding.rule == STALE_ACCESS_KEY)
+            .count(),
+        0
+    );
+    lint_live(&desired.state, Some(&live), &locations)
+        .into_iter()
+        .map(|finding| {
+            assert_eq!((finding.line, finding.column), (8, 9), "rotateAfterDays");
+            (finding.rule, finding.severity, finding.message)
+        })
+        .collect()
+}
+
+#[test]
+fn stale_access_key() {
+    use KeyStatus::{Active, Inactive};
+    assert_eq!(stale(vec![key("AKIA…WXYZ", Active, 59, Some(1))]), []);
+    assert_eq!(
+        stale(vec![key("AKIA…WXYZ", Active, 61, Some(0))]),
+        [(
+            STALE_ACCESS_KEY,
+            Severity::Medium,
+            "access key AKIA…WXYZ of user deployer is 61 days old, rotateAfterDays 60".to_string()
+        )]
+    );
+    assert_eq!(
+        stale(vec![key("AKIA…ABCD", Active, 30, Some(95))]),
+        [(
+            STALE_ACCESS_KEY,
+            Severity::Medium,
+            "access key AKIA…ABCD of user deployer is 30 days old and was last used 95 days ago"
+                .to_string()
+        )]
+    );
+    assert_eq!(
+        stale(vec![key("AKIA…ABCD", Active, 120, None)]),
+        [(
+            STALE_ACCESS_KEY,
+            Severity::Medium,
+            "access key AKIA…ABCD of user deployer is 120 days old, rotateAfterDays 60, and was never used"
+                .to_string()
+        )]
+    );
+    // Never used but young: nothing yet.
+    assert_eq!(stale(vec![key("AKIA…ABCD", Active, 10, None)]), []);
+    // A deactivated key cannot sign a request: the plan deletes it after its grace.
+    assert_eq!(stale(vec![key("AKIA…ABCD", Inactive, 200, None)]), []);
+    // A full key id in a hand-written snapshot is shown masked.
+    let findings = stale(vec![key("AKIAIOSFODNN7EXAMPLE", Active, 100, Some(1))]);
+    assert_eq!(findings.len(), 1);
+    assert!(findings[0].2.contains("AKIA…MPLE"), "{}", findings[0].2);
+    assert!(!findings[0].2.contains("AKIAIOSFODNN7EXAMPLE"));
 }
