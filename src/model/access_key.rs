@@ -103,6 +103,21 @@ pub struct AccessKey {
     pub unused_days: Option<u32>,
 }
 
+#[cfg(test)]
+impl AccessKey {
+    /// A key as a test states the read of it: masked id, status, age and days since last use.
+    pub(crate) fn as_read(id: &str, status: KeyStatus, age_days: u32, unused: Option<u32>) -> Self {
+        AccessKey {
+            id: id.to_string(),
+            status,
+            age_days,
+            created: None,
+            last_used: None,
+            unused_days: unused,
+        }
+    }
+}
+
 /// A key id as accessctl shows and keeps it: `AKIA…WXYZ`.
 pub fn mask(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
@@ -225,21 +240,11 @@ mod tests {
     use super::*;
 
     fn key(id: &str, status: KeyStatus, age_days: u32) -> AccessKey {
-        AccessKey {
-            id: id.to_string(),
-            status,
-            age_days,
-            created: None,
-            last_used: None,
-            unused_days: None,
-        }
+        AccessKey::as_read(id, status, age_days, None)
     }
 
     fn used(id: &str, status: KeyStatus, age_days: u32, unused_days: u32) -> AccessKey {
-        AccessKey {
-            unused_days: Some(unused_days),
-            ..key(id, status, age_days)
-        }
+        AccessKey::as_read(id, status, age_days, Some(unused_days))
     }
 
     fn rotation() -> KeyRotation {

@@ -455,14 +455,7 @@ fn long_lived_ci_key_names_the_trust_sugar() {
 }
 
 fn key(id: &str, status: KeyStatus, age_days: u32, unused_days: Option<u32>) -> AccessKey {
-    AccessKey {
-        id: id.to_string(),
-        status,
-        age_days,
-        created: None,
-        last_used: None,
-        unused_days,
-    }
+    AccessKey::as_read(id, status, age_days, unused_days)
 }
 
 /// The findings on a user with `accessKeys: {rotateAfterDays: 60}` whose live keys are `keys`.
