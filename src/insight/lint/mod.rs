@@ -55,6 +55,20 @@ pub struct RuleInfo {
     pub severity: Severity,
     pub summary: &'static str,
     pub hint: &'static str,
+    /// What the rule fires on, in full: the `fires on` column of docs/insight.md's rule table
+    /// (a test keeps the two the same) and SARIF's `fullDescription`.
+    pub description: &'static str,
+}
+
+/// Where each rule is documented: docs/insight.md, whose rule table has an anchor per rule id.
+pub const RULES_DOC: &str = "docs/insight.md";
+
+impl RuleInfo {
+    /// SARIF's `helpUri`: the rule's row in docs/insight.md, relative to the checkout (SARIF
+    /// resolves a relative reference against the run's `originalUriBaseIds`, the source root).
+    pub fn help_uri(&self) -> String {
+        format!("{RULES_DOC}#{}", self.id)
+    }
 }
 
 /// Declares each rule once: its id constant and its entry in [`RULES`].
@@ -64,6 +78,7 @@ macro_rules! rules {
         severity: $severity:ident,
         summary: $summary:literal,
         hint: $hint:literal,
+        description: $description:literal,
     })*) => {
         $(pub const $name: &str = $id;)*
 
@@ -73,6 +88,7 @@ macro_rules! rules {
             severity: Severity::$severity,
             summary: $summary,
             hint: $hint,
+            description: $description,
         }),*];
     };
 }
@@ -83,78 +99,91 @@ rules! {
         severity: High,
         summary: "an identity policy allows `Action: \"*\"` on `Resource: \"*\"`",
         hint: "grant the actions and resources the principal needs; for administrators attach `aws:AdministratorAccess` knowingly",
+        description: "an identity policy statement allowing `Action: \"*\"` on `Resource: \"*\"`",
     }
     PASSROLE_WILDCARD {
         id: "iam-passrole-wildcard",
         severity: High,
         summary: "`iam:PassRole` on every role (low when a condition restricts it)",
         hint: "name the roles in `Resource` and restrict `iam:PassedToService`",
+        description: "`Allow` of `iam:PassRole` (or `iam:*`, `iam:Pass*`) on every role (`*`, `…:role/*`)",
     }
     TRUST_OPEN {
         id: "iam-trust-open",
         severity: High,
         summary: "a trust policy open to `*` (high) or to a whole foreign account (medium) without a condition",
         hint: "name the trusted role or user ARNs, or add a condition (`sts:ExternalId`, `aws:PrincipalOrgID`)",
+        description: "a trust `Allow` without a condition for `Principal: \"*\"` or with `NotPrincipal` (high), or for the root of an account other than the file's (medium)",
     }
     IRSA_WITHOUT_SUB {
         id: "iam-irsa-trust-without-sub",
         severity: High,
         summary: "an IRSA (web identity) trust without a `sub` condition: any pod of the cluster can assume the role (medium when `sub` is a wildcard)",
         hint: "use `trust.serviceAccounts: [cluster/namespace/name]`, which adds `sub` and `aud` conditions",
+        description: "a web-identity trust on an EKS OIDC provider without a `…:sub` condition: any service account of the cluster can assume the role",
     }
     FEDERATED_WITHOUT_SUB {
         id: "federated-trust-without-sub",
         severity: High,
         summary: "a GitHub, GitLab or other OIDC (not EKS) web-identity trust without a `sub` condition: any repository can assume the role (medium when `sub` is a wildcard)",
         hint: "use `trust.githubActions` or `trust.gitlab`, which add `sub` and `aud` conditions; for another provider add `StringEquals` on `ISSUER:sub`",
+        description: "a web-identity trust on any other OIDC provider — GitHub Actions (`token.actions.githubusercontent.com`), GitLab, … — without a `…:sub` condition (under `StringEquals`/`StringLike`; a negated one does not count): any repository's workflow can assume the role. `trust.githubActions` and `trust.gitlab` always write `sub` and `aud`",
     }
     SYSTEM_MASTERS {
         id: "eks-system-masters",
         severity: Medium,
         summary: "a cluster mapping into `system:masters`, which no RBAC object can take back",
         hint: "map into a named group bound to `cluster-admin`, or use an access entry with `AmazonEKSClusterAdminPolicy`",
+        description: "an aws-auth entry or access entry mapping into `system:masters`",
     }
     WILDCARD_CLUSTER_ROLE {
         id: "rbac-wildcard-cluster-wide",
         severity: Medium,
         summary: "a ClusterRole with wildcard verbs or resources bound cluster-wide",
         hint: "list the verbs and resources, or bind it with RoleBindings in the namespaces that need it",
+        description: "a ClusterRoleBinding of a ClusterRole with `*` in `verbs` or `resources` (the built-in `cluster-admin` included)",
     }
     ESCALATION_SELF_ATTACH {
         id: "iam-escalation-self-attach",
         severity: High,
         summary: "a principal can attach or write policies on itself (or its groups, or its policies' versions)",
         hint: "remove `iam:Attach*Policy`/`iam:Put*Policy`/`iam:CreatePolicyVersion` on the principal's own ARNs",
+        description: "a user or role allowed `iam:Attach*Policy`/`iam:Put*Policy` on itself (a user: or on its groups), or `iam:CreatePolicyVersion` on a customer policy attached to it",
     }
     ESCALATION_ACCESS_KEYS {
         id: "iam-escalation-create-access-key",
         severity: High,
         summary: "a principal can create access keys for other users",
         hint: "restrict `iam:CreateAccessKey` to `arn:aws:iam::ACCOUNT:user/${aws:username}`",
+        description: "a principal allowed `iam:CreateAccessKey` on another user",
     }
     ESCALATION_TRUST {
         id: "iam-escalation-update-trust",
         severity: High,
         summary: "a principal can rewrite role trust policies (`iam:UpdateAssumeRolePolicy`)",
         hint: "grant `iam:UpdateAssumeRolePolicy` only to the deployment role, on named roles",
+        description: "a principal allowed `iam:UpdateAssumeRolePolicy` on a role",
     }
     ESCALATION_BIND {
         id: "rbac-escalation-bind",
         severity: High,
         summary: "an RBAC role that can create role bindings and bind or escalate roles: its holders can bind `cluster-admin`",
         hint: "drop the `bind`/`escalate` verbs (and `*`) on roles and clusterroles",
+        description: "a bound Role or ClusterRole allowing `create` on rolebindings or clusterrolebindings and `bind` or `escalate` on roles or clusterroles (or `*`), short of `*` on everything",
     }
     LONG_LIVED_CI_KEY {
         id: "long-lived-ci-key",
         severity: Medium,
         summary: "a user with `accessKeys` whose policies only reach EKS and ECR: a CI identity holding a long-lived key",
         hint: "give CI a role with `trust: {githubActions: [{repo: ORG/REPO, ref: refs/heads/BRANCH}]}` (or `trust.gitlab`) instead of a key, then drop `accessKeys`",
+        description: "a user with `accessKeys` whose policies (its own, inline and its groups') allow only EKS and ECR actions (`eks:*`, `ecr:*`, `ecr-public:*`, `sts:GetCallerIdentity`; AWS-managed `AmazonEKS*`, `AmazonEC2ContainerRegistry*`, `AmazonElasticContainerRegistryPublic*`): a CI identity with a long-lived key. Use a role with `trust: {githubActions: …}` (or `trust.gitlab`) instead. An unknown policy or a `NotAction` keeps it quiet",
     }
     STALE_ACCESS_KEY {
         id: "stale-access-key",
         severity: Medium,
         summary: "(with live state) an active access key older than the user's `rotateAfterDays`, or unused for 90 days",
         hint: "run `accessctl apply` to rotate it; a key nobody uses can go: remove `accessKeys` or its consumer",
+        description: "with `--live-state` only: an active key older than the user's `rotateAfterDays` (default 90), or unused (never used) for 90 days; the finding names the masked key id (`AKIA…WXYZ`) and its age, never a secret",
     }
 }
 

@@ -82,7 +82,9 @@ pub fn render_sarif(findings: &[Finding], file: &str) -> Result<String, crate::r
                 "id": rule.id,
                 "name": rule.id,
                 "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": rule.description},
                 "help": {"text": rule.hint},
+                "helpUri": rule.help_uri(),
                 "defaultConfiguration": {"level": rule.severity.sarif_level()},
                 "properties": {"severity": rule.severity.as_str()},
             })

@@ -533,3 +533,35 @@ fn stale_access_key() {
     assert!(findings[0].2.contains("AKIA…MPLE"), "{}", findings[0].2);
     assert!(!findings[0].2.contains("AKIAIOSFODNN7EXAMPLE"));
 }
+
+/// docs/insight.md's rule table is the rules' reference (and SARIF's `helpUri` points at its
+/// rows): one row per rule, in the order of [`RULES`], with the rule's anchor, its severity
+/// first in the severity column, and its `description` as the `fires on` column.
+#[test]
+fn the_rule_table_of_the_docs_is_the_rules() {
+    let doc = include_str!("../../../docs/insight.md");
+    let rows: Vec<(&str, &str, &str)> = doc
+        .lines()
+        .filter_map(|line| line.strip_prefix("| <a id=\""))
+        .filter_map(|rest| {
+            let (id, rest) = rest.split_once("\"></a>")?;
+            let mut cells = rest.splitn(3, " | ");
+            let _shown = cells.next()?;
+            let severity = cells.next()?;
+            let description = cells.next()?.strip_suffix(" |")?;
+            Some((id, severity, description))
+        })
+        .collect();
+    let ids: Vec<&str> = rows.iter().map(|(id, _, _)| *id).collect();
+    let rules: Vec<&str> = RULES.iter().map(|rule| rule.id).collect();
+    assert_eq!(ids, rules, "docs/insight.md's rule table and RULES differ");
+    for (rule, (id, severity, description)) in RULES.iter().zip(&rows) {
+        assert!(
+            severity.starts_with(rule.severity.as_str()),
+            "{id}: docs say {severity}, the rule is {}",
+            rule.severity.as_str()
+        );
+        assert_eq!(*description, rule.description, "{id}");
+        assert_eq!(rule.help_uri(), format!("docs/insight.md#{id}"));
+    }
+}
