@@ -668,6 +668,7 @@ fn an_access_key_change_matches_the_schema() {
                 last_used: None,
                 unused_days: None,
             }],
+            held: Vec::new(),
         })),
         Vec::new(),
     ));
