@@ -100,36 +100,123 @@ fn never_shown(secret: &str, outputs: &[&Output], files: &[&Path]) {
     }
 }
 
+/// The API server, moto with cluster `demo`, and [`access_yaml`] in a temporary directory.
+struct Rig {
+    server: KubeServer,
+    moto: Moto,
+    dir: tempfile::TempDir,
+    file: String,
+}
+
+impl Rig {
+    /// `None` when the tests run against external targets (the binary applies unscoped names
+    /// and needs moto).
+    async fn start() -> Option<Rig> {
+        if KubeTarget::from_env().skip_if_external("access keys: the binary applies unscoped names")
+            || AwsTarget::from_env().skip_if_external("access keys: needs moto")
+        {
+            return None;
+        }
+        let server = KubeServer::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("access.yaml");
+        std::fs::write(&file, access_yaml()).expect("write access.yaml");
+        let file = file.display().to_string();
+        let moto =
+            tokio::task::spawn_blocking(|| Moto::with_eks_cluster(ACCOUNT, "demo", "us-east-1"))
+                .await
+                .expect("moto");
+        Some(Rig {
+            server,
+            moto,
+            dir,
+            file,
+        })
+    }
+
+    /// Runs the binary against moto and the API server; `{file}` in `args` is access.yaml.
+    async fn run(&self, args: &[&str]) -> Output {
+        let args: Vec<String> = args
+            .iter()
+            .map(|arg| arg.replace("{file}", &self.file))
+            .collect();
+        let (endpoint, kubeconfig) = (
+            self.moto.endpoint(),
+            self.server.kubeconfig_path().to_path_buf(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            binary::run(binary::command(&endpoint, &kubeconfig), &args)
+        })
+        .await
+        .expect("binary")
+    }
+
+    /// Runs the binary and checks its exit code.
+    async fn expect(&self, code: i32, args: &[&str]) -> Output {
+        let output = self.run(args).await;
+        assert_eq!(output.status.code(), Some(code), "{}", shown(&output));
+        output
+    }
+}
+
+/// `AKIA…WXYZ`, as accessctl shows a key id.
+fn masked(id: &str) -> String {
+    format!("{}…{}", &id[..4], &id[id.len() - 4..])
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// What Secrets Manager holds: the key id of its value, and its key-id tag.
+async fn managed_secret(moto: &Moto) -> (String, Option<String>) {
+    let manager = aws_sdk_secretsmanager::Client::new(&moto.sdk_config());
+    let value = manager
+        .get_secret_value()
+        .secret_id("ci/eksuser")
+        .send()
+        .await
+        .expect("GetSecretValue");
+    let json: serde_json::Value =
+        serde_json::from_str(value.secret_string().expect("string")).expect("json");
+    let described = manager
+        .describe_secret()
+        .secret_id("ci/eksuser")
+        .send()
+        .await
+        .expect("DescribeSecret");
+    let tag = described
+        .tags()
+        .iter()
+        .find(|tag| tag.key() == Some("accessctl.io/access-key-id"))
+        .and_then(|tag| tag.value())
+        .map(str::to_string);
+    (
+        json["AWS_ACCESS_KEY_ID"].as_str().unwrap_or_default().to_string(),
+        tag,
+    )
+}
+
+/// The binary never fetched a Secret's data: every GET of a Secret asked for metadata only.
+fn secrets_read_as_metadata_only(server: &KubeServer) {
+    for request in server.requests() {
+        if request.method == "GET" && request.path.contains("/secrets/") {
+            assert!(request.metadata_only, "a Secret was read whole: {request:?}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_shown() {
-    if KubeTarget::from_env().skip_if_external("access keys: the binary applies unscoped names")
-        || AwsTarget::from_env().skip_if_external("access keys: needs moto")
-    {
+    let Some(rig) = Rig::start().await else {
         return;
-    }
-    let server = KubeServer::start().await;
-    let kubeconfig = server.kubeconfig_path().to_path_buf();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("access.yaml");
-    std::fs::write(&file, access_yaml()).expect("write access.yaml");
-    let file = file.display().to_string();
-    let moto = tokio::task::spawn_blocking(|| Moto::with_eks_cluster(ACCOUNT, "demo", "us-east-1"))
-        .await
-        .expect("moto");
-    let endpoint = moto.endpoint();
-    let run = {
-        let (endpoint, kubeconfig) = (endpoint.clone(), kubeconfig.clone());
-        move |args: Vec<String>| {
-            let (endpoint, kubeconfig) = (endpoint.clone(), kubeconfig.clone());
-            async move {
-                tokio::task::spawn_blocking(move || {
-                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                    binary::run(binary::command(&endpoint, &kubeconfig), &args)
-                })
-                .await
-                .expect("binary")
-            }
-        }
+    };
+    let rig = &rig;
+    let (server, moto, dir, file) = (&rig.server, &rig.moto, &rig.dir, &rig.file);
+    let run = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        rig.run(&args).await
     };
     let args = |extra: &[&str]| -> Vec<String> { extra.iter().map(|s| s.to_string()).collect() };
 
@@ -306,4 +393,220 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
         &[],
     );
     never_shown(&last_secret, &[&converged], &[]);
+}
+
+/// The keys IAM lists for `eksuser`, as (id, status), in id order.
+async fn sorted_keys(moto: &Moto) -> Vec<(String, String)> {
+    let mut live = keys(moto).await;
+    live.sort();
+    live
+}
+
+fn pair(a: (&str, &str), b: (&str, &str)) -> Vec<(String, String)> {
+    let mut both = vec![
+        (a.0.to_string(), a.1.to_string()),
+        (b.0.to_string(), b.1.to_string()),
+    ];
+    both.sort();
+    both
+}
+
+/// A key made by hand is never used: beside the delivered key it is deactivated; as the only
+/// active key (the delivered one deleted by hand) it is replaced by a new key, delivered.
+/// Converged states plan and drift nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_no_destination_holds_is_reported_and_replaced_never_used() {
+    let Some(rig) = Rig::start().await else {
+        return;
+    };
+    let plan = ["plan", "-f", "{file}", "--detailed-exitcode"];
+    let apply = ["apply", "-f", "{file}", "--auto-approve", "-v"];
+    let first = rig.expect(0, &apply).await;
+    let (delivered_id, delivered_secret) = delivered(&rig.server);
+    // Converged: no false positive from plan or drift.
+    let converged = rig.expect(0, &plan).await;
+    let in_sync = rig.expect(0, &["drift", "-f", "{file}"]).await;
+
+    // A second key made by hand: the destinations hold the delivered one.
+    let iam = rig.moto.clients().iam;
+    let made = iam
+        .create_access_key()
+        .user_name("eksuser")
+        .send()
+        .await
+        .expect("CreateAccessKey");
+    let made = made.access_key().expect("a key");
+    let (hand_id, hand_secret) = (
+        made.access_key_id().to_string(),
+        made.secret_access_key().to_string(),
+    );
+    let undelivered = format!(
+        "{} is held by no destination: not delivered by accessctl",
+        masked(&hand_id)
+    );
+    let reported = rig.expect(2, &plan).await;
+    assert!(
+        stdout(&reported).contains("~ iam.access-key.eksuser"),
+        "{}",
+        shown(&reported)
+    );
+    assert!(
+        stdout(&reported).contains(&undelivered),
+        "{}",
+        shown(&reported)
+    );
+    let drifted = rig.expect(2, &["drift", "-f", "{file}"]).await;
+    assert!(stdout(&drifted).contains(&undelivered), "{}", shown(&drifted));
+    let deactivated = rig.expect(0, &apply).await;
+    assert_eq!(
+        sorted_keys(&rig.moto).await,
+        pair((&delivered_id, "Active"), (&hand_id, "Inactive"))
+    );
+    assert_eq!(delivered(&rig.server).0, delivered_id);
+    let settled = rig.expect(0, &plan).await;
+
+    // The delivered key deleted by hand, the hand-made one active again: the only active key
+    // is held by no destination, so a new key replaces it.
+    iam.delete_access_key()
+        .user_name("eksuser")
+        .access_key_id(&delivered_id)
+        .send()
+        .await
+        .expect("DeleteAccessKey");
+    iam.update_access_key()
+        .user_name("eksuser")
+        .access_key_id(&hand_id)
+        .status(aws_sdk_iam::types::StatusType::Active)
+        .send()
+        .await
+        .expect("UpdateAccessKey");
+    let replacing = rig.expect(2, &plan).await;
+    assert!(
+        stdout(&replacing).contains("~ iam.access-key.eksuser"),
+        "{}",
+        shown(&replacing)
+    );
+    assert!(
+        stdout(&replacing).contains(&undelivered),
+        "{}",
+        shown(&replacing)
+    );
+    let replaced = rig.expect(0, &apply).await;
+    let (new_id, new_secret) = delivered(&rig.server);
+    assert_ne!(new_id, hand_id);
+    assert_eq!(
+        sorted_keys(&rig.moto).await,
+        pair((&new_id, "Active"), (&hand_id, "Inactive"))
+    );
+    assert_eq!(
+        managed_secret(&rig.moto).await,
+        (new_id.clone(), Some(masked(&new_id)))
+    );
+    let done = rig.expect(0, &plan).await;
+    let quiet = rig.expect(0, &["drift", "-f", "{file}"]).await;
+
+    let outputs = [
+        &first,
+        &converged,
+        &in_sync,
+        &reported,
+        &drifted,
+        &deactivated,
+        &settled,
+        &replacing,
+        &replaced,
+        &done,
+        &quiet,
+    ];
+    for secret in [&delivered_secret, &hand_secret, &new_secret] {
+        never_shown(secret, &outputs, &[]);
+    }
+    secrets_read_as_metadata_only(&rig.server);
+}
+
+/// A destination deleted by hand cannot get the key again (its secret is never read back): the
+/// next plan rotates, naming the destination; the plan JSON and the snapshot carry what each
+/// destination holds, ids masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_deleted_by_hand_gets_a_new_key_naming_it() {
+    let Some(rig) = Rig::start().await else {
+        return;
+    };
+    let plan = ["plan", "-f", "{file}", "--detailed-exitcode"];
+    let apply = ["apply", "-f", "{file}", "--auto-approve", "-v"];
+    let first = rig.expect(0, &apply).await;
+    let (first_id, first_secret) = delivered(&rig.server);
+    assert_eq!(
+        managed_secret(&rig.moto).await,
+        (first_id.clone(), Some(masked(&first_id)))
+    );
+    rig.expect(0, &plan).await;
+
+    let secrets: kube::Api<Secret> = kube::Api::namespaced(rig.server.client().await, "ci");
+    secrets
+        .delete("eksuser-aws", &kube::api::DeleteParams::default())
+        .await
+        .expect("delete the Secret");
+    let missing = format!(
+        "Secret ci/eksuser-aws in cluster `demo` is missing: a new key replaces {} (a secret cannot be read back)",
+        masked(&first_id)
+    );
+    let rotating = rig.expect(2, &plan).await;
+    assert!(
+        stdout(&rotating).contains("~ iam.access-key.eksuser"),
+        "{}",
+        shown(&rotating)
+    );
+    assert!(stdout(&rotating).contains(&missing), "{}", shown(&rotating));
+    let json = rig.expect(0, &["plan", "-f", "{file}", "-o", "json"]).await;
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("plan JSON");
+    let change = &value["changes"][0];
+    assert_eq!(change["address"], "iam.access-key.eksuser", "{value:#}");
+    assert_eq!(
+        change["before"]["held"],
+        serde_json::json!([
+            {"destination": {"secret": {"cluster": "demo", "namespace": "ci", "name": "eksuser-aws"}}, "exists": false},
+            {"destination": {"secretsManager": {"name": "ci/eksuser", "region": "us-east-1"}}, "exists": true, "key": masked(&first_id)},
+        ]),
+        "{value:#}"
+    );
+    assert!(
+        !stdout(&json).contains(&first_id),
+        "the plan shows a whole key id: {}",
+        shown(&json)
+    );
+    let rotated = rig.expect(0, &apply).await;
+    let (new_id, new_secret) = delivered(&rig.server);
+    assert_ne!(new_id, first_id);
+    assert_eq!(
+        sorted_keys(&rig.moto).await,
+        pair((&first_id, "Inactive"), (&new_id, "Active"))
+    );
+    assert_eq!(
+        managed_secret(&rig.moto).await,
+        (new_id.clone(), Some(masked(&new_id)))
+    );
+    let settled = rig.expect(0, &plan).await;
+
+    // The snapshot holds what each destination holds, masked; a plan from it agrees.
+    let snapshot = rig.dir.path().join("live.json").display().to_string();
+    let snap = rig.expect(0, &["snapshot", "-f", "{file}", "--out", &snapshot]).await;
+    let text = std::fs::read_to_string(&snapshot).expect("snapshot");
+    let live: serde_json::Value = serde_json::from_str(&text).expect("snapshot JSON");
+    let held = &live["iam"]["access_keys"]["eksuser"]["held"];
+    assert_eq!(held[0]["key"], masked(&new_id), "{held:#}");
+    assert_eq!(held[1]["key"], masked(&new_id), "{held:#}");
+    assert!(!text.contains(&new_id), "the snapshot holds a whole key id");
+    let offline = rig
+        .expect(
+            0,
+            &["plan", "-f", "{file}", "--live-state", &snapshot, "--detailed-exitcode"],
+        )
+        .await;
+
+    let outputs = [&first, &rotating, &json, &rotated, &settled, &snap, &offline];
+    for secret in [&first_secret, &new_secret] {
+        never_shown(secret, &outputs, &[Path::new(&snapshot)]);
+    }
+    secrets_read_as_metadata_only(&rig.server);
 }

@@ -201,7 +201,8 @@ pub struct KeyDecision {
 /// - without a create, every active key but the current one is deactivated (a second active
 ///   key, or one no destination holds);
 /// - grace: a deactivated key is deleted once nobody can still need it, when
-///   `now - max(creation of its replacement, its own last use) >= grace_days`. Its replacement
+///   `now - max(creation of its replacement, its own last use, its own creation) >= grace_days`
+///   (a key made by hand after the one delivered gets its grace too). Its replacement
 ///   is the active key that remains (a key created by this decision is created now). A key in
 ///   use right before it was deactivated thus gets its full grace, and one nobody used for
 ///   `grace_days` is deleted at once: deactivating it first would only delay the same delete
@@ -284,7 +285,11 @@ pub fn decide(rotation: &KeyRotation, live: &[AccessKey], held: &[Held]) -> Opti
         if key.status != KeyStatus::Inactive {
             return true;
         }
-        let idle = key.unused_days.map_or(replaced_days, |u| u.min(replaced_days));
+        // Nobody used it since the latest of: its replacement, its last use, its creation.
+        let idle = key
+            .unused_days
+            .map_or(replaced_days, |u| u.min(replaced_days))
+            .min(key.age_days);
         let expired = idle >= rotation.grace_days;
         if expired {
             let used = match key.unused_days {
