@@ -7,7 +7,9 @@
 //! unmanaged grants are what a plan never touches but a reviewer must know: access granted
 //! outside the file. aws-auth entries
 //! and EKS access entries not in the file (node roles excepted), IAM users and roles not in the
-//! file with an admin-equivalent policy, and bindings to `cluster-admin` not managed.
+//! file with an admin-equivalent policy, bindings to `cluster-admin` not managed, and the access
+//! keys of users that declare no `accessKeys` ([`key_holders`]: the users of the file, and the
+//! admin users reported), with their age and last use.
 //!
 //! The report is a value; [`text`], [`markdown`] and [`json`] render it.
 
@@ -18,8 +20,8 @@ use serde::Serialize;
 
 use crate::model::policy::Effect;
 use crate::model::{
-    Binding, Cluster, Iam, IamArn, PolicyDocument, PolicyHolder, RoleRefKind, State,
-    arn::eks_access_policy_name,
+    AccessKey, Binding, Cluster, Iam, IamArn, PolicyDocument, PolicyHolder, RoleRefKind, State,
+    User, arn::eks_access_policy_name,
 };
 use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
@@ -36,9 +38,14 @@ const BOOTSTRAP_LABEL: &str = "kubernetes.io/bootstrapping";
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Unmanaged {
     pub address: Address,
-    /// What it grants: Kubernetes groups, access policies, IAM policies, the role bound.
+    /// What it grants: Kubernetes groups, access policies, IAM policies, the role bound, the
+    /// access keys.
     pub grants: Vec<String>,
     pub message: String,
+    /// The access keys of a user that declares no `accessKeys` (`iam.access-key.USER`): ids
+    /// masked, status, age, last use.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<AccessKey>,
 }
 
 /// One drifted object: an address and what apply would do to it.
@@ -109,6 +116,7 @@ impl Report {
 pub fn unmanaged(desired: &State, live: &State) -> Vec<Unmanaged> {
     let mut found = Vec::new();
     iam_admins(desired, live, &mut found);
+    unmanaged_keys(desired, live, &mut found);
     let empty = Cluster::default();
     for (name, cluster) in &live.clusters {
         let want = desired.clusters.get(name).unwrap_or(&empty);
@@ -118,22 +126,69 @@ pub fn unmanaged(desired: &State, live: &State) -> Vec<Unmanaged> {
     found
 }
 
+/// The live users whose access keys drift lists: the users of the file that declare no
+/// `accessKeys`, and the users not in the file with administrator access (reported as such).
+/// A user that declares `accessKeys` has its keys planned instead.
+pub fn key_holders(desired: &State, live: &State) -> Vec<String> {
+    live.iam
+        .users
+        .iter()
+        .filter(|(name, user)| {
+            !desired.iam.access_keys.contains_key(*name)
+                && (desired.iam.users.contains_key(*name)
+                    || !user_admin_grants(&live.iam, user).is_empty())
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The keys `live` holds of users that declare no `accessKeys` (read for [`key_holders`]).
+fn unmanaged_keys(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
+    for (name, held) in &live.iam.access_keys {
+        if desired.iam.access_keys.contains_key(name) || held.keys.is_empty() {
+            continue;
+        }
+        let grants: Vec<String> = held.keys.iter().map(ToString::to_string).collect();
+        let whose = if desired.iam.users.contains_key(name) {
+            "declares no `accessKeys`"
+        } else {
+            "is not in access.yaml"
+        };
+        found.push(Unmanaged {
+            address: Address::iam(Kind::AccessKey, name),
+            message: format!(
+                "IAM user `{name}` {whose}: {} not managed by accessctl: {}",
+                crate::words::count(held.keys.len(), "access key", "access keys"),
+                grants.join("; ")
+            ),
+            grants,
+            keys: held.keys.clone(),
+        });
+    }
+}
+
+/// The admin-equivalent policies of a user, its groups' included.
+fn user_admin_grants(iam: &Iam, user: &User) -> Vec<String> {
+    let mut grants = admin_grants(iam, user);
+    for group in &user.groups {
+        if let Some(group) = iam.groups.get(group) {
+            grants.extend(
+                admin_grants(iam, group)
+                    .into_iter()
+                    .map(|grant| format!("{grant} (group)")),
+            );
+        }
+    }
+    grants
+}
+
 fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
     let iam = &live.iam;
     for (name, user) in &iam.users {
         if desired.iam.users.contains_key(name) {
             continue;
         }
-        let mut grants = admin_grants(iam, user);
-        for group in &user.groups {
-            if let Some(group) = iam.groups.get(group) {
-                grants.extend(
-                    admin_grants(iam, group)
-                        .into_iter()
-                        .map(|grant| format!("{grant} (group)")),
-                );
-            }
-        }
+        let grants = user_admin_grants(iam, user);
         if !grants.is_empty() {
             found.push(Unmanaged {
                 address: Address::iam(Kind::User, name),
@@ -142,6 +197,7 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
                     grants.join(", ")
                 ),
                 grants,
+                keys: Vec::new(),
             });
         }
     }
@@ -158,6 +214,7 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
                     grants.join(", ")
                 ),
                 grants,
+                keys: Vec::new(),
             });
         }
     }
@@ -237,6 +294,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
                     describe_groups(&grants)
                 ),
                 grants,
+                keys: Vec::new(),
             });
         }
     }
@@ -258,6 +316,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
                 joined_or(&grants, "authentication only")
             ),
             grants,
+            keys: Vec::new(),
         });
     }
     let bindings = [
@@ -289,6 +348,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
                     joined_or(&subjects, "no one")
                 ),
                 grants: vec![CLUSTER_ADMIN.to_string()],
+                keys: Vec::new(),
             });
         }
     }
@@ -593,6 +653,7 @@ mod tests {
                 address: Address::cluster(Kind::RoleBinding, "demo", "ns/b"),
                 grants: vec!["cluster-admin".into(), "system:masters".into()],
                 message: "binds cluster-admin outside access.yaml".into(),
+                keys: Vec::new(),
             }]
         } else {
             Vec::new()

@@ -15,11 +15,16 @@ use crate::support::target::{AwsTarget, KubeTarget};
 const ACCOUNT: &str = "123456789012";
 
 fn access_yaml() -> String {
+    access_yaml_with("")
+}
+
+/// [`access_yaml`] with more users (`users`: YAML at the indentation of a user).
+fn access_yaml_with(users: &str) -> String {
     format!(
         r#"version: 1
 account: "{ACCOUNT}"
 iam:
-  users:
+  users:{users}
     eksuser:
       policies: [aws:AmazonEKSClusterPolicy]
       accessKeys:
@@ -112,6 +117,11 @@ impl Rig {
     /// `None` when the tests run against external targets (the binary applies unscoped names
     /// and needs moto).
     async fn start() -> Option<Rig> {
+        Self::with(&access_yaml()).await
+    }
+
+    /// [`Rig::start`] with this access.yaml.
+    async fn with(yaml: &str) -> Option<Rig> {
         if KubeTarget::from_env().skip_if_external("access keys: the binary applies unscoped names")
             || AwsTarget::from_env().skip_if_external("access keys: needs moto")
         {
@@ -120,7 +130,7 @@ impl Rig {
         let server = KubeServer::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("access.yaml");
-        std::fs::write(&file, access_yaml()).expect("write access.yaml");
+        std::fs::write(&file, yaml).expect("write access.yaml");
         let file = file.display().to_string();
         let moto =
             tokio::task::spawn_blocking(|| Moto::with_eks_cluster(ACCOUNT, "demo", "us-east-1"))
@@ -609,4 +619,130 @@ async fn a_destination_deleted_by_hand_gets_a_new_key_naming_it() {
         never_shown(secret, &outputs, &[Path::new(&snapshot)]);
     }
     secrets_read_as_metadata_only(&rig.server);
+}
+
+/// Makes an access key for `user` by hand: its id and secret.
+async fn key_by_hand(moto: &Moto, user: &str) -> (String, String) {
+    let made = moto
+        .clients()
+        .iam
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .expect("CreateAccessKey");
+    let key = made.access_key().expect("a key");
+    (
+        key.access_key_id().to_string(),
+        key.secret_access_key().to_string(),
+    )
+}
+
+/// Drift lists the keys of users that declare no `accessKeys` as unmanaged grants, with their
+/// age and last use, in every format, and exits 2 as for any unmanaged grant: the users of the
+/// file, and users not in it that drift reports for administrator access; nobody else's. The
+/// plan reads none of them and has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_lists_the_keys_of_users_without_access_keys_as_unmanaged_grants() {
+    let developer = "\n    developer:\n      policies: [aws:ReadOnlyAccess]";
+    let Some(rig) = Rig::with(&access_yaml_with(developer)).await else {
+        return;
+    };
+    rig.expect(0, &["apply", "-f", "{file}", "--auto-approve"])
+        .await;
+    let in_sync = rig.expect(0, &["drift", "-f", "{file}"]).await;
+    let iam = rig.moto.clients().iam;
+    for user in ["legacy-admin", "bystander"] {
+        iam.create_user()
+            .user_name(user)
+            .send()
+            .await
+            .expect("CreateUser");
+    }
+    iam.attach_user_policy()
+        .user_name("legacy-admin")
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .expect("AttachUserPolicy");
+    let (developer_id, developer_secret) = key_by_hand(&rig.moto, "developer").await;
+    let (admin_id, admin_secret) = key_by_hand(&rig.moto, "legacy-admin").await;
+    let (bystander_id, bystander_secret) = key_by_hand(&rig.moto, "bystander").await;
+
+    // The plan reads none of these keys and has nothing to do.
+    let plan = rig
+        .expect(0, &["plan", "-f", "{file}", "--detailed-exitcode"])
+        .await;
+    let later = days_ahead(30);
+    let text = rig
+        .expect(2, &["drift", "-f", "{file}", "--now", &later])
+        .await;
+    let out = stdout(&text);
+    assert!(
+        out.contains(&format!(
+            "  ! iam.access-key.developer\n      IAM user `developer` declares no `accessKeys`: 1 access key not managed by accessctl: {} active, 30 days old, never used\n",
+            masked(&developer_id)
+        )),
+        "{}",
+        shown(&text)
+    );
+    assert!(
+        out.contains(&format!(
+            "  ! iam.access-key.legacy-admin\n      IAM user `legacy-admin` is not in access.yaml: 1 access key not managed by accessctl: {} active, 30 days old, never used\n",
+            masked(&admin_id)
+        )),
+        "{}",
+        shown(&text)
+    );
+    assert!(out.contains("  ! iam.user.legacy-admin\n"), "{}", shown(&text));
+    assert!(!out.contains("bystander"), "{}", shown(&text));
+    assert!(!out.contains("eksuser"), "{}", shown(&text));
+    let markdown = rig
+        .expect(2, &["drift", "-f", "{file}", "--now", &later, "-o", "markdown"])
+        .await;
+    assert!(
+        stdout(&markdown).contains(&format!(
+            "| `iam.access-key.developer` | `{} active, 30 days old, never used` |",
+            masked(&developer_id)
+        )),
+        "{}",
+        shown(&markdown)
+    );
+    let json = rig
+        .expect(2, &["drift", "-f", "{file}", "--now", &later, "-o", "json"])
+        .await;
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("drift JSON");
+    assert_eq!(report["in_sync"], false);
+    let found = report["unmanaged"]
+        .as_array()
+        .expect("unmanaged")
+        .iter()
+        .find(|entry| entry["address"] == "iam.access-key.developer")
+        .expect("the developer's keys");
+    assert_eq!(
+        found["keys"],
+        serde_json::json!([{
+            "id": masked(&developer_id),
+            "status": "Active",
+            "age_days": 30,
+            "created": found["keys"][0]["created"],
+        }]),
+        "{report:#}"
+    );
+    for output in [&text, &markdown, &json] {
+        for id in [&developer_id, &admin_id, &bystander_id] {
+            assert!(
+                !stdout(output).contains(id.as_str()),
+                "a whole key id: {}",
+                shown(output)
+            );
+        }
+    }
+    never_shown(
+        &developer_secret,
+        &[&in_sync, &plan, &text, &markdown, &json],
+        &[],
+    );
+    never_shown(&admin_secret, &[&text, &markdown, &json], &[]);
+    never_shown(&bystander_secret, &[&text, &markdown, &json], &[]);
 }

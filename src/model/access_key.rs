@@ -120,14 +120,14 @@ impl std::fmt::Display for Destination {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum KeyStatus {
     Active,
     Inactive,
 }
 
 /// One key as IAM lists it, its id masked.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessKey {
     /// `AKIA…WXYZ`: the first four and the last four characters.
@@ -157,6 +157,21 @@ impl AccessKey {
             created: None,
             last_used: None,
             unused_days: unused,
+        }
+    }
+}
+
+impl std::fmt::Display for AccessKey {
+    /// `AKIA…WXYZ active, 120 days old, last used 3 days ago`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = match self.status {
+            KeyStatus::Active => "active",
+            KeyStatus::Inactive => "inactive",
+        };
+        write!(f, "{} {status}, {} days old, ", self.id, self.age_days)?;
+        match self.unused_days {
+            Some(days) => write!(f, "last used {days} days ago"),
+            None => f.write_str("never used"),
         }
     }
 }
