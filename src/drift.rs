@@ -702,6 +702,85 @@ mod tests {
         );
     }
 
+    /// The keys of users that declare no `accessKeys` are unmanaged grants: for the users of
+    /// the file and the admin users reported, never for a user whose keys are planned, nor for
+    /// anybody else.
+    #[test]
+    fn keys_of_users_without_access_keys_are_unmanaged_grants() {
+        use crate::model::{AccessKey, AccessKeys, KeyRotation, KeyStatus};
+        let mut desired = State::default();
+        let mut live = State::default();
+        for name in ["developer", "eksuser"] {
+            desired.iam.users.insert(name.into(), User::default());
+        }
+        desired.iam.access_keys.insert(
+            "eksuser".into(),
+            AccessKeys {
+                rotation: Some(KeyRotation {
+                    rotate_after_days: 90,
+                    grace_days: 7,
+                    deliver_to: Vec::new(),
+                }),
+                ..AccessKeys::default()
+            },
+        );
+        let admin = User {
+            managed_policies: ["arn:aws:iam::aws:policy/AdministratorAccess".to_string()].into(),
+            ..User::default()
+        };
+        for (name, user) in [
+            ("developer", User::default()),
+            ("eksuser", User::default()),
+            ("legacy-admin", admin),
+            ("bystander", User::default()),
+        ] {
+            live.iam.users.insert(name.into(), user);
+        }
+        assert_eq!(key_holders(&desired, &live), ["developer", "legacy-admin"]);
+        let keys = |list: Vec<AccessKey>| AccessKeys {
+            keys: list,
+            ..AccessKeys::default()
+        };
+        live.iam.access_keys.insert(
+            "developer".into(),
+            keys(vec![
+                AccessKey::as_read("AKIA…0001", KeyStatus::Inactive, 400, None),
+                AccessKey::as_read("AKIA…0002", KeyStatus::Active, 120, Some(3)),
+            ]),
+        );
+        live.iam
+            .access_keys
+            .insert("legacy-admin".into(), keys(Vec::new()));
+        live.iam.access_keys.insert(
+            "eksuser".into(),
+            keys(vec![AccessKey::as_read(
+                "AKIA…0003",
+                KeyStatus::Active,
+                1,
+                None,
+            )]),
+        );
+        let found = unmanaged(&desired, &live);
+        let keys: Vec<&Unmanaged> = found
+            .iter()
+            .filter(|u| u.address.kind == Kind::AccessKey)
+            .collect();
+        assert_eq!(keys.len(), 1, "{found:#?}");
+        assert_eq!(keys[0].address, Address::iam(Kind::AccessKey, "developer"));
+        assert_eq!(
+            keys[0].grants,
+            [
+                "AKIA…0001 inactive, 400 days old, never used",
+                "AKIA…0002 active, 120 days old, last used 3 days ago"
+            ]
+        );
+        assert_eq!(
+            keys[0].message,
+            "IAM user `developer` declares no `accessKeys`: 2 access keys not managed by accessctl: AKIA…0001 inactive, 400 days old, never used; AKIA…0002 active, 120 days old, last used 3 days ago"
+        );
+        assert_eq!(keys[0].keys.len(), 2);
+    }
+
     #[test]
     fn text_and_markdown_lay_out_the_same_sections() {
         insta::assert_snapshot!(both_layouts());

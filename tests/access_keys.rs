@@ -203,7 +203,10 @@ async fn managed_secret(moto: &Moto) -> (String, Option<String>) {
         .and_then(|tag| tag.value())
         .map(str::to_string);
     (
-        json["AWS_ACCESS_KEY_ID"].as_str().unwrap_or_default().to_string(),
+        json["AWS_ACCESS_KEY_ID"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         tag,
     )
 }
@@ -212,7 +215,10 @@ async fn managed_secret(moto: &Moto) -> (String, Option<String>) {
 fn secrets_read_as_metadata_only(server: &KubeServer) {
     for request in server.requests() {
         if request.method == "GET" && request.path.contains("/secrets/") {
-            assert!(request.metadata_only, "a Secret was read whole: {request:?}");
+            assert!(
+                request.metadata_only,
+                "a Secret was read whole: {request:?}"
+            );
         }
     }
 }
@@ -231,7 +237,7 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     let args = |extra: &[&str]| -> Vec<String> { extra.iter().map(|s| s.to_string()).collect() };
 
     // Create: the plan names the key to create, apply writes both destinations.
-    let plan = run(args(&["plan", "-f", &file, "--detailed-exitcode"])).await;
+    let plan = run(args(&["plan", "-f", file, "--detailed-exitcode"])).await;
     assert_eq!(plan.status.code(), Some(2), "{}", shown(&plan));
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(
@@ -240,11 +246,11 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
         shown(&plan)
     );
     assert!(text.contains("no active access key"), "{}", shown(&plan));
-    let applied = run(args(&["apply", "-f", &file, "--auto-approve", "-v"])).await;
+    let applied = run(args(&["apply", "-f", file, "--auto-approve", "-v"])).await;
     assert_eq!(applied.status.code(), Some(0), "{}", shown(&applied));
-    let live = keys(&moto).await;
+    let live = keys(moto).await;
     assert_eq!(live.len(), 1, "{live:?}");
-    let (id, secret) = delivered(&server);
+    let (id, secret) = delivered(server);
     assert_eq!(id, live[0].0);
     let stored = moto.sdk_config().clone();
     let manager = aws_sdk_secretsmanager::Client::new(&stored);
@@ -277,7 +283,7 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
         caller.arn(),
         Some(format!("arn:aws:iam::{ACCOUNT}:user/eksuser").as_str())
     );
-    let again = run(args(&["plan", "-f", &file, "--detailed-exitcode"])).await;
+    let again = run(args(&["plan", "-f", file, "--detailed-exitcode"])).await;
     assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
 
     // Saved plans, every format, and a snapshot: never the secret.
@@ -285,14 +291,14 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     let snapshot = dir.path().join("live.json").display().to_string();
     let later = days_ahead(97);
     let json = run(args(&[
-        "plan", "-f", &file, "--now", &later, "-o", "json", "--out", &saved,
+        "plan", "-f", file, "--now", &later, "-o", "json", "--out", &saved,
     ]))
     .await;
     let markdown = run(args(&[
-        "plan", "-f", &file, "--now", &later, "-o", "markdown",
+        "plan", "-f", file, "--now", &later, "-o", "markdown",
     ]))
     .await;
-    let snap = run(args(&["snapshot", "-f", &file, "--out", &snapshot])).await;
+    let snap = run(args(&["snapshot", "-f", file, "--out", &snapshot])).await;
     never_shown(
         &secret,
         &[&plan, &applied, &again, &json, &markdown, &snap],
@@ -300,7 +306,7 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     );
 
     // Rotate at 97 days: the old key deactivated only after the new one is delivered.
-    let plan = run(args(&["plan", "-f", &file, "--now", &later])).await;
+    let plan = run(args(&["plan", "-f", file, "--now", &later])).await;
     let text = String::from_utf8_lossy(&plan.stdout);
     let masked = format!("{}…{}", &id[..4], &id[id.len() - 4..]);
     assert!(
@@ -316,7 +322,7 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     let rotated = run(args(&[
         "apply",
         "-f",
-        &file,
+        file,
         "--now",
         &later,
         "--auto-approve",
@@ -324,9 +330,9 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     ]))
     .await;
     assert_eq!(rotated.status.code(), Some(0), "{}", shown(&rotated));
-    let live = keys(&moto).await;
+    let live = keys(moto).await;
     assert_eq!(live.len(), 2, "{live:?}");
-    let (new_id, new_secret) = delivered(&server);
+    let (new_id, new_secret) = delivered(server);
     assert_ne!(new_id, id);
     assert!(
         live.contains(&(id.clone(), "Inactive".to_string())),
@@ -336,12 +342,12 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
         live.contains(&(new_id.clone(), "Active".to_string())),
         "{live:?}"
     );
-    let settled = run(args(&["plan", "-f", &file, "--detailed-exitcode"])).await;
+    let settled = run(args(&["plan", "-f", file, "--detailed-exitcode"])).await;
     assert_eq!(settled.status.code(), Some(0), "{}", shown(&settled));
 
     // Grace: 8 days on, the deactivated key goes.
     let grace = days_ahead(8);
-    let plan = run(args(&["plan", "-f", &file, "--now", &grace])).await;
+    let plan = run(args(&["plan", "-f", file, "--now", &grace])).await;
     assert!(
         String::from_utf8_lossy(&plan.stdout).contains("- iam.access-key.eksuser"),
         "{}",
@@ -350,14 +356,14 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     let deleted = run(args(&[
         "apply",
         "-f",
-        &file,
+        file,
         "--now",
         &grace,
         "--auto-approve",
     ]))
     .await;
     assert_eq!(deleted.status.code(), Some(0), "{}", shown(&deleted));
-    assert_eq!(keys(&moto).await, [(new_id.clone(), "Active".to_string())]);
+    assert_eq!(keys(moto).await, [(new_id.clone(), "Active".to_string())]);
 
     // A delivery that fails: the new key is deleted again, the old one keeps working.
     server.inject(
@@ -368,7 +374,7 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     let failed = run(args(&[
         "apply",
         "-f",
-        &file,
+        file,
         "--now",
         &later,
         "--auto-approve",
@@ -381,21 +387,21 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
         "{}",
         shown(&failed)
     );
-    assert_eq!(keys(&moto).await, [(new_id.clone(), "Active".to_string())]);
+    assert_eq!(keys(moto).await, [(new_id.clone(), "Active".to_string())]);
     server.clear_faults();
     let converged = run(args(&[
         "apply",
         "-f",
-        &file,
+        file,
         "--now",
         &later,
         "--auto-approve",
     ]))
     .await;
     assert_eq!(converged.status.code(), Some(0), "{}", shown(&converged));
-    let live = keys(&moto).await;
+    let live = keys(moto).await;
     assert_eq!(live.len(), 2, "{live:?}");
-    let (last_id, last_secret) = delivered(&server);
+    let (last_id, last_secret) = delivered(server);
     assert!(live.contains(&(last_id, "Active".to_string())), "{live:?}");
     never_shown(
         &new_secret,
@@ -466,7 +472,11 @@ async fn a_key_no_destination_holds_is_reported_and_replaced_never_used() {
         shown(&reported)
     );
     let drifted = rig.expect(2, &["drift", "-f", "{file}"]).await;
-    assert!(stdout(&drifted).contains(&undelivered), "{}", shown(&drifted));
+    assert!(
+        stdout(&drifted).contains(&undelivered),
+        "{}",
+        shown(&drifted)
+    );
     let deactivated = rig.expect(0, &apply).await;
     assert_eq!(
         sorted_keys(&rig.moto).await,
@@ -600,7 +610,9 @@ async fn a_destination_deleted_by_hand_gets_a_new_key_naming_it() {
 
     // The snapshot holds what each destination holds, masked; a plan from it agrees.
     let snapshot = rig.dir.path().join("live.json").display().to_string();
-    let snap = rig.expect(0, &["snapshot", "-f", "{file}", "--out", &snapshot]).await;
+    let snap = rig
+        .expect(0, &["snapshot", "-f", "{file}", "--out", &snapshot])
+        .await;
     let text = std::fs::read_to_string(&snapshot).expect("snapshot");
     let live: serde_json::Value = serde_json::from_str(&text).expect("snapshot JSON");
     let held = &live["iam"]["access_keys"]["eksuser"]["held"];
@@ -610,11 +622,20 @@ async fn a_destination_deleted_by_hand_gets_a_new_key_naming_it() {
     let offline = rig
         .expect(
             0,
-            &["plan", "-f", "{file}", "--live-state", &snapshot, "--detailed-exitcode"],
+            &[
+                "plan",
+                "-f",
+                "{file}",
+                "--live-state",
+                &snapshot,
+                "--detailed-exitcode",
+            ],
         )
         .await;
 
-    let outputs = [&first, &rotating, &json, &rotated, &settled, &snap, &offline];
+    let outputs = [
+        &first, &rotating, &json, &rotated, &settled, &snap, &offline,
+    ];
     for secret in [&first_secret, &new_secret] {
         never_shown(secret, &outputs, &[Path::new(&snapshot)]);
     }
@@ -694,11 +715,18 @@ async fn drift_lists_the_keys_of_users_without_access_keys_as_unmanaged_grants()
         "{}",
         shown(&text)
     );
-    assert!(out.contains("  ! iam.user.legacy-admin\n"), "{}", shown(&text));
+    assert!(
+        out.contains("  ! iam.user.legacy-admin\n"),
+        "{}",
+        shown(&text)
+    );
     assert!(!out.contains("bystander"), "{}", shown(&text));
     assert!(!out.contains("eksuser"), "{}", shown(&text));
     let markdown = rig
-        .expect(2, &["drift", "-f", "{file}", "--now", &later, "-o", "markdown"])
+        .expect(
+            2,
+            &["drift", "-f", "{file}", "--now", &later, "-o", "markdown"],
+        )
         .await;
     assert!(
         stdout(&markdown).contains(&format!(

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use accessctl::model::{
     AccessEntry, AccessKey, AccessKeys, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry,
-    Binding, Caller, Cluster, Destination, DocumentKind, Group, IRSA_ANNOTATION, Iam, KeyRotation,
-    Held, KeyStatus, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, Meta, Namespace,
-    OidcProvider, PodIdentityAssociation, Policy, PolicyDocument, PolicyRule, RbacRole, Role,
-    RoleRef, RoleRefKind, ServiceAccount, State, Subject, SubjectKind, User,
+    Binding, Caller, Cluster, Destination, DocumentKind, Group, Held, IRSA_ANNOTATION, Iam,
+    KeyRotation, KeyStatus, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, Meta,
+    Namespace, OidcProvider, PodIdentityAssociation, Policy, PolicyDocument, PolicyRule, RbacRole,
+    Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject, SubjectKind, User,
 };
 use accessctl::plan::{
     Action, Address, Desired, Kind, Object, Overrides, PlanOptions, Problem, SafetyCheck, plan,

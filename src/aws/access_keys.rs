@@ -140,9 +140,12 @@ impl KeyReader<'_> {
             Destination::SecretsManager { name, region } => {
                 let client = secrets_manager(self.sdk, self.counter, region.as_deref());
                 let described = self
-                    .call("secretsmanager:DescribeSecret", &to.to_string(), false, || {
-                        client.describe_secret().secret_id(name).send()
-                    })
+                    .call(
+                        "secretsmanager:DescribeSecret",
+                        &to.to_string(),
+                        false,
+                        || client.describe_secret().secret_id(name).send(),
+                    )
                     .await;
                 match described {
                     Ok(secret) => Some(

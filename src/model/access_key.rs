@@ -234,7 +234,11 @@ pub fn decide(rotation: &KeyRotation, live: &[AccessKey], held: &[Held]) -> Opti
     let holders = |id: &str| read.iter().filter(|h| h.key.as_deref() == Some(id)).count();
     let undelivered = |key: &AccessKey| !read.is_empty() && holders(&key.id) == 0;
     let active = |key: &&AccessKey| key.status == KeyStatus::Active;
-    let newest_active = keys.iter().filter(active).min_by_key(|k| k.age_days).cloned();
+    let newest_active = keys
+        .iter()
+        .filter(active)
+        .min_by_key(|k| k.age_days)
+        .cloned();
     let current = keys
         .iter()
         .filter(active)
@@ -484,13 +488,16 @@ mod tests {
         assert_eq!(
             decide(
                 &r,
-                &[used("A…0001", Inactive, 66, 6), key("A…0002", Active, 36)]
-            , &[]),
+                &[used("A…0001", Inactive, 66, 6), key("A…0002", Active, 36)],
+                &[]
+            ),
             None
         );
         let d = decide(
             &r,
-            &[used("A…0001", Inactive, 67, 7), key("A…0002", Active, 37)], &[])
+            &[used("A…0001", Inactive, 67, 7), key("A…0002", Active, 37)],
+            &[],
+        )
         .expect("delete");
         assert_eq!(
             d.reasons,
@@ -503,8 +510,9 @@ mod tests {
         assert_eq!(
             decide(
                 &r,
-                &[used("A…0001", Inactive, 100, 50), key("A…0002", Active, 3)]
-            , &[]),
+                &[used("A…0001", Inactive, 100, 50), key("A…0002", Active, 3)],
+                &[]
+            ),
             None
         );
         // A second active key nobody used (or not for graceDays), its replacement older than
@@ -561,7 +569,10 @@ mod tests {
         use KeyStatus::*;
         let r = delivered();
         // Converged: both hold the active key.
-        assert_eq!(decide(&r, &[key("A…0001", Active, 10)], &both("A…0001")), None);
+        assert_eq!(
+            decide(&r, &[key("A…0001", Active, 10)], &both("A…0001")),
+            None
+        );
         // Not read (a destination with no entry): as before, nothing.
         assert_eq!(decide(&r, &[key("A…0001", Active, 10)], &[]), None);
         // A key made by hand beside the delivered one: deactivated, the delivered one kept

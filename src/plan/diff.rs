@@ -628,11 +628,9 @@ impl Differ<'_> {
             let Some(rotation) = &declared.rotation else {
                 continue;
             };
-            let (live, held) = have
-                .get(user)
-                .map_or((&[][..], &[][..]), |keys| {
-                    (keys.keys.as_slice(), keys.held.as_slice())
-                });
+            let (live, held) = have.get(user).map_or((&[][..], &[][..]), |keys| {
+                (keys.keys.as_slice(), keys.held.as_slice())
+            });
             let Some(decision) = access_key::decide(rotation, live, held) else {
                 continue;
             };

@@ -403,9 +403,9 @@ mod tests {
     use aws_smithy_types::error::ErrorMetadata;
 
     use super::*;
-    use aws_config::Region;
     use crate::aws::ErrorKind;
     use crate::aws::retry::{Transient, transient};
+    use aws_config::Region;
 
     /// A key executor of an apply that has created user `eksuser` (at a path: key calls name
     /// the user by name alone), with short waits.
