@@ -356,20 +356,18 @@ pub fn decide(rotation: &KeyRotation, live: &[AccessKey], held: &[Held]) -> Opti
     Some(KeyDecision { keys, reasons })
 }
 
-/// What the destinations hold once `decision` is carried out: each the key left active.
-pub fn held_after(rotation: &KeyRotation, decision: &KeyDecision) -> Vec<Held> {
-    let Some(active) = decision
-        .keys
-        .iter()
-        .find(|key| key.status == KeyStatus::Active)
-    else {
-        return Vec::new();
-    };
-    rotation
-        .deliver_to
-        .iter()
-        .map(|to| Held::holding(to, &active.id))
-        .collect()
+/// What the destinations hold once `decision` is carried out: each the new key when it creates
+/// one (apply writes it to every destination), else what they held (`held`, as read).
+pub fn held_after(rotation: &KeyRotation, decision: &KeyDecision, held: &[Held]) -> Vec<Held> {
+    if decision.keys.iter().any(|key| key.id == NEW_KEY) {
+        rotation
+            .deliver_to
+            .iter()
+            .map(|to| Held::holding(to, NEW_KEY))
+            .collect()
+    } else {
+        held.to_vec()
+    }
 }
 
 #[cfg(test)]
@@ -740,7 +738,7 @@ mod tests {
                         "{live:?} {held:?} -> {d:?}"
                     );
                     assert_eq!(
-                        decide(&r, &d.keys, &held_after(&r, &d)),
+                        decide(&r, &d.keys, &held_after(&r, &d, held)),
                         None,
                         "{rotate}/{grace}: {live:?} {held:?} -> {d:?}"
                     );

@@ -634,7 +634,7 @@ impl Differ<'_> {
             let Some(decision) = access_key::decide(rotation, live, held) else {
                 continue;
             };
-            let held_after = access_key::held_after(rotation, &decision);
+            let held_after = access_key::held_after(rotation, &decision, held);
             let address = Address::iam(Kind::AccessKey, user);
             let reason = decision.reasons.join("; ");
             let creates = decision.keys.iter().any(|k| k.id == access_key::NEW_KEY);

@@ -286,6 +286,8 @@ fn aws_auth(cluster: &mut Map<String, Value>, arn: &str, after: Option<Value>) {
 
 /// A user's keys after an access-key change: a delete removes the keys its before lists, any
 /// other change leaves those of its after. The declaration is never IAM's: it stays as read.
+/// A change that creates a key writes it to every destination its after declares: each then
+/// holds the new key; what the other changes leave the destinations holding is as read.
 fn access_keys(
     iam: &mut Map<String, Value>,
     user: &str,
@@ -316,5 +318,19 @@ fn access_keys(
             .cloned()
             .unwrap_or_default()
     };
+    let created = keys.iter().any(|key| key["id"] == "(new)");
     record.insert("keys".to_string(), Value::Array(keys));
+    if created {
+        let destinations = after
+            .as_ref()
+            .and_then(|after| after.pointer("/rotation/deliver_to"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let delivered = destinations
+            .into_iter()
+            .map(|to| json!({"destination": to, "exists": true, "key": "(new)"}))
+            .collect();
+        record.insert("held".to_string(), Value::Array(delivered));
+    }
 }
