@@ -105,6 +105,10 @@ fn never_shown(secret: &str, outputs: &[&Output], files: &[&Path]) {
     }
 }
 
+/// A plan that exits 2 when there are changes, and an apply: of [`access_yaml`] in a [`Rig`].
+const PLAN: [&str; 4] = ["plan", "-f", "{file}", "--detailed-exitcode"];
+const APPLY: [&str; 5] = ["apply", "-f", "{file}", "--auto-approve", "-v"];
+
 /// The API server, moto with cluster `demo`, and [`access_yaml`] in a temporary directory.
 struct Rig {
     server: KubeServer,
@@ -118,6 +122,15 @@ impl Rig {
     /// and needs moto).
     async fn start() -> Option<Rig> {
         Self::with(&access_yaml()).await
+    }
+
+    /// [`Rig::start`], and the first apply: its output, and the key it created and delivered
+    /// (id and secret, as the Secret holds them).
+    async fn applied() -> Option<(Rig, Output, (String, String))> {
+        let rig = Self::start().await?;
+        let first = rig.expect(0, &APPLY).await;
+        let key = delivered(&rig.server);
+        Some((rig, first, key))
     }
 
     /// [`Rig::start`] with this access.yaml.
@@ -168,6 +181,32 @@ impl Rig {
         assert_eq!(output.status.code(), Some(code), "{}", shown(&output));
         output
     }
+
+    /// Runs the binary, expecting exit code 2 and every one of `lines` in its stdout.
+    async fn says(&self, args: &[&str], lines: &[&str]) -> Output {
+        let output = self.expect(2, args).await;
+        for line in lines {
+            assert!(stdout(&output).contains(line), "{line}: {}", shown(&output));
+        }
+        output
+    }
+
+    /// After an apply that replaced `old`: the new key is delivered to both destinations (the
+    /// Secrets Manager secret tagged with its masked id), `old` is inactive beside it. The new
+    /// key's id and secret.
+    async fn replaced(&self, old: &str) -> (String, String) {
+        let (new_id, new_secret) = delivered(&self.server);
+        assert_ne!(new_id, old);
+        assert_eq!(
+            sorted_keys(&self.moto).await,
+            pair((old, "Inactive"), (&new_id, "Active"))
+        );
+        assert_eq!(
+            managed_secret(&self.moto).await,
+            (new_id.clone(), Some(masked(&new_id)))
+        );
+        (new_id, new_secret)
+    }
 }
 
 /// `AKIA…WXYZ`, as accessctl shows a key id.
@@ -179,8 +218,8 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// What Secrets Manager holds: the key id of its value, and its key-id tag.
-async fn managed_secret(moto: &Moto) -> (String, Option<String>) {
+/// The JSON value of Secrets Manager secret `ci/eksuser`.
+async fn secret_json(moto: &Moto) -> serde_json::Value {
     let manager = aws_sdk_secretsmanager::Client::new(&moto.sdk_config());
     let value = manager
         .get_secret_value()
@@ -188,9 +227,13 @@ async fn managed_secret(moto: &Moto) -> (String, Option<String>) {
         .send()
         .await
         .expect("GetSecretValue");
-    let json: serde_json::Value =
-        serde_json::from_str(value.secret_string().expect("string")).expect("json");
-    let described = manager
+    serde_json::from_str(value.secret_string().expect("string")).expect("json")
+}
+
+/// What Secrets Manager holds: the key id of its value, and its key-id tag.
+async fn managed_secret(moto: &Moto) -> (String, Option<String>) {
+    let json = secret_json(moto).await;
+    let described = aws_sdk_secretsmanager::Client::new(&moto.sdk_config())
         .describe_secret()
         .secret_id("ci/eksuser")
         .send()
@@ -252,16 +295,7 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     assert_eq!(live.len(), 1, "{live:?}");
     let (id, secret) = delivered(server);
     assert_eq!(id, live[0].0);
-    let stored = moto.sdk_config().clone();
-    let manager = aws_sdk_secretsmanager::Client::new(&stored);
-    let value = manager
-        .get_secret_value()
-        .secret_id("ci/eksuser")
-        .send()
-        .await
-        .expect("GetSecretValue");
-    let json: serde_json::Value =
-        serde_json::from_str(value.secret_string().expect("string")).expect("json");
+    let json = secret_json(moto).await;
     assert_eq!(json["AWS_ACCESS_KEY_ID"], id.as_str());
     assert_eq!(json["AWS_SECRET_ACCESS_KEY"], secret.as_str());
     // The delivered key works: STS answers as the user.
@@ -432,51 +466,24 @@ fn pair(a: (&str, &str), b: (&str, &str)) -> Vec<(String, String)> {
 /// Converged states plan and drift nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_no_destination_holds_is_reported_and_replaced_never_used() {
-    let Some(rig) = Rig::start().await else {
+    let Some((rig, first, (delivered_id, delivered_secret))) = Rig::applied().await else {
         return;
     };
-    let plan = ["plan", "-f", "{file}", "--detailed-exitcode"];
-    let apply = ["apply", "-f", "{file}", "--auto-approve", "-v"];
-    let first = rig.expect(0, &apply).await;
-    let (delivered_id, delivered_secret) = delivered(&rig.server);
+    let (plan, apply) = (PLAN, APPLY);
     // Converged: no false positive from plan or drift.
     let converged = rig.expect(0, &plan).await;
     let in_sync = rig.expect(0, &["drift", "-f", "{file}"]).await;
 
     // A second key made by hand: the destinations hold the delivered one.
     let iam = rig.moto.clients().iam;
-    let made = iam
-        .create_access_key()
-        .user_name("eksuser")
-        .send()
-        .await
-        .expect("CreateAccessKey");
-    let made = made.access_key().expect("a key");
-    let (hand_id, hand_secret) = (
-        made.access_key_id().to_string(),
-        made.secret_access_key().to_string(),
-    );
+    let (hand_id, hand_secret) = key_by_hand(&rig.moto, "eksuser").await;
     let undelivered = format!(
         "{} is held by no destination: not delivered by accessctl",
         masked(&hand_id)
     );
-    let reported = rig.expect(2, &plan).await;
-    assert!(
-        stdout(&reported).contains("~ iam.access-key.eksuser"),
-        "{}",
-        shown(&reported)
-    );
-    assert!(
-        stdout(&reported).contains(&undelivered),
-        "{}",
-        shown(&reported)
-    );
-    let drifted = rig.expect(2, &["drift", "-f", "{file}"]).await;
-    assert!(
-        stdout(&drifted).contains(&undelivered),
-        "{}",
-        shown(&drifted)
-    );
+    let rotate = "~ iam.access-key.eksuser";
+    let reported = rig.says(&plan, &[rotate, &undelivered]).await;
+    let drifted = rig.says(&["drift", "-f", "{file}"], &[&undelivered]).await;
     let deactivated = rig.expect(0, &apply).await;
     assert_eq!(
         sorted_keys(&rig.moto).await,
@@ -500,28 +507,9 @@ async fn a_key_no_destination_holds_is_reported_and_replaced_never_used() {
         .send()
         .await
         .expect("UpdateAccessKey");
-    let replacing = rig.expect(2, &plan).await;
-    assert!(
-        stdout(&replacing).contains("~ iam.access-key.eksuser"),
-        "{}",
-        shown(&replacing)
-    );
-    assert!(
-        stdout(&replacing).contains(&undelivered),
-        "{}",
-        shown(&replacing)
-    );
+    let replacing = rig.says(&plan, &[rotate, &undelivered]).await;
     let replaced = rig.expect(0, &apply).await;
-    let (new_id, new_secret) = delivered(&rig.server);
-    assert_ne!(new_id, hand_id);
-    assert_eq!(
-        sorted_keys(&rig.moto).await,
-        pair((&new_id, "Active"), (&hand_id, "Inactive"))
-    );
-    assert_eq!(
-        managed_secret(&rig.moto).await,
-        (new_id.clone(), Some(masked(&new_id)))
-    );
+    let (_, new_secret) = rig.replaced(&hand_id).await;
     let done = rig.expect(0, &plan).await;
     let quiet = rig.expect(0, &["drift", "-f", "{file}"]).await;
 
@@ -549,13 +537,10 @@ async fn a_key_no_destination_holds_is_reported_and_replaced_never_used() {
 /// destination holds, ids masked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destination_deleted_by_hand_gets_a_new_key_naming_it() {
-    let Some(rig) = Rig::start().await else {
+    let Some((rig, first, (first_id, first_secret))) = Rig::applied().await else {
         return;
     };
-    let plan = ["plan", "-f", "{file}", "--detailed-exitcode"];
-    let apply = ["apply", "-f", "{file}", "--auto-approve", "-v"];
-    let first = rig.expect(0, &apply).await;
-    let (first_id, first_secret) = delivered(&rig.server);
+    let (plan, apply) = (PLAN, APPLY);
     assert_eq!(
         managed_secret(&rig.moto).await,
         (first_id.clone(), Some(masked(&first_id)))
@@ -571,13 +556,9 @@ async fn a_destination_deleted_by_hand_gets_a_new_key_naming_it() {
         "Secret ci/eksuser-aws in cluster `demo` is missing: a new key replaces {} (a secret cannot be read back)",
         masked(&first_id)
     );
-    let rotating = rig.expect(2, &plan).await;
-    assert!(
-        stdout(&rotating).contains("~ iam.access-key.eksuser"),
-        "{}",
-        shown(&rotating)
-    );
-    assert!(stdout(&rotating).contains(&missing), "{}", shown(&rotating));
+    let rotating = rig
+        .says(&plan, &["~ iam.access-key.eksuser", &missing])
+        .await;
     let json = rig.expect(0, &["plan", "-f", "{file}", "-o", "json"]).await;
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("plan JSON");
     let change = &value["changes"][0];
@@ -596,16 +577,7 @@ async fn a_destination_deleted_by_hand_gets_a_new_key_naming_it() {
         shown(&json)
     );
     let rotated = rig.expect(0, &apply).await;
-    let (new_id, new_secret) = delivered(&rig.server);
-    assert_ne!(new_id, first_id);
-    assert_eq!(
-        sorted_keys(&rig.moto).await,
-        pair((&first_id, "Inactive"), (&new_id, "Active"))
-    );
-    assert_eq!(
-        managed_secret(&rig.moto).await,
-        (new_id.clone(), Some(masked(&new_id)))
-    );
+    let (new_id, new_secret) = rig.replaced(&first_id).await;
     let settled = rig.expect(0, &plan).await;
 
     // The snapshot holds what each destination holds, masked; a plan from it agrees.
@@ -695,47 +667,35 @@ async fn drift_lists_the_keys_of_users_without_access_keys_as_unmanaged_grants()
         .expect(0, &["plan", "-f", "{file}", "--detailed-exitcode"])
         .await;
     let later = days_ahead(30);
+    let line = |user: &str, whose: &str, id: &str| {
+        format!(
+            "  ! iam.access-key.{user}\n      IAM user `{user}` {whose}: 1 access key not managed by accessctl: {} active, 30 days old, never used\n",
+            masked(id)
+        )
+    };
     let text = rig
-        .expect(2, &["drift", "-f", "{file}", "--now", &later])
-        .await;
-    let out = stdout(&text);
-    assert!(
-        out.contains(&format!(
-            "  ! iam.access-key.developer\n      IAM user `developer` declares no `accessKeys`: 1 access key not managed by accessctl: {} active, 30 days old, never used\n",
-            masked(&developer_id)
-        )),
-        "{}",
-        shown(&text)
-    );
-    assert!(
-        out.contains(&format!(
-            "  ! iam.access-key.legacy-admin\n      IAM user `legacy-admin` is not in access.yaml: 1 access key not managed by accessctl: {} active, 30 days old, never used\n",
-            masked(&admin_id)
-        )),
-        "{}",
-        shown(&text)
-    );
-    assert!(
-        out.contains("  ! iam.user.legacy-admin\n"),
-        "{}",
-        shown(&text)
-    );
-    assert!(!out.contains("bystander"), "{}", shown(&text));
-    assert!(!out.contains("eksuser"), "{}", shown(&text));
-    let markdown = rig
-        .expect(
-            2,
-            &["drift", "-f", "{file}", "--now", &later, "-o", "markdown"],
+        .says(
+            &["drift", "-f", "{file}", "--now", &later],
+            &[
+                &line("developer", "declares no `accessKeys`", &developer_id),
+                &line("legacy-admin", "is not in access.yaml", &admin_id),
+                "  ! iam.user.legacy-admin\n",
+            ],
         )
         .await;
-    assert!(
-        stdout(&markdown).contains(&format!(
-            "| `iam.access-key.developer` | `{} active, 30 days old, never used` |",
-            masked(&developer_id)
-        )),
-        "{}",
-        shown(&markdown)
+    for other in ["bystander", "eksuser"] {
+        assert!(!stdout(&text).contains(other), "{}", shown(&text));
+    }
+    let row = format!(
+        "| `iam.access-key.developer` | `{} active, 30 days old, never used` |",
+        masked(&developer_id)
     );
+    let markdown = rig
+        .says(
+            &["drift", "-f", "{file}", "--now", &later, "-o", "markdown"],
+            &[&row],
+        )
+        .await;
     let json = rig
         .expect(2, &["drift", "-f", "{file}", "--now", &later, "-o", "json"])
         .await;

@@ -295,39 +295,27 @@ fn access_keys(
     before: Option<Value>,
     after: Option<Value>,
 ) {
-    let users = object(iam.entry("access_keys").or_insert_with(|| json!({})));
-    let record = object(users.entry(user).or_insert_with(|| json!({})));
-    let held = record
-        .get("keys")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let keys: Vec<Value> = if action == Action::Delete {
-        let gone = before
-            .as_ref()
-            .and_then(|before| before.get("keys"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        held.into_iter().filter(|key| !gone.contains(key)).collect()
-    } else {
-        after
-            .as_ref()
-            .and_then(|after| after.get("keys"))
+    // The list at `pointer` in `value`, empty when there is none.
+    let list = |value: Option<&Value>, pointer: &str| -> Vec<Value> {
+        value
+            .and_then(|value| value.pointer(pointer))
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default()
     };
+    let users = object(iam.entry("access_keys").or_insert_with(|| json!({})));
+    let record = object(users.entry(user).or_insert_with(|| json!({})));
+    let held = list(record.get("keys"), "");
+    let keys: Vec<Value> = if action == Action::Delete {
+        let gone = list(before.as_ref(), "/keys");
+        held.into_iter().filter(|key| !gone.contains(key)).collect()
+    } else {
+        list(after.as_ref(), "/keys")
+    };
     let created = keys.iter().any(|key| key["id"] == "(new)");
     record.insert("keys".to_string(), Value::Array(keys));
     if created {
-        let destinations = after
-            .as_ref()
-            .and_then(|after| after.pointer("/rotation/deliver_to"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let delivered = destinations
+        let delivered = list(after.as_ref(), "/rotation/deliver_to")
             .into_iter()
             .map(|to| json!({"destination": to, "exists": true, "key": "(new)"}))
             .collect();
