@@ -77,12 +77,36 @@ async fn keys(moto: &Moto) -> Vec<(String, String)> {
 }
 
 fn delivered(server: &KubeServer) -> (String, String) {
+    delivered_to(server, "ci", "eksuser-aws")
+}
+
+/// The key id and secret of the Secret `namespace/name` accessctl delivered a key to.
+pub(crate) fn delivered_to(server: &KubeServer, namespace: &str, name: &str) -> (String, String) {
     let secret: Secret = server
-        .object(Some("ci"), "eksuser-aws")
-        .expect("the Secret was written");
+        .object(Some(namespace), name)
+        .unwrap_or_else(|| panic!("the Secret {namespace}/{name} was not written"));
     let data = secret.data.expect("data");
     let text = |key: &str| String::from_utf8(data[key].0.clone()).expect("utf8");
     (text("AWS_ACCESS_KEY_ID"), text("AWS_SECRET_ACCESS_KEY"))
+}
+
+/// The ARN STS on `moto` answers `GetCallerIdentity` with when called with this key.
+pub(crate) async fn caller_arn(moto: &Moto, id: &str, secret: &str) -> String {
+    let as_user = moto
+        .sdk_config()
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(id, secret, None, None, "delivered"),
+            ),
+        )
+        .build();
+    let caller = aws_sdk_sts::Client::new(&as_user)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity with the delivered key");
+    caller.arn().unwrap_or_default().to_string()
 }
 
 /// No byte of any output names `secret`.
@@ -299,23 +323,9 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     assert_eq!(json["AWS_ACCESS_KEY_ID"], id.as_str());
     assert_eq!(json["AWS_SECRET_ACCESS_KEY"], secret.as_str());
     // The delivered key works: STS answers as the user.
-    let as_user = moto
-        .sdk_config()
-        .to_builder()
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(&id, &secret, None, None, "delivered"),
-            ),
-        )
-        .build();
-    let caller = aws_sdk_sts::Client::new(&as_user)
-        .get_caller_identity()
-        .send()
-        .await
-        .expect("GetCallerIdentity");
     assert_eq!(
-        caller.arn(),
-        Some(format!("arn:aws:iam::{ACCOUNT}:user/eksuser").as_str())
+        caller_arn(&moto, &id, &secret).await,
+        format!("arn:aws:iam::{ACCOUNT}:user/eksuser")
     );
     let again = run(args(&["plan", "-f", file, "--detailed-exitcode"])).await;
     assert_eq!(again.status.code(), Some(0), "{}", shown(&again));

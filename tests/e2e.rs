@@ -2,13 +2,16 @@
 //! server for the cluster, reached only through the environment (`AWS_ENDPOINT_URL`,
 //! `KUBECONFIG`) as on a real workstation. Each seed example is applied from its realistic
 //! "before" cluster state to an empty account; afterwards `plan --detailed-exitcode` exits 0,
-//! and a snapshot of the result plans to nothing as well.
+//! and a snapshot of the result plans to nothing as well. The access keys the seeds hand out
+//! (000's service admins and CI user, 004's CI user) are in the Secrets the examples deliver
+//! them to, and each works: STS answers `GetCallerIdentity` with it as that user.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use accessctl::model::{DocumentKind, PolicyDocument, State};
 
+use crate::access_keys::{caller_arn, delivered_to};
 use crate::kube_apply::seed_cluster;
 use crate::moto::Moto;
 use crate::support::binary::{self, shown};
@@ -29,7 +32,11 @@ fn accessctl(args: &[&str], moto: &Moto, kubeconfig: &Path) -> Output {
     binary::run(binary::command(&moto.endpoint(), kubeconfig), args)
 }
 
-async fn converges(name: &str) {
+/// An access key an example delivers: the IAM user, and the Secret (namespace, name) that holds
+/// it in the example's cluster.
+type Delivery = (&'static str, &'static str, &'static str);
+
+async fn converges(name: &str, deliveries: &[Delivery]) {
     // The binary applies the example files as written: their namespaces and cluster-scoped
     // names cannot be put in a test scope from outside, and the EKS cluster comes from moto.
     if KubeTarget::from_env().skip_if_external(&format!(
@@ -52,8 +59,8 @@ async fn converges(name: &str) {
     let kubeconfig = server.kubeconfig_path().to_path_buf();
     let file = example_dir(name).join("access.yaml").display().to_string();
 
+    let account = live.account.clone().expect("example account");
     let outcome = tokio::task::spawn_blocking(move || {
-        let account = live.account.clone().expect("example account");
         let moto = Moto::with_eks_cluster(&account, &cluster_name, &region);
         let run = |args: &[&str]| accessctl(args, &moto, &kubeconfig);
 
@@ -107,30 +114,67 @@ async fn converges(name: &str) {
             "--detailed-exitcode",
         ]);
         assert_eq!(offline.status.code(), Some(0), "{}", shown(&offline));
+        moto
     })
     .await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
+    let moto = match outcome {
+        Ok(moto) => moto,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    };
+
+    // The keys are where the example delivers them, and nowhere else; each works as its user.
+    let account = example_live(name).account.expect("example account");
+    let mut secrets: Vec<String> = server
+        .dump()
+        .into_iter()
+        .filter(|(path, object)| {
+            path.starts_with("secrets/")
+                && object["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "accessctl"
+        })
+        .map(|(path, _)| path)
+        .collect();
+    secrets.sort();
+    let mut expected: Vec<String> = deliveries
+        .iter()
+        .map(|(_, namespace, secret)| format!("secrets/{namespace}/{secret}"))
+        .collect();
+    expected.sort();
+    assert_eq!(secrets, expected, "{name}: the Secrets accessctl wrote");
+    for (user, namespace, secret) in deliveries {
+        let (id, key) = delivered_to(&server, namespace, secret);
+        assert_eq!(
+            caller_arn(&moto, &id, &key).await,
+            format!("arn:aws:iam::{account}:user/{user}"),
+            "{name}: the key in {namespace}/{secret}"
+        );
     }
 }
 
 macro_rules! examples {
-    ($($test:ident => $name:literal,)*) => {
+    ($($test:ident => $name:literal $([$($delivery:expr),*])?,)*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                converges($name).await;
+                converges($name, &[$($($delivery),*)?]).await;
             }
         )*
     };
 }
 
 examples! {
-    seed_000_service_admins_and_ci_user_converges => "000-service-admins-and-ci-user",
+    // The runbook's keys "for the helm config": a Secret the chart reads, one per user.
+    seed_000_service_admins_and_ci_user_converges => "000-service-admins-and-ci-user" [
+        ("s3-admin", "default", "s3-admin-aws"),
+        ("sns-admin", "default", "sns-admin-aws"),
+        ("eksuser", "default", "eksuser-aws")
+    ],
     seed_001_reader_group_and_eks_admin_role_converges => "001-reader-group-and-eks-admin-role",
     seed_002_role_mappings_converges => "002-role-mappings",
     seed_003_irsa_service_account_converges => "003-irsa-service-account",
-    seed_004_ci_namespace_deployer_converges => "004-ci-namespace-deployer",
+    // "Programmatic access" for the CI system: a Secret in the CI runners' namespace.
+    seed_004_ci_namespace_deployer_converges => "004-ci-namespace-deployer" [
+        ("my-test-iam-user", "ci", "my-test-iam-user-aws")
+    ],
     all_seeds_combined_converges => "all-seeds-combined",
 }
 

@@ -268,6 +268,46 @@ fn every_live_json_matches_the_snapshot_schema() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Seed 004's `accessKeys`, where the schema cases change it.
+const KEYS: &str = "/iam/users/my-test-iam-user/accessKeys";
+
+/// The runbooks that end with a secret (000: the keys "for the helm config" of each service
+/// admin and of `eksuser`; 004: "programmatic access" for the CI user) declare those keys, each
+/// delivered to a Secret in a cluster of the file and in a namespace that exists there: one the
+/// file declares, or `default`.
+#[test]
+fn the_seed_examples_declare_the_keys_their_runbooks_hand_out() {
+    for (scenario, users) in [
+        (
+            "000-service-admins-and-ci-user",
+            &["s3-admin", "sns-admin", "eksuser"][..],
+        ),
+        ("004-ci-namespace-deployer", &["my-test-iam-user"][..]),
+    ] {
+        let document = access_yaml(scenario);
+        for user in users {
+            let destinations = document["iam"]["users"][user]["accessKeys"]["deliverTo"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{scenario}: user {user} declares no accessKeys"));
+            assert!(!destinations.is_empty(), "{scenario}: {user}");
+            for to in destinations {
+                let secret = &to["secret"];
+                let cluster = secret["cluster"].as_str().unwrap_or_default();
+                let namespace = secret["namespace"].as_str().unwrap_or_default();
+                let declared = &document["clusters"][cluster];
+                assert!(declared.is_object(), "{scenario}: {user}: {to}");
+                let namespaces = &declared["namespaces"];
+                let exists = namespace == "default"
+                    || namespaces.get(namespace).is_some()
+                    || namespaces
+                        .as_array()
+                        .is_some_and(|list| list.iter().any(|n| n == namespace));
+                assert!(exists, "{scenario}: {user}: {to}");
+            }
+        }
+    }
+}
+
 /// Inserts `value` at `key` in the object at JSON pointer `at`.
 fn with(mut document: Value, at: &str, key: &str, value: Value) -> Value {
     document
@@ -379,6 +419,7 @@ fn yaml_reading_keeps_accounts_and_booleans_honest() {
 fn the_schema_rejects_what_the_format_forbids() {
     let validator = validator();
     let base = access_yaml("all-seeds-combined");
+    let keys = access_yaml("004-ci-namespace-deployer");
     let access_entries = with(
         base.clone(),
         "/clusters/demo",
@@ -609,6 +650,45 @@ fn the_schema_rejects_what_the_format_forbids() {
                 json!("https://token.actions.githubusercontent.com"),
             ),
         ),
+        // Seed 004's access key, written wrong.
+        (
+            "accessKeys without deliverTo",
+            without(keys.clone(), KEYS, "deliverTo"),
+        ),
+        (
+            "accessKeys delivered nowhere",
+            with(keys.clone(), KEYS, "deliverTo", json!([])),
+        ),
+        (
+            "a destination that is both a Secret and Secrets Manager",
+            with(
+                keys.clone(),
+                KEYS,
+                "deliverTo",
+                json!([{"secret": {"cluster": "my-cluster-1", "namespace": "ci", "name": "k"}, "secretsManager": {"name": "ci/k"}}]),
+            ),
+        ),
+        (
+            "a Secret without its namespace",
+            with(
+                keys.clone(),
+                KEYS,
+                "deliverTo",
+                json!([{"secret": {"cluster": "my-cluster-1", "name": "k"}}]),
+            ),
+        ),
+        (
+            "rotateAfterDays 0",
+            with(keys.clone(), KEYS, "rotateAfterDays", json!(0)),
+        ),
+        (
+            "graceDays as text",
+            with(keys.clone(), KEYS, "graceDays", json!("7")),
+        ),
+        (
+            "a typo in accessKeys",
+            with(keys.clone(), KEYS, "rotateAfter", json!(90)),
+        ),
     ];
     let mut accepted = Vec::new();
     for (name, document) in &cases {
@@ -623,7 +703,29 @@ fn the_schema_rejects_what_the_format_forbids() {
 fn the_schema_accepts_the_documented_alternatives() {
     let validator = validator();
     let base = access_yaml("all-seeds-combined");
+    let keys = access_yaml("004-ci-namespace-deployer");
     let cases: Vec<(&str, Value)> = vec![
+        (
+            "accessKeys with the default rotation",
+            without(
+                without(keys.clone(), KEYS, "rotateAfterDays"),
+                KEYS,
+                "graceDays",
+            ),
+        ),
+        (
+            "a key delivered to a Secret and to Secrets Manager",
+            with(
+                keys.clone(),
+                KEYS,
+                "deliverTo",
+                json!([
+                    {"secret": {"cluster": "my-cluster-1", "namespace": "ci", "name": "k"}},
+                    {"secretsManager": {"name": "ci/my-test-iam-user", "region": "us-east-2"}},
+                    {"secretsManager": {"name": "ci/my-test-iam-user-copy"}}
+                ]),
+            ),
+        ),
         (
             "namespaces as a list",
             with(

@@ -1,20 +1,24 @@
-//! IAM apply against moto (every example converges; drift, prune, adoption, policy versions,
-//! an interrupted apply) and against SDK-level mocks (what moto cannot show: DeleteConflict,
-//! throttling bursts, IAM's propagation delay).
+//! IAM apply against moto (every example converges, its access keys delivered to Secrets on the
+//! test API server; drift, prune, adoption, policy versions, an interrupted apply) and against
+//! SDK-level mocks (what moto cannot show: DeleteConflict, throttling bursts, IAM's propagation
+//! delay).
 //!
 //! Each example keeps its own `account:`: moto serves any account named by the
 //! `x-moto-account-id` header, which an interceptor adds to every request, so the files are
 //! used unchanged and STS answers with the file's account. moto is started with AWS-managed
 //! policies loaded, since the examples attach them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use accessctl::apply::{self, ApplyError, ApplyReport, Executor};
+use accessctl::apply::{self, ApplyError, ApplyReport, Executor, Route};
+use accessctl::aws::apply::keys::KeyExecutor;
 use accessctl::aws::{self, Clients, IamExecutor, RetryPolicy};
-use accessctl::model::State;
+use accessctl::kube::ClusterClient;
+use accessctl::model::access_key::mask;
+use accessctl::model::{Cluster, Destination, State};
 use accessctl::plan::{self, Action, Address, Change, Desired, Kind, Plan, PlanOptions, Problem};
 use accessctl::spec::{self, Facts};
 use aws_config::retry::RetryConfig;
@@ -25,9 +29,12 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use k8s_openapi::api::core::v1::Namespace;
 
+use crate::access_keys::delivered_to;
 use crate::moto::Moto;
-use crate::support::target::{AwsTarget, IamScope};
+use crate::support::kube_server::KubeServer;
+use crate::support::target::{AwsTarget, IamScope, KubeTarget};
 
 const PARALLELISM: usize = 10;
 
@@ -98,6 +105,47 @@ fn executor(clients: &Clients, live: &State) -> IamExecutor {
     .with_retry(RetryPolicy::fast(Duration::from_secs(5)))
 }
 
+/// The account and `file` as accessctl reads them: the IAM part of the live state with the
+/// clusters of `clusters_from` (an example's live.json) so that only IAM differs, and the keys of
+/// the users the file declares `accessKeys` for (as the binary's live read adds them).
+async fn read_file_and_live(
+    clients: &Clients,
+    file: &Path,
+    clusters_from: Option<&Path>,
+) -> (Desired, State) {
+    let mut live = read_live(clients, clusters_from).await;
+    let desired = load(file, &live);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    // The keys only: what each destination holds is not read here (the destinations are the
+    // key executor's, not this IAM test's), so the decision takes them to hold the current key.
+    let (sdk, clusters) = (aws_config::SdkConfig::builder().build(), BTreeMap::new());
+    let reader = aws::access_keys::KeyReader {
+        iam: &clients.iam,
+        sdk: &sdk,
+        counter: &clients.counter,
+        clusters: &clusters,
+        now: now as i64,
+        retry: RetryPolicy::fast(Duration::from_secs(5)),
+    };
+    let users = desired
+        .state
+        .iam
+        .access_keys
+        .keys()
+        .filter(|user| live.iam.users.contains_key(*user))
+        .map(|user| (user.clone(), None))
+        .collect();
+    let keys = reader
+        .read(users)
+        .await
+        .unwrap_or_else(|error| panic!("the keys: {error:?}"));
+    live.iam.access_keys.extend(keys);
+    (desired, live)
+}
+
 /// The account as accessctl reads it, with the clusters of `clusters_from` (an example's
 /// live.json) so that only IAM differs.
 async fn read_live(clients: &Clients, clusters_from: Option<&Path>) -> State {
@@ -129,6 +177,20 @@ fn iam_plan(
     Ok(plan)
 }
 
+/// A fresh read and IAM plan of `file`, with the live state it was planned against and the file.
+async fn plan_file(
+    clients: &Clients,
+    file: &Path,
+    clusters_from: Option<&Path>,
+    options: &PlanOptions,
+) -> (Desired, State, Plan) {
+    let (desired, live) = read_file_and_live(clients, file, clusters_from).await;
+    let plan = iam_plan(&desired, &live, options).unwrap_or_else(|error| {
+        panic!("{} cannot be planned: {:?}", file.display(), error.problems)
+    });
+    (desired, live, plan)
+}
+
 /// Reads, plans and applies `file`; the plan that was applied and the report.
 async fn apply_file(
     clients: &Clients,
@@ -136,22 +198,90 @@ async fn apply_file(
     clusters_from: Option<&Path>,
     options: &PlanOptions,
 ) -> (Plan, ApplyReport) {
-    let live = read_live(clients, clusters_from).await;
-    let desired = load(file, &live);
-    let plan = iam_plan(&desired, &live, options).unwrap_or_else(|error| {
-        panic!("{} cannot be planned: {:?}", file.display(), error.problems)
-    });
+    let (_, live, plan) = plan_file(clients, file, clusters_from, options).await;
     let report = apply::apply(&plan, &executor(clients, &live), PARALLELISM).await;
     (plan, report)
 }
 
 /// A fresh read and plan of `file`.
 async fn replan(clients: &Clients, file: &Path, clusters_from: Option<&Path>) -> Plan {
-    let live = read_live(clients, clusters_from).await;
-    let desired = load(file, &live);
-    iam_plan(&desired, &live, &PlanOptions::default()).unwrap_or_else(|error| {
-        panic!("{} cannot be planned: {:?}", file.display(), error.problems)
-    })
+    plan_file(clients, file, clusters_from, &PlanOptions::default())
+        .await
+        .2
+}
+
+/// The IAM plans here hold no cluster or EKS change: [`Route`] sends none here.
+struct NoClusterChanges;
+
+impl Executor for NoClusterChanges {
+    async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
+        Err(ApplyError::new(format!(
+            "{:?}: an IAM plan holds no cluster change",
+            unit.first().map(|change| change.address.to_string())
+        )))
+    }
+}
+
+/// The binary's routing for an IAM plan: IAM changes to the IAM executor, access-key changes to
+/// the key executor, which delivers to the Secrets of `kube` (every cluster of `desired` is
+/// reached through it). The key executor's Secrets Manager client carries no account header:
+/// it reaches moto's default account.
+async fn iam_and_keys(
+    moto: &Moto,
+    clients: &Clients,
+    live: &State,
+    desired: &Desired,
+    kube: &KubeServer,
+) -> Route<IamExecutor, NoClusterChanges, NoClusterChanges, KeyExecutor> {
+    let mut clusters = BTreeMap::new();
+    for name in desired.state.clusters.keys() {
+        let client =
+            ClusterClient::connect_with_file(name, &Cluster::default(), kube.kubeconfig_path())
+                .await
+                .unwrap_or_else(|error| panic!("connect to the test API server: {error:?}"));
+        clusters.insert(name.clone(), client);
+    }
+    let iam = executor(clients, live);
+    let keys = KeyExecutor::new(
+        clients.iam.clone(),
+        moto.sdk_config(),
+        clients.counter.clone(),
+        clusters,
+    )
+    .with_retry(RetryPolicy::fast(Duration::from_secs(5)))
+    .with_created(iam.created());
+    Route {
+        iam,
+        clusters: NoClusterChanges,
+        eks: NoClusterChanges,
+        keys,
+    }
+}
+
+/// The namespaces the Secrets of `desired`'s keys go to, created on `kube` as the cluster part
+/// of the apply (not tested here) would have created them.
+fn key_namespaces(desired: &Desired, kube: &KubeServer) {
+    let namespaces: BTreeSet<&str> = desired
+        .state
+        .iam
+        .access_keys
+        .values()
+        .filter_map(|keys| keys.rotation.as_ref())
+        .flat_map(|rotation| &rotation.deliver_to)
+        .filter_map(|to| match to {
+            Destination::Secret { namespace, .. } => Some(namespace.as_str()),
+            Destination::SecretsManager { .. } => None,
+        })
+        .collect();
+    for namespace in namespaces {
+        if kube.raw_object::<Namespace>(None, namespace).is_none() {
+            kube.seed(&serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": namespace},
+            }));
+        }
+    }
 }
 
 fn addresses(plan: &Plan) -> Vec<(String, Action)> {
@@ -172,10 +302,13 @@ fn assert_succeeded(report: &ApplyReport) {
 
 #[tokio::test]
 async fn every_example_applies_to_an_empty_account_and_converges() {
-    if AwsTarget::from_env().skip_if_external("every_example_applies_to_an_empty_account_and_converges: resets moto between examples and reaches each example's account through moto's account header") {
+    if AwsTarget::from_env().skip_if_external("every_example_applies_to_an_empty_account_and_converges: resets moto between examples and reaches each example's account through moto's account header")
+        || KubeTarget::from_env().skip_if_external("every_example_applies_to_an_empty_account_and_converges: delivers the examples' access keys to a test API server of its own")
+    {
         return;
     }
     let moto = start_moto();
+    let kube = KubeServer::start().await;
     let mut names: Vec<PathBuf> = std::fs::read_dir(examples_dir())
         .expect("examples")
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -193,8 +326,11 @@ async fn every_example_applies_to_an_empty_account_and_converges() {
                 .account
                 .expect("live.json names its account");
         let clients = clients(&moto, &account);
-        let (plan, report) =
-            apply_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
+        let (desired, live, plan) =
+            plan_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
+        key_namespaces(&desired, &kube);
+        let executor = iam_and_keys(&moto, &clients, &live, &desired, &kube).await;
+        let report = apply::apply(&plan, &executor, PARALLELISM).await;
         assert!(plan.has_changes(), "{}: nothing to create", dir.display());
         assert!(
             plan.changes
@@ -208,6 +344,22 @@ async fn every_example_applies_to_an_empty_account_and_converges() {
         assert_eq!(report.done.len(), plan.changes.len());
         let again = replan(&clients, &file, Some(&snapshot)).await;
         assert_eq!(addresses(&again), [], "{}: left to do", dir.display());
+        // Each declared key was created and is in every Secret it goes to: one key per user.
+        let (_, after) = read_file_and_live(&clients, &file, Some(&snapshot)).await;
+        for (user, want) in &desired.state.iam.access_keys {
+            let have = &after.iam.access_keys[user].keys;
+            assert_eq!(have.len(), 1, "{}: the keys of {user}", dir.display());
+            let rotation = want.rotation.as_ref().expect("declared");
+            for to in &rotation.deliver_to {
+                if let Destination::Secret {
+                    namespace, name, ..
+                } = to
+                {
+                    let (id, _) = delivered_to(&kube, namespace, name);
+                    assert_eq!(mask(&id), have[0].id, "{}: {to}", dir.display());
+                }
+            }
+        }
     }
 }
 

@@ -270,11 +270,28 @@ fn lint_every_rule() {
     let (passing, _) = transcript(&[
         "lint",
         "-f",
-        &example("004-ci-namespace-deployer"),
+        &example("003-irsa-service-account"),
         "--fail-on",
         "low",
     ]);
     assert_eq!(passing, 0);
+    // Seed 004 as the runbook has it, an access key for CI: exactly that is reported, with the
+    // keyless way as the hint (docs/recipes/seed-004-without-a-key.md).
+    let (key, text) = transcript(&[
+        "lint",
+        "-f",
+        &example("004-ci-namespace-deployer"),
+        "--fail-on",
+        "medium",
+    ]);
+    assert_eq!(key, 2, "{text}");
+    let found: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.split_once("] ").map(|(head, _)| head))
+        .filter_map(|head| head.rsplit_once('[').map(|(_, rule)| rule))
+        .collect();
+    assert_eq!(found, ["long-lived-ci-key"], "{text}");
+    assert!(text.contains("githubActions"), "{text}");
 }
 
 #[test]

@@ -705,10 +705,17 @@ async fn retries_stop_at_their_bound_with_a_clear_error_on(target: &KubeTarget) 
         return;
     }
     let fixture = Fixture::on(target, "004-ci-namespace-deployer").await;
+    let path = format!(
+        "/api/v1/namespaces/{}",
+        fixture.kube.namespace("my-test-ns")
+    );
+    // Only namespace my-test-ns is refused: the clock's waits are its own, not those of the
+    // namespaces created beside it.
     fixture.server().inject(
         Fault::too_many_requests(1000)
             .retry_after(1)
-            .method("PATCH"),
+            .method("PATCH")
+            .path_contains(&path),
     );
     let plan = fixture.plan(&PlanOptions::default()).await.expect("plan");
     // Each attempt is answered 429 with Retry-After: 1 s; within 2 s there is room for two
@@ -725,10 +732,6 @@ async fn retries_stop_at_their_bound_with_a_clear_error_on(target: &KubeTarget) 
     let report = fixture.apply_with(&plan, bounded).await;
     let (address, error) = report.failed.first().expect("a failure");
     assert_eq!(address.kind, Kind::Namespace);
-    let path = format!(
-        "/api/v1/namespaces/{}",
-        fixture.kube.namespace("my-test-ns")
-    );
     assert_eq!(
         fixture.server().count("PATCH", &path),
         3,

@@ -403,6 +403,66 @@ fn all_text(value: &Value) -> String {
     value.to_string()
 }
 
+/// The ```text blocks of a recipe.
+fn recipe_text_blocks(name: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/recipes")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("recipe");
+    text.split("```text\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The plan text of `file` against snapshot `live`, through the binary.
+fn plan_text(file: &str, live: &str) -> String {
+    let output = binary::run(
+        binary::offline(),
+        &["plan", "-f", file, "--live-state", live],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    stdout(&output)
+}
+
+/// Seed 004 with its key: the recipe declares what the example declares, and every plan line it
+/// quotes (create, rotate, grace) is what accessctl prints.
+#[test]
+fn the_seed_004_key_recipe_is_the_example_and_quotes_real_plans() {
+    let name = "seed-004-with-an-access-key.md";
+    let recipe = &recipe_yaml(name)[0];
+    let example: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(example_dir("004-ci-namespace-deployer").join("access.yaml"))
+            .expect("example"),
+    )
+    .expect("example YAML");
+    let user = "/iam/users/my-test-iam-user";
+    assert_eq!(recipe.pointer(user), example.pointer(user), "{recipe}");
+    let namespaces = "/clusters/my-cluster-1/namespaces";
+    assert_eq!(recipe.pointer(namespaces), example.pointer(namespaces));
+
+    let blocks = recipe_text_blocks(name);
+    assert_eq!(blocks.len(), 3, "create, rotate, grace: {blocks:?}");
+    let created = plan_text(
+        "specs/examples/004-ci-namespace-deployer/access.yaml",
+        "specs/examples/004-ci-namespace-deployer/live.json",
+    );
+    assert!(
+        created.contains(&blocks[0]),
+        "{}\n---\n{created}",
+        blocks[0]
+    );
+    for (block, live) in blocks[1..].iter().zip([
+        "tests/fixtures/keys/rotate-live.json",
+        "tests/fixtures/keys/grace-live.json",
+    ]) {
+        let planned = plan_text("tests/fixtures/keys/access.yaml", live);
+        for line in block.lines().filter(|line| line.trim() != "...") {
+            assert!(planned.contains(line), "{line}\n---\n{planned}");
+        }
+    }
+}
+
 #[test]
 fn the_github_actions_recipe_plans_on_pull_requests_and_applies_the_saved_plan() {
     let documents = recipe_yaml("github-actions.md");

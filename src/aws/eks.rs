@@ -71,14 +71,13 @@ impl ReadOptions {
     }
 
     /// Every page of a listing, each page retried on its own: `page(token)` sends the request
-    /// for one page, `items` splits its answer into the items and the next token.
-    async fn pages<T, O, E: ServiceError, Fut>(
+    /// for one page; its answer splits into the items and the next token ([`Page`]).
+    async fn pages<O: Page, E: ServiceError, Fut>(
         &self,
         name: &'static str,
         object: &str,
         page: impl Fn(Option<String>) -> Fut,
-        items: impl Fn(O) -> (Vec<T>, Option<String>),
-    ) -> Result<Vec<T>, AwsError>
+    ) -> Result<Vec<O::Item>, AwsError>
     where
         Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
     {
@@ -86,7 +85,7 @@ impl ReadOptions {
         let mut token: Option<String> = None;
         loop {
             let output = self.read(name, object, || page(token.clone())).await?;
-            let (mut got, next) = items(output);
+            let (mut got, next) = output.split();
             all.append(&mut got);
             match next {
                 None => return Ok(all),
@@ -207,20 +206,51 @@ pub async fn read_access(
     mode: AuthenticationMode,
     options: &ReadOptions,
 ) -> Result<EksAccess, AwsError> {
+    let cluster = ClusterRead {
+        eks,
+        eks_name,
+        options,
+    };
     let entries = async {
         if mode.uses_access_entries() {
-            read_access_entries(eks, eks_name, options).await
+            cluster.access_entries().await
         } else {
             Ok(BTreeMap::new())
         }
     };
-    let (access_entries, pod_identity) =
-        tokio::try_join!(entries, read_pod_identity(eks, eks_name, options))?;
+    let (access_entries, pod_identity) = tokio::try_join!(entries, cluster.pod_identity())?;
     Ok(EksAccess {
         access_entries,
         pod_identity,
     })
 }
+
+/// One page of an EKS listing: its items and the token of the next page.
+trait Page {
+    type Item;
+    fn split(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+macro_rules! page {
+    ($output:ty, $items:ident: $item:ty) => {
+        impl Page for $output {
+            type Item = $item;
+            fn split(self) -> (Vec<$item>, Option<String>) {
+                (self.$items.unwrap_or_default(), self.next_token)
+            }
+        }
+    };
+}
+
+page!(aws_sdk_eks::operation::list_access_entries::ListAccessEntriesOutput, access_entries: String);
+page!(
+    aws_sdk_eks::operation::list_associated_access_policies::ListAssociatedAccessPoliciesOutput,
+    associated_access_policies: aws_sdk_eks::types::AssociatedAccessPolicy
+);
+page!(
+    aws_sdk_eks::operation::list_pod_identity_associations::ListPodIdentityAssociationsOutput,
+    associations: aws_sdk_eks::types::PodIdentityAssociationSummary
+);
 
 /// `read(item)` for each of `items`, at most `options.concurrency` at a time, keyed.
 async fn read_each<I, K: Ord, V, Fut>(
@@ -238,92 +268,157 @@ where
         .await
 }
 
-async fn read_access_entries(
-    eks: &aws_sdk_eks::Client,
-    eks_name: &str,
-    options: &ReadOptions,
-) -> Result<BTreeMap<String, AccessEntry>, AwsError> {
-    let request = eks.list_access_entries().cluster_name(eks_name);
-    let principals = options
-        .pages(
-            "eks:ListAccessEntries",
-            &format!("cluster {eks_name}"),
-            |token| request.clone().set_next_token(token).send(),
-            |output| {
-                let next = output.next_token().map(str::to_string);
-                (output.access_entries.unwrap_or_default(), next)
-            },
-        )
-        .await?;
-    read_each(principals, options, |principal| async move {
-        let entry = read_access_entry(eks, eks_name, &principal, options).await?;
-        Ok((principal, entry))
-    })
-    .await
+/// The reads of one EKS cluster: its client, its EKS name, and how the reads are made.
+#[derive(Clone, Copy)]
+struct ClusterRead<'a> {
+    eks: &'a aws_sdk_eks::Client,
+    eks_name: &'a str,
+    options: &'a ReadOptions,
 }
 
-async fn read_access_entry(
-    eks: &aws_sdk_eks::Client,
-    eks_name: &str,
-    principal: &str,
-    options: &ReadOptions,
-) -> Result<AccessEntry, AwsError> {
-    let object = format!("access entry {principal} of cluster {eks_name}");
-    let request = eks
-        .describe_access_entry()
-        .cluster_name(eks_name)
-        .principal_arn(principal);
-    let described = options
-        .read("eks:DescribeAccessEntry", &object, || {
-            request.clone().send()
+impl ClusterRead<'_> {
+    /// Every page of a listing of the whole cluster.
+    async fn list<O: Page, E: ServiceError, Fut>(
+        self,
+        name: &'static str,
+        page: impl Fn(Option<String>) -> Fut,
+    ) -> Result<Vec<O::Item>, AwsError>
+    where
+        Fut: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+    {
+        let object = format!("cluster {}", self.eks_name);
+        self.options.pages(name, &object, page).await
+    }
+
+    async fn access_entries(self) -> Result<BTreeMap<String, AccessEntry>, AwsError> {
+        let request = self.eks.list_access_entries().cluster_name(self.eks_name);
+        let principals = self
+            .list("eks:ListAccessEntries", |token| {
+                request.clone().set_next_token(token).send()
+            })
+            .await?;
+        read_each(principals, self.options, |principal| async move {
+            let entry = self.access_entry(&principal).await?;
+            Ok((principal, entry))
         })
-        .await?;
-    let Some(entry) = described.access_entry() else {
-        return Err(AwsError::bad_response(
-            "eks:DescribeAccessEntry",
-            Some(object),
-            "the response holds no access entry",
-        ));
-    };
-    let mut tags: BTreeMap<String, String> = entry
-        .tags()
-        .map(|tags| {
-            tags.iter()
-                .map(|(key, value)| (key.clone(), value.clone()))
-                .collect()
+        .await
+    }
+
+    async fn access_entry(self, principal: &str) -> Result<AccessEntry, AwsError> {
+        let ClusterRead {
+            eks,
+            eks_name,
+            options,
+        } = self;
+        let object = format!("access entry {principal} of cluster {eks_name}");
+        let request = eks
+            .describe_access_entry()
+            .cluster_name(eks_name)
+            .principal_arn(principal);
+        let described = options
+            .read("eks:DescribeAccessEntry", &object, || {
+                request.clone().send()
+            })
+            .await?;
+        let Some(entry) = described.access_entry() else {
+            return Err(AwsError::bad_response(
+                "eks:DescribeAccessEntry",
+                Some(object),
+                "the response holds no access entry",
+            ));
+        };
+        let mut tags: BTreeMap<String, String> = entry
+            .tags()
+            .map(|tags| {
+                tags.iter()
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let principal_id = tags.remove(PRINCIPAL_ID_TAG);
+        let request = eks
+            .list_associated_access_policies()
+            .cluster_name(eks_name)
+            .principal_arn(principal);
+        let associated = options
+            .pages("eks:ListAssociatedAccessPolicies", &object, |token| {
+                request.clone().set_next_token(token).send()
+            })
+            .await?;
+        let policies = associated
+            .iter()
+            .filter_map(|associated| {
+                let policy = associated.policy_arn()?;
+                Some((policy.to_string(), scope_of(associated.access_scope())))
+            })
+            .collect();
+        Ok(AccessEntry {
+            kind: entry.r#type().unwrap_or("STANDARD").to_string(),
+            username: entry.username().map(str::to_string),
+            groups: entry.kubernetes_groups().iter().cloned().collect(),
+            policies,
+            tags,
+            principal_id,
         })
-        .unwrap_or_default();
-    let principal_id = tags.remove(PRINCIPAL_ID_TAG);
-    let request = eks
-        .list_associated_access_policies()
-        .cluster_name(eks_name)
-        .principal_arn(principal);
-    let associated = options
-        .pages(
-            "eks:ListAssociatedAccessPolicies",
-            &object,
-            |token| request.clone().set_next_token(token).send(),
-            |output| {
-                let next = output.next_token().map(str::to_string);
-                (output.associated_access_policies.unwrap_or_default(), next)
-            },
-        )
-        .await?;
-    let policies = associated
-        .iter()
-        .filter_map(|associated| {
-            let policy = associated.policy_arn()?;
-            Some((policy.to_string(), scope_of(associated.access_scope())))
+    }
+
+    async fn pod_identity(self) -> Result<BTreeMap<String, PodIdentityAssociation>, AwsError> {
+        let ClusterRead {
+            eks,
+            eks_name,
+            options,
+        } = self;
+        let request = eks.list_pod_identity_associations().cluster_name(eks_name);
+        let listed = self
+            .list("eks:ListPodIdentityAssociations", |token| {
+                request.clone().set_next_token(token).send()
+            })
+            .await?;
+        let summaries: Vec<(String, String)> = listed
+            .iter()
+            .filter_map(|summary| {
+                let (namespace, account) = (summary.namespace()?, summary.service_account()?);
+                Some((
+                    format!("{namespace}/{account}"),
+                    summary.association_id()?.to_string(),
+                ))
+            })
+            .collect();
+        read_each(summaries, options, |(key, id)| async move {
+            let object = format!("association {id} ({key}) of cluster {eks_name}");
+            let request = eks
+                .describe_pod_identity_association()
+                .cluster_name(eks_name)
+                .association_id(&id);
+            let described = options
+                .read("eks:DescribePodIdentityAssociation", &object, || {
+                    request.clone().send()
+                })
+                .await?;
+            let association = described.association();
+            let role_arn = association
+                .and_then(|a| a.role_arn())
+                .unwrap_or_default()
+                .to_string();
+            let tags = association
+                .and_then(|a| a.tags())
+                .map(|tags| {
+                    tags.iter()
+                        .map(|(key, value)| (key.clone(), value.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok((
+                key,
+                PodIdentityAssociation {
+                    role_arn,
+                    tags,
+                    association_id: Some(id),
+                },
+            ))
         })
-        .collect();
-    Ok(AccessEntry {
-        kind: entry.r#type().unwrap_or("STANDARD").to_string(),
-        username: entry.username().map(str::to_string),
-        groups: entry.kubernetes_groups().iter().cloned().collect(),
-        policies,
-        tags,
-        principal_id,
-    })
+        .await
+    }
 }
 
 fn scope_of(scope: Option<&aws_sdk_eks::types::AccessScope>) -> AccessScope {
@@ -335,69 +430,6 @@ fn scope_of(scope: Option<&aws_sdk_eks::types::AccessScope>) -> AccessScope {
         }
         _ => AccessScope::Cluster,
     }
-}
-
-async fn read_pod_identity(
-    eks: &aws_sdk_eks::Client,
-    eks_name: &str,
-    options: &ReadOptions,
-) -> Result<BTreeMap<String, PodIdentityAssociation>, AwsError> {
-    let request = eks.list_pod_identity_associations().cluster_name(eks_name);
-    let listed = options
-        .pages(
-            "eks:ListPodIdentityAssociations",
-            &format!("cluster {eks_name}"),
-            |token| request.clone().set_next_token(token).send(),
-            |output| {
-                let next = output.next_token().map(str::to_string);
-                (output.associations.unwrap_or_default(), next)
-            },
-        )
-        .await?;
-    let summaries: Vec<(String, String)> = listed
-        .iter()
-        .filter_map(|summary| {
-            let (namespace, account) = (summary.namespace()?, summary.service_account()?);
-            Some((
-                format!("{namespace}/{account}"),
-                summary.association_id()?.to_string(),
-            ))
-        })
-        .collect();
-    read_each(summaries, options, |(key, id)| async move {
-        let object = format!("association {id} ({key}) of cluster {eks_name}");
-        let request = eks
-            .describe_pod_identity_association()
-            .cluster_name(eks_name)
-            .association_id(&id);
-        let described = options
-            .read("eks:DescribePodIdentityAssociation", &object, || {
-                request.clone().send()
-            })
-            .await?;
-        let association = described.association();
-        let role_arn = association
-            .and_then(|a| a.role_arn())
-            .unwrap_or_default()
-            .to_string();
-        let tags = association
-            .and_then(|a| a.tags())
-            .map(|tags| {
-                tags.iter()
-                    .map(|(key, value)| (key.clone(), value.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok((
-            key,
-            PodIdentityAssociation {
-                role_arn,
-                tags,
-                association_id: Some(id),
-            },
-        ))
-    })
-    .await
 }
 
 #[cfg(test)]

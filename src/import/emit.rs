@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::model::{
-    AccessScope, Binding, DEFAULT_GROUP_PATH, IRSA_ANNOTATION, IamArn, MANAGED_BY_TAG, MapKind,
-    PolicyDocument, PolicyHolder, PolicyRule, RoleRefKind, SubjectKind, arn,
+    AccessScope, Binding, DEFAULT_GROUP_PATH, IRSA_ANNOTATION, IamArn, Kind, MANAGED_BY_TAG,
+    MapKind, PolicyDocument, PolicyHolder, PolicyRule, RoleRefKind, SubjectKind, arn,
 };
 
 use super::select::Selection;
@@ -47,7 +47,7 @@ pub struct Owned {
     pub groups: BTreeSet<String>,
     pub users: BTreeSet<String>,
     pub roles: BTreeSet<String>,
-    pub kube: BTreeSet<(String, String)>,
+    pub kube: BTreeSet<(Kind, String)>,
 }
 
 /// The trust forms proposed for every role (sugar where it folds).
@@ -365,11 +365,8 @@ fn sugar_node(sugar: &Sugar) -> Node {
         .build()
 }
 
-fn kube_owned(context: &Context<'_>, kind: &str, key: &str) -> bool {
-    context
-        .owned
-        .kube
-        .contains(&(kind.to_string(), key.to_string()))
+fn kube_owned(context: &Context<'_>, kind: Kind, key: &str) -> bool {
+    context.owned.kube.contains(&(kind, key.to_string()))
 }
 
 fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> Node {
@@ -446,13 +443,17 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
             .map(|name| {
                 Entry::new(
                     name,
-                    adopt(MapBuilder::new(), kube_owned(context, "Namespace", name)).build(),
+                    adopt(
+                        MapBuilder::new(),
+                        kube_owned(context, Kind::Namespace, name),
+                    )
+                    .build(),
                 )
             })
             .collect();
         body = body.set("namespaces", Node::Map(entries));
     }
-    let rbac_role = |kind: &str, key: &String, rules: &BTreeSet<PolicyRule>| {
+    let rbac_role = |kind: Kind, key: &String, rules: &BTreeSet<PolicyRule>| {
         let body = MapBuilder::new().set("rules", Node::Seq(rules.iter().map(rule).collect()));
         Entry::new(key, adopt(body, kube_owned(context, kind, key)).build())
     };
@@ -460,23 +461,23 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
         .maybe(
             "clusterRoles",
             entries(&selection.cluster_roles, |(key, role)| {
-                rbac_role("ClusterRole", key, &role.rules)
+                rbac_role(Kind::ClusterRole, key, &role.rules)
             }),
         )
         .maybe(
             "roles",
             entries(&selection.k8s_roles, |(key, role)| {
-                rbac_role("Role", key, &role.rules)
+                rbac_role(Kind::K8sRole, key, &role.rules)
             }),
         );
     let bindings: Vec<Entry> = selection
         .cluster_role_bindings
         .iter()
-        .map(|(key, b)| binding(context, "ClusterRoleBinding", key, None, b))
+        .map(|(key, b)| binding(context, Kind::ClusterRoleBinding, key, None, b))
         .chain(selection.role_bindings.iter().map(|(key, b)| {
             binding(
                 context,
-                "RoleBinding",
+                Kind::RoleBinding,
                 key,
                 key.split_once('/').map(|(ns, _)| ns),
                 b,
@@ -499,7 +500,7 @@ fn cluster(selection: &Selection, context: &Context<'_>, names: &Names<'_>) -> N
             let body = MapBuilder::new().maybe("iamRole", role);
             Entry::new(
                 key,
-                adopt(body, kube_owned(context, "ServiceAccount", key)).build(),
+                adopt(body, kube_owned(context, Kind::ServiceAccount, key)).build(),
             )
         }),
     );
@@ -521,7 +522,7 @@ fn rule(rule: &PolicyRule) -> Node {
 
 fn binding(
     context: &Context<'_>,
-    kind: &str,
+    kind: Kind,
     key: &str,
     namespace: Option<&str>,
     binding: &Binding,

@@ -224,7 +224,15 @@ fn names_where<T>(objects: &BTreeMap<String, T>, keep: impl Fn(&T) -> bool) -> B
 /// Which live objects accessctl already manages.
 fn owned(live: &State, cluster_name: &str) -> emit::Owned {
     let iam = &live.iam;
-    let mut owned = emit::Owned {
+    let kube = live
+        .clusters
+        .get(cluster_name)
+        .into_iter()
+        .flat_map(|cluster| cluster.kube_objects())
+        .filter(|(_, _, object)| object.meta().is_owned())
+        .map(|(kind, key, _)| (kind, key.clone()))
+        .collect();
+    emit::Owned {
         policies: names_where(&iam.policies, |p| {
             ownership::policy_path(&p.path, crate::model::DEFAULT_POLICY_PATH)
         }),
@@ -233,34 +241,8 @@ fn owned(live: &State, cluster_name: &str) -> emit::Owned {
         }),
         users: names_where(&iam.users, |u| ownership::by_tags(&u.tags)),
         roles: names_where(&iam.roles, |r| ownership::by_tags(&r.tags)),
-        kube: BTreeSet::new(),
-    };
-    if let Some(cluster) = live.clusters.get(cluster_name) {
-        let mut add = |kind: &str, key: &String, is_owned: bool| {
-            if is_owned {
-                owned.kube.insert((kind.to_string(), key.clone()));
-            }
-        };
-        for (key, o) in &cluster.namespaces {
-            add("Namespace", key, o.meta.is_owned());
-        }
-        for (key, o) in &cluster.cluster_roles {
-            add("ClusterRole", key, o.meta.is_owned());
-        }
-        for (key, o) in &cluster.roles {
-            add("Role", key, o.meta.is_owned());
-        }
-        for (key, o) in &cluster.cluster_role_bindings {
-            add("ClusterRoleBinding", key, o.meta.is_owned());
-        }
-        for (key, o) in &cluster.role_bindings {
-            add("RoleBinding", key, o.meta.is_owned());
-        }
-        for (key, o) in &cluster.service_accounts {
-            add("ServiceAccount", key, o.meta.is_owned());
-        }
+        kube,
     }
-    owned
 }
 
 /// The file's opening comment: how it was made and what was left out.

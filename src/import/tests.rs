@@ -8,17 +8,7 @@ fn live_with_entries(entries: Vec<AwsAuthEntry>) -> State {
         account: Some("111122223333".into()),
         ..State::default()
     };
-    live.iam.users.insert(
-        "alice".into(),
-        User {
-            path: "/".into(),
-            groups: Default::default(),
-            managed_policies: Default::default(),
-            inline_policies: Default::default(),
-            permissions_boundary: None,
-            tags: Default::default(),
-        },
-    );
+    live.iam.users.insert("alice".into(), User::default());
     live.clusters.insert(
         "demo".into(),
         Cluster {

@@ -643,6 +643,27 @@ macro_rules! kube_object {
 
 kube_object!(Namespace, RbacRole, Binding, ServiceAccount);
 
+impl Cluster {
+    /// Every Kubernetes object of the cluster accessctl writes (namespaces, RBAC roles and
+    /// bindings, ServiceAccounts), with its kind and key.
+    pub fn kube_objects(&self) -> impl Iterator<Item = (Kind, &String, &dyn KubeObject)> {
+        fn of<T: KubeObject>(
+            kind: Kind,
+            objects: &BTreeMap<String, T>,
+        ) -> impl Iterator<Item = (Kind, &String, &dyn KubeObject)> {
+            objects
+                .iter()
+                .map(move |(key, object)| (kind, key, object as &dyn KubeObject))
+        }
+        of(Kind::Namespace, &self.namespaces)
+            .chain(of(Kind::ClusterRole, &self.cluster_roles))
+            .chain(of(Kind::K8sRole, &self.roles))
+            .chain(of(Kind::ClusterRoleBinding, &self.cluster_role_bindings))
+            .chain(of(Kind::RoleBinding, &self.role_bindings))
+            .chain(of(Kind::ServiceAccount, &self.service_accounts))
+    }
+}
+
 pub fn root_path() -> String {
     "/".to_string()
 }
@@ -662,6 +683,15 @@ pub struct Desired {
     /// Customer policies under this path (or below it) are owned: IAM returns no policy tags
     /// in bulk, so the path is the marker that costs no extra call.
     pub policy_path: String,
+}
+
+/// Tags, labels or annotations from `(key, value)` pairs: for tests.
+#[cfg(test)]
+pub(crate) fn string_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
 }
 
 /// `https://oidc.eks…/id/X` → `oidc.eks…/id/X`.

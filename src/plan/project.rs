@@ -274,14 +274,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::{Action, Object, moved_arn, put_kube};
-    use crate::model::{IRSA_ANNOTATION, Meta, Namespace, ServiceAccount};
-
-    fn pairs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect()
-    }
+    use crate::model::{IRSA_ANNOTATION, Meta, Namespace, ServiceAccount, string_map};
 
     /// An update sets the plan's keys on the live object's, and drops the IRSA annotation the
     /// plan drops; a replace writes the plan's object alone; a delete removes it; an object of
@@ -290,13 +283,13 @@ mod tests {
     fn kubernetes_objects_follow_the_change() {
         let live = ServiceAccount {
             meta: Meta {
-                labels: pairs(&[("team", "a")]),
-                annotations: pairs(&[(IRSA_ANNOTATION, "arn:old"), ("other", "x")]),
+                labels: string_map(&[("team", "a")]),
+                annotations: string_map(&[(IRSA_ANNOTATION, "arn:old"), ("other", "x")]),
             },
         };
         let planned = ServiceAccount {
             meta: Meta {
-                labels: pairs(&[("owner", "accessctl")]),
+                labels: string_map(&[("owner", "accessctl")]),
                 annotations: BTreeMap::new(),
             },
         };
@@ -306,8 +299,8 @@ mod tests {
 
         put_kube(&mut accounts, key.clone(), Action::Update, &after);
         let updated = Meta {
-            labels: pairs(&[("owner", "accessctl"), ("team", "a")]),
-            annotations: pairs(&[("other", "x")]),
+            labels: string_map(&[("owner", "accessctl"), ("team", "a")]),
+            annotations: string_map(&[("other", "x")]),
         };
         assert_eq!(accounts[&key].meta, updated);
 

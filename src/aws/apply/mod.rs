@@ -458,19 +458,13 @@ fn inline_changes<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.to_string()))
-            .collect()
-    }
+    use crate::model::string_map;
 
     #[test]
     fn tag_changes_set_new_and_changed_and_remove_dropped() {
         let (set, removed) = tag_changes(
-            &map(&[("keep", "1"), ("change", "old"), ("drop", "x")]),
-            &map(&[("keep", "1"), ("change", "new"), ("add", "y")]),
+            &string_map(&[("keep", "1"), ("change", "old"), ("drop", "x")]),
+            &string_map(&[("keep", "1"), ("change", "new"), ("add", "y")]),
         );
         let set: Vec<(&str, &str)> = set.iter().map(|tag| (tag.key(), tag.value())).collect();
         assert_eq!(set, [("add", "y"), ("change", "new")]);

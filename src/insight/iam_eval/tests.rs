@@ -21,12 +21,9 @@ fn state_with_user(inline: serde_json::Value, managed: &[&str]) -> State {
     state.iam.users.insert(
         "alice".to_string(),
         User {
-            path: "/".to_string(),
-            groups: Default::default(),
             managed_policies: managed.iter().map(|m| m.to_string()).collect(),
             inline_policies: [("p".to_string(), document(inline))].into(),
-            permissions_boundary: None,
-            tags: Default::default(),
+            ..User::default()
         },
     );
     state

@@ -57,101 +57,106 @@ pub struct RuleInfo {
     pub hint: &'static str,
 }
 
-pub const WILDCARD_ADMIN: &str = "iam-wildcard-admin";
-pub const PASSROLE_WILDCARD: &str = "iam-passrole-wildcard";
-pub const TRUST_OPEN: &str = "iam-trust-open";
-pub const IRSA_WITHOUT_SUB: &str = "iam-irsa-trust-without-sub";
-pub const FEDERATED_WITHOUT_SUB: &str = "federated-trust-without-sub";
-pub const SYSTEM_MASTERS: &str = "eks-system-masters";
-pub const WILDCARD_CLUSTER_ROLE: &str = "rbac-wildcard-cluster-wide";
-pub const ESCALATION_SELF_ATTACH: &str = "iam-escalation-self-attach";
-pub const ESCALATION_ACCESS_KEYS: &str = "iam-escalation-create-access-key";
-pub const ESCALATION_TRUST: &str = "iam-escalation-update-trust";
-pub const ESCALATION_BIND: &str = "rbac-escalation-bind";
-pub const LONG_LIVED_CI_KEY: &str = "long-lived-ci-key";
-pub const STALE_ACCESS_KEY: &str = "stale-access-key";
+/// Declares each rule once: its id constant and its entry in [`RULES`].
+macro_rules! rules {
+    ($($name:ident {
+        id: $id:literal,
+        severity: $severity:ident,
+        summary: $summary:literal,
+        hint: $hint:literal,
+    })*) => {
+        $(pub const $name: &str = $id;)*
 
-/// Every rule, in the order they are documented.
-pub const RULES: [RuleInfo; 13] = [
-    RuleInfo {
-        id: WILDCARD_ADMIN,
-        severity: Severity::High,
+        /// Every rule, in the order they are documented.
+        pub const RULES: [RuleInfo; [$($id),*].len()] = [$(RuleInfo {
+            id: $name,
+            severity: Severity::$severity,
+            summary: $summary,
+            hint: $hint,
+        }),*];
+    };
+}
+
+rules! {
+    WILDCARD_ADMIN {
+        id: "iam-wildcard-admin",
+        severity: High,
         summary: "an identity policy allows `Action: \"*\"` on `Resource: \"*\"`",
         hint: "grant the actions and resources the principal needs; for administrators attach `aws:AdministratorAccess` knowingly",
-    },
-    RuleInfo {
-        id: PASSROLE_WILDCARD,
-        severity: Severity::High,
+    }
+    PASSROLE_WILDCARD {
+        id: "iam-passrole-wildcard",
+        severity: High,
         summary: "`iam:PassRole` on every role (low when a condition restricts it)",
         hint: "name the roles in `Resource` and restrict `iam:PassedToService`",
-    },
-    RuleInfo {
-        id: TRUST_OPEN,
-        severity: Severity::High,
+    }
+    TRUST_OPEN {
+        id: "iam-trust-open",
+        severity: High,
         summary: "a trust policy open to `*` (high) or to a whole foreign account (medium) without a condition",
         hint: "name the trusted role or user ARNs, or add a condition (`sts:ExternalId`, `aws:PrincipalOrgID`)",
-    },
-    RuleInfo {
-        id: IRSA_WITHOUT_SUB,
-        severity: Severity::High,
+    }
+    IRSA_WITHOUT_SUB {
+        id: "iam-irsa-trust-without-sub",
+        severity: High,
         summary: "an IRSA (web identity) trust without a `sub` condition: any pod of the cluster can assume the role (medium when `sub` is a wildcard)",
         hint: "use `trust.serviceAccounts: [cluster/namespace/name]`, which adds `sub` and `aud` conditions",
-    },
-    RuleInfo {
-        id: FEDERATED_WITHOUT_SUB,
-        severity: Severity::High,
+    }
+    FEDERATED_WITHOUT_SUB {
+        id: "federated-trust-without-sub",
+        severity: High,
         summary: "a GitHub, GitLab or other OIDC (not EKS) web-identity trust without a `sub` condition: any repository can assume the role (medium when `sub` is a wildcard)",
         hint: "use `trust.githubActions` or `trust.gitlab`, which add `sub` and `aud` conditions; for another provider add `StringEquals` on `ISSUER:sub`",
-    },
-    RuleInfo {
-        id: SYSTEM_MASTERS,
-        severity: Severity::Medium,
+    }
+    SYSTEM_MASTERS {
+        id: "eks-system-masters",
+        severity: Medium,
         summary: "a cluster mapping into `system:masters`, which no RBAC object can take back",
         hint: "map into a named group bound to `cluster-admin`, or use an access entry with `AmazonEKSClusterAdminPolicy`",
-    },
-    RuleInfo {
-        id: WILDCARD_CLUSTER_ROLE,
-        severity: Severity::Medium,
+    }
+    WILDCARD_CLUSTER_ROLE {
+        id: "rbac-wildcard-cluster-wide",
+        severity: Medium,
         summary: "a ClusterRole with wildcard verbs or resources bound cluster-wide",
         hint: "list the verbs and resources, or bind it with RoleBindings in the namespaces that need it",
-    },
-    RuleInfo {
-        id: ESCALATION_SELF_ATTACH,
-        severity: Severity::High,
+    }
+    ESCALATION_SELF_ATTACH {
+        id: "iam-escalation-self-attach",
+        severity: High,
         summary: "a principal can attach or write policies on itself (or its groups, or its policies' versions)",
         hint: "remove `iam:Attach*Policy`/`iam:Put*Policy`/`iam:CreatePolicyVersion` on the principal's own ARNs",
-    },
-    RuleInfo {
-        id: ESCALATION_ACCESS_KEYS,
-        severity: Severity::High,
+    }
+    ESCALATION_ACCESS_KEYS {
+        id: "iam-escalation-create-access-key",
+        severity: High,
         summary: "a principal can create access keys for other users",
         hint: "restrict `iam:CreateAccessKey` to `arn:aws:iam::ACCOUNT:user/${aws:username}`",
-    },
-    RuleInfo {
-        id: ESCALATION_TRUST,
-        severity: Severity::High,
+    }
+    ESCALATION_TRUST {
+        id: "iam-escalation-update-trust",
+        severity: High,
         summary: "a principal can rewrite role trust policies (`iam:UpdateAssumeRolePolicy`)",
         hint: "grant `iam:UpdateAssumeRolePolicy` only to the deployment role, on named roles",
-    },
-    RuleInfo {
-        id: ESCALATION_BIND,
-        severity: Severity::High,
+    }
+    ESCALATION_BIND {
+        id: "rbac-escalation-bind",
+        severity: High,
         summary: "an RBAC role that can create role bindings and bind or escalate roles: its holders can bind `cluster-admin`",
         hint: "drop the `bind`/`escalate` verbs (and `*`) on roles and clusterroles",
-    },
-    RuleInfo {
-        id: LONG_LIVED_CI_KEY,
-        severity: Severity::Medium,
+    }
+    LONG_LIVED_CI_KEY {
+        id: "long-lived-ci-key",
+        severity: Medium,
         summary: "a user with `accessKeys` whose policies only reach EKS and ECR: a CI identity holding a long-lived key",
         hint: "give CI a role with `trust: {githubActions: [{repo: ORG/REPO, ref: refs/heads/BRANCH}]}` (or `trust.gitlab`) instead of a key, then drop `accessKeys`",
-    },
-    RuleInfo {
-        id: STALE_ACCESS_KEY,
-        severity: Severity::Medium,
+    }
+    STALE_ACCESS_KEY {
+        id: "stale-access-key",
+        severity: Medium,
         summary: "(with live state) an active access key older than the user's `rotateAfterDays`, or unused for 90 days",
         hint: "run `accessctl apply` to rotate it; a key nobody uses can go: remove `accessKeys` or its consumer",
-    },
-];
+    }
+}
 
 pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
     RULES.iter().find(|rule| rule.id == id)

@@ -31,6 +31,32 @@ fn trust_of(state: &State) -> Value {
     state.iam.roles["ci"].trust.to_value()
 }
 
+/// The trust the sugar writes for one issuer is the documented web-identity statement (`aud`
+/// and `sub` on the issuer host), pinned by the snapshot `snapshot`, and the issuer's provider
+/// takes the audience as its one client id.
+fn assert_documented_trust(state: &State, snapshot: &str, host: &str, audience: &str, sub: Value) {
+    let trust = trust_of(state);
+    let expected = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::111122223333:oidc-provider/{host}")},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                format!("{host}:aud"): audience,
+                format!("{host}:sub"): sub,
+            }},
+        }],
+    });
+    assert_eq!(trust, expected);
+    insta::assert_snapshot!(
+        snapshot,
+        serde_json::to_string_pretty(&trust).unwrap_or_default()
+    );
+    let provider = &state.iam.oidc_providers[host];
+    assert_eq!(provider.client_ids.iter().collect::<Vec<_>>(), [audience]);
+}
+
 /// GitHub's documented claims: `repo:ORG/REPO:ref:refs/heads/BRANCH` and
 /// `repo:ORG/REPO:environment:ENV`, audience `sts.amazonaws.com` (what
 /// `aws-actions/configure-aws-credentials` asks for), condition keys on the issuer host.
@@ -39,32 +65,17 @@ fn github_actions_trust_is_the_documented_statement() {
     let state = loaded(
         "        githubActions:\n          - {repo: org/app, ref: refs/heads/main}\n          - {repo: org/app, environment: prod}\n",
     );
-    let trust = trust_of(&state);
-    let expected = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                "token.actions.githubusercontent.com:sub": [
-                    "repo:org/app:environment:prod",
-                    "repo:org/app:ref:refs/heads/main",
-                ],
-            }},
-        }],
-    });
-    assert_eq!(trust, expected);
-    insta::assert_snapshot!(
+    assert_documented_trust(
+        &state,
         "github-actions-trust",
-        serde_json::to_string_pretty(&trust).unwrap_or_default()
+        "token.actions.githubusercontent.com",
+        "sts.amazonaws.com",
+        json!([
+            "repo:org/app:environment:prod",
+            "repo:org/app:ref:refs/heads/main",
+        ]),
     );
     let provider = &state.iam.oidc_providers["token.actions.githubusercontent.com"];
-    assert_eq!(
-        provider.client_ids.iter().collect::<Vec<_>>(),
-        ["sts.amazonaws.com"]
-    );
     assert_eq!(
         provider.tags.get(MANAGED_BY_TAG).map(String::as_str),
         Some(MANAGED_BY_VALUE)
@@ -79,31 +90,15 @@ fn gitlab_trust_is_the_documented_statement() {
     let state = loaded(
         "        gitlab:\n          - {project: group/app, ref: main}\n          - {project: group/sub/app, tag: v1.2.0}\n",
     );
-    let trust = trust_of(&state);
-    let expected = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/gitlab.com"},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                "gitlab.com:aud": "https://gitlab.com",
-                "gitlab.com:sub": [
-                    "project_path:group/app:ref_type:branch:ref:main",
-                    "project_path:group/sub/app:ref_type:tag:ref:v1.2.0",
-                ],
-            }},
-        }],
-    });
-    assert_eq!(trust, expected);
-    insta::assert_snapshot!(
+    assert_documented_trust(
+        &state,
         "gitlab-trust",
-        serde_json::to_string_pretty(&trust).unwrap_or_default()
-    );
-    let provider = &state.iam.oidc_providers["gitlab.com"];
-    assert_eq!(
-        provider.client_ids.iter().collect::<Vec<_>>(),
-        ["https://gitlab.com"]
+        "gitlab.com",
+        "https://gitlab.com",
+        json!([
+            "project_path:group/app:ref_type:branch:ref:main",
+            "project_path:group/sub/app:ref_type:tag:ref:v1.2.0",
+        ]),
     );
 }
 
