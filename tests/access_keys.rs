@@ -324,7 +324,7 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     assert_eq!(json["AWS_SECRET_ACCESS_KEY"], secret.as_str());
     // The delivered key works: STS answers as the user.
     assert_eq!(
-        caller_arn(&moto, &id, &secret).await,
+        caller_arn(moto, &id, &secret).await,
         format!("arn:aws:iam::{ACCOUNT}:user/eksuser")
     );
     let again = run(args(&["plan", "-f", file, "--detailed-exitcode"])).await;
