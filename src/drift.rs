@@ -7,7 +7,9 @@
 //! unmanaged grants are what a plan never touches but a reviewer must know: access granted
 //! outside the file. aws-auth entries
 //! and EKS access entries not in the file (node roles excepted), IAM users and roles not in the
-//! file with an admin-equivalent policy, and bindings to `cluster-admin` not managed.
+//! file with an admin-equivalent policy, bindings to `cluster-admin` not managed, and the access
+//! keys of users that declare no `accessKeys` ([`key_holders`]: the users of the file, and the
+//! admin users reported), with their age and last use.
 //!
 //! The report is a value; [`text`], [`markdown`] and [`json`] render it.
 
@@ -18,8 +20,8 @@ use serde::Serialize;
 
 use crate::model::policy::Effect;
 use crate::model::{
-    Binding, Cluster, Iam, IamArn, PolicyDocument, PolicyHolder, RoleRefKind, State,
-    arn::eks_access_policy_name,
+    AccessKey, Binding, Cluster, Iam, IamArn, PolicyDocument, PolicyHolder, RoleRefKind, State,
+    User, arn::eks_access_policy_name,
 };
 use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
@@ -36,9 +38,14 @@ const BOOTSTRAP_LABEL: &str = "kubernetes.io/bootstrapping";
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Unmanaged {
     pub address: Address,
-    /// What it grants: Kubernetes groups, access policies, IAM policies, the role bound.
+    /// What it grants: Kubernetes groups, access policies, IAM policies, the role bound, the
+    /// access keys.
     pub grants: Vec<String>,
     pub message: String,
+    /// The access keys of a user that declares no `accessKeys` (`iam.access-key.USER`): ids
+    /// masked, status, age, last use.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<AccessKey>,
 }
 
 /// One drifted object: an address and what apply would do to it.
@@ -109,6 +116,7 @@ impl Report {
 pub fn unmanaged(desired: &State, live: &State) -> Vec<Unmanaged> {
     let mut found = Vec::new();
     iam_admins(desired, live, &mut found);
+    unmanaged_keys(desired, live, &mut found);
     let empty = Cluster::default();
     for (name, cluster) in &live.clusters {
         let want = desired.clusters.get(name).unwrap_or(&empty);
@@ -118,22 +126,69 @@ pub fn unmanaged(desired: &State, live: &State) -> Vec<Unmanaged> {
     found
 }
 
+/// The live users whose access keys drift lists: the users of the file that declare no
+/// `accessKeys`, and the users not in the file with administrator access (reported as such).
+/// A user that declares `accessKeys` has its keys planned instead.
+pub fn key_holders(desired: &State, live: &State) -> Vec<String> {
+    live.iam
+        .users
+        .iter()
+        .filter(|(name, user)| {
+            !desired.iam.access_keys.contains_key(*name)
+                && (desired.iam.users.contains_key(*name)
+                    || !user_admin_grants(&live.iam, user).is_empty())
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The keys `live` holds of users that declare no `accessKeys` (read for [`key_holders`]).
+fn unmanaged_keys(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
+    for (name, held) in &live.iam.access_keys {
+        if desired.iam.access_keys.contains_key(name) || held.keys.is_empty() {
+            continue;
+        }
+        let grants: Vec<String> = held.keys.iter().map(ToString::to_string).collect();
+        let whose = if desired.iam.users.contains_key(name) {
+            "declares no `accessKeys`"
+        } else {
+            "is not in access.yaml"
+        };
+        found.push(Unmanaged {
+            address: Address::iam(Kind::AccessKey, name),
+            message: format!(
+                "IAM user `{name}` {whose}: {} not managed by accessctl: {}",
+                crate::words::count(held.keys.len(), "access key", "access keys"),
+                grants.join("; ")
+            ),
+            grants,
+            keys: held.keys.clone(),
+        });
+    }
+}
+
+/// The admin-equivalent policies of a user, its groups' included.
+fn user_admin_grants(iam: &Iam, user: &User) -> Vec<String> {
+    let mut grants = admin_grants(iam, user);
+    for group in &user.groups {
+        if let Some(group) = iam.groups.get(group) {
+            grants.extend(
+                admin_grants(iam, group)
+                    .into_iter()
+                    .map(|grant| format!("{grant} (group)")),
+            );
+        }
+    }
+    grants
+}
+
 fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
     let iam = &live.iam;
     for (name, user) in &iam.users {
         if desired.iam.users.contains_key(name) {
             continue;
         }
-        let mut grants = admin_grants(iam, user);
-        for group in &user.groups {
-            if let Some(group) = iam.groups.get(group) {
-                grants.extend(
-                    admin_grants(iam, group)
-                        .into_iter()
-                        .map(|grant| format!("{grant} (group)")),
-                );
-            }
-        }
+        let grants = user_admin_grants(iam, user);
         if !grants.is_empty() {
             found.push(Unmanaged {
                 address: Address::iam(Kind::User, name),
@@ -142,6 +197,7 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
                     grants.join(", ")
                 ),
                 grants,
+                keys: Vec::new(),
             });
         }
     }
@@ -158,6 +214,7 @@ fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
                     grants.join(", ")
                 ),
                 grants,
+                keys: Vec::new(),
             });
         }
     }
@@ -237,6 +294,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
                     describe_groups(&grants)
                 ),
                 grants,
+                keys: Vec::new(),
             });
         }
     }
@@ -258,6 +316,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
                 joined_or(&grants, "authentication only")
             ),
             grants,
+            keys: Vec::new(),
         });
     }
     let bindings = [
@@ -289,6 +348,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
                     joined_or(&subjects, "no one")
                 ),
                 grants: vec![CLUSTER_ADMIN.to_string()],
+                keys: Vec::new(),
             });
         }
     }
@@ -593,6 +653,7 @@ mod tests {
                 address: Address::cluster(Kind::RoleBinding, "demo", "ns/b"),
                 grants: vec!["cluster-admin".into(), "system:masters".into()],
                 message: "binds cluster-admin outside access.yaml".into(),
+                keys: Vec::new(),
             }]
         } else {
             Vec::new()
@@ -639,6 +700,85 @@ mod tests {
             joined_or(&["view".into(), "edit".into()], "authentication only"),
             "view, edit"
         );
+    }
+
+    /// The keys of users that declare no `accessKeys` are unmanaged grants: for the users of
+    /// the file and the admin users reported, never for a user whose keys are planned, nor for
+    /// anybody else.
+    #[test]
+    fn keys_of_users_without_access_keys_are_unmanaged_grants() {
+        use crate::model::{AccessKey, AccessKeys, KeyRotation, KeyStatus};
+        let mut desired = State::default();
+        let mut live = State::default();
+        for name in ["developer", "eksuser"] {
+            desired.iam.users.insert(name.into(), User::default());
+        }
+        desired.iam.access_keys.insert(
+            "eksuser".into(),
+            AccessKeys {
+                rotation: Some(KeyRotation {
+                    rotate_after_days: 90,
+                    grace_days: 7,
+                    deliver_to: Vec::new(),
+                }),
+                ..AccessKeys::default()
+            },
+        );
+        let admin = User {
+            managed_policies: ["arn:aws:iam::aws:policy/AdministratorAccess".to_string()].into(),
+            ..User::default()
+        };
+        for (name, user) in [
+            ("developer", User::default()),
+            ("eksuser", User::default()),
+            ("legacy-admin", admin),
+            ("bystander", User::default()),
+        ] {
+            live.iam.users.insert(name.into(), user);
+        }
+        assert_eq!(key_holders(&desired, &live), ["developer", "legacy-admin"]);
+        let keys = |list: Vec<AccessKey>| AccessKeys {
+            keys: list,
+            ..AccessKeys::default()
+        };
+        live.iam.access_keys.insert(
+            "developer".into(),
+            keys(vec![
+                AccessKey::as_read("AKIA…0001", KeyStatus::Inactive, 400, None),
+                AccessKey::as_read("AKIA…0002", KeyStatus::Active, 120, Some(3)),
+            ]),
+        );
+        live.iam
+            .access_keys
+            .insert("legacy-admin".into(), keys(Vec::new()));
+        live.iam.access_keys.insert(
+            "eksuser".into(),
+            keys(vec![AccessKey::as_read(
+                "AKIA…0003",
+                KeyStatus::Active,
+                1,
+                None,
+            )]),
+        );
+        let found = unmanaged(&desired, &live);
+        let keys: Vec<&Unmanaged> = found
+            .iter()
+            .filter(|u| u.address.kind == Kind::AccessKey)
+            .collect();
+        assert_eq!(keys.len(), 1, "{found:#?}");
+        assert_eq!(keys[0].address, Address::iam(Kind::AccessKey, "developer"));
+        assert_eq!(
+            keys[0].grants,
+            [
+                "AKIA…0001 inactive, 400 days old, never used",
+                "AKIA…0002 active, 120 days old, last used 3 days ago"
+            ]
+        );
+        assert_eq!(
+            keys[0].message,
+            "IAM user `developer` declares no `accessKeys`: 2 access keys not managed by accessctl: AKIA…0001 inactive, 400 days old, never used; AKIA…0002 active, 120 days old, last used 3 days ago"
+        );
+        assert_eq!(keys[0].keys.len(), 2);
     }
 
     #[test]

@@ -115,22 +115,28 @@ pub async fn read(
     let ((mut state, calls), clusters) = tokio::try_join!(iam, clusters)?;
     state.clusters = clusters.into_iter().collect();
     // Keys only of the users that declare `accessKeys` and exist: others keep theirs, unread.
-    for user in desired.iam.access_keys.keys() {
-        if state.iam.users.contains_key(user) {
-            let keys =
-                aws::credentials::read_access_keys(&connections.aws.iam, user, connections.now)
-                    .await
-                    .map_err(LiveError::Aws)?;
-            state.iam.access_keys.insert(
-                user.clone(),
-                crate::model::AccessKeys {
-                    rotation: None,
-                    keys,
-                },
-            );
-        }
-    }
+    let users = desired
+        .iam
+        .access_keys
+        .iter()
+        .filter(|(user, _)| state.iam.users.contains_key(*user))
+        .map(|(user, declared)| (user.clone(), declared.rotation.as_ref()))
+        .collect();
+    let read = key_reader(connections).read(users).await?;
+    state.iam.access_keys.extend(read);
     Ok((state, calls))
+}
+
+/// The reader of access keys and of what their destinations hold, on the connections.
+pub fn key_reader(connections: &Connections) -> aws::access_keys::KeyReader<'_> {
+    aws::access_keys::KeyReader {
+        iam: &connections.aws.iam,
+        sdk: &connections.sdk,
+        counter: &connections.aws.counter,
+        clusters: &connections.clusters,
+        now: connections.now,
+        retry: aws::RetryPolicy::aws(),
+    }
 }
 
 /// The EKS executor for apply: one regional EKS client per cluster of `live` (region and EKS

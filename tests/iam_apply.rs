@@ -18,7 +18,7 @@ use accessctl::aws::apply::keys::KeyExecutor;
 use accessctl::aws::{self, Clients, IamExecutor, RetryPolicy};
 use accessctl::kube::ClusterClient;
 use accessctl::model::access_key::mask;
-use accessctl::model::{AccessKeys, Cluster, Destination, State};
+use accessctl::model::{Cluster, Destination, State};
 use accessctl::plan::{self, Action, Address, Change, Desired, Kind, Plan, PlanOptions, Problem};
 use accessctl::spec::{self, Facts};
 use aws_config::retry::RetryConfig;
@@ -119,18 +119,30 @@ async fn read_file_and_live(
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    for user in desired.state.iam.access_keys.keys() {
-        if live.iam.users.contains_key(user) {
-            let keys = aws::credentials::read_access_keys(&clients.iam, user, now as i64)
-                .await
-                .unwrap_or_else(|error| panic!("the keys of {user}: {error:?}"));
-            let keys = AccessKeys {
-                rotation: None,
-                keys,
-            };
-            live.iam.access_keys.insert(user.clone(), keys);
-        }
-    }
+    // The keys only: what each destination holds is not read here (the destinations are the
+    // key executor's, not this IAM test's), so the decision takes them to hold the current key.
+    let (sdk, clusters) = (aws_config::SdkConfig::builder().build(), BTreeMap::new());
+    let reader = aws::access_keys::KeyReader {
+        iam: &clients.iam,
+        sdk: &sdk,
+        counter: &clients.counter,
+        clusters: &clusters,
+        now: now as i64,
+        retry: RetryPolicy::fast(Duration::from_secs(5)),
+    };
+    let users = desired
+        .state
+        .iam
+        .access_keys
+        .keys()
+        .filter(|user| live.iam.users.contains_key(*user))
+        .map(|user| (user.clone(), None))
+        .collect();
+    let keys = reader
+        .read(users)
+        .await
+        .unwrap_or_else(|error| panic!("the keys: {error:?}"));
+    live.iam.access_keys.extend(keys);
     (desired, live)
 }
 

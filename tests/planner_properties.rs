@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use accessctl::model::{
     AccessEntry, AccessKey, AccessKeys, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry,
-    Binding, Caller, Cluster, Destination, DocumentKind, Group, IRSA_ANNOTATION, Iam, KeyRotation,
-    KeyStatus, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, Meta, Namespace,
-    OidcProvider, PodIdentityAssociation, Policy, PolicyDocument, PolicyRule, RbacRole, Role,
-    RoleRef, RoleRefKind, ServiceAccount, State, Subject, SubjectKind, User,
+    Binding, Caller, Cluster, Destination, DocumentKind, Group, Held, IRSA_ANNOTATION, Iam,
+    KeyRotation, KeyStatus, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, MapKind, Meta,
+    Namespace, OidcProvider, PodIdentityAssociation, Policy, PolicyDocument, PolicyRule, RbacRole,
+    Role, RoleRef, RoleRefKind, ServiceAccount, State, Subject, SubjectKind, User,
 };
 use accessctl::plan::{
     Action, Address, Desired, Kind, Object, Overrides, PlanOptions, Problem, SafetyCheck, plan,
@@ -178,6 +178,14 @@ fn oidc_provider() -> impl Strategy<Value = OidcProvider> {
     })
 }
 
+/// Where the generated users' keys are delivered.
+fn key_destination() -> Destination {
+    Destination::SecretsManager {
+        name: "ci/key".to_string(),
+        region: None,
+    }
+}
+
 /// A user's access keys: up to two in IAM (any status, age and last use) and a rotation the
 /// file may declare; `live_state` keeps the keys, `desired_state` the rotation.
 fn access_keys() -> impl Strategy<Value = AccessKeys> {
@@ -190,16 +198,23 @@ fn access_keys() -> impl Strategy<Value = AccessKeys> {
         prop::collection::vec(key, 0..=2),
         prop::sample::select(&[1u32, 30, 90][..]),
         prop::sample::select(&[1u32, 7, 30][..]),
+        // What the destination holds, read back: unread, missing, a key of the user, another.
+        prop::sample::select(&[None, Some(None), Some(Some(0)), Some(Some(7))][..]),
     )
-        .prop_map(|(keys, rotate_after_days, grace_days)| AccessKeys {
+        .prop_map(|(keys, rotate_after_days, grace_days, held)| AccessKeys {
             rotation: Some(KeyRotation {
                 rotate_after_days,
                 grace_days,
-                deliver_to: vec![Destination::SecretsManager {
-                    name: "ci/key".to_string(),
-                    region: None,
-                }],
+                deliver_to: vec![key_destination()],
             }),
+            held: held
+                .map(|key: Option<u32>| Held {
+                    destination: key_destination(),
+                    exists: key.is_some(),
+                    key: key.map(|n| format!("AKIA…000{n}")),
+                })
+                .into_iter()
+                .collect(),
             keys: keys
                 .into_iter()
                 .enumerate()
@@ -600,10 +615,11 @@ fn desired_state() -> impl Strategy<Value = Desired> {
         iam.oidc_providers
             .values_mut()
             .for_each(|p| own_tags(&mut p.tags));
-        // The file declares rotation and destinations, never keys.
-        iam.access_keys
-            .values_mut()
-            .for_each(|keys| keys.keys.clear());
+        // The file declares rotation and destinations, never keys nor what destinations hold.
+        iam.access_keys.values_mut().for_each(|keys| {
+            keys.keys.clear();
+            keys.held.clear();
+        });
         for cluster in clusters.values_mut() {
             for entry in cluster.access_entries.values_mut() {
                 entry.kind = "STANDARD".to_string();
@@ -795,10 +811,18 @@ fn live_matching(desired: &Desired) -> State {
     for (name, role) in &mut live.iam.roles {
         role.role_id = Some(format!("AROA{name}"));
     }
-    // Every user that declares `accessKeys` holds the one fresh active key apply delivered.
+    // Every user that declares `accessKeys` holds the one fresh active key apply delivered,
+    // and every destination holds it.
     for keys in live.iam.access_keys.values_mut() {
+        let held = keys
+            .rotation
+            .iter()
+            .flat_map(|rotation| &rotation.deliver_to)
+            .map(|to| Held::holding(to, "AKIA…0001"))
+            .collect();
         *keys = AccessKeys {
             rotation: None,
+            held,
             keys: vec![AccessKey {
                 id: "AKIA…0001".to_string(),
                 status: KeyStatus::Active,

@@ -370,7 +370,7 @@ fn sample_state() -> State {
                     tags: owned_tags(),
                 },
             )]),
-            access_keys: BTreeMap::new(),
+            access_keys: BTreeMap::from([("developer".to_string(), live_access_keys())]),
         },
         clusters: BTreeMap::from([
             ("demo".to_string(), demo),
@@ -382,6 +382,44 @@ fn sample_state() -> State {
                 },
             ),
         ]),
+    }
+}
+
+/// A user's keys as the live read finds them: ids masked, and what each destination holds.
+fn live_access_keys() -> accessctl::model::AccessKeys {
+    use accessctl::model::{AccessKey, AccessKeys, Destination, Held, KeyStatus};
+    let key = |id: &str, status, age_days, unused_days: Option<u32>| AccessKey {
+        id: id.to_string(),
+        status,
+        age_days,
+        created: Some("2024-01-01T00:00:00Z".into()),
+        last_used: unused_days.map(|_| "2024-03-01T00:00:00Z".to_string()),
+        unused_days,
+    };
+    AccessKeys {
+        rotation: None,
+        keys: vec![
+            key("AKIA…0001", KeyStatus::Inactive, 97, None),
+            key("AKIA…0002", KeyStatus::Active, 3, Some(0)),
+        ],
+        held: vec![
+            Held::holding(
+                &Destination::Secret {
+                    cluster: "demo".into(),
+                    namespace: "ci".into(),
+                    name: "developer-aws".into(),
+                },
+                "AKIA…0002",
+            ),
+            Held {
+                destination: Destination::SecretsManager {
+                    name: "ci/developer".into(),
+                    region: Some("us-east-1".into()),
+                },
+                exists: false,
+                key: None,
+            },
+        ],
     }
 }
 
@@ -668,6 +706,7 @@ fn an_access_key_change_matches_the_schema() {
                 last_used: None,
                 unused_days: None,
             }],
+            held: Vec::new(),
         })),
         Vec::new(),
     ));

@@ -4,6 +4,7 @@
 //!
 //! Only this module talks to AWS; everything it returns is a plain model value.
 
+pub mod access_keys;
 pub mod apply;
 pub mod caller;
 pub mod config;

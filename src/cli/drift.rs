@@ -64,7 +64,8 @@ pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
 }
 
 /// Live state as a plan reads it, and a copy with every binding of `cluster-admin` added (the
-/// plan's read brings only the bindings accessctl owns or the file names).
+/// plan's read brings only the bindings accessctl owns or the file names) and the access keys
+/// of the users [`drift::key_holders`] names (the plan reads only those of `accessKeys` users).
 async fn read_with_bindings(
     desired: &State,
     aws: &AwsArgs,
@@ -72,6 +73,16 @@ async fn read_with_bindings(
 ) -> Result<(State, State), CliError> {
     let (live, connections) = read_live(desired, aws, printer).await?;
     let mut wider = live.clone();
+    // The keys of the users drift reports on that declare no `accessKeys`: unmanaged grants.
+    let holders = drift::key_holders(desired, &live)
+        .into_iter()
+        .map(|user| (user, None))
+        .collect();
+    let keys = crate::live::key_reader(&connections)
+        .read(holders)
+        .await
+        .map_err(live_error)?;
+    wider.iam.access_keys.extend(keys);
     for (name, client) in &connections.clusters {
         let bindings = crate::kube::wide::read_cluster_admin_bindings(client)
             .await

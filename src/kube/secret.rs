@@ -1,6 +1,7 @@
 //! The Secret an access key is delivered to: written by server-side apply, labelled as
 //! accessctl's, annotated with the key id (masked) and its creation time. The secret value
-//! passes through here and nowhere else on the cluster side; no error names it.
+//! passes through here and nowhere else on the cluster side; no error names it. The read-back
+//! of which key a Secret holds fetches its metadata only.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use kube::api::{Api, Patch, PatchParams};
 
 use super::FIELD_MANAGER;
 use super::{ClusterClient, KubeError, error::KubeErrorKind};
+use crate::model::access_key::KEY_ID_ANNOTATION;
 use crate::model::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 
 /// Creates or updates Secret `namespace/name` with `data`, and the annotations given.
@@ -60,4 +62,26 @@ pub async fn write_secret(
         )
         .await?;
     Ok(())
+}
+
+/// Which access key Secret `namespace/name` holds, as its [`KEY_ID_ANNOTATION`] says: `None`
+/// when the Secret does not exist, `Some(None)` when it records no key. Reads the metadata only
+/// (`PartialObjectMetadata`): the secret value is never fetched.
+pub async fn read_key_annotation(
+    client: &ClusterClient,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Option<String>>, KubeError> {
+    let api: Api<Secret> = Api::namespaced(client.client().clone(), namespace);
+    let found = client
+        .call(
+            &format!("GET (metadata only) secrets {namespace}/{name}"),
+            || api.get_metadata_opt(name),
+        )
+        .await?;
+    Ok(found.map(|meta| {
+        meta.metadata
+            .annotations
+            .and_then(|mut annotations| annotations.remove(KEY_ID_ANNOTATION))
+    }))
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-pub use access_key::{AccessKey, AccessKeys, Destination, KeyRotation, KeyStatus};
+pub use access_key::{AccessKey, AccessKeys, Destination, Held, KeyRotation, KeyStatus};
 pub use address::{Address, Kind, ParseAddressError};
 pub use arn::{AccountId, Arn, IamArn, parse_arn};
 pub use policy::{DocumentKind, PolicyDocument};
@@ -137,7 +137,8 @@ pub struct Iam {
     /// IAM OIDC identity providers, by issuer host and path (`oidc.eks.us-east-1.amazonaws.com/id/X`).
     pub oidc_providers: BTreeMap<String, OidcProvider>,
     /// Access keys of the users that declare `accessKeys`, by user name: their declaration
-    /// (desired) or their keys (live). Other users' keys are not read.
+    /// (desired) or their keys and what their destinations hold (live). Other users' keys are
+    /// read only by `accessctl drift`, which lists them as unmanaged grants.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub access_keys: BTreeMap<String, AccessKeys>,
 }

@@ -628,13 +628,13 @@ impl Differ<'_> {
             let Some(rotation) = &declared.rotation else {
                 continue;
             };
-            let live = have
-                .get(user)
-                .map(|keys| keys.keys.as_slice())
-                .unwrap_or(&[]);
-            let Some(decision) = access_key::decide(rotation, live) else {
+            let (live, held) = have.get(user).map_or((&[][..], &[][..]), |keys| {
+                (keys.keys.as_slice(), keys.held.as_slice())
+            });
+            let Some(decision) = access_key::decide(rotation, live, held) else {
                 continue;
             };
+            let held_after = access_key::held_after(rotation, &decision, held);
             let address = Address::iam(Kind::AccessKey, user);
             let reason = decision.reasons.join("; ");
             let creates = decision.keys.iter().any(|k| k.id == access_key::NEW_KEY);
@@ -642,6 +642,7 @@ impl Differ<'_> {
             let after = AccessKeys {
                 rotation: Some(rotation.clone()),
                 keys: decision.keys,
+                held: held_after,
             };
             if live.is_empty() {
                 self.push(
@@ -660,6 +661,7 @@ impl Differ<'_> {
                 let before = AccessKeys {
                     rotation: None,
                     keys: gone,
+                    held: Vec::new(),
                 };
                 self.push(
                     address,
@@ -672,6 +674,7 @@ impl Differ<'_> {
                 let before = AccessKeys {
                     rotation: None,
                     keys: live.to_vec(),
+                    held: held.to_vec(),
                 };
                 self.push(
                     address,

@@ -157,6 +157,8 @@ pub fn display_field(kind: Kind, field: &str) -> Option<&str> {
         (Kind::PodIdentity, "role_arn") => "roleArn",
         (Kind::AccessKey, "rotation") => "accessKeys",
         (Kind::AccessKey, "keys") => "AccessKeyMetadata",
+        // What the destinations hold: the plan's reasons name a destination that lacks the key.
+        (Kind::AccessKey, "held") => return None,
         (Kind::AwsAuth, "kind") => return None,
         (_, "role_id" | "principal_id" | "association_id") => return None,
         (_, other) => other,

@@ -100,7 +100,10 @@ fn access_keys(iam: &mut Iam, name: String, change: &Change) {
         (Action::Delete, Some(Object::AccessKeys(gone)), _) => {
             entry.keys.retain(|key| !gone.keys.contains(key));
         }
-        (_, _, Some(Object::AccessKeys(after))) => entry.keys = after.keys.clone(),
+        (_, _, Some(Object::AccessKeys(after))) => {
+            entry.keys = after.keys.clone();
+            entry.held = after.held.clone();
+        }
         _ => {}
     }
 }

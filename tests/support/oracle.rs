@@ -286,6 +286,8 @@ fn aws_auth(cluster: &mut Map<String, Value>, arn: &str, after: Option<Value>) {
 
 /// A user's keys after an access-key change: a delete removes the keys its before lists, any
 /// other change leaves those of its after. The declaration is never IAM's: it stays as read.
+/// A change that creates a key writes it to every destination its after declares: each then
+/// holds the new key; what the other changes leave the destinations holding is as read.
 fn access_keys(
     iam: &mut Map<String, Value>,
     user: &str,
@@ -293,28 +295,30 @@ fn access_keys(
     before: Option<Value>,
     after: Option<Value>,
 ) {
-    let users = object(iam.entry("access_keys").or_insert_with(|| json!({})));
-    let record = object(users.entry(user).or_insert_with(|| json!({})));
-    let held = record
-        .get("keys")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let keys: Vec<Value> = if action == Action::Delete {
-        let gone = before
-            .as_ref()
-            .and_then(|before| before.get("keys"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        held.into_iter().filter(|key| !gone.contains(key)).collect()
-    } else {
-        after
-            .as_ref()
-            .and_then(|after| after.get("keys"))
+    // The list at `pointer` in `value`, empty when there is none.
+    let list = |value: Option<&Value>, pointer: &str| -> Vec<Value> {
+        value
+            .and_then(|value| value.pointer(pointer))
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default()
     };
+    let users = object(iam.entry("access_keys").or_insert_with(|| json!({})));
+    let record = object(users.entry(user).or_insert_with(|| json!({})));
+    let held = list(record.get("keys"), "");
+    let keys: Vec<Value> = if action == Action::Delete {
+        let gone = list(before.as_ref(), "/keys");
+        held.into_iter().filter(|key| !gone.contains(key)).collect()
+    } else {
+        list(after.as_ref(), "/keys")
+    };
+    let created = keys.iter().any(|key| key["id"] == "(new)");
     record.insert("keys".to_string(), Value::Array(keys));
+    if created {
+        let delivered = list(after.as_ref(), "/rotation/deliver_to")
+            .into_iter()
+            .map(|to| json!({"destination": to, "exists": true, "key": "(new)"}))
+            .collect();
+        record.insert("held".to_string(), Value::Array(delivered));
+    }
 }

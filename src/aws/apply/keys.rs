@@ -8,12 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::Region;
 use aws_config::SdkConfig;
 use aws_sdk_iam::types::StatusType;
 
 use crate::apply::{ApplyError, Executor};
 use crate::aws::CallCounter;
+use crate::aws::access_keys::secrets_manager;
 use crate::aws::retry::{AwsCalls, Request, RetryPolicy, ServiceError};
 use crate::aws::{AwsError, ErrorKind};
 use crate::kube::ClusterClient;
@@ -252,12 +252,7 @@ impl KeyExecutor {
                     .map_err(|error| error.to_string())
             }
             Destination::SecretsManager { name, region } => {
-                let mut builder = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
-                    .interceptor(self.counter.clone());
-                if let Some(region) = region {
-                    builder = builder.region(Region::new(region.clone()));
-                }
-                let client = aws_sdk_secretsmanager::Client::from_conf(builder.build());
+                let client = secrets_manager(&self.sdk, &self.counter, region.as_deref());
                 let json = serde_json::to_string(&values).map_err(|e| e.to_string())?;
                 let object = match region {
                     Some(region) => format!("Secrets Manager secret `{name}` in {region}"),
@@ -272,8 +267,23 @@ impl KeyExecutor {
                             .send()
                     })
                     .await;
+                // The record of which key it holds, read back by the next plan.
+                let key_tag = aws_sdk_secretsmanager::types::Tag::builder()
+                    .key(KEY_ID_ANNOTATION)
+                    .value(mask(&key.id))
+                    .build();
                 match put {
-                    Ok(_) => Ok(()),
+                    Ok(_) => self
+                        .call("secretsmanager:TagResource", &object, false, || {
+                            client
+                                .tag_resource()
+                                .secret_id(name)
+                                .tags(key_tag.clone())
+                                .send()
+                        })
+                        .await
+                        .map(drop)
+                        .map_err(|error| error.to_string()),
                     Err(error) if error.kind == ErrorKind::NotFound => self
                         .call("secretsmanager:CreateSecret", &object, false, || {
                             client
@@ -288,6 +298,7 @@ impl KeyExecutor {
                                         .value(crate::model::MANAGED_BY_VALUE)
                                         .build(),
                                 )
+                                .tags(key_tag.clone())
                                 .secret_string(json.clone())
                                 .send()
                         })
@@ -394,6 +405,7 @@ mod tests {
     use super::*;
     use crate::aws::ErrorKind;
     use crate::aws::retry::{Transient, transient};
+    use aws_config::Region;
 
     /// A key executor of an apply that has created user `eksuser` (at a path: key calls name
     /// the user by name alone), with short waits.

@@ -471,8 +471,8 @@ fn stale(keys: Vec<AccessKey>) -> Vec<(&'static str, Severity, String)> {
     live.iam.access_keys.insert(
         "deployer".to_string(),
         crate::model::AccessKeys {
-            rotation: None,
             keys,
+            ..crate::model::AccessKeys::default()
         },
     );
     let locations = crate::spec::locations::index(&text);

@@ -281,7 +281,7 @@ fn access_keys(
             user.name.value.clone(),
             crate::model::AccessKeys {
                 rotation: Some(keys.rotation.clone()),
-                keys: Vec::new(),
+                ..crate::model::AccessKeys::default()
             },
         );
     }

@@ -102,6 +102,8 @@ pub struct RecordedRequest {
     pub query: String,
     /// The status code answered; `None` when the connection was dropped.
     pub status: Option<u16>,
+    /// Whether the client asked for the object's metadata only (`as=PartialObjectMetadata`).
+    pub metadata_only: bool,
 }
 
 /// The server's side of a [`Gate`]: the next request matching `method` and `path_contains`

@@ -267,6 +267,16 @@ fn authorized(request: &Request<Incoming>) -> bool {
         .is_some_and(|value| value == format!("Bearer {TOKEN}"))
 }
 
+/// An object as the API server answers a client that asks for its metadata only (`Accept:
+/// application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`): no data travels.
+fn partial_object_metadata(object: &Value) -> Value {
+    serde_json::json!({
+        "apiVersion": "meta.k8s.io/v1",
+        "kind": "PartialObjectMetadata",
+        "metadata": object.get("metadata").cloned().unwrap_or(Value::Null),
+    })
+}
+
 /// Serves one request.
 pub async fn handle(
     state: SharedState,
@@ -283,6 +293,7 @@ pub async fn handle(
     };
     let content_type = header(hyper::header::CONTENT_TYPE);
     let user_agent = header(hyper::header::USER_AGENT);
+    let metadata_only = header(hyper::header::ACCEPT).contains("as=PartialObjectMetadata");
     let is_authorized = authorized(&request);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -313,6 +324,7 @@ pub async fn handle(
         path: path.clone(),
         query: raw_query,
         status: None,
+        metadata_only,
     };
     let response = match shared.faults.take(method.as_str(), &path) {
         Some(FaultResponse::DropConnection) => {
@@ -331,7 +343,11 @@ pub async fn handle(
                 if method == Method::GET {
                     run_concurrent_write(&mut shared, &path, &server_address);
                 }
-                json_response(reply.code, &reply.body, None)
+                if metadata_only && method == Method::GET {
+                    json_response(reply.code, &partial_object_metadata(&reply.body), None)
+                } else {
+                    json_response(reply.code, &reply.body, None)
+                }
             }
             Err(error) => error_response(&error),
         },
