@@ -331,7 +331,7 @@ async fn keys_are_created_delivered_rotated_and_deleted_within_two_keys_never_sh
     assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
 
     // Saved plans, every format, and a snapshot: never the secret.
-    let saved = dir.path().join("plan.bin").display().to_string();
+    let saved = dir.path().join("plan.json").display().to_string();
     let snapshot = dir.path().join("live.json").display().to_string();
     let later = days_ahead(97);
     let json = run(args(&[
@@ -743,4 +743,78 @@ async fn drift_lists_the_keys_of_users_without_access_keys_as_unmanaged_grants()
     );
     never_shown(&admin_secret, &[&text, &markdown, &json], &[]);
     never_shown(&bystander_secret, &[&text, &markdown, &json], &[]);
+}
+
+/// A plan that deletes a user lists the keys IAM deletes with it by masked id only, in every
+/// format and in a saved plan: a key id is not a secret, but accessctl shows no whole one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_users_keys_are_listed_masked() {
+    let leaving = "\n    leaving:\n      policies: [aws:ReadOnlyAccess]";
+    let Some(rig) = Rig::with(&access_yaml_with(leaving)).await else {
+        return;
+    };
+    rig.expect(0, &["apply", "-f", "{file}", "--auto-approve"])
+        .await;
+    let (id, secret) = key_by_hand(&rig.moto, "leaving").await;
+    std::fs::write(&rig.file, access_yaml()).expect("write access.yaml");
+    let saved = rig.dir.path().join("plan.json").display().to_string();
+    let mut outputs = Vec::new();
+    for format in ["text", "json", "markdown"] {
+        let output = rig
+            .says(
+                &["plan", "-f", "{file}", "--detailed-exitcode", "-o", format],
+                &[&masked(&id)],
+            )
+            .await;
+        outputs.push(output);
+    }
+    outputs.push(
+        rig.expect(
+            2,
+            &[
+                "plan",
+                "-f",
+                "{file}",
+                "--detailed-exitcode",
+                "--out",
+                &saved,
+            ],
+        )
+        .await,
+    );
+    let outputs: Vec<&Output> = outputs.iter().collect();
+    never_shown(&id, &outputs, &[Path::new(&saved)]);
+    never_shown(&secret, &outputs, &[Path::new(&saved)]);
+}
+
+/// The Secrets Manager secret deleted by hand (scheduled for deletion, within its recovery
+/// window) holds nothing anyone can read: the next plan rotates, naming it, and apply restores
+/// the secret and writes the new key into it; then nothing is left to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secrets_manager_secret_deleted_by_hand_is_restored_with_a_new_key() {
+    let Some((rig, first, (first_id, first_secret))) = Rig::applied().await else {
+        return;
+    };
+    let (plan, apply) = (PLAN, APPLY);
+    rig.expect(0, &plan).await;
+    aws_sdk_secretsmanager::Client::new(&rig.moto.sdk_config())
+        .delete_secret()
+        .secret_id("ci/eksuser")
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("DeleteSecret");
+    let missing = format!(
+        "Secrets Manager secret `ci/eksuser` (us-east-1) is missing: a new key replaces {}",
+        masked(&first_id)
+    );
+    let rotating = rig
+        .says(&plan, &["~ iam.access-key.eksuser", &missing])
+        .await;
+    let rotated = rig.expect(0, &apply).await;
+    let (_, new_secret) = rig.replaced(&first_id).await;
+    let settled = rig.expect(0, &plan).await;
+    for secret in [&first_secret, &new_secret] {
+        never_shown(secret, &[&first, &rotating, &rotated, &settled], &[]);
+    }
 }

@@ -148,6 +148,9 @@ impl KeyReader<'_> {
                     )
                     .await;
                 match described {
+                    // A secret scheduled for deletion holds nothing anyone can read: missing,
+                    // as a Secret deleted by hand is (delivery restores it).
+                    Ok(secret) if secret.deleted_date().is_some() => None,
                     Ok(secret) => Some(
                         secret
                             .tags()

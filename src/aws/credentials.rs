@@ -140,7 +140,11 @@ pub async fn deleted_with(iam: &Client, user: &str) -> DeletedWith {
             Vec::new()
         }
     };
-    let access_keys = take("access keys", keys);
+    // A plan shows key ids masked (`AKIA…WXYZ`), as it does everywhere else.
+    let access_keys = take("access keys", keys)
+        .iter()
+        .map(|id| crate::model::access_key::mask(id))
+        .collect();
     let mfa_devices = take("MFA devices", devices);
     let ssh_public_keys = take("SSH public keys", ssh);
     let signing_certificates = take("signing certificates", certificates);

@@ -297,7 +297,7 @@ pub struct Plan {
 pub struct DeletedWith {
     /// The user's change (`iam.user.NAME`).
     pub address: Address,
-    /// Access key ids.
+    /// Access key ids, masked (`AKIA…WXYZ`).
     #[serde(default)]
     pub access_keys: Vec<String>,
     /// Whether the user can sign in to the console (has a login profile).

@@ -258,23 +258,36 @@ impl KeyExecutor {
                     Some(region) => format!("Secrets Manager secret `{name}` in {region}"),
                     None => format!("Secrets Manager secret `{name}`"),
                 };
-                let put = self
-                    .call("secretsmanager:PutSecretValue", &object, false, || {
-                        client
-                            .put_secret_value()
-                            .secret_id(name)
-                            .secret_string(json.clone())
-                            .send()
-                    })
-                    .await;
                 // The record of which key it holds, read back by the next plan.
                 let key_tag = aws_sdk_secretsmanager::types::Tag::builder()
                     .key(KEY_ID_ANNOTATION)
                     .value(mask(&key.id))
                     .build();
-                match put {
-                    Ok(_) => self
-                        .call("secretsmanager:TagResource", &object, false, || {
+                let described = self
+                    .call("secretsmanager:DescribeSecret", &object, false, || {
+                        client.describe_secret().secret_id(name).send()
+                    })
+                    .await;
+                match described {
+                    Ok(secret) => {
+                        // Deleted by hand, within its recovery window: restored, then written.
+                        if secret.deleted_date().is_some() {
+                            self.call("secretsmanager:RestoreSecret", &object, false, || {
+                                client.restore_secret().secret_id(name).send()
+                            })
+                            .await
+                            .map_err(|error| error.to_string())?;
+                        }
+                        self.call("secretsmanager:PutSecretValue", &object, false, || {
+                            client
+                                .put_secret_value()
+                                .secret_id(name)
+                                .secret_string(json.clone())
+                                .send()
+                        })
+                        .await
+                        .map_err(|error| error.to_string())?;
+                        self.call("secretsmanager:TagResource", &object, false, || {
                             client
                                 .tag_resource()
                                 .secret_id(name)
@@ -283,7 +296,8 @@ impl KeyExecutor {
                         })
                         .await
                         .map(drop)
-                        .map_err(|error| error.to_string()),
+                        .map_err(|error| error.to_string())
+                    }
                     Err(error) if error.kind == ErrorKind::NotFound => self
                         .call("secretsmanager:CreateSecret", &object, false, || {
                             client
