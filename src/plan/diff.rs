@@ -671,8 +671,10 @@ impl Differ<'_> {
                     None,
                 );
             } else {
+                // The declaration is not a live fact, and a rotation does not change it: the
+                // change is about the keys and what the destinations hold.
                 let before = AccessKeys {
-                    rotation: None,
+                    rotation: Some(rotation.clone()),
                     keys: live.to_vec(),
                     held: held.to_vec(),
                 };

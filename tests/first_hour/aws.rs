@@ -44,6 +44,7 @@ fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT");
     settings.add_filter(r"AKIA[A-Z0-9]{16}", "AKIA_KEY_ID");
+    settings.add_filter(r"AKIA…[A-Z0-9]{4}", "AKIA…WXYZ");
     settings.add_filter(r"/tmp/[^\s`']+/", "TMP/");
     settings
 }
