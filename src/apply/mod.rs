@@ -58,21 +58,27 @@ pub(crate) enum Step<'a, T> {
 }
 
 impl<'a, T: Variant> Step<'a, T> {
-    /// The change's step, or `None` when its before and after are not objects of type `T`
-    /// (or there are neither).
-    pub(crate) fn of(change: &'a Change) -> Option<Self> {
-        let side = |object: &'a Option<Object>| match object {
-            Some(object) => T::from_object(object).map(Some),
-            None => Some(None),
+    /// The change's step; what is wrong with the change when its before and after are not
+    /// objects of type `T` (or there are neither): a plan no planner writes.
+    pub(crate) fn of(change: &'a Change) -> Result<Self, String> {
+        let misfit = || {
+            format!(
+                "a `{:?}` change whose before/after objects do not fit its kind",
+                change.action
+            )
         };
-        Some(match (side(&change.before)?, side(&change.after)?) {
+        let side = |object: &'a Option<Object>| match object {
+            Some(object) => T::from_object(object).map(Some).ok_or_else(misfit),
+            None => Ok(None),
+        };
+        Ok(match (side(&change.before)?, side(&change.after)?) {
             (None, Some(after)) => Step::Create(after),
             (Some(before), None) => Step::Delete(before),
             (Some(before), Some(after)) if change.action == Action::Replace => {
                 Step::Replace(before, after)
             }
             (Some(before), Some(after)) => Step::Update(before, after),
-            (None, None) => return None,
+            (None, None) => return Err(misfit()),
         })
     }
 }
@@ -356,7 +362,7 @@ mod tests {
     fn a_step_reads_the_action_from_the_sides_and_checks_their_type() {
         let user = User::default();
         let step = |line: &str| {
-            Step::<User>::of(&change(line)).map(|step| match step {
+            Step::<User>::of(&change(line)).ok().map(|step| match step {
                 Step::Create(after) => ("create", None, Some(after.clone())),
                 Step::Update(before, after) => {
                     ("update", Some(before.clone()), Some(after.clone()))
@@ -387,7 +393,14 @@ mod tests {
         );
         assert_eq!(step("-/+ iam.user.a"), Some(("replace", both.0, both.1)));
         // Objects of another type, or none at all, are no step.
-        assert_eq!(Step::<Namespace>::of(&change("+ iam.user.a")), None);
-        assert_eq!(Step::<User>::of(&Change::from_line("+ iam.user.a")), None);
+        let misfit = "a `Create` change whose before/after objects do not fit its kind";
+        assert_eq!(
+            Step::<Namespace>::of(&change("+ iam.user.a")),
+            Err(misfit.to_string())
+        );
+        assert_eq!(
+            Step::<User>::of(&Change::from_line("+ iam.user.a")),
+            Err(misfit.to_string())
+        );
     }
 }

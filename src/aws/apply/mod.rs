@@ -167,22 +167,20 @@ impl IamExecutor {
             Kind::User => self.apply_step::<User>(change).await,
             Kind::Role => self.apply_step::<Role>(change).await,
             Kind::OidcProvider => self.apply_step::<OidcProvider>(change).await,
-            kind => Err(AwsError {
-                call: "iam",
-                object: Some(change.address.to_string()),
-                kind: ErrorKind::Other,
-                message: format!(
+            kind => Err(other(
+                change,
+                format!(
                     "`{}` objects are not IAM objects; the IAM executor cannot apply them",
                     kind.as_str()
                 ),
-            }),
+            )),
         }
     }
 
     /// Carries out `change`, whose objects must be of the kind `T` its address names.
     async fn apply_step<T: Apply>(&self, change: &Change) -> Result<(), AwsError> {
         let name = change.address.name.as_str();
-        match Step::<T>::of(change).ok_or_else(|| mismatch(change))? {
+        match Step::<T>::of(change).map_err(|message| other(change, message))? {
             Step::Create(after) => T::create(self, name, after).await,
             Step::Update(before, after) => T::update(self, name, before, after).await,
             Step::Replace(before, after) => T::replace(self, name, before, after).await,
@@ -305,16 +303,9 @@ fn missing_policy(error: &AwsError) -> Option<&str> {
         .find(|word| word.starts_with("arn:") && word.contains(":policy/"))
 }
 
-fn mismatch(change: &Change) -> AwsError {
-    AwsError {
-        call: "iam",
-        object: Some(change.address.to_string()),
-        kind: ErrorKind::Other,
-        message: format!(
-            "a `{:?}` change whose before/after objects do not fit its kind",
-            change.action
-        ),
-    }
+/// A change this executor cannot carry out: not an IAM one, or one whose objects do not fit.
+fn other(change: &Change, message: String) -> AwsError {
+    AwsError::unfit("iam", change, message)
 }
 
 /// A document as IAM takes it: compact JSON.
