@@ -15,7 +15,7 @@ pub use route::Route;
 use futures_util::StreamExt;
 use futures_util::stream;
 
-use crate::plan::{Action, Address, Change, Kind, Plan};
+use crate::plan::{Action, Address, Change, Kind, Object, Plan, Variant};
 
 /// A failure to carry out one unit of work: the API call, the object and what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +44,43 @@ pub trait Executor: Sync {
     /// Applies one unit: a single change, or every aws-auth change of one cluster (they all
     /// edit one ConfigMap, so they are written together in one compare-and-swap).
     fn execute(&self, unit: &[Change]) -> impl Future<Output = Result<(), ApplyError>> + Send;
+}
+
+/// What one change does to its object, of type `T`, as its before and after say: the step an
+/// executor carries out. An adoption is an update (the marker is in `after`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Step<'a, T> {
+    Create(&'a T),
+    Update(&'a T, &'a T),
+    /// Delete `before`, then create `after` (an immutable field changed).
+    Replace(&'a T, &'a T),
+    Delete(&'a T),
+}
+
+impl<'a, T: Variant> Step<'a, T> {
+    /// The change's step; what is wrong with the change when its before and after are not
+    /// objects of type `T` (or there are neither): a plan no planner writes.
+    pub(crate) fn of(change: &'a Change) -> Result<Self, String> {
+        let misfit = || {
+            format!(
+                "a `{:?}` change whose before/after objects do not fit its kind",
+                change.action
+            )
+        };
+        let side = |object: &'a Option<Object>| match object {
+            Some(object) => T::from_object(object).map(Some).ok_or_else(misfit),
+            None => Ok(None),
+        };
+        Ok(match (side(&change.before)?, side(&change.after)?) {
+            (None, Some(after)) => Step::Create(after),
+            (Some(before), None) => Step::Delete(before),
+            (Some(before), Some(after)) if change.action == Action::Replace => {
+                Step::Replace(before, after)
+            }
+            (Some(before), Some(after)) => Step::Update(before, after),
+            (None, None) => return Err(misfit()),
+        })
+    }
 }
 
 /// What happened to each change of the plan.
@@ -318,6 +355,52 @@ mod tests {
                 vec!["cluster.a.aws-auth[arn:new]".to_string()],
                 vec!["iam.user.old".to_string()],
             ]
+        );
+    }
+
+    #[test]
+    fn a_step_reads_the_action_from_the_sides_and_checks_their_type() {
+        let user = User::default();
+        let step = |line: &str| {
+            Step::<User>::of(&change(line)).ok().map(|step| match step {
+                Step::Create(after) => ("create", None, Some(after.clone())),
+                Step::Update(before, after) => {
+                    ("update", Some(before.clone()), Some(after.clone()))
+                }
+                Step::Replace(before, after) => {
+                    ("replace", Some(before.clone()), Some(after.clone()))
+                }
+                Step::Delete(before) => ("delete", Some(before.clone()), None),
+            })
+        };
+        let both = (Some(user.clone()), Some(user.clone()));
+        assert_eq!(
+            step("+ iam.user.a"),
+            Some(("create", None, Some(user.clone())))
+        );
+        assert_eq!(
+            step("- iam.user.a"),
+            Some(("delete", Some(user.clone()), None))
+        );
+        assert_eq!(
+            step("~ iam.user.a"),
+            Some(("update", both.0.clone(), both.1.clone()))
+        );
+        // An adoption is an update whose `after` carries the marker.
+        assert_eq!(
+            step("<= iam.user.a"),
+            Some(("update", both.0.clone(), both.1.clone()))
+        );
+        assert_eq!(step("-/+ iam.user.a"), Some(("replace", both.0, both.1)));
+        // Objects of another type, or none at all, are no step.
+        let misfit = "a `Create` change whose before/after objects do not fit its kind";
+        assert_eq!(
+            Step::<Namespace>::of(&change("+ iam.user.a")),
+            Err(misfit.to_string())
+        );
+        assert_eq!(
+            Step::<User>::of(&Change::from_line("+ iam.user.a")),
+            Err(misfit.to_string())
         );
     }
 }

@@ -19,8 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_eks::types::{AccessScope as EksScope, AccessScopeType};
 
+use crate::apply::Step;
 use crate::model::{AccessEntry, AccessScope, IamArn, PRINCIPAL_ID_TAG, PodIdentityAssociation};
-use crate::plan::{Action, Change, Kind, Object};
+use crate::plan::{Change, Kind, Object};
 
 use super::apply::Created;
 use super::retry::{AwsCalls, RetryPolicy, aws_executor};
@@ -102,51 +103,29 @@ impl EksExecutor {
             eks: &cluster.client,
             cluster: &cluster.eks_name,
         };
-        match (change.address.kind, &change.before, &change.after) {
-            (Kind::AccessEntry, None, Some(Object::AccessEntry(after))) => {
-                cluster.create_entry(name, after).await
-            }
-            (Kind::AccessEntry, Some(Object::AccessEntry(_)), None) => {
-                cluster.delete_entry(name).await
-            }
-            (Kind::AccessEntry, Some(Object::AccessEntry(_)), Some(Object::AccessEntry(after)))
-                if change.action == Action::Replace =>
-            {
-                cluster.delete_entry(name).await?;
-                cluster.create_entry(name, after).await
-            }
-            (
-                Kind::AccessEntry,
-                Some(Object::AccessEntry(before)),
-                Some(Object::AccessEntry(after)),
-            ) => cluster.update_entry(name, before, after).await,
-            (Kind::PodIdentity, None, Some(Object::PodIdentity(after))) => {
-                cluster.create_association(name, after).await
-            }
-            (Kind::PodIdentity, Some(Object::PodIdentity(before)), None) => {
-                cluster.delete_association(name, before).await
-            }
-            (
-                Kind::PodIdentity,
-                Some(Object::PodIdentity(before)),
-                Some(Object::PodIdentity(after)),
-            ) if change.action == Action::Replace => {
-                cluster.delete_association(name, before).await?;
-                cluster.create_association(name, after).await
-            }
-            (
-                Kind::PodIdentity,
-                Some(Object::PodIdentity(before)),
-                Some(Object::PodIdentity(after)),
-            ) => cluster.update_association(name, before, after).await,
-            (Kind::AccessEntry | Kind::PodIdentity, _, _) => Err(other(
-                change,
-                format!(
-                    "a `{:?}` change whose before/after objects do not fit its kind",
-                    change.action
-                ),
-            )),
-            (kind, _, _) => Err(other(
+        let misfit = |message| other(change, message);
+        match change.address.kind {
+            Kind::AccessEntry => match Step::of(change).map_err(misfit)? {
+                Step::Create(after) => cluster.create_entry(name, after).await,
+                Step::Update(before, after) => cluster.update_entry(name, before, after).await,
+                Step::Replace(_, after) => {
+                    cluster.delete_entry(name).await?;
+                    cluster.create_entry(name, after).await
+                }
+                Step::Delete(_) => cluster.delete_entry(name).await,
+            },
+            Kind::PodIdentity => match Step::of(change).map_err(misfit)? {
+                Step::Create(after) => cluster.create_association(name, after).await,
+                Step::Update(before, after) => {
+                    cluster.update_association(name, before, after).await
+                }
+                Step::Replace(before, after) => {
+                    cluster.delete_association(name, before).await?;
+                    cluster.create_association(name, after).await
+                }
+                Step::Delete(before) => cluster.delete_association(name, before).await,
+            },
+            kind => Err(other(
                 change,
                 format!(
                     "`{}` objects are not EKS objects; the EKS executor cannot apply them",
@@ -529,13 +508,9 @@ fn split_key<'a>(key: &'a str, object: &str) -> Result<(&'a str, &'a str), AwsEr
     })
 }
 
+/// A change this executor cannot carry out: not an EKS one, or one whose objects do not fit.
 fn other(change: &Change, message: String) -> AwsError {
-    AwsError {
-        call: "eks",
-        object: Some(change.address.to_string()),
-        kind: ErrorKind::Other,
-        message,
-    }
+    AwsError::unfit("eks", change, message)
 }
 
 impl EksExecutor {
@@ -693,6 +668,59 @@ mod tests {
             "deployer",
         ] {
             assert!(!executor.is_fresh(other), "{other}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_whose_objects_do_not_fit_its_kind_fails_before_any_call() {
+        let eks = aws_sdk_eks::Client::from_conf(
+            aws_sdk_eks::Config::builder()
+                .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+                .build(),
+        );
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::Config::builder()
+                .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+                .build(),
+        );
+        let cluster = EksCluster {
+            client: eks,
+            eks_name: "demo".into(),
+        };
+        let executor = EksExecutor::new(BTreeMap::from([("demo".into(), cluster)]), iam, "1");
+        let namespace = || Some(Object::Namespace(crate::model::Namespace::default()));
+        for (kind, action, before, after) in [
+            (
+                Kind::AccessEntry,
+                crate::plan::Action::Create,
+                None,
+                namespace(),
+            ),
+            (
+                Kind::PodIdentity,
+                crate::plan::Action::Update,
+                namespace(),
+                namespace(),
+            ),
+            (Kind::PodIdentity, crate::plan::Action::Delete, None, None),
+        ] {
+            let change = Change {
+                address: crate::plan::Address::cluster(kind, "demo", "x"),
+                action,
+                reason: None,
+                before,
+                after,
+                fields: Vec::new(),
+            };
+            let error = executor.execute_change(&change).await.err();
+            assert_eq!(
+                error.map(|error| (error.call, error.object, error.message)),
+                Some((
+                    "eks",
+                    Some(change.address.to_string()),
+                    format!("a `{action:?}` change whose before/after objects do not fit its kind")
+                ))
+            );
         }
     }
 }

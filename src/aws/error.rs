@@ -116,6 +116,21 @@ impl AwsError {
         }
     }
 
+    /// A change an executor cannot carry out, found before any call: `executor` (`iam`,
+    /// `eks`) stands for the call, and the change's address names the object.
+    pub(crate) fn unfit(
+        executor: &'static str,
+        change: &crate::plan::Change,
+        message: String,
+    ) -> Self {
+        Self {
+            call: executor,
+            object: Some(change.address.to_string()),
+            kind: ErrorKind::Other,
+            message,
+        }
+    }
+
     /// The call and what went wrong, without the message: for a one-line note
     /// (`` `iam:ListMFADevices`: access denied ``).
     pub fn brief(&self) -> String {

@@ -150,33 +150,7 @@ impl IamArn {
             });
         }
         let (path, name) = split_path(&arn.resource[kind.len()..])?;
-        Some(match kind {
-            "user" => IamArn::User {
-                partition,
-                account,
-                path,
-                name,
-            },
-            "role" => IamArn::Role {
-                partition,
-                account,
-                path,
-                name,
-            },
-            "group" => IamArn::Group {
-                partition,
-                account,
-                path,
-                name,
-            },
-            "policy" => IamArn::Policy {
-                partition,
-                account,
-                path,
-                name,
-            },
-            _ => return None,
-        })
+        IamArn::with_path(kind, partition, account, path, name)
     }
 
     /// A role ARN without its path: how aws-auth and EKS match a role.
@@ -245,13 +219,7 @@ impl IamArn {
 
     /// The path and name of a user, role, group or policy.
     fn path_and_name(&self) -> Option<(&str, &str)> {
-        match self {
-            IamArn::User { path, name, .. }
-            | IamArn::Role { path, name, .. }
-            | IamArn::Group { path, name, .. }
-            | IamArn::Policy { path, name, .. } => Some((path, name)),
-            _ => None,
-        }
+        self.path_parts().map(|(_, path, name)| (path, name))
     }
 
     /// The name of a role ARN (paths aside); `None` for any other kind.
@@ -292,11 +260,7 @@ impl IamArn {
     /// The same ARN with the path `/`: aws-auth and EKS match a role without its path.
     pub fn without_path(&self) -> IamArn {
         let mut arn = self.clone();
-        if let IamArn::User { path, .. }
-        | IamArn::Role { path, .. }
-        | IamArn::Group { path, .. }
-        | IamArn::Policy { path, .. } = &mut arn
-        {
+        if let Some(path) = arn.path_mut() {
             *path = "/".to_string();
         }
         arn
@@ -314,80 +278,77 @@ impl IamArn {
 impl fmt::Display for IamArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (partition, account) = (self.partition(), self.account());
-        match self {
-            IamArn::User { path, name, .. } => {
-                write!(f, "arn:{partition}:iam::{account}:user{path}{name}")
+        match (self, self.path_parts()) {
+            (_, Some((kind, path, name))) => {
+                write!(f, "arn:{partition}:iam::{account}:{kind}{path}{name}")
             }
-            IamArn::Role { path, name, .. } => {
-                write!(f, "arn:{partition}:iam::{account}:role{path}{name}")
-            }
-            IamArn::Group { path, name, .. } => {
-                write!(f, "arn:{partition}:iam::{account}:group{path}{name}")
-            }
-            IamArn::Policy { path, name, .. } => {
-                write!(f, "arn:{partition}:iam::{account}:policy{path}{name}")
-            }
-            IamArn::OidcProvider { host, .. } => {
+            (IamArn::OidcProvider { host, .. }, _) => {
                 write!(f, "arn:{partition}:iam::{account}:oidc-provider/{host}")
             }
-            IamArn::AssumedRole { role, session, .. } => {
+            (IamArn::AssumedRole { role, session, .. }, _) => {
                 write!(
                     f,
                     "arn:{partition}:sts::{account}:assumed-role/{role}/{session}"
                 )
             }
-            IamArn::AccountRoot { .. } => write!(f, "arn:{partition}:iam::{account}:root"),
+            // The account root: every other kind is above.
+            (_, None) => write!(f, "arn:{partition}:iam::{account}:root"),
         }
     }
 }
 
-fn with_path(partition: &str, account: &str, path: &str, name: &str) -> [String; 4] {
-    [partition, account, path, name].map(str::to_string)
+/// The IAM kinds an ARN names by a path and a name, each with its variant, the word its ARN
+/// spells it with, and the function below that spells one: parsing, display and the
+/// constructors go through this one table.
+macro_rules! path_kinds {
+    ($($variant:ident $word:literal $constructor:ident,)+) => {
+        impl IamArn {
+            /// A user, role, group or policy, from the word its ARN spells its kind with.
+            fn with_path(
+                kind: &str,
+                partition: String,
+                account: String,
+                path: String,
+                name: String,
+            ) -> Option<IamArn> {
+                match kind {
+                    $($word => Some(IamArn::$variant { partition, account, path, name }),)+
+                    _ => None,
+                }
+            }
+
+            /// The kind's word, the path and the name of a user, role, group or policy.
+            fn path_parts(&self) -> Option<(&'static str, &str, &str)> {
+                match self {
+                    $(IamArn::$variant { path, name, .. } => Some(($word, path, name)),)+
+                    _ => None,
+                }
+            }
+
+            fn path_mut(&mut self) -> Option<&mut String> {
+                match self {
+                    $(IamArn::$variant { path, .. } => Some(path),)+
+                    _ => None,
+                }
+            }
+        }
+
+        $(
+            #[doc = concat!("`arn:PARTITION:iam::ACCOUNT:", $word, "{path}{name}`; `path` is `/` or `/a/b/`.")]
+            pub fn $constructor(partition: &str, account: &str, path: &str, name: &str) -> String {
+                let [partition, account, path, name] =
+                    [partition, account, path, name].map(str::to_string);
+                IamArn::$variant { partition, account, path, name }.to_string()
+            }
+        )+
+    };
 }
 
-/// `arn:PARTITION:iam::ACCOUNT:user{path}{name}`; `path` is `/` or `/a/b/`.
-pub fn user(partition: &str, account: &str, path: &str, name: &str) -> String {
-    let [partition, account, path, name] = with_path(partition, account, path, name);
-    IamArn::User {
-        partition,
-        account,
-        path,
-        name,
-    }
-    .to_string()
-}
-
-pub fn role(partition: &str, account: &str, path: &str, name: &str) -> String {
-    let [partition, account, path, name] = with_path(partition, account, path, name);
-    IamArn::Role {
-        partition,
-        account,
-        path,
-        name,
-    }
-    .to_string()
-}
-
-pub fn group(partition: &str, account: &str, path: &str, name: &str) -> String {
-    let [partition, account, path, name] = with_path(partition, account, path, name);
-    IamArn::Group {
-        partition,
-        account,
-        path,
-        name,
-    }
-    .to_string()
-}
-
-pub fn policy(partition: &str, account: &str, path: &str, name: &str) -> String {
-    let [partition, account, path, name] = with_path(partition, account, path, name);
-    IamArn::Policy {
-        partition,
-        account,
-        path,
-        name,
-    }
-    .to_string()
+path_kinds! {
+    User "user" user,
+    Role "role" role,
+    Group "group" group,
+    Policy "policy" policy,
 }
 
 /// `name` may carry the managed policy's path: `service-role/X`.
@@ -535,6 +496,27 @@ mod tests {
 
     #[test]
     fn builders_spell_what_parse_reads() {
+        let kind = |arn: &IamArn| match arn {
+            IamArn::User { .. } => "user",
+            IamArn::Role { .. } => "role",
+            IamArn::Group { .. } => "group",
+            IamArn::Policy { .. } => "policy",
+            _ => "other",
+        };
+        for (arn, word) in [
+            (user("aws", "1", "/p/", "n"), "user"),
+            (role("aws", "1", "/p/", "n"), "role"),
+            (group("aws", "1", "/p/", "n"), "group"),
+            (policy("aws", "1", "/p/", "n"), "policy"),
+        ] {
+            assert_eq!(arn, format!("arn:aws:iam::1:{word}/p/n"));
+            let parsed = IamArn::parse(&arn);
+            assert_eq!(parsed.as_ref().map(kind), Some(word));
+            assert_eq!(
+                parsed.as_ref().and_then(|arn| arn.path().zip(arn.name())),
+                Some(("/p/", "n"))
+            );
+        }
         assert_eq!(
             role("aws", "1", "/team/", "admin"),
             "arn:aws:iam::1:role/team/admin"

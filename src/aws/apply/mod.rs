@@ -38,7 +38,6 @@ macro_rules! iam_call {
     };
 }
 
-mod group;
 pub mod keys;
 mod oidc;
 mod policy;
@@ -52,15 +51,37 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_sdk_iam::types::Tag;
 
-use crate::apply::ApplyError;
-use crate::model::IamArn;
-use crate::model::PolicyDocument;
-use crate::plan::{Action, Change, Kind, Object};
-
-use principal::New;
+use crate::apply::{ApplyError, Step};
+use crate::model::{Group, IamArn, OidcProvider, Policy, PolicyDocument, Role, User};
+use crate::plan::{Change, Kind, Variant};
 
 use super::retry::{AwsCalls, Request, RetryPolicy, ServiceError, aws_executor};
 use super::{AwsError, ErrorKind};
+
+/// An IAM object kind as the executor applies it: how to create, update and delete one. A
+/// replace deletes, then creates, unless the kind says otherwise.
+trait Apply: Variant + Sync {
+    async fn create(ex: &IamExecutor, name: &str, after: &Self) -> Result<(), AwsError>;
+
+    async fn update(
+        ex: &IamExecutor,
+        name: &str,
+        before: &Self,
+        after: &Self,
+    ) -> Result<(), AwsError>;
+
+    async fn delete(ex: &IamExecutor, name: &str, before: &Self) -> Result<(), AwsError>;
+
+    async fn replace(
+        ex: &IamExecutor,
+        name: &str,
+        before: &Self,
+        after: &Self,
+    ) -> Result<(), AwsError> {
+        Self::delete(ex, name, before).await?;
+        Self::create(ex, name, after).await
+    }
+}
 
 /// Carries out IAM changes in one account.
 #[derive(Debug)]
@@ -140,86 +161,30 @@ impl IamExecutor {
     }
 
     async fn execute_change(&self, change: &Change) -> Result<(), AwsError> {
-        let name = change.address.name.as_str();
-        let before = change.before.as_ref();
-        let after = change.after.as_ref();
-        match (change.address.kind, change.action) {
-            (Kind::Policy, action) => match (before, after) {
-                (None, Some(Object::Policy(after))) => policy::create(self, name, after).await,
-                (Some(Object::Policy(before)), None) => policy::delete(self, name, before).await,
-                (Some(Object::Policy(before)), Some(Object::Policy(after)))
-                    if action == Action::Replace =>
-                {
-                    policy::replace(self, name, before, after).await
-                }
-                (Some(Object::Policy(before)), Some(Object::Policy(after))) => {
-                    policy::update(self, name, before, after).await
-                }
-                _ => Err(mismatch(change)),
-            },
-            (Kind::Group, _) => match (before, after) {
-                (None, Some(Object::Group(after))) => {
-                    principal::create(self, New::Group(name, after)).await
-                }
-                (Some(Object::Group(_)), None) => group::delete(self, name).await,
-                (Some(Object::Group(before)), Some(Object::Group(after))) => {
-                    group::update(self, name, before, after).await
-                }
-                _ => Err(mismatch(change)),
-            },
-            (Kind::User, action) => match (before, after) {
-                (None, Some(Object::User(after))) => {
-                    principal::create(self, New::User(name, after)).await
-                }
-                (Some(Object::User(before)), None) => user::delete(self, name, before).await,
-                (Some(Object::User(before)), Some(Object::User(after)))
-                    if action == Action::Replace =>
-                {
-                    user::delete(self, name, before).await?;
-                    principal::create(self, New::User(name, after)).await
-                }
-                (Some(Object::User(before)), Some(Object::User(after))) => {
-                    user::update(self, name, before, after).await
-                }
-                _ => Err(mismatch(change)),
-            },
-            (Kind::Role, action) => match (before, after) {
-                (None, Some(Object::Role(after))) => {
-                    principal::create(self, New::Role(name, after)).await
-                }
-                (Some(Object::Role(_)), None) => role::delete(self, name).await,
-                (Some(Object::Role(_)), Some(Object::Role(after))) if action == Action::Replace => {
-                    role::delete(self, name).await?;
-                    principal::create(self, New::Role(name, after)).await
-                }
-                (Some(Object::Role(before)), Some(Object::Role(after))) => {
-                    role::update(self, name, before, after).await
-                }
-                _ => Err(mismatch(change)),
-            },
-            (Kind::OidcProvider, action) => match (before, after) {
-                (None, Some(Object::OidcProvider(after))) => oidc::create(self, name, after).await,
-                (Some(Object::OidcProvider(_)), None) => oidc::delete(self, name).await,
-                (Some(Object::OidcProvider(_)), Some(Object::OidcProvider(after)))
-                    if action == Action::Replace =>
-                {
-                    oidc::delete(self, name).await?;
-                    oidc::create(self, name, after).await
-                }
-                (Some(Object::OidcProvider(before)), Some(Object::OidcProvider(after))) => {
-                    oidc::update(self, name, before, after).await
-                }
-                _ => Err(mismatch(change)),
-            },
-            (kind, _) => Err(AwsError {
-                call: "iam",
-                object: Some(change.address.to_string()),
-                kind: ErrorKind::Other,
-                message: format!(
+        match change.address.kind {
+            Kind::Policy => self.apply_step::<Policy>(change).await,
+            Kind::Group => self.apply_step::<Group>(change).await,
+            Kind::User => self.apply_step::<User>(change).await,
+            Kind::Role => self.apply_step::<Role>(change).await,
+            Kind::OidcProvider => self.apply_step::<OidcProvider>(change).await,
+            kind => Err(other(
+                change,
+                format!(
                     "`{}` objects are not IAM objects; the IAM executor cannot apply them",
                     kind.as_str()
                 ),
-            }),
+            )),
+        }
+    }
+
+    /// Carries out `change`, whose objects must be of the kind `T` its address names.
+    async fn apply_step<T: Apply>(&self, change: &Change) -> Result<(), AwsError> {
+        let name = change.address.name.as_str();
+        match Step::<T>::of(change).map_err(|message| other(change, message))? {
+            Step::Create(after) => T::create(self, name, after).await,
+            Step::Update(before, after) => T::update(self, name, before, after).await,
+            Step::Replace(before, after) => T::replace(self, name, before, after).await,
+            Step::Delete(before) => T::delete(self, name, before).await,
         }
     }
 
@@ -338,16 +303,9 @@ fn missing_policy(error: &AwsError) -> Option<&str> {
         .find(|word| word.starts_with("arn:") && word.contains(":policy/"))
 }
 
-fn mismatch(change: &Change) -> AwsError {
-    AwsError {
-        call: "iam",
-        object: Some(change.address.to_string()),
-        kind: ErrorKind::Other,
-        message: format!(
-            "a `{:?}` change whose before/after objects do not fit its kind",
-            change.action
-        ),
-    }
+/// A change this executor cannot carry out: not an IAM one, or one whose objects do not fit.
+fn other(change: &Change, message: String) -> AwsError {
+    AwsError::unfit("iam", change, message)
 }
 
 /// A document as IAM takes it: compact JSON.
@@ -458,7 +416,72 @@ fn inline_changes<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::string_map;
+    use crate::model::{Namespace, string_map};
+    use crate::plan::Object;
+
+    /// An executor that reaches no IAM endpoint: for what is decided before any call.
+    pub(super) fn executor() -> IamExecutor {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        IamExecutor::new(
+            aws_sdk_iam::Client::from_conf(config),
+            "111122223333",
+            "aws",
+        )
+    }
+
+    /// `line` (`+ iam.user.alice`) with these objects.
+    fn change(line: &str, before: Option<Object>, after: Option<Object>) -> Change {
+        Change {
+            before,
+            after,
+            ..Change::from_line(line)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_whose_objects_do_not_fit_its_kind_fails_before_any_call() {
+        let user = || Some(Object::User(User::default()));
+        let group = || Some(Object::Group(Group::default()));
+        let provider = || Some(Object::OidcProvider(OidcProvider::default()));
+        let cases = [
+            (change("+ iam.user.alice", None, group()), "Create"),
+            (change("- iam.group.ops", user(), None), "Delete"),
+            (change("~ iam.user.alice", user(), group()), "Update"),
+            (
+                change("-/+ iam.oidc-provider.example.com", provider(), user()),
+                "Replace",
+            ),
+            (change("+ iam.user.alice", None, None), "Create"),
+        ];
+        let ex = executor();
+        for (change, action) in cases {
+            let error = ex.execute_change(&change).await.err();
+            let expected =
+                format!("a `{action}` change whose before/after objects do not fit its kind");
+            assert_eq!(
+                error
+                    .as_ref()
+                    .map(|error| (error.call, error.message.as_str())),
+                Some(("iam", expected.as_str())),
+                "{}",
+                change.address
+            );
+            let error = error.map(|error| error.object);
+            assert_eq!(error, Some(Some(change.address.to_string())));
+        }
+        let namespace = Some(Object::Namespace(Namespace::default()));
+        let change = change("+ cluster.demo.namespace.team", None, namespace);
+        let error = ex.execute_change(&change).await.err();
+        assert_eq!(
+            error.map(|error| error.message),
+            Some(
+                "`namespace` objects are not IAM objects; the IAM executor cannot apply them"
+                    .to_string()
+            )
+        );
+    }
 
     #[test]
     fn tag_changes_set_new_and_changed_and_remove_dropped() {

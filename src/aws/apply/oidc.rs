@@ -4,84 +4,82 @@
 use crate::model::OidcProvider;
 
 use super::AwsCalls as _;
-use super::{AwsError, IamExecutor, Tagged, create_tags, set_changes};
+use super::{Apply, AwsError, IamExecutor, Tagged, create_tags, set_changes};
 
-pub(super) async fn create(
-    ex: &IamExecutor,
-    name: &str,
-    provider: &OidcProvider,
-) -> Result<(), AwsError> {
-    let object = format!("OIDC provider `{name}`");
-    let url = format!("https://{name}");
-    let client_ids: Vec<String> = provider.client_ids.iter().cloned().collect();
-    let tags = create_tags(&provider.tags);
-    ex.call("iam:CreateOpenIDConnectProvider", &object, false, || {
-        ex.iam
-            .create_open_id_connect_provider()
-            .url(&url)
-            .set_client_id_list(Some(client_ids.clone()))
-            .set_tags(tags.clone())
-            .send()
-    })
-    .await?;
-    ex.remember_created(ex.oidc_provider_arn(name));
-    Ok(())
-}
-
-pub(super) async fn update(
-    ex: &IamExecutor,
-    name: &str,
-    before: &OidcProvider,
-    after: &OidcProvider,
-) -> Result<(), AwsError> {
-    let object = format!("OIDC provider `{name}`");
-    let arn = ex.oidc_provider_arn(name);
-    let fresh = ex.is_fresh([arn.as_str()]);
-    let (add, remove) = set_changes(&before.client_ids, &after.client_ids);
-    for client_id in add {
-        ex.call(
-            "iam:AddClientIDToOpenIDConnectProvider",
-            &object,
-            fresh,
-            || {
-                ex.iam
-                    .add_client_id_to_open_id_connect_provider()
-                    .open_id_connect_provider_arn(&arn)
-                    .client_id(client_id)
-                    .send()
-            },
-        )
+impl Apply for OidcProvider {
+    async fn create(ex: &IamExecutor, name: &str, after: &OidcProvider) -> Result<(), AwsError> {
+        let object = format!("OIDC provider `{name}`");
+        let url = format!("https://{name}");
+        let client_ids: Vec<String> = after.client_ids.iter().cloned().collect();
+        let tags = create_tags(&after.tags);
+        ex.call("iam:CreateOpenIDConnectProvider", &object, false, || {
+            ex.iam
+                .create_open_id_connect_provider()
+                .url(&url)
+                .set_client_id_list(Some(client_ids.clone()))
+                .set_tags(tags.clone())
+                .send()
+        })
         .await?;
+        ex.remember_created(ex.oidc_provider_arn(name));
+        Ok(())
     }
-    for client_id in remove {
-        ex.call(
-            "iam:RemoveClientIDFromOpenIDConnectProvider",
-            &object,
-            fresh,
-            || {
-                ex.iam
-                    .remove_client_id_from_open_id_connect_provider()
-                    .open_id_connect_provider_arn(&arn)
-                    .client_id(client_id)
-                    .send()
-            },
-        )
-        .await?;
-    }
-    Tagged::OidcProvider(&arn)
-        .retag(ex, &object, fresh, &before.tags, &after.tags)
-        .await
-}
 
-pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError> {
-    let object = format!("OIDC provider `{name}`");
-    let arn = ex.oidc_provider_arn(name);
-    ex.call_if_exists("iam:DeleteOpenIDConnectProvider", &object, || {
-        ex.iam
-            .delete_open_id_connect_provider()
-            .open_id_connect_provider_arn(&arn)
-            .send()
-    })
-    .await?;
-    Ok(())
+    async fn update(
+        ex: &IamExecutor,
+        name: &str,
+        before: &OidcProvider,
+        after: &OidcProvider,
+    ) -> Result<(), AwsError> {
+        let object = format!("OIDC provider `{name}`");
+        let arn = ex.oidc_provider_arn(name);
+        let fresh = ex.is_fresh([arn.as_str()]);
+        let (add, remove) = set_changes(&before.client_ids, &after.client_ids);
+        for client_id in add {
+            ex.call(
+                "iam:AddClientIDToOpenIDConnectProvider",
+                &object,
+                fresh,
+                || {
+                    ex.iam
+                        .add_client_id_to_open_id_connect_provider()
+                        .open_id_connect_provider_arn(&arn)
+                        .client_id(client_id)
+                        .send()
+                },
+            )
+            .await?;
+        }
+        for client_id in remove {
+            ex.call(
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
+                &object,
+                fresh,
+                || {
+                    ex.iam
+                        .remove_client_id_from_open_id_connect_provider()
+                        .open_id_connect_provider_arn(&arn)
+                        .client_id(client_id)
+                        .send()
+                },
+            )
+            .await?;
+        }
+        Tagged::OidcProvider(&arn)
+            .retag(ex, &object, fresh, &before.tags, &after.tags)
+            .await
+    }
+
+    async fn delete(ex: &IamExecutor, name: &str, _: &OidcProvider) -> Result<(), AwsError> {
+        let object = format!("OIDC provider `{name}`");
+        let arn = ex.oidc_provider_arn(name);
+        ex.call_if_exists("iam:DeleteOpenIDConnectProvider", &object, || {
+            ex.iam
+                .delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .send()
+        })
+        .await?;
+        Ok(())
+    }
 }

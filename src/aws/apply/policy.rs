@@ -7,7 +7,7 @@ use crate::model::Policy;
 
 use super::AwsCalls as _;
 use super::principal::{PolicyCall, Principal};
-use super::{AwsError, IamExecutor, Tagged, create_tags, document_json};
+use super::{Apply, AwsError, IamExecutor, Tagged, create_tags, document_json};
 
 /// IAM's limit on versions per managed policy.
 const MAX_VERSIONS: usize = 5;
@@ -30,91 +30,93 @@ impl Entities {
     }
 }
 
-pub(super) async fn create(ex: &IamExecutor, name: &str, policy: &Policy) -> Result<(), AwsError> {
-    let object = format!("policy `{name}`");
-    let document = document_json(&policy.document);
-    let tags = create_tags(&policy.tags);
-    ex.call("iam:CreatePolicy", &object, false, || {
-        ex.iam
-            .create_policy()
-            .policy_name(name)
-            .path(&policy.path)
-            .set_description(policy.description.clone())
-            .policy_document(&document)
-            .set_tags(tags.clone())
-            .send()
-    })
-    .await?;
-    ex.remember_created(ex.policy_arn(&policy.path, name));
-    Ok(())
-}
+impl Apply for Policy {
+    async fn create(ex: &IamExecutor, name: &str, after: &Policy) -> Result<(), AwsError> {
+        let object = format!("policy `{name}`");
+        let document = document_json(&after.document);
+        let tags = create_tags(&after.tags);
+        ex.call("iam:CreatePolicy", &object, false, || {
+            ex.iam
+                .create_policy()
+                .policy_name(name)
+                .path(&after.path)
+                .set_description(after.description.clone())
+                .policy_document(&document)
+                .set_tags(tags.clone())
+                .send()
+        })
+        .await?;
+        ex.remember_created(ex.policy_arn(&after.path, name));
+        Ok(())
+    }
 
-pub(super) async fn update(
-    ex: &IamExecutor,
-    name: &str,
-    before: &Policy,
-    after: &Policy,
-) -> Result<(), AwsError> {
-    let object = format!("policy `{name}`");
-    let arn = ex.policy_arn(&after.path, name);
-    let fresh = ex.is_fresh([arn.as_str()]);
-    if before.document != after.document {
-        let versions = list_versions(ex, &arn, &object, fresh).await?;
-        if versions.len() >= MAX_VERSIONS
-            && let Some(oldest) = oldest_non_default(&versions)
-        {
-            ex.call("iam:DeletePolicyVersion", &object, fresh, || {
+    async fn update(
+        ex: &IamExecutor,
+        name: &str,
+        before: &Policy,
+        after: &Policy,
+    ) -> Result<(), AwsError> {
+        let object = format!("policy `{name}`");
+        let arn = ex.policy_arn(&after.path, name);
+        let fresh = ex.is_fresh([arn.as_str()]);
+        if before.document != after.document {
+            let versions = list_versions(ex, &arn, &object, fresh).await?;
+            if versions.len() >= MAX_VERSIONS
+                && let Some(oldest) = oldest_non_default(&versions)
+            {
+                ex.call("iam:DeletePolicyVersion", &object, fresh, || {
+                    ex.iam
+                        .delete_policy_version()
+                        .policy_arn(&arn)
+                        .version_id(&oldest)
+                        .send()
+                })
+                .await?;
+            }
+            let document = document_json(&after.document);
+            ex.call("iam:CreatePolicyVersion", &object, fresh, || {
                 ex.iam
-                    .delete_policy_version()
+                    .create_policy_version()
                     .policy_arn(&arn)
-                    .version_id(&oldest)
+                    .policy_document(&document)
+                    .set_as_default(true)
                     .send()
             })
             .await?;
         }
-        let document = document_json(&after.document);
-        ex.call("iam:CreatePolicyVersion", &object, fresh, || {
-            ex.iam
-                .create_policy_version()
-                .policy_arn(&arn)
-                .policy_document(&document)
-                .set_as_default(true)
-                .send()
-        })
-        .await?;
+        Tagged::Policy(&arn)
+            .retag(ex, &object, fresh, &before.tags, &after.tags)
+            .await
     }
-    Tagged::Policy(&arn)
-        .retag(ex, &object, fresh, &before.tags, &after.tags)
-        .await
-}
 
-/// Delete and create again, then attach the new policy wherever the old one was.
-pub(super) async fn replace(
-    ex: &IamExecutor,
-    name: &str,
-    before: &Policy,
-    after: &Policy,
-) -> Result<(), AwsError> {
-    let object = format!("policy `{name}`");
-    let old_arn = ex.policy_arn(&before.path, name);
-    let entities = list_entities(ex, &old_arn, &object).await?;
-    delete_arn(ex, &old_arn, &object, &entities).await?;
-    create(ex, name, after).await?;
-    let arn = ex.policy_arn(&after.path, name);
-    for principal in entities.principals() {
-        principal
-            .policy(ex, &object, true, PolicyCall::Attach(&arn))
-            .await?;
+    /// Delete and create again, then attach the new policy wherever the old one was.
+    async fn replace(
+        ex: &IamExecutor,
+        name: &str,
+        before: &Policy,
+        after: &Policy,
+    ) -> Result<(), AwsError> {
+        let object = format!("policy `{name}`");
+        let old_arn = ex.policy_arn(&before.path, name);
+        let entities = list_entities(ex, &old_arn, &object).await?;
+        delete_arn(ex, &old_arn, &object, &entities).await?;
+        Self::create(ex, name, after).await?;
+        let arn = ex.policy_arn(&after.path, name);
+        for principal in entities.principals() {
+            principal
+                .policy(ex, &object, true, PolicyCall::Attach(&arn))
+                .await?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// Detach from everything, delete the non-default versions, then the policy.
-pub(super) async fn delete(ex: &IamExecutor, name: &str, before: &Policy) -> Result<(), AwsError> {
-    let object = format!("policy `{name}`");
-    let arn = ex.policy_arn(&before.path, name);
-    let entities = list_entities(ex, &arn, &object).await?;
-    delete_arn(ex, &arn, &object, &entities).await
+    /// Detach from everything, delete the non-default versions, then the policy.
+    async fn delete(ex: &IamExecutor, name: &str, before: &Policy) -> Result<(), AwsError> {
+        let object = format!("policy `{name}`");
+        let arn = ex.policy_arn(&before.path, name);
+        let entities = list_entities(ex, &arn, &object).await?;
+        delete_arn(ex, &arn, &object, &entities).await
+    }
 }
 
 async fn delete_arn(

@@ -1,18 +1,21 @@
-//! The policies of an IAM principal (user, group or role): attach, detach, put and delete
-//! them, bring them from one side of a change to the other, and drop them all before the
-//! principal is deleted. IAM has one operation per principal kind for each of these, alike but
-//! for the name parameter; this module holds that difference (as [`iam_call!`] tables) so the
-//! loops are written once, for every kind.
+//! IAM principals (users, groups and roles): one create, update, delete and replace for the
+//! three kinds, and their policies: attach, detach, put and delete them, bring them from one
+//! side of a change to the other, and drop them all before the principal is deleted. IAM has
+//! one operation per principal kind for each of these, alike but for the name parameter; this
+//! module holds that difference (as [`iam_call!`] tables, and [`Named`]) so the loops are
+//! written once, for every kind. What only one kind has lives in [`role`] and [`user`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::types::AttachedPolicy;
 
 use crate::model::{Group, PolicyHolder, Role, User};
+use crate::plan::Variant;
 
 use super::AwsCalls as _;
 use super::{
-    AwsError, IamExecutor, Tagged, create_tags, document_json, inline_changes, set_changes,
+    Apply, AwsError, IamExecutor, Tagged, create_tags, document_json, inline_changes, role,
+    set_changes, user,
 };
 
 /// A principal that holds policies, by name.
@@ -46,6 +49,12 @@ pub(super) struct Target<'a> {
 }
 
 impl<'a> Principal<'a> {
+    pub(super) fn name(self) -> &'a str {
+        match self {
+            Principal::User(name) | Principal::Group(name) | Principal::Role(name) => name,
+        }
+    }
+
     /// How errors name it: `user `alice``.
     pub(super) fn object(self) -> String {
         match self {
@@ -192,9 +201,10 @@ impl<'a> Principal<'a> {
         } [.send()], drop)
     }
 
-    /// Detaches every managed policy and deletes every inline policy the principal has now,
-    /// as IAM requires, then deletes the principal.
+    /// Unties the principal, detaches every managed policy and deletes every inline policy it
+    /// has now, as IAM requires, then deletes it.
     pub(super) async fn delete(self, ex: &IamExecutor, object: &str) -> Result<(), AwsError> {
+        self.untie(ex, object).await?;
         for arn in &self.attached_policies(ex, object).await? {
             self.policy(ex, object, false, PolicyCall::Detach(arn))
                 .await?;
@@ -204,6 +214,62 @@ impl<'a> Principal<'a> {
                 .await?;
         }
         self.delete_alone(ex, object).await
+    }
+
+    /// Takes the principal out of what IAM refuses to delete it in, as IAM lists it now: a
+    /// user out of its groups, a group's members out of it, a role out of its instance
+    /// profiles.
+    async fn untie(self, ex: &IamExecutor, object: &str) -> Result<(), AwsError> {
+        let others: Vec<String> = iam_call!(ex.call(object, false), match self {
+            Principal::User(name) => "iam:ListGroupsForUser" list_groups_for_user [.user_name(name)],
+            Principal::Group(name) => "iam:GetGroup" get_group [.group_name(name)],
+        } [.into_paginator().items().send().try_collect()], |listed| {
+            listed.iter().map(|other| other.name().to_string()).collect()
+        }, otherwise Vec::new())?;
+        for other in &others {
+            let (user, group) = match self {
+                Principal::User(name) => (name, other.as_str()),
+                Principal::Group(_) | Principal::Role(_) => (other.as_str(), self.name()),
+            };
+            leave_group(ex, object, user, group).await?;
+        }
+        if let Principal::Role(name) = self {
+            let profiles = ex
+                .call("iam:ListInstanceProfilesForRole", object, false, || {
+                    let pages = ex.iam.list_instance_profiles_for_role().role_name(name);
+                    pages.into_paginator().items().send().try_collect()
+                })
+                .await?;
+            for profile in &profiles {
+                let profile = profile.instance_profile_name();
+                ex.call_if_exists("iam:RemoveRoleFromInstanceProfile", object, || {
+                    ex.iam
+                        .remove_role_from_instance_profile()
+                        .instance_profile_name(profile)
+                        .role_name(name)
+                        .send()
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A user or a group as IAM lists it, by its name.
+trait IamName {
+    fn name(&self) -> &str;
+}
+
+impl IamName for aws_sdk_iam::types::User {
+    fn name(&self) -> &str {
+        self.user_name()
+    }
+}
+
+impl IamName for aws_sdk_iam::types::Group {
+    fn name(&self) -> &str {
+        self.group_name()
     }
 }
 
@@ -318,51 +384,136 @@ impl Target<'_> {
     }
 }
 
-/// A principal to create, with what access.yaml says it holds.
+/// A principal by name, with its object as one side of a change holds it.
 #[derive(Clone, Copy, Debug)]
-pub(super) enum New<'a> {
+pub(super) enum Named<'a> {
     User(&'a str, &'a User),
     Group(&'a str, &'a Group),
     Role(&'a str, &'a Role),
 }
 
-/// Creates a principal: its kind's create call (with the path, and for users and roles the
-/// boundary and tags; for roles the trust, description and session length), then what the
-/// create call does not set: memberships, attachments and inline policies.
-pub(super) async fn create(ex: &IamExecutor, new: New<'_>) -> Result<(), AwsError> {
-    let (principal, path) = match new {
-        New::User(name, user) => (Principal::User(name), &user.path),
-        New::Group(name, group) => (Principal::Group(name), &group.path),
-        New::Role(name, role) => (Principal::Role(name), &role.path),
-    };
-    let object = principal.object();
-    let trust = match new {
-        New::Role(_, role) => document_json(&role.trust),
-        New::User(..) | New::Group(..) => String::new(),
-    };
-    // A trust policy may name a principal created a moment ago.
-    let fresh = ex.names_fresh_principal(&trust);
-    iam_call!(ex.call(&object, fresh), match new {
-        New::User(name, user) => "iam:CreateUser" create_user [.user_name(name).set_permissions_boundary(user.permissions_boundary.clone()).set_tags(create_tags(&user.tags))],
-        New::Group(name, _group) => "iam:CreateGroup" create_group [.group_name(name)],
-        New::Role(name, role) => "iam:CreateRole" create_role [.role_name(name).assume_role_policy_document(&trust).set_description(role.description.clone()).set_max_session_duration(i32::try_from(role.max_session_duration).ok()).set_permissions_boundary(role.permissions_boundary.clone()).set_tags(create_tags(&role.tags))],
-    } [.path(path).send()], drop)?;
-    ex.remember_created(principal.key(ex, path));
-    let target = principal.target(ex, path);
-    match new {
-        New::User(_, user) => {
-            target
-                .sync_memberships(ex, &BTreeSet::new(), &user.groups)
-                .await?;
-            target.sync(ex, None, user).await
+impl<'a> Named<'a> {
+    fn principal(self) -> Principal<'a> {
+        match self {
+            Named::User(name, _) => Principal::User(name),
+            Named::Group(name, _) => Principal::Group(name),
+            Named::Role(name, _) => Principal::Role(name),
         }
-        New::Group(_, group) => {
-            target
-                .sync_memberships(ex, &BTreeSet::new(), &group.members)
-                .await?;
-            target.sync(ex, None, group).await
+    }
+
+    fn path(self) -> &'a str {
+        match self {
+            Named::User(_, user) => &user.path,
+            Named::Group(_, group) => &group.path,
+            Named::Role(_, role) => &role.path,
         }
-        New::Role(_, role) => target.sync(ex, None, role).await,
+    }
+
+    /// A user's groups or a group's members; roles belong to no group.
+    fn memberships(self) -> &'a BTreeSet<String> {
+        static NONE: BTreeSet<String> = BTreeSet::new();
+        match self {
+            Named::User(_, user) => &user.groups,
+            Named::Group(_, group) => &group.members,
+            Named::Role(..) => &NONE,
+        }
+    }
+}
+
+/// The model types of users, groups and roles: one [`Apply`] serves them all, the kinds
+/// differing only where [`Named`] and [`Principal`] say.
+pub(super) trait NamedPrincipal: PolicyHolder + Variant + Sync {
+    fn named<'a>(&'a self, name: &'a str) -> Named<'a>;
+}
+
+impl NamedPrincipal for User {
+    fn named<'a>(&'a self, name: &'a str) -> Named<'a> {
+        Named::User(name, self)
+    }
+}
+
+impl NamedPrincipal for Group {
+    fn named<'a>(&'a self, name: &'a str) -> Named<'a> {
+        Named::Group(name, self)
+    }
+}
+
+impl NamedPrincipal for Role {
+    fn named<'a>(&'a self, name: &'a str) -> Named<'a> {
+        Named::Role(name, self)
+    }
+}
+
+impl<H: NamedPrincipal> Apply for H {
+    /// Its kind's create call (with the path, and for users and roles the boundary and tags;
+    /// for roles the trust, description and session length), then what the create call does
+    /// not set: memberships, attachments and inline policies.
+    async fn create(ex: &IamExecutor, name: &str, after: &H) -> Result<(), AwsError> {
+        let new = after.named(name);
+        let (principal, path) = (new.principal(), new.path());
+        let object = principal.object();
+        let trust = match new {
+            Named::Role(_, role) => document_json(&role.trust),
+            Named::User(..) | Named::Group(..) => String::new(),
+        };
+        // A trust policy may name a principal created a moment ago.
+        let fresh = ex.names_fresh_principal(&trust);
+        iam_call!(ex.call(&object, fresh), match new {
+            Named::User(name, user) => "iam:CreateUser" create_user [.user_name(name).set_permissions_boundary(user.permissions_boundary.clone()).set_tags(create_tags(&user.tags))],
+            Named::Group(name, _group) => "iam:CreateGroup" create_group [.group_name(name)],
+            Named::Role(name, role) => "iam:CreateRole" create_role [.role_name(name).assume_role_policy_document(&trust).set_description(role.description.clone()).set_max_session_duration(i32::try_from(role.max_session_duration).ok()).set_permissions_boundary(role.permissions_boundary.clone()).set_tags(create_tags(&role.tags))],
+        } [.path(path).send()], drop)?;
+        ex.remember_created(principal.key(ex, path));
+        let target = principal.target(ex, path);
+        target
+            .sync_memberships(ex, &BTreeSet::new(), new.memberships())
+            .await?;
+        target.sync(ex, None, after).await
+    }
+
+    /// A role's own settings ([`role::update`]); a user's or group's path (adoption moves
+    /// either under the ownership path; a role's path change is a replace); memberships (the
+    /// planner takes out members the file does not declare; a saved plan's objects are applied
+    /// as they are, joins included); then what the principal holds.
+    async fn update(ex: &IamExecutor, name: &str, before: &H, after: &H) -> Result<(), AwsError> {
+        let (old, new) = (before.named(name), after.named(name));
+        let principal = old.principal();
+        let target = principal.target(ex, old.path());
+        if let (Named::Role(_, before), Named::Role(_, after)) = (old, new) {
+            role::update(ex, &target, before, after).await?;
+        }
+        if old.path() != new.path() {
+            let (object, fresh) = (target.object.as_str(), target.fresh);
+            principal.move_to(ex, object, fresh, new.path()).await?;
+            if fresh {
+                ex.remember_created(principal.key(ex, new.path()));
+            }
+        }
+        target
+            .sync_memberships(ex, old.memberships(), new.memberships())
+            .await?;
+        target.sync(ex, Some(before), after).await
+    }
+
+    /// A user as [`user::delete`] says; a group or a role as [`Principal::delete`] does.
+    async fn delete(ex: &IamExecutor, name: &str, before: &H) -> Result<(), AwsError> {
+        match before.named(name) {
+            Named::User(name, user) => user::delete(ex, name, user).await,
+            named => {
+                let principal = named.principal();
+                principal.delete(ex, &principal.object()).await
+            }
+        }
+    }
+
+    /// Delete, then create; the planner never replaces a group (a path change moves it), and
+    /// a group's replace is an update.
+    async fn replace(ex: &IamExecutor, name: &str, before: &H, after: &H) -> Result<(), AwsError> {
+        if let Named::Group(..) = after.named(name) {
+            return Self::update(ex, name, before, after).await;
+        }
+        Self::delete(ex, name, before).await?;
+        Self::create(ex, name, after).await
     }
 }
 
@@ -405,18 +556,8 @@ pub(super) async fn leave_group(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::executor;
     use super::*;
-
-    fn executor() -> IamExecutor {
-        let config = aws_sdk_iam::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build();
-        IamExecutor::new(
-            aws_sdk_iam::Client::from_conf(config),
-            "111122223333",
-            "aws",
-        )
-    }
 
     #[test]
     fn a_membership_is_named_and_judged_from_either_side() {

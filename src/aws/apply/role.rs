@@ -1,20 +1,21 @@
-//! IAM roles (created by [`principal::create`](super::principal::create)): update the trust,
-//! description, session length, boundary, tags, attachments and inline policies; delete after leaving instance profiles and
-//! dropping policies. A path change is a replace, done by the caller as delete + create.
+//! IAM roles: what only a role has to update, its trust, description and session length. The
+//! rest (create, the boundary, tags and policies, delete after leaving instance profiles) is
+//! every principal's ([`principal`](super::principal)); a path change is a replace.
 
 use crate::model::Role;
 
 use super::AwsCalls as _;
-use super::principal::Principal;
+use super::principal::Target;
 use super::{AwsError, IamExecutor, document_json};
 
+/// Takes the role's trust, description and session length from `before` to `after`.
 pub(super) async fn update(
     ex: &IamExecutor,
-    name: &str,
+    target: &Target<'_>,
     before: &Role,
     after: &Role,
 ) -> Result<(), AwsError> {
-    let target = Principal::Role(name).target(ex, &after.path);
+    let name = target.principal.name();
     let (object, fresh) = (target.object.as_str(), target.fresh);
     if before.trust != after.trust {
         let trust = document_json(&after.trust);
@@ -44,32 +45,5 @@ pub(super) async fn update(
         })
         .await?;
     }
-    target.sync(ex, Some(before), after).await
-}
-
-/// Leaves every instance profile, drops attachments and inline policies, then the role.
-pub(super) async fn delete(ex: &IamExecutor, name: &str) -> Result<(), AwsError> {
-    let principal = Principal::Role(name);
-    let object = principal.object();
-    let object = object.as_str();
-    let profiles = ex
-        .call("iam:ListInstanceProfilesForRole", object, false, || {
-            let pages = ex.iam.list_instance_profiles_for_role().role_name(name);
-            pages.into_paginator().items().send().try_collect()
-        })
-        .await?;
-    for profile in profiles
-        .iter()
-        .map(|profile| profile.instance_profile_name())
-    {
-        ex.call_if_exists("iam:RemoveRoleFromInstanceProfile", object, || {
-            ex.iam
-                .remove_role_from_instance_profile()
-                .instance_profile_name(profile)
-                .role_name(name)
-                .send()
-        })
-        .await?;
-    }
-    principal.delete(ex, object).await
+    Ok(())
 }

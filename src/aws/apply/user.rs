@@ -1,6 +1,6 @@
-//! IAM users (created by [`principal::create`](super::principal::create)): update the path,
-//! memberships, boundary, tags, attachments and inline policies; delete after removing what the plan knows the user holds, and the user's
-//! credentials only when IAM refuses without that.
+//! IAM users: what only a user has to delete, its credentials, removed only when IAM refuses
+//! without that. The rest (create, update, the policies) is every principal's
+//! ([`principal`](super::principal)).
 
 use crate::model::User;
 
@@ -12,33 +12,12 @@ use crate::aws::credentials::{
     list_signing_certificates, list_ssh_public_keys,
 };
 
-pub(super) async fn update(
-    ex: &IamExecutor,
-    name: &str,
-    before: &User,
-    after: &User,
-) -> Result<(), AwsError> {
-    let principal = Principal::User(name);
-    let target = principal.target(ex, &before.path);
-    let (object, fresh) = (target.object.as_str(), target.fresh);
-    if before.path != after.path {
-        principal.move_to(ex, object, fresh, &after.path).await?;
-        if fresh {
-            ex.remember_created(principal.key(ex, &after.path));
-        }
-    }
-    target
-        .sync_memberships(ex, &before.groups, &after.groups)
-        .await?;
-    target.sync(ex, Some(before), after).await
-}
-
 /// Deletes a user the way IAM requires, in as few calls as it allows: first what the plan
 /// knows the user holds (`before`: group memberships, attached and inline policies), then
 /// `DeleteUser`. Only when IAM refuses with `DeleteConflict` are the user's credentials
 /// listed and removed (access keys, console password, MFA devices, SSH keys, signing
 /// certificates, service-specific credentials), with whatever memberships and policies were
-/// added since the plan, and `DeleteUser` tried once more.
+/// added since the plan ([`Principal::delete`]), and `DeleteUser` tried once more.
 ///
 /// Emulators (moto, LocalStack) delete users without refusing and lack some of the listing
 /// calls (`ListServiceSpecificCredentials`): this order works on them too.
@@ -64,33 +43,11 @@ pub(super) async fn delete(ex: &IamExecutor, name: &str, before: &User) -> Resul
         other => return other,
     }
     remove_credentials(ex, name, object).await?;
-    let groups = groups_of(ex, name, object).await?;
-    for group in &groups {
-        leave_group(ex, object, name, group).await?;
-    }
     principal.delete(ex, object).await
 }
 
 fn is_delete_conflict(error: &AwsError) -> bool {
     matches!(&error.kind, ErrorKind::Service(code) if code == "DeleteConflict")
-}
-
-/// The groups `name` is in now, as IAM lists them.
-async fn groups_of(ex: &IamExecutor, name: &str, object: &str) -> Result<Vec<String>, AwsError> {
-    let groups = ex
-        .call("iam:ListGroupsForUser", object, false, || {
-            let pages = ex
-                .iam
-                .list_groups_for_user()
-                .user_name(name)
-                .into_paginator();
-            pages.items().send().try_collect()
-        })
-        .await?;
-    Ok(groups
-        .iter()
-        .map(|group| group.group_name().to_string())
-        .collect())
 }
 
 /// A credential IAM deletes by the user's name and its id.

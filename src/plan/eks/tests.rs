@@ -4,7 +4,7 @@ use crate::model::{
     AccessEntry, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry, Cluster, MANAGED_BY_TAG,
     MANAGED_BY_VALUE, MapKind, PodIdentityAssociation, PolicyDocument, Role, State,
 };
-use crate::plan::{Action, Desired, Kind, PlanOptions, Problem, plan};
+use crate::plan::{Action, Desired, Kind, Plan, PlanOptions, Problem, plan};
 
 const ROLE: &str = "arn:aws:iam::111122223333:role/admin";
 
@@ -136,6 +136,11 @@ fn a_mode_the_cluster_cannot_serve_is_refused_with_the_fix() {
     }
 }
 
+/// The plan from `want` and `live`, with the default options.
+fn default_plan(want: &Desired, live: &State) -> Plan {
+    plan(want, live, &PlanOptions::default()).expect("plan")
+}
+
 /// What each change is about and does, in plan order.
 fn actions(changes: &[crate::plan::Change]) -> Vec<(Kind, Action)> {
     changes
@@ -165,7 +170,7 @@ fn recorded_for(principal_id: &str) -> (Desired, State) {
 fn an_entry_of_a_recreated_role_is_replaced() {
     let (want, mut live) = recorded_for("AROAOLD");
     live.iam.roles.insert("admin".into(), role(Some("AROANEW")));
-    let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
+    let planned = default_plan(&want, &live);
     let [change] = &planned.changes[..] else {
         panic!("{:#?}", planned.changes);
     };
@@ -182,17 +187,12 @@ fn an_entry_of_a_recreated_role_is_replaced() {
 
     // The same id: nothing to do.
     live.iam.roles.insert("admin".into(), role(Some("AROAOLD")));
-    assert!(
-        !plan(&want, &live, &PlanOptions::default())
-            .expect("plan")
-            .has_changes()
-    );
+    assert!(!default_plan(&want, &live).has_changes());
 
     // The role is gone and this plan creates it again: the entry is replaced after it.
     live.iam.roles.clear();
-    let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
     assert_eq!(
-        actions(&planned.changes),
+        actions(&default_plan(&want, &live).changes),
         [
             (Kind::Role, Action::Create),
             (Kind::AccessEntry, Action::Replace)
@@ -292,7 +292,7 @@ fn pod_identity_associations_are_owned_by_tag() {
         },
     );
     live.iam.roles.insert("admin".into(), role(Some("AROA1")));
-    let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
+    let planned = default_plan(&want, &live);
     let changes: Vec<String> = planned
         .changes
         .iter()
@@ -323,9 +323,8 @@ fn an_entry_naming_the_new_arn_of_a_moved_role_is_replaced() {
     let mut moved = role(Some("AROAOLD"));
     moved.path = "/old/".into();
     live.iam.roles.insert("admin".into(), moved);
-    let planned = plan(&want, &live, &PlanOptions::default()).expect("plan");
     assert_eq!(
-        actions(&planned.changes),
+        actions(&default_plan(&want, &live).changes),
         [
             (Kind::Role, Action::Replace),
             (Kind::AccessEntry, Action::Replace)
