@@ -184,39 +184,29 @@ fn user_admin_grants(iam: &Iam, user: &User) -> Vec<String> {
 
 fn iam_admins(desired: &State, live: &State, found: &mut Vec<Unmanaged>) {
     let iam = &live.iam;
-    for (name, user) in &iam.users {
-        if desired.iam.users.contains_key(name) {
+    let users = iam
+        .users
+        .iter()
+        .filter(|(name, _)| !desired.iam.users.contains_key(*name))
+        .map(|(name, user)| (Kind::User, "user", name, user_admin_grants(iam, user)));
+    let roles = iam
+        .roles
+        .iter()
+        .filter(|(name, _)| !desired.iam.roles.contains_key(*name))
+        .map(|(name, role)| (Kind::Role, "role", name, admin_grants(iam, role)));
+    for (kind, word, name, grants) in users.chain(roles) {
+        if grants.is_empty() {
             continue;
         }
-        let grants = user_admin_grants(iam, user);
-        if !grants.is_empty() {
-            found.push(Unmanaged {
-                address: Address::iam(Kind::User, name),
-                message: format!(
-                    "IAM user not in access.yaml with administrator access: {}",
-                    grants.join(", ")
-                ),
-                grants,
-                keys: Vec::new(),
-            });
-        }
-    }
-    for (name, role) in &iam.roles {
-        if desired.iam.roles.contains_key(name) {
-            continue;
-        }
-        let grants = admin_grants(iam, role);
-        if !grants.is_empty() {
-            found.push(Unmanaged {
-                address: Address::iam(Kind::Role, name),
-                message: format!(
-                    "IAM role not in access.yaml with administrator access: {}",
-                    grants.join(", ")
-                ),
-                grants,
-                keys: Vec::new(),
-            });
-        }
+        found.push(Unmanaged {
+            address: Address::iam(kind, name),
+            message: format!(
+                "IAM {word} not in access.yaml with administrator access: {}",
+                grants.join(", ")
+            ),
+            grants,
+            keys: Vec::new(),
+        });
     }
 }
 
