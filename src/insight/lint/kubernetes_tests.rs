@@ -1,0 +1,379 @@
+//! The Kubernetes RBAC escalation rules: each fires, and the closest case that must not
+//! (limited by `resourceNames`, bound in another namespace, the `view` role) stays quiet.
+
+use super::super::*;
+use crate::spec::{Facts, load_text};
+
+/// A role `ci-deployer` mapped (aws-auth) into group `ci-deployers` of cluster `demo`, which
+/// has a ClusterRole `c` with `rules` and the `bindings`.
+fn file(rules: &str, bindings: &str) -> String {
+    format!(
+        "version: 1\naccount: \"111122223333\"\niam:\n  roles:\n    ci-deployer:\n      trust: {{accounts: [\"111122223333\"]}}\nclusters:\n  demo:\n    namespaces: [app]\n    access:\n      - role: ci-deployer\n        groups: [ci-deployers]\n    clusterRoles:\n      c:\n        rules:\n{rules}    bindings:\n{bindings}"
+    )
+}
+
+fn rule(rule: &str) -> String {
+    format!("          - {rule}\n")
+}
+
+fn binding(binding: &str) -> String {
+    format!("      {binding}\n")
+}
+
+/// (rule, message) of every finding.
+fn findings(text: &str) -> Vec<(&'static str, String)> {
+    let desired = match load_text("access.yaml", text, &Facts::default()) {
+        Ok(desired) => desired,
+        Err(diagnostics) => panic!("the test file is invalid: {diagnostics:?}"),
+    };
+    lint(&desired.state, &Locations::new())
+        .into_iter()
+        .map(|finding| {
+            let medium = finding.rule == WILDCARD_CLUSTER_ROLE;
+            assert_eq!(finding.severity == Severity::High, !medium, "{finding:?}");
+            (finding.rule, finding.message)
+        })
+        .collect()
+}
+
+fn rules(text: &str) -> Vec<&'static str> {
+    findings(text).into_iter().map(|(rule, _)| rule).collect()
+}
+
+/// A rule that grants nothing risky, for files whose bindings use built-in roles.
+const HARMLESS: &str = "          - {apiGroups: [\"\"], resources: [configmaps], verbs: [get]}\n";
+const GROUP: &str = "groups: [ci-deployers]";
+const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/ci-deployer";
+
+#[test]
+fn exec_cluster_wide_or_in_kube_system() {
+    let exec = rule("{apiGroups: [\"\"], resources: [pods/exec], verbs: [create]}");
+    let found = findings(&file(
+        &exec,
+        &binding(&format!("kube-system/deploy: {{clusterRole: c, {GROUP}}}")),
+    ));
+    assert_eq!(
+        found,
+        [(
+            ESCALATION_EXEC,
+            format!(
+                "IAM role {ROLE_ARN} (via aws-auth mapRoles → group ci-deployers) can create pods/exec in kube-system in cluster demo (RoleBinding kube-system/deploy → ClusterRole c): a shell in those pods, with their service-account tokens"
+            )
+        )]
+    );
+    let found = findings(&file(
+        &rule("{apiGroups: [\"\"], resources: [pods/attach], verbs: [create, get]}"),
+        &binding(&format!("deploy: {{clusterRole: c, {GROUP}}}")),
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].1.contains("can create pods/attach cluster-wide"),
+        "{found:?}"
+    );
+    // `*` resources in the core group: exec, attach, and pods themselves.
+    assert_eq!(
+        rules(&file(
+            &rule("{apiGroups: [\"\"], resources: [\"*\"], verbs: [create]}"),
+            &binding(&format!("kube-system/deploy: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [ESCALATION_EXEC, ESCALATION_KUBE_SYSTEM_WORKLOADS]
+    );
+    // In an application namespace, or limited to named pods, or only `get`: no finding.
+    assert_eq!(
+        rules(&file(
+            &exec,
+            &binding(&format!("app/deploy: {{clusterRole: c, {GROUP}}}"))
+        )),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        rules(&file(
+            &rule(
+                "{apiGroups: [\"\"], resources: [pods/exec], verbs: [create], resourceNames: [debug]}"
+            ),
+            &binding(&format!("kube-system/deploy: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        rules(&file(
+            &rule("{apiGroups: [\"\"], resources: [pods/exec], verbs: [get]}"),
+            &binding(&format!("deploy: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [] as [&str; 0]
+    );
+}
+
+#[test]
+fn built_in_roles_edit_and_admin_escalate_view_does_not() {
+    let everything_edit_can = [
+        ESCALATION_EXEC,
+        ESCALATION_IMPERSONATE,
+        ESCALATION_KUBE_SYSTEM_WORKLOADS,
+        SECRETS_CLUSTER_WIDE,
+    ];
+    for role in ["edit", "admin"] {
+        let found = findings(&file(
+            HARMLESS,
+            &binding(&format!("ci: {{clusterRole: {role}, {GROUP}}}")),
+        ));
+        let fired: Vec<&str> = found.iter().map(|(rule, _)| *rule).collect();
+        assert_eq!(fired, everything_edit_can, "{role}: {found:?}");
+        assert!(
+            found[0]
+                .1
+                .contains("can create pods/exec, pods/attach cluster-wide"),
+            "{found:?}"
+        );
+    }
+    assert_eq!(
+        rules(&file(
+            HARMLESS,
+            &binding(&format!("ci: {{clusterRole: view, {GROUP}}}"))
+        )),
+        [] as [&str; 0]
+    );
+    // `edit` in an application namespace stays in it.
+    assert_eq!(
+        rules(&file(
+            HARMLESS,
+            &binding(&format!("app/ci: {{clusterRole: edit, {GROUP}}}"))
+        )),
+        [] as [&str; 0]
+    );
+    // `cluster-admin` escalates nowhere: `rbac-wildcard-cluster-wide` says what it is.
+    assert_eq!(
+        rules(&file(
+            HARMLESS,
+            &binding(&format!("ci: {{clusterRole: cluster-admin, {GROUP}}}"))
+        )),
+        [WILDCARD_CLUSTER_ROLE]
+    );
+}
+
+/// An access entry of `ci-deployer` with one access policy.
+fn access_entry(policy: &str) -> String {
+    format!(
+        "version: 1\naccount: \"111122223333\"\niam:\n  roles:\n    ci-deployer:\n      trust: {{accounts: [\"111122223333\"]}}\nclusters:\n  demo:\n    authentication: access-entries\n    namespaces: [app]\n    access:\n      - role: ci-deployer\n        accessPolicies:\n          - {policy}\n"
+    )
+}
+
+#[test]
+fn access_policies_of_access_entries() {
+    let found = findings(&access_entry(
+        "{policy: AmazonEKSEditPolicy, namespaces: [kube-system]}",
+    ));
+    let fired: Vec<&str> = found.iter().map(|(rule, _)| *rule).collect();
+    assert_eq!(
+        fired,
+        [
+            ESCALATION_EXEC,
+            ESCALATION_IMPERSONATE,
+            ESCALATION_KUBE_SYSTEM_WORKLOADS
+        ]
+    );
+    assert_eq!(
+        found[0].1,
+        format!(
+            "IAM role {ROLE_ARN} (via access entry) can create pods/exec, pods/attach in kube-system in cluster demo (access policy AmazonEKSEditPolicy): a shell in those pods, with their service-account tokens"
+        )
+    );
+    assert_eq!(
+        rules(&access_entry("{policy: AmazonEKSEditPolicy}")),
+        [
+            ESCALATION_EXEC,
+            ESCALATION_IMPERSONATE,
+            ESCALATION_KUBE_SYSTEM_WORKLOADS,
+            SECRETS_CLUSTER_WIDE
+        ]
+    );
+    for quiet in [
+        "{policy: AmazonEKSEditPolicy, namespaces: [app]}",
+        "{policy: AmazonEKSViewPolicy}",
+        "{policy: AmazonEKSClusterAdminPolicy}",
+    ] {
+        assert_eq!(rules(&access_entry(quiet)), [] as [&str; 0], "{quiet}");
+    }
+}
+
+#[test]
+fn impersonation() {
+    for resource in ["users", "groups"] {
+        let found = findings(&file(
+            &rule(&format!(
+                "{{apiGroups: [\"\"], resources: [{resource}], verbs: [impersonate]}}"
+            )),
+            &binding(&format!("imp: {{clusterRole: c, {GROUP}}}")),
+        ));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, ESCALATION_IMPERSONATE);
+        assert!(
+            found[0]
+                .1
+                .contains(&format!("can impersonate {resource} cluster-wide")),
+            "{found:?}"
+        );
+    }
+    let service_accounts =
+        rule("{apiGroups: [\"\"], resources: [serviceaccounts], verbs: [impersonate]}");
+    assert_eq!(
+        rules(&file(
+            &service_accounts,
+            &binding(&format!("kube-system/imp: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [ESCALATION_IMPERSONATE]
+    );
+    // Named identities, users through a RoleBinding (users are not namespaced), or service
+    // accounts of an application namespace: no finding.
+    assert_eq!(
+        rules(&file(
+            &rule(
+                "{apiGroups: [\"\"], resources: [users], verbs: [impersonate], resourceNames: [reporter]}"
+            ),
+            &binding(&format!("imp: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        rules(&file(
+            &rule("{apiGroups: [\"\"], resources: [users, groups], verbs: [impersonate]}"),
+            &binding(&format!("app/imp: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        rules(&file(
+            &service_accounts,
+            &binding(&format!("app/imp: {{clusterRole: c, {GROUP}}}"))
+        )),
+        [] as [&str; 0]
+    );
+}
+
+/// A Role `app/deployer` with `rules`, bound to the group in `app`.
+fn own_role(rules: &str) -> String {
+    format!(
+        "version: 1\naccount: \"111122223333\"\niam:\n  roles:\n    ci-deployer:\n      trust: {{accounts: [\"111122223333\"]}}\nclusters:\n  demo:\n    namespaces: [app]\n    access:\n      - role: ci-deployer\n        groups: [ci-deployers]\n    roles:\n      app/deployer:\n        rules:\n          - {rules}\n    bindings:\n      app/deployer: {{role: deployer, {GROUP}}}\n"
+    )
+}
+
+#[test]
+fn rewriting_the_role_one_is_bound_to() {
+    let found = findings(&own_role(
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [patch, escalate], resourceNames: [deployer]}",
+    ));
+    assert_eq!(
+        found,
+        [(
+            ESCALATION_SELF_ROLE,
+            format!(
+                "IAM role {ROLE_ARN} (via aws-auth mapRoles → group ci-deployers) can update and escalate Role app/deployer in cluster demo, which it holds (RoleBinding app/deployer → Role deployer): it can write any rule into its own role"
+            )
+        )]
+    );
+    assert_eq!(
+        rules(&own_role(
+            "{apiGroups: [rbac.authorization.k8s.io], resources: [\"*\"], verbs: [\"*\"]}"
+        )),
+        [ESCALATION_BIND, ESCALATION_SELF_ROLE]
+    );
+    // A ClusterRole bound cluster-wide with `*` verbs on clusterroles.
+    assert_eq!(
+        rules(&file(
+            &rule("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [\"*\"]}"),
+            &binding(&format!("c: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [ESCALATION_SELF_ROLE, WILDCARD_CLUSTER_ROLE]
+    );
+    // Without `escalate` the API server refuses rules the subject does not hold; another
+    // role is not its own; everything held already gains nothing.
+    for quiet in [
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [update, patch]}",
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [update, escalate], resourceNames: [other]}",
+        "{apiGroups: [\"*\"], resources: [\"*\"], verbs: [\"*\"]}",
+    ] {
+        assert_eq!(rules(&own_role(quiet)), [] as [&str; 0], "{quiet}");
+    }
+}
+
+#[test]
+fn secrets_of_every_namespace() {
+    let list = rule("{apiGroups: [\"\"], resources: [secrets], verbs: [list]}");
+    let found = findings(&file(
+        &list,
+        &binding(&format!("reader: {{clusterRole: c, {GROUP}}}")),
+    ));
+    assert_eq!(
+        found,
+        [(
+            SECRETS_CLUSTER_WIDE,
+            format!(
+                "IAM role {ROLE_ARN} (via aws-auth mapRoles → group ci-deployers) can list secrets in every namespace in cluster demo (ClusterRoleBinding reader → ClusterRole c): every service-account token and credential of the cluster"
+            )
+        )]
+    );
+    // In one namespace, or named secrets: no finding.
+    assert_eq!(
+        rules(&file(
+            &list,
+            &binding(&format!("app/reader: {{clusterRole: c, {GROUP}}}"))
+        )),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        rules(&file(
+            &rule(
+                "{apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [tls]}"
+            ),
+            &binding(&format!("reader: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [] as [&str; 0]
+    );
+}
+
+#[test]
+fn workloads_in_kube_system() {
+    let deployments = rule("{apiGroups: [apps], resources: [deployments], verbs: [create]}");
+    let found = findings(&file(
+        &deployments,
+        &binding("kube-system/ci: {clusterRole: c, serviceAccounts: [app/runner], groups: [nobody-maps]}"),
+    ));
+    assert_eq!(
+        found,
+        [(
+            ESCALATION_KUBE_SYSTEM_WORKLOADS,
+            "group nobody-maps and service account app/runner can create deployments.apps in kube-system in cluster demo (RoleBinding kube-system/ci → ClusterRole c): its pods can run as any service account of kube-system and use its token".to_string()
+        )]
+    );
+    assert_eq!(
+        rules(&file(
+            &rule("{apiGroups: [batch], resources: [cronjobs], verbs: [patch]}"),
+            &binding(&format!("ci: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [ESCALATION_KUBE_SYSTEM_WORKLOADS]
+    );
+    // In an application namespace, only reading, or only a named deployment: no finding.
+    assert_eq!(
+        rules(&file(
+            &deployments,
+            &binding(&format!("app/ci: {{clusterRole: c, {GROUP}}}"))
+        )),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        rules(&file(
+            &rule("{apiGroups: [apps], resources: [deployments], verbs: [get, list, watch]}"),
+            &binding(&format!("kube-system/ci: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [] as [&str; 0]
+    );
+    assert_eq!(
+        rules(&file(
+            &rule(
+                "{apiGroups: [apps], resources: [deployments], verbs: [update], resourceNames: [metrics-server]}"
+            ),
+            &binding(&format!("kube-system/ci: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [] as [&str; 0]
+    );
+}
