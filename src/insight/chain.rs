@@ -186,10 +186,9 @@ fn aws_auth_entries(cluster: &Cluster) -> impl Iterator<Item = &AwsAuthEntry> {
 
 /// The `STANDARD` access entries the cluster reads (none in `config-map` mode).
 fn access_entries(cluster: &Cluster) -> impl Iterator<Item = (&String, &AccessEntry)> {
-    cluster
-        .access_entries
-        .iter()
-        .filter(|(_, entry)| cluster.authentication.uses_access_entries() && entry.kind == "STANDARD")
+    cluster.access_entries.iter().filter(|(_, entry)| {
+        cluster.authentication.uses_access_entries() && entry.kind == "STANDARD"
+    })
 }
 
 /// What an aws-auth entry makes of `principal_arn` (the username when the entry names none).

@@ -49,16 +49,19 @@ struct Check {
 
 fn checks() -> Vec<Check> {
     let kube_system = Some(KUBE_SYSTEM);
-    let create_in_kube_system = |group: &str, resource: &str| {
-        any("create", group, resource, kube_system)
-    };
     vec![
         Check {
             rule: ESCALATION_EXEC,
-            requests: vec![
-                create_in_kube_system("", "pods/exec"),
-                create_in_kube_system("", "pods/attach"),
-            ],
+            // `create` (SPDY, and WebSockets where the API server authorizes the upgrade as
+            // a create), or `get` (a WebSocket upgrade is a GET, authorized as `get` by
+            // Kubernetes 1.32).
+            requests: ["create", "get"]
+                .into_iter()
+                .flat_map(|verb| {
+                    ["pods/exec", "pods/attach"]
+                        .map(|resource| any(verb, "", resource, kube_system))
+                })
+                .collect(),
             consequence: "a shell in those pods, with their service-account tokens",
         },
         Check {
@@ -68,7 +71,7 @@ fn checks() -> Vec<Check> {
                 any("impersonate", "", "groups", None),
                 any("impersonate", "", "serviceaccounts", kube_system),
             ],
-            consequence: "it can act as any of them, `system:masters` or kube-system's controllers included",
+            consequence: "it acts with their rights (a group can be `system:masters`, a service account one of kube-system's controllers)",
         },
         Check {
             rule: SECRETS_CLUSTER_WIDE,
@@ -94,8 +97,7 @@ fn checks() -> Vec<Check> {
             ]
             .into_iter()
             .flat_map(|(group, resource)| {
-                ["create", "update", "patch"]
-                    .map(|verb| any(verb, group, resource, kube_system))
+                ["create", "update", "patch"].map(|verb| any(verb, group, resource, kube_system))
             })
             .collect(),
             consequence: "its pods can run as any service account of kube-system and use its token",
@@ -122,10 +124,14 @@ fn capability(grant: &Grant, requests: &[Request]) -> Option<String> {
     if by_resource.is_empty() {
         return None;
     }
-    let what: Vec<String> = grouped(by_resource.into_iter().map(|(resource, verbs)| (verbs, resource)))
-        .into_iter()
-        .map(|(verbs, resources)| format!("{} {}", verbs.join("/"), resources.join(", ")))
-        .collect();
+    let what: Vec<String> = grouped(
+        by_resource
+            .into_iter()
+            .map(|(resource, verbs)| (verbs, resource)),
+    )
+    .into_iter()
+    .map(|(verbs, resources)| format!("{} {}", verbs.join("/"), resources.join(", ")))
+    .collect();
     let namespaced = requests.iter().any(|request| request.namespace.is_some());
     let place = match &grant.scope {
         Scope::Namespace(namespace) => format!("in {namespace}"),
@@ -263,14 +269,24 @@ impl Linter<'_> {
                 let holders = holders(&mappings, binding, namespace);
                 let who: Vec<String> = holders.iter().map(|(label, ..)| label.clone()).collect();
                 self.check_grant(&checks, cluster_name, &grant, &who, at.as_ref());
-                self.self_role(cluster_name, cluster, namespace, binding, &grant, &holders, at.as_ref());
+                self.self_role(
+                    cluster_name,
+                    cluster,
+                    namespace,
+                    binding,
+                    &grant,
+                    &holders,
+                    at.as_ref(),
+                );
             }
             for mapping in mappings.iter().filter(|m| !m.access_policies.is_empty()) {
                 let at = self
                     .access_item(cluster_name, &mapping.arn)
                     .or_else(|| self.at(&format!("clusters.{cluster_name}.access")).cloned());
                 let who = [match IamArn::parse(&mapping.arn) {
-                    Some(IamArn::User { .. }) => format!("IAM user {} (via access entry)", mapping.arn),
+                    Some(IamArn::User { .. }) => {
+                        format!("IAM user {} (via access entry)", mapping.arn)
+                    }
                     _ => format!("IAM role {} (via access entry)", mapping.arn),
                 }];
                 for grant in rbac::access_policy_grants(&mapping.access_policies) {
@@ -331,7 +347,9 @@ impl Linter<'_> {
         let who: Vec<String> = holders
             .iter()
             .filter(|(_, identity, mapping)| {
-                let policies = mapping.map(|m| m.access_policies.clone()).unwrap_or_default();
+                let policies = mapping
+                    .map(|m| m.access_policies.clone())
+                    .unwrap_or_default();
                 let grants = rbac::grants(cluster, identity, &policies);
                 // Already holding everything where the role applies: nothing to gain.
                 let admin = grants.iter().any(|g| {

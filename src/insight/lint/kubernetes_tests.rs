@@ -67,8 +67,18 @@ fn exec_cluster_wide_or_in_kube_system() {
     ));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
-        found[0].1.contains("can create pods/attach cluster-wide"),
+        found[0]
+            .1
+            .contains("can create/get pods/attach cluster-wide"),
         "{found:?}"
+    );
+    // A WebSocket upgrade is a GET: `get` alone is exec too.
+    assert_eq!(
+        rules(&file(
+            &rule("{apiGroups: [\"\"], resources: [pods/exec], verbs: [get]}"),
+            &binding(&format!("deploy: {{clusterRole: c, {GROUP}}}")),
+        )),
+        [ESCALATION_EXEC]
     );
     // `*` resources in the core group: exec, attach, and pods themselves.
     assert_eq!(
@@ -78,7 +88,7 @@ fn exec_cluster_wide_or_in_kube_system() {
         )),
         [ESCALATION_EXEC, ESCALATION_KUBE_SYSTEM_WORKLOADS]
     );
-    // In an application namespace, or limited to named pods, or only `get`: no finding.
+    // In an application namespace, limited to named pods, or on the logs: no finding.
     assert_eq!(
         rules(&file(
             &exec,
@@ -97,7 +107,7 @@ fn exec_cluster_wide_or_in_kube_system() {
     );
     assert_eq!(
         rules(&file(
-            &rule("{apiGroups: [\"\"], resources: [pods/exec], verbs: [get]}"),
+            &rule("{apiGroups: [\"\"], resources: [pods/log], verbs: [get, create]}"),
             &binding(&format!("deploy: {{clusterRole: c, {GROUP}}}")),
         )),
         [] as [&str; 0]
@@ -122,7 +132,7 @@ fn built_in_roles_edit_and_admin_escalate_view_does_not() {
         assert!(
             found[0]
                 .1
-                .contains("can create pods/exec, pods/attach cluster-wide"),
+                .contains("can create/get pods/exec, pods/attach cluster-wide"),
             "{found:?}"
         );
     }
@@ -175,7 +185,7 @@ fn access_policies_of_access_entries() {
     assert_eq!(
         found[0].1,
         format!(
-            "IAM role {ROLE_ARN} (via access entry) can create pods/exec, pods/attach in kube-system in cluster demo (access policy AmazonEKSEditPolicy): a shell in those pods, with their service-account tokens"
+            "IAM role {ROLE_ARN} (via access entry) can create/get pods/exec, pods/attach in kube-system in cluster demo (access policy AmazonEKSEditPolicy): a shell in those pods, with their service-account tokens"
         )
     );
     assert_eq!(
@@ -280,7 +290,9 @@ fn rewriting_the_role_one_is_bound_to() {
     // A ClusterRole bound cluster-wide with `*` verbs on clusterroles.
     assert_eq!(
         rules(&file(
-            &rule("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [\"*\"]}"),
+            &rule(
+                "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [\"*\"]}"
+            ),
             &binding(&format!("c: {{clusterRole: c, {GROUP}}}")),
         )),
         [ESCALATION_SELF_ROLE, WILDCARD_CLUSTER_ROLE]
@@ -322,9 +334,7 @@ fn secrets_of_every_namespace() {
     );
     assert_eq!(
         rules(&file(
-            &rule(
-                "{apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [tls]}"
-            ),
+            &rule("{apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [tls]}"),
             &binding(&format!("reader: {{clusterRole: c, {GROUP}}}")),
         )),
         [] as [&str; 0]
@@ -336,7 +346,9 @@ fn workloads_in_kube_system() {
     let deployments = rule("{apiGroups: [apps], resources: [deployments], verbs: [create]}");
     let found = findings(&file(
         &deployments,
-        &binding("kube-system/ci: {clusterRole: c, serviceAccounts: [app/runner], groups: [nobody-maps]}"),
+        &binding(
+            "kube-system/ci: {clusterRole: c, serviceAccounts: [app/runner], groups: [nobody-maps]}",
+        ),
     ));
     assert_eq!(
         found,

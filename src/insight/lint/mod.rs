@@ -193,7 +193,7 @@ rules! {
         severity: High,
         summary: "a subject can exec into or attach to pods cluster-wide or in kube-system (a shell with every pod's service-account token)",
         hint: "grant `pods/exec` and `pods/attach` with RoleBindings in the namespaces of the workloads, never cluster-wide or in kube-system (`view` has neither; `edit` and `admin` have both)",
-        description: "a binding or access policy allowing `create` on `pods/exec` or `pods/attach` cluster-wide or in `kube-system` (`*` verbs, resources and API groups included; a rule limited by `resourceNames` is not any pod). The built-in `edit` and `admin` and the access policies `AmazonEKSEditPolicy` and `AmazonEKSAdminPolicy` allow it, `view` does not",
+        description: "a binding or access policy allowing `create` or `get` (a WebSocket upgrade is a GET) on `pods/exec` or `pods/attach` cluster-wide or in `kube-system` (`*` verbs, resources and API groups included; a rule limited by `resourceNames` is not any pod). The built-in `edit` and `admin` and the access policies `AmazonEKSEditPolicy` and `AmazonEKSAdminPolicy` allow it, `view` does not",
     }
     ESCALATION_IMPERSONATE {
         id: "rbac-escalation-impersonate",
