@@ -45,21 +45,56 @@ const HARMLESS: &str = "          - {apiGroups: [\"\"], resources: [configmaps],
 const GROUP: &str = "groups: [ci-deployers]";
 const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/ci-deployer";
 
+/// The file where the ClusterRole `c` with the rules (lines of `rules:`) is bound to the group
+/// `ci-deployers` under the binding name (`NAME`, `NAMESPACE/NAME`).
+fn bound_file(rules_lines: &str, name: &str) -> String {
+    file(
+        rules_lines,
+        &binding(&format!("{name}: {{clusterRole: c, {GROUP}}}")),
+    )
+}
+
+/// The rules that fire in [`bound_file`].
+fn bound_rules(rules_lines: &str, name: &str) -> Vec<&'static str> {
+    rules(&bound_file(rules_lines, name))
+}
+
+/// Each (rules, binding name) of `cases`, bound as in [`bound_rules`], fires nothing.
+fn assert_quiet(cases: &[(String, &str)]) {
+    assert_no_finding(
+        cases
+            .iter()
+            .map(|(rules_lines, name)| bound_file(rules_lines, name)),
+    );
+}
+
+/// None of the files fires anything.
+fn assert_no_finding(files: impl IntoIterator<Item = String>) {
+    for text in files {
+        assert_eq!(rules(&text), [] as [&str; 0], "{text}");
+    }
+}
+
+/// The findings are one of `rule`, saying that the role `ci-deployer`, mapped into the group,
+/// `can …`.
+fn assert_only_the_role(found: Vec<(&'static str, String)>, rule: &str, can: &str) {
+    let message =
+        format!("IAM role {ROLE_ARN} (via aws-auth mapRoles → group ci-deployers) can {can}");
+    assert_eq!(found, [(rule, message)]);
+}
+
+/// The same with the single rule `rule_text`.
+fn bound(rule_text: &str, name: &str) -> Vec<&'static str> {
+    bound_rules(&rule(rule_text), name)
+}
+
 #[test]
 fn exec_cluster_wide_or_in_kube_system() {
     let exec = rule("{apiGroups: [\"\"], resources: [pods/exec], verbs: [create]}");
-    let found = findings(&file(
-        &exec,
-        &binding(&format!("kube-system/deploy: {{clusterRole: c, {GROUP}}}")),
-    ));
-    assert_eq!(
-        found,
-        [(
-            ESCALATION_EXEC,
-            format!(
-                "IAM role {ROLE_ARN} (via aws-auth mapRoles → group ci-deployers) can create pods/exec in kube-system in cluster demo (RoleBinding kube-system/deploy → ClusterRole c): a shell in those pods, with their service-account tokens"
-            )
-        )]
+    assert_only_the_role(
+        findings(&bound_file(&exec, "kube-system/deploy")),
+        ESCALATION_EXEC,
+        "create pods/exec in kube-system in cluster demo (RoleBinding kube-system/deploy → ClusterRole c): a shell in those pods, with their service-account tokens",
     );
     let found = findings(&file(
         &rule("{apiGroups: [\"\"], resources: [pods/attach], verbs: [create, get]}"),
@@ -74,44 +109,34 @@ fn exec_cluster_wide_or_in_kube_system() {
     );
     // A WebSocket upgrade is a GET: `get` alone is exec too.
     assert_eq!(
-        rules(&file(
-            &rule("{apiGroups: [\"\"], resources: [pods/exec], verbs: [get]}"),
-            &binding(&format!("deploy: {{clusterRole: c, {GROUP}}}")),
-        )),
+        bound(
+            "{apiGroups: [\"\"], resources: [pods/exec], verbs: [get]}",
+            "deploy"
+        ),
         [ESCALATION_EXEC]
     );
     // `*` resources in the core group: exec, attach, and pods themselves.
     assert_eq!(
-        rules(&file(
-            &rule("{apiGroups: [\"\"], resources: [\"*\"], verbs: [create]}"),
-            &binding(&format!("kube-system/deploy: {{clusterRole: c, {GROUP}}}")),
-        )),
+        bound(
+            "{apiGroups: [\"\"], resources: [\"*\"], verbs: [create]}",
+            "kube-system/deploy"
+        ),
         [ESCALATION_EXEC, ESCALATION_KUBE_SYSTEM_WORKLOADS]
     );
     // In an application namespace, limited to named pods, or on the logs: no finding.
-    assert_eq!(
-        rules(&file(
-            &exec,
-            &binding(&format!("app/deploy: {{clusterRole: c, {GROUP}}}"))
-        )),
-        [] as [&str; 0]
-    );
-    assert_eq!(
-        rules(&file(
-            &rule(
-                "{apiGroups: [\"\"], resources: [pods/exec], verbs: [create], resourceNames: [debug]}"
+    assert_quiet(&[
+        (exec.clone(), "app/deploy"),
+        (
+            rule(
+                "{apiGroups: [\"\"], resources: [pods/exec], verbs: [create], resourceNames: [debug]}",
             ),
-            &binding(&format!("kube-system/deploy: {{clusterRole: c, {GROUP}}}")),
-        )),
-        [] as [&str; 0]
-    );
-    assert_eq!(
-        rules(&file(
-            &rule("{apiGroups: [\"\"], resources: [pods/log], verbs: [get, create]}"),
-            &binding(&format!("deploy: {{clusterRole: c, {GROUP}}}")),
-        )),
-        [] as [&str; 0]
-    );
+            "kube-system/deploy",
+        ),
+        (
+            rule("{apiGroups: [\"\"], resources: [pods/log], verbs: [get, create]}"),
+            "deploy",
+        ),
+    ]);
 }
 
 #[test]
@@ -197,13 +222,14 @@ fn access_policies_of_access_entries() {
             SECRETS_CLUSTER_WIDE
         ]
     );
-    for quiet in [
-        "{policy: AmazonEKSEditPolicy, namespaces: [app]}",
-        "{policy: AmazonEKSViewPolicy}",
-        "{policy: AmazonEKSClusterAdminPolicy}",
-    ] {
-        assert_eq!(rules(&access_entry(quiet)), [] as [&str; 0], "{quiet}");
-    }
+    assert_no_finding(
+        [
+            "{policy: AmazonEKSEditPolicy, namespaces: [app]}",
+            "{policy: AmazonEKSViewPolicy}",
+            "{policy: AmazonEKSClusterAdminPolicy}",
+        ]
+        .map(access_entry),
+    );
 }
 
 #[test]
@@ -227,37 +253,24 @@ fn impersonation() {
     let service_accounts =
         rule("{apiGroups: [\"\"], resources: [serviceaccounts], verbs: [impersonate]}");
     assert_eq!(
-        rules(&file(
-            &service_accounts,
-            &binding(&format!("kube-system/imp: {{clusterRole: c, {GROUP}}}")),
-        )),
+        bound_rules(&service_accounts, "kube-system/imp"),
         [ESCALATION_IMPERSONATE]
     );
     // Named identities, users through a RoleBinding (users are not namespaced), or service
     // accounts of an application namespace: no finding.
-    assert_eq!(
-        rules(&file(
-            &rule(
-                "{apiGroups: [\"\"], resources: [users], verbs: [impersonate], resourceNames: [reporter]}"
+    assert_quiet(&[
+        (
+            rule(
+                "{apiGroups: [\"\"], resources: [users], verbs: [impersonate], resourceNames: [reporter]}",
             ),
-            &binding(&format!("imp: {{clusterRole: c, {GROUP}}}")),
-        )),
-        [] as [&str; 0]
-    );
-    assert_eq!(
-        rules(&file(
-            &rule("{apiGroups: [\"\"], resources: [users, groups], verbs: [impersonate]}"),
-            &binding(&format!("app/imp: {{clusterRole: c, {GROUP}}}")),
-        )),
-        [] as [&str; 0]
-    );
-    assert_eq!(
-        rules(&file(
-            &service_accounts,
-            &binding(&format!("app/imp: {{clusterRole: c, {GROUP}}}"))
-        )),
-        [] as [&str; 0]
-    );
+            "imp",
+        ),
+        (
+            rule("{apiGroups: [\"\"], resources: [users, groups], verbs: [impersonate]}"),
+            "app/imp",
+        ),
+        (service_accounts.clone(), "app/imp"),
+    ]);
 }
 
 /// A Role `app/deployer` with `rules`, bound to the group in `app`.
@@ -269,17 +282,12 @@ fn own_role(rules: &str) -> String {
 
 #[test]
 fn rewriting_the_role_one_is_bound_to() {
-    let found = findings(&own_role(
-        "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [patch, escalate], resourceNames: [deployer]}",
-    ));
-    assert_eq!(
-        found,
-        [(
-            ESCALATION_SELF_ROLE,
-            format!(
-                "IAM role {ROLE_ARN} (via aws-auth mapRoles → group ci-deployers) can update and escalate Role app/deployer in cluster demo, which it holds (RoleBinding app/deployer → Role deployer): it can write any rule into its own role"
-            )
-        )]
+    assert_only_the_role(
+        findings(&own_role(
+            "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [patch, escalate], resourceNames: [deployer]}",
+        )),
+        ESCALATION_SELF_ROLE,
+        "update and escalate Role app/deployer in cluster demo, which it holds (RoleBinding app/deployer → Role deployer): it can write any rule into its own role",
     );
     assert_eq!(
         rules(&own_role(
@@ -289,55 +297,40 @@ fn rewriting_the_role_one_is_bound_to() {
     );
     // A ClusterRole bound cluster-wide with `*` verbs on clusterroles.
     assert_eq!(
-        rules(&file(
-            &rule(
-                "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [\"*\"]}"
-            ),
-            &binding(&format!("c: {{clusterRole: c, {GROUP}}}")),
-        )),
+        bound(
+            "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [\"*\"]}",
+            "c"
+        ),
         [ESCALATION_SELF_ROLE, WILDCARD_CLUSTER_ROLE]
     );
     // Without `escalate` the API server refuses rules the subject does not hold; another
     // role is not its own; everything held already gains nothing.
-    for quiet in [
-        "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [update, patch]}",
-        "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [update, escalate], resourceNames: [other]}",
-        "{apiGroups: [\"*\"], resources: [\"*\"], verbs: [\"*\"]}",
-    ] {
-        assert_eq!(rules(&own_role(quiet)), [] as [&str; 0], "{quiet}");
-    }
+    assert_no_finding(
+        [
+            "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [update, patch]}",
+            "{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [update, escalate], resourceNames: [other]}",
+            "{apiGroups: [\"*\"], resources: [\"*\"], verbs: [\"*\"]}",
+        ]
+        .map(own_role),
+    );
 }
 
 #[test]
 fn secrets_of_every_namespace() {
     let list = rule("{apiGroups: [\"\"], resources: [secrets], verbs: [list]}");
-    let found = findings(&file(
-        &list,
-        &binding(&format!("reader: {{clusterRole: c, {GROUP}}}")),
-    ));
-    assert_eq!(
-        found,
-        [(
-            SECRETS_CLUSTER_WIDE,
-            format!(
-                "IAM role {ROLE_ARN} (via aws-auth mapRoles → group ci-deployers) can list secrets in every namespace in cluster demo (ClusterRoleBinding reader → ClusterRole c): every service-account token and credential of the cluster"
-            )
-        )]
-    );
     // In one namespace, or named secrets: no finding.
-    assert_eq!(
-        rules(&file(
-            &list,
-            &binding(&format!("app/reader: {{clusterRole: c, {GROUP}}}"))
-        )),
-        [] as [&str; 0]
-    );
-    assert_eq!(
-        rules(&file(
-            &rule("{apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [tls]}"),
-            &binding(&format!("reader: {{clusterRole: c, {GROUP}}}")),
-        )),
-        [] as [&str; 0]
+    assert_quiet(&[
+        (list.clone(), "app/reader"),
+        (
+            rule("{apiGroups: [\"\"], resources: [secrets], verbs: [get], resourceNames: [tls]}"),
+            "reader",
+        ),
+    ]);
+    // Cluster-wide:
+    assert_only_the_role(
+        findings(&bound_file(&list, "reader")),
+        SECRETS_CLUSTER_WIDE,
+        "list secrets in every namespace in cluster demo (ClusterRoleBinding reader → ClusterRole c): every service-account token and credential of the cluster",
     );
 }
 
@@ -358,34 +351,24 @@ fn workloads_in_kube_system() {
         )]
     );
     assert_eq!(
-        rules(&file(
-            &rule("{apiGroups: [batch], resources: [cronjobs], verbs: [patch]}"),
-            &binding(&format!("ci: {{clusterRole: c, {GROUP}}}")),
-        )),
+        bound(
+            "{apiGroups: [batch], resources: [cronjobs], verbs: [patch]}",
+            "ci"
+        ),
         [ESCALATION_KUBE_SYSTEM_WORKLOADS]
     );
     // In an application namespace, only reading, or only a named deployment: no finding.
-    assert_eq!(
-        rules(&file(
-            &deployments,
-            &binding(&format!("app/ci: {{clusterRole: c, {GROUP}}}"))
-        )),
-        [] as [&str; 0]
-    );
-    assert_eq!(
-        rules(&file(
-            &rule("{apiGroups: [apps], resources: [deployments], verbs: [get, list, watch]}"),
-            &binding(&format!("kube-system/ci: {{clusterRole: c, {GROUP}}}")),
-        )),
-        [] as [&str; 0]
-    );
-    assert_eq!(
-        rules(&file(
-            &rule(
-                "{apiGroups: [apps], resources: [deployments], verbs: [update], resourceNames: [metrics-server]}"
+    assert_quiet(&[
+        (deployments.clone(), "app/ci"),
+        (
+            rule("{apiGroups: [apps], resources: [deployments], verbs: [get, list, watch]}"),
+            "kube-system/ci",
+        ),
+        (
+            rule(
+                "{apiGroups: [apps], resources: [deployments], verbs: [update], resourceNames: [metrics-server]}",
             ),
-            &binding(&format!("kube-system/ci: {{clusterRole: c, {GROUP}}}")),
-        )),
-        [] as [&str; 0]
-    );
+            "kube-system/ci",
+        ),
+    ]);
 }
