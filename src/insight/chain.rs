@@ -10,7 +10,10 @@ use serde::Serialize;
 use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
 use super::rbac::{self, Grant, Identity, Request};
 use crate::model::policy::matching::same_principal;
-use crate::model::{AccessScope, Cluster, IamArn, MapKind, State, arn as model_arn, parse_arn};
+use crate::model::{
+    AccessEntry, AccessScope, AwsAuthEntry, Cluster, IamArn, MapKind, State, arn as model_arn,
+    parse_arn,
+};
 
 /// How many `sts:AssumeRole` hops are followed from the starting principal.
 pub const MAX_HOPS: usize = 4;
@@ -145,63 +148,84 @@ pub struct Mapping {
 /// The mappings of a cluster that authenticate `principal`, as the cluster's authentication
 /// mode allows.
 pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
-    let mut found = Vec::new();
     let is_role = principal.kind == PrincipalKind::Role
         || matches!(IamArn::parse(&principal.arn), Some(IamArn::Role { .. }));
-    if cluster.authentication.uses_config_map()
-        && let Some(aws_auth) = &cluster.aws_auth
-    {
-        for entry in &aws_auth.entries {
-            let matched = match entry.kind {
-                // mapRoles ARNs carry no path: match by account and name.
-                MapKind::MapRoles => is_role && same_principal(&entry.arn, &principal.arn),
-                MapKind::MapUsers => {
-                    !is_role
-                        && (entry.arn == principal.arn
-                            || same_principal(&entry.arn, &principal.arn))
-                }
-                MapKind::MapAccounts => entry.arn == principal.account(),
-            };
-            if !matched {
-                continue;
-            }
-            let (via, default_username) = match entry.kind {
-                MapKind::MapRoles => ("aws-auth mapRoles", principal.arn.clone()),
-                MapKind::MapUsers => ("aws-auth mapUsers", principal.arn.clone()),
-                MapKind::MapAccounts => ("aws-auth mapAccounts", principal.arn.clone()),
-            };
-            found.push(Mapping {
-                via: via.to_string(),
-                arn: entry.arn.clone(),
-                identity: Identity {
-                    username: entry.username.clone().unwrap_or(default_username),
-                    groups: entry.groups.iter().cloned().collect(),
-                },
-                access_policies: BTreeMap::new(),
-            });
+    let aws_auth = aws_auth_entries(cluster).filter(|entry| match entry.kind {
+        // mapRoles ARNs carry no path: match by account and name.
+        MapKind::MapRoles => is_role && same_principal(&entry.arn, &principal.arn),
+        MapKind::MapUsers => {
+            !is_role && (entry.arn == principal.arn || same_principal(&entry.arn, &principal.arn))
         }
+        MapKind::MapAccounts => entry.arn == principal.account(),
+    });
+    let entries = access_entries(cluster)
+        .filter(|(arn, _)| *arn == &principal.arn || same_principal(arn, &principal.arn));
+    aws_auth
+        .map(|entry| aws_auth_mapping(entry, &principal.arn))
+        .chain(entries.map(|(arn, entry)| access_entry_mapping(arn, entry, &principal.arn)))
+        .collect()
+}
+
+/// Every mapping of a cluster, as its authentication mode allows, each with the identity it
+/// gives the ARN (or account) it names: the way back from a Kubernetes subject to IAM.
+pub fn cluster_mappings(cluster: &Cluster) -> Vec<Mapping> {
+    aws_auth_entries(cluster)
+        .map(|entry| aws_auth_mapping(entry, &entry.arn))
+        .chain(access_entries(cluster).map(|(arn, entry)| access_entry_mapping(arn, entry, arn)))
+        .collect()
+}
+
+/// The aws-auth entries the cluster reads (none when it authenticates with access entries only).
+fn aws_auth_entries(cluster: &Cluster) -> impl Iterator<Item = &AwsAuthEntry> {
+    cluster
+        .aws_auth
+        .iter()
+        .filter(|_| cluster.authentication.uses_config_map())
+        .flat_map(|aws_auth| aws_auth.entries.iter())
+}
+
+/// The `STANDARD` access entries the cluster reads (none in `config-map` mode).
+fn access_entries(cluster: &Cluster) -> impl Iterator<Item = (&String, &AccessEntry)> {
+    cluster.access_entries.iter().filter(|(_, entry)| {
+        cluster.authentication.uses_access_entries() && entry.kind == "STANDARD"
+    })
+}
+
+/// What an aws-auth entry makes of `principal_arn` (the username when the entry names none).
+fn aws_auth_mapping(entry: &AwsAuthEntry, principal_arn: &str) -> Mapping {
+    let via = match entry.kind {
+        MapKind::MapRoles => "aws-auth mapRoles",
+        MapKind::MapUsers => "aws-auth mapUsers",
+        MapKind::MapAccounts => "aws-auth mapAccounts",
+    };
+    Mapping {
+        via: via.to_string(),
+        arn: entry.arn.clone(),
+        identity: Identity {
+            username: entry
+                .username
+                .clone()
+                .unwrap_or_else(|| principal_arn.to_string()),
+            groups: entry.groups.iter().cloned().collect(),
+        },
+        access_policies: BTreeMap::new(),
     }
-    if cluster.authentication.uses_access_entries() {
-        for (arn, entry) in &cluster.access_entries {
-            if entry.kind != "STANDARD"
-                || !(arn == &principal.arn || same_principal(arn, &principal.arn))
-            {
-                continue;
-            }
-            let default_username = model_arn::eks_generated_username(&principal.arn, &entry.kind)
-                .unwrap_or_else(|| principal.arn.clone());
-            found.push(Mapping {
-                via: "access entry".to_string(),
-                arn: arn.clone(),
-                identity: Identity {
-                    username: entry.username.clone().unwrap_or(default_username),
-                    groups: entry.groups.clone(),
-                },
-                access_policies: entry.policies.clone(),
-            });
-        }
+}
+
+/// What an access entry makes of `principal_arn` (EKS's generated username when the entry
+/// names none).
+fn access_entry_mapping(arn: &str, entry: &AccessEntry, principal_arn: &str) -> Mapping {
+    let default_username = model_arn::eks_generated_username(principal_arn, &entry.kind)
+        .unwrap_or_else(|| principal_arn.to_string());
+    Mapping {
+        via: "access entry".to_string(),
+        arn: arn.to_string(),
+        identity: Identity {
+            username: entry.username.clone().unwrap_or(default_username),
+            groups: entry.groups.clone(),
+        },
+        access_policies: entry.policies.clone(),
     }
-    found
 }
 
 /// One way into one cluster: the hops, the mapping, and what it grants.

@@ -15,6 +15,7 @@ use crate::model::policy::{Effect, matching};
 use crate::model::{PolicyDocument, PolicyRule, State};
 use crate::spec::SourceLocation;
 
+mod kubernetes;
 mod location;
 mod render;
 
@@ -185,6 +186,43 @@ rules! {
         hint: "run `accessctl apply` to rotate it; a key nobody uses can go: remove `accessKeys` or its consumer",
         description: "with `--live-state` only: an active key older than the user's `rotateAfterDays` (default 90), or unused (never used) for 90 days; the finding names the masked key id (`AKIA…WXYZ`) and its age, never a secret",
     }
+    // Kubernetes RBAC escalations, followed back to the IAM principals mapped to the subject
+    // (`kubernetes.rs`).
+    ESCALATION_EXEC {
+        id: "rbac-escalation-exec",
+        severity: High,
+        summary: "a subject can exec into or attach to pods cluster-wide or in kube-system (a shell with every pod's service-account token)",
+        hint: "grant `pods/exec` and `pods/attach` with RoleBindings in the namespaces of the workloads, never cluster-wide or in kube-system (`view` has neither; `edit` and `admin` have both)",
+        description: "a binding or access policy allowing `create` or `get` (a WebSocket upgrade is a GET) on `pods/exec` or `pods/attach` cluster-wide or in `kube-system` (`*` verbs, resources and API groups included; a rule limited by `resourceNames` is not any pod). The built-in `edit` and `admin` and the access policies `AmazonEKSEditPolicy` and `AmazonEKSAdminPolicy` allow it, `view` does not",
+    }
+    ESCALATION_IMPERSONATE {
+        id: "rbac-escalation-impersonate",
+        severity: High,
+        summary: "a subject can impersonate any user or group, or any service account cluster-wide or in kube-system",
+        hint: "drop `impersonate`, or limit it with `resourceNames` to the identities the subject must act as",
+        description: "a binding or access policy allowing `impersonate` on `users` or `groups` (cluster-wide: they are not namespaced), or on `serviceaccounts` cluster-wide or in `kube-system`, not limited by `resourceNames`. `userextras` and `uids` only add to an impersonated user; `edit` and `admin` bound in another namespace impersonate that namespace's service accounts only",
+    }
+    ESCALATION_SELF_ROLE {
+        id: "rbac-escalation-self-role",
+        severity: High,
+        summary: "a subject can rewrite a role it is bound to (`update`/`patch` with `escalate`): it can grant itself any rule",
+        hint: "drop `escalate` (and `*` verbs) on roles and clusterroles; without it the API server refuses rules the subject does not already hold",
+        description: "a subject allowed `update` or `patch`, and `escalate`, on the Role or ClusterRole of one of its own bindings (by any of its grants, `*` included). Without `escalate` the API server refuses an update that adds a rule the subject does not already hold, so `update`/`patch` alone does not fire",
+    }
+    SECRETS_CLUSTER_WIDE {
+        id: "rbac-secrets-cluster-wide",
+        severity: High,
+        summary: "a subject can read the secrets of every namespace (service-account tokens and every credential of the cluster)",
+        hint: "grant `secrets` with RoleBindings in the namespaces that need them, or name the secrets in `resourceNames`",
+        description: "a ClusterRoleBinding or cluster-wide access policy allowing `get`, `list` or `watch` on `secrets` in every namespace (wildcards included; not when limited by `resourceNames`). `edit` and `admin` include it, `view` does not",
+    }
+    ESCALATION_KUBE_SYSTEM_WORKLOADS {
+        id: "rbac-escalation-kube-system-workloads",
+        severity: High,
+        summary: "a subject can create (or rewrite) pods or workloads in kube-system, which can run as any of its service accounts",
+        hint: "deploy into kube-system from the cluster's deployment pipeline only; bind CI roles in the application namespaces",
+        description: "a binding or access policy allowing `create`, `update` or `patch` on `pods` or a workload that makes pods (`deployments`, `daemonsets`, `statefulsets`, `replicasets`, `jobs`, `cronjobs`, `replicationcontrollers`) in `kube-system`, cluster-wide grants included (not when limited by `resourceNames`): such a pod can mount the token of any service account there",
+    }
 }
 
 pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
@@ -236,6 +274,7 @@ pub fn lint_live(state: &State, live: Option<&State>, locations: &Locations) -> 
     linter.cluster_mappings();
     linter.cluster_roles();
     linter.escalation();
+    linter.kubernetes_escalations();
     linter.ci_keys();
     if let Some(live) = live {
         linter.stale_keys(live);
@@ -909,9 +948,7 @@ fn can_escalate<'r>(rules: impl Iterator<Item = &'r PolicyRule> + Clone) -> bool
             .clone()
             .any(|rule| rbac::rule_allows(rule, &request(verb, resource)))
     };
-    let everything = rules.clone().any(|rule| {
-        rule.verbs.contains("*") && rule.resources.contains("*") && rule.api_groups.contains("*")
-    });
+    let everything = kubernetes::everything(rules.clone());
     let create_binding =
         allows("create", "rolebindings") || allows("create", "clusterrolebindings");
     let bind = ["bind", "escalate"]

@@ -219,9 +219,14 @@ fn cluster_role(rules: &str, binding: &str) -> String {
 #[test]
 fn wildcard_cluster_roles_bound_cluster_wide() {
     let wildcard = "{apiGroups: [\"\"], resources: [\"*\"], verbs: [get]}";
+    // (`get` on every core resource includes every secret, and `pods/exec` over WebSockets.)
     assert_eq!(
         fired(&cluster_role(wildcard, "c: {clusterRole: c, groups: [g]}")),
-        [(WILDCARD_CLUSTER_ROLE, Severity::Medium)]
+        [
+            (ESCALATION_EXEC, Severity::High),
+            (SECRETS_CLUSTER_WIDE, Severity::High),
+            (WILDCARD_CLUSTER_ROLE, Severity::Medium)
+        ]
     );
     // Bound in one namespace only, or without wildcards: no finding.
     assert_eq!(

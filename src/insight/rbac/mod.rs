@@ -125,77 +125,93 @@ pub fn grants(
             rules: builtin_cluster_role("cluster-admin").unwrap_or_default(),
         });
     }
-    for (arn, scope) in access_policies {
-        let name = crate::model::arn::eks_access_policy_name(arn);
-        let (rules, approximated) = match access_policy_rules(name) {
-            Some(rules) => (rules, true),
-            None => (Vec::new(), true),
-        };
-        let source = format!("access policy {name}");
-        match scope {
-            AccessScope::Cluster => grants.push(Grant {
-                scope: Scope::Cluster,
-                source,
-                approximated,
-                rules,
-            }),
-            AccessScope::Namespace { namespaces } => {
-                for namespace in namespaces {
-                    grants.push(Grant {
-                        scope: Scope::Namespace(namespace.clone()),
-                        source: source.clone(),
-                        approximated,
-                        rules: rules.clone(),
-                    });
-                }
-            }
+    grants.extend(access_policy_grants(access_policies));
+    for (namespace, name, binding) in bindings(cluster) {
+        if binds(&binding.subjects, identity, namespace) {
+            grants.push(binding_grant(cluster, namespace, name, binding));
         }
-    }
-    for (name, binding) in &cluster.cluster_role_bindings {
-        if !binds(&binding.subjects, identity, None) {
-            continue;
-        }
-        let (rules, approximated) = cluster_role_rules(cluster, &binding.role_ref.name);
-        grants.push(Grant {
-            scope: Scope::Cluster,
-            source: format!(
-                "ClusterRoleBinding {name} → ClusterRole {}",
-                binding.role_ref.name
-            ),
-            approximated,
-            rules,
-        });
-    }
-    for (key, binding) in &cluster.role_bindings {
-        let (namespace, name) = key.split_once('/').unwrap_or(("default", key));
-        if !binds(&binding.subjects, identity, Some(namespace)) {
-            continue;
-        }
-        let (rules, approximated, kind) = match binding.role_ref.kind {
-            RoleRefKind::ClusterRole => {
-                let (rules, approximated) = cluster_role_rules(cluster, &binding.role_ref.name);
-                (rules, approximated, "ClusterRole")
-            }
-            RoleRefKind::Role => {
-                let rules = cluster
-                    .roles
-                    .get(&format!("{namespace}/{}", binding.role_ref.name))
-                    .map(|role| role.rules.iter().cloned().collect())
-                    .unwrap_or_default();
-                (rules, false, "Role")
-            }
-        };
-        grants.push(Grant {
-            scope: Scope::Namespace(namespace.to_string()),
-            source: format!(
-                "RoleBinding {namespace}/{name} → {kind} {}",
-                binding.role_ref.name
-            ),
-            approximated,
-            rules,
-        });
     }
     grants.sort();
+    grants
+}
+
+/// Every binding of the cluster: (the namespace of a RoleBinding, its name, the binding);
+/// ClusterRoleBindings first.
+pub fn bindings(
+    cluster: &Cluster,
+) -> impl Iterator<Item = (Option<&str>, &str, &crate::model::Binding)> {
+    let cluster_wide = cluster
+        .cluster_role_bindings
+        .iter()
+        .map(|(name, binding)| (None, name.as_str(), binding));
+    let namespaced = cluster.role_bindings.iter().map(|(key, binding)| {
+        let (namespace, name) = key.split_once('/').unwrap_or(("default", key));
+        (Some(namespace), name, binding)
+    });
+    cluster_wide.chain(namespaced)
+}
+
+/// What a binding grants (`namespace`: a RoleBinding's), whoever its subjects are.
+pub fn binding_grant(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    name: &str,
+    binding: &crate::model::Binding,
+) -> Grant {
+    let role = &binding.role_ref.name;
+    let Some(namespace) = namespace else {
+        let (rules, approximated) = cluster_role_rules(cluster, role);
+        return Grant {
+            scope: Scope::Cluster,
+            source: format!("ClusterRoleBinding {name} → ClusterRole {role}"),
+            approximated,
+            rules,
+        };
+    };
+    let (rules, approximated, kind) = match binding.role_ref.kind {
+        RoleRefKind::ClusterRole => {
+            let (rules, approximated) = cluster_role_rules(cluster, role);
+            (rules, approximated, "ClusterRole")
+        }
+        RoleRefKind::Role => {
+            let rules = cluster
+                .roles
+                .get(&format!("{namespace}/{role}"))
+                .map(|role| role.rules.iter().cloned().collect())
+                .unwrap_or_default();
+            (rules, false, "Role")
+        }
+    };
+    Grant {
+        scope: Scope::Namespace(namespace.to_string()),
+        source: format!("RoleBinding {namespace}/{name} → {kind} {role}"),
+        approximated,
+        rules,
+    }
+}
+
+/// The grants of an access entry's access policies: one per policy, per namespace of its
+/// scope.
+pub fn access_policy_grants(access_policies: &BTreeMap<String, AccessScope>) -> Vec<Grant> {
+    let mut grants = Vec::new();
+    for (arn, scope) in access_policies {
+        let name = crate::model::arn::eks_access_policy_name(arn);
+        let rules = access_policy_rules(name).unwrap_or_default();
+        let source = format!("access policy {name}");
+        let scopes = match scope {
+            AccessScope::Cluster => vec![Scope::Cluster],
+            AccessScope::Namespace { namespaces } => namespaces
+                .iter()
+                .map(|namespace| Scope::Namespace(namespace.clone()))
+                .collect(),
+        };
+        grants.extend(scopes.into_iter().map(|scope| Grant {
+            scope,
+            source: source.clone(),
+            approximated: true,
+            rules: rules.clone(),
+        }));
+    }
     grants
 }
 
@@ -204,18 +220,38 @@ fn binds(
     identity: &Identity,
     binding_namespace: Option<&str>,
 ) -> bool {
-    subjects.iter().any(|subject| match subject.kind {
+    subjects
+        .iter()
+        .any(|subject| subject_is(subject, identity, binding_namespace))
+}
+
+/// Does a binding's subject name the identity (its username, one of its groups, or, for a
+/// service account, `system:serviceaccount:NAMESPACE:NAME`)?
+pub fn subject_is(
+    subject: &crate::model::Subject,
+    identity: &Identity,
+    binding_namespace: Option<&str>,
+) -> bool {
+    match subject.kind {
         SubjectKind::User => subject.name == identity.username,
         SubjectKind::Group => identity.has_group(&subject.name),
         SubjectKind::ServiceAccount => {
-            let namespace = subject
-                .namespace
-                .as_deref()
-                .or(binding_namespace)
-                .unwrap_or("default");
-            identity.username == format!("system:serviceaccount:{namespace}:{}", subject.name)
+            identity.username == service_account_username(subject, binding_namespace)
         }
-    })
+    }
+}
+
+/// The username of a service-account subject (its namespace defaults to the binding's).
+pub fn service_account_username(
+    subject: &crate::model::Subject,
+    binding_namespace: Option<&str>,
+) -> String {
+    let namespace = subject
+        .namespace
+        .as_deref()
+        .or(binding_namespace)
+        .unwrap_or("default");
+    format!("system:serviceaccount:{namespace}:{}", subject.name)
 }
 
 /// A ClusterRole's rules: the state's, else the built-in approximation.
