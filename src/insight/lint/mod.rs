@@ -15,6 +15,7 @@ use crate::model::policy::{Effect, matching};
 use crate::model::{PolicyDocument, PolicyRule, State};
 use crate::spec::SourceLocation;
 
+mod hygiene;
 mod location;
 mod render;
 
@@ -185,6 +186,21 @@ rules! {
         hint: "run `accessctl apply` to rotate it; a key nobody uses can go: remove `accessKeys` or its consumer",
         description: "with `--live-state` only: an active key older than the user's `rotateAfterDays` (default 90), or unused (never used) for 90 days; the finding names the masked key id (`AKIA…WXYZ`) and its age, never a secret",
     }
+    // Hygiene (src/insight/lint/hygiene.rs), against the action catalogue.
+    IAM_UNKNOWN_ACTION {
+        id: "iam-unknown-action",
+        severity: Medium,
+        summary: "an action, service prefix or action wildcard AWS does not have (low when no known action is close: it may be newer than the catalogue)",
+        hint: "spell the action as the Service Authorization Reference does; if AWS added it after the catalogue's date, regenerate it with `scripts/update-action-catalogue`",
+        description: "an `Action` or `NotAction` of an identity or trust policy that the action catalogue does not know: an unknown action of a known service (`s3:GetObjet`, with the closest action: did you mean `s3:GetObject`?), an unknown service prefix (`s4:GetObject`), or a wildcard that matches no action (`s3:Gett*`). Names compare case-insensitively, as IAM's do. Medium when a known action is close (a typo: the statement silently allows or denies nothing), low otherwise",
+    }
+    IAM_RESOURCE_MISMATCH {
+        id: "iam-resource-mismatch",
+        severity: Low,
+        summary: "an action none of whose statement's resources is of a type it acts on (medium in a `Deny`)",
+        hint: "name the resources the action acts on, or move it to a statement that does (actions without resource-level permissions take only `*`)",
+        description: "an action (or every action a wildcard such as `s3:Get*` matches) for which no `Resource` of its statement matches an ARN pattern of the resource types the catalogue gives it: `s3:GetObject` on a bucket (`arn:aws:s3:::bucket`, no `/key`), `iam:PassRole` on a user, `s3:ListAllMyBuckets` on anything but `*`. The statement allows (or denies) the action nowhere. `*`, wildcards and policy variables (`${aws:username}`) in a resource match whatever they could; a statement with `Resource: \"*\"` or `NotResource`, and patterns across services (`*:Get*`), are not checked. Low, medium in a `Deny` (it protects nothing)",
+    }
 }
 
 pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
@@ -237,6 +253,7 @@ pub fn lint_live(state: &State, live: Option<&State>, locations: &Locations) -> 
     linter.cluster_roles();
     linter.escalation();
     linter.ci_keys();
+    linter.hygiene();
     if let Some(live) = live {
         linter.stale_keys(live);
     }
