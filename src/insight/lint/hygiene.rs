@@ -149,36 +149,30 @@ impl<'a> Linter<'a> {
                         continue;
                     };
                     let at = self.item_at(paths, source, key, pattern);
-                    let (severity, message, near) = match unknown {
-                        Unknown::Service { near } => (
-                            if near.is_some() {
-                                Severity::Medium
-                            } else {
-                                Severity::Low
-                            },
-                            format!("{label}: `{pattern}` names no AWS service ({source_note})"),
-                            near,
-                        ),
-                        Unknown::Action { service, near } => (
-                            if near.is_some() {
-                                Severity::Medium
-                            } else {
-                                Severity::Low
-                            },
-                            format!(
-                                "{label}: `{pattern}` is not an action of {service} ({source_note})"
-                            ),
-                            near,
-                        ),
-                        Unknown::Wildcard => (
-                            Severity::Medium,
-                            format!("{label}: `{pattern}` matches no action ({source_note})"),
-                            None,
-                        ),
+                    let (what, near) = match unknown {
+                        Unknown::Service { near } => ("names no AWS service".to_string(), near),
+                        Unknown::Action { service, near } => {
+                            (format!("is not an action of {service}"), near)
+                        }
+                        Unknown::Wildcard => ("matches no action".to_string(), None),
                     };
-                    let hint = match near {
-                        Some(near) => format!("did you mean `{near}`?"),
-                        None => hint_of(IAM_UNKNOWN_ACTION),
+                    // A typo (a known action is close) silently allows or denies nothing;
+                    // a name close to nothing may be newer than the catalogue.
+                    let (severity, message, hint) = match near {
+                        Some(near) => (
+                            Severity::Medium,
+                            format!("{label}: `{pattern}` {what}"),
+                            format!("did you mean `{near}`?"),
+                        ),
+                        None => (
+                            if pattern.contains(['*', '?']) {
+                                Severity::Medium
+                            } else {
+                                Severity::Low
+                            },
+                            format!("{label}: `{pattern}` {what} ({source_note})"),
+                            hint_of(IAM_UNKNOWN_ACTION),
+                        ),
                     };
                     self.push_finding(IAM_UNKNOWN_ACTION, severity, at.as_ref(), message, hint);
                 }
@@ -204,12 +198,13 @@ impl<'a> Linter<'a> {
                 let Some(service) = matched.first().map(Action::service) else {
                     continue;
                 };
+                let nearest = nearest_type(&matched, &resources);
                 let message = format!(
                     "{label}: {what} on none of the statement's resources, {}: the statement {effect} {it} nowhere; {}",
                     resources_shown(service, &resources),
-                    takes(&matched)
+                    takes(&matched, nearest)
                 );
-                let hint = match nearest_type(&matched, &resources) {
+                let hint = match nearest {
                     Some(resource_type) => format!(
                         "name the resources it acts on (`{}`) in this statement, or move `{pattern}` to a statement that does",
                         resource_type.arn
@@ -290,8 +285,8 @@ fn catalogue_note(catalogue: &Catalogue) -> String {
 }
 
 /// What the matched actions act on: their resource types (`object (`arn:…`)`), or only `*`.
-fn takes(actions: &[Action<'_>]) -> String {
-    let mut types: Vec<&ResourceType> = Vec::new();
+fn takes(actions: &[Action<'_>], nearest: Option<&ResourceType>) -> String {
+    let mut types: Vec<&ResourceType> = nearest.into_iter().collect();
     for action in actions {
         for resource_type in action.resource_types() {
             if !types.contains(&resource_type) {
@@ -340,9 +335,7 @@ fn resources_shown(service: &Service, resources: &[&str]) -> String {
                 .resource_types()
                 .filter(|resource_type| arn_pattern_overlaps(resource_type.arn, resource));
             match (types.next(), types.next()) {
-                (Some(only), None) => {
-                    format!("`{resource}` (a {} {})", service.prefix(), only.name)
-                }
+                (Some(only), None) => format!("`{resource}` (type {})", only.name),
                 _ => format!("`{resource}`"),
             }
         })
@@ -452,7 +445,7 @@ mod tests {
         assert!(
             bucket[0]
                 .message
-                .contains("`arn:aws:s3:::bucket` (a s3 bucket)"),
+                .contains("`arn:aws:s3:::bucket` (type bucket)"),
             "{}",
             bucket[0].message
         );
