@@ -91,9 +91,26 @@ pub(super) fn mismatch<'c>(
     if actions.is_empty() {
         return None;
     }
-    let fits = actions
-        .iter()
-        .any(|action| resources.iter().any(|resource| action.accepts(resource)));
+    // Each resource type is checked once (a wildcard's actions share most of them), and the
+    // first that fits ends the search.
+    let mut checked: Vec<(&str, bool)> = Vec::new();
+    let mut type_fits = |service: &Service, name: &'static str| {
+        if let Some((_, fits)) = checked.iter().find(|(known, _)| *known == name) {
+            return *fits;
+        }
+        let fits = service.resource_type(name).is_some_and(|resource_type| {
+            resources
+                .iter()
+                .any(|resource| arn_pattern_overlaps(resource_type.arn, resource))
+        });
+        checked.push((name, fits));
+        fits
+    };
+    let fits = actions.iter().any(|action| {
+        action
+            .resource_type_names()
+            .any(|name| type_fits(action.service(), name))
+    });
     (!fits).then_some(actions)
 }
 

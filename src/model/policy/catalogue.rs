@@ -177,14 +177,23 @@ impl Catalogue {
     /// Every action an IAM action pattern (`s3:Get*`, `*:List*`, `*`) matches.
     pub fn matching<'c>(&'c self, pattern: &'c str) -> impl Iterator<Item = Action<'c>> + 'c {
         let (service_pattern, name_pattern) = pattern.split_once(':').unwrap_or((pattern, "*"));
-        self.services
-            .iter()
-            .filter(move |service| matching::action_matches(service_pattern, service.prefix))
-            .flat_map(move |service| {
-                service
-                    .actions()
-                    .filter(move |action| matching::action_matches(name_pattern, action.name()))
-            })
+        let wildcard = |text: &str| text.contains(['*', '?']);
+        // A literal prefix is looked up, not matched against every service.
+        let services: Vec<&Service> = if wildcard(service_pattern) {
+            self.services
+                .iter()
+                .filter(|service| matching::action_matches(service_pattern, service.prefix))
+                .collect()
+        } else {
+            self.service(service_pattern).into_iter().collect()
+        };
+        let name_pattern = name_pattern.to_ascii_lowercase();
+        services.into_iter().flat_map(move |service| {
+            let name_pattern = name_pattern.clone();
+            service
+                .actions()
+                .filter(move |action| matching::glob(&name_pattern, action.name(), true))
+        })
     }
 
     pub fn action_count(&self) -> usize {
@@ -258,11 +267,13 @@ impl<'c> Action<'c> {
     /// The resource types it accepts; none when it takes only `Resource: "*"`.
     pub fn resource_types(&self) -> impl Iterator<Item = &'c ResourceType> + 'c {
         let service = self.service;
-        self.entry
-            .types
-            .split(',')
-            .filter(|name| !name.is_empty())
+        self.resource_type_names()
             .filter_map(move |name| service.resource_type(name))
+    }
+
+    /// The names of the resource types it accepts (without looking them up).
+    pub fn resource_type_names(&self) -> impl Iterator<Item = &'static str> + use<> {
+        self.entry.types.split(',').filter(|name| !name.is_empty())
     }
 
     /// Can a statement's `Resource` entry (wildcards and policy variables allowed) name a
@@ -342,10 +353,39 @@ fn tokens(text: &str, variable: impl Fn(&str) -> Token) -> Option<Vec<Token>> {
 /// match? (Both are patterns: the intersection of two wildcard languages, decided on the
 /// product of their positions.) Case-sensitive, as IAM matches resources.
 pub fn arn_pattern_overlaps(template: &str, resource: &str) -> bool {
+    if different_services(template, resource) {
+        return false;
+    }
     let Some(resource) = resource_tokens(resource) else {
         return true;
     };
     overlaps(&template_tokens(template), &resource)
+}
+
+/// Do the two name different services (`arn:…:s3:…` and `arn:…:ec2:…`), both literally? The
+/// cheap answer to most questions `arn_pattern_overlaps` is asked.
+fn different_services(template: &str, resource: &str) -> bool {
+    fn service(arn: &str) -> Option<&str> {
+        let mut fields = arn.splitn(4, ':');
+        match (fields.next(), fields.next(), fields.next(), fields.next()) {
+            (Some("arn"), Some(partition), Some(service), Some(_))
+                if !partition.contains(['*', '?']) && !service.contains(['*', '?', '$']) =>
+            {
+                Some(service)
+            }
+            _ => None,
+        }
+    }
+    // A template's partition is `${Partition}`, which holds no `:`.
+    let template_service = template
+        .strip_prefix("arn:${Partition}:")
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(service, _)| service)
+        .filter(|service| !service.contains(['*', '?', '$']));
+    match (template_service, service(resource)) {
+        (Some(template), Some(resource)) => template != resource,
+        _ => false,
+    }
 }
 
 fn overlaps(template: &[Token], resource: &[Token]) -> bool {
