@@ -22,8 +22,9 @@ pub(super) enum Unknown {
         service: &'static str,
         near: Option<String>,
     },
-    /// A wildcard that matches no action of the service(s).
-    Wildcard,
+    /// A wildcard that matches no action of the service(s); the pattern with its literal start
+    /// respelt as the one action start that is closest, when there is one.
+    Wildcard { near: Option<String> },
 }
 
 /// Is `pattern` (`s3:GetObject`, `s3:Get*`, `*`) unknown to the catalogue, and how?
@@ -36,9 +37,11 @@ pub(super) fn unknown(catalogue: &'static Catalogue, pattern: &str) -> Option<Un
     if wildcard(prefix) || wildcard(name) {
         return match catalogue.matching(pattern).next() {
             Some(_) => None,
-            None if wildcard(prefix) => Some(Unknown::Wildcard),
+            None if wildcard(prefix) => Some(Unknown::Wildcard { near: None }),
             None => match catalogue.service(prefix) {
-                Some(_) => Some(Unknown::Wildcard),
+                Some(service) => Some(Unknown::Wildcard {
+                    near: near_wildcard(catalogue, service, name),
+                }),
                 None => Some(Unknown::Service {
                     near: near_service(catalogue, prefix).map(|s| format!("{}:{name}", s.prefix)),
                 }),
@@ -67,6 +70,48 @@ pub(super) fn unknown(catalogue: &'static Catalogue, pattern: &str) -> Option<Un
         service: service.name,
         near,
     })
+}
+
+/// `Detele*` → `iam:Delete*`: the literal start of a wildcard respelt as the one start of an
+/// action name of the same length that is closest to it (several as close: none), when the
+/// respelt pattern matches an action.
+fn near_wildcard(catalogue: &'static Catalogue, service: &Service, name: &str) -> Option<String> {
+    let split = name.find(['*', '?'])?;
+    let (start, rest) = name.split_at(split);
+    let start = start.to_ascii_lowercase();
+    if start.is_empty() || !start.is_ascii() {
+        return None;
+    }
+    let limit = (start.len() / 3).max(1);
+    let mut best: Option<(usize, &str)> = None;
+    let mut tied = false;
+    let mut seen: Vec<&str> = Vec::new();
+    for action in service.actions() {
+        let Some(candidate) = action.name().get(..start.len()) else {
+            continue;
+        };
+        if seen
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(candidate))
+        {
+            continue;
+        }
+        seen.push(candidate);
+        let distance = suggest::distance(&start, &candidate.to_ascii_lowercase());
+        match best {
+            _ if distance > limit => {}
+            Some((closest, _)) if distance > closest => {}
+            Some((closest, _)) if distance == closest => tied = true,
+            _ => {
+                best = Some((distance, candidate));
+                tied = false;
+            }
+        }
+    }
+    let (_, candidate) = best.filter(|_| !tied)?;
+    let near = format!("{}:{candidate}{rest}", service.prefix);
+    let matches = catalogue.matching(&near).next().is_some();
+    matches.then_some(near)
 }
 
 fn near_service(catalogue: &'static Catalogue, prefix: &str) -> Option<&'static Service> {
@@ -171,7 +216,7 @@ impl<'a> Linter<'a> {
                         Unknown::Action { service, near } => {
                             (format!("is not an action of {service}"), near)
                         }
-                        Unknown::Wildcard => ("matches no action".to_string(), None),
+                        Unknown::Wildcard { near } => ("matches no action".to_string(), near),
                     };
                     // A typo (a known action is close) silently allows or denies nothing;
                     // a name close to nothing may be newer than the catalogue.
@@ -404,6 +449,11 @@ mod tests {
             fired(&allow("s3:Gett*")),
             [(IAM_UNKNOWN_ACTION, Severity::Medium)]
         );
+        let wildcard = only(&allow("iam:Detele*"));
+        assert_eq!(wildcard.severity, Severity::Medium);
+        assert_eq!(wildcard.hint, "did you mean `iam:Delete*`?");
+        // Several action starts are as close to `Gett`: no guess.
+        assert!(!only(&allow("s3:Gett*")).hint.starts_with("did you mean"));
         assert_eq!(fired(&allow("s3:Get*")), []);
         assert_eq!(fired(&allow("s3:GetObject?ersion")), []);
         // `NotAction` too: a typo there allows more than meant.

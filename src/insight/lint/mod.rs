@@ -192,7 +192,7 @@ rules! {
         severity: Medium,
         summary: "an action, service prefix or action wildcard AWS does not have (low when no known action is close: it may be newer than the catalogue)",
         hint: "spell the action as the Service Authorization Reference does; if AWS added it after the catalogue's date, regenerate it with `scripts/update-action-catalogue`",
-        description: "an `Action` or `NotAction` of an identity or trust policy that the action catalogue does not know: an unknown action of a known service (`s3:GetObjet`, with the closest action: did you mean `s3:GetObject`?), an unknown service prefix (`s4:GetObject`), or a wildcard that matches no action (`s3:Gett*`). Names compare case-insensitively, as IAM's do. Medium for a typo (a known action is close: the statement silently allows or denies nothing) and for a wildcard that matches nothing; low for a name close to nothing, which may be newer than the catalogue (the message names the catalogue's version and date)",
+        description: "an `Action` or `NotAction` of an identity or trust policy that the action catalogue does not know: an unknown action of a known service (`s3:GetObjet`, with the closest action: did you mean `s3:GetObject`?), an unknown service prefix (`s4:GetObject`), or a wildcard that matches no action (`iam:Detele*`: did you mean `iam:Delete*`?). Names compare case-insensitively, as IAM's do. Medium for a typo (a known action is close: the statement silently allows or denies nothing) and for a wildcard that matches nothing; low for a name close to nothing, which may be newer than the catalogue (the message names the catalogue's version and date)",
     }
     IAM_RESOURCE_MISMATCH {
         id: "iam-resource-mismatch",
