@@ -20,7 +20,7 @@ mod node;
 mod raw;
 mod reader;
 mod resolve;
-mod suggest;
+pub(crate) mod suggest;
 mod trust;
 mod validate;
 

@@ -15,6 +15,7 @@ use crate::model::policy::{Effect, matching};
 use crate::model::{PolicyDocument, PolicyRule, State};
 use crate::spec::SourceLocation;
 
+mod hygiene;
 mod kubernetes;
 mod location;
 mod render;
@@ -223,6 +224,21 @@ rules! {
         hint: "deploy into kube-system from the cluster's deployment pipeline only; bind CI roles in the application namespaces",
         description: "a binding or access policy allowing `create`, `update` or `patch` on `pods` or a workload that makes pods (`deployments`, `daemonsets`, `statefulsets`, `replicasets`, `jobs`, `cronjobs`, `replicationcontrollers`) in `kube-system`, cluster-wide grants included (not when limited by `resourceNames`): such a pod can mount the token of any service account there",
     }
+    // Hygiene (src/insight/lint/hygiene.rs), against the action catalogue.
+    IAM_UNKNOWN_ACTION {
+        id: "iam-unknown-action",
+        severity: Medium,
+        summary: "an action, service prefix or action wildcard AWS does not have (low when no known action is close: it may be newer than the catalogue)",
+        hint: "spell the action as the Service Authorization Reference does; if AWS added it after the catalogue's date, regenerate it with `scripts/update-action-catalogue`",
+        description: "an `Action` or `NotAction` of an identity or trust policy that the action catalogue does not know: an unknown action of a known service (`s3:GetObjet`, with the closest action: did you mean `s3:GetObject`?), an unknown service prefix (`s4:GetObject`), or a wildcard that matches no action (`iam:Detele*`: did you mean `iam:Delete*`?). Names compare case-insensitively, as IAM's do. Medium for a typo (a known action is close: the statement silently allows or denies nothing) and for a wildcard that matches nothing; low for a name close to nothing, which may be newer than the catalogue (the message names the catalogue's version and date)",
+    }
+    IAM_RESOURCE_MISMATCH {
+        id: "iam-resource-mismatch",
+        severity: Low,
+        summary: "an action none of whose statement's resources is of a type it acts on (medium in a `Deny`)",
+        hint: "name the resources the action acts on, or move it to a statement that does (actions without resource-level permissions take only `*`)",
+        description: "an action (or every action a wildcard such as `s3:Get*` matches) for which no `Resource` of its statement matches an ARN pattern of the resource types the catalogue gives it: `s3:GetObject` on a bucket (`arn:aws:s3:::bucket`, no `/key`), `iam:PassRole` on a user, `s3:ListAllMyBuckets` on anything but `*`. The statement allows (or denies) the action nowhere. `*`, wildcards and policy variables (`${aws:username}`) in a resource match whatever they could; a statement with `Resource: \"*\"` or `NotResource`, and patterns across services (`*:Get*`), are not checked. Low, medium in a `Deny` (it protects nothing)",
+    }
 }
 
 pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
@@ -276,6 +292,7 @@ pub fn lint_live(state: &State, live: Option<&State>, locations: &Locations) -> 
     linter.escalation();
     linter.kubernetes_escalations();
     linter.ci_keys();
+    linter.hygiene();
     if let Some(live) = live {
         linter.stale_keys(live);
     }
@@ -296,13 +313,25 @@ impl<'a> Linter<'a> {
         message: String,
     ) {
         let hint = rule_info(rule).map(|info| info.hint).unwrap_or_default();
+        self.push_with_hint(rule, severity, at, message, hint.to_string());
+    }
+
+    /// A finding with a hint of its own (a did-you-mean) rather than the rule's.
+    fn push_with_hint(
+        &mut self,
+        rule: &'static str,
+        severity: Severity,
+        at: Option<&SourceLocation>,
+        message: String,
+        hint: String,
+    ) {
         self.findings.push(Finding {
             rule,
             severity,
             line: at.map_or(0, |at| at.line),
             column: at.map_or(0, |at| at.column),
             message,
-            hint: hint.to_string(),
+            hint,
         });
     }
 

@@ -5,7 +5,7 @@ use crate::spec::{Facts, load_text};
 const HEAD: &str = "version: 1\naccount: \"111122223333\"\n";
 
 /// The rule ids (with severities) that fire on a file.
-fn fired(body: &str) -> Vec<(&'static str, Severity)> {
+pub(super) fn fired(body: &str) -> Vec<(&'static str, Severity)> {
     let text = format!("{HEAD}{body}");
     let desired = match load_text("access.yaml", &text, &Facts::default()) {
         Ok(desired) => desired,
@@ -17,13 +17,13 @@ fn fired(body: &str) -> Vec<(&'static str, Severity)> {
         .collect()
 }
 
-fn policy(statement: &str) -> String {
+pub(super) fn policy(statement: &str) -> String {
     format!(
         "iam:\n  policies:\n    P:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - {statement}\n  users:\n    u:\n      policies: [P]\n"
     )
 }
 
-fn role_trust(document_statement: &str) -> String {
+pub(super) fn role_trust(document_statement: &str) -> String {
     format!(
         "iam:\n  roles:\n    r:\n      trust:\n        document:\n          Version: \"2012-10-17\"\n          Statement:\n            - {document_statement}\n"
     )
