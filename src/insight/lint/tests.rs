@@ -5,7 +5,7 @@ use crate::spec::{Facts, load_text};
 const HEAD: &str = "version: 1\naccount: \"111122223333\"\n";
 
 /// The rule ids (with severities) that fire on a file.
-fn fired(body: &str) -> Vec<(&'static str, Severity)> {
+pub(super) fn fired(body: &str) -> Vec<(&'static str, Severity)> {
     let text = format!("{HEAD}{body}");
     let desired = match load_text("access.yaml", &text, &Facts::default()) {
         Ok(desired) => desired,
@@ -17,7 +17,7 @@ fn fired(body: &str) -> Vec<(&'static str, Severity)> {
         .collect()
 }
 
-fn policy(statement: &str) -> String {
+pub(super) fn policy(statement: &str) -> String {
     format!(
         "iam:\n  policies:\n    P:\n      document:\n        Version: \"2012-10-17\"\n        Statement:\n          - {statement}\n  users:\n    u:\n      policies: [P]\n"
     )
@@ -35,11 +35,16 @@ fn wildcard_admin() {
         fired(&policy("{Effect: Allow, Action: \"*\", Resource: \"*\"}")),
         [(WILDCARD_ADMIN, Severity::High)]
     );
+    // `s3:*` on `*` is not admin: what it does risk is reading every object and opening any
+    // bucket (issue 19's data rules).
     assert_eq!(
         fired(&policy(
             "{Effect: Allow, Action: \"s3:*\", Resource: \"*\"}"
         )),
-        []
+        [
+            (DATA_EXFILTRATION, Severity::Medium),
+            (RESOURCE_EXPOSURE, Severity::High)
+        ]
     );
     assert_eq!(
         fired(&policy("{Effect: Deny, Action: \"*\", Resource: \"*\"}")),
@@ -393,11 +398,12 @@ fn long_lived_ci_key() {
         )),
         [(LONG_LIVED_CI_KEY, Severity::Medium)]
     );
+    // Not CI-like; reading every object is the data rule's.
     assert_eq!(
         fired(&customer(
             "{Effect: Allow, Action: [\"ecr:*\", s3:GetObject], Resource: \"*\"}"
         )),
-        []
+        [(DATA_EXFILTRATION, Severity::Medium)]
     );
     assert_eq!(
         fired(&customer(
@@ -405,11 +411,17 @@ fn long_lived_ci_key() {
         )),
         []
     );
+    // Not CI-like; everything but IAM (not admin: no policy writing) is read, exposed and
+    // injected by the data and escalation rules.
     assert_eq!(
         fired(&customer(
             "{Effect: Allow, NotAction: [\"iam:*\"], Resource: \"*\"}"
         )),
-        []
+        [
+            (DATA_EXFILTRATION, Severity::High),
+            (ESCALATION_COMPUTE_INJECTION, Severity::High),
+            (RESOURCE_EXPOSURE, Severity::High)
+        ]
     );
     // A Deny narrows, it does not widen: still CI-like.
     assert_eq!(
