@@ -73,6 +73,7 @@ struct Subject<'a> {
 }
 
 /// A user, group or role a method acts on.
+#[derive(Clone)]
 struct Target<'a> {
     /// How the message names it.
     shown: String,
@@ -506,11 +507,28 @@ impl Finder<'_, '_> {
     fn own_targets(&self) -> (Vec<Target<'_>>, Vec<Target<'_>>) {
         let principal = &self.subject.principal;
         let state = self.linter.state;
-        let own = vec![Target::declared(
+        let mut own = vec![Target::declared(
             principal.arn.clone(),
             None,
             Some(principal.clone()),
         )];
+        // IAM resolves `${aws:username}` to the caller's own name: written so, a statement
+        // names the user itself.
+        if let Some(user) = state
+            .iam
+            .users
+            .get(&principal.name)
+            .filter(|_| principal.kind == PrincipalKind::User)
+        {
+            let mut itself = own[0].clone();
+            itself.arn = arn::user(
+                &state.partition,
+                &self.linter.account,
+                &user.path,
+                "${aws:username}",
+            );
+            own.push(itself);
+        }
         let groups = state
             .iam
             .users
