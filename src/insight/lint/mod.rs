@@ -485,10 +485,12 @@ impl<'a> Linter<'a> {
                 let Some(provider) = web_identity_provider(statement) else {
                     continue;
                 };
+                // Only the provider's own `sub` claim narrows who it lets in.
+                let sub_key = format!("{}:sub", provider.host()).to_ascii_lowercase();
                 let subs: Vec<_> = statement
                     .conditions()
                     .filter(|condition| {
-                        condition.key.to_ascii_lowercase().ends_with(":sub")
+                        condition.key.to_ascii_lowercase() == sub_key
                             && restricts(condition.operator)
                     })
                     .collect();
@@ -498,7 +500,7 @@ impl<'a> Linter<'a> {
                         .any(|value| value.contains('*') || value.contains('?'))
                 });
                 let (rule, anyone, several) = match provider {
-                    Provider::Eks => (
+                    Provider::Eks(_) => (
                         IRSA_WITHOUT_SUB,
                         "any service account of the cluster".to_string(),
                         "several service accounts".to_string(),
@@ -749,9 +751,18 @@ fn ci_action(pattern: &str) -> bool {
 /// Whose tokens a web-identity statement accepts.
 enum Provider {
     /// An EKS cluster's issuer (IRSA), or accessctl's stand-in for one not known yet.
-    Eks,
+    Eks(String),
     /// Any other IAM OIDC provider (GitHub Actions, GitLab, …), by host.
     Other(String),
+}
+
+impl Provider {
+    /// The issuer whose claims the trust's conditions must name (`ISSUER:sub`).
+    fn host(&self) -> &str {
+        match self {
+            Provider::Eks(host) | Provider::Other(host) => host,
+        }
+    }
 }
 
 /// The OIDC provider a statement's `Federated` principal names, if any.
@@ -768,7 +779,7 @@ fn web_identity_provider(statement: &crate::model::policy::Statement) -> Option<
         .map(|host| {
             let eks = host.starts_with("oidc.eks.") || host.starts_with("oidc.accessctl.invalid/");
             if eks {
-                Provider::Eks
+                Provider::Eks(host)
             } else {
                 Provider::Other(host)
             }

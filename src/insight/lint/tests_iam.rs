@@ -430,3 +430,31 @@ fn an_escalation_finding_points_at_its_statement() {
         )]
     );
 }
+
+/// A trust's message names who can really assume it: a `sub` condition on another issuer's key
+/// does not narrow a GitHub trust (any repository can assume it), and the message says
+/// repositories, not service accounts.
+#[test]
+fn trust_messages_fit_the_provider() {
+    let github = "token.actions.githubusercontent.com";
+    let eks = "oidc.eks.us-east-1.amazonaws.com/id/ABC";
+    let text = format!(
+        "version: 1\naccount: \"111122223333\"\niam:\n  roles:\n    r:\n      trust:\n        document:\n          Version: \"2012-10-17\"\n          Statement:\n            - {{Effect: Allow, Principal: {{Federated: \"arn:aws:iam::111122223333:oidc-provider/{github}\"}}, Action: sts:AssumeRoleWithWebIdentity, Condition: {{StringEquals: {{\"{eks}:sub\": \"system:serviceaccount:app:web\"}}}}}}\n"
+    );
+    let desired = match crate::spec::load_text("access.yaml", &text, &Default::default()) {
+        Ok(desired) => desired,
+        Err(diagnostics) => panic!("the test file is invalid: {diagnostics:?}"),
+    };
+    let findings = lint(&desired.state, &Locations::new());
+    let found: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.rule, f.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            FEDERATED_WITHOUT_SUB,
+            "the web-identity trust of role r has no `sub` condition: any GitHub Actions workflow of any repository can assume it"
+        )]
+    );
+}
