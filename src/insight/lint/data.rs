@@ -169,10 +169,9 @@ impl Linter<'_> {
                     _ => Severity::Medium,
                 };
                 actions.push(entry.action);
-                if widest
-                    .as_ref()
-                    .is_none_or(|(known, known_width, _)| (severity, width) > (*known, *known_width))
-                {
+                if widest.as_ref().is_none_or(|(known, known_width, _)| {
+                    (severity, width) > (*known, *known_width)
+                }) {
                     widest = Some((severity, width, pattern));
                 }
             }

@@ -22,8 +22,7 @@ use super::{
 };
 use crate::insight::chain::{self, Certainty};
 use crate::insight::iam_eval::{
-    Decision, PolicySource, Principal, PrincipalKind, Resolved, evaluate_resolved,
-    iam_principals,
+    Decision, PolicySource, Principal, PrincipalKind, Resolved, evaluate_resolved, iam_principals,
 };
 use crate::model::policy::{Effect, Statement, matching};
 use crate::model::{IamArn, PolicyDocument, arn};
@@ -74,15 +73,14 @@ struct Subject<'a> {
 
 /// A user, group or role a method acts on.
 #[derive(Clone)]
-struct Target<'a> {
+struct Target {
     /// How the message names it.
     shown: String,
     arn: String,
-    /// Its policies; `None` for a stand-in (a principal the file does not declare), worth
-    /// anything.
-    policies: Option<Resolved<'a>>,
     /// For a user or role of the state: itself.
     principal: Option<Principal>,
+    /// For a group of the state: its name (its policies are resolved when asked).
+    group: Option<String>,
     /// Why it is worth more than what the principal holds.
     note: &'static str,
 }
@@ -90,13 +88,13 @@ struct Target<'a> {
 const DECLARED_NOTE: &str = "which holds rights it does not";
 const STAND_IN_NOTE: &str = "whose rights the file does not show";
 
-impl<'a> Target<'a> {
-    fn declared(arn: String, policies: Option<Resolved<'a>>, principal: Option<Principal>) -> Self {
+impl Target {
+    fn declared(arn: String, principal: Option<Principal>) -> Self {
         Target {
             shown: arn.clone(),
             arn,
-            policies,
             principal,
+            group: None,
             note: DECLARED_NOTE,
         }
     }
@@ -224,17 +222,17 @@ struct Hit {
 impl<'a> Linter<'a> {
     pub(super) fn escalation(&mut self) {
         let state = self.state;
-        let analysis = &self.analysis;
         let (partition, account) = (state.partition.as_str(), self.account.as_str());
         let stand_in_user = arn::user(partition, account, "/", "accessctl-lint-any-user");
         let stand_in_role = arn::role(partition, account, "/", "accessctl-lint-any-role");
         let stand_in_group = arn::group(partition, account, "/", "accessctl-lint-any-group");
-        let principal_target = |principal: Principal| Target::declared(principal.arn.clone(), None, Some(principal));
+        let principal_target =
+            |principal: Principal| Target::declared(principal.arn.clone(), Some(principal));
         let stand_in_target = |arn: String, shown: &str| Target {
             shown: shown.to_string(),
             arn,
-            policies: None,
             principal: None,
+            group: None,
             note: STAND_IN_NOTE,
         };
         let principals = iam_principals(state);
@@ -264,7 +262,10 @@ impl<'a> Linter<'a> {
             .iter()
             .map(|(name, group)| {
                 let arn = arn::group(partition, account, &group.path, name);
-                Target::declared(arn, analysis.group_policies(name), None)
+                Target {
+                    group: Some(name.clone()),
+                    ..Target::declared(arn, None)
+                }
             })
             .chain([stand_in_target(
                 stand_in_group,
@@ -343,11 +344,12 @@ impl Finder<'_, '_> {
             PrincipalKind::User => &["iam:AttachUserPolicy", "iam:PutUserPolicy"],
             _ => &["iam:AttachRolePolicy", "iam:PutRolePolicy"],
         };
-        let hit = self.first(self_actions, &refs(&own), |_| true).or_else(|| {
+        let hit = self.first(self_actions, &own, any, false).or_else(|| {
             self.first(
                 &["iam:AttachGroupPolicy", "iam:PutGroupPolicy"],
-                &refs(&own_groups),
-                |_| true,
+                &own_groups,
+                any,
+                false,
             )
         });
         if let Some(hit) = hit {
@@ -362,8 +364,9 @@ impl Finder<'_, '_> {
         let attached = self.attached_customer_policies();
         if let Some(hit) = self.first(
             &["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"],
-            &refs(&attached),
-            |_| true,
+            &attached,
+            any,
+            false,
         ) {
             let what = if hit.action == "iam:CreatePolicyVersion" {
                 "write a new default version of"
@@ -378,20 +381,19 @@ impl Finder<'_, '_> {
         }
 
         // Credentials of a user holding more.
-        let other_users: Vec<&Target> = users
-            .iter()
-            .filter(|user| user.principal.as_ref() != Some(&subject.principal))
-            .collect();
-        if let Some(hit) = self.first_worth(&["iam:CreateAccessKey"], &other_users) {
+        let other = |target: &Target| target.principal.as_ref() != Some(&subject.principal);
+        if let Some(hit) = self.first(&["iam:CreateAccessKey"], users, other, true) {
             let message = format!(
                 "{who} can create an access key for {}, {} (`{}`, {}): it can act as that user",
                 hit.target, hit.note, hit.action, hit.by
             );
             report(ESCALATION_ACCESS_KEYS, hit, message);
         }
-        if let Some(hit) = self.first_worth(
+        if let Some(hit) = self.first(
             &["iam:CreateLoginProfile", "iam:UpdateLoginProfile"],
-            &other_users,
+            users,
+            other,
+            true,
         ) {
             let message = format!(
                 "{who} can set the console password of {}, {} (`{}`, {}): it can sign in as that user",
@@ -403,16 +405,16 @@ impl Finder<'_, '_> {
         // Policies written on a role it can assume.
         let role_writing = ["iam:AttachRolePolicy", "iam:PutRolePolicy"];
         if role_writing.iter().any(|action| self.may(action)) {
-            let assumable: Vec<Target> =
-                chain::reachable(&self.linter.analysis, &subject.principal)
-                    .into_iter()
-                    .skip(1)
-                    .filter(|reached| reached.certainty == Certainty::Yes)
-                    .map(|reached| {
-                        Target::declared(reached.principal.arn.clone(), None, Some(reached.principal))
-                    })
-                    .collect();
-            if let Some(hit) = self.first(&role_writing, &refs(&assumable), |_| true) {
+            let assumable: Vec<Target> = chain::reachable_at_least(
+                &self.linter.analysis,
+                &subject.principal,
+                Certainty::Yes,
+            )
+            .into_iter()
+            .skip(1)
+            .map(|reached| Target::declared(reached.principal.arn.clone(), Some(reached.principal)))
+            .collect();
+            if let Some(hit) = self.first(&role_writing, &assumable, any, false) {
                 let message = format!(
                     "{who} can write the permissions of {}, a role it can assume (`{}`, {}): it can grant that role, and so itself, any permission",
                     hit.target, hit.action, hit.by
@@ -428,14 +430,13 @@ impl Finder<'_, '_> {
                 .users
                 .get(&subject.principal.name)
                 .map(|user| &user.groups);
-            let other_groups: Vec<&Target> = groups
-                .iter()
-                .filter(|group| {
-                    let name = arn::short_name(&group.arn);
-                    group.policies.is_none() || !member_of.is_some_and(|g| g.contains(name))
-                })
-                .collect();
-            if let Some(hit) = self.first_worth(&["iam:AddUserToGroup"], &other_groups) {
+            let not_in = |group: &Target| {
+                group
+                    .group
+                    .as_ref()
+                    .is_none_or(|name| !member_of.is_some_and(|g| g.contains(name)))
+            };
+            if let Some(hit) = self.first(&["iam:AddUserToGroup"], groups, not_in, true) {
                 let message = format!(
                     "{who} can add itself to {}, {} (`{}`, {})",
                     hit.target, hit.note, hit.action, hit.by
@@ -445,11 +446,7 @@ impl Finder<'_, '_> {
         }
 
         // Rewriting the trust of a role holding more, then assuming it.
-        let other_roles: Vec<&Target> = roles
-            .iter()
-            .filter(|role| role.principal.as_ref() != Some(&subject.principal))
-            .collect();
-        if let Some(hit) = self.first_worth(&["iam:UpdateAssumeRolePolicy"], &other_roles) {
+        if let Some(hit) = self.first(&["iam:UpdateAssumeRolePolicy"], roles, other, true) {
             let message = format!(
                 "{who} can rewrite the trust policy of {}, {} (`{}`, {}), to trust itself and then `sts:AssumeRole` it",
                 hit.target, hit.note, hit.action, hit.by
@@ -463,12 +460,9 @@ impl Finder<'_, '_> {
                 let Some(runs) = self.all_somewhere(compute.actions) else {
                     continue;
                 };
-                let passable: Vec<&Target> = other_roles
-                    .iter()
-                    .copied()
-                    .filter(|role| trusts_service(state, role, compute.trusts))
-                    .collect();
-                if let Some(hit) = self.first_worth(&["iam:PassRole"], &passable) {
+                let passable =
+                    |role: &Target| other(role) && trusts_service(state, role, compute.trusts);
+                if let Some(hit) = self.first(&["iam:PassRole"], roles, passable, true) {
                     let actions: Vec<String> = compute
                         .actions
                         .iter()
@@ -504,12 +498,11 @@ impl Finder<'_, '_> {
     }
 
     /// Its own user or role, and its groups (a user's), as targets.
-    fn own_targets(&self) -> (Vec<Target<'_>>, Vec<Target<'_>>) {
+    fn own_targets(&self) -> (Vec<Target>, Vec<Target>) {
         let principal = &self.subject.principal;
         let state = self.linter.state;
         let mut own = vec![Target::declared(
             principal.arn.clone(),
-            None,
             Some(principal.clone()),
         )];
         // IAM resolves `${aws:username}` to the caller's own name: written so, a statement
@@ -540,7 +533,7 @@ impl Finder<'_, '_> {
                     .map(|group| {
                         let path = state.iam.groups.get(group).map_or("/", |g| g.path.as_str());
                         let arn = arn::group(&state.partition, &self.linter.account, path, group);
-                        Target::declared(arn, None, None)
+                        Target::declared(arn, None)
                     })
                     .collect()
             })
@@ -550,7 +543,7 @@ impl Finder<'_, '_> {
 
     /// The customer policies of the account attached to it (directly or, a user, through its
     /// groups).
-    fn attached_customer_policies(&self) -> Vec<Target<'_>> {
+    fn attached_customer_policies(&self) -> Vec<Target> {
         let principal = &self.subject.principal;
         let state = self.linter.state;
         let (partition, account) = (state.partition.as_str(), self.linter.account.as_str());
@@ -579,7 +572,7 @@ impl Finder<'_, '_> {
                         if parsed.partition() == partition && parsed.account() == account
                 )
             })
-            .map(|policy| Target::declared(policy.clone(), None, None))
+            .map(|policy| Target::declared(policy.clone(), None))
             .collect()
     }
 
@@ -608,16 +601,6 @@ impl Finder<'_, '_> {
     /// What surely allows `action` on `resource`, with the statement of the file it comes
     /// from.
     fn allowed(&self, action: &'static str, resource: &str, shown: &str) -> Option<Hit> {
-        self.allowed_noted(action, resource, shown, "")
-    }
-
-    fn allowed_noted(
-        &self,
-        action: &'static str,
-        resource: &str,
-        shown: &str,
-        note: &'static str,
-    ) -> Option<Hit> {
         let decision = self
             .linter
             .analysis
@@ -628,42 +611,56 @@ impl Finder<'_, '_> {
         Some(Hit {
             action,
             target: shown.to_string(),
-            note,
+            note: "",
             by,
             at: self.statement_at(action, resource),
         })
     }
 
-    /// The first (action, target) of these allowed, among targets that pass `worth`.
+    /// The first (action, target) allowed among the targets `keep` keeps, and (with `worth`)
+    /// holding rights the principal lacks. The targets are only walked for the actions its
+    /// statements can allow at all.
     fn first(
         &self,
         actions: &[&'static str],
-        targets: &[&Target],
-        worth: impl Fn(&Target) -> bool,
+        targets: &[Target],
+        keep: impl Fn(&Target) -> bool,
+        worth: bool,
     ) -> Option<Hit> {
+        let evaluate = |action: &str, target: &Target| {
+            self.linter
+                .analysis
+                .evaluate(&self.subject.principal, action, &target.arn)
+                .is_allowed()
+        };
         actions
             .iter()
-            .filter(|action| self.may(action))
+            .filter(|action| self.may(action) && self.surely_somewhere(action))
             .find_map(|action| {
-                targets.iter().find_map(|target| {
-                    let hit = self.allowed_noted(action, &target.arn, &target.shown, target.note)?;
-                    worth(target).then_some(hit)
-                })
+                let target = targets.iter().find(|target| {
+                    keep(target) && evaluate(action, target) && (!worth || self.exceeds(target))
+                })?;
+                let mut hit = self.allowed(action, &target.arn, &target.shown)?;
+                hit.note = target.note;
+                Some(hit)
             })
-    }
-
-    /// The first target allowed that holds rights the principal lacks.
-    fn first_worth(&self, actions: &[&'static str], targets: &[&Target]) -> Option<Hit> {
-        self.first(actions, targets, |target| self.exceeds(target))
     }
 
     /// Does the target hold a right the principal lacks? A stand-in, or a policy whose
     /// document is unknown, may hold anything.
     fn exceeds(&self, target: &Target) -> bool {
-        let policies = match (&target.policies, &target.principal) {
-            (Some(policies), _) => policies,
-            (None, Some(principal)) => match self.linter.analysis.resolved(principal) {
+        let group;
+        // A stand-in (a principal the file does not declare) is worth anything.
+        let policies = match (&target.principal, &target.group) {
+            (Some(principal), _) => match self.linter.analysis.resolved(principal) {
                 Some(policies) => policies,
+                None => return true,
+            },
+            (None, Some(name)) => match self.linter.analysis.group_policies(name) {
+                Some(policies) => {
+                    group = policies;
+                    &group
+                }
                 None => return true,
             },
             (None, None) => return true,
@@ -704,6 +701,21 @@ impl Finder<'_, '_> {
                 && !analysis
                     .evaluate(&self.subject.principal, action, resource)
                     .is_allowed()
+        })
+    }
+
+    /// Can `action` be surely allowed anywhere? Each statement that may allow it is asked on
+    /// one resource it names: when every answer hangs on a condition (a conditional `Deny` of
+    /// `iam:*`, say), so does every target's, and the targets are not walked. A `Deny` on some
+    /// resources may leave others allowed: then they are.
+    fn surely_somewhere(&self, action: &str) -> bool {
+        self.candidates(action).iter().any(|pattern| {
+            matches!(
+                self.linter
+                    .analysis
+                    .evaluate(&self.subject.principal, action, &probe(pattern)),
+                Decision::Allowed { .. } | Decision::Denied { .. }
+            )
         })
     }
 
@@ -790,8 +802,9 @@ impl Finder<'_, '_> {
     }
 }
 
-fn refs<'t, 'a>(targets: &'t [Target<'a>]) -> Vec<&'t Target<'a>> {
-    targets.iter().collect()
+/// Keeps every target.
+fn any(_: &Target) -> bool {
+    true
 }
 
 /// Does the role's trust policy let one of these services assume it? A stand-in may trust

@@ -130,7 +130,9 @@ fn credentials_of_a_richer_user() {
     // A condition keeps it quiet.
     assert_eq!(
         rules(&holder(
-            &["{Effect: Allow, Action: iam:CreateLoginProfile, Resource: \"*\", Condition: {StringEquals: {aws:ResourceTag/team: web}}}"],
+            &[
+                "{Effect: Allow, Action: iam:CreateLoginProfile, Resource: \"*\", Condition: {StringEquals: {aws:ResourceTag/team: web}}}"
+            ],
             USERS
         )),
         [] as [&str; 0]
@@ -155,7 +157,8 @@ fn permissions_of_a_role_it_can_assume() {
 
 #[test]
 fn joining_a_richer_group() {
-    let groups = "  groups:\n    admins:\n      policies: [aws:AdministratorAccess]\n    readers: {}\n";
+    let groups =
+        "  groups:\n    admins:\n      policies: [aws:AdministratorAccess]\n    readers: {}\n";
     let add = |group: &str| {
         holder(
             &[&format!(
@@ -193,9 +196,8 @@ fn passing_a_richer_role_to_compute() {
             "  roles:\n    runner:\n      trust: {{services: [{service}]}}\n      policies: [{policies}]\n"
         )
     };
-    let pass = format!(
-        "{{Effect: Allow, Action: iam:PassRole, Resource: \"{ACCOUNT_ARN}:role/runner\"}}"
-    );
+    let pass =
+        format!("{{Effect: Allow, Action: iam:PassRole, Resource: \"{ACCOUNT_ARN}:role/runner\"}}");
     let cases: [(&str, &[&str]); 5] = [
         ("ec2.amazonaws.com", &["ec2:RunInstances"]),
         (
@@ -203,7 +205,10 @@ fn passing_a_richer_role_to_compute() {
             &["lambda:CreateFunction", "lambda:InvokeFunction"],
         ),
         ("glue.amazonaws.com", &["glue:CreateDevEndpoint"]),
-        ("cloudformation.amazonaws.com", &["cloudformation:CreateStack"]),
+        (
+            "cloudformation.amazonaws.com",
+            &["cloudformation:CreateStack"],
+        ),
         (
             "codebuild.amazonaws.com",
             &["codebuild:CreateProject", "codebuild:StartBuild"],
@@ -239,7 +244,10 @@ fn passing_a_richer_role_to_compute() {
     // Half of Lambda's pair is not enough; `iam:PassedToService` keeps it quiet.
     assert_eq!(
         rules(&holder(
-            &[&pass, "{Effect: Allow, Action: lambda:CreateFunction, Resource: \"*\"}"],
+            &[
+                &pass,
+                "{Effect: Allow, Action: lambda:CreateFunction, Resource: \"*\"}"
+            ],
             &role("lambda.amazonaws.com", "aws:AdministratorAccess")
         )),
         [] as [&str; 0]
@@ -247,7 +255,9 @@ fn passing_a_richer_role_to_compute() {
     assert_eq!(
         rules(&holder(
             &[
-                &format!("{{Effect: Allow, Action: iam:PassRole, Resource: \"{ACCOUNT_ARN}:role/runner\", Condition: {{StringEquals: {{iam:PassedToService: ec2.amazonaws.com}}}}}}"),
+                &format!(
+                    "{{Effect: Allow, Action: iam:PassRole, Resource: \"{ACCOUNT_ARN}:role/runner\", Condition: {{StringEquals: {{iam:PassedToService: ec2.amazonaws.com}}}}}}"
+                ),
                 "{Effect: Allow, Action: ec2:RunInstances, Resource: \"*\"}"
             ],
             &role("ec2.amazonaws.com", "aws:AdministratorAccess")
@@ -284,7 +294,9 @@ fn code_injected_into_any_function_or_endpoint() {
     // One named function.
     assert_eq!(
         rules(&holder(
-            &["{Effect: Allow, Action: lambda:UpdateFunctionCode, Resource: \"arn:aws:lambda:us-east-1:111122223333:function:app\"}"],
+            &[
+                "{Effect: Allow, Action: lambda:UpdateFunctionCode, Resource: \"arn:aws:lambda:us-east-1:111122223333:function:app\"}"
+            ],
             ""
         )),
         [] as [&str; 0]
