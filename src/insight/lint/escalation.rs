@@ -226,8 +226,6 @@ impl<'a> Linter<'a> {
         let stand_in_user = arn::user(partition, account, "/", "accessctl-lint-any-user");
         let stand_in_role = arn::role(partition, account, "/", "accessctl-lint-any-role");
         let stand_in_group = arn::group(partition, account, "/", "accessctl-lint-any-group");
-        let principal_target =
-            |principal: Principal| Target::declared(principal.arn.clone(), Some(principal));
         let stand_in_target = |arn: String, shown: &str| Target {
             shown: shown.to_string(),
             arn,
@@ -236,26 +234,25 @@ impl<'a> Linter<'a> {
             note: STAND_IN_NOTE,
         };
         let principals = iam_principals(state);
-        let users: Vec<Target> = principals
-            .iter()
-            .filter(|p| p.kind == PrincipalKind::User)
-            .cloned()
-            .map(principal_target)
-            .chain([stand_in_target(
-                stand_in_user,
-                "any user the file does not declare",
-            )])
-            .collect();
-        let roles: Vec<Target> = principals
-            .iter()
-            .filter(|p| p.kind == PrincipalKind::Role)
-            .cloned()
-            .map(principal_target)
-            .chain([stand_in_target(
-                stand_in_role,
-                "any role the file does not declare",
-            )])
-            .collect();
+        // The users (or roles) of the state, then a stand-in for those it does not declare.
+        let of_kind = |kind: PrincipalKind, stand_in: String, shown: &str| -> Vec<Target> {
+            principals
+                .iter()
+                .filter(|p| p.kind == kind)
+                .map(|p| Target::declared(p.arn.clone(), Some(p.clone())))
+                .chain([stand_in_target(stand_in, shown)])
+                .collect()
+        };
+        let users = of_kind(
+            PrincipalKind::User,
+            stand_in_user,
+            "any user the file does not declare",
+        );
+        let roles = of_kind(
+            PrincipalKind::Role,
+            stand_in_role,
+            "any role the file does not declare",
+        );
         let groups: Vec<Target> = state
             .iam
             .groups
