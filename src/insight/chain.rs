@@ -70,6 +70,16 @@ pub struct Reached {
 
 /// The start and every role it can (possibly) assume, each by its shortest, surest chain.
 pub fn reachable(analysis: &Analysis<'_>, start: &Principal) -> Vec<Reached> {
+    reachable_at_least(analysis, start, Certainty::Possibly)
+}
+
+/// The start and every role it can assume through hops at least as sure as `floor`
+/// (`Certainty::Yes`: only the roles it surely can).
+pub fn reachable_at_least(
+    analysis: &Analysis<'_>,
+    start: &Principal,
+    floor: Certainty,
+) -> Vec<Reached> {
     let state = analysis.state();
     let mut reached: Vec<Reached> = vec![Reached {
         principal: start.clone(),
@@ -78,19 +88,35 @@ pub fn reachable(analysis: &Analysis<'_>, start: &Principal) -> Vec<Reached> {
     }];
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     seen.insert(start.arn.clone(), 0);
+    // Only a role whose trust has an unconditional `Allow` can be surely assumed: when only
+    // sure hops count, the others are not asked about at all.
+    let candidates: Vec<&String> = state
+        .iam
+        .roles
+        .iter()
+        .filter(|(_, role)| {
+            floor > Certainty::Yes
+                || role.trust.statements().iter().any(|statement| {
+                    statement.effect() == crate::model::policy::Effect::Allow
+                        && !statement.has_condition()
+                        && statement.matches_action("sts:AssumeRole")
+                })
+        })
+        .map(|(name, _)| name)
+        .collect();
     let mut queue = VecDeque::from([0_usize]);
     while let Some(index) = queue.pop_front() {
         let current = reached[index].clone();
         if current.hops.len() >= MAX_HOPS {
             continue;
         }
-        for role_name in state.iam.roles.keys() {
+        for role_name in &candidates {
             let Some(role) = Principal::role(state, role_name) else {
                 continue;
             };
             let decision = analysis.can_assume(&current.principal, role_name);
             let certainty = Certainty::of(&decision);
-            if certainty == Certainty::No {
+            if certainty == Certainty::No || certainty > floor {
                 continue;
             }
             let total = current.certainty.and(certainty);

@@ -34,15 +34,7 @@ pub(super) fn resolve_all<'s>(
     state: &'s State,
     account: &str,
 ) -> BTreeMap<(PrincipalKind, &'s str), Resolved<'s>> {
-    let customer: CustomerPolicies<'s> = state
-        .iam
-        .policies
-        .iter()
-        .map(|(name, policy)| {
-            let arn = model::arn::policy(&state.partition, account, &policy.path, name);
-            (arn, (name.as_str(), policy))
-        })
-        .collect();
+    let customer = customer_policies(state, account);
     let mut resolved = BTreeMap::new();
     for (name, user) in &state.iam.users {
         let mut holders = vec![(
@@ -69,6 +61,34 @@ pub(super) fn resolve_all<'s>(
         resolved.insert((PrincipalKind::Role, name.as_str()), policies);
     }
     resolved
+}
+
+fn customer_policies<'s>(state: &'s State, account: &str) -> CustomerPolicies<'s> {
+    state
+        .iam
+        .policies
+        .iter()
+        .map(|(name, policy)| {
+            let arn = model::arn::policy(&state.partition, account, &policy.path, name);
+            (arn, (name.as_str(), policy))
+        })
+        .collect()
+}
+
+/// The policies of one group of the state: what a user joining it would get.
+pub(super) fn resolve_group<'s>(
+    state: &'s State,
+    account: &str,
+    name: &str,
+) -> Option<Resolved<'s>> {
+    let group = state.iam.groups.get(name)?;
+    let customer = customer_policies(state, account);
+    let holders = vec![(
+        format!("group/{name}"),
+        &group.managed_policies,
+        &group.inline_policies,
+    )];
+    Some(resolve(&customer, holders, None))
 }
 
 /// Who holds policies for a principal (itself first, then its groups) → its policies.

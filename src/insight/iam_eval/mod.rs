@@ -191,6 +191,17 @@ impl<'s> Analysis<'s> {
             .unwrap_or_default()
     }
 
+    /// The resolved policies of a user or role of the state, without copying them.
+    pub fn resolved<'a>(&'a self, principal: &'a Principal) -> Option<&'a Resolved<'a>> {
+        self.identity
+            .get(&(principal.kind, principal.name.as_str()))
+    }
+
+    /// The policies of a group of the state (what joining it grants).
+    pub fn group_policies(&self, name: &str) -> Option<Resolved<'s>> {
+        attached::resolve_group(self.state, &self.account, name)
+    }
+
     /// Does the principal's identity-based policy allow `action` on `resource`?
     pub fn evaluate(&self, principal: &Principal, action: &str, resource: &str) -> Decision {
         match self
@@ -288,7 +299,7 @@ impl<'s> Analysis<'s> {
 }
 
 /// The identity policies, then the boundary, on one request.
-fn evaluate_resolved(resolved: &Resolved<'_>, action: &str, resource: &str) -> Decision {
+pub fn evaluate_resolved(resolved: &Resolved<'_>, action: &str, resource: &str) -> Decision {
     let decision = combine(
         resolved
             .attached

@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
+use super::iam_eval::Analysis;
 use super::rbac;
 use crate::model::policy::{Effect, matching};
 use crate::model::{PolicyDocument, PolicyRule, State};
 use crate::spec::SourceLocation;
 
+mod data;
+mod escalation;
 mod hygiene;
 mod kubernetes;
 mod location;
@@ -99,9 +101,9 @@ rules! {
     WILDCARD_ADMIN {
         id: "iam-wildcard-admin",
         severity: High,
-        summary: "an identity policy allows `Action: \"*\"` on `Resource: \"*\"`",
+        summary: "an identity policy allows every action on every resource (`Action: \"*\"`, or a `NotAction` that leaves IAM's policy-writing actions in)",
         hint: "grant the actions and resources the principal needs; for administrators attach `aws:AdministratorAccess` knowingly",
-        description: "an identity policy statement allowing `Action: \"*\"` on `Resource: \"*\"`",
+        description: "an identity policy statement allowing every action on every resource: `Action: \"*\"`, or a `NotAction` (everything but a few actions) that still allows any of IAM's policy-writing actions (`iam:Attach*Policy`, `iam:Put*Policy`, `iam:CreatePolicyVersion`), on `Resource: \"*\"` or a `NotResource`. The escalation rules skip a principal holding one (it escalates nowhere)",
     }
     PASSROLE_WILDCARD {
         id: "iam-passrole-wildcard",
@@ -148,23 +150,23 @@ rules! {
     ESCALATION_SELF_ATTACH {
         id: "iam-escalation-self-attach",
         severity: High,
-        summary: "a principal can attach or write policies on itself (or its groups, or its policies' versions)",
-        hint: "remove `iam:Attach*Policy`/`iam:Put*Policy`/`iam:CreatePolicyVersion` on the principal's own ARNs",
-        description: "a user or role allowed `iam:Attach*Policy`/`iam:Put*Policy` on itself (a user: or on its groups), or `iam:CreatePolicyVersion` on a customer policy attached to it",
+        summary: "a principal can attach or write policies on itself (or its groups)",
+        hint: "remove `iam:Attach*Policy`/`iam:Put*Policy` on the principal's own ARNs; a user's own: `arn:aws:iam::ACCOUNT:user/${aws:username}` is for keys and passwords, not policies",
+        description: "a user or role allowed `iam:Attach*Policy`/`iam:Put*Policy` on itself (a user: or on its groups): Rhino's AttachUserPolicy, AttachGroupPolicy, PutUserPolicy, PutGroupPolicy",
     }
     ESCALATION_ACCESS_KEYS {
         id: "iam-escalation-create-access-key",
         severity: High,
-        summary: "a principal can create access keys for other users",
+        summary: "a principal can create access keys for another user holding rights it does not",
         hint: "restrict `iam:CreateAccessKey` to `arn:aws:iam::ACCOUNT:user/${aws:username}`",
-        description: "a principal allowed `iam:CreateAccessKey` on another user",
+        description: "a principal allowed `iam:CreateAccessKey` on another user holding rights it does not (or on users the file does not declare)",
     }
     ESCALATION_TRUST {
         id: "iam-escalation-update-trust",
         severity: High,
-        summary: "a principal can rewrite role trust policies (`iam:UpdateAssumeRolePolicy`)",
+        summary: "a principal can rewrite the trust policy of a role holding rights it does not, then assume it",
         hint: "grant `iam:UpdateAssumeRolePolicy` only to the deployment role, on named roles",
-        description: "a principal allowed `iam:UpdateAssumeRolePolicy` on a role",
+        description: "a principal allowed `iam:UpdateAssumeRolePolicy` on another role holding rights it does not (or on roles the file does not declare): it can trust itself, then `sts:AssumeRole`",
     }
     ESCALATION_BIND {
         id: "rbac-escalation-bind",
@@ -238,6 +240,63 @@ rules! {
         summary: "an action none of whose statement's resources is of a type it acts on (medium in a `Deny`)",
         hint: "name the resources the action acts on, or move it to a statement that does (actions without resource-level permissions take only `*`)",
         description: "an action (or every action a wildcard such as `s3:Get*` matches) for which no `Resource` of its statement matches an ARN pattern of the resource types the catalogue gives it: `s3:GetObject` on a bucket (`arn:aws:s3:::bucket`, no `/key`), `iam:PassRole` on a user, `s3:ListAllMyBuckets` on anything but `*`. The statement allows (or denies) the action nowhere. `*`, wildcards and policy variables (`${aws:username}`) in a resource match whatever they could; a statement with `Resource: \"*\"` or `NotResource`, and patterns across services (`*:Get*`), are not checked. Low, medium in a `Deny` (it protects nothing)",
+    }
+    // Issue 19: the classic escalation methods, data exfiltration and resource exposure.
+    ESCALATION_POLICY_VERSION {
+        id: "iam-escalation-policy-version",
+        severity: High,
+        summary: "a principal can write or choose the default version of a customer policy attached to it",
+        hint: "grant `iam:CreatePolicyVersion`/`iam:SetDefaultPolicyVersion` only to the deployment role, never on policies attached to the principal itself",
+        description: "a user or role allowed `iam:CreatePolicyVersion` or `iam:SetDefaultPolicyVersion` on a customer policy attached to it (a user: or to its groups)",
+    }
+    ESCALATION_LOGIN_PROFILE {
+        id: "iam-escalation-login-profile",
+        severity: High,
+        summary: "a principal can set the console password of another user holding rights it does not",
+        hint: "restrict `iam:CreateLoginProfile`/`iam:UpdateLoginProfile` to `arn:aws:iam::ACCOUNT:user/${aws:username}`",
+        description: "a principal allowed `iam:CreateLoginProfile` or `iam:UpdateLoginProfile` on another user holding rights it does not (or on users the file does not declare)",
+    }
+    ESCALATION_ASSUMABLE_ROLE {
+        id: "iam-escalation-assumable-role-policy",
+        severity: High,
+        summary: "a principal can attach or write policies on a role it can assume",
+        hint: "remove `iam:AttachRolePolicy`/`iam:PutRolePolicy` on the roles the principal can assume, or stop it assuming them",
+        description: "a principal allowed `iam:AttachRolePolicy` or `iam:PutRolePolicy` on a role it can surely assume (directly or through a chain of roles, as `accessctl explain` follows it)",
+    }
+    ESCALATION_GROUP_MEMBERSHIP {
+        id: "iam-escalation-group-membership",
+        severity: High,
+        summary: "a user can add itself to a group holding rights it does not",
+        hint: "grant `iam:AddUserToGroup` only on groups that hold no more than the user, or to an administrator",
+        description: "a user allowed `iam:AddUserToGroup` on a group it is not in that holds rights it does not (or on groups the file does not declare)",
+    }
+    ESCALATION_PASSROLE_COMPUTE {
+        id: "iam-escalation-passrole-compute",
+        severity: High,
+        summary: "a principal can pass a role holding rights it does not to compute it starts",
+        hint: "name the roles in `iam:PassRole`'s `Resource` (roles holding no more than the principal) and restrict `iam:PassedToService`",
+        description: "a principal allowed `iam:PassRole` on a role holding rights it does not (or on roles the file does not declare) that trusts the service, and the actions that start that service's compute: `ec2:RunInstances`; `lambda:CreateFunction` + `lambda:InvokeFunction` or `lambda:CreateEventSourceMapping`; `glue:CreateDevEndpoint`, or `glue:CreateJob` + `glue:StartJobRun`; `cloudformation:CreateStack`; `datapipeline:CreatePipeline` + `datapipeline:PutPipelineDefinition`; `ecs:RegisterTaskDefinition` + `ecs:RunTask`; `sagemaker:CreateNotebookInstance` + `sagemaker:CreatePresignedNotebookInstanceUrl`, or `sagemaker:CreateTrainingJob`; `codebuild:CreateProject` + `codebuild:StartBuild`",
+    }
+    ESCALATION_COMPUTE_INJECTION {
+        id: "iam-escalation-compute-injection",
+        severity: High,
+        summary: "a principal can put code or keys into compute that runs with a role (any function, endpoint or instance)",
+        hint: "name the functions, endpoints or instances in `Resource`, or grant the action to the deployment role only",
+        description: "a principal allowed, on every resource of the kind (not on named ones), `lambda:UpdateFunctionCode`, `glue:UpdateDevEndpoint`, `ssm:SendCommand`, `ec2-instance-connect:SendSSHPublicKey` or `sagemaker:CreatePresignedNotebookInstanceUrl`",
+    }
+    DATA_EXFILTRATION {
+        id: "iam-data-exfiltration",
+        severity: High,
+        summary: "an identity policy allows reading secrets, keys or data on every resource (high for secrets on `*`, lower for data and for a whole service)",
+        hint: "name the secrets, parameters, keys, buckets or tables in `Resource` (a prefix such as `arn:aws:s3:::BUCKET/*` is fine), or add a condition on them",
+        description: "an `Allow` of `secretsmanager:GetSecretValue`, `ssm:GetParameter*`, `kms:Decrypt` (high on `*`, medium on all of the service's resources) or `s3:GetObject`, `dynamodb:GetItem`/`Scan`/`Query` (medium on `*`, low on all of the service's), without a condition that limits it; named resources are not reported",
+    }
+    RESOURCE_EXPOSURE {
+        id: "iam-resource-exposure",
+        severity: High,
+        summary: "an identity policy allows rewriting resource policies or ACLs on every resource (medium for a whole service)",
+        hint: "name the buckets, keys or secrets whose policies the principal manages in `Resource`",
+        description: "an `Allow` of `s3:PutBucketPolicy`, `s3:PutBucketAcl`, `s3:PutObjectAcl`, `s3:PutBucketPublicAccessBlock`, `kms:PutKeyPolicy`, `kms:CreateGrant`, `secretsmanager:PutResourcePolicy`, `lambda:AddPermission`, `sns:AddPermission` or `sqs:AddPermission` on `*` (high) or on all of the service's resources (medium), without a condition that limits it; named resources are not reported",
     }
 }
 
@@ -396,20 +455,26 @@ impl<'a> Linter<'a> {
                     continue;
                 }
                 let resources: Vec<&str> = statement.resources().into_iter().flatten().collect();
-                let every_resource = resources.contains(&"*");
-                let every_action = statement
-                    .actions()
-                    .is_some_and(|mut actions| actions.any(|action| action == "*"));
-                if every_action && every_resource {
+                if escalation::admin_equivalent(statement) {
                     let at = self.statement_at(&paths, source);
+                    let but = statement
+                        .not_actions()
+                        .map(|actions| {
+                            let actions: Vec<String> =
+                                actions.map(|action| format!("`{action}`")).collect();
+                            format!(" but {}", actions.join(", "))
+                        })
+                        .unwrap_or_default();
                     self.push(
                         WILDCARD_ADMIN,
                         Severity::High,
                         at.as_ref(),
-                        format!("{label} allows every action on every resource"),
+                        format!("{label} allows every action{but} on every resource"),
                     );
                     continue;
                 }
+                let at = self.statement_at(&paths, source);
+                self.data_rules(&label, statement, at.as_ref());
                 let passrole = statement.actions().is_some_and(|mut actions| {
                     actions.any(|pattern| matching::action_matches(pattern, "iam:PassRole"))
                 });
@@ -417,7 +482,6 @@ impl<'a> Linter<'a> {
                     .iter()
                     .any(|pattern| matching::wildcard_match(pattern, &any_role, false));
                 if passrole && any_role_resource {
-                    let at = self.statement_at(&paths, source);
                     let (severity, message) = if statement.has_condition() {
                         (
                             Severity::Low,
@@ -489,10 +553,12 @@ impl<'a> Linter<'a> {
                 let Some(provider) = web_identity_provider(statement) else {
                     continue;
                 };
+                // Only the provider's own `sub` claim narrows who it lets in.
+                let sub_key = format!("{}:sub", provider.host()).to_ascii_lowercase();
                 let subs: Vec<_> = statement
                     .conditions()
                     .filter(|condition| {
-                        condition.key.to_ascii_lowercase().ends_with(":sub")
+                        condition.key.to_ascii_lowercase() == sub_key
                             && restricts(condition.operator)
                     })
                     .collect();
@@ -502,7 +568,7 @@ impl<'a> Linter<'a> {
                         .any(|value| value.contains('*') || value.contains('?'))
                 });
                 let (rule, anyone, several) = match provider {
-                    Provider::Eks => (
+                    Provider::Eks(_) => (
                         IRSA_WITHOUT_SUB,
                         "any service account of the cluster".to_string(),
                         "several service accounts".to_string(),
@@ -597,150 +663,6 @@ impl<'a> Linter<'a> {
                     self.push(ESCALATION_BIND, Severity::High, at.as_ref(), format!("Role {key} in cluster {cluster_name} can create role bindings and bind or escalate roles: whoever holds it can bind `admin` or `cluster-admin` in {namespace}"));
                 }
             }
-        }
-    }
-
-    fn escalation(&mut self) {
-        let state = self.state;
-        let partition = state.partition.clone();
-        let account = self.account.clone();
-        let principals: Vec<Principal> = iam_eval::iam_principals(state);
-        // Everyone's targets, computed once: every other user (and one not in the file) for
-        // access keys, every role (and one not in the file) for trust policies.
-        let user_arns: Vec<(&str, String)> = state
-            .iam
-            .users
-            .iter()
-            .map(|(name, user)| {
-                let arn = crate::model::arn::user(&partition, &account, &user.path, name);
-                (name.as_str(), arn)
-            })
-            .chain([(
-                "",
-                crate::model::arn::user(&partition, &account, "/", "accessctl-lint-any-user"),
-            )])
-            .collect();
-        let role_arns: Vec<String> = state
-            .iam
-            .roles
-            .iter()
-            .map(|(name, role)| crate::model::arn::role(&partition, &account, &role.path, name))
-            .chain([crate::model::arn::role(
-                &partition,
-                &account,
-                "/",
-                "accessctl-lint-any-role",
-            )])
-            .collect();
-        for principal in principals {
-            let at = self
-                .at(&format!(
-                    "iam.{}.{}",
-                    if principal.kind == PrincipalKind::User {
-                        "users"
-                    } else {
-                        "roles"
-                    },
-                    principal.name
-                ))
-                .cloned();
-            // Someone already allowed everything escalates nowhere (`iam-wildcard-admin` and
-            // the attached policy say it).
-            let everything = self
-                .analysis
-                .evaluate(&principal, "accessctl-lint:AnyAction", "*");
-            if everything.is_allowed() {
-                continue;
-            }
-            let mut targets: Vec<(&str, String)> = Vec::new();
-            let label = principal.label();
-            match principal.kind {
-                PrincipalKind::User => {
-                    targets.push(("iam:AttachUserPolicy", principal.arn.clone()));
-                    targets.push(("iam:PutUserPolicy", principal.arn.clone()));
-                    if let Some(user) = state.iam.users.get(&principal.name) {
-                        for group in &user.groups {
-                            let path = state.iam.groups.get(group).map_or("/", |g| g.path.as_str());
-                            let arn = crate::model::arn::group(&partition, &account, path, group);
-                            targets.push(("iam:AttachGroupPolicy", arn.clone()));
-                            targets.push(("iam:PutGroupPolicy", arn));
-                        }
-                        for policy in &user.managed_policies {
-                            targets.push(("iam:CreatePolicyVersion", policy.clone()));
-                        }
-                    }
-                }
-                PrincipalKind::Role => {
-                    targets.push(("iam:AttachRolePolicy", principal.arn.clone()));
-                    targets.push(("iam:PutRolePolicy", principal.arn.clone()));
-                    if let Some(role) = state.iam.roles.get(&principal.name) {
-                        for policy in &role.managed_policies {
-                            targets.push(("iam:CreatePolicyVersion", policy.clone()));
-                        }
-                    }
-                }
-                PrincipalKind::External => {}
-            }
-            let customer_policy = |resource: &str| {
-                matches!(
-                    crate::model::IamArn::parse(resource),
-                    Some(policy @ crate::model::IamArn::Policy { .. })
-                        if policy.partition() == partition && policy.account() == account
-                )
-            };
-            let self_attach = targets
-                .into_iter()
-                .filter(|(action, resource)| {
-                    *action != "iam:CreatePolicyVersion" || customer_policy(resource)
-                })
-                .find_map(|(action, resource)| {
-                    let by = self.allowed(&principal, action, &resource)?;
-                    Some((action, resource, by))
-                });
-            if let Some((action, resource, by)) = self_attach {
-                self.push(ESCALATION_SELF_ATTACH, Severity::High, at.as_ref(), format!("{label} can `{action}` on {resource} ({by}): it can grant itself any permission"));
-            }
-            let other_users = user_arns
-                .iter()
-                .filter(|(kind_name, _)| {
-                    principal.kind != PrincipalKind::User || *kind_name != principal.name
-                })
-                .map(|(_, arn)| arn);
-            let key_maker = self.first_allowed(&principal, "iam:CreateAccessKey", other_users);
-            if let Some((user, by)) = key_maker {
-                self.push(
-                    ESCALATION_ACCESS_KEYS,
-                    Severity::High,
-                    at.as_ref(),
-                    format!("{label} can create access keys for other users, e.g. {user} ({by})"),
-                );
-            }
-            let trust_writer =
-                self.first_allowed(&principal, "iam:UpdateAssumeRolePolicy", role_arns.iter());
-            if let Some((role, by)) = trust_writer {
-                self.push(ESCALATION_TRUST, Severity::High, at.as_ref(), format!("{label} can rewrite the trust policy of {role} ({by}) and let itself assume it"));
-            }
-        }
-    }
-
-    /// The first of `resources` the principal may surely do `action` on, and what allows it.
-    fn first_allowed<'r>(
-        &self,
-        principal: &Principal,
-        action: &str,
-        resources: impl IntoIterator<Item = &'r String>,
-    ) -> Option<(&'r String, String)> {
-        resources.into_iter().find_map(|resource| {
-            let by = self.allowed(principal, action, resource)?;
-            Some((resource, by))
-        })
-    }
-
-    /// What allows `principal` to do `action` on `resource`, when it is surely allowed.
-    fn allowed(&self, principal: &Principal, action: &str, resource: &str) -> Option<String> {
-        match self.analysis.evaluate(principal, action, resource) {
-            Decision::Allowed { by } => Some(by),
-            _ => None,
         }
     }
 }
@@ -897,9 +819,18 @@ fn ci_action(pattern: &str) -> bool {
 /// Whose tokens a web-identity statement accepts.
 enum Provider {
     /// An EKS cluster's issuer (IRSA), or accessctl's stand-in for one not known yet.
-    Eks,
+    Eks(String),
     /// Any other IAM OIDC provider (GitHub Actions, GitLab, …), by host.
     Other(String),
+}
+
+impl Provider {
+    /// The issuer whose claims the trust's conditions must name (`ISSUER:sub`).
+    fn host(&self) -> &str {
+        match self {
+            Provider::Eks(host) | Provider::Other(host) => host,
+        }
+    }
 }
 
 /// The OIDC provider a statement's `Federated` principal names, if any.
@@ -916,7 +847,7 @@ fn web_identity_provider(statement: &crate::model::policy::Statement) -> Option<
         .map(|host| {
             let eks = host.starts_with("oidc.eks.") || host.starts_with("oidc.accessctl.invalid/");
             if eks {
-                Provider::Eks
+                Provider::Eks(host)
             } else {
                 Provider::Other(host)
             }
@@ -988,3 +919,5 @@ fn can_escalate<'r>(rules: impl Iterator<Item = &'r PolicyRule> + Clone) -> bool
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_iam;

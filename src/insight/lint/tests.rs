@@ -35,11 +35,16 @@ fn wildcard_admin() {
         fired(&policy("{Effect: Allow, Action: \"*\", Resource: \"*\"}")),
         [(WILDCARD_ADMIN, Severity::High)]
     );
+    // `s3:*` on `*` is not admin: what it does risk is reading every object and opening any
+    // bucket (issue 19's data rules).
     assert_eq!(
         fired(&policy(
             "{Effect: Allow, Action: \"s3:*\", Resource: \"*\"}"
         )),
-        []
+        [
+            (DATA_EXFILTRATION, Severity::Medium),
+            (RESOURCE_EXPOSURE, Severity::High)
+        ]
     );
     assert_eq!(
         fired(&policy("{Effect: Deny, Action: \"*\", Resource: \"*\"}")),
@@ -398,11 +403,12 @@ fn long_lived_ci_key() {
         )),
         [(LONG_LIVED_CI_KEY, Severity::Medium)]
     );
+    // Not CI-like; reading every object is the data rule's.
     assert_eq!(
         fired(&customer(
             "{Effect: Allow, Action: [\"ecr:*\", s3:GetObject], Resource: \"*\"}"
         )),
-        []
+        [(DATA_EXFILTRATION, Severity::Medium)]
     );
     assert_eq!(
         fired(&customer(
@@ -410,11 +416,17 @@ fn long_lived_ci_key() {
         )),
         []
     );
+    // Not CI-like; everything but IAM (not admin: no policy writing) is read, exposed and
+    // injected by the data and escalation rules.
     assert_eq!(
         fired(&customer(
             "{Effect: Allow, NotAction: [\"iam:*\"], Resource: \"*\"}"
         )),
-        []
+        [
+            (DATA_EXFILTRATION, Severity::High),
+            (ESCALATION_COMPUTE_INJECTION, Severity::High),
+            (RESOURCE_EXPOSURE, Severity::High)
+        ]
     );
     // A Deny narrows, it does not widen: still CI-like.
     assert_eq!(
