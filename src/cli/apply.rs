@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::Args;
 use tokio::runtime::Runtime;
 
-use super::common::{AwsArgs, Input, SafetyArgs, read_live};
+use super::common::{AwsArgs, Input, SafetyArgs, connect_live, read_connected};
+use super::lock::{LockArgs, Locks};
 use super::output::Verbosity;
 use super::planning::plan_live;
 use super::progress::Progress;
@@ -50,6 +51,8 @@ pub struct ApplyArgs {
     pub parallelism: u16,
     #[command(flatten)]
     pub safety: SafetyArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// How long an AWS write is retried while IAM and EKS catch up with an object this apply
     /// created, or while AWS throttles (seconds; default 60). Hidden: for tests, which set a
     /// short bound to see a give-up quickly (docs/testing.md)
@@ -73,20 +76,29 @@ fn apply_fresh(runtime: &Runtime, args: &ApplyArgs, printer: &Printer) -> Result
         .file
         .clone()
         .unwrap_or_else(|| PathBuf::from("access.yaml"));
-    let planned = plan_live(runtime, &file, &args.aws, &args.safety, printer)?;
-    let Some(connections) = planned.connections else {
-        return Err(CliError::new(
-            "internal error: live state was read without connections",
-        ));
-    };
-    execute(
+    let planned = plan_live(
         runtime,
-        &planned.plan,
-        &planned.live,
-        connections,
-        args,
+        &file,
+        &args.aws,
+        &args.safety,
+        Some(&args.lock),
         printer,
-    )
+    )?;
+    let result = match planned.connections {
+        Some(connections) => execute(
+            runtime,
+            &planned.plan,
+            &planned.live,
+            connections,
+            args,
+            printer,
+        ),
+        None => Err(CliError::new(
+            "internal error: live state was read without connections",
+        )),
+    };
+    runtime.block_on(planned.locks.release(printer));
+    result
 }
 
 /// Applies a saved plan after checking that it is intact, that it was made from `-f` (when
@@ -135,8 +147,26 @@ fn apply_saved(
         }
         return Ok(EXIT_OK);
     }
-    let (live, connections) =
-        runtime.block_on(read_live(&saved.read_scope(), &args.aws, printer))?;
+    let scope = saved.read_scope();
+    let connections = runtime.block_on(connect_live(&scope, &args.aws, printer))?;
+    // Locked before the read, so the check that nothing changed since the plan holds until
+    // the apply ends.
+    let locks = runtime.block_on(Locks::acquire(&connections, &args.lock, printer))?;
+    let result = apply_checked(runtime, path, &saved, connections, args, printer);
+    runtime.block_on(locks.release(printer));
+    result
+}
+
+/// [`apply_saved`] under the lock: reads what the plan touches, refuses a stale plan, applies.
+fn apply_checked(
+    runtime: &Runtime,
+    path: &Path,
+    saved: &SavedPlan,
+    connections: Connections,
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> Result<i32, CliError> {
+    let live = runtime.block_on(read_connected(&connections, &saved.read_scope(), printer))?;
     if let (Some(planned), Some(now)) = (&saved.account, &live.account)
         && planned != now
     {

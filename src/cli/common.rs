@@ -176,6 +176,17 @@ pub async fn read_live(
     aws: &AwsArgs,
     printer: &Printer,
 ) -> Result<(State, Connections), CliError> {
+    let connections = connect_live(desired, aws, printer).await?;
+    let live = read_connected(&connections, desired, printer).await?;
+    Ok((live, connections))
+}
+
+/// Connects to AWS and to each cluster of `desired` (the first half of [`read_live`]).
+pub async fn connect_live(
+    desired: &State,
+    aws: &AwsArgs,
+    printer: &Printer,
+) -> Result<Connections, CliError> {
     let progress = Progress::new(printer);
     let clusters: Vec<&str> = desired.clusters.keys().map(String::as_str).collect();
     if !clusters.is_empty() {
@@ -184,17 +195,29 @@ pub async fn read_live(
     let connections = live::connect(desired, &aws.options())
         .await
         .map_err(live_error)?;
+    progress.finish();
+    Ok(connections)
+}
+
+/// Reads live state over `connections` (the second half of [`read_live`]).
+pub async fn read_connected(
+    connections: &Connections,
+    desired: &State,
+    printer: &Printer,
+) -> Result<State, CliError> {
+    let progress = Progress::new(printer);
+    let clusters: Vec<&str> = desired.clusters.keys().map(String::as_str).collect();
     progress.phase(if clusters.is_empty() {
         "reading IAM…".to_string()
     } else {
         format!("reading IAM and {}…", cluster_list(&clusters))
     });
-    let (live, calls) = live::read(&connections, desired)
+    let (live, calls) = live::read(connections, desired)
         .await
         .map_err(live_error)?;
     progress.finish();
     printer.verbose(&format!("read live state: {calls}"));
-    Ok((live, connections))
+    Ok(live)
 }
 
 /// `cluster demo` or `clusters demo, prod`.

@@ -12,6 +12,7 @@ mod import;
 mod lint;
 mod output;
 mod plan;
+mod lock;
 mod planning;
 mod progress;
 mod snapshot;
