@@ -212,9 +212,7 @@ pub async fn read_connected(
     } else {
         format!("reading IAM and {}…", cluster_list(&clusters))
     });
-    let (live, calls) = live::read(connections, desired)
-        .await
-        .map_err(live_error)?;
+    let (live, calls) = live::read(connections, desired).await.map_err(live_error)?;
     progress.finish();
     printer.verbose(&format!("read live state: {calls}"));
     Ok(live)

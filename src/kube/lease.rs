@@ -121,7 +121,10 @@ pub struct LockOptions {
 #[derive(Debug)]
 pub enum LockError {
     /// Another run holds it (after waiting `waited`).
-    Held { holder: Holder, waited: Duration },
+    Held {
+        holder: Holder,
+        waited: Duration,
+    },
     Kube(KubeError),
 }
 
@@ -201,9 +204,7 @@ async fn write(
     };
     let result = if create {
         let call = format!("POST leases {LEASE_NAMESPACE}/{LEASE_NAME}");
-        client
-            .call(&call, || leases.create(&params, lease))
-            .await
+        client.call(&call, || leases.create(&params, lease)).await
     } else {
         let call = format!("PUT leases {LEASE_NAMESPACE}/{LEASE_NAME}");
         client
@@ -433,7 +434,8 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> Timestamp {
-        text.parse().unwrap_or_else(|error| panic!("{text}: {error}"))
+        text.parse()
+            .unwrap_or_else(|error| panic!("{text}: {error}"))
     }
 
     fn spec(holder: Option<&str>, renewed: Option<&str>, seconds: Option<i32>) -> LeaseSpec {
@@ -504,11 +506,16 @@ mod tests {
         };
         let renewed = holding(Some(&lease), ME, now, false);
         let renewed = renewed.spec.unwrap_or_default();
-        assert_eq!(renewed.acquire_time, Some(MicroTime(at("2026-01-01T00:00:00Z"))));
+        assert_eq!(
+            renewed.acquire_time,
+            Some(MicroTime(at("2026-01-01T00:00:00Z")))
+        );
         assert_eq!(renewed.renew_time, Some(MicroTime(now)));
         assert_eq!(renewed.lease_duration_seconds, Some(LEASE_SECONDS));
         lease.spec = Some(spec(Some("other/7"), None, None));
-        let taken = holding(Some(&lease), ME, now, true).spec.unwrap_or_default();
+        let taken = holding(Some(&lease), ME, now, true)
+            .spec
+            .unwrap_or_default();
         assert_eq!(taken.holder_identity.as_deref(), Some(ME));
         assert_eq!(taken.acquire_time, Some(MicroTime(now)));
         assert_eq!(taken.lease_transitions, Some(1));
