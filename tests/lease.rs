@@ -2,15 +2,15 @@
 //! `kube-system/accessctl` before reading it, refuses while another holder's Lease is fresh,
 //! takes over an expired one, skips it with `--no-lock`, and releases it at its end.
 
-use std::path::Path;
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::rbac::v1::ClusterRole;
 
 use crate::moto::Moto;
 use crate::support::binary::{self, shown};
-use crate::support::kube_server::KubeServer;
+use crate::support::kube_server::{Fault, KubeServer};
 use crate::support::target::{AwsTarget, KubeTarget};
 
 const ACCOUNT: &str = "123456789012";
@@ -52,6 +52,211 @@ fn hand_lease(holder: &str, renewed: &str, seconds: i32) -> serde_json::Value {
 
 fn run(moto: &Moto, kubeconfig: &Path, args: &[&str]) -> Output {
     binary::run(binary::command(&moto.endpoint(), kubeconfig), args)
+}
+
+/// `accessctl ARGS` started in the background, its output captured.
+fn spawn(moto: &Moto, kubeconfig: &Path, args: &[&str]) -> Child {
+    binary::command(&moto.endpoint(), kubeconfig)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("accessctl starts")
+}
+
+async fn finished(child: Child) -> Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output().expect("accessctl ends"))
+        .await
+        .expect("waited")
+}
+
+const LEASE_PATH: &str = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/accessctl";
+
+/// A test API server, moto with cluster `demo`, and access.yaml in a temporary directory.
+struct Setup {
+    server: KubeServer,
+    moto: Moto,
+    kubeconfig: PathBuf,
+    file: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn start() -> Setup {
+        let server = KubeServer::start().await;
+        let kubeconfig = server.kubeconfig_path().to_path_buf();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("access.yaml");
+        std::fs::write(&file, access_yaml()).expect("write access.yaml");
+        let moto =
+            tokio::task::spawn_blocking(|| Moto::with_eks_cluster(ACCOUNT, "demo", "us-east-1"))
+                .await
+                .expect("moto starts");
+        Setup {
+            server,
+            moto,
+            kubeconfig,
+            file: file.display().to_string(),
+            _dir: dir,
+        }
+    }
+
+    fn spawn(&self, extra: &[&str]) -> Child {
+        let mut args = vec!["apply", "-f", &self.file, "--auto-approve"];
+        args.extend_from_slice(extra);
+        spawn(&self.moto, &self.kubeconfig, &args)
+    }
+
+    async fn apply(&self, extra: &[&str]) -> Output {
+        finished(self.spawn(extra)).await
+    }
+
+    fn lease(&self) -> serde_json::Value {
+        self.server
+            .raw_object::<Lease>(Some("kube-system"), "accessctl")
+            .expect("the Lease exists")
+    }
+
+    /// The Lease as a finished apply leaves it: nobody holds it.
+    fn assert_released(&self) {
+        let lease = self.lease();
+        assert_eq!(lease["spec"].get("holderIdentity"), None, "{lease:#}");
+        assert_eq!(lease["spec"]["leaseDurationSeconds"], 1, "{lease:#}");
+    }
+}
+
+fn skipped() -> bool {
+    KubeTarget::from_env().skip_if_external("lease: the Lease and faults are the test's")
+        || AwsTarget::from_env().skip_if_external("lease: needs moto's EKS")
+}
+
+fn now_micro() -> String {
+    k8s_openapi::jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S.%6fZ")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_lock_timeout_the_second_apply_waits_for_the_first_and_both_complete() {
+    if skipped() {
+        return;
+    }
+    let setup = Setup::start().await;
+    let server = &setup.server;
+    // The first apply stops at its first cluster write (creating aws-auth), holding the Lease.
+    let mut gate = server.hold("POST", "/namespaces/kube-system/configmaps");
+    let first = setup.spawn(&[]);
+    gate.arrived().await;
+    let lease = setup.lease();
+    let holder = lease["spec"]["holderIdentity"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        holder.ends_with(&format!("/{}", first.id())),
+        "held as HOST/PID: {lease:#}"
+    );
+
+    // Without --lock-timeout, a second apply refuses at once, naming the holder.
+    let refused = setup.apply(&[]).await;
+    assert_eq!(refused.status.code(), Some(1), "{}", shown(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains(&format!("cluster demo is being applied by {holder} since ")),
+        "{}",
+        shown(&refused)
+    );
+
+    // With --lock-timeout 60s it waits: the first is let through only once the waiting run
+    // has read the Lease (the server's request log says so, no clock involved).
+    let reads = server.count("GET", LEASE_PATH);
+    let mut second = setup.spawn(&["--lock-timeout", "60s"]);
+    while server.count("GET", LEASE_PATH) == reads {
+        if let Some(status) = second.try_wait().expect("try_wait") {
+            panic!("the waiting apply ended before it read the Lease: {status}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    gate.open();
+    let first = finished(first).await;
+    assert_eq!(first.status.code(), Some(0), "{}", shown(&first));
+    let second = finished(second).await;
+    assert_eq!(second.status.code(), Some(0), "{}", shown(&second));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cluster demo is being applied by {holder}; waiting up to 1m for its Lease"
+        )),
+        "{}",
+        shown(&second)
+    );
+    // One after the other: the second planned from what the first applied.
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("No changes."),
+        "{}",
+        shown(&second)
+    );
+    assert_eq!(
+        server.count("POST", "/api/v1/namespaces/kube-system/configmaps"),
+        1
+    );
+    setup.assert_released();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_lock_applies_while_another_holds_the_lease_and_leaves_it_alone() {
+    if skipped() {
+        return;
+    }
+    let setup = Setup::start().await;
+    let server = &setup.server;
+    server.seed(&hand_lease("other-host/4242", &now_micro(), 3600));
+    let before = setup.lease();
+    server.clear_requests();
+    let applied = setup.apply(&["--no-lock"]).await;
+    assert_eq!(applied.status.code(), Some(0), "{}", shown(&applied));
+    assert!(
+        String::from_utf8_lossy(&applied.stderr).contains(
+            "warning: --no-lock: applying without the clusters' Leases; another apply may interleave its writes"
+        ),
+        "{}",
+        shown(&applied)
+    );
+    assert!(
+        server
+            .raw_object::<k8s_openapi::api::core::v1::ConfigMap>(Some("kube-system"), "aws-auth")
+            .is_some(),
+        "applied"
+    );
+    assert_eq!(setup.lease(), before, "the other's Lease is untouched");
+    let lease_requests: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|request| request.path.contains("/leases"))
+        .collect();
+    assert!(lease_requests.is_empty(), "{lease_requests:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_apply_releases_the_lease() {
+    if skipped() {
+        return;
+    }
+    let setup = Setup::start().await;
+    // Every attempt to create aws-auth loses its connection: the apply fails.
+    setup.server.inject(
+        Fault::drop_connection(100)
+            .method("POST")
+            .path_contains("/namespaces/kube-system/configmaps"),
+    );
+    let failed = setup.apply(&[]).await;
+    assert_eq!(failed.status.code(), Some(1), "{}", shown(&failed));
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("apply failed: "),
+        "{}",
+        shown(&failed)
+    );
+    setup.assert_released();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
