@@ -8,6 +8,10 @@ use std::process::{Child, Output, Stdio};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::rbac::v1::ClusterRole;
 
+use accessctl::kube::ClusterClient;
+use accessctl::kube::lease::{self, LockOptions};
+use accessctl::retry::RetryClock;
+
 use crate::moto::Moto;
 use crate::support::binary::{self, shown};
 use crate::support::kube_server::{Fault, KubeServer};
@@ -112,9 +116,7 @@ impl Setup {
     }
 
     fn lease(&self) -> serde_json::Value {
-        self.server
-            .raw_object::<Lease>(Some("kube-system"), "accessctl")
-            .expect("the Lease exists")
+        stored_lease(&self.server)
     }
 
     /// The Lease as a finished apply leaves it: nobody holds it.
@@ -366,4 +368,51 @@ async fn a_held_lease_refuses_an_expired_one_is_taken_over_and_it_is_released() 
             "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/accessctl"
         ) >= 2
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_taken_over_while_held_is_lost_and_names_the_new_holder() {
+    if KubeTarget::from_env().skip_if_external("lease: the Lease is the test's") {
+        return;
+    }
+    let server = KubeServer::start().await;
+    let client = ClusterClient::connect_with_file(
+        "demo",
+        &accessctl::model::Cluster::default(),
+        server.kubeconfig_path(),
+    )
+    .await
+    .expect("connects");
+    let options = LockOptions {
+        identity: "me/1".to_string(),
+        timeout: std::time::Duration::ZERO,
+        clock: RetryClock::manual(),
+    };
+    let held = lease::acquire(&client, &options, |_| {})
+        .await
+        .unwrap_or_else(|error| panic!("acquired: {error:?}"));
+    assert_eq!(held.renew().await, Ok(()));
+    assert_eq!(held.lost(), None);
+    // Another run takes it (as after an expiry it would): the next renewal finds it gone.
+    let mut taken = stored_lease(&server);
+    taken["spec"]["holderIdentity"] = serde_json::json!("thief/7");
+    let leases: kube::Api<Lease> = kube::Api::namespaced(server.client().await, "kube-system");
+    let taken: Lease = serde_json::from_value(taken).expect("lease");
+    leases
+        .replace("accessctl", &kube::api::PostParams::default(), &taken)
+        .await
+        .expect("taken over by hand");
+    let expected =
+        "the Lease kube-system/accessctl was taken over by `thief/7` while this apply held it";
+    assert_eq!(held.renew().await, Err(expected.to_string()));
+    assert_eq!(held.lost().as_deref(), Some(expected));
+    // Its release leaves the new holder's Lease alone.
+    assert_eq!(held.release().await, Err(expected.to_string()));
+    assert_eq!(stored_lease(&server)["spec"]["holderIdentity"], "thief/7");
+}
+
+fn stored_lease(server: &KubeServer) -> serde_json::Value {
+    server
+        .raw_object::<Lease>(Some("kube-system"), "accessctl")
+        .expect("the Lease exists")
 }

@@ -89,7 +89,7 @@ fn apply_fresh(runtime: &Runtime, args: &ApplyArgs, printer: &Printer) -> Result
             runtime,
             &planned.plan,
             &planned.live,
-            connections,
+            (connections, &planned.locks),
             args,
             printer,
         ),
@@ -152,7 +152,7 @@ fn apply_saved(
     // Locked before the read, so the check that nothing changed since the plan holds until
     // the apply ends.
     let locks = runtime.block_on(Locks::acquire(&connections, &args.lock, printer))?;
-    let result = apply_checked(runtime, path, &saved, connections, args, printer);
+    let result = apply_checked(runtime, path, &saved, (connections, &locks), args, printer);
     runtime.block_on(locks.release(printer));
     result
 }
@@ -162,7 +162,7 @@ fn apply_checked(
     runtime: &Runtime,
     path: &Path,
     saved: &SavedPlan,
-    connections: Connections,
+    (connections, locks): (Connections, &Locks),
     args: &ApplyArgs,
     printer: &Printer,
 ) -> Result<i32, CliError> {
@@ -185,7 +185,14 @@ fn apply_checked(
         saved.fingerprints.len(),
         plural(saved.fingerprints.len())
     ));
-    execute(runtime, &saved.plan, &live, connections, args, printer)
+    execute(
+        runtime,
+        &saved.plan,
+        &live,
+        (connections, locks),
+        args,
+        printer,
+    )
 }
 
 /// Refuses an access.yaml other than the one the plan was made from, or one whose policy
@@ -244,7 +251,7 @@ fn execute(
     runtime: &Runtime,
     plan: &Plan,
     live: &State,
-    connections: Connections,
+    (connections, locks): (Connections, &Locks),
     args: &ApplyArgs,
     printer: &Printer,
 ) -> Result<i32, CliError> {
@@ -285,6 +292,7 @@ fn execute(
             done: AtomicUsize::new(0),
             total: plan.changes.len(),
             progress: &progress,
+            locks,
         };
         apply::apply(plan, &counted, usize::from(args.parallelism)).await
     });
@@ -351,15 +359,23 @@ fn executor(connections: Connections, live: &State, retry: RetryPolicy) -> impl 
     }
 }
 
-/// An executor that reports `applying N/M…` as units finish.
+/// An executor that reports `applying N/M…` as units finish, and starts no cluster write once
+/// that cluster's Lease was lost.
 struct Counted<'a, E> {
     inner: E,
     done: AtomicUsize,
     total: usize,
     progress: &'a Progress,
+    locks: &'a Locks,
 }
 
 impl<E: Executor> Executor for Counted<'_, E> {
+    fn may_start(&self, unit: &[Change]) -> Result<(), ApplyError> {
+        unit.iter()
+            .filter_map(|change| change.address.cluster.as_deref())
+            .try_for_each(|cluster| self.locks.check(cluster))
+    }
+
     async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
         let result = self.inner.execute(unit).await;
         let done = self.done.fetch_add(unit.len(), Ordering::SeqCst) + unit.len();
@@ -392,16 +408,22 @@ fn finish(report: &ApplyReport, printer: &Printer) -> Result<i32, CliError> {
     for address in &report.not_attempted {
         details.push_str(&format!("  not attempted  {address}\n"));
     }
-    Err(CliError::new(format!(
-        "apply failed: {} done, {} failed, {} not attempted",
+    let counts = format!(
+        "{} done, {} failed, {} not attempted",
         report.done.len(),
         report.failed.len(),
         report.not_attempted.len()
-    ))
-    .with_details(details)
-    .with_hint(
-        "fix the cause and run `accessctl apply` again: it plans afresh from what is live now",
-    ))
+    );
+    let hint =
+        "fix the cause and run `accessctl apply` again: it plans afresh from what is live now";
+    Err(match &report.stopped {
+        Some(stopped) => CliError::new(format!("apply stopped: {stopped}; {counts}"))
+            .with_details(details)
+            .with_hint(stopped.hint.as_deref().unwrap_or(hint)),
+        None => CliError::new(format!("apply failed: {counts}"))
+            .with_details(details)
+            .with_hint(hint),
+    })
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, Printer};
+use crate::apply::ApplyError;
 use crate::kube::lease::{self, Held, LockOptions};
 use crate::live::Connections;
 use crate::retry::RetryClock;
@@ -91,6 +92,25 @@ impl Locks {
             }
         }
         Ok(locks)
+    }
+
+    /// Whether a write to `cluster` may start: not once its Lease was lost (renewal failed or
+    /// another run holds it). A cluster without a Lease (`--no-lock`) is not checked.
+    pub fn check(&self, cluster: &str) -> Result<(), ApplyError> {
+        let lost = self
+            .held
+            .iter()
+            .filter(|(name, _)| name == cluster)
+            .find_map(|(_, held)| held.lost());
+        match lost {
+            Some(why) => Err(ApplyError::new(format!(
+                "cluster {cluster}: no further writes were started: {why}"
+            ))
+            .with_hint(
+                "another apply may be writing to this cluster; let it finish, then run `accessctl apply` again: it plans afresh from what is live",
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Releases every Lease; one that cannot be released is named (it expires by itself).

@@ -288,9 +288,26 @@ impl Held {
             .clone()
     }
 
-    /// Renews the Lease once now (what the background task does every third of its duration).
+    /// Renews the Lease once now (what the background task does every third of its duration);
+    /// a failure marks the Lease lost ([`Held::lost`]).
     pub async fn renew(&self) -> Result<(), String> {
-        renew_once(&self.client, &self.identity, &self.clock, &self.lease).await
+        let result = renew_once(&self.client, &self.identity, &self.clock, &self.lease).await;
+        if let Err(why) = &result {
+            self.lost
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert_with(|| why.clone());
+        }
+        result
+    }
+
+    /// Why the Lease is no longer known to be held (a renewal failed, or another run holds
+    /// it), if it is not: no further cluster write may start.
+    pub fn lost(&self) -> Option<String> {
+        self.lost
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Stops renewing and releases the Lease, as client-go's leader election does: holder
@@ -298,12 +315,7 @@ impl Held {
     /// error says why the Lease could not be released or was lost while held.
     pub async fn release(self) -> Result<(), String> {
         self.renew.abort();
-        let lost = self
-            .lost
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(lost) = lost {
+        if let Some(lost) = self.lost() {
             return Err(lost);
         }
         loop {
@@ -359,6 +371,11 @@ async fn renew_once(
             .unwrap_or_default();
         match read {
             Some(read) if holder == identity => current = read,
+            _ if holder.is_empty() => {
+                return Err(format!(
+                    "the Lease {LEASE_NAMESPACE}/{LEASE_NAME} was released or deleted by someone else while this apply held it"
+                ));
+            }
             _ => {
                 return Err(format!(
                     "the Lease {LEASE_NAMESPACE}/{LEASE_NAME} was taken over by `{holder}` while this apply held it"
