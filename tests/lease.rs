@@ -54,10 +54,6 @@ fn hand_lease(holder: &str, renewed: &str, seconds: i32) -> serde_json::Value {
     })
 }
 
-fn run(moto: &Moto, kubeconfig: &Path, args: &[&str]) -> Output {
-    binary::run(binary::command(&moto.endpoint(), kubeconfig), args)
-}
-
 /// `accessctl ARGS` started in the background, its output captured.
 fn spawn(moto: &Moto, kubeconfig: &Path, args: &[&str]) -> Child {
     binary::command(&moto.endpoint(), kubeconfig)
@@ -263,39 +259,22 @@ async fn a_failed_apply_releases_the_lease() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_lease_refuses_an_expired_one_is_taken_over_and_it_is_released() {
-    if KubeTarget::from_env().skip_if_external("lease: the hand-held Lease is the test's")
-        || AwsTarget::from_env().skip_if_external("lease: needs moto's EKS")
-    {
+    if skipped() {
         return;
     }
-    let server = KubeServer::start().await;
-    let kubeconfig = server.kubeconfig_path().to_path_buf();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("access.yaml");
-    std::fs::write(&file, access_yaml()).expect("write access.yaml");
-    let file = file.display().to_string();
+    let setup = Setup::start().await;
+    let server = &setup.server;
     // Held by another run, renewed a moment ago for an hour.
-    let fresh = k8s_openapi::jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%S.%6fZ")
-        .to_string();
+    let fresh = now_micro();
     server.seed(&hand_lease("other-host/4242", &fresh, 3600));
-    let (moto, refused, no_lock_plan) = tokio::task::spawn_blocking({
-        let kubeconfig = kubeconfig.clone();
-        let file = file.clone();
-        move || {
-            let moto = Moto::with_eks_cluster(ACCOUNT, "demo", "us-east-1");
-            let refused = run(
-                &moto,
-                &kubeconfig,
-                &["apply", "-f", &file, "--auto-approve"],
-            );
-            // Plan takes no lock.
-            let plan = run(&moto, &kubeconfig, &["plan", "-f", &file]);
-            (moto, refused, plan)
-        }
-    })
-    .await
-    .expect("binary runs");
+    let refused = setup.apply(&[]).await;
+    // Plan takes no lock.
+    let no_lock_plan = finished(spawn(
+        &setup.moto,
+        &setup.kubeconfig,
+        &["plan", "-f", &setup.file],
+    ))
+    .await;
     assert_eq!(refused.status.code(), Some(1), "{}", shown(&refused));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -318,9 +297,7 @@ async fn a_held_lease_refuses_an_expired_one_is_taken_over_and_it_is_released() 
     assert!(aws_auth.is_none(), "{aws_auth:?}");
 
     // Expired (renewed in 2020 for a minute): taken over, applied, released.
-    let mut expired = server
-        .raw_object::<Lease>(Some("kube-system"), "accessctl")
-        .expect("lease");
+    let mut expired = setup.lease();
     expired["spec"]["renewTime"] = serde_json::json!("2020-01-01T00:00:00.000000Z");
     expired["spec"]["acquireTime"] = serde_json::json!("2020-01-01T00:00:00.000000Z");
     let kube = server.client().await;
@@ -330,31 +307,10 @@ async fn a_held_lease_refuses_an_expired_one_is_taken_over_and_it_is_released() 
         .replace("accessctl", &kube::api::PostParams::default(), &lease)
         .await
         .expect("hand update");
-    let applied = tokio::task::spawn_blocking({
-        let kubeconfig = kubeconfig.clone();
-        let file = file.clone();
-        move || {
-            let applied = run(
-                &moto,
-                &kubeconfig,
-                &["apply", "-f", &file, "--auto-approve"],
-            );
-            drop(moto);
-            applied
-        }
-    })
-    .await
-    .expect("binary runs");
+    let applied = setup.apply(&[]).await;
     assert_eq!(applied.status.code(), Some(0), "{}", shown(&applied));
-    let lease = server
-        .raw_object::<Lease>(Some("kube-system"), "accessctl")
-        .expect("lease");
-    assert_eq!(
-        lease["spec"].get("holderIdentity"),
-        None,
-        "released: {lease:#}"
-    );
-    assert_eq!(lease["spec"]["leaseDurationSeconds"], 1, "{lease:#}");
+    setup.assert_released();
+    let lease = setup.lease();
     assert_eq!(lease["spec"]["leaseTransitions"], 1, "{lease:#}");
     let renewed = lease["spec"]["renewTime"].as_str().unwrap_or_default();
     assert_eq!(
@@ -362,12 +318,7 @@ async fn a_held_lease_refuses_an_expired_one_is_taken_over_and_it_is_released() 
         "2026-01-01T00:00:00.000000Z".len(),
         "{renewed}"
     );
-    assert!(
-        server.count(
-            "PUT",
-            "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/accessctl"
-        ) >= 2
-    );
+    assert!(server.count("PUT", LEASE_PATH) >= 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -188,7 +188,7 @@ pub async fn connect_live(
     printer: &Printer,
 ) -> Result<Connections, CliError> {
     let progress = Progress::new(printer);
-    let clusters: Vec<&str> = desired.clusters.keys().map(String::as_str).collect();
+    let clusters = cluster_names(desired);
     if !clusters.is_empty() {
         progress.phase(format!("connecting to {}…", cluster_list(&clusters)));
     }
@@ -206,7 +206,7 @@ pub async fn read_connected(
     printer: &Printer,
 ) -> Result<State, CliError> {
     let progress = Progress::new(printer);
-    let clusters: Vec<&str> = desired.clusters.keys().map(String::as_str).collect();
+    let clusters = cluster_names(desired);
     progress.phase(if clusters.is_empty() {
         "reading IAM…".to_string()
     } else {
@@ -216,6 +216,10 @@ pub async fn read_connected(
     progress.finish();
     printer.verbose(&format!("read live state: {calls}"));
     Ok(live)
+}
+
+fn cluster_names(desired: &State) -> Vec<&str> {
+    desired.clusters.keys().map(String::as_str).collect()
 }
 
 /// `cluster demo` or `clusters demo, prod`.
