@@ -15,7 +15,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
@@ -111,6 +111,8 @@ impl RetryPolicy {
 #[derive(Clone, Debug, Default)]
 pub struct RetryClock {
     manual: Option<Arc<Mutex<Vec<Duration>>>>,
+    /// The wall-clock time of a manual clock before its first wait.
+    epoch: Option<SystemTime>,
 }
 
 impl RetryClock {
@@ -121,8 +123,22 @@ impl RetryClock {
 
     /// A clock that records waits instead of sleeping (shared by the clones of the client).
     pub fn manual() -> Self {
+        RetryClock::manual_at(UNIX_EPOCH)
+    }
+
+    /// A manual clock whose [`RetryClock::now`] starts at `epoch` and moves by its waits.
+    pub fn manual_at(epoch: SystemTime) -> Self {
         RetryClock {
             manual: Some(Arc::new(Mutex::new(Vec::new()))),
+            epoch: Some(epoch),
+        }
+    }
+
+    /// The wall-clock time: the system's, or a manual clock's epoch plus its waits so far.
+    pub fn now(&self) -> SystemTime {
+        match self.epoch {
+            None => SystemTime::now(),
+            Some(epoch) => epoch + self.waits().iter().sum::<Duration>(),
         }
     }
 

@@ -25,6 +25,7 @@ mod insight;
 mod interrupt;
 mod kube_apply;
 mod kube_server;
+mod lease;
 mod lint_corpus;
 mod moto;
 mod owned_groups;

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 mod route;
 
@@ -44,6 +45,13 @@ pub trait Executor: Sync {
     /// Applies one unit: a single change, or every aws-auth change of one cluster (they all
     /// edit one ConfigMap, so they are written together in one compare-and-swap).
     fn execute(&self, unit: &[Change]) -> impl Future<Output = Result<(), ApplyError>> + Send;
+
+    /// Whether `unit` may start now; an error stops the apply before the unit runs (it and
+    /// every unit not yet started are reported as not attempted, the error as
+    /// [`ApplyReport::stopped`]). The CLI refuses cluster writes once it lost a cluster's lock.
+    fn may_start(&self, _unit: &[Change]) -> Result<(), ApplyError> {
+        Ok(())
+    }
 }
 
 /// What one change does to its object, of type `T`, as its before and after say: the step an
@@ -89,6 +97,8 @@ pub struct ApplyReport {
     pub done: Vec<Address>,
     pub failed: Vec<(Address, ApplyError)>,
     pub not_attempted: Vec<Address>,
+    /// Why the apply stopped before a unit started ([`Executor::may_start`]), if it did.
+    pub stopped: Option<ApplyError>,
 }
 
 impl ApplyReport {
@@ -145,13 +155,22 @@ pub async fn apply<E: Executor>(plan: &Plan, executor: &E, parallelism: usize) -
     let mut report = ApplyReport::default();
     // Set by the first failure: units not yet started are then left alone.
     let stopped = AtomicBool::new(false);
+    let refused: Mutex<Option<ApplyError>> = Mutex::new(None);
     for stage in units(plan) {
         let results: Vec<UnitOutcome> = stream::iter(stage)
             .map(|unit| {
-                let stopped = &stopped;
+                let (stopped, refused) = (&stopped, &refused);
                 async move {
                     let addresses = unit.iter().map(|change| change.address.clone()).collect();
                     if stopped.load(Ordering::SeqCst) {
+                        return (addresses, None);
+                    }
+                    if let Err(error) = executor.may_start(&unit) {
+                        stopped.store(true, Ordering::SeqCst);
+                        refused
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .get_or_insert(error);
                         return (addresses, None);
                     }
                     let result = executor.execute(&unit).await;
@@ -176,6 +195,7 @@ pub async fn apply<E: Executor>(plan: &Plan, executor: &E, parallelism: usize) -
             }
         }
     }
+    report.stopped = refused.into_inner().unwrap_or_else(PoisonError::into_inner);
     report
 }
 
@@ -233,11 +253,23 @@ mod tests {
     struct Recorder {
         units: Mutex<Vec<Vec<String>>>,
         fail: Vec<String>,
+        /// Units refused before they start once this many have run (a lost lock).
+        refuse_after: Option<usize>,
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
     }
 
     impl Executor for Recorder {
+        fn may_start(&self, _unit: &[Change]) -> Result<(), ApplyError> {
+            let ran = self.units.lock().map_or(0, |units| units.len());
+            match self.refuse_after {
+                Some(limit) if ran >= limit => {
+                    Err(ApplyError::new("the lock was taken over by `other/7`"))
+                }
+                _ => Ok(()),
+            }
+        }
+
         async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -259,6 +291,29 @@ mod tests {
         (0..count)
             .map(|i| change(&format!("+ iam.user.u{i}")))
             .collect()
+    }
+
+    #[tokio::test]
+    async fn a_unit_refused_before_it_starts_stops_the_apply_without_running_it() {
+        let recorder = Recorder {
+            refuse_after: Some(1),
+            ..Recorder::default()
+        };
+        let lines = [
+            "+ cluster.a.aws-auth[arn:1]",
+            "+ cluster.a.namespace.n1",
+            "+ cluster.a.namespace.n2",
+        ];
+        let report = apply(&plan(changes(&lines)), &recorder, 1).await;
+        assert_eq!(recorder.units.lock().expect("lock").len(), 1);
+        assert_eq!(report.done.len(), 1);
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        assert_eq!(report.not_attempted.len(), 2);
+        assert_eq!(
+            report.stopped,
+            Some(ApplyError::new("the lock was taken over by `other/7`"))
+        );
+        assert!(!report.succeeded());
     }
 
     #[tokio::test]

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::Args;
 use tokio::runtime::Runtime;
 
-use super::common::{AwsArgs, Input, SafetyArgs, read_live};
+use super::common::{AwsArgs, Input, SafetyArgs, connect_live, read_connected};
+use super::lock::{LockArgs, Locks};
 use super::output::Verbosity;
 use super::planning::plan_live;
 use super::progress::Progress;
@@ -50,6 +51,8 @@ pub struct ApplyArgs {
     pub parallelism: u16,
     #[command(flatten)]
     pub safety: SafetyArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// How long an AWS write is retried while IAM and EKS catch up with an object this apply
     /// created, or while AWS throttles (seconds; default 60). Hidden: for tests, which set a
     /// short bound to see a give-up quickly (docs/testing.md)
@@ -73,20 +76,29 @@ fn apply_fresh(runtime: &Runtime, args: &ApplyArgs, printer: &Printer) -> Result
         .file
         .clone()
         .unwrap_or_else(|| PathBuf::from("access.yaml"));
-    let planned = plan_live(runtime, &file, &args.aws, &args.safety, printer)?;
-    let Some(connections) = planned.connections else {
-        return Err(CliError::new(
-            "internal error: live state was read without connections",
-        ));
-    };
-    execute(
+    let planned = plan_live(
         runtime,
-        &planned.plan,
-        &planned.live,
-        connections,
-        args,
+        &file,
+        &args.aws,
+        &args.safety,
+        Some(&args.lock),
         printer,
-    )
+    )?;
+    let result = match planned.connections {
+        Some(connections) => execute(
+            runtime,
+            &planned.plan,
+            &planned.live,
+            (connections, &planned.locks),
+            args,
+            printer,
+        ),
+        None => Err(CliError::new(
+            "internal error: live state was read without connections",
+        )),
+    };
+    runtime.block_on(planned.locks.release(printer));
+    result
 }
 
 /// Applies a saved plan after checking that it is intact, that it was made from `-f` (when
@@ -135,8 +147,26 @@ fn apply_saved(
         }
         return Ok(EXIT_OK);
     }
-    let (live, connections) =
-        runtime.block_on(read_live(&saved.read_scope(), &args.aws, printer))?;
+    let scope = saved.read_scope();
+    let connections = runtime.block_on(connect_live(&scope, &args.aws, printer))?;
+    // Locked before the read, so the check that nothing changed since the plan holds until
+    // the apply ends.
+    let locks = runtime.block_on(Locks::acquire(&connections, &args.lock, printer))?;
+    let result = apply_checked(runtime, path, &saved, (connections, &locks), args, printer);
+    runtime.block_on(locks.release(printer));
+    result
+}
+
+/// [`apply_saved`] under the lock: reads what the plan touches, refuses a stale plan, applies.
+fn apply_checked(
+    runtime: &Runtime,
+    path: &Path,
+    saved: &SavedPlan,
+    (connections, locks): (Connections, &Locks),
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> Result<i32, CliError> {
+    let live = runtime.block_on(read_connected(&connections, &saved.read_scope(), printer))?;
     if let (Some(planned), Some(now)) = (&saved.account, &live.account)
         && planned != now
     {
@@ -155,7 +185,14 @@ fn apply_saved(
         saved.fingerprints.len(),
         plural(saved.fingerprints.len())
     ));
-    execute(runtime, &saved.plan, &live, connections, args, printer)
+    execute(
+        runtime,
+        &saved.plan,
+        &live,
+        (connections, locks),
+        args,
+        printer,
+    )
 }
 
 /// Refuses an access.yaml other than the one the plan was made from, or one whose policy
@@ -214,7 +251,7 @@ fn execute(
     runtime: &Runtime,
     plan: &Plan,
     live: &State,
-    connections: Connections,
+    (connections, locks): (Connections, &Locks),
     args: &ApplyArgs,
     printer: &Printer,
 ) -> Result<i32, CliError> {
@@ -255,6 +292,7 @@ fn execute(
             done: AtomicUsize::new(0),
             total: plan.changes.len(),
             progress: &progress,
+            locks,
         };
         apply::apply(plan, &counted, usize::from(args.parallelism)).await
     });
@@ -321,15 +359,23 @@ fn executor(connections: Connections, live: &State, retry: RetryPolicy) -> impl 
     }
 }
 
-/// An executor that reports `applying N/M…` as units finish.
+/// An executor that reports `applying N/M…` as units finish, and starts no cluster write once
+/// that cluster's Lease was lost.
 struct Counted<'a, E> {
     inner: E,
     done: AtomicUsize,
     total: usize,
     progress: &'a Progress,
+    locks: &'a Locks,
 }
 
 impl<E: Executor> Executor for Counted<'_, E> {
+    fn may_start(&self, unit: &[Change]) -> Result<(), ApplyError> {
+        unit.iter()
+            .filter_map(|change| change.address.cluster.as_deref())
+            .try_for_each(|cluster| self.locks.check(cluster))
+    }
+
     async fn execute(&self, unit: &[Change]) -> Result<(), ApplyError> {
         let result = self.inner.execute(unit).await;
         let done = self.done.fetch_add(unit.len(), Ordering::SeqCst) + unit.len();
@@ -362,16 +408,22 @@ fn finish(report: &ApplyReport, printer: &Printer) -> Result<i32, CliError> {
     for address in &report.not_attempted {
         details.push_str(&format!("  not attempted  {address}\n"));
     }
-    Err(CliError::new(format!(
-        "apply failed: {} done, {} failed, {} not attempted",
+    let counts = format!(
+        "{} done, {} failed, {} not attempted",
         report.done.len(),
         report.failed.len(),
         report.not_attempted.len()
-    ))
-    .with_details(details)
-    .with_hint(
-        "fix the cause and run `accessctl apply` again: it plans afresh from what is live now",
-    ))
+    );
+    let hint =
+        "fix the cause and run `accessctl apply` again: it plans afresh from what is live now";
+    Err(match &report.stopped {
+        Some(stopped) => CliError::new(format!("apply stopped: {stopped}; {counts}"))
+            .with_details(details)
+            .with_hint(stopped.hint.as_deref().unwrap_or(hint)),
+        None => CliError::new(format!("apply failed: {counts}"))
+            .with_details(details)
+            .with_hint(hint),
+    })
 }
 
 #[cfg(test)]

@@ -176,25 +176,50 @@ pub async fn read_live(
     aws: &AwsArgs,
     printer: &Printer,
 ) -> Result<(State, Connections), CliError> {
+    let connections = connect_live(desired, aws, printer).await?;
+    let live = read_connected(&connections, desired, printer).await?;
+    Ok((live, connections))
+}
+
+/// Connects to AWS and to each cluster of `desired` (the first half of [`read_live`]).
+pub async fn connect_live(
+    desired: &State,
+    aws: &AwsArgs,
+    printer: &Printer,
+) -> Result<Connections, CliError> {
     let progress = Progress::new(printer);
-    let clusters: Vec<&str> = desired.clusters.keys().map(String::as_str).collect();
+    let clusters = cluster_names(desired);
     if !clusters.is_empty() {
         progress.phase(format!("connecting to {}…", cluster_list(&clusters)));
     }
     let connections = live::connect(desired, &aws.options())
         .await
         .map_err(live_error)?;
+    progress.finish();
+    Ok(connections)
+}
+
+/// Reads live state over `connections` (the second half of [`read_live`]).
+pub async fn read_connected(
+    connections: &Connections,
+    desired: &State,
+    printer: &Printer,
+) -> Result<State, CliError> {
+    let progress = Progress::new(printer);
+    let clusters = cluster_names(desired);
     progress.phase(if clusters.is_empty() {
         "reading IAM…".to_string()
     } else {
         format!("reading IAM and {}…", cluster_list(&clusters))
     });
-    let (live, calls) = live::read(&connections, desired)
-        .await
-        .map_err(live_error)?;
+    let (live, calls) = live::read(connections, desired).await.map_err(live_error)?;
     progress.finish();
     printer.verbose(&format!("read live state: {calls}"));
-    Ok((live, connections))
+    Ok(live)
+}
+
+fn cluster_names(desired: &State) -> Vec<&str> {
+    desired.clusters.keys().map(String::as_str).collect()
 }
 
 /// `cluster demo` or `clusters demo, prod`.

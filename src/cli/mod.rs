@@ -10,6 +10,7 @@ mod drift;
 mod explain;
 mod import;
 mod lint;
+mod lock;
 mod output;
 mod plan;
 mod planning;

@@ -35,7 +35,14 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
         Some(path) => plan_offline(file, path, &args.safety, printer)?,
         None => {
             let runtime = super::runtime()?;
-            plan_live(&runtime, file, &args.inputs.aws, &args.safety, printer)?
+            plan_live(
+                &runtime,
+                file,
+                &args.inputs.aws,
+                &args.safety,
+                None,
+                printer,
+            )?
         }
     };
     let plan = &planned.plan;

@@ -4,8 +4,10 @@
 use std::path::Path;
 
 use super::common::{
-    AwsArgs, Input, SafetyArgs, check_snapshot, print_warnings, read_live, read_live_state, refused,
+    AwsArgs, Input, SafetyArgs, check_snapshot, connect_live, print_warnings, read_connected,
+    read_live_state, refused,
 };
+use super::lock::{LockArgs, Locks};
 use super::{CliError, Printer};
 use crate::aws::credentials;
 use crate::live::Connections;
@@ -23,6 +25,8 @@ pub struct Planned {
     pub live: State,
     /// Open when live state was read (not a snapshot): apply reuses them.
     pub connections: Option<Connections>,
+    /// The apply locks taken before live state was read (apply only).
+    pub locks: Locks,
 }
 
 /// Plans against a saved snapshot.
@@ -45,6 +49,7 @@ pub fn plan_offline(
         source: input.sources,
         live,
         connections: None,
+        locks: Locks::default(),
     })
 }
 
@@ -54,12 +59,45 @@ pub fn plan_live(
     file: &Path,
     aws: &AwsArgs,
     safety: &SafetyArgs,
+    lock: Option<&LockArgs>,
     printer: &Printer,
 ) -> Result<Planned, CliError> {
     // The file is read on this thread (blocking I/O stays off the runtime); it names the
     // clusters to read, and IRSA issuers are resolved once live state is known.
     let input = Input::read(file)?;
-    let (live, connections) = runtime.block_on(read_live(&input.desired()?.state, aws, printer))?;
+    let desired = &input.desired()?.state;
+    let connections = runtime.block_on(connect_live(desired, aws, printer))?;
+    // The apply lock is taken before the read: the plan is made from what the previous
+    // holder left.
+    let locks = match lock {
+        Some(lock) => runtime.block_on(Locks::acquire(&connections, lock, printer))?,
+        None => Locks::default(),
+    };
+    match plan_connected(runtime, input, connections, safety, printer) {
+        Ok(mut planned) => {
+            planned.locks = locks;
+            Ok(planned)
+        }
+        Err(error) => {
+            runtime.block_on(locks.release(printer));
+            Err(error)
+        }
+    }
+}
+
+/// [`plan_live`] once connected.
+fn plan_connected(
+    runtime: &tokio::runtime::Runtime,
+    input: Input,
+    connections: Connections,
+    safety: &SafetyArgs,
+    printer: &Printer,
+) -> Result<Planned, CliError> {
+    let live = runtime.block_on(read_connected(
+        &connections,
+        &input.desired()?.state,
+        printer,
+    ))?;
     let loaded = resolve(&input, &live, printer)?;
     runtime.block_on(check_policy_references(
         &connections.aws.iam,
@@ -78,6 +116,7 @@ pub fn plan_live(
         source: input.sources,
         live,
         connections: Some(connections),
+        locks: Locks::default(),
     })
 }
 

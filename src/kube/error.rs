@@ -25,6 +25,8 @@ pub enum KubeErrorKind {
     Api(u16),
     /// The API server kept failing with retryable errors until the time bound.
     GaveUp,
+    /// Another apply holds the cluster's Lease.
+    Locked,
     /// Live data accessctl cannot understand (e.g. aws-auth that is not valid YAML).
     Data,
 }

@@ -47,3 +47,60 @@ mod tests {
         assert_eq!(format_rfc3339(1_717_245_296), "2024-06-01T12:34:56Z");
     }
 }
+
+/// A `metav1.MicroTime` as the real server decodes and re-encodes it (RFC 3339 in, always six
+/// fractional digits and `Z` out: `2006-01-02T15:04:05.000000Z`); `None` when it is not one
+/// the server accepts. Offsets other than `Z` are not accepted here.
+pub fn micro_time(text: &str) -> Option<String> {
+    let body = text.strip_suffix('Z')?;
+    let (seconds, fraction) = body.split_once('.').unwrap_or((body, ""));
+    let bytes = seconds.as_bytes();
+    let shape_ok = bytes.len() == 19
+        && bytes.iter().enumerate().all(|(at, byte)| match at {
+            4 | 7 => *byte == b'-',
+            10 => *byte == b'T',
+            13 | 16 => *byte == b':',
+            _ => byte.is_ascii_digit(),
+        });
+    if !shape_ok || fraction.len() > 9 || !fraction.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    if body.contains('.') && fraction.is_empty() {
+        return None;
+    }
+    let micros: String = fraction
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(6)
+        .collect();
+    Some(format!("{seconds}.{micros}Z"))
+}
+
+#[cfg(test)]
+mod micro_tests {
+    use super::micro_time;
+
+    #[test]
+    fn micro_times_come_back_with_six_fractional_digits() {
+        assert_eq!(
+            micro_time("2026-01-02T03:04:05Z").as_deref(),
+            Some("2026-01-02T03:04:05.000000Z")
+        );
+        assert_eq!(
+            micro_time("2026-01-02T03:04:05.12Z").as_deref(),
+            Some("2026-01-02T03:04:05.120000Z")
+        );
+        assert_eq!(
+            micro_time("2026-01-02T03:04:05.123456789Z").as_deref(),
+            Some("2026-01-02T03:04:05.123456Z")
+        );
+        for bad in [
+            "2026-01-02",
+            "2026-01-02T03:04:05",
+            "2026-01-02T03:04:05.Z",
+            "yesterday",
+        ] {
+            assert_eq!(micro_time(bad), None, "{bad}");
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::resources::{RBAC_GROUP, RESOURCES};
+use super::resources::{COORDINATION_GROUP, RBAC_GROUP, RESOURCES};
 
 const VERBS: [&str; 6] = ["create", "delete", "get", "list", "patch", "update"];
 
@@ -29,20 +29,25 @@ pub fn core_versions(server_address: &str) -> Value {
     })
 }
 
-fn group() -> Value {
+/// The named groups served, each at `v1`.
+pub const GROUPS: [&str; 2] = [RBAC_GROUP, COORDINATION_GROUP];
+
+fn group(name: &str) -> Value {
     json!({
-        "name": RBAC_GROUP,
-        "versions": [{"groupVersion": format!("{RBAC_GROUP}/v1"), "version": "v1"}],
-        "preferredVersion": {"groupVersion": format!("{RBAC_GROUP}/v1"), "version": "v1"},
+        "name": name,
+        "versions": [{"groupVersion": format!("{name}/v1"), "version": "v1"}],
+        "preferredVersion": {"groupVersion": format!("{name}/v1"), "version": "v1"},
     })
 }
 
 pub fn group_list() -> Value {
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group()]})
+    let groups: Vec<Value> = GROUPS.iter().map(|name| group(name)).collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
-pub fn rbac_group() -> Value {
-    let mut document = group();
+/// The `APIGroup` document of `/apis/{name}`.
+pub fn named_group(name: &str) -> Value {
+    let mut document = group(name);
     document["kind"] = json!("APIGroup");
     document["apiVersion"] = json!("v1");
     document

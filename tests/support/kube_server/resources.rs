@@ -31,6 +31,7 @@ pub struct Resource {
 }
 
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+pub const COORDINATION_GROUP: &str = "coordination.k8s.io";
 
 pub const NAMESPACES: Resource = Resource {
     group: "",
@@ -44,7 +45,7 @@ pub const NAMESPACES: Resource = Resource {
     returns_deleted_object: true,
 };
 
-pub const RESOURCES: [Resource; 8] = [
+pub const RESOURCES: [Resource; 9] = [
     NAMESPACES,
     Resource {
         group: "",
@@ -121,6 +122,18 @@ pub const RESOURCES: [Resource; 8] = [
         namespaced: true,
         name_rule: NameRule::PathSegment,
         create_on_update: true,
+        returns_deleted_object: false,
+    },
+    // The registry's lease strategy: no create on update, DELETE answers with a Status.
+    Resource {
+        group: COORDINATION_GROUP,
+        version: "v1",
+        kind: "Lease",
+        plural: "leases",
+        singular: "lease",
+        namespaced: true,
+        name_rule: NameRule::DnsSubdomain,
+        create_on_update: false,
         returns_deleted_object: false,
     },
 ];

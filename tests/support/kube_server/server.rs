@@ -116,9 +116,11 @@ fn route(path: &str, server_address: &str) -> Result<Target, ApiError> {
         ["version"] => return Ok(Target::Document(discovery::version())),
         ["api"] => return Ok(Target::Document(discovery::core_versions(server_address))),
         ["apis"] => return Ok(Target::Document(discovery::group_list())),
-        ["apis", resources::RBAC_GROUP] => return Ok(Target::Document(discovery::rbac_group())),
+        ["apis", group] if discovery::GROUPS.contains(group) => {
+            return Ok(Target::Document(discovery::named_group(group)));
+        }
         ["api", "v1"] => return Ok(Target::Document(discovery::resource_list("", "v1"))),
-        ["apis", group @ resources::RBAC_GROUP, "v1"] => {
+        ["apis", group, "v1"] if discovery::GROUPS.contains(group) => {
             return Ok(Target::Document(discovery::resource_list(group, "v1")));
         }
         ["api", version, rest @ ..] => ("", *version, rest),

@@ -92,6 +92,31 @@ pub fn validate(resource: &Resource, object: &Value) -> Vec<FieldError> {
     if resource.is_binding() {
         errors.extend(validate_binding(resource, object));
     }
+    if resource.kind == "Lease" {
+        errors.extend(validate_lease_spec(object));
+    }
+    errors
+}
+
+/// `ValidateLeaseSpec`: a duration, when given, above 0; transitions not negative.
+fn validate_lease_spec(object: &Value) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (field, minimum, message) in [
+        ("leaseDurationSeconds", 1, "must be greater than 0"),
+        ("leaseTransitions", 0, "must be greater than or equal to 0"),
+    ] {
+        if let Some(value) = object
+            .pointer(&format!("/spec/{field}"))
+            .and_then(Value::as_i64)
+            && value < minimum
+        {
+            errors.push(FieldError::invalid(
+                &format!("spec.{field}"),
+                &value.to_string(),
+                message,
+            ));
+        }
+    }
     errors
 }
 
