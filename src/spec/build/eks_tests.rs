@@ -125,6 +125,7 @@ clusters:
         .replace(&accounts[4..].join(", "), "")
         .replace(", ]", "]");
     let desired = load(&few).unwrap_or_else(|error| panic!("{error}"));
-    let length = super::super::validate::limits::document_size(&desired.state.iam.roles["shared"].trust);
+    let length =
+        super::super::validate::limits::document_size(&desired.state.iam.roles["shared"].trust);
     assert!(length < 2048, "{length}");
 }

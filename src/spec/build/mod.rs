@@ -35,7 +35,15 @@ pub fn build(
         .as_ref()
         .map_or_else(|| DEFAULT_GROUP_PATH.to_string(), |p| p.value.clone());
     let policy_path = spec.iam.policy_path().to_string();
-    let iam = build_iam(reader, spec, directory, limits, pending, &group_path, &mut adopt);
+    let iam = build_iam(
+        reader,
+        spec,
+        directory,
+        limits,
+        pending,
+        &group_path,
+        &mut adopt,
+    );
     let clusters = spec
         .clusters
         .iter()
@@ -117,7 +125,13 @@ fn build_iam(
         };
         let what = format!("policy `{}`", policy.name.value);
         let size = limits::document_size(&document);
-        limits.size(reader, &limits::MANAGED_POLICY_SIZE, policy.name.at, &what, size);
+        limits.size(
+            reader,
+            &limits::MANAGED_POLICY_SIZE,
+            policy.name.at,
+            &what,
+            size,
+        );
         iam.policies.insert(
             policy.name.value.clone(),
             Policy {
@@ -345,7 +359,11 @@ fn inline_size<K: HolderKind>(
         }
     }
     if let Some(at) = over {
-        let what = format!("the total of the inline policies of {} `{}`", K::KIND, spec.name.value);
+        let what = format!(
+            "the total of the inline policies of {} `{}`",
+            K::KIND,
+            spec.name.value
+        );
         limits.size(reader, K::POLICY_SIZE, at, &what, total);
     }
 }

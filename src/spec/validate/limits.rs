@@ -211,7 +211,13 @@ impl Limits {
         what: &str,
         count: usize,
     ) {
-        self.exceeds(reader, quota, at, &format!("{what} has {count} {}", quota.unit), count);
+        self.exceeds(
+            reader,
+            quota,
+            at,
+            &format!("{what} has {count} {}", quota.unit),
+            count,
+        );
     }
 
     /// Reports a size over the quota, at `at`: `what` is what is too large (`the trust policy
@@ -287,7 +293,7 @@ fn thousands(value: usize) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
