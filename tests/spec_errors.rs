@@ -205,3 +205,22 @@ proptest! {
         }
     }
 }
+
+/// Each quota of `tests/fixtures/broken/limits-*.yaml` exactly reached (one less than the
+/// broken fixture): the file loads.
+#[test]
+fn every_quota_reached_exactly_loads() {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir("tests/fixtures/valid/limits")
+        .expect("the limits fixtures directory")
+        .map(|entry| entry.expect("a directory entry").path())
+        .collect();
+    paths.sort();
+    assert_eq!(paths.len(), 11, "{paths:?}");
+    for path in paths {
+        let broken = Path::new(BROKEN).join(path.file_name().expect("a file name"));
+        assert!(broken.exists(), "{} has no broken twin", path.display());
+        if let Err(diagnostics) = spec::load(&path, &Facts::default()) {
+            panic!("{}:\n{diagnostics}", path.display());
+        }
+    }
+}

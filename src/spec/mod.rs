@@ -237,8 +237,9 @@ fn parse_source(source: &Source, report: &mut Report, pending: &mut trust::Pendi
     let mut reader = Reader::new(source, report);
     let spec = decode::decode(&mut reader, &root);
     let directory = resolve::Directory::new(&spec);
-    validate::validate(&mut reader, &spec, &directory);
-    build::build(&mut reader, &spec, &directory, pending)
+    let limits = validate::limits::Limits::read(&mut reader, &spec.limits);
+    validate::validate(&mut reader, &spec, &directory, &limits);
+    build::build(&mut reader, &spec, &directory, &limits, pending)
 }
 
 /// Loads access.yaml text held in memory, as if read from `path` (tests of every stage).

@@ -4,6 +4,7 @@
 use crate::model::{AuthenticationMode, DEFAULT_POLICY_PATH, Kind};
 
 use super::node::{Located, Location, Node};
+use super::validate::limits::{self, Quota};
 use super::validate::names::IamName;
 
 pub type Text = Located<String>;
@@ -15,6 +16,8 @@ pub struct Spec<'n> {
     pub version: Option<Located<i128>>,
     pub account: Option<Text>,
     pub partition: Option<Text>,
+    /// `limits`: the IAM quotas raised in this account, as written (key, value).
+    pub limits: Vec<(Text, Located<i128>)>,
     pub iam: IamSpec<'n>,
     pub clusters: Vec<ClusterSpec>,
     /// Kinds (`user`, `cluster`, …) whose declarations could not be read (their section is
@@ -103,6 +106,10 @@ pub trait HolderKind {
     const NAME: IamName;
     /// The kind of its address (`iam.group.…`).
     const ADDRESS: Kind;
+    /// IAM's quota of managed policies attached to one.
+    const MANAGED_POLICIES: &'static Quota;
+    /// IAM's quota of the inline policies' total size.
+    const POLICY_SIZE: &'static Quota;
 }
 
 pub type GroupSpec<'n> = HolderSpec<'n, GroupOwn>;
@@ -142,6 +149,8 @@ impl HolderKind for GroupOwn {
     const KEYS: &'static [&'static str] = &["policies", "inline", "adopt"];
     const NAME: IamName = IamName::Group;
     const ADDRESS: Kind = Kind::Group;
+    const MANAGED_POLICIES: &'static Quota = &limits::MANAGED_POLICIES_PER_GROUP;
+    const POLICY_SIZE: &'static Quota = &limits::GROUP_POLICY_SIZE;
 }
 
 impl HolderKind for UserOwn {
@@ -159,6 +168,8 @@ impl HolderKind for UserOwn {
     ];
     const NAME: IamName = IamName::User;
     const ADDRESS: Kind = Kind::User;
+    const MANAGED_POLICIES: &'static Quota = &limits::MANAGED_POLICIES_PER_USER;
+    const POLICY_SIZE: &'static Quota = &limits::USER_POLICY_SIZE;
 }
 
 impl HolderKind for RoleOwn<'_> {
@@ -177,6 +188,8 @@ impl HolderKind for RoleOwn<'_> {
     ];
     const NAME: IamName = IamName::Role;
     const ADDRESS: Kind = Kind::Role;
+    const MANAGED_POLICIES: &'static Quota = &limits::MANAGED_POLICIES_PER_ROLE;
+    const POLICY_SIZE: &'static Quota = &limits::ROLE_POLICY_SIZE;
 }
 
 /// `trust:` — a raw document, or the sugar keys.

@@ -14,13 +14,11 @@ use super::node::Location;
 use super::raw::{RoleSpec, Spec, TrustSpec};
 use super::reader::Reader;
 use super::resolve::Directory;
+use super::validate::limits::{self, Limits};
 
 /// The audience IRSA tokens carry.
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
 use crate::model::eks_rules::POD_IDENTITY_SERVICE;
-/// IAM's default quota for a role's trust policy ("Role trust policy length"), in characters of
-/// the policy as sent (compact JSON).
-pub const TRUST_POLICY_LIMIT: usize = 2048;
 pub const POLICY_VERSION: &str = "2012-10-17";
 
 /// The stand-in issuer of a cluster whose issuer is not known yet, after `https://`.
@@ -104,8 +102,9 @@ pub struct Pending {
     /// Each `serviceAccounts` item of a trust whose cluster's issuer comes from live state.
     pub uses: Vec<IssuerUse>,
     /// Roles whose generated trust names such a cluster: their size is checked once the
-    /// issuer is known.
+    /// issuer is known, against these quotas.
     pub roles: Vec<PendingRole>,
+    pub limits: Limits,
 }
 
 /// The issuers the built trust policies name (IRSA, and the CI systems of `federation`), and
@@ -216,7 +215,7 @@ pub fn resolve(
             continue;
         }
         if let Some(built) = state.iam.roles.get(&role.name) {
-            check_length(reader, &role.name, role.at, &built.trust);
+            check_length(reader, &pending.limits, &role.name, role.at, &built.trust);
         }
     }
 }
@@ -251,18 +250,17 @@ fn set_issuer(value: &mut Value, from: &str, to: &str) {
     }
 }
 
-/// Reports a trust policy over IAM's default size quota, at the role's name.
-pub fn check_length(reader: &mut Reader<'_>, name: &str, at: Location, trust: &PolicyDocument) {
-    let length = trust_policy_length(trust);
-    if length > TRUST_POLICY_LIMIT {
-        reader.error_hint(
-            at,
-            format!(
-                "the trust policy of role `{name}` is {length} characters; IAM accepts {TRUST_POLICY_LIMIT} by default"
-            ),
-            "split the service accounts (or other principals) across several roles, or raise the IAM quota \"Role trust policy length\" (up to 4,096) in Service Quotas",
-        );
-    }
+/// Reports a trust policy over IAM's quota (`Role trust policy length`), at the role's name.
+pub fn check_length(
+    reader: &mut Reader<'_>,
+    limits: &Limits,
+    name: &str,
+    at: Location,
+    trust: &PolicyDocument,
+) {
+    let what = format!("the trust policy of role `{name}`");
+    let quota = &limits::ROLE_TRUST_POLICY_LENGTH;
+    limits.size(reader, quota, at, &what, limits::document_size(trust));
 }
 
 /// Builds a role's trust policy. Issuers used for IRSA are added to `irsa`.
@@ -387,11 +385,6 @@ pub fn pod_identity_statement() -> Value {
         "Principal": {"Service": POD_IDENTITY_SERVICE},
         "Action": crate::model::eks_rules::POD_IDENTITY_ACTIONS,
     })
-}
-
-/// The size IAM counts against [`TRUST_POLICY_LIMIT`]: the document as sent, compact.
-pub fn trust_policy_length(document: &PolicyDocument) -> usize {
-    document.to_value().to_string().chars().count()
 }
 
 /// Seed 003's statement: the service account may assume the role with its web identity token.

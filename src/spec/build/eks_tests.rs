@@ -115,7 +115,7 @@ clusters:
     let error = load(&text).expect_err("refused");
     assert!(
         error.contains("the trust policy of role `shared` is ")
-            && error.contains("characters; IAM accepts 2048 by default"),
+            && error.contains("characters: IAM quota `Role trust policy length` is 2,048 (adjustable to 4,096 in Service Quotas)"),
         "{error}"
     );
     assert!(error.contains("Role trust policy length"), "{error}");
@@ -125,6 +125,7 @@ clusters:
         .replace(&accounts[4..].join(", "), "")
         .replace(", ]", "]");
     let desired = load(&few).unwrap_or_else(|error| panic!("{error}"));
-    let length = super::super::trust::trust_policy_length(&desired.state.iam.roles["shared"].trust);
+    let length =
+        super::super::validate::limits::document_size(&desired.state.iam.roles["shared"].trust);
     assert!(length < 2048, "{length}");
 }

@@ -18,12 +18,14 @@ use super::raw::{HolderKind, HolderSpec, InlineSpec, Pair, RoleSpec, Spec, Text}
 use super::reader::Reader;
 use super::resolve::Directory;
 use super::trust;
+use super::validate::limits::{self, Limits};
 
 /// The desired state, with what it leaves to live facts (IRSA issuers) in `pending`.
 pub fn build(
     reader: &mut Reader<'_>,
     spec: &Spec<'_>,
     directory: &Directory,
+    limits: &Limits,
     pending: &mut trust::Pending,
 ) -> Desired {
     let mut adopt = BTreeSet::new();
@@ -33,7 +35,15 @@ pub fn build(
         .as_ref()
         .map_or_else(|| DEFAULT_GROUP_PATH.to_string(), |p| p.value.clone());
     let policy_path = spec.iam.policy_path().to_string();
-    let iam = build_iam(reader, spec, directory, pending, &group_path, &mut adopt);
+    let iam = build_iam(
+        reader,
+        spec,
+        directory,
+        limits,
+        pending,
+        &group_path,
+        &mut adopt,
+    );
     let clusters = spec
         .clusters
         .iter()
@@ -95,6 +105,7 @@ fn build_iam(
     reader: &mut Reader<'_>,
     spec: &Spec<'_>,
     directory: &Directory,
+    limits: &Limits,
     pending: &mut trust::Pending,
     group_path: &str,
     adopt: &mut BTreeSet<Address>,
@@ -112,6 +123,15 @@ fn build_iam(
         else {
             continue;
         };
+        let what = format!("policy `{}`", policy.name.value);
+        let size = limits::document_size(&document);
+        limits.size(
+            reader,
+            &limits::MANAGED_POLICY_SIZE,
+            policy.name.at,
+            &what,
+            size,
+        );
         iam.policies.insert(
             policy.name.value.clone(),
             Policy {
@@ -128,6 +148,7 @@ fn build_iam(
     holders(
         reader,
         directory,
+        limits,
         &spec.iam.groups,
         adopt,
         &mut iam.groups,
@@ -143,6 +164,7 @@ fn build_iam(
     holders(
         reader,
         directory,
+        limits,
         &spec.iam.users,
         adopt,
         &mut iam.users,
@@ -170,6 +192,7 @@ fn build_iam(
     holders(
         reader,
         directory,
+        limits,
         &spec.iam.roles,
         adopt,
         &mut iam.roles,
@@ -194,7 +217,7 @@ fn build_iam(
                 .map(|using| using.cluster.clone())
                 .collect();
             if live_clusters.is_empty() {
-                trust::check_length(reader, &role.name.value, role.name.at, &trust);
+                trust::check_length(reader, limits, &role.name.value, role.name.at, &trust);
             } else {
                 irsa.pending.roles.push(trust::PendingRole {
                     name: role.name.value.clone(),
@@ -221,6 +244,7 @@ fn build_iam(
         },
     );
     *pending = irsa.pending;
+    pending.limits = limits.clone();
     for (issuer, client_ids) in irsa.used {
         iam.oidc_providers.insert(
             issuer_host_path(&issuer).to_string(),
@@ -290,6 +314,7 @@ fn access_keys(
 fn holders<'r, 'n, K: HolderKind, T>(
     reader: &mut Reader<'r>,
     directory: &Directory,
+    limits: &Limits,
     specs: &[HolderSpec<'n, K>],
     adopt: &mut BTreeSet<Address>,
     into: &mut BTreeMap<String, T>,
@@ -308,9 +333,38 @@ fn holders<'r, 'n, K: HolderKind, T>(
                 .and_then(|b| directory.policy_arn(&b.value).ok()),
             tags: managed_tags(&spec.tags),
         };
+        inline_size(reader, limits, spec, &holding.inline_policies);
         if let Some(built) = build(reader, spec, holding) {
             into.insert(spec.name.value.clone(), built);
         }
+    }
+}
+
+/// The inline policies of a holder, together, within IAM's quota for its kind: reported at
+/// the inline policy that takes them over it.
+fn inline_size<K: HolderKind>(
+    reader: &mut Reader<'_>,
+    limits: &Limits,
+    spec: &HolderSpec<'_, K>,
+    built: &BTreeMap<String, PolicyDocument>,
+) {
+    let mut total = 0;
+    let mut over = None;
+    for (name, _) in &spec.inline {
+        if let Some(document) = built.get(&name.value) {
+            total += limits::document_size(document);
+            if over.is_none() && total > limits.of(K::POLICY_SIZE) {
+                over = Some(name.at);
+            }
+        }
+    }
+    if let Some(at) = over {
+        let what = format!(
+            "the total of the inline policies of {} `{}`",
+            K::KIND,
+            spec.name.value
+        );
+        limits.size(reader, K::POLICY_SIZE, at, &what, total);
     }
 }
 

@@ -5,7 +5,7 @@
 mod cluster;
 
 use super::federation;
-use super::node::{Node, NodeValue};
+use super::node::{Located, Node, NodeValue};
 use super::raw::{
     AccessKeysSpec, DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec, InlineSpec, Pair,
     PolicySpec, RoleOwn, Spec, Text, TrustSpec, UserOwn,
@@ -14,7 +14,14 @@ use super::reader::{Object, Owner, Reader};
 use crate::model::access_key::{DEFAULT_GRACE_DAYS, DEFAULT_ROTATE_AFTER_DAYS};
 use crate::model::{Destination, KeyRotation};
 
-const TOP_KEYS: [&str; 5] = ["version", "account", "partition", "iam", "clusters"];
+const TOP_KEYS: [&str; 6] = [
+    "version",
+    "account",
+    "partition",
+    "limits",
+    "iam",
+    "clusters",
+];
 const IAM_KEYS: [&str; 6] = [
     "groupPath",
     "policyPath",
@@ -51,6 +58,9 @@ pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
         None => reader.missing(&top, "account"),
     }
     spec.partition = top.get("partition").and_then(|node| reader.string(node));
+    if let (Some(key), Some(node)) = (top.key("limits"), top.get("limits")) {
+        spec.limits = decode_limits(reader, key, node);
+    }
     // A misspelt section (`clustres:`) is reported once: what it declares is not reported
     // again as unknown wherever it is used.
     if top.had_unknown && !top.has("iam") {
@@ -75,6 +85,22 @@ pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
         }
     }
     spec
+}
+
+/// `limits`: each raised quota, by its key (ranges are checked by `validate`).
+fn decode_limits(reader: &mut Reader<'_>, key: &Node, node: &Node) -> Vec<(Text, Located<i128>)> {
+    let keys = super::validate::limits::keys();
+    let owner = Owner::new("in `limits`", key.location);
+    let Some(object) = reader.object(node, owner, &keys) else {
+        return Vec::new();
+    };
+    keys.iter()
+        .filter_map(|name| {
+            let key = object.key(name)?;
+            let value = reader.integer(object.get(name)?)?;
+            Some((Text::new(name.to_string(), key.location), value))
+        })
+        .collect()
 }
 
 /// The sections of `iam` and the kind each declares.

@@ -7,14 +7,13 @@ use super::super::managed;
 use super::super::raw::{HolderKind, HolderSpec, Pair, Spec, Text, TrustSpec};
 use super::super::reader::Reader;
 use super::super::resolve::{Directory, unknown};
+use super::limits::{self, Limits};
 use super::names::{self, IamName};
 use super::{duplicates, rule, unresolved};
 
-/// IAM allows 50 tags per resource.
-const MAX_TAGS: usize = 50;
 const MAX_DESCRIPTION: usize = 1000;
 
-pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory) {
+pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory, limits: &Limits) {
     let iam = &spec.iam;
     for (path, what, key, objects) in [
         (&iam.group_path, "group path", "groupPath", "IAM group"),
@@ -42,22 +41,26 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
         path(reader, policy.path.as_ref());
         under_policy_path(reader, iam.policy_path(), policy.path.as_ref());
         description(reader, policy.description.as_ref());
-        tags(reader, &policy.tags);
+        let what = format!("policy `{}`", policy.name.value);
+        tags(reader, limits, &what, &policy.tags);
     }
     for group in &iam.groups {
-        holder(reader, directory, group);
+        holder(reader, directory, limits, group);
     }
     for user in &iam.users {
-        holder(reader, directory, user);
+        holder(reader, directory, limits, user);
         path(reader, user.path.as_ref());
         for group in &user.groups {
             if let Err(problem) = directory.group(&group.value) {
                 unresolved(reader, group, problem);
             }
         }
+        let what = format!("user `{}`", user.name.value);
+        let groups = user.groups.iter().map(|group| (group, group.value.clone()));
+        over_quota(reader, limits, &limits::GROUPS_PER_USER, &what, groups);
     }
     for role in &iam.roles {
-        holder(reader, directory, role);
+        holder(reader, directory, limits, role);
         path(reader, role.path.as_ref());
         description(reader, role.description.as_ref());
         if let Some(duration) = &role.max_session_duration
@@ -86,6 +89,7 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
 fn holder<K: HolderKind>(
     reader: &mut Reader<'_>,
     directory: &Directory,
+    limits: &Limits,
     holder: &HolderSpec<'_, K>,
 ) {
     let what = format!("{} name", K::KIND);
@@ -97,7 +101,33 @@ fn holder<K: HolderKind>(
     for (key, _) in &holder.inline {
         name(reader, key, "inline policy name", IamName::InlinePolicy);
     }
-    tags(reader, &holder.tags);
+    let what = format!("{} `{}`", K::KIND, holder.name.value);
+    // Two references to one policy attach it once.
+    let attached = holder.policies.iter().filter_map(|reference| {
+        let arn = directory.policy_arn(&reference.value).ok()?;
+        Some((reference, arn))
+    });
+    over_quota(reader, limits, K::MANAGED_POLICIES, &what, attached);
+    tags(reader, limits, &what, &holder.tags);
+}
+
+/// Reports the first item, of distinct `(item, key)`s, that takes `what` over `quota`, with
+/// the count of them all.
+fn over_quota<'t>(
+    reader: &mut Reader<'_>,
+    limits: &Limits,
+    quota: &limits::Quota,
+    what: &str,
+    items: impl Iterator<Item = (&'t Text, String)>,
+) {
+    let mut seen = std::collections::BTreeSet::new();
+    let distinct: Vec<&Text> = items
+        .filter(|(_, key)| seen.insert(key.clone()))
+        .map(|(text, _)| text)
+        .collect();
+    if let Some(first_over) = distinct.get(limits.of(quota)) {
+        limits.count(reader, quota, first_over.at, what, distinct.len());
+    }
 }
 
 fn case_insensitive_holders<K: HolderKind>(reader: &mut Reader<'_>, holders: &[HolderSpec<'_, K>]) {
@@ -215,12 +245,15 @@ fn name(reader: &mut Reader<'_>, text: &Text, what: &str, kind: IamName) {
     }
 }
 
-fn tags(reader: &mut Reader<'_>, tags: &[Pair]) {
-    if let Some((key, _)) = tags.get(MAX_TAGS) {
-        reader.error(
-            key.at,
-            format!("more than {MAX_TAGS} tags: IAM allows at most {MAX_TAGS} per object"),
-        );
+/// The tags of `what`: their keys and values, and their number with the ownership tag
+/// accessctl adds.
+fn tags(reader: &mut Reader<'_>, limits: &Limits, what: &str, tags: &[Pair]) {
+    let quota = &limits::TAGS_PER_OBJECT;
+    // accessctl adds its own tag: the file has room for one less.
+    let room = limits.of(quota) - 1;
+    if let Some((key, _)) = tags.get(room) {
+        let what = format!("{what} (with accessctl's `{MANAGED_BY_TAG}` tag)");
+        limits.count(reader, quota, key.at, &what, tags.len() + 1);
     }
     for (key, value) in tags {
         if key.value == MANAGED_BY_TAG {

@@ -4,6 +4,7 @@
 mod bindings;
 mod cluster;
 mod iam;
+pub mod limits;
 pub mod names;
 mod rules;
 
@@ -15,7 +16,12 @@ use super::resolve::{Directory, Unresolved};
 
 const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
 
-pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory) {
+pub fn validate(
+    reader: &mut Reader<'_>,
+    spec: &Spec<'_>,
+    directory: &Directory,
+    limits: &limits::Limits,
+) {
     if let Some(version) = &spec.version
         && version.value != 1
     {
@@ -33,7 +39,7 @@ pub fn validate(reader: &mut Reader<'_>, spec: &Spec<'_>, directory: &Directory)
     {
         reader.unknown_word(partition, "partition", &PARTITIONS);
     }
-    iam::validate(reader, spec, directory);
+    iam::validate(reader, spec, directory, limits);
     for cluster in &spec.clusters {
         cluster::validate(reader, cluster, directory);
     }
