@@ -1,12 +1,12 @@
 //! The Kubernetes RBAC escalation rules: exec into pods, impersonation, rewriting one's own
-//! role, reading every secret, creating workloads in kube-system. Each grant is judged with the
+//! role, binding any role, reading every secret, creating workloads in kube-system. Each grant is judged with the
 //! RBAC evaluation of `insight::rbac` (wildcards, `resourceNames`, subresources, the namespace
 //! of a RoleBinding, the built-in roles and access policies) and followed back through aws-auth
 //! and access entries, so a finding names the IAM principals that hold it, not only the
 //! Kubernetes subject. One finding per rule and binding (or access-entry policy).
 
 use super::{
-    ESCALATION_EXEC, ESCALATION_IMPERSONATE, ESCALATION_KUBE_SYSTEM_WORKLOADS,
+    ESCALATION_BIND, ESCALATION_EXEC, ESCALATION_IMPERSONATE, ESCALATION_KUBE_SYSTEM_WORKLOADS,
     ESCALATION_SELF_ROLE, Linter, SECRETS_CLUSTER_WIDE, Severity,
 };
 use crate::insight::chain::{self, Mapping};
@@ -141,6 +141,39 @@ fn capability(grant: &Grant, requests: &[Request]) -> Option<String> {
     Some(format!("{} {place}", what.join(", ")))
 }
 
+/// `rbac-escalation-bind`: what a grant allows of creating role bindings (in its scope) and
+/// binding or escalating roles, when it allows both, short of holding everything already. A
+/// `bind` limited by `resourceNames` binds those roles only: it counts when it names
+/// `cluster-admin`.
+fn bind_capability(grant: &Grant) -> Option<String> {
+    if everything(grant.rules.iter()) {
+        return None;
+    }
+    let namespace = match &grant.scope {
+        Scope::Namespace(namespace) => Some(namespace.as_str()),
+        Scope::Cluster => None,
+    };
+    let mut create = vec![any("create", RBAC_GROUP, "rolebindings", namespace)];
+    if namespace.is_none() {
+        create.push(any("create", RBAC_GROUP, "clusterrolebindings", None));
+    }
+    let bind: Vec<Request> = ["bind", "escalate"]
+        .into_iter()
+        .flat_map(|verb| {
+            [
+                any(verb, RBAC_GROUP, "roles", namespace),
+                Request {
+                    name: "cluster-admin".to_string(),
+                    ..any(verb, RBAC_GROUP, "clusterroles", namespace)
+                },
+            ]
+        })
+        .collect();
+    capability(grant, &create)?;
+    capability(grant, &bind)?;
+    capability(grant, &[create, bind].concat())
+}
+
 /// The values of each key, keys in the order they first come.
 fn grouped<K: PartialEq, V>(pairs: impl Iterator<Item = (K, V)>) -> Vec<(K, Vec<V>)> {
     let mut groups: Vec<(K, Vec<V>)> = Vec::new();
@@ -250,7 +283,8 @@ fn listed(items: &[String]) -> String {
 
 impl Linter<'_> {
     /// `rbac-escalation-exec`, `rbac-escalation-impersonate`, `rbac-secrets-cluster-wide`,
-    /// `rbac-escalation-kube-system-workloads`, `rbac-escalation-self-role`.
+    /// `rbac-escalation-kube-system-workloads`, `rbac-escalation-bind`,
+    /// `rbac-escalation-self-role`.
     pub(super) fn kubernetes_escalations(&mut self) {
         let state = self.state;
         let checks = checks();
@@ -296,7 +330,7 @@ impl Linter<'_> {
         }
     }
 
-    /// The single-request rules on one grant held by `who`.
+    /// The single-request rules and `rbac-escalation-bind` on one grant held by `who`.
     fn check_grant(
         &mut self,
         checks: &[Check],
@@ -319,6 +353,20 @@ impl Linter<'_> {
                 check.consequence
             );
             self.push(check.rule, Severity::High, at, message);
+        }
+        if let Some(capability) = bind_capability(grant) {
+            let consequence = match &grant.scope {
+                Scope::Namespace(namespace) => {
+                    format!("it can bind `admin` or `cluster-admin` in {namespace}")
+                }
+                Scope::Cluster => "it can bind any role, `cluster-admin` included".to_string(),
+            };
+            let message = format!(
+                "{} can {capability} in cluster {cluster} ({}): {consequence}",
+                listed(who),
+                grant.source
+            );
+            self.push(ESCALATION_BIND, Severity::High, at, message);
         }
     }
 

@@ -372,3 +372,44 @@ fn workloads_in_kube_system() {
         ),
     ]);
 }
+
+#[test]
+fn binding_any_role_names_the_iam_principals() {
+    let binder = rule(
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings, clusterroles], verbs: [create, bind]}",
+    );
+    assert_only_the_role(
+        findings(&bound_file(&binder, "binder")),
+        ESCALATION_BIND,
+        "create clusterrolebindings.rbac.authorization.k8s.io, bind clusterroles.rbac.authorization.k8s.io in every namespace in cluster demo (ClusterRoleBinding binder → ClusterRole c): it can bind any role, `cluster-admin` included",
+    );
+    // Bound in a namespace: create rolebindings there, binding any ClusterRole into it.
+    let escalate = rule(
+        "{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings, clusterroles], verbs: [create, escalate]}",
+    );
+    assert_only_the_role(
+        findings(&bound_file(&escalate, "app/binder")),
+        ESCALATION_BIND,
+        "create rolebindings.rbac.authorization.k8s.io, escalate clusterroles.rbac.authorization.k8s.io in app in cluster demo (RoleBinding app/binder → ClusterRole c): it can bind `admin` or `cluster-admin` in app",
+    );
+    // A subject no IAM mapping reaches is named as itself.
+    let found = findings(&file(
+        &binder,
+        &binding("binder: {clusterRole: c, users: [bob]}"),
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, ESCALATION_BIND);
+    assert!(found[0].1.starts_with("user bob can create"), "{found:?}");
+    // The closest quiet cases: `bind` limited to `view`, creating bindings without `bind` or
+    // `escalate` (the API server checks them), and a role nobody is bound to.
+    let limited = "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [view]}";
+    let create = "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings], verbs: [create]}";
+    assert_quiet(&[
+        (rule(create) + &rule(limited), "binder"),
+        (rule(create), "binder"),
+    ]);
+    assert_no_finding([file(
+        &binder,
+        &binding("app/other: {clusterRole: view, groups: [ci-deployers]}"),
+    )]);
+}

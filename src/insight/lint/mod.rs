@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::iam_eval::Analysis;
 use super::rbac;
 use crate::model::policy::{Effect, matching};
-use crate::model::{PolicyDocument, PolicyRule, State};
+use crate::model::{PolicyDocument, State};
 use crate::spec::SourceLocation;
 
 mod data;
@@ -171,9 +171,9 @@ rules! {
     ESCALATION_BIND {
         id: "rbac-escalation-bind",
         severity: High,
-        summary: "an RBAC role that can create role bindings and bind or escalate roles: its holders can bind `cluster-admin`",
+        summary: "a subject can create role bindings and bind or escalate roles: it can bind `cluster-admin`",
         hint: "drop the `bind`/`escalate` verbs (and `*`) on roles and clusterroles",
-        description: "a bound Role or ClusterRole allowing `create` on rolebindings or clusterrolebindings and `bind` or `escalate` on roles or clusterroles (or `*`), short of `*` on everything",
+        description: "a binding or access policy allowing `create` on rolebindings (or clusterrolebindings, cluster-wide) and `bind` or `escalate` on roles or clusterroles (or `*`; a `bind` limited by `resourceNames` counts only when it names `cluster-admin`), short of `*` on everything. One finding per binding, naming the IAM principals mapped to its subjects (via aws-auth or access entries), or the subject itself",
     }
     LONG_LIVED_CI_KEY {
         id: "long-lived-ci-key",
@@ -633,36 +633,6 @@ impl<'a> Linter<'a> {
                     self.push(WILDCARD_CLUSTER_ROLE, Severity::Medium, at.as_ref(), format!("ClusterRoleBinding {binding_name} grants ClusterRole {role}, which has wildcard verbs or resources, in every namespace of cluster {cluster_name}"));
                 }
             }
-            // Roles held by someone that can hand out any role.
-            let bound_cluster_roles: std::collections::BTreeSet<&String> = cluster
-                .cluster_role_bindings
-                .values()
-                .chain(cluster.role_bindings.values())
-                .filter(|b| b.role_ref.kind == crate::model::RoleRefKind::ClusterRole)
-                .map(|b| &b.role_ref.name)
-                .collect();
-            for (name, role) in &cluster.cluster_roles {
-                if bound_cluster_roles.contains(name) && can_escalate(role.rules.iter()) {
-                    let at = self
-                        .at(&format!("clusters.{cluster_name}.clusterRoles.{name}"))
-                        .cloned();
-                    self.push(ESCALATION_BIND, Severity::High, at.as_ref(), format!("ClusterRole {name} in cluster {cluster_name} can create role bindings and bind or escalate roles: whoever holds it can bind `cluster-admin`"));
-                }
-            }
-            for (key, role) in &cluster.roles {
-                let (namespace, name) = key.split_once('/').unwrap_or(("default", key));
-                let bound = cluster.role_bindings.iter().any(|(binding_key, binding)| {
-                    binding_key.starts_with(&format!("{namespace}/"))
-                        && binding.role_ref.kind == crate::model::RoleRefKind::Role
-                        && binding.role_ref.name == name
-                });
-                if bound && can_escalate(role.rules.iter()) {
-                    let at = self
-                        .at(&format!("clusters.{cluster_name}.roles.{key}"))
-                        .cloned();
-                    self.push(ESCALATION_BIND, Severity::High, at.as_ref(), format!("Role {key} in cluster {cluster_name} can create role bindings and bind or escalate roles: whoever holds it can bind `admin` or `cluster-admin` in {namespace}"));
-                }
-            }
         }
     }
 }
@@ -889,32 +859,6 @@ fn foreign_account(principal: &str, own: &str) -> Option<String> {
     matching::account_principal(principal)
         .filter(|account| *account != own)
         .map(str::to_string)
-}
-
-/// Can the holder of these rules create bindings to roles it does not hold: `create` on
-/// rolebindings or clusterrolebindings and `bind`/`escalate` on roles or clusterroles (or `*`),
-/// short of already holding everything?
-fn can_escalate<'r>(rules: impl Iterator<Item = &'r PolicyRule> + Clone) -> bool {
-    let request = |verb: &str, resource: &str| rbac::Request {
-        verb: verb.to_string(),
-        api_group: "rbac.authorization.k8s.io".to_string(),
-        resource: resource.to_string(),
-        subresource: String::new(),
-        name: "cluster-admin".to_string(),
-        namespace: None,
-    };
-    let allows = |verb: &str, resource: &str| {
-        rules
-            .clone()
-            .any(|rule| rbac::rule_allows(rule, &request(verb, resource)))
-    };
-    let everything = kubernetes::everything(rules.clone());
-    let create_binding =
-        allows("create", "rolebindings") || allows("create", "clusterrolebindings");
-    let bind = ["bind", "escalate"]
-        .iter()
-        .any(|verb| allows(verb, "roles") || allows(verb, "clusterroles"));
-    !everything && create_binding && bind
 }
 
 #[cfg(test)]

@@ -261,8 +261,13 @@ fn wildcard_cluster_roles_bound_cluster_wide() {
 fn rbac_escalation_through_bind() {
     let binder = "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings, clusterroles], verbs: [create, bind]}";
     assert_eq!(
-        fired(&cluster_role(binder, "app/c: {clusterRole: c, users: [x]}")),
+        fired(&cluster_role(binder, "c: {clusterRole: c, users: [x]}")),
         [(ESCALATION_BIND, Severity::High)]
+    );
+    // Bound in one namespace, `create` on clusterrolebindings creates nothing there.
+    assert_eq!(
+        fired(&cluster_role(binder, "app/c: {clusterRole: c, users: [x]}")),
+        []
     );
     let escalate = "{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings, roles], verbs: [create, escalate]}";
     assert_eq!(
