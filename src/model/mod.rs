@@ -11,6 +11,7 @@
 pub mod access_key;
 mod address;
 pub mod arn;
+pub mod aws_auth;
 mod cluster;
 pub mod eks_rules;
 mod iam;

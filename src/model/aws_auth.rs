@@ -1,0 +1,49 @@
+//! The aws-auth ConfigMap entries as accessctl writes them (eksctl's style): pure rendering,
+//! shared by the Kubernetes writer (`kube::aws_auth`) and the checks that size the ConfigMap.
+
+use super::{AwsAuthEntry, MapKind};
+
+/// An entry in the style eksctl writes, at `indent` spaces, ending with a newline.
+pub fn render_entry(entry: &AwsAuthEntry, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    if entry.kind == MapKind::MapAccounts {
+        return format!("{pad}- {}\n", quoted(&entry.arn));
+    }
+    let arn_key = match entry.kind {
+        MapKind::MapRoles => "rolearn",
+        _ => "userarn",
+    };
+    let mut text = format!("{pad}- {arn_key}: {}\n", scalar(&entry.arn));
+    if let Some(username) = &entry.username {
+        text.push_str(&format!("{pad}  username: {}\n", scalar(username)));
+    }
+    if !entry.groups.is_empty() {
+        text.push_str(&format!("{pad}  groups:\n"));
+        for group in &entry.groups {
+            text.push_str(&format!("{pad}    - {}\n", scalar(group)));
+        }
+    }
+    text
+}
+
+/// A YAML scalar: plain when that is unambiguous, else double-quoted (a JSON string is a valid
+/// YAML double-quoted scalar).
+pub(crate) fn scalar(text: &str) -> String {
+    let plain_chars = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ":/._@{}+=-".contains(c));
+    let starts_well = text.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    let resolves_otherwise = matches!(
+        text.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null"
+    );
+    if plain_chars && starts_well && !text.ends_with(':') && !resolves_otherwise {
+        text.to_string()
+    } else {
+        quoted(text)
+    }
+}
+
+fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| format!("\"{text}\""))
+}
