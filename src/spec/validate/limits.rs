@@ -120,7 +120,7 @@ pub const CONFIG_MAP_SIZE: Quota = Quota {
         "ConfigMap size",
         "bytes",
         1024 * 1024,
-        "map fewer principals in aws-auth: move them to EKS access entries (`authentication: API_AND_CONFIG_MAP`), or map a role many people assume",
+        "map fewer principals in aws-auth: move them to EKS access entries (`authentication: both`, then `access-entries`), or map a role many people assume",
     )
 };
 
