@@ -187,16 +187,10 @@ pub async fn connect_live(
     aws: &AwsArgs,
     printer: &Printer,
 ) -> Result<Connections, CliError> {
-    let progress = Progress::new(printer);
     let clusters = cluster_names(desired);
-    if !clusters.is_empty() {
-        progress.phase(format!("connecting to {}…", cluster_list(&clusters)));
-    }
-    let connections = live::connect(desired, &aws.options())
-        .await
-        .map_err(live_error)?;
-    progress.finish();
-    Ok(connections)
+    let message =
+        (!clusters.is_empty()).then(|| format!("connecting to {}…", cluster_list(&clusters)));
+    live_step(printer, message, live::connect(desired, &aws.options())).await
 }
 
 /// Reads live state over `connections` (the second half of [`read_live`]).
@@ -205,17 +199,31 @@ pub async fn read_connected(
     desired: &State,
     printer: &Printer,
 ) -> Result<State, CliError> {
-    let progress = Progress::new(printer);
     let clusters = cluster_names(desired);
-    progress.phase(if clusters.is_empty() {
+    let message = if clusters.is_empty() {
         "reading IAM…".to_string()
     } else {
         format!("reading IAM and {}…", cluster_list(&clusters))
-    });
-    let (live, calls) = live::read(connections, desired).await.map_err(live_error)?;
-    progress.finish();
+    };
+    let (live, calls) = live_step(printer, Some(message), live::read(connections, desired)).await?;
     printer.verbose(&format!("read live state: {calls}"));
     Ok(live)
+}
+
+/// One step against AWS and the clusters, with `message` on the progress line while it runs
+/// (none: no line), its error as the CLI reports it.
+async fn live_step<T>(
+    printer: &Printer,
+    message: Option<String>,
+    step: impl Future<Output = Result<T, live::LiveError>>,
+) -> Result<T, CliError> {
+    let progress = Progress::new(printer);
+    if let Some(message) = message {
+        progress.phase(message);
+    }
+    let done = step.await.map_err(live_error);
+    progress.finish();
+    done
 }
 
 fn cluster_names(desired: &State) -> Vec<&str> {

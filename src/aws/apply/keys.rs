@@ -227,6 +227,19 @@ impl KeyExecutor {
     }
 
     /// Writes the key to one destination.
+    /// One write to a Secrets Manager secret, its error as the text [`Self::deliver`] reports.
+    async fn secret_write<T, E: ServiceError>(
+        &self,
+        name: &'static str,
+        object: &str,
+        send: impl Request<T, E>,
+    ) -> Result<(), String> {
+        self.call(name, object, false, send)
+            .await
+            .map(drop)
+            .map_err(|error| error.to_string())
+    }
+
     async fn deliver(&self, user: &str, key: &NewKey, to: &Destination) -> Result<(), String> {
         let values = BTreeMap::from([
             (ACCESS_KEY_ID_KEY.to_string(), key.id.clone()),
@@ -272,22 +285,20 @@ impl KeyExecutor {
                     Ok(secret) => {
                         // Deleted by hand, within its recovery window: restored, then written.
                         if secret.deleted_date().is_some() {
-                            self.call("secretsmanager:RestoreSecret", &object, false, || {
+                            self.secret_write("secretsmanager:RestoreSecret", &object, || {
                                 client.restore_secret().secret_id(name).send()
                             })
-                            .await
-                            .map_err(|error| error.to_string())?;
+                            .await?;
                         }
-                        self.call("secretsmanager:PutSecretValue", &object, false, || {
+                        self.secret_write("secretsmanager:PutSecretValue", &object, || {
                             client
                                 .put_secret_value()
                                 .secret_id(name)
                                 .secret_string(json.clone())
                                 .send()
                         })
-                        .await
-                        .map_err(|error| error.to_string())?;
-                        self.call("secretsmanager:TagResource", &object, false, || {
+                        .await?;
+                        self.secret_write("secretsmanager:TagResource", &object, || {
                             client
                                 .tag_resource()
                                 .secret_id(name)
@@ -295,11 +306,9 @@ impl KeyExecutor {
                                 .send()
                         })
                         .await
-                        .map(drop)
-                        .map_err(|error| error.to_string())
                     }
-                    Err(error) if error.kind == ErrorKind::NotFound => self
-                        .call("secretsmanager:CreateSecret", &object, false, || {
+                    Err(error) if error.kind == ErrorKind::NotFound => {
+                        self.secret_write("secretsmanager:CreateSecret", &object, || {
                             client
                                 .create_secret()
                                 .name(name)
@@ -317,8 +326,7 @@ impl KeyExecutor {
                                 .send()
                         })
                         .await
-                        .map(drop)
-                        .map_err(|error| error.to_string()),
+                    }
                     Err(error) => Err(error.to_string()),
                 }
             }

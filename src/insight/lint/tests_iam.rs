@@ -305,74 +305,56 @@ fn code_injected_into_any_function_or_endpoint() {
 
 #[test]
 fn data_exfiltration_by_width() {
-    let read = |action: &str, resource: &str, condition: &str| {
-        policy(&format!(
-            "{{Effect: Allow, Action: {action}, Resource: \"{resource}\"{condition}}}"
-        ))
-    };
     let secret = "secretsmanager:GetSecretValue";
-    assert_eq!(
-        fired(&read(secret, "*", "")),
-        [(DATA_EXFILTRATION, Severity::High)]
-    );
-    assert_eq!(
-        fired(&read(
+    // Action, resource, condition (appended to the statement), and the severity it fires at.
+    let cases: [(&str, &str, &str, Option<Severity>); 11] = [
+        (secret, "*", "", Some(Severity::High)),
+        (
             secret,
             "arn:aws:secretsmanager:*:111122223333:secret:*",
-            ""
-        )),
-        [(DATA_EXFILTRATION, Severity::Medium)]
-    );
-    assert_eq!(
-        fired(&read(
+            "",
+            Some(Severity::Medium),
+        ),
+        (
             secret,
             "arn:aws:secretsmanager:us-east-1:111122223333:secret:app/db-*",
-            ""
-        )),
-        []
-    );
-    assert_eq!(
-        fired(&read("ssm:GetParametersByPath", "*", "")),
-        [(DATA_EXFILTRATION, Severity::High)]
-    );
-    assert_eq!(
-        fired(&read("kms:Decrypt", "*", "")),
-        [(DATA_EXFILTRATION, Severity::High)]
-    );
-    assert_eq!(
-        fired(&read("s3:GetObject", "*", "")),
-        [(DATA_EXFILTRATION, Severity::Medium)]
-    );
-    assert_eq!(
-        fired(&read("s3:GetObject", "arn:aws:s3:::*", "")),
-        [(DATA_EXFILTRATION, Severity::Low)]
-    );
-    assert_eq!(fired(&read("s3:GetObject", "arn:aws:s3:::logs/*", "")), []);
-    // A condition on what it reaches keeps it quiet; one on how the request is made does not.
-    assert_eq!(
-        fired(&read(
+            "",
+            None,
+        ),
+        ("ssm:GetParametersByPath", "*", "", Some(Severity::High)),
+        ("kms:Decrypt", "*", "", Some(Severity::High)),
+        ("s3:GetObject", "*", "", Some(Severity::Medium)),
+        ("s3:GetObject", "arn:aws:s3:::*", "", Some(Severity::Low)),
+        ("s3:GetObject", "arn:aws:s3:::logs/*", "", None),
+        // A condition on what it reaches keeps it quiet; one on how the request is made does not.
+        (
             secret,
             "*",
-            ", Condition: {StringEquals: {aws:ResourceTag/team: web}}"
-        )),
-        []
-    );
-    assert_eq!(
-        fired(&read(
+            ", Condition: {StringEquals: {aws:ResourceTag/team: web}}",
+            None,
+        ),
+        (
             secret,
             "*",
-            ", Condition: {Bool: {aws:SecureTransport: \"true\"}}"
-        )),
-        [(DATA_EXFILTRATION, Severity::High)]
-    );
-    assert_eq!(
-        fired(&read(
+            ", Condition: {Bool: {aws:SecureTransport: \"true\"}}",
+            Some(Severity::High),
+        ),
+        (
             secret,
             "*",
-            ", Condition: {StringNotEquals: {aws:ResourceTag/team: web}}"
-        )),
-        [(DATA_EXFILTRATION, Severity::High)]
-    );
+            ", Condition: {StringNotEquals: {aws:ResourceTag/team: web}}",
+            Some(Severity::High),
+        ),
+    ];
+    for (action, resource, condition, severity) in cases {
+        let statement =
+            format!("{{Effect: Allow, Action: {action}, Resource: \"{resource}\"{condition}}}");
+        let expected: Vec<_> = severity
+            .map(|severity| (DATA_EXFILTRATION, severity))
+            .into_iter()
+            .collect();
+        assert_eq!(fired(&policy(&statement)), expected, "{statement}");
+    }
 }
 
 #[test]
