@@ -3,6 +3,26 @@
 
 use super::{AwsAuthEntry, MapKind};
 
+/// The bytes of aws-auth's `data` for these entries as accessctl writes them: each list's key
+/// and its entries, rendered as [`render_entry`] renders them.
+pub fn data_size(entries: &[AwsAuthEntry]) -> usize {
+    let mut size = 0;
+    for (kind, key) in [
+        (MapKind::MapRoles, "mapRoles"),
+        (MapKind::MapUsers, "mapUsers"),
+        (MapKind::MapAccounts, "mapAccounts"),
+    ] {
+        let mut listed = entries.iter().filter(|entry| entry.kind == kind).peekable();
+        if listed.peek().is_some() {
+            size += key.len()
+                + listed
+                    .map(|entry| render_entry(entry, 0).len())
+                    .sum::<usize>();
+        }
+    }
+    size
+}
+
 /// An entry in the style eksctl writes, at `indent` spaces, ending with a newline.
 pub fn render_entry(entry: &AwsAuthEntry, indent: usize) -> String {
     let pad = " ".repeat(indent);

@@ -7,14 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::eks_rules;
 use crate::model::{Address, Desired, Kind};
 use crate::model::{
-    DEFAULT_GROUP_PATH, DocumentKind, Group, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE, OidcProvider,
-    Policy, PolicyDocument, Role, STATE_FORMAT_VERSION, State, User, issuer_host_path,
+    Cluster, DEFAULT_GROUP_PATH, DocumentKind, Group, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE,
+    OidcProvider, Policy, PolicyDocument, Role, STATE_FORMAT_VERSION, State, User,
+    issuer_host_path,
 };
 
 mod cluster;
 
 use super::documents;
-use super::raw::{HolderKind, HolderSpec, InlineSpec, Pair, RoleSpec, Spec, Text};
+use super::raw::{ClusterSpec, HolderKind, HolderSpec, InlineSpec, Pair, RoleSpec, Spec, Text};
 use super::reader::Reader;
 use super::resolve::Directory;
 use super::trust;
@@ -49,6 +50,7 @@ pub fn build(
         .iter()
         .map(|cluster| {
             let built = cluster::build_cluster(cluster, directory, &mut adopt);
+            aws_auth_size(reader, limits, cluster, &built);
             (cluster.name.value.clone(), built)
         })
         .collect();
@@ -338,6 +340,21 @@ fn holders<'r, 'n, K: HolderKind, T>(
             into.insert(spec.name.value.clone(), built);
         }
     }
+}
+
+/// The aws-auth ConfigMap the file's own entries make, within Kubernetes' object size limit
+/// (1 MiB): reported at the cluster. What live aws-auth holds besides (node roles, entries
+/// accessctl does not manage) is only known at plan time, which checks the merged ConfigMap.
+fn aws_auth_size(reader: &mut Reader<'_>, limits: &Limits, spec: &ClusterSpec, built: &Cluster) {
+    let Some(aws_auth) = &built.aws_auth else {
+        return;
+    };
+    let size = crate::model::aws_auth::data_size(&aws_auth.entries);
+    let what = format!(
+        "the aws-auth ConfigMap of cluster `{}` (the file's own entries)",
+        spec.name.value
+    );
+    limits.size(reader, &limits::CONFIG_MAP_SIZE, spec.name.at, &what, size);
 }
 
 /// The inline policies of a holder, together, within IAM's quota for its kind: reported at

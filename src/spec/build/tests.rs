@@ -519,3 +519,51 @@ iam:
         diagnostics[0].hint
     );
 }
+
+/// An aws-auth ConfigMap over Kubernetes' 1 MiB object limit is refused when the file is
+/// loaded, at the cluster, naming the limit; the same entries a little under it load.
+#[test]
+fn an_aws_auth_over_the_config_map_limit_is_an_error_at_the_cluster() {
+    // Each item maps a role into one group of 1,000 characters: about 1 KiB rendered.
+    let group = "g".repeat(1000);
+    let file = |items: usize| {
+        let mut text = String::from(
+            "version: 1\naccount: \"111122223333\"\nclusters:\n  demo:\n    region: us-east-1\n    access:\n",
+        );
+        for i in 0..items {
+            text.push_str(&format!(
+                "      - arn: arn:aws:iam::111122223333:role/r{i}\n        groups: [{group}]\n"
+            ));
+        }
+        text
+    };
+    let size = |items: usize| {
+        let desired = load(&file(items));
+        let aws_auth = desired.state.clusters["demo"].aws_auth.clone();
+        crate::model::aws_auth::data_size(&aws_auth.expect("aws-auth").entries)
+    };
+    // Longer role names further down make later items a few bytes longer: start safely
+    // under, and add items while the file still loads.
+    let per_item = size(2) - size(1);
+    let mut under = (1024 * 1024 - size(1)) / per_item - 10;
+    while load_text("access.yaml", &file(under + 1), &Facts::default()).is_ok() {
+        under += 1;
+    }
+    assert!(size(under) <= 1024 * 1024);
+    assert!(size(under) > 1024 * 1024 - per_item);
+    let over = under + 1;
+    match load_text("access.yaml", &file(over), &Facts::default()) {
+        Ok(_) => panic!("{over} items loaded"),
+        Err(diagnostics) => {
+            assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+            let shown = super::super::Diagnostics(diagnostics).to_string();
+            assert!(
+                shown.contains("the aws-auth ConfigMap of cluster `demo` (the file's own entries) is")
+                    && shown.contains("ConfigMap size")
+                    && shown.contains("access entries"),
+                "{shown}"
+            );
+            assert!(shown.contains("access.yaml:4:3"), "{shown}");
+        }
+    }
+}
