@@ -4,7 +4,6 @@
 //! two plans, gets IRSA and Pod Identity, survives a recreated IAM role, and is emptied again;
 //! the entries EKS made itself and the node role's aws-auth entry are never touched.
 
-use std::path::Path;
 use std::process::Output;
 
 use accessctl::model::{
@@ -83,54 +82,101 @@ iam:
     text
 }
 
-struct World<'a> {
-    moto: &'a Moto,
-    eks: &'a str,
-    kubeconfig: &'a Path,
-    file: &'a Path,
+/// What every test starts: the EKS endpoint with the clusters `clusters` adds, the test API
+/// server, moto for IAM and STS, and a directory for access.yaml. `region` sets `AWS_REGION`.
+struct World {
+    eks: EksServer,
+    kube: KubeServer,
+    moto: Moto,
+    dir: tempfile::TempDir,
+    region: Option<&'static str>,
 }
 
-impl World<'_> {
+impl World {
+    async fn start(clusters: impl FnOnce(&EksServer)) -> World {
+        let eks = EksServer::start().await;
+        clusters(&eks);
+        let kube = KubeServer::start().await;
+        let moto =
+            tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
+                .await
+                .expect("moto starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        World {
+            eks,
+            kube,
+            moto,
+            dir,
+            region: None,
+        }
+    }
+
+    /// One cluster `demo` in us-east-1 authenticating with `mode`.
+    async fn demo(mode: &'static str) -> World {
+        World::start(|eks| eks.add_cluster("demo", "us-east-1", Some(mode), Some(ISSUER))).await
+    }
+
+    /// `accessctl ARGS` from the directory of access.yaml, with EKS at the test endpoint.
     fn run(&self, args: &[&str]) -> Output {
-        let mut command = binary::command(&self.moto.endpoint(), self.kubeconfig);
-        command.env("AWS_ENDPOINT_URL_EKS", self.eks);
-        binary::run(command, args)
+        let mut command = binary::command(&self.moto.endpoint(), self.kube.kubeconfig_path());
+        command
+            .env("AWS_ENDPOINT_URL_EKS", self.eks.endpoint())
+            .current_dir(self.dir.path());
+        if let Some(region) = self.region {
+            command.env("AWS_REGION", region);
+        }
+        tokio::task::block_in_place(|| binary::run(command, args))
+    }
+
+    /// `accessctl ARGS`, which must exit with `code`.
+    fn exits(&self, args: &[&str], code: i32) -> Output {
+        let output = self.run(args);
+        assert_eq!(output.status.code(), Some(code), "{}", shown(&output));
+        output
     }
 
     fn write(&self, text: &str) {
-        std::fs::write(self.file, text).expect("write access.yaml");
+        std::fs::write(self.dir.path().join("access.yaml"), text).expect("write access.yaml");
     }
 
     fn file(&self) -> String {
-        self.file.display().to_string()
+        self.dir.path().join("access.yaml").display().to_string()
     }
 
     /// `plan` with the given exit code; returns stdout.
     fn plan(&self, code: i32) -> String {
-        let output = self.run(&["plan", "-f", &self.file(), "--detailed-exitcode"]);
-        assert_eq!(output.status.code(), Some(code), "{}", shown(&output));
+        let output = self.exits(&["plan", "-f", &self.file(), "--detailed-exitcode"], code);
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     fn apply(&self) -> String {
-        let output = self.run(&["apply", "-f", &self.file(), "--auto-approve"]);
-        assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+        let output = self.exits(&["apply", "-f", &self.file(), "--auto-approve"], 0);
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
     fn snapshot(&self) -> State {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("live.json");
-        let output = self.run(&[
-            "snapshot",
-            "-f",
-            &self.file(),
-            "--out",
-            &path.display().to_string(),
-        ]);
-        assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+        let out = path.display().to_string();
+        self.exits(&["snapshot", "-f", &self.file(), "--out", &out], 0);
         accessctl::snapshot::read(&path).expect("snapshot")
     }
+
+    /// EKS got nothing but reads.
+    fn only_read(&self) {
+        assert!(
+            self.eks
+                .log()
+                .iter()
+                .all(|request| request.starts_with("GET")),
+            "{:?}",
+            self.eks.log()
+        );
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn shown(output: &Output) -> String {
@@ -186,18 +232,19 @@ async fn recreate_role(moto: &Moto, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_role() {
-    let eks = EksServer::start().await;
-    eks.add_cluster_created_by(
-        "demo",
-        "us-east-1",
-        Some("API_AND_CONFIG_MAP"),
-        Some(ISSUER),
-        CREATOR,
-    );
-    eks.add_entry("demo", NODE_ROLE, "EC2_LINUX", &[]);
-    let kube = KubeServer::start().await;
+    let world = World::start(|eks| {
+        eks.add_cluster_created_by(
+            "demo",
+            "us-east-1",
+            Some("API_AND_CONFIG_MAP"),
+            Some(ISSUER),
+            CREATOR,
+        );
+        eks.add_entry("demo", NODE_ROLE, "EC2_LINUX", &[]);
+    })
+    .await;
     seed_cluster(
-        &kube,
+        &world.kube,
         &Cluster {
             aws_auth: Some(AwsAuth {
                 entries: vec![node_mapping()],
@@ -206,41 +253,25 @@ async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_
             ..Cluster::default()
         },
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("access.yaml");
-    let kubeconfig = kube.kubeconfig_path().to_path_buf();
-    let endpoint = eks.endpoint().to_string();
-    let moto =
-        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
-            .await
-            .expect("moto starts");
-    let world = World {
-        moto: &moto,
-        eks: &endpoint,
-        kubeconfig: &kubeconfig,
-        file: &file,
-    };
-    let in_blocking = |f: &dyn Fn()| tokio::task::block_in_place(f);
+    let (eks, moto) = (&world.eks, &world.moto);
 
     // 1. `both`: every access item gets an aws-auth entry and an access entry; workloads get
     //    IRSA and Pod Identity.
     world.write(&access_yaml("both", "[viewers]", "[apps]", true));
-    in_blocking(&|| {
-        let plan = world.plan(2);
-        assert!(
-            plan.contains("+ cluster.demo.pod-identity.apps/uploader"),
-            "{plan}"
-        );
-        assert!(
-            plan.contains(&format!(
-                "+ cluster.demo.access-entry[{}]",
-                role_arn("reader")
-            )),
-            "{plan}"
-        );
-        world.apply();
-        world.plan(0);
-    });
+    let plan = world.plan(2);
+    assert!(
+        plan.contains("+ cluster.demo.pod-identity.apps/uploader"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!(
+            "+ cluster.demo.access-entry[{}]",
+            role_arn("reader")
+        )),
+        "{plan}"
+    );
+    world.apply();
+    world.plan(0);
     let entries = eks.entries("demo");
     let reader = &entries[&role_arn("reader")];
     assert_eq!(reader.groups, ["viewers"]);
@@ -265,7 +296,7 @@ async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_
     );
     let association = &eks.associations("demo")["apps/uploader"];
     assert_eq!(association.role_arn, role_arn("uploader"));
-    let live = in_blocking_snapshot(&world);
+    let live = world.snapshot();
     assert_eq!(
         aws_auth(&live),
         [NODE_ROLE.to_string(), role_arn("admin"), role_arn("reader")]
@@ -301,17 +332,15 @@ async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_
         "[apps, default]",
         true,
     ));
-    in_blocking(&|| {
-        let plan = world.plan(2);
-        assert!(
-            plan.contains(&format!("- cluster.demo.aws-auth[{}]", role_arn("reader"))),
-            "{plan}"
-        );
-        assert!(!plan.contains(NODE_ROLE), "{plan}");
-        world.apply();
-        world.plan(0);
-    });
-    let live = in_blocking_snapshot(&world);
+    let plan = world.plan(2);
+    assert!(
+        plan.contains(&format!("- cluster.demo.aws-auth[{}]", role_arn("reader"))),
+        "{plan}"
+    );
+    assert!(!plan.contains(NODE_ROLE), "{plan}");
+    world.apply();
+    world.plan(0);
+    let live = world.snapshot();
     assert_eq!(aws_auth(&live), [NODE_ROLE.to_string()]);
     let reader = &eks.entries("demo")[&role_arn("reader")];
     assert_eq!(reader.groups, ["editors", "viewers"]);
@@ -322,22 +351,19 @@ async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_
 
     // 3. The admin role is deleted and recreated outside accessctl: its entry is replaced.
     let before = eks.entries("demo")[&role_arn("admin")].tags[PRINCIPAL_ID_TAG].clone();
-    recreate_role(&moto, "admin").await;
-    in_blocking(&|| {
-        let plan = world.plan(2);
-        assert!(
-            plan.contains(&format!(
-                "-/+ cluster.demo.access-entry[{}]",
-                role_arn("admin")
-            )),
-            "{plan}"
-        );
-        assert!(plan.contains("the IAM role was recreated"), "{plan}");
-        let refused = world.run(&["apply", "-f", &world.file(), "--auto-approve"]);
-        // The caller is not the admin role: no self-lockout; apply goes through.
-        assert_eq!(refused.status.code(), Some(0), "{}", shown(&refused));
-        world.plan(0);
-    });
+    recreate_role(moto, "admin").await;
+    let plan = world.plan(2);
+    assert!(
+        plan.contains(&format!(
+            "-/+ cluster.demo.access-entry[{}]",
+            role_arn("admin")
+        )),
+        "{plan}"
+    );
+    assert!(plan.contains("the IAM role was recreated"), "{plan}");
+    // The caller is not the admin role: no self-lockout; apply goes through.
+    world.exits(&["apply", "-f", &world.file(), "--auto-approve"], 0);
+    world.plan(0);
     let after = eks.entries("demo")[&role_arn("admin")].tags[PRINCIPAL_ID_TAG].clone();
     assert_ne!(before, after);
 
@@ -348,12 +374,10 @@ async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_
         "[apps, default]",
         false,
     ));
-    in_blocking(&|| {
-        world.apply();
-        world.plan(0);
-    });
+    world.apply();
+    world.plan(0);
     assert!(eks.associations("demo").is_empty());
-    let live = in_blocking_snapshot(&world);
+    let live = world.snapshot();
     assert!(
         live.iam.oidc_providers.is_empty(),
         "{:?}",
@@ -374,33 +398,12 @@ async fn from_aws_auth_to_access_entries_with_irsa_pod_identity_and_a_recreated_
     }
 }
 
-fn in_blocking_snapshot(world: &World<'_>) -> State {
-    tokio::task::block_in_place(|| world.snapshot())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_the_cluster_mode_cannot_serve_is_refused_with_the_fix() {
-    let eks = EksServer::start().await;
-    eks.add_cluster("demo", "us-east-1", Some("CONFIG_MAP"), Some(ISSUER));
-    let kube = KubeServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("access.yaml");
-    let kubeconfig = kube.kubeconfig_path().to_path_buf();
-    let endpoint = eks.endpoint().to_string();
-    let moto =
-        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
-            .await
-            .expect("moto starts");
-    let world = World {
-        moto: &moto,
-        eks: &endpoint,
-        kubeconfig: &kubeconfig,
-        file: &file,
-    };
+    let world = World::demo("CONFIG_MAP").await;
     world.write(&access_yaml("both", "[viewers]", "[apps]", false));
-    let output = tokio::task::block_in_place(|| world.run(&["plan", "-f", &world.file()]));
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = world.exits(&["plan", "-f", &world.file()], 1);
+    let stderr = stderr(&output);
     assert!(
         stderr.contains("cluster `demo` authenticates with `CONFIG_MAP` but access.yaml sets `authentication: both`"),
         "{stderr}"
@@ -410,7 +413,7 @@ async fn a_file_the_cluster_mode_cannot_serve_is_refused_with_the_fix() {
         "{stderr}"
     );
     // Nothing was written.
-    assert!(eks.log().iter().all(|request| request.starts_with("GET")));
+    world.only_read();
 }
 
 /// The file of the username tests: `reader` (a role) and `dev` (a user) without `username`
@@ -447,32 +450,15 @@ clusters:
 /// replaced, and the plan says why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_access_item_without_username_converges_and_a_removed_one_is_replaced() {
-    let eks = EksServer::start().await;
-    eks.add_cluster("demo", "us-east-1", Some("API"), Some(ISSUER));
-    let kube = KubeServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("access.yaml");
-    let kubeconfig = kube.kubeconfig_path().to_path_buf();
-    let endpoint = eks.endpoint().to_string();
-    let moto =
-        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
-            .await
-            .expect("moto starts");
-    let world = World {
-        moto: &moto,
-        eks: &endpoint,
-        kubeconfig: &kubeconfig,
-        file: &file,
-    };
+    let world = World::demo("API").await;
+    let eks = &world.eks;
     let reader = format!("arn:aws:iam::{ACCOUNT}:role/team/reader");
     let dev = format!("arn:aws:iam::{ACCOUNT}:user/dev");
     let generated = format!("arn:aws:sts::{ACCOUNT}:assumed-role/reader/{{{{SessionName}}}}");
 
     world.write(&username_yaml(None));
-    tokio::task::block_in_place(|| {
-        world.apply();
-        world.plan(0);
-    });
+    world.apply();
+    world.plan(0);
     let entries = eks.entries("demo");
     assert_eq!(
         entries[&reader].username.as_deref(),
@@ -487,37 +473,33 @@ async fn an_access_item_without_username_converges_and_a_removed_one_is_replaced
     assert_eq!(updates(&eks.log()), 0, "{:?}", eks.log());
 
     world.write(&username_yaml(Some("reader:{{SessionName}}")));
-    tokio::task::block_in_place(|| {
-        let plan = world.plan(2);
-        assert!(
-            plan.contains(&format!("~ cluster.demo.access-entry[{reader}]")),
-            "{plan}"
-        );
-        world.apply();
-        world.plan(0);
-    });
+    let plan = world.plan(2);
+    assert!(
+        plan.contains(&format!("~ cluster.demo.access-entry[{reader}]")),
+        "{plan}"
+    );
+    world.apply();
+    world.plan(0);
     assert_eq!(
         eks.entries("demo")[&reader].username.as_deref(),
         Some("reader:{{SessionName}}")
     );
 
     world.write(&username_yaml(None));
-    tokio::task::block_in_place(|| {
-        let plan = world.plan(2);
-        insta::assert_snapshot!(plan);
-        assert!(
-            plan.contains(&format!("-/+ cluster.demo.access-entry[{reader}]")),
-            "{plan}"
-        );
-        assert!(
-            plan.contains(
-                "username `reader:{{SessionName}}` was set; only a new entry gets EKS's generated username"
-            ),
-            "{plan}"
-        );
-        world.apply();
-        world.plan(0);
-    });
+    let plan = world.plan(2);
+    insta::assert_snapshot!(plan);
+    assert!(
+        plan.contains(&format!("-/+ cluster.demo.access-entry[{reader}]")),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(
+            "username `reader:{{SessionName}}` was set; only a new entry gets EKS's generated username"
+        ),
+        "{plan}"
+    );
+    world.apply();
+    world.plan(0);
     assert_eq!(
         eks.entries("demo")[&reader].username.as_deref(),
         Some(generated.as_str())
@@ -529,23 +511,10 @@ async fn an_access_item_without_username_converges_and_a_removed_one_is_replaced
 /// written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_creators_admin_entry_is_not_taken_away_on_a_realistic_cluster() {
-    let eks = EksServer::start().await;
-    eks.add_cluster_created_by("demo", "us-east-1", Some("API"), Some(ISSUER), CREATOR);
-    let kube = KubeServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("access.yaml");
-    let kubeconfig = kube.kubeconfig_path().to_path_buf();
-    let endpoint = eks.endpoint().to_string();
-    let moto =
-        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
-            .await
-            .expect("moto starts");
-    let world = World {
-        moto: &moto,
-        eks: &endpoint,
-        kubeconfig: &kubeconfig,
-        file: &file,
-    };
+    let world = World::start(|eks| {
+        eks.add_cluster_created_by("demo", "us-east-1", Some("API"), Some(ISSUER), CREATOR);
+    })
+    .await;
     world.write(&format!(
         r#"version: 1
 account: "{ACCOUNT}"
@@ -559,22 +528,19 @@ clusters:
         accessPolicies: [{{policy: AmazonEKSViewPolicy}}]
 "#
     ));
-    let output = tokio::task::block_in_place(|| {
-        world.run(&["apply", "-f", &world.file(), "--auto-approve"])
-    });
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = world.exits(&["apply", "-f", &world.file(), "--auto-approve"], 1);
+    let stderr = stderr(&output);
     assert!(
         stderr.contains("cluster `demo` has 1 admin mapping now and none after this plan"),
         "{}",
         shown(&output)
     );
+    world.only_read();
     assert!(
-        eks.log().iter().all(|request| request.starts_with("GET")),
-        "{:?}",
-        eks.log()
+        world.eks.entries("demo")[CREATOR]
+            .policies
+            .contains_key(ADMIN)
     );
-    assert!(eks.entries("demo")[CREATOR].policies.contains_key(ADMIN));
 }
 
 /// In `aws-cn` every ARN carries the partition: moto's IAM and STS answer with it for a
@@ -582,15 +548,11 @@ clusters:
 /// `aws-cn` session username; an access item without `username` converges there too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_entries_converge_in_the_china_partition() {
-    let eks = EksServer::start().await;
-    eks.add_cluster("china", "cn-north-1", Some("API"), None);
-    let kube = KubeServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("access.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"version: 1
+    let mut world =
+        World::start(|eks| eks.add_cluster("china", "cn-north-1", Some("API"), None)).await;
+    world.region = Some("cn-north-1");
+    world.write(&format!(
+        r#"version: 1
 account: "{ACCOUNT}"
 partition: aws-cn
 iam:
@@ -605,25 +567,10 @@ clusters:
       - role: reader
         accessPolicies: [{{policy: AmazonEKSViewPolicy}}]
 "#
-        ),
-    )
-    .expect("write access.yaml");
-    let moto =
-        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
-            .await
-            .expect("moto starts");
-    let path = file.display().to_string();
-    let run = |args: &[&str]| {
-        let mut command = binary::command(&moto.endpoint(), kube.kubeconfig_path());
-        command
-            .env("AWS_ENDPOINT_URL_EKS", eks.endpoint())
-            .env("AWS_REGION", "cn-north-1");
-        tokio::task::block_in_place(|| binary::run(command, args))
-    };
-    let applied = run(&["apply", "-f", &path, "--auto-approve"]);
-    assert_eq!(applied.status.code(), Some(0), "{}", shown(&applied));
-    let again = run(&["plan", "-f", &path, "--detailed-exitcode"]);
-    assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
+    ));
+    world.apply();
+    world.plan(0);
+    let eks = &world.eks;
     let reader = format!("arn:aws-cn:iam::{ACCOUNT}:role/reader");
     let entries = eks.entries("china");
     let entry = &entries[&reader];
@@ -649,8 +596,8 @@ clusters:
 /// of its own removes them before adding accessctl's, so the limit is never crossed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adopting_an_entry_at_the_tag_limit_removes_before_it_adds() {
-    let eks = EksServer::start().await;
-    eks.add_cluster("demo", "us-east-1", Some("API"), Some(ISSUER));
+    let world = World::demo("API").await;
+    let eks = &world.eks;
     let principal = role_arn("tagged");
     let client = eks.client("us-east-1");
     let created = client
@@ -670,21 +617,6 @@ async fn adopting_an_entry_at_the_tag_limit_removes_before_it_adds() {
         tagging = tagging.tags(format!("team-{index}"), "x");
     }
     tagging.send().await.expect("50 tags");
-    let kube = KubeServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("access.yaml");
-    let kubeconfig = kube.kubeconfig_path().to_path_buf();
-    let endpoint = eks.endpoint().to_string();
-    let moto =
-        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
-            .await
-            .expect("moto starts");
-    let world = World {
-        moto: &moto,
-        eks: &endpoint,
-        kubeconfig: &kubeconfig,
-        file: &file,
-    };
     world.write(&format!(
         r#"version: 1
 account: "{ACCOUNT}"
@@ -698,10 +630,8 @@ clusters:
         groups: [viewers]
 "#
     ));
-    tokio::task::block_in_place(|| {
-        world.apply();
-        world.plan(0);
-    });
+    world.apply();
+    world.plan(0);
     let entry = &eks.entries("demo")[&principal];
     assert_eq!(
         entry.tags.keys().collect::<Vec<_>>(),
@@ -717,23 +647,8 @@ clusters:
 /// and plans it once the trust allows both actions. `validate` cannot know: it passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_pod_identity_role_eks_would_refuse_is_refused_by_plan() {
-    let eks = EksServer::start().await;
-    eks.add_cluster(
-        "demo",
-        "us-east-1",
-        Some("API_AND_CONFIG_MAP"),
-        Some(ISSUER),
-    );
-    let kube = KubeServer::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("access.yaml");
-    let kubeconfig = kube.kubeconfig_path().to_path_buf();
-    let endpoint = eks.endpoint().to_string();
-    let moto =
-        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
-            .await
-            .expect("moto starts");
-    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    let world = World::demo("API_AND_CONFIG_MAP").await;
+    let iam = aws_sdk_iam::Client::new(&world.moto.sdk_config());
     let trust = |actions: serde_json::Value| {
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": actions}]}).to_string()
     };
@@ -744,12 +659,6 @@ async fn a_foreign_pod_identity_role_eks_would_refuse_is_refused_by_plan() {
         .send()
         .await
         .expect("create role");
-    let world = World {
-        moto: &moto,
-        eks: &endpoint,
-        kubeconfig: &kubeconfig,
-        file: &file,
-    };
     let shared = format!("arn:aws:iam::{ACCOUNT}:role/platform/shared-uploader");
     world.write(&format!(
         r#"version: 1
@@ -763,12 +672,10 @@ clusters:
       apps/uploader: {{podIdentity: "{shared}"}}
 "#
     ));
-    let validated = tokio::task::block_in_place(|| world.run(&["validate", "-f", &world.file()]));
-    assert_eq!(validated.status.code(), Some(0), "{}", shown(&validated));
+    world.exits(&["validate", "-f", &world.file()], 0);
 
-    let output = tokio::task::block_in_place(|| world.run(&["plan", "-f", &world.file()]));
-    assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = world.exits(&["plan", "-f", &world.file()], 1);
+    let stderr = stderr(&output);
     assert!(
         stderr.contains(&format!("the trust policy of the Pod Identity role `{shared}` does not allow `pods.eks.amazonaws.com` `sts:TagSession` (cluster `demo`, service account `apps/uploader`)")),
         "{stderr}"
@@ -782,8 +689,7 @@ clusters:
         "{stderr}"
     );
     // drift names the same refusal.
-    let drift = tokio::task::block_in_place(|| world.run(&["drift", "-f", &world.file()]));
-    assert_eq!(drift.status.code(), Some(2), "{}", shown(&drift));
+    let drift = world.exits(&["drift", "-f", &world.file()], 2);
     assert!(
         String::from_utf8_lossy(&drift.stdout)
             .contains("does not allow `pods.eks.amazonaws.com` `sts:TagSession`"),
@@ -791,7 +697,7 @@ clusters:
         shown(&drift)
     );
     // Nothing was written.
-    assert!(eks.log().iter().all(|request| request.starts_with("GET")));
+    world.only_read();
 
     iam.update_assume_role_policy()
         .role_name("shared-uploader")
@@ -799,7 +705,7 @@ clusters:
         .send()
         .await
         .expect("update trust");
-    let planned = tokio::task::block_in_place(|| world.plan(2));
+    let planned = world.plan(2);
     assert!(
         planned.contains("cluster.demo.pod-identity.apps/uploader"),
         "{planned}"
@@ -843,26 +749,10 @@ iam:
 }
 
 /// A cluster with access entries, moto for IAM, and a directory for access.yaml.
-async fn fresh_world() -> (EksServer, KubeServer, Moto, tempfile::TempDir) {
-    let eks = EksServer::start().await;
-    eks.add_cluster("demo", "us-east-1", Some("API"), Some(ISSUER));
-    let kube = KubeServer::start().await;
-    seed_cluster(&kube, &Cluster::default());
-    let moto =
-        tokio::task::spawn_blocking(|| Moto::start_with_env(&[("MOTO_ACCOUNT_ID", ACCOUNT)]))
-            .await
-            .expect("moto starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    (eks, kube, moto, dir)
-}
-
-/// `accessctl ARGS` from `dir` (access.yaml there), with EKS at `eks`.
-fn run_in(dir: &Path, moto: &Moto, eks: &EksServer, kube: &KubeServer, args: &[&str]) -> Output {
-    let mut command = binary::command(&moto.endpoint(), kube.kubeconfig_path());
-    command
-        .env("AWS_ENDPOINT_URL_EKS", eks.endpoint())
-        .current_dir(dir);
-    tokio::task::block_in_place(|| binary::run(command, args))
+async fn fresh_world() -> World {
+    let world = World::demo("API").await;
+    seed_cluster(&world.kube, &Cluster::default());
+    world
 }
 
 /// How many requests of `request` (`METHOD /path`) EKS got.
@@ -884,17 +774,15 @@ fn refusals(eks: &EksServer, arn: &str) -> usize {
 /// in its window), the apply retried, and the next plan has nothing to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_iam_and_eks_see_late_is_retried_until_they_see_it() {
-    let (eks, kube, moto, dir) = fresh_world().await;
-    std::fs::write(dir.path().join("access.yaml"), fresh_world_yaml(true, "")).expect("write");
+    let world = fresh_world().await;
+    let (eks, moto) = (&world.eks, &world.moto);
+    world.write(&fresh_world_yaml(true, ""));
     let window = std::time::Duration::from_secs(3);
     eks.consult_iam(aws_sdk_iam::Client::new(&moto.sdk_config()), window);
     eks.set_entry_window(window);
-    let run = |args: &[&str]| run_in(dir.path(), &moto, &eks, &kube, args);
 
-    let output = run(&["apply", "--auto-approve"]);
-    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
-    let output = run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    world.exits(&["apply", "--auto-approve"], 0);
+    world.exits(&["plan", "--detailed-exitcode"], 0);
 
     let deployer = role_arn("deployer");
     let entry = &eks.entries("demo")[&deployer];
@@ -910,15 +798,15 @@ async fn what_iam_and_eks_see_late_is_retried_until_they_see_it() {
         eks.associations("demo")["apps/uploader"].role_arn,
         role_arn("uploader")
     );
-    assert!(refusals(&eks, &deployer) >= 1, "{:?}", eks.refused());
+    assert!(refusals(eks, &deployer) >= 1, "{:?}", eks.refused());
     assert!(
-        refusals(&eks, &role_arn("uploader")) >= 1,
+        refusals(eks, &role_arn("uploader")) >= 1,
         "{:?}",
         eks.refused()
     );
     // Each policy was refused at least once (404) before it was associated.
     let policies = format!("POST /clusters/demo/access-entries/{deployer}/access-policies");
-    assert!(count(&eks, &policies) >= 4, "{:?}", eks.log());
+    assert!(count(eks, &policies) >= 4, "{:?}", eks.log());
 }
 
 /// Acceptance of issue 18 (items 2 and 3): when EKS still does not see what this apply created
@@ -928,7 +816,8 @@ async fn what_iam_and_eks_see_late_is_retried_until_they_see_it() {
 /// converges.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_eks_does_not_see_within_the_bound_is_reported_and_a_rerun_converges() {
-    let (eks, kube, moto, dir) = fresh_world().await;
+    let world = fresh_world().await;
+    let (eks, moto) = (&world.eks, &world.moto);
     let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
     eks.consult_iam(iam.clone(), crate::eks_server::UNTIL_LIFTED);
     // A role made outside accessctl that EKS never sees.
@@ -940,38 +829,36 @@ async fn what_eks_does_not_see_within_the_bound_is_reported_and_a_rerun_converge
         .await
         .expect("create role");
     let outsider = role_arn("outsider");
-    let write = |text: String| std::fs::write(dir.path().join("access.yaml"), text).expect("write");
-    let run = |args: &[&str]| run_in(dir.path(), &moto, &eks, &kube, args);
     let apply = ["apply", "-q", "--auto-approve", "--aws-retry-seconds", "2"];
 
     // IAM never shows EKS the new role: its entry is retried until the bound, the outsider's
     // is refused at once; both are reported.
-    write(fresh_world_yaml(
+    world.write(&fresh_world_yaml(
         false,
         &format!("      - role: {outsider}\n        username: outsider\n"),
     ));
-    let output = run(&apply);
+    let output = world.run(&apply);
     insta::assert_snapshot!(
         "iam-not-visible-within-the-bound",
         binary::transcript(&apply, &output)
     );
     assert!(
-        refusals(&eks, &role_arn("deployer")) >= 2,
+        refusals(eks, &role_arn("deployer")) >= 2,
         "{:?}",
         eks.refused()
     );
-    assert_eq!(refusals(&eks, &outsider), 1);
+    assert_eq!(refusals(eks, &outsider), 1);
     assert!(eks.entries("demo").is_empty());
 
     // The same for a Pod Identity association (the entries come at a later stage).
-    write(fresh_world_yaml(true, ""));
-    let output = run(&apply);
+    world.write(&fresh_world_yaml(true, ""));
+    let output = world.run(&apply);
     insta::assert_snapshot!(
         "pod-role-not-visible-within-the-bound",
         binary::transcript(&apply, &output)
     );
     assert!(
-        refusals(&eks, &role_arn("uploader")) >= 2,
+        refusals(eks, &role_arn("uploader")) >= 2,
         "{:?}",
         eks.refused()
     );
@@ -981,7 +868,7 @@ async fn what_eks_does_not_see_within_the_bound_is_reported_and_a_rerun_converge
     // report names both policies it lacks.
     eks.set_iam_window(std::time::Duration::ZERO);
     eks.set_entry_window(crate::eks_server::UNTIL_LIFTED);
-    let output = run(&apply);
+    let output = world.run(&apply);
     insta::assert_snapshot!(
         "entry-not-found-within-the-bound",
         binary::transcript(&apply, &output)
@@ -995,11 +882,8 @@ async fn what_eks_does_not_see_within_the_bound_is_reported_and_a_rerun_converge
 
     // Everything visible: the plan adds the policies, and the next plan is empty.
     eks.set_entry_window(std::time::Duration::ZERO);
-    let output = run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(output.status.code(), Some(2), "{}", shown(&output));
-    let output = run(&["apply", "--auto-approve"]);
-    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
-    let output = run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    world.exits(&["plan", "--detailed-exitcode"], 2);
+    world.exits(&["apply", "--auto-approve"], 0);
+    world.exits(&["plan", "--detailed-exitcode"], 0);
     assert_eq!(eks.entries("demo")[&role_arn("deployer")].policies.len(), 2);
 }

@@ -126,13 +126,7 @@ async fn access_entries_round_trip_with_errors_and_pages() {
         .send()
         .await
         .expect("associate");
-    let policies = eks
-        .list_associated_access_policies()
-        .cluster_name("demo")
-        .principal_arn(principal)
-        .send()
-        .await
-        .expect("policies");
+    let policies = demo_policies(&eks, principal).await;
     let [policy] = policies.associated_access_policies() else {
         panic!("{policies:?}");
     };
@@ -498,13 +492,7 @@ async fn a_cluster_created_by_someone_has_the_creators_admin_entry() {
         entry.username(),
         Some("arn:aws:sts::123456789012:assumed-role/cluster-creator/{{SessionName}}")
     );
-    let policies = eks
-        .list_associated_access_policies()
-        .cluster_name("demo")
-        .principal_arn(CREATOR)
-        .send()
-        .await
-        .expect("policies");
+    let policies = demo_policies(&eks, CREATOR).await;
     let [policy] = policies.associated_access_policies() else {
         panic!("{policies:?}");
     };
@@ -880,4 +868,17 @@ async fn a_new_entry_is_not_found_by_associate_access_policy_within_its_window()
     server.set_entry_window(std::time::Duration::ZERO);
     associate(ROLE).await.expect("found now");
     assert_eq!(server.entries("demo")[ROLE].policies.len(), 1);
+}
+
+/// The access policies associated with `principal`'s entry on `demo`.
+async fn demo_policies(
+    eks: &aws_sdk_eks::Client,
+    principal: &str,
+) -> aws_sdk_eks::operation::list_associated_access_policies::ListAssociatedAccessPoliciesOutput {
+    eks.list_associated_access_policies()
+        .cluster_name("demo")
+        .principal_arn(principal)
+        .send()
+        .await
+        .expect("policies")
 }
