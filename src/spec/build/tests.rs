@@ -558,8 +558,9 @@ fn an_aws_auth_over_the_config_map_limit_is_an_error_at_the_cluster() {
             assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
             let shown = super::super::Diagnostics(diagnostics).to_string();
             assert!(
-                shown.contains("the aws-auth ConfigMap of cluster `demo` (the file's own entries) is")
-                    && shown.contains("ConfigMap size")
+                shown.contains(
+                    "the aws-auth ConfigMap of cluster `demo` (the file's own entries) is"
+                ) && shown.contains("ConfigMap size")
                     && shown.contains("access entries"),
                 "{shown}"
             );
