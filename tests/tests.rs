@@ -11,6 +11,7 @@
 )]
 
 mod access_keys;
+mod aws_auth;
 mod aws_read;
 mod cli;
 mod e2e;

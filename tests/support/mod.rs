@@ -8,6 +8,7 @@
     reason = "support API shared by test modules that each use a part of it"
 )]
 
+pub mod aws_auth_campaign;
 pub mod binary;
 pub mod kube_server;
 pub mod oracle;

@@ -106,11 +106,13 @@ pub struct RecordedRequest {
     pub metadata_only: bool,
 }
 
-/// The server's side of a [`Gate`]: the next request matching `method` and `path_contains`
-/// announces itself on `arrived` and waits for `open` before it is served.
+/// The server's side of a [`Gate`]: the next request matching `method`, `path_contains` and
+/// `query_contains` (empty: any query) announces itself on `arrived` and waits for `open`
+/// before it is served.
 pub struct Hold {
     pub method: String,
     pub path_contains: String,
+    pub query_contains: String,
     pub arrived: oneshot::Sender<()>,
     pub open: oneshot::Receiver<()>,
 }
@@ -174,11 +176,12 @@ impl Faults {
     }
 
     /// Takes the hold waiting for this request, if any.
-    pub fn take_hold(&mut self, method: &str, path: &str) -> Option<Hold> {
-        let index = self
-            .holds
-            .iter()
-            .position(|hold| hold.method == method && path.contains(&hold.path_contains))?;
+    pub fn take_hold(&mut self, method: &str, path: &str, query: &str) -> Option<Hold> {
+        let index = self.holds.iter().position(|hold| {
+            hold.method == method
+                && path.contains(&hold.path_contains)
+                && query.contains(&hold.query_contains)
+        })?;
         Some(self.holds.remove(index))
     }
 

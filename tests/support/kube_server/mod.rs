@@ -242,10 +242,17 @@ impl KubeServer {
     /// returned gate opens: the deterministic way to make something happen while a request is
     /// in flight (no sleeps, no latency).
     pub fn hold(&self, method: &str, path_contains: &str) -> Gate {
+        self.hold_query(method, path_contains, "")
+    }
+
+    /// [`KubeServer::hold`] for a request whose query string also contains `query_contains`
+    /// (`fieldManager=accessctl`: one client's writes, not another's).
+    pub fn hold_query(&self, method: &str, path_contains: &str, query_contains: &str) -> Gate {
         let (gate, arrived, open) = Gate::new();
         lock(&self.state).faults.holds.push(Hold {
             method: method.to_ascii_uppercase(),
             path_contains: path_contains.to_owned(),
+            query_contains: query_contains.to_owned(),
             arrived,
             open,
         });
