@@ -2,7 +2,10 @@
 //! hand edits racing accessctl's applies (issue 17.4), and a merged ConfigMap over Kubernetes'
 //! 1 MiB limit refused at plan time (issue 17.5).
 
-use crate::support::aws_auth_campaign::{Campaign, World};
+use accessctl::model::{AwsAuthEntry, MapKind};
+
+use crate::support::aws_auth_campaign::{ACCOUNT, CREATOR, Campaign, NODE_ROLE, World, access_yaml};
+use crate::support::binary::{shown, transcript};
 use crate::support::target::{AwsTarget, KubeTarget};
 
 fn skipped(what: &str) -> bool {
@@ -47,4 +50,63 @@ async fn hand_edits_racing_applies_lose_no_entry() {
         figures.added > 0 && figures.changed > 0 && figures.removed > 0,
         "{figures:?}"
     );
+}
+
+/// A live aws-auth near the limit with entries written by hand, and a file whose entries fit
+/// alone but take the merged ConfigMap over 1 MiB: `plan` refuses, naming the cluster, the
+/// size and the limit, and `apply` refuses the same way before any write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_aws_auth_over_one_mib_is_refused_at_plan_time() {
+    if skipped("aws_auth size: seeds the test API server's aws-auth") {
+        return;
+    }
+    let group = "g".repeat(1000);
+    let mut map_roles = NODE_ROLE.to_string();
+    for index in 0..900 {
+        map_roles.push_str(&format!(
+            "- rolearn: arn:aws:iam::{ACCOUNT}:role/hand-{index:03}\n  username: hand-{index:03}\n  groups:\n  - {group}\n"
+        ));
+    }
+    let world = World::start_with(&map_roles, CREATOR).await;
+    let mut entries = vec![AwsAuthEntry {
+        kind: MapKind::MapRoles,
+        arn: format!("arn:aws:iam::{ACCOUNT}:role/admin"),
+        username: Some("admin".to_string()),
+        groups: vec!["system:masters".to_string()],
+    }];
+    for index in 0..80 {
+        entries.push(AwsAuthEntry {
+            kind: MapKind::MapUsers,
+            arn: format!("arn:aws:iam::{ACCOUNT}:user/team-{index:02}"),
+            username: Some(format!("team-{index:02}")),
+            groups: vec![group.clone()],
+        });
+    }
+    world.write_file(&access_yaml(&entries));
+    let before = world.aws_auth();
+
+    let args = ["plan", "-f", "access.yaml"];
+    let plan = world.run(&args).await;
+    assert_eq!(plan.status.code(), Some(1), "{}", shown(&plan));
+    insta::assert_snapshot!("merged-aws-auth-over-one-mib", transcript(&args, &plan));
+
+    let args = ["apply", "-f", "access.yaml", "--auto-approve"];
+    let apply = world.run(&args).await;
+    assert_eq!(apply.status.code(), Some(1), "{}", shown(&apply));
+    let stderr = String::from_utf8_lossy(&apply.stderr);
+    assert!(
+        stderr.contains("the aws-auth ConfigMap of cluster `demo` after this plan is"),
+        "{}",
+        shown(&apply)
+    );
+    // Nothing written but the apply's Lease.
+    let writes: Vec<String> = world
+        .server
+        .requests()
+        .iter()
+        .filter(|request| request.method != "GET" && !request.path.contains("/leases"))
+        .map(|request| format!("{} {}", request.method, request.path))
+        .collect();
+    assert!(writes.is_empty(), "{writes:#?}");
+    assert_eq!(world.aws_auth(), before);
 }

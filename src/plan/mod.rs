@@ -11,6 +11,7 @@ mod fields;
 mod order;
 mod project;
 mod safety;
+mod size;
 #[cfg(test)]
 mod tests;
 
@@ -515,6 +516,7 @@ pub fn assess(desired: &Desired, live: &State, options: &PlanOptions) -> Assessm
     let after = project::project(live, &changes);
     let eks = eks::check(desired, live, &after);
     let safety = safety::check(desired, live, &changes, &after);
+    let size = size::check(live, &changes, &after);
 
     let mut notes = safety.notes;
     notes.extend(diff.notes);
@@ -526,6 +528,7 @@ pub fn assess(desired: &Desired, live: &State, options: &PlanOptions) -> Assessm
         .into_iter()
         .chain(diff.problems)
         .chain(safety.problems)
+        .chain(size.problems)
     {
         match problem {
             Problem::Unsafe {

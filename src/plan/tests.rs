@@ -913,6 +913,65 @@ fn aws_auth_entries_by_ownership() {
     assert!(!ok(&desired(want), &after).has_changes());
 }
 
+/// The merged aws-auth (the file's entries and the live ones it keeps) over Kubernetes' 1 MiB
+/// ConfigMap limit is refused at plan time, naming the cluster, the size and the limit; a plan
+/// that leaves aws-auth as it is, or shrinks it, is not.
+#[test]
+fn a_merged_aws_auth_over_the_config_map_limit_is_refused() {
+    use crate::model::aws_auth::data_size;
+    // Hand entries of about 1 KiB each, 900 of them: under 1 MiB alone.
+    let group = "g".repeat(1000);
+    let hand: Vec<AwsAuthEntry> = (0..900)
+        .map(|i| entry(MapKind::MapRoles, &role_arn(&format!("hand-{i}")), &[&group]))
+        .collect();
+    assert!(data_size(&hand) < 1024 * 1024);
+    let mut live = live_state();
+    aws_auth(&mut live).entries = hand.clone();
+    let file_entries = |count: usize| -> Vec<AwsAuthEntry> {
+        (0..count)
+            .map(|i| entry(MapKind::MapUsers, &user_arn(&format!("file-{i}")), &[&group]))
+            .collect()
+    };
+    // Enough of the file's entries to go over, each fine alone.
+    let mut count = 1;
+    while data_size(&[hand.clone(), file_entries(count)].concat()) <= 1024 * 1024 {
+        count += 1;
+    }
+    let mut want = state();
+    aws_auth(&mut want).entries = file_entries(count);
+    let size = data_size(&[hand.clone(), file_entries(count)].concat());
+    let problems = refused(&desired(want), &live);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let message = problems[0].message();
+    assert!(
+        message.starts_with(&format!(
+            "the aws-auth ConfigMap of cluster `{CLUSTER}` after this plan is {} bytes: the file's {count} entries",
+            super::super::spec::limits::thousands(size)
+        )) && message.contains("and 900 live entries accessctl does not manage")
+            && message.ends_with("Kubernetes quota `ConfigMap size` is 1,048,576 (not adjustable)"),
+        "{message}"
+    );
+    assert!(problems[0].hint().contains("access entries"), "{}", problems[0].hint());
+    assert_eq!(problems[0].address().and_then(|a| a.cluster.as_deref()), Some(CLUSTER));
+
+    // One entry fewer fits.
+    let mut want = state();
+    aws_auth(&mut want).entries = file_entries(count - 1);
+    ok(&desired(want), &live);
+
+    // Already over (as accessctl sizes it): a plan that does not touch aws-auth, or shrinks
+    // it, goes through.
+    let mut over = live.clone();
+    aws_auth(&mut over).entries = [hand.clone(), file_entries(count)].concat();
+    aws_auth(&mut over).managed = file_entries(count).into_iter().map(|e| e.arn).collect();
+    let mut same = state();
+    aws_auth(&mut same).entries = file_entries(count);
+    assert!(!ok(&desired(same), &over).has_changes());
+    let mut fewer = state();
+    aws_auth(&mut fewer).entries = file_entries(count - 1);
+    assert!(ok(&desired(fewer), &over).has_changes());
+}
+
 #[test]
 fn missing_desired_aws_auth_means_no_entries() {
     let mut want = state();

@@ -24,6 +24,10 @@ pub(crate) mod suggest;
 mod trust;
 mod validate;
 
+/// The quotas (IAM's, and Kubernetes' ConfigMap size) and their wording, for the planner's
+/// checks of what only live state shows.
+pub(crate) use validate::limits;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -88,10 +88,11 @@ impl World {
         std::fs::write(self.file(), text).expect("write access.yaml");
     }
 
-    /// `accessctl ARGS` against this world, not started yet.
+    /// `accessctl ARGS` against this world, not started yet, run from its directory (so
+    /// `-f access.yaml` is a stable argument).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = binary::command(&self.moto.endpoint(), self.server.kubeconfig_path());
-        command.args(args);
+        command.args(args).current_dir(self.directory.path());
         command
     }
 

@@ -246,18 +246,26 @@ impl Limits {
         if value <= limit {
             return;
         }
-        let message = if limit == quota.default {
-            format!("{measured}: {}", described(quota))
-        } else {
-            format!(
-                "{measured}: {} quota `{}` is raised to {} (`limits`)",
-                quota.service,
-                quota.name,
-                thousands(limit)
-            )
-        };
-        reader.error_hint(at, message, raise_hint(quota, limit));
+        let (message, hint) = refusal(quota, limit, measured);
+        reader.error_hint(at, message, hint);
     }
+}
+
+/// What is over `quota` (in force at `limit`) and what to do about it, as a message and a
+/// hint: `measured` says what is too large and how large (`the trust policy of role \`ci\` is
+/// 2,100 characters`). The one wording of every quota error, at load time and at plan time.
+pub fn refusal(quota: &Quota, limit: usize, measured: &str) -> (String, String) {
+    let message = if limit == quota.default {
+        format!("{measured}: {}", described(quota))
+    } else {
+        format!(
+            "{measured}: {} quota `{}` is raised to {} (`limits`)",
+            quota.service,
+            quota.name,
+            thousands(limit)
+        )
+    };
+    (message, raise_hint(quota, limit))
 }
 
 /// `IAM quota `Managed policies per role` is 10 (adjustable to 20 in Service Quotas)`.
@@ -289,7 +297,7 @@ fn raise_hint(quota: &Quota, limit: usize) -> String {
 }
 
 /// `10240` → `10,240`.
-fn thousands(value: usize) -> String {
+pub fn thousands(value: usize) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {

@@ -95,7 +95,34 @@ pub fn validate(resource: &Resource, object: &Value) -> Vec<FieldError> {
     if resource.kind == "Lease" {
         errors.extend(validate_lease_spec(object));
     }
+    if resource.kind == "ConfigMap" {
+        errors.extend(validate_config_map_size(object));
+    }
     errors
+}
+
+/// `core.MaxSecretSize`: the most a ConfigMap's keys and values may hold together.
+pub const MAX_CONFIG_MAP_SIZE: usize = 1024 * 1024;
+
+/// `ValidateConfigMap`'s size rule: the keys and values of `data` and `binaryData` together
+/// at most [`MAX_CONFIG_MAP_SIZE`] bytes, reported on the whole object (an empty field path).
+/// `binaryData` is counted as its base64 text, a little more than the bytes it holds.
+fn validate_config_map_size(object: &Value) -> Vec<FieldError> {
+    let total: usize = ["data", "binaryData"]
+        .iter()
+        .filter_map(|key| object.get(*key).and_then(Value::as_object))
+        .flatten()
+        .map(|(key, value)| key.len() + value.as_str().map_or(0, str::len))
+        .sum();
+    if total > MAX_CONFIG_MAP_SIZE {
+        vec![FieldError {
+            kind: "FieldValueTooLong",
+            field: String::new(),
+            body: format!("Too long: may not be more than {MAX_CONFIG_MAP_SIZE} bytes"),
+        }]
+    } else {
+        Vec::new()
+    }
 }
 
 /// `ValidateLeaseSpec`: a duration, when given, above 0; transitions not negative.
