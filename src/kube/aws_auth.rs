@@ -6,7 +6,8 @@
 //! templates, extra keys, odd spacing, comments, empty strings and `[]`.
 //!
 //! The merge never re-serializes what accessctl does not manage: each list is cut into entry
-//! blocks (an entry's lines plus the comment lines directly above it), unmanaged blocks are
+//! blocks (an entry's lines plus the comment lines directly above it, but not those indented
+//! deeper than the items, which end the entry above), unmanaged blocks are
 //! copied byte for byte, and only managed entries are rewritten, added or removed. A list that
 //! is not in block style (a flow sequence like `[{rolearn: …}]`) cannot be cut; it is rewritten
 //! whole only when one of its own entries changes, and [`Merged::rewritten`] says so.
@@ -322,24 +323,35 @@ impl ListText {
         let starts: Vec<usize> = (first..lines.len())
             .filter(|&index| is_item_start(lines[index], indent))
             .collect();
-        // A comment directly above an item (no blank line between) belongs to it.
+        // A comment directly above an item (no blank line between) belongs to it, unless it
+        // is indented deeper than the items: then it is the last line of the item above.
         let leading: Vec<usize> = starts
             .iter()
             .enumerate()
             .map(|(k, &start)| {
                 let floor = if k == 0 { 0 } else { starts[k - 1] + 1 };
                 let mut top = start;
-                while top > floor && is_comment(lines[top - 1]) {
+                while top > floor
+                    && is_comment(lines[top - 1])
+                    && (k == 0 || indent_of(lines[top - 1]) <= indent)
+                {
                     top -= 1;
                 }
                 top
             })
             .collect();
-        let last_content = lines.iter().rposition(|line| is_content(line))?;
+        let mut end_of_items = lines.iter().rposition(|line| is_content(line))? + 1;
+        // Comments indented deeper than the items right after the last one end that item.
+        while end_of_items < lines.len()
+            && is_comment(lines[end_of_items])
+            && indent_of(lines[end_of_items]) > indent
+        {
+            end_of_items += 1;
+        }
         let mut blocks = Vec::new();
         let mut parsed = Vec::new();
         for (k, &top) in leading.iter().enumerate() {
-            let end = leading.get(k + 1).copied().unwrap_or(last_content + 1);
+            let end = leading.get(k + 1).copied().unwrap_or(end_of_items);
             let block_text: String = lines[top..end].concat();
             let block_entries = parse_list(kind, &block_text).ok()?;
             let item_count = count_items(kind, &block_text)?;
@@ -361,7 +373,7 @@ impl ListText {
             indent,
             preamble: lines[..leading[0]].concat(),
             blocks,
-            epilogue: lines[last_content + 1..].concat(),
+            epilogue: lines[end_of_items..].concat(),
         })
     }
 

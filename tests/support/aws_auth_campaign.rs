@@ -267,7 +267,8 @@ fn list_indent(text: &str) -> usize {
 
 /// The `number`th hand entry of editor `editor`, in one of several styles people write (at
 /// indent 0): a note above, quoting, another key order, flow groups, a trailing comment, an
-/// extra key, `-` alone on its line. Returns its list, its ARN and its text.
+/// extra key, `-` alone on its line, a note as the entry's last line. Returns its list, its ARN
+/// and its text.
 fn hand_draft(editor: usize, number: usize) -> (MapKind, String, String) {
     let name = format!("hand-e{editor}-{number:03}");
     let (kind, key, arn) = if (editor + number).is_multiple_of(2) {
@@ -283,7 +284,7 @@ fn hand_draft(editor: usize, number: usize) -> (MapKind, String, String) {
             format!("arn:aws:iam::{ACCOUNT}:user/{name}"),
         )
     };
-    let text = match number % 6 {
+    let text = match number % 7 {
         0 => format!(
             "# added by hand (editor {editor}) for OPS-{number}\n- {key}: {arn}\n  username: {name}\n  groups:\n  - viewers\n"
         ),
@@ -299,7 +300,10 @@ fn hand_draft(editor: usize, number: usize) -> (MapKind, String, String) {
         4 => format!(
             "# {name}: temporary access, remove after the incident\n# (a second line of the note)\n- groups: []\n  {key}: {arn}\n  username: {name}\n  note: \"a key the authenticator ignores\"\n"
         ),
-        _ => format!("-\n  {key}: {arn}\n  username: {name}\n"),
+        5 => format!("-\n  {key}: {arn}\n  username: {name}\n"),
+        _ => format!(
+            "- {key}: {arn}\n  username: {name}\n  groups:\n  - viewers\n  # {name}: keep until OPS-{number} is closed\n"
+        ),
     };
     (kind, arn, text)
 }

@@ -246,6 +246,55 @@ fn removing_a_managed_entry_removes_exactly_its_block() {
     assert_eq!(merged.managed_annotation, "[]");
 }
 
+/// A comment indented as part of an entry (its last line) belongs to that entry, not to the
+/// one below: removing or rewriting the managed entry below keeps it (found by the aws-auth
+/// campaign, tests/support/aws_auth_campaign.rs). A comment at the items' indent directly above
+/// an item still goes with that item.
+#[test]
+fn a_comment_indented_inside_an_entry_stays_with_it() {
+    let managed_arn = "arn:aws:iam::1:role/managed";
+    let hand = "- rolearn: arn:aws:iam::1:role/hand\n  username: hand\n  groups:\n  - viewers\n  # hand: keep until OPS-13 is closed\n";
+    let below = "# managed by accessctl\n- rolearn: arn:aws:iam::1:role/managed\n  username: managed\n";
+    for indent in ["", "  "] {
+        let pad = |text: &str| -> String {
+            text.split_inclusive('\n')
+                .map(|line| format!("{indent}{line}"))
+                .collect()
+        };
+        let text = format!("{}{}", pad(hand), pad(below));
+        let live = data(&[("mapRoles", &text)]);
+        let removed = merge(
+            &live,
+            &managed(&[managed_arn]),
+            &[Edit::Remove(managed_arn.to_string())],
+        )
+        .expect("merges");
+        assert_eq!(removed.data["mapRoles"], pad(hand), "indent {indent:?}");
+        let updated = merge(
+            &live,
+            &managed(&[managed_arn]),
+            &[Edit::Upsert(role(managed_arn, "managed", &["editors"]))],
+        )
+        .expect("merges");
+        let updated = &updated.data["mapRoles"];
+        assert!(updated.starts_with(&pad(hand)), "indent {indent:?}:\n{updated}");
+        assert!(
+            updated.contains(&pad("# managed by accessctl\n")),
+            "indent {indent:?}:\n{updated}"
+        );
+        // Last in its list, it keeps its comment when an entry is added after it.
+        let live = data(&[("mapRoles", &pad(hand))]);
+        let added = merge(
+            &live,
+            &managed(&[]),
+            &[Edit::Upsert(role(managed_arn, "managed", &["editors"]))],
+        )
+        .expect("merges");
+        let added = &added.data["mapRoles"];
+        assert!(added.starts_with(&pad(hand)), "indent {indent:?}:\n{added}");
+    }
+}
+
 #[test]
 fn duplicates_of_a_managed_arn_merge_into_one() {
     let text = "- userarn: arn:aws:iam::1:user/a\n  username: a\n- userarn: arn:aws:iam::1:user/b\n  username: b\n- userarn: arn:aws:iam::1:user/a\n  username: a2\n";
