@@ -17,10 +17,7 @@
 )]
 
 #[path = "../tests/moto/mod.rs"]
-#[allow(
-    dead_code,
-    reason = "the campaign uses a part of the moto helper"
-)]
+#[allow(dead_code, reason = "the campaign uses a part of the moto helper")]
 mod moto;
 
 // `allow`, not `expect`: whether these fire depends on the build (clippy --all-targets compiles
@@ -76,5 +73,8 @@ fn main() {
         eprintln!("{how}");
     }
     assert_eq!(figures.entries_lost(), 0, "entries lost");
-    assert!(figures.wrong_managed.is_empty(), "managed entries not the file's");
+    assert!(
+        figures.wrong_managed.is_empty(),
+        "managed entries not the file's"
+    );
 }

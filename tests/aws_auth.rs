@@ -4,7 +4,9 @@
 
 use accessctl::model::{AwsAuthEntry, MapKind};
 
-use crate::support::aws_auth_campaign::{ACCOUNT, CREATOR, Campaign, NODE_ROLE, World, access_yaml};
+use crate::support::aws_auth_campaign::{
+    ACCOUNT, CREATOR, Campaign, NODE_ROLE, World, access_yaml,
+};
 use crate::support::binary::{shown, transcript};
 use crate::support::target::{AwsTarget, KubeTarget};
 
@@ -33,7 +35,12 @@ async fn hand_edits_racing_applies_lose_no_entry() {
         figures.entries_lost(),
         0,
         "{}",
-        figures.lost.values().cloned().collect::<Vec<_>>().join("\n")
+        figures
+            .lost
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert!(
         figures.wrong_managed.is_empty(),

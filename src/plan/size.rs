@@ -57,4 +57,3 @@ pub(super) fn check(live: &State, changes: &[Change], after: &State) -> Findings
     }
     findings
 }
-

@@ -922,14 +922,26 @@ fn a_merged_aws_auth_over_the_config_map_limit_is_refused() {
     // Hand entries of about 1 KiB each, 900 of them: under 1 MiB alone.
     let group = "g".repeat(1000);
     let hand: Vec<AwsAuthEntry> = (0..900)
-        .map(|i| entry(MapKind::MapRoles, &role_arn(&format!("hand-{i}")), &[&group]))
+        .map(|i| {
+            entry(
+                MapKind::MapRoles,
+                &role_arn(&format!("hand-{i}")),
+                &[&group],
+            )
+        })
         .collect();
     assert!(data_size(&hand) < 1024 * 1024);
     let mut live = live_state();
     aws_auth(&mut live).entries = hand.clone();
     let file_entries = |count: usize| -> Vec<AwsAuthEntry> {
         (0..count)
-            .map(|i| entry(MapKind::MapUsers, &user_arn(&format!("file-{i}")), &[&group]))
+            .map(|i| {
+                entry(
+                    MapKind::MapUsers,
+                    &user_arn(&format!("file-{i}")),
+                    &[&group],
+                )
+            })
             .collect()
     };
     // Enough of the file's entries to go over, each fine alone.
@@ -951,8 +963,15 @@ fn a_merged_aws_auth_over_the_config_map_limit_is_refused() {
             && message.ends_with("Kubernetes quota `ConfigMap size` is 1,048,576 (not adjustable)"),
         "{message}"
     );
-    assert!(problems[0].hint().contains("access entries"), "{}", problems[0].hint());
-    assert_eq!(problems[0].address().and_then(|a| a.cluster.as_deref()), Some(CLUSTER));
+    assert!(
+        problems[0].hint().contains("access entries"),
+        "{}",
+        problems[0].hint()
+    );
+    assert_eq!(
+        problems[0].address().and_then(|a| a.cluster.as_deref()),
+        Some(CLUSTER)
+    );
 
     // One entry fewer fits.
     let mut want = state();

@@ -248,8 +248,14 @@ fn delta(before: &[AwsAuthEntry], after: &[AwsAuthEntry]) -> (usize, usize, usiz
         set.iter().map(|e| (e.arn.clone(), e.clone())).collect()
     };
     let (before, after) = (by_arn(before), by_arn(after));
-    let added = after.keys().filter(|arn| !before.contains_key(*arn)).count();
-    let removed = before.keys().filter(|arn| !after.contains_key(*arn)).count();
+    let added = after
+        .keys()
+        .filter(|arn| !before.contains_key(*arn))
+        .count();
+    let removed = before
+        .keys()
+        .filter(|arn| !after.contains_key(*arn))
+        .count();
     let changed = after
         .iter()
         .filter(|(arn, entry)| before.get(*arn).is_some_and(|old| old != *entry))
@@ -378,20 +384,26 @@ fn check(
         (MapKind::MapUsers, "cluster creator", CREATOR),
     ] {
         if !once(&list(kind), block) {
-            lost.push((name.to_string(), format!(
-                "round {round}: the {name}'s entry is not there byte for byte:\n{block}in\n{}",
-                list(kind)
-            )));
+            lost.push((
+                name.to_string(),
+                format!(
+                    "round {round}: the {name}'s entry is not there byte for byte:\n{block}in\n{}",
+                    list(kind)
+                ),
+            ));
         }
     }
     for entry in hand {
         if !once(&list(entry.kind), &entry.text) {
-            lost.push((entry.arn.clone(), format!(
-                "round {round}: the hand entry {} is not there byte for byte (once):\n{}in\n{}",
-                entry.arn,
-                entry.text,
-                list(entry.kind)
-            )));
+            lost.push((
+                entry.arn.clone(),
+                format!(
+                    "round {round}: the hand entry {} is not there byte for byte (once):\n{}in\n{}",
+                    entry.arn,
+                    entry.text,
+                    list(entry.kind)
+                ),
+            ));
         }
     }
     let mut wrong = Vec::new();

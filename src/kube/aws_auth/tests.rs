@@ -254,7 +254,8 @@ fn removing_a_managed_entry_removes_exactly_its_block() {
 fn a_comment_indented_inside_an_entry_stays_with_it() {
     let managed_arn = "arn:aws:iam::1:role/managed";
     let hand = "- rolearn: arn:aws:iam::1:role/hand\n  username: hand\n  groups:\n  - viewers\n  # hand: keep until OPS-13 is closed\n";
-    let below = "# managed by accessctl\n- rolearn: arn:aws:iam::1:role/managed\n  username: managed\n";
+    let below =
+        "# managed by accessctl\n- rolearn: arn:aws:iam::1:role/managed\n  username: managed\n";
     for indent in ["", "  "] {
         let pad = |text: &str| -> String {
             text.split_inclusive('\n')
@@ -277,7 +278,10 @@ fn a_comment_indented_inside_an_entry_stays_with_it() {
         )
         .expect("merges");
         let updated = &updated.data["mapRoles"];
-        assert!(updated.starts_with(&pad(hand)), "indent {indent:?}:\n{updated}");
+        assert!(
+            updated.starts_with(&pad(hand)),
+            "indent {indent:?}:\n{updated}"
+        );
         assert!(
             updated.contains(&pad("# managed by accessctl\n")),
             "indent {indent:?}:\n{updated}"

@@ -306,7 +306,9 @@ pub async fn handle(
         .await
         .map(|collected| collected.to_bytes())
         .unwrap_or_default();
-    let hold = lock(&state).faults.take_hold(method.as_str(), &path, &raw_query);
+    let hold = lock(&state)
+        .faults
+        .take_hold(method.as_str(), &path, &raw_query);
     if let Some(hold) = hold {
         // The test may be gone (it failed); then there is no one to wait for.
         let _ = hold.arrived.send(());
