@@ -205,6 +205,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_contains;
 
     #[test]
     fn an_atomic_write_replaces_whole_or_leaves_the_file() {
@@ -221,13 +222,9 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("access.yaml")]);
         let missing = dir.path().join("nowhere").join("access.yaml");
         let error = write_atomically(&missing, "x").expect_err("an error");
-        assert!(error.message.contains("nowhere"), "{}", error.message);
+        assert_contains(&error.message, "nowhere");
         let error = write_atomically(dir.path(), "x").expect_err("an error");
-        assert!(
-            error.message.contains("it is a directory"),
-            "{}",
-            error.message
-        );
+        assert_contains(&error.message, "it is a directory");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "new\n");
     }
 }

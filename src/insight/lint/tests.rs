@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::{AccessKey, KeyStatus};
 use crate::spec::{Facts, load_text};
+use crate::testing::assert_contains;
 
 const HEAD: &str = "version: 1\naccount: \"111122223333\"\n";
 
@@ -462,16 +463,8 @@ fn long_lived_ci_key_names_the_trust_sugar() {
         panic!("one finding expected: {findings:?}");
     };
     assert_eq!(finding.rule, LONG_LIVED_CI_KEY);
-    assert!(
-        finding.message.contains("user eksuser"),
-        "{}",
-        finding.message
-    );
-    assert!(
-        finding.hint.contains("trust: {githubActions:"),
-        "{}",
-        finding.hint
-    );
+    assert_contains(&finding.message, "user eksuser");
+    assert_contains(&finding.hint, "trust: {githubActions:");
     // It points at `accessKeys`.
     assert_eq!((finding.line, finding.column), (7, 7));
 }
@@ -552,7 +545,7 @@ fn stale_access_key() {
     // A full key id in a hand-written snapshot is shown masked.
     let findings = stale(vec![key("AKIAIOSFODNN7EXAMPLE", Active, 100, Some(1))]);
     assert_eq!(findings.len(), 1);
-    assert!(findings[0].2.contains("AKIA…MPLE"), "{}", findings[0].2);
+    assert_contains(&findings[0].2, "AKIA…MPLE");
     assert!(!findings[0].2.contains("AKIAIOSFODNN7EXAMPLE"));
 }
 
