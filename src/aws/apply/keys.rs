@@ -413,7 +413,6 @@ impl Executor for KeyExecutor {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::Duration;
 
     use aws_sdk_iam::operation::create_access_key::CreateAccessKeyError;
@@ -426,7 +425,7 @@ mod tests {
 
     use super::*;
     use crate::aws::ErrorKind;
-    use crate::aws::retry::{Transient, transient};
+    use crate::aws::retry::{Flaky, Transient, transient};
     use aws_config::Region;
 
     /// A key executor of an apply that has created user `eksuser` (at a path: key calls name
@@ -497,37 +496,26 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_key_call_on_a_just_created_user_waits_for_iam() {
         let ex = executor();
-        let attempts = AtomicU32::new(0);
+        let not_yet = Flaky::new(2, no_such_user, 7);
         let created = ex
-            .user_call(
-                "iam:CreateAccessKey",
-                "eksuser",
-                "user `eksuser`",
-                || async {
-                    if attempts.fetch_add(1, Ordering::SeqCst) < 2 {
-                        Err(no_such_user())
-                    } else {
-                        Ok(7)
-                    }
-                },
-            )
+            .user_call("iam:CreateAccessKey", "eksuser", "user `eksuser`", || {
+                not_yet.call()
+            })
             .await;
-        assert_eq!(created, Ok(7));
-        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+        not_yet.assert_answered(created, 3);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_key_call_on_an_older_user_fails_at_once_naming_call_and_object() {
         let ex = executor();
-        let attempts = AtomicU32::new(0);
-        let failed: Result<(), _> = ex
-            .user_call("iam:CreateAccessKey", "other", "user `other`", || async {
-                attempts.fetch_add(1, Ordering::SeqCst);
-                Err(no_such_user())
+        let absent = Flaky::failing(no_such_user);
+        let failed = ex
+            .user_call("iam:CreateAccessKey", "other", "user `other`", || {
+                absent.call()
             })
             .await;
         let failed = failed.expect_err("a real absence fails");
-        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+        assert_eq!(absent.attempts(), 1);
         assert_eq!(failed.kind, ErrorKind::NotFound);
         assert_eq!(failed.call, "iam:CreateAccessKey");
         assert_eq!(failed.object.as_deref(), Some("user `other`"));
