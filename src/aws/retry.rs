@@ -122,11 +122,7 @@ where
 /// (given the executor, the change and the error).
 macro_rules! aws_executor {
     ($type:ty, |$executor:ident, $change:ident, $error:ident| $hint:expr) => {
-        impl $crate::aws::retry::AwsCalls for $type {
-            fn retry_policy(&self) -> &$crate::retry::RetryPolicy {
-                &self.retry
-            }
-        }
+        $crate::aws::retry::aws_calls!($type);
 
         impl $crate::apply::Executor for $type {
             async fn execute(
@@ -146,6 +142,36 @@ macro_rules! aws_executor {
     };
 }
 pub(crate) use aws_executor;
+
+/// Gives an AWS executor (a type with the fields `retry: RetryPolicy` and `created: Created`)
+/// the one `call` wrapper ([`AwsCalls`]) over that policy, and the builders that replace the
+/// policy and share what the executors of one apply create.
+macro_rules! aws_calls {
+    ($type:ty) => {
+        impl $crate::aws::retry::AwsCalls for $type {
+            fn retry_policy(&self) -> &$crate::retry::RetryPolicy {
+                &self.retry
+            }
+        }
+
+        impl $type {
+            /// Replaces the retry policy (tests use short waits).
+            pub fn with_retry(mut self, retry: $crate::retry::RetryPolicy) -> Self {
+                self.retry = retry;
+                self
+            }
+
+            /// Shares what the IAM executor of the same apply creates
+            /// ([`IamExecutor::created`](crate::aws::apply::IamExecutor::created)): IAM and EKS
+            /// may not yet see a principal created a moment ago.
+            pub fn with_created(mut self, created: $crate::aws::apply::Created) -> Self {
+                self.created = created;
+                self
+            }
+        }
+    };
+}
+pub(crate) use aws_calls;
 
 /// The one `call` wrapper of the AWS executors (IAM, EKS and access keys): each SDK call with
 /// retries.

@@ -14,7 +14,7 @@ use aws_sdk_iam::types::StatusType;
 use crate::apply::{ApplyError, Executor};
 use crate::aws::CallCounter;
 use crate::aws::access_keys::secrets_manager;
-use crate::aws::retry::{AwsCalls, Request, RetryPolicy, ServiceError};
+use crate::aws::retry::{AwsCalls, Request, RetryPolicy, ServiceError, aws_calls};
 use crate::aws::{AwsError, ErrorKind};
 use crate::kube::ClusterClient;
 use crate::kube::secret::write_secret;
@@ -57,11 +57,7 @@ pub struct KeyExecutor {
     created: Created,
 }
 
-impl AwsCalls for KeyExecutor {
-    fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
-    }
-}
+aws_calls!(KeyExecutor);
 
 /// How errors name a key: by its masked id, never more.
 fn key_object(user: &str, id: &str) -> String {
@@ -83,20 +79,6 @@ impl KeyExecutor {
             retry: RetryPolicy::aws(),
             created: Created::default(),
         }
-    }
-
-    /// Replaces the retry policy (tests use short waits).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Shares what the IAM executor of the same apply creates
-    /// ([`IamExecutor::created`](super::IamExecutor::created)): a key of a user created a
-    /// moment ago may meet IAM's propagation delay.
-    pub fn with_created(mut self, created: Created) -> Self {
-        self.created = created;
-        self
     }
 
     /// Whether this apply created IAM user `user`: only then is `NoSuchEntity` about it taken
