@@ -18,3 +18,12 @@ where
         assert_eq!(f(*input), *expected, "for {input:?}");
     }
 }
+
+/// A file `name` holding `text`, alone in a new temporary directory (removed when the
+/// returned [`tempfile::TempDir`] is dropped).
+pub fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("a temporary file");
+    (dir, path)
+}

@@ -205,13 +205,11 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::assert_contains;
+    use crate::testing::{assert_contains, temp_file};
 
     #[test]
     fn an_atomic_write_replaces_whole_or_leaves_the_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("access.yaml");
-        std::fs::write(&path, "old\n").expect("write");
+        let (dir, path) = temp_file("access.yaml", "old\n");
         write_atomically(&path, "new\n").expect("written");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "new\n");
         let names: Vec<_> = std::fs::read_dir(dir.path())
