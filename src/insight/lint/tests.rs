@@ -1,7 +1,7 @@
 use super::*;
 use crate::model::{AccessKey, KeyStatus};
 use crate::spec::{Facts, load_text};
-use crate::testing::assert_contains;
+use crate::testing::{assert_cases, assert_contains};
 
 const HEAD: &str = "version: 1\naccount: \"111122223333\"\n";
 
@@ -403,44 +403,37 @@ fn long_lived_ci_key() {
             ),
         )
     };
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, Action: [\"ecr:*\", \"ecr-public:Get*\", \"eks:DescribeCluster\", sts:GetCallerIdentity], Resource: \"*\"}"
-        )),
-        [(LONG_LIVED_CI_KEY, Severity::Medium)]
-    );
-    // Not CI-like; reading every object is the data rule's.
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, Action: [\"ecr:*\", s3:GetObject], Resource: \"*\"}"
-        )),
-        [(DATA_EXFILTRATION, Severity::Medium)]
-    );
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, Action: [sts:AssumeRole], Resource: \"*\"}"
-        )),
-        []
-    );
-    // Not CI-like; everything but IAM (not admin: no policy writing) is read, exposed and
-    // injected by the data and escalation rules.
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, NotAction: [\"iam:*\"], Resource: \"*\"}"
-        )),
-        [
-            (DATA_EXFILTRATION, Severity::High),
-            (ESCALATION_COMPUTE_INJECTION, Severity::High),
-            (RESOURCE_EXPOSURE, Severity::High)
-        ]
-    );
-    // A Deny narrows, it does not widen: still CI-like.
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, Action: \"ecr:*\", Resource: \"*\"}\n          - {Effect: Deny, Action: [\"s3:*\"], Resource: \"*\"}"
-        )),
-        [(LONG_LIVED_CI_KEY, Severity::Medium)]
-    );
+    let cases: [(&str, &[(&str, Severity)]); 5] = [
+        (
+            "{Effect: Allow, Action: [\"ecr:*\", \"ecr-public:Get*\", \"eks:DescribeCluster\", sts:GetCallerIdentity], Resource: \"*\"}",
+            &[(LONG_LIVED_CI_KEY, Severity::Medium)],
+        ),
+        // Not CI-like; reading every object is the data rule's.
+        (
+            "{Effect: Allow, Action: [\"ecr:*\", s3:GetObject], Resource: \"*\"}",
+            &[(DATA_EXFILTRATION, Severity::Medium)],
+        ),
+        (
+            "{Effect: Allow, Action: [sts:AssumeRole], Resource: \"*\"}",
+            &[],
+        ),
+        // Not CI-like; everything but IAM (not admin: no policy writing) is read, exposed and
+        // injected by the data and escalation rules.
+        (
+            "{Effect: Allow, NotAction: [\"iam:*\"], Resource: \"*\"}",
+            &[
+                (DATA_EXFILTRATION, Severity::High),
+                (ESCALATION_COMPUTE_INJECTION, Severity::High),
+                (RESOURCE_EXPOSURE, Severity::High),
+            ],
+        ),
+        // A Deny narrows, it does not widen: still CI-like.
+        (
+            "{Effect: Allow, Action: \"ecr:*\", Resource: \"*\"}\n          - {Effect: Deny, Action: [\"s3:*\"], Resource: \"*\"}",
+            &[(LONG_LIVED_CI_KEY, Severity::Medium)],
+        ),
+    ];
+    assert_cases(|statement| fired(&customer(statement)), &cases);
     // Inline documents count, and so do the user's groups' policies.
     let inline = "iam:\n  users:\n    eksuser:\n      inline:\n        push:\n          Version: \"2012-10-17\"\n          Statement:\n            - {Effect: Allow, Action: \"ecr:*\", Resource: \"*\"}\n      accessKeys:\n        deliverTo:\n          - secretsManager: {name: ci/eksuser}\n";
     assert_eq!(fired(inline), [(LONG_LIVED_CI_KEY, Severity::Medium)]);
