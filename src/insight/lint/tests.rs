@@ -335,9 +335,7 @@ fn iam_escalation_paths() {
             &[(WILDCARD_ADMIN, Severity::High)],
         ),
     ];
-    for (statement, expected) in cases {
-        assert_eq!(fired(&policy(statement)), expected, "{statement}");
-    }
+    assert_cases(|statement| fired(&policy(statement)), &cases);
 }
 
 #[test]
