@@ -20,4 +20,6 @@ pub mod render;
 pub mod retry;
 pub mod snapshot;
 pub mod spec;
+#[cfg(test)]
+mod testing;
 pub mod words;

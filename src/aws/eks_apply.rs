@@ -61,13 +61,6 @@ impl EksExecutor {
         }
     }
 
-    /// Shares what the IAM executor of the same apply creates
-    /// ([`IamExecutor::created`](super::IamExecutor::created)).
-    pub fn with_created(mut self, created: Created) -> Self {
-        self.created = created;
-        self
-    }
-
     /// Whether the IAM principal `arn` names was created by this apply (path aside: EKS names
     /// a role without its path).
     fn is_fresh(&self, arn: &str) -> bool {
@@ -81,12 +74,6 @@ impl EksExecutor {
                         == (wanted.partition(), wanted.account(), wanted.name())
             })
         })
-    }
-
-    /// Replaces the retry policy (tests use short waits).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
     }
 
     async fn execute_change(&self, change: &Change) -> Result<(), AwsError> {

@@ -410,6 +410,7 @@ fn chain_message(error: &(dyn StdError + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_cases;
 
     fn error(kind: ErrorKind, object: Option<&str>) -> AwsError {
         AwsError {
@@ -487,12 +488,14 @@ mod tests {
 
     #[test]
     fn hosts_come_without_scheme_credentials_or_path() {
-        assert_eq!(uri_host("https://iam.amazonaws.com/"), "iam.amazonaws.com");
-        assert_eq!(
-            uri_host("http://user:secret@127.0.0.1:4566/a?b#c"),
-            "127.0.0.1:4566"
+        assert_cases(
+            uri_host,
+            &[
+                ("https://iam.amazonaws.com/", "iam.amazonaws.com"),
+                ("http://user:secret@127.0.0.1:4566/a?b#c", "127.0.0.1:4566"),
+                ("localhost:5000", "localhost:5000"),
+            ],
         );
-        assert_eq!(uri_host("localhost:5000"), "localhost:5000");
     }
 
     #[test]

@@ -523,6 +523,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::testing::assert_cases;
 
     const DOCUMENT: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::a+b/*"}]}"#;
 
@@ -559,15 +560,20 @@ mod tests {
 
     #[test]
     fn policy_name_comes_from_the_arn_when_missing() {
-        assert_eq!(
-            policy_name_from_arn("arn:aws:iam::123456789012:policy/team/readers").as_deref(),
-            Some("readers")
+        assert_cases(
+            policy_name_from_arn,
+            &[
+                (
+                    "arn:aws:iam::123456789012:policy/team/readers",
+                    Some("readers".into()),
+                ),
+                (
+                    "arn:aws:iam::123456789012:policy/readers",
+                    Some("readers".into()),
+                ),
+                ("arn:aws:iam::1:role/readers", None),
+            ],
         );
-        assert_eq!(
-            policy_name_from_arn("arn:aws:iam::123456789012:policy/readers").as_deref(),
-            Some("readers")
-        );
-        assert_eq!(policy_name_from_arn("arn:aws:iam::1:role/readers"), None);
 
         let detail = ManagedPolicyDetail::builder()
             .arn("arn:aws:iam::123456789012:policy/team/readers")

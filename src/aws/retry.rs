@@ -122,11 +122,7 @@ where
 /// (given the executor, the change and the error).
 macro_rules! aws_executor {
     ($type:ty, |$executor:ident, $change:ident, $error:ident| $hint:expr) => {
-        impl $crate::aws::retry::AwsCalls for $type {
-            fn retry_policy(&self) -> &$crate::retry::RetryPolicy {
-                &self.retry
-            }
-        }
+        $crate::aws::retry::aws_calls!($type);
 
         impl $crate::apply::Executor for $type {
             async fn execute(
@@ -146,6 +142,36 @@ macro_rules! aws_executor {
     };
 }
 pub(crate) use aws_executor;
+
+/// Gives an AWS executor (a type with the fields `retry: RetryPolicy` and `created: Created`)
+/// the one `call` wrapper ([`AwsCalls`]) over that policy, and the builders that replace the
+/// policy and share what the executors of one apply create.
+macro_rules! aws_calls {
+    ($type:ty) => {
+        impl $crate::aws::retry::AwsCalls for $type {
+            fn retry_policy(&self) -> &$crate::retry::RetryPolicy {
+                &self.retry
+            }
+        }
+
+        impl $type {
+            /// Replaces the retry policy (tests use short waits).
+            pub fn with_retry(mut self, retry: $crate::retry::RetryPolicy) -> Self {
+                self.retry = retry;
+                self
+            }
+
+            /// Shares what the IAM executor of the same apply creates
+            /// ([`IamExecutor::created`](crate::aws::apply::IamExecutor::created)): IAM and EKS
+            /// may not yet see a principal created a moment ago.
+            pub fn with_created(mut self, created: $crate::aws::apply::Created) -> Self {
+                self.created = created;
+                self
+            }
+        }
+    };
+}
+pub(crate) use aws_calls;
 
 /// The one `call` wrapper of the AWS executors (IAM, EKS and access keys): each SDK call with
 /// retries.
@@ -214,10 +240,67 @@ fn sdk_error<E: ServiceError>(
     (error, retry_after)
 }
 
+/// A call for tests that fails `failures` times with `error`, then answers `value`, counting
+/// the attempts made.
+#[cfg(test)]
+pub(crate) struct Flaky<T, E> {
+    attempts: std::sync::atomic::AtomicU32,
+    failures: u32,
+    error: fn() -> E,
+    value: T,
+}
+
+#[cfg(test)]
+impl<T: Clone, E> Flaky<T, E> {
+    pub(crate) fn new(failures: u32, error: fn() -> E, value: T) -> Self {
+        Flaky {
+            attempts: std::sync::atomic::AtomicU32::new(0),
+            failures,
+            error,
+            value,
+        }
+    }
+
+    /// One attempt.
+    pub(crate) fn call(&self) -> std::future::Ready<Result<T, E>> {
+        let attempt = self
+            .attempts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::future::ready(if attempt < self.failures {
+            Err((self.error)())
+        } else {
+            Ok(self.value.clone())
+        })
+    }
+
+    pub(crate) fn attempts(&self) -> u32 {
+        self.attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Asserts that `result` is this call's answer, given on attempt `attempts`.
+    #[track_caller]
+    pub(crate) fn assert_answered<R: std::fmt::Debug + PartialEq>(
+        &self,
+        result: Result<T, R>,
+        attempts: u32,
+    ) where
+        T: std::fmt::Debug + PartialEq,
+    {
+        assert_eq!(result, Ok(self.value.clone()));
+        assert_eq!(self.attempts(), attempts);
+    }
+}
+
+#[cfg(test)]
+impl<E> Flaky<(), E> {
+    /// A call that fails every time.
+    pub(crate) fn failing(error: fn() -> E) -> Self {
+        Self::new(u32::MAX, error, ())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
-
     use tokio::time::Instant;
 
     use super::*;
@@ -321,69 +404,53 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retries_until_success() {
-        let attempts = AtomicU32::new(0);
-        let result = retry(
-            &RetryPolicy::fast(Duration::from_secs(5)),
-            false,
-            || async {
-                if attempts.fetch_add(1, Ordering::SeqCst) < 3 {
-                    Err((error(ErrorKind::Throttled, "Rate exceeded"), None))
-                } else {
-                    Ok(7)
-                }
-            },
-        )
+        let throttled = Flaky::new(
+            3,
+            || (error(ErrorKind::Throttled, "Rate exceeded"), None),
+            7,
+        );
+        let result = retry(&RetryPolicy::fast(Duration::from_secs(5)), false, || {
+            throttled.call()
+        })
         .await;
-        assert_eq!(result, Ok(7));
-        assert_eq!(attempts.load(Ordering::SeqCst), 4);
+        throttled.assert_answered(result, 4);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_permanent_error_fails_at_once() {
-        let attempts = AtomicU32::new(0);
-        let result: Result<(), _> =
-            retry(&RetryPolicy::fast(Duration::from_secs(5)), true, || async {
-                attempts.fetch_add(1, Ordering::SeqCst);
-                Err((error(ErrorKind::AccessDenied, ""), None))
-            })
-            .await;
+        let denied = Flaky::failing(|| (error(ErrorKind::AccessDenied, ""), None));
+        let result = retry(&RetryPolicy::fast(Duration::from_secs(5)), true, || {
+            denied.call()
+        })
+        .await;
         assert_eq!(
             result.map_err(|error| error.kind),
             Err(ErrorKind::AccessDenied)
         );
-        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+        assert_eq!(denied.attempts(), 1);
     }
 
     #[tokio::test(start_paused = true)]
     async fn consistency_retries_stop_at_the_budget() {
-        let attempts = AtomicU32::new(0);
+        let missing = Flaky::failing(|| (error(ErrorKind::NotFound, ""), None));
         let started = Instant::now();
-        let result: Result<(), _> = retry(
-            &RetryPolicy::fast(Duration::from_millis(200)),
-            true,
-            || async {
-                attempts.fetch_add(1, Ordering::SeqCst);
-                Err((error(ErrorKind::NotFound, ""), None))
-            },
-        )
+        let result = retry(&RetryPolicy::fast(Duration::from_millis(200)), true, || {
+            missing.call()
+        })
         .await;
         assert_eq!(result.map_err(|error| error.kind), Err(ErrorKind::NotFound));
-        assert!(attempts.load(Ordering::SeqCst) > 2);
+        assert!(missing.attempts() > 2);
         assert!(started.elapsed() <= Duration::from_millis(200));
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_aws_policy_is_bounded_by_time_alone() {
         // A minute of NotYetVisible with 10 s ceilings: many attempts, none past the minute.
-        let attempts = AtomicU32::new(0);
+        let missing = Flaky::failing(|| (error(ErrorKind::NotFound, ""), None));
         let started = Instant::now();
-        let result: Result<(), _> = retry(&RetryPolicy::aws(), true, || async {
-            attempts.fetch_add(1, Ordering::SeqCst);
-            Err((error(ErrorKind::NotFound, ""), None))
-        })
-        .await;
+        let result = retry(&RetryPolicy::aws(), true, || missing.call()).await;
         assert!(result.is_err());
-        assert!(attempts.load(Ordering::SeqCst) > 8);
+        assert!(missing.attempts() > 8);
         assert!(started.elapsed() <= Duration::from_secs(60));
         assert!(
             started.elapsed() >= Duration::from_secs(50),

@@ -64,14 +64,33 @@ pub struct ApplyArgs {
 /// calls run on the runtime (`block_on`), so no blocking read happens inside async code.
 pub fn run(args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
     let runtime = super::runtime()?;
+    let session = Session {
+        runtime: &runtime,
+        args,
+        printer,
+    };
     match args.plan_path.as_ref().or(args.plan.as_ref()) {
-        Some(saved) => apply_saved(&runtime, saved, args, printer),
-        None => apply_fresh(&runtime, args, printer),
+        Some(saved) => apply_saved(session, saved),
+        None => apply_fresh(session),
     }
 }
 
+/// What every step of one apply runs with: the runtime the AWS and cluster calls run on, the
+/// command line, and where the output goes.
+#[derive(Clone, Copy)]
+struct Session<'a> {
+    runtime: &'a Runtime,
+    args: &'a ApplyArgs,
+    printer: &'a Printer,
+}
+
 /// Plans from access.yaml and live state, then applies that plan.
-fn apply_fresh(runtime: &Runtime, args: &ApplyArgs, printer: &Printer) -> Result<i32, CliError> {
+fn apply_fresh(session: Session) -> Result<i32, CliError> {
+    let Session {
+        runtime,
+        args,
+        printer,
+    } = session;
     let file = args
         .file
         .clone()
@@ -86,12 +105,10 @@ fn apply_fresh(runtime: &Runtime, args: &ApplyArgs, printer: &Printer) -> Result
     )?;
     let result = match planned.connections {
         Some(connections) => execute(
-            runtime,
+            session,
             &planned.plan,
             &planned.live,
             (connections, &planned.locks),
-            args,
-            printer,
         ),
         None => Err(CliError::new(
             "internal error: live state was read without connections",
@@ -103,12 +120,12 @@ fn apply_fresh(runtime: &Runtime, args: &ApplyArgs, printer: &Printer) -> Result
 
 /// Applies a saved plan after checking that it is intact, that it was made from `-f` (when
 /// given) with the overrides passed now, and that nothing it touches changed since.
-fn apply_saved(
-    runtime: &Runtime,
-    path: &Path,
-    args: &ApplyArgs,
-    printer: &Printer,
-) -> Result<i32, CliError> {
+fn apply_saved(session: Session, path: &Path) -> Result<i32, CliError> {
+    let Session {
+        runtime,
+        args,
+        printer,
+    } = session;
     let saved = SavedPlan::read(path)
         .map_err(|error| CliError::new(error.to_string()).with_hint(error.hint()))?;
     let version = env!("CARGO_PKG_VERSION");
@@ -152,21 +169,25 @@ fn apply_saved(
     // Locked before the read, so the check that nothing changed since the plan holds until
     // the apply ends.
     let locks = runtime.block_on(Locks::acquire(&connections, &args.lock, printer))?;
-    let result = apply_checked(runtime, path, &saved, (connections, &locks), args, printer);
+    let result = current_live(session, path, &saved, &connections)
+        .and_then(|live| execute(session, &saved.plan, &live, (connections, &locks)));
     runtime.block_on(locks.release(printer));
     result
 }
 
-/// [`apply_saved`] under the lock: reads what the plan touches, refuses a stale plan, applies.
-fn apply_checked(
-    runtime: &Runtime,
+/// [`apply_saved`] under the lock: reads what the plan touches and refuses a stale plan; the
+/// live state it read is what the plan is applied against.
+fn current_live(
+    session: Session,
     path: &Path,
     saved: &SavedPlan,
-    (connections, locks): (Connections, &Locks),
-    args: &ApplyArgs,
-    printer: &Printer,
-) -> Result<i32, CliError> {
-    let live = runtime.block_on(read_connected(&connections, &saved.read_scope(), printer))?;
+    connections: &Connections,
+) -> Result<State, CliError> {
+    let printer = session.printer;
+    let live =
+        session
+            .runtime
+            .block_on(read_connected(connections, &saved.read_scope(), printer))?;
     if let (Some(planned), Some(now)) = (&saved.account, &live.account)
         && planned != now
     {
@@ -185,14 +206,7 @@ fn apply_checked(
         saved.fingerprints.len(),
         plural(saved.fingerprints.len())
     ));
-    execute(
-        runtime,
-        &saved.plan,
-        &live,
-        (connections, locks),
-        args,
-        printer,
-    )
+    Ok(live)
 }
 
 /// Refuses an access.yaml other than the one the plan was made from, or one whose policy
@@ -248,13 +262,16 @@ fn stale_error(stale: &[Stale]) -> CliError {
 
 /// Shows the plan, names the overrides, asks, and applies.
 fn execute(
-    runtime: &Runtime,
+    session: Session,
     plan: &Plan,
     live: &State,
     (connections, locks): (Connections, &Locks),
-    args: &ApplyArgs,
-    printer: &Printer,
 ) -> Result<i32, CliError> {
+    let Session {
+        runtime,
+        args,
+        printer,
+    } = session;
     if shows_plan(
         printer.verbosity,
         args.auto_approve,

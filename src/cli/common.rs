@@ -187,9 +187,7 @@ pub async fn connect_live(
     aws: &AwsArgs,
     printer: &Printer,
 ) -> Result<Connections, CliError> {
-    let clusters = cluster_names(desired);
-    let message =
-        (!clusters.is_empty()).then(|| format!("connecting to {}…", cluster_list(&clusters)));
+    let message = clusters_named(desired).map(|clusters| format!("connecting to {clusters}…"));
     live_step(printer, message, live::connect(desired, &aws.options())).await
 }
 
@@ -199,11 +197,9 @@ pub async fn read_connected(
     desired: &State,
     printer: &Printer,
 ) -> Result<State, CliError> {
-    let clusters = cluster_names(desired);
-    let message = if clusters.is_empty() {
-        "reading IAM…".to_string()
-    } else {
-        format!("reading IAM and {}…", cluster_list(&clusters))
+    let message = match clusters_named(desired) {
+        Some(clusters) => format!("reading IAM and {clusters}…"),
+        None => "reading IAM…".to_string(),
     };
     let (live, calls) = live_step(printer, Some(message), live::read(connections, desired)).await?;
     printer.verbose(&format!("read live state: {calls}"));
@@ -226,15 +222,14 @@ async fn live_step<T>(
     done
 }
 
-fn cluster_names(desired: &State) -> Vec<&str> {
-    desired.clusters.keys().map(String::as_str).collect()
-}
-
-/// `cluster demo` or `clusters demo, prod`.
-fn cluster_list(names: &[&str]) -> String {
-    match names {
-        [one] => format!("cluster {one}"),
-        many => format!("clusters {}", many.join(", ")),
+/// The clusters of `desired` as the progress line names them, `cluster demo` or `clusters
+/// demo, prod`; `None` when there are none.
+fn clusters_named(desired: &State) -> Option<String> {
+    let names: Vec<&str> = desired.clusters.keys().map(String::as_str).collect();
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(format!("cluster {one}")),
+        many => Some(format!("clusters {}", many.join(", "))),
     }
 }
 

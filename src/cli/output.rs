@@ -205,12 +205,11 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_contains, temp_file};
 
     #[test]
     fn an_atomic_write_replaces_whole_or_leaves_the_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("access.yaml");
-        std::fs::write(&path, "old\n").expect("write");
+        let (dir, path) = temp_file("access.yaml", "old\n");
         write_atomically(&path, "new\n").expect("written");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "new\n");
         let names: Vec<_> = std::fs::read_dir(dir.path())
@@ -221,13 +220,9 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("access.yaml")]);
         let missing = dir.path().join("nowhere").join("access.yaml");
         let error = write_atomically(&missing, "x").expect_err("an error");
-        assert!(error.message.contains("nowhere"), "{}", error.message);
+        assert_contains(&error.message, "nowhere");
         let error = write_atomically(dir.path(), "x").expect_err("an error");
-        assert!(
-            error.message.contains("it is a directory"),
-            "{}",
-            error.message
-        );
+        assert_contains(&error.message, "it is a directory");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "new\n");
     }
 }

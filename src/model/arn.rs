@@ -444,6 +444,7 @@ pub fn eks_access_policy_name(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_cases;
 
     fn round_trip(text: &str) -> IamArn {
         let arn = IamArn::parse(text).unwrap_or_else(|| panic!("{text} parses"));
@@ -577,12 +578,14 @@ mod tests {
 
     #[test]
     fn short_names() {
-        assert_eq!(short_name("arn:aws:iam::1:role/team/admin"), "admin");
-        assert_eq!(
-            short_name("arn:aws:sts::1:assumed-role/r/session"),
-            "session"
+        assert_cases(
+            short_name,
+            &[
+                ("arn:aws:iam::1:role/team/admin", "admin"),
+                ("arn:aws:sts::1:assumed-role/r/session", "session"),
+                ("arn:aws:iam::1:root", "arn:aws:iam::1:root"),
+            ],
         );
-        assert_eq!(short_name("arn:aws:iam::1:root"), "arn:aws:iam::1:root");
     }
 
     #[test]

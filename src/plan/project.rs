@@ -275,6 +275,7 @@ mod tests {
 
     use super::{Action, Object, moved_arn, put_kube};
     use crate::model::{IRSA_ANNOTATION, Meta, Namespace, ServiceAccount, string_map};
+    use crate::testing::assert_cases;
 
     /// An update sets the plan's keys on the live object's, and drops the IRSA annotation the
     /// plan drops; a replace writes the plan's object alone; a delete removes it; an object of
@@ -320,19 +321,25 @@ mod tests {
     #[test]
     fn only_the_moved_customer_policy_changes_its_arn() {
         let moved = |arn: &str| moved_arn(arn, "view", "/", "/accessctl/");
-        assert_eq!(
-            moved("arn:aws:iam::111122223333:policy/view").as_deref(),
-            Some("arn:aws:iam::111122223333:policy/accessctl/view")
+        assert_cases(
+            moved,
+            &[
+                (
+                    "arn:aws:iam::111122223333:policy/view",
+                    Some("arn:aws:iam::111122223333:policy/accessctl/view".into()),
+                ),
+                (
+                    "arn:aws-cn:iam::111122223333:policy/view",
+                    Some("arn:aws-cn:iam::111122223333:policy/accessctl/view".into()),
+                ),
+                // Another path, another name, an AWS-managed policy of the same name, not a
+                // policy.
+                ("arn:aws:iam::111122223333:policy/team/view", None),
+                ("arn:aws:iam::111122223333:policy/preview", None),
+                ("arn:aws:iam::aws:policy/view", None),
+                ("arn:aws:iam::111122223333:role/view", None),
+                ("policy/view", None),
+            ],
         );
-        assert_eq!(
-            moved("arn:aws-cn:iam::111122223333:policy/view").as_deref(),
-            Some("arn:aws-cn:iam::111122223333:policy/accessctl/view")
-        );
-        // Another path, another name, an AWS-managed policy of the same name, not a policy.
-        assert_eq!(moved("arn:aws:iam::111122223333:policy/team/view"), None);
-        assert_eq!(moved("arn:aws:iam::111122223333:policy/preview"), None);
-        assert_eq!(moved("arn:aws:iam::aws:policy/view"), None);
-        assert_eq!(moved("arn:aws:iam::111122223333:role/view"), None);
-        assert_eq!(moved("policy/view"), None);
     }
 }

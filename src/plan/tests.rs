@@ -234,6 +234,13 @@ fn lines(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that `plan` is one change, `line` (`-/+ iam.policy.view`), for `reason`.
+#[track_caller]
+fn assert_one_change(plan: &Plan, line: &str, reason: &str) {
+    assert_eq!(lines(plan), [line]);
+    assert_eq!(plan.changes[0].reason.as_deref(), Some(reason));
+}
+
 fn paths(change: &Change) -> Vec<&str> {
     change.fields.iter().map(|f| f.path.as_str()).collect()
 }
@@ -565,10 +572,10 @@ fn policy_description_or_path_change_is_a_replace() {
     let mut live = live_state();
     live.iam.policies.insert("view".into(), policy(true));
     let plan = ok(&desired(desired_state.clone()), &live);
-    assert_eq!(lines(&plan), ["-/+ iam.policy.view"]);
-    assert_eq!(
-        plan.changes[0].reason.as_deref(),
-        Some("`description` cannot be changed in place")
+    assert_one_change(
+        &plan,
+        "-/+ iam.policy.view",
+        "`description` cannot be changed in place",
     );
     assert_eq!(paths(&plan.changes[0]), ["description"]);
     assert_eq!(
@@ -583,9 +590,10 @@ fn policy_description_or_path_change_is_a_replace() {
     want.path = "/accessctl/eks/".into();
     desired_state.iam.policies.insert("view".into(), want);
     let plan = ok(&desired(desired_state), &live);
-    assert_eq!(
-        plan.changes[0].reason.as_deref(),
-        Some("`path` and `description` cannot be changed in place")
+    assert_one_change(
+        &plan,
+        "-/+ iam.policy.view",
+        "`path` and `description` cannot be changed in place",
     );
 }
 
@@ -600,10 +608,10 @@ fn role_path_change_is_a_replace_without_the_old_id() {
     have.role_id = Some("AROA1".into());
     live.iam.roles.insert("admin".into(), have);
     let plan = ok(&desired(desired_state), &live);
-    assert_eq!(lines(&plan), ["-/+ iam.role.admin"]);
-    assert_eq!(
-        plan.changes[0].reason.as_deref(),
-        Some("`path` cannot be changed in place")
+    assert_one_change(
+        &plan,
+        "-/+ iam.role.admin",
+        "`path` cannot be changed in place",
     );
     assert_eq!(plan.changes[0].after, Some(Object::Role(want)));
     assert_eq!(paths(&plan.changes[0]), ["path"]);
@@ -620,10 +628,10 @@ fn binding_role_ref_change_is_a_replace() {
         .cluster_role_bindings
         .insert("reader".into(), binding(true, "reader", &["reader"]));
     let plan = ok(&desired(want), &live);
-    assert_eq!(lines(&plan), ["-/+ cluster.demo.clusterrolebinding.reader"]);
-    assert_eq!(
-        plan.changes[0].reason.as_deref(),
-        Some("`roleRef` cannot be changed in place")
+    assert_one_change(
+        &plan,
+        "-/+ cluster.demo.clusterrolebinding.reader",
+        "`roleRef` cannot be changed in place",
     );
 }
 
@@ -640,12 +648,10 @@ fn adopting_with_an_immutable_change_is_a_replace_that_says_both() {
         ..PlanOptions::default()
     };
     let plan = plan(&desired(desired_state), &live, &options).expect("a plan");
-    assert_eq!(lines(&plan), ["-/+ iam.policy.view"]);
-    assert_eq!(
-        plan.changes[0].reason.as_deref(),
-        Some(
-            "exists unmanaged; adopted because of `--adopt`; `path` and `description` cannot be changed in place"
-        )
+    assert_one_change(
+        &plan,
+        "-/+ iam.policy.view",
+        "exists unmanaged; adopted because of `--adopt`; `path` and `description` cannot be changed in place",
     );
 }
 
@@ -747,13 +753,10 @@ fn an_unset_username_matches_the_one_eks_generated() {
 
     let live = live_with(Some("alice"), Some(generated_role));
     let plan = ok(&desired(want.clone()), &live);
-    assert_eq!(
-        lines(&plan),
-        [format!("-/+ cluster.demo.access-entry[{user}]")]
-    );
-    assert_eq!(
-        plan.changes[0].reason.as_deref(),
-        Some("username `alice` was set; only a new entry gets EKS's generated username")
+    assert_one_change(
+        &plan,
+        &format!("-/+ cluster.demo.access-entry[{user}]"),
+        "username `alice` was set; only a new entry gets EKS's generated username",
     );
     assert_eq!(paths(&plan.changes[0]), ["username"]);
     let Some(Object::AccessEntry(after)) = &plan.changes[0].after else {
@@ -1045,13 +1048,10 @@ fn duplicates_of_a_managed_arn_are_merged() {
     aws_auth(&mut live).entries = vec![wanted.clone(), node_entry("nodes"), wanted.clone()];
     aws_auth(&mut live).managed.insert(user_arn("a"));
     let plan = ok(&desired(want.clone()), &live);
-    assert_eq!(
-        lines(&plan),
-        [format!("~ cluster.demo.aws-auth[{}]", user_arn("a"))]
-    );
-    assert_eq!(
-        plan.changes[0].reason.as_deref(),
-        Some("2 entries for this ARN are merged into one")
+    assert_one_change(
+        &plan,
+        &format!("~ cluster.demo.aws-auth[{}]", user_arn("a")),
+        "2 entries for this ARN are merged into one",
     );
     let after = project(&live, &plan.changes);
     let auth = after.clusters[CLUSTER].aws_auth.as_ref().expect("aws-auth");

@@ -168,12 +168,11 @@ pub fn confine(root: &Path, reference: &str) -> Result<PathBuf, Refused> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::temp_file;
 
     #[test]
     fn a_policy_file_is_read_once_and_kept() {
-        let dir = tempfile::tempdir().expect("a directory");
-        let path = dir.path().join("p.json");
-        std::fs::write(&path, "{}").expect("p.json");
+        let (_dir, path) = temp_file("p.json", "{}");
         let files = Files::default();
         assert_eq!(files.read(&path), Ok(b"{}".to_vec()));
         std::fs::write(&path, "[]").expect("p.json");

@@ -14,7 +14,7 @@ use aws_sdk_iam::types::StatusType;
 use crate::apply::{ApplyError, Executor};
 use crate::aws::CallCounter;
 use crate::aws::access_keys::secrets_manager;
-use crate::aws::retry::{AwsCalls, Request, RetryPolicy, ServiceError};
+use crate::aws::retry::{AwsCalls, Request, RetryPolicy, ServiceError, aws_calls};
 use crate::aws::{AwsError, ErrorKind};
 use crate::kube::ClusterClient;
 use crate::kube::secret::write_secret;
@@ -57,11 +57,7 @@ pub struct KeyExecutor {
     created: Created,
 }
 
-impl AwsCalls for KeyExecutor {
-    fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
-    }
-}
+aws_calls!(KeyExecutor);
 
 /// How errors name a key: by its masked id, never more.
 fn key_object(user: &str, id: &str) -> String {
@@ -83,20 +79,6 @@ impl KeyExecutor {
             retry: RetryPolicy::aws(),
             created: Created::default(),
         }
-    }
-
-    /// Replaces the retry policy (tests use short waits).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Shares what the IAM executor of the same apply creates
-    /// ([`IamExecutor::created`](super::IamExecutor::created)): a key of a user created a
-    /// moment ago may meet IAM's propagation delay.
-    pub fn with_created(mut self, created: Created) -> Self {
-        self.created = created;
-        self
     }
 
     /// Whether this apply created IAM user `user`: only then is `NoSuchEntity` about it taken
@@ -413,7 +395,6 @@ impl Executor for KeyExecutor {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::Duration;
 
     use aws_sdk_iam::operation::create_access_key::CreateAccessKeyError;
@@ -426,7 +407,7 @@ mod tests {
 
     use super::*;
     use crate::aws::ErrorKind;
-    use crate::aws::retry::{Transient, transient};
+    use crate::aws::retry::{Flaky, Transient, transient};
     use aws_config::Region;
 
     /// A key executor of an apply that has created user `eksuser` (at a path: key calls name
@@ -497,37 +478,26 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_key_call_on_a_just_created_user_waits_for_iam() {
         let ex = executor();
-        let attempts = AtomicU32::new(0);
+        let not_yet = Flaky::new(2, no_such_user, 7);
         let created = ex
-            .user_call(
-                "iam:CreateAccessKey",
-                "eksuser",
-                "user `eksuser`",
-                || async {
-                    if attempts.fetch_add(1, Ordering::SeqCst) < 2 {
-                        Err(no_such_user())
-                    } else {
-                        Ok(7)
-                    }
-                },
-            )
+            .user_call("iam:CreateAccessKey", "eksuser", "user `eksuser`", || {
+                not_yet.call()
+            })
             .await;
-        assert_eq!(created, Ok(7));
-        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+        not_yet.assert_answered(created, 3);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_key_call_on_an_older_user_fails_at_once_naming_call_and_object() {
         let ex = executor();
-        let attempts = AtomicU32::new(0);
-        let failed: Result<(), _> = ex
-            .user_call("iam:CreateAccessKey", "other", "user `other`", || async {
-                attempts.fetch_add(1, Ordering::SeqCst);
-                Err(no_such_user())
+        let absent = Flaky::failing(no_such_user);
+        let failed = ex
+            .user_call("iam:CreateAccessKey", "other", "user `other`", || {
+                absent.call()
             })
             .await;
         let failed = failed.expect_err("a real absence fails");
-        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+        assert_eq!(absent.attempts(), 1);
         assert_eq!(failed.kind, ErrorKind::NotFound);
         assert_eq!(failed.call, "iam:CreateAccessKey");
         assert_eq!(failed.object.as_deref(), Some("user `other`"));

@@ -154,12 +154,6 @@ impl IamExecutor {
         self.created.clone()
     }
 
-    /// Replaces the retry policy (tests use short waits).
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
     async fn execute_change(&self, change: &Change) -> Result<(), AwsError> {
         match change.address.kind {
             Kind::Policy => self.apply_step::<Policy>(change).await,

@@ -392,6 +392,7 @@ mod tests {
     use super::super::tests::{fired, policy, role_trust};
     use super::super::{Finding, lint};
     use super::*;
+    use crate::testing::assert_contains;
 
     fn findings(body: &str) -> Vec<Finding> {
         let text = format!("version: 1\naccount: \"111122223333\"\n{body}");
@@ -431,12 +432,7 @@ mod tests {
             (IAM_UNKNOWN_ACTION, Severity::Medium)
         );
         assert_eq!(typo.hint, "did you mean `s3:GetObject`?");
-        assert!(
-            typo.message
-                .contains("`s3:GetObjet` is not an action of Amazon S3"),
-            "{}",
-            typo.message
-        );
+        assert_contains(&typo.message, "`s3:GetObjet` is not an action of Amazon S3");
         // The action as AWS spells it, in any case: nothing.
         assert_eq!(hygiene_fired(&allow("s3:GetObject")), []);
         assert_eq!(hygiene_fired(&allow("S3:getobject")), []);
@@ -504,19 +500,10 @@ mod tests {
             (bucket.rule, bucket.severity),
             (IAM_RESOURCE_MISMATCH, Severity::Low)
         );
-        assert!(
-            bucket
-                .message
-                .contains("`arn:aws:s3:::bucket` (type bucket)"),
-            "{}",
-            bucket.message
-        );
-        assert!(
-            bucket
-                .hint
-                .contains("arn:${Partition}:s3:::${BucketName}/${ObjectName}"),
-            "{}",
-            bucket.hint
+        assert_contains(&bucket.message, "`arn:aws:s3:::bucket` (type bucket)");
+        assert_contains(
+            &bucket.hint,
+            "arn:${Partition}:s3:::${BucketName}/${ObjectName}",
         );
         assert_eq!(
             hygiene_fired(&statement(
@@ -567,11 +554,7 @@ mod tests {
             "s3:ListAllMyBuckets",
             "\"arn:aws:s3:::bucket\"",
         ));
-        assert!(
-            list.message.contains("takes only `Resource: \"*\"`"),
-            "{}",
-            list.message
-        );
+        assert_contains(&list.message, "takes only `Resource: \"*\"`");
         assert_eq!(
             hygiene_fired(&statement("Allow", "s3:ListAllMyBuckets", "\"*\"")),
             []

@@ -375,23 +375,29 @@ fn workloads_in_kube_system() {
 
 #[test]
 fn binding_any_role_names_the_iam_principals() {
-    let binder = rule(
-        "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings, clusterroles], verbs: [create, bind]}",
-    );
-    assert_only_the_role(
-        findings(&bound_file(&binder, "binder")),
-        ESCALATION_BIND,
-        "create clusterrolebindings.rbac.authorization.k8s.io, bind clusterroles.rbac.authorization.k8s.io in every namespace in cluster demo (ClusterRoleBinding binder → ClusterRole c): it can bind any role, `cluster-admin` included",
-    );
-    // Bound in a namespace: create rolebindings there, binding any ClusterRole into it.
-    let escalate = rule(
-        "{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings, clusterroles], verbs: [create, escalate]}",
-    );
-    assert_only_the_role(
-        findings(&bound_file(&escalate, "app/binder")),
-        ESCALATION_BIND,
-        "create rolebindings.rbac.authorization.k8s.io, escalate clusterroles.rbac.authorization.k8s.io in app in cluster demo (RoleBinding app/binder → ClusterRole c): it can bind `admin` or `cluster-admin` in app",
-    );
+    let binder = "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings, clusterroles], verbs: [create, bind]}";
+    // The rule, where it is bound, and the finding. Bound in a namespace: create rolebindings
+    // there, binding any ClusterRole into it.
+    let cases = [
+        (
+            binder,
+            "binder",
+            "create clusterrolebindings.rbac.authorization.k8s.io, bind clusterroles.rbac.authorization.k8s.io in every namespace in cluster demo (ClusterRoleBinding binder → ClusterRole c): it can bind any role, `cluster-admin` included",
+        ),
+        (
+            "{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings, clusterroles], verbs: [create, escalate]}",
+            "app/binder",
+            "create rolebindings.rbac.authorization.k8s.io, escalate clusterroles.rbac.authorization.k8s.io in app in cluster demo (RoleBinding app/binder → ClusterRole c): it can bind `admin` or `cluster-admin` in app",
+        ),
+    ];
+    for (granted, bound, message) in cases {
+        assert_only_the_role(
+            findings(&bound_file(&rule(granted), bound)),
+            ESCALATION_BIND,
+            message,
+        );
+    }
+    let binder = rule(binder);
     // A subject no IAM mapping reaches is named as itself.
     let found = findings(&file(
         &binder,

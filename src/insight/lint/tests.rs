@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::{AccessKey, KeyStatus};
 use crate::spec::{Facts, load_text};
+use crate::testing::{assert_cases, assert_contains};
 
 const HEAD: &str = "version: 1\naccount: \"111122223333\"\n";
 
@@ -334,9 +335,7 @@ fn iam_escalation_paths() {
             &[(WILDCARD_ADMIN, Severity::High)],
         ),
     ];
-    for (statement, expected) in cases {
-        assert_eq!(fired(&policy(statement)), expected, "{statement}");
-    }
+    assert_cases(|statement| fired(&policy(statement)), &cases);
 }
 
 #[test]
@@ -402,44 +401,37 @@ fn long_lived_ci_key() {
             ),
         )
     };
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, Action: [\"ecr:*\", \"ecr-public:Get*\", \"eks:DescribeCluster\", sts:GetCallerIdentity], Resource: \"*\"}"
-        )),
-        [(LONG_LIVED_CI_KEY, Severity::Medium)]
-    );
-    // Not CI-like; reading every object is the data rule's.
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, Action: [\"ecr:*\", s3:GetObject], Resource: \"*\"}"
-        )),
-        [(DATA_EXFILTRATION, Severity::Medium)]
-    );
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, Action: [sts:AssumeRole], Resource: \"*\"}"
-        )),
-        []
-    );
-    // Not CI-like; everything but IAM (not admin: no policy writing) is read, exposed and
-    // injected by the data and escalation rules.
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, NotAction: [\"iam:*\"], Resource: \"*\"}"
-        )),
-        [
-            (DATA_EXFILTRATION, Severity::High),
-            (ESCALATION_COMPUTE_INJECTION, Severity::High),
-            (RESOURCE_EXPOSURE, Severity::High)
-        ]
-    );
-    // A Deny narrows, it does not widen: still CI-like.
-    assert_eq!(
-        fired(&customer(
-            "{Effect: Allow, Action: \"ecr:*\", Resource: \"*\"}\n          - {Effect: Deny, Action: [\"s3:*\"], Resource: \"*\"}"
-        )),
-        [(LONG_LIVED_CI_KEY, Severity::Medium)]
-    );
+    let cases: [(&str, &[(&str, Severity)]); 5] = [
+        (
+            "{Effect: Allow, Action: [\"ecr:*\", \"ecr-public:Get*\", \"eks:DescribeCluster\", sts:GetCallerIdentity], Resource: \"*\"}",
+            &[(LONG_LIVED_CI_KEY, Severity::Medium)],
+        ),
+        // Not CI-like; reading every object is the data rule's.
+        (
+            "{Effect: Allow, Action: [\"ecr:*\", s3:GetObject], Resource: \"*\"}",
+            &[(DATA_EXFILTRATION, Severity::Medium)],
+        ),
+        (
+            "{Effect: Allow, Action: [sts:AssumeRole], Resource: \"*\"}",
+            &[],
+        ),
+        // Not CI-like; everything but IAM (not admin: no policy writing) is read, exposed and
+        // injected by the data and escalation rules.
+        (
+            "{Effect: Allow, NotAction: [\"iam:*\"], Resource: \"*\"}",
+            &[
+                (DATA_EXFILTRATION, Severity::High),
+                (ESCALATION_COMPUTE_INJECTION, Severity::High),
+                (RESOURCE_EXPOSURE, Severity::High),
+            ],
+        ),
+        // A Deny narrows, it does not widen: still CI-like.
+        (
+            "{Effect: Allow, Action: \"ecr:*\", Resource: \"*\"}\n          - {Effect: Deny, Action: [\"s3:*\"], Resource: \"*\"}",
+            &[(LONG_LIVED_CI_KEY, Severity::Medium)],
+        ),
+    ];
+    assert_cases(|statement| fired(&customer(statement)), &cases);
     // Inline documents count, and so do the user's groups' policies.
     let inline = "iam:\n  users:\n    eksuser:\n      inline:\n        push:\n          Version: \"2012-10-17\"\n          Statement:\n            - {Effect: Allow, Action: \"ecr:*\", Resource: \"*\"}\n      accessKeys:\n        deliverTo:\n          - secretsManager: {name: ci/eksuser}\n";
     assert_eq!(fired(inline), [(LONG_LIVED_CI_KEY, Severity::Medium)]);
@@ -462,16 +454,8 @@ fn long_lived_ci_key_names_the_trust_sugar() {
         panic!("one finding expected: {findings:?}");
     };
     assert_eq!(finding.rule, LONG_LIVED_CI_KEY);
-    assert!(
-        finding.message.contains("user eksuser"),
-        "{}",
-        finding.message
-    );
-    assert!(
-        finding.hint.contains("trust: {githubActions:"),
-        "{}",
-        finding.hint
-    );
+    assert_contains(&finding.message, "user eksuser");
+    assert_contains(&finding.hint, "trust: {githubActions:");
     // It points at `accessKeys`.
     assert_eq!((finding.line, finding.column), (7, 7));
 }
@@ -552,7 +536,7 @@ fn stale_access_key() {
     // A full key id in a hand-written snapshot is shown masked.
     let findings = stale(vec![key("AKIAIOSFODNN7EXAMPLE", Active, 100, Some(1))]);
     assert_eq!(findings.len(), 1);
-    assert!(findings[0].2.contains("AKIA…MPLE"), "{}", findings[0].2);
+    assert_contains(&findings[0].2, "AKIA…MPLE");
     assert!(!findings[0].2.contains("AKIAIOSFODNN7EXAMPLE"));
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::testing::assert_cases;
 
 const NODE_ROLE: &str =
     "arn:aws:iam::111122223333:role/eksctl-demo-nodegroup-NodeInstanceRole-1ABC";
@@ -395,16 +396,21 @@ fn the_last_entry_without_a_newline_gets_one_before_an_addition() {
 
 #[test]
 fn scalars_are_quoted_when_plain_would_mean_something_else() {
-    assert_eq!(scalar("system:masters"), "system:masters");
-    assert_eq!(
-        scalar("system:node:{{EC2PrivateDNSName}}"),
-        "system:node:{{EC2PrivateDNSName}}"
+    assert_cases(
+        scalar,
+        &[
+            ("system:masters", "system:masters"),
+            (
+                "system:node:{{EC2PrivateDNSName}}",
+                "system:node:{{EC2PrivateDNSName}}",
+            ),
+            ("{{SessionName}}", "\"{{SessionName}}\""),
+            ("yes", "\"yes\""),
+            ("123", "\"123\""),
+            ("a b # c", "\"a b # c\""),
+            ("", "\"\""),
+        ],
     );
-    assert_eq!(scalar("{{SessionName}}"), "\"{{SessionName}}\"");
-    assert_eq!(scalar("yes"), "\"yes\"");
-    assert_eq!(scalar("123"), "\"123\"");
-    assert_eq!(scalar("a b # c"), "\"a b # c\"");
-    assert_eq!(scalar(""), "\"\"");
     let tricky = user(
         "arn:aws:iam::1:user/x",
         "{{SessionName}}",

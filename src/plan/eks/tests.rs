@@ -5,6 +5,7 @@ use crate::model::{
     MANAGED_BY_VALUE, MapKind, PodIdentityAssociation, PolicyDocument, Role, State,
 };
 use crate::plan::{Action, Desired, Kind, Plan, PlanOptions, Problem, plan};
+use crate::testing::assert_contains;
 
 const ROLE: &str = "arn:aws:iam::111122223333:role/admin";
 
@@ -142,6 +143,18 @@ fn default_plan(want: &Desired, live: &State) -> Plan {
 }
 
 /// What each change is about and does, in plan order.
+/// The plan takes the role's `role_action` first, then replaces the access entry of the new
+/// role after it.
+fn assert_entry_replaced_after_role(want: &Desired, live: &State, role_action: Action) {
+    assert_eq!(
+        actions(&default_plan(want, live).changes),
+        [
+            (Kind::Role, role_action),
+            (Kind::AccessEntry, Action::Replace)
+        ]
+    );
+}
+
 fn actions(changes: &[crate::plan::Change]) -> Vec<(Kind, Action)> {
     changes
         .iter()
@@ -191,13 +204,7 @@ fn an_entry_of_a_recreated_role_is_replaced() {
 
     // The role is gone and this plan creates it again: the entry is replaced after it.
     live.iam.roles.clear();
-    assert_eq!(
-        actions(&default_plan(&want, &live).changes),
-        [
-            (Kind::Role, Action::Create),
-            (Kind::AccessEntry, Action::Replace)
-        ]
-    );
+    assert_entry_replaced_after_role(&want, &live, Action::Create);
 }
 
 #[test]
@@ -249,11 +256,7 @@ fn in_both_mode_a_disagreeing_aws_auth_entry_is_noted() {
         .iter()
         .find(|n| n.message.contains("disagree"))
         .expect("a note");
-    assert!(
-        note.message.contains("groups `viewers` vs `admins`"),
-        "{}",
-        note.message
-    );
+    assert_contains(&note.message, "groups `viewers` vs `admins`");
     assert!(
         note.message.ends_with("EKS uses the access entry"),
         "{}",
@@ -323,13 +326,7 @@ fn an_entry_naming_the_new_arn_of_a_moved_role_is_replaced() {
     let mut moved = role(Some("AROAOLD"));
     moved.path = "/old/".into();
     live.iam.roles.insert("admin".into(), moved);
-    assert_eq!(
-        actions(&default_plan(&want, &live).changes),
-        [
-            (Kind::Role, Action::Replace),
-            (Kind::AccessEntry, Action::Replace)
-        ]
-    );
+    assert_entry_replaced_after_role(&want, &live, Action::Replace);
 }
 
 /// A Pod Identity role that is not the file's is checked against what EKS accepts, from the
