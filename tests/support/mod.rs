@@ -9,6 +9,7 @@
 )]
 
 pub mod binary;
+pub mod faults;
 pub mod kube_server;
 pub mod oracle;
 pub mod proxy;
