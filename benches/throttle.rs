@@ -31,13 +31,16 @@ mod moto;
 #[allow(dead_code, reason = "the fault proxy uses the request reader only")]
 mod proxy;
 
+#[path = "../tests/support/binary.rs"]
+#[allow(dead_code, reason = "the campaign runs the binary one way")]
+mod binary;
+
 #[path = "../tests/support/faults.rs"]
 #[allow(dead_code, reason = "the campaign uses a part of the fault proxy")]
 mod faults;
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use faults::{Bucket, FaultConfig, FaultCounts, FaultProxy, Flavor};
@@ -102,25 +105,6 @@ fn access_yaml(users: usize, roles: usize, groups: usize) -> String {
         .unwrap();
     }
     yaml
-}
-
-/// The binary, sealed as the integration tests run it (tests/support/binary.rs).
-fn accessctl(endpoint: &str, dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_accessctl"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("KUBECONFIG", dir.join("no-kubeconfig"))
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .args(args)
-        .output()
-        .expect("accessctl runs")
 }
 
 /// Done, failed and not attempted, from an apply's report.
@@ -265,7 +249,7 @@ fn main() {
     for _ in 0..MAX_RUNS {
         let before = proxy.counts();
         let run_started = Instant::now();
-        let output = accessctl(&endpoint, dir.path(), &apply_args);
+        let output = runtime.block_on(binary::run_iam_only(&apply_args, &endpoint, dir.path()));
         let wall = run_started.elapsed();
         let outcome = outcome(&output);
         let exit = output.status.code();
@@ -293,11 +277,11 @@ fn main() {
     }
     let before = proxy.counts();
     let run_started = Instant::now();
-    let planned = accessctl(
+    let planned = runtime.block_on(binary::run_iam_only(
+        &["plan", "-f", &file, "--detailed-exitcode"],
         &endpoint,
         dir.path(),
-        &["plan", "-f", &file, "--detailed-exitcode"],
-    );
+    ));
     rows.push(Row {
         command: "plan --detailed-exitcode".into(),
         exit: planned.status.code(),
@@ -316,7 +300,8 @@ fn main() {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} ({}/{}/{}) | {:.1} s |",
             index + 1,
             row.command,
-            row.exit.map_or("signal".to_string(), |code| code.to_string()),
+            row.exit
+                .map_or("signal".to_string(), |code| code.to_string()),
             row.outcome.done,
             row.outcome.failed,
             row.outcome.not_attempted,
@@ -358,6 +343,48 @@ fn main() {
         String::from_utf8_lossy(&planned.stdout),
         String::from_utf8_lossy(&planned.stderr)
     );
+    // What the runs left, asked of moto directly, not through the proxy.
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    let live = runtime.block_on(campaign_objects(&iam));
+    println!(
+        "moto holds {} users, {} roles and {} groups of the campaign",
+        live.0, live.1, live.2
+    );
+    assert_eq!(live, (users, roles, groups), "the estate converged in moto");
     drop(proxy);
     drop(moto);
+}
+
+/// The campaign's users, roles and groups in moto.
+async fn campaign_objects(iam: &aws_sdk_iam::Client) -> (usize, usize, usize) {
+    let ours = |name: &str| name.starts_with("campaign-");
+    let mut counts = (0, 0, 0);
+    let mut pages = iam.list_users().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("moto lists users");
+        counts.0 += page
+            .users()
+            .iter()
+            .filter(|user| ours(user.user_name()))
+            .count();
+    }
+    let mut pages = iam.list_roles().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("moto lists roles");
+        counts.1 += page
+            .roles()
+            .iter()
+            .filter(|role| ours(role.role_name()))
+            .count();
+    }
+    let mut pages = iam.list_groups().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("moto lists groups");
+        counts.2 += page
+            .groups()
+            .iter()
+            .filter(|group| ours(group.group_name()))
+            .count();
+    }
+    counts
 }

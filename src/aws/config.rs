@@ -376,7 +376,9 @@ mod tests {
         let retries = config.retry_config().expect("a retry configuration");
         assert_eq!(retries.mode(), aws_config::retry::RetryMode::Adaptive);
         assert_eq!(retries.max_attempts(), 3);
-        assert!(sdk_retries(|name| (name == "AWS_RETRY_MODE").then(|| "standard".into())).is_none());
+        assert!(
+            sdk_retries(|name| (name == "AWS_RETRY_MODE").then(|| "standard".into())).is_none()
+        );
         assert!(sdk_retries(|name| (name == "AWS_MAX_ATTEMPTS").then(|| "5".into())).is_none());
     }
 

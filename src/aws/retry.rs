@@ -299,7 +299,12 @@ mod tests {
 
     #[test]
     fn server_errors_and_dropped_connections_are_retried_but_not_other_failures() {
-        for code in ["InternalFailure", "ServiceFailure", "ServiceUnavailable", "ServerException"] {
+        for code in [
+            "InternalFailure",
+            "ServiceFailure",
+            "ServiceUnavailable",
+            "ServerException",
+        ] {
             let failed = error(ErrorKind::Service(code.into()), "");
             assert_eq!(transient(&failed, false), Some(Transient::ServerError));
             assert_eq!(verdict(&(failed, None), false), Verdict::Retry);
@@ -309,7 +314,10 @@ mod tests {
         // An emulator's or a proxy's 500 that is no AWS answer is not AWS failing.
         let not_aws = error(ErrorKind::NotAws { status: 500 }, "");
         assert_eq!(verdict(&(not_aws, None), false), Verdict::Fail);
-        assert_eq!(verdict(&(error(ErrorKind::Timeout, ""), None), false), Verdict::Fail);
+        assert_eq!(
+            verdict(&(error(ErrorKind::Timeout, ""), None), false),
+            Verdict::Fail
+        );
     }
 
     #[test]

@@ -224,10 +224,7 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 
 /// What happens to one request: the scripted fault first, then the bucket, then chance.
 fn decide(shared: &Shared, request: &[u8]) -> Option<Fault> {
-    let mut state = shared
-        .state
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
     let state = &mut *state;
     let mut fault = None;
     if let Some(index) = state
@@ -395,7 +392,11 @@ fn fault_response(flavor: Flavor, fault: Fault, request: &[u8]) -> (Vec<u8>, boo
         }
         Flavor::Aws => {
             let (status, code, message) = match fault {
-                Fault::Throttle => ("429 Too Many Requests", "ThrottlingException", "Rate exceeded"),
+                Fault::Throttle => (
+                    "429 Too Many Requests",
+                    "ThrottlingException",
+                    "Rate exceeded",
+                ),
                 Fault::Unavailable => (
                     "503 Service Unavailable",
                     "ServiceUnavailableException",
@@ -465,7 +466,8 @@ fn fault_response(flavor: Flavor, fault: Fault, request: &[u8]) -> (Vec<u8>, boo
 
 #[test]
 fn a_forwarded_request_asks_upstream_to_close() {
-    let request = b"POST / HTTP/1.1\r\nHost: a\r\nconnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi";
+    let request =
+        b"POST / HTTP/1.1\r\nHost: a\r\nconnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi";
     assert_eq!(
         closing(request),
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi".to_vec()
@@ -481,7 +483,10 @@ fn throttling_is_answered_as_iam_answers_it() {
     );
     let response = String::from_utf8(response).expect("text");
     assert!(keep_alive);
-    assert!(response.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{response}");
+    assert!(
+        response.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{response}"
+    );
     assert!(
         response.contains(
             "<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>"
