@@ -210,11 +210,7 @@ fn main() {
         .build()
         .expect("runtime");
     let moto = moto::Moto::start();
-    let upstream = moto
-        .endpoint()
-        .trim_start_matches("http://")
-        .parse()
-        .expect("moto listens on a socket address");
+    let upstream = moto.address();
     let config = FaultConfig {
         bucket: Some(Bucket { rate, burst }),
         // The faults split about evenly between 500, 503 and resets.

@@ -38,11 +38,7 @@ async fn moto_behind_proxy() -> Option<(Moto, FaultProxy)> {
     let moto = tokio::task::spawn_blocking(Moto::start)
         .await
         .expect("moto starts");
-    let upstream = moto
-        .endpoint()
-        .trim_start_matches("http://")
-        .parse()
-        .expect("moto listens on a socket address");
+    let upstream = moto.address();
     let proxy = FaultProxy::start(upstream, FaultConfig::transparent(Flavor::Aws)).await;
     Some((moto, proxy))
 }

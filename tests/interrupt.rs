@@ -119,11 +119,7 @@ async fn apply_cut_off_from_aws_reports_what_was_done_and_a_rerun_converges() {
     let moto = tokio::task::spawn_blocking(Moto::start)
         .await
         .expect("moto starts");
-    let upstream = moto
-        .endpoint()
-        .trim_start_matches("http://")
-        .parse()
-        .expect("moto listens on a socket address");
+    let upstream = moto.address();
     let proxy = Proxy::start(upstream).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("access.yaml");
