@@ -36,13 +36,13 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     /// For the AWS writes of apply: bounded by time only (IAM's propagation delay after a
-    /// create can take several seconds); a dropped connection is not retried here (the SDK
-    /// retries it where that is safe).
+    /// create can take several seconds); a dropped connection up to 3 attempts (each of them
+    /// is the SDK's own few attempts).
     pub fn aws() -> Self {
         RetryPolicy {
             max_elapsed: Duration::from_secs(60),
             max_attempts: u32::MAX,
-            max_transport_attempts: 1,
+            max_transport_attempts: 3,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(10),
         }

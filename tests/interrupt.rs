@@ -4,8 +4,6 @@
 //! the line is back a second apply converges.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Output;
 
 use crate::moto::Moto;
 use crate::support::binary::{self, shown};
@@ -44,13 +42,6 @@ iam:
         ));
     }
     yaml
-}
-
-fn accessctl(args: &[&str], endpoint: &str, dir: &Path) -> Output {
-    // No clusters are declared: nothing reads the kubeconfig, and no real one may be reached.
-    let mut command = binary::command(endpoint, &dir.join("no-kubeconfig"));
-    command.env("HOME", dir);
-    binary::run(command, args)
 }
 
 /// The report of a failed apply, read from its stderr.
@@ -118,19 +109,6 @@ async fn moto_users(moto: &Moto) -> BTreeSet<String> {
     users
 }
 
-/// Runs the blocking binary off the runtime, which the proxy needs.
-async fn run(args: &[&str], endpoint: &str, dir: &Path) -> Output {
-    let args: Vec<String> = args.iter().map(|arg| (*arg).to_string()).collect();
-    let endpoint = endpoint.to_string();
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        accessctl(&args, &endpoint, &dir)
-    })
-    .await
-    .expect("accessctl task")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_cut_off_from_aws_reports_what_was_done_and_a_rerun_converges() {
     // The proxy sits in front of moto's plain HTTP; the binary cannot be pointed at a real
@@ -141,11 +119,7 @@ async fn apply_cut_off_from_aws_reports_what_was_done_and_a_rerun_converges() {
     let moto = tokio::task::spawn_blocking(Moto::start)
         .await
         .expect("moto starts");
-    let upstream = moto
-        .endpoint()
-        .trim_start_matches("http://")
-        .parse()
-        .expect("moto listens on a socket address");
+    let upstream = moto.address();
     let proxy = Proxy::start(upstream).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("access.yaml");
@@ -156,7 +130,7 @@ async fn apply_cut_off_from_aws_reports_what_was_done_and_a_rerun_converges() {
     // (CREATED_BEFORE_CUT + 1)th CreateUser and lasts until restore, so the SDK's own
     // retries of the connection errors (standard mode, 3 attempts) all meet a reset too.
     proxy.cut_after(CREATED_BEFORE_CUT, "Action=CreateUser&");
-    let failed = run(
+    let failed = binary::run_iam_only(
         &["apply", "-f", &file, "--auto-approve", "--parallelism", "2"],
         &proxy.endpoint(),
         dir.path(),
@@ -244,7 +218,7 @@ async fn apply_cut_off_from_aws_reports_what_was_done_and_a_rerun_converges() {
     );
 
     proxy.restore();
-    let rerun = run(
+    let rerun = binary::run_iam_only(
         &["apply", "-f", &file, "--auto-approve"],
         &proxy.endpoint(),
         dir.path(),
@@ -268,7 +242,7 @@ async fn apply_cut_off_from_aws_reports_what_was_done_and_a_rerun_converges() {
         "{}",
         shown(&rerun)
     );
-    let planned = run(
+    let planned = binary::run_iam_only(
         &["plan", "-f", &file, "--detailed-exitcode"],
         &proxy.endpoint(),
         dir.path(),

@@ -19,6 +19,7 @@ mod eks_access;
 mod eks_read;
 mod eks_server;
 mod examples;
+mod faults;
 mod first_hour;
 mod iam_apply;
 mod import;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -47,10 +48,23 @@ pub fn http_client() -> SharedHttpClient {
         .build_https()
 }
 
+/// The SDK's retries: adaptive mode (standard retries with client-side rate limiting: once AWS
+/// throttles, every client of the process slows its sending to the rate AWS accepts instead of
+/// retrying in a storm), unless `AWS_RETRY_MODE` or `AWS_MAX_ATTEMPTS` choose otherwise.
+fn sdk_retries(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<RetryConfig> {
+    let chosen = ["AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]
+        .into_iter()
+        .any(|name| env(name).is_some());
+    (!chosen).then(RetryConfig::adaptive)
+}
+
 /// The standard chain with `options` applied and the ring HTTPS client; `load()` it, or add test
 /// settings first.
 pub fn loader(options: &AwsOptions) -> ConfigLoader {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client());
+    if let Some(retries) = sdk_retries(|name| std::env::var_os(name)) {
+        loader = loader.retry_config(retries);
+    }
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }
@@ -350,6 +364,22 @@ mod tests {
                 .starts_with("`sts:GetCallerIdentity` failed: no AWS credentials found")
         );
         assert!(error.hint().contains("aws sso login"));
+    }
+
+    #[tokio::test]
+    async fn the_sdk_retries_in_adaptive_mode_unless_the_environment_chooses() {
+        let config = loader(&AwsOptions::default())
+            .region(Region::from_static("us-east-1"))
+            .test_credentials()
+            .load()
+            .await;
+        let retries = config.retry_config().expect("a retry configuration");
+        assert_eq!(retries.mode(), aws_config::retry::RetryMode::Adaptive);
+        assert_eq!(retries.max_attempts(), 3);
+        assert!(
+            sdk_retries(|name| (name == "AWS_RETRY_MODE").then(|| "standard".into())).is_none()
+        );
+        assert!(sdk_retries(|name| (name == "AWS_MAX_ATTEMPTS").then(|| "5".into())).is_none());
     }
 
     #[test]

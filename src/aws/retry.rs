@@ -1,10 +1,16 @@
 //! Retries for the AWS writes of apply, on the one engine of [`crate::retry`]: throttling
-//! (an HTTP 429 included, its `Retry-After` honoured) and IAM's eventual consistency (an
-//! object created a moment ago not yet visible to the next call), within the policy's time
-//! bound. Every other error fails at once: retrying cannot fix it.
+//! (an HTTP 429 included, its `Retry-After` honoured), AWS' own server errors (500 and 503
+//! answers), dropped connections (a few attempts) and IAM's eventual consistency (an object
+//! created a moment ago not yet visible to the next call), within the policy's time bound.
+//! Every other error fails at once: retrying cannot fix it.
 //!
-//! The SDK's own retries stay on underneath; this layer covers what they give up on (a long
-//! throttling burst) and what they never retry (`NoSuchEntity`, "Invalid principal").
+//! The SDK's own retries stay on underneath (adaptive mode: [`crate::aws::config`]); this layer
+//! covers what they give up on (a long throttling burst, server errors or resets outlasting its
+//! three attempts or its retry quota) and what they never retry (`NoSuchEntity`, "Invalid
+//! principal"). Server errors and dropped connections are retried as the SDK retries them, for
+//! every call: a fault answered before the service acted is safe to retry, and a create the
+//! service did carry out fails on its retry with `EntityAlreadyExists`, so the report never
+//! calls done what was not.
 //! [`AwsCalls`] is the one `call` wrapper the IAM and EKS executors put each SDK call in.
 
 use std::error::Error as StdError;
@@ -24,6 +30,10 @@ use super::{AwsError, ErrorKind};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transient {
     Throttled,
+    /// AWS answered with an internal error or said it is unavailable (HTTP 500, 503).
+    ServerError,
+    /// The connection failed or was dropped before an answer came.
+    Dropped,
     /// IAM has not yet propagated an object created earlier in this apply.
     NotYetVisible,
 }
@@ -34,12 +44,27 @@ pub enum Transient {
 pub fn transient(error: &AwsError, fresh: bool) -> Option<Transient> {
     match &error.kind {
         ErrorKind::Throttled => Some(Transient::Throttled),
+        ErrorKind::Service(code) if is_server_error(code) => Some(Transient::ServerError),
+        ErrorKind::Unreachable => Some(Transient::Dropped),
         ErrorKind::NotFound if fresh => Some(Transient::NotYetVisible),
         ErrorKind::Service(code) if fresh && names_unseen_principal(code, &error.message) => {
             Some(Transient::NotYetVisible)
         }
         _ => None,
     }
+}
+
+/// The codes of AWS' own failures (HTTP 500 and 503): IAM's and the common ones, EKS' REST
+/// ones. The SDK retries them too, a few times.
+fn is_server_error(code: &str) -> bool {
+    matches!(
+        code,
+        "InternalFailure"
+            | "ServiceFailure"
+            | "ServiceUnavailable"
+            | "ServerException"
+            | "ServiceUnavailableException"
+    )
 }
 
 /// Whether a service error says a principal does not exist, as IAM and EKS say of one IAM
@@ -66,7 +91,8 @@ fn verdict((error, retry_after): &Attempted, fresh: bool) -> Verdict {
     match transient(error, fresh) {
         None => Verdict::Fail,
         Some(Transient::Throttled) => retry_after.map_or(Verdict::Retry, Verdict::RetryAfter),
-        Some(Transient::NotYetVisible) => Verdict::Retry,
+        Some(Transient::NotYetVisible | Transient::ServerError) => Verdict::Retry,
+        Some(Transient::Dropped) => Verdict::Transport,
     }
 }
 
@@ -352,6 +378,29 @@ mod tests {
             None
         );
         assert_eq!(transient(&error(ErrorKind::AccessDenied, ""), true), None);
+    }
+
+    #[test]
+    fn server_errors_and_dropped_connections_are_retried_but_not_other_failures() {
+        for code in [
+            "InternalFailure",
+            "ServiceFailure",
+            "ServiceUnavailable",
+            "ServerException",
+        ] {
+            let failed = error(ErrorKind::Service(code.into()), "");
+            assert_eq!(transient(&failed, false), Some(Transient::ServerError));
+            assert_eq!(verdict(&(failed, None), false), Verdict::Retry);
+        }
+        let dropped = error(ErrorKind::Unreachable, "connection reset");
+        assert_eq!(verdict(&(dropped, None), false), Verdict::Transport);
+        // An emulator's or a proxy's 500 that is no AWS answer is not AWS failing.
+        let not_aws = error(ErrorKind::NotAws { status: 500 }, "");
+        assert_eq!(verdict(&(not_aws, None), false), Verdict::Fail);
+        assert_eq!(
+            verdict(&(error(ErrorKind::Timeout, ""), None), false),
+            Verdict::Fail
+        );
     }
 
     #[test]

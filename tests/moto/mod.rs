@@ -134,6 +134,11 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// `127.0.0.1:PORT`, for a proxy in front of the server.
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
     /// SDK configuration aimed at this server: explicit endpoint, dummy credentials, the ring
     /// HTTPS client accessctl uses in production.
     pub fn sdk_config(&self) -> SdkConfig {

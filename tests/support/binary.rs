@@ -33,6 +33,17 @@ pub fn run(mut command: Command, args: &[&str]) -> Output {
     command.args(args).output().expect("accessctl runs")
 }
 
+/// `accessctl ARGS` for an IAM-only file (no clusters: nothing reads the kubeconfig, and no real
+/// one may be reached) against `aws_endpoint`, with `dir` as HOME, on a blocking thread: for
+/// tests whose runtime serves a proxy in front of moto.
+pub async fn run_iam_only(args: &[&str], aws_endpoint: &str, dir: &Path) -> Output {
+    let mut command = self::command(aws_endpoint, &dir.join("no-kubeconfig"));
+    command.env("HOME", dir).args(args);
+    tokio::task::spawn_blocking(move || command.output().expect("accessctl runs"))
+        .await
+        .expect("accessctl task")
+}
+
 /// Exit code, stdout and stderr, for assertion messages.
 pub fn shown(output: &Output) -> String {
     format!(

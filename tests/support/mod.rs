@@ -10,6 +10,7 @@
 
 pub mod aws_auth_campaign;
 pub mod binary;
+pub mod faults;
 pub mod kube_server;
 pub mod oracle;
 pub mod proxy;

@@ -193,7 +193,7 @@ fn trips(shared: &Shared, request: &[u8]) -> bool {
 
 /// The next whole request (head and `Content-Length` body) from `reader`; `None` at a clean
 /// end of stream. `buffer` keeps what was read past the request.
-async fn next_request(
+pub(super) async fn next_request(
     reader: &mut (impl AsyncRead + Unpin),
     buffer: &mut Vec<u8>,
 ) -> io::Result<Option<Vec<u8>>> {
@@ -245,13 +245,13 @@ fn content_length(head: &[u8]) -> io::Result<usize> {
     Ok(length)
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack
         .windows(needle.len())
         .position(|window| window == needle)
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(super) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     find(haystack, needle).is_some()
 }
 
