@@ -138,8 +138,8 @@ fn render_route(out: &mut String, route: &Route) {
         };
         let _ = writeln!(out, "    {heading}:");
         for grant in grants {
-            let note = if grant.approximated {
-                " (approximated)"
+            let note = if grant.unpublished {
+                " (AWS does not publish its rules)"
             } else {
                 ""
             };
