@@ -74,6 +74,18 @@ struct Question {
 }
 
 const NAMESPACES: [&str; 2] = ["ns1", "ns2"];
+/// Verbs of rules; of requests, all but `*`.
+const VERBS: &[&str] = &[
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "delete",
+    "impersonate",
+    "post",
+    "*",
+];
 const AGGREGATE_LABELS: [&str; 3] = [
     "example.com/aggregate-to-mine",
     "rbac.authorization.k8s.io/aggregate-to-view",
@@ -93,8 +105,18 @@ fn rule() -> impl Strategy<Value = TestRule> {
         some_of(&["", "apps", "example.com", "*"], 2),
         some_of(
             &[
-                "pods", "pods/log", "pods/exec", "*/log", "*/status", "pods/*", "deployments",
-                "deployments/scale", "secrets", "widgets", "nodes", "*",
+                "pods",
+                "pods/log",
+                "pods/exec",
+                "*/log",
+                "*/status",
+                "pods/*",
+                "deployments",
+                "deployments/scale",
+                "secrets",
+                "widgets",
+                "nodes",
+                "*",
             ],
             3,
         ),
@@ -102,7 +124,7 @@ fn rule() -> impl Strategy<Value = TestRule> {
             3 => Just(Vec::new()),
             1 => some_of(&["a", "b"], 2),
         ],
-        some_of(&["get", "list", "watch", "create", "update", "delete", "impersonate", "*"], 3),
+        some_of(VERBS, 3),
     )
         .prop_map(|(groups, resources, names, verbs)| TestRule {
             groups,
@@ -113,7 +135,16 @@ fn rule() -> impl Strategy<Value = TestRule> {
         });
     let url_rule = (
         some_of(
-            &["/healthz", "/healthz/*", "/api*", "/apis/*", "*", "/version", "/logs/", "/metrics"],
+            &[
+                "/healthz",
+                "/healthz/*",
+                "/api*",
+                "/apis/*",
+                "*",
+                "/version",
+                "/logs/",
+                "/metrics",
+            ],
             2,
         ),
         some_of(&["get", "post", "*"], 2),
@@ -203,20 +234,22 @@ fn binding(index: usize) -> impl Strategy<Value = TestBinding> {
         pick(&["r0", "r1", "missing"]),
         prop::sample::subsequence(SUBJECTS, 1..=3),
     )
-        .prop_map(move |(namespace, cluster_role, cluster_ref, role_ref, subjects)| {
-            let role_is_cluster_role = namespace.is_none() || cluster_role;
-            TestBinding {
-                name: format!("b{index}"),
-                namespace: namespace.map(str::to_string),
-                role_is_cluster_role,
-                role: if role_is_cluster_role {
-                    cluster_ref.to_string()
-                } else {
-                    role_ref.to_string()
-                },
-                subjects: subjects.to_vec(),
-            }
-        })
+        .prop_map(
+            move |(namespace, cluster_role, cluster_ref, role_ref, subjects)| {
+                let role_is_cluster_role = namespace.is_none() || cluster_role;
+                TestBinding {
+                    name: format!("b{index}"),
+                    namespace: namespace.map(str::to_string),
+                    role_is_cluster_role,
+                    role: if role_is_cluster_role {
+                        cluster_ref.to_string()
+                    } else {
+                        role_ref.to_string()
+                    },
+                    subjects: subjects.to_vec(),
+                }
+            },
+        )
 }
 
 fn estate() -> impl Strategy<Value = Estate> {
@@ -260,21 +293,23 @@ fn question() -> impl Strategy<Value = Question> {
         ),
     );
     (
-        pick(&["u1", "u2", "system:serviceaccount:ns1:sa", "system:anonymous"]),
+        pick(&[
+            "u1",
+            "u2",
+            "system:serviceaccount:ns1:sa",
+            "system:anonymous",
+        ]),
         prop::sample::subsequence(
-            &["g1", "g2", "system:masters", "system:unauthenticated", "system:authenticated"][..],
+            &[
+                "g1",
+                "g2",
+                "system:masters",
+                "system:unauthenticated",
+                "system:authenticated",
+            ][..],
             0..=2,
         ),
-        pick(&[
-            "get",
-            "list",
-            "watch",
-            "create",
-            "update",
-            "delete",
-            "impersonate",
-            "post",
-        ]),
+        pick(&VERBS[..8]),
         resource,
         pick(&[
             "/healthz",
@@ -370,7 +405,8 @@ fn string_map(value: &Value) -> BTreeMap<String, String> {
 impl Reference {
     /// The objects a v1.32 API server serves before anyone adds one (the data files).
     fn kubernetes_1_32() -> Reference {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/insight/rbac/data/kubernetes-1.32");
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/insight/rbac/data/kubernetes-1.32");
         let mut reference = Reference::default();
         for file in [
             "cluster-roles.json",
@@ -469,17 +505,24 @@ impl Reference {
                 .collect(),
             selectors: role.aggregation.clone(),
         };
-        for role in &estate.cluster_roles {
-            reference.cluster_roles.insert(role.name.clone(), convert(role));
-        }
-        for (namespace, role) in &estate.roles {
-            reference
+        reference.cluster_roles.extend(
+            estate
+                .cluster_roles
+                .iter()
+                .map(|role| (role.name.clone(), convert(role))),
+        );
+        reference.roles.extend(
+            estate
                 .roles
-                .insert((namespace.clone(), role.name.clone()), convert(role));
-        }
+                .iter()
+                .map(|(namespace, role)| ((namespace.clone(), role.name.clone()), convert(role))),
+        );
         for binding in &estate.bindings {
             reference.bindings.insert(
-                (binding.namespace.clone().unwrap_or_default(), binding.name.clone()),
+                (
+                    binding.namespace.clone().unwrap_or_default(),
+                    binding.name.clone(),
+                ),
                 RefBinding {
                     namespace: binding.namespace.clone(),
                     cluster_role: binding.role_is_cluster_role,
@@ -547,9 +590,7 @@ impl Reference {
         let mut groups: BTreeSet<&str> = question.groups.iter().copied().collect();
         // "Authenticating": every authenticated user is in system:authenticated — the API
         // server adds it unless the user is anonymous or already says which it is.
-        if question.username != "system:anonymous"
-            && !groups.contains("system:unauthenticated")
-        {
+        if question.username != "system:anonymous" && !groups.contains("system:unauthenticated") {
             groups.insert("system:authenticated");
         }
         if groups.contains("system:masters") {
@@ -561,17 +602,21 @@ impl Reference {
             None => None,
         };
         for binding in self.bindings.values() {
-            let bound = binding.subjects.iter().any(|(kind, name, namespace)| match kind.as_str() {
-                "User" => name == question.username,
-                "Group" => groups.contains(name.as_str()),
-                _ => {
-                    let namespace = namespace
-                        .clone()
-                        .or_else(|| binding.namespace.clone())
-                        .unwrap_or_default();
-                    question.username == format!("system:serviceaccount:{namespace}:{name}")
-                }
-            });
+            let bound =
+                binding
+                    .subjects
+                    .iter()
+                    .any(|(kind, name, namespace)| match kind.as_str() {
+                        "User" => name == question.username,
+                        "Group" => groups.contains(name.as_str()),
+                        _ => {
+                            let namespace = namespace
+                                .clone()
+                                .or_else(|| binding.namespace.clone())
+                                .unwrap_or_default();
+                            question.username == format!("system:serviceaccount:{namespace}:{name}")
+                        }
+                    });
             if !bound {
                 continue;
             }
@@ -586,7 +631,10 @@ impl Reference {
                     .map(|rules| rules.iter().cloned().collect())
                     .unwrap_or_default()
             } else {
-                let key = (binding.namespace.clone().unwrap_or_default(), binding.role.clone());
+                let key = (
+                    binding.namespace.clone().unwrap_or_default(),
+                    binding.role.clone(),
+                );
                 self.roles
                     .get(&key)
                     .map(|role| role.rules.clone())
@@ -602,7 +650,11 @@ impl Reference {
 
 /// "Referring to resources" and "Referring to subjects" of the RBAC documentation.
 fn rule_allows(rule: &RefRule, question: &Question) -> bool {
-    if !rule.verbs.iter().any(|verb| verb == "*" || verb == question.verb) {
+    if !rule
+        .verbs
+        .iter()
+        .any(|verb| verb == "*" || verb == question.verb)
+    {
         return false;
     }
     let Some((group, resource, subresource, name)) = question.resource else {
@@ -686,7 +738,9 @@ fn model_role(role: &TestRole) -> RbacRole {
 fn model_cluster(estate: &Estate) -> Cluster {
     let mut cluster = Cluster::default();
     for role in &estate.cluster_roles {
-        cluster.cluster_roles.insert(role.name.clone(), model_role(role));
+        cluster
+            .cluster_roles
+            .insert(role.name.clone(), model_role(role));
     }
     for (namespace, role) in &estate.roles {
         cluster
@@ -725,7 +779,9 @@ fn model_cluster(estate: &Estate) -> Cluster {
                     .insert(format!("{namespace}/{}", binding.name), model);
             }
             None => {
-                cluster.cluster_role_bindings.insert(binding.name.clone(), model);
+                cluster
+                    .cluster_role_bindings
+                    .insert(binding.name.clone(), model);
             }
         }
     }
@@ -870,7 +926,10 @@ async fn accessctl_decides_as_subject_access_review() {
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                 answer = subject_access_review(&client, &question).await;
             }
-            assert_eq!(answer, expected, "round {round}: {question:?}\nin {scoped:#?}");
+            assert_eq!(
+                answer, expected,
+                "round {round}: {question:?}\nin {scoped:#?}"
+            );
         }
     }
 }
@@ -921,7 +980,10 @@ fn scope_question(
 ) -> Question {
     let leak = |value: String| -> &'static str { Box::leak(value.into_boxed_str()) };
     let scoped_user = match question.username.strip_prefix("system:serviceaccount:ns1:") {
-        Some(account) => leak(format!("system:serviceaccount:{}:{account}", namespace("ns1"))),
+        Some(account) => leak(format!(
+            "system:serviceaccount:{}:{account}",
+            namespace("ns1")
+        )),
         None if question.username.starts_with("system:") => question.username,
         None => leak(name(question.username)),
     };
@@ -930,11 +992,21 @@ fn scope_question(
         groups: question
             .groups
             .iter()
-            .map(|g| if g.starts_with("system:") { *g } else { leak(name(g)) })
+            .map(|g| {
+                if g.starts_with("system:") {
+                    *g
+                } else {
+                    leak(name(g))
+                }
+            })
             .collect(),
-        namespace: question
-            .namespace
-            .map(|ns| if ns == "kube-system" { ns } else { leak(namespace(ns)) }),
+        namespace: question.namespace.map(|ns| {
+            if ns == "kube-system" {
+                ns
+            } else {
+                leak(namespace(ns))
+            }
+        }),
         ..question.clone()
     }
 }
@@ -967,8 +1039,10 @@ fn objects(estate: &Estate) -> Vec<Value> {
         objects.push(object);
     }
     for (namespace, role) in &estate.roles {
-        objects.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": {"name": role.name, "namespace": namespace}, "rules": rules(role)}));
+        objects.push(
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": role.name, "namespace": namespace}, "rules": rules(role)}),
+        );
     }
     for binding in &estate.bindings {
         let subjects: Vec<Value> = binding
@@ -979,7 +1053,11 @@ fn objects(estate: &Estate) -> Vec<Value> {
                 _ => json!({"kind": kind, "name": name, "apiGroup": "rbac.authorization.k8s.io"}),
             })
             .collect();
-        let kind = if binding.role_is_cluster_role { "ClusterRole" } else { "Role" };
+        let kind = if binding.role_is_cluster_role {
+            "ClusterRole"
+        } else {
+            "Role"
+        };
         let mut object = json!({"apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": if binding.namespace.is_some() { "RoleBinding" } else { "ClusterRoleBinding" },
             "metadata": {"name": binding.name},

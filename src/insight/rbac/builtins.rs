@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 
 use crate::model::{
-    AggregationRule, Binding, Meta, PolicyRule, RbacRole, RoleRef, RoleRefKind, Subject,
+    AggregationRule, Binding, Cluster, Meta, PolicyRule, RbacRole, RoleRef, RoleRefKind, Subject,
 };
 
 /// The Kubernetes version whose built-in RBAC a cluster is taken to have when nothing says
@@ -32,16 +32,9 @@ const KUBERNETES_VERSIONS: &[(&str, [&str; 3])] = &[(
 
 const EKS_ACCESS_POLICIES: &str = include_str!("data/eks-access-policies.json");
 
-/// The built-in RBAC objects of one Kubernetes version, keyed as in [`crate::model::Cluster`].
-#[derive(Debug, Default)]
-pub struct Builtins {
-    pub cluster_roles: BTreeMap<String, RbacRole>,
-    /// By `namespace/name`.
-    pub roles: BTreeMap<String, RbacRole>,
-    pub cluster_role_bindings: BTreeMap<String, Binding>,
-    /// By `namespace/name`.
-    pub role_bindings: BTreeMap<String, Binding>,
-}
+/// The built-in RBAC objects of one Kubernetes version, held as a cluster with only those
+/// (its ClusterRoles, Roles, ClusterRoleBindings and RoleBindings).
+pub type Builtins = Cluster;
 
 /// `kubectl get … -o json` of RBAC objects: what the model needs of each.
 #[derive(Deserialize)]
@@ -166,7 +159,10 @@ pub fn default_kubernetes() -> &'static Builtins {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccessPolicies {
-    #[allow(dead_code, reason = "kept in the file for the reader: where the rules come from")]
+    #[allow(
+        dead_code,
+        reason = "kept in the file for the reader: where the rules come from"
+    )]
     source: String,
     policies: BTreeMap<String, Vec<PolicyRule>>,
     unpublished: BTreeSet<String>,

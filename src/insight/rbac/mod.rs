@@ -167,39 +167,31 @@ pub fn grants(
     grants
 }
 
-/// (the namespace of a RoleBinding, its name, the binding), ClusterRoleBindings first.
+/// (the namespace of a RoleBinding, its name, the binding).
 type BindingItem<'c> = (Option<&'c str>, &'c str, &'c Binding);
 
-fn binding_items<'c>(
-    cluster_role_bindings: &'c BTreeMap<String, Binding>,
-    role_bindings: &'c BTreeMap<String, Binding>,
-) -> impl Iterator<Item = BindingItem<'c>> {
-    let cluster_wide = cluster_role_bindings
+/// Every binding of the cluster (of the state, not the built-in ones), ClusterRoleBindings
+/// first.
+pub fn bindings(cluster: &Cluster) -> impl Iterator<Item = BindingItem<'_>> {
+    let cluster_wide = cluster
+        .cluster_role_bindings
         .iter()
         .map(|(name, binding)| (None, name.as_str(), binding));
-    let namespaced = role_bindings.iter().map(|(key, binding)| {
+    let namespaced = cluster.role_bindings.iter().map(|(key, binding)| {
         let (namespace, name) = key.split_once('/').unwrap_or(("default", key));
         (Some(namespace), name, binding)
     });
     cluster_wide.chain(namespaced)
 }
 
-/// Every binding of the state's cluster (not the built-in ones).
-pub fn bindings(cluster: &Cluster) -> impl Iterator<Item = BindingItem<'_>> {
-    binding_items(&cluster.cluster_role_bindings, &cluster.role_bindings)
-}
-
 /// The built-in bindings the state does not hold under the same name.
 fn builtin_bindings<'c>(cluster: &'c Cluster) -> impl Iterator<Item = BindingItem<'c>> + 'c {
-    let builtins = default_kubernetes();
-    binding_items(&builtins.cluster_role_bindings, &builtins.role_bindings).filter(
-        move |(namespace, name, _)| match namespace {
-            None => !cluster.cluster_role_bindings.contains_key(*name),
-            Some(namespace) => !cluster
-                .role_bindings
-                .contains_key(&format!("{namespace}/{name}")),
-        },
-    )
+    bindings(default_kubernetes()).filter(move |(namespace, name, _)| match namespace {
+        None => !cluster.cluster_role_bindings.contains_key(*name),
+        Some(namespace) => !cluster
+            .role_bindings
+            .contains_key(&format!("{namespace}/{name}")),
+    })
 }
 
 /// Is this binding one of Kubernetes' own (not in the state, or the state's copy of it)?
@@ -344,7 +336,11 @@ pub fn cluster_role_rules(cluster: &Cluster, name: &str) -> Vec<PolicyRule> {
 }
 
 /// `visiting`: the aggregated roles being resolved, so that a cycle ends.
-fn aggregated(cluster: &Cluster, name: &str, visiting: &mut BTreeSet<String>) -> BTreeSet<PolicyRule> {
+fn aggregated(
+    cluster: &Cluster,
+    name: &str,
+    visiting: &mut BTreeSet<String>,
+) -> BTreeSet<PolicyRule> {
     let Some(role) = cluster_role(cluster, name) else {
         return BTreeSet::new();
     };
