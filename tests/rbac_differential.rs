@@ -34,13 +34,15 @@ struct TestRule {
     verbs: Vec<&'static str>,
 }
 
+/// A label selector as (matchLabels, keys that must exist).
+type Selector = (BTreeMap<String, String>, Vec<String>);
+
 #[derive(Clone, Debug)]
 struct TestRole {
     name: String,
     labels: BTreeMap<String, String>,
     rules: Vec<TestRule>,
-    /// Selectors as (matchLabels, keys that must exist).
-    aggregation: Option<Vec<(BTreeMap<String, String>, Vec<String>)>>,
+    aggregation: Option<Vec<Selector>>,
 }
 
 #[derive(Clone, Debug)]
@@ -356,8 +358,7 @@ struct RefRule {
 struct RefRole {
     labels: BTreeMap<String, String>,
     rules: Vec<RefRule>,
-    /// (matchLabels, keys that must exist, keys with `In` values)
-    selectors: Option<Vec<(BTreeMap<String, String>, Vec<String>)>>,
+    selectors: Option<Vec<Selector>>,
 }
 
 #[derive(Clone, Debug)]
