@@ -54,15 +54,6 @@ impl Identity {
             || (self.username != ANONYMOUS_USER && !self.groups.contains(UNAUTHENTICATED_GROUP))
     }
 
-    /// Its groups as the authorizer sees them: `system:authenticated` added when it applies.
-    pub fn effective_groups(&self) -> BTreeSet<&str> {
-        let mut groups: BTreeSet<&str> = self.groups.iter().map(String::as_str).collect();
-        if self.is_authenticated() {
-            groups.insert(AUTHENTICATED_GROUP);
-        }
-        groups
-    }
-
     fn has_group(&self, group: &str) -> bool {
         self.groups.contains(group) || (group == AUTHENTICATED_GROUP && self.is_authenticated())
     }
