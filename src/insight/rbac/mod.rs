@@ -175,29 +175,25 @@ pub fn bindings(cluster: &Cluster) -> impl Iterator<Item = BindingItem<'_>> {
     cluster_wide.chain(namespaced)
 }
 
-/// The built-in bindings the state does not hold under the same name.
-fn builtin_bindings<'c>(cluster: &'c Cluster) -> impl Iterator<Item = BindingItem<'c>> + 'c {
-    bindings(default_kubernetes()).filter(move |(namespace, name, _)| match namespace {
-        None => !cluster.cluster_role_bindings.contains_key(*name),
-        Some(namespace) => !cluster
+/// Does `cluster` hold a binding of this name (a RoleBinding: in this namespace)?
+fn holds_binding(cluster: &Cluster, namespace: Option<&str>, name: &str) -> bool {
+    match namespace {
+        None => cluster.cluster_role_bindings.contains_key(name),
+        Some(namespace) => cluster
             .role_bindings
             .contains_key(&format!("{namespace}/{name}")),
-    })
+    }
 }
 
-/// Is this binding one of Kubernetes' own (not in the state, or the state's copy of it)?
+/// The built-in bindings the state does not hold under the same name.
+fn builtin_bindings<'c>(cluster: &'c Cluster) -> impl Iterator<Item = BindingItem<'c>> + 'c {
+    bindings(default_kubernetes())
+        .filter(move |(namespace, name, _)| !holds_binding(cluster, *namespace, name))
+}
+
+/// Is this binding one of Kubernetes' own (not the state's)?
 fn is_builtin_binding(cluster: &Cluster, namespace: Option<&str>, name: &str) -> bool {
-    let builtins = default_kubernetes();
-    match namespace {
-        None => {
-            !cluster.cluster_role_bindings.contains_key(name)
-                && builtins.cluster_role_bindings.contains_key(name)
-        }
-        Some(namespace) => {
-            let key = format!("{namespace}/{name}");
-            !cluster.role_bindings.contains_key(&key) && builtins.role_bindings.contains_key(&key)
-        }
-    }
+    !holds_binding(cluster, namespace, name) && holds_binding(default_kubernetes(), namespace, name)
 }
 
 /// What a binding grants (`namespace`: a RoleBinding's), whoever its subjects are.
