@@ -33,6 +33,7 @@ mod moto;
 mod owned_groups;
 mod pipelines;
 mod planner_properties;
+mod rbac_differential;
 mod schemas;
 mod spec_errors;
 mod support;

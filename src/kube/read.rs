@@ -25,7 +25,7 @@ use super::error::{KubeError, KubeErrorKind};
 use super::{AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, aws_auth};
 use crate::model::{
     AwsAuth, Binding, Cluster, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Meta, Namespace, PolicyRule,
-    RbacRole, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind,
+    RbacRole, RoleRef, RoleRefKind, ServiceAccount, Subject,
 };
 
 /// Up to this many declared-but-not-owned objects of a kind are looked up by GET; more, by one
@@ -78,13 +78,17 @@ pub async fn read_cluster(client: &ClusterClient, desired: &Cluster) -> Result<C
         namespaces: convert(namespaces, |object| Namespace {
             meta: meta(&object.metadata),
         }),
+        // The aggregation rule is not compared: access.yaml cannot declare one, and the
+        // controller's rules are what the authorizer reads.
         cluster_roles: convert(cluster_roles, |object| RbacRole {
             meta: meta(&object.metadata),
             rules: rules(object.rules.as_deref()),
+            aggregation_rule: None,
         }),
         roles: convert(roles, |object| RbacRole {
             meta: meta(&object.metadata),
             rules: rules(object.rules.as_deref()),
+            aggregation_rule: None,
         }),
         cluster_role_bindings: convert(cluster_role_bindings, |object| {
             binding(
@@ -273,34 +277,17 @@ pub fn binding(
     role_ref: &rbac::RoleRef,
     subjects: Option<&[rbac::Subject]>,
 ) -> Binding {
-    let kind = if role_ref.kind == "Role" {
-        RoleRefKind::Role
-    } else {
-        RoleRefKind::ClusterRole
-    };
     Binding {
         meta: meta(metadata),
         role_ref: RoleRef {
-            kind,
+            kind: RoleRefKind::from_api(&role_ref.kind),
             name: role_ref.name.clone(),
         },
         subjects: subjects
             .unwrap_or_default()
             .iter()
             .filter_map(|subject| {
-                let kind = match subject.kind.as_str() {
-                    "User" => SubjectKind::User,
-                    "Group" => SubjectKind::Group,
-                    "ServiceAccount" => SubjectKind::ServiceAccount,
-                    _ => return None,
-                };
-                Some(Subject {
-                    kind,
-                    name: subject.name.clone(),
-                    namespace: (kind == SubjectKind::ServiceAccount)
-                        .then(|| subject.namespace.clone())
-                        .flatten(),
-                })
+                Subject::from_api(&subject.kind, &subject.name, subject.namespace.as_deref())
             })
             .collect(),
     }

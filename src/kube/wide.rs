@@ -13,7 +13,7 @@ use kube::api::{Api, ListParams};
 use super::read::{Scoped, binding, meta, rules};
 use super::{ClusterClient, KubeError};
 use crate::drift::CLUSTER_ADMIN;
-use crate::model::{Binding, Cluster, Namespace, RbacRole, ServiceAccount};
+use crate::model::{AggregationRule, Binding, Cluster, Namespace, RbacRole, ServiceAccount};
 
 async fn list<K: Scoped>(client: &ClusterClient) -> Result<Vec<K>, KubeError> {
     let api: Api<K> = Api::all(client.client().clone());
@@ -36,6 +36,12 @@ fn by_key<K: ResourceExt, T>(objects: &[K], make: impl Fn(&K) -> T) -> BTreeMap<
     objects.iter().map(|o| (key_of(o), make(o))).collect()
 }
 
+/// A ClusterRole's `aggregationRule`: the API's JSON form is the model's.
+fn aggregation_rule(object: &rbac::ClusterRole) -> Option<AggregationRule> {
+    let value = serde_json::to_value(object.aggregation_rule.as_ref()?).ok()?;
+    serde_json::from_value(value).ok()
+}
+
 /// Replaces the Kubernetes objects of `cluster` (as a plan read them) with every one there is.
 pub async fn read_everything(
     client: &ClusterClient,
@@ -55,10 +61,12 @@ pub async fn read_everything(
     cluster.cluster_roles = by_key(&cluster_roles, |o| RbacRole {
         meta: meta(&o.metadata),
         rules: rules(o.rules.as_deref()),
+        aggregation_rule: aggregation_rule(o),
     });
     cluster.roles = by_key(&roles, |o| RbacRole {
         meta: meta(&o.metadata),
         rules: rules(o.rules.as_deref()),
+        aggregation_rule: None,
     });
     cluster.cluster_role_bindings = by_key(&cluster_role_bindings, |o| {
         binding(&o.metadata, &o.role_ref, o.subjects.as_deref())
