@@ -20,8 +20,8 @@ use serde::Serialize;
 
 use crate::model::policy::Effect;
 use crate::model::{
-    AccessKey, Acknowledgement, Binding, Cluster, Iam, IamArn, PolicyDocument, PolicyHolder, RoleRefKind, State,
-    User, arn::eks_access_policy_name,
+    AccessKey, Acknowledgement, Binding, Cluster, Iam, IamArn, PolicyDocument, PolicyHolder,
+    RoleRefKind, State, User, arn::eks_access_policy_name,
 };
 use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
@@ -125,8 +125,7 @@ impl Report {
         unmanaged: Vec<Unmanaged>,
         acknowledgements: &[Acknowledgement],
     ) -> Self {
-        let (unmanaged, acknowledged, acknowledged_gone) =
-            acknowledge(unmanaged, acknowledgements);
+        let (unmanaged, acknowledged, acknowledged_gone) = acknowledge(unmanaged, acknowledgements);
         let plan = &assessment.plan;
         let refused: Vec<Refusal> = assessment
             .refused

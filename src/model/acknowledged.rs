@@ -48,7 +48,10 @@ impl Grant {
         account: Option<&str>,
     ) -> Result<Grant, Unmatchable> {
         let examples = match cluster {
-            None => "`iam.user.NAME`, `iam.role.NAME`, `iam.access-key.USER`, or a user's or role's ARN".to_string(),
+            None => {
+                "`iam.user.NAME`, `iam.role.NAME`, `iam.access-key.USER`, or a user's or role's ARN"
+                    .to_string()
+            }
             Some(name) => format!(
                 "`cluster.{name}.aws-auth[ARN]`, `cluster.{name}.access-entry[ARN]`, `cluster.{name}.clusterrolebinding.NAME`, `cluster.{name}.rolebinding.NAMESPACE/NAME`, or a principal's ARN"
             ),
@@ -193,8 +196,8 @@ mod tests {
         assert!(user.covers(&Address::iam(Kind::User, "alice")));
         assert!(user.covers(&Address::iam(Kind::AccessKey, "alice")));
         assert!(!user.covers(&Address::iam(Kind::Role, "alice")));
-        let role = Grant::parse("arn:aws:iam::1:role/ops/admin", Some("demo"), None)
-            .expect("a role ARN");
+        let role =
+            Grant::parse("arn:aws:iam::1:role/ops/admin", Some("demo"), None).expect("a role ARN");
         assert!(role.covers(&Address::cluster(
             Kind::AwsAuth,
             "demo",

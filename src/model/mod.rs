@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-pub use acknowledged::{Acknowledgement, Grant};
 pub use access_key::{AccessKey, AccessKeys, Destination, Held, KeyRotation, KeyStatus};
+pub use acknowledged::{Acknowledgement, Grant};
 pub use address::{Address, Kind, ParseAddressError};
 pub use arn::{AccountId, Arn, IamArn, parse_arn};
 pub use cluster::*;

@@ -35,8 +35,8 @@ pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use locations::SourceLocation;
 pub use trust::{issuer_hint, unchecked_irsa};
 
-use crate::model::{Acknowledgement, Desired};
 use crate::model::State;
+use crate::model::{Acknowledgement, Desired};
 
 use reader::{Reader, Report, Source};
 

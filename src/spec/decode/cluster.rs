@@ -112,9 +112,7 @@ pub fn decode_cluster(reader: &mut Reader<'_>, name: Text, body: &Node) -> Optio
         .collect();
     let acknowledged = object
         .get("acknowledged")
-        .map(|node| {
-            super::acknowledged(reader, node, &format!("of cluster `{}`", name.value))
-        })
+        .map(|node| super::acknowledged(reader, node, &format!("of cluster `{}`", name.value)))
         .unwrap_or_default();
     Some(ClusterSpec {
         acknowledged,

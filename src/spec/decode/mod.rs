@@ -7,8 +7,8 @@ mod cluster;
 use super::federation;
 use super::node::{Located, Node, NodeValue};
 use super::raw::{
-    AccessKeysSpec, AcknowledgedSpec, DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec, InlineSpec, Pair,
-    PolicySpec, RoleOwn, Spec, Text, TrustSpec, UserOwn,
+    AccessKeysSpec, AcknowledgedSpec, DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec,
+    InlineSpec, Pair, PolicySpec, RoleOwn, Spec, Text, TrustSpec, UserOwn,
 };
 use super::reader::{Object, Owner, Reader};
 use crate::model::access_key::{DEFAULT_GRACE_DAYS, DEFAULT_ROTATE_AFTER_DAYS};
@@ -519,10 +519,7 @@ pub(super) fn acknowledged(
 ) -> Vec<AcknowledgedSpec> {
     let mut items = Vec::new();
     for item in reader.list(node) {
-        let owner = Owner::new(
-            format!("in an acknowledged grant {whose}"),
-            item.location,
-        );
+        let owner = Owner::new(format!("in an acknowledged grant {whose}"), item.location);
         let Some(object) = reader.object(item, owner, &ACKNOWLEDGED_KEYS) else {
             continue;
         };
