@@ -169,7 +169,7 @@ fn acknowledge(
     for finding in found {
         let by = acknowledgements
             .iter()
-            .position(|ack| ack.grant.covers(&finding.address));
+            .position(|ack| ack.covers(&finding.address));
         match by {
             Some(index) => {
                 used[index] = true;

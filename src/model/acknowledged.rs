@@ -135,8 +135,9 @@ impl Grant {
         }
     }
 
-    /// Does this grant name the unmanaged grant at `address`?
-    pub fn covers(&self, address: &Address) -> bool {
+    /// Does this grant name the unmanaged grant at `address` (its scope aside: see
+    /// [`Acknowledgement::covers`])?
+    fn covers(&self, address: &Address) -> bool {
         match self {
             Grant::Address(acknowledged) => acknowledged == address,
             Grant::Principal(arn) if address.cluster.is_some() => {
@@ -181,6 +182,14 @@ pub struct Acknowledgement {
     pub reason: String,
 }
 
+impl Acknowledgement {
+    /// Does this acknowledgement name the unmanaged grant at `address`: in its scope (the
+    /// account, or its cluster), by address or by principal?
+    pub fn covers(&self, address: &Address) -> bool {
+        self.cluster == address.cluster && self.grant.covers(address)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,8 +205,13 @@ mod tests {
         assert!(user.covers(&Address::iam(Kind::User, "alice")));
         assert!(user.covers(&Address::iam(Kind::AccessKey, "alice")));
         assert!(!user.covers(&Address::iam(Kind::Role, "alice")));
-        let role =
-            Grant::parse("arn:aws:iam::1:role/ops/admin", Some("demo"), None).expect("a role ARN");
+        let role = Acknowledgement {
+            cluster: Some("demo".into()),
+            written: "arn:aws:iam::1:role/ops/admin".into(),
+            grant: Grant::parse("arn:aws:iam::1:role/ops/admin", Some("demo"), None)
+                .expect("a role ARN"),
+            reason: "break-glass".into(),
+        };
         assert!(role.covers(&Address::cluster(
             Kind::AwsAuth,
             "demo",
