@@ -14,6 +14,7 @@ mod access_keys;
 mod aws_auth;
 mod aws_read;
 mod cli;
+mod drift;
 mod e2e;
 mod eks_access;
 mod eks_read;
