@@ -333,6 +333,7 @@ fn live_aws_auth() -> impl Strategy<Value = AwsAuth> {
                 entries,
                 managed,
                 resource_version: Some("1".to_string()),
+                warnings: Vec::new(),
             }
         })
 }
@@ -345,6 +346,7 @@ fn desired_aws_auth() -> impl Strategy<Value = AwsAuth> {
             .collect(),
         managed: BTreeSet::new(),
         resource_version: None,
+        warnings: Vec::new(),
     })
 }
 

@@ -76,6 +76,11 @@ pub struct AwsAuth {
     /// Live side only: kept for the compare-and-swap update.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
+    /// Live side only: what EKS reads differently from what the ConfigMap seems to say (a
+    /// list that does not parse, a data key in the wrong case, a repeated ARN, …), for the
+    /// commands that read it to show. Not part of a snapshot.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// Which list of aws-auth an entry lives in.
