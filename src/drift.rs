@@ -263,7 +263,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
             .iter()
             .flat_map(|auth| auth.entries.iter().map(|entry| entry.arn.as_str()))
             .collect();
-        for entry in &auth.entries {
+        for entry in auth.effective() {
             if entry.is_node_role()
                 || declared.contains(entry.arn.as_str())
                 || auth.managed.contains(&entry.arn)

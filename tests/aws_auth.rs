@@ -1,6 +1,6 @@
 //! aws-auth under pressure, through the real binary against the test API server and moto:
-//! hand edits racing accessctl's applies (issue 17.4), and a merged ConfigMap over Kubernetes'
-//! 1 MiB limit refused at plan time (issue 17.5).
+//! hand edits racing accessctl's applies (issue 17.4), a merged ConfigMap over Kubernetes'
+//! 1 MiB limit refused at plan time (issue 17.5), and aws-auth read as EKS reads it (issue 15.3).
 
 use accessctl::model::{AwsAuthEntry, MapKind};
 
@@ -116,4 +116,62 @@ async fn a_merged_aws_auth_over_one_mib_is_refused_at_plan_time() {
         .collect();
     assert!(writes.is_empty(), "{writes:#?}");
     assert_eq!(world.aws_auth(), before);
+}
+
+/// aws-auth as EKS's authenticator reads it (issue 15.3), through the binary: entries whose keys
+/// are spelled `RoLeArN:` / `userARN:` are read (EKS honours them), a `mapusers:` data key is
+/// not (EKS ignores it) and is a warning. Drift lists the hand-made grants; a file declaring
+/// the console user adopts its entry, and the apply leaves one entry for it, every other byte
+/// kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_auth_is_read_as_the_authenticator_reads_it() {
+    if skipped("aws_auth as EKS reads it: seeds the test API server's aws-auth") {
+        return;
+    }
+    let map_roles = format!(
+        "{NODE_ROLE}- RoLeArN: arn:aws:iam::{ACCOUNT}:role/hand-made\n  UsErNaMe: hand-made\n  GROUPS:\n  - viewers\n"
+    );
+    let map_users = format!(
+        "- userARN: arn:aws:iam::{ACCOUNT}:user/console\n  username: console\n  groups:\n  - system:masters\n"
+    );
+    let ignored = format!(
+        "- userarn: arn:aws:iam::{ACCOUNT}:user/ignored\n  username: ignored\n  groups:\n  - system:masters\n"
+    );
+    let world = World::start_with_data(serde_json::json!({
+        "mapRoles": map_roles,
+        "mapUsers": map_users,
+        "mapusers": ignored,
+    }))
+    .await;
+    world.write_file(&access_yaml(&[AwsAuthEntry {
+        kind: MapKind::MapUsers,
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/console"),
+        username: Some("console".to_string()),
+        groups: vec!["system:masters".to_string()],
+    }]));
+
+    let args = ["drift", "-f", "access.yaml"];
+    let drift = world.run(&args).await;
+    assert_eq!(drift.status.code(), Some(2), "{}", shown(&drift));
+    insta::assert_snapshot!("aws-auth-as-eks-reads-it-drift", transcript(&args, &drift));
+
+    let args = ["plan", "-f", "access.yaml", "--adopt"];
+    let plan = world.run(&args).await;
+    // An adoption alone writes only the managed annotation: no change to exit 2 for.
+    assert_eq!(plan.status.code(), Some(0), "{}", shown(&plan));
+    insta::assert_snapshot!("aws-auth-as-eks-reads-it-plan", transcript(&args, &plan));
+
+    let apply = world
+        .run(&["apply", "-f", "access.yaml", "--adopt", "--auto-approve"])
+        .await;
+    assert_eq!(apply.status.code(), Some(0), "{}", shown(&apply));
+    let data = world.aws_auth().data.unwrap_or_default();
+    assert_eq!(data["mapRoles"], map_roles, "not accessctl's: kept byte for byte");
+    assert_eq!(data["mapusers"], ignored, "not accessctl's: kept byte for byte");
+    assert_eq!(
+        data["mapUsers"].matches("user/console").count(),
+        1,
+        "adopted, not added again: {}",
+        data["mapUsers"]
+    );
 }
