@@ -166,8 +166,14 @@ async fn aws_auth_is_read_as_the_authenticator_reads_it() {
         .await;
     assert_eq!(apply.status.code(), Some(0), "{}", shown(&apply));
     let data = world.aws_auth().data.unwrap_or_default();
-    assert_eq!(data["mapRoles"], map_roles, "not accessctl's: kept byte for byte");
-    assert_eq!(data["mapusers"], ignored, "not accessctl's: kept byte for byte");
+    assert_eq!(
+        data["mapRoles"], map_roles,
+        "not accessctl's: kept byte for byte"
+    );
+    assert_eq!(
+        data["mapusers"], ignored,
+        "not accessctl's: kept byte for byte"
+    );
     assert_eq!(
         data["mapUsers"].matches("user/console").count(),
         1,

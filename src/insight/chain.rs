@@ -11,8 +11,8 @@ use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
 use super::rbac::{self, Grant, Identity, Request};
 use crate::model::policy::matching::same_principal;
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Cluster, IamArn, MapKind, State, arn as model_arn,
-    parse_arn,
+    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Cluster, IamArn, MapKind, State,
+    arn as model_arn, parse_arn,
 };
 
 /// How many `sts:AssumeRole` hops are followed from the starting principal.

@@ -97,8 +97,9 @@ fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
         Value::Null => return Ok(read),
         Value::Array(items) => items,
         _ => {
-            read.warnings
-                .push(format!("`{key}` is not a list, so EKS maps nothing from it"));
+            read.warnings.push(format!(
+                "`{key}` is not a list, so EKS maps nothing from it"
+            ));
             return Ok(read);
         }
     };
@@ -290,7 +291,11 @@ fn repeated_arns(entries: &[AwsAuthEntry]) -> Vec<String> {
                 data_key(kind),
                 last.arn,
                 items.len(),
-                if cased { " (ARNs compared without case)" } else { "" }
+                if cased {
+                    " (ARNs compared without case)"
+                } else {
+                    ""
+                }
             ))
         })
         .collect()
@@ -354,7 +359,10 @@ pub fn merge(
                 if writes_here {
                     return Err(AwsAuthError::new(
                         key,
-                        format!("{}; accessctl does not write into a list that does not parse", error.message),
+                        format!(
+                            "{}; accessctl does not write into a list that does not parse",
+                            error.message
+                        ),
                     ));
                 }
                 continue;

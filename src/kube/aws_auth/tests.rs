@@ -239,9 +239,15 @@ fn top_level_keys_are_case_sensitive_and_a_near_miss_is_a_warning() {
         let auth = entries_of(&fixture);
         assert_eq!(auth.entries, Vec::new(), "{roles}");
         let mut expected = vec![
-            format!("`{accounts}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `mapAccounts`?"),
-            format!("`{roles}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `mapRoles`?"),
-            format!("`{users}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `mapUsers`?"),
+            format!(
+                "`{accounts}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `mapAccounts`?"
+            ),
+            format!(
+                "`{roles}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `mapRoles`?"
+            ),
+            format!(
+                "`{users}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `mapUsers`?"
+            ),
         ];
         expected.sort();
         let mut warnings = auth.warnings.clone();
@@ -254,10 +260,7 @@ fn top_level_keys_are_case_sensitive_and_a_near_miss_is_a_warning() {
 /// was good"): a list that is not YAML grants nothing, the others still do.
 #[test]
 fn an_unparseable_list_grants_nothing_and_the_others_still_count() {
-    let auth = entries_of(&[
-        ("mapRoles", "- rolearn: [unclosed\n"),
-        fixtures::VALID[1],
-    ]);
+    let auth = entries_of(&[("mapRoles", "- rolearn: [unclosed\n"), fixtures::VALID[1]]);
     assert_eq!(
         auth.entries,
         vec![user(fixtures::ADMIN, "admin", &["system:masters"])]
