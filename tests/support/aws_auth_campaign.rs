@@ -110,6 +110,13 @@ impl World {
             .expect("waited")
     }
 
+    /// Runs `accessctl ARGS`, checks its exit code, and gives its transcript to pin.
+    pub async fn transcript(&self, args: &[&str], code: i32) -> String {
+        let output = self.run(args).await;
+        assert_eq!(output.status.code(), Some(code), "{}", shown(&output));
+        binary::transcript(args, &output)
+    }
+
     /// The stored aws-auth.
     pub fn aws_auth(&self) -> ConfigMap {
         self.server
