@@ -334,6 +334,7 @@ fn live_aws_auth() -> impl Strategy<Value = AwsAuth> {
                 managed,
                 resource_version: Some("1".to_string()),
                 warnings: Vec::new(),
+                unreadable: BTreeSet::new(),
             }
         })
 }
@@ -347,6 +348,7 @@ fn desired_aws_auth() -> impl Strategy<Value = AwsAuth> {
         managed: BTreeSet::new(),
         resource_version: None,
         warnings: Vec::new(),
+        unreadable: BTreeSet::new(),
     })
 }
 

@@ -20,20 +20,9 @@ use crate::model::aws_auth::authenticator_key;
 pub use crate::model::aws_auth::render_entry;
 #[cfg(test)]
 use crate::model::aws_auth::scalar;
+pub use crate::model::aws_auth::{LISTS, data_key};
 use crate::model::{AWS_AUTH_MANAGED_ANNOTATION, AwsAuth, AwsAuthEntry, MapKind};
 use crate::plan::{Action, Change, Object};
-
-/// The three lists, in the order they are read and written.
-pub const LISTS: [MapKind; 3] = [MapKind::MapRoles, MapKind::MapUsers, MapKind::MapAccounts];
-
-/// The ConfigMap data key of a list.
-pub fn data_key(kind: MapKind) -> &'static str {
-    match kind {
-        MapKind::MapRoles => "mapRoles",
-        MapKind::MapUsers => "mapUsers",
-        MapKind::MapAccounts => "mapAccounts",
-    }
-}
 
 /// aws-auth content accessctl cannot understand.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -64,8 +53,8 @@ struct ListRead {
 /// (`utilyaml.ToJSON`) → `encoding/json` into `[]RoleMapping` / `[]UserMapping`, so entry keys
 /// match case-insensitively, a field of the wrong type is skipped and the rest of the item
 /// kept, and `Validate` (`pkg/config/mapper.go`) drops an item without its ARN; `mapAccounts`
-/// is `yaml.Unmarshal` into `[]string`. `Err` (the YAML error) when the text is not YAML: the
-/// authenticator then maps nothing from this list, and keeps the other lists.
+/// is `yaml.Unmarshal` into `[]string`. `Err` (why) when the text is not YAML, or not a list:
+/// the authenticator then maps nothing from this list, and keeps the other lists.
 fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
     let key = data_key(kind);
     let mut read = ListRead {
@@ -77,7 +66,7 @@ fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
     }
     if kind == MapKind::MapAccounts {
         let accounts: Option<Vec<Option<String>>> =
-            serde_saphyr::from_str(text).map_err(|error| error.to_string())?;
+            serde_saphyr::from_str(text).map_err(not_yaml)?;
         read.entries = accounts
             .unwrap_or_default()
             .into_iter()
@@ -92,16 +81,11 @@ fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
             .collect();
         return Ok(read);
     }
-    let value: Value = serde_saphyr::from_str(text).map_err(|error| error.to_string())?;
+    let value: Value = serde_saphyr::from_str(text).map_err(not_yaml)?;
     let items = match value {
         Value::Null => return Ok(read),
         Value::Array(items) => items,
-        _ => {
-            read.warnings.push(format!(
-                "`{key}` is not a list, so EKS maps nothing from it"
-            ));
-            return Ok(read);
-        }
+        _ => return Err("not a list".to_string()),
     };
     let arn_field = match kind {
         MapKind::MapRoles => "rolearn",
@@ -196,6 +180,16 @@ fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
     Ok(read)
 }
 
+/// Why a list is not YAML, on one line (the parser's message without its snippet).
+fn not_yaml(error: serde_saphyr::Error) -> String {
+    let message = error.to_string();
+    let first = message.lines().next().unwrap_or_default();
+    format!(
+        "not valid YAML ({})",
+        first.strip_prefix("error: ").unwrap_or(first)
+    )
+}
+
 /// Whether a JSON object key decodes into the struct field tagged `field`: encoding/json
 /// takes an exact match or, failing that, one equal under Unicode case folding.
 fn go_field_matches(key: &str, field: &str) -> bool {
@@ -212,7 +206,7 @@ fn go_field_matches(key: &str, field: &str) -> bool {
 fn parse_list(kind: MapKind, text: &str) -> Result<Vec<AwsAuthEntry>, AwsAuthError> {
     read_list(kind, text)
         .map(|read| read.entries)
-        .map_err(|error| AwsAuthError::new(data_key(kind), format!("not valid YAML: {error}")))
+        .map_err(|why| AwsAuthError::new(data_key(kind), why))
 }
 
 /// The ARNs (or account ids) the annotation lists as managed.
@@ -240,6 +234,7 @@ pub fn parse(
 ) -> Result<AwsAuth, AwsAuthError> {
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
+    let mut unreadable = BTreeSet::new();
     for kind in LISTS {
         let key = data_key(kind);
         if let Some(text) = data.get(key) {
@@ -248,9 +243,10 @@ pub fn parse(
                     entries.extend(read.entries);
                     warnings.extend(read.warnings);
                 }
-                Err(error) => warnings.push(format!(
-                    "`{key}` is not valid YAML, so EKS maps nothing from it: {error}"
-                )),
+                Err(why) => {
+                    unreadable.insert(kind);
+                    warnings.push(format!("`{key}` is {why}, so EKS maps nothing from it"));
+                }
             }
         }
         for near in data
@@ -268,6 +264,7 @@ pub fn parse(
         managed: parse_managed(annotations)?,
         resource_version,
         warnings,
+        unreadable,
     })
 }
 

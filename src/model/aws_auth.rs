@@ -39,11 +39,8 @@ impl AwsAuth {
 /// and its entries, rendered as [`render_entry`] renders them.
 pub fn data_size(entries: &[AwsAuthEntry]) -> usize {
     let mut size = 0;
-    for (kind, key) in [
-        (MapKind::MapRoles, "mapRoles"),
-        (MapKind::MapUsers, "mapUsers"),
-        (MapKind::MapAccounts, "mapAccounts"),
-    ] {
+    for kind in LISTS {
+        let key = data_key(kind);
         let mut listed = entries.iter().filter(|entry| entry.kind == kind).peekable();
         if listed.peek().is_some() {
             size += key.len()
@@ -53,6 +50,18 @@ pub fn data_size(entries: &[AwsAuthEntry]) -> usize {
         }
     }
     size
+}
+
+/// The three lists, in the order they are read and written.
+pub const LISTS: [MapKind; 3] = [MapKind::MapRoles, MapKind::MapUsers, MapKind::MapAccounts];
+
+/// The ConfigMap data key of a list (case-sensitive: EKS reads no other spelling).
+pub fn data_key(kind: MapKind) -> &'static str {
+    match kind {
+        MapKind::MapRoles => "mapRoles",
+        MapKind::MapUsers => "mapUsers",
+        MapKind::MapAccounts => "mapAccounts",
+    }
 }
 
 /// An entry in the style eksctl writes, at `indent` spaces, ending with a newline.

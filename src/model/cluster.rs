@@ -81,6 +81,10 @@ pub struct AwsAuth {
     /// commands that read it to show. Not part of a snapshot.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// Live side only: the lists that are not YAML (or not a list). EKS maps nothing from
+    /// them, and accessctl does not write into them.
+    #[serde(skip)]
+    pub unreadable: BTreeSet<MapKind>,
 }
 
 /// Which list of aws-auth an entry lives in.

@@ -860,6 +860,19 @@ impl Differ<'_> {
 
         for (arn, want) in &desired {
             let address = Address::cluster(Kind::AwsAuth, cluster, *arn);
+            if have.is_some_and(|auth| auth.unreadable.contains(&want.kind)) {
+                let key = crate::model::aws_auth::data_key(want.kind);
+                self.findings.problems.push(Problem::Refused {
+                    address,
+                    message: format!(
+                        "the live aws-auth `{key}` of cluster `{cluster}` does not parse: EKS maps nothing from it, and accessctl does not write into it"
+                    ),
+                    hint: format!(
+                        "fix `{key}` by hand (`kubectl edit -n kube-system configmap/aws-auth`; the warning above says where it breaks), then plan again"
+                    ),
+                });
+                continue;
+            }
             let Some(entries) = live.get(arn) else {
                 if want.is_node_role() {
                     self.node_role(address, "create");

@@ -265,12 +265,13 @@ fn an_unparseable_list_grants_nothing_and_the_others_still_count() {
         auth.entries,
         vec![user(fixtures::ADMIN, "admin", &["system:masters"])]
     );
-    assert_eq!(auth.warnings.len(), 1, "{:?}", auth.warnings);
-    assert!(
-        auth.warnings[0].starts_with("`mapRoles` is not valid YAML, so EKS maps nothing from it:"),
-        "{:?}",
-        auth.warnings
+    assert_eq!(
+        auth.warnings,
+        [
+            "`mapRoles` is not valid YAML (line 1 column 12: unclosed bracket '['), so EKS maps nothing from it"
+        ]
     );
+    assert_eq!(auth.unreadable, BTreeSet::from([MapKind::MapRoles]));
     // A list that is not a list is the same to EKS.
     let auth = entries_of(&[("mapUsers", "userarn: arn:aws:iam::1:user/a\nusername: a\n")]);
     assert_eq!(auth.entries, Vec::new());
@@ -278,6 +279,7 @@ fn an_unparseable_list_grants_nothing_and_the_others_still_count() {
         auth.warnings,
         vec!["`mapUsers` is not a list, so EKS maps nothing from it".to_string()]
     );
+    assert_eq!(auth.unreadable, BTreeSet::from([MapKind::MapUsers]));
 }
 
 /// encoding/json skips a field of the wrong type and keeps the rest of the item; an item the
@@ -364,6 +366,18 @@ fn an_unparseable_list_is_kept_as_is_and_not_written_into() {
     )
     .expect_err("refused");
     assert_eq!(error.key, "mapRoles");
+    // Nor into one that is not a list: its text would be lost.
+    let mapping = "userarn: arn:aws:iam::1:user/a\nusername: a\n";
+    let error = merge(
+        &data(&[("mapUsers", mapping)]),
+        &BTreeMap::new(),
+        &[Edit::Upsert(user("arn:aws:iam::1:user/new", "new", &["g"]))],
+    )
+    .expect_err("refused");
+    assert_eq!(
+        error.message,
+        "not a list; accessctl does not write into a list that does not parse"
+    );
 }
 
 /// The lines of `text` that belong to the entry with this ARN (and the comments above it).
