@@ -184,3 +184,38 @@ async fn aws_auth_is_read_as_the_authenticator_reads_it() {
         data["mapUsers"]
     );
 }
+
+/// A live `mapRoles` that is not YAML maps nothing in EKS (the authenticator keeps the other
+/// lists): drift still reads `mapUsers` and warns about `mapRoles`; a plan that would put an
+/// entry into it is refused before any write, and the broken text is left as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_list_that_does_not_parse_maps_nothing_and_is_not_written_into() {
+    if skipped("aws_auth that does not parse: seeds the test API server's aws-auth") {
+        return;
+    }
+    let broken =
+        format!("- rolearn: [arn:aws:iam::{ACCOUNT}:role/broken\n  groups: [system:masters]\n");
+    let world = World::start_with(&broken, CREATOR).await;
+    world.write_file(&access_yaml(&[AwsAuthEntry {
+        kind: MapKind::MapRoles,
+        arn: format!("arn:aws:iam::{ACCOUNT}:role/admin"),
+        username: Some("admin".to_string()),
+        groups: vec!["system:masters".to_string()],
+    }]));
+    let args = ["drift", "-f", "access.yaml"];
+    insta::assert_snapshot!(
+        "aws-auth-list-that-does-not-parse-drift",
+        world.transcript(&args, 2).await
+    );
+    let args = ["plan", "-f", "access.yaml"];
+    insta::assert_snapshot!(
+        "aws-auth-list-that-does-not-parse-plan",
+        world.transcript(&args, 1).await
+    );
+    let apply = world
+        .run(&["apply", "-f", "access.yaml", "--auto-approve"])
+        .await;
+    assert_eq!(apply.status.code(), Some(1), "{}", shown(&apply));
+    let data = world.aws_auth().data.unwrap_or_default();
+    assert_eq!(data["mapRoles"], broken);
+}
