@@ -15,6 +15,16 @@ fn skipped(what: &str) -> bool {
         || AwsTarget::from_env().skip_if_external("aws_auth: needs moto's EKS")
 }
 
+/// An entry of [`ACCOUNT`] into `system:masters`, named after the principal (`role/admin`).
+fn masters(kind: MapKind, resource: &str) -> AwsAuthEntry {
+    AwsAuthEntry {
+        kind,
+        arn: format!("arn:aws:iam::{ACCOUNT}:{resource}"),
+        username: resource.rsplit('/').next().map(str::to_string),
+        groups: vec!["system:masters".to_string()],
+    }
+}
+
 /// 20 rounds, 3 hand editors: whatever the interleaving, no hand entry is lost or rewritten,
 /// the node role and the creator are untouched, and each round leaves exactly the file's
 /// managed entries.
@@ -75,12 +85,7 @@ async fn a_merged_aws_auth_over_one_mib_is_refused_at_plan_time() {
         ));
     }
     let world = World::start_with(&map_roles, CREATOR).await;
-    let mut entries = vec![AwsAuthEntry {
-        kind: MapKind::MapRoles,
-        arn: format!("arn:aws:iam::{ACCOUNT}:role/admin"),
-        username: Some("admin".to_string()),
-        groups: vec!["system:masters".to_string()],
-    }];
+    let mut entries = vec![masters(MapKind::MapRoles, "role/admin")];
     for index in 0..80 {
         entries.push(AwsAuthEntry {
             kind: MapKind::MapUsers,
@@ -144,12 +149,7 @@ async fn aws_auth_is_read_as_the_authenticator_reads_it() {
         "mapusers": ignored,
     }))
     .await;
-    world.write_file(&access_yaml(&[AwsAuthEntry {
-        kind: MapKind::MapUsers,
-        arn: format!("arn:aws:iam::{ACCOUNT}:user/console"),
-        username: Some("console".to_string()),
-        groups: vec!["system:masters".to_string()],
-    }]));
+    world.write_file(&access_yaml(&[masters(MapKind::MapUsers, "user/console")]));
 
     let args = ["drift", "-f", "access.yaml"];
     insta::assert_snapshot!(
@@ -196,12 +196,7 @@ async fn a_live_list_that_does_not_parse_maps_nothing_and_is_not_written_into() 
     let broken =
         format!("- rolearn: [arn:aws:iam::{ACCOUNT}:role/broken\n  groups: [system:masters]\n");
     let world = World::start_with(&broken, CREATOR).await;
-    world.write_file(&access_yaml(&[AwsAuthEntry {
-        kind: MapKind::MapRoles,
-        arn: format!("arn:aws:iam::{ACCOUNT}:role/admin"),
-        username: Some("admin".to_string()),
-        groups: vec!["system:masters".to_string()],
-    }]));
+    world.write_file(&access_yaml(&[masters(MapKind::MapRoles, "role/admin")]));
     let args = ["drift", "-f", "access.yaml"];
     insta::assert_snapshot!(
         "aws-auth-list-that-does-not-parse-drift",
