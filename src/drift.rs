@@ -347,7 +347,7 @@ fn cluster_grants(name: &str, want: &Cluster, cluster: &Cluster, found: &mut Vec
             .iter()
             .flat_map(|auth| auth.entries.iter().map(|entry| entry.arn.as_str()))
             .collect();
-        for entry in &auth.entries {
+        for entry in auth.effective() {
             if entry.is_node_role()
                 || declared.contains(entry.arn.as_str())
                 || auth.managed.contains(&entry.arn)
@@ -854,6 +854,46 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A repeated ARN grants what its last item says (EKS keeps the last): one unmanaged
+    /// grant, with that item's groups, not one per item.
+    #[test]
+    fn a_repeated_aws_auth_arn_is_one_grant_the_last() {
+        use crate::model::{AwsAuth, AwsAuthEntry, Cluster, MapKind, State};
+        let item = |groups: &str| AwsAuthEntry {
+            kind: MapKind::MapRoles,
+            arn: "arn:aws:iam::111122223333:role/Hand".into(),
+            username: Some("hand".into()),
+            groups: vec![groups.into()],
+        };
+        let mut live = State::default();
+        let mut hand = item("viewers");
+        hand.arn = "arn:aws:iam::111122223333:role/hand".into();
+        live.clusters.insert(
+            "demo".into(),
+            Cluster {
+                aws_auth: Some(AwsAuth {
+                    entries: vec![item("system:masters"), hand],
+                    ..AwsAuth::default()
+                }),
+                ..Cluster::default()
+            },
+        );
+        let mut desired = State::default();
+        desired.clusters.insert("demo".into(), Cluster::default());
+        let found = unmanaged(&desired, &live);
+        let grants: Vec<(String, Vec<String>)> = found
+            .iter()
+            .map(|grant| (grant.address.to_string(), grant.grants.clone()))
+            .collect();
+        assert_eq!(
+            grants,
+            [(
+                "cluster.demo.aws-auth[arn:aws:iam::111122223333:role/hand]".to_string(),
+                vec!["viewers".to_string()]
+            )]
+        );
     }
 
     #[test]

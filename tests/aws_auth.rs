@@ -1,18 +1,28 @@
 //! aws-auth under pressure, through the real binary against the test API server and moto:
-//! hand edits racing accessctl's applies (issue 17.4), and a merged ConfigMap over Kubernetes'
-//! 1 MiB limit refused at plan time (issue 17.5).
+//! hand edits racing accessctl's applies (issue 17.4), a merged ConfigMap over Kubernetes'
+//! 1 MiB limit refused at plan time (issue 17.5), and aws-auth read as EKS reads it (issue 15.3).
 
 use accessctl::model::{AwsAuthEntry, MapKind};
 
 use crate::support::aws_auth_campaign::{
     ACCOUNT, CREATOR, Campaign, NODE_ROLE, World, access_yaml,
 };
-use crate::support::binary::{shown, transcript};
+use crate::support::binary::shown;
 use crate::support::target::{AwsTarget, KubeTarget};
 
 fn skipped(what: &str) -> bool {
     KubeTarget::from_env().skip_if_external(what)
         || AwsTarget::from_env().skip_if_external("aws_auth: needs moto's EKS")
+}
+
+/// An entry of [`ACCOUNT`] into `system:masters`, named after the principal (`role/admin`).
+fn masters(kind: MapKind, resource: &str) -> AwsAuthEntry {
+    AwsAuthEntry {
+        kind,
+        arn: format!("arn:aws:iam::{ACCOUNT}:{resource}"),
+        username: resource.rsplit('/').next().map(str::to_string),
+        groups: vec!["system:masters".to_string()],
+    }
 }
 
 /// 20 rounds, 3 hand editors: whatever the interleaving, no hand entry is lost or rewritten,
@@ -75,12 +85,7 @@ async fn a_merged_aws_auth_over_one_mib_is_refused_at_plan_time() {
         ));
     }
     let world = World::start_with(&map_roles, CREATOR).await;
-    let mut entries = vec![AwsAuthEntry {
-        kind: MapKind::MapRoles,
-        arn: format!("arn:aws:iam::{ACCOUNT}:role/admin"),
-        username: Some("admin".to_string()),
-        groups: vec!["system:masters".to_string()],
-    }];
+    let mut entries = vec![masters(MapKind::MapRoles, "role/admin")];
     for index in 0..80 {
         entries.push(AwsAuthEntry {
             kind: MapKind::MapUsers,
@@ -93,9 +98,10 @@ async fn a_merged_aws_auth_over_one_mib_is_refused_at_plan_time() {
     let before = world.aws_auth();
 
     let args = ["plan", "-f", "access.yaml"];
-    let plan = world.run(&args).await;
-    assert_eq!(plan.status.code(), Some(1), "{}", shown(&plan));
-    insta::assert_snapshot!("merged-aws-auth-over-one-mib", transcript(&args, &plan));
+    insta::assert_snapshot!(
+        "merged-aws-auth-over-one-mib",
+        world.transcript(&args, 1).await
+    );
 
     let args = ["apply", "-f", "access.yaml", "--auto-approve"];
     let apply = world.run(&args).await;
@@ -116,4 +122,95 @@ async fn a_merged_aws_auth_over_one_mib_is_refused_at_plan_time() {
         .collect();
     assert!(writes.is_empty(), "{writes:#?}");
     assert_eq!(world.aws_auth(), before);
+}
+
+/// aws-auth as EKS's authenticator reads it (issue 15.3), through the binary: entries whose keys
+/// are spelled `RoLeArN:` / `userARN:` are read (EKS honours them), a `mapusers:` data key is
+/// not (EKS ignores it) and is a warning. Drift lists the hand-made grants; a file declaring
+/// the console user adopts its entry, and the apply leaves one entry for it, every other byte
+/// kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_auth_is_read_as_the_authenticator_reads_it() {
+    if skipped("aws_auth as EKS reads it: seeds the test API server's aws-auth") {
+        return;
+    }
+    let map_roles = format!(
+        "{NODE_ROLE}- RoLeArN: arn:aws:iam::{ACCOUNT}:role/hand-made\n  UsErNaMe: hand-made\n  GROUPS:\n  - viewers\n"
+    );
+    let map_users = format!(
+        "- userARN: arn:aws:iam::{ACCOUNT}:user/console\n  username: console\n  groups:\n  - system:masters\n"
+    );
+    let ignored = format!(
+        "- userarn: arn:aws:iam::{ACCOUNT}:user/ignored\n  username: ignored\n  groups:\n  - system:masters\n"
+    );
+    let world = World::start_with_data(serde_json::json!({
+        "mapRoles": map_roles,
+        "mapUsers": map_users,
+        "mapusers": ignored,
+    }))
+    .await;
+    world.write_file(&access_yaml(&[masters(MapKind::MapUsers, "user/console")]));
+
+    let args = ["drift", "-f", "access.yaml"];
+    insta::assert_snapshot!(
+        "aws-auth-as-eks-reads-it-drift",
+        world.transcript(&args, 2).await
+    );
+
+    // An adoption alone writes only the managed annotation: no change to exit 2 for.
+    let args = ["plan", "-f", "access.yaml", "--adopt"];
+    insta::assert_snapshot!(
+        "aws-auth-as-eks-reads-it-plan",
+        world.transcript(&args, 0).await
+    );
+
+    let apply = world
+        .run(&["apply", "-f", "access.yaml", "--adopt", "--auto-approve"])
+        .await;
+    assert_eq!(apply.status.code(), Some(0), "{}", shown(&apply));
+    let data = world.aws_auth().data.unwrap_or_default();
+    assert_eq!(
+        data["mapRoles"], map_roles,
+        "not accessctl's: kept byte for byte"
+    );
+    assert_eq!(
+        data["mapusers"], ignored,
+        "not accessctl's: kept byte for byte"
+    );
+    assert_eq!(
+        data["mapUsers"].matches("user/console").count(),
+        1,
+        "adopted, not added again: {}",
+        data["mapUsers"]
+    );
+}
+
+/// A live `mapRoles` that is not YAML maps nothing in EKS (the authenticator keeps the other
+/// lists): drift still reads `mapUsers` and warns about `mapRoles`; a plan that would put an
+/// entry into it is refused before any write, and the broken text is left as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_list_that_does_not_parse_maps_nothing_and_is_not_written_into() {
+    if skipped("aws_auth that does not parse: seeds the test API server's aws-auth") {
+        return;
+    }
+    let broken =
+        format!("- rolearn: [arn:aws:iam::{ACCOUNT}:role/broken\n  groups: [system:masters]\n");
+    let world = World::start_with(&broken, CREATOR).await;
+    world.write_file(&access_yaml(&[masters(MapKind::MapRoles, "role/admin")]));
+    let args = ["drift", "-f", "access.yaml"];
+    insta::assert_snapshot!(
+        "aws-auth-list-that-does-not-parse-drift",
+        world.transcript(&args, 2).await
+    );
+    let args = ["plan", "-f", "access.yaml"];
+    insta::assert_snapshot!(
+        "aws-auth-list-that-does-not-parse-plan",
+        world.transcript(&args, 1).await
+    );
+    let apply = world
+        .run(&["apply", "-f", "access.yaml", "--auto-approve"])
+        .await;
+    assert_eq!(apply.status.code(), Some(1), "{}", shown(&apply));
+    let data = world.aws_auth().data.unwrap_or_default();
+    assert_eq!(data["mapRoles"], broken);
 }

@@ -333,6 +333,8 @@ fn live_aws_auth() -> impl Strategy<Value = AwsAuth> {
                 entries,
                 managed,
                 resource_version: Some("1".to_string()),
+                warnings: Vec::new(),
+                unreadable: BTreeSet::new(),
             }
         })
 }
@@ -345,6 +347,8 @@ fn desired_aws_auth() -> impl Strategy<Value = AwsAuth> {
             .collect(),
         managed: BTreeSet::new(),
         resource_version: None,
+        warnings: Vec::new(),
+        unreadable: BTreeSet::new(),
     })
 }
 

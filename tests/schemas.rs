@@ -285,6 +285,8 @@ fn sample_state() -> State {
             ],
             managed: strings(&["arn:aws:iam::424432388155:user/developer"]),
             resource_version: Some("48213".into()),
+            warnings: Vec::new(),
+            unreadable: BTreeSet::new(),
         }),
         access_entries: BTreeMap::from([
             (

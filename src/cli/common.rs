@@ -203,7 +203,19 @@ pub async fn read_connected(
     };
     let (live, calls) = live_step(printer, Some(message), live::read(connections, desired)).await?;
     printer.verbose(&format!("read live state: {calls}"));
+    print_aws_auth_warnings(printer, &live);
     Ok(live)
+}
+
+/// What EKS reads differently from what each cluster's aws-auth seems to say (a list that does
+/// not parse, a data key in the wrong case, a repeated ARN: see [`crate::kube::aws_auth::parse`]),
+/// on stderr for every command that reads the live state.
+fn print_aws_auth_warnings(printer: &Printer, live: &State) {
+    for (name, cluster) in &live.clusters {
+        for warning in cluster.aws_auth.iter().flat_map(|auth| &auth.warnings) {
+            printer.info(&format!("warning: cluster `{name}`: aws-auth {warning}"));
+        }
+    }
 }
 
 /// One step against AWS and the clusters, with `message` on the progress line while it runs

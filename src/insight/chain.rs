@@ -11,8 +11,8 @@ use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
 use super::rbac::{self, Grant, Identity, Request};
 use crate::model::policy::matching::same_principal;
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuthEntry, Cluster, IamArn, MapKind, State, arn as model_arn,
-    parse_arn,
+    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Cluster, IamArn, MapKind, State,
+    arn as model_arn, parse_arn,
 };
 
 /// How many `sts:AssumeRole` hops are followed from the starting principal.
@@ -207,7 +207,7 @@ fn aws_auth_entries(cluster: &Cluster) -> impl Iterator<Item = &AwsAuthEntry> {
         .aws_auth
         .iter()
         .filter(|_| cluster.authentication.uses_config_map())
-        .flat_map(|aws_auth| aws_auth.entries.iter())
+        .flat_map(AwsAuth::effective)
 }
 
 /// The `STANDARD` access entries the cluster reads (none in `config-map` mode).
@@ -407,7 +407,7 @@ pub fn all_principals(state: &State) -> Vec<Principal> {
         let arns = cluster
             .aws_auth
             .iter()
-            .flat_map(|aws_auth| aws_auth.entries.iter())
+            .flat_map(AwsAuth::effective)
             .filter(|entry| entry.kind != MapKind::MapAccounts)
             .map(|entry| entry.arn.clone())
             .chain(cluster.access_entries.keys().cloned());

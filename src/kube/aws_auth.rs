@@ -14,25 +14,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use serde_json::Value;
 
+use crate::model::aws_auth::authenticator_key;
 pub use crate::model::aws_auth::render_entry;
 #[cfg(test)]
 use crate::model::aws_auth::scalar;
+pub use crate::model::aws_auth::{LISTS, data_key};
 use crate::model::{AWS_AUTH_MANAGED_ANNOTATION, AwsAuth, AwsAuthEntry, MapKind};
 use crate::plan::{Action, Change, Object};
-
-/// The three lists, in the order they are read and written.
-pub const LISTS: [MapKind; 3] = [MapKind::MapRoles, MapKind::MapUsers, MapKind::MapAccounts];
-
-/// The ConfigMap data key of a list.
-pub fn data_key(kind: MapKind) -> &'static str {
-    match kind {
-        MapKind::MapRoles => "mapRoles",
-        MapKind::MapUsers => "mapUsers",
-        MapKind::MapAccounts => "mapAccounts",
-    }
-}
 
 /// aws-auth content accessctl cannot understand.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -51,67 +41,172 @@ impl AwsAuthError {
     }
 }
 
-/// One `mapRoles` / `mapUsers` item as written; unknown keys are ignored, as the
-/// authenticator ignores them.
-#[derive(Debug, Default, Deserialize, PartialEq)]
-struct RawIdentity {
-    #[serde(default)]
-    rolearn: Option<String>,
-    #[serde(default)]
-    userarn: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    groups: Option<Vec<String>>,
+/// What the authenticator maps from one list: its entries in order (repeats included: the
+/// merge needs every item), and what it reads differently from what the text seems to say.
+struct ListRead {
+    entries: Vec<AwsAuthEntry>,
+    warnings: Vec<String>,
 }
 
-/// The entries of one list, in order. Items without their ARN key are skipped (the
-/// authenticator cannot use them either), but their text is kept by the merge.
-fn parse_list(kind: MapKind, text: &str) -> Result<Vec<AwsAuthEntry>, AwsAuthError> {
+/// Reads one list as aws-iam-authenticator does (`ParseMap` in
+/// `pkg/mapper/configmap/configmap.go`): `mapRoles` / `mapUsers` go YAML → JSON
+/// (`utilyaml.ToJSON`) → `encoding/json` into `[]RoleMapping` / `[]UserMapping`, so entry keys
+/// match case-insensitively, a field of the wrong type is skipped and the rest of the item
+/// kept, and `Validate` (`pkg/config/mapper.go`) drops an item without its ARN; `mapAccounts`
+/// is `yaml.Unmarshal` into `[]string`. `Err` (why) when the text is not YAML, or not a list:
+/// the authenticator then maps nothing from this list, and keeps the other lists.
+fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
     let key = data_key(kind);
-    if !text.lines().any(is_content) {
-        return Ok(Vec::new());
-    }
-    let invalid =
-        |error: serde_saphyr::Error| AwsAuthError::new(key, format!("not valid YAML: {error}"));
-    let entries = match kind {
-        MapKind::MapAccounts => {
-            let accounts: Option<Vec<String>> = serde_saphyr::from_str(text).map_err(invalid)?;
-            accounts
-                .unwrap_or_default()
-                .into_iter()
-                .map(|account| AwsAuthEntry {
-                    kind,
-                    arn: account.trim().to_string(),
-                    username: None,
-                    groups: Vec::new(),
-                })
-                .collect()
-        }
-        MapKind::MapRoles | MapKind::MapUsers => {
-            let items: Option<Vec<Option<RawIdentity>>> =
-                serde_saphyr::from_str(text).map_err(invalid)?;
-            items
-                .unwrap_or_default()
-                .into_iter()
-                .flatten()
-                .filter_map(|item| {
-                    let arn = match kind {
-                        MapKind::MapRoles => item.rolearn,
-                        _ => item.userarn,
-                    }?;
-                    let arn = arn.trim().to_string();
-                    (!arn.is_empty()).then(|| AwsAuthEntry {
-                        kind,
-                        arn,
-                        username: item.username.filter(|name| !name.is_empty()),
-                        groups: item.groups.unwrap_or_default(),
-                    })
-                })
-                .collect()
-        }
+    let mut read = ListRead {
+        entries: Vec::new(),
+        warnings: Vec::new(),
     };
-    Ok(entries)
+    if !text.lines().any(is_content) {
+        return Ok(read);
+    }
+    if kind == MapKind::MapAccounts {
+        let accounts: Option<Vec<Option<String>>> =
+            serde_saphyr::from_str(text).map_err(not_yaml)?;
+        read.entries = accounts
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter(|account| !account.is_empty())
+            .map(|account| AwsAuthEntry {
+                kind,
+                arn: account,
+                username: None,
+                groups: Vec::new(),
+            })
+            .collect();
+        return Ok(read);
+    }
+    let value: Value = serde_saphyr::from_str(text).map_err(not_yaml)?;
+    let items = match value {
+        Value::Null => return Ok(read),
+        Value::Array(items) => items,
+        _ => return Err("not a list".to_string()),
+    };
+    let arn_field = match kind {
+        MapKind::MapRoles => "rolearn",
+        _ => "userarn",
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        let item_name = format!("`{key}` item {}", index + 1);
+        let fields = match item {
+            Value::Object(fields) => fields,
+            Value::Null => {
+                read.warnings
+                    .push(format!("{item_name} has no `{arn_field}`: EKS ignores it"));
+                continue;
+            }
+            _ => {
+                read.warnings
+                    .push(format!("{item_name} is not a mapping: EKS ignores it"));
+                continue;
+            }
+        };
+        let mut arn = String::new();
+        let mut username = String::new();
+        let mut groups: Option<Vec<String>> = None;
+        let mut sso = false;
+        // In document order, as encoding/json stores them: of two spellings of one key, the
+        // later wins; `null` leaves a string as it was and empties a list.
+        for (name, value) in fields {
+            let field = [arn_field, "username", "groups", "sso"]
+                .into_iter()
+                .find(|field| go_field_matches(&name, field));
+            match (field, value) {
+                (None, _) | (Some("username" | "rolearn" | "userarn"), Value::Null) => {}
+                (Some("sso"), value) => sso = kind == MapKind::MapRoles && !value.is_null(),
+                (Some("groups"), Value::Null) => groups = None,
+                (Some("groups"), Value::Array(values)) => {
+                    let mut skipped = false;
+                    let list = values
+                        .into_iter()
+                        .map(|value| match value {
+                            Value::String(group) => group,
+                            _ => {
+                                skipped = true;
+                                String::new()
+                            }
+                        })
+                        .collect();
+                    if skipped {
+                        read.warnings.push(format!(
+                            "{item_name}: `{name}` is not a list of strings; EKS ignores what is not a string"
+                        ));
+                    }
+                    groups = Some(list);
+                }
+                (Some("groups"), _) => read.warnings.push(format!(
+                    "{item_name}: `{name}` is not a list of strings; EKS ignores that field"
+                )),
+                (Some(field), Value::String(text)) => {
+                    if field == "username" {
+                        username = text;
+                    } else {
+                        arn = text;
+                    }
+                }
+                (Some(_), _) => read.warnings.push(format!(
+                    "{item_name}: `{name}` is not a string; EKS ignores that field"
+                )),
+            }
+        }
+        if arn.is_empty() {
+            read.warnings.push(if sso {
+                format!(
+                    "{item_name} maps an IAM Identity Center permission set (`sso`), which accessctl does not read; it is kept as it is"
+                )
+            } else {
+                format!("{item_name} has no `{arn_field}`: EKS ignores it")
+            });
+            continue;
+        }
+        if sso {
+            read.warnings.push(format!(
+                "{item_name} has both `{arn_field}` and `sso`: EKS ignores it"
+            ));
+            continue;
+        }
+        read.entries.push(AwsAuthEntry {
+            kind,
+            arn,
+            username: (!username.is_empty()).then_some(username),
+            groups: groups.unwrap_or_default(),
+        });
+    }
+    Ok(read)
+}
+
+/// Why a list is not YAML, on one line (the parser's message without its snippet).
+fn not_yaml(error: serde_saphyr::Error) -> String {
+    let message = error.to_string();
+    let first = message.lines().next().unwrap_or_default();
+    format!(
+        "not valid YAML ({})",
+        first.strip_prefix("error: ").unwrap_or(first)
+    )
+}
+
+/// Whether a JSON object key decodes into the struct field tagged `field`: encoding/json
+/// takes an exact match or, failing that, one equal under Unicode case folding.
+fn go_field_matches(key: &str, field: &str) -> bool {
+    let fold = |text: &str| -> String {
+        text.chars()
+            .flat_map(char::to_lowercase)
+            .flat_map(char::to_uppercase)
+            .collect()
+    };
+    key == field || fold(key) == fold(field)
+}
+
+/// The entries of one list, in order, for the merge; an error when the list is not YAML.
+fn parse_list(kind: MapKind, text: &str) -> Result<Vec<AwsAuthEntry>, AwsAuthError> {
+    read_list(kind, text)
+        .map(|read| read.entries)
+        .map_err(|why| AwsAuthError::new(data_key(kind), why))
 }
 
 /// The ARNs (or account ids) the annotation lists as managed.
@@ -128,23 +223,79 @@ fn parse_managed(annotations: &BTreeMap<String, String>) -> Result<BTreeSet<Stri
     }
 }
 
-/// The model of a live aws-auth ConfigMap.
+/// The model of a live aws-auth ConfigMap, as EKS reads it: a list that is not YAML maps
+/// nothing (and the others still do), a data key in another case than `mapRoles` /
+/// `mapUsers` / `mapAccounts` is not read, and each is a warning. Only the managed annotation,
+/// accessctl's own, is an error when it cannot be read.
 pub fn parse(
     data: &BTreeMap<String, String>,
     annotations: &BTreeMap<String, String>,
     resource_version: Option<String>,
 ) -> Result<AwsAuth, AwsAuthError> {
     let mut entries = Vec::new();
+    let mut warnings = Vec::new();
+    let mut unreadable = BTreeSet::new();
     for kind in LISTS {
-        if let Some(text) = data.get(data_key(kind)) {
-            entries.extend(parse_list(kind, text)?);
+        let key = data_key(kind);
+        if let Some(text) = data.get(key) {
+            match read_list(kind, text) {
+                Ok(read) => {
+                    entries.extend(read.entries);
+                    warnings.extend(read.warnings);
+                }
+                Err(why) => {
+                    unreadable.insert(kind);
+                    warnings.push(format!("`{key}` is {why}, so EKS maps nothing from it"));
+                }
+            }
+        }
+        for near in data
+            .keys()
+            .filter(|name| name.as_str() != key && name.eq_ignore_ascii_case(key))
+        {
+            warnings.push(format!(
+                "`{near}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `{key}`?"
+            ));
         }
     }
+    warnings.extend(repeated_arns(&entries));
     Ok(AwsAuth {
         entries,
         managed: parse_managed(annotations)?,
         resource_version,
+        warnings,
+        unreadable,
     })
+}
+
+/// A warning for each ARN (or account) that several items map: the authenticator keeps the
+/// last ([`crate::model::aws_auth::authenticator_key`]).
+fn repeated_arns(entries: &[AwsAuthEntry]) -> Vec<String> {
+    let mut repeats: BTreeMap<(MapKind, String), Vec<&AwsAuthEntry>> = BTreeMap::new();
+    for entry in entries {
+        repeats
+            .entry(authenticator_key(entry))
+            .or_default()
+            .push(entry);
+    }
+    repeats
+        .into_iter()
+        .filter_map(|((kind, _), items)| {
+            let last = items.last().filter(|_| items.len() > 1)?;
+            let cased = items.iter().any(|other| other.arn != last.arn);
+            Some(format!(
+                "`{}` maps `{}` {} times{}: EKS uses the last of them",
+                data_key(kind),
+                last.arn,
+                items.len(),
+                if cased {
+                    " (ARNs compared without case)"
+                } else {
+                    ""
+                }
+            ))
+        })
+        .collect()
 }
 
 /// One edit of the aws-auth unit of a plan.
@@ -194,7 +345,26 @@ pub fn merge(
     for kind in LISTS {
         let key = data_key(kind);
         let original = data.get(key).map(String::as_str).unwrap_or_default();
-        let mut list = ListText::cut(kind, original)?;
+        let mut list = match ListText::cut(kind, original) {
+            Ok(list) => list,
+            // A list EKS cannot read maps nothing, so no removal concerns it: it stays byte
+            // for byte, and accessctl does not guess where to write into it.
+            Err(error) => {
+                let writes_here = edits
+                    .iter()
+                    .any(|edit| matches!(edit, Edit::Upsert(entry) if entry.kind == kind));
+                if writes_here {
+                    return Err(AwsAuthError::new(
+                        key,
+                        format!(
+                            "{}; accessctl does not write into a list that does not parse",
+                            error.message
+                        ),
+                    ));
+                }
+                continue;
+            }
+        };
         let mut touched = false;
         for edit in edits {
             touched |= list.apply(kind, edit);
@@ -354,7 +524,7 @@ impl ListText {
             let end = leading.get(k + 1).copied().unwrap_or(end_of_items);
             let block_text: String = lines[top..end].concat();
             let block_entries = parse_list(kind, &block_text).ok()?;
-            let item_count = count_items(kind, &block_text)?;
+            let item_count = count_items(&block_text)?;
             if item_count != 1 || block_entries.len() > 1 {
                 return None;
             }
@@ -439,17 +609,9 @@ impl ListText {
 }
 
 /// How many items a one-block text holds, counting items the model skips (no ARN).
-fn count_items(kind: MapKind, text: &str) -> Option<usize> {
-    match kind {
-        MapKind::MapAccounts => {
-            let items: Option<Vec<String>> = serde_saphyr::from_str(text).ok()?;
-            Some(items.map_or(0, |items| items.len()))
-        }
-        _ => {
-            let items: Option<Vec<Option<RawIdentity>>> = serde_saphyr::from_str(text).ok()?;
-            Some(items.map_or(0, |items| items.len()))
-        }
-    }
+fn count_items(text: &str) -> Option<usize> {
+    let items: Option<Vec<Value>> = serde_saphyr::from_str(text).ok()?;
+    Some(items.map_or(0, |items| items.len()))
 }
 
 /// `(comment lines above the item, the item)`.

@@ -1,17 +1,46 @@
 //! The aws-auth ConfigMap entries as accessctl writes them (eksctl's style): pure rendering,
 //! shared by the Kubernetes writer (`kube::aws_auth`) and the checks that size the ConfigMap.
 
-use super::{AwsAuthEntry, MapKind};
+use std::collections::HashMap;
+
+use super::{AwsAuth, AwsAuthEntry, MapKind};
+
+/// What the authenticator keys an entry by: roles by their lower-cased ARN, users by their
+/// ARN, accounts by their id; a later entry with the same key replaces an earlier one
+/// (aws-iam-authenticator `pkg/mapper/configmap/configmap.go` `saveMap`, with
+/// `RoleMapping.Key` / `UserMapping.Key` in `pkg/config/mapper.go`).
+pub fn authenticator_key(entry: &AwsAuthEntry) -> (MapKind, String) {
+    let key = match entry.kind {
+        MapKind::MapRoles => entry.arn.to_lowercase(),
+        MapKind::MapUsers | MapKind::MapAccounts => entry.arn.clone(),
+    };
+    (entry.kind, key)
+}
+
+impl AwsAuth {
+    /// The entries EKS uses, in file order: of entries with the same
+    /// [`authenticator_key`], only the last.
+    pub fn effective(&self) -> impl Iterator<Item = &AwsAuthEntry> {
+        let last: HashMap<(MapKind, String), usize> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| (authenticator_key(entry), index))
+            .collect();
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(move |(index, entry)| last.get(&authenticator_key(entry)) == Some(index))
+            .map(|(_, entry)| entry)
+    }
+}
 
 /// The bytes of aws-auth's `data` for these entries as accessctl writes them: each list's key
 /// and its entries, rendered as [`render_entry`] renders them.
 pub fn data_size(entries: &[AwsAuthEntry]) -> usize {
     let mut size = 0;
-    for (kind, key) in [
-        (MapKind::MapRoles, "mapRoles"),
-        (MapKind::MapUsers, "mapUsers"),
-        (MapKind::MapAccounts, "mapAccounts"),
-    ] {
+    for kind in LISTS {
+        let key = data_key(kind);
         let mut listed = entries.iter().filter(|entry| entry.kind == kind).peekable();
         if listed.peek().is_some() {
             size += key.len()
@@ -21,6 +50,18 @@ pub fn data_size(entries: &[AwsAuthEntry]) -> usize {
         }
     }
     size
+}
+
+/// The three lists, in the order they are read and written.
+pub const LISTS: [MapKind; 3] = [MapKind::MapRoles, MapKind::MapUsers, MapKind::MapAccounts];
+
+/// The ConfigMap data key of a list (case-sensitive: EKS reads no other spelling).
+pub fn data_key(kind: MapKind) -> &'static str {
+    match kind {
+        MapKind::MapRoles => "mapRoles",
+        MapKind::MapUsers => "mapUsers",
+        MapKind::MapAccounts => "mapAccounts",
+    }
 }
 
 /// An entry in the style eksctl writes, at `indent` spaces, ending with a newline.

@@ -76,6 +76,15 @@ pub struct AwsAuth {
     /// Live side only: kept for the compare-and-swap update.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
+    /// Live side only: what EKS reads differently from what the ConfigMap seems to say (a
+    /// list that does not parse, a data key in the wrong case, a repeated ARN, …), for the
+    /// commands that read it to show. Not part of a snapshot.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+    /// Live side only: the lists that are not YAML (or not a list). EKS maps nothing from
+    /// them, and accessctl does not write into them.
+    #[serde(skip)]
+    pub unreadable: BTreeSet<MapKind>,
 }
 
 /// Which list of aws-auth an entry lives in.

@@ -849,6 +849,8 @@ impl Differ<'_> {
         for entry in want.map(|auth| auth.entries.as_slice()).unwrap_or_default() {
             desired.entry(entry.arn.as_str()).or_insert(entry);
         }
+        // Of several live items for one ARN, the last is the one EKS uses (the authenticator
+        // keeps the last: see `model::aws_auth::authenticator_key`): it is the "before".
         let mut live: BTreeMap<&str, Vec<&AwsAuthEntry>> = BTreeMap::new();
         for entry in have.map(|auth| auth.entries.as_slice()).unwrap_or_default() {
             live.entry(entry.arn.as_str()).or_default().push(entry);
@@ -858,6 +860,19 @@ impl Differ<'_> {
 
         for (arn, want) in &desired {
             let address = Address::cluster(Kind::AwsAuth, cluster, *arn);
+            if have.is_some_and(|auth| auth.unreadable.contains(&want.kind)) {
+                let key = crate::model::aws_auth::data_key(want.kind);
+                self.findings.problems.push(Problem::Refused {
+                    address,
+                    message: format!(
+                        "the live aws-auth `{key}` of cluster `{cluster}` does not parse: EKS maps nothing from it, and accessctl does not write into it"
+                    ),
+                    hint: format!(
+                        "fix `{key}` by hand (`kubectl edit -n kube-system configmap/aws-auth`; the warning above says where it breaks), then plan again"
+                    ),
+                });
+                continue;
+            }
             let Some(entries) = live.get(arn) else {
                 if want.is_node_role() {
                     self.node_role(address, "create");
@@ -872,13 +887,13 @@ impl Differ<'_> {
                 }
                 continue;
             };
-            let Some(first) = entries.first().copied() else {
+            let Some(used) = entries.last().copied() else {
                 continue;
             };
             let node_role = want.is_node_role() || entries.iter().any(|e| e.is_node_role());
-            let want = &aligned(want, first);
+            let want = &aligned(want, used);
             if is_managed(arn) {
-                let equal = entries.len() == 1 && first == want;
+                let equal = entries.len() == 1 && used == want;
                 if equal {
                     continue;
                 }
@@ -887,7 +902,7 @@ impl Differ<'_> {
                     continue;
                 }
                 let fields = field_changes(
-                    &Object::AwsAuthEntry(first.clone()),
+                    &Object::AwsAuthEntry(used.clone()),
                     &Object::AwsAuthEntry(want.clone()),
                 );
                 let mut reason = Vec::new();
@@ -907,7 +922,7 @@ impl Differ<'_> {
                     address,
                     action: Action::Update,
                     reason: Some(reason.join("; ")),
-                    before: Some(Object::AwsAuthEntry(first.clone())),
+                    before: Some(Object::AwsAuthEntry(used.clone())),
                     after: Some(Object::AwsAuthEntry(want.clone())),
                     fields,
                 });
@@ -920,7 +935,7 @@ impl Differ<'_> {
                     Action::Adopt,
                     Some(reason),
                     &[],
-                    Object::AwsAuthEntry(first.clone()),
+                    Object::AwsAuthEntry(used.clone()),
                     Object::AwsAuthEntry(want.clone()),
                 );
             } else {
@@ -936,7 +951,7 @@ impl Differ<'_> {
                 kept_unmanaged += entries.len();
                 continue;
             }
-            let Some(first) = entries.first().copied() else {
+            let Some(used) = entries.last().copied() else {
                 continue;
             };
             let address = Address::cluster(Kind::AwsAuth, cluster, *arn);
@@ -948,7 +963,7 @@ impl Differ<'_> {
                 address,
                 Action::Delete,
                 REASON_DELETE.to_string(),
-                Some(Object::AwsAuthEntry(first.clone())),
+                Some(Object::AwsAuthEntry(used.clone())),
                 None,
             );
         }

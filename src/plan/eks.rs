@@ -279,8 +279,7 @@ fn disagreements(desired: &Desired, live: &State, after: &State, notes: &mut Vec
             }
             let key = aws_auth_key(principal);
             for mapped in auth
-                .entries
-                .iter()
+                .effective()
                 .filter(|mapped| mapped.kind != MapKind::MapAccounts && mapped.arn == key)
             {
                 if let Some(difference) = difference(entry, &mapped.username, &mapped.groups) {

@@ -308,7 +308,7 @@ fn admin_grants(cluster: &Cluster) -> usize {
     let aws_auth = cluster
         .aws_auth
         .iter()
-        .flat_map(|auth| auth.entries.iter())
+        .flat_map(crate::model::AwsAuth::effective)
         .filter(|entry| {
             entry.groups.iter().any(|group| group == MASTERS_GROUP)
                 || admin_user(entry.username.as_ref())

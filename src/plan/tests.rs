@@ -1060,6 +1060,52 @@ fn duplicates_of_a_managed_arn_are_merged() {
     assert!(!ok(&desired(want), &after).has_changes());
 }
 
+/// Of repeated live items for one ARN, EKS uses the last (aws-iam-authenticator's `saveMap`
+/// keeps the last): that is the "before" of the change, so only the merge is new here.
+#[test]
+fn a_repeated_arn_is_before_as_eks_uses_it_the_last() {
+    let wanted = entry(MapKind::MapUsers, &user_arn("a"), &["reader"]);
+    let shadowed = entry(MapKind::MapUsers, &user_arn("a"), &["system:masters"]);
+    let mut want = state();
+    aws_auth(&mut want).entries = vec![wanted.clone()];
+    let mut live = live_state();
+    aws_auth(&mut live).entries = vec![shadowed, wanted.clone()];
+    aws_auth(&mut live).managed.insert(user_arn("a"));
+    let plan = ok(&desired(want), &live);
+    assert_eq!(
+        plan.changes[0].before,
+        Some(Object::AwsAuthEntry(wanted.clone()))
+    );
+    assert_eq!(paths(&plan.changes[0]), Vec::<&str>::new());
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some("2 entries for this ARN are merged into one")
+    );
+}
+
+/// A live list EKS cannot read (not YAML) maps nothing, and apply would not write into it:
+/// plan refuses the entry there, before any write, rather than fail halfway through apply.
+#[test]
+fn an_entry_into_an_unreadable_live_list_is_refused() {
+    let mut want = state();
+    aws_auth(&mut want).entries = vec![
+        entry(MapKind::MapRoles, &role_arn("admin"), &["admins"]),
+        entry(MapKind::MapUsers, &user_arn("a"), &["reader"]),
+    ];
+    let mut live = live_state();
+    aws_auth(&mut live).unreadable.insert(MapKind::MapRoles);
+    let problems = refused(&desired(want), &live);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        problems[0].address(),
+        Some(&Address::cluster(Kind::AwsAuth, CLUSTER, role_arn("admin")))
+    );
+    assert_eq!(
+        problems[0].message(),
+        "the live aws-auth `mapRoles` of cluster `demo` does not parse: EKS maps nothing from it, and accessctl does not write into it"
+    );
+}
+
 #[test]
 fn node_role_entries_are_never_in_a_plan() {
     let node = node_entry("nodes");

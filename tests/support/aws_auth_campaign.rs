@@ -56,12 +56,18 @@ pub struct World {
 impl World {
     /// Starts both servers; aws-auth holds `map_roles` and `map_users` as given.
     pub async fn start_with(map_roles: &str, map_users: &str) -> World {
+        World::start_with_data(serde_json::json!({"mapRoles": map_roles, "mapUsers": map_users}))
+            .await
+    }
+
+    /// Starts both servers; aws-auth's `data` is `data` as given.
+    pub async fn start_with_data(data: serde_json::Value) -> World {
         let server = KubeServer::start().await;
         server.seed(&serde_json::json!({
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-            "data": {"mapRoles": map_roles, "mapUsers": map_users},
+            "data": data,
         }));
         let moto =
             tokio::task::spawn_blocking(|| Moto::with_eks_cluster(ACCOUNT, CLUSTER, "us-east-1"))
@@ -102,6 +108,13 @@ impl World {
         tokio::task::spawn_blocking(move || command.output().expect("accessctl runs"))
             .await
             .expect("waited")
+    }
+
+    /// Runs `accessctl ARGS`, checks its exit code, and gives its transcript to pin.
+    pub async fn transcript(&self, args: &[&str], code: i32) -> String {
+        let output = self.run(args).await;
+        assert_eq!(output.status.code(), Some(code), "{}", shown(&output));
+        binary::transcript(args, &output)
     }
 
     /// The stored aws-auth.

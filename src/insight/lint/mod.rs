@@ -593,7 +593,7 @@ impl<'a> Linter<'a> {
             let aws_auth = cluster
                 .aws_auth
                 .iter()
-                .flat_map(|aws_auth| aws_auth.entries.iter())
+                .flat_map(crate::model::AwsAuth::effective)
                 .filter(|entry| entry.groups.iter().any(|g| g == rbac::MASTERS_GROUP))
                 .map(|entry| entry.arn.clone());
             let entries = cluster

@@ -126,15 +126,259 @@ fn the_managed_annotation_is_read() {
     assert!(parse(&hand_edited(), &broken, None).is_err());
 }
 
+/// The authenticator's own fixtures (aws-iam-authenticator `pkg/mapper/configmap/yaml/*.yaml`,
+/// checked by `pkg/mapper/configmap/yaml_test.go`): the `data` of each ConfigMap.
+mod fixtures {
+    pub const NODE: &str =
+        "arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6";
+    pub const ADMIN: &str = "arn:aws:iam::555555555555:user/admin";
+    /// `aws-auth.yaml`, based on the one in the EKS documentation.
+    pub const VALID: [(&str, &str); 3] = [
+        (
+            "mapRoles",
+            "- rolearn: arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n    - system:bootstrappers\n    - system:nodes\n",
+        ),
+        (
+            "mapUsers",
+            "- userarn: arn:aws:iam::555555555555:user/admin\n  username: admin\n  groups:\n    - system:masters\n",
+        ),
+        ("mapAccounts", "- 555555555555\n"),
+    ];
+    /// `aws-auth-crazy-case-keys.yaml`: `rOlEaRn`, `UsErNaMe`, `gRoUpS`, `uSeRaRn`.
+    pub const CRAZY_CASE_KEYS: [(&str, &str); 3] = [
+        (
+            "mapRoles",
+            "- rOlEaRn: arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6\n  UsErNaMe: system:node:{{EC2PrivateDNSName}}\n  gRoUpS:\n    - system:bootstrappers\n    - system:nodes\n",
+        ),
+        (
+            "mapUsers",
+            "- uSeRaRn: arn:aws:iam::555555555555:user/admin\n  UsErNaMe: admin\n  gRoUpS:\n    - system:masters\n",
+        ),
+        ("mapAccounts", "- 555555555555\n"),
+    ];
+    /// `aws-auth-open-source-case-keys.yaml`: `roleARN` and `userARN`, as the open-source
+    /// authenticator's own config file spells them.
+    pub const OPEN_SOURCE_CASE_KEYS: [(&str, &str); 3] = [
+        (
+            "mapRoles",
+            "- roleARN: arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n    - system:bootstrappers\n    - system:nodes\n",
+        ),
+        (
+            "mapUsers",
+            "- userARN: arn:aws:iam::555555555555:user/admin\n  username: admin\n  groups:\n    - system:masters\n",
+        ),
+        ("mapAccounts", "- 555555555555\n"),
+    ];
+    /// `aws-auth-space-out-of-place.yaml`: one space too many before `- system:nodes` makes
+    /// it part of the group above.
+    pub const SPACE_OUT_OF_PLACE: [(&str, &str); 3] = [
+        (
+            "mapRoles",
+            "- rolearn: arn:aws:iam::555555555555:role/devel-worker-nodes-NodeInstanceRole-74RF4UBDUKL6\n  username: system:node:{{EC2PrivateDNSName}}\n  groups:\n    - system:bootstrappers\n     - system:nodes\n",
+        ),
+        VALID[1],
+        VALID[2],
+    ];
+}
+
+fn entries_of(data_entries: &[(&str, &str)]) -> AwsAuth {
+    parse(&data(data_entries), &BTreeMap::new(), None).expect("parses")
+}
+
 #[test]
-fn invalid_yaml_is_an_error_naming_the_key() {
-    let error = parse(
-        &data(&[("mapRoles", "- rolearn: [unclosed\n")]),
+fn entry_keys_match_case_insensitively_as_the_authenticator_decodes_them() {
+    let expected = vec![
+        role(
+            fixtures::NODE,
+            "system:node:{{EC2PrivateDNSName}}",
+            &["system:bootstrappers", "system:nodes"],
+        ),
+        user(fixtures::ADMIN, "admin", &["system:masters"]),
+        AwsAuthEntry {
+            kind: MapKind::MapAccounts,
+            arn: "555555555555".to_string(),
+            username: None,
+            groups: Vec::new(),
+        },
+    ];
+    for (name, fixture) in [
+        ("aws-auth.yaml", fixtures::VALID),
+        ("aws-auth-crazy-case-keys.yaml", fixtures::CRAZY_CASE_KEYS),
+        (
+            "aws-auth-open-source-case-keys.yaml",
+            fixtures::OPEN_SOURCE_CASE_KEYS,
+        ),
+    ] {
+        let auth = entries_of(&fixture);
+        assert_eq!(auth.entries, expected, "{name}");
+        assert_eq!(auth.warnings, Vec::<String>::new(), "{name}");
+    }
+}
+
+#[test]
+fn a_misplaced_space_makes_one_group_as_it_does_for_eks() {
+    let auth = entries_of(&fixtures::SPACE_OUT_OF_PLACE);
+    assert_eq!(
+        auth.entries[0].groups,
+        vec!["system:bootstrappers - system:nodes".to_string()]
+    );
+}
+
+/// `aws-auth-lower-case-top-keys.yaml` and `aws-auth-crazy-case-top-keys.yaml`: the data keys
+/// are case-sensitive, EKS reads nothing from them, and accessctl says so.
+#[test]
+fn top_level_keys_are_case_sensitive_and_a_near_miss_is_a_warning() {
+    for (roles, users, accounts) in [
+        ("maproles", "mapusers", "mapaccounts"),
+        ("MaPrOlEs", "MaPuSeRs", "MaPaCcOuNtS"),
+    ] {
+        let fixture = [
+            (roles, fixtures::VALID[0].1),
+            (users, fixtures::VALID[1].1),
+            (accounts, fixtures::VALID[2].1),
+        ];
+        let auth = entries_of(&fixture);
+        assert_eq!(auth.entries, Vec::new(), "{roles}");
+        let mut expected = vec![
+            format!(
+                "`{accounts}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `mapAccounts`?"
+            ),
+            format!(
+                "`{roles}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `mapRoles`?"
+            ),
+            format!(
+                "`{users}` is not a key EKS reads (data keys are case-sensitive): its entries grant nothing; did you mean `mapUsers`?"
+            ),
+        ];
+        expected.sort();
+        let mut warnings = auth.warnings.clone();
+        warnings.sort();
+        assert_eq!(warnings, expected);
+    }
+}
+
+/// The authenticator parses each list on its own and keeps what parsed ("Only saving data that
+/// was good"): a list that is not YAML grants nothing, the others still do.
+#[test]
+fn an_unparseable_list_grants_nothing_and_the_others_still_count() {
+    let auth = entries_of(&[("mapRoles", "- rolearn: [unclosed\n"), fixtures::VALID[1]]);
+    assert_eq!(
+        auth.entries,
+        vec![user(fixtures::ADMIN, "admin", &["system:masters"])]
+    );
+    assert_eq!(
+        auth.warnings,
+        [
+            "`mapRoles` is not valid YAML (line 1 column 12: unclosed bracket '['), so EKS maps nothing from it"
+        ]
+    );
+    assert_eq!(auth.unreadable, BTreeSet::from([MapKind::MapRoles]));
+    // A list that is not a list is the same to EKS.
+    let auth = entries_of(&[("mapUsers", "userarn: arn:aws:iam::1:user/a\nusername: a\n")]);
+    assert_eq!(auth.entries, Vec::new());
+    assert_eq!(
+        auth.warnings,
+        vec!["`mapUsers` is not a list, so EKS maps nothing from it".to_string()]
+    );
+    assert_eq!(auth.unreadable, BTreeSet::from([MapKind::MapUsers]));
+}
+
+/// encoding/json skips a field of the wrong type and keeps the rest of the item; an item the
+/// authenticator's `Validate` rejects (no ARN) maps nothing.
+#[test]
+fn wrong_types_and_items_without_an_arn_follow_go() {
+    let text = "- rolearn: arn:aws:iam::1:role/a\n  username: 42\n  groups: system:masters\n- username: orphan\n  groups: [system:masters]\n- just a string\n- rolearn: arn:aws:iam::1:role/b\n  groups: [g, 7]\n";
+    let auth = entries_of(&[("mapRoles", text)]);
+    assert_eq!(
+        auth.entries,
+        vec![
+            AwsAuthEntry {
+                kind: MapKind::MapRoles,
+                arn: "arn:aws:iam::1:role/a".to_string(),
+                username: None,
+                groups: Vec::new(),
+            },
+            AwsAuthEntry {
+                kind: MapKind::MapRoles,
+                arn: "arn:aws:iam::1:role/b".to_string(),
+                username: None,
+                groups: vec!["g".to_string(), String::new()],
+            },
+        ]
+    );
+    assert_eq!(
+        auth.warnings,
+        vec![
+            "`mapRoles` item 1: `username` is not a string; EKS ignores that field".to_string(),
+            "`mapRoles` item 1: `groups` is not a list of strings; EKS ignores that field".to_string(),
+            "`mapRoles` item 2 has no `rolearn`: EKS ignores it".to_string(),
+            "`mapRoles` item 3 is not a mapping: EKS ignores it".to_string(),
+            "`mapRoles` item 4: `groups` is not a list of strings; EKS ignores what is not a string".to_string(),
+        ]
+    );
+}
+
+/// The authenticator keys roles by their lower-cased ARN and users by their ARN, and the last
+/// item wins: that is the entry EKS uses, and the only one that grants.
+#[test]
+fn a_duplicate_arn_resolves_to_the_last_entry_as_in_the_authenticator() {
+    let roles = "- rolearn: arn:aws:iam::1:role/Admin\n  username: first\n  groups: [system:masters]\n- rolearn: arn:aws:iam::1:role/other\n  username: other\n- rolearn: arn:aws:iam::1:role/admin\n  username: last\n  groups: [viewers]\n";
+    let users = "- userarn: arn:aws:iam::1:user/u\n  username: one\n- userarn: arn:aws:iam::1:user/u\n  username: two\n";
+    let auth = entries_of(&[("mapRoles", roles), ("mapUsers", users)]);
+    assert_eq!(auth.entries.len(), 5, "every item is kept for the merge");
+    let effective: Vec<(&str, Option<&str>)> = auth
+        .effective()
+        .map(|entry| (entry.arn.as_str(), entry.username.as_deref()))
+        .collect();
+    assert_eq!(
+        effective,
+        vec![
+            ("arn:aws:iam::1:role/other", Some("other")),
+            ("arn:aws:iam::1:role/admin", Some("last")),
+            ("arn:aws:iam::1:user/u", Some("two")),
+        ]
+    );
+    assert_eq!(
+        auth.warnings,
+        vec![
+            "`mapRoles` maps `arn:aws:iam::1:role/admin` 2 times (ARNs compared without case): EKS uses the last of them".to_string(),
+            "`mapUsers` maps `arn:aws:iam::1:user/u` 2 times: EKS uses the last of them".to_string(),
+        ]
+    );
+}
+
+/// A list EKS cannot read is kept byte for byte when the edits are elsewhere; an edit into it
+/// is refused rather than guessed.
+#[test]
+fn an_unparseable_list_is_kept_as_is_and_not_written_into() {
+    let broken = "- rolearn: [unclosed\n";
+    let live = data(&[("mapRoles", broken), ("mapUsers", HAND_EDITED_USERS)]);
+    let merged = merge(
+        &live,
         &BTreeMap::new(),
-        None,
+        &[Edit::Upsert(user("arn:aws:iam::1:user/new", "new", &["g"]))],
     )
-    .expect_err("invalid");
+    .expect("merges");
+    assert_eq!(merged.data["mapRoles"], broken);
+    let error = merge(
+        &live,
+        &BTreeMap::new(),
+        &[Edit::Upsert(role("arn:aws:iam::1:role/new", "new", &["g"]))],
+    )
+    .expect_err("refused");
     assert_eq!(error.key, "mapRoles");
+    // Nor into one that is not a list: its text would be lost.
+    let mapping = "userarn: arn:aws:iam::1:user/a\nusername: a\n";
+    let error = merge(
+        &data(&[("mapUsers", mapping)]),
+        &BTreeMap::new(),
+        &[Edit::Upsert(user("arn:aws:iam::1:user/new", "new", &["g"]))],
+    )
+    .expect_err("refused");
+    assert_eq!(
+        error.message,
+        "not a list; accessctl does not write into a list that does not parse"
+    );
 }
 
 /// The lines of `text` that belong to the entry with this ARN (and the comments above it).

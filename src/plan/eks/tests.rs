@@ -219,6 +219,8 @@ fn in_both_mode_a_disagreeing_aws_auth_entry_is_noted() {
         }],
         managed: BTreeSet::from([ROLE.to_string()]),
         resource_version: None,
+        warnings: Vec::new(),
+        unreadable: BTreeSet::new(),
     });
     let want = desired(AuthenticationMode::Both, cluster.clone());
     let mut live_cluster = cluster;
