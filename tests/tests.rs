@@ -19,6 +19,7 @@ mod eks_read;
 mod eks_server;
 mod examples;
 mod first_hour;
+mod fuzz_corpus;
 mod iam_apply;
 mod import;
 mod insight;
