@@ -397,3 +397,23 @@ fn edits_come_from_the_plan_unit() {
         ])
     );
 }
+
+/// Found by the aws-auth fuzz target (fuzz/regressions/aws_auth/username-with-del-and-nel): a
+/// username or group holding a character YAML does not allow raw (DEL, C1 controls, line
+/// separators) was written unescaped, and the merged list no longer parsed: the authenticator
+/// would have lost every mapping of that list.
+#[test]
+fn names_with_unprintable_characters_are_written_so_they_read_back() {
+    for odd in ["a\u{7f}b", "g\u{85}h", "x\u{2028}y", "\u{feff}bom", "c1\u{9b}", "tab\tand\u{1}"] {
+        let entry = role("arn:aws:iam::1:role/odd", odd, &[odd, "plain"]);
+        let merged = merge(
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            &[Edit::Upsert(entry.clone())],
+        )
+        .expect("merges");
+        let parsed = parse(&merged.data, &BTreeMap::new(), None)
+            .unwrap_or_else(|error| panic!("{odd:?} does not read back: {error}"));
+        assert_eq!(parsed.entries, vec![entry], "{odd:?}");
+    }
+}
