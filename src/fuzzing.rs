@@ -24,8 +24,11 @@ use crate::spec::{self, Diagnostic, Facts, Sources};
 /// Where fuzzed access.yaml files are loaded from: a directory that does not exist.
 pub const NOWHERE: &str = "/nonexistent/accessctl-fuzz/access.yaml";
 
+/// A target's property: panics when it does not hold for the input.
+pub type Property = fn(&[u8]);
+
 /// The fuzz targets, by name (`fuzz/fuzz_targets/NAME.rs`, `fuzz/seeds/NAME/`).
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Property); 6] = [
     ("access_yaml", access_yaml),
     ("aws_auth", aws_auth_merge),
     ("snapshot", snapshot),
@@ -63,13 +66,19 @@ fn check_diagnostic(diagnostic: &Diagnostic, text: &str) {
         !diagnostic.message.trim().is_empty(),
         "a diagnostic without a message: {diagnostic:?}"
     );
-    // Past the last line only to point at the end of the file.
-    let lines = text.split('\n').count();
+    // Lines as YAML counts them; at most one past the last text, to point at the end.
+    let lines = spec::diagnostic::source_lines(text).count();
     assert!(
         diagnostic.line <= lines,
         "diagnostic at line {} of a {lines}-line file: {diagnostic:?}",
         diagnostic.line
     );
+    if diagnostic.line > 0 {
+        assert!(
+            diagnostic.snippet.is_some(),
+            "a diagnostic with a line shows it: {diagnostic:?}"
+        );
+    }
     let shown = diagnostic.to_string();
     assert!(shown.contains(&diagnostic.message));
 }
@@ -88,7 +97,11 @@ fn fresh(kind: MapKind, username: Option<&str>, groups: &[String]) -> AwsAuthEnt
         username: username
             .filter(|name| !accounts && !name.is_empty())
             .map(str::to_string),
-        groups: if accounts { Vec::new() } else { groups.to_vec() },
+        groups: if accounts {
+            Vec::new()
+        } else {
+            groups.to_vec()
+        },
     }
 }
 
@@ -284,10 +297,9 @@ pub fn aws_auth_merge(bytes: &[u8]) {
             let same = match (original, now) {
                 (None, None) => true,
                 (None, Some(now)) => now.is_empty(),
+                // Up to the line breaks that end the list.
                 (Some(original), Some(now)) => {
-                    now == original
-                        || (!original.ends_with('\n')
-                            && now.strip_suffix('\n') == Some(original))
+                    now.trim_end_matches('\n') == original.trim_end_matches('\n')
                 }
                 (Some(_), None) => false,
             };
@@ -431,8 +443,11 @@ pub fn import_live(data: &[u8]) {
             };
             match import::import(&live, &options) {
                 Ok(imported) => {
-                    let loaded =
-                        spec::load_str(Path::new(NOWHERE), &imported.yaml, &Facts { live: Some(&live) });
+                    let loaded = spec::load_str(
+                        Path::new(NOWHERE),
+                        &imported.yaml,
+                        &Facts { live: Some(&live) },
+                    );
                     // `file:` policies are not on disk here; everything else must load.
                     if options.policies_dir.is_none()
                         && let Err(diagnostics) = loaded
