@@ -7,6 +7,9 @@ pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod drift;
+/// The properties of the fuzz targets under `fuzz/` (not an API).
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod import;
 pub mod insight;
 pub mod kube;

@@ -457,7 +457,7 @@ impl SavedPlan {
 }
 
 /// Pretty JSON with sorted keys and a final newline: the one form a saved plan is written in.
-fn render(value: &Value) -> Result<String, JsonError> {
+pub(crate) fn render(value: &Value) -> Result<String, JsonError> {
     json::to_pretty("the saved plan", &canonical(value))
 }
 

@@ -22,6 +22,7 @@ mod eks_server;
 mod examples;
 mod faults;
 mod first_hour;
+mod fuzz_corpus;
 mod iam_apply;
 mod import;
 mod insight;

@@ -264,35 +264,7 @@ pub fn scalar(text: &str) -> String {
     if is_plain_safe(text) {
         return text.to_string();
     }
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            ' '..='~' => out.push(ch),
-            _ if is_printable(ch) => out.push(ch),
-            _ => {
-                let code = u32::from(ch);
-                if code <= 0xFFFF {
-                    let _ = write!(out, "\\u{code:04X}");
-                } else {
-                    let _ = write!(out, "\\U{code:08X}");
-                }
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// YAML's printable set, minus the characters some readers treat as line breaks or marks.
-fn is_printable(ch: char) -> bool {
-    matches!(u32::from(ch), 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x1_0000..=0x10_FFFF)
-        && !matches!(ch, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
+    crate::model::aws_auth::double_quoted(text)
 }
 
 #[cfg(test)]

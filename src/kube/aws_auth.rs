@@ -566,8 +566,18 @@ impl ListText {
                     .map(|(index, _)| index);
                 match matching.next() {
                     None => {
+                        // A comment that ends a list without items is someone's note, not the
+                        // new entry's: a blank line keeps it from being read as the comment
+                        // above the entry (and removed with it).
+                        let after_note = self.blocks.is_empty()
+                            && self.preamble.lines().next_back().is_some_and(is_comment);
+                        let text = if after_note {
+                            format!("\n{rendered}")
+                        } else {
+                            rendered
+                        };
                         self.blocks.push(Block {
-                            text: rendered,
+                            text,
                             arn: Some(entry.arn.clone()),
                         });
                         true

@@ -68,7 +68,7 @@ pub fn data_key(kind: MapKind) -> &'static str {
 pub fn render_entry(entry: &AwsAuthEntry, indent: usize) -> String {
     let pad = " ".repeat(indent);
     if entry.kind == MapKind::MapAccounts {
-        return format!("{pad}- {}\n", quoted(&entry.arn));
+        return format!("{pad}- {}\n", double_quoted(&entry.arn));
     }
     let arn_key = match entry.kind {
         MapKind::MapRoles => "rolearn",
@@ -87,8 +87,7 @@ pub fn render_entry(entry: &AwsAuthEntry, indent: usize) -> String {
     text
 }
 
-/// A YAML scalar: plain when that is unambiguous, else double-quoted (a JSON string is a valid
-/// YAML double-quoted scalar).
+/// A YAML scalar: plain when that is unambiguous, else double-quoted ([`double_quoted`]).
 pub(crate) fn scalar(text: &str) -> String {
     let plain_chars = text
         .chars()
@@ -101,10 +100,43 @@ pub(crate) fn scalar(text: &str) -> String {
     if plain_chars && starts_well && !text.ends_with(':') && !resolves_otherwise {
         text.to_string()
     } else {
-        quoted(text)
+        double_quoted(text)
     }
 }
 
-fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| format!("\"{text}\""))
+/// `text` as a YAML double-quoted scalar that every YAML reader gives back exactly: `"`, `\\`
+/// and everything outside YAML's printable set (controls, DEL, C1) escaped, and the characters
+/// some readers take for line breaks or marks (U+2028, U+2029, U+FEFF) too.
+pub fn double_quoted(text: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            ' '..='~' => out.push(ch),
+            _ if is_printable(ch) => out.push(ch),
+            _ => {
+                let code = u32::from(ch);
+                if code <= 0xFFFF {
+                    let _ = write!(out, "\\u{code:04X}");
+                } else {
+                    let _ = write!(out, "\\U{code:08X}");
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// YAML's printable set beyond ASCII, minus the characters some readers treat as line breaks
+/// or marks.
+fn is_printable(ch: char) -> bool {
+    matches!(u32::from(ch), 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x1_0000..=0x10_FFFF)
+        && !matches!(ch, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
 }

@@ -126,7 +126,7 @@ impl Diagnostic {
         self.snippet = None;
         self.caret = column;
         if line > 0
-            && let Some(text) = source.lines().nth(line - 1)
+            && let Some(text) = source_lines(source).nth(line - 1)
         {
             let (shown, caret) = window(text, column);
             self.snippet = Some(shown);
@@ -139,6 +139,15 @@ impl Diagnostic {
         self.hint = Some(bounded(hint.into()));
         self
     }
+}
+
+/// The lines of `source` as YAML counts them (and so the positions of every diagnostic): a
+/// line ends at `\r\n`, `\n` or a lone `\r`. A file with old Mac line endings is shown line by
+/// line, not as one line.
+pub fn source_lines(source: &str) -> impl Iterator<Item = &str> {
+    source
+        .split('\n')
+        .flat_map(|line| line.strip_suffix('\r').unwrap_or(line).split('\r'))
 }
 
 /// Tabs would make the caret drift: they are shown as one space, as they count one column.
@@ -214,6 +223,18 @@ impl fmt::Display for Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the access.yaml fuzz target (fuzz/regressions/access_yaml/
+    /// carriage-return-line-ending): YAML ends a line at a lone `\r`, so positions count it,
+    /// but the snippet was looked up by `\n` only: no snippet, or another line's.
+    #[test]
+    fn a_lone_carriage_return_ends_a_line_for_the_snippet_too() {
+        let source = "version: 1\raccount: x\r\nclusters: [\n";
+        let diagnostic = Diagnostic::new(Path::new("access.yaml"), "bad").at(source, 2, 10, 1);
+        assert_eq!(diagnostic.snippet.as_deref(), Some("account: x"));
+        let diagnostic = Diagnostic::new(Path::new("access.yaml"), "bad").at(source, 3, 11, 1);
+        assert_eq!(diagnostic.snippet.as_deref(), Some("clusters: ["));
+    }
 
     #[test]
     fn renders_like_rustc() {

@@ -82,9 +82,18 @@ impl Sources {
         let shown = input::shown(path);
         let bytes = input::read(path, false)
             .map_err(|reason| Diagnostics::from(vec![Diagnostic::file_error(&shown, &reason)]))?;
+        Sources::from_bytes(path, bytes)
+    }
+
+    /// access.yaml bytes held in memory, as if read from `path`: the text, or a diagnostic
+    /// pointing at the first byte that is not UTF-8.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Sources, Diagnostics> {
         match String::from_utf8(bytes) {
             Ok(text) => Ok(Sources::from_text(path, text)),
-            Err(error) => Err(Diagnostics::from(vec![not_utf8(&shown, &error)])),
+            Err(error) => Err(Diagnostics::from(vec![not_utf8(
+                &input::shown(path),
+                &error,
+            )])),
         }
     }
 

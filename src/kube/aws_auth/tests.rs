@@ -700,3 +700,51 @@ fn edits_come_from_the_plan_unit() {
         ])
     );
 }
+
+/// Found by the aws-auth fuzz target (fuzz/regressions/aws_auth/username-with-del-and-nel): a
+/// username or group holding a character YAML does not allow raw (DEL, C1 controls, line
+/// separators) was written unescaped, and the merged list no longer parsed: the authenticator
+/// would have lost every mapping of that list.
+#[test]
+fn names_with_unprintable_characters_are_written_so_they_read_back() {
+    for odd in [
+        "a\u{7f}b",
+        "g\u{85}h",
+        "x\u{2028}y",
+        "\u{feff}bom",
+        "c1\u{9b}",
+        "tab\tand\u{1}",
+    ] {
+        let entry = role("arn:aws:iam::1:role/odd", odd, &[odd, "plain"]);
+        let merged = merge(
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            &[Edit::Upsert(entry.clone())],
+        )
+        .expect("merges");
+        let parsed = parse(&merged.data, &BTreeMap::new(), None)
+            .unwrap_or_else(|error| panic!("{odd:?} does not read back: {error}"));
+        assert_eq!(parsed.entries, vec![entry], "{odd:?}");
+    }
+}
+
+/// Found by the aws-auth fuzz target (fuzz/regressions/aws_auth/comment-only-list): a comment
+/// that was all a list held became the comment above the entry accessctl added, and went with
+/// it when the entry was removed.
+#[test]
+fn a_note_in_a_list_without_items_survives_an_entry_added_and_removed() {
+    let entry = role("arn:aws:iam::1:role/admin", "admin", &["system:masters"]);
+    let before = data(&[("mapRoles", "# node groups, do not touch")]);
+    let added = merge(&before, &BTreeMap::new(), &[Edit::Upsert(entry.clone())]).expect("adds");
+    assert_eq!(
+        added.data["mapRoles"],
+        "# node groups, do not touch\n\n- rolearn: arn:aws:iam::1:role/admin\n  username: admin\n  groups:\n    - system:masters\n"
+    );
+    let removed = merge(
+        &added.data,
+        &managed(&[&entry.arn]),
+        &[Edit::Remove(entry.arn.clone())],
+    )
+    .expect("removes");
+    assert_eq!(removed.data["mapRoles"], "# node groups, do not touch\n\n");
+}
