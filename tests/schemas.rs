@@ -382,6 +382,7 @@ fn sample_state() -> State {
                 },
             ),
         ]),
+        scope: accessctl::model::ReadScope::Everything,
     }
 }
 

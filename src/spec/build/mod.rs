@@ -62,6 +62,7 @@ pub fn build(
             caller: None,
             iam,
             clusters,
+            scope: crate::model::ReadScope::Managed,
         },
         adopt,
         group_path,
