@@ -460,7 +460,7 @@ clusters:
         {
             return;
         }
-        let server = KubeServer::start().await;
+        let server = std::sync::Arc::new(KubeServer::start().await);
         seed(&server);
         let kubeconfig = server.kubeconfig_path().to_path_buf();
         let outcome = tokio::task::spawn_blocking(move || {
@@ -480,8 +480,29 @@ clusters:
             };
 
             let args = ["who-can", "delete", "nodes", "--live"];
+            server.clear_requests();
             let (text, live) = run(&args);
             assert_eq!(live.status.code(), Some(0), "{}", shown(&live));
+            // One unfiltered LIST per kind (namespaces, the four RBAC kinds, service
+            // accounts), and the aws-auth GET: nothing else, no label selector.
+            let mut requests: Vec<String> = server
+                .requests()
+                .iter()
+                .map(|request| format!("{} {}?{}", request.method, request.path, request.query))
+                .collect();
+            requests.sort();
+            assert_eq!(
+                requests,
+                [
+                    "GET /api/v1/namespaces/kube-system/configmaps/aws-auth?",
+                    "GET /api/v1/namespaces?",
+                    "GET /api/v1/serviceaccounts?",
+                    "GET /apis/rbac.authorization.k8s.io/v1/clusterrolebindings?",
+                    "GET /apis/rbac.authorization.k8s.io/v1/clusterroles?",
+                    "GET /apis/rbac.authorization.k8s.io/v1/rolebindings?",
+                    "GET /apis/rbac.authorization.k8s.io/v1/roles?",
+                ]
+            );
             for expected in [
                 "user/console-admin (unmanaged)",
                 "aws-auth mapUsers (unmanaged)",
@@ -534,6 +555,19 @@ clusters:
             ]);
             assert_eq!(offline.status.code(), Some(0), "{}", shown(&offline));
             assert_eq!(stdout(&offline), stdout(&live_json));
+            assert!(offline.stderr.is_empty(), "{}", shown(&offline));
+            let saved = std::fs::read_to_string(dir.path().join("live.json")).expect("live.json");
+            assert!(saved.contains(r#""scope": "everything""#), "{saved}");
+
+            // A plan's snapshot holds only what accessctl manages or the file declares: the
+            // answer says so, and lacks the hand-made binding.
+            let (_, partial) = run(&["snapshot", "--out", "partial.json"]);
+            assert_eq!(partial.status.code(), Some(0), "{}", shown(&partial));
+            let args = ["who-can", "delete", "nodes", "--live-state", "partial.json"];
+            let (text, partial) = run(&args);
+            assert_eq!(partial.status.code(), Some(0), "{}", shown(&partial));
+            assert!(!stdout(&partial).contains("alice"), "{text}");
+            insta::assert_snapshot!("who-can-partial-snapshot-delete-nodes", text);
 
             let args = ["can-i", "--as", "console-admin", "delete", "nodes", "--live"];
             let (text, can_i) = run(&args);

@@ -271,3 +271,176 @@ pub fn overall(answers: &[Answer]) -> Certainty {
         .min()
         .unwrap_or(Certainty::No)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::model::{
+        Binding, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Meta, PolicyRule, RbacRole, RoleRef,
+        RoleRefKind, ServiceAccount, Subject as Bound,
+    };
+
+    fn binding(kind: RoleRefKind, role: &str, subjects: &[Bound], owned: bool) -> Binding {
+        let mut meta = Meta::default();
+        if owned {
+            meta.labels
+                .insert(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string());
+        }
+        Binding {
+            meta,
+            role_ref: RoleRef {
+                kind,
+                name: role.to_string(),
+            },
+            subjects: subjects.iter().cloned().collect(),
+        }
+    }
+
+    fn bound(kind: SubjectKind, name: &str, namespace: Option<&str>) -> Bound {
+        Bound {
+            kind,
+            name: name.to_string(),
+            namespace: namespace.map(str::to_string),
+        }
+    }
+
+    /// A cluster with a Role that deletes pods in `ci`, bound to the service accounts of `ci`
+    /// (by group), to a service account of `tools` by name (in a binding accessctl owns), and
+    /// a hand-made ClusterRoleBinding of `view` to every service account.
+    fn cluster() -> Cluster {
+        let mut cluster = Cluster::default();
+        cluster.roles.insert(
+            "ci/deleter".into(),
+            RbacRole {
+                meta: Meta::default(),
+                rules: BTreeSet::from([PolicyRule {
+                    api_groups: BTreeSet::from([String::new()]),
+                    resources: BTreeSet::from(["pods".to_string()]),
+                    verbs: BTreeSet::from(["delete".to_string()]),
+                    ..PolicyRule::default()
+                }]),
+            },
+        );
+        cluster.role_bindings.insert(
+            "ci/deleters".into(),
+            binding(
+                RoleRefKind::Role,
+                "deleter",
+                &[bound(SubjectKind::Group, "system:serviceaccounts:ci", None)],
+                false,
+            ),
+        );
+        cluster.role_bindings.insert(
+            "ci/tools".into(),
+            binding(
+                RoleRefKind::Role,
+                "deleter",
+                &[bound(SubjectKind::ServiceAccount, "runner", Some("tools"))],
+                true,
+            ),
+        );
+        cluster.cluster_role_bindings.insert(
+            "everyone-views".into(),
+            binding(
+                RoleRefKind::ClusterRole,
+                "view",
+                &[bound(SubjectKind::Group, "system:serviceaccounts", None)],
+                false,
+            ),
+        );
+        for account in ["ci/builder", "ci/default", "other/default"] {
+            cluster
+                .service_accounts
+                .insert(account.into(), ServiceAccount::default());
+        }
+        cluster
+    }
+
+    fn answer(request: &Request) -> Vec<(String, String, bool)> {
+        let mut state = State::default();
+        state.clusters.insert("demo".into(), cluster());
+        subjects(&state, request, None)
+            .into_iter()
+            .map(|subject| {
+                (
+                    format!("{} {}", subject.kind, subject.name),
+                    subject.grant,
+                    subject.unmanaged,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn service_accounts_hold_what_their_groups_and_names_are_bound_to() {
+        let delete = rbac::parse_request("delete", "pods", None, Some("ci"));
+        let deleters = "RoleBinding ci/deleters → Role deleter".to_string();
+        assert_eq!(
+            answer(&delete),
+            [
+                ("group system:serviceaccounts:ci".into(), deleters.clone(), true),
+                (
+                    "service-account system:serviceaccount:ci:builder".into(),
+                    deleters.clone(),
+                    true
+                ),
+                (
+                    "service-account system:serviceaccount:ci:default".into(),
+                    deleters,
+                    true
+                ),
+                // Named by a binding only (no ServiceAccount object read): still a subject.
+                (
+                    "service-account system:serviceaccount:tools:runner".into(),
+                    "RoleBinding ci/tools → Role deleter".into(),
+                    false
+                ),
+            ]
+        );
+        // `view` for every service account, through `system:serviceaccounts`.
+        let get = rbac::parse_request("get", "pods", None, Some("other"));
+        let holders: Vec<String> = answer(&get).into_iter().map(|(who, _, _)| who).collect();
+        assert_eq!(
+            holders,
+            [
+                "group system:serviceaccounts",
+                "service-account system:serviceaccount:ci:builder",
+                "service-account system:serviceaccount:ci:default",
+                "service-account system:serviceaccount:other:default",
+                "service-account system:serviceaccount:tools:runner",
+            ]
+        );
+        assert!(answer(&rbac::parse_request("delete", "pods", None, Some("other"))).is_empty());
+    }
+
+    /// The binding behind a grant is found from the source [`rbac::binding_grant`] gives it,
+    /// for each kind of binding; a grant that is no binding's has none.
+    #[test]
+    fn the_binding_behind_each_grant_is_found() {
+        let cluster = cluster();
+        for (namespace, name, binding) in rbac::bindings(&cluster) {
+            let grant = rbac::binding_grant(&cluster, namespace, name, binding);
+            assert_eq!(chain::binding_of(&cluster, &grant), Some(binding), "{name}");
+        }
+        let grants = rbac::access_policy_grants(&BTreeMap::from([(
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy".to_string(),
+            crate::model::AccessScope::Cluster,
+        )]));
+        assert!(
+            grants
+                .iter()
+                .all(|grant| chain::binding_of(&cluster, grant).is_none())
+        );
+        assert_eq!(
+            chain::marked_source("ClusterRoleBinding a → ClusterRole b", true),
+            "ClusterRoleBinding a (unmanaged) → ClusterRole b"
+        );
+        assert_eq!(
+            chain::marked_source("access policy AmazonEKSViewPolicy", true),
+            "access policy AmazonEKSViewPolicy (unmanaged)"
+        );
+        assert_eq!(chain::marked_source("group system:masters", false), "group system:masters");
+    }
+}
