@@ -92,7 +92,11 @@ pub async fn read(
                     want.region.as_deref(),
                 );
                 let (mut cluster, facts) = tokio::try_join!(
-                    async { read_cluster(client, &want, scope).await.map_err(LiveError::Kube) },
+                    async {
+                        read_cluster(client, &want, scope)
+                            .await
+                            .map_err(LiveError::Kube)
+                    },
                     async {
                         eks::describe(&eks, name, &want, &eks::ReadOptions::default())
                             .await

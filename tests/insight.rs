@@ -545,13 +545,22 @@ clusters:
                 .find(|holder| holder["principal"]["name"] == "console-admin")
                 .unwrap_or_else(|| panic!("console-admin: {answer:#}"));
             assert_eq!(console["principal"]["unmanaged"], true, "{console:#}");
-            assert_eq!(console["route"]["mapping"]["unmanaged"], true, "{console:#}");
+            assert_eq!(
+                console["route"]["mapping"]["unmanaged"], true,
+                "{console:#}"
+            );
             assert_eq!(console["grant_unmanaged"], true, "{console:#}");
 
             let (_, snapshot) = run(&["snapshot", "--all", "--out", "live.json"]);
             assert_eq!(snapshot.status.code(), Some(0), "{}", shown(&snapshot));
             let (_, offline) = run(&[
-                "who-can", "delete", "nodes", "--live-state", "live.json", "-o", "json",
+                "who-can",
+                "delete",
+                "nodes",
+                "--live-state",
+                "live.json",
+                "-o",
+                "json",
             ]);
             assert_eq!(offline.status.code(), Some(0), "{}", shown(&offline));
             assert_eq!(stdout(&offline), stdout(&live_json));
@@ -569,7 +578,14 @@ clusters:
             assert!(!stdout(&partial).contains("alice"), "{text}");
             insta::assert_snapshot!("who-can-partial-snapshot-delete-nodes", text);
 
-            let args = ["can-i", "--as", "console-admin", "delete", "nodes", "--live"];
+            let args = [
+                "can-i",
+                "--as",
+                "console-admin",
+                "delete",
+                "nodes",
+                "--live",
+            ];
             let (text, can_i) = run(&args);
             assert_eq!(can_i.status.code(), Some(0), "{}", shown(&can_i));
             insta::assert_snapshot!("can-i-live-console-admin-delete-nodes", text);

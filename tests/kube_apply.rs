@@ -878,9 +878,13 @@ async fn an_unreachable_server_is_named_on(target: &KubeTarget) {
         .await
         .expect("config")
         .with_retry(RetryPolicy::none());
-    let error = read_cluster(&client, &Cluster::default(), accessctl::model::ReadScope::Managed)
-        .await
-        .expect_err("unreachable");
+    let error = read_cluster(
+        &client,
+        &Cluster::default(),
+        accessctl::model::ReadScope::Managed,
+    )
+    .await
+    .expect_err("unreachable");
     assert!(
         error.message.contains("context `test`"),
         "{}",

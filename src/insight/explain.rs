@@ -140,7 +140,10 @@ fn render_route(out: &mut String, route: &Route) {
     }
     let mut by_scope: BTreeMap<&Scope, Vec<&chain::MarkedGrant>> = BTreeMap::new();
     for marked in &route.grants {
-        by_scope.entry(&marked.grant.scope).or_default().push(marked);
+        by_scope
+            .entry(&marked.grant.scope)
+            .or_default()
+            .push(marked);
     }
     for (scope, grants) in by_scope {
         let heading = match scope {

@@ -380,7 +380,11 @@ mod tests {
         assert_eq!(
             answer(&delete),
             [
-                ("group system:serviceaccounts:ci".into(), deleters.clone(), true),
+                (
+                    "group system:serviceaccounts:ci".into(),
+                    deleters.clone(),
+                    true
+                ),
                 (
                     "service-account system:serviceaccount:ci:builder".into(),
                     deleters.clone(),
@@ -441,6 +445,9 @@ mod tests {
             chain::marked_source("access policy AmazonEKSViewPolicy", true),
             "access policy AmazonEKSViewPolicy (unmanaged)"
         );
-        assert_eq!(chain::marked_source("group system:masters", false), "group system:masters");
+        assert_eq!(
+            chain::marked_source("group system:masters", false),
+            "group system:masters"
+        );
     }
 }
