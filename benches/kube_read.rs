@@ -106,6 +106,7 @@ fn desired_cluster() -> Cluster {
             RbacRole {
                 meta: owned(),
                 rules: rules(i),
+                aggregation_rule: None,
             },
         );
         cluster.roles.insert(
@@ -113,6 +114,7 @@ fn desired_cluster() -> Cluster {
             RbacRole {
                 meta: owned(),
                 rules: rules(i),
+                aggregation_rule: None,
             },
         );
         cluster.cluster_role_bindings.insert(

@@ -20,8 +20,8 @@ use serde::Serialize;
 
 use crate::model::policy::Effect;
 use crate::model::{
-    AccessKey, Binding, Cluster, Iam, IamArn, PolicyDocument, PolicyHolder, RoleRefKind, State,
-    User, arn::eks_access_policy_name,
+    AccessKey, Acknowledgement, Binding, Cluster, Iam, IamArn, PolicyDocument, PolicyHolder,
+    RoleRefKind, State, User, arn::eks_access_policy_name,
 };
 use crate::plan::{Action, Address, Assessment, Kind, Summary};
 
@@ -46,6 +46,38 @@ pub struct Unmanaged {
     /// masked, status, age, last use.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<AccessKey>,
+}
+
+/// An unmanaged grant access.yaml acknowledges: listed, not drift.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AcknowledgedGrant {
+    #[serde(flatten)]
+    pub finding: Unmanaged,
+    /// The acknowledgement as written in access.yaml (the address, or the principal's ARN).
+    pub acknowledged_as: String,
+    pub reason: String,
+}
+
+/// An acknowledgement that matches no unmanaged grant any more: the object is gone, or the
+/// file now manages it. A note, not drift.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Gone {
+    /// As written in access.yaml.
+    pub grant: String,
+    /// The cluster whose `acknowledged` holds it; absent for the top level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    pub reason: String,
+}
+
+impl Gone {
+    /// Where in access.yaml the acknowledgement is.
+    fn section(&self) -> String {
+        match &self.cluster {
+            Some(cluster) => format!("clusters.{cluster}.acknowledged"),
+            None => "acknowledged".to_string(),
+        }
+    }
 }
 
 /// One drifted object: an address and what apply would do to it.
@@ -76,13 +108,24 @@ pub struct Report {
     pub summary: Summary,
     /// Why plan and apply would refuse; empty when they would not.
     pub refused: Vec<Refusal>,
+    /// Unmanaged grants access.yaml does not acknowledge: drift.
     pub unmanaged: Vec<Unmanaged>,
+    /// Unmanaged grants access.yaml acknowledges, with the reason: listed, not drift.
+    pub acknowledged: Vec<AcknowledgedGrant>,
+    /// Acknowledgements that match no unmanaged grant any more: notes, not drift.
+    pub acknowledged_gone: Vec<Gone>,
 }
 
 impl Report {
     /// The report of a planner assessment ([`crate::plan::assess`]): its changes are the
-    /// plan's changes, one for one.
-    pub fn new(assessment: &Assessment, unmanaged: Vec<Unmanaged>) -> Self {
+    /// plan's changes, one for one; the unmanaged grants that `acknowledgements` name are
+    /// listed apart and are not drift.
+    pub fn new(
+        assessment: &Assessment,
+        unmanaged: Vec<Unmanaged>,
+        acknowledgements: &[Acknowledgement],
+    ) -> Self {
+        let (unmanaged, acknowledged, acknowledged_gone) = acknowledge(unmanaged, acknowledgements);
         let plan = &assessment.plan;
         let refused: Vec<Refusal> = assessment
             .refused
@@ -108,8 +151,49 @@ impl Report {
             summary: plan.summary,
             refused,
             unmanaged,
+            acknowledged,
+            acknowledged_gone,
         }
     }
+}
+
+/// Splits `found` into the grants no acknowledgement names and the acknowledged ones (by the
+/// first acknowledgement that names each), and lists the acknowledgements that name none.
+fn acknowledge(
+    found: Vec<Unmanaged>,
+    acknowledgements: &[Acknowledgement],
+) -> (Vec<Unmanaged>, Vec<AcknowledgedGrant>, Vec<Gone>) {
+    let mut used = vec![false; acknowledgements.len()];
+    let mut unmanaged = Vec::new();
+    let mut acknowledged = Vec::new();
+    for finding in found {
+        let by = acknowledgements
+            .iter()
+            .position(|ack| ack.covers(&finding.address));
+        match by {
+            Some(index) => {
+                used[index] = true;
+                let ack = &acknowledgements[index];
+                acknowledged.push(AcknowledgedGrant {
+                    finding,
+                    acknowledged_as: ack.written.clone(),
+                    reason: ack.reason.clone(),
+                });
+            }
+            None => unmanaged.push(finding),
+        }
+    }
+    let gone = acknowledgements
+        .iter()
+        .zip(used)
+        .filter(|(_, used)| !used)
+        .map(|(ack, _)| Gone {
+            grant: ack.written.clone(),
+            cluster: ack.cluster.clone(),
+            reason: ack.reason.clone(),
+        })
+        .collect();
+    (unmanaged, acknowledged, gone)
 }
 
 /// Everything in `live` that grants access and that `desired` neither declares nor owns.
@@ -400,13 +484,6 @@ fn lay_out(report: &Report, layout: &dyn Layout) -> String {
     let mut out = String::new();
     layout.title(&mut out);
     let file = layout.code("access.yaml");
-    if report.in_sync {
-        let _ = writeln!(
-            out,
-            "No drift: live state matches {file}, and nothing grants access outside it."
-        );
-        return out;
-    }
     let mut sections = 0;
     let mut section = |out: &mut String| {
         if sections > 0 {
@@ -414,42 +491,97 @@ fn lay_out(report: &Report, layout: &dyn Layout) -> String {
         }
         sections += 1;
     };
-    if report.changes.is_empty() && report.refused.is_empty() {
+    if report.in_sync {
         section(&mut out);
+        let unless = if report.acknowledged.is_empty() {
+            ""
+        } else {
+            " that it does not acknowledge"
+        };
+        let _ = writeln!(
+            out,
+            "No drift: live state matches {file}, and nothing grants access outside it{unless}."
+        );
+    } else {
+        drifted(report, layout, &file, &mut out, &mut section);
+    }
+    if !report.acknowledged.is_empty() {
+        section(&mut out);
+        let lead = format!(
+            "{} outside {file}",
+            crate::words::count(
+                report.acknowledged.len(),
+                "acknowledged grant",
+                "acknowledged grants"
+            )
+        );
+        layout.heading(&mut out, &lead, Some("not drift"));
+        layout.columns(&mut out, &["object", "reason", "finding"]);
+        for grant in &report.acknowledged {
+            layout.acknowledged(&mut out, grant);
+        }
+    }
+    if !report.acknowledged_gone.is_empty() {
+        section(&mut out);
+        let lead = crate::words::count(
+            report.acknowledged_gone.len(),
+            "acknowledged grant is no longer found",
+            "acknowledged grants are no longer found",
+        );
+        let detail = format!("notes, not drift: the object is gone, or {file} manages it now");
+        layout.heading(&mut out, &lead, Some(&detail));
+        layout.columns(&mut out, &["acknowledged", "reason", "what to do"]);
+        for gone in &report.acknowledged_gone {
+            layout.gone(&mut out, gone);
+        }
+    }
+    out
+}
+
+/// The sections of a report that is not in sync: the changes (or that live state matches),
+/// the refusals and the unacknowledged unmanaged grants.
+fn drifted(
+    report: &Report,
+    layout: &dyn Layout,
+    file: &str,
+    out: &mut String,
+    section: &mut dyn FnMut(&mut String),
+) {
+    if report.changes.is_empty() && report.refused.is_empty() {
+        section(out);
         let _ = writeln!(out, "Live state matches {file}.");
     }
     if !report.changes.is_empty() {
-        section(&mut out);
+        section(out);
         let lead = format!("{} from {file}", differ(report.changes.len()));
         let detail = format!("apply would {}", summary_words(&report.summary));
-        layout.heading(&mut out, &lead, Some(&detail));
-        layout.columns(&mut out, &["action", "object", "why"]);
+        layout.heading(out, &lead, Some(&detail));
+        layout.columns(out, &["action", "object", "why"]);
         for change in &report.changes {
-            layout.change(&mut out, change);
+            layout.change(out, change);
         }
     }
     if !report.refused.is_empty() {
-        section(&mut out);
+        section(out);
         let detail = format!("{}; plan says the same", problems(report.refused.len()));
-        layout.heading(&mut out, "apply would refuse", Some(&detail));
-        layout.columns(&mut out, &["problem", "what to do"]);
+        layout.heading(out, "apply would refuse", Some(&detail));
+        layout.columns(out, &["problem", "what to do"]);
         for refusal in &report.refused {
-            layout.refusal(&mut out, refusal);
+            layout.refusal(out, refusal);
         }
     }
     if !report.unmanaged.is_empty() {
-        section(&mut out);
+        section(out);
         let lead = format!(
             "{} access outside {file}",
             unmanaged_grant(report.unmanaged.len())
         );
-        layout.heading(&mut out, &lead, None);
-        layout.columns(&mut out, &["object", "grants", "finding"]);
+        layout.heading(out, &lead, None);
+        layout.columns(out, &["object", "grants", "finding"]);
         for finding in &report.unmanaged {
-            layout.unmanaged(&mut out, finding);
+            layout.unmanaged(out, finding);
         }
     }
-    out
 }
 
 /// How one human format writes the parts [`lay_out`] puts in order.
@@ -465,6 +597,8 @@ trait Layout {
     fn change(&self, out: &mut String, change: &Changed);
     fn refusal(&self, out: &mut String, refusal: &Refusal);
     fn unmanaged(&self, out: &mut String, finding: &Unmanaged);
+    fn acknowledged(&self, out: &mut String, grant: &AcknowledgedGrant);
+    fn gone(&self, out: &mut String, gone: &Gone);
 }
 
 /// Plain text for a terminal or a log: an indented line (or two) per entry.
@@ -500,6 +634,24 @@ impl Layout for Text {
 
     fn unmanaged(&self, out: &mut String, finding: &Unmanaged) {
         let _ = writeln!(out, "  ! {}\n      {}", finding.address, finding.message);
+    }
+
+    fn acknowledged(&self, out: &mut String, grant: &AcknowledgedGrant) {
+        let _ = writeln!(
+            out,
+            "  acknowledged: {} — {}\n      {}",
+            grant.finding.address, grant.reason, grant.finding.message
+        );
+    }
+
+    fn gone(&self, out: &mut String, gone: &Gone) {
+        let _ = writeln!(
+            out,
+            "  note: {} — {}\n      remove it from `{}` in access.yaml",
+            gone.grant,
+            gone.reason,
+            gone.section()
+        );
     }
 }
 
@@ -557,6 +709,26 @@ impl Layout for Markdown {
             finding.address,
             cell(&crate::words::quoted_list(&finding.grants)),
             cell(&finding.message)
+        );
+    }
+
+    fn acknowledged(&self, out: &mut String, grant: &AcknowledgedGrant) {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            grant.finding.address,
+            cell(&grant.reason),
+            cell(&grant.finding.message)
+        );
+    }
+
+    fn gone(&self, out: &mut String, gone: &Gone) {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | remove it from `{}` |",
+            cell(&gone.grant),
+            cell(&gone.reason),
+            gone.section()
         );
     }
 }
@@ -660,6 +832,8 @@ mod tests {
             changes,
             refused,
             unmanaged,
+            acknowledged: Vec::new(),
+            acknowledged_gone: Vec::new(),
         }
     }
 

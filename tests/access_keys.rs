@@ -12,7 +12,7 @@ use crate::support::binary::{self, shown};
 use crate::support::kube_server::{CONTEXT, Fault, KubeServer};
 use crate::support::target::{AwsTarget, KubeTarget};
 
-const ACCOUNT: &str = "123456789012";
+pub(crate) const ACCOUNT: &str = "123456789012";
 
 fn access_yaml() -> String {
     access_yaml_with("")
@@ -134,11 +134,11 @@ const PLAN: [&str; 4] = ["plan", "-f", "{file}", "--detailed-exitcode"];
 const APPLY: [&str; 5] = ["apply", "-f", "{file}", "--auto-approve", "-v"];
 
 /// The API server, moto with cluster `demo`, and [`access_yaml`] in a temporary directory.
-struct Rig {
-    server: KubeServer,
-    moto: Moto,
+pub(crate) struct Rig {
+    pub(crate) server: KubeServer,
+    pub(crate) moto: Moto,
     dir: tempfile::TempDir,
-    file: String,
+    pub(crate) file: String,
 }
 
 impl Rig {
@@ -158,7 +158,7 @@ impl Rig {
     }
 
     /// [`Rig::start`] with this access.yaml.
-    async fn with(yaml: &str) -> Option<Rig> {
+    pub(crate) async fn with(yaml: &str) -> Option<Rig> {
         if KubeTarget::from_env().skip_if_external("access keys: the binary applies unscoped names")
             || AwsTarget::from_env().skip_if_external("access keys: needs moto")
         {
@@ -182,7 +182,7 @@ impl Rig {
     }
 
     /// Runs the binary against moto and the API server; `{file}` in `args` is access.yaml.
-    async fn run(&self, args: &[&str]) -> Output {
+    pub(crate) async fn run(&self, args: &[&str]) -> Output {
         let args: Vec<String> = args
             .iter()
             .map(|arg| arg.replace("{file}", &self.file))
@@ -200,7 +200,7 @@ impl Rig {
     }
 
     /// Runs the binary and checks its exit code.
-    async fn expect(&self, code: i32, args: &[&str]) -> Output {
+    pub(crate) async fn expect(&self, code: i32, args: &[&str]) -> Output {
         let output = self.run(args).await;
         assert_eq!(output.status.code(), Some(code), "{}", shown(&output));
         output

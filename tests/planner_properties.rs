@@ -486,12 +486,20 @@ fn cluster(live: bool) -> impl Strategy<Value = Cluster> {
         prop::collection::btree_map(name(), meta().prop_map(|meta| Namespace { meta }), 0..=2),
         prop::collection::btree_map(
             prop::sample::select(&["reader", "view"][..]).prop_map(str::to_string),
-            (meta(), rules()).prop_map(|(meta, rules)| RbacRole { meta, rules }),
+            (meta(), rules()).prop_map(|(meta, rules)| RbacRole {
+                meta,
+                rules,
+                aggregation_rule: None,
+            }),
             0..=2,
         ),
         prop::collection::btree_map(
             namespaced(),
-            (meta(), rules()).prop_map(|(meta, rules)| RbacRole { meta, rules }),
+            (meta(), rules()).prop_map(|(meta, rules)| RbacRole {
+                meta,
+                rules,
+                aggregation_rule: None,
+            }),
             0..=2,
         ),
         prop::collection::btree_map(name(), binding(), 0..=3),

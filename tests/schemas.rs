@@ -312,6 +312,7 @@ fn sample_state() -> State {
             RbacRole {
                 meta: owned_meta(),
                 rules: BTreeSet::from([view_rule(), health_rule()]),
+                aggregation_rule: None,
             },
         )]),
         roles: BTreeMap::from([(
@@ -319,6 +320,7 @@ fn sample_state() -> State {
             RbacRole {
                 meta: owned_meta(),
                 rules: BTreeSet::from([view_rule()]),
+                aggregation_rule: None,
             },
         )]),
         cluster_role_bindings: BTreeMap::from([("reader".to_string(), reader_binding())]),

@@ -186,6 +186,7 @@ pub fn desired_state() -> Desired {
             RbacRole {
                 meta: owned_meta(index),
                 rules: rules(index),
+                aggregation_rule: None,
             },
         );
         cluster.cluster_role_bindings.insert(
@@ -217,6 +218,7 @@ pub fn desired_state() -> Desired {
             RbacRole {
                 meta: owned_meta(index),
                 rules: rules(index),
+                aggregation_rule: None,
             },
         );
     }

@@ -49,7 +49,7 @@ pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
     // reported with the changes, not raised.
     let assessment = plan::assess(&loaded.desired, &live, &args.safety.options());
     let unmanaged = drift::unmanaged(&loaded.desired.state, &grants_live);
-    let report = Report::new(&assessment, unmanaged);
+    let report = Report::new(&assessment, unmanaged, &loaded.acknowledged);
     let rendered = match args.output {
         OutputFormat::Text => drift::text(&report),
         OutputFormat::Json => drift::json(&report)?,

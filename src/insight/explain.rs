@@ -120,14 +120,12 @@ fn render_route(out: &mut String, route: &Route) {
             let _ = writeln!(out, "    assume role/{}: {}", hop.role, hop.reason);
         }
     }
-    let mut groups: Vec<&str> = route
-        .mapping
-        .identity
-        .groups
-        .iter()
-        .map(String::as_str)
-        .collect();
-    groups.push(rbac::AUTHENTICATED_GROUP);
+    // As the authorizer sees them: `system:authenticated` last, when the API server adds it.
+    let identity = &route.mapping.identity;
+    let mut groups: Vec<&str> = identity.groups.iter().map(String::as_str).collect();
+    if identity.is_authenticated() && !identity.groups.contains(rbac::AUTHENTICATED_GROUP) {
+        groups.push(rbac::AUTHENTICATED_GROUP);
+    }
     let _ = writeln!(
         out,
         "    kubernetes user {}, groups {}",
@@ -155,8 +153,8 @@ fn render_route(out: &mut String, route: &Route) {
         let _ = writeln!(out, "    {heading}:");
         for marked in grants {
             let grant = &marked.grant;
-            let note = if grant.approximated {
-                " (approximated)"
+            let note = if grant.unpublished {
+                " (AWS does not publish its rules)"
             } else {
                 ""
             };

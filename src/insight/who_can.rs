@@ -66,9 +66,9 @@ pub struct Subject {
 }
 
 /// Every Kubernetes subject the clusters' bindings (or just `only`'s) let make the request:
-/// the users and groups the bindings name, and each service account (of the cluster, or named
-/// by a binding) with its groups `system:serviceaccounts` and
-/// `system:serviceaccounts:NAMESPACE`. By cluster, kind and name.
+/// the users and groups the bindings name (the state's, and the built-in ones it does not
+/// hold), and each service account (of the cluster, or named by a binding) with its groups
+/// `system:serviceaccounts` and `system:serviceaccounts:NAMESPACE`. By cluster, kind and name.
 pub fn subjects(state: &State, request: &Request, only: Option<&str>) -> Vec<Subject> {
     let mut found = BTreeSet::new();
     for (name, cluster) in &state.clusters {
@@ -91,7 +91,8 @@ pub fn subjects(state: &State, request: &Request, only: Option<&str>) -> Vec<Sub
             unmanaged,
         };
         let mut named: BTreeMap<(&'static str, String), Subject> = BTreeMap::new();
-        for (namespace, binding_name, binding) in rbac::bindings(cluster) {
+        let every_binding = rbac::bindings(cluster).chain(rbac::builtin_bindings(cluster));
+        for (namespace, binding_name, binding) in every_binding {
             let grant = rbac::binding_grant(cluster, namespace, binding_name, binding);
             let Some(allowed) = allowing(std::slice::from_ref(&grant)) else {
                 continue;
@@ -125,7 +126,8 @@ pub fn subjects(state: &State, request: &Request, only: Option<&str>) -> Vec<Sub
     found.into_iter().collect()
 }
 
-/// The service accounts of a cluster, and the ones its bindings name: (namespace, name).
+/// The service accounts of a cluster, and the ones its bindings (and the built-in ones) name:
+/// (namespace, name).
 fn service_accounts(cluster: &Cluster) -> BTreeSet<(String, String)> {
     let mut accounts: BTreeSet<(String, String)> = cluster
         .service_accounts
@@ -133,7 +135,7 @@ fn service_accounts(cluster: &Cluster) -> BTreeSet<(String, String)> {
         .filter_map(|key| key.split_once('/'))
         .map(|(namespace, name)| (namespace.to_string(), name.to_string()))
         .collect();
-    for (namespace, _, binding) in rbac::bindings(cluster) {
+    for (namespace, _, binding) in rbac::bindings(cluster).chain(rbac::builtin_bindings(cluster)) {
         for subject in &binding.subjects {
             if subject.kind == SubjectKind::ServiceAccount {
                 let username = rbac::service_account_username(subject, namespace);
@@ -321,6 +323,7 @@ mod tests {
                     verbs: BTreeSet::from(["delete".to_string()]),
                     ..PolicyRule::default()
                 }]),
+                aggregation_rule: None,
             },
         );
         cluster.role_bindings.insert(
@@ -358,11 +361,13 @@ mod tests {
         cluster
     }
 
+    /// The subjects of the test cluster's own bindings (the built-in ones aside).
     fn answer(request: &Request) -> Vec<(String, String, bool)> {
         let mut state = State::default();
         state.clusters.insert("demo".into(), cluster());
         subjects(&state, request, None)
             .into_iter()
+            .filter(|subject| !subject.grant.contains("(built-in)"))
             .map(|subject| {
                 (
                     format!("{} {}", subject.kind, subject.name),
@@ -405,7 +410,17 @@ mod tests {
         );
         // `view` for every service account, through `system:serviceaccounts`.
         let get = rbac::parse_request("get", "pods", None, Some("other"));
-        let holders: Vec<String> = answer(&get).into_iter().map(|(who, _, _)| who).collect();
+        let (system, holders): (Vec<String>, Vec<String>) = answer(&get)
+            .into_iter()
+            .map(|(who, _, _)| who)
+            .partition(|who| who.starts_with("service-account system:serviceaccount:kube-system:"));
+        // The controllers' accounts the built-in bindings name are service accounts too.
+        assert!(
+            system.contains(
+                &"service-account system:serviceaccount:kube-system:kube-scheduler".to_string()
+            ),
+            "{system:?}"
+        );
         assert_eq!(
             holders,
             [
@@ -417,6 +432,21 @@ mod tests {
             ]
         );
         assert!(answer(&rbac::parse_request("delete", "pods", None, Some("other"))).is_empty());
+
+        // Kubernetes' own bindings count too, unmarked: they are no object of the state.
+        let mut state = State::default();
+        state.clusters.insert("demo".into(), cluster());
+        let masters = subjects(&state, &delete, None)
+            .into_iter()
+            .find(|subject| subject.name == rbac::MASTERS_GROUP);
+        assert_eq!(
+            masters.map(|subject| (subject.kind, subject.grant, subject.unmanaged)),
+            Some((
+                "group",
+                "ClusterRoleBinding cluster-admin (built-in) → ClusterRole cluster-admin".into(),
+                false
+            ))
+        );
     }
 
     /// The binding behind a grant is found from the source [`rbac::binding_grant`] gives it,

@@ -26,8 +26,8 @@ use super::client::ClusterClient;
 use super::error::{KubeError, KubeErrorKind};
 use super::{AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, aws_auth};
 use crate::model::{
-    AwsAuth, Binding, Cluster, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Meta, Namespace, PolicyRule,
-    RbacRole, ReadScope, RoleRef, RoleRefKind, ServiceAccount, Subject, SubjectKind,
+    AggregationRule, AwsAuth, Binding, Cluster, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Meta,
+    Namespace, PolicyRule, RbacRole, ReadScope, RoleRef, RoleRefKind, ServiceAccount, Subject,
 };
 
 /// Up to this many declared-but-not-owned objects of a kind are looked up by GET; more, by one
@@ -88,13 +88,20 @@ pub async fn read_cluster(
         namespaces: convert(namespaces, |object| Namespace {
             meta: meta(&object.metadata),
         }),
+        // The aggregation rule is read for insight only: a plan does not compare it
+        // (access.yaml cannot declare one, and the controller's rules are what the authorizer
+        // reads).
         cluster_roles: convert(cluster_roles, |object| RbacRole {
             meta: meta(&object.metadata),
             rules: rules(object.rules.as_deref()),
+            aggregation_rule: (scope == ReadScope::Everything)
+                .then(|| aggregation_rule(object))
+                .flatten(),
         }),
         roles: convert(roles, |object| RbacRole {
             meta: meta(&object.metadata),
             rules: rules(object.rules.as_deref()),
+            aggregation_rule: None,
         }),
         cluster_role_bindings: convert(cluster_role_bindings, |object| {
             binding(
@@ -114,6 +121,12 @@ pub async fn read_cluster(
             meta: meta(&object.metadata),
         }),
     })
+}
+
+/// A ClusterRole's `aggregationRule`: the API's JSON form is the model's.
+fn aggregation_rule(object: &rbac::ClusterRole) -> Option<AggregationRule> {
+    let value = serde_json::to_value(object.aggregation_rule.as_ref()?).ok()?;
+    serde_json::from_value(value).ok()
 }
 
 /// `namespace/name` for namespaced objects, `name` otherwise: the model's keys.
@@ -295,34 +308,17 @@ pub fn binding(
     role_ref: &rbac::RoleRef,
     subjects: Option<&[rbac::Subject]>,
 ) -> Binding {
-    let kind = if role_ref.kind == "Role" {
-        RoleRefKind::Role
-    } else {
-        RoleRefKind::ClusterRole
-    };
     Binding {
         meta: meta(metadata),
         role_ref: RoleRef {
-            kind,
+            kind: RoleRefKind::from_api(&role_ref.kind),
             name: role_ref.name.clone(),
         },
         subjects: subjects
             .unwrap_or_default()
             .iter()
             .filter_map(|subject| {
-                let kind = match subject.kind.as_str() {
-                    "User" => SubjectKind::User,
-                    "Group" => SubjectKind::Group,
-                    "ServiceAccount" => SubjectKind::ServiceAccount,
-                    _ => return None,
-                };
-                Some(Subject {
-                    kind,
-                    name: subject.name.clone(),
-                    namespace: (kind == SubjectKind::ServiceAccount)
-                        .then(|| subject.namespace.clone())
-                        .flatten(),
-                })
+                Subject::from_api(&subject.kind, &subject.name, subject.namespace.as_deref())
             })
             .collect(),
     }

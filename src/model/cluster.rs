@@ -213,6 +213,59 @@ pub struct RbacRole {
     pub meta: Meta,
     /// Sorted, without duplicates: rule order has no meaning to the authorizer.
     pub rules: BTreeSet<PolicyRule>,
+    /// ClusterRoles only: the roles whose rules Kubernetes' aggregation controller gathers
+    /// into this one (its own `rules` are overwritten). Read from the cluster by the wide
+    /// read and from the built-in roles; access.yaml cannot declare one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregation_rule: Option<AggregationRule>,
+}
+
+/// A ClusterRole's `aggregationRule`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct AggregationRule {
+    /// A ClusterRole whose labels match any of these is aggregated.
+    pub cluster_role_selectors: Vec<LabelSelector>,
+}
+
+/// A Kubernetes label selector: every `matchLabels` pair and every expression must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelSelector {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+/// One `matchExpressions` item: `In`, `NotIn`, `Exists` or `DoesNotExist`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LabelSelectorRequirement {
+    pub key: String,
+    pub operator: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+impl LabelSelector {
+    /// Does the selector match these labels, as `metav1.LabelSelectorAsSelector` decides? An
+    /// empty selector matches everything; an unknown operator matches nothing.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(key, value)| labels.get(key) == Some(value))
+            && self.match_expressions.iter().all(|requirement| {
+                let value = labels.get(&requirement.key);
+                match requirement.operator.as_str() {
+                    "In" => value.is_some_and(|v| requirement.values.contains(v)),
+                    "NotIn" => value.is_none_or(|v| !requirement.values.contains(v)),
+                    "Exists" => value.is_some(),
+                    "DoesNotExist" => value.is_none(),
+                    _ => false,
+                }
+            })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -244,6 +297,37 @@ pub struct Subject {
     /// ServiceAccount subjects only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+}
+
+impl Subject {
+    /// A subject as the Kubernetes API writes it (`kind`, `name`, `namespace`); `None` for a
+    /// kind RBAC does not know. Only a ServiceAccount keeps its namespace.
+    pub fn from_api(kind: &str, name: &str, namespace: Option<&str>) -> Option<Subject> {
+        let kind = match kind {
+            "User" => SubjectKind::User,
+            "Group" => SubjectKind::Group,
+            "ServiceAccount" => SubjectKind::ServiceAccount,
+            _ => return None,
+        };
+        Some(Subject {
+            kind,
+            name: name.to_string(),
+            namespace: namespace
+                .filter(|_| kind == SubjectKind::ServiceAccount)
+                .map(str::to_string),
+        })
+    }
+}
+
+impl RoleRefKind {
+    /// A `roleRef.kind` as the Kubernetes API writes it: `Role`, else a ClusterRole.
+    pub fn from_api(kind: &str) -> RoleRefKind {
+        if kind == "Role" {
+            RoleRefKind::Role
+        } else {
+            RoleRefKind::ClusterRole
+        }
+    }
 }
 
 /// A ClusterRoleBinding or RoleBinding.

@@ -9,6 +9,7 @@
 //! Everything here is a value: sorted maps and sets, `Serialize + Deserialize`, no I/O.
 
 pub mod access_key;
+pub mod acknowledged;
 mod address;
 pub mod arn;
 pub mod aws_auth;
@@ -22,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use access_key::{AccessKey, AccessKeys, Destination, Held, KeyRotation, KeyStatus};
+pub use acknowledged::{Acknowledgement, Grant};
 pub use address::{Address, Kind, ParseAddressError};
 pub use arn::{AccountId, Arn, IamArn, parse_arn};
 pub use cluster::*;

@@ -792,6 +792,7 @@ fn kubernetes_meta_compares_only_the_files_keys() {
                 verbs: BTreeSet::from(["get".into()]),
                 ..PolicyRule::default()
             }]),
+            ..RbacRole::default()
         },
     );
     let mut live = live_state();
@@ -1346,6 +1347,7 @@ fn changes_run_revoke_first_grant_last_identities_deleted_last() {
         RbacRole {
             meta: meta(true),
             rules: BTreeSet::new(),
+            aggregation_rule: None,
         },
     );
     aws_auth(&mut live).entries = vec![entry(MapKind::MapUsers, &user_arn("old"), &["reader"])];

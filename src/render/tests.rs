@@ -305,6 +305,7 @@ fn text_create_cluster_objects() {
             Some(Object::RbacRole(RbacRole {
                 meta: managed_label(),
                 rules,
+                aggregation_rule: None,
             })),
             Vec::new(),
         ),

@@ -35,8 +35,8 @@ pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use locations::SourceLocation;
 pub use trust::{issuer_hint, unchecked_irsa};
 
-use crate::model::Desired;
 use crate::model::State;
+use crate::model::{Acknowledgement, Desired};
 
 use reader::{Reader, Report, Source};
 
@@ -59,6 +59,9 @@ pub struct Loaded {
     /// Diagnostics that do not stop the load (an `aws:` policy name accessctl does not know),
     /// in file order.
     pub warnings: Vec<Diagnostic>,
+    /// The grants outside the file it acknowledges (`acknowledged:`): for drift only, never a
+    /// resource, so the planner does not see them.
+    pub acknowledged: Vec<Acknowledgement>,
 }
 
 /// access.yaml and every policy file it names, each read once: parsing, validation,
@@ -126,10 +129,11 @@ impl Sources {
         };
         let mut report = Report::default();
         let mut pending = trust::Pending::default();
-        let desired = parse_source(&source, &mut report, &mut pending);
+        let (desired, acknowledged) = parse_source(&source, &mut report, &mut pending);
         Parsed {
             source,
             desired,
+            acknowledged,
             report,
             pending,
         }
@@ -142,6 +146,7 @@ impl Sources {
 pub struct Parsed {
     source: Source,
     desired: Desired,
+    acknowledged: Vec<Acknowledgement>,
     report: Report,
     pending: trust::Pending,
 }
@@ -164,6 +169,7 @@ impl Parsed {
         let Parsed {
             source,
             mut desired,
+            acknowledged,
             mut report,
             pending,
         } = self;
@@ -176,6 +182,7 @@ impl Parsed {
         Ok(Loaded {
             desired,
             warnings: report.warnings(),
+            acknowledged,
             source: source.text,
             locations,
         })
@@ -209,8 +216,13 @@ fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> Diagnostic {
         .with_hint("save the file as UTF-8")
 }
 
-/// Parses, decodes, validates and builds one access.yaml, reporting into `report`.
-fn parse_source(source: &Source, report: &mut Report, pending: &mut trust::Pending) -> Desired {
+/// Parses, decodes, validates and builds one access.yaml, reporting into `report`: the desired
+/// state, and the grants outside it the file acknowledges.
+fn parse_source(
+    source: &Source,
+    report: &mut Report,
+    pending: &mut trust::Pending,
+) -> (Desired, Vec<Acknowledgement>) {
     let root = match node::parse(&source.text) {
         Ok(Some(root)) => root,
         Ok(None) => {
@@ -223,7 +235,7 @@ fn parse_source(source: &Source, report: &mut Report, pending: &mut trust::Pendi
                 )
                 .with_hint("start it with `version: 1` and `account: \"123456789012\"`"),
             );
-            return Desired::default();
+            return (Desired::default(), Vec::new());
         }
         Err(error) => {
             let diagnostic =
@@ -235,7 +247,7 @@ fn parse_source(source: &Source, report: &mut Report, pending: &mut trust::Pendi
                     None => diagnostic,
                 },
             );
-            return Desired::default();
+            return (Desired::default(), Vec::new());
         }
     };
     let mut reader = Reader::new(source, report);
@@ -243,7 +255,8 @@ fn parse_source(source: &Source, report: &mut Report, pending: &mut trust::Pendi
     let directory = resolve::Directory::new(&spec);
     let limits = validate::limits::Limits::read(&mut reader, &spec.limits);
     validate::validate(&mut reader, &spec, &directory, &limits);
-    build::build(&mut reader, &spec, &directory, &limits, pending)
+    let desired = build::build(&mut reader, &spec, &directory, &limits, pending);
+    (desired, build::acknowledged(&spec))
 }
 
 /// Loads access.yaml text held in memory, as if read from `path` (tests of every stage).

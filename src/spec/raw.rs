@@ -20,6 +20,8 @@ pub struct Spec<'n> {
     pub limits: Vec<(Text, Located<i128>)>,
     pub iam: IamSpec<'n>,
     pub clusters: Vec<ClusterSpec>,
+    /// `acknowledged`: the account's grants outside the file that may stay.
+    pub acknowledged: Vec<AcknowledgedSpec>,
     /// Kinds (`user`, `cluster`, …) whose declarations could not be read (their section is
     /// misspelt or not a map): a reference to one is not reported again as unknown.
     pub unsure: std::collections::BTreeSet<&'static str>,
@@ -250,6 +252,8 @@ pub struct ClusterSpec {
     pub bindings: Vec<BindingSpec>,
     /// Keys are `namespace/name`.
     pub service_accounts: Vec<ServiceAccountSpec>,
+    /// `acknowledged`: the cluster's grants outside the file that may stay.
+    pub acknowledged: Vec<AcknowledgedSpec>,
     /// The cluster has a key that is not a known one (reported where it is): a misspelt
     /// `clusterRoles`, `roles` or `namespaces` may hold what its other keys refer to, so such
     /// references are not reported as unknown too.
@@ -344,4 +348,11 @@ pub struct ServiceAccountSpec {
     pub pod_identity: Option<Text>,
     pub meta: MetaSpec,
     pub adopt: bool,
+}
+
+/// One item of `acknowledged`: `{grant, reason}`, each reported where missing by `decode`.
+#[derive(Debug)]
+pub struct AcknowledgedSpec {
+    pub grant: Text,
+    pub reason: Text,
 }

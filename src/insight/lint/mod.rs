@@ -621,7 +621,7 @@ impl<'a> Linter<'a> {
         for (cluster_name, cluster) in &state.clusters {
             for (binding_name, binding) in &cluster.cluster_role_bindings {
                 let role = &binding.role_ref.name;
-                let (rules, _) = rbac::cluster_role_rules(cluster, role);
+                let rules = rbac::cluster_role_rules(cluster, role);
                 let wildcard = rules
                     .iter()
                     .any(|rule| rule.verbs.contains("*") || rule.resources.contains("*"));

@@ -2,28 +2,38 @@
 //! of `kubectl auth can-i` (API groups with `""` for core and `*`, resources with subresources
 //! and `*`, verbs with `*`, `resourceNames`, and the namespace scope of RoleBindings).
 //!
-//! Built-in ClusterRoles (`cluster-admin`, `admin`, `edit`, `view`) and the EKS access policies
-//! are not in the model unless someone wrote them down: [`builtin_cluster_role`] and
-//! [`access_policy_rules`] hold approximations of their rules (docs/insight.md says which).
-//! A ClusterRole of the state under a built-in name wins over the approximation. No I/O.
+//! Every cluster also holds what Kubernetes builds in — its ClusterRoles (`admin`, `edit` and
+//! `view` aggregated), ClusterRoleBindings (discovery for `system:authenticated`,
+//! `cluster-admin` for `system:masters`, …) and bootstrap Roles and RoleBindings — as a real
+//! API server of [`DEFAULT_KUBERNETES_VERSION`] serves them; an object of the state under the
+//! same name wins. ClusterRoles with an `aggregationRule` get the rules of the ClusterRoles
+//! their selectors match, as the aggregation controller gives them. EKS access policies grant
+//! the rules the EKS User Guide lists for them. No I/O.
 //!
-//! Files: this one (evaluation), `builtins` (the built-in roles and access policies),
-//! `request` (parsing and checking `kubectl auth can-i` requests), `tests`.
+//! Files: this one (evaluation), `builtins` (the built-in objects and access policies, from
+//! `data/`), `request` (parsing and checking `kubectl auth can-i` requests), `tests`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::model::{AccessScope, Cluster, PolicyRule, RoleRefKind, SubjectKind};
+use crate::model::{AccessScope, Binding, Cluster, PolicyRule, RbacRole, RoleRefKind, SubjectKind};
 
 mod builtins;
 mod request;
 
-pub use builtins::{access_policy_rules, builtin_cluster_role};
+pub use builtins::{
+    Builtins, DEFAULT_KUBERNETES_VERSION, access_policy_rules, access_policy_unpublished,
+    default_kubernetes, kubernetes,
+};
 pub use request::{KNOWN_VERBS, parse_request, request_warnings};
 
 /// The group every authenticated request carries.
 pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
+/// The group of requests without credentials.
+pub const UNAUTHENTICATED_GROUP: &str = "system:unauthenticated";
+/// The user of requests without credentials.
+const ANONYMOUS_USER: &str = "system:anonymous";
 /// The group the API server's authorizer lets do everything (bound to `cluster-admin`).
 pub const MASTERS_GROUP: &str = "system:masters";
 
@@ -36,8 +46,16 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// Is the identity in `system:authenticated`? The API server adds that group to every
+    /// authenticated user, unless the user is `system:anonymous` or already in
+    /// `system:authenticated` or `system:unauthenticated` (`AuthenticatedGroupAdder`).
+    pub fn is_authenticated(&self) -> bool {
+        self.groups.contains(AUTHENTICATED_GROUP)
+            || (self.username != ANONYMOUS_USER && !self.groups.contains(UNAUTHENTICATED_GROUP))
+    }
+
     fn has_group(&self, group: &str) -> bool {
-        group == AUTHENTICATED_GROUP || self.groups.contains(group)
+        self.groups.contains(group) || (group == AUTHENTICATED_GROUP && self.is_authenticated())
     }
 }
 
@@ -100,17 +118,20 @@ pub enum Scope {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Grant {
     pub scope: Scope,
-    /// `ClusterRoleBinding reader → ClusterRole reader`, `group system:masters`, `access
-    /// policy AmazonEKSViewPolicy`.
+    /// `ClusterRoleBinding reader → ClusterRole reader`, `ClusterRoleBinding system:discovery
+    /// (built-in) → ClusterRole system:discovery`, `group system:masters`, `access policy
+    /// AmazonEKSViewPolicy`.
     pub source: String,
-    /// The rules come from a documented approximation (a built-in ClusterRole or an access
-    /// policy not in the model).
-    pub approximated: bool,
+    /// An access policy whose rules AWS does not publish: it grants something, but nothing
+    /// accessctl knows.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unpublished: bool,
     pub rules: Vec<PolicyRule>,
 }
 
-/// Every grant that reaches the identity in the cluster: bindings naming its username or one
-/// of its groups, `system:masters`, and the access policies given with the mapping.
+/// Every grant that reaches the identity in the cluster: bindings (the state's and the
+/// built-in ones) naming its username or one of its groups, `system:masters`, and the access
+/// policies given with the mapping.
 pub fn grants(
     cluster: &Cluster,
     identity: &Identity,
@@ -118,15 +139,17 @@ pub fn grants(
 ) -> Vec<Grant> {
     let mut grants = Vec::new();
     if identity.groups.contains(MASTERS_GROUP) {
+        // The API server's own authorizer, in front of RBAC: whatever the bindings say.
         grants.push(Grant {
             scope: Scope::Cluster,
-            source: format!("group {MASTERS_GROUP} (built-in binding to cluster-admin)"),
-            approximated: false,
-            rules: builtin_cluster_role("cluster-admin").unwrap_or_default(),
+            source: format!("group {MASTERS_GROUP} (allowed everything by the API server)"),
+            unpublished: false,
+            rules: cluster_role_rules(cluster, "cluster-admin"),
         });
     }
     grants.extend(access_policy_grants(access_policies));
-    for (namespace, name, binding) in bindings(cluster) {
+    let builtin = builtin_bindings(cluster);
+    for (namespace, name, binding) in bindings(cluster).chain(builtin) {
         if binds(&binding.subjects, identity, namespace) {
             grants.push(binding_grant(cluster, namespace, name, binding));
         }
@@ -135,11 +158,12 @@ pub fn grants(
     grants
 }
 
-/// Every binding of the cluster: (the namespace of a RoleBinding, its name, the binding);
-/// ClusterRoleBindings first.
-pub fn bindings(
-    cluster: &Cluster,
-) -> impl Iterator<Item = (Option<&str>, &str, &crate::model::Binding)> {
+/// (the namespace of a RoleBinding, its name, the binding).
+type BindingItem<'c> = (Option<&'c str>, &'c str, &'c Binding);
+
+/// Every binding of the cluster (of the state, not the built-in ones), ClusterRoleBindings
+/// first.
+pub fn bindings(cluster: &Cluster) -> impl Iterator<Item = BindingItem<'_>> {
     let cluster_wide = cluster
         .cluster_role_bindings
         .iter()
@@ -151,41 +175,66 @@ pub fn bindings(
     cluster_wide.chain(namespaced)
 }
 
+/// Does `cluster` hold a binding of this name (a RoleBinding: in this namespace)?
+fn holds_binding(cluster: &Cluster, namespace: Option<&str>, name: &str) -> bool {
+    match namespace {
+        None => cluster.cluster_role_bindings.contains_key(name),
+        Some(namespace) => cluster
+            .role_bindings
+            .contains_key(&format!("{namespace}/{name}")),
+    }
+}
+
+/// The built-in bindings the state does not hold under the same name.
+pub fn builtin_bindings<'c>(cluster: &'c Cluster) -> impl Iterator<Item = BindingItem<'c>> + 'c {
+    bindings(default_kubernetes())
+        .filter(move |(namespace, name, _)| !holds_binding(cluster, *namespace, name))
+}
+
+/// Is this binding one of Kubernetes' own (not the state's)?
+fn is_builtin_binding(cluster: &Cluster, namespace: Option<&str>, name: &str) -> bool {
+    !holds_binding(cluster, namespace, name) && holds_binding(default_kubernetes(), namespace, name)
+}
+
 /// What a binding grants (`namespace`: a RoleBinding's), whoever its subjects are.
 pub fn binding_grant(
     cluster: &Cluster,
     namespace: Option<&str>,
     name: &str,
-    binding: &crate::model::Binding,
+    binding: &Binding,
 ) -> Grant {
     let role = &binding.role_ref.name;
+    let builtin = if is_builtin_binding(cluster, namespace, name) {
+        " (built-in)"
+    } else {
+        ""
+    };
     let Some(namespace) = namespace else {
-        let (rules, approximated) = cluster_role_rules(cluster, role);
         return Grant {
             scope: Scope::Cluster,
-            source: format!("ClusterRoleBinding {name} → ClusterRole {role}"),
-            approximated,
-            rules,
+            source: format!("ClusterRoleBinding {name}{builtin} → ClusterRole {role}"),
+            unpublished: false,
+            rules: cluster_role_rules(cluster, role),
         };
     };
-    let (rules, approximated, kind) = match binding.role_ref.kind {
-        RoleRefKind::ClusterRole => {
-            let (rules, approximated) = cluster_role_rules(cluster, role);
-            (rules, approximated, "ClusterRole")
-        }
+    let (rules, kind) = match binding.role_ref.kind {
+        RoleRefKind::ClusterRole => (cluster_role_rules(cluster, role), "ClusterRole"),
         RoleRefKind::Role => {
-            let rules = cluster
+            let key = format!("{namespace}/{role}");
+            let found = cluster
                 .roles
-                .get(&format!("{namespace}/{role}"))
+                .get(&key)
+                .or_else(|| default_kubernetes().roles.get(&key));
+            let rules = found
                 .map(|role| role.rules.iter().cloned().collect())
                 .unwrap_or_default();
-            (rules, false, "Role")
+            (rules, "Role")
         }
     };
     Grant {
         scope: Scope::Namespace(namespace.to_string()),
-        source: format!("RoleBinding {namespace}/{name} → {kind} {role}"),
-        approximated,
+        source: format!("RoleBinding {namespace}/{name}{builtin} → {kind} {role}"),
+        unpublished: false,
         rules,
     }
 }
@@ -196,7 +245,8 @@ pub fn access_policy_grants(access_policies: &BTreeMap<String, AccessScope>) -> 
     let mut grants = Vec::new();
     for (arn, scope) in access_policies {
         let name = crate::model::arn::eks_access_policy_name(arn);
-        let rules = access_policy_rules(name).unwrap_or_default();
+        let rules = access_policy_rules(name).unwrap_or_default().to_vec();
+        let unpublished = access_policy_unpublished(name);
         let source = format!("access policy {name}");
         let scopes = match scope {
             AccessScope::Cluster => vec![Scope::Cluster],
@@ -208,7 +258,7 @@ pub fn access_policy_grants(access_policies: &BTreeMap<String, AccessScope>) -> 
         grants.extend(scopes.into_iter().map(|scope| Grant {
             scope,
             source: source.clone(),
-            approximated: true,
+            unpublished,
             rules: rules.clone(),
         }));
     }
@@ -254,15 +304,62 @@ pub fn service_account_username(
     format!("system:serviceaccount:{namespace}:{}", subject.name)
 }
 
-/// A ClusterRole's rules: the state's, else the built-in approximation.
-pub fn cluster_role_rules(cluster: &Cluster, name: &str) -> (Vec<PolicyRule>, bool) {
-    if let Some(role) = cluster.cluster_roles.get(name) {
-        return (role.rules.iter().cloned().collect(), false);
+/// A ClusterRole of the state, else the built-in one of that name.
+fn cluster_role<'c>(cluster: &'c Cluster, name: &str) -> Option<&'c RbacRole> {
+    cluster
+        .cluster_roles
+        .get(name)
+        .or_else(|| default_kubernetes().cluster_roles.get(name))
+}
+
+/// A ClusterRole's rules as the authorizer reads them (none when it does not exist). For one
+/// with an `aggregationRule`, they are what the aggregation controller writes: the rules of
+/// every other ClusterRole (the state's and the built-in ones) matched by one of its
+/// selectors, themselves aggregated first; its own rules are replaced.
+pub fn cluster_role_rules(cluster: &Cluster, name: &str) -> Vec<PolicyRule> {
+    aggregated(cluster, name, &mut BTreeSet::new())
+        .into_iter()
+        .collect()
+}
+
+/// `visiting`: the aggregated roles being resolved, so that a cycle ends.
+fn aggregated(
+    cluster: &Cluster,
+    name: &str,
+    visiting: &mut BTreeSet<String>,
+) -> BTreeSet<PolicyRule> {
+    let Some(role) = cluster_role(cluster, name) else {
+        return BTreeSet::new();
+    };
+    let Some(aggregation) = &role.aggregation_rule else {
+        return role.rules.clone();
+    };
+    if !visiting.insert(name.to_string()) {
+        return BTreeSet::new();
     }
-    match builtin_cluster_role(name) {
-        Some(rules) => (rules, true),
-        None => (Vec::new(), false),
+    let builtins = default_kubernetes()
+        .cluster_roles
+        .iter()
+        .filter(|(other, _)| !cluster.cluster_roles.contains_key(*other));
+    let matched: Vec<&String> = cluster
+        .cluster_roles
+        .iter()
+        .chain(builtins)
+        .filter(|(other, candidate)| {
+            *other != name
+                && aggregation
+                    .cluster_role_selectors
+                    .iter()
+                    .any(|selector| selector.matches(&candidate.meta.labels))
+        })
+        .map(|(other, _)| other)
+        .collect();
+    let mut rules = BTreeSet::new();
+    for other in matched {
+        rules.extend(aggregated(cluster, other, visiting));
     }
+    visiting.remove(name);
+    rules
 }
 
 /// Does the grant's scope cover the request's namespace? A cluster-wide grant covers all; a
@@ -296,12 +393,12 @@ pub fn rule_allows(rule: &PolicyRule, request: &Request) -> bool {
         return false;
     }
     if request.is_non_resource() {
+        // `NonResourceURLMatches`: `*`, the exact URL, or a prefix ending in `*` (every
+        // trailing `*` trimmed).
         return rule.non_resource_urls.iter().any(|url| {
             url == "*"
                 || url == &request.resource
-                || url
-                    .strip_suffix('*')
-                    .is_some_and(|prefix| request.resource.starts_with(prefix))
+                || (url.ends_with('*') && request.resource.starts_with(url.trim_end_matches('*')))
         });
     }
     api_group_matches(rule, &request.api_group)
@@ -317,6 +414,8 @@ fn api_group_matches(rule: &PolicyRule, group: &str) -> bool {
     rule.api_groups.iter().any(|g| g == "*" || g == group)
 }
 
+/// `ResourceMatches`: `*`, the exact `resource` or `resource/subresource`, or
+/// `*/subresource` for a request of that subresource (no other wildcard form).
 fn resource_matches(rule: &PolicyRule, resource: &str, subresource: &str) -> bool {
     let combined = if subresource.is_empty() {
         resource.to_string()
@@ -330,8 +429,10 @@ fn resource_matches(rule: &PolicyRule, resource: &str, subresource: &str) -> boo
     })
 }
 
+/// `ResourceNameMatches`: a rule without names allows any; one with names only a request for
+/// one of them (a list, watch or create without a name is for none).
 fn resource_name_matches(rule: &PolicyRule, name: &str) -> bool {
-    rule.resource_names.is_empty() || (!name.is_empty() && rule.resource_names.contains(name))
+    rule.resource_names.is_empty() || rule.resource_names.contains(name)
 }
 
 /// A short text for a rule: `get, list, watch on pods, secrets (apps, "")`.

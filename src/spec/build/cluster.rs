@@ -88,6 +88,7 @@ pub fn build_cluster(
             let object = RbacRole {
                 meta: meta(&role.meta),
                 rules: rules(role),
+                aggregation_rule: None,
             };
             let at = Address::cluster(kind, name, &role.name.value);
             declare(roles, at, role.adopt, object, adopt);

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::eks_rules;
-use crate::model::{Address, Desired, Kind};
+use crate::model::{Acknowledgement, Address, Desired, Grant, Kind};
 use crate::model::{
     Cluster, DEFAULT_GROUP_PATH, DocumentKind, Group, Iam, MANAGED_BY_TAG, MANAGED_BY_VALUE,
     OidcProvider, Policy, PolicyDocument, Role, STATE_FORMAT_VERSION, State, User,
@@ -20,6 +20,30 @@ use super::reader::Reader;
 use super::resolve::Directory;
 use super::trust;
 use super::validate::limits::{self, Limits};
+
+/// The acknowledged grants of the file (top level first, then each cluster's), each as drift
+/// matches it; one that `validate` refused is left out (the load fails anyway).
+pub fn acknowledged(spec: &Spec<'_>) -> Vec<Acknowledgement> {
+    let account = spec.account.as_ref().map(|account| account.value.as_str());
+    let top = spec.acknowledged.iter().map(|item| (None, item));
+    let clusters = spec.clusters.iter().flat_map(|cluster| {
+        cluster
+            .acknowledged
+            .iter()
+            .map(|item| (Some(cluster.name.value.as_str()), item))
+    });
+    top.chain(clusters)
+        .filter_map(|(cluster, item)| {
+            let grant = Grant::parse(&item.grant.value, cluster, account).ok()?;
+            Some(Acknowledgement {
+                cluster: cluster.map(str::to_string),
+                written: item.grant.value.clone(),
+                grant,
+                reason: item.reason.value.trim().to_string(),
+            })
+        })
+        .collect()
+}
 
 /// The desired state, with what it leaves to live facts (IRSA issuers) in `pending`.
 pub fn build(

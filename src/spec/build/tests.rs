@@ -193,6 +193,7 @@ fn seed_001_builds_its_cluster_objects() {
                 verbs: strings(&["get", "list", "watch"]),
                 ..PolicyRule::default()
             }]),
+            aggregation_rule: None,
         }
     );
     assert_eq!(

@@ -10,7 +10,7 @@ use super::super::raw::{
 use super::super::reader::{Object, Owner, Reader};
 use super::strings;
 
-const CLUSTER_KEYS: [&str; 10] = [
+const CLUSTER_KEYS: [&str; 11] = [
     "region",
     "context",
     "authentication",
@@ -21,6 +21,7 @@ const CLUSTER_KEYS: [&str; 10] = [
     "roles",
     "bindings",
     "serviceAccounts",
+    "acknowledged",
 ];
 const ACCESS_KEYS: [&str; 8] = [
     "user",
@@ -109,7 +110,12 @@ pub fn decode_cluster(reader: &mut Reader<'_>, name: Text, body: &Node) -> Optio
         .into_iter()
         .filter_map(|(key, body)| service_account(reader, key, body))
         .collect();
+    let acknowledged = object
+        .get("acknowledged")
+        .map(|node| super::acknowledged(reader, node, &format!("of cluster `{}`", name.value)))
+        .unwrap_or_default();
     Some(ClusterSpec {
+        acknowledged,
         region: object.get("region").and_then(|n| reader.string(n)),
         context: object.get("context").and_then(|n| reader.string(n)),
         authentication,

@@ -7,21 +7,23 @@ mod cluster;
 use super::federation;
 use super::node::{Located, Node, NodeValue};
 use super::raw::{
-    AccessKeysSpec, DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec, InlineSpec, Pair,
-    PolicySpec, RoleOwn, Spec, Text, TrustSpec, UserOwn,
+    AccessKeysSpec, AcknowledgedSpec, DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec,
+    InlineSpec, Pair, PolicySpec, RoleOwn, Spec, Text, TrustSpec, UserOwn,
 };
 use super::reader::{Object, Owner, Reader};
 use crate::model::access_key::{DEFAULT_GRACE_DAYS, DEFAULT_ROTATE_AFTER_DAYS};
 use crate::model::{Destination, KeyRotation};
 
-const TOP_KEYS: [&str; 6] = [
+const TOP_KEYS: [&str; 7] = [
     "version",
     "account",
     "partition",
     "limits",
     "iam",
     "clusters",
+    "acknowledged",
 ];
+const ACKNOWLEDGED_KEYS: [&str; 2] = ["grant", "reason"];
 const IAM_KEYS: [&str; 6] = [
     "groupPath",
     "policyPath",
@@ -71,6 +73,9 @@ pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
     }
     if let Some(node) = top.get("iam") {
         spec.iam = decode_iam(reader, node, &mut spec.unsure, &mut spec.unreadable);
+    }
+    if let Some(node) = top.get("acknowledged") {
+        spec.acknowledged = acknowledged(reader, node, "at the top level");
     }
     if let Some(node) = top.get("clusters") {
         if !is_map(node) {
@@ -503,6 +508,49 @@ fn decode_trust<'n>(reader: &mut Reader<'_>, role: &Text, node: &'n Node) -> Opt
         );
     }
     Some(trust)
+}
+
+/// `acknowledged` of `whose` (`at the top level`, `of cluster `demo``): a list of
+/// `{grant, reason}`; an item without either is reported and left out.
+pub(super) fn acknowledged(
+    reader: &mut Reader<'_>,
+    node: &Node,
+    whose: &str,
+) -> Vec<AcknowledgedSpec> {
+    let mut items = Vec::new();
+    for item in reader.list(node) {
+        let owner = Owner::new(format!("in an acknowledged grant {whose}"), item.location);
+        let Some(object) = reader.object(item, owner, &ACKNOWLEDGED_KEYS) else {
+            continue;
+        };
+        let field = |reader: &mut Reader<'_>, key: &str, hint: &str| match object.get(key) {
+            Some(node) => reader.string(node),
+            None => {
+                if !object.had_unknown {
+                    reader.error_hint(
+                        item.location,
+                        format!("missing field `{key}` {}", object.owner.phrase),
+                        hint,
+                    );
+                }
+                None
+            }
+        };
+        let grant = field(
+            reader,
+            "grant",
+            "name the grant as drift prints it (e.g. `grant: iam.user.console-admin`) or by its principal's ARN",
+        );
+        let reason = field(
+            reader,
+            "reason",
+            "say why this grant may stay, e.g. `reason: the cluster creator, break-glass access`",
+        );
+        if let (Some(grant), Some(reason)) = (grant, reason) {
+            items.push(AcknowledgedSpec { grant, reason });
+        }
+    }
+    items
 }
 
 /// A list of strings under `key`, empty when absent.

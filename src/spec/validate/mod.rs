@@ -1,6 +1,7 @@
 //! The meaning of access.yaml: name rules, value ranges and references between objects, all
 //! checked at once with every mistake reported at its place. Nothing is built here.
 
+mod acknowledged;
 mod bindings;
 mod cluster;
 mod iam;
@@ -40,6 +41,7 @@ pub fn validate(
         reader.unknown_word(partition, "partition", &PARTITIONS);
     }
     iam::validate(reader, spec, directory, limits);
+    acknowledged::validate(reader, spec);
     for cluster in &spec.clusters {
         cluster::validate(reader, cluster, directory);
     }
