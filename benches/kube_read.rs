@@ -285,7 +285,7 @@ fn main() {
         for _ in 0..RUNS {
             server.clear_requests();
             let started = Instant::now();
-            let live_cluster = read_cluster(&client, &desired_cluster).await.expect("read");
+            let live_cluster = read_cluster(&client, &desired_cluster, accessctl::model::ReadScope::Managed).await.expect("read");
             let read = started.elapsed();
             let live = State {
                 clusters: BTreeMap::from([(CLUSTER.to_string(), live_cluster)]),

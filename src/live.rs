@@ -13,7 +13,7 @@ use aws_config::SdkConfig;
 
 use crate::aws::{self, AwsError, AwsOptions, CallCounts, Clients, eks};
 use crate::kube::{ClusterClient, KubeError, read_cluster};
-use crate::model::State;
+use crate::model::{ReadScope, State};
 
 /// A failure to read live state, from either side.
 #[derive(Debug, thiserror::Error)]
@@ -68,10 +68,12 @@ pub async fn connect(desired: &State, options: &AwsOptions) -> Result<Connection
     })
 }
 
-/// Reads the live state of everything `desired` may touch, and the AWS calls it took.
+/// Reads the live state of everything `desired` may touch (with [`ReadScope::Everything`],
+/// every RBAC object of its clusters too), and the AWS calls it took.
 pub async fn read(
     connections: &Connections,
     desired: &State,
+    scope: ReadScope,
 ) -> Result<(State, CallCounts), LiveError> {
     let iam = async {
         aws::read_state(&connections.aws)
@@ -90,7 +92,11 @@ pub async fn read(
                     want.region.as_deref(),
                 );
                 let (mut cluster, facts) = tokio::try_join!(
-                    async { read_cluster(client, &want).await.map_err(LiveError::Kube) },
+                    async {
+                        read_cluster(client, &want, scope)
+                            .await
+                            .map_err(LiveError::Kube)
+                    },
                     async {
                         eks::describe(&eks, name, &want, &eks::ReadOptions::default())
                             .await
@@ -114,6 +120,7 @@ pub async fn read(
     );
     let ((mut state, calls), clusters) = tokio::try_join!(iam, clusters)?;
     state.clusters = clusters.into_iter().collect();
+    state.scope = scope;
     // Keys only of the users that declare `accessKeys` and exist: others keep theirs, unread.
     let users = desired
         .iam

@@ -329,3 +329,275 @@ fn lint_sarif_has_what_code_scanning_needs() {
         assert!(location["region"]["startColumn"].as_u64().expect("column") >= 1);
     }
 }
+
+// ---- `--live`: the whole estate, on moto and the test API server ------------------------------
+
+mod live {
+    use std::process::Output;
+
+    use serde_json::{Value, json};
+
+    use crate::moto::Moto;
+    use crate::support::binary::{self, shown};
+    use crate::support::kube_server::KubeServer;
+    use crate::support::target::{AwsTarget, KubeTarget};
+
+    const ACCOUNT: &str = "123456789012";
+
+    /// What accessctl manages: one binding of its own. Everything else in the estate is
+    /// someone else's.
+    fn access_yaml() -> String {
+        format!(
+            r#"version: 1
+account: "{ACCOUNT}"
+clusters:
+  demo:
+    region: us-east-1
+    authentication: config-map
+    bindings:
+      platform-admins:
+        clusterRole: cluster-admin
+        groups: [platform-admins]
+"#
+        )
+    }
+
+    /// The bootstrap `cluster-admin` ClusterRole and its binding to `system:masters`, exactly
+    /// as a real v1.32 API server serves them (`kubectl get clusterroles,clusterrolebindings
+    /// cluster-admin -o json`, server-set metadata removed).
+    fn bootstrap() -> [Value; 2] {
+        let metadata = json!({
+            "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
+            "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+            "name": "cluster-admin",
+        });
+        [
+            json!({
+                "apiVersion": RBAC, "kind": "ClusterRole", "metadata": metadata,
+                "rules": [
+                    {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                    {"nonResourceURLs": ["*"], "verbs": ["*"]},
+                ],
+            }),
+            json!({
+                "apiVersion": RBAC, "kind": "ClusterRoleBinding", "metadata": metadata,
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}],
+            }),
+        ]
+    }
+
+    const RBAC: &str = "rbac.authorization.k8s.io/v1";
+
+    /// The estate: the bootstrap `cluster-admin` ClusterRole and its binding to
+    /// `system:masters`; a ClusterRoleBinding made by hand with kubectl; the one accessctl
+    /// owns; a service account bound to a Role in `ci`; aws-auth mapping a console-made IAM
+    /// user into `system:masters`.
+    fn seed(server: &KubeServer) {
+        for object in bootstrap() {
+            server.seed(&object);
+        }
+        server.seed(&json!({
+            "apiVersion": RBAC, "kind": "ClusterRoleBinding",
+            "metadata": {"name": "alice-admin"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+        }));
+        server.seed(&json!({
+            "apiVersion": RBAC, "kind": "ClusterRoleBinding",
+            "metadata": {"name": "platform-admins", "labels": {"app.kubernetes.io/managed-by": "accessctl"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "platform-admins"}],
+        }));
+        server.seed(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ci"}}));
+        server.seed(&json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "deployer", "namespace": "ci"},
+        }));
+        server.seed(&json!({
+            "apiVersion": RBAC, "kind": "Role",
+            "metadata": {"name": "deployer", "namespace": "ci"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]}],
+        }));
+        server.seed(&json!({
+            "apiVersion": RBAC, "kind": "RoleBinding",
+            "metadata": {"name": "deployer", "namespace": "ci"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+            "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "ci"}],
+        }));
+        server.seed(&json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+            "data": {"mapUsers": format!(
+                "- userarn: arn:aws:iam::{ACCOUNT}:user/console-admin\n  username: console-admin\n  groups:\n    - system:masters\n"
+            )},
+        }));
+    }
+
+    /// The console-made IAM user aws-auth maps (no tags: not accessctl's).
+    async fn console_user(moto: &Moto) {
+        aws_sdk_iam::Client::new(&moto.sdk_config())
+            .create_user()
+            .user_name("console-admin")
+            .send()
+            .await
+            .expect("moto creates the user");
+    }
+
+    fn stdout(output: &Output) -> String {
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// `who-can --live` names the hand-made binding's subject, `system:masters` through the
+    /// bootstrap binding and the console-made user through aws-auth, each marked unmanaged,
+    /// and the service account of `ci` for a request in `ci`; without `--live` only what
+    /// access.yaml declares is known. A snapshot taken with `--all` answers the same offline.
+    /// `can-i --live` and `explain --live` follow the same estate.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn who_can_live_finds_the_unmanaged_grants_of_the_whole_estate() {
+        if KubeTarget::from_env().skip_if_external("insight --live: seeds bootstrap RBAC")
+            || AwsTarget::from_env().skip_if_external("insight --live: needs moto's EKS")
+        {
+            return;
+        }
+        let server = std::sync::Arc::new(KubeServer::start().await);
+        seed(&server);
+        let kubeconfig = server.kubeconfig_path().to_path_buf();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let moto = Moto::with_eks_cluster(ACCOUNT, "demo", "us-east-1");
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(console_user(&moto));
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join("access.yaml"), access_yaml()).expect("access.yaml");
+            let run = |args: &[&str]| {
+                let mut command = binary::command(&moto.endpoint(), &kubeconfig);
+                command.current_dir(dir.path());
+                let output = binary::run(command, args);
+                (binary::transcript(args, &output), output)
+            };
+
+            let args = ["who-can", "delete", "nodes", "--live"];
+            server.clear_requests();
+            let (text, live) = run(&args);
+            assert_eq!(live.status.code(), Some(0), "{}", shown(&live));
+            // One unfiltered LIST per kind (namespaces, the four RBAC kinds, service
+            // accounts), and the aws-auth GET: nothing else, no label selector.
+            let mut requests: Vec<String> = server
+                .requests()
+                .iter()
+                .map(|request| format!("{} {}?{}", request.method, request.path, request.query))
+                .collect();
+            requests.sort();
+            assert_eq!(
+                requests,
+                [
+                    "GET /api/v1/namespaces/kube-system/configmaps/aws-auth?",
+                    "GET /api/v1/namespaces?",
+                    "GET /api/v1/serviceaccounts?",
+                    "GET /apis/rbac.authorization.k8s.io/v1/clusterrolebindings?",
+                    "GET /apis/rbac.authorization.k8s.io/v1/clusterroles?",
+                    "GET /apis/rbac.authorization.k8s.io/v1/rolebindings?",
+                    "GET /apis/rbac.authorization.k8s.io/v1/roles?",
+                ]
+            );
+            for expected in [
+                "user/console-admin (unmanaged)",
+                "aws-auth mapUsers (unmanaged)",
+                "group system:masters",
+                "ClusterRoleBinding cluster-admin (unmanaged)",
+                "user alice",
+                "ClusterRoleBinding alice-admin (unmanaged)",
+                "group platform-admins",
+            ] {
+                assert!(stdout(&live).contains(expected), "{expected}: {text}");
+            }
+            assert!(!stdout(&live).contains("ClusterRoleBinding platform-admins (unmanaged)"));
+            insta::assert_snapshot!("who-can-live-delete-nodes", text);
+
+            let args = ["who-can", "delete", "nodes"];
+            let (text, declared) = run(&args);
+            assert_eq!(declared.status.code(), Some(0), "{}", shown(&declared));
+            for absent in ["console-admin", "alice", "unmanaged"] {
+                assert!(!stdout(&declared).contains(absent), "{absent}: {text}");
+            }
+            insta::assert_snapshot!("who-can-declared-delete-nodes", text);
+
+            let args = ["who-can", "delete", "pods", "-n", "ci", "--live"];
+            let (text, pods) = run(&args);
+            assert_eq!(pods.status.code(), Some(0), "{}", shown(&pods));
+            assert!(
+                stdout(&pods).contains("system:serviceaccount:ci:deployer"),
+                "{text}"
+            );
+            insta::assert_snapshot!("who-can-live-delete-pods-in-ci", text);
+
+            let args = ["who-can", "delete", "nodes", "--live", "-o", "json"];
+            let (_, live_json) = run(&args);
+            assert_eq!(live_json.status.code(), Some(0), "{}", shown(&live_json));
+            let answer: Value = serde_json::from_slice(&live_json.stdout).expect("JSON");
+            let console = answer["principals"]
+                .as_array()
+                .expect("principals")
+                .iter()
+                .find(|holder| holder["principal"]["name"] == "console-admin")
+                .unwrap_or_else(|| panic!("console-admin: {answer:#}"));
+            assert_eq!(console["principal"]["unmanaged"], true, "{console:#}");
+            assert_eq!(
+                console["route"]["mapping"]["unmanaged"], true,
+                "{console:#}"
+            );
+            assert_eq!(console["grant_unmanaged"], true, "{console:#}");
+
+            let (_, snapshot) = run(&["snapshot", "--all", "--out", "live.json"]);
+            assert_eq!(snapshot.status.code(), Some(0), "{}", shown(&snapshot));
+            let (_, offline) = run(&[
+                "who-can",
+                "delete",
+                "nodes",
+                "--live-state",
+                "live.json",
+                "-o",
+                "json",
+            ]);
+            assert_eq!(offline.status.code(), Some(0), "{}", shown(&offline));
+            assert_eq!(stdout(&offline), stdout(&live_json));
+            assert!(offline.stderr.is_empty(), "{}", shown(&offline));
+            let saved = std::fs::read_to_string(dir.path().join("live.json")).expect("live.json");
+            assert!(saved.contains(r#""scope": "everything""#), "{saved}");
+
+            // A plan's snapshot holds only what accessctl manages or the file declares: the
+            // answer says so, and lacks the hand-made binding.
+            let (_, partial) = run(&["snapshot", "--out", "partial.json"]);
+            assert_eq!(partial.status.code(), Some(0), "{}", shown(&partial));
+            let args = ["who-can", "delete", "nodes", "--live-state", "partial.json"];
+            let (text, partial) = run(&args);
+            assert_eq!(partial.status.code(), Some(0), "{}", shown(&partial));
+            assert!(!stdout(&partial).contains("alice"), "{text}");
+            insta::assert_snapshot!("who-can-partial-snapshot-delete-nodes", text);
+
+            let args = [
+                "can-i",
+                "--as",
+                "console-admin",
+                "delete",
+                "nodes",
+                "--live",
+            ];
+            let (text, can_i) = run(&args);
+            assert_eq!(can_i.status.code(), Some(0), "{}", shown(&can_i));
+            insta::assert_snapshot!("can-i-live-console-admin-delete-nodes", text);
+
+            let args = ["explain", "--principal", "console-admin", "--live"];
+            let (text, explained) = run(&args);
+            assert_eq!(explained.status.code(), Some(0), "{}", shown(&explained));
+            insta::assert_snapshot!("explain-live-console-admin", text);
+        })
+        .await;
+        if let Err(error) = outcome {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+}

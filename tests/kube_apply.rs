@@ -292,7 +292,7 @@ impl Fixture {
             .clusters
             .get(&self.cluster)
             .expect("cluster in access.yaml");
-        let mut cluster = read_cluster(&self.client, want)
+        let mut cluster = read_cluster(&self.client, want, accessctl::model::ReadScope::Managed)
             .await
             .expect("read cluster");
         self.kube.scope_live(&mut cluster, &self.own_arns(desired));
@@ -878,9 +878,13 @@ async fn an_unreachable_server_is_named_on(target: &KubeTarget) {
         .await
         .expect("config")
         .with_retry(RetryPolicy::none());
-    let error = read_cluster(&client, &Cluster::default())
-        .await
-        .expect_err("unreachable");
+    let error = read_cluster(
+        &client,
+        &Cluster::default(),
+        accessctl::model::ReadScope::Managed,
+    )
+    .await
+    .expect_err("unreachable");
     assert!(
         error.message.contains("context `test`"),
         "{}",

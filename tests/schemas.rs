@@ -386,6 +386,7 @@ fn sample_state() -> State {
                 },
             ),
         ]),
+        scope: accessctl::model::ReadScope::Everything,
     }
 }
 

@@ -10,7 +10,7 @@ use super::progress::Progress;
 use super::{CliError, FileArg, Printer};
 use crate::aws::AwsOptions;
 use crate::live::{self, Connections};
-use crate::model::{Desired, State};
+use crate::model::{Desired, ReadScope, State};
 use crate::plan::{self, Overrides, PlanOptions, SafetyCheck};
 use crate::snapshot;
 use crate::spec::{self, Diagnostics, Loaded, Parsed, Sources};
@@ -176,8 +176,18 @@ pub async fn read_live(
     aws: &AwsArgs,
     printer: &Printer,
 ) -> Result<(State, Connections), CliError> {
+    read_live_scoped(desired, aws, ReadScope::Managed, printer).await
+}
+
+/// [`read_live`], reading `scope` of each cluster's RBAC.
+pub async fn read_live_scoped(
+    desired: &State,
+    aws: &AwsArgs,
+    scope: ReadScope,
+    printer: &Printer,
+) -> Result<(State, Connections), CliError> {
     let connections = connect_live(desired, aws, printer).await?;
-    let live = read_connected(&connections, desired, printer).await?;
+    let live = read_scoped(&connections, desired, scope, printer).await?;
     Ok((live, connections))
 }
 
@@ -197,11 +207,21 @@ pub async fn read_connected(
     desired: &State,
     printer: &Printer,
 ) -> Result<State, CliError> {
+    read_scoped(connections, desired, ReadScope::Managed, printer).await
+}
+
+async fn read_scoped(
+    connections: &Connections,
+    desired: &State,
+    scope: ReadScope,
+    printer: &Printer,
+) -> Result<State, CliError> {
     let message = match clusters_named(desired) {
         Some(clusters) => format!("reading IAM and {clusters}…"),
         None => "reading IAM…".to_string(),
     };
-    let (live, calls) = live_step(printer, Some(message), live::read(connections, desired)).await?;
+    let read = live::read(connections, desired, scope);
+    let (live, calls) = live_step(printer, Some(message), read).await?;
     printer.verbose(&format!("read live state: {calls}"));
     print_aws_auth_warnings(printer, &live);
     Ok(live)

@@ -6,19 +6,28 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::common::{AwsArgs, read_live_scoped};
 use super::{CliError, EXIT_OK, FileArg, Printer};
 use crate::insight::{chain, explain};
-use crate::model::State;
+use crate::model::{ReadScope, State};
 
-/// The state to analyse: the desired state of access.yaml, or a live snapshot.
+/// The state to analyse: the desired state of access.yaml, a live snapshot, or the whole live
+/// estate read now.
 #[derive(Debug, Args)]
 pub struct StateArgs {
     #[command(flatten)]
     pub file: FileArg,
     /// Analyse this live-state snapshot instead of access.yaml (what is, rather than what is
     /// declared)
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "live")]
     pub live_state: Option<PathBuf>,
+    /// Analyse the whole live estate instead of access.yaml: every IAM user and role of the
+    /// account, and every RBAC object, aws-auth entry and access entry of the file's clusters,
+    /// managed by accessctl or not
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Only this cluster (by its name in access.yaml)
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
@@ -27,19 +36,46 @@ pub struct StateArgs {
 impl StateArgs {
     /// The state, and what it is called in messages.
     pub fn load(&self, printer: &Printer) -> Result<State, CliError> {
+        let shown = crate::spec::input::shown(&self.file.file);
         let state = match &self.live_state {
             Some(path) => {
                 printer.verbose(&format!("analysing live state `{}`", path.display()));
-                super::common::read_live_state(path)?
+                let state = super::common::read_live_state(path)?;
+                if state.scope == ReadScope::Managed && !state.clusters.is_empty() {
+                    printer.info(&format!(
+                        "note: `{}` holds only the Kubernetes objects accessctl manages or a file declares: RBAC made by hand is not in this answer (`accessctl snapshot --all` saves everything)",
+                        path.display()
+                    ));
+                }
+                state
+            }
+            None if self.live => {
+                let mut desired = super::common::load(&self.file.file, None)?.desired.state;
+                self.check_cluster(&desired)?;
+                if let Some(cluster) = &self.cluster {
+                    desired.clusters.retain(|name, _| name == cluster);
+                }
+                printer.verbose(&format!(
+                    "analysing the live estate of the clusters of `{}`",
+                    shown.display()
+                ));
+                let read = read_live_scoped(&desired, &self.aws, ReadScope::Everything, printer);
+                super::runtime()?.block_on(read)?.0
             }
             None => {
                 printer.verbose(&format!(
                     "analysing the desired state of `{}`",
-                    crate::spec::input::shown(&self.file.file).display()
+                    shown.display()
                 ));
                 super::common::load(&self.file.file, None)?.desired.state
             }
         };
+        self.check_cluster(&state)?;
+        Ok(state)
+    }
+
+    /// Refuses a `--cluster` the state does not have.
+    fn check_cluster(&self, state: &State) -> Result<(), CliError> {
         if let Some(cluster) = &self.cluster
             && !state.clusters.contains_key(cluster)
         {
@@ -54,7 +90,7 @@ impl StateArgs {
                 ),
             );
         }
-        Ok(state)
+        Ok(())
     }
 }
 

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{AwsArgs, live_error, read_live, read_live_state};
+use super::common::{AwsArgs, read_live_scoped, read_live_state};
 use super::output::write_atomically;
 use super::{CliError, EXIT_OK, Printer};
 use crate::import::{self, Options, Part};
-use crate::model::{Cluster, State};
+use crate::model::{Cluster, ReadScope, State};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -115,7 +115,7 @@ fn write_policy_files(files: &BTreeMap<String, String>) -> Result<(), CliError> 
     Ok(())
 }
 
-/// Reads IAM and the cluster: the plan's reader for a one-cluster desired state, then every
+/// Reads IAM and the cluster: the plan's reader for a one-cluster desired state, reading every
 /// Kubernetes object of the cluster.
 async fn read(args: &ImportArgs, printer: &Printer) -> Result<State, CliError> {
     let mut wanted = State::default();
@@ -127,15 +127,8 @@ async fn read(args: &ImportArgs, printer: &Printer) -> Result<State, CliError> {
             ..Cluster::default()
         },
     );
-    let (mut live, connections) = read_live(&wanted, &args.aws, printer).await?;
-    if let (Some(client), Some(cluster)) = (
-        connections.clusters.get(&args.cluster),
-        live.clusters.get_mut(&args.cluster),
-    ) {
-        crate::kube::wide::read_everything(client, cluster)
-            .await
-            .map_err(|error| live_error(crate::live::LiveError::Kube(error)))?;
-    }
+    let (mut live, _connections) =
+        read_live_scoped(&wanted, &args.aws, ReadScope::Everything, printer).await?;
     if live.account.is_none() {
         live.account = live.caller.as_ref().map(|c| c.account.clone());
     }

@@ -1,5 +1,5 @@
 //! `accessctl who-can`: the IAM principals that can make a Kubernetes request, each with the
-//! shortest route as evidence.
+//! shortest route as evidence, and the Kubernetes subjects the bindings let make it.
 
 use clap::Args;
 use serde_json::json;
@@ -116,12 +116,15 @@ pub struct WhoCanArgs {
 pub fn run(args: &WhoCanArgs, printer: &Printer) -> Result<i32, CliError> {
     let query = args.query.read(printer)?;
     let request = &query.request;
-    let holders = who_can::who_can(&query.state, request, args.query.state.cluster.as_deref());
+    let only = args.query.state.cluster.as_deref();
+    let holders = who_can::who_can(&query.state, request, only);
+    let subjects = who_can::subjects(&query.state, request, only);
     let rendered = match args.query.output {
-        ReportFormat::Text => who_can::render_who_can_text(&holders, request),
+        ReportFormat::Text => who_can::render_who_can_text(&holders, &subjects, request),
         ReportFormat::Json => to_json(&json!({
             "request": request,
             "principals": holders,
+            "subjects": subjects,
         }))?,
     };
     query.answer(printer, &rendered, EXIT_OK)

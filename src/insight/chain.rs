@@ -58,6 +58,9 @@ pub struct Hop {
     pub role_arn: String,
     pub certainty: Certainty,
     pub reason: String,
+    /// The role is not accessctl's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unmanaged: bool,
 }
 
 /// A principal reached from the start, and the hops that reach it (empty for the start).
@@ -155,6 +158,21 @@ fn hop(from: &Principal, role: &Principal, certainty: Certainty, decision: &Deci
         role_arn: role.arn.clone(),
         certainty,
         reason: decision.reason(),
+        unmanaged: role.unmanaged,
+    }
+}
+
+/// ` (unmanaged)` after what accessctl does not manage, nothing after what it does.
+pub fn mark(unmanaged: bool) -> &'static str {
+    if unmanaged { " (unmanaged)" } else { "" }
+}
+
+/// A grant's source with its mark after the object it names: `ClusterRoleBinding alice
+/// (unmanaged) → ClusterRole cluster-admin`.
+pub fn marked_source(source: &str, unmanaged: bool) -> String {
+    match source.split_once(" → ") {
+        Some((object, rest)) => format!("{object}{} → {rest}", mark(unmanaged)),
+        None => format!("{source}{}", mark(unmanaged)),
     }
 }
 
@@ -169,6 +187,9 @@ pub struct Mapping {
     /// Access policies of an access entry.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub access_policies: BTreeMap<String, AccessScope>,
+    /// The aws-auth entry or access entry is not accessctl's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unmanaged: bool,
 }
 
 /// The mappings of a cluster that authenticate `principal`, as the cluster's authentication
@@ -176,7 +197,7 @@ pub struct Mapping {
 pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
     let is_role = principal.kind == PrincipalKind::Role
         || matches!(IamArn::parse(&principal.arn), Some(IamArn::Role { .. }));
-    let aws_auth = aws_auth_entries(cluster).filter(|entry| match entry.kind {
+    let aws_auth = aws_auth_entries(cluster).filter(|(entry, _)| match entry.kind {
         // mapRoles ARNs carry no path: match by account and name.
         MapKind::MapRoles => is_role && same_principal(&entry.arn, &principal.arn),
         MapKind::MapUsers => {
@@ -187,7 +208,7 @@ pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
     let entries = access_entries(cluster)
         .filter(|(arn, _)| *arn == &principal.arn || same_principal(arn, &principal.arn));
     aws_auth
-        .map(|entry| aws_auth_mapping(entry, &principal.arn))
+        .map(|(entry, managed)| aws_auth_mapping(entry, managed, &principal.arn))
         .chain(entries.map(|(arn, entry)| access_entry_mapping(arn, entry, &principal.arn)))
         .collect()
 }
@@ -196,18 +217,23 @@ pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
 /// gives the ARN (or account) it names: the way back from a Kubernetes subject to IAM.
 pub fn cluster_mappings(cluster: &Cluster) -> Vec<Mapping> {
     aws_auth_entries(cluster)
-        .map(|entry| aws_auth_mapping(entry, &entry.arn))
+        .map(|(entry, managed)| aws_auth_mapping(entry, managed, &entry.arn))
         .chain(access_entries(cluster).map(|(arn, entry)| access_entry_mapping(arn, entry, arn)))
         .collect()
 }
 
-/// The aws-auth entries the cluster reads (none when it authenticates with access entries only).
-fn aws_auth_entries(cluster: &Cluster) -> impl Iterator<Item = &AwsAuthEntry> {
+/// The aws-auth entries the cluster reads (none when it authenticates with access entries only),
+/// each with whether accessctl manages it.
+fn aws_auth_entries(cluster: &Cluster) -> impl Iterator<Item = (&AwsAuthEntry, bool)> {
     cluster
         .aws_auth
         .iter()
         .filter(|_| cluster.authentication.uses_config_map())
-        .flat_map(AwsAuth::effective)
+        .flat_map(|aws_auth| {
+            aws_auth
+                .effective()
+                .map(|entry| (entry, aws_auth.managed.contains(&entry.arn)))
+        })
 }
 
 /// The `STANDARD` access entries the cluster reads (none in `config-map` mode).
@@ -218,7 +244,7 @@ fn access_entries(cluster: &Cluster) -> impl Iterator<Item = (&String, &AccessEn
 }
 
 /// What an aws-auth entry makes of `principal_arn` (the username when the entry names none).
-fn aws_auth_mapping(entry: &AwsAuthEntry, principal_arn: &str) -> Mapping {
+fn aws_auth_mapping(entry: &AwsAuthEntry, managed: bool, principal_arn: &str) -> Mapping {
     let via = match entry.kind {
         MapKind::MapRoles => "aws-auth mapRoles",
         MapKind::MapUsers => "aws-auth mapUsers",
@@ -235,6 +261,7 @@ fn aws_auth_mapping(entry: &AwsAuthEntry, principal_arn: &str) -> Mapping {
             groups: entry.groups.iter().cloned().collect(),
         },
         access_policies: BTreeMap::new(),
+        unmanaged: !managed,
     }
 }
 
@@ -251,6 +278,7 @@ fn access_entry_mapping(arn: &str, entry: &AccessEntry, principal_arn: &str) -> 
             groups: entry.groups.clone(),
         },
         access_policies: entry.policies.clone(),
+        unmanaged: !crate::model::owned::by_tags(&entry.tags),
     }
 }
 
@@ -264,7 +292,44 @@ pub struct Route {
     pub mapping: Mapping,
     /// Of the IAM part of the chain.
     pub certainty: Certainty,
-    pub grants: Vec<Grant>,
+    pub grants: Vec<MarkedGrant>,
+}
+
+/// A grant, and whether the object behind it is accessctl's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MarkedGrant {
+    #[serde(flatten)]
+    pub grant: Grant,
+    /// The binding behind it (or the access entry of its access policy) is not accessctl's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unmanaged: bool,
+}
+
+/// Marks each grant reaching `mapping` in `cluster`.
+pub fn marked(cluster: &Cluster, mapping: &Mapping, grants: Vec<Grant>) -> Vec<MarkedGrant> {
+    grants
+        .into_iter()
+        .map(|grant| {
+            let unmanaged = match binding_of(cluster, &grant) {
+                Some(binding) => !binding.meta.is_owned(),
+                None => grant.source.starts_with("access policy ") && mapping.unmanaged,
+            };
+            MarkedGrant { grant, unmanaged }
+        })
+        .collect()
+}
+
+/// The binding a grant comes from (by the source [`rbac::binding_grant`] gives it:
+/// `ClusterRoleBinding NAME → …`, `RoleBinding NAMESPACE/NAME → …`); `None` for a grant that
+/// is no binding's (an access policy, the built-in `system:masters` grant).
+pub fn binding_of<'c>(cluster: &'c Cluster, grant: &Grant) -> Option<&'c crate::model::Binding> {
+    let (kind, rest) = grant.source.split_once(' ')?;
+    let (key, _) = rest.split_once(" → ")?;
+    match kind {
+        "ClusterRoleBinding" => cluster.cluster_role_bindings.get(key),
+        "RoleBinding" => cluster.role_bindings.get(key),
+        _ => None,
+    }
 }
 
 /// Every route from `start` into the clusters of the state (or just `only`).
@@ -279,6 +344,7 @@ pub fn routes(analysis: &Analysis<'_>, start: &Principal, only: Option<&str>) ->
         for found in &reached {
             for mapping in mappings(cluster, &found.principal) {
                 let grants = rbac::grants(cluster, &mapping.identity, &mapping.access_policies);
+                let grants = marked(cluster, &mapping, grants);
                 routes.push(Route {
                     cluster: name.clone(),
                     principal: found.principal.clone(),
@@ -304,6 +370,9 @@ pub struct Answer {
     /// The grant and rule that allow it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<String>,
+    /// The object behind the grant is not accessctl's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub grant_unmanaged: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
 }
@@ -324,7 +393,10 @@ pub fn can(
         }
         let mut best: Option<Answer> = None;
         for route in routes.iter().filter(|route| &route.cluster == name) {
-            let Some((grant, rule)) = rbac::allowing(&route.grants, request) else {
+            let Some((marked, rule)) = route.grants.iter().find_map(|marked| {
+                rbac::allowing(std::slice::from_ref(&marked.grant), request)
+                    .map(|(_, rule)| (marked, rule))
+            }) else {
                 continue;
             };
             let certainty = route.certainty;
@@ -339,7 +411,8 @@ pub fn can(
                 best = Some(Answer {
                     cluster: name.clone(),
                     certainty,
-                    grant: Some(grant.source.clone()),
+                    grant: Some(marked.grant.source.clone()),
+                    grant_unmanaged: marked.unmanaged,
                     rule: Some(rbac::describe_rule(rule)),
                     route: Some(route.clone()),
                 });
@@ -350,6 +423,7 @@ pub fn can(
             certainty: Certainty::No,
             route: None,
             grant: None,
+            grant_unmanaged: false,
             rule: None,
         }));
     }
@@ -382,11 +456,7 @@ pub fn resolve_principal(state: &State, text: &str) -> Result<Principal, String>
         if let Some(found) = by_name.filter(|found| same_principal(&found.arn, text) || session) {
             return Ok(found);
         }
-        return Ok(Principal {
-            kind: PrincipalKind::External,
-            name: name.to_string(),
-            arn: text.to_string(),
-        });
+        return Ok(Principal::external(name, text));
     }
     match (Principal::user(state, text), Principal::role(state, text)) {
         (Some(user), None) => Ok(user),
@@ -417,10 +487,10 @@ pub fn all_principals(state: &State) -> Vec<Principal> {
             }
         }
     }
-    principals.extend(external.into_iter().map(|arn| Principal {
-        kind: PrincipalKind::External,
-        name: model_arn::short_name(&arn).to_string(),
-        arn,
-    }));
+    principals.extend(
+        external
+            .iter()
+            .map(|arn| Principal::external(model_arn::short_name(arn), arn)),
+    );
     principals
 }

@@ -50,7 +50,13 @@ pub fn explain(state: &State, principal: &Principal, only: Option<&str>) -> Expl
 pub fn render_text(explanation: &Explanation) -> String {
     let mut out = String::new();
     let principal = &explanation.principal;
-    let _ = writeln!(out, "{} ({})", principal.label(), principal.arn);
+    let _ = writeln!(
+        out,
+        "{}{} ({})",
+        principal.label(),
+        chain::mark(principal.unmanaged),
+        principal.arn
+    );
     if explanation.assumable_roles.is_empty() {
         let _ = writeln!(out, "  assumes no role");
     } else {
@@ -58,8 +64,9 @@ pub fn render_text(explanation: &Explanation) -> String {
         for reached in &explanation.assumable_roles {
             let _ = writeln!(
                 out,
-                "    {} [{}]",
+                "    {}{} [{}]",
                 reached.principal.label(),
+                chain::mark(reached.principal.unmanaged),
                 reached.certainty.as_str()
             );
             for hop in &reached.hops {
@@ -93,14 +100,20 @@ fn render_route(out: &mut String, route: &Route) {
         Some(hop) => hop.from.clone(),
         None => route.principal.label(),
     }];
-    chain.extend(route.hops.iter().map(|hop| format!("role/{}", hop.role)));
+    chain.extend(
+        route
+            .hops
+            .iter()
+            .map(|hop| format!("role/{}{}", hop.role, chain::mark(hop.unmanaged))),
+    );
     let _ = writeln!(
         out,
-        "  route [{}]: {} → {} {}",
+        "  route [{}]: {} → {} {}{}",
         route.certainty.as_str(),
         chain.join(" → "),
         route.mapping.via,
-        route.mapping.arn
+        route.mapping.arn,
+        chain::mark(route.mapping.unmanaged)
     );
     for hop in &route.hops {
         if hop.certainty != Certainty::Yes {
@@ -123,9 +136,12 @@ fn render_route(out: &mut String, route: &Route) {
         let _ = writeln!(out, "    no binding or access policy grants anything");
         return;
     }
-    let mut by_scope: BTreeMap<&Scope, Vec<&rbac::Grant>> = BTreeMap::new();
-    for grant in &route.grants {
-        by_scope.entry(&grant.scope).or_default().push(grant);
+    let mut by_scope: BTreeMap<&Scope, Vec<&chain::MarkedGrant>> = BTreeMap::new();
+    for marked in &route.grants {
+        by_scope
+            .entry(&marked.grant.scope)
+            .or_default()
+            .push(marked);
     }
     for (scope, grants) in by_scope {
         let heading = match scope {
@@ -135,13 +151,18 @@ fn render_route(out: &mut String, route: &Route) {
             Scope::Namespace(namespace) => format!("namespace {namespace}"),
         };
         let _ = writeln!(out, "    {heading}:");
-        for grant in grants {
+        for marked in grants {
+            let grant = &marked.grant;
             let note = if grant.unpublished {
                 " (AWS does not publish its rules)"
             } else {
                 ""
             };
-            let _ = writeln!(out, "      via {}{note}", grant.source);
+            let _ = writeln!(
+                out,
+                "      via {}{note}",
+                chain::marked_source(&grant.source, marked.unmanaged)
+            );
             if grant.rules.is_empty() {
                 let _ = writeln!(out, "        no rules known");
             }

@@ -1,4 +1,5 @@
-//! The live read of one cluster: the objects accessctl manages or the file names, and aws-auth.
+//! The live read of one cluster: the objects accessctl manages or the file names, and aws-auth;
+//! or, in [`ReadScope::Everything`], every object of the kinds read.
 //!
 //! Requests: one label-selected LIST per kind (`app.kubernetes.io/managed-by=accessctl`), all
 //! concurrently, plus the aws-auth GET. Declared objects that the LIST did not return are either
@@ -7,7 +8,8 @@
 //! the kind: a few small concurrent GETs cost the server less than listing every RoleBinding of
 //! a large shared cluster, and past the limit the one LIST wins. A plan with no changes
 //! therefore makes exactly one request per kind plus the ConfigMap GET; a first apply of many
-//! objects at most two LISTs per kind.
+//! objects at most two LISTs per kind. Reading everything (`--live` insight, `snapshot --all`,
+//! `import`) is one unfiltered LIST per kind plus the ConfigMap GET.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -24,8 +26,8 @@ use super::client::ClusterClient;
 use super::error::{KubeError, KubeErrorKind};
 use super::{AWS_AUTH_NAME, AWS_AUTH_NAMESPACE, aws_auth};
 use crate::model::{
-    AwsAuth, Binding, Cluster, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Meta, Namespace, PolicyRule,
-    RbacRole, RoleRef, RoleRefKind, ServiceAccount, Subject,
+    AggregationRule, AwsAuth, Binding, Cluster, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Meta,
+    Namespace, PolicyRule, RbacRole, ReadScope, RoleRef, RoleRefKind, ServiceAccount, Subject,
 };
 
 /// Up to this many declared-but-not-owned objects of a kind are looked up by GET; more, by one
@@ -42,10 +44,18 @@ pub fn owned_selector() -> String {
 }
 
 /// Reads the cluster-side live state that `desired` (one cluster of the desired state) needs
-/// for a plan. Region, EKS name and authentication mode are copied from `desired`: they come
-/// from EKS, not from the Kubernetes API; access entries are left to the EKS reader.
-pub async fn read_cluster(client: &ClusterClient, desired: &Cluster) -> Result<Cluster, KubeError> {
-    let names = |keys: Vec<&String>| keys.into_iter().cloned().collect::<BTreeSet<String>>();
+/// for a plan, or every object of the kinds read (`scope`). Region, EKS name and authentication
+/// mode are copied from `desired`: they come from EKS, not from the Kubernetes API; access
+/// entries are left to the EKS reader.
+pub async fn read_cluster(
+    client: &ClusterClient,
+    desired: &Cluster,
+    scope: ReadScope,
+) -> Result<Cluster, KubeError> {
+    let names = |keys: Vec<&String>| Wanted {
+        scope,
+        declared: keys.into_iter().cloned().collect(),
+    };
     let (
         namespaces,
         cluster_roles,
@@ -78,12 +88,15 @@ pub async fn read_cluster(client: &ClusterClient, desired: &Cluster) -> Result<C
         namespaces: convert(namespaces, |object| Namespace {
             meta: meta(&object.metadata),
         }),
-        // The aggregation rule is not compared: access.yaml cannot declare one, and the
-        // controller's rules are what the authorizer reads.
+        // The aggregation rule is read for insight only: a plan does not compare it
+        // (access.yaml cannot declare one, and the controller's rules are what the authorizer
+        // reads).
         cluster_roles: convert(cluster_roles, |object| RbacRole {
             meta: meta(&object.metadata),
             rules: rules(object.rules.as_deref()),
-            aggregation_rule: None,
+            aggregation_rule: (scope == ReadScope::Everything)
+                .then(|| aggregation_rule(object))
+                .flatten(),
         }),
         roles: convert(roles, |object| RbacRole {
             meta: meta(&object.metadata),
@@ -108,6 +121,12 @@ pub async fn read_cluster(client: &ClusterClient, desired: &Cluster) -> Result<C
             meta: meta(&object.metadata),
         }),
     })
+}
+
+/// A ClusterRole's `aggregationRule`: the API's JSON form is the model's.
+fn aggregation_rule(object: &rbac::ClusterRole) -> Option<AggregationRule> {
+    let value = serde_json::to_value(object.aggregation_rule.as_ref()?).ok()?;
+    serde_json::from_value(value).ok()
 }
 
 /// `namespace/name` for namespaced objects, `name` otherwise: the model's keys.
@@ -158,15 +177,31 @@ scoped!(
     cluster: core::Namespace, rbac::ClusterRole, rbac::ClusterRoleBinding
 );
 
-/// Owned objects of a kind, plus the declared ones (by model key) that exist unowned.
-async fn read_kind<K>(
-    client: &ClusterClient,
+/// What to read of a kind: everything, or the owned objects and the declared ones (by model key).
+struct Wanted {
+    scope: ReadScope,
     declared: BTreeSet<String>,
-) -> Result<Vec<K>, KubeError>
+}
+
+/// Every object of a kind (one unfiltered LIST).
+async fn list_all<K: Scoped>(client: &ClusterClient, all: &Api<K>) -> Result<Vec<K>, KubeError> {
+    let params = ListParams::default();
+    Ok(client
+        .call(&format!("LIST {}", plural::<K>()), || all.list(&params))
+        .await?
+        .items)
+}
+
+/// Owned objects of a kind, plus the declared ones that exist unowned; or all of them.
+async fn read_kind<K>(client: &ClusterClient, wanted: Wanted) -> Result<Vec<K>, KubeError>
 where
     K: Scoped,
 {
     let all: Api<K> = Api::all(client.client().clone());
+    if wanted.scope == ReadScope::Everything {
+        return list_all(client, &all).await;
+    }
+    let declared = wanted.declared;
     let selector = owned_selector();
     let owned_params = ListParams::default().labels(&selector);
     let mut objects = client
@@ -182,11 +217,7 @@ where
     }
     if missing.len() > GET_LIMIT {
         let missing: BTreeSet<String> = missing.into_iter().collect();
-        let params = ListParams::default();
-        let everything = client
-            .call(&format!("LIST {}", plural::<K>()), || all.list(&params))
-            .await?
-            .items;
+        let everything = list_all(client, &all).await?;
         objects.extend(
             everything
                 .into_iter()

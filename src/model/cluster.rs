@@ -223,8 +223,9 @@ pub struct RbacRole {
     /// Sorted, without duplicates: rule order has no meaning to the authorizer.
     pub rules: BTreeSet<PolicyRule>,
     /// ClusterRoles only: the roles whose rules Kubernetes' aggregation controller gathers
-    /// into this one (its own `rules` are overwritten). Read from the cluster by the wide
-    /// read and from the built-in roles; access.yaml cannot declare one.
+    /// into this one (its own `rules` are overwritten). Read from the cluster when everything
+    /// is read ([`ReadScope::Everything`](super::ReadScope)) and from the built-in roles;
+    /// access.yaml cannot declare one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aggregation_rule: Option<AggregationRule>,
 }

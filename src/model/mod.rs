@@ -92,6 +92,29 @@ pub struct State {
     pub iam: Iam,
     /// By the cluster name used in access.yaml.
     pub clusters: BTreeMap<String, Cluster>,
+    /// What a live read brought from the clusters (live side only; IAM, aws-auth and access
+    /// entries are always read whole).
+    #[serde(skip_serializing_if = "ReadScope::is_managed")]
+    pub scope: ReadScope,
+}
+
+/// How much of each cluster's RBAC a live read brings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadScope {
+    /// What accessctl owns or the file declares: what a plan needs (one label-selected LIST per
+    /// kind, plus a lookup of each declared object not returned).
+    #[default]
+    Managed,
+    /// Every namespace, ClusterRole, Role, ClusterRoleBinding, RoleBinding and ServiceAccount
+    /// (one unfiltered LIST per kind): what `--live` insight and `snapshot --all` need.
+    Everything,
+}
+
+impl ReadScope {
+    pub fn is_managed(&self) -> bool {
+        *self == ReadScope::Managed
+    }
 }
 
 impl Default for State {
@@ -103,6 +126,7 @@ impl Default for State {
             caller: None,
             iam: Iam::default(),
             clusters: BTreeMap::new(),
+            scope: ReadScope::Managed,
         }
     }
 }

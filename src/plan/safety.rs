@@ -236,6 +236,7 @@ fn membership_lockout(
                 certainty: route.certainty,
                 route: Some(route.clone()),
                 grant: None,
+                grant_unmanaged: false,
                 rule: None,
             };
             routes.push(format!(

@@ -78,20 +78,52 @@ pub struct Principal {
     pub kind: PrincipalKind,
     pub name: String,
     pub arn: String,
+    /// A user or role of the state that accessctl does not manage (made in the console, by
+    /// another tool): it has no `managed-by` tag.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unmanaged: bool,
 }
 
 impl Principal {
     pub fn user(state: &State, name: &str) -> Option<Self> {
-        let path = &state.iam.users.get(name)?.path;
-        Some(Self::of_state(state, PrincipalKind::User, name, path))
+        let user = state.iam.users.get(name)?;
+        Some(Self::of_state(
+            state,
+            PrincipalKind::User,
+            name,
+            &user.path,
+            &user.tags,
+        ))
     }
 
     pub fn role(state: &State, name: &str) -> Option<Self> {
-        let path = &state.iam.roles.get(name)?.path;
-        Some(Self::of_state(state, PrincipalKind::Role, name, path))
+        let role = state.iam.roles.get(name)?;
+        Some(Self::of_state(
+            state,
+            PrincipalKind::Role,
+            name,
+            &role.path,
+            &role.tags,
+        ))
     }
 
-    fn of_state(state: &State, kind: PrincipalKind, name: &str, path: &str) -> Self {
+    /// A principal named by ARN only, not in the state.
+    pub fn external(name: &str, arn: &str) -> Self {
+        Principal {
+            kind: PrincipalKind::External,
+            name: name.to_string(),
+            arn: arn.to_string(),
+            unmanaged: false,
+        }
+    }
+
+    fn of_state(
+        state: &State,
+        kind: PrincipalKind,
+        name: &str,
+        path: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Self {
         let account = account(state);
         let arn = match kind {
             PrincipalKind::User => model::arn::user(&state.partition, &account, path, name),
@@ -101,6 +133,7 @@ impl Principal {
             kind,
             name: name.to_string(),
             arn,
+            unmanaged: !model::owned::by_tags(tags),
         }
     }
 

@@ -186,7 +186,7 @@ fn holds_binding(cluster: &Cluster, namespace: Option<&str>, name: &str) -> bool
 }
 
 /// The built-in bindings the state does not hold under the same name.
-fn builtin_bindings<'c>(cluster: &'c Cluster) -> impl Iterator<Item = BindingItem<'c>> + 'c {
+pub fn builtin_bindings<'c>(cluster: &'c Cluster) -> impl Iterator<Item = BindingItem<'c>> + 'c {
     bindings(default_kubernetes())
         .filter(move |(namespace, name, _)| !holds_binding(cluster, *namespace, name))
 }

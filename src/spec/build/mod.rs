@@ -86,6 +86,7 @@ pub fn build(
             caller: None,
             iam,
             clusters,
+            scope: crate::model::ReadScope::Managed,
         },
         adopt,
         group_path,
