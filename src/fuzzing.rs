@@ -264,11 +264,22 @@ pub fn aws_auth_merge(bytes: &[u8]) {
     assert!(untouched.rewritten.is_empty());
 
     // Add an entry to each list (as chosen by the control byte), then remove them again.
+    // A list EKS cannot read maps nothing, stays as it is, and accessctl refuses to write
+    // into it (the plan says so before apply).
+    for kind in &before.unreadable {
+        let entry = fresh(*kind, input.username.as_deref(), &input.groups);
+        assert!(
+            aws_auth::merge(data, annotations, &[Edit::Upsert(entry)]).is_err(),
+            "the merge wrote into `{}`, which does not parse",
+            aws_auth::data_key(*kind)
+        );
+    }
     let wanted: Vec<MapKind> = LISTS
         .into_iter()
         .enumerate()
         .filter(|(bit, _)| input.control & (1 << bit) != 0)
         .map(|(_, kind)| kind)
+        .filter(|kind| !before.unreadable.contains(kind))
         .collect();
     let added: Vec<AwsAuthEntry> = wanted
         .iter()
