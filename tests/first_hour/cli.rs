@@ -513,7 +513,11 @@ fn can_i_and_who_can_resolve_names_against_the_known_resources() {
             0,
             &["can-i", "--as", "developer", "get", "po", "-f", file][..],
         ),
-        ("who-can-singular-pod", 0, &["who-can", "get", "pod", "-f", file][..]),
+        (
+            "who-can-singular-pod",
+            0,
+            &["who-can", "get", "pod", "-f", file][..],
+        ),
         (
             "who-can-short-name-deploy",
             0,
@@ -546,7 +550,12 @@ fn can_i_and_who_can_resolve_names_against_the_known_resources() {
         ),
     ] {
         let output = offline(args);
-        assert_eq!(output.status.code(), Some(code), "{name}: {}", shown(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{name}: {}",
+            shown(&output)
+        );
         insta::assert_snapshot!(name, transcript(args, &output));
     }
 }

@@ -33,7 +33,9 @@ pub const RESOURCE_VERBS: &[&str] = &[
 ];
 
 /// The verbs of a request for a non-resource URL: its HTTP method in lower case.
-pub const NON_RESOURCE_VERBS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options", "*"];
+pub const NON_RESOURCE_VERBS: &[&str] = &[
+    "get", "post", "put", "patch", "delete", "head", "options", "*",
+];
 
 /// The subresource every type has for RBAC: the garbage collector checks `update` on
 /// `TYPE/finalizers` before it honours `blockOwnerDeletion`.
@@ -146,7 +148,11 @@ impl KnownResources {
                 .insert((group.to_string(), parent.to_string(), sub.to_string()));
             return;
         }
-        if self.types.iter().any(|t| t.group == group && t.name == name) {
+        if self
+            .types
+            .iter()
+            .any(|t| t.group == group && t.name == name)
+        {
             return;
         }
         self.types.push(ResourceType {
@@ -183,13 +189,13 @@ impl KnownResources {
     /// A live cluster's API discovery: for each group (`""` for the core group, in the
     /// server's order), the resources one version lists, each with its short names, singular
     /// name and scope. Subresources come as `TYPE/SUB`.
-    pub fn from_discovery<'d>(
-        groups: impl IntoIterator<Item = (&'d str, Vec<(String, Vec<String>, bool)>)>,
+    pub fn from_discovery(
+        groups: impl IntoIterator<Item = (String, Vec<(String, Vec<String>, bool)>)>,
     ) -> Self {
         let mut known = Self::default();
         for (group, resources) in groups {
             for (name, aliases, namespaced) in resources {
-                known.add(group, &name, aliases, namespaced);
+                known.add(&group, &name, aliases, namespaced);
             }
         }
         known
@@ -226,11 +232,16 @@ impl KnownResources {
         if let Some(found) = found {
             return Lookup::Known(found);
         }
+        // The name meant, by any of its names, is given as its plural.
         let names = self
             .in_group(group)
             .flat_map(|t| std::iter::once(&t.name).chain(&t.aliases))
             .map(String::as_str);
-        Lookup::Unknown(suggest::closest(&lowered, names).map(str::to_string))
+        let meant = suggest::closest(&lowered, names).and_then(|close| {
+            self.in_group(group)
+                .find(|t| t.name == close || t.aliases.iter().any(|alias| alias == close))
+        });
+        Lookup::Unknown(meant.map(|t| t.name.clone()))
     }
 
     /// The type named exactly (as an RBAC rule names it: the plural, case-sensitive) in
@@ -362,20 +373,40 @@ mod tests {
         assert_eq!(qualified("deploy", None), "deployments.apps");
         assert_eq!(qualified("deployment", Some("apps")), "deployments.apps");
         assert_eq!(qualified("events", None), "events");
-        assert_eq!(qualified("ev", Some("events.k8s.io")), "events.events.k8s.io");
-        assert_eq!(qualified("crd", None), "customresourcedefinitions.apiextensions.k8s.io");
-        assert_eq!(qualified("netpol", Some("*")), "networkpolicies.networking.k8s.io");
+        assert_eq!(
+            qualified("ev", Some("events.k8s.io")),
+            "events.events.k8s.io"
+        );
+        assert_eq!(
+            qualified("crd", None),
+            "customresourcedefinitions.apiextensions.k8s.io"
+        );
+        assert_eq!(
+            qualified("netpol", Some("*")),
+            "networkpolicies.networking.k8s.io"
+        );
         assert_eq!(qualified("quota", None), "resourcequotas");
         // RBAC-only names are known, but have no short name.
         assert_eq!(qualified("signers", None), "signers.certificates.k8s.io");
-        assert_eq!(table().resolve("deploy", Some("extensions")), Lookup::Unknown(None));
+        assert_eq!(
+            table().resolve("deploy", Some("extensions")),
+            Lookup::Unknown(None)
+        );
     }
 
     #[test]
     fn unknown_names_get_the_closest_known_one() {
-        assert_eq!(table().resolve("pdos", None), Lookup::Unknown(Some("pods".into())));
+        assert_eq!(
+            table().resolve("pdos", None),
+            Lookup::Unknown(Some("pods".into()))
+        );
         assert_eq!(
             table().resolve("deploymets", Some("apps")),
+            Lookup::Unknown(Some("deployments".into()))
+        );
+        // A near miss of a singular or short name is given as the plural.
+        assert_eq!(
+            table().resolve("deploymnt", None),
             Lookup::Unknown(Some("deployments".into()))
         );
         assert_eq!(table().resolve("pods", Some("apps")), Lookup::Unknown(None));
@@ -420,14 +451,18 @@ mod tests {
     fn discovery_feeds_the_same_resolver() {
         let known = KnownResources::from_discovery([
             (
-                "",
+                String::new(),
                 vec![
-                    ("pods".to_string(), vec!["po".to_string(), "pod".to_string()], true),
+                    (
+                        "pods".to_string(),
+                        vec!["po".to_string(), "pod".to_string()],
+                        true,
+                    ),
                     ("pods/exec".to_string(), vec![], true),
                 ],
             ),
             (
-                "cert-manager.io",
+                "cert-manager.io".to_string(),
                 vec![(
                     "certificates".to_string(),
                     vec!["cert".to_string(), "certificate".to_string()],

@@ -116,7 +116,10 @@ fn resource_problem(
         return None;
     }
     if let Some(sub) = sub
-        && (parent == "*" || groups.iter().any(|group| known.exact(group, parent).is_some()))
+        && (parent == "*"
+            || groups
+                .iter()
+                .any(|group| known.exact(group, parent).is_some()))
     {
         let names: Vec<String> = groups
             .iter()
@@ -135,14 +138,18 @@ fn resource_problem(
     // A short or singular name: RBAC matches only the plural.
     if let crate::insight::rbac::Lookup::Known(found) = known.resolve(parent, None)
         && found.name != parent
-        && groups.iter().any(|group| *group == "*" || *group == found.group)
+        && groups
+            .iter()
+            .any(|group| *group == "*" || *group == found.group)
     {
         return Some((
             message,
             format!("RBAC rules name the plural: did you mean `{}`?", found.name),
         ));
     }
-    let near = groups.iter().find_map(|group| known.closest_in(group, parent));
+    let near = groups
+        .iter()
+        .find_map(|group| known.closest_in(group, parent));
     if let Some(near) = near {
         return Some((message, format!("did you mean `{near}`?")));
     }
