@@ -5,10 +5,10 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
 
 use super::{ClusterClient, KubeError};
-use crate::insight::rbac::KnownResources;
+use crate::insight::rbac::{Discovered, KnownResources};
 
-/// The resources of one discovery document: (name, short and singular names, namespaced).
-fn resources(list: &APIResourceList) -> Vec<(String, Vec<String>, bool)> {
+/// The resources of one discovery document.
+fn resources(list: &APIResourceList) -> Vec<Discovered> {
     list.resources
         .iter()
         .map(|resource| {
@@ -16,7 +16,11 @@ fn resources(list: &APIResourceList) -> Vec<(String, Vec<String>, bool)> {
             if !resource.singular_name.is_empty() {
                 aliases.push(resource.singular_name.clone());
             }
-            (resource.name.clone(), aliases, resource.namespaced)
+            Discovered {
+                name: resource.name.clone(),
+                aliases,
+                namespaced: resource.namespaced,
+            }
         })
         .collect()
 }
@@ -25,7 +29,7 @@ fn resources(list: &APIResourceList) -> Vec<(String, Vec<String>, bool)> {
 /// preferred version (else its first), one GET each.
 pub async fn known_resources(client: &ClusterClient) -> Result<KnownResources, KubeError> {
     let kube = client.client();
-    let mut groups: Vec<(String, Vec<(String, Vec<String>, bool)>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<Discovered>)> = Vec::new();
     let core = client
         .call("GET /api", || kube.list_core_api_versions())
         .await?;

@@ -28,7 +28,9 @@ pub use builtins::{
     default_kubernetes, kubernetes,
 };
 pub use request::{Checked, check_request, parse_request, parse_request_in};
-pub use resources::{KnownResources, Lookup, NON_RESOURCE_VERBS, RESOURCE_VERBS, verb_problem};
+pub use resources::{
+    Discovered, KnownResources, Lookup, NON_RESOURCE_VERBS, RESOURCE_VERBS, verb_problem,
+};
 
 /// The group every authenticated request carries.
 pub const AUTHENTICATED_GROUP: &str = "system:authenticated";

@@ -42,7 +42,8 @@ pub fn check_request(
         Lookup::CustomGroup => {}
         Lookup::Known(found) => {
             let qualified = found.qualified();
-            if !qualified.eq_ignore_ascii_case(kind) {
+            // A short or singular name: say which type it is (the group too).
+            if found.name != name.to_ascii_lowercase() {
                 checked.resolved = Some(format!("`{kind}` is `{qualified}`"));
             }
             if let Some(sub) = subresource

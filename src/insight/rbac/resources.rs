@@ -41,6 +41,10 @@ pub const NON_RESOURCE_VERBS: &[&str] = &[
 /// `TYPE/finalizers` before it honours `blockOwnerDeletion`.
 const FINALIZERS: &str = "finalizers";
 
+/// Types whose subresource is free text: `userextras/KEY` names the key of an impersonated
+/// user's extra field.
+const ANY_SUBRESOURCE: &[&str] = &["userextras"];
+
 /// Kubernetes minor version → its tables: what discovery serves, and what only RBAC names.
 const TABLES: &[(&str, [&str; 2])] = &[(
     "1.32",
@@ -80,6 +84,15 @@ pub struct KnownResources {
     types: Vec<ResourceType>,
     /// (group, type, subresource).
     subresources: BTreeSet<(String, String, String)>,
+}
+
+/// One resource of a discovery document: its name (`pods`, `pods/exec`), short and singular
+/// names, and scope.
+#[derive(Clone, Debug, Default)]
+pub struct Discovered {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub namespaced: bool,
 }
 
 /// What a resource name in a request resolves to.
@@ -189,13 +202,16 @@ impl KnownResources {
     /// A live cluster's API discovery: for each group (`""` for the core group, in the
     /// server's order), the resources one version lists, each with its short names, singular
     /// name and scope. Subresources come as `TYPE/SUB`.
-    pub fn from_discovery(
-        groups: impl IntoIterator<Item = (String, Vec<(String, Vec<String>, bool)>)>,
-    ) -> Self {
+    pub fn from_discovery(groups: impl IntoIterator<Item = (String, Vec<Discovered>)>) -> Self {
         let mut known = Self::default();
         for (group, resources) in groups {
-            for (name, aliases, namespaced) in resources {
-                known.add(&group, &name, aliases, namespaced);
+            for resource in resources {
+                known.add(
+                    &group,
+                    &resource.name,
+                    resource.aliases,
+                    resource.namespaced,
+                );
             }
         }
         known
@@ -266,7 +282,8 @@ impl KnownResources {
 
     /// Whether `sub` is a subresource of the type `parent` of `group` (`*` for either: any).
     pub fn has_subresource(&self, group: &str, parent: &str, sub: &str) -> bool {
-        sub == FINALIZERS && (parent == "*" || self.exact(group, parent).is_some())
+        (sub == FINALIZERS || ANY_SUBRESOURCE.contains(&parent))
+            && (parent == "*" || self.exact(group, parent).is_some())
             || self.subresources.iter().any(|(g, p, s)| {
                 (group == "*" || g == group) && (parent == "*" || p == parent) && s == sub
             })
@@ -424,6 +441,9 @@ mod tests {
         assert!(table().has_subresource("apps", "deployments", "scale"));
         assert!(table().has_subresource("*", "*", "scale"));
         assert!(table().has_subresource("", "configmaps", "finalizers"));
+        assert!(table().has_subresource("authentication.k8s.io", "userextras", "scopes"));
+        assert!(table().exact("", "users").is_some());
+        assert!(table().exact("authentication.k8s.io", "uids").is_some());
         assert!(!table().has_subresource("", "pods", "scale"));
         assert!(!table().has_subresource("", "pods", "lgo"));
         assert!(table().subresources_of("", "pods").contains(&"log"));
@@ -449,25 +469,19 @@ mod tests {
 
     #[test]
     fn discovery_feeds_the_same_resolver() {
+        let resource = |name: &str, aliases: &[&str]| Discovered {
+            name: name.to_string(),
+            aliases: aliases.iter().map(|alias| alias.to_string()).collect(),
+            namespaced: true,
+        };
         let known = KnownResources::from_discovery([
             (
                 String::new(),
-                vec![
-                    (
-                        "pods".to_string(),
-                        vec!["po".to_string(), "pod".to_string()],
-                        true,
-                    ),
-                    ("pods/exec".to_string(), vec![], true),
-                ],
+                vec![resource("pods", &["po", "pod"]), resource("pods/exec", &[])],
             ),
             (
                 "cert-manager.io".to_string(),
-                vec![(
-                    "certificates".to_string(),
-                    vec!["cert".to_string(), "certificate".to_string()],
-                    true,
-                )],
+                vec![resource("certificates", &["cert", "certificate"])],
             ),
         ]);
         match known.resolve("cert", None) {
