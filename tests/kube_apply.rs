@@ -1070,6 +1070,44 @@ async fn endless_aws_auth_conflicts_stop_with_an_error_on(target: &KubeTarget) {
     assert!(data.contains_key("other-9"));
 }
 
+/// The cluster's API discovery feeds the resolver of `can-i`/`who-can` questions: types by
+/// plural and singular name, in the groups the server serves, with the name meant for a typo.
+async fn discovery_lists_the_served_resource_types_on(target: &KubeTarget) {
+    use accessctl::insight::rbac::Lookup;
+    let kube = target.cluster().await;
+    let client =
+        ClusterClient::connect_with_file("demo", &Cluster::default(), kube.kubeconfig_path())
+            .await
+            .expect("config");
+    let known = accessctl::kube::discovery::known_resources(&client)
+        .await
+        .expect("discovery");
+    let qualified = |name: &str, group: Option<&str>| match known.resolve(name, group) {
+        Lookup::Known(found) => (found.qualified(), found.namespaced),
+        other => panic!("{name}: {other:?}"),
+    };
+    assert_eq!(
+        qualified("configmap", None),
+        ("configmaps".to_string(), true)
+    );
+    assert_eq!(
+        qualified("clusterrole", None),
+        ("clusterroles.rbac.authorization.k8s.io".to_string(), false)
+    );
+    assert_eq!(
+        qualified("RoleBindings", Some("rbac.authorization.k8s.io")),
+        ("rolebindings.rbac.authorization.k8s.io".to_string(), true)
+    );
+    assert_eq!(
+        known.resolve("clusterrols", None),
+        Lookup::Unknown(Some("clusterroles".to_string()))
+    );
+    assert_eq!(
+        known.resolve("widgets", Some("example.accessctl.dev")),
+        Lookup::CustomGroup
+    );
+}
+
 /// Each body above as a test on the target the environment names
 /// ([`KubeTarget::from_env`]), and all of them in turn on an explicit target.
 macro_rules! on_target {
@@ -1108,4 +1146,5 @@ on_target! {
     removing_iam_role_removes_the_irsa_annotation_even_when_kubectl_set_it_first => removing_iam_role_removes_the_irsa_annotation_even_when_kubectl_set_it_first_on,
     when_someone_else_creates_aws_auth_first_it_is_merged_not_failed => when_someone_else_creates_aws_auth_first_it_is_merged_not_failed_on,
     endless_aws_auth_conflicts_stop_with_an_error => endless_aws_auth_conflicts_stop_with_an_error_on,
+    discovery_lists_the_served_resource_types => discovery_lists_the_served_resource_types_on,
 }

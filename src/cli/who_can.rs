@@ -34,26 +34,43 @@ pub struct RequestArgs {
 }
 
 impl RequestArgs {
-    /// Prints a warning for each part of the request Kubernetes does not know (as kubectl
-    /// does); returns the error that ends the command after its answer, if there is one: an
-    /// answer to a request Kubernetes does not know counts only wildcard grants, so a `no` or
-    /// an empty list is not to be trusted.
-    pub fn check(&self, printer: &Printer) -> Option<CliError> {
-        let warnings = rbac::request_warnings(&self.verb, &self.resource);
-        for warning in &warnings {
+    /// Prints a warning for each part of the request `known` does not hold (as kubectl
+    /// does), and what a short or singular name resolved to; returns the error that ends the
+    /// command after its answer, if there is one: an answer to a request Kubernetes does not
+    /// know counts only wildcard grants, so a `no` or an empty list is not to be trusted.
+    pub fn check(&self, printer: &Printer, known: &rbac::KnownResources) -> Option<CliError> {
+        let checked = rbac::check_request(
+            known,
+            &self.verb,
+            &self.resource,
+            self.subresource.as_deref(),
+        );
+        for warning in &checked.warnings {
             printer.info(&format!("warning: {warning}"));
         }
-        (!warnings.is_empty()).then(|| {
+        if let Some(resolved) = &checked.resolved {
+            printer.info(&format!("note: {resolved}"));
+        }
+        (!checked.warnings.is_empty()).then(|| {
             CliError::new(format!(
-                "`{} {}` is not a request Kubernetes knows: the answer counts only wildcard (`*`) grants",
-                self.verb, self.resource
+                "`{}` is not a request Kubernetes knows: the answer counts only wildcard (`*`) grants",
+                self.shown()
             ))
             .with_hint("check the spelling (`kubectl api-resources` lists a cluster's resource types); name a custom resource with its group: `TYPE.GROUP`")
         })
     }
 
-    pub fn request(&self) -> rbac::Request {
-        rbac::parse_request(
+    /// The request as typed: `get pods`, `get pods --subresource log`.
+    fn shown(&self) -> String {
+        match &self.subresource {
+            Some(sub) => format!("{} {} --subresource {sub}", self.verb, self.resource),
+            None => format!("{} {}", self.verb, self.resource),
+        }
+    }
+
+    pub fn request(&self, known: &rbac::KnownResources) -> rbac::Request {
+        rbac::parse_request_in(
+            known,
             &self.verb,
             &self.resource,
             self.subresource.as_deref(),
@@ -86,12 +103,15 @@ impl QueryArgs {
     /// Warns about what Kubernetes does not know in the request, loads the state, parses the
     /// request.
     pub fn read(&self, printer: &Printer) -> Result<Query, CliError> {
-        let unknown = self.request.check(printer);
+        // The table of the Kubernetes version accessctl models; a live read passes the
+        // cluster's own discovery (`kube::discovery::known_resources`) to the same check.
+        let known = rbac::KnownResources::builtin();
+        let unknown = self.request.check(printer, known);
         let state = self.state.load(printer)?;
         Ok(Query {
             unknown,
             state,
-            request: self.request.request(),
+            request: self.request.request(known),
         })
     }
 }

@@ -1,11 +1,13 @@
 //! The cluster side of accessctl: kubeconfig access to each cluster ([`client`]), the live read
 //! of the objects accessctl manages ([`read`]), the aws-auth ConfigMap's parse and byte-preserving
-//! merge ([`aws_auth`]), the wider reads of `import` and `drift` ([`wide`]) and the executor that
-//! applies a plan's cluster changes ([`apply`]), under the cluster's apply lock ([`lease`]).
+//! merge ([`aws_auth`]), the resource types a cluster serves ([`discovery`]), the wider reads of
+//! `import` and `drift` ([`wide`]) and the executor that applies a plan's cluster changes
+//! ([`apply`]), under the cluster's apply lock ([`lease`]).
 
 pub mod apply;
 pub mod aws_auth;
 pub mod client;
+pub mod discovery;
 pub mod error;
 pub mod lease;
 pub mod read;

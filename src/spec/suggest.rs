@@ -1,19 +1,30 @@
 //! "Did you mean …?": the closest known name to a mistyped one.
 
-/// Levenshtein distance, in characters.
+/// Edit distance in characters, a swap of neighbours counting as one edit (optimal string
+/// alignment): `lsit` is one typo away from `list`.
 pub fn distance(left: &str, right: &str) -> usize {
+    let left: Vec<char> = left.chars().collect();
     let right: Vec<char> = right.chars().collect();
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    let mut current = vec![0; right.len() + 1];
-    for (i, l) in left.chars().enumerate() {
-        current[0] = i + 1;
-        for (j, r) in right.iter().enumerate() {
-            let substitution = previous[j] + usize::from(l != *r);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
+    let mut table = vec![vec![0usize; right.len() + 1]; left.len() + 1];
+    for (i, row) in table.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[right.len()]
+    for (j, cell) in table[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=left.len() {
+        for j in 1..=right.len() {
+            let cost = usize::from(left[i - 1] != right[j - 1]);
+            let mut best = (table[i - 1][j] + 1)
+                .min(table[i][j - 1] + 1)
+                .min(table[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && left[i - 1] == right[j - 2] && left[i - 2] == right[j - 1] {
+                best = best.min(table[i - 2][j - 2] + 1);
+            }
+            table[i][j] = best;
+        }
+    }
+    table[left.len()][right.len()]
 }
 
 /// The known name closest to `wrong`, if it is close enough to be a typo (or differs only in
@@ -73,6 +84,7 @@ mod tests {
         assert_eq!(distance("polices", "policies"), 1);
         assert_eq!(distance("", "abc"), 3);
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("lsit", "list"), 1);
     }
 
     #[test]

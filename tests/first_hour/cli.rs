@@ -496,6 +496,85 @@ fn can_i_and_who_can_warn_about_made_up_verbs_and_resources() {
     insta::assert_snapshot!("can-i-made-up-verb-wildcard", transcript(&args, &output));
 }
 
+// Issue 15 item 5: names resolve against the table of a real API server (short and singular
+// names, subresources, HTTP verbs of non-resource URLs), and what a name resolved to is said.
+
+#[test]
+fn can_i_and_who_can_resolve_names_against_the_known_resources() {
+    let file = "specs/examples/001-reader-group-and-eks-admin-role/access.yaml";
+    for (name, code, args) in [
+        (
+            "can-i-misspelt-verb-delet",
+            1,
+            &["can-i", "--as", "manager", "delet", "pods", "-f", file][..],
+        ),
+        (
+            "can-i-short-name-po",
+            0,
+            &["can-i", "--as", "developer", "get", "po", "-f", file][..],
+        ),
+        (
+            "who-can-singular-pod",
+            0,
+            &["who-can", "get", "pod", "-f", file][..],
+        ),
+        (
+            "who-can-short-name-deploy",
+            0,
+            &["who-can", "get", "deploy", "-f", file][..],
+        ),
+        (
+            "can-i-unknown-subresource",
+            1,
+            &[
+                "can-i",
+                "--as",
+                "developer",
+                "get",
+                "pods",
+                "--subresource",
+                "lgo",
+                "-f",
+                file,
+            ][..],
+        ),
+        (
+            "who-can-http-verb-of-a-url",
+            0,
+            &["who-can", "post", "/healthz", "-f", file][..],
+        ),
+        (
+            "who-can-misspelt-http-verb",
+            1,
+            &["who-can", "gte", "/healthz", "-f", file][..],
+        ),
+    ] {
+        let output = offline(args);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{name}: {}",
+            shown(&output)
+        );
+        insta::assert_snapshot!(name, transcript(args, &output));
+    }
+}
+
+/// Verbs and resources of declared Roles and ClusterRoles are checked against the same table:
+/// a typo is a warning at its place with the name meant; a custom resource's group is not
+/// checked.
+#[test]
+fn rbac_rule_typos_are_warnings_with_the_name_meant() {
+    let args = [
+        "validate",
+        "-f",
+        "tests/fixtures/first_hour/rbac-rule-typos.yaml",
+    ];
+    let output = offline(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", shown(&output));
+    insta::assert_snapshot!(transcript(&args, &output));
+}
+
 // Item 12: a snapshot that is not one, or lacks what the file declares.
 
 #[test]

@@ -21,12 +21,16 @@ use crate::model::{AccessScope, Binding, Cluster, PolicyRule, RbacRole, RoleRefK
 
 mod builtins;
 mod request;
+mod resources;
 
 pub use builtins::{
     Builtins, DEFAULT_KUBERNETES_VERSION, access_policy_rules, access_policy_unpublished,
     default_kubernetes, kubernetes,
 };
-pub use request::{KNOWN_VERBS, parse_request, request_warnings};
+pub use request::{Checked, check_request, parse_request, parse_request_in};
+pub use resources::{
+    Discovered, KnownResources, Lookup, NON_RESOURCE_VERBS, RESOURCE_VERBS, verb_problem,
+};
 
 /// The group every authenticated request carries.
 pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
