@@ -452,9 +452,27 @@ fn desired() -> State {
 const QUESTIONS: [(&str, &str, &str, Option<&str>, Option<&str>); 5] = [
     ("delete nodes", "delete", "nodes", None, None),
     ("get pods -n team-3", "get", "pods", None, Some("team-3")),
-    ("get pods/log -n team-0", "get", "pods", Some("log"), Some("team-0")),
-    ("create jobs -n team-7", "create", "jobs", None, Some("team-7")),
-    ("get /metrics/cadvisor", "get", "/metrics/cadvisor", None, None),
+    (
+        "get pods/log -n team-0",
+        "get",
+        "pods",
+        Some("log"),
+        Some("team-0"),
+    ),
+    (
+        "create jobs -n team-7",
+        "create",
+        "jobs",
+        None,
+        Some("team-7"),
+    ),
+    (
+        "get /metrics/cadvisor",
+        "get",
+        "/metrics/cadvisor",
+        None,
+        None,
+    ),
 ];
 
 fn main() {
@@ -579,7 +597,10 @@ fn main() {
             ms(min)
         );
     }
-    println!("peak memory (VmHWM, API server included): {}", peak_memory());
+    println!(
+        "peak memory (VmHWM, API server included): {}",
+        peak_memory()
+    );
 
     // End to end: the real binary, once.
     let dir = tempfile::tempdir().expect("tempdir");
