@@ -292,6 +292,9 @@ fn seed_cluster(server: &KubeServer, sizes: &Sizes) -> usize {
         server.seed(&object);
         seeded += 1;
     };
+    for index in 0..NAMESPACES {
+        server.seed(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("team-{index}")}}));
+    }
     let bootstrap = json!({"kubernetes.io/bootstrapping": "rbac-defaults"});
     put(json!({
         "apiVersion": RBAC_GROUP, "kind": "ClusterRole",
