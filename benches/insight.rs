@@ -109,13 +109,13 @@ fn policy_document(index: usize) -> String {
     let mut statements = vec![format!(
         r#"{{"Sid":"Read","Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::bucket-{index}","arn:aws:s3:::bucket-{index}/*"]}}"#
     )];
-    if index % 5 == 0 {
+    if index.is_multiple_of(5) {
         statements.push(format!(
             r#"{{"Sid":"Assume","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::{ACCOUNT}:role/role-{:02}*"}}"#,
             index % 25
         ));
     }
-    if index % 7 == 0 {
+    if index.is_multiple_of(7) {
         statements.push(
             r#"{"Sid":"NoMfa","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}"#
                 .to_string(),
@@ -129,7 +129,7 @@ fn policy_document(index: usize) -> String {
 
 /// Role `index` trusts the account; one in ten only with an external id (a condition).
 fn trust_document(index: usize) -> String {
-    let condition = if index % 10 == 0 {
+    let condition = if index.is_multiple_of(10) {
         format!(r#","Condition":{{"StringEquals":{{"sts:ExternalId":"ext-{index}"}}}}"#)
     } else {
         String::new()
@@ -242,7 +242,7 @@ async fn fill_iam(iam: &aws_sdk_iam::Client, sizes: &Sizes) {
 
 fn metadata(name: &str, namespace: Option<&str>, index: usize, extra: &[(&str, String)]) -> Value {
     let mut labels = serde_json::Map::new();
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         labels.insert("app.kubernetes.io/managed-by".into(), "accessctl".into());
     }
     for (key, value) in extra {
@@ -262,13 +262,13 @@ fn rules(index: usize, cluster_scoped: bool) -> Value {
         json!({"apiGroups": ["", "apps"], "resources": ["pods", format!("deployments-{index}")], "verbs": ["get", "list", "watch"]}),
         json!({"apiGroups": ["batch"], "resources": ["jobs"], "resourceNames": [format!("job-{index}")], "verbs": ["create", "delete"]}),
     ];
-    if index % 40 == 0 {
+    if index.is_multiple_of(40) {
         rules.push(json!({"apiGroups": [""], "resources": ["nodes"], "verbs": ["delete"]}));
     }
-    if index % 30 == 0 {
+    if index.is_multiple_of(30) {
         rules.push(json!({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}));
     }
-    if cluster_scoped && index % 50 == 0 {
+    if cluster_scoped && index.is_multiple_of(50) {
         rules.push(json!({"nonResourceURLs": ["/metrics*"], "verbs": ["get"]}));
     }
     Value::Array(rules)
@@ -315,7 +315,7 @@ fn seed_cluster(server: &KubeServer, sizes: &Sizes) -> usize {
     for index in 0..cluster_roles {
         // One in ten aggregates the nine after it (by label).
         let aggregate = index / 10 * 10;
-        let role = if index % 10 == 0 {
+        let role = if index.is_multiple_of(10) {
             json!({
                 "apiVersion": RBAC_GROUP, "kind": "ClusterRole",
                 "metadata": metadata(&format!("reader-{index}"), None, index, &[]),
@@ -350,7 +350,7 @@ fn seed_cluster(server: &KubeServer, sizes: &Sizes) -> usize {
     for index in 0..role_bindings {
         let namespace = format!("team-{}", index % NAMESPACES);
         // Every third binds a ClusterRole in the namespace.
-        let role_ref = if index % 3 == 0 {
+        let role_ref = if index.is_multiple_of(3) {
             json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("reader-{}", index % cluster_roles.max(1))})
         } else {
             json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": format!("deployer-{}", index % roles.max(1))})
@@ -373,7 +373,7 @@ fn seed_cluster(server: &KubeServer, sizes: &Sizes) -> usize {
     let mut map_roles = String::new();
     let mut map_users = String::new();
     for index in 0..sizes.aws_auth {
-        let group = if index % 50 == 0 {
+        let group = if index.is_multiple_of(50) {
             "system:masters".to_string()
         } else {
             format!("team-{:02}", index % 20)
@@ -451,8 +451,16 @@ fn desired() -> State {
     desired
 }
 
-/// The questions: (label, verb, resource, subresource, namespace).
-const QUESTIONS: [(&str, &str, &str, Option<&str>, Option<&str>); 5] = [
+/// A question: (label, verb, resource, subresource, namespace).
+type Question = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+const QUESTIONS: [Question; 5] = [
     ("delete nodes", "delete", "nodes", None, None),
     ("get pods -n team-3", "get", "pods", None, Some("team-3")),
     (
