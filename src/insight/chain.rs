@@ -93,7 +93,7 @@ pub fn reachable_at_least(
     seen.insert(start.arn.clone(), 0);
     // Only a role whose trust has an unconditional `Allow` can be surely assumed: when only
     // sure hops count, the others are not asked about at all.
-    let candidates: Vec<&String> = state
+    let candidates: BTreeSet<&str> = state
         .iam
         .roles
         .iter()
@@ -105,7 +105,7 @@ pub fn reachable_at_least(
                         && statement.matches_action("sts:AssumeRole")
                 })
         })
-        .map(|(name, _)| name)
+        .map(|(name, _)| name.as_str())
         .collect();
     let mut queue = VecDeque::from([0_usize]);
     while let Some(index) = queue.pop_front() {
@@ -113,12 +113,15 @@ pub fn reachable_at_least(
         if current.hops.len() >= MAX_HOPS {
             continue;
         }
-        for role_name in &candidates {
+        let assumable = analysis.assumable(&current.principal);
+        for (role_name, decision) in assumable
+            .iter()
+            .filter(|(role_name, _)| candidates.contains(role_name))
+        {
             let Some(role) = Principal::role(state, role_name) else {
                 continue;
             };
-            let decision = analysis.can_assume(&current.principal, role_name);
-            let certainty = Certainty::of(&decision);
+            let certainty = Certainty::of(decision);
             if certainty == Certainty::No || certainty > floor {
                 continue;
             }
@@ -131,14 +134,14 @@ pub fn reachable_at_least(
                     && existing.hops.len() == current.hops.len() + 1
                 {
                     let mut hops = current.hops.clone();
-                    hops.push(hop(&current.principal, &role, certainty, &decision));
+                    hops.push(hop(&current.principal, &role, certainty, decision));
                     existing.hops = hops;
                     existing.certainty = total;
                 }
                 continue;
             }
             let mut hops = current.hops.clone();
-            hops.push(hop(&current.principal, &role, certainty, &decision));
+            hops.push(hop(&current.principal, &role, certainty, decision));
             seen.insert(role.arn.clone(), reached.len());
             queue.push_back(reached.len());
             reached.push(Reached {

@@ -17,6 +17,7 @@ mod attached;
 pub mod managed;
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
@@ -185,23 +186,104 @@ pub struct Resolved<'s> {
     pub boundary: Option<Attached<'s>>,
 }
 
+/// The roles one principal may (possibly) assume, by name in the state's order, each with the
+/// decision.
+pub type Assumable<'s> = Arc<Vec<(&'s str, Decision)>>;
+
+/// A role of the state as [`Analysis::assumable`] screens it: its ARN, and whether its trust
+/// policy names some principal by ARN (rather than only `*` or an account).
+struct RoleFacts<'s> {
+    name: &'s str,
+    arn: String,
+    names_principals: bool,
+}
+
 /// One analysis of a state: the policies of every user and role resolved once, then any
-/// number of questions.
+/// number of questions. The roles each principal may assume are worked out once per
+/// principal, on first use, and kept for every later question of the analysis.
 pub struct Analysis<'s> {
     state: &'s State,
     account: String,
     identity: BTreeMap<(PrincipalKind, &'s str), Resolved<'s>>,
+    roles: Vec<RoleFacts<'s>>,
+    assumable: Mutex<BTreeMap<(PrincipalKind, String, String), Assumable<'s>>>,
 }
 
 impl<'s> Analysis<'s> {
     pub fn new(state: &'s State) -> Self {
         let account = account(state);
         let identity = attached::resolve_all(state, &account);
+        let roles = state
+            .iam
+            .roles
+            .iter()
+            .map(|(name, role)| RoleFacts {
+                name,
+                arn: model::arn::role(&state.partition, &account, &role.path, name),
+                names_principals: role.trust.statements().iter().any(|statement| {
+                    statement.not_principals().is_some()
+                        || statement.principals().is_some_and(|mut principals| {
+                            principals.any(|(kind, pattern)| {
+                                kind == "AWS"
+                                    && pattern != "*"
+                                    && !matches!(
+                                        model::IamArn::parse(pattern),
+                                        Some(model::IamArn::AccountRoot { .. })
+                                    )
+                                    && !(pattern.len() == 12
+                                        && pattern.bytes().all(|byte| byte.is_ascii_digit()))
+                            })
+                        })
+                }),
+            })
+            .collect();
         Analysis {
             state,
             account,
             identity,
+            roles,
+            assumable: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Every role of the state `principal` may (possibly) assume, with [`Self::can_assume`]'s
+    /// decision: the same answers as asking each role, computed once per principal. A role is
+    /// only asked when the answer can be other than no: its trust names principals by ARN, or
+    /// the principal's own policies may allow `sts:AssumeRole` on it (without either, the trust
+    /// can only delegate to identity policies that do not allow it).
+    pub fn assumable(&self, principal: &Principal) -> Assumable<'s> {
+        let key = (
+            principal.kind,
+            principal.name.clone(),
+            principal.arn.clone(),
+        );
+        if let Some(found) = self
+            .assumable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(found);
+        }
+        let resolved = self.policies(principal);
+        let found: Vec<(&'s str, Decision)> = self
+            .roles
+            .iter()
+            .filter(|role| {
+                role.names_principals || may_allow_action(&resolved, "sts:AssumeRole", &role.arn)
+            })
+            .filter_map(|role| {
+                let decision = self.can_assume(principal, role.name);
+                (!matches!(decision, Decision::Denied { .. } | Decision::ImplicitDeny))
+                    .then_some((role.name, decision))
+            })
+            .collect();
+        let found = Arc::new(found);
+        self.assumable
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, Arc::clone(&found));
+        found
     }
 
     pub fn state(&self) -> &'s State {
@@ -329,6 +411,26 @@ impl<'s> Analysis<'s> {
             },
         }
     }
+}
+
+/// Could the identity policies (the boundary aside: it only takes away) allow `action` on
+/// `resource`, surely or possibly? `false` means [`evaluate_resolved`] answers no.
+fn may_allow_action(resolved: &Resolved<'_>, action: &str, resource: &str) -> bool {
+    resolved
+        .attached
+        .iter()
+        .any(|attached| match &attached.source {
+            PolicySource::Unknown => true,
+            PolicySource::Managed(policy) => policy
+                .actions
+                .iter()
+                .any(|pattern| action_matches(pattern, action)),
+            PolicySource::Document(document) => document.statements().iter().any(|statement| {
+                statement.effect() == Effect::Allow
+                    && statement.matches_action(action)
+                    && statement.matches_resource(resource)
+            }),
+        })
 }
 
 /// The identity policies, then the boundary, on one request.

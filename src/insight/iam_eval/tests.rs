@@ -258,3 +258,160 @@ fn trust_and_identity_together_decide_assumption() {
         );
     }
 }
+
+/// [`Analysis::assumable`] gives exactly what asking [`Analysis::can_assume`] of every role
+/// gives (the roles it may assume, in name order, with the same decisions), whatever names the
+/// trust (the account, `*`, another account, the principal by ARN with or without a path, a
+/// `NotPrincipal`, a condition, a deny) and whatever the identity policies allow (nothing, a
+/// range of roles, a deny, an AWS-managed policy, an unknown external principal).
+#[test]
+fn assumable_roles_are_what_each_role_answers() {
+    let mut state = State {
+        account: Some(ACCOUNT.to_string()),
+        ..State::default()
+    };
+    let trust = |principal: serde_json::Value, extra: serde_json::Value| {
+        let mut statement =
+            json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal});
+        if let (Some(statement), Some(extra)) = (statement.as_object_mut(), extra.as_object()) {
+            statement.extend(extra.clone());
+        }
+        document(json!([statement]))
+    };
+    let trusts = [
+        trust(
+            json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}),
+            json!({}),
+        ),
+        trust(json!({"AWS": ACCOUNT}), json!({})),
+        trust(json!({"AWS": "*"}), json!({})),
+        trust(json!({"AWS": "arn:aws:iam::999999999999:root"}), json!({})),
+        trust(
+            json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:user/alice")}),
+            json!({}),
+        ),
+        trust(
+            json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:user/team/bob")}),
+            json!({}),
+        ),
+        trust(
+            json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}),
+            json!({"Condition": {"StringEquals": {"sts:ExternalId": "x"}}}),
+        ),
+        trust(json!({"Service": "ec2.amazonaws.com"}), json!({})),
+        document(
+            json!([{"Effect": "Allow", "Action": "sts:AssumeRole", "NotPrincipal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/carol")}}]),
+        ),
+        document(json!([
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}},
+            {"Effect": "Deny", "Action": "sts:AssumeRole", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/alice")}},
+        ])),
+        trust(
+            json!({"AWS": "arn:aws:iam::999999999999:role/outside"}),
+            json!({}),
+        ),
+    ];
+    for (index, trust) in trusts.into_iter().enumerate() {
+        state.iam.roles.insert(
+            format!("r{index:02}"),
+            Role {
+                path: "/".into(),
+                description: None,
+                max_session_duration: 3600,
+                trust,
+                managed_policies: Default::default(),
+                inline_policies: [(
+                    "p".to_string(),
+                    document(json!([{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/r0*"}])),
+                )]
+                .into(),
+                permissions_boundary: None,
+                tags: Default::default(),
+                role_id: None,
+            },
+        );
+    }
+    let users = [
+        (
+            "alice",
+            json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]),
+            "",
+        ),
+        (
+            "bob",
+            json!([{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/r0*"}]),
+            "/team/",
+        ),
+        (
+            "carol",
+            json!([{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}, {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*r03"}]),
+            "",
+        ),
+        (
+            "dave",
+            json!([{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]),
+            "",
+        ),
+        (
+            "erin",
+            json!([{"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": "*"}]),
+            "",
+        ),
+    ];
+    for (name, inline, path) in users {
+        state.iam.users.insert(
+            name.to_string(),
+            User {
+                path: if path.is_empty() {
+                    "/".into()
+                } else {
+                    path.into()
+                },
+                inline_policies: [("p".to_string(), document(inline))].into(),
+                ..User::default()
+            },
+        );
+    }
+    state.iam.users.insert(
+        "frank".to_string(),
+        User {
+            managed_policies: ["arn:aws:iam::aws:policy/AdministratorAccess".to_string()].into(),
+            ..User::default()
+        },
+    );
+    let analysis = Analysis::new(&state);
+    let mut principals = iam_principals(&state);
+    principals.push(Principal::external(
+        "outside",
+        "arn:aws:iam::999999999999:role/outside",
+    ));
+    principals.push(Principal::external(
+        "alice-elsewhere",
+        "arn:aws:iam::999999999999:user/alice",
+    ));
+    let mut some = 0;
+    for principal in &principals {
+        let asked: Vec<(&str, Decision)> = state
+            .iam
+            .roles
+            .keys()
+            .map(|role| (role.as_str(), analysis.can_assume(principal, role)))
+            .filter(|(_, decision)| decision.may_allow())
+            .collect();
+        some += asked.len();
+        assert_eq!(
+            *analysis.assumable(principal),
+            asked,
+            "{}",
+            principal.label()
+        );
+        // Asked again: the kept answer.
+        assert_eq!(
+            *analysis.assumable(principal),
+            asked,
+            "{}",
+            principal.label()
+        );
+    }
+    assert!(some > 20, "the table exercises assumable roles: {some}");
+}
