@@ -329,6 +329,34 @@ enum Tagged<'a> {
     OidcProvider(&'a str),
 }
 
+/// IAM's tag calls, as a table: a row per kind that takes tags gives its tag call, its untag
+/// call and the parameter that names the object; `retag` sends, for the row of `$tagged`, the
+/// tags to set (new or changed), then the keys to remove, each only when there is something
+/// to send.
+macro_rules! tag_calls {
+    (
+        $tagged:ident, $ex:ident, $object:ident, $fresh:ident, $set:ident, $removed:ident,
+        $($variant:ident($name:ident) => $tag:literal $tag_op:ident, $untag:literal $untag_op:ident [$($row:tt)*],)+
+    ) => {
+        match $tagged {
+            $(Tagged::$variant($name) => {
+                if !$set.is_empty() {
+                    $ex.call($tag, $object, $fresh, || {
+                        $ex.iam.$tag_op()$($row)*.set_tags(Some($set.clone())).send()
+                    })
+                    .await?;
+                }
+                if !$removed.is_empty() {
+                    $ex.call($untag, $object, $fresh, || {
+                        $ex.iam.$untag_op()$($row)*.set_tag_keys(Some($removed.clone())).send()
+                    })
+                    .await?;
+                }
+            })+
+        }
+    };
+}
+
 impl Tagged<'_> {
     /// Takes the object's tags from `before` to `after`: tags set (new or changed), then keys
     /// removed, each only when there is something to send.
@@ -341,22 +369,12 @@ impl Tagged<'_> {
         after: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         let (set, removed) = tag_changes(before, after);
-        if !set.is_empty() {
-            iam_call!(ex.call(object, fresh), match self {
-                Tagged::User(name) => "iam:TagUser" tag_user [.user_name(name)],
-                Tagged::Role(name) => "iam:TagRole" tag_role [.role_name(name)],
-                Tagged::Policy(arn) => "iam:TagPolicy" tag_policy [.policy_arn(arn)],
-                Tagged::OidcProvider(arn) => "iam:TagOpenIDConnectProvider" tag_open_id_connect_provider [.open_id_connect_provider_arn(arn)],
-            } [.set_tags(Some(set.clone())).send()], drop)?;
-        }
-        if !removed.is_empty() {
-            iam_call!(ex.call(object, fresh), match self {
-                Tagged::User(name) => "iam:UntagUser" untag_user [.user_name(name)],
-                Tagged::Role(name) => "iam:UntagRole" untag_role [.role_name(name)],
-                Tagged::Policy(arn) => "iam:UntagPolicy" untag_policy [.policy_arn(arn)],
-                Tagged::OidcProvider(arn) => "iam:UntagOpenIDConnectProvider" untag_open_id_connect_provider [.open_id_connect_provider_arn(arn)],
-            } [.set_tag_keys(Some(removed.clone())).send()], drop)?;
-        }
+        tag_calls!(self, ex, object, fresh, set, removed,
+            User(name) => "iam:TagUser" tag_user, "iam:UntagUser" untag_user [.user_name(name)],
+            Role(name) => "iam:TagRole" tag_role, "iam:UntagRole" untag_role [.role_name(name)],
+            Policy(arn) => "iam:TagPolicy" tag_policy, "iam:UntagPolicy" untag_policy [.policy_arn(arn)],
+            OidcProvider(arn) => "iam:TagOpenIDConnectProvider" tag_open_id_connect_provider, "iam:UntagOpenIDConnectProvider" untag_open_id_connect_provider [.open_id_connect_provider_arn(arn)],
+        );
         Ok(())
     }
 }
