@@ -63,12 +63,46 @@ use super::{AwsError, ErrorKind};
 trait Apply: Variant + Sync {
     async fn create(ex: &IamExecutor, name: &str, after: &Self) -> Result<(), AwsError>;
 
+    /// An update: the kind's own calls ([`Apply::change`]), then the tags, for a kind IAM tags
+    /// by ARN ([`Apply::by_arn`]: a policy, an OIDC provider). Principals update otherwise
+    /// (their tags go with what they hold, [`principal`]) and override this.
     async fn update(
         ex: &IamExecutor,
         name: &str,
         before: &Self,
         after: &Self,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), AwsError> {
+        let (Some(old), Some(new)) = (
+            Self::by_arn(ex, name, before),
+            Self::by_arn(ex, name, after),
+        ) else {
+            return Ok(());
+        };
+        let fresh = ex.is_fresh([new.arn.as_str()]);
+        let (object, arn) = (new.object, new.arn);
+        let update = Update {
+            ex,
+            object,
+            arn,
+            fresh,
+            before,
+            after,
+        };
+        Self::change(&update).await?;
+        (new.tagged)(&update.arn)
+            .retag(ex, &update.object, fresh, old.tags, new.tags)
+            .await
+    }
+
+    /// How an update's calls name the object and its tags, for a kind IAM tags by ARN.
+    fn by_arn<'a>(_ex: &IamExecutor, _name: &str, _object: &'a Self) -> Option<ByArn<'a>> {
+        None
+    }
+
+    /// What an update of a kind IAM tags by ARN changes before the tags.
+    async fn change(_update: &Update<'_, Self>) -> Result<(), AwsError> {
+        Ok(())
+    }
 
     async fn delete(ex: &IamExecutor, name: &str, before: &Self) -> Result<(), AwsError>;
 
@@ -81,6 +115,29 @@ trait Apply: Variant + Sync {
         Self::delete(ex, name, before).await?;
         Self::create(ex, name, after).await
     }
+}
+
+/// How an update names an object IAM tags by ARN (a policy, an OIDC provider), and the tags
+/// one side of the update gives it.
+struct ByArn<'a> {
+    /// How errors name it (`policy `ops``).
+    object: String,
+    arn: String,
+    /// How IAM's tag calls name it, by its ARN.
+    tagged: fn(&str) -> Tagged<'_>,
+    tags: &'a BTreeMap<String, String>,
+}
+
+/// An update of an object IAM tags by ARN, as its calls name it.
+struct Update<'a, T> {
+    ex: &'a IamExecutor,
+    /// How errors name it (`policy `ops``).
+    object: String,
+    arn: String,
+    /// Whether this apply created it.
+    fresh: bool,
+    before: &'a T,
+    after: &'a T,
 }
 
 /// Carries out IAM changes in one account.
