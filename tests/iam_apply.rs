@@ -1625,3 +1625,58 @@ async fn group_deletion_follows_every_listing_page_and_stops_on_an_empty_truncat
     assert_eq!(deleted_inline.num_calls(), 1);
     assert_eq!(deleted.num_calls(), 1);
 }
+
+/// A policy that already stands at the policy path, untagged and with another document, is
+/// accessctl's by its path: an update makes a new default version, then sets the ownership
+/// tag, which IAM takes by the policy's ARN; a second apply has nothing to do.
+#[tokio::test]
+async fn a_policy_at_the_path_is_updated_to_its_document_and_tagged() {
+    if AwsTarget::from_env().skip_if_external("a_policy_at_the_path_is_updated_to_its_document_and_tagged: reaches account 123456789012 through moto's account header") {
+        return;
+    }
+    let moto = start_moto();
+    let clients = clients(&moto, ACCOUNT);
+    let iam = &clients.iam;
+    let arn = format!("arn:aws:iam::{ACCOUNT}:policy/accessctl/bucket-read");
+    iam.create_policy()
+        .policy_name("bucket-read")
+        .path("/accessctl/")
+        .policy_document(
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("unowned policy");
+    let temp = tempfile::tempdir().expect("tempdir");
+    let file = write_file(temp.path(), &users_file("    alice: {}\n"));
+    let (plan, report) = apply_file(&clients, &file, None, &PlanOptions::default()).await;
+    assert_eq!(
+        addresses(&plan),
+        [
+            ("iam.policy.bucket-read".to_string(), Action::Update),
+            ("iam.user.alice".to_string(), Action::Create),
+        ]
+    );
+    assert_succeeded(&report);
+    let tags = iam
+        .list_policy_tags()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .expect("the policy's tags");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|tag| tag.key() == "managed-by" && tag.value() == "accessctl"),
+        "{tags:?}"
+    );
+    let versions = iam
+        .list_policy_versions()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .expect("the policy's versions");
+    let versions = versions.versions();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert_eq!(addresses(&replan(&clients, &file, None).await), []);
+}

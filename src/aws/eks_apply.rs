@@ -21,7 +21,7 @@ use aws_sdk_eks::types::{AccessScope as EksScope, AccessScopeType};
 
 use crate::apply::Step;
 use crate::model::{AccessEntry, AccessScope, IamArn, PRINCIPAL_ID_TAG, PodIdentityAssociation};
-use crate::plan::{Change, Kind, Object};
+use crate::plan::{Change, Kind, Object, Variant};
 
 use super::apply::Created;
 use super::retry::{AwsCalls, RetryPolicy, aws_executor};
@@ -90,28 +90,13 @@ impl EksExecutor {
             eks: &cluster.client,
             cluster: &cluster.eks_name,
         };
-        let misfit = |message| other(change, message);
         match change.address.kind {
-            Kind::AccessEntry => match Step::of(change).map_err(misfit)? {
-                Step::Create(after) => cluster.create_entry(name, after).await,
-                Step::Update(before, after) => cluster.update_entry(name, before, after).await,
-                Step::Replace(_, after) => {
-                    cluster.delete_entry(name).await?;
-                    cluster.create_entry(name, after).await
-                }
-                Step::Delete(_) => cluster.delete_entry(name).await,
-            },
-            Kind::PodIdentity => match Step::of(change).map_err(misfit)? {
-                Step::Create(after) => cluster.create_association(name, after).await,
-                Step::Update(before, after) => {
-                    cluster.update_association(name, before, after).await
-                }
-                Step::Replace(before, after) => {
-                    cluster.delete_association(name, before).await?;
-                    cluster.create_association(name, after).await
-                }
-                Step::Delete(before) => cluster.delete_association(name, before).await,
-            },
+            Kind::AccessEntry => cluster.apply_step::<AccessEntry>(change, name).await,
+            Kind::PodIdentity => {
+                cluster
+                    .apply_step::<PodIdentityAssociation>(change, name)
+                    .await
+            }
             kind => Err(other(
                 change,
                 format!(
@@ -144,37 +129,57 @@ impl EksExecutor {
     }
 }
 
-/// One cluster's calls.
-struct Target<'a> {
-    executor: &'a EksExecutor,
-    eks: &'a aws_sdk_eks::Client,
-    cluster: &'a str,
+/// An update of an EKS object in one cluster, as its calls name it.
+struct Update<'a, T> {
+    cluster: &'a Target<'a>,
+    /// How errors name it (`access entry ARN in cluster demo`).
+    object: String,
+    /// Its name in the plan: a principal ARN, a ServiceAccount's `namespace/name`.
+    name: &'a str,
+    before: &'a T,
+    after: &'a T,
 }
 
-impl Target<'_> {
-    fn object(&self, what: &str) -> String {
-        format!("{what} in cluster {}", self.cluster)
-    }
+/// An EKS object kind as the executor applies it (access entries, Pod Identity associations):
+/// how to create, update and delete one; a replace deletes, then creates.
+trait EksApply: Variant + Sync {
+    /// How errors name one, before its name.
+    const NOUN: &'static str;
 
-    async fn create_entry(&self, principal: &str, after: &AccessEntry) -> Result<(), AwsError> {
-        let object = self.object(&format!("access entry {principal}"));
+    async fn create(cluster: &Target<'_>, name: &str, after: &Self) -> Result<(), AwsError>;
+
+    /// What an update changes besides the tags; the object's ARN when the tags differ.
+    async fn change(update: &Update<'_, Self>) -> Result<Option<String>, AwsError>;
+
+    fn tags(&self) -> &BTreeMap<String, String>;
+
+    async fn delete(cluster: &Target<'_>, name: &str, before: &Self) -> Result<(), AwsError>;
+}
+
+impl EksApply for AccessEntry {
+    const NOUN: &'static str = "access entry";
+
+    async fn create(cluster: &Target<'_>, name: &str, after: &Self) -> Result<(), AwsError> {
+        let object = cluster.object_of::<Self>(name);
         let mut tags = after.tags.clone();
-        if let Some(id) = self.executor.role_id(principal).await? {
+        if let Some(id) = cluster.executor.role_id(name).await? {
             tags.insert(PRINCIPAL_ID_TAG.to_string(), id);
         }
         let groups: Vec<String> = after.groups.iter().cloned().collect();
-        // EKS refuses a principal IAM has not shown it yet; a missing cluster is no such case.
-        let fresh = self.executor.is_fresh(principal);
-        self.executor
+        // EKS refuses a name IAM has not shown it yet; a missing cluster is no such case.
+        let fresh = cluster.executor.is_fresh(name);
+        cluster
+            .executor
             .call_judged(
                 "eks:CreateAccessEntry",
                 &object,
                 |error| fresh && error.kind != ErrorKind::NotFound,
                 || {
-                    self.eks
+                    cluster
+                        .eks
                         .create_access_entry()
-                        .cluster_name(self.cluster)
-                        .principal_arn(principal)
+                        .cluster_name(cluster.cluster)
+                        .principal_arn(name)
                         .r#type(after.kind.as_str())
                         .set_username(after.username.clone())
                         .set_kubernetes_groups(Some(groups.clone()))
@@ -187,7 +192,7 @@ impl Target<'_> {
         // the next apply plans what it lacks.
         let mut missing = Vec::new();
         for (policy, scope) in &after.policies {
-            if let Err(error) = self.associate(principal, policy, scope, true).await {
+            if let Err(error) = cluster.associate(name, policy, scope, true).await {
                 missing.push((policy, error));
             }
         }
@@ -209,20 +214,26 @@ impl Target<'_> {
         })
     }
 
-    async fn update_entry(
-        &self,
-        principal: &str,
-        before: &AccessEntry,
-        after: &AccessEntry,
-    ) -> Result<(), AwsError> {
-        let object = self.object(&format!("access entry {principal}"));
+    /// The username and Kubernetes groups, then the policies: associated (new or with another
+    /// scope), then disassociated; the ARN (described) when the tags differ.
+    async fn change(update: &Update<'_, Self>) -> Result<Option<String>, AwsError> {
+        let Update {
+            cluster,
+            name: principal,
+            before,
+            after,
+            ..
+        } = *update;
+        let object = update.object.as_str();
         if before.username != after.username || before.groups != after.groups {
             let groups: Vec<String> = after.groups.iter().cloned().collect();
-            self.executor
-                .call("eks:UpdateAccessEntry", &object, false, || {
-                    self.eks
+            cluster
+                .executor
+                .call("eks:UpdateAccessEntry", object, false, || {
+                    cluster
+                        .eks
                         .update_access_entry()
-                        .cluster_name(self.cluster)
+                        .cluster_name(cluster.cluster)
                         .principal_arn(principal)
                         .set_username(after.username.clone())
                         .set_kubernetes_groups(Some(groups.clone()))
@@ -233,16 +244,18 @@ impl Target<'_> {
         for (policy, scope) in &after.policies {
             // Associating again with another scope replaces the scope.
             if before.policies.get(policy) != Some(scope) {
-                self.associate(principal, policy, scope, false).await?;
+                cluster.associate(principal, policy, scope, false).await?;
             }
         }
         for policy in before.policies.keys() {
             if !after.policies.contains_key(policy) {
-                self.executor
-                    .call_if_exists("eks:DisassociateAccessPolicy", &object, || {
-                        self.eks
+                cluster
+                    .executor
+                    .call_if_exists("eks:DisassociateAccessPolicy", object, || {
+                        cluster
+                            .eks
                             .disassociate_access_policy()
-                            .cluster_name(self.cluster)
+                            .cluster_name(cluster.cluster)
                             .principal_arn(principal)
                             .policy_arn(policy)
                             .send()
@@ -250,39 +263,182 @@ impl Target<'_> {
                     .await?;
             }
         }
-        if before.tags != after.tags {
-            let described = self
-                .executor
-                .call("eks:DescribeAccessEntry", &object, false, || {
-                    self.eks
-                        .describe_access_entry()
-                        .cluster_name(self.cluster)
-                        .principal_arn(principal)
-                        .send()
-                })
-                .await?;
-            let arn = described
-                .access_entry()
-                .and_then(|entry| entry.access_entry_arn())
-                .unwrap_or_default()
-                .to_string();
-            self.retag(&object, &arn, &before.tags, &after.tags).await?;
+        if before.tags == after.tags {
+            return Ok(None);
         }
-        Ok(())
-    }
-
-    async fn delete_entry(&self, principal: &str) -> Result<(), AwsError> {
-        let object = self.object(&format!("access entry {principal}"));
-        self.executor
-            .call_if_exists("eks:DeleteAccessEntry", &object, || {
-                self.eks
-                    .delete_access_entry()
-                    .cluster_name(self.cluster)
+        let described = cluster
+            .executor
+            .call("eks:DescribeAccessEntry", object, false, || {
+                cluster
+                    .eks
+                    .describe_access_entry()
+                    .cluster_name(cluster.cluster)
                     .principal_arn(principal)
                     .send()
             })
             .await?;
+        let arn = described
+            .access_entry()
+            .and_then(|entry| entry.access_entry_arn())
+            .unwrap_or_default();
+        Ok(Some(arn.to_string()))
+    }
+
+    fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+
+    async fn delete(cluster: &Target<'_>, name: &str, _: &Self) -> Result<(), AwsError> {
+        let object = cluster.object_of::<Self>(name);
+        cluster
+            .executor
+            .call_if_exists("eks:DeleteAccessEntry", &object, || {
+                cluster
+                    .eks
+                    .delete_access_entry()
+                    .cluster_name(cluster.cluster)
+                    .principal_arn(name)
+                    .send()
+            })
+            .await?;
         Ok(())
+    }
+}
+
+impl EksApply for PodIdentityAssociation {
+    const NOUN: &'static str = "pod identity association";
+
+    async fn create(cluster: &Target<'_>, name: &str, after: &Self) -> Result<(), AwsError> {
+        let object = cluster.object_of::<Self>(name);
+        let (namespace, account) = split_key(name, &object)?;
+        // The role may have been created a moment ago in this apply.
+        cluster
+            .executor
+            .call_judged(
+                "eks:CreatePodIdentityAssociation",
+                &object,
+                cluster.role_judge(&after.role_arn),
+                || {
+                    cluster
+                        .eks
+                        .create_pod_identity_association()
+                        .cluster_name(cluster.cluster)
+                        .namespace(namespace)
+                        .service_account(account)
+                        .role_arn(&after.role_arn)
+                        .set_tags(Some(after.tags.clone().into_iter().collect()))
+                        .send()
+                },
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// The role, on the association EKS holds for the ServiceAccount now; its ARN.
+    async fn change(update: &Update<'_, Self>) -> Result<Option<String>, AwsError> {
+        let (cluster, object) = (update.cluster, update.object.as_str());
+        let Some((id, arn)) = cluster.find_association(update.name, update.before).await? else {
+            return Err(AwsError {
+                call: "eks:ListPodIdentityAssociations",
+                object: Some(object.to_string()),
+                kind: ErrorKind::NotFound,
+                message: "the association is gone".to_string(),
+            });
+        };
+        if update.before.role_arn != update.after.role_arn {
+            cluster
+                .executor
+                .call_judged(
+                    "eks:UpdatePodIdentityAssociation",
+                    object,
+                    cluster.role_judge(&update.after.role_arn),
+                    || {
+                        cluster
+                            .eks
+                            .update_pod_identity_association()
+                            .cluster_name(cluster.cluster)
+                            .association_id(&id)
+                            .role_arn(&update.after.role_arn)
+                            .send()
+                    },
+                )
+                .await?;
+        }
+        Ok(Some(arn))
+    }
+
+    fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+
+    async fn delete(cluster: &Target<'_>, name: &str, before: &Self) -> Result<(), AwsError> {
+        let object = cluster.object_of::<Self>(name);
+        let Some((id, _)) = cluster.find_association(name, before).await? else {
+            return Ok(());
+        };
+        cluster
+            .executor
+            .call_if_exists("eks:DeletePodIdentityAssociation", &object, || {
+                cluster
+                    .eks
+                    .delete_pod_identity_association()
+                    .cluster_name(cluster.cluster)
+                    .association_id(&id)
+                    .send()
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// One cluster's calls.
+struct Target<'a> {
+    executor: &'a EksExecutor,
+    eks: &'a aws_sdk_eks::Client,
+    cluster: &'a str,
+}
+
+impl Target<'_> {
+    fn object(&self, what: &str) -> String {
+        format!("{what} in cluster {}", self.cluster)
+    }
+
+    /// How errors name the `T` called `name` (`access entry ARN in cluster demo`).
+    fn object_of<T: EksApply>(&self, name: &str) -> String {
+        self.object(&format!("{} {name}", T::NOUN))
+    }
+
+    /// Carries out `change`, whose objects must be of the kind `T` its address names.
+    async fn apply_step<T: EksApply>(&self, change: &Change, name: &str) -> Result<(), AwsError> {
+        match Step::<T>::of(change).map_err(|message| other(change, message))? {
+            Step::Create(after) => T::create(self, name, after).await,
+            Step::Update(before, after) => self.update(name, before, after).await,
+            Step::Replace(before, after) => {
+                T::delete(self, name, before).await?;
+                T::create(self, name, after).await
+            }
+            Step::Delete(before) => T::delete(self, name, before).await,
+        }
+    }
+
+    /// An update: the kind's own calls ([`EksApply::change`]), then the tags, on the ARN those
+    /// calls learned (none: the tags are as they were).
+    async fn update<T: EksApply>(&self, name: &str, before: &T, after: &T) -> Result<(), AwsError> {
+        let object = self.object_of::<T>(name);
+        let update = Update {
+            cluster: self,
+            object,
+            name,
+            before,
+            after,
+        };
+        match T::change(&update).await? {
+            Some(arn) => {
+                let object = &update.object;
+                self.retag(object, &arn, before.tags(), after.tags()).await
+            }
+            None => Ok(()),
+        }
     }
 
     /// Associates `policy`; `new_entry` when the entry was created a moment ago, so a 404 may be
@@ -359,98 +515,11 @@ impl Target<'_> {
         Ok(())
     }
 
-    async fn create_association(
-        &self,
-        key: &str,
-        after: &PodIdentityAssociation,
-    ) -> Result<(), AwsError> {
-        let object = self.object(&format!("pod identity association {key}"));
-        let (namespace, account) = split_key(key, &object)?;
-        // The role may have been created a moment ago in this apply.
-        self.executor
-            .call_judged(
-                "eks:CreatePodIdentityAssociation",
-                &object,
-                self.role_judge(&after.role_arn),
-                || {
-                    self.eks
-                        .create_pod_identity_association()
-                        .cluster_name(self.cluster)
-                        .namespace(namespace)
-                        .service_account(account)
-                        .role_arn(&after.role_arn)
-                        .set_tags(Some(after.tags.clone().into_iter().collect()))
-                        .send()
-                },
-            )
-            .await
-            .map(|_| ())
-    }
-
     /// Whether an error of a Pod Identity write naming `role` is about that role, created by
     /// this apply (a missing cluster or association is not).
     fn role_judge(&self, role: &str) -> impl Fn(&AwsError) -> bool + use<> {
         let fresh = self.executor.is_fresh(role);
         move |error| fresh && error.kind != ErrorKind::NotFound
-    }
-
-    async fn update_association(
-        &self,
-        key: &str,
-        before: &PodIdentityAssociation,
-        after: &PodIdentityAssociation,
-    ) -> Result<(), AwsError> {
-        let object = self.object(&format!("pod identity association {key}"));
-        let Some((id, arn)) = self.find_association(key, before).await? else {
-            return Err(AwsError {
-                call: "eks:ListPodIdentityAssociations",
-                object: Some(object),
-                kind: ErrorKind::NotFound,
-                message: "the association is gone".to_string(),
-            });
-        };
-        if before.role_arn != after.role_arn {
-            self.executor
-                .call_judged(
-                    "eks:UpdatePodIdentityAssociation",
-                    &object,
-                    self.role_judge(&after.role_arn),
-                    || {
-                        self.eks
-                            .update_pod_identity_association()
-                            .cluster_name(self.cluster)
-                            .association_id(&id)
-                            .role_arn(&after.role_arn)
-                            .send()
-                    },
-                )
-                .await?;
-        }
-        if before.tags != after.tags {
-            self.retag(&object, &arn, &before.tags, &after.tags).await?;
-        }
-        Ok(())
-    }
-
-    async fn delete_association(
-        &self,
-        key: &str,
-        before: &PodIdentityAssociation,
-    ) -> Result<(), AwsError> {
-        let object = self.object(&format!("pod identity association {key}"));
-        let Some((id, _)) = self.find_association(key, before).await? else {
-            return Ok(());
-        };
-        self.executor
-            .call_if_exists("eks:DeletePodIdentityAssociation", &object, || {
-                self.eks
-                    .delete_pod_identity_association()
-                    .cluster_name(self.cluster)
-                    .association_id(&id)
-                    .send()
-            })
-            .await?;
-        Ok(())
     }
 
     /// The id and ARN of the association for ServiceAccount `key` (`namespace/name`): a plan
@@ -460,7 +529,7 @@ impl Target<'_> {
         key: &str,
         before: &PodIdentityAssociation,
     ) -> Result<Option<(String, String)>, AwsError> {
-        let object = self.object(&format!("pod identity association {key}"));
+        let object = self.object_of::<PodIdentityAssociation>(key);
         let (namespace, account) = split_key(key, &object)?;
         let listed = self
             .executor

@@ -63,12 +63,46 @@ use super::{AwsError, ErrorKind};
 trait Apply: Variant + Sync {
     async fn create(ex: &IamExecutor, name: &str, after: &Self) -> Result<(), AwsError>;
 
+    /// An update: the kind's own calls ([`Apply::change`]), then the tags, for a kind IAM tags
+    /// by ARN ([`Apply::by_arn`]: a policy, an OIDC provider). Principals update otherwise
+    /// (their tags go with what they hold, [`principal`]) and override this.
     async fn update(
         ex: &IamExecutor,
         name: &str,
         before: &Self,
         after: &Self,
-    ) -> Result<(), AwsError>;
+    ) -> Result<(), AwsError> {
+        let (Some(old), Some(new)) = (
+            Self::by_arn(ex, name, before),
+            Self::by_arn(ex, name, after),
+        ) else {
+            return Ok(());
+        };
+        let fresh = ex.is_fresh([new.arn.as_str()]);
+        let (object, arn) = (new.object, new.arn);
+        let update = Update {
+            ex,
+            object,
+            arn,
+            fresh,
+            before,
+            after,
+        };
+        Self::change(&update).await?;
+        (new.tagged)(&update.arn)
+            .retag(ex, &update.object, fresh, old.tags, new.tags)
+            .await
+    }
+
+    /// How an update's calls name the object and its tags, for a kind IAM tags by ARN.
+    fn by_arn<'a>(_ex: &IamExecutor, _name: &str, _object: &'a Self) -> Option<ByArn<'a>> {
+        None
+    }
+
+    /// What an update of a kind IAM tags by ARN changes before the tags.
+    async fn change(_update: &Update<'_, Self>) -> Result<(), AwsError> {
+        Ok(())
+    }
 
     async fn delete(ex: &IamExecutor, name: &str, before: &Self) -> Result<(), AwsError>;
 
@@ -81,6 +115,29 @@ trait Apply: Variant + Sync {
         Self::delete(ex, name, before).await?;
         Self::create(ex, name, after).await
     }
+}
+
+/// How an update names an object IAM tags by ARN (a policy, an OIDC provider), and the tags
+/// one side of the update gives it.
+struct ByArn<'a> {
+    /// How errors name it (`policy `ops``).
+    object: String,
+    arn: String,
+    /// How IAM's tag calls name it, by its ARN.
+    tagged: fn(&str) -> Tagged<'_>,
+    tags: &'a BTreeMap<String, String>,
+}
+
+/// An update of an object IAM tags by ARN, as its calls name it.
+struct Update<'a, T> {
+    ex: &'a IamExecutor,
+    /// How errors name it (`policy `ops``).
+    object: String,
+    arn: String,
+    /// Whether this apply created it.
+    fresh: bool,
+    before: &'a T,
+    after: &'a T,
 }
 
 /// Carries out IAM changes in one account.
@@ -329,6 +386,34 @@ enum Tagged<'a> {
     OidcProvider(&'a str),
 }
 
+/// IAM's tag calls, as a table: a row per kind that takes tags gives its tag call, its untag
+/// call and the parameter that names the object; `retag` sends, for the row of `$tagged`, the
+/// tags to set (new or changed), then the keys to remove, each only when there is something
+/// to send.
+macro_rules! tag_calls {
+    (
+        $tagged:ident, $ex:ident, $object:ident, $fresh:ident, $set:ident, $removed:ident,
+        $($variant:ident($name:ident) => $tag:literal $tag_op:ident, $untag:literal $untag_op:ident [$($row:tt)*],)+
+    ) => {
+        match $tagged {
+            $(Tagged::$variant($name) => {
+                if !$set.is_empty() {
+                    $ex.call($tag, $object, $fresh, || {
+                        $ex.iam.$tag_op()$($row)*.set_tags(Some($set.clone())).send()
+                    })
+                    .await?;
+                }
+                if !$removed.is_empty() {
+                    $ex.call($untag, $object, $fresh, || {
+                        $ex.iam.$untag_op()$($row)*.set_tag_keys(Some($removed.clone())).send()
+                    })
+                    .await?;
+                }
+            })+
+        }
+    };
+}
+
 impl Tagged<'_> {
     /// Takes the object's tags from `before` to `after`: tags set (new or changed), then keys
     /// removed, each only when there is something to send.
@@ -341,22 +426,12 @@ impl Tagged<'_> {
         after: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         let (set, removed) = tag_changes(before, after);
-        if !set.is_empty() {
-            iam_call!(ex.call(object, fresh), match self {
-                Tagged::User(name) => "iam:TagUser" tag_user [.user_name(name)],
-                Tagged::Role(name) => "iam:TagRole" tag_role [.role_name(name)],
-                Tagged::Policy(arn) => "iam:TagPolicy" tag_policy [.policy_arn(arn)],
-                Tagged::OidcProvider(arn) => "iam:TagOpenIDConnectProvider" tag_open_id_connect_provider [.open_id_connect_provider_arn(arn)],
-            } [.set_tags(Some(set.clone())).send()], drop)?;
-        }
-        if !removed.is_empty() {
-            iam_call!(ex.call(object, fresh), match self {
-                Tagged::User(name) => "iam:UntagUser" untag_user [.user_name(name)],
-                Tagged::Role(name) => "iam:UntagRole" untag_role [.role_name(name)],
-                Tagged::Policy(arn) => "iam:UntagPolicy" untag_policy [.policy_arn(arn)],
-                Tagged::OidcProvider(arn) => "iam:UntagOpenIDConnectProvider" untag_open_id_connect_provider [.open_id_connect_provider_arn(arn)],
-            } [.set_tag_keys(Some(removed.clone())).send()], drop)?;
-        }
+        tag_calls!(self, ex, object, fresh, set, removed,
+            User(name) => "iam:TagUser" tag_user, "iam:UntagUser" untag_user [.user_name(name)],
+            Role(name) => "iam:TagRole" tag_role, "iam:UntagRole" untag_role [.role_name(name)],
+            Policy(arn) => "iam:TagPolicy" tag_policy, "iam:UntagPolicy" untag_policy [.policy_arn(arn)],
+            OidcProvider(arn) => "iam:TagOpenIDConnectProvider" tag_open_id_connect_provider, "iam:UntagOpenIDConnectProvider" untag_open_id_connect_provider [.open_id_connect_provider_arn(arn)],
+        );
         Ok(())
     }
 }

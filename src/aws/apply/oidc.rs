@@ -4,7 +4,7 @@
 use crate::model::OidcProvider;
 
 use super::AwsCalls as _;
-use super::{Apply, AwsError, IamExecutor, Tagged, create_tags, set_changes};
+use super::{Apply, AwsError, ByArn, IamExecutor, Tagged, Update, create_tags, set_changes};
 
 impl Apply for OidcProvider {
     async fn create(ex: &IamExecutor, name: &str, after: &OidcProvider) -> Result<(), AwsError> {
@@ -25,25 +25,29 @@ impl Apply for OidcProvider {
         Ok(())
     }
 
-    async fn update(
-        ex: &IamExecutor,
-        name: &str,
-        before: &OidcProvider,
-        after: &OidcProvider,
-    ) -> Result<(), AwsError> {
-        let object = format!("OIDC provider `{name}`");
-        let arn = ex.oidc_provider_arn(name);
-        let fresh = ex.is_fresh([arn.as_str()]);
-        let (add, remove) = set_changes(&before.client_ids, &after.client_ids);
+    fn by_arn<'a>(ex: &IamExecutor, name: &str, provider: &'a Self) -> Option<ByArn<'a>> {
+        Some(ByArn {
+            object: format!("OIDC provider `{name}`"),
+            arn: ex.oidc_provider_arn(name),
+            tagged: |arn| Tagged::OidcProvider(arn),
+            tags: &provider.tags,
+        })
+    }
+
+    /// Client ids added, then removed.
+    async fn change(update: &Update<'_, OidcProvider>) -> Result<(), AwsError> {
+        let Update { ex, fresh, .. } = *update;
+        let (object, arn) = (update.object.as_str(), update.arn.as_str());
+        let (add, remove) = set_changes(&update.before.client_ids, &update.after.client_ids);
         for client_id in add {
             ex.call(
                 "iam:AddClientIDToOpenIDConnectProvider",
-                &object,
+                object,
                 fresh,
                 || {
                     ex.iam
                         .add_client_id_to_open_id_connect_provider()
-                        .open_id_connect_provider_arn(&arn)
+                        .open_id_connect_provider_arn(arn)
                         .client_id(client_id)
                         .send()
                 },
@@ -53,21 +57,19 @@ impl Apply for OidcProvider {
         for client_id in remove {
             ex.call(
                 "iam:RemoveClientIDFromOpenIDConnectProvider",
-                &object,
+                object,
                 fresh,
                 || {
                     ex.iam
                         .remove_client_id_from_open_id_connect_provider()
-                        .open_id_connect_provider_arn(&arn)
+                        .open_id_connect_provider_arn(arn)
                         .client_id(client_id)
                         .send()
                 },
             )
             .await?;
         }
-        Tagged::OidcProvider(&arn)
-            .retag(ex, &object, fresh, &before.tags, &after.tags)
-            .await
+        Ok(())
     }
 
     async fn delete(ex: &IamExecutor, name: &str, _: &OidcProvider) -> Result<(), AwsError> {

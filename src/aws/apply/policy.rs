@@ -7,7 +7,7 @@ use crate::model::Policy;
 
 use super::AwsCalls as _;
 use super::principal::{PolicyCall, Principal};
-use super::{Apply, AwsError, IamExecutor, Tagged, create_tags, document_json};
+use super::{Apply, AwsError, ByArn, IamExecutor, Tagged, Update, create_tags, document_json};
 
 /// IAM's limit on versions per managed policy.
 const MAX_VERSIONS: usize = 5;
@@ -50,43 +50,47 @@ impl Apply for Policy {
         Ok(())
     }
 
-    async fn update(
-        ex: &IamExecutor,
-        name: &str,
-        before: &Policy,
-        after: &Policy,
-    ) -> Result<(), AwsError> {
-        let object = format!("policy `{name}`");
-        let arn = ex.policy_arn(&after.path, name);
-        let fresh = ex.is_fresh([arn.as_str()]);
-        if before.document != after.document {
-            let versions = list_versions(ex, &arn, &object, fresh).await?;
-            if versions.len() >= MAX_VERSIONS
-                && let Some(oldest) = oldest_non_default(&versions)
-            {
-                ex.call("iam:DeletePolicyVersion", &object, fresh, || {
-                    ex.iam
-                        .delete_policy_version()
-                        .policy_arn(&arn)
-                        .version_id(&oldest)
-                        .send()
-                })
-                .await?;
-            }
-            let document = document_json(&after.document);
-            ex.call("iam:CreatePolicyVersion", &object, fresh, || {
+    fn by_arn<'a>(ex: &IamExecutor, name: &str, policy: &'a Policy) -> Option<ByArn<'a>> {
+        Some(ByArn {
+            object: format!("policy `{name}`"),
+            arn: ex.policy_arn(&policy.path, name),
+            tagged: |arn| Tagged::Policy(arn),
+            tags: &policy.tags,
+        })
+    }
+
+    /// A document change makes a new default version, dropping the oldest other one when IAM
+    /// already keeps its five.
+    async fn change(update: &Update<'_, Policy>) -> Result<(), AwsError> {
+        let Update { ex, fresh, .. } = *update;
+        let (object, arn) = (update.object.as_str(), update.arn.as_str());
+        if update.before.document == update.after.document {
+            return Ok(());
+        }
+        let versions = list_versions(ex, arn, object, fresh).await?;
+        if versions.len() >= MAX_VERSIONS
+            && let Some(oldest) = oldest_non_default(&versions)
+        {
+            ex.call("iam:DeletePolicyVersion", object, fresh, || {
                 ex.iam
-                    .create_policy_version()
-                    .policy_arn(&arn)
-                    .policy_document(&document)
-                    .set_as_default(true)
+                    .delete_policy_version()
+                    .policy_arn(arn)
+                    .version_id(&oldest)
                     .send()
             })
             .await?;
         }
-        Tagged::Policy(&arn)
-            .retag(ex, &object, fresh, &before.tags, &after.tags)
-            .await
+        let document = document_json(&update.after.document);
+        ex.call("iam:CreatePolicyVersion", object, fresh, || {
+            ex.iam
+                .create_policy_version()
+                .policy_arn(arn)
+                .policy_document(&document)
+                .set_as_default(true)
+                .send()
+        })
+        .await?;
+        Ok(())
     }
 
     /// Delete and create again, then attach the new policy wherever the old one was.
