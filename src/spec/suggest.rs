@@ -39,17 +39,19 @@ pub fn closest<'k>(wrong: &str, known: impl IntoIterator<Item = &'k str>) -> Opt
         // enough is not measured (a 2,000-character typo against every AWS-managed policy name
         // took seconds).
         .filter(|name| name.chars().count().abs_diff(wrong_length) <= limit)
-        .map(|name| {
-            let score = if name.eq_ignore_ascii_case(wrong) {
-                0
-            } else {
-                distance(wrong, name)
-            };
-            (score, name)
-        })
+        .map(|name| (score(wrong, name), name))
         .filter(|(score, _)| *score <= limit)
         .min()
         .map(|(_, name)| name)
+}
+
+/// How far `name` is from `wrong`: 0 when they differ only in case, else the edit distance.
+fn score(wrong: &str, name: &str) -> usize {
+    if name.eq_ignore_ascii_case(wrong) {
+        0
+    } else {
+        distance(wrong, name)
+    }
 }
 
 /// The hint for a mistyped name: `did you mean `…`?` with the closest known name, or
@@ -120,14 +122,7 @@ mod tests {
             known
                 .into_iter()
                 .filter(|name| *name != wrong)
-                .map(|name| {
-                    let score = if name.eq_ignore_ascii_case(wrong) {
-                        0
-                    } else {
-                        distance(wrong, name)
-                    };
-                    (score, name)
-                })
+                .map(|name| (score(wrong, name), name))
                 .filter(|(score, _)| *score <= limit)
                 .min()
                 .map(|(_, name)| name)
