@@ -61,6 +61,13 @@ fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
         entries: Vec::new(),
         warnings: Vec::new(),
     };
+    // go-yaml's reader checks every character before it parses anything, comments included.
+    if let Some(bad) = text.chars().find(|c| !yaml_allows(*c)) {
+        return Err(format!(
+            "not valid YAML (the control character U+{:04X} is not allowed, even in a comment)",
+            u32::from(bad)
+        ));
+    }
     if !text.lines().any(is_content) {
         return Ok(read);
     }
@@ -181,6 +188,14 @@ fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
 }
 
 /// Why a list is not YAML, on one line (the parser's message without its snippet).
+/// The characters a YAML stream may hold (YAML 1.1 `c-printable`, as go-yaml's reader checks
+/// them: `yaml_parser_update_buffer`, "control characters are not allowed").
+fn yaml_allows(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}'
+    ) || c >= '\u{10000}'
+}
+
 fn not_yaml(error: serde_saphyr::Error) -> String {
     let message = error.to_string();
     let first = message.lines().next().unwrap_or_default();
@@ -376,6 +391,17 @@ pub fn merge(
             rewritten.push(kind);
         }
         let text = list.render();
+        // The cut and the render keep every byte they do not own, so what they write reads
+        // back; should some input ever prove otherwise, nothing EKS cannot read is written.
+        if let Err(why) = read_list(kind, &text) {
+            return Err(AwsAuthError::new(
+                key,
+                format!(
+                    "after the edit the list would be {why}; accessctl does not write a list \
+                     EKS could not read (fix the list by hand, then plan again)"
+                ),
+            ));
+        }
         if text.is_empty() && !data.contains_key(key) {
             merged.remove(key);
         } else {

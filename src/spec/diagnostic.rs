@@ -144,10 +144,21 @@ impl Diagnostic {
 /// The lines of `source` as YAML counts them (and so the positions of every diagnostic): a
 /// line ends at `\r\n`, `\n` or a lone `\r`. A file with old Mac line endings is shown line by
 /// line, not as one line.
+/// A file that ends in a line break (of any kind) has one more, empty, line: the end of the
+/// file, where a diagnostic about something missing at the end points.
 pub fn source_lines(source: &str) -> impl Iterator<Item = &str> {
+    let breaks = source.matches('\n').count();
     source
         .split('\n')
-        .flat_map(|line| line.strip_suffix('\r').unwrap_or(line).split('\r'))
+        .enumerate()
+        .flat_map(move |(index, line)| {
+            // `\r` before a `\n` is half of a `\r\n`; at the very end it is a line break itself.
+            let line = match line.strip_suffix('\r') {
+                Some(rest) if index < breaks => rest,
+                _ => line,
+            };
+            line.split('\r')
+        })
 }
 
 /// Tabs would make the caret drift: they are shown as one space, as they count one column.
@@ -234,6 +245,30 @@ mod tests {
         assert_eq!(diagnostic.snippet.as_deref(), Some("account: x"));
         let diagnostic = Diagnostic::new(Path::new("access.yaml"), "bad").at(source, 3, 11, 1);
         assert_eq!(diagnostic.snippet.as_deref(), Some("clusters: ["));
+    }
+
+    /// Found by the access.yaml fuzz target (fuzz/regressions/access_yaml/
+    /// lone-carriage-return-at-the-end): a file ending in a lone `\r` has an empty last line
+    /// (the end of the file, where YAML reports what is missing), as one ending in `\n` has.
+    #[test]
+    fn a_file_ending_in_any_line_break_has_an_empty_last_line() {
+        for (source, lines) in [
+            ("a: 1", vec!["a: 1"]),
+            ("a: 1\n", vec!["a: 1", ""]),
+            ("a: 1\r\n", vec!["a: 1", ""]),
+            ("a: 1\r", vec!["a: 1", ""]),
+            ("a: 1\r\r", vec!["a: 1", "", ""]),
+            ("a: 1\r\nb: 2\r", vec!["a: 1", "b: 2", ""]),
+            ("", vec![""]),
+        ] {
+            assert_eq!(
+                source_lines(source).collect::<Vec<_>>(),
+                lines,
+                "{source:?}"
+            );
+        }
+        let diagnostic = Diagnostic::new(Path::new("access.yaml"), "bad").at("a: 1\r", 2, 1, 1);
+        assert_eq!(diagnostic.snippet.as_deref(), Some(""));
     }
 
     #[test]

@@ -347,6 +347,33 @@ fn a_duplicate_arn_resolves_to_the_last_entry_as_in_the_authenticator() {
     );
 }
 
+/// Found by the aws_auth fuzz target (fuzz/regressions/aws_auth/control-character-in-a-comment):
+/// go-yaml rejects a control character anywhere in the text, a comment included, so a list
+/// that is only such a comment maps nothing to EKS; accessctl read it as an empty list and
+/// appended an entry, making a list that did not parse.
+#[test]
+fn a_control_character_even_in_a_comment_makes_the_list_unreadable() {
+    let commented = "# node groups\u{6}\n";
+    let auth = entries_of(&[("mapRoles", commented)]);
+    assert_eq!(auth.unreadable, BTreeSet::from([MapKind::MapRoles]));
+    assert_eq!(
+        auth.warnings,
+        [
+            "`mapRoles` is not valid YAML (the control character U+0006 is not allowed, even in a comment), so EKS maps nothing from it"
+        ]
+    );
+    let error = merge(
+        &data(&[("mapRoles", commented)]),
+        &BTreeMap::new(),
+        &[Edit::Upsert(role("arn:aws:iam::1:role/new", "new", &["g"]))],
+    )
+    .expect_err("refused");
+    assert_eq!(error.key, "mapRoles");
+    // Tabs, line breaks and non-ASCII text are fine.
+    let auth = entries_of(&[("mapRoles", "# r\u{e9}les\t\r\n")]);
+    assert!(auth.unreadable.is_empty() && auth.warnings.is_empty());
+}
+
 /// A list EKS cannot read is kept byte for byte when the edits are elsewhere; an edit into it
 /// is refused rather than guessed.
 #[test]
