@@ -427,13 +427,15 @@ pub fn merge(
     })
 }
 
+/// A line holding more than YAML's white space (space and tab; not Unicode's: a no-break
+/// space or a NEL is text to a YAML 1.2 reader) and not only a comment.
 fn is_content(line: &str) -> bool {
-    let trimmed = line.trim();
+    let trimmed = line.trim_matches([' ', '\t', '\r', '\n']);
     !trimmed.is_empty() && !trimmed.starts_with('#')
 }
 
 fn is_comment(line: &str) -> bool {
-    line.trim_start().starts_with('#')
+    line.trim_start_matches([' ', '\t']).starts_with('#')
 }
 
 fn indent_of(line: &str) -> usize {

@@ -369,6 +369,27 @@ fn a_control_character_even_in_a_comment_makes_the_list_unreadable() {
     )
     .expect_err("refused");
     assert_eq!(error.key, "mapRoles");
+    // Found next (fuzz/regressions/aws_auth/next-line-character-only): a list of only a NEL
+    // or a no-break space was read as empty (Rust trims them as white space), and the entry
+    // appended after it did not read back. They are text to YAML: such a list is read, found
+    // not to be a list, and not written into.
+    for odd in ["\u{85}", "\u{a0}"] {
+        let error = merge(
+            &data(&[("mapAccounts", odd)]),
+            &BTreeMap::new(),
+            &[Edit::Upsert(AwsAuthEntry {
+                kind: MapKind::MapAccounts,
+                arn: "000000000000".to_string(),
+                username: None,
+                groups: Vec::new(),
+            })],
+        )
+        .expect_err("refused");
+        assert!(
+            error.message.contains("does not parse"),
+            "{odd:?}: {error:?}"
+        );
+    }
     // Tabs, line breaks and non-ASCII text are fine.
     let auth = entries_of(&[("mapRoles", "# r\u{e9}les\t\r\n")]);
     assert!(auth.unreadable.is_empty() && auth.warnings.is_empty());
