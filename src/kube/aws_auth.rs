@@ -68,6 +68,7 @@ fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
             u32::from(bad)
         ));
     }
+    let text = first_document(text);
     if !text.lines().any(is_content) {
         return Ok(read);
     }
@@ -427,6 +428,33 @@ pub fn merge(
     })
 }
 
+/// `---` or `...` at the start of a line, alone or before white space: a YAML document marker.
+fn is_document_marker(line: &str) -> bool {
+    let line = line.trim_end_matches(['\n', '\r']);
+    ["---", "..."].iter().any(|marker| {
+        line.strip_prefix(marker)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    })
+}
+
+/// The text of the first YAML document: the authenticator's decoder (`yaml.Unmarshal`) reads
+/// that one and ignores the rest, so what follows `...` (or a second `---`) maps nothing.
+fn first_document(text: &str) -> &str {
+    let mut content = false;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if is_document_marker(line) {
+            if line.starts_with("...") || content {
+                return &text[..offset];
+            }
+        } else if is_content(line) {
+            content = true;
+        }
+        offset += line.len();
+    }
+    text
+}
+
 /// A line holding more than YAML's white space (space and tab; not Unicode's: a no-break
 /// space or a NEL is text to a YAML 1.2 reader) and not only a comment.
 fn is_content(line: &str) -> bool {
@@ -499,6 +527,10 @@ impl ListText {
     /// would not give back exactly the parsed entries.
     fn cut_blocks(kind: MapKind, text: &str, entries: &[AwsAuthEntry]) -> Option<Self> {
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        // Entries added after a document marker would be in a document EKS does not read.
+        if lines.iter().any(|line| is_document_marker(line)) {
+            return None;
+        }
         let Some(first) = lines.iter().position(|line| is_content(line)) else {
             return Some(ListText {
                 block_style: true,

@@ -395,6 +395,37 @@ fn a_control_character_even_in_a_comment_makes_the_list_unreadable() {
     assert!(auth.unreadable.is_empty() && auth.warnings.is_empty());
 }
 
+/// Found by the aws_auth fuzz target (fuzz/regressions/aws_auth/document-end-marker): the
+/// authenticator decodes the first YAML document of a list and ignores the rest, and an entry
+/// accessctl appended after a `...` line was in the second one. The reader now reads the first
+/// document only, and a list with a document marker is rewritten whole (its entries kept).
+#[test]
+fn only_the_first_yaml_document_of_a_list_counts() {
+    let admin = role("arn:aws:iam::1:role/admin", "admin", &["system:masters"]);
+    let ignored = "- rolearn: arn:aws:iam::1:role/admin\n  username: admin\n  groups: [system:masters]\n...\n- rolearn: arn:aws:iam::1:role/ignored\n";
+    let second_start = "---\n- rolearn: arn:aws:iam::1:role/admin\n  username: admin\n  groups: [system:masters]\n--- # another\n- rolearn: arn:aws:iam::1:role/ignored\n";
+    for text in [ignored, second_start] {
+        assert_eq!(
+            entries_of(&[("mapRoles", text)]).entries,
+            vec![admin.clone()],
+            "{text}"
+        );
+    }
+    let new = role("arn:aws:iam::1:role/new", "new", &["g"]);
+    let merged = merge(
+        &data(&[("mapRoles", ignored)]),
+        &BTreeMap::new(),
+        &[Edit::Upsert(new.clone())],
+    )
+    .expect("merges");
+    assert_eq!(merged.rewritten, vec![MapKind::MapRoles]);
+    let after = parse(&merged.data, &BTreeMap::new(), None).expect("reads back");
+    assert_eq!(after.entries, vec![admin, new]);
+    // `---` and `...` inside a line, or as a value, are text.
+    assert!(!is_document_marker("---x\n") && !is_document_marker("  ...\n"));
+    assert!(is_document_marker("... # end\r\n") && is_document_marker("---"));
+}
+
 /// A list EKS cannot read is kept byte for byte when the edits are elsewhere; an edit into it
 /// is refused rather than guessed.
 #[test]
