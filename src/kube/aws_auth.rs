@@ -69,7 +69,8 @@ fn read_list(kind: MapKind, text: &str) -> Result<ListRead, String> {
         ));
     }
     let text = first_document(text);
-    if !text.lines().any(is_content) {
+    // Lines as YAML counts them: a lone `\r` ends one too.
+    if !crate::spec::diagnostic::source_lines(text).any(is_content) {
         return Ok(read);
     }
     if kind == MapKind::MapAccounts {
@@ -527,8 +528,10 @@ impl ListText {
     /// would not give back exactly the parsed entries.
     fn cut_blocks(kind: MapKind, text: &str, entries: &[AwsAuthEntry]) -> Option<Self> {
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
-        // Entries added after a document marker would be in a document EKS does not read.
-        if lines.iter().any(|line| is_document_marker(line)) {
+        // Entries added after a document marker would be in a document EKS does not read; and
+        // the blocks are cut at `\n`, while YAML also ends a line at a lone `\r`.
+        let lone_cr = text.split("\r\n").any(|part| part.contains('\r'));
+        if lone_cr || lines.iter().any(|line| is_document_marker(line)) {
             return None;
         }
         let Some(first) = lines.iter().position(|line| is_content(line)) else {

@@ -426,6 +426,32 @@ fn only_the_first_yaml_document_of_a_list_counts() {
     assert!(is_document_marker("... # end\r\n") && is_document_marker("---"));
 }
 
+/// Found by the aws_auth fuzz target (fuzz/regressions/aws_auth/lone-carriage-return): YAML
+/// ends a line at a lone `\r`, so `# note\r2a.` is a comment and then the text `2a.`, not one
+/// comment: the list is a scalar, which EKS cannot read, not an empty list to append to. And a
+/// list with lone `\r`s is rewritten whole rather than cut at `\n`.
+#[test]
+fn a_lone_carriage_return_ends_a_line_of_a_list_too() {
+    let auth = entries_of(&[("mapRoles", "# note\r2a.\n")]);
+    assert_eq!(auth.unreadable, BTreeSet::from([MapKind::MapRoles]));
+    let admin = role("arn:aws:iam::1:role/admin", "admin", &["system:masters"]);
+    let old_mac = "# ops\r- rolearn: arn:aws:iam::1:role/admin\r  username: admin\r  groups: [system:masters]\r";
+    assert_eq!(
+        entries_of(&[("mapRoles", old_mac)]).entries,
+        vec![admin.clone()]
+    );
+    let new = role("arn:aws:iam::1:role/new", "new", &["g"]);
+    let merged = merge(
+        &data(&[("mapRoles", old_mac)]),
+        &BTreeMap::new(),
+        &[Edit::Upsert(new.clone())],
+    )
+    .expect("merges");
+    assert_eq!(merged.rewritten, vec![MapKind::MapRoles]);
+    let after = parse(&merged.data, &BTreeMap::new(), None).expect("reads back");
+    assert_eq!(after.entries, vec![admin, new]);
+}
+
 /// A list EKS cannot read is kept byte for byte when the edits are elsewhere; an edit into it
 /// is refused rather than guessed.
 #[test]
