@@ -16,6 +16,8 @@
 //!   path order;
 //! - any other key is kept as written, for the decoder to report.
 
+use std::path::{Component, Path, PathBuf};
+
 use super::node::{Node, NodeValue};
 use super::reader::Reader;
 
@@ -102,6 +104,46 @@ pub fn merge(reader: &mut Reader<'_>, roots: Vec<Node>) -> Merged {
         }
     }
     merged
+}
+
+/// The policy files a fragment names (`iam.policies.NAME.file`), by their path relative to
+/// the directory of fragments (`base` is the fragment's own directory relative to it): a
+/// policy file written as YAML beneath the directory is a policy file, not a fragment.
+pub fn policy_files(root: &Node, base: &Path) -> Vec<PathBuf> {
+    let field = |node: &Node, key: &str| -> Option<Node> {
+        node.entries()?
+            .iter()
+            .find(|(name, _)| name.scalar_text().as_deref() == Some(key))
+            .map(|(_, value)| value.clone())
+    };
+    let Some(policies) = field(root, "iam").and_then(|iam| field(&iam, "policies")) else {
+        return Vec::new();
+    };
+    policies
+        .entries()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(_, body)| field(body, "file")?.scalar_text())
+        .filter_map(|file| normal(&base.join(file)))
+        .collect()
+}
+
+/// `path` with `.` and `..` resolved as written; `None` when it is absolute or climbs out.
+fn normal(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
 }
 
 /// Where a value is, for messages: its key path, and the cluster it belongs to.
@@ -325,5 +367,273 @@ fn written(node: &Node) -> String {
             NodeValue::Seq(_) => "a list".to_string(),
             _ => "a map".to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{Diagnostic, SourceFile, Sources};
+    use crate::model::Desired;
+
+    fn sources(files: &[(&str, &str)]) -> Sources {
+        Sources::from_fragments(
+            Path::new("access"),
+            files
+                .iter()
+                .map(|(relative, text)| SourceFile {
+                    relative: relative.into(),
+                    text: text.to_string(),
+                })
+                .collect(),
+        )
+    }
+
+    fn load(files: &[(&str, &str)]) -> Result<Desired, Vec<Diagnostic>> {
+        sources(files)
+            .parse()
+            .resolve(None)
+            .map(|loaded| loaded.desired)
+            .map_err(|diagnostics| diagnostics.0)
+    }
+
+    fn errors(files: &[(&str, &str)]) -> Vec<Diagnostic> {
+        load(files).expect_err("mistakes")
+    }
+
+    const BASE: &str = "version: 1\naccount: \"111111111111\"\n";
+    const CLUSTER: &str =
+        "clusters:\n  demo:\n    region: eu-west-1\n    access:\n      - user: alice\n        groups: [readers]\n";
+
+    #[test]
+    fn fragments_make_one_desired_state() {
+        let desired = load(&[
+            ("base.yaml", BASE),
+            ("clusters.yaml", CLUSTER),
+            ("teams/a.yaml", "iam:\n  users:\n    alice: {}\n"),
+            (
+                "teams/b.yaml",
+                "account: \"111111111111\"\niam:\n  users:\n    bob: {}\nclusters:\n  demo:\n    access:\n      - user: bob\n        groups: [readers]\n",
+            ),
+        ])
+        .expect("valid");
+        let users: Vec<&String> = desired.state.iam.users.keys().collect();
+        assert_eq!(users, ["alice", "bob"]);
+        let demo = &desired.state.clusters["demo"];
+        assert_eq!(demo.region.as_deref(), Some("eu-west-1"));
+        let mapped: Vec<&str> = demo
+            .aws_auth
+            .iter()
+            .flat_map(|auth| &auth.entries)
+            .map(|entry| entry.arn.as_str())
+            .collect();
+        assert_eq!(
+            mapped,
+            [
+                "arn:aws:iam::111111111111:user/alice",
+                "arn:aws:iam::111111111111:user/bob"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_mistake_of_every_fragment_is_at_its_own_file() {
+        let found = errors(&[
+            ("a.yaml", "version: 1\naccount: \"111111111111\"\nclustres: {}\n"),
+            ("b.yaml", "iam:\n  users:\n    alice:\n      polices: []\n"),
+            ("c/d.yaml", "iam:\n  roles:\n    ops:\n      trust: {acounts: [\"1\"]}\n"),
+        ]);
+        let places: Vec<(String, usize, usize)> = found
+            .iter()
+            .map(|d| (d.file.display().to_string(), d.line, d.column))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                ("access/a.yaml".to_string(), 3, 1),
+                ("access/b.yaml".to_string(), 4, 7),
+                ("access/c/d.yaml".to_string(), 4, 15),
+            ],
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn a_name_declared_in_two_fragments_shows_both_places() {
+        let found = errors(&[
+            ("a.yaml", &format!("{BASE}iam:\n  users:\n    alice: {{}}\n")),
+            ("b.yaml", "iam:\n  users:\n    bob: {}\n    alice:\n      path: /x/\n"),
+        ]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let duplicate = &found[0];
+        assert_eq!(
+            duplicate.message,
+            "user `alice` is declared twice: here and in `access/a.yaml`"
+        );
+        assert_eq!(
+            (duplicate.file.as_path(), duplicate.line, duplicate.column),
+            (Path::new("access/b.yaml"), 4, 5)
+        );
+        let note = &duplicate.notes[0];
+        assert_eq!(
+            (note.file.as_path(), note.line, note.column),
+            (Path::new("access/a.yaml"), 5, 5)
+        );
+        assert_eq!(note.message, "user `alice` is first declared here");
+    }
+
+    #[test]
+    fn a_cluster_declaration_twice_is_named_with_its_cluster() {
+        let found = errors(&[
+            (
+                "a.yaml",
+                &format!("{BASE}clusters:\n  demo:\n    namespaces:\n      web: {{}}\n"),
+            ),
+            ("b.yaml", "clusters:\n  demo:\n    namespaces:\n      web: {}\n"),
+        ]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(
+            found[0].message,
+            "namespace `web` of cluster `demo` is declared twice: here and in `access/a.yaml`"
+        );
+    }
+
+    #[test]
+    fn settings_must_agree_where_given() {
+        let found = errors(&[
+            ("a.yaml", &format!("{BASE}{CLUSTER}iam:\n  users:\n    alice: {{}}\n")),
+            (
+                "b.yaml",
+                "version: 1\naccount: \"222222222222\"\nclusters:\n  demo:\n    region: eu-west-1\n",
+            ),
+            ("c.yaml", "clusters:\n  demo:\n    region: us-east-1\n"),
+        ]);
+        let messages: Vec<(&str, &Path, usize)> = found
+            .iter()
+            .map(|d| (d.message.as_str(), d.file.as_path(), d.line))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    "`account` is `222222222222` here but `111111111111` in `access/a.yaml`",
+                    Path::new("access/b.yaml"),
+                    2
+                ),
+                (
+                    "`region` of cluster `demo` is `us-east-1` here but `eu-west-1` in `access/a.yaml`",
+                    Path::new("access/c.yaml"),
+                    3
+                ),
+            ]
+        );
+        assert_eq!(found[0].notes[0].line, 2);
+        assert_eq!(found[0].notes[0].file, Path::new("access/a.yaml"));
+    }
+
+    #[test]
+    fn a_section_of_another_kind_in_one_fragment_is_reported_once_without_cascades() {
+        let found = errors(&[
+            ("a.yaml", &format!("{BASE}{CLUSTER}iam:\n  users:\n    alice: {{}}\n")),
+            ("b.yaml", "iam:\n  users: [carol]\n"),
+            (
+                "c.yaml",
+                "clusters:\n  demo:\n    access:\n      - user: carol\n        groups: [x]\n",
+            ),
+        ]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].file, Path::new("access/b.yaml"));
+        assert_eq!(found[0].message, "expected a map, found a list");
+    }
+
+    #[test]
+    fn a_broken_fragment_is_reported_and_the_others_still_checked() {
+        let found = errors(&[
+            ("a.yaml", &format!("{BASE}iam:\n  users:\n    alice: {{pth: /x/}}\n")),
+            ("b.yaml", "iam:\n  users: [\n"),
+            ("c.yaml", "clusters:\n  demo:\n    access:\n      - user: carol\n        groups: [x]\n"),
+        ]);
+        let files: Vec<&Path> = found.iter().map(|d| d.file.as_path()).collect();
+        // carol is not reported unknown: the broken fragment may declare her.
+        assert_eq!(files, [Path::new("access/a.yaml"), Path::new("access/b.yaml")], "{found:#?}");
+        assert!(found[1].message.starts_with("invalid YAML"));
+    }
+
+    #[test]
+    fn empty_fragments_declare_nothing_but_all_empty_is_a_mistake() {
+        assert!(load(&[("a.yaml", BASE), ("b.yaml", "# later\n")]).is_ok());
+        let found = errors(&[("a.yaml", ""), ("b.yaml", "# later\n")]);
+        assert_eq!(found[0].message, "every fragment of `access` is empty");
+    }
+
+    #[test]
+    fn a_split_file_loads_as_the_whole() {
+        let whole = format!(
+            "{BASE}iam:\n  users:\n    alice: {{}}\n    bob: {{}}\n{CLUSTER}      - user: bob\n        groups: [readers]\n"
+        );
+        let one = super::super::load_text("access.yaml", &whole, &Default::default())
+            .expect("the whole file");
+        let split = load(&[
+            ("0.yaml", BASE),
+            ("1.yaml", &format!("iam:\n  users:\n    alice: {{}}\n{CLUSTER}")),
+            (
+                "2.yaml",
+                "iam:\n  users:\n    bob: {}\nclusters:\n  demo:\n    access:\n      - user: bob\n        groups: [readers]\n",
+            ),
+        ])
+        .expect("the fragments");
+        assert_eq!(one, split);
+    }
+
+    #[test]
+    fn policy_files_resolve_from_their_fragment_and_stay_inside_the_directory() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let root = dir.path().join("access");
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("directories");
+            std::fs::write(path, text).expect("a file");
+        };
+        let policy = "Version: \"2012-10-17\"\nStatement:\n  - {Effect: Allow, Action: \"s3:ListBucket\", Resource: \"*\"}\n";
+        write("base.yaml", BASE);
+        write("policies/list.yaml", policy);
+        write("teams/own.json", "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\"}]}");
+        write(
+            "teams/payments.yaml",
+            "iam:\n  policies:\n    shared:\n      file: ../policies/list.yaml\n    own:\n      file: own.json\n",
+        );
+        let loaded = super::super::load(&root, &Default::default()).expect("valid");
+        let policies: Vec<&String> = loaded.desired.state.iam.policies.keys().collect();
+        assert_eq!(policies, ["own", "shared"]);
+        std::fs::write(dir.path().join("secret.json"), policy).expect("outside");
+        write(
+            "teams/payments.yaml",
+            "iam:\n  policies:\n    shared:\n      file: ../policies/list.yaml\n    out:\n      file: ../../secret.json\n",
+        );
+        let found = super::super::load(&root, &Default::default()).expect_err("outside");
+        assert_eq!(found.0.len(), 1, "{:#?}", found.0);
+        assert_eq!(
+            found.0[0].message,
+            format!("policy file `../../secret.json` is outside `{}`", root.display())
+        );
+        assert_eq!(found.0[0].file, root.join("teams/payments.yaml"));
+        // Named by no fragment, a policy file written as YAML is a fragment (and not one).
+        write("teams/payments.yaml", "iam: {}\n");
+        let found = super::super::load(&root, &Default::default()).expect_err("a fragment");
+        assert_eq!(found.0[0].file, root.join("policies/list.yaml"));
+    }
+
+    #[test]
+    fn an_empty_directory_is_a_clear_mistake() {
+        let dir = tempfile::tempdir().expect("a directory");
+        std::fs::write(dir.path().join("README.md"), "x").expect("a file");
+        let found = super::super::load(dir.path(), &Default::default()).expect_err("empty");
+        assert_eq!(found.0.len(), 1);
+        assert!(
+            found.0[0].message.ends_with("is a directory with no access.yaml fragment: no `*.yaml` or `*.yml` file beneath it"),
+            "{}",
+            found.0[0].message
+        );
     }
 }

@@ -358,10 +358,34 @@ fn parse_source(
     report: &mut Report,
     pending: &mut trust::Pending,
 ) -> (Desired, Vec<Acknowledgement>, Option<node::Node>) {
+    let parsed: Vec<_> = source
+        .fragments
+        .iter()
+        .map(|fragment| node::parse(&fragment.text))
+        .collect();
+    // A policy file written as YAML beneath a directory of fragments is read as the policy
+    // file it is, not as a fragment.
+    let policy_files: std::collections::BTreeSet<PathBuf> = if directory {
+        parsed
+            .iter()
+            .zip(&source.fragments)
+            .filter_map(|(tree, fragment)| Some((tree.as_ref().ok()?.as_ref()?, fragment)))
+            .flat_map(|(root, fragment)| fragments::policy_files(root, &fragment.base))
+            .collect()
+    } else {
+        Default::default()
+    };
     let mut roots = Vec::new();
     let mut broken = false;
-    for (index, fragment) in source.fragments.iter().enumerate() {
-        match node::parse(&fragment.text) {
+    for (index, (tree, fragment)) in parsed.into_iter().zip(&source.fragments).enumerate() {
+        let relative = fragment
+            .path
+            .strip_prefix(&source.root)
+            .unwrap_or(&fragment.path);
+        if policy_files.contains(relative) {
+            continue;
+        }
+        match tree {
             Ok(Some(mut root)) => {
                 root.set_file(index);
                 roots.push(root);
