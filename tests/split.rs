@@ -111,6 +111,31 @@ fn a_saved_plan_from_a_directory_refuses_changed_fragments() {
     assert_eq!(planned.status.code(), Some(0), "{}", binary::shown(&planned));
     let text = std::fs::read_to_string(&saved).expect("the saved plan");
     assert!(text.contains("\"teams/ci.yaml\": \"sha256:"), "{text}");
+    // What docs/plan-json.md ("Saved plans") and the schema say a saved plan holds.
+    let schema_text =
+        std::fs::read_to_string(binary::root().join("specs/plan.schema.json")).expect("schema");
+    let full: serde_json::Value = serde_json::from_str(&schema_text).expect("schema is JSON");
+    // The plan schema's root (anchor `plan`, which a saved plan's `plan` refers to) moved
+    // under `$defs`, and a saved plan at the root.
+    let mut plan = full.clone();
+    let mut defs = full["$defs"].clone();
+    if let Some(plan) = plan.as_object_mut() {
+        plan.remove("$defs");
+        plan.remove("$schema");
+    }
+    defs["accessctl_plan"] = plan;
+    let schema = serde_json::json!({
+        "$schema": full["$schema"],
+        "$ref": "#/$defs/saved_plan",
+        "$defs": defs,
+    });
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let instance: serde_json::Value = serde_json::from_str(&text).expect("a saved plan");
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
     let refused_because = |why: &str| {
         let output = run(&["apply", &saved, "-f", &directory, "--auto-approve"]);
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
