@@ -159,3 +159,40 @@ fn a_saved_plan_from_a_directory_refuses_changed_fragments() {
     std::fs::write(access.join("teams/new.yaml"), "version: 1\n").expect("a new fragment");
     refused_because("the fragment `teams/new.yaml` changed, appeared or went away since the plan");
 }
+
+/// Lint's findings point into the fragment that holds what they are about, in each format.
+#[test]
+fn lint_findings_point_into_their_fragment() {
+    let dir = format!("{FIXTURES}/lint");
+    insta::assert_snapshot!(transcript(&["lint", "-f", &dir]));
+    let output = binary::run(binary::offline(), &["lint", "-f", &dir, "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["file"], dir);
+    assert_eq!(report["findings"][0]["file"], format!("{dir}/teams/ops.yaml"));
+    let output = binary::run(binary::offline(), &["lint", "-f", &dir, "-o", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&output.stdout).expect("SARIF");
+    let artifact = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert_eq!(
+        artifact["artifactLocation"]["uri"],
+        format!("{dir}/teams/ops.yaml")
+    );
+    assert_eq!(artifact["region"]["startLine"], 7);
+}
+
+/// `who-can` reads a directory as one desired state: a mapping from one fragment, the
+/// binding and role it reaches from another.
+#[test]
+fn who_can_reads_every_fragment() {
+    let output = binary::run(
+        binary::offline(),
+        &[
+            "who-can", "get", "pods", "-n", "default", "--cluster", "demo", "-f", SPLIT,
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", binary::shown(&output));
+    // `developer` (account.yaml) through ClusterRole `reader`; `k8sAdmin` (teams/apps.yaml)
+    // through system:masters.
+    assert!(stdout.contains("developer"), "{stdout}");
+    assert!(stdout.contains("k8sAdmin"), "{stdout}");
+}
