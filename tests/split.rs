@@ -62,7 +62,10 @@ fn a_split_directory_plans_byte_for_byte_as_the_one_file() {
             assert_eq!(output.status.code(), Some(0), "{}", binary::shown(&output));
             output.stdout
         };
-        let whole = plan(&format!("{WHOLE}/access.yaml"), &format!("{WHOLE}/live.json"));
+        let whole = plan(
+            &format!("{WHOLE}/access.yaml"),
+            &format!("{WHOLE}/live.json"),
+        );
         let split = plan(SPLIT, &format!("{SPLIT}/live.json"));
         assert!(whole.len() > 1000, "{format}: a plan with changes");
         assert!(
@@ -108,7 +111,12 @@ fn a_saved_plan_from_a_directory_refuses_changed_fragments() {
         "--out",
         &saved,
     ]);
-    assert_eq!(planned.status.code(), Some(0), "{}", binary::shown(&planned));
+    assert_eq!(
+        planned.status.code(),
+        Some(0),
+        "{}",
+        binary::shown(&planned)
+    );
     let text = std::fs::read_to_string(&saved).expect("the saved plan");
     assert!(text.contains("\"teams/ci.yaml\": \"sha256:"), "{text}");
     // What docs/plan-json.md ("Saved plans") and the schema say a saved plan holds.
@@ -144,7 +152,11 @@ fn a_saved_plan_from_a_directory_refuses_changed_fragments() {
             assert!(!refused, "{}", binary::shown(&output));
         } else {
             assert_eq!(output.status.code(), Some(1), "{}", binary::shown(&output));
-            assert!(refused && stderr.contains(why), "{}", binary::shown(&output));
+            assert!(
+                refused && stderr.contains(why),
+                "{}",
+                binary::shown(&output)
+            );
         }
     };
     // The same fragments: accepted as the plan's source (apply then goes on to read live
@@ -168,7 +180,10 @@ fn lint_findings_point_into_their_fragment() {
     let output = binary::run(binary::offline(), &["lint", "-f", &dir, "-o", "json"]);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(report["file"], dir);
-    assert_eq!(report["findings"][0]["file"], format!("{dir}/teams/ops.yaml"));
+    assert_eq!(
+        report["findings"][0]["file"],
+        format!("{dir}/teams/ops.yaml")
+    );
     let output = binary::run(binary::offline(), &["lint", "-f", &dir, "-o", "sarif"]);
     let sarif: serde_json::Value = serde_json::from_slice(&output.stdout).expect("SARIF");
     let artifact = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
@@ -186,7 +201,15 @@ fn who_can_reads_every_fragment() {
     let output = binary::run(
         binary::offline(),
         &[
-            "who-can", "get", "pods", "-n", "default", "--cluster", "demo", "-f", SPLIT,
+            "who-can",
+            "get",
+            "pods",
+            "-n",
+            "default",
+            "--cluster",
+            "demo",
+            "-f",
+            SPLIT,
         ],
     );
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -216,7 +216,11 @@ fn check_source(saved: &SavedPlan, file: &Path) -> Result<(), CliError> {
     let input = Input::read(file)?;
     let now = planfile::Source::of(&input.sources);
     let fragments = saved.source.changed_fragments(&now);
-    let why = if now.sha256 != saved.source.sha256 && !fragments.is_empty() && !now.fragments.is_empty() && !saved.source.fragments.is_empty() {
+    let why = if now.sha256 != saved.source.sha256
+        && !fragments.is_empty()
+        && !now.fragments.is_empty()
+        && !saved.source.fragments.is_empty()
+    {
         let names: Vec<String> = fragments.iter().map(|path| format!("`{path}`")).collect();
         format!(
             "the fragment{} {} changed, appeared or went away since the plan",

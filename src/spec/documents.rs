@@ -313,7 +313,12 @@ mod tests {
         let node = parse(
             "Version: '2012-10-17'\nStatement:\n  - Effect: Allow\n    Action: sts:AssumeRole\n    Resource: role:eks-admin\n",
         );
-        let source = Source::single("a.yaml".into(), Default::default(), String::new(), Default::default());
+        let source = Source::single(
+            "a.yaml".into(),
+            Default::default(),
+            String::new(),
+            Default::default(),
+        );
         let mut report = Report::default();
         let mut reader = Reader::new(&source, &mut report);
         let mut value = to_json(&mut reader, &node).expect("json");
@@ -329,7 +334,12 @@ mod tests {
     fn unknown_short_form_is_reported_at_its_node() {
         let text = "Statement:\n  Effect: Allow\n  Resource: [\"*\", role:eks-admn]\n";
         let node = parse(text);
-        let source = Source::single("a.yaml".into(), Default::default(), text.into(), Default::default());
+        let source = Source::single(
+            "a.yaml".into(),
+            Default::default(),
+            text.into(),
+            Default::default(),
+        );
         let mut report = Report::default();
         let mut reader = Reader::new(&source, &mut report);
         let mut value = to_json(&mut reader, &node).expect("json");

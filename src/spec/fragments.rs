@@ -215,23 +215,25 @@ impl Merger<'_, '_> {
                     _ => entries.push((key, value)),
                 }
             }),
-            Rule::Each(rule, kind) => self.entries(into, incoming, |merger, entries, key, value| {
-                let name = key.scalar_text();
-                match name.as_deref().and_then(|name| position(entries, name)) {
-                    Some(index) => {
-                        let name = name.unwrap_or_default();
-                        let context = match kind {
-                            Some(kind) => Context {
-                                path: Vec::new(),
-                                within: Some(format!("of {kind} `{name}`")),
-                            },
-                            None => context.key(&name),
-                        };
-                        merger.node(&mut entries[index].1, value, *rule, &context);
+            Rule::Each(rule, kind) => {
+                self.entries(into, incoming, |merger, entries, key, value| {
+                    let name = key.scalar_text();
+                    match name.as_deref().and_then(|name| position(entries, name)) {
+                        Some(index) => {
+                            let name = name.unwrap_or_default();
+                            let context = match kind {
+                                Some(kind) => Context {
+                                    path: Vec::new(),
+                                    within: Some(format!("of {kind} `{name}`")),
+                                },
+                                None => context.key(&name),
+                            };
+                            merger.node(&mut entries[index].1, value, *rule, &context);
+                        }
+                        None => entries.push((key, value)),
                     }
-                    None => entries.push((key, value)),
-                }
-            }),
+                })
+            }
             Rule::Declarations(kind) => {
                 self.entries(into, incoming, |merger, entries, key, value| {
                     let name = key.scalar_text();
@@ -403,8 +405,7 @@ mod tests {
     }
 
     const BASE: &str = "version: 1\naccount: \"111111111111\"\n";
-    const CLUSTER: &str =
-        "clusters:\n  demo:\n    region: eu-west-1\n    access:\n      - user: alice\n        groups: [readers]\n";
+    const CLUSTER: &str = "clusters:\n  demo:\n    region: eu-west-1\n    access:\n      - user: alice\n        groups: [readers]\n";
 
     #[test]
     fn fragments_make_one_desired_state() {
@@ -440,9 +441,15 @@ mod tests {
     #[test]
     fn every_mistake_of_every_fragment_is_at_its_own_file() {
         let found = errors(&[
-            ("a.yaml", "version: 1\naccount: \"111111111111\"\nclustres: {}\n"),
+            (
+                "a.yaml",
+                "version: 1\naccount: \"111111111111\"\nclustres: {}\n",
+            ),
             ("b.yaml", "iam:\n  users:\n    alice:\n      polices: []\n"),
-            ("c/d.yaml", "iam:\n  roles:\n    ops:\n      trust: {acounts: [\"1\"]}\n"),
+            (
+                "c/d.yaml",
+                "iam:\n  roles:\n    ops:\n      trust: {acounts: [\"1\"]}\n",
+            ),
         ]);
         let places: Vec<(String, usize, usize)> = found
             .iter()
@@ -462,8 +469,14 @@ mod tests {
     #[test]
     fn a_name_declared_in_two_fragments_shows_both_places() {
         let found = errors(&[
-            ("a.yaml", &format!("{BASE}iam:\n  users:\n    alice: {{}}\n")),
-            ("b.yaml", "iam:\n  users:\n    bob: {}\n    alice:\n      path: /x/\n"),
+            (
+                "a.yaml",
+                &format!("{BASE}iam:\n  users:\n    alice: {{}}\n"),
+            ),
+            (
+                "b.yaml",
+                "iam:\n  users:\n    bob: {}\n    alice:\n      path: /x/\n",
+            ),
         ]);
         assert_eq!(found.len(), 1, "{found:#?}");
         let duplicate = &found[0];
@@ -490,7 +503,10 @@ mod tests {
                 "a.yaml",
                 &format!("{BASE}clusters:\n  demo:\n    namespaces:\n      web: {{}}\n"),
             ),
-            ("b.yaml", "clusters:\n  demo:\n    namespaces:\n      web: {}\n"),
+            (
+                "b.yaml",
+                "clusters:\n  demo:\n    namespaces:\n      web: {}\n",
+            ),
         ]);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(
@@ -502,7 +518,10 @@ mod tests {
     #[test]
     fn settings_must_agree_where_given() {
         let found = errors(&[
-            ("a.yaml", &format!("{BASE}{CLUSTER}iam:\n  users:\n    alice: {{}}\n")),
+            (
+                "a.yaml",
+                &format!("{BASE}{CLUSTER}iam:\n  users:\n    alice: {{}}\n"),
+            ),
             (
                 "b.yaml",
                 "version: 1\naccount: \"222222222222\"\nclusters:\n  demo:\n    region: eu-west-1\n",
@@ -535,7 +554,10 @@ mod tests {
     #[test]
     fn a_section_of_another_kind_in_one_fragment_is_reported_once_without_cascades() {
         let found = errors(&[
-            ("a.yaml", &format!("{BASE}{CLUSTER}iam:\n  users:\n    alice: {{}}\n")),
+            (
+                "a.yaml",
+                &format!("{BASE}{CLUSTER}iam:\n  users:\n    alice: {{}}\n"),
+            ),
             ("b.yaml", "iam:\n  users: [carol]\n"),
             (
                 "c.yaml",
@@ -550,13 +572,23 @@ mod tests {
     #[test]
     fn a_broken_fragment_is_reported_and_the_others_still_checked() {
         let found = errors(&[
-            ("a.yaml", &format!("{BASE}iam:\n  users:\n    alice: {{pth: /x/}}\n")),
+            (
+                "a.yaml",
+                &format!("{BASE}iam:\n  users:\n    alice: {{pth: /x/}}\n"),
+            ),
             ("b.yaml", "iam:\n  users: [\n"),
-            ("c.yaml", "clusters:\n  demo:\n    access:\n      - user: carol\n        groups: [x]\n"),
+            (
+                "c.yaml",
+                "clusters:\n  demo:\n    access:\n      - user: carol\n        groups: [x]\n",
+            ),
         ]);
         let files: Vec<&Path> = found.iter().map(|d| d.file.as_path()).collect();
         // carol is not reported unknown: the broken fragment may declare her.
-        assert_eq!(files, [Path::new("access/a.yaml"), Path::new("access/b.yaml")], "{found:#?}");
+        assert_eq!(
+            files,
+            [Path::new("access/a.yaml"), Path::new("access/b.yaml")],
+            "{found:#?}"
+        );
         assert!(found[1].message.starts_with("invalid YAML"));
     }
 
@@ -598,7 +630,10 @@ mod tests {
         let policy = "Version: \"2012-10-17\"\nStatement:\n  - {Effect: Allow, Action: \"s3:ListBucket\", Resource: \"*\"}\n";
         write("base.yaml", BASE);
         write("policies/list.yaml", policy);
-        write("teams/own.json", "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\"}]}");
+        write(
+            "teams/own.json",
+            "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\"}]}",
+        );
         write(
             "teams/payments.yaml",
             "iam:\n  policies:\n    shared:\n      file: ../policies/list.yaml\n    own:\n      file: own.json\n",
@@ -615,7 +650,10 @@ mod tests {
         assert_eq!(found.0.len(), 1, "{:#?}", found.0);
         assert_eq!(
             found.0[0].message,
-            format!("policy file `../../secret.json` is outside `{}`", root.display())
+            format!(
+                "policy file `../../secret.json` is outside `{}`",
+                root.display()
+            )
         );
         assert_eq!(found.0[0].file, root.join("teams/payments.yaml"));
         // Named by no fragment, a policy file written as YAML is a fragment (and not one).

@@ -398,8 +398,7 @@ fn parse_source(
                     file: index,
                     ..error.location
                 };
-                let diagnostic =
-                    source.diagnostic(at, format!("invalid YAML: {}", error.message));
+                let diagnostic = source.diagnostic(at, format!("invalid YAML: {}", error.message));
                 report.push(
                     at,
                     match error.hint {

@@ -55,7 +55,8 @@ impl Source {
 
     /// The text of the file `at` is in.
     pub fn text_of(&self, at: Location) -> &str {
-        self.fragment(at).map_or("", |fragment| fragment.text.as_str())
+        self.fragment(at)
+            .map_or("", |fragment| fragment.text.as_str())
     }
 
     /// How the whole source is shown: its one file, or the directory of fragments.

@@ -360,9 +360,8 @@ pub fn lint_live(state: &State, live: Option<&State>, locations: &Locations) -> 
     }
     let mut findings = linter.findings;
     findings.sort_by(|a, b| {
-        (&a.file, a.line, a.column, a.rule, &a.message).cmp(&(
-            &b.file, b.line, b.column, b.rule, &b.message,
-        ))
+        (&a.file, a.line, a.column, a.rule, &a.message)
+            .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
     });
     findings.dedup();
     findings
