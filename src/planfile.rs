@@ -578,6 +578,51 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_is_recorded_fragment_by_fragment() {
+        let fragment = |relative: &str, text: &str| crate::spec::SourceFile {
+            relative: relative.into(),
+            text: text.to_string(),
+        };
+        let of = |fragments| {
+            Source::of(&crate::spec::Sources::from_fragments(
+                std::path::Path::new("access"),
+                fragments,
+            ))
+        };
+        let before = of(vec![
+            fragment("teams/b.yaml", "iam: {}\n"),
+            fragment("account.yaml", "version: 1\n"),
+        ]);
+        assert_eq!(before.path, "access");
+        let listed: Vec<&String> = before.fragments.keys().collect();
+        assert_eq!(listed, ["account.yaml", "teams/b.yaml"]);
+        assert_eq!(before.fragments["account.yaml"], sha256(b"version: 1\n"));
+        let listing = format!(
+            "{}  account.yaml\n{}  teams/b.yaml\n",
+            sha256(b"version: 1\n"),
+            sha256(b"iam: {}\n")
+        );
+        assert_eq!(before.sha256, sha256(listing.as_bytes()));
+        // The same bytes moved to another fragment are another source.
+        let moved = of(vec![
+            fragment("teams/c.yaml", "iam: {}\n"),
+            fragment("account.yaml", "version: 1\n"),
+        ]);
+        assert_ne!(moved.sha256, before.sha256);
+        assert_eq!(
+            before.changed_fragments(&moved),
+            ["teams/b.yaml", "teams/c.yaml"]
+        );
+        // One file keeps the digest of its bytes, and lists no fragment.
+        let single = Source::of(&crate::spec::Sources::from_text(
+            std::path::Path::new("access.yaml"),
+            "version: 1\n".to_string(),
+        ));
+        assert_eq!(single.sha256, sha256(b"version: 1\n"));
+        assert!(single.fragments.is_empty());
+    }
+
+    #[test]
     fn round_trips_through_its_text() {
         let saved = saved();
         let text = saved.to_text().expect("written");

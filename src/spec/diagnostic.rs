@@ -325,6 +325,25 @@ mod tests {
     }
 
     #[test]
+    fn a_note_shows_its_own_place_and_the_gutter_fits_every_line_number() {
+        let first = "iam:\n  users:\n    alice: {}\n";
+        let later = format!("{}iam:\n  users:\n    alice: {{}}\n", "#\n".repeat(9));
+        let diagnostic = Diagnostic::new(Path::new("b.yaml"), "user `alice` is declared twice")
+            .at(&later, 12, 5, 5)
+            .with_note(
+                Diagnostic::new(Path::new("a.yaml"), "first declared here").at(first, 3, 5, 5),
+            )
+            .with_hint("keep one");
+        assert_eq!(
+            diagnostic.to_string(),
+            "error: user `alice` is declared twice\n  \
+             --> b.yaml:12:5\n   |\n12 |     alice: {}\n   |     ^^^^^\n\
+             note: first declared here\n  \
+             --> a.yaml:3:5\n   |\n 3 |     alice: {}\n   |     ^^^^^\n   |\n   = hint: keep one\n"
+        );
+    }
+
+    #[test]
     fn caret_is_at_least_one_and_stays_on_the_line() {
         let diagnostic = Diagnostic::new(Path::new("a.yaml"), "m").at("ab\n", 1, 3, 0);
         assert!(diagnostic.to_string().ends_with("1 | ab\n  |   ^\n"));

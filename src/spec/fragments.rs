@@ -302,43 +302,53 @@ impl Merger<'_, '_> {
     /// A setting given two values: reported at the later, with a note at the first.
     fn disagree(&mut self, first: &Node, later: &Node, context: &Context) {
         let setting = context.setting();
-        let source = self.reader.source;
-        let there = source
-            .fragment(first.location)
-            .map(|fragment| fragment.path.display().to_string())
-            .unwrap_or_default();
-        let diagnostic = source
-            .diagnostic(
-                later.location,
+        self.twice(
+            first,
+            later,
+            |there| {
                 format!(
                     "{setting} is {} here but {} in `{there}`",
                     written(later),
                     written(first)
-                ),
-            )
-            .with_note(source.diagnostic(first.location, format!("{setting} is first set here")))
-            .with_hint(format!(
+                )
+            },
+            format!("{setting} is first set here"),
+            format!(
                 "the fragments of a directory are one desired state: give {setting} the same value in each fragment that sets it, or set it in one only"
-            ));
-        self.reader.report.push(later.location, diagnostic);
+            ),
+        );
     }
 
     /// A name declared in two fragments: reported at the later, with a note at the first.
     fn declared_twice(&mut self, first: &Node, later: &Node, what: &str) {
+        self.twice(
+            first,
+            later,
+            |there| format!("{what} is declared twice: here and in `{there}`"),
+            format!("{what} is first declared here"),
+            "a name is declared in one fragment only: keep one of the two declarations (other fragments refer to it by its name)".to_string(),
+        );
+    }
+
+    /// A mistake of two places: `message` (given the first's file) at the later, `note` at the
+    /// first.
+    fn twice(
+        &mut self,
+        first: &Node,
+        later: &Node,
+        message: impl FnOnce(&str) -> String,
+        note: String,
+        hint: String,
+    ) {
         let source = self.reader.source;
         let there = source
             .fragment(first.location)
             .map(|fragment| fragment.path.display().to_string())
             .unwrap_or_default();
         let diagnostic = source
-            .diagnostic(
-                later.location,
-                format!("{what} is declared twice: here and in `{there}`"),
-            )
-            .with_note(source.diagnostic(first.location, format!("{what} is first declared here")))
-            .with_hint(
-                "a name is declared in one fragment only: keep one of the two declarations (other fragments refer to it by its name)",
-            );
+            .diagnostic(later.location, message(&there))
+            .with_note(source.diagnostic(first.location, note))
+            .with_hint(hint);
         self.reader.report.push(later.location, diagnostic);
     }
 }
@@ -471,14 +481,21 @@ mod tests {
         let found = errors(&[
             (
                 "a.yaml",
-                &format!("{BASE}iam:\n  users:\n    alice: {{}}\n"),
+                &format!(
+                    "{BASE}iam:\n  users:\n    alice: {{}}\nclusters:\n  demo:\n    namespaces:\n      web: {{}}\n"
+                ),
             ),
             (
                 "b.yaml",
-                "iam:\n  users:\n    bob: {}\n    alice:\n      path: /x/\n",
+                "iam:\n  users:\n    bob: {}\n    alice:\n      path: /x/\nclusters:\n  demo:\n    namespaces:\n      web: {}\n",
             ),
         ]);
-        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found.len(), 2, "{found:#?}");
+        // A declaration of a cluster is named with its cluster.
+        assert_eq!(
+            found[1].message,
+            "namespace `web` of cluster `demo` is declared twice: here and in `access/a.yaml`"
+        );
         let duplicate = &found[0];
         assert_eq!(
             duplicate.message,
@@ -494,25 +511,6 @@ mod tests {
             (Path::new("access/a.yaml"), 5, 5)
         );
         assert_eq!(note.message, "user `alice` is first declared here");
-    }
-
-    #[test]
-    fn a_cluster_declaration_twice_is_named_with_its_cluster() {
-        let found = errors(&[
-            (
-                "a.yaml",
-                &format!("{BASE}clusters:\n  demo:\n    namespaces:\n      web: {{}}\n"),
-            ),
-            (
-                "b.yaml",
-                "clusters:\n  demo:\n    namespaces:\n      web: {}\n",
-            ),
-        ]);
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert_eq!(
-            found[0].message,
-            "namespace `web` of cluster `demo` is declared twice: here and in `access/a.yaml`"
-        );
     }
 
     #[test]
