@@ -39,7 +39,7 @@ fn from_file(
         Some(fragment) => (fragment.path.clone(), fragment.base.clone()),
         None => (reader.source.root.clone(), std::path::PathBuf::new()),
     };
-    let directory_of_fragments = reader.source.shown() == reader.source.root.as_path();
+    let directory_of_fragments = reader.source.directory;
     let base = if written_in == Path::new(input::STDIN_NAME) {
         "the current directory".to_string()
     } else if directory_of_fragments {
@@ -108,6 +108,7 @@ fn from_file(
             text,
         }],
         root: reader.source.root.clone(),
+        directory: reader.source.directory,
         files: reader.source.files.clone(),
     };
     let mut inner = Reader {

@@ -595,6 +595,8 @@ mod tests {
         assert!(load(&[("a.yaml", BASE), ("b.yaml", "# later\n")]).is_ok());
         let found = errors(&[("a.yaml", ""), ("b.yaml", "# later\n")]);
         assert_eq!(found[0].message, "every fragment of `access` is empty");
+        let found = errors(&[("a.yaml", "")]);
+        assert_eq!(found[0].message, "every fragment of `access` is empty");
     }
 
     #[test]

@@ -252,6 +252,7 @@ impl Sources {
         let source = Source {
             fragments,
             root: self.root(),
+            directory: self.directory,
             files: self.files.clone(),
         };
         let mut report = Report::default();

@@ -17,6 +17,8 @@ pub struct Source {
     pub fragments: Vec<Fragment>,
     /// The directory `file:` references are confined to (see [`super::input::confine`]).
     pub root: PathBuf,
+    /// `-f` named a directory: `fragments` are its fragments, `root` the directory.
+    pub directory: bool,
     /// The policy files named so far, shared by every source of one load.
     pub files: super::input::Files,
 }
@@ -42,6 +44,7 @@ impl Source {
                 text,
             }],
             root,
+            directory: false,
             files,
         }
     }
@@ -62,7 +65,7 @@ impl Source {
     /// How the whole source is shown: its one file, or the directory of fragments.
     pub fn shown(&self) -> &std::path::Path {
         match self.fragments.as_slice() {
-            [one] if one.base.as_os_str().is_empty() => &one.path,
+            [one] if !self.directory => &one.path,
             _ => &self.root,
         }
     }
