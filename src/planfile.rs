@@ -38,8 +38,13 @@ pub const ABSENT: &str = "absent";
 pub struct Source {
     /// As given to `-f`, for messages only.
     pub path: String,
-    /// `sha256:` and the hex digest of the file's bytes.
+    /// `sha256:` and the hex digest of the file's bytes; for a directory of fragments, of
+    /// the list of `fragments` (each path and digest on a line).
     pub sha256: String,
+    /// `-f` named a directory: each fragment, by its path relative to the directory, with
+    /// the digest of its bytes. Empty for one file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fragments: BTreeMap<String, String>,
     /// Each policy file access.yaml names with `file:`, by its path relative to access.yaml,
     /// with the digest of its bytes ([`ABSENT`]: it could not be read).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -50,9 +55,34 @@ impl Source {
     /// The digests of `sources`, as read for the plan (parse them first: the parse reads the
     /// policy files).
     pub fn of(sources: &crate::spec::Sources) -> Source {
+        let fragments: BTreeMap<String, String> = if sources.is_directory() {
+            sources
+                .fragments()
+                .iter()
+                .map(|file| {
+                    (
+                        file.relative.display().to_string(),
+                        sha256(file.text.as_bytes()),
+                    )
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let digest = if sources.is_directory() {
+            let mut listing = String::new();
+            for (path, digest) in &fragments {
+                let _ = writeln!(listing, "{digest}  {path}");
+            }
+            sha256(listing.as_bytes())
+        } else {
+            let text = sources.fragments().first().map_or("", |file| &file.text);
+            sha256(text.as_bytes())
+        };
         Source {
             path: sources.shown().display().to_string(),
-            sha256: sha256(sources.text.as_bytes()),
+            sha256: digest,
+            fragments,
             files: sources
                 .files()
                 .into_iter()
@@ -67,13 +97,23 @@ impl Source {
     /// The policy files that differ from `other`'s: changed, named only by one, or readable
     /// by only one.
     pub fn changed_files(&self, other: &Source) -> Vec<String> {
-        let paths: BTreeSet<&String> = self.files.keys().chain(other.files.keys()).collect();
-        paths
-            .into_iter()
-            .filter(|path| self.files.get(*path) != other.files.get(*path))
-            .cloned()
-            .collect()
+        differing(&self.files, &other.files)
     }
+
+    /// The fragments that differ from `other`'s: changed, added or removed.
+    pub fn changed_fragments(&self, other: &Source) -> Vec<String> {
+        differing(&self.fragments, &other.fragments)
+    }
+}
+
+/// The paths whose digests differ between `a` and `b`, or that only one has.
+fn differing(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
+    let paths: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    paths
+        .into_iter()
+        .filter(|path| a.get(*path) != b.get(*path))
+        .cloned()
+        .collect()
 }
 
 /// What the plan was made with: `--adopt` and the override flags passed.
@@ -535,6 +575,51 @@ mod tests {
             Options::default(),
         )
         .expect("a saved plan")
+    }
+
+    #[test]
+    fn a_directory_is_recorded_fragment_by_fragment() {
+        let fragment = |relative: &str, text: &str| crate::spec::SourceFile {
+            relative: relative.into(),
+            text: text.to_string(),
+        };
+        let of = |fragments| {
+            Source::of(&crate::spec::Sources::from_fragments(
+                std::path::Path::new("access"),
+                fragments,
+            ))
+        };
+        let before = of(vec![
+            fragment("teams/b.yaml", "iam: {}\n"),
+            fragment("account.yaml", "version: 1\n"),
+        ]);
+        assert_eq!(before.path, "access");
+        let listed: Vec<&String> = before.fragments.keys().collect();
+        assert_eq!(listed, ["account.yaml", "teams/b.yaml"]);
+        assert_eq!(before.fragments["account.yaml"], sha256(b"version: 1\n"));
+        let listing = format!(
+            "{}  account.yaml\n{}  teams/b.yaml\n",
+            sha256(b"version: 1\n"),
+            sha256(b"iam: {}\n")
+        );
+        assert_eq!(before.sha256, sha256(listing.as_bytes()));
+        // The same bytes moved to another fragment are another source.
+        let moved = of(vec![
+            fragment("teams/c.yaml", "iam: {}\n"),
+            fragment("account.yaml", "version: 1\n"),
+        ]);
+        assert_ne!(moved.sha256, before.sha256);
+        assert_eq!(
+            before.changed_fragments(&moved),
+            ["teams/b.yaml", "teams/c.yaml"]
+        );
+        // One file keeps the digest of its bytes, and lists no fragment.
+        let single = Source::of(&crate::spec::Sources::from_text(
+            std::path::Path::new("access.yaml"),
+            "version: 1\n".to_string(),
+        ));
+        assert_eq!(single.sha256, sha256(b"version: 1\n"));
+        assert!(single.fragments.is_empty());
     }
 
     #[test]

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-/// One directory per runbook in /work/shared/seeds, plus the combination of all five.
-const SCENARIOS: [&str; 7] = [
+/// One directory per runbook in /work/shared/seeds, plus the combination of all five, and
+/// that combination split in fragments (`split/`: no access.yaml, a directory of them).
+const SCENARIOS: [&str; 8] = [
     "000-service-admins-and-ci-user",
     "001-reader-group-and-eks-admin-role",
     "002-role-mappings",
@@ -18,9 +19,42 @@ const SCENARIOS: [&str; 7] = [
     "004-ci-namespace-deployer",
     "all-seeds-combined",
     "drift-cronjob",
+    "split",
 ];
 
-const SCHEMA_COMMENT: &str = "# yaml-language-server: $schema=../../access.schema.json";
+/// The scenario whose access.yaml is split in fragments.
+const SPLIT: &str = "split";
+
+/// The schema line of a file `depth` directories below `specs/examples/SCENARIO/`.
+fn schema_comment(depth: usize) -> String {
+    format!(
+        "# yaml-language-server: $schema=../../{}access.schema.json",
+        "../".repeat(depth)
+    )
+}
+
+/// The access.yaml of a scenario, or every fragment of a split one (sorted, as `-f DIR`
+/// reads them), each with its depth below the scenario's directory.
+fn access_files(dir: &Path) -> Vec<(PathBuf, usize)> {
+    let single = dir.join("access.yaml");
+    if single.is_file() {
+        return vec![(single, 0)];
+    }
+    fn walk(dir: &Path, depth: usize, found: &mut Vec<(PathBuf, usize)>) {
+        for entry in std::fs::read_dir(dir).expect("a scenario directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                walk(&path, depth + 1, found);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                found.push((path, depth));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(dir, 0, &mut found);
+    found.sort();
+    found
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -150,11 +184,17 @@ fn every_seed_has_a_scenario_and_nothing_else_is_there() {
     let found: Vec<String> = scenario_dirs().iter().map(|dir| name_of(dir)).collect();
     assert_eq!(found, SCENARIOS);
     for scenario in SCENARIOS {
-        for file in ["access.yaml", "live.json"] {
-            let path = examples_dir().join(scenario).join(file);
-            assert!(path.is_file(), "missing {}", path.display());
-        }
+        let dir = examples_dir().join(scenario);
+        let path = dir.join("live.json");
+        assert!(path.is_file(), "missing {}", path.display());
+        let access = dir.join("access.yaml");
+        assert_eq!(access.is_file(), scenario != SPLIT, "{}", access.display());
     }
+    let fragments: Vec<PathBuf> = access_files(&examples_dir().join(SPLIT))
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(fragments.len(), 3, "{fragments:?}");
 }
 
 #[test]
@@ -172,12 +212,11 @@ fn the_examples_readme_lists_every_scenario() {
 fn every_access_yaml_matches_the_schema() {
     let validator = validator();
     let mut failures = Vec::new();
-    for dir in scenario_dirs() {
-        let path = dir.join("access.yaml");
+    for (path, depth) in scenario_dirs().iter().flat_map(|dir| access_files(dir)) {
         let text = read(&path);
         assert_eq!(
             text.lines().next(),
-            Some(SCHEMA_COMMENT),
+            Some(schema_comment(depth).as_str()),
             "{} should start with the yaml-language-server schema line",
             path.display()
         );
@@ -205,7 +244,18 @@ fn every_live_json_is_a_snapshot_of_the_same_account_and_clusters() {
             Ok(live) => live,
             Err(error) => panic!("{} does not parse as a snapshot: {error:?}", path.display()),
         };
-        let file = yaml(&read(&dir.join("access.yaml")));
+        // The fragments of a split scenario each give the account and add clusters.
+        let fragments: Vec<Value> = access_files(&dir)
+            .iter()
+            .map(|(path, _)| yaml(&read(path)))
+            .collect();
+        let mut clusters = serde_json::Map::new();
+        for fragment in &fragments {
+            for (name, cluster) in fragment["clusters"].as_object().into_iter().flatten() {
+                clusters.entry(name.clone()).or_insert(cluster.clone());
+            }
+        }
+        let file = json!({"account": fragments[0]["account"], "clusters": clusters});
         let account = file["account"].as_str().expect("account is a string");
         assert_eq!(live.account.as_deref(), Some(account), "{}", path.display());
         let caller = live.caller.as_ref().expect("live.json names its caller");

@@ -38,5 +38,6 @@ mod planner_properties;
 mod rbac_differential;
 mod schemas;
 mod spec_errors;
+mod split;
 mod support;
 mod target;

@@ -215,7 +215,19 @@ fn check_source(saved: &SavedPlan, file: &Path) -> Result<(), CliError> {
     // Parsing reads the policy files access.yaml names.
     let input = Input::read(file)?;
     let now = planfile::Source::of(&input.sources);
-    let why = if now.sha256 != saved.source.sha256 {
+    let fragments = saved.source.changed_fragments(&now);
+    let why = if now.sha256 != saved.source.sha256
+        && !fragments.is_empty()
+        && !now.fragments.is_empty()
+        && !saved.source.fragments.is_empty()
+    {
+        let names: Vec<String> = fragments.iter().map(|path| format!("`{path}`")).collect();
+        format!(
+            "the fragment{} {} changed, appeared or went away since the plan",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        )
+    } else if now.sha256 != saved.source.sha256 {
         "it changed since the plan, or it is another file".to_string()
     } else {
         let changed = saved.source.changed_files(&now);

@@ -88,7 +88,8 @@ pub enum Command {
 /// The access.yaml to read.
 #[derive(Debug, Args)]
 pub struct FileArg {
-    /// Path of the access.yaml (`-`: read it from standard input)
+    /// Path of the access.yaml (`-`: read it from standard input), or of a directory whose
+    /// `*.yaml`/`*.yml` files (hidden ones aside) are its fragments
     #[arg(
         short = 'f',
         long = "file",

@@ -23,6 +23,9 @@ pub struct Diagnostic {
     pub caret: usize,
     /// An error stops the load; a warning is shown and the load goes on.
     pub severity: Severity,
+    /// Other places the mistake involves (the first declaration of a name declared twice),
+    /// each shown after the main place as `note: …` with its own file:line:col and snippet.
+    pub notes: Vec<Diagnostic>,
 }
 
 /// How bad a diagnostic is.
@@ -111,6 +114,7 @@ impl Diagnostic {
             snippet: None,
             caret: 0,
             severity: Severity::Error,
+            notes: Vec::new(),
         }
     }
 
@@ -138,6 +142,59 @@ impl Diagnostic {
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(bounded(hint.into()));
         self
+    }
+
+    /// Adds another place the mistake involves, shown after the main one (its own message,
+    /// file:line:col and snippet; its hint and notes are not shown).
+    pub fn with_note(mut self, note: Diagnostic) -> Self {
+        self.notes.push(note);
+        self
+    }
+
+    /// The `--> file:line:col` line and the snippet with its caret, under `label: message`.
+    fn place(&self, f: &mut fmt::Formatter<'_>, label: &str, gutter: &str) -> fmt::Result {
+        writeln!(f, "{label}: {}", self.message)?;
+        if self.line == 0 {
+            return writeln!(f, "{gutter}--> {}", self.file.display());
+        }
+        writeln!(
+            f,
+            "{gutter}--> {}:{}:{}",
+            self.file.display(),
+            self.line,
+            self.column
+        )?;
+        if let Some(snippet) = &self.snippet {
+            let text = printable(snippet);
+            let width = text.chars().count();
+            let start = self.caret.max(1);
+            let room = (width + 1).saturating_sub(start).max(1);
+            let carets = self.length.clamp(1, room);
+            let number = format!("{:>width$}", self.line, width = gutter.len());
+            writeln!(f, "{gutter} |")?;
+            writeln!(f, "{number} | {}", text.trim_end())?;
+            writeln!(
+                f,
+                "{gutter} | {}{}",
+                " ".repeat(start - 1),
+                "^".repeat(carets)
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The gutter's width: the widest line number shown, or one column without any.
+    fn gutter(&self) -> String {
+        let widest = std::iter::once(self)
+            .chain(&self.notes)
+            .map(|diagnostic| diagnostic.line)
+            .max()
+            .unwrap_or(0);
+        if widest == 0 {
+            " ".to_string()
+        } else {
+            " ".repeat(widest.to_string().len())
+        }
     }
 }
 
@@ -170,40 +227,18 @@ fn printable(line: &str) -> String {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {}", self.severity.label(), self.message)?;
-        if self.line == 0 {
-            writeln!(f, " --> {}", self.file.display())?;
-            if let Some(hint) = &self.hint {
-                writeln!(f, "  = hint: {hint}")?;
-            }
-            return Ok(());
-        }
-        let gutter = " ".repeat(self.line.to_string().len());
-        writeln!(
-            f,
-            "{gutter}--> {}:{}:{}",
-            self.file.display(),
-            self.line,
-            self.column
-        )?;
-        if let Some(snippet) = &self.snippet {
-            let text = printable(snippet);
-            let width = text.chars().count();
-            let start = self.caret.max(1);
-            let room = (width + 1).saturating_sub(start).max(1);
-            let carets = self.length.clamp(1, room);
-            writeln!(f, "{gutter} |")?;
-            writeln!(f, "{} | {}", self.line, text.trim_end())?;
-            writeln!(
-                f,
-                "{gutter} | {}{}",
-                " ".repeat(start - 1),
-                "^".repeat(carets)
-            )?;
+        let gutter = self.gutter();
+        self.place(f, self.severity.label(), &gutter)?;
+        for note in &self.notes {
+            note.place(f, "note", &gutter)?;
         }
         if let Some(hint) = &self.hint {
-            writeln!(f, "{gutter} |")?;
-            writeln!(f, "{gutter} = hint: {hint}")?;
+            if self.line == 0 && self.notes.is_empty() {
+                writeln!(f, "  = hint: {hint}")?;
+            } else {
+                writeln!(f, "{gutter} |")?;
+                writeln!(f, "{gutter} = hint: {hint}")?;
+            }
         }
         Ok(())
     }
@@ -286,6 +321,25 @@ mod tests {
              --> access.yaml:4:7\n  |\n\
              4 |       polices: [AmazonEKSViewPolicy]\n  \
              |       ^^^^^^^\n  |\n  = hint: did you mean `policies`?\n"
+        );
+    }
+
+    #[test]
+    fn a_note_shows_its_own_place_and_the_gutter_fits_every_line_number() {
+        let first = "iam:\n  users:\n    alice: {}\n";
+        let later = format!("{}iam:\n  users:\n    alice: {{}}\n", "#\n".repeat(9));
+        let diagnostic = Diagnostic::new(Path::new("b.yaml"), "user `alice` is declared twice")
+            .at(&later, 12, 5, 5)
+            .with_note(
+                Diagnostic::new(Path::new("a.yaml"), "first declared here").at(first, 3, 5, 5),
+            )
+            .with_hint("keep one");
+        assert_eq!(
+            diagnostic.to_string(),
+            "error: user `alice` is declared twice\n  \
+             --> b.yaml:12:5\n   |\n12 |     alice: {}\n   |     ^^^^^\n\
+             note: first declared here\n  \
+             --> a.yaml:3:5\n   |\n 3 |     alice: {}\n   |     ^^^^^\n   |\n   = hint: keep one\n"
         );
     }
 

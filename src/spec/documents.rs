@@ -35,12 +35,24 @@ fn from_file(
     file: &Text,
     kind: DocumentKind,
 ) -> Option<PolicyDocument> {
-    let base = if reader.source.path == Path::new(input::STDIN_NAME) {
-        "the current directory".to_string()
-    } else {
-        format!("the directory of `{}`", reader.source.path.display())
+    let (written_in, base_dir) = match reader.source.fragment(file.at) {
+        Some(fragment) => (fragment.path.clone(), fragment.base.clone()),
+        None => (reader.source.root.clone(), std::path::PathBuf::new()),
     };
-    let path = match input::confine(&reader.source.root, &file.value) {
+    let directory_of_fragments = reader.source.directory;
+    let base = if written_in == Path::new(input::STDIN_NAME) {
+        "the current directory".to_string()
+    } else if directory_of_fragments {
+        format!("`{}`", reader.source.root.display())
+    } else {
+        format!("the directory of `{}`", written_in.display())
+    };
+    let relative = if directory_of_fragments && !base_dir.as_os_str().is_empty() {
+        format!("the directory of `{}`", written_in.display())
+    } else {
+        base.clone()
+    };
+    let path = match input::confine(&reader.source.root, &base_dir.join(&file.value)) {
         Ok(path) => path,
         Err(refused) => {
             let how = match refused {
@@ -72,7 +84,7 @@ fn from_file(
                 reader.error_hint(
                     file.at,
                     message,
-                    format!("`file:` paths are relative to {base}"),
+                    format!("`file:` paths are relative to {relative}"),
                 );
             }
             return None;
@@ -90,9 +102,13 @@ fn from_file(
         }
     };
     let source = Source {
-        path,
+        fragments: vec![super::reader::Fragment {
+            path,
+            base: base_dir,
+            text,
+        }],
         root: reader.source.root.clone(),
-        text,
+        directory: reader.source.directory,
         files: reader.source.files.clone(),
     };
     let mut inner = Reader {
@@ -100,7 +116,7 @@ fn from_file(
         report: &mut *reader.report,
         anchor: Some(reader.anchor.unwrap_or(file.at)),
     };
-    let root = match node::parse(&source.text) {
+    let root = match node::parse(source.text_of(node::Location::default())) {
         Ok(Some(root)) => root,
         Ok(None) => {
             reader.error_hint(
@@ -298,12 +314,12 @@ mod tests {
         let node = parse(
             "Version: '2012-10-17'\nStatement:\n  - Effect: Allow\n    Action: sts:AssumeRole\n    Resource: role:eks-admin\n",
         );
-        let source = Source {
-            path: "a.yaml".into(),
-            root: Default::default(),
-            text: String::new(),
-            files: Default::default(),
-        };
+        let source = Source::single(
+            "a.yaml".into(),
+            Default::default(),
+            String::new(),
+            Default::default(),
+        );
         let mut report = Report::default();
         let mut reader = Reader::new(&source, &mut report);
         let mut value = to_json(&mut reader, &node).expect("json");
@@ -319,12 +335,12 @@ mod tests {
     fn unknown_short_form_is_reported_at_its_node() {
         let text = "Statement:\n  Effect: Allow\n  Resource: [\"*\", role:eks-admn]\n";
         let node = parse(text);
-        let source = Source {
-            path: "a.yaml".into(),
-            root: Default::default(),
-            text: text.into(),
-            files: Default::default(),
-        };
+        let source = Source::single(
+            "a.yaml".into(),
+            Default::default(),
+            text.into(),
+            Default::default(),
+        );
         let mut report = Report::default();
         let mut reader = Reader::new(&source, &mut report);
         let mut value = to_json(&mut reader, &node).expect("json");

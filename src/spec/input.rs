@@ -86,6 +86,86 @@ pub fn reason(error: &std::io::Error) -> Reason {
     }
 }
 
+/// `-f DIRECTORY`: access.yaml is split into the fragments of a directory.
+pub fn is_directory(path: &Path) -> bool {
+    !is_stdin(path) && path.is_dir()
+}
+
+/// Whether `name` is a fragment's: `*.yaml` or `*.yml` (any case).
+fn is_fragment_name(name: &Path) -> bool {
+    name.extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| {
+            extension.eq_ignore_ascii_case("yaml") || extension.eq_ignore_ascii_case("yml")
+        })
+}
+
+/// A file or directory accessctl leaves alone in a directory of fragments: its name starts
+/// with `.` (`.git`, `.github`, an editor's `.x.yaml.swp`).
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+/// The fragments of the directory `root`: every `*.yaml` and `*.yml` file beneath it, by its
+/// path relative to `root`, sorted (component by component, byte order), so that every run
+/// reads them in the same order. Hidden files and directories (`.git`, `.github`) are skipped;
+/// symbolic links are not followed, and one that would be read (a link named `*.yaml`, a
+/// link to a directory) is refused: a declaration left out would read as one to delete. Every
+/// entry that cannot be read is returned, by its path under `root`, with why.
+pub fn fragments(root: &Path) -> Result<Vec<PathBuf>, Vec<(PathBuf, Reason)>> {
+    let mut found = Vec::new();
+    let mut refused = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let entries = match std::fs::read_dir(root.join(&relative)) {
+            Ok(entries) => entries,
+            Err(error) => {
+                refused.push((root.join(&relative), reason(&error)));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    refused.push((root.join(&relative), reason(&error)));
+                    continue;
+                }
+            };
+            let name = entry.file_name();
+            if is_hidden(&name) {
+                continue;
+            }
+            let path = relative.join(&name);
+            let kind = match entry.file_type() {
+                Ok(kind) => kind,
+                Err(error) => {
+                    refused.push((root.join(&path), reason(&error)));
+                    continue;
+                }
+            };
+            if kind.is_symlink() {
+                if is_fragment_name(&path) || root.join(&path).is_dir() {
+                    refused.push((
+                        root.join(&path),
+                        "it is a symbolic link, and accessctl does not follow links in a directory of fragments".to_string(),
+                    ));
+                }
+            } else if kind.is_dir() {
+                pending.push(path);
+            } else if is_fragment_name(&path) {
+                found.push(path);
+            }
+        }
+    }
+    if !refused.is_empty() {
+        refused.sort();
+        return Err(refused);
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// The policy files access.yaml names, each read once and kept: the parse reads them through
 /// this, and what it read is what the saved plan's digest covers.
 #[derive(Clone, Debug, Default)]
@@ -138,9 +218,9 @@ pub enum Refused {
 /// `reference` joined to `root`, when it stays inside `root`: lexically (no absolute path, no
 /// `..` above `root`) and once symbolic links are resolved. A file that does not exist is
 /// returned as joined (reading it reports it missing).
-pub fn confine(root: &Path, reference: &str) -> Result<PathBuf, Refused> {
+pub fn confine(root: &Path, reference: &Path) -> Result<PathBuf, Refused> {
     let mut depth = 0usize;
-    for component in Path::new(reference).components() {
+    for component in reference.components() {
         match component {
             Component::Prefix(_) | Component::RootDir => return Err(Refused::Outside),
             Component::ParentDir => depth = depth.checked_sub(1).ok_or(Refused::Outside)?,
@@ -183,6 +263,7 @@ mod tests {
     #[test]
     fn references_stay_inside_the_root() {
         let root = Path::new("project");
+        let confine = |root: &Path, reference: &str| confine(root, Path::new(reference));
         assert_eq!(confine(root, "/etc/passwd"), Err(Refused::Outside));
         assert_eq!(confine(root, "../x.json"), Err(Refused::Outside));
         assert_eq!(confine(root, "a/../../x.json"), Err(Refused::Outside));
@@ -207,9 +288,58 @@ mod tests {
         {
             std::os::unix::fs::symlink(dir.path().join("secret"), project.join("out.json"))
                 .expect("a link");
-            assert_eq!(confine(&project, "out.json"), Err(Refused::LinksOutside));
+            assert_eq!(
+                confine(&project, Path::new("out.json")),
+                Err(Refused::LinksOutside)
+            );
         }
-        assert!(confine(&project, "inside.json").is_ok());
+        assert!(confine(&project, Path::new("inside.json")).is_ok());
+    }
+
+    #[test]
+    fn fragments_are_every_yaml_file_beneath_sorted_without_hidden_ones() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let root = dir.path();
+        for file in [
+            "teams/payments.yaml",
+            "teams/b.YML",
+            "base.yaml",
+            "a/z.yml",
+            "README.md",
+            "policies/p.json",
+            ".github/workflows/ci.yml",
+            "teams/.draft.yaml",
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("directories");
+            std::fs::write(&path, "x: 1\n").expect("a file");
+        }
+        let found = fragments(root).expect("fragments");
+        let shown: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            shown,
+            ["a/z.yml", "base.yaml", "teams/b.YML", "teams/payments.yaml"]
+        );
+        assert_eq!(fragments(&root.join("policies")), Ok(Vec::new()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_among_fragments_are_refused_not_followed() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let outside = dir.path().join("outside");
+        let root = dir.path().join("access");
+        std::fs::create_dir_all(&outside).expect("outside");
+        std::fs::create_dir_all(&root).expect("root");
+        std::fs::write(outside.join("x.yaml"), "x: 1\n").expect("x");
+        std::fs::write(root.join("a.yaml"), "x: 1\n").expect("a");
+        std::os::unix::fs::symlink(outside.join("x.yaml"), root.join("link.yaml")).expect("link");
+        std::os::unix::fs::symlink(&outside, root.join("linked")).expect("link");
+        std::os::unix::fs::symlink(outside.join("x.yaml"), root.join("notes.txt")).expect("link");
+        let refused = fragments(&root).expect_err("links refused");
+        let paths: Vec<&PathBuf> = refused.iter().map(|(path, _)| path).collect();
+        assert_eq!(paths, [&root.join("link.yaml"), &root.join("linked")]);
+        assert!(refused[0].1.contains("symbolic link"), "{}", refused[0].1);
     }
 
     #[test]

@@ -8,12 +8,15 @@
 //! under a path keeps it.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use super::node::{self, Node, NodeValue};
+use super::node::{Node, NodeValue};
 
 /// A place in access.yaml.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SourceLocation {
+    /// The file: access.yaml as given to `-f`, or a fragment of the directory it names.
+    pub file: PathBuf,
     /// 1-based.
     pub line: usize,
     /// 1-based, in characters.
@@ -25,11 +28,19 @@ pub struct SourceLocation {
 
 /// Every node of a parsed file, by path. Empty when the text does not parse (the loader has
 /// already reported why).
+#[cfg(test)]
 pub fn index(text: &str) -> BTreeMap<String, SourceLocation> {
-    let mut locations = BTreeMap::new();
-    if let Ok(Some(root)) = node::parse(text) {
-        walk(&root, String::new(), None, &mut locations);
+    match super::node::parse(text) {
+        Ok(Some(root)) => of(&root, &[PathBuf::from("access.yaml")]),
+        _ => BTreeMap::new(),
     }
+}
+
+/// Every node of a tree, by path; each in the file of `files` its [`node::Location::file`]
+/// names.
+pub fn of(root: &Node, files: &[PathBuf]) -> BTreeMap<String, SourceLocation> {
+    let mut locations = BTreeMap::new();
+    walk(root, String::new(), None, files, &mut locations);
     locations
 }
 
@@ -37,6 +48,7 @@ fn walk(
     node: &Node,
     path: String,
     key_at: Option<&Node>,
+    files: &[PathBuf],
     locations: &mut BTreeMap<String, SourceLocation>,
 ) {
     let at = key_at.unwrap_or(node).location;
@@ -48,7 +60,12 @@ fn walk(
         NodeValue::String(value) => Some(value.clone()),
     };
     if !path.is_empty() {
+        let file = files
+            .get(at.file)
+            .or_else(|| files.first())
+            .map_or_else(PathBuf::new, |file| Path::to_path_buf(file));
         locations.entry(path.clone()).or_insert(SourceLocation {
+            file,
             line: at.line,
             column: at.column,
             scalar,
@@ -64,7 +81,7 @@ fn walk(
     match &node.value {
         NodeValue::Seq(items) => {
             for (index, item) in items.iter().enumerate() {
-                walk(item, join(&index.to_string()), None, locations);
+                walk(item, join(&index.to_string()), None, files, locations);
             }
         }
         NodeValue::Map(entries) => {
@@ -76,7 +93,7 @@ fn walk(
                     NodeValue::Float(number) => number.to_string(),
                     NodeValue::Null | NodeValue::Seq(_) | NodeValue::Map(_) => continue,
                 };
-                walk(value, join(&name), Some(key), locations);
+                walk(value, join(&name), Some(key), files, locations);
             }
         }
         _ => {}

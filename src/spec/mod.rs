@@ -4,6 +4,10 @@
 //! `load` reads the file (and the policy files it names) and returns the desired state, or
 //! every diagnostic found, in file order. It never panics, whatever the bytes.
 //!
+//! `-f` may name a directory: every `*.yaml`/`*.yml` beneath it is a fragment of one access.yaml
+//! (see [`input::fragments`] for which files, `fragments` for how they combine); each
+//! diagnostic points into its own fragment.
+//!
 //! The stages, one module each: `node` (YAML → tree with positions), `decode` (tree → raw
 //! types, unknown keys and wrong types), `validate` (names, ranges, references), `build` (raw
 //! types → model, with `documents` and `trust` for policy documents).
@@ -13,6 +17,7 @@ mod decode;
 pub mod diagnostic;
 mod documents;
 mod federation;
+mod fragments;
 pub mod input;
 pub(crate) mod locations;
 pub mod managed;
@@ -38,7 +43,7 @@ pub use trust::{issuer_hint, unchecked_irsa};
 use crate::model::State;
 use crate::model::{Acknowledgement, Desired};
 
-use reader::{Reader, Report, Source};
+use reader::{Fragment, Reader, Report, Source};
 
 /// Facts from live state that the file may rely on: the clusters' OIDC issuers (IRSA trust
 /// policies are generated from them when `oidcIssuer` is not set in the file).
@@ -51,10 +56,8 @@ pub struct Facts<'a> {
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub desired: Desired,
-    /// Source text, kept for later diagnostics (lint, explain).
-    pub source: String,
-    /// Where each node of the file was written, by path (`iam.roles.eks-admin.trust`,
-    /// `clusters.demo.access.0`): see [`locations`].
+    /// Where each node of the file (of every fragment, merged) was written, by path
+    /// (`iam.roles.eks-admin.trust`, `clusters.demo.access.0`): see [`locations`].
     pub locations: BTreeMap<String, SourceLocation>,
     /// Diagnostics that do not stop the load (an `aws:` policy name accessctl does not know),
     /// in file order.
@@ -64,25 +67,82 @@ pub struct Loaded {
     pub acknowledged: Vec<Acknowledgement>,
 }
 
-/// access.yaml and every policy file it names, each read once: parsing, validation,
-/// diagnostics and the saved plan's digest all use these bytes. The policy files are read
-/// by the parse (which finds their names), then kept.
+/// access.yaml (one file, or the fragments of a directory) and every policy file it names,
+/// each read once: parsing, validation, diagnostics and the saved plan's digest all use these
+/// bytes. The policy files are read by the parse (which finds their names), then kept.
 #[derive(Clone, Debug)]
 pub struct Sources {
-    /// As given (`-`: standard input).
+    /// As given (`-`: standard input; a directory: the directory).
     pub path: PathBuf,
-    /// access.yaml's text (its bytes, checked to be UTF-8).
-    pub text: String,
+    /// The file, or the fragments of the directory in sorted path order.
+    fragments: Vec<SourceFile>,
+    /// `path` is a directory of fragments.
+    directory: bool,
     files: input::Files,
 }
 
+/// One file of access.yaml: the file itself, or one fragment of a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// A fragment's path relative to the directory; the file's name as given.
+    pub relative: PathBuf,
+    /// Its text (its bytes, checked to be UTF-8).
+    pub text: String,
+}
+
 impl Sources {
-    /// Reads access.yaml at `path` (`-`: standard input).
+    /// Reads access.yaml at `path` (`-`: standard input; a directory: every fragment beneath
+    /// it, see [`input::fragments`]).
     pub fn read(path: &Path) -> Result<Sources, Diagnostics> {
+        if input::is_directory(path) {
+            return Sources::read_directory(path);
+        }
         let shown = input::shown(path);
         let bytes = input::read(path, false)
             .map_err(|reason| Diagnostics::from(vec![Diagnostic::file_error(&shown, &reason)]))?;
         Sources::from_bytes(path, bytes)
+    }
+
+    /// Every fragment of the directory `path`, or every reason one cannot be read.
+    fn read_directory(path: &Path) -> Result<Sources, Diagnostics> {
+        let relatives = input::fragments(path).map_err(|refused| {
+            Diagnostics::from(
+                refused
+                    .iter()
+                    .map(|(file, reason)| Diagnostic::file_error(file, reason))
+                    .collect::<Vec<_>>(),
+            )
+        })?;
+        if relatives.is_empty() {
+            return Err(Diagnostics::from(vec![
+                Diagnostic::new(
+                    path,
+                    format!(
+                        "`{}` is a directory with no access.yaml fragment: no `*.yaml` or `*.yml` file beneath it",
+                        path.display()
+                    ),
+                )
+                .with_hint(
+                    "`-f` takes access.yaml, or a directory whose `*.yaml` files (hidden ones aside) are its fragments",
+                ),
+            ]));
+        }
+        let mut fragments = Vec::new();
+        let mut problems = Vec::new();
+        for relative in relatives {
+            let file = path.join(&relative);
+            match input::read(&file, true) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => fragments.push(SourceFile { relative, text }),
+                    Err(error) => problems.push(not_utf8(&file, &error)),
+                },
+                Err(reason) => problems.push(Diagnostic::file_error(&file, &reason)),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Diagnostics::from(problems));
+        }
+        Ok(Sources::from_fragments(path, fragments))
     }
 
     /// access.yaml bytes held in memory, as if read from `path`: the text, or a diagnostic
@@ -102,21 +162,57 @@ impl Sources {
     pub fn from_text(path: &Path, text: String) -> Sources {
         Sources {
             path: path.to_path_buf(),
-            text,
+            fragments: vec![SourceFile {
+                relative: path.to_path_buf(),
+                text,
+            }],
+            directory: false,
             files: input::Files::default(),
         }
     }
 
-    /// How the file is shown in messages (`<stdin>` for `-`).
+    /// The fragments of a directory held in memory, as if read from `directory` (each by its
+    /// path relative to it; sorted here).
+    pub fn from_fragments(directory: &Path, mut fragments: Vec<SourceFile>) -> Sources {
+        fragments.sort_by(|a, b| a.relative.cmp(&b.relative));
+        Sources {
+            path: directory.to_path_buf(),
+            fragments,
+            directory: true,
+            files: input::Files::default(),
+        }
+    }
+
+    /// How the file (or directory) is shown in messages (`<stdin>` for `-`).
     pub fn shown(&self) -> PathBuf {
         input::shown(&self.path)
     }
 
+    /// `-f` named a directory of fragments.
+    pub fn is_directory(&self) -> bool {
+        self.directory
+    }
+
+    /// The file, or the fragments of the directory in the order they are read.
+    pub fn fragments(&self) -> &[SourceFile] {
+        &self.fragments
+    }
+
+    /// The directory `file:` references are confined to: the directory of fragments, or the
+    /// directory of the one file.
+    fn root(&self) -> PathBuf {
+        if self.directory {
+            self.path.clone()
+        } else {
+            input::root_of(&self.path)
+        }
+    }
+
     /// The policy files read so far (all that access.yaml names, once parsed), each by its
-    /// path relative to the directory of access.yaml, with its bytes, or `None` when it could
-    /// not be read.
+    /// path relative to the root (the directory of access.yaml, or the directory of
+    /// fragments), with its bytes, or `None` when it could not be read.
     pub fn files(&self) -> BTreeMap<String, Option<Vec<u8>>> {
-        let root = input::root_of(&self.path);
+        let root = self.root();
         self.files
             .all()
             .into_iter()
@@ -127,24 +223,53 @@ impl Sources {
             .collect()
     }
 
-    /// Parses and validates the file once; live facts are applied after, by
-    /// [`Parsed::resolve`].
+    /// Parses and validates the file (or the fragments) once; live facts are applied after,
+    /// by [`Parsed::resolve`].
     pub fn parse(&self) -> Parsed {
+        let fragments = self
+            .fragments
+            .iter()
+            .map(|file| {
+                if self.directory {
+                    Fragment {
+                        path: self.path.join(&file.relative),
+                        base: file
+                            .relative
+                            .parent()
+                            .map(Path::to_path_buf)
+                            .unwrap_or_default(),
+                        text: file.text.clone(),
+                    }
+                } else {
+                    Fragment {
+                        path: self.shown(),
+                        base: PathBuf::new(),
+                        text: file.text.clone(),
+                    }
+                }
+            })
+            .collect();
         let source = Source {
-            path: self.shown(),
-            root: input::root_of(&self.path),
-            text: self.text.clone(),
+            fragments,
+            root: self.root(),
+            directory: self.directory,
             files: self.files.clone(),
         };
         let mut report = Report::default();
         let mut pending = trust::Pending::default();
-        let (desired, acknowledged) = parse_source(&source, &mut report, &mut pending);
+        let (desired, acknowledged, root) =
+            parse_source(&source, self.directory, &mut report, &mut pending);
+        let paths: Vec<PathBuf> = source.fragments.iter().map(|f| f.path.clone()).collect();
+        let locations = root
+            .map(|root| locations::of(&root, &paths))
+            .unwrap_or_default();
         Parsed {
             source,
             desired,
             acknowledged,
             report,
             pending,
+            locations,
         }
     }
 }
@@ -158,6 +283,7 @@ pub struct Parsed {
     acknowledged: Vec<Acknowledgement>,
     report: Report,
     pending: trust::Pending,
+    locations: BTreeMap<String, SourceLocation>,
 }
 
 impl Parsed {
@@ -181,18 +307,17 @@ impl Parsed {
             acknowledged,
             mut report,
             pending,
+            locations,
         } = self;
         let mut reader = Reader::new(&source, &mut report);
         trust::resolve(&mut reader, &pending, live, &mut desired.state);
         if !report.is_empty() {
             return Err(Diagnostics::from(report.into_sorted()));
         }
-        let locations = locations::index(&source.text);
         Ok(Loaded {
             desired,
             warnings: report.warnings(),
             acknowledged,
-            source: source.text,
             locations,
         })
     }
@@ -225,47 +350,107 @@ fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> Diagnostic {
         .with_hint("save the file as UTF-8")
 }
 
-/// Parses, decodes, validates and builds one access.yaml, reporting into `report`: the desired
-/// state, and the grants outside it the file acknowledges.
+/// Parses, decodes, validates and builds one access.yaml (one file, or the fragments of a
+/// directory merged into one tree), reporting into `report`: the desired state, the grants
+/// outside it the file acknowledges, and the tree that was read.
 fn parse_source(
     source: &Source,
+    directory: bool,
     report: &mut Report,
     pending: &mut trust::Pending,
-) -> (Desired, Vec<Acknowledgement>) {
-    let root = match node::parse(&source.text) {
-        Ok(Some(root)) => root,
-        Ok(None) => {
-            let at = node::Location::default();
-            report.push(
-                at,
-                Diagnostic::new(
-                    &source.path,
-                    format!("`{}` is empty", source.path.display()),
-                )
-                .with_hint("start it with `version: 1` and `account: \"123456789012\"`"),
-            );
-            return (Desired::default(), Vec::new());
+) -> (Desired, Vec<Acknowledgement>, Option<node::Node>) {
+    let parsed: Vec<_> = source
+        .fragments
+        .iter()
+        .map(|fragment| node::parse(&fragment.text))
+        .collect();
+    // A policy file written as YAML beneath a directory of fragments is read as the policy
+    // file it is, not as a fragment.
+    let policy_files: std::collections::BTreeSet<PathBuf> = if directory {
+        parsed
+            .iter()
+            .zip(&source.fragments)
+            .filter_map(|(tree, fragment)| Some((tree.as_ref().ok()?.as_ref()?, fragment)))
+            .flat_map(|(root, fragment)| fragments::policy_files(root, &fragment.base))
+            .collect()
+    } else {
+        Default::default()
+    };
+    let mut roots = Vec::new();
+    let mut broken = false;
+    for (index, (tree, fragment)) in parsed.into_iter().zip(&source.fragments).enumerate() {
+        let relative = fragment
+            .path
+            .strip_prefix(&source.root)
+            .unwrap_or(&fragment.path);
+        if policy_files.contains(relative) {
+            continue;
         }
-        Err(error) => {
-            let diagnostic =
-                source.diagnostic(error.location, format!("invalid YAML: {}", error.message));
-            report.push(
-                error.location,
-                match error.hint {
-                    Some(hint) => diagnostic.with_hint(hint),
-                    None => diagnostic,
-                },
-            );
-            return (Desired::default(), Vec::new());
+        match tree {
+            Ok(Some(mut root)) => {
+                root.set_file(index);
+                roots.push(root);
+            }
+            // An empty fragment declares nothing; an empty file is a mistake.
+            Ok(None) => {}
+            Err(error) => {
+                broken = true;
+                let at = node::Location {
+                    file: index,
+                    ..error.location
+                };
+                let diagnostic = source.diagnostic(at, format!("invalid YAML: {}", error.message));
+                report.push(
+                    at,
+                    match error.hint {
+                        Some(hint) => diagnostic.with_hint(hint),
+                        None => diagnostic,
+                    },
+                );
+            }
+        }
+    }
+    if broken && !directory {
+        return (Desired::default(), Vec::new(), None);
+    }
+    let mut reader = Reader::new(source, report);
+    let merged = if directory {
+        fragments::merge(&mut reader, roots)
+    } else {
+        fragments::Merged {
+            root: roots.pop(),
+            unsure: false,
         }
     };
-    let mut reader = Reader::new(source, report);
-    let spec = decode::decode(&mut reader, &root);
+    let Some(root) = merged.root else {
+        if !broken {
+            let shown = source.shown();
+            let message = if directory {
+                format!("every fragment of `{}` is empty", shown.display())
+            } else {
+                format!("`{}` is empty", shown.display())
+            };
+            reader.report.push(
+                node::Location::default(),
+                Diagnostic::new(shown, message)
+                    .with_hint("start it with `version: 1` and `account: \"123456789012\"`"),
+            );
+        }
+        return (Desired::default(), Vec::new(), None);
+    };
+    let mut spec = decode::decode(&mut reader, &root);
+    // What a fragment that could not be read (or merged) declares is not known: a reference
+    // to it is not reported as unknown.
+    if broken || merged.unsure {
+        decode::unsure_of_everything(&mut spec);
+    }
     let directory = resolve::Directory::new(&spec);
     let limits = validate::limits::Limits::read(&mut reader, &spec.limits);
     validate::validate(&mut reader, &spec, &directory, &limits);
     let desired = build::build(&mut reader, &spec, &directory, &limits, pending);
-    (desired, build::acknowledged(&spec))
+    let acknowledged = build::acknowledged(&spec);
+    drop(spec);
+    (desired, acknowledged, Some(root))
 }
 
 /// Loads access.yaml text held in memory, as if read from `path` (tests of every stage).

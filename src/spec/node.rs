@@ -12,6 +12,9 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 /// Where a node starts, and how wide it is on its first line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Location {
+    /// Which file of a directory of fragments (its index in sorted path order); 0 for a
+    /// single file. First, so that places sort by file, then line and column.
+    pub file: usize,
     /// 1-based; 0 when unknown.
     pub line: usize,
     /// 1-based, in characters.
@@ -70,6 +73,7 @@ impl<'de> Deserialize<'de> for Node {
         Ok(Node {
             value: spanned.value,
             location: Location {
+                file: 0,
                 line: to_usize(referenced.line()),
                 column: to_usize(referenced.column()),
                 length: to_usize(span.len()),
@@ -167,6 +171,35 @@ impl<'de> Visitor<'de> for NodeVisitor {
 }
 
 impl Node {
+    /// Marks this node and every node under it as written in fragment `file`.
+    pub fn set_file(&mut self, file: usize) {
+        self.location.file = file;
+        match &mut self.value {
+            NodeValue::Seq(items) => items.iter_mut().for_each(|item| item.set_file(file)),
+            NodeValue::Map(entries) => entries.iter_mut().for_each(|(key, value)| {
+                key.set_file(file);
+                value.set_file(file);
+            }),
+            _ => {}
+        }
+    }
+
+    /// Whether `self` and `other` hold the same value, wherever each was written.
+    pub fn same_value(&self, other: &Node) -> bool {
+        match (&self.value, &other.value) {
+            (NodeValue::Seq(a), NodeValue::Seq(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same_value(b))
+            }
+            (NodeValue::Map(a), NodeValue::Map(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|((ka, va), (kb, vb))| ka.same_value(kb) && va.same_value(vb))
+            }
+            (a, b) => a == b,
+        }
+    }
+
     /// The map entries, or `None` when the node is not a map.
     pub fn entries(&self) -> Option<&[(Node, Node)]> {
         match &self.value {
@@ -229,6 +262,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
         let location = error
             .location()
             .map(|location| Location {
+                file: 0,
                 line: to_usize(location.line()),
                 column: to_usize(location.column()),
                 length: 1,

@@ -8,22 +8,78 @@ use super::diagnostic::Diagnostic;
 use super::node::{Located, Location, Node, NodeValue};
 use super::suggest;
 
-/// One file being read: access.yaml or a policy file it names.
+/// One file being read: access.yaml (one file, or the fragments of a directory) or a policy
+/// file it names.
 #[derive(Clone, Debug)]
 pub struct Source {
-    /// As shown in diagnostics.
-    pub path: PathBuf,
-    /// The directory `file:` references are relative to and confined to (see
-    /// [`super::input::confine`]).
+    /// The files, in the order [`Location::file`] numbers them: one for a file, the
+    /// fragments of a directory in sorted path order.
+    pub fragments: Vec<Fragment>,
+    /// The directory `file:` references are confined to (see [`super::input::confine`]).
     pub root: PathBuf,
-    pub text: String,
+    /// `-f` named a directory: `fragments` are its fragments, `root` the directory.
+    pub directory: bool,
     /// The policy files named so far, shared by every source of one load.
     pub files: super::input::Files,
 }
 
+/// One file of a [`Source`].
+#[derive(Clone, Debug)]
+pub struct Fragment {
+    /// As shown in diagnostics.
+    pub path: PathBuf,
+    /// Its directory relative to the root: where its `file:` references start.
+    pub base: PathBuf,
+    pub text: String,
+}
+
 impl Source {
+    /// One file read on its own, its references relative to `root`.
+    #[cfg(test)]
+    pub fn single(path: PathBuf, root: PathBuf, text: String, files: super::input::Files) -> Self {
+        Source {
+            fragments: vec![Fragment {
+                path,
+                base: PathBuf::new(),
+                text,
+            }],
+            root,
+            directory: false,
+            files,
+        }
+    }
+
+    /// The file `at` is in (the first when `at` names none).
+    pub fn fragment(&self, at: Location) -> Option<&Fragment> {
+        self.fragments
+            .get(at.file)
+            .or_else(|| self.fragments.first())
+    }
+
+    /// The text of the file `at` is in.
+    pub fn text_of(&self, at: Location) -> &str {
+        self.fragment(at)
+            .map_or("", |fragment| fragment.text.as_str())
+    }
+
+    /// How the whole source is shown: its one file, or the directory of fragments.
+    pub fn shown(&self) -> &std::path::Path {
+        match self.fragments.as_slice() {
+            [one] if !self.directory => &one.path,
+            _ => &self.root,
+        }
+    }
+
     pub fn diagnostic(&self, at: Location, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::new(&self.path, message).at(&self.text, at.line, at.column, at.length)
+        match self.fragment(at) {
+            Some(fragment) => Diagnostic::new(&fragment.path, message).at(
+                &fragment.text,
+                at.line,
+                at.column,
+                at.length,
+            ),
+            None => Diagnostic::new(&self.root, message),
+        }
     }
 }
 
@@ -43,7 +99,7 @@ impl Report {
     /// The warnings found, in file order.
     pub fn warnings(&self) -> Vec<Diagnostic> {
         let mut warnings = self.warnings.clone();
-        warnings.sort_by_key(|(order, _)| (order.line, order.column));
+        warnings.sort_by_key(|(order, _)| (order.file, order.line, order.column));
         warnings
             .into_iter()
             .map(|(_, diagnostic)| diagnostic)
@@ -54,10 +110,11 @@ impl Report {
         self.entries.is_empty()
     }
 
-    /// In file order; mistakes found at the same place keep the order they were found in.
+    /// In file order (the fragments of a directory in path order); mistakes found at the same
+    /// place keep the order they were found in.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.entries
-            .sort_by_key(|(order, _)| (order.line, order.column));
+            .sort_by_key(|(order, _)| (order.file, order.line, order.column));
         // The same mistake can be found twice (a policy file named by two policies).
         let mut seen = std::collections::BTreeSet::new();
         self.entries
@@ -160,7 +217,7 @@ impl<'a> Reader<'a> {
     pub fn wrong_type(&mut self, node: &Node, expected: &str) {
         let message = format!(
             "expected {expected}, found {}",
-            node.describe(&self.source.text)
+            node.describe(self.source.text_of(node.location))
         );
         let written = self.written(node);
         let at = Location {
@@ -176,7 +233,7 @@ impl<'a> Reader<'a> {
     /// The text of a node on its line; for a flow collection (`{{SessionName}}`), up to its
     /// closing bracket.
     fn written(&self, node: &Node) -> Option<&'a str> {
-        let text = self.source.text.as_str();
+        let text = self.source.text_of(node.location);
         if matches!(node.value, NodeValue::Map(_) | NodeValue::Seq(_)) {
             let rest = text.get(node.location.offset?..)?;
             let line = rest.lines().next()?;

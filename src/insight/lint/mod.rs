@@ -309,6 +309,9 @@ pub fn rule_info(id: &str) -> Option<&'static RuleInfo> {
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
+    /// The file the place is in, when known: access.yaml, or the fragment of a directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// 1-based; 0 when the place is not known (then the file as a whole is meant).
     pub line: usize,
     pub column: usize,
@@ -357,7 +360,8 @@ pub fn lint_live(state: &State, live: Option<&State>, locations: &Locations) -> 
     }
     let mut findings = linter.findings;
     findings.sort_by(|a, b| {
-        (a.line, a.column, a.rule, &a.message).cmp(&(b.line, b.column, b.rule, &b.message))
+        (&a.file, a.line, a.column, a.rule, &a.message)
+            .cmp(&(&b.file, b.line, b.column, b.rule, &b.message))
     });
     findings.dedup();
     findings
@@ -387,6 +391,9 @@ impl<'a> Linter<'a> {
         self.findings.push(Finding {
             rule,
             severity,
+            file: at
+                .filter(|at| !at.file.as_os_str().is_empty())
+                .map(|at| at.file.display().to_string()),
             line: at.map_or(0, |at| at.line),
             column: at.map_or(0, |at| at.column),
             message,

@@ -20,6 +20,7 @@ pub fn summary(findings: &[Finding]) -> BTreeMap<Severity, usize> {
 pub fn render_text(findings: &[Finding], file: &str) -> String {
     let mut out = String::new();
     for finding in findings {
+        let file = finding.file.as_deref().unwrap_or(file);
         let place = if finding.line == 0 {
             file.to_string()
         } else {
@@ -55,14 +56,21 @@ pub fn render_json(findings: &[Finding], file: &str) -> Result<String, crate::re
     let value = json!({
         "format_version": 1,
         "file": file,
-        "findings": findings.iter().map(|finding| json!({
-            "rule": finding.rule,
-            "severity": finding.severity,
-            "line": finding.line,
-            "column": finding.column,
-            "message": finding.message,
-            "hint": finding.hint,
-        })).collect::<Vec<Value>>(),
+        "findings": findings.iter().map(|finding| {
+            let mut value = json!({
+                "rule": finding.rule,
+                "severity": finding.severity,
+                "line": finding.line,
+                "column": finding.column,
+                "message": finding.message,
+                "hint": finding.hint,
+            });
+            // A fragment of a directory: the finding names its file.
+            if let Some(own) = finding.file.as_deref().filter(|own| *own != file) {
+                value["file"] = json!(own);
+            }
+            value
+        }).collect::<Vec<Value>>(),
         "summary": {
             "high": count(Severity::High),
             "medium": count(Severity::Medium),
@@ -90,10 +98,10 @@ pub fn render_sarif(findings: &[Finding], file: &str) -> Result<String, crate::r
             })
         })
         .collect();
-    let uri = file.replace('\\', "/");
     let results: Vec<Value> = findings
         .iter()
         .map(|finding| {
+            let uri = finding.file.as_deref().unwrap_or(file).replace('\\', "/");
             json!({
                 "ruleId": finding.rule,
                 "ruleIndex": RULES.iter().position(|rule| rule.id == finding.rule).unwrap_or(0),

@@ -92,6 +92,16 @@ pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
     spec
 }
 
+/// Marks every kind of declaration unsure (a fragment that could not be read may declare
+/// any): references are not reported as unknown.
+pub fn unsure_of_everything(spec: &mut Spec<'_>) {
+    spec.unsure.extend(IAM_KINDS.map(|(_, kind)| kind));
+    spec.unsure.insert("cluster");
+    for cluster in &mut spec.clusters {
+        cluster.unsure = true;
+    }
+}
+
 /// `limits`: each raised quota, by its key (ranges are checked by `validate`).
 fn decode_limits(reader: &mut Reader<'_>, key: &Node, node: &Node) -> Vec<(Text, Located<i128>)> {
     let keys = super::validate::limits::keys();

@@ -21,6 +21,7 @@ impl Line<'_> {
 
     fn location(&self, length: usize) -> Location {
         Location {
+            file: 0,
             line: self.number,
             column: self.indent + 1,
             length,
@@ -130,6 +131,7 @@ fn second_document(error: &mut SyntaxError, text: &str) {
         .last();
     if let Some(number) = marker {
         error.location = Location {
+            file: 0,
             line: number,
             column: 1,
             length: 3,
