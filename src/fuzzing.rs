@@ -41,12 +41,13 @@ pub const TARGETS: [(&str, Property); 6] = [
 /// points inside the file (or nowhere), and renders.
 pub fn access_yaml(data: &[u8]) {
     let path = Path::new(NOWHERE);
-    let text = String::from_utf8_lossy(data).into_owned();
+    // Lines as YAML counts them; at most one past the last text, to point at the end.
+    let lines = spec::diagnostic::source_lines(&String::from_utf8_lossy(data)).count();
     match Sources::from_bytes(path, data.to_vec()).and_then(|sources| sources.parse().resolve(None))
     {
         Ok(loaded) => {
             for warning in &loaded.warnings {
-                check_diagnostic(warning, &text);
+                check_diagnostic(warning, lines);
             }
         }
         Err(diagnostics) => {
@@ -55,19 +56,17 @@ pub fn access_yaml(data: &[u8]) {
                 "a failed load must say why: no diagnostic"
             );
             for diagnostic in &diagnostics.0 {
-                check_diagnostic(diagnostic, &text);
+                check_diagnostic(diagnostic, lines);
             }
         }
     }
 }
 
-fn check_diagnostic(diagnostic: &Diagnostic, text: &str) {
+fn check_diagnostic(diagnostic: &Diagnostic, lines: usize) {
     assert!(
         !diagnostic.message.trim().is_empty(),
         "a diagnostic without a message: {diagnostic:?}"
     );
-    // Lines as YAML counts them; at most one past the last text, to point at the end.
-    let lines = spec::diagnostic::source_lines(text).count();
     assert!(
         diagnostic.line <= lines,
         "diagnostic at line {} of a {lines}-line file: {diagnostic:?}",

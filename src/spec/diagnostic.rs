@@ -123,14 +123,29 @@ impl Diagnostic {
     }
 
     /// Points the diagnostic at `line:column` of `source`, `length` characters wide.
-    pub fn at(mut self, source: &str, line: usize, column: usize, length: usize) -> Self {
+    pub fn at(self, source: &str, line: usize, column: usize, length: usize) -> Self {
+        let text = line
+            .checked_sub(1)
+            .and_then(|index| source_lines(source).nth(index));
+        self.at_line(text, line, column, length)
+    }
+
+    /// [`Diagnostic::at`] when the line's text (`None` when the source has no such line) is
+    /// already at hand.
+    pub fn at_line(
+        mut self,
+        text: Option<&str>,
+        line: usize,
+        column: usize,
+        length: usize,
+    ) -> Self {
         self.line = line;
         self.column = column;
         self.length = length;
         self.snippet = None;
         self.caret = column;
         if line > 0
-            && let Some(text) = source_lines(source).nth(line - 1)
+            && let Some(text) = text
         {
             let (shown, caret) = window(text, column);
             self.snippet = Some(shown);
@@ -204,18 +219,17 @@ impl Diagnostic {
 /// A file that ends in a line break (of any kind) has one more, empty, line: the end of the
 /// file, where a diagnostic about something missing at the end points.
 pub fn source_lines(source: &str) -> impl Iterator<Item = &str> {
-    let breaks = source.matches('\n').count();
-    source
-        .split('\n')
-        .enumerate()
-        .flat_map(move |(index, line)| {
-            // `\r` before a `\n` is half of a `\r\n`; at the very end it is a line break itself.
-            let line = match line.strip_suffix('\r') {
-                Some(rest) if index < breaks => rest,
-                _ => line,
-            };
-            line.split('\r')
-        })
+    let mut pieces = source.split('\n').peekable();
+    std::iter::from_fn(move || {
+        let piece = pieces.next()?;
+        // `\r` before a `\n` is half of a `\r\n`; at the very end it is a line break itself.
+        let line = match piece.strip_suffix('\r') {
+            Some(rest) if pieces.peek().is_some() => rest,
+            _ => piece,
+        };
+        Some(line.split('\r'))
+    })
+    .flatten()
 }
 
 /// Tabs would make the caret drift: they are shown as one space, as they count one column.

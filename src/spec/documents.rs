@@ -102,11 +102,7 @@ fn from_file(
         }
     };
     let source = Source {
-        fragments: vec![super::reader::Fragment {
-            path,
-            base: base_dir,
-            text,
-        }],
+        fragments: vec![super::reader::Fragment::new(path, base_dir, text)],
         root: reader.source.root.clone(),
         directory: reader.source.directory,
         files: reader.source.files.clone(),

@@ -231,21 +231,16 @@ impl Sources {
             .iter()
             .map(|file| {
                 if self.directory {
-                    Fragment {
-                        path: self.path.join(&file.relative),
-                        base: file
-                            .relative
+                    Fragment::new(
+                        self.path.join(&file.relative),
+                        file.relative
                             .parent()
                             .map(Path::to_path_buf)
                             .unwrap_or_default(),
-                        text: file.text.clone(),
-                    }
+                        file.text.clone(),
+                    )
                 } else {
-                    Fragment {
-                        path: self.shown(),
-                        base: PathBuf::new(),
-                        text: file.text.clone(),
-                    }
+                    Fragment::new(self.shown(), PathBuf::new(), file.text.clone())
                 }
             })
             .collect();
