@@ -8,7 +8,8 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::chain::{self, Answer, Certainty, mark};
-use super::iam_eval::{Analysis, Principal};
+use super::iam_eval::Principal;
+use super::reach::Reach;
 use super::rbac::{self, Grant, Identity, Request};
 use crate::model::{Cluster, State, SubjectKind};
 
@@ -23,17 +24,17 @@ pub struct Holder {
 /// Everyone who can (possibly) make the request: sure answers first, then by cluster and
 /// principal.
 pub fn who_can(state: &State, request: &Request, only: Option<&str>) -> Vec<Holder> {
-    let analysis = Analysis::new(state);
-    let mut holders: Vec<Holder> = chain::all_principals(state)
+    who_can_in(&Reach::new(state), request, only)
+}
+
+/// [`who_can`] over an index of the state.
+pub fn who_can_in(reach: &Reach<'_>, request: &Request, only: Option<&str>) -> Vec<Holder> {
+    let mut holders: Vec<Holder> = reach
+        .who_can(request, only)
         .into_iter()
-        .flat_map(|principal| {
-            chain::can(&analysis, &principal, request, only)
-                .into_iter()
-                .filter(|answer| answer.certainty != Certainty::No)
-                .map(move |answer| Holder {
-                    principal: principal.clone(),
-                    answer,
-                })
+        .map(|(index, answer)| Holder {
+            principal: reach.principals()[index].clone(),
+            answer,
         })
         .collect();
     holders.sort_by(|a, b| {
