@@ -171,31 +171,75 @@ pub struct Mapping {
 /// The mappings of a cluster that authenticate `principal`, as the cluster's authentication
 /// mode allows.
 pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
-    let is_role = principal.kind == PrincipalKind::Role
-        || matches!(IamArn::parse(&principal.arn), Some(IamArn::Role { .. }));
-    let aws_auth = aws_auth_entries(cluster).filter(|(entry, _)| match entry.kind {
-        // mapRoles ARNs carry no path: match by account and name.
-        MapKind::MapRoles => is_role && same_principal(&entry.arn, &principal.arn),
-        MapKind::MapUsers => {
-            !is_role && (entry.arn == principal.arn || same_principal(&entry.arn, &principal.arn))
-        }
-        MapKind::MapAccounts => entry.arn == principal.account(),
-    });
-    let entries = access_entries(cluster)
-        .filter(|(arn, _)| *arn == &principal.arn || same_principal(arn, &principal.arn));
-    aws_auth
-        .map(|(entry, managed)| aws_auth_mapping(entry, managed, &principal.arn))
-        .chain(entries.map(|(arn, entry)| access_entry_mapping(arn, entry, &principal.arn)))
+    map_entries(cluster)
+        .filter(|entry| entry.maps(principal))
+        .map(|entry| entry.mapping(&principal.arn))
         .collect()
 }
 
 /// Every mapping of a cluster, as its authentication mode allows, each with the identity it
 /// gives the ARN (or account) it names: the way back from a Kubernetes subject to IAM.
 pub fn cluster_mappings(cluster: &Cluster) -> Vec<Mapping> {
-    aws_auth_entries(cluster)
-        .map(|(entry, managed)| aws_auth_mapping(entry, managed, &entry.arn))
-        .chain(access_entries(cluster).map(|(arn, entry)| access_entry_mapping(arn, entry, arn)))
+    map_entries(cluster)
+        .map(|entry| entry.mapping(entry.arn()))
         .collect()
+}
+
+/// One entry of a cluster that maps IAM identities: an aws-auth entry (and whether accessctl
+/// manages it) or an access entry (by ARN).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum MapEntry<'c> {
+    AwsAuth(&'c AwsAuthEntry, bool),
+    Access(&'c str, &'c AccessEntry),
+}
+
+/// The entries a cluster reads, as its authentication mode allows: aws-auth's in order, then
+/// the access entries.
+pub(crate) fn map_entries(cluster: &Cluster) -> impl Iterator<Item = MapEntry<'_>> {
+    aws_auth_entries(cluster)
+        .map(|(entry, managed)| MapEntry::AwsAuth(entry, managed))
+        .chain(access_entries(cluster).map(|(arn, entry)| MapEntry::Access(arn, entry)))
+}
+
+impl MapEntry<'_> {
+    /// The ARN (or account, for `mapAccounts`) the entry names.
+    pub(crate) fn arn(&self) -> &str {
+        match self {
+            MapEntry::AwsAuth(entry, _) => &entry.arn,
+            MapEntry::Access(arn, _) => arn,
+        }
+    }
+
+    /// Does the entry authenticate `principal`?
+    pub(crate) fn maps(&self, principal: &Principal) -> bool {
+        match self {
+            MapEntry::AwsAuth(entry, _) => {
+                let is_role = principal.kind == PrincipalKind::Role
+                    || matches!(IamArn::parse(&principal.arn), Some(IamArn::Role { .. }));
+                match entry.kind {
+                    // mapRoles ARNs carry no path: match by account and name.
+                    MapKind::MapRoles => is_role && same_principal(&entry.arn, &principal.arn),
+                    MapKind::MapUsers => {
+                        !is_role
+                            && (entry.arn == principal.arn
+                                || same_principal(&entry.arn, &principal.arn))
+                    }
+                    MapKind::MapAccounts => entry.arn == principal.account(),
+                }
+            }
+            MapEntry::Access(arn, _) => {
+                *arn == principal.arn || same_principal(arn, &principal.arn)
+            }
+        }
+    }
+
+    /// What the entry makes of `principal_arn`.
+    pub(crate) fn mapping(&self, principal_arn: &str) -> Mapping {
+        match self {
+            MapEntry::AwsAuth(entry, managed) => aws_auth_mapping(entry, *managed, principal_arn),
+            MapEntry::Access(arn, entry) => access_entry_mapping(arn, entry, principal_arn),
+        }
+    }
 }
 
 /// The aws-auth entries the cluster reads (none when it authenticates with access entries only),

@@ -634,14 +634,51 @@ impl<'s> Reach<'s> {
     }
 }
 
+/// What the grants of a mapping depend on: its identity, its access policies, and whether it
+/// is accessctl's (for the marks of the access policies' grants).
+type GrantsKey = (
+    rbac::Identity,
+    BTreeMap<String, crate::model::AccessScope>,
+    bool,
+);
+
+/// An IAM ARN without its path (how aws-auth and access entries match a principal).
+fn principal_key(arn: &str) -> Option<String> {
+    crate::model::IamArn::parse(arn).map(|parsed| parsed.without_path().to_string())
+}
+
 impl<'s> ClusterReach<'s> {
     fn new(name: &'s str, cluster: &'s Cluster, principals: &[Principal]) -> Self {
-        let mut mapped: Vec<Vec<(Mapping, usize)>> = vec![Vec::new(); principals.len()];
-        let mut memo: BTreeMap<(rbac::Identity, BTreeMap<String, crate::model::AccessScope>, bool), usize> =
-            BTreeMap::new();
-        let mut grants: Vec<Vec<MarkedGrant>> = Vec::new();
+        // Which principals an entry may name: by its ARN, by its ARN without the path, or
+        // (`mapAccounts`) by account; each then asked as `chain::mappings` asks it.
+        let mut by_arn: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_account: HashMap<&str, Vec<usize>> = HashMap::new();
         for (index, principal) in principals.iter().enumerate() {
-            for mapping in chain::mappings(cluster, principal) {
+            by_arn.entry(&principal.arn).or_default().push(index);
+            if let Some(key) = principal_key(&principal.arn) {
+                by_key.entry(key).or_default().push(index);
+            }
+            by_account.entry(principal.account()).or_default().push(index);
+        }
+        let mut mapped: Vec<Vec<(Mapping, usize)>> = vec![Vec::new(); principals.len()];
+        let mut memo: BTreeMap<GrantsKey, usize> = BTreeMap::new();
+        let mut grants: Vec<Vec<MarkedGrant>> = Vec::new();
+        for entry in chain::map_entries(cluster) {
+            let arn = entry.arn();
+            let mut named: Vec<usize> = by_arn.get(arn).into_iter().flatten().copied().collect();
+            if let Some(key) = principal_key(arn) {
+                named.extend(by_key.get(&key).into_iter().flatten());
+            }
+            named.extend(by_account.get(arn).into_iter().flatten());
+            named.sort_unstable();
+            named.dedup();
+            for index in named {
+                let principal = &principals[index];
+                if !entry.maps(principal) {
+                    continue;
+                }
+                let mapping = entry.mapping(&principal.arn);
                 let key = (
                     mapping.identity.clone(),
                     mapping.access_policies.clone(),
