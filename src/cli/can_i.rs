@@ -7,7 +7,7 @@ use serde_json::json;
 use super::explain::{ReportFormat, resolve, to_json};
 use super::who_can::QueryArgs;
 use super::{CliError, EXIT_OK, Printer};
-use crate::insight::chain::Certainty;
+use crate::insight::chain::{self, Certainty};
 use crate::insight::who_can;
 
 /// Exit code of `can-i`: the answer is no.
@@ -28,8 +28,14 @@ pub fn run(args: &CanIArgs, printer: &Printer) -> Result<i32, CliError> {
     let query = args.query.read(printer)?;
     let principal = resolve(&query.state, &args.principal)?;
     let request = &query.request;
-    let reach = crate::insight::reach::Reach::new(&query.state);
-    let answers = reach.can(&principal, request, args.query.state.cluster.as_deref());
+    // One principal: its own search is cheaper than an index of every principal.
+    let analysis = crate::insight::iam_eval::Analysis::new(&query.state);
+    let answers = chain::can(
+        &analysis,
+        &principal,
+        request,
+        args.query.state.cluster.as_deref(),
+    );
     let overall = who_can::overall(&answers);
     let rendered = match args.query.output {
         ReportFormat::Text => who_can::render_can_i_text(&principal, request, &answers),
