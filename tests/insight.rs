@@ -484,10 +484,14 @@ clusters:
                 .map(|request| format!("{} {}", request.method, request.path))
                 .collect();
             for discovery in ["GET /api", "GET /apis", "GET /apis/stable.example.com/v1"] {
-                assert!(requests.iter().any(|r| r == discovery), "{discovery}: {requests:?}");
+                assert!(
+                    requests.iter().any(|r| r == discovery),
+                    "{discovery}: {requests:?}"
+                );
             }
             assert!(
-                String::from_utf8_lossy(&live.stderr).contains("`ct` is `crontabs.stable.example.com`"),
+                String::from_utf8_lossy(&live.stderr)
+                    .contains("`ct` is `crontabs.stable.example.com`"),
                 "{text}"
             );
             insta::assert_snapshot!("who-can-live-custom-resource", text);
@@ -495,7 +499,10 @@ clusters:
             let args = ["who-can", "get", "ct", "-n", "ci"];
             let (text, offline) = run(&args);
             assert_eq!(offline.status.code(), Some(1), "{}", shown(&offline));
-            assert!(String::from_utf8_lossy(&offline.stderr).contains("warning: "), "{text}");
+            assert!(
+                String::from_utf8_lossy(&offline.stderr).contains("warning: "),
+                "{text}"
+            );
             insta::assert_snapshot!("who-can-offline-custom-resource", text);
 
             let args = ["who-can", "get", "crontabs.stable.example.org", "--live"];

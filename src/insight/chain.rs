@@ -4,12 +4,13 @@
 //! RBAC grants that reach them. No I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
-use super::reach;
 use super::rbac::{self, Grant, Identity, Request};
+use super::reach;
 use crate::model::policy::matching::same_principal;
 use crate::model::{
     AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Cluster, IamArn, MapKind, PolicyRule, State,
@@ -312,7 +313,8 @@ pub struct Route {
     pub mapping: Mapping,
     /// Of the IAM part of the chain.
     pub certainty: Certainty,
-    pub grants: Vec<MarkedGrant>,
+    /// Shared by every route through the same mapping (who-can answers thousands of them).
+    pub grants: Arc<[MarkedGrant]>,
 }
 
 /// A grant, and whether the object behind it is accessctl's.
@@ -364,7 +366,7 @@ pub fn routes(analysis: &Analysis<'_>, start: &Principal, only: Option<&str>) ->
         for found in &reached {
             for mapping in mappings(cluster, &found.principal) {
                 let grants = rbac::grants(cluster, &mapping.identity, &mapping.access_policies);
-                let grants = marked(cluster, &mapping, grants);
+                let grants = marked(cluster, &mapping, grants).into();
                 routes.push(Route {
                     cluster: name.clone(),
                     principal: found.principal.clone(),

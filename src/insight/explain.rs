@@ -139,7 +139,7 @@ fn render_route(out: &mut String, route: &Route) {
         return;
     }
     let mut by_scope: BTreeMap<&Scope, Vec<&chain::MarkedGrant>> = BTreeMap::new();
-    for marked in &route.grants {
+    for marked in route.grants.iter() {
         by_scope
             .entry(&marked.grant.scope)
             .or_default()

@@ -21,6 +21,7 @@
 //! (`reach::tests` checks it against the unpruned forward search on generated states). No I/O.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::chain::{self, Answer, Certainty, MAX_HOPS, Mapping, MarkedGrant, Reached, Route};
 use super::iam_eval::{Analysis, Principal, PrincipalKind, RoleSet};
@@ -43,6 +44,9 @@ pub(crate) struct Node {
     pub hop: Certainty,
 }
 
+/// What a search asks of each node it reaches: `(index, node, out)`.
+pub(crate) type Edges<'e> = dyn FnMut(usize, &Node, &mut Vec<(usize, Certainty)>) + 'e;
+
 /// Breadth first from `start` (node 0), at most [`MAX_HOPS`] hops: `edges(index, node, out)`
 /// puts into `out` the roles node `index` may (possibly) assume and that are worth following,
 /// with each hop's certainty, in the state's role order. Each role is reached once, by its shortest chain; among the
@@ -50,7 +54,7 @@ pub(crate) struct Node {
 pub(crate) fn search(
     analysis: &Analysis<'_>,
     start: &Principal,
-    edges: &mut dyn FnMut(usize, &Node, &mut Vec<(usize, Certainty)>),
+    edges: &mut Edges<'_>,
 ) -> Vec<Node> {
     let start_role = analysis.role_index(&start.arn);
     let mut tree = vec![Node {
@@ -82,7 +86,9 @@ pub(crate) fn search(
                 if *known != usize::MAX {
                     // Breadth first: a later find is never shorter; take it only when surer.
                     let existing = &mut tree[*known];
-                    if *known != 0 && total < existing.certainty && existing.depth == current.depth + 1
+                    if *known != 0
+                        && total < existing.certainty
+                        && existing.depth == current.depth + 1
                     {
                         existing.certainty = total;
                         existing.parent = index;
@@ -144,7 +150,11 @@ pub(crate) fn reached(
 }
 
 /// Every node of a search as a [`Reached`], in order.
-pub(crate) fn materialize(analysis: &Analysis<'_>, start: &Principal, tree: &[Node]) -> Vec<Reached> {
+pub(crate) fn materialize(
+    analysis: &Analysis<'_>,
+    start: &Principal,
+    tree: &[Node],
+) -> Vec<Reached> {
     (0..tree.len())
         .map(|index| reached(analysis, start, tree, index))
         .collect()
@@ -182,7 +192,7 @@ struct ClusterReach<'s> {
     /// of its grants in `grants`.
     mapped: Vec<Vec<(Mapping, usize)>>,
     /// The grants of each distinct (identity, access policies, managed or not).
-    grants: Vec<Vec<MarkedGrant>>,
+    grants: Vec<Arc<[MarkedGrant]>>,
 }
 
 /// What a question looks for in one cluster: per grants index, the first grant (by index) and
@@ -198,7 +208,11 @@ impl<'s> Reach<'s> {
             .enumerate()
             .map(|(index, principal)| {
                 (
-                    (principal.kind, principal.name.clone(), principal.arn.clone()),
+                    (
+                        principal.kind,
+                        principal.name.clone(),
+                        principal.arn.clone(),
+                    ),
                     index,
                 )
             })
@@ -267,7 +281,10 @@ impl<'s> Reach<'s> {
         let mut incoming: Vec<Option<Vec<(usize, Certainty)>>> = vec![None; roles];
         let mut reached = mapped;
         let mut frontier: Vec<usize> = (0..roles)
-            .filter(|&role| self.principal_of_role(role).is_some_and(|index| reached[index]))
+            .filter(|&role| {
+                self.principal_of_role(role)
+                    .is_some_and(|index| reached[index])
+            })
             .collect();
         // A role at distance `depth` is assumed from depth `depth + 1`: asked up to MAX_HOPS.
         for _ in 0..MAX_HOPS {
@@ -289,7 +306,8 @@ impl<'s> Reach<'s> {
                     if !reached[index] {
                         reached[index] = true;
                         if self.principals[index].kind == PrincipalKind::Role
-                            && let Some(role) = self.analysis.role_index(&self.principals[index].arn)
+                            && let Some(role) =
+                                self.analysis.role_index(&self.principals[index].arn)
                         {
                             next.push(role);
                         }
@@ -319,7 +337,11 @@ impl<'s> Reach<'s> {
 
     fn index_of(&self, principal: &Principal) -> Option<usize> {
         self.by_identity
-            .get(&(principal.kind, principal.name.clone(), principal.arn.clone()))
+            .get(&(
+                principal.kind,
+                principal.name.clone(),
+                principal.arn.clone(),
+            ))
             .copied()
     }
 
@@ -406,11 +428,14 @@ impl<'s> Reach<'s> {
 
 /// The mappings of the start in each cluster when it is no principal of the index, with
 /// their grants.
-type OwnMappings = Vec<Vec<(Mapping, Vec<MarkedGrant>)>>;
+type OwnMappings = Vec<Vec<(Mapping, Arc<[MarkedGrant]>)>>;
 
 impl<'s> Reach<'s> {
     /// The clusters asked: every one, or just `only`.
-    fn asked<'a>(&'a self, only: Option<&'a str>) -> impl Iterator<Item = &'a ClusterReach<'s>> + 'a {
+    fn asked<'a>(
+        &'a self,
+        only: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a ClusterReach<'s>> + 'a {
         self.clusters
             .iter()
             .filter(move |cluster| only.is_none_or(|wanted| wanted == cluster.name))
@@ -427,9 +452,12 @@ impl<'s> Reach<'s> {
                 chain::mappings(cluster.cluster, start)
                     .into_iter()
                     .map(|mapping| {
-                        let grants =
-                            rbac::grants(cluster.cluster, &mapping.identity, &mapping.access_policies);
-                        let grants = chain::marked(cluster.cluster, &mapping, grants);
+                        let grants = rbac::grants(
+                            cluster.cluster,
+                            &mapping.identity,
+                            &mapping.access_policies,
+                        );
+                        let grants = chain::marked(cluster.cluster, &mapping, grants).into();
                         (mapping, grants)
                     })
                     .collect()
@@ -446,23 +474,25 @@ impl<'s> Reach<'s> {
         index: usize,
         start_index: Option<usize>,
         own: &'a OwnMappings,
-    ) -> Vec<(&'a Mapping, &'a [MarkedGrant])> {
+    ) -> Vec<(&'a Mapping, &'a Arc<[MarkedGrant]>)> {
         let cluster = &self.clusters[which];
         let principal = if index == 0 {
             start_index
         } else {
-            tree[index].role.and_then(|role| self.principal_of_role(role))
+            tree[index]
+                .role
+                .and_then(|role| self.principal_of_role(role))
         };
         match principal {
             Some(principal) => cluster.mapped[principal]
                 .iter()
-                .map(|(mapping, grants)| (mapping, cluster.grants[*grants].as_slice()))
+                .map(|(mapping, grants)| (mapping, &cluster.grants[*grants]))
                 .collect(),
             None if index == 0 => own
                 .get(which)
                 .into_iter()
                 .flatten()
-                .map(|(mapping, grants)| (mapping, grants.as_slice()))
+                .map(|(mapping, grants)| (mapping, grants))
                 .collect(),
             None => Vec::new(),
         }
@@ -471,7 +501,10 @@ impl<'s> Reach<'s> {
     /// The principal indices mapped into a cluster asked.
     fn mapped_in(&self, only: Option<&str>) -> Vec<usize> {
         (0..self.principals.len())
-            .filter(|&index| self.asked(only).any(|cluster| !cluster.mapped[index].is_empty()))
+            .filter(|&index| {
+                self.asked(only)
+                    .any(|cluster| !cluster.mapped[index].is_empty())
+            })
             .collect()
     }
 
@@ -488,9 +521,10 @@ impl<'s> Reach<'s> {
             if only.is_some_and(|wanted| wanted != cluster.name) {
                 continue;
             }
-            for index in 0..tree.len() {
-                for (mapping, grants) in self.node_mappings(which, &tree, index, start_index, &own) {
-                    let found = reached[index]
+            for (index, found) in reached.iter_mut().enumerate() {
+                for (mapping, grants) in self.node_mappings(which, &tree, index, start_index, &own)
+                {
+                    let found = found
                         .get_or_insert_with(|| self::reached(&self.analysis, start, &tree, index));
                     routes.push(Route {
                         cluster: cluster.name.to_string(),
@@ -498,7 +532,7 @@ impl<'s> Reach<'s> {
                         hops: found.hops.clone(),
                         mapping: mapping.clone(),
                         certainty: found.certainty,
-                        grants: grants.to_vec(),
+                        grants: Arc::clone(grants),
                     });
                 }
             }
@@ -580,7 +614,14 @@ impl<'s> Reach<'s> {
         for (which, allows) in allowing {
             let cluster = &self.clusters[*which];
             // (certainty, depth), node, mapping and grants, grant, rule.
-            type Best<'a> = ((Certainty, usize), usize, &'a Mapping, &'a [MarkedGrant], usize, &'a PolicyRule);
+            type Best<'a> = (
+                (Certainty, usize),
+                usize,
+                &'a Mapping,
+                &'a Arc<[MarkedGrant]>,
+                usize,
+                &'a PolicyRule,
+            );
             let mut best: Option<Best<'_>> = None;
             for (index, node) in tree.iter().enumerate() {
                 let principal = if index == 0 {
@@ -593,18 +634,22 @@ impl<'s> Reach<'s> {
                     continue;
                 }
                 let found = match principal {
-                    Some(principal) => cluster.mapped[principal].iter().find_map(|(mapping, grants)| {
-                        allows[*grants].map(|(grant, rule)| {
-                            (mapping, cluster.grants[*grants].as_slice(), grant, rule)
-                        })
-                    }),
+                    Some(principal) => {
+                        cluster.mapped[principal]
+                            .iter()
+                            .find_map(|(mapping, grants)| {
+                                allows[*grants].map(|(grant, rule)| {
+                                    (mapping, &cluster.grants[*grants], grant, rule)
+                                })
+                            })
+                    }
                     None if index == 0 => {
                         own.get(*which)
                             .into_iter()
                             .flatten()
                             .find_map(|(mapping, grants)| {
                                 chain::first_allowing(grants, request)
-                                    .map(|(grant, rule)| (mapping, grants.as_slice(), grant, rule))
+                                    .map(|(grant, rule)| (mapping, grants, grant, rule))
                             })
                     }
                     None => None,
@@ -622,7 +667,7 @@ impl<'s> Reach<'s> {
                         hops: found.hops,
                         mapping: mapping.clone(),
                         certainty: found.certainty,
-                        grants: grants.to_vec(),
+                        grants: Arc::clone(grants),
                     };
                     answers.push(chain::allowed(route, &grants[grant], rule));
                 }
@@ -659,11 +704,15 @@ impl<'s> ClusterReach<'s> {
             if let Some(key) = principal_key(&principal.arn) {
                 by_key.entry(key).or_default().push(index);
             }
-            by_account.entry(principal.account()).or_default().push(index);
+            by_account
+                .entry(principal.account())
+                .or_default()
+                .push(index);
         }
         let mut mapped: Vec<Vec<(Mapping, usize)>> = vec![Vec::new(); principals.len()];
         let mut memo: BTreeMap<GrantsKey, usize> = BTreeMap::new();
-        let mut grants: Vec<Vec<MarkedGrant>> = Vec::new();
+        let mut grants: Vec<Arc<[MarkedGrant]>> = Vec::new();
+        let indexed = rbac::ClusterGrants::new(cluster);
         for entry in chain::map_entries(cluster) {
             let arn = entry.arn();
             let mut named: Vec<usize> = by_arn.get(arn).into_iter().flatten().copied().collect();
@@ -685,9 +734,8 @@ impl<'s> ClusterReach<'s> {
                     mapping.unmanaged,
                 );
                 let found = *memo.entry(key).or_insert_with(|| {
-                    let granted =
-                        rbac::grants(cluster, &mapping.identity, &mapping.access_policies);
-                    grants.push(chain::marked(cluster, &mapping, granted));
+                    let granted = indexed.grants(&mapping.identity, &mapping.access_policies);
+                    grants.push(chain::marked(cluster, &mapping, granted).into());
                     grants.len() - 1
                 });
                 mapped[index].push((mapping, found));

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::chain::{self, Answer, Certainty, mark};
 use super::iam_eval::Principal;
-use super::reach::Reach;
 use super::rbac::{self, Grant, Identity, Request};
+use super::reach::Reach;
 use crate::model::{Cluster, State, SubjectKind};
 
 /// One principal that can (possibly) do it, in one cluster.
@@ -92,10 +92,9 @@ pub fn subjects(state: &State, request: &Request, only: Option<&str>) -> Vec<Sub
             unmanaged,
         };
         let mut named: BTreeMap<(&'static str, String), Subject> = BTreeMap::new();
-        let every_binding = rbac::bindings(cluster).chain(rbac::builtin_bindings(cluster));
-        for (namespace, binding_name, binding) in every_binding {
-            let grant = rbac::binding_grant(cluster, namespace, binding_name, binding);
-            let Some(allowed) = allowing(std::slice::from_ref(&grant)) else {
+        let indexed = rbac::ClusterGrants::new(cluster);
+        for ((_, _, binding), grant) in indexed.every_binding() {
+            let Some(allowed) = allowing(std::slice::from_ref(grant)) else {
                 continue;
             };
             for bound in &binding.subjects {
@@ -118,7 +117,7 @@ pub fn subjects(state: &State, request: &Request, only: Option<&str>) -> Vec<Sub
                     format!("system:serviceaccounts:{namespace}"),
                 ]),
             };
-            let grants = rbac::grants(cluster, &identity, &BTreeMap::new());
+            let grants = indexed.grants(&identity, &BTreeMap::new());
             if let Some(allowed) = allowing(&grants) {
                 found.insert(subject("service-account", identity.username, allowed));
             }

@@ -62,13 +62,13 @@ mod oracle {
                 continue;
             }
             // Every role asked, not the screened list of `Analysis::assumable`.
-        let assumable: Vec<(&str, crate::insight::iam_eval::Decision)> = state
-            .iam
-            .roles
-            .keys()
-            .map(|role| (role.as_str(), analysis.can_assume(&current.principal, role)))
-            .filter(|(_, decision)| decision.may_allow())
-            .collect();
+            let assumable: Vec<(&str, crate::insight::iam_eval::Decision)> = state
+                .iam
+                .roles
+                .keys()
+                .map(|role| (role.as_str(), analysis.can_assume(&current.principal, role)))
+                .filter(|(_, decision)| decision.may_allow())
+                .collect();
             for (role_name, decision) in assumable
                 .iter()
                 .filter(|(role_name, _)| candidates.contains(role_name))
@@ -108,8 +108,7 @@ mod oracle {
         }
         reached
     }
-    
-    
+
     /// Every route from `start` into the clusters of the state (or just `only`).
     pub fn routes(analysis: &Analysis<'_>, start: &Principal, only: Option<&str>) -> Vec<Route> {
         let state = analysis.state();
@@ -122,7 +121,7 @@ mod oracle {
             for found in &reached {
                 for mapping in chain::mappings(cluster, &found.principal) {
                     let grants = rbac::grants(cluster, &mapping.identity, &mapping.access_policies);
-                    let grants = chain::marked(cluster, &mapping, grants);
+                    let grants = chain::marked(cluster, &mapping, grants).into();
                     routes.push(Route {
                         cluster: name.clone(),
                         principal: found.principal.clone(),
@@ -136,8 +135,7 @@ mod oracle {
         }
         routes
     }
-    
-    
+
     /// Answers per cluster (only the one asked when `only` is set).
     pub fn can(
         analysis: &Analysis<'_>,
@@ -164,7 +162,8 @@ mod oracle {
                 let better = match &best {
                     None => true,
                     Some(current) => {
-                        let current_hops = current.route.as_ref().map_or(usize::MAX, |r| r.hops.len());
+                        let current_hops =
+                            current.route.as_ref().map_or(usize::MAX, |r| r.hops.len());
                         (certainty, route.hops.len()) < (current.certainty, current_hops)
                     }
                 };
@@ -190,8 +189,7 @@ mod oracle {
         }
         answers
     }
-    
-    
+
     /// `who-can` as it was: every principal asked on its own.
     pub fn who_can(state: &State, request: &Request, only: Option<&str>) -> Vec<who_can::Holder> {
         let analysis = Analysis::new(state);
@@ -231,7 +229,11 @@ fn document(statements: Vec<serde_json::Value>) -> PolicyDocument {
 
 /// The path of role or user `index`: every third is under `/team/`.
 fn path(index: usize) -> &'static str {
-    if index.is_multiple_of(3) { "/team/" } else { "/" }
+    if index.is_multiple_of(3) {
+        "/team/"
+    } else {
+        "/"
+    }
 }
 
 fn role_arn(index: usize, with_path: bool) -> String {
@@ -302,6 +304,9 @@ fn policy_statement(spec: PolicySpec, roles: usize) -> serde_json::Value {
 type EntrySpec = (u8, u8, bool, u8);
 /// A generated binding: (cluster-wide, role choice, subject kind, subject choice).
 type BindingSpec = (bool, u8, u8, u8);
+/// A generated cluster: (authentication mode, aws-auth entries, access entries (who, policy,
+/// group), bindings).
+type ClusterSpec = (u8, Vec<EntrySpec>, Vec<(u8, u8, u8)>, Vec<BindingSpec>);
 
 const GROUPS: [&str; 4] = ["system:masters", "team-a", "team-b", "viewers"];
 
@@ -310,7 +315,7 @@ struct Spec {
     roles: Vec<(Vec<TrustSpec>, Vec<PolicySpec>, bool)>,
     users: Vec<(Vec<PolicySpec>, u8, bool)>,
     groups: Vec<Vec<PolicySpec>>,
-    clusters: Vec<(u8, Vec<EntrySpec>, Vec<(u8, u8, u8)>, Vec<BindingSpec>)>,
+    clusters: Vec<ClusterSpec>,
     /// A ladder: role `i` may assume role `i + 1` for `i` below it (some hops only under a
     /// condition), and the first cluster maps the top role: chains of every length.
     ladder: (usize, u8),
@@ -382,8 +387,13 @@ fn build(spec: &Spec) -> State {
     for (index, statements) in spec.groups.iter().enumerate() {
         let mut group = Group::default();
         if !statements.is_empty() {
-            let statements = statements.iter().map(|s| policy_statement(*s, roles)).collect();
-            group.inline_policies.insert("p".to_string(), document(statements));
+            let statements = statements
+                .iter()
+                .map(|s| policy_statement(*s, roles))
+                .collect();
+            group
+                .inline_policies
+                .insert("p".to_string(), document(statements));
         }
         if index == 1 {
             group
@@ -394,15 +404,21 @@ fn build(spec: &Spec) -> State {
     }
     let (ladder, doubts) = (spec.ladder.0.min(roles - 1), spec.ladder.1);
     for (index, (trust, policy, managed)) in spec.roles.iter().enumerate() {
-        let mut trust: Vec<serde_json::Value> =
-            trust.iter().map(|s| trust_statement(*s, roles, users)).collect();
+        let mut trust: Vec<serde_json::Value> = trust
+            .iter()
+            .map(|s| trust_statement(*s, roles, users))
+            .collect();
         let mut policy: Vec<serde_json::Value> =
             policy.iter().map(|s| policy_statement(*s, roles)).collect();
         if index < ladder {
             policy.push(json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn(index + 1, true)}));
         }
         if index > 0 && index <= ladder {
-            trust.push(trust_statement((true, 0, doubts & (1 << index) != 0, 0), roles, users));
+            trust.push(trust_statement(
+                (true, 0, doubts & (1 << index) != 0, 0),
+                roles,
+                users,
+            ));
         }
         let mut inline = BTreeMap::new();
         if !policy.is_empty() {
@@ -431,7 +447,8 @@ fn build(spec: &Spec) -> State {
         };
         if !policy.is_empty() {
             let statements = policy.iter().map(|s| policy_statement(*s, roles)).collect();
-            user.inline_policies.insert("p".to_string(), document(statements));
+            user.inline_policies
+                .insert("p".to_string(), document(statements));
         }
         if !spec.groups.is_empty() {
             user.groups
@@ -521,7 +538,9 @@ fn build(spec: &Spec) -> State {
             let policy_arn = |name: &str| format!("arn:aws:eks::aws:cluster-access-policy/{name}");
             match policy % 3 {
                 0 => {
-                    entry.policies.insert(policy_arn("AmazonEKSViewPolicy"), AccessScope::Cluster);
+                    entry
+                        .policies
+                        .insert(policy_arn("AmazonEKSViewPolicy"), AccessScope::Cluster);
                 }
                 1 => {
                     entry.policies.insert(
@@ -574,7 +593,9 @@ fn build(spec: &Spec) -> State {
                     .cluster_role_bindings
                     .insert(format!("b{position}"), binding);
             } else {
-                cluster.role_bindings.insert(format!("a/b{position}"), binding);
+                cluster
+                    .role_bindings
+                    .insert(format!("a/b{position}"), binding);
             }
         }
         state.clusters.insert(format!("c{index}"), cluster);
@@ -622,7 +643,11 @@ fn check(state: &State) {
         }
         for only in &onlies {
             let routes: Vec<Route> = reach.routes(&principal, *only);
-            assert_eq!(routes, oracle::routes(&analysis, &principal, *only), "routes of {label}");
+            assert_eq!(
+                routes,
+                oracle::routes(&analysis, &principal, *only),
+                "routes of {label}"
+            );
             assert_eq!(
                 chain::routes(&analysis, &principal, *only),
                 routes,
@@ -631,7 +656,11 @@ fn check(state: &State) {
             for request in requests() {
                 let answers: Vec<Answer> = reach.can(&principal, &request, *only);
                 let expected = oracle::can(&analysis, &principal, &request, *only);
-                assert_eq!(as_json(&answers), as_json(&expected), "can {label} {request:?}");
+                assert_eq!(
+                    as_json(&answers),
+                    as_json(&expected),
+                    "can {label} {request:?}"
+                );
                 assert_eq!(
                     as_json(&chain::can(&analysis, &principal, &request, *only)),
                     as_json(&expected),
@@ -680,5 +709,8 @@ fn generated_states_have_long_and_doubtful_chains() {
             }
         }
     }
-    assert!(long > 0 && doubtful > 0 && answered > 50, "{long} {doubtful} {answered}");
+    assert!(
+        long > 0 && doubtful > 0 && answered > 50,
+        "{long} {doubtful} {answered}"
+    );
 }
