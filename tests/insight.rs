@@ -448,6 +448,79 @@ clusters:
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// With `--live`, what the built-in table of resource types cannot vouch for is checked
+    /// against the cluster's own API discovery: the custom resource the API server serves is
+    /// accepted by its short name (resolved to its group), where the same question offline is
+    /// a warning and exit 1; a group the cluster does not serve is a warning live too. A
+    /// question the table knows reads no discovery (the other `--live` test counts requests).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn live_questions_are_checked_against_the_cluster_discovery() {
+        if KubeTarget::from_env().skip_if_external("insight --live: serves a custom resource")
+            || AwsTarget::from_env().skip_if_external("insight --live: needs moto's EKS")
+        {
+            return;
+        }
+        let server = std::sync::Arc::new(KubeServer::start().await);
+        seed(&server);
+        let kubeconfig = server.kubeconfig_path().to_path_buf();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let moto = Moto::with_eks_cluster(ACCOUNT, "demo", "us-east-1");
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(dir.path().join("access.yaml"), access_yaml()).expect("access.yaml");
+            let run = |args: &[&str]| {
+                let mut command = binary::command(&moto.endpoint(), &kubeconfig);
+                command.current_dir(dir.path());
+                let output = binary::run(command, args);
+                (binary::transcript(args, &output), output)
+            };
+
+            let args = ["who-can", "get", "ct", "-n", "ci", "--live"];
+            server.clear_requests();
+            let (text, live) = run(&args);
+            assert_eq!(live.status.code(), Some(0), "{}", shown(&live));
+            let requests: Vec<String> = server
+                .requests()
+                .iter()
+                .map(|request| format!("{} {}", request.method, request.path))
+                .collect();
+            for discovery in ["GET /api", "GET /apis", "GET /apis/stable.example.com/v1"] {
+                assert!(
+                    requests.iter().any(|r| r == discovery),
+                    "{discovery}: {requests:?}"
+                );
+            }
+            assert!(
+                String::from_utf8_lossy(&live.stderr)
+                    .contains("`ct` is `crontabs.stable.example.com`"),
+                "{text}"
+            );
+            insta::assert_snapshot!("who-can-live-custom-resource", text);
+
+            let args = ["who-can", "get", "ct", "-n", "ci"];
+            let (text, offline) = run(&args);
+            assert_eq!(offline.status.code(), Some(1), "{}", shown(&offline));
+            assert!(
+                String::from_utf8_lossy(&offline.stderr).contains("warning: "),
+                "{text}"
+            );
+            insta::assert_snapshot!("who-can-offline-custom-resource", text);
+
+            let args = ["who-can", "get", "crontabs.stable.example.org", "--live"];
+            let (text, elsewhere) = run(&args);
+            assert_eq!(elsewhere.status.code(), Some(1), "{}", shown(&elsewhere));
+            assert!(
+                String::from_utf8_lossy(&elsewhere.stderr)
+                    .contains("the cluster serves no API group `stable.example.org`"),
+                "{text}"
+            );
+            insta::assert_snapshot!("who-can-live-unserved-group", text);
+        })
+        .await;
+        if let Err(error) = outcome {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+
     /// `who-can --live` names the hand-made binding's subject, `system:masters` through the
     /// bootstrap binding and the console-made user through aws-auth, each marked unmanaged,
     /// and the service account of `ci` for a request in `ci`; without `--live` only what

@@ -28,6 +28,7 @@ pub fn run(args: &CanIArgs, printer: &Printer) -> Result<i32, CliError> {
     let query = args.query.read(printer)?;
     let principal = resolve(&query.state, &args.principal)?;
     let request = &query.request;
+    // One principal: its own search is cheaper than an index of every principal.
     let analysis = crate::insight::iam_eval::Analysis::new(&query.state);
     let answers = chain::can(
         &analysis,

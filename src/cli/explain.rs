@@ -8,7 +8,9 @@ use clap::{Args, ValueEnum};
 
 use super::common::{AwsArgs, read_live_scoped};
 use super::{CliError, EXIT_OK, FileArg, Printer};
+use crate::insight::rbac::KnownResources;
 use crate::insight::{chain, explain};
+use crate::live::Connections;
 use crate::model::{ReadScope, State};
 
 /// The state to analyse: the desired state of access.yaml, a live snapshot, or the whole live
@@ -36,6 +38,18 @@ pub struct StateArgs {
 impl StateArgs {
     /// The state, and what it is called in messages.
     pub fn load(&self, printer: &Printer) -> Result<State, CliError> {
+        Ok(self.load_discovering(printer, false)?.0)
+    }
+
+    /// [`Self::load`]; with `--live` and `discover`, also the resource types the clusters
+    /// serve (their API discovery, merged; `None` when none could be read, each failure a
+    /// warning).
+    pub fn load_discovering(
+        &self,
+        printer: &Printer,
+        discover: bool,
+    ) -> Result<(State, Option<KnownResources>), CliError> {
+        let mut known = None;
         let shown = crate::spec::input::shown(&self.file.file);
         let state = match &self.live_state {
             Some(path) => {
@@ -59,8 +73,13 @@ impl StateArgs {
                     "analysing the live estate of the clusters of `{}`",
                     shown.display()
                 ));
+                let runtime = super::runtime()?;
                 let read = read_live_scoped(&desired, &self.aws, ReadScope::Everything, printer);
-                super::runtime()?.block_on(read)?.0
+                let (state, connections) = runtime.block_on(read)?;
+                if discover {
+                    known = runtime.block_on(discovered(&connections, printer));
+                }
+                state
             }
             None => {
                 printer.verbose(&format!(
@@ -71,7 +90,7 @@ impl StateArgs {
             }
         };
         self.check_cluster(&state)?;
-        Ok(state)
+        Ok((state, known))
     }
 
     /// Refuses a `--cluster` the state does not have.
@@ -92,6 +111,25 @@ impl StateArgs {
         }
         Ok(())
     }
+}
+
+/// The resource types the connected clusters serve, by their API discovery (merged in name
+/// order); a cluster whose discovery cannot be read is a warning.
+async fn discovered(connections: &Connections, printer: &Printer) -> Option<KnownResources> {
+    let mut known: Option<KnownResources> = None;
+    for (name, client) in &connections.clusters {
+        match crate::kube::discovery::known_resources(client).await {
+            Ok(found) => match &mut known {
+                Some(known) => known.extend(found),
+                None => known = Some(found),
+            },
+            Err(error) => printer.info(&format!(
+                "warning: cluster `{name}`: cannot read its API discovery ({error}): the request is checked against the resource types of Kubernetes {}",
+                crate::insight::rbac::DEFAULT_KUBERNETES_VERSION
+            )),
+        }
+    }
+    known
 }
 
 /// Output of `explain`, `who-can` and `can-i`.

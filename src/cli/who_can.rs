@@ -39,12 +39,7 @@ impl RequestArgs {
     /// command after its answer, if there is one: an answer to a request Kubernetes does not
     /// know counts only wildcard grants, so a `no` or an empty list is not to be trusted.
     pub fn check(&self, printer: &Printer, known: &rbac::KnownResources) -> Option<CliError> {
-        let checked = rbac::check_request(
-            known,
-            &self.verb,
-            &self.resource,
-            self.subresource.as_deref(),
-        );
+        let checked = self.checked(known);
         for warning in &checked.warnings {
             printer.info(&format!("warning: {warning}"));
         }
@@ -58,6 +53,16 @@ impl RequestArgs {
             ))
             .with_hint("check the spelling (`kubectl api-resources` lists a cluster's resource types); name a custom resource with its group: `TYPE.GROUP`")
         })
+    }
+
+    /// What `known` says of the request, printing nothing.
+    fn checked(&self, known: &rbac::KnownResources) -> rbac::Checked {
+        rbac::check_request(
+            known,
+            &self.verb,
+            &self.resource,
+            self.subresource.as_deref(),
+        )
     }
 
     /// The request as typed: `get pods`, `get pods --subresource log`.
@@ -101,13 +106,26 @@ pub struct Query {
 
 impl QueryArgs {
     /// Warns about what Kubernetes does not know in the request, loads the state, parses the
-    /// request.
+    /// request. Offline the request is checked against the table of the Kubernetes version
+    /// accessctl models; with `--live`, what that table cannot vouch for (a name it does not
+    /// know, a type of a group it does not hold) is checked against the clusters' own API
+    /// discovery, which is read only then.
     pub fn read(&self, printer: &Printer) -> Result<Query, CliError> {
-        // The table of the Kubernetes version accessctl models; a live read passes the
-        // cluster's own discovery (`kube::discovery::known_resources`) to the same check.
-        let known = rbac::KnownResources::builtin();
+        let builtin = rbac::KnownResources::builtin();
+        if !self.state.live {
+            let unknown = self.request.check(printer, builtin);
+            let state = self.state.load(printer)?;
+            return Ok(Query {
+                unknown,
+                state,
+                request: self.request.request(builtin),
+            });
+        }
+        let offline = self.request.checked(builtin);
+        let discover = !offline.warnings.is_empty() || offline.custom_group;
+        let (state, discovered) = self.state.load_discovering(printer, discover)?;
+        let known = discovered.as_ref().unwrap_or(builtin);
         let unknown = self.request.check(printer, known);
-        let state = self.state.load(printer)?;
         Ok(Query {
             unknown,
             state,

@@ -3,15 +3,17 @@
 //! that map each of those identities, the Kubernetes username and groups they become, and the
 //! RBAC grants that reach them. No I/O.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::iam_eval::{self, Analysis, Decision, Principal, PrincipalKind};
 use super::rbac::{self, Grant, Identity, Request};
+use super::reach;
 use crate::model::policy::matching::same_principal;
 use crate::model::{
-    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Cluster, IamArn, MapKind, State,
+    AccessEntry, AccessScope, AwsAuth, AwsAuthEntry, Cluster, IamArn, MapKind, PolicyRule, State,
     arn as model_arn, parse_arn,
 };
 
@@ -84,20 +86,13 @@ pub fn reachable_at_least(
     floor: Certainty,
 ) -> Vec<Reached> {
     let state = analysis.state();
-    let mut reached: Vec<Reached> = vec![Reached {
-        principal: start.clone(),
-        hops: Vec::new(),
-        certainty: Certainty::Yes,
-    }];
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    seen.insert(start.arn.clone(), 0);
     // Only a role whose trust has an unconditional `Allow` can be surely assumed: when only
     // sure hops count, the others are not asked about at all.
-    let candidates: BTreeSet<&str> = state
+    let candidates: Vec<bool> = state
         .iam
         .roles
-        .iter()
-        .filter(|(_, role)| {
+        .values()
+        .map(|role| {
             floor > Certainty::Yes
                 || role.trust.statements().iter().any(|statement| {
                     statement.effect() == crate::model::policy::Effect::Allow
@@ -105,56 +100,35 @@ pub fn reachable_at_least(
                         && statement.matches_action("sts:AssumeRole")
                 })
         })
-        .map(|(name, _)| name.as_str())
         .collect();
-    let mut queue = VecDeque::from([0_usize]);
-    while let Some(index) = queue.pop_front() {
-        let current = reached[index].clone();
-        if current.hops.len() >= MAX_HOPS {
-            continue;
-        }
-        let assumable = analysis.assumable(&current.principal);
-        for (role_name, decision) in assumable
-            .iter()
-            .filter(|(role_name, _)| candidates.contains(role_name))
-        {
-            let Some(role) = Principal::role(state, role_name) else {
+    let mut edges = |index: usize, node: &reach::Node, out: &mut Vec<(usize, Certainty)>| {
+        let from = match node.role.filter(|_| index != 0) {
+            Some(role) => analysis
+                .role_name(role)
+                .and_then(|name| Principal::role(state, name)),
+            None => Some(start.clone()),
+        };
+        let Some(from) = from else { return };
+        for (role_name, decision) in analysis.assumable(&from).iter() {
+            let Some(role) = analysis.role_position(role_name) else {
                 continue;
             };
             let certainty = Certainty::of(decision);
-            if certainty == Certainty::No || certainty > floor {
-                continue;
+            if candidates.get(role).copied().unwrap_or(false) && certainty <= floor {
+                out.push((role, certainty));
             }
-            let total = current.certainty.and(certainty);
-            if let Some(&known) = seen.get(&role.arn) {
-                // Breadth first: a later find is never shorter; take it only when surer.
-                let existing = &mut reached[known];
-                if known != 0
-                    && total < existing.certainty
-                    && existing.hops.len() == current.hops.len() + 1
-                {
-                    let mut hops = current.hops.clone();
-                    hops.push(hop(&current.principal, &role, certainty, decision));
-                    existing.hops = hops;
-                    existing.certainty = total;
-                }
-                continue;
-            }
-            let mut hops = current.hops.clone();
-            hops.push(hop(&current.principal, &role, certainty, decision));
-            seen.insert(role.arn.clone(), reached.len());
-            queue.push_back(reached.len());
-            reached.push(Reached {
-                principal: role,
-                hops,
-                certainty: total,
-            });
         }
-    }
-    reached
+    };
+    let tree = reach::search(analysis, start, &mut edges);
+    reach::materialize(analysis, start, &tree)
 }
 
-fn hop(from: &Principal, role: &Principal, certainty: Certainty, decision: &Decision) -> Hop {
+pub(crate) fn hop(
+    from: &Principal,
+    role: &Principal,
+    certainty: Certainty,
+    decision: &Decision,
+) -> Hop {
     Hop {
         from: from.label(),
         role: role.name.clone(),
@@ -198,31 +172,75 @@ pub struct Mapping {
 /// The mappings of a cluster that authenticate `principal`, as the cluster's authentication
 /// mode allows.
 pub fn mappings(cluster: &Cluster, principal: &Principal) -> Vec<Mapping> {
-    let is_role = principal.kind == PrincipalKind::Role
-        || matches!(IamArn::parse(&principal.arn), Some(IamArn::Role { .. }));
-    let aws_auth = aws_auth_entries(cluster).filter(|(entry, _)| match entry.kind {
-        // mapRoles ARNs carry no path: match by account and name.
-        MapKind::MapRoles => is_role && same_principal(&entry.arn, &principal.arn),
-        MapKind::MapUsers => {
-            !is_role && (entry.arn == principal.arn || same_principal(&entry.arn, &principal.arn))
-        }
-        MapKind::MapAccounts => entry.arn == principal.account(),
-    });
-    let entries = access_entries(cluster)
-        .filter(|(arn, _)| *arn == &principal.arn || same_principal(arn, &principal.arn));
-    aws_auth
-        .map(|(entry, managed)| aws_auth_mapping(entry, managed, &principal.arn))
-        .chain(entries.map(|(arn, entry)| access_entry_mapping(arn, entry, &principal.arn)))
+    map_entries(cluster)
+        .filter(|entry| entry.maps(principal))
+        .map(|entry| entry.mapping(&principal.arn))
         .collect()
 }
 
 /// Every mapping of a cluster, as its authentication mode allows, each with the identity it
 /// gives the ARN (or account) it names: the way back from a Kubernetes subject to IAM.
 pub fn cluster_mappings(cluster: &Cluster) -> Vec<Mapping> {
-    aws_auth_entries(cluster)
-        .map(|(entry, managed)| aws_auth_mapping(entry, managed, &entry.arn))
-        .chain(access_entries(cluster).map(|(arn, entry)| access_entry_mapping(arn, entry, arn)))
+    map_entries(cluster)
+        .map(|entry| entry.mapping(entry.arn()))
         .collect()
+}
+
+/// One entry of a cluster that maps IAM identities: an aws-auth entry (and whether accessctl
+/// manages it) or an access entry (by ARN).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum MapEntry<'c> {
+    AwsAuth(&'c AwsAuthEntry, bool),
+    Access(&'c str, &'c AccessEntry),
+}
+
+/// The entries a cluster reads, as its authentication mode allows: aws-auth's in order, then
+/// the access entries.
+pub(crate) fn map_entries(cluster: &Cluster) -> impl Iterator<Item = MapEntry<'_>> {
+    aws_auth_entries(cluster)
+        .map(|(entry, managed)| MapEntry::AwsAuth(entry, managed))
+        .chain(access_entries(cluster).map(|(arn, entry)| MapEntry::Access(arn, entry)))
+}
+
+impl MapEntry<'_> {
+    /// The ARN (or account, for `mapAccounts`) the entry names.
+    pub(crate) fn arn(&self) -> &str {
+        match self {
+            MapEntry::AwsAuth(entry, _) => &entry.arn,
+            MapEntry::Access(arn, _) => arn,
+        }
+    }
+
+    /// Does the entry authenticate `principal`?
+    pub(crate) fn maps(&self, principal: &Principal) -> bool {
+        match self {
+            MapEntry::AwsAuth(entry, _) => {
+                let is_role = principal.kind == PrincipalKind::Role
+                    || matches!(IamArn::parse(&principal.arn), Some(IamArn::Role { .. }));
+                match entry.kind {
+                    // mapRoles ARNs carry no path: match by account and name.
+                    MapKind::MapRoles => is_role && same_principal(&entry.arn, &principal.arn),
+                    MapKind::MapUsers => {
+                        !is_role
+                            && (entry.arn == principal.arn
+                                || same_principal(&entry.arn, &principal.arn))
+                    }
+                    MapKind::MapAccounts => entry.arn == principal.account(),
+                }
+            }
+            MapEntry::Access(arn, _) => {
+                *arn == principal.arn || same_principal(arn, &principal.arn)
+            }
+        }
+    }
+
+    /// What the entry makes of `principal_arn`.
+    pub(crate) fn mapping(&self, principal_arn: &str) -> Mapping {
+        match self {
+            MapEntry::AwsAuth(entry, managed) => aws_auth_mapping(entry, *managed, principal_arn),
+            MapEntry::Access(arn, entry) => access_entry_mapping(arn, entry, principal_arn),
+        }
+    }
 }
 
 /// The aws-auth entries the cluster reads (none when it authenticates with access entries only),
@@ -295,7 +313,8 @@ pub struct Route {
     pub mapping: Mapping,
     /// Of the IAM part of the chain.
     pub certainty: Certainty,
-    pub grants: Vec<MarkedGrant>,
+    /// Shared by every route through the same mapping (who-can answers thousands of them).
+    pub grants: Arc<[MarkedGrant]>,
 }
 
 /// A grant, and whether the object behind it is accessctl's.
@@ -347,7 +366,7 @@ pub fn routes(analysis: &Analysis<'_>, start: &Principal, only: Option<&str>) ->
         for found in &reached {
             for mapping in mappings(cluster, &found.principal) {
                 let grants = rbac::grants(cluster, &mapping.identity, &mapping.access_policies);
-                let grants = marked(cluster, &mapping, grants);
+                let grants = marked(cluster, &mapping, grants).into();
                 routes.push(Route {
                     cluster: name.clone(),
                     principal: found.principal.clone(),
@@ -394,43 +413,63 @@ pub fn can(
         if only.is_some_and(|wanted| wanted != name) {
             continue;
         }
-        let mut best: Option<Answer> = None;
+        let mut best: Option<(&Route, &MarkedGrant, &PolicyRule)> = None;
         for route in routes.iter().filter(|route| &route.cluster == name) {
-            let Some((marked, rule)) = route.grants.iter().find_map(|marked| {
-                rbac::allowing(std::slice::from_ref(&marked.grant), request)
-                    .map(|(_, rule)| (marked, rule))
-            }) else {
+            let Some((grant, rule)) = first_allowing(&route.grants, request) else {
                 continue;
             };
-            let certainty = route.certainty;
-            let better = match &best {
-                None => true,
-                Some(current) => {
-                    let current_hops = current.route.as_ref().map_or(usize::MAX, |r| r.hops.len());
-                    (certainty, route.hops.len()) < (current.certainty, current_hops)
-                }
-            };
-            if better {
-                best = Some(Answer {
-                    cluster: name.clone(),
-                    certainty,
-                    grant: Some(marked.grant.source.clone()),
-                    grant_unmanaged: marked.unmanaged,
-                    rule: Some(rbac::describe_rule(rule)),
-                    route: Some(route.clone()),
-                });
+            let marked = &route.grants[grant];
+            let current = best.map(|(current, _, _)| (current.certainty, current.hops.len()));
+            if better((route.certainty, route.hops.len()), current) {
+                best = Some((route, marked, rule));
             }
         }
-        answers.push(best.unwrap_or(Answer {
-            cluster: name.clone(),
-            certainty: Certainty::No,
-            route: None,
-            grant: None,
-            grant_unmanaged: false,
-            rule: None,
-        }));
+        answers.push(match best {
+            Some((route, marked, rule)) => allowed(route.clone(), marked, rule),
+            None => no_answer(name),
+        });
     }
     answers
+}
+
+/// Is a route of this (certainty, hops) a better answer than the best so far? Surer first,
+/// then shorter; on a tie the first found stays.
+pub(crate) fn better(candidate: (Certainty, usize), current: Option<(Certainty, usize)>) -> bool {
+    current.is_none_or(|current| candidate < current)
+}
+
+/// The first grant (by index) and its first rule that allow the request.
+pub(crate) fn first_allowing<'g>(
+    grants: &'g [MarkedGrant],
+    request: &Request,
+) -> Option<(usize, &'g PolicyRule)> {
+    grants.iter().enumerate().find_map(|(index, marked)| {
+        rbac::allowing(std::slice::from_ref(&marked.grant), request).map(|(_, rule)| (index, rule))
+    })
+}
+
+/// The answer of a route that allows the request by `marked`'s `rule`.
+pub(crate) fn allowed(route: Route, marked: &MarkedGrant, rule: &PolicyRule) -> Answer {
+    Answer {
+        cluster: route.cluster.clone(),
+        certainty: route.certainty,
+        grant: Some(marked.grant.source.clone()),
+        grant_unmanaged: marked.unmanaged,
+        rule: Some(rbac::describe_rule(rule)),
+        route: Some(route),
+    }
+}
+
+/// The answer where no route allows the request.
+pub(crate) fn no_answer(cluster: &str) -> Answer {
+    Answer {
+        cluster: cluster.to_string(),
+        certainty: Certainty::No,
+        route: None,
+        grant: None,
+        grant_unmanaged: false,
+        rule: None,
+    }
 }
 
 /// Resolves `--principal`/`--as`: a user or role name of the state (`user/NAME`, `role/NAME`

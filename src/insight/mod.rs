@@ -11,4 +11,5 @@ pub mod explain;
 pub mod iam_eval;
 pub mod lint;
 pub mod rbac;
+pub mod reach;
 pub mod who_can;

@@ -8,8 +8,9 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::chain::{self, Answer, Certainty, mark};
-use super::iam_eval::{Analysis, Principal};
+use super::iam_eval::Principal;
 use super::rbac::{self, Grant, Identity, Request};
+use super::reach::Reach;
 use crate::model::{Cluster, State, SubjectKind};
 
 /// One principal that can (possibly) do it, in one cluster.
@@ -23,17 +24,17 @@ pub struct Holder {
 /// Everyone who can (possibly) make the request: sure answers first, then by cluster and
 /// principal.
 pub fn who_can(state: &State, request: &Request, only: Option<&str>) -> Vec<Holder> {
-    let analysis = Analysis::new(state);
-    let mut holders: Vec<Holder> = chain::all_principals(state)
+    who_can_in(&Reach::new(state), request, only)
+}
+
+/// [`who_can`] over an index of the state.
+pub fn who_can_in(reach: &Reach<'_>, request: &Request, only: Option<&str>) -> Vec<Holder> {
+    let mut holders: Vec<Holder> = reach
+        .who_can(request, only)
         .into_iter()
-        .flat_map(|principal| {
-            chain::can(&analysis, &principal, request, only)
-                .into_iter()
-                .filter(|answer| answer.certainty != Certainty::No)
-                .map(move |answer| Holder {
-                    principal: principal.clone(),
-                    answer,
-                })
+        .map(|(index, answer)| Holder {
+            principal: reach.principals()[index].clone(),
+            answer,
         })
         .collect();
     holders.sort_by(|a, b| {
@@ -91,10 +92,9 @@ pub fn subjects(state: &State, request: &Request, only: Option<&str>) -> Vec<Sub
             unmanaged,
         };
         let mut named: BTreeMap<(&'static str, String), Subject> = BTreeMap::new();
-        let every_binding = rbac::bindings(cluster).chain(rbac::builtin_bindings(cluster));
-        for (namespace, binding_name, binding) in every_binding {
-            let grant = rbac::binding_grant(cluster, namespace, binding_name, binding);
-            let Some(allowed) = allowing(std::slice::from_ref(&grant)) else {
+        let indexed = rbac::ClusterGrants::new(cluster);
+        for ((_, _, binding), grant) in indexed.every_binding() {
+            let Some(allowed) = allowing(std::slice::from_ref(grant)) else {
                 continue;
             };
             for bound in &binding.subjects {
@@ -117,7 +117,7 @@ pub fn subjects(state: &State, request: &Request, only: Option<&str>) -> Vec<Sub
                     format!("system:serviceaccounts:{namespace}"),
                 ]),
             };
-            let grants = rbac::grants(cluster, &identity, &BTreeMap::new());
+            let grants = indexed.grants(&identity, &BTreeMap::new());
             if let Some(allowed) = allowing(&grants) {
                 found.insert(subject("service-account", identity.username, allowed));
             }

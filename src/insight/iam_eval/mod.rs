@@ -16,7 +16,7 @@
 mod attached;
 pub mod managed;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
@@ -63,7 +63,7 @@ impl Decision {
 }
 
 /// A principal the evaluator knows about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PrincipalKind {
     User,
@@ -186,6 +186,9 @@ pub struct Resolved<'s> {
     pub boundary: Option<Attached<'s>>,
 }
 
+/// The action of assuming a role.
+const ASSUME_ROLE: &str = "sts:AssumeRole";
+
 /// The roles one principal may (possibly) assume, by name in the state's order, each with the
 /// decision.
 pub type Assumable<'s> = Arc<Vec<(&'s str, Decision)>>;
@@ -198,6 +201,46 @@ struct RoleFacts<'s> {
     names_principals: bool,
 }
 
+/// A set of roles of the state, by their index in its order (the order of `state.iam.roles`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoleSet {
+    words: Vec<u64>,
+}
+
+impl RoleSet {
+    fn empty(roles: usize) -> Self {
+        RoleSet {
+            words: vec![0; roles.div_ceil(64)],
+        }
+    }
+
+    fn full(roles: usize) -> Self {
+        let mut set = Self::empty(roles);
+        for index in 0..roles {
+            set.insert(index);
+        }
+        set
+    }
+
+    fn insert(&mut self, index: usize) {
+        if let Some(word) = self.words.get_mut(index / 64) {
+            *word |= 1 << (index % 64);
+        }
+    }
+
+    fn union_with(&mut self, other: &RoleSet) {
+        for (word, theirs) in self.words.iter_mut().zip(&other.words) {
+            *word |= theirs;
+        }
+    }
+
+    pub fn contains(&self, index: usize) -> bool {
+        self.words
+            .get(index / 64)
+            .is_some_and(|word| word & (1 << (index % 64)) != 0)
+    }
+}
+
 /// One analysis of a state: the policies of every user and role resolved once, then any
 /// number of questions. The roles each principal may assume are worked out once per
 /// principal, on first use, and kept for every later question of the analysis.
@@ -206,6 +249,14 @@ pub struct Analysis<'s> {
     account: String,
     identity: BTreeMap<(PrincipalKind, &'s str), Resolved<'s>>,
     roles: Vec<RoleFacts<'s>>,
+    /// The roles whose trust names some principal by ARN.
+    naming: RoleSet,
+    /// Role index by ARN.
+    role_by_arn: HashMap<String, usize>,
+    /// Role index by name.
+    role_by_name: HashMap<&'s str, usize>,
+    /// The roles each policy document may allow `sts:AssumeRole` on, by the document's address.
+    document_roles: Mutex<HashMap<usize, Arc<RoleSet>>>,
     assumable: Mutex<BTreeMap<(PrincipalKind, String, String), Assumable<'s>>>,
 }
 
@@ -236,14 +287,117 @@ impl<'s> Analysis<'s> {
                         })
                 }),
             })
+            .collect::<Vec<RoleFacts<'s>>>();
+        let mut naming = RoleSet::empty(roles.len());
+        for (index, role) in roles.iter().enumerate() {
+            if role.names_principals {
+                naming.insert(index);
+            }
+        }
+        let role_by_arn = roles
+            .iter()
+            .enumerate()
+            .map(|(index, role)| (role.arn.clone(), index))
+            .collect();
+        let role_by_name = roles
+            .iter()
+            .enumerate()
+            .map(|(index, role)| (role.name, index))
             .collect();
         Analysis {
             state,
             account,
             identity,
             roles,
+            naming,
+            role_by_arn,
+            role_by_name,
+            document_roles: Mutex::new(HashMap::new()),
             assumable: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// How many roles the state holds (role indices are below it, in the state's order).
+    pub fn role_count(&self) -> usize {
+        self.roles.len()
+    }
+
+    /// The name of role `index`.
+    pub fn role_name(&self, index: usize) -> Option<&'s str> {
+        self.roles.get(index).map(|role| role.name)
+    }
+
+    /// The index of the role of the state with this name.
+    pub fn role_position(&self, name: &str) -> Option<usize> {
+        self.role_by_name.get(name).copied()
+    }
+
+    /// The index of the role of the state with this ARN.
+    pub fn role_index(&self, arn: &str) -> Option<usize> {
+        self.role_by_arn.get(arn).copied()
+    }
+
+    /// The roles whose assumption by `principal` can be other than no, as
+    /// [`Self::assumable`] screens them: the trust names principals by ARN, or the principal's
+    /// own policies may allow `sts:AssumeRole` on the role (the boundary aside: it only takes
+    /// away). Every other role's [`Self::can_assume`] is a deny.
+    pub fn assume_candidates(&self, principal: &Principal) -> RoleSet {
+        let external;
+        let resolved = match self.resolved(principal) {
+            Some(resolved) if principal.kind != PrincipalKind::External => resolved,
+            _ => {
+                external = self.policies(principal);
+                &external
+            }
+        };
+        let mut set = self.naming.clone();
+        for attached in &resolved.attached {
+            match &attached.source {
+                PolicySource::Unknown => return RoleSet::full(self.roles.len()),
+                PolicySource::Managed(policy) => {
+                    if policy
+                        .actions
+                        .iter()
+                        .any(|pattern| action_matches(pattern, ASSUME_ROLE))
+                    {
+                        return RoleSet::full(self.roles.len());
+                    }
+                }
+                PolicySource::Document(document) => set.union_with(&self.document_roles(document)),
+            }
+        }
+        set
+    }
+
+    /// The roles a policy document may allow `sts:AssumeRole` on (an `Allow` statement of the
+    /// action and the role's ARN), worked out once per document.
+    fn document_roles(&self, document: &model::PolicyDocument) -> Arc<RoleSet> {
+        let key = std::ptr::from_ref(document) as usize;
+        if let Some(found) = self
+            .document_roles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(found);
+        }
+        let mut set = RoleSet::empty(self.roles.len());
+        for statement in document.statements() {
+            if statement.effect() != Effect::Allow || !statement.matches_action(ASSUME_ROLE) {
+                continue;
+            }
+            for (index, role) in self.roles.iter().enumerate() {
+                if statement.matches_resource(&role.arn) {
+                    set.insert(index);
+                }
+            }
+        }
+        let set = Arc::new(set);
+        self.document_roles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, Arc::clone(&set));
+        set
     }
 
     /// Every role of the state `principal` may (possibly) assume, with [`Self::can_assume`]'s
@@ -265,14 +419,13 @@ impl<'s> Analysis<'s> {
         {
             return Arc::clone(found);
         }
-        let resolved = self.policies(principal);
+        let candidates = self.assume_candidates(principal);
         let found: Vec<(&'s str, Decision)> = self
             .roles
             .iter()
-            .filter(|role| {
-                role.names_principals || may_allow_action(&resolved, "sts:AssumeRole", &role.arn)
-            })
-            .filter_map(|role| {
+            .enumerate()
+            .filter(|(index, _)| candidates.contains(*index))
+            .filter_map(|(_, role)| {
                 let decision = self.can_assume(principal, role.name);
                 (!matches!(decision, Decision::Denied { .. } | Decision::ImplicitDeny))
                     .then_some((role.name, decision))
@@ -411,26 +564,6 @@ impl<'s> Analysis<'s> {
             },
         }
     }
-}
-
-/// Could the identity policies (the boundary aside: it only takes away) allow `action` on
-/// `resource`, surely or possibly? `false` means [`evaluate_resolved`] answers no.
-fn may_allow_action(resolved: &Resolved<'_>, action: &str, resource: &str) -> bool {
-    resolved
-        .attached
-        .iter()
-        .any(|attached| match &attached.source {
-            PolicySource::Unknown => true,
-            PolicySource::Managed(policy) => policy
-                .actions
-                .iter()
-                .any(|pattern| action_matches(pattern, action)),
-            PolicySource::Document(document) => document.statements().iter().any(|statement| {
-                statement.effect() == Effect::Allow
-                    && statement.matches_action(action)
-                    && statement.matches_resource(resource)
-            }),
-        })
 }
 
 /// The identity policies, then the boundary, on one request.

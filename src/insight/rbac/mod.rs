@@ -13,7 +13,7 @@
 //! Files: this one (evaluation), `builtins` (the built-in objects and access policies, from
 //! `data/`), `request` (parsing and checking `kubectl auth can-i` requests), `tests`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -141,25 +141,105 @@ pub fn grants(
     identity: &Identity,
     access_policies: &BTreeMap<String, AccessScope>,
 ) -> Vec<Grant> {
-    let mut grants = Vec::new();
-    if identity.groups.contains(MASTERS_GROUP) {
-        // The API server's own authorizer, in front of RBAC: whatever the bindings say.
-        grants.push(Grant {
-            scope: Scope::Cluster,
-            source: format!("group {MASTERS_GROUP} (allowed everything by the API server)"),
-            unpublished: false,
-            rules: cluster_role_rules(cluster, "cluster-admin"),
-        });
-    }
-    grants.extend(access_policy_grants(access_policies));
-    let builtin = builtin_bindings(cluster);
-    for (namespace, name, binding) in bindings(cluster).chain(builtin) {
-        if binds(&binding.subjects, identity, namespace) {
-            grants.push(binding_grant(cluster, namespace, name, binding));
+    ClusterGrants::new(cluster).grants(identity, access_policies)
+}
+
+/// The bindings of one cluster (the state's and the built-in ones), indexed by the subjects
+/// they name, each binding's grant worked out once: for asking the grants of many identities.
+pub struct ClusterGrants<'c> {
+    cluster: &'c Cluster,
+    bindings: Vec<BindingItem<'c>>,
+    granted: Vec<std::sync::OnceLock<Grant>>,
+    /// Binding indices by the user, group and service-account username their subjects name.
+    by_user: HashMap<&'c str, Vec<usize>>,
+    by_group: HashMap<&'c str, Vec<usize>>,
+    by_service_account: HashMap<String, Vec<usize>>,
+}
+
+impl<'c> ClusterGrants<'c> {
+    pub fn new(cluster: &'c Cluster) -> Self {
+        let bindings: Vec<BindingItem<'c>> =
+            bindings(cluster).chain(builtin_bindings(cluster)).collect();
+        let mut by_user: HashMap<&'c str, Vec<usize>> = HashMap::new();
+        let mut by_group: HashMap<&'c str, Vec<usize>> = HashMap::new();
+        let mut by_service_account: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, (namespace, _, binding)) in bindings.iter().enumerate() {
+            for subject in &binding.subjects {
+                match subject.kind {
+                    SubjectKind::User => by_user.entry(&subject.name).or_default().push(index),
+                    SubjectKind::Group => by_group.entry(&subject.name).or_default().push(index),
+                    SubjectKind::ServiceAccount => by_service_account
+                        .entry(service_account_username(subject, *namespace))
+                        .or_default()
+                        .push(index),
+                }
+            }
+        }
+        let granted = bindings
+            .iter()
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
+        ClusterGrants {
+            cluster,
+            bindings,
+            granted,
+            by_user,
+            by_group,
+            by_service_account,
         }
     }
-    grants.sort();
-    grants
+
+    /// Every binding (the state's, ClusterRoleBindings first, then the built-in ones), with
+    /// its grant.
+    pub fn every_binding(&self) -> impl Iterator<Item = (BindingItem<'c>, &Grant)> + '_ {
+        (0..self.bindings.len()).map(|index| (self.bindings[index], self.binding(index)))
+    }
+
+    fn binding(&self, index: usize) -> &Grant {
+        self.granted[index].get_or_init(|| {
+            let (namespace, name, binding) = self.bindings[index];
+            binding_grant(self.cluster, namespace, name, binding)
+        })
+    }
+
+    /// What [`grants`] gives: the bindings whose subjects name the identity (as
+    /// [`subject_is`] matches them), `system:masters`, the access policies; sorted.
+    pub fn grants(
+        &self,
+        identity: &Identity,
+        access_policies: &BTreeMap<String, AccessScope>,
+    ) -> Vec<Grant> {
+        let mut grants = Vec::new();
+        if identity.groups.contains(MASTERS_GROUP) {
+            // The API server's own authorizer, in front of RBAC: whatever the bindings say.
+            grants.push(Grant {
+                scope: Scope::Cluster,
+                source: format!("group {MASTERS_GROUP} (allowed everything by the API server)"),
+                unpublished: false,
+                rules: cluster_role_rules(self.cluster, "cluster-admin"),
+            });
+        }
+        grants.extend(access_policy_grants(access_policies));
+        let mut named: Vec<usize> = Vec::new();
+        let mut take = |found: Option<&Vec<usize>>| named.extend(found.into_iter().flatten());
+        take(self.by_user.get(identity.username.as_str()));
+        take(self.by_service_account.get(&identity.username));
+        for group in &identity.groups {
+            take(self.by_group.get(group.as_str()));
+        }
+        if identity.has_group(AUTHENTICATED_GROUP) {
+            take(self.by_group.get(AUTHENTICATED_GROUP));
+        }
+        named.sort_unstable();
+        named.dedup();
+        named.retain(|&index| {
+            let (namespace, _, binding) = self.bindings[index];
+            binds(&binding.subjects, identity, namespace)
+        });
+        grants.extend(named.into_iter().map(|index| self.binding(index).clone()));
+        grants.sort();
+        grants
+    }
 }
 
 /// (the namespace of a RoleBinding, its name, the binding).

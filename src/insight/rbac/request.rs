@@ -11,6 +11,9 @@ use super::resources::{KnownResources, Lookup, verb_problem};
 pub struct Checked {
     pub warnings: Vec<String>,
     pub resolved: Option<String>,
+    /// The type is named in an API group `known` does not hold: a custom resource, which only
+    /// the cluster's discovery can vouch for.
+    pub custom_group: bool,
 }
 
 /// Checks a `kubectl auth can-i` request against `known`: the verb (an HTTP verb for a
@@ -39,7 +42,17 @@ pub fn check_request(
         return checked;
     }
     match known.resolve(name, group) {
-        Lookup::CustomGroup => {}
+        Lookup::CustomGroup if known.is_discovered() => {
+            // A cluster's discovery lists every group it serves.
+            let group = group.unwrap_or_default();
+            let suggestion = crate::spec::suggest::closest(group, known.groups())
+                .map(|close| format!(" (did you mean `{name}.{close}`?)"))
+                .unwrap_or_default();
+            checked.warnings.push(format!(
+                "the cluster serves no API group `{group}`{suggestion}"
+            ));
+        }
+        Lookup::CustomGroup => checked.custom_group = true,
         Lookup::Known(found) => {
             let qualified = found.qualified();
             // A short or singular name: say which type it is (the group too).

@@ -84,6 +84,8 @@ pub struct KnownResources {
     types: Vec<ResourceType>,
     /// (group, type, subresource).
     subresources: BTreeSet<(String, String, String)>,
+    /// Read from a cluster's API discovery: every group it serves is here.
+    discovered: bool,
 }
 
 /// One resource of a discovery document: its name (`pods`, `pods/exec`), short and singular
@@ -203,7 +205,10 @@ impl KnownResources {
     /// server's order), the resources one version lists, each with its short names, singular
     /// name and scope. Subresources come as `TYPE/SUB`.
     pub fn from_discovery(groups: impl IntoIterator<Item = (String, Vec<Discovered>)>) -> Self {
-        let mut known = Self::default();
+        let mut known = Self {
+            discovered: true,
+            ..Self::default()
+        };
         for (group, resources) in groups {
             for resource in resources {
                 known.add(
@@ -215,6 +220,29 @@ impl KnownResources {
             }
         }
         known
+    }
+
+    /// Read from a cluster's API discovery (rather than the table of a version)?
+    pub fn is_discovered(&self) -> bool {
+        self.discovered
+    }
+
+    /// The API groups it holds, each once, in order.
+    pub fn groups(&self) -> impl Iterator<Item = &str> {
+        let mut seen = BTreeSet::new();
+        self.types
+            .iter()
+            .map(|t| t.group.as_str())
+            .filter(move |group| seen.insert(*group))
+    }
+
+    /// Adds what another cluster's discovery holds (what both hold stays as this one has it).
+    pub fn extend(&mut self, other: KnownResources) {
+        for t in other.types {
+            self.add(&t.group, &t.name, t.aliases, t.namespaced);
+        }
+        self.subresources.extend(other.subresources);
+        self.discovered &= other.discovered;
     }
 
     /// Whether the table knows the API group at all.

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::resources::{COORDINATION_GROUP, RBAC_GROUP, RESOURCES};
+use super::resources::{COORDINATION_GROUP, RBAC_GROUP, RESOURCES, STABLE_GROUP};
 
 const VERBS: [&str; 6] = ["create", "delete", "get", "list", "patch", "update"];
 
@@ -30,7 +30,7 @@ pub fn core_versions(server_address: &str) -> Value {
 }
 
 /// The named groups served, each at `v1`.
-pub const GROUPS: [&str; 2] = [RBAC_GROUP, COORDINATION_GROUP];
+pub const GROUPS: [&str; 3] = [RBAC_GROUP, COORDINATION_GROUP, STABLE_GROUP];
 
 fn group(name: &str) -> Value {
     json!({
@@ -53,19 +53,36 @@ pub fn named_group(name: &str) -> Value {
     document
 }
 
+/// The short names of a hosted type (the built-in ones', as `kubectl api-resources` lists
+/// them; the custom resource's from its CustomResourceDefinition).
+fn short_names(plural: &str) -> Option<&'static [&'static str]> {
+    match plural {
+        "namespaces" => Some(&["ns"]),
+        "configmaps" => Some(&["cm"]),
+        "serviceaccounts" => Some(&["sa"]),
+        "crontabs" => Some(&["ct"]),
+        _ => None,
+    }
+}
+
 /// The `APIResourceList` of a group version (`v1` or `rbac.authorization.k8s.io/v1`).
 pub fn resource_list(group: &str, version: &str) -> Value {
     let resources: Vec<Value> = RESOURCES
         .iter()
         .filter(|resource| resource.group == group && resource.version == version)
         .map(|resource| {
-            json!({
+            let mut document = json!({
                 "name": resource.plural,
                 "singularName": resource.singular,
                 "namespaced": resource.namespaced,
                 "kind": resource.kind,
                 "verbs": VERBS,
-            })
+            });
+            // `shortNames` is left out when there are none, as the API server does.
+            if let Some(short) = short_names(resource.plural) {
+                document["shortNames"] = json!(short);
+            }
+            document
         })
         .collect();
     let group_version = if group.is_empty() {

@@ -32,6 +32,9 @@ pub struct Resource {
 
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 pub const COORDINATION_GROUP: &str = "coordination.k8s.io";
+/// The group of the custom resource the server hosts: the `CronTab` of the Kubernetes
+/// documentation's CustomResourceDefinition example.
+pub const STABLE_GROUP: &str = "stable.example.com";
 
 pub const NAMESPACES: Resource = Resource {
     group: "",
@@ -45,7 +48,7 @@ pub const NAMESPACES: Resource = Resource {
     returns_deleted_object: true,
 };
 
-pub const RESOURCES: [Resource; 9] = [
+pub const RESOURCES: [Resource; 10] = [
     NAMESPACES,
     Resource {
         group: "",
@@ -135,6 +138,19 @@ pub const RESOURCES: [Resource; 9] = [
         name_rule: NameRule::DnsSubdomain,
         create_on_update: false,
         returns_deleted_object: false,
+    },
+    // A custom resource, as the apiextensions server serves one: a PUT never creates, DELETE
+    // answers with the object.
+    Resource {
+        group: STABLE_GROUP,
+        version: "v1",
+        kind: "CronTab",
+        plural: "crontabs",
+        singular: "crontab",
+        namespaced: true,
+        name_rule: NameRule::DnsSubdomain,
+        create_on_update: false,
+        returns_deleted_object: true,
     },
 ];
 
