@@ -67,7 +67,9 @@ fn main() {
     let median = times[times.len() / 2];
     // The access impact alone (part of `plan()`): the insight of live against the insight of
     // live with the plan applied.
-    let changed = plan(&desired, &live, &options).map(|plan| plan.changes).unwrap_or_default();
+    let changed = plan(&desired, &live, &options)
+        .map(|plan| plan.changes)
+        .unwrap_or_default();
     let mut impact_times: Vec<Duration> = Vec::with_capacity(RUNS);
     let mut impact_items = 0;
     for _ in 0..RUNS {

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use crate::support::binary;
 use accessctl::insight::chain::{self, Certainty};
-use accessctl::insight::impact::{self, Direction, ImpactItem, WhoKind};
-use accessctl::insight::who_can;
 use accessctl::insight::iam_eval::Analysis;
 use accessctl::insight::iam_eval::Principal;
+use accessctl::insight::impact::{self, Direction, ImpactItem, WhoKind};
 use accessctl::insight::rbac::{self, MASTERS_GROUP};
+use accessctl::insight::who_can;
 use accessctl::model::State;
 use accessctl::spec::{self, Facts};
 
@@ -681,7 +681,12 @@ fn the_first_plan_of_each_example_has_the_access_impact_its_runbook_intends() {
         [
             (true, "user/admin", Direction::Gains, impact::ADMIN_ACCESS),
             (true, "user/manager", Direction::Gains, impact::ADMIN_ACCESS),
-            (true, "role/eks-admin", Direction::Gains, impact::ADMIN_ACCESS),
+            (
+                true,
+                "role/eks-admin",
+                Direction::Gains,
+                impact::ADMIN_ACCESS
+            ),
             (false, "user/developer", Direction::Gains, reader),
             (
                 false,

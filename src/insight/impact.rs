@@ -268,7 +268,13 @@ fn sources_in<'w>(ways: &'w [Way], cluster: &str) -> Vec<Source<'w>> {
 fn same_access(before: &[Way], after: &[Way]) -> bool {
     fn key(ways: &[Way]) -> BTreeSet<(&str, Certainty, &[Grant])> {
         ways.iter()
-            .map(|way| (way.cluster.as_str(), way.reached.certainty, way.grants.as_slice()))
+            .map(|way| {
+                (
+                    way.cluster.as_str(),
+                    way.reached.certainty,
+                    way.grants.as_slice(),
+                )
+            })
             .collect()
     }
     before.is_empty() && after.is_empty() || key(before) == key(after)
@@ -397,18 +403,21 @@ fn difference<'s, 'w>(
     other: &[Grant],
 ) -> BTreeMap<Atom, &'s Source<'w>> {
     let mut found: BTreeMap<Atom, &Source<'_>> = BTreeMap::new();
+    // Each atom is asked once: many grants (one per way in) repeat the same rules.
+    let mut asked: BTreeSet<Atom> = BTreeSet::new();
     for source in sources {
         if source.grant.unpublished {
             continue;
         }
         for rule in &source.grant.rules {
             for atom in atoms(&source.grant.scope, rule) {
-                if found.contains_key(&atom) {
+                if asked.contains(&atom) {
                     continue;
                 }
                 if rbac::allowing(other, &atom.request()).is_none() {
-                    found.insert(atom, source);
+                    found.insert(atom.clone(), source);
                 }
+                asked.insert(atom);
             }
         }
     }
@@ -725,8 +734,8 @@ fn named_subjects(cluster: &Cluster) -> BTreeMap<(WhoKind, String), Vec<Grant>> 
                 SubjectKind::Group => WhoKind::KubernetesGroup,
                 SubjectKind::ServiceAccount => continue,
             };
-            let grant = grant
-                .get_or_insert_with(|| rbac::binding_grant(cluster, namespace, name, binding));
+            let grant =
+                grant.get_or_insert_with(|| rbac::binding_grant(cluster, namespace, name, binding));
             named
                 .entry((kind, subject.name.clone()))
                 .or_default()

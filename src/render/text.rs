@@ -91,7 +91,11 @@ fn write_impact(out: &mut String, items: &[ImpactItem], paint: Paint) {
     if items.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n{}", paint.paint(BOLD, &super::impact_heading(items)));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        paint.paint(BOLD, &super::impact_heading(items))
+    );
     for item in items {
         let (line, via) = super::impact_line(item);
         let marker = super::impact_marker(item);
