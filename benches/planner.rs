@@ -25,7 +25,14 @@ mod large_state;
 
 use large_state::{desired_state, live_state};
 
-const RUNS: usize = 5;
+/// Runs of each measurement; `PLANNER_RUNS` overrides (a debug build is slow).
+fn runs() -> usize {
+    std::env::var("PLANNER_RUNS")
+        .ok()
+        .and_then(|runs| runs.parse().ok())
+        .filter(|runs| *runs > 0)
+        .unwrap_or(5)
+}
 
 fn peak_memory_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -42,11 +49,12 @@ fn main() {
     let build_time = built.elapsed();
     let memory_before = peak_memory_kib();
     let options = PlanOptions::default();
+    let runs = runs();
 
-    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+    let mut times: Vec<Duration> = Vec::with_capacity(runs);
     let mut changes = 0;
     let mut summary = None;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let started = Instant::now();
         let result = black_box(plan(black_box(&desired), black_box(&live), &options));
         times.push(started.elapsed());
@@ -70,9 +78,9 @@ fn main() {
     let changed = plan(&desired, &live, &options)
         .map(|plan| plan.changes)
         .unwrap_or_default();
-    let mut impact_times: Vec<Duration> = Vec::with_capacity(RUNS);
+    let mut impact_times: Vec<Duration> = Vec::with_capacity(runs);
     let mut impact_items = 0;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let started = Instant::now();
         let items = black_box(access_impact(black_box(&live), black_box(&changed)));
         impact_times.push(started.elapsed());
@@ -97,7 +105,7 @@ fn main() {
         rbac.sum::<usize>()
     );
     println!(
-        "plan(): median {median:.2?} over {RUNS} runs (min {:.2?}, max {:.2?})",
+        "plan(): median {median:.2?} over {runs} runs (min {:.2?}, max {:.2?})",
         times[0],
         times[times.len() - 1]
     );

@@ -30,7 +30,7 @@ use super::chain::{self, Answer, Certainty, Mapping, Reached};
 use super::iam_eval::{Analysis, Principal, PrincipalKind};
 use super::rbac::{self, Grant, Identity, Request, Scope};
 use super::who_can;
-use crate::model::{AccessScope, Cluster, PolicyRule, State, SubjectKind};
+use crate::model::{AccessScope, Cluster, PolicyRule, State, SubjectKind, arn as model_arn};
 
 /// Gained or lost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -138,17 +138,42 @@ struct Side<'s> {
     state: &'s State,
     analysis: Analysis<'s>,
     grants: std::cell::RefCell<BTreeMap<GrantsKey, Rc<Vec<Grant>>>>,
+    /// Per cluster, the last segment of every ARN (or the account) its mappings name
+    /// ([`chain::cluster_mappings`]): a principal whose name and account are not among them is
+    /// mapped by none ([`chain::mappings`] matches an ARN exactly or paths aside, an account
+    /// exactly), so its mappings need not be asked for.
+    mapped: BTreeMap<&'s str, BTreeSet<String>>,
 }
 
 type GrantsKey = (String, Identity, BTreeMap<String, AccessScope>);
 
 impl<'s> Side<'s> {
     fn new(state: &'s State) -> Self {
+        let mapped = state
+            .clusters
+            .iter()
+            .map(|(name, cluster)| {
+                let names = chain::cluster_mappings(cluster)
+                    .into_iter()
+                    .map(|mapping| model_arn::short_name(&mapping.arn).to_string())
+                    .collect();
+                (name.as_str(), names)
+            })
+            .collect();
         Side {
             state,
             analysis: Analysis::new(state),
             grants: Default::default(),
+            mapped,
         }
+    }
+
+    /// Whether `cluster` may map `principal` (see [`Side::mapped`]).
+    fn may_map(&self, cluster: &str, principal: &Principal) -> bool {
+        self.mapped.get(cluster).is_some_and(|names| {
+            names.contains(model_arn::short_name(&principal.arn))
+                || names.contains(principal.account())
+        })
     }
 
     /// [`rbac::grants`] of a mapping, once per (cluster, identity, access policies).
@@ -184,10 +209,17 @@ struct Way {
 /// first (the order `can-i` prefers). The one function that walks IAM: a per-state index of
 /// who reaches each mapped identity would replace its body.
 fn ways_in(side: &Side<'_>, principal: &Principal) -> Vec<Way> {
-    let reached = chain::reachable(&side.analysis, principal);
+    ways_from(side, &chain::reachable(&side.analysis, principal))
+}
+
+/// The ways into the clusters of `side` of the identities reached (see [`ways_in`]).
+fn ways_from(side: &Side<'_>, reached: &[Reached]) -> Vec<Way> {
     let mut ways = Vec::new();
     for (name, cluster) in &side.state.clusters {
-        for found in &reached {
+        for found in reached
+            .iter()
+            .filter(|found| side.may_map(name, &found.principal))
+        {
             for mapping in chain::mappings(cluster, &found.principal) {
                 let grants = side.grants_of(name, &mapping);
                 ways.push(Way {
@@ -211,20 +243,33 @@ fn iam_impact(sides: &[Side<'_>; 2], items: &mut Vec<ImpactItem>) {
             principals.entry(principal.arn.clone()).or_insert(principal);
         }
     }
+    // With the same IAM on both sides, each principal reaches the same identities: they are
+    // found once, and when no mapping grants anything else either, nobody's access differs.
+    let same_iam = sides[0].state.iam == sides[1].state.iam
+        && sides[0].state.partition == sides[1].state.partition
+        && sides[0].analysis.account() == sides[1].analysis.account();
+    if same_iam && same_mappings(sides) {
+        return;
+    }
     for principal in principals.values() {
-        let [before, after] = [&sides[0], &sides[1]].map(|side| {
-            // A principal only in the other state has no way in here.
-            let known = match principal.kind {
-                PrincipalKind::User => side.state.iam.users.contains_key(&principal.name),
-                PrincipalKind::Role => side.state.iam.roles.contains_key(&principal.name),
-                PrincipalKind::External => true,
-            };
-            if known {
-                ways_in(side, principal)
-            } else {
-                Vec::new()
-            }
-        });
+        let [before, after] = if same_iam {
+            let reached = chain::reachable(&sides[0].analysis, principal);
+            [&sides[0], &sides[1]].map(|side| ways_from(side, &reached))
+        } else {
+            [&sides[0], &sides[1]].map(|side| {
+                // A principal only in the other state has no way in here.
+                let known = match principal.kind {
+                    PrincipalKind::User => side.state.iam.users.contains_key(&principal.name),
+                    PrincipalKind::Role => side.state.iam.roles.contains_key(&principal.name),
+                    PrincipalKind::External => true,
+                };
+                if known {
+                    ways_in(side, principal)
+                } else {
+                    Vec::new()
+                }
+            })
+        };
         if same_access(&before, &after) {
             continue;
         }
@@ -247,6 +292,50 @@ fn iam_impact(sides: &[Side<'_>; 2], items: &mut Vec<ImpactItem>) {
             };
             compare(&who, [&sides[0], &sides[1]], [&was, &is], items);
         }
+    }
+}
+
+/// Whether every cluster maps the same identities (by the same mappings) to the same grants on
+/// both sides.
+fn same_mappings(sides: &[Side<'_>; 2]) -> bool {
+    let of = |side: &Side<'_>| -> Vec<(String, Mapping, Rc<Vec<Grant>>)> {
+        side.state
+            .clusters
+            .iter()
+            .flat_map(|(name, cluster)| {
+                chain::cluster_mappings(cluster).into_iter().map(|mapping| {
+                    let grants = side.grants_of(name, &mapping);
+                    (name.clone(), mapping, grants)
+                })
+            })
+            .collect()
+    };
+    let (before, after) = (of(&sides[0]), of(&sides[1]));
+    // A mapping that names no username gives each principal its own ARN (an account mapping,
+    // an aws-auth entry without `username`): bindings naming that ARN are not in the grants
+    // above, so a change of RBAC in its cluster may still matter.
+    let defaulted = |(cluster, mapping, _): &(String, Mapping, Rc<Vec<Grant>>)| {
+        (mapping.identity.username == mapping.arn || !mapping.arn.starts_with("arn:"))
+            && !same_rbac(
+                sides[0].state.clusters.get(cluster),
+                sides[1].state.clusters.get(cluster),
+            )
+    };
+    before == after && !before.iter().any(defaulted)
+}
+
+/// Whether two clusters (either missing) hold the same RBAC objects and service accounts.
+fn same_rbac(before: Option<&Cluster>, after: Option<&Cluster>) -> bool {
+    match (before, after) {
+        (Some(before), Some(after)) => {
+            before.cluster_roles == after.cluster_roles
+                && before.roles == after.roles
+                && before.cluster_role_bindings == after.cluster_role_bindings
+                && before.role_bindings == after.role_bindings
+                && before.service_accounts == after.service_accounts
+        }
+        (None, None) => true,
+        _ => false,
     }
 }
 
@@ -652,12 +741,7 @@ fn kubernetes_impact(sides: &[Side<'_>; 2], items: &mut Vec<ImpactItem>) {
     for name in names {
         let [before, after] =
             [&sides[0], &sides[1]].map(|side| side.state.clusters.get(name).unwrap_or(&empty));
-        if before.cluster_roles == after.cluster_roles
-            && before.roles == after.roles
-            && before.cluster_role_bindings == after.cluster_role_bindings
-            && before.role_bindings == after.role_bindings
-            && before.service_accounts == after.service_accounts
-        {
+        if same_rbac(Some(before), Some(after)) {
             continue;
         }
         let named = [named_subjects(before), named_subjects(after)];

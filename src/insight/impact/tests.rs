@@ -147,3 +147,38 @@ fn atoms_regroup_into_rules_of_the_same_atoms() {
         .collect();
     assert_eq!(regrouped, found.into_iter().collect());
 }
+
+/// With IAM unchanged, a change of RBAC that grants a mapped identity nothing new changes no
+/// IAM principal's access (the shortcut), while one that does is found through the same ways.
+#[test]
+fn with_the_same_iam_only_changed_grants_of_mapped_identities_count() {
+    let with = |bindings: &str| {
+        state(&format!(
+            "{HEAD}iam:\n  users:\n    dev: {{}}\nclusters:\n  demo:\n    region: us-east-1\n    access:\n      - user: dev\n        username: dev\n        groups: [devs]\n    clusterRoles:\n      reader:\n        rules:\n          - apiGroups: [\"\"]\n            resources: [pods]\n            verbs: [get]\n    bindings:\n{bindings}"
+        ))
+    };
+    let before = with("      reader:\n        clusterRole: reader\n        groups: [devs]\n");
+    let others = with(
+        "      reader:\n        clusterRole: reader\n        groups: [devs]\n      others:\n        clusterRole: reader\n        groups: [others]\n",
+    );
+    assert_eq!(
+        lines(&impact(&before, &others)),
+        ["others gains get on pods [core] cluster-wide demo"]
+    );
+    let more = with(
+        "      reader:\n        clusterRole: reader\n        groups: [devs]\n      view:\n        clusterRole: view\n        users: [dev]\n",
+    );
+    let items = impact(&before, &more);
+    assert!(
+        items
+            .iter()
+            .any(|item| item.who == "user/dev" && item.direction == Direction::Gains),
+        "{:?}",
+        lines(&items)
+    );
+    assert!(
+        items.iter().any(|item| item.who == "dev"),
+        "{:?}",
+        lines(&items)
+    );
+}
