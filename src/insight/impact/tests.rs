@@ -1,7 +1,6 @@
 use std::path::Path;
 
 use super::*;
-use crate::insight::chain::Certainty;
 use crate::spec::{self, Facts};
 
 /// A state from an access.yaml text.
@@ -125,7 +124,6 @@ fn a_new_mapping_signs_in_and_gains_its_grants() {
             format!("user/dev loses {SIGN_IN_ACCESS} cluster-wide demo"),
         ]
     );
-    let _ = Certainty::Yes;
 }
 
 /// Atoms put back together are exactly the atoms given.
@@ -138,7 +136,7 @@ fn atoms_regroup_into_rules_of_the_same_atoms() {
         ..PolicyRule::default()
     };
     let mut found = atoms(&Scope::Cluster, &rule);
-    assert_eq!(rules(&found), [rule.clone()]);
+    assert_eq!(rules(&found), [rule]);
     // Without one atom: still exactly the rest.
     found.retain(|atom| !(atom.verb == "list" && atom.resource == "pods" && atom.group.is_empty()));
     let regrouped: BTreeSet<Atom> = rules(&found)
