@@ -166,3 +166,37 @@ fn completions_are_generated() {
         assert!(stdout.contains("live-state"), "{shell}");
     }
 }
+
+/// `--fail-on-escalation`: the plan is shown, then exit 1 with an error naming each principal
+/// and subject the plan makes admin-equivalent, and the route; a plan that makes nobody admin
+/// exits as it would without the flag.
+#[test]
+fn fail_on_escalation_names_whom_the_plan_makes_admin() {
+    let file = example("001-reader-group-and-eks-admin-role", "access.yaml");
+    let live = example("001-reader-group-and-eks-admin-role", "live.json");
+    let args = [
+        "plan",
+        "-f",
+        &file,
+        "--live-state",
+        &live,
+        "--fail-on-escalation",
+    ];
+    let (code, stdout, stderr) = accessctl(&args);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("Access impact"), "{stdout}");
+    insta::assert_snapshot!("plan-fail-on-escalation-stderr", stderr);
+
+    let file = example("004-ci-namespace-deployer", "access.yaml");
+    let live = example("004-ci-namespace-deployer", "live.json");
+    let (code, stdout, stderr) = accessctl(&[
+        "plan",
+        "-f",
+        &file,
+        "--live-state",
+        &live,
+        "--fail-on-escalation",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+}

@@ -1038,6 +1038,7 @@ fn one_change(
         overrides: Vec::new(),
         notes: Vec::new(),
         deleted_with: Vec::new(),
+        access_impact: Vec::new(),
     }
 }
 

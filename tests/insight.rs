@@ -7,7 +7,9 @@ use crate::support::binary;
 use accessctl::insight::chain::{self, Certainty};
 use accessctl::insight::iam_eval::Analysis;
 use accessctl::insight::iam_eval::Principal;
+use accessctl::insight::impact::{self, Direction, ImpactItem, WhoKind};
 use accessctl::insight::rbac::{self, MASTERS_GROUP};
+use accessctl::insight::who_can;
 use accessctl::model::State;
 use accessctl::spec::{self, Facts};
 
@@ -671,6 +673,179 @@ clusters:
         .await;
         if let Err(error) = outcome {
             std::panic::resume_unwind(error.into_panic());
+        }
+    }
+}
+
+// Issue 15 item 6: the access impact of every plan.
+
+/// An example's snapshot, and the plan of its access.yaml against it.
+fn first_plan(example: &str) -> (State, accessctl::plan::Plan) {
+    let dir = root().join("specs/examples").join(example);
+    let live = accessctl::snapshot::read(&dir.join("live.json")).expect("the example's snapshot");
+    let desired = match spec::load(&dir.join("access.yaml"), &Facts { live: Some(&live) }) {
+        Ok(loaded) => loaded.desired,
+        Err(diagnostics) => panic!("{example} does not load: {diagnostics}"),
+    };
+    let plan = accessctl::plan::plan(&desired, &live, &accessctl::plan::PlanOptions::default())
+        .unwrap_or_else(|error| panic!("{example} plans: {error}"));
+    (live, plan)
+}
+
+/// Every example with a snapshot.
+fn examples_with_snapshots() -> Vec<String> {
+    let dir = root().join("specs/examples");
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .expect("specs/examples")
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| dir.join(name).join("live.json").is_file())
+        .collect();
+    found.sort();
+    found
+}
+
+/// The impact as the text plan lists it.
+fn impact_text(items: &[ImpactItem]) -> String {
+    items
+        .iter()
+        .map(|item| {
+            let (line, via) = accessctl::render::impact_line(item);
+            let marker = match (item.escalation, item.direction) {
+                (true, Direction::Gains) => "!",
+                (_, Direction::Gains) => "+",
+                (_, Direction::Loses) => "-",
+            };
+            format!("{marker} {line}\n    {via}\n")
+        })
+        .collect()
+}
+
+/// The first plan of each example (against its snapshot) gives and takes exactly what the
+/// seed's runbook means to: seed 001, the `reader` rules to developer (and the group `reader`),
+/// cluster-admin to role eks-admin and to whoever may assume it (manager, and the console's
+/// admin user with AdministratorAccess); seed 004 the Role to `my-test-user`; seed 003 nothing
+/// in Kubernetes.
+#[test]
+fn the_first_plan_of_each_example_has_the_access_impact_its_runbook_intends() {
+    for example in examples_with_snapshots() {
+        let (_, plan) = first_plan(&example);
+        insta::assert_snapshot!(
+            format!("access-impact-{example}"),
+            impact_text(&plan.access_impact)
+        );
+    }
+    let (_, plan) = first_plan(SEED_001);
+    let items: Vec<(bool, &str, Direction, &str)> = plan
+        .access_impact
+        .iter()
+        .map(|item| {
+            (
+                item.escalation,
+                item.who.as_str(),
+                item.direction,
+                item.access.as_str(),
+            )
+        })
+        .collect();
+    let reader = "get, list, watch on configmaps, deployments, pods, secrets, services [*]";
+    assert_eq!(
+        items,
+        [
+            (true, "user/admin", Direction::Gains, impact::ADMIN_ACCESS),
+            (true, "user/manager", Direction::Gains, impact::ADMIN_ACCESS),
+            (
+                true,
+                "role/eks-admin",
+                Direction::Gains,
+                impact::ADMIN_ACCESS
+            ),
+            (false, "user/developer", Direction::Gains, reader),
+            (
+                false,
+                "user/developer",
+                Direction::Gains,
+                impact::SIGN_IN_ACCESS
+            ),
+            (false, "reader", Direction::Gains, reader),
+        ]
+    );
+    assert!(
+        plan.access_impact[1]
+            .via
+            .starts_with("user/manager → role/eks-admin → aws-auth mapRoles (user eks-admin, groups system:masters)"),
+        "{:?}",
+        plan.access_impact[1]
+    );
+}
+
+/// `can-i` (and `who-can`'s Kubernetes subjects) on the state before the plan and after it
+/// agree with every item of the impact: what is gained is not allowed before and is after
+/// (possibly, when the item says so), what is lost the other way round; signing in is having
+/// a route into the cluster.
+#[test]
+fn the_access_impact_agrees_with_can_i_before_and_after() {
+    for example in examples_with_snapshots() {
+        let (live, plan) = first_plan(&example);
+        let after = accessctl::plan::project(&live, &plan.changes);
+        let states = [&live, &after];
+        let analyses = [Analysis::new(&live), Analysis::new(&after)];
+        for item in &plan.access_impact {
+            let (from, to) = match item.direction {
+                Direction::Gains => (0, 1),
+                Direction::Loses => (1, 0),
+            };
+            let expected = if item.possibly {
+                Certainty::Possibly
+            } else {
+                Certainty::Yes
+            };
+            let cluster = Some(item.cluster.as_str());
+            let iam = matches!(
+                item.kind,
+                WhoKind::IamUser | WhoKind::IamRole | WhoKind::IamExternal
+            );
+            let principal = |index: usize| chain::resolve_principal(states[index], &item.who).ok();
+            let requests = impact::requests(item);
+            if item.rule.is_none() {
+                let routes = |index: usize| {
+                    principal(index).map_or(0, |principal| {
+                        chain::routes(&analyses[index], &principal, cluster).len()
+                    })
+                };
+                assert_eq!((routes(from), routes(to) > 0), (0, true), "{item:?}");
+                continue;
+            }
+            assert!(!requests.is_empty(), "{item:?}");
+            for request in &requests {
+                let answer = |index: usize| {
+                    if iam {
+                        principal(index).map_or(Certainty::No, |principal| {
+                            chain::can(&analyses[index], &principal, request, cluster)
+                                .iter()
+                                .map(|answer| answer.certainty)
+                                .min()
+                                .unwrap_or(Certainty::No)
+                        })
+                    } else {
+                        let kind = match item.kind {
+                            WhoKind::KubernetesUser => "user",
+                            WhoKind::KubernetesGroup => "group",
+                            _ => "service-account",
+                        };
+                        let found = who_can::subjects(states[index], request, cluster)
+                            .iter()
+                            .any(|subject| subject.kind == kind && subject.name == item.who);
+                        if found { Certainty::Yes } else { Certainty::No }
+                    }
+                };
+                assert_eq!(
+                    (answer(from), answer(to)),
+                    (Certainty::No, expected),
+                    "{example}: {} for {item:?}",
+                    request.describe()
+                );
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use accessctl::insight::impact::{self, Direction, ImpactItem, WhoKind};
 use accessctl::model::{
     AccessEntry, AccessScope, AuthenticationMode, AwsAuth, AwsAuthEntry, Binding, Caller, Cluster,
     DocumentKind, Group, Iam, MapKind, Meta, Namespace, OidcProvider, Policy, PolicyDocument,
@@ -657,6 +658,37 @@ fn sample_plan() -> Plan {
                 "could not list service-specific credentials: `iam:ListServiceSpecificCredentials`: not an AWS response: HTTP 500".into(),
             ],
         }],
+        access_impact: vec![
+            ImpactItem {
+                escalation: true,
+                direction: Direction::Gains,
+                kind: WhoKind::IamUser,
+                who: "user/manager".into(),
+                cluster: "demo".into(),
+                namespace: None,
+                access: impact::ADMIN_ACCESS.into(),
+                rule: Some(PolicyRule {
+                    api_groups: BTreeSet::from(["*".to_string()]),
+                    resources: BTreeSet::from(["*".to_string()]),
+                    verbs: BTreeSet::from(["*".to_string()]),
+                    ..PolicyRule::default()
+                }),
+                via: "user/manager → role/eks-admin → aws-auth mapRoles (user eks-admin, groups system:masters) → ClusterRoleBinding cluster-admin (built-in) → ClusterRole cluster-admin".into(),
+                possibly: true,
+            },
+            ImpactItem {
+                escalation: false,
+                direction: Direction::Loses,
+                kind: WhoKind::ServiceAccount,
+                who: "system:serviceaccount:ci:runner".into(),
+                cluster: "demo".into(),
+                namespace: Some("ci".into()),
+                access: "get on secrets [core]".into(),
+                rule: None,
+                via: "RoleBinding ci/runner → Role secrets".into(),
+                possibly: false,
+            },
+        ],
     }
 }
 
@@ -733,6 +765,7 @@ fn empty_plan_matches_the_schema() {
         overrides: Vec::new(),
         notes: Vec::new(),
         deleted_with: Vec::new(),
+        access_impact: Vec::new(),
     });
     assert_valid("plan.schema.json", &value);
 }

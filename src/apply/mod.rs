@@ -245,6 +245,7 @@ mod tests {
             overrides: Vec::new(),
             notes: Vec::new(),
             deleted_with: Vec::new(),
+            access_impact: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use clap::Args;
 use super::common::{Inputs, SafetyArgs};
 use super::planning::{Planned, plan_live, plan_offline};
 use super::{CliError, EXIT_CHANGES, EXIT_OK, OutputFormat, Printer};
+use crate::insight::impact::{self, ImpactItem};
 use crate::planfile::{self, SavedPlan};
 use crate::render::{self, TextOptions};
 use crate::words::io_reason;
@@ -25,6 +26,10 @@ pub struct PlanArgs {
     /// Also save the plan to this file, for `accessctl apply PATH` (docs/plan-json.md)
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// Exit 1 (after showing the plan) when it grants admin-equivalent access (cluster-admin,
+    /// `system:masters`, `*` on `*`) to anyone who did not have it
+    #[arg(long)]
+    pub fail_on_escalation: bool,
     #[command(flatten)]
     pub safety: SafetyArgs,
 }
@@ -61,11 +66,38 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
         OutputFormat::Markdown => render::markdown(plan),
     };
     printer.data(&rendered)?;
+    if args.fail_on_escalation {
+        refuse_escalations(&plan.access_impact)?;
+    }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         EXIT_CHANGES
     } else {
         EXIT_OK
     })
+}
+
+/// `--fail-on-escalation`: an error naming each principal or subject the plan makes
+/// admin-equivalent, and how.
+fn refuse_escalations(items: &[ImpactItem]) -> Result<(), CliError> {
+    let found: Vec<&ImpactItem> = impact::escalations(items).collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    let mut details = String::new();
+    for item in &found {
+        let (line, via) = render::impact_line(item);
+        details.push_str(&format!("  {line}\n    {via}\n"));
+    }
+    let count = found.len();
+    Err(CliError::new(format!(
+        "the plan grants admin-equivalent access (cluster-admin) to {count} principal{} or subject{} that did not have it (--fail-on-escalation)",
+        if count == 1 { "" } else { "s" },
+        if count == 1 { "" } else { "s" },
+    ))
+    .with_details(details)
+    .with_hint(
+        "have a second reviewer approve this plan, then run it without `--fail-on-escalation`",
+    ))
 }
 
 /// Writes `planned` as a saved plan (`src/planfile.rs`) to `out`.

@@ -9,6 +9,7 @@
 pub mod chain;
 pub mod explain;
 pub mod iam_eval;
+pub mod impact;
 pub mod lint;
 pub mod rbac;
 pub mod reach;

@@ -182,6 +182,9 @@ pub struct Reach<'s> {
     /// role that leads to no mapped identity within [`MAX_HOPS`] (never asked).
     incoming: Vec<Option<Vec<(usize, Certainty)>>>,
     clusters: Vec<ClusterReach<'s>>,
+    /// How far each principal is from a mapped identity of any cluster, found at the first
+    /// question about every cluster.
+    every_cluster: std::sync::OnceLock<Vec<Distance>>,
 }
 
 /// One cluster of the index.
@@ -243,6 +246,7 @@ impl<'s> Reach<'s> {
             outgoing: Vec::new(),
             incoming: Vec::new(),
             clusters,
+            every_cluster: std::sync::OnceLock::new(),
         };
         reach.link();
         reach
@@ -511,7 +515,15 @@ impl<'s> Reach<'s> {
     /// The roles `start` can (possibly) assume that lead to a mapped identity of a cluster
     /// asked, and every route into those clusters: what [`chain::routes`] gives.
     pub fn routes(&self, start: &Principal, only: Option<&str>) -> Vec<Route> {
-        let distance = self.distances(self.mapped_in(only));
+        let distance = match only {
+            // Every principal's routes into every cluster (a plan's access impact) share one.
+            None => std::borrow::Cow::Borrowed(
+                self.every_cluster
+                    .get_or_init(|| self.distances(self.mapped_in(None)))
+                    .as_slice(),
+            ),
+            Some(_) => std::borrow::Cow::Owned(self.distances(self.mapped_in(only))),
+        };
         let tree = self.search(start, &distance);
         let start_index = self.index_of(start);
         let own = self.own_mappings(start, start_index);

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::chain::{self, Answer, Certainty, mark};
 use super::iam_eval::Principal;
-use super::rbac::{self, Grant, Identity, Request};
+use super::rbac::{self, Grant, Request};
 use super::reach::Reach;
 use crate::model::{Cluster, State, SubjectKind};
 
@@ -110,13 +110,7 @@ pub fn subjects(state: &State, request: &Request, only: Option<&str>) -> Vec<Sub
         }
         found.extend(named.into_values());
         for (namespace, account) in service_accounts(cluster) {
-            let identity = Identity {
-                username: format!("system:serviceaccount:{namespace}:{account}"),
-                groups: BTreeSet::from([
-                    "system:serviceaccounts".to_string(),
-                    format!("system:serviceaccounts:{namespace}"),
-                ]),
-            };
+            let identity = rbac::service_account_identity(&namespace, &account);
             let grants = indexed.grants(&identity, &BTreeMap::new());
             if let Some(allowed) = allowing(&grants) {
                 found.insert(subject("service-account", identity.username, allowed));
@@ -128,7 +122,7 @@ pub fn subjects(state: &State, request: &Request, only: Option<&str>) -> Vec<Sub
 
 /// The service accounts of a cluster, and the ones its bindings (and the built-in ones) name:
 /// (namespace, name).
-fn service_accounts(cluster: &Cluster) -> BTreeSet<(String, String)> {
+pub fn service_accounts(cluster: &Cluster) -> BTreeSet<(String, String)> {
     let mut accounts: BTreeSet<(String, String)> = cluster
         .service_accounts
         .keys()

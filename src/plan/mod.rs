@@ -24,6 +24,7 @@ pub use crate::model::{Address, Desired, Kind, ParseAddressError};
 pub use fields::{display_field, display_path};
 pub use project::project;
 
+use crate::insight::impact::{self, ImpactItem};
 use crate::model::{
     AccessEntry, AccessKeys, AuthenticationMode, AwsAuthEntry, Binding, Group, Namespace,
     OidcProvider, PodIdentityAssociation, Policy, RbacRole, Role, ServiceAccount, State, User,
@@ -290,6 +291,11 @@ pub struct Plan {
     /// live IAM after the diff; empty when the plan deletes no user or was made offline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deleted_with: Vec<DeletedWith>,
+    /// What each IAM principal and Kubernetes subject gains and loses if the plan is applied
+    /// (`insight::impact`): escalations to admin-equivalent access first. Empty when the plan
+    /// changes nobody's access.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_impact: Vec<ImpactItem>,
 }
 
 /// The credentials that go with a deleted user, by id (never a secret): IAM removes them
@@ -481,12 +487,21 @@ pub struct PlanError {
 /// caller overrode do not refuse; their flags are listed in [`Plan::overrides`] and each is
 /// explained in a note.
 pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Plan, PlanError> {
-    let Assessment { plan, refused } = assess(desired, live, options);
-    if refused.is_empty() {
-        Ok(plan)
-    } else {
-        Err(PlanError { problems: refused })
+    let Assessment { mut plan, refused } = assess(desired, live, options);
+    if !refused.is_empty() {
+        return Err(PlanError { problems: refused });
     }
+    plan.access_impact = access_impact(live, &plan.changes);
+    Ok(plan)
+}
+
+/// What the changes do to everyone's access: the insight of `live` against the insight of
+/// `live` with the changes applied ([`project`]).
+pub fn access_impact(live: &State, changes: &[Change]) -> Vec<ImpactItem> {
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    impact::impact(live, &project::project(live, changes))
 }
 
 /// What a comparison or a check over the plan found beyond its changes: the refusals, and
@@ -555,6 +570,7 @@ pub fn assess(desired: &Desired, live: &State, options: &PlanOptions) -> Assessm
             .collect(),
         notes,
         deleted_with: Vec::new(),
+        access_impact: Vec::new(),
     };
     Assessment { plan, refused }
 }

@@ -1441,6 +1441,7 @@ fn the_projection_merges_kubernetes_metadata_into_the_live_object() {
         overrides: Vec::new(),
         notes: Vec::new(),
         deleted_with: Vec::new(),
+        access_impact: Vec::new(),
     };
     let after = project(&live, &plan.changes);
     let labels = &after.clusters[CLUSTER].namespaces["team-a"].meta.labels;

@@ -9,6 +9,7 @@
 
 use std::fmt::Write as _;
 
+use crate::insight::impact::{Direction, ImpactItem};
 use crate::plan::{Action, Change, Plan};
 
 use super::diff::{self, Content, Line, Tag};
@@ -56,12 +57,18 @@ pub fn render_within(plan: &Plan, limit: usize) -> String {
         })
         .collect();
 
+    let impact: Vec<String> = plan.access_impact.iter().map(impact_item).collect();
+    let impact_header = if impact.is_empty() {
+        String::new()
+    } else {
+        format!("**{}**\n\n", super::impact_heading(&plan.access_impact))
+    };
+
     let kept = fit(
         limit,
         head.len() + overrides.len(),
-        &rows,
-        &details,
-        &notes,
+        &impact_header,
+        [&rows, &details, &impact, &notes],
         plan.changes.len(),
     );
 
@@ -76,6 +83,13 @@ pub fn render_within(plan: &Plan, limit: usize) -> String {
     for block in &details[..kept.details] {
         out.push_str(block);
     }
+    if kept.impact > 0 {
+        out.push_str(&impact_header);
+        for item in &impact[..kept.impact] {
+            out.push_str(item);
+        }
+        out.push('\n');
+    }
     out.push_str(&overrides);
     if kept.notes > 0 {
         out.push_str(NOTES_HEADER);
@@ -88,6 +102,7 @@ pub fn render_within(plan: &Plan, limit: usize) -> String {
         plan.changes.len(),
         &kept,
         plan.notes.len() - kept.notes,
+        impact.len() - kept.impact,
     ));
     let trimmed_len = out.trim_end().len();
     out.truncate(trimmed_len);
@@ -106,28 +121,34 @@ const TABLE_HEADER: &str = "| Action | Address | Reason |\n| --- | --- | --- |\n
 const NOTES_HEADER: &str = "**Notes**\n\n";
 const CUT: &str = "\n…\n";
 
-/// How many table rows, details blocks and notes fit.
+/// How many table rows, details blocks, access-impact items and notes fit.
 #[derive(Debug, PartialEq, Eq)]
 struct Kept {
     rows: usize,
     details: usize,
+    impact: usize,
     notes: usize,
 }
 
+/// `parts`: table rows, details blocks, access-impact items, notes. Cut first: details (from
+/// the end), then access-impact items (from the end: escalations, listed first, go last), then
+/// rows, then notes.
 fn fit(
     limit: usize,
     fixed: usize,
-    rows: &[String],
-    details: &[String],
-    notes: &[String],
+    impact_header: &str,
+    parts: [&[String]; 4],
     total: usize,
 ) -> Kept {
+    let [rows, details, impact, notes] = parts;
     let rows_len = prefix_sums(rows);
     let details_len = prefix_sums(details);
+    let impact_len = prefix_sums(impact);
     let notes_len = prefix_sums(notes);
     let mut kept = Kept {
         rows: rows.len(),
         details: details.len(),
+        impact: impact.len(),
         notes: notes.len(),
     };
     loop {
@@ -141,17 +162,31 @@ fn fit(
         } else {
             0
         };
+        let impact_part = if kept.impact > 0 {
+            impact_header.len() + impact_len[kept.impact] + 1
+        } else {
+            0
+        };
         let size = fixed
             + table
             + details_len[kept.details]
+            + impact_part
             + notes_part
-            + omission(total, &kept, notes.len() - kept.notes).len()
+            + omission(
+                total,
+                &kept,
+                notes.len() - kept.notes,
+                impact.len() - kept.impact,
+            )
+            .len()
             + 1;
         if size <= limit {
             return kept;
         }
         if kept.details > 0 {
             kept.details -= 1;
+        } else if kept.impact > 0 {
+            kept.impact -= 1;
         } else if kept.rows > 0 {
             kept.rows -= 1;
         } else if kept.notes > 0 {
@@ -174,7 +209,7 @@ fn prefix_sums(parts: &[String]) -> Vec<usize> {
 }
 
 /// The closing line saying what the comment leaves out; empty when nothing is.
-fn omission(total: usize, kept: &Kept, notes_left_out: usize) -> String {
+fn omission(total: usize, kept: &Kept, notes_left_out: usize, impact_left_out: usize) -> String {
     let left_out = total - kept.rows;
     let without_details = kept.rows - kept.details;
     let mut parts = Vec::new();
@@ -189,6 +224,12 @@ fn omission(total: usize, kept: &Kept, notes_left_out: usize) -> String {
         parts.push(format!(
             "{without_details} {} listed without details",
             plural(without_details, "change is", "changes are")
+        ));
+    }
+    if impact_left_out > 0 {
+        parts.push(format!(
+            "{impact_left_out} access-impact {} left out",
+            plural(impact_left_out, "item was", "items were")
         ));
     }
     if notes_left_out > 0 {
@@ -219,6 +260,23 @@ pub fn action_word(action: Action) -> &'static str {
         Action::Delete => "destroy",
         Action::Adopt => "adopt",
     }
+}
+
+/// An access-impact item as a list item: `**escalation**` first when it is one, the route in a
+/// code span.
+fn impact_item(item: &ImpactItem) -> String {
+    let (line, via) = super::impact_line(item);
+    let flag = if item.escalation && item.direction == Direction::Gains {
+        "**escalation:** "
+    } else {
+        ""
+    };
+    format!(
+        "- `{}` {flag}{}\n  {}\n",
+        super::impact_marker(item),
+        escape_text(&line),
+        code_span(&via, false)
+    )
 }
 
 fn row(change: &Change) -> String {
@@ -432,9 +490,14 @@ mod tests {
         let kept = Kept {
             rows: 10,
             details: 4,
+            impact: 0,
             notes: 0,
         };
-        let line = omission(12, &kept, 1);
+        let line = omission(12, &kept, 1, 3);
+        assert!(
+            line.contains("3 access-impact items were left out"),
+            "{line}"
+        );
         assert!(line.contains("2 of 12 changes were left out"), "{line}");
         assert!(
             line.contains("6 changes are listed without details"),
@@ -444,8 +507,9 @@ mod tests {
         let all = Kept {
             rows: 3,
             details: 3,
+            impact: 0,
             notes: 0,
         };
-        assert_eq!(omission(3, &all, 0), "");
+        assert_eq!(omission(3, &all, 0, 0), "");
     }
 }

@@ -10,6 +10,7 @@ mod markdown;
 mod text;
 mod value;
 
+use crate::insight::impact::{self, Direction, ImpactItem, WhoKind};
 use crate::plan::{Address, Change, DeletedWith, Note, Plan, Summary};
 
 pub use json::JsonError;
@@ -64,6 +65,52 @@ fn deleted_with_comments(with: &DeletedWith) -> Vec<String> {
     }];
     lines.extend(with.unlisted.iter().map(|note| format!("# {note}")));
     lines.into_iter().map(|line| value::scrub(&line)).collect()
+}
+
+/// An access-impact item as one line (without its marker) and the route it comes by:
+/// `user/manager gains cluster-admin (everything, cluster-wide) in cluster demo`.
+pub fn impact_line(item: &ImpactItem) -> (String, String) {
+    let who = match item.kind {
+        WhoKind::IamUser | WhoKind::IamRole | WhoKind::IamExternal => item.who.clone(),
+        WhoKind::KubernetesUser => format!("user {}", item.who),
+        WhoKind::KubernetesGroup => format!("group {}", item.who),
+        WhoKind::ServiceAccount => format!("service account {}", item.who),
+    };
+    let place = match &item.namespace {
+        Some(namespace) => format!("in namespace {namespace} of cluster {}", item.cluster),
+        None if item.rule.is_some() && !item.escalation => {
+            format!("cluster-wide in cluster {}", item.cluster)
+        }
+        None => format!("in cluster {}", item.cluster),
+    };
+    let possibly = if item.possibly { " (possibly)" } else { "" };
+    (
+        value::scrub(&format!(
+            "{who} {} {} {place}{possibly}",
+            item.direction.as_str(),
+            item.access
+        )),
+        value::scrub(&format!("via {}", item.via)),
+    )
+}
+
+/// The heading of the access-impact section, with the number of escalations.
+fn impact_heading(items: &[ImpactItem]) -> String {
+    let escalations = impact::escalations(items).count();
+    match escalations {
+        0 => "Access impact:".to_string(),
+        1 => "Access impact (1 escalation to admin-equivalent access):".to_string(),
+        n => format!("Access impact ({n} escalations to admin-equivalent access):"),
+    }
+}
+
+/// `!` for an escalation gained, `+` for a gain, `-` for a loss.
+fn impact_marker(item: &ImpactItem) -> &'static str {
+    match (item.escalation, item.direction) {
+        (true, Direction::Gains) => "!",
+        (_, Direction::Gains) => "+",
+        (_, Direction::Loses) => "-",
+    }
 }
 
 /// `Plan: 1 to add, 0 to change, 0 to destroy.`, with `, N to adopt` only when there are any.

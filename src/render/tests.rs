@@ -146,6 +146,7 @@ fn plan(changes: Vec<Change>) -> Plan {
         overrides: Vec::new(),
         notes: Vec::new(),
         deleted_with: Vec::new(),
+        access_impact: Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use crate::insight::impact::{Direction, ImpactItem};
 use crate::plan::{Action, Change, Plan};
 
 use super::diff::{self, Content, Line, Tag};
@@ -57,6 +58,7 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
     } else {
         let _ = writeln!(out, "{}", paint.paint(BOLD, NO_CHANGES));
     }
+    write_impact(&mut out, &plan.access_impact, paint);
     if !plan.overrides.is_empty() || !plan.notes.is_empty() {
         out.push('\n');
     }
@@ -81,6 +83,30 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
         }
     }
     out
+}
+
+/// The access-impact section: escalations first (`!`), then gains (`+`) and losses (`-`),
+/// each with the route it comes by.
+fn write_impact(out: &mut String, items: &[ImpactItem], paint: Paint) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        paint.paint(BOLD, &super::impact_heading(items))
+    );
+    for item in items {
+        let (line, via) = super::impact_line(item);
+        let marker = super::impact_marker(item);
+        let color = match item.direction {
+            _ if item.escalation => &format!("{BOLD};{RED}"),
+            Direction::Gains => GREEN,
+            Direction::Loses => RED,
+        };
+        let _ = writeln!(out, "  {} {line}", paint.paint(color, marker));
+        let _ = writeln!(out, "      {via}");
+    }
 }
 
 /// How the `#` line describes an action.

@@ -1060,6 +1060,7 @@ impl IamScope {
             overrides: Vec::new(),
             notes: Vec::new(),
             deleted_with: Vec::new(),
+            access_impact: Vec::new(),
         };
         let Some(account) = state.account.clone() else {
             return vec!["the account read names no account id".to_owned()];

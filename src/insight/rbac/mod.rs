@@ -375,6 +375,18 @@ pub fn subject_is(
     }
 }
 
+/// Who a service account's token authenticates as: its username and the groups
+/// `system:serviceaccounts` and `system:serviceaccounts:NAMESPACE`.
+pub fn service_account_identity(namespace: &str, name: &str) -> Identity {
+    Identity {
+        username: format!("system:serviceaccount:{namespace}:{name}"),
+        groups: BTreeSet::from([
+            "system:serviceaccounts".to_string(),
+            format!("system:serviceaccounts:{namespace}"),
+        ]),
+    }
+}
+
 /// The username of a service-account subject (its namespace defaults to the binding's).
 pub fn service_account_username(
     subject: &crate::model::Subject,
