@@ -683,7 +683,10 @@ clusters:
 fn first_plan(example: &str) -> (State, accessctl::plan::Plan) {
     let dir = root().join("specs/examples").join(example);
     let live = accessctl::snapshot::read(&dir.join("live.json")).expect("the example's snapshot");
-    let desired = match spec::load(&dir.join("access.yaml"), &Facts { live: Some(&live) }) {
+    // An example is one access.yaml, or a directory of fragments (`split`).
+    let file = dir.join("access.yaml");
+    let input = if file.exists() { file } else { dir.clone() };
+    let desired = match spec::load(&input, &Facts { live: Some(&live) }) {
         Ok(loaded) => loaded.desired,
         Err(diagnostics) => panic!("{example} does not load: {diagnostics}"),
     };
