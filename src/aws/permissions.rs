@@ -145,7 +145,9 @@ pub fn actions(phase: Phase) -> impl Iterator<Item = &'static str> {
 pub fn policy(phase: Phase) -> Value {
     let mut by_service: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for action in actions(phase) {
-        let service = action.split_once(':').map_or(action, |(service, _)| service);
+        let service = action
+            .split_once(':')
+            .map_or(action, |(service, _)| service);
         by_service.entry(service).or_default().push(action);
     }
     let statements: Vec<Value> = by_service
@@ -267,7 +269,11 @@ mod tests {
         };
         for (action, phase) in OPERATIONS {
             assert!(allows(&apply, action), "apply policy lacks {action}");
-            assert_eq!(allows(&plan, action), *phase == Read, "plan policy and {action}");
+            assert_eq!(
+                allows(&plan, action),
+                *phase == Read,
+                "plan policy and {action}"
+            );
         }
         // Nothing else: every action either policy names is in the table.
         for document in [&plan, &apply] {
