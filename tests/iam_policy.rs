@@ -175,3 +175,28 @@ async fn the_generated_policies_allow_every_call_of_a_plan_and_an_apply_of_the_c
         );
     }
 }
+
+/// The plan policy as a user sees it, pinned: a new read shows up in review.
+#[test]
+fn the_plan_policy_is_pinned() {
+    let args = ["iam-policy", "--for", "plan"];
+    let output = binary::run(binary::offline(), &args);
+    insta::assert_snapshot!(binary::transcript(&args, &output));
+}
+
+/// A missing or unknown `--for` is a usage error: exit 1, naming the choices.
+#[test]
+fn iam_policy_without_a_purpose_is_a_usage_error() {
+    for args in [&["iam-policy"][..], &["iam-policy", "--for", "drift"]] {
+        let output = binary::run(binary::offline(), args);
+        assert_eq!(output.status.code(), Some(1), "{}", shown(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--for"), "{}", shown(&output));
+    }
+    let output = binary::run(binary::offline(), &["iam-policy", "--for", "drift"]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("[possible values: plan, apply]"),
+        "{}",
+        shown(&output)
+    );
+}

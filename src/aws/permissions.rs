@@ -190,7 +190,8 @@ mod tests {
     use crate::model::policy::catalogue::{AccessLevel, catalogue};
     use crate::model::policy::{DocumentKind, Effect, PolicyDocument};
 
-    /// The action literals (`"iam:GetRole"`) in the non-test code of `dir`, recursively.
+    /// The action literals (`"iam:GetRole"`) in the non-test code of `dir`, recursively, but
+    /// for this file's.
     fn action_literals(dir: &Path, found: &mut BTreeSet<String>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -199,7 +200,8 @@ mod tests {
                 continue;
             }
             let name = path.file_name().unwrap().to_string_lossy().to_string();
-            if !name.ends_with(".rs") || name.starts_with("tests") {
+            // The table itself names every action: it is what is checked, not evidence.
+            if !name.ends_with(".rs") || name.starts_with("tests") || name == "permissions.rs" {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
