@@ -75,6 +75,8 @@ pub async fn read(
     desired: &State,
     scope: ReadScope,
 ) -> Result<(State, CallCounts), LiveError> {
+    // Every call of the read (IAM, EKS, the keys and their destinations), not only IAM's.
+    let before = connections.aws.counter.snapshot();
     let iam = async {
         aws::read_state(&connections.aws)
             .await
@@ -118,7 +120,7 @@ pub async fn read(
                 Ok::<_, LiveError>((name.clone(), cluster))
             }),
     );
-    let ((mut state, calls), clusters) = tokio::try_join!(iam, clusters)?;
+    let ((mut state, _), clusters) = tokio::try_join!(iam, clusters)?;
     state.clusters = clusters.into_iter().collect();
     state.scope = scope;
     // Keys only of the users that declare `accessKeys` and exist: others keep theirs, unread.
@@ -131,7 +133,7 @@ pub async fn read(
         .collect();
     let read = key_reader(connections).read(users).await?;
     state.iam.access_keys.extend(read);
-    Ok((state, calls))
+    Ok((state, connections.aws.counter.snapshot().since(&before)))
 }
 
 /// The reader of access keys and of what their destinations hold, on the connections.

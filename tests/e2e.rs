@@ -18,13 +18,13 @@ use crate::support::binary::{self, shown};
 use crate::support::kube_server::KubeServer;
 use crate::support::target::{AwsTarget, KubeTarget};
 
-fn example_dir(name: &str) -> PathBuf {
+pub(crate) fn example_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("specs/examples")
         .join(name)
 }
 
-fn example_live(name: &str) -> State {
+pub(crate) fn example_live(name: &str) -> State {
     accessctl::snapshot::read(&example_dir(name).join("live.json")).expect("example snapshot")
 }
 

@@ -24,6 +24,7 @@ mod faults;
 mod first_hour;
 mod fuzz_corpus;
 mod iam_apply;
+mod iam_policy;
 mod import;
 mod insight;
 mod interrupt;

@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod eks;
 pub mod eks_apply;
 pub mod error;
+pub mod permissions;
 pub mod read;
 pub mod retry;
 

@@ -8,6 +8,7 @@ mod completions;
 mod confirm;
 mod drift;
 mod explain;
+mod iam_policy;
 mod import;
 mod lint;
 mod lock;
@@ -81,6 +82,8 @@ pub enum Command {
     CanI(can_i::CanIArgs),
     /// Report risky access patterns in access.yaml
     Lint(lint::LintArgs),
+    /// Print the least-privilege IAM policy accessctl needs to plan, or to apply
+    IamPolicy(iam_policy::IamPolicyArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
 }
@@ -126,6 +129,7 @@ pub fn run() -> i32 {
         Command::Lint(args) => lint::run(args, &printer),
         Command::Import(args) => import::run(args, &printer),
         Command::Drift(args) => drift::run(args, &printer),
+        Command::IamPolicy(args) => iam_policy::run(args, &printer),
     };
     match result {
         Ok(code) => code,
