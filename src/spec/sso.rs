@@ -194,10 +194,7 @@ fn replace(desired: &mut crate::model::Desired, cluster: &str, from: &str, to: &
         (Kind::AwsAuth, &from_key, &to_key),
         (Kind::AccessEntry, &from.to_string(), &to.to_string()),
     ] {
-        if desired
-            .adopt
-            .remove(&Address::cluster(kind, cluster, old))
-        {
+        if desired.adopt.remove(&Address::cluster(kind, cluster, old)) {
             desired.adopt.insert(Address::cluster(kind, cluster, new));
         }
     }
@@ -225,7 +222,10 @@ mod tests {
     #[test]
     fn a_permission_set_role_is_found_with_or_without_a_region_segment() {
         let live = roles(&[
-            ("AWSReservedSSO_AdministratorAccess_0123456789abcdef", SSO_PATH),
+            (
+                "AWSReservedSSO_AdministratorAccess_0123456789abcdef",
+                SSO_PATH,
+            ),
             (
                 "AWSReservedSSO_ReadOnly_fedcba9876543210",
                 "/aws-reserved/sso.amazonaws.com/eu-west-1/",
@@ -261,7 +261,10 @@ mod tests {
         let live = roles(&[
             ("AWSReservedSSO_Admin_0123456789abcdef", "/"),
             ("AWSReservedSSO_Admin_0123", SSO_PATH),
-            (&format!("AWSReservedSSO_Admin_{PLACEHOLDER_SUFFIX}"), SSO_PATH),
+            (
+                &format!("AWSReservedSSO_Admin_{PLACEHOLDER_SUFFIX}"),
+                SSO_PATH,
+            ),
         ]);
         assert_eq!(
             permission_set_role(&live, "Admin"),
@@ -272,7 +275,10 @@ mod tests {
     #[test]
     fn no_role_suggests_the_closest_permission_set() {
         let live = roles(&[
-            ("AWSReservedSSO_AdministratorAccess_0123456789abcdef", SSO_PATH),
+            (
+                "AWSReservedSSO_AdministratorAccess_0123456789abcdef",
+                SSO_PATH,
+            ),
             ("AWSReservedSSO_ViewOnly_0123456789abcdef", SSO_PATH),
         ]);
         assert_eq!(

@@ -453,20 +453,23 @@ fn sso_uses(spec: &Spec<'_>, directory: &Directory) -> Vec<super::sso::SsoUse> {
     spec.clusters
         .iter()
         .flat_map(|cluster| {
-            cluster.access.iter().filter_map(|access| match &access.principal {
-                Some((super::raw::PrincipalKind::SsoPermissionSet, name))
-                    if super::sso::check_name(&name.value).is_ok() =>
-                {
-                    Some(super::sso::SsoUse {
-                        cluster: cluster.name.value.clone(),
-                        permission_set: name.value.clone(),
-                        at: name.at,
-                        partition: directory.partition.clone(),
-                        account: directory.account.clone(),
-                    })
-                }
-                _ => None,
-            })
+            cluster
+                .access
+                .iter()
+                .filter_map(|access| match &access.principal {
+                    Some((super::raw::PrincipalKind::SsoPermissionSet, name))
+                        if super::sso::check_name(&name.value).is_ok() =>
+                    {
+                        Some(super::sso::SsoUse {
+                            cluster: cluster.name.value.clone(),
+                            permission_set: name.value.clone(),
+                            at: name.at,
+                            partition: directory.partition.clone(),
+                            account: directory.account.clone(),
+                        })
+                    }
+                    _ => None,
+                })
         })
         .collect()
 }

@@ -215,7 +215,10 @@ fn access_item<'s>(
         PrincipalKind::SsoPermissionSet => super::super::sso::check_name(&principal.value)
             .map(|()| directory.sso_role_arn(&principal.value))
             .map_err(|reason| super::super::resolve::Unresolved {
-                message: format!("invalid permission set name `{}`: {reason}", principal.value),
+                message: format!(
+                    "invalid permission set name `{}`: {reason}",
+                    principal.value
+                ),
                 hint: None,
             }),
         PrincipalKind::Account => {
