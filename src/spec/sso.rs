@@ -323,4 +323,70 @@ mod tests {
             "arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_unresolvedxxxxxx"
         );
     }
+
+    const FILE: &str = "version: 1\naccount: \"111122223333\"\nclusters:\n  demo:\n    authentication: both\n    access:\n      - ssoPermissionSet: Admin\n        groups: [admins]\n        adopt: true\n";
+
+    /// The desired state resolved against a live state holding `roles`.
+    fn load(items: &[(&str, &str)]) -> Result<crate::model::Desired, Vec<String>> {
+        let live = State {
+            iam: crate::model::Iam {
+                roles: roles(items),
+                ..crate::model::Iam::default()
+            },
+            ..State::default()
+        };
+        let facts = crate::spec::Facts { live: Some(&live) };
+        crate::spec::load_text("access.yaml", FILE, &facts)
+            .map_err(|errors| errors.iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn resolving_puts_the_role_in_aws_auth_access_entries_and_adoptions() {
+        let path = "/aws-reserved/sso.amazonaws.com/eu-west-1/";
+        let desired = load(&[("AWSReservedSSO_Admin_0123456789abcdef", path)]).expect("loads");
+        let cluster = &desired.state.clusters["demo"];
+        let bare = "arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123456789abcdef";
+        let full =
+            format!("arn:aws:iam::111122223333:role{path}AWSReservedSSO_Admin_0123456789abcdef");
+        let aws_auth = cluster.aws_auth.as_ref().expect("aws-auth");
+        let arns: Vec<&str> = aws_auth.entries.iter().map(|e| e.arn.as_str()).collect();
+        assert_eq!(arns, [bare]);
+        assert!(aws_auth.managed.contains(bare), "{:?}", aws_auth.managed);
+        let entries: Vec<&String> = cluster.access_entries.keys().collect();
+        assert_eq!(entries, [&full]);
+        assert!(
+            desired
+                .adopt
+                .contains(&Address::cluster(Kind::AwsAuth, "demo", bare))
+        );
+        assert!(
+            desired
+                .adopt
+                .contains(&Address::cluster(Kind::AccessEntry, "demo", &full))
+        );
+        assert_eq!(desired.adopt.len(), 2, "{:?}", desired.adopt);
+    }
+
+    #[test]
+    fn a_missing_permission_set_names_the_account() {
+        let errors = load(&[("AWSReservedSSO_ReadOnly_0123456789abcdef", SSO_PATH)])
+            .expect_err("no role for Admin");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("permission set `Admin` has no role in account 111122223333"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn without_live_state_the_stand_in_stays() {
+        let desired =
+            crate::spec::load_text("access.yaml", FILE, &crate::spec::Facts { live: None })
+                .expect("loads");
+        let keys: Vec<&String> = desired.state.clusters["demo"]
+            .access_entries
+            .keys()
+            .collect();
+        assert_eq!(keys, [&placeholder("aws", "111122223333", "Admin")]);
+    }
 }
