@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 /// One directory per runbook in /work/shared/seeds, plus the combination of all five, and
 /// that combination split in fragments (`split/`: no access.yaml, a directory of them).
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "000-service-admins-and-ci-user",
     "001-reader-group-and-eks-admin-role",
     "002-role-mappings",
@@ -20,6 +20,7 @@ const SCENARIOS: [&str; 8] = [
     "all-seeds-combined",
     "drift-cronjob",
     "split",
+    "sso-permission-sets",
 ];
 
 /// The scenario whose access.yaml is split in fragments.

@@ -300,6 +300,28 @@ fn assert_succeeded(report: &ApplyReport) {
     );
 }
 
+/// Makes the roles IAM Identity Center made in the account of `snapshot` (path
+/// `/aws-reserved/sso.amazonaws.com/…`): an example's `ssoPermissionSet` names them, and
+/// accessctl never creates them.
+async fn identity_center_roles(clients: &Clients, snapshot: &Path) {
+    let state = accessctl::snapshot::parse(&std::fs::read_to_string(snapshot).expect("read"))
+        .expect("snapshot");
+    for (name, role) in &state.iam.roles {
+        if !role.path.starts_with("/aws-reserved/sso.amazonaws.com/") {
+            continue;
+        }
+        clients
+            .iam
+            .create_role()
+            .role_name(name)
+            .path(&role.path)
+            .assume_role_policy_document(role.trust.to_value().to_string())
+            .send()
+            .await
+            .expect("create the IAM Identity Center role");
+    }
+}
+
 #[tokio::test]
 async fn every_example_applies_to_an_empty_account_and_converges() {
     if AwsTarget::from_env().skip_if_external("every_example_applies_to_an_empty_account_and_converges: resets moto between examples and reaches each example's account through moto's account header")
@@ -326,6 +348,7 @@ async fn every_example_applies_to_an_empty_account_and_converges() {
                 .account
                 .expect("live.json names its account");
         let clients = clients(&moto, &account);
+        identity_center_roles(&clients, &snapshot).await;
         let (desired, live, plan) =
             plan_file(&clients, &file, Some(&snapshot), &PlanOptions::default()).await;
         key_namespaces(&desired, &kube);

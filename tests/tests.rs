@@ -40,5 +40,6 @@ mod rbac_differential;
 mod schemas;
 mod spec_errors;
 mod split;
+mod sso;
 mod support;
 mod target;

@@ -13,7 +13,8 @@ use crate::words::count;
 pub struct ValidateArgs {
     #[command(flatten)]
     pub file: FileArg,
-    /// A live-state snapshot, to check what depends on live facts (OIDC issuers for IRSA)
+    /// A live-state snapshot, to check what depends on live facts (OIDC issuers for IRSA, the
+    /// roles of IAM Identity Center permission sets)
     #[arg(long, value_name = "PATH")]
     pub live_state: Option<PathBuf>,
 }

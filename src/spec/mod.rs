@@ -25,6 +25,7 @@ mod node;
 mod raw;
 mod reader;
 mod resolve;
+mod sso;
 pub(crate) mod suggest;
 mod trust;
 mod validate;
@@ -306,6 +307,7 @@ impl Parsed {
         } = self;
         let mut reader = Reader::new(&source, &mut report);
         trust::resolve(&mut reader, &pending, live, &mut desired.state);
+        sso::resolve(&mut reader, &pending.sso, live, &mut desired);
         if !report.is_empty() {
             return Err(Diagnostics::from(report.into_sorted()));
         }

@@ -266,6 +266,8 @@ pub enum PrincipalKind {
     Role,
     Arn,
     Account,
+    /// An IAM Identity Center permission set: its role is found in live IAM.
+    SsoPermissionSet,
 }
 
 impl PrincipalKind {
@@ -275,6 +277,7 @@ impl PrincipalKind {
             PrincipalKind::Role => "role",
             PrincipalKind::Arn => "arn",
             PrincipalKind::Account => "account",
+            PrincipalKind::SsoPermissionSet => "ssoPermissionSet",
         }
     }
 }

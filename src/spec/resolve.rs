@@ -231,6 +231,12 @@ impl Directory {
         })
     }
 
+    /// The stand-in role ARN of IAM Identity Center permission set `name` in this file's
+    /// account, until live state names its role (see [`super::sso`]).
+    pub fn sso_role_arn(&self, name: &str) -> String {
+        super::sso::placeholder(&self.partition, &self.account, name)
+    }
+
     /// Any IAM user or role ARN (`arn:` in access mappings).
     pub fn any_principal_arn(&self, reference: &str) -> Result<String, Unresolved> {
         self.user_arn(reference)

@@ -95,7 +95,7 @@ fn placeholder(name: &str) -> String {
 }
 
 /// What the desired state leaves to live facts: the IRSA trust policies of clusters whose
-/// issuer access.yaml does not set. [`resolve`] settles them, with no I/O, once live state is
+/// issuer access.yaml does not set, and the roles of IAM Identity Center permission sets. [`resolve`] settles them, with no I/O, once live state is
 /// read; the file is parsed once.
 #[derive(Clone, Debug, Default)]
 pub struct Pending {
@@ -105,6 +105,9 @@ pub struct Pending {
     /// issuer is known, against these quotas.
     pub roles: Vec<PendingRole>,
     pub limits: Limits,
+    /// Each access item naming an IAM Identity Center permission set, whose role is found in
+    /// live IAM (see [`super::sso::resolve`]).
+    pub sso: Vec<super::sso::SsoUse>,
 }
 
 /// The issuers the built trust policies name (IRSA, and the CI systems of `federation`), and

@@ -174,6 +174,8 @@ impl Mapping {
                 )
             }
             PrincipalKind::Account => (MapKind::MapAccounts, value.to_string()),
+            // The stand-in until live state is known: `sso::resolve` replaces it.
+            PrincipalKind::SsoPermissionSet => (MapKind::MapRoles, directory.sso_role_arn(value)),
         };
         Some(Mapping { kind, arn })
     }

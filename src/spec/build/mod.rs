@@ -272,6 +272,7 @@ fn build_iam(
     );
     *pending = irsa.pending;
     pending.limits = limits.clone();
+    pending.sso = sso_uses(spec, directory);
     for (issuer, client_ids) in irsa.used {
         iam.oidc_providers.insert(
             issuer_host_path(&issuer).to_string(),
@@ -446,3 +447,29 @@ mod tests;
 
 #[cfg(test)]
 mod eks_tests;
+
+/// The access items naming an IAM Identity Center permission set: left to live state.
+fn sso_uses(spec: &Spec<'_>, directory: &Directory) -> Vec<super::sso::SsoUse> {
+    spec.clusters
+        .iter()
+        .flat_map(|cluster| {
+            cluster
+                .access
+                .iter()
+                .filter_map(|access| match &access.principal {
+                    Some((super::raw::PrincipalKind::SsoPermissionSet, name))
+                        if super::sso::check_name(&name.value).is_ok() =>
+                    {
+                        Some(super::sso::SsoUse {
+                            cluster: cluster.name.value.clone(),
+                            permission_set: name.value.clone(),
+                            at: name.at,
+                            partition: directory.partition.clone(),
+                            account: directory.account.clone(),
+                        })
+                    }
+                    _ => None,
+                })
+        })
+        .collect()
+}

@@ -23,21 +23,23 @@ const CLUSTER_KEYS: [&str; 11] = [
     "serviceAccounts",
     "acknowledged",
 ];
-const ACCESS_KEYS: [&str; 8] = [
+const ACCESS_KEYS: [&str; 9] = [
     "user",
     "role",
     "arn",
     "account",
+    "ssoPermissionSet",
     "username",
     "groups",
     "accessPolicies",
     "adopt",
 ];
-const PRINCIPAL_KEYS: [(&str, PrincipalKind); 4] = [
+const PRINCIPAL_KEYS: [(&str, PrincipalKind); 5] = [
     ("user", PrincipalKind::User),
     ("role", PrincipalKind::Role),
     ("arn", PrincipalKind::Arn),
     ("account", PrincipalKind::Account),
+    ("ssoPermissionSet", PrincipalKind::SsoPermissionSet),
 ];
 const ACCESS_POLICY_KEYS: [&str; 2] = ["policy", "namespaces"];
 const META_KEYS: [&str; 3] = ["labels", "annotations", "adopt"];
@@ -181,7 +183,7 @@ fn access_item(reader: &mut Reader<'_>, cluster: &Text, item: &Node) -> Option<A
                 "an access mapping of cluster `{}` names no principal",
                 cluster.value
             ),
-            "add one of `user`, `role`, `arn` or `account`",
+            "add one of `user`, `role`, `arn`, `account` or `ssoPermissionSet`",
         );
     }
     let access_policies = object

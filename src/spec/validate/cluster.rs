@@ -212,6 +212,15 @@ fn access_item<'s>(
         PrincipalKind::User => directory.user_arn(&principal.value),
         PrincipalKind::Role => directory.role_arn(&principal.value),
         PrincipalKind::Arn => directory.any_principal_arn(&principal.value),
+        PrincipalKind::SsoPermissionSet => super::super::sso::check_name(&principal.value)
+            .map(|()| directory.sso_role_arn(&principal.value))
+            .map_err(|reason| super::super::resolve::Unresolved {
+                message: format!(
+                    "invalid permission set name `{}`: {reason}",
+                    principal.value
+                ),
+                hint: None,
+            }),
         PrincipalKind::Account => {
             if mode == AuthenticationMode::AccessEntries {
                 reader.error_hint(
