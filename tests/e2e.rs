@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use accessctl::model::{DocumentKind, PolicyDocument, State};
+use accessctl::model::{Cluster, DocumentKind, PolicyDocument, State};
 
 use crate::access_keys::{caller_arn, delivered_to};
 use crate::kube_apply::seed_cluster;
@@ -22,6 +22,18 @@ pub(crate) fn example_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("specs/examples")
         .join(name)
+}
+
+/// An example's (first) cluster: its name, its live objects and its region.
+pub(crate) fn first_cluster(live: &State) -> (String, Cluster, String) {
+    let (name, cluster) = live
+        .clusters
+        .iter()
+        .next()
+        .map(|(name, cluster)| (name.clone(), cluster.clone()))
+        .expect("example has a cluster");
+    let region = cluster.region.clone().unwrap_or_else(|| "us-east-1".into());
+    (name, cluster, region)
 }
 
 pub(crate) fn example_live(name: &str) -> State {
@@ -47,13 +59,7 @@ async fn converges(name: &str, deliveries: &[Delivery]) {
         return;
     }
     let live = example_live(name);
-    let (cluster_name, cluster) = live
-        .clusters
-        .iter()
-        .next()
-        .map(|(name, cluster)| (name.clone(), cluster.clone()))
-        .expect("example has a cluster");
-    let region = cluster.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let (cluster_name, cluster, region) = first_cluster(&live);
     let server = KubeServer::start().await;
     seed_cluster(&server, &cluster);
     let kubeconfig = server.kubeconfig_path().to_path_buf();

@@ -12,7 +12,7 @@ use accessctl::model::policy::Effect;
 use accessctl::model::policy::catalogue::{AccessLevel, catalogue};
 use accessctl::model::{DocumentKind, PolicyDocument};
 
-use crate::e2e::{example_dir, example_live};
+use crate::e2e::{example_dir, example_live, first_cluster};
 use crate::kube_apply::seed_cluster;
 use crate::moto::Moto;
 use crate::support::binary::{self, shown};
@@ -75,13 +75,7 @@ async fn the_generated_policies_allow_every_call_of_a_plan_and_an_apply_of_the_c
     let apply_policy = generated("apply");
 
     let live = example_live(EXAMPLE);
-    let (cluster_name, cluster) = live
-        .clusters
-        .iter()
-        .next()
-        .map(|(name, cluster)| (name.clone(), cluster.clone()))
-        .expect("example has a cluster");
-    let region = cluster.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let (cluster_name, cluster, region) = first_cluster(&live);
     let server = KubeServer::start().await;
     seed_cluster(&server, &cluster);
     let kubeconfig = server.kubeconfig_path().to_path_buf();

@@ -14,6 +14,7 @@ use kube::api::{Api, PostParams};
 use serde_json::Value;
 use tokio::runtime::Handle;
 
+use crate::e2e::first_cluster;
 use crate::kube_apply::seed_cluster;
 use crate::moto::Moto;
 use crate::support::binary::{self, shown};
@@ -100,13 +101,7 @@ async fn saved_plans_refuse_stale_and_edited_and_drift_reports() {
     let live: State = accessctl::snapshot::read(&example_dir(EXAMPLE).join("live.json"))
         .expect("example snapshot");
     let account = live.account.clone().expect("example account");
-    let (cluster_name, cluster) = live
-        .clusters
-        .iter()
-        .next()
-        .map(|(name, cluster)| (name.clone(), cluster.clone()))
-        .expect("example has a cluster");
-    let region = cluster.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let (cluster_name, cluster, region) = first_cluster(&live);
     let server = KubeServer::start().await;
     seed_cluster(&server, &cluster);
     let kube = server.client().await;
