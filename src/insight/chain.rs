@@ -514,6 +514,11 @@ pub fn resolve_principal(state: &State, text: &str) -> Result<Principal, String>
 /// into a cluster that are not in it.
 pub fn all_principals(state: &State) -> Vec<Principal> {
     let mut principals = iam_eval::iam_principals(state);
+    // `same_principal` by key: one parse per ARN, not one per pair.
+    let known: std::collections::HashSet<String> = principals
+        .iter()
+        .filter_map(|principal| crate::model::IamArn::principal_key(&principal.arn))
+        .collect();
     let mut external = BTreeSet::new();
     for cluster in state.clusters.values() {
         let arns = cluster
@@ -524,7 +529,9 @@ pub fn all_principals(state: &State) -> Vec<Principal> {
             .map(|entry| entry.arn.clone())
             .chain(cluster.access_entries.keys().cloned());
         for arn in arns {
-            if !principals.iter().any(|p| same_principal(&p.arn, &arn)) {
+            let is_known =
+                crate::model::IamArn::principal_key(&arn).is_some_and(|key| known.contains(&key));
+            if !is_known {
                 external.insert(arn);
             }
         }

@@ -168,7 +168,7 @@ fn render_route(out: &mut String, route: &Route) {
             if grant.rules.is_empty() {
                 let _ = writeln!(out, "        no rules known");
             }
-            for rule in &grant.rules {
+            for rule in grant.rules.iter() {
                 let _ = writeln!(out, "        {}", rbac::describe_rule(rule));
             }
         }

@@ -23,10 +23,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::chain::{self, Answer, Certainty, Mapping, Reached};
+use super::chain::{self, Answer, Certainty, Mapping, MarkedGrant, Reached};
 use super::iam_eval::{Principal, PrincipalKind};
 use super::rbac::{self, Grant, Identity, Request, Scope};
 use super::reach::Reach;
@@ -139,6 +140,8 @@ struct Side<'s> {
     state: &'s State,
     /// Who reaches which mapped identity, built when IAM principals are looked at.
     reach: std::cell::OnceCell<Reach<'s>>,
+    /// Each cluster's bindings indexed by subject, built at the first question.
+    clusters: std::cell::OnceCell<BTreeMap<&'s str, rbac::ClusterGrants<'s>>>,
     grants: std::cell::RefCell<BTreeMap<GrantsKey, Rc<Vec<Grant>>>>,
 }
 
@@ -149,8 +152,30 @@ impl<'s> Side<'s> {
         Side {
             state,
             reach: std::cell::OnceCell::new(),
+            clusters: std::cell::OnceCell::new(),
             grants: Default::default(),
         }
+    }
+
+    /// [`rbac::grants`] of an identity in a cluster of the state (none in a cluster it does
+    /// not have), from the cluster's index.
+    fn grants(
+        &self,
+        cluster: &str,
+        identity: &Identity,
+        access_policies: &BTreeMap<String, AccessScope>,
+    ) -> Vec<Grant> {
+        let clusters = self.clusters.get_or_init(|| {
+            self.state
+                .clusters
+                .iter()
+                .map(|(name, cluster)| (name.as_str(), rbac::ClusterGrants::new(cluster)))
+                .collect()
+        });
+        clusters
+            .get(cluster)
+            .map(|indexed| indexed.grants(identity, access_policies))
+            .unwrap_or_default()
     }
 
     /// The reach index of the state ([`Reach`]), built at the first IAM question.
@@ -168,35 +193,33 @@ impl<'s> Side<'s> {
         if let Some(found) = self.grants.borrow().get(&key) {
             return Rc::clone(found);
         }
-        let grants = match self.state.clusters.get(cluster) {
-            Some(found) => rbac::grants(found, &mapping.identity, &mapping.access_policies),
-            None => Vec::new(),
-        };
-        let grants = Rc::new(grants);
+        let grants = Rc::new(self.grants(cluster, &mapping.identity, &mapping.access_policies));
         self.grants.borrow_mut().insert(key, Rc::clone(&grants));
         grants
     }
 }
 
 /// One way of a principal into a cluster: the identity it reaches (itself or a role), the
-/// mapping that authenticates that identity, and what the mapping is granted.
+/// mapping that authenticates that identity, and what the mapping is granted (the reach
+/// index's grants, shared by every way through the same mapping).
 struct Way {
     cluster: String,
     reached: Reached,
     mapping: Mapping,
-    grants: Rc<Vec<Grant>>,
+    grants: Arc<[MarkedGrant]>,
 }
 
 /// Every way `principal` has into the clusters of the analysed state, surest and shortest
 /// first (the order `can-i` prefers). The one function that walks IAM: a per-state index of
 /// who reaches each mapped identity would replace its body.
 fn ways_in(side: &Side<'_>, principal: &Principal) -> Vec<Way> {
+    // The routes' grants are the ones `grants_of` gives (`chain::marked` of `rbac::grants`).
     let mut ways: Vec<Way> = side
         .reach()
         .routes(principal, None)
         .into_iter()
         .map(|route| Way {
-            grants: side.grants_of(&route.cluster, &route.mapping),
+            grants: route.grants,
             reached: Reached {
                 principal: route.principal,
                 hops: route.hops,
@@ -316,8 +339,8 @@ fn sources_in<'w>(ways: &'w [Way], cluster: &str) -> Vec<Source<'w>> {
     ways.iter()
         .filter(|way| way.cluster == cluster)
         .flat_map(|way| {
-            way.grants.iter().map(move |grant| Source {
-                grant: grant.clone(),
+            way.grants.iter().map(move |marked| Source {
+                grant: &marked.grant,
                 way: Some(way),
             })
         })
@@ -327,14 +350,11 @@ fn sources_in<'w>(ways: &'w [Way], cluster: &str) -> Vec<Source<'w>> {
 /// Whether two lists of ways lead to the same grants in each cluster (with the same
 /// certainty): then nothing can differ.
 fn same_access(before: &[Way], after: &[Way]) -> bool {
-    fn key(ways: &[Way]) -> BTreeSet<(&str, Certainty, &[Grant])> {
+    fn key(ways: &[Way]) -> BTreeSet<(&str, Certainty, Vec<&Grant>)> {
         ways.iter()
             .map(|way| {
-                (
-                    way.cluster.as_str(),
-                    way.reached.certainty,
-                    way.grants.as_slice(),
-                )
+                let grants = way.grants.iter().map(|marked| &marked.grant).collect();
+                (way.cluster.as_str(), way.reached.certainty, grants)
             })
             .collect()
     }
@@ -350,12 +370,12 @@ struct Who<'a> {
 
 /// A grant that reaches someone, and the way it does (none for a Kubernetes subject).
 struct Source<'w> {
-    grant: Grant,
+    grant: &'w Grant,
     way: Option<&'w Way>,
 }
 
 /// One request a rule allows: a verb on a resource (or non-resource URL) in a scope.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Atom {
     /// `None`: cluster-wide.
     namespace: Option<String>,
@@ -461,21 +481,21 @@ pub fn requests(item: &ImpactItem) -> Vec<Request> {
 /// shortest way first) that allows it.
 fn difference<'s, 'w>(
     sources: &'s [Source<'w>],
-    other: &[Grant],
+    other: &[&Grant],
 ) -> BTreeMap<Atom, &'s Source<'w>> {
     let mut found: BTreeMap<Atom, &Source<'_>> = BTreeMap::new();
     // Each atom is asked once: many grants (one per way in) repeat the same rules.
-    let mut asked: BTreeSet<Atom> = BTreeSet::new();
+    let mut asked: std::collections::HashSet<Atom> = std::collections::HashSet::new();
     for source in sources {
         if source.grant.unpublished {
             continue;
         }
-        for rule in &source.grant.rules {
+        for rule in source.grant.rules.iter() {
             for atom in atoms(&source.grant.scope, rule) {
                 if asked.contains(&atom) {
                     continue;
                 }
-                if rbac::allowing(other, &atom.request()).is_none() {
+                if rbac::allowing_in(other.iter().copied(), &atom.request()).is_none() {
                     found.insert(atom.clone(), source);
                 }
                 asked.insert(atom);
@@ -492,22 +512,19 @@ fn authenticated_grants(side: &Side<'_>, cluster: &str) -> Vec<Grant> {
         username: String::new(),
         groups: BTreeSet::new(),
     };
-    match side.state.clusters.get(cluster) {
-        Some(found) => rbac::grants(found, &identity, &BTreeMap::new()),
-        None => Vec::new(),
-    }
+    side.grants(cluster, &identity, &BTreeMap::new())
 }
 
 /// Items for what `who` gains and loses in its cluster, given the grants reaching it before
 /// (`sources[0]`) and after (`sources[1]`).
-fn compare(
+fn compare<'w>(
     who: &Who<'_>,
     sides: [&Side<'_>; 2],
-    sources: [&[Source<'_>]; 2],
+    sources: [&[Source<'w>]; 2],
     items: &mut Vec<ImpactItem>,
 ) {
-    let flat = |sources: &[Source<'_>]| -> Vec<Grant> {
-        sources.iter().map(|source| source.grant.clone()).collect()
+    let flat = |sources: &[Source<'w>]| -> Vec<&'w Grant> {
+        sources.iter().map(|source| source.grant).collect()
     };
     let grants = [flat(sources[0]), flat(sources[1])];
     let iam = matches!(
@@ -656,7 +673,7 @@ fn item(
     };
     let cluster = side.state.clusters.get(who.cluster);
     let unmanaged = cluster
-        .and_then(|cluster| chain::binding_of(cluster, &source.grant))
+        .and_then(|cluster| chain::binding_of(cluster, source.grant))
         .is_some_and(|binding| !binding.meta.is_owned());
     let (via, possibly) = match source.way {
         Some(way) => {
@@ -726,10 +743,7 @@ fn kubernetes_impact(sides: &[Side<'_>; 2], items: &mut Vec<ImpactItem>) {
                     .map(|grants| {
                         grants
                             .iter()
-                            .map(|grant| Source {
-                                grant: grant.clone(),
-                                way: None,
-                            })
+                            .map(|grant| Source { grant, way: None })
                             .collect::<Vec<_>>()
                     })
                     .unwrap_or_default()
@@ -750,9 +764,18 @@ fn kubernetes_impact(sides: &[Side<'_>; 2], items: &mut Vec<ImpactItem>) {
             .collect();
         for (namespace, account) in accounts {
             let identity = rbac::service_account_identity(&namespace, &account);
-            let [was, is] = [before, after].map(|cluster| {
-                rbac::grants(cluster, &identity, &BTreeMap::new())
-                    .into_iter()
+            // A side without the cluster asks the empty one (the built-in bindings), as
+            // `named_subjects` does.
+            let granted = [&sides[0], &sides[1]].map(|side| {
+                if side.state.clusters.contains_key(name) {
+                    side.grants(name, &identity, &BTreeMap::new())
+                } else {
+                    rbac::grants(&empty, &identity, &BTreeMap::new())
+                }
+            });
+            let [was, is] = [0, 1].map(|index| {
+                granted[index]
+                    .iter()
                     .map(|grant| Source { grant, way: None })
                     .collect::<Vec<_>>()
             });

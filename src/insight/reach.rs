@@ -701,7 +701,7 @@ type GrantsKey = (
 
 /// An IAM ARN without its path (how aws-auth and access entries match a principal).
 fn principal_key(arn: &str) -> Option<String> {
-    crate::model::IamArn::parse(arn).map(|parsed| parsed.without_path().to_string())
+    crate::model::IamArn::principal_key(arn)
 }
 
 impl<'s> ClusterReach<'s> {

@@ -273,6 +273,12 @@ impl IamArn {
     pub fn same_principal(&self, other: &IamArn) -> bool {
         self.without_path() == other.without_path()
     }
+
+    /// A key equal for two ARNs exactly when they are [`IamArn::same_principal`]: for
+    /// looking principals up by ARN in a map instead of comparing each pair.
+    pub fn principal_key(text: &str) -> Option<String> {
+        IamArn::parse(text).map(|parsed| parsed.without_path().to_string())
+    }
 }
 
 impl fmt::Display for IamArn {

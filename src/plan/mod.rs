@@ -487,11 +487,13 @@ pub struct PlanError {
 /// caller overrode do not refuse; their flags are listed in [`Plan::overrides`] and each is
 /// explained in a note.
 pub fn plan(desired: &Desired, live: &State, options: &PlanOptions) -> Result<Plan, PlanError> {
-    let Assessment { mut plan, refused } = assess(desired, live, options);
+    let (Assessment { mut plan, refused }, after) = assess_projected(desired, live, options);
     if !refused.is_empty() {
         return Err(PlanError { problems: refused });
     }
-    plan.access_impact = access_impact(live, &plan.changes);
+    if !plan.changes.is_empty() {
+        plan.access_impact = impact::impact(live, &after);
+    }
     Ok(plan)
 }
 
@@ -525,6 +527,11 @@ pub struct Assessment {
 
 /// Computes the plan and every problem that refuses it, with the same rules as [`plan`].
 pub fn assess(desired: &Desired, live: &State, options: &PlanOptions) -> Assessment {
+    assess_projected(desired, live, options).0
+}
+
+/// [`assess`], and the state after the plan it judged the plan by (the access impact's).
+fn assess_projected(desired: &Desired, live: &State, options: &PlanOptions) -> (Assessment, State) {
     let (mut changes, diff) = diff::diff(desired, live, options);
     order::sort(&mut changes);
     // The state after this plan, projected once for every check that judges the whole plan.
@@ -572,7 +579,7 @@ pub fn assess(desired: &Desired, live: &State, options: &PlanOptions) -> Assessm
         deleted_with: Vec::new(),
         access_impact: Vec::new(),
     };
-    Assessment { plan, refused }
+    (Assessment { plan, refused }, after)
 }
 
 /// The users `plan` deletes, whether alone or as half of a replace: IAM takes their

@@ -164,7 +164,7 @@ struct AccessPolicies {
         reason = "kept in the file for the reader: where the rules come from"
     )]
     source: String,
-    policies: BTreeMap<String, Vec<PolicyRule>>,
+    policies: BTreeMap<String, std::sync::Arc<[PolicyRule]>>,
     unpublished: BTreeSet<String>,
 }
 
@@ -174,8 +174,8 @@ static ACCESS_POLICIES: LazyLock<AccessPolicies> =
 /// The Kubernetes rules of an EKS access policy (by name: `AmazonEKSViewPolicy`), exactly as
 /// the EKS User Guide lists them; `None` for a policy whose rules are not published (or that
 /// does not exist).
-pub fn access_policy_rules(name: &str) -> Option<&'static [PolicyRule]> {
-    ACCESS_POLICIES.policies.get(name).map(Vec::as_slice)
+pub fn access_policy_rules(name: &str) -> Option<&'static std::sync::Arc<[PolicyRule]>> {
+    ACCESS_POLICIES.policies.get(name)
 }
 
 /// Is this an EKS access policy AWS describes without publishing its rules?

@@ -130,7 +130,8 @@ pub struct Grant {
     /// accessctl knows.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unpublished: bool,
-    pub rules: Vec<PolicyRule>,
+    /// Shared: every identity a binding reaches holds the same rules.
+    pub rules: std::sync::Arc<[PolicyRule]>,
 }
 
 /// Every grant that reaches the identity in the cluster: bindings (the state's and the
@@ -216,7 +217,7 @@ impl<'c> ClusterGrants<'c> {
                 scope: Scope::Cluster,
                 source: format!("group {MASTERS_GROUP} (allowed everything by the API server)"),
                 unpublished: false,
-                rules: cluster_role_rules(self.cluster, "cluster-admin"),
+                rules: cluster_role_rules(self.cluster, "cluster-admin").into(),
             });
         }
         grants.extend(access_policy_grants(access_policies));
@@ -298,7 +299,7 @@ pub fn binding_grant(
             scope: Scope::Cluster,
             source: format!("ClusterRoleBinding {name}{builtin} → ClusterRole {role}"),
             unpublished: false,
-            rules: cluster_role_rules(cluster, role),
+            rules: cluster_role_rules(cluster, role).into(),
         };
     };
     let (rules, kind) = match binding.role_ref.kind {
@@ -319,7 +320,7 @@ pub fn binding_grant(
         scope: Scope::Namespace(namespace.to_string()),
         source: format!("RoleBinding {namespace}/{name}{builtin} → {kind} {role}"),
         unpublished: false,
-        rules,
+        rules: rules.into(),
     }
 }
 
@@ -329,7 +330,9 @@ pub fn access_policy_grants(access_policies: &BTreeMap<String, AccessScope>) -> 
     let mut grants = Vec::new();
     for (arn, scope) in access_policies {
         let name = crate::model::arn::eks_access_policy_name(arn);
-        let rules = access_policy_rules(name).unwrap_or_default().to_vec();
+        let rules = access_policy_rules(name)
+            .cloned()
+            .unwrap_or_else(|| Vec::new().into());
         let unpublished = access_policy_unpublished(name);
         let source = format!("access policy {name}");
         let scopes = match scope {
@@ -343,7 +346,7 @@ pub fn access_policy_grants(access_policies: &BTreeMap<String, AccessScope>) -> 
             scope,
             source: source.clone(),
             unpublished,
-            rules: rules.clone(),
+            rules: std::sync::Arc::clone(&rules),
         }));
     }
     grants
@@ -471,8 +474,16 @@ fn scope_covers(scope: &Scope, request: &Request) -> bool {
 
 /// The first grant and rule allowing the request, as the RBAC authorizer would find it.
 pub fn allowing<'g>(grants: &'g [Grant], request: &Request) -> Option<(&'g Grant, &'g PolicyRule)> {
+    allowing_in(grants, request)
+}
+
+/// [`allowing`] over grants held elsewhere.
+pub fn allowing_in<'g>(
+    grants: impl IntoIterator<Item = &'g Grant>,
+    request: &Request,
+) -> Option<(&'g Grant, &'g PolicyRule)> {
     grants
-        .iter()
+        .into_iter()
         .filter(|grant| scope_covers(&grant.scope, request))
         .find_map(|grant| {
             grant

@@ -76,10 +76,12 @@ impl DocumentKind {
 pub struct PolicyDocument {
     version: String,
     id: Option<String>,
-    /// Sorted by [`Statement`]'s semantic order, without semantic duplicates.
-    statements: Vec<Statement>,
+    /// Sorted by [`Statement`]'s semantic order, without semantic duplicates. Shared: a
+    /// document is never changed once read, and states (the live one, the one projected for a
+    /// plan) are cloned whole.
+    statements: std::sync::Arc<[Statement]>,
     /// Where each statement was written (same index); never part of equality.
-    sources: Vec<Vec<String>>,
+    sources: std::sync::Arc<[Vec<String>]>,
 }
 
 /// A string that compares by a normalized key but keeps its spelling for display.

@@ -212,12 +212,13 @@ impl Reader {
         }
         let version = self.version(map.get("Version"));
         let id = self.optional_string(map, &[], "Id");
-        let (statements, sources) = self.statements(map.get("Statement"))?.into_iter().unzip();
+        let (statements, sources): (Vec<_>, Vec<_>) =
+            self.statements(map.get("Statement"))?.into_iter().unzip();
         Some(PolicyDocument {
             version: version?,
             id,
-            statements,
-            sources,
+            statements: statements.into(),
+            sources: sources.into(),
         })
     }
 
