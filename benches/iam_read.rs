@@ -477,6 +477,7 @@ async fn main() {
             iam: desired_iam,
             ..State::default()
         },
+        assume_role: None,
         adopt: BTreeSet::new(),
         group_path: GROUP_PATH.to_string(),
         policy_path: POLICY_PATH.to_string(),

@@ -13,7 +13,7 @@ use aws_config::SdkConfig;
 
 use crate::aws::{self, AwsError, AwsOptions, CallCounts, Clients, eks};
 use crate::kube::{ClusterClient, KubeError, read_cluster};
-use crate::model::{ReadScope, State};
+use crate::model::{AssumeRole, ReadScope, State};
 
 /// A failure to read live state, from either side.
 #[derive(Debug, thiserror::Error)]
@@ -43,9 +43,20 @@ pub struct Connections {
     pub now: i64,
 }
 
-/// Connects to AWS and to each cluster of `desired` (by its kubeconfig context).
-pub async fn connect(desired: &State, options: &AwsOptions) -> Result<Connections, LiveError> {
+/// Connects to AWS (through `assume_role`, the file's `assumeRole`, when it has one) and to
+/// each cluster of `desired` (by its kubeconfig context).
+pub async fn connect(
+    desired: &State,
+    assume_role: Option<&AssumeRole>,
+    options: &AwsOptions,
+) -> Result<Connections, LiveError> {
     let sdk = aws::config::loader(options).load().await;
+    let sdk = match assume_role {
+        Some(role) => aws::config::assume_role(&sdk, role)
+            .await
+            .map_err(LiveError::Aws)?,
+        None => sdk,
+    };
     let aws = Clients::new(&sdk);
     let clusters = try_join_all(desired.clusters.iter().map(|(name, cluster)| async move {
         ClusterClient::connect(name, cluster)

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::model::{AuthenticationMode, Cluster, Group, State};
+use crate::model::{AssumeRole, AuthenticationMode, Cluster, Group, State};
 use crate::plan::{Address, Kind, Plan, project};
 use crate::render::json::{self, JsonError};
 
@@ -149,6 +149,9 @@ pub struct SavedPlan {
     /// The AWS account live state was read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The role the plan reached the account through (`assumeRole`): apply assumes it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assume_role: Option<AssumeRole>,
     pub options: Options,
     /// By the cluster's name in access.yaml: every cluster of the file.
     pub clusters: BTreeMap<String, Target>,
@@ -344,6 +347,7 @@ impl SavedPlan {
         plan: Plan,
         source: Source,
         desired: &State,
+        assume_role: Option<&AssumeRole>,
         live: &State,
         options: Options,
     ) -> Result<Self, JsonError> {
@@ -353,6 +357,7 @@ impl SavedPlan {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             source,
             account: live.account.clone(),
+            assume_role: assume_role.cloned(),
             options,
             clusters: desired
                 .clusters
@@ -571,6 +576,7 @@ mod tests {
                 "version: 1\n".to_string(),
             )),
             &desired.state,
+            None,
             &live,
             Options::default(),
         )

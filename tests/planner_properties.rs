@@ -698,6 +698,7 @@ fn desired_state() -> impl Strategy<Value = Desired> {
                 clusters,
                 ..State::default()
             },
+            assume_role: None,
             adopt: BTreeSet::new(),
             group_path: GROUP_PATH.to_string(),
             policy_path: POLICY_PATH.to_string(),

@@ -11,6 +11,7 @@
 )]
 
 mod access_keys;
+mod accounts;
 mod aws_auth;
 mod aws_read;
 mod cli;

@@ -272,6 +272,7 @@ pub fn desired_state() -> Desired {
         adopt: BTreeSet::new(),
         group_path: "/accessctl/".to_string(),
         policy_path: POLICY_PATH.to_string(),
+        assume_role: None,
     }
 }
 

@@ -77,6 +77,50 @@ pub fn loader(options: &AwsOptions) -> ConfigLoader {
     loader
 }
 
+/// `base` with the credentials of `role` assumed from base's own (`assumeRole`): every client
+/// built from the result acts in the role's account. The role is assumed here, once, so that a
+/// role that cannot be assumed is one error naming it rather than the failure of the first read;
+/// the provider renews the session as it nears expiry.
+pub async fn assume_role(
+    base: &SdkConfig,
+    role: &crate::model::AssumeRole,
+) -> Result<SdkConfig, super::AwsError> {
+    use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+
+    let mut base = base.clone();
+    if base.region().is_none() {
+        base = base
+            .to_builder()
+            .region(Region::from_static(FALLBACK_REGION))
+            .build();
+    }
+    // The provider needs a clock (a configuration built by hand may have none).
+    if base.time_source().is_none() {
+        base = base
+            .to_builder()
+            .time_source(aws_smithy_async::time::SharedTimeSource::default())
+            .build();
+    }
+    let mut builder =
+        aws_config::sts::AssumeRoleProvider::builder(&role.arn).session_name(&role.session_name);
+    if let Some(id) = &role.external_id {
+        builder = builder.external_id(id);
+    }
+    let provider = builder.configure(&base).build().await;
+    if let Err(error) = provider.provide_credentials().await {
+        return Err(super::AwsError {
+            call: "sts:AssumeRole",
+            object: Some(format!("role {}", role.arn)),
+            kind: super::error::ErrorKind::AssumeRole,
+            message: aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+        });
+    }
+    Ok(base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build())
+}
+
 /// Resolves the standard chain and builds the clients.
 pub async fn load(options: &AwsOptions) -> Clients {
     Clients::new(&loader(options).load().await)

@@ -33,6 +33,8 @@ pub enum ErrorKind {
     NotAws {
         status: u16,
     },
+    /// `sts:AssumeRole` of the file's `assumeRole` refused or failed.
+    AssumeRole,
     /// Any other service error, with its code.
     Service(String),
     Other,
@@ -66,6 +68,7 @@ impl fmt::Display for AwsError {
             ErrorKind::NotFound => "not found".to_string(),
             ErrorKind::BadResponse => "unexpected response".to_string(),
             ErrorKind::NotAws { status } => format!("not an AWS response: HTTP {status}"),
+            ErrorKind::AssumeRole => "cannot assume the role".to_string(),
             ErrorKind::Service(code) => code.clone(),
             ErrorKind::Other => "error".to_string(),
         };
@@ -214,6 +217,7 @@ impl AwsError {
             ErrorKind::Throttled => "AWS is throttling this account's IAM calls: wait a minute and run again".to_string(),
             ErrorKind::NotFound => "the object changed while accessctl read it: run again".to_string(),
             ErrorKind::NotAws { status } => not_aws_hint(self.call, *status),
+            ErrorKind::AssumeRole => "the base credentials (the standard chain: check them with `aws sts get-caller-identity`) must be allowed to assume the role: its trust policy must name them or their account, they need `sts:AssumeRole` on it, and the `externalId` must be the one the trust policy asks for".to_string(),
             ErrorKind::BadResponse => "the endpoint returned something IAM does not: if `AWS_ENDPOINT_URL` points at a mock, check it; otherwise report this".to_string(),
             ErrorKind::Service(_) | ErrorKind::Other => "run again with `-v`; if it persists, check the AWS service health".to_string(),
         }

@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::Args;
 use tokio::runtime::Runtime;
 
+use super::accounts;
 use super::common::{AwsArgs, Input, SafetyArgs, connect_live, read_connected};
 use super::lock::{LockArgs, Locks};
 use super::output::Verbosity;
-use super::planning::plan_live;
+use super::planning::{Planned, plan_input, plan_live};
 use super::progress::Progress;
 use super::{CliError, EXIT_OK, Printer};
 use crate::apply::{self, ApplyError, ApplyReport, Executor, Route};
@@ -25,6 +26,7 @@ use crate::live::Connections;
 use crate::model::State;
 use crate::plan::{Change, Plan};
 use crate::planfile::{self, SavedPlan, Stale};
+use crate::render::accounts::{AccountPlan, Outcome};
 use crate::render::{self, TextOptions};
 
 #[derive(Debug, Args)]
@@ -36,10 +38,11 @@ pub struct ApplyArgs {
     /// The saved plan to apply (same as the positional PLAN)
     #[arg(long = "plan", value_name = "PATH")]
     pub plan: Option<PathBuf>,
-    /// Path of the access.yaml [default: access.yaml]. With a saved plan it is optional, and
-    /// only checked to be the file the plan was made from
-    #[arg(short = 'f', long = "file", value_name = "PATH")]
-    pub file: Option<PathBuf>,
+    /// Path of the access.yaml [default: access.yaml]. Repeat it for several accounts (one
+    /// file or directory each): planned together, approved once, applied in turn. With a
+    /// saved plan it is optional, and only checked to be the file the plan was made from
+    #[arg(short = 'f', long = "file", value_name = "PATH", action = clap::ArgAction::Append)]
+    pub file: Vec<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Apply without asking (pipelines). Without it, apply asks for `yes` on a terminal and
@@ -91,10 +94,11 @@ fn apply_fresh(session: Session) -> Result<i32, CliError> {
         args,
         printer,
     } = session;
-    let file = args
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("access.yaml"));
+    let file = match args.file.as_slice() {
+        [] => PathBuf::from("access.yaml"),
+        [file] => file.clone(),
+        files => return apply_accounts(session, files),
+    };
     let planned = plan_live(
         runtime,
         &file,
@@ -118,6 +122,134 @@ fn apply_fresh(session: Session) -> Result<i32, CliError> {
     result
 }
 
+/// `apply -f A -f B …`: every account planned (concurrently, each locked before its read), one
+/// report, one approval, then each account applied in turn. When any account cannot be
+/// planned, nothing is applied anywhere: the run is all the accounts or none.
+fn apply_accounts(session: Session, files: &[PathBuf]) -> Result<i32, CliError> {
+    let Session {
+        runtime,
+        args,
+        printer,
+    } = session;
+    let runs = accounts::each(files, |input| {
+        plan_input(
+            runtime,
+            input,
+            &args.aws,
+            &args.safety,
+            Some(&args.lock),
+            printer,
+        )
+    });
+    let release = |runs: Vec<accounts::AccountRun<Planned>>| {
+        for run in runs {
+            if let Ok(planned) = run.result {
+                runtime.block_on(planned.locks.release(printer));
+            }
+        }
+    };
+    let report: Vec<AccountPlan<'_>> = runs
+        .iter()
+        .map(|run| AccountPlan {
+            file: crate::spec::input::shown(&run.file).display().to_string(),
+            account: run.account.clone(),
+            outcome: match &run.result {
+                Ok(planned) => Outcome::Plan(&planned.plan),
+                Err(error) => Outcome::Error(accounts::failure(error)),
+            },
+        })
+        .collect();
+    let tally = render::accounts::tally(&report);
+    if shows_plan(
+        printer.verbosity,
+        args.auto_approve,
+        std::io::stdin().is_terminal(),
+    ) || tally.failed > 0
+    {
+        let text = render::accounts::text(
+            &report,
+            TextOptions {
+                color: printer.stdout_color,
+            },
+        );
+        printer.data(&text)?;
+    }
+    drop(report);
+    if tally.failed > 0 {
+        release(runs);
+        return Err(CliError::new(format!(
+            "{} of {} accounts could not be planned: nothing was applied in any account",
+            tally.failed, tally.accounts
+        ))
+        .with_hint("fix what their sections of the report say, then apply again"));
+    }
+    if tally.with_changes == 0 {
+        release(runs);
+        if printer.verbosity == Verbosity::Quiet {
+            printer.outcome(&complete(0));
+        }
+        return Ok(EXIT_OK);
+    }
+    for run in &runs {
+        if let Ok(planned) = &run.result {
+            for flag in &planned.plan.overrides {
+                printer.info(&format!(
+                    "warning: applying with the safety override `{flag}` in {}",
+                    account_name(run)
+                ));
+            }
+        }
+    }
+    if !super::confirm::confirm(args.auto_approve)? {
+        release(runs);
+        printer.info("Apply cancelled: nothing was changed.");
+        return Ok(EXIT_OK);
+    }
+    let mut failed = Vec::new();
+    for run in runs {
+        let name = account_name(&run);
+        let Ok(planned) = run.result else { continue };
+        if !planned.plan.has_changes() {
+            continue;
+        }
+        printer.info(&format!("Applying {name}:"));
+        let result = match planned.connections {
+            Some(connections) => run_plan(
+                session,
+                &planned.plan,
+                &planned.live,
+                (connections, &planned.locks),
+            ),
+            None => Err(CliError::new(
+                "internal error: live state was read without connections",
+            )),
+        };
+        runtime.block_on(planned.locks.release(printer));
+        if let Err(error) = result {
+            printer.error(&error);
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() {
+        Ok(EXIT_OK)
+    } else {
+        Err(CliError::new(format!(
+            "apply failed in {}: see above what was done, failed and not attempted there",
+            failed.join(", ")
+        ))
+        .with_hint("run `accessctl apply` again with the same files: it plans afresh from what is live in every account"))
+    }
+}
+
+/// `account 111111111111 (identity/)`, or the file alone.
+fn account_name<T>(run: &accounts::AccountRun<T>) -> String {
+    let file = crate::spec::input::shown(&run.file).display().to_string();
+    match &run.account {
+        Some(account) => format!("account {account} (`{file}`)"),
+        None => format!("`{file}`"),
+    }
+}
+
 /// Applies a saved plan after checking that it is intact, that it was made from `-f` (when
 /// given) with the overrides passed now, and that nothing it touches changed since.
 fn apply_saved(session: Session, path: &Path) -> Result<i32, CliError> {
@@ -135,8 +267,15 @@ fn apply_saved(session: Session, path: &Path) -> Result<i32, CliError> {
             saved.tool_version
         ));
     }
-    if let Some(file) = &args.file {
-        check_source(&saved, file)?;
+    match args.file.as_slice() {
+        [] => {}
+        [file] => check_source(&saved, file)?,
+        _ => {
+            return Err(CliError::new(
+                "a saved plan is one account's: give at most one `-f` with it",
+            )
+            .with_hint("apply each account's saved plan on its own"));
+        }
     }
     let missing = saved.missing_overrides(&args.safety.flags());
     if !missing.is_empty() {
@@ -165,7 +304,8 @@ fn apply_saved(session: Session, path: &Path) -> Result<i32, CliError> {
         return Ok(EXIT_OK);
     }
     let scope = saved.read_scope();
-    let connections = runtime.block_on(connect_live(&scope, &args.aws, printer))?;
+    let connect = connect_live(&scope, saved.assume_role.as_ref(), &args.aws, printer);
+    let connections = runtime.block_on(connect)?;
     // Locked before the read, so the check that nothing changed since the plan holds until
     // the apply ends.
     let locks = runtime.block_on(Locks::acquire(&connections, &args.lock, printer))?;
@@ -279,11 +419,7 @@ fn execute(
     live: &State,
     (connections, locks): (Connections, &Locks),
 ) -> Result<i32, CliError> {
-    let Session {
-        runtime,
-        args,
-        printer,
-    } = session;
+    let Session { args, printer, .. } = session;
     if shows_plan(
         printer.verbosity,
         args.auto_approve,
@@ -311,6 +447,21 @@ fn execute(
         printer.info("Apply cancelled: nothing was changed.");
         return Ok(EXIT_OK);
     }
+    run_plan(session, plan, live, (connections, locks))
+}
+
+/// Applies `plan` (shown and approved) over `connections`, and reports.
+fn run_plan(
+    session: Session,
+    plan: &Plan,
+    live: &State,
+    (connections, locks): (Connections, &Locks),
+) -> Result<i32, CliError> {
+    let Session {
+        runtime,
+        args,
+        printer,
+    } = session;
     let counter = connections.aws.counter.clone();
     let before = counter.snapshot();
     let progress = Progress::new(printer);

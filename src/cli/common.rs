@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::progress::Progress;
-use super::{CliError, FileArg, Printer};
+use super::{CliError, FilesArg, Printer};
 use crate::aws::AwsOptions;
 use crate::live::{self, Connections};
-use crate::model::{Desired, ReadScope, State};
+use crate::model::{AssumeRole, Desired, ReadScope, State};
 use crate::plan::{self, Overrides, PlanOptions, SafetyCheck};
 use crate::snapshot;
 use crate::spec::{self, Diagnostics, Loaded, Parsed, Sources};
@@ -20,7 +20,7 @@ use crate::spec::{self, Diagnostics, Loaded, Parsed, Sources};
 #[derive(Debug, Args)]
 pub struct Inputs {
     #[command(flatten)]
-    pub file: FileArg,
+    pub file: FilesArg,
     /// Use a saved live-state snapshot (`accessctl snapshot`) instead of reading AWS and the
     /// clusters
     #[arg(long, value_name = "PATH")]
@@ -172,21 +172,30 @@ pub fn print_warnings(printer: &Printer, loaded: &Loaded) {
 
 /// Connects and reads live state for `desired`, reporting the AWS calls with `-v`.
 pub async fn read_live(
-    desired: &State,
+    desired: &Desired,
     aws: &AwsArgs,
     printer: &Printer,
 ) -> Result<(State, Connections), CliError> {
-    read_live_scoped(desired, aws, ReadScope::Managed, printer).await
+    let assume_role = desired.assume_role.as_ref();
+    read_live_scoped(
+        &desired.state,
+        assume_role,
+        aws,
+        ReadScope::Managed,
+        printer,
+    )
+    .await
 }
 
 /// [`read_live`], reading `scope` of each cluster's RBAC.
 pub async fn read_live_scoped(
     desired: &State,
+    assume_role: Option<&AssumeRole>,
     aws: &AwsArgs,
     scope: ReadScope,
     printer: &Printer,
 ) -> Result<(State, Connections), CliError> {
-    let connections = connect_live(desired, aws, printer).await?;
+    let connections = connect_live(desired, assume_role, aws, printer).await?;
     let live = read_scoped(&connections, desired, scope, printer).await?;
     Ok((live, connections))
 }
@@ -194,11 +203,14 @@ pub async fn read_live_scoped(
 /// Connects to AWS and to each cluster of `desired` (the first half of [`read_live`]).
 pub async fn connect_live(
     desired: &State,
+    assume_role: Option<&AssumeRole>,
     aws: &AwsArgs,
     printer: &Printer,
 ) -> Result<Connections, CliError> {
     let message = clusters_named(desired).map(|clusters| format!("connecting to {clusters}…"));
-    live_step(printer, message, live::connect(desired, &aws.options())).await
+    let options = aws.options();
+    let connect = live::connect(desired, assume_role, &options);
+    live_step(printer, message, connect).await
 }
 
 /// Reads live state over `connections` (the second half of [`read_live`]).

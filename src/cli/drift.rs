@@ -10,7 +10,7 @@ use super::common::{
 use super::{CliError, EXIT_CHANGES, EXIT_OK, OutputFormat, Printer};
 use crate::drift::{self, Report};
 use crate::live::LiveError;
-use crate::model::State;
+use crate::model::{Desired, State};
 use crate::plan;
 
 #[derive(Debug, Args)]
@@ -27,7 +27,13 @@ pub struct DriftArgs {
 }
 
 pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
-    let file = &args.inputs.file.file;
+    let Some(file) = args.inputs.file.single() else {
+        return Err(
+            CliError::new("`drift` checks one account: give one `-f`").with_hint(
+                "run `accessctl drift -f FILE` once per account (a CI job per account, or a loop)",
+            ),
+        );
+    };
     let (input, live, grants_live) = match &args.inputs.live_state {
         Some(path) => {
             let live = read_live_state(path)?;
@@ -38,7 +44,7 @@ pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
         None => {
             let input = Input::read(file)?;
             let runtime = super::runtime()?;
-            let desired = &input.desired()?.state;
+            let desired = input.desired()?;
             let (live, wider) =
                 runtime.block_on(read_with_bindings(desired, &args.inputs.aws, printer))?;
             (input, live, wider)
@@ -67,11 +73,12 @@ pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
 /// plan's read brings only the bindings accessctl owns or the file names) and the access keys
 /// of the users [`drift::key_holders`] names (the plan reads only those of `accessKeys` users).
 async fn read_with_bindings(
-    desired: &State,
+    desired: &Desired,
     aws: &AwsArgs,
     printer: &Printer,
 ) -> Result<(State, State), CliError> {
     let (live, connections) = read_live(desired, aws, printer).await?;
+    let desired = &desired.state;
     let mut wider = live.clone();
     // The keys of the users drift reports on that declare no `accessKeys`: unmanaged grants.
     let holders = drift::key_holders(desired, &live)

@@ -64,7 +64,9 @@ impl StateArgs {
                 state
             }
             None if self.live => {
-                let mut desired = super::common::load(&self.file.file, None)?.desired.state;
+                let loaded = super::common::load(&self.file.file, None)?.desired;
+                let assume_role = loaded.assume_role;
+                let mut desired = loaded.state;
                 self.check_cluster(&desired)?;
                 if let Some(cluster) = &self.cluster {
                     desired.clusters.retain(|name, _| name == cluster);
@@ -74,7 +76,13 @@ impl StateArgs {
                     shown.display()
                 ));
                 let runtime = super::runtime()?;
-                let read = read_live_scoped(&desired, &self.aws, ReadScope::Everything, printer);
+                let read = read_live_scoped(
+                    &desired,
+                    assume_role.as_ref(),
+                    &self.aws,
+                    ReadScope::Everything,
+                    printer,
+                );
                 let (state, connections) = runtime.block_on(read)?;
                 if discover {
                     known = runtime.block_on(discovered(&connections, printer));

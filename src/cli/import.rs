@@ -128,7 +128,7 @@ async fn read(args: &ImportArgs, printer: &Printer) -> Result<State, CliError> {
         },
     );
     let (mut live, _connections) =
-        read_live_scoped(&wanted, &args.aws, ReadScope::Everything, printer).await?;
+        read_live_scoped(&wanted, None, &args.aws, ReadScope::Everything, printer).await?;
     if live.account.is_none() {
         live.account = live.caller.as_ref().map(|c| c.account.clone());
     }

@@ -1,6 +1,7 @@
 //! The command line: arguments (clap), one file per command, and the mapping of every error to
 //! a message, a hint and an exit code. Data goes to stdout; messages go to stderr.
 
+mod accounts;
 mod apply;
 mod can_i;
 mod common;
@@ -100,6 +101,32 @@ pub struct FileArg {
         default_value = "access.yaml"
     )]
     pub file: PathBuf,
+}
+
+/// The access.yaml of each account: `plan` and `drift` take several, one per account.
+#[derive(Debug, Args)]
+pub struct FilesArg {
+    /// Path of the access.yaml (`-`: read it from standard input), or of a directory whose
+    /// `*.yaml`/`*.yml` files (hidden ones aside) are its fragments. Repeat it for several
+    /// accounts (one file or directory each, each with its `assumeRole`): one run, one report
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "PATH",
+        default_value = "access.yaml",
+        action = clap::ArgAction::Append
+    )]
+    pub files: Vec<PathBuf>,
+}
+
+impl FilesArg {
+    /// The one file of a one-account run; `None` when several were given.
+    pub fn single(&self) -> Option<&PathBuf> {
+        match self.files.as_slice() {
+            [file] => Some(file),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::accounts;
 use super::common::{Inputs, SafetyArgs};
-use super::planning::{Planned, plan_live, plan_offline};
+use super::planning::{Planned, plan_input, plan_live, plan_offline};
 use super::{CliError, EXIT_CHANGES, EXIT_OK, OutputFormat, Printer};
 use crate::insight::impact::{self, ImpactItem};
 use crate::planfile::{self, SavedPlan};
+use crate::render::accounts::{AccountPlan, Outcome};
 use crate::render::{self, TextOptions};
 use crate::words::io_reason;
 
@@ -35,7 +37,9 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
-    let file = &args.inputs.file.file;
+    let Some(file) = args.inputs.file.single() else {
+        return run_accounts(args, &args.inputs.file.files, printer);
+    };
     let planned = match &args.inputs.live_state {
         Some(path) => plan_offline(file, path, &args.safety, printer)?,
         None => {
@@ -76,6 +80,79 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
     })
 }
 
+/// `plan -f A -f B …`: each account planned from live state (concurrently, through its
+/// `assumeRole`), one report. Exit 1 when any account failed (after the report, which says
+/// why in its place), else 2 with `--detailed-exitcode` when any account has changes.
+fn run_accounts(args: &PlanArgs, files: &[PathBuf], printer: &Printer) -> Result<i32, CliError> {
+    if args.inputs.live_state.is_some() {
+        return Err(CliError::new(
+            "`--live-state` is the snapshot of one account: give one `-f` with it",
+        )
+        .with_hint("plan each account against its own snapshot, or drop `--live-state` to read every account live"));
+    }
+    if args.out.is_some() {
+        return Err(
+            CliError::new("`--out` saves the plan of one account: give one `-f` with it")
+                .with_hint(
+                    "save each account's plan with its own `accessctl plan -f FILE --out PATH`",
+                ),
+        );
+    }
+    let runtime = super::runtime()?;
+    let runs = accounts::each(files, |input| {
+        plan_input(
+            &runtime,
+            input,
+            &args.inputs.aws,
+            &args.safety,
+            None,
+            printer,
+        )
+    });
+    let report: Vec<AccountPlan<'_>> = runs
+        .iter()
+        .map(|run| AccountPlan {
+            file: crate::spec::input::shown(&run.file).display().to_string(),
+            account: run.account.clone(),
+            outcome: match &run.result {
+                Ok(planned) => Outcome::Plan(&planned.plan),
+                Err(error) => Outcome::Error(accounts::failure(error)),
+            },
+        })
+        .collect();
+    let rendered = match args.output {
+        OutputFormat::Text => render::accounts::text(
+            &report,
+            TextOptions {
+                color: printer.stdout_color,
+            },
+        ),
+        OutputFormat::Json => render::accounts::json(&report)?,
+        OutputFormat::Markdown => render::accounts::markdown(&report),
+    };
+    printer.data(&rendered)?;
+    let tally = render::accounts::tally(&report);
+    if tally.failed > 0 {
+        return Err(CliError::new(format!(
+            "{} of {} accounts could not be planned (see their sections of the report)",
+            tally.failed, tally.accounts
+        )));
+    }
+    if args.fail_on_escalation {
+        let items: Vec<ImpactItem> = runs
+            .iter()
+            .filter_map(|run| run.result.as_ref().ok())
+            .flat_map(|planned| planned.plan.access_impact.iter().cloned())
+            .collect();
+        refuse_escalations(&items)?;
+    }
+    Ok(if args.detailed_exitcode && tally.with_changes > 0 {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}
+
 /// `--fail-on-escalation`: an error naming each principal or subject the plan makes
 /// admin-equivalent, and how.
 fn refuse_escalations(items: &[ImpactItem]) -> Result<(), CliError> {
@@ -106,6 +183,7 @@ fn save(planned: &Planned, safety: &SafetyArgs, out: &Path) -> Result<(), CliErr
         planned.plan.clone(),
         planfile::Source::of(&planned.source),
         &planned.desired,
+        planned.assume_role.as_ref(),
         &planned.live,
         planfile::Options {
             adopt: safety.adopt,

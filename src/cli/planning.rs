@@ -11,7 +11,7 @@ use super::lock::{LockArgs, Locks};
 use super::{CliError, Printer};
 use crate::aws::credentials;
 use crate::live::Connections;
-use crate::model::{Iam, State};
+use crate::model::{AssumeRole, Iam, State};
 use crate::plan::{self, Plan};
 use crate::spec::{Loaded, Sources};
 
@@ -20,6 +20,8 @@ pub struct Planned {
     pub plan: Plan,
     /// The desired state the plan was made for.
     pub desired: State,
+    /// The role the account was reached through (`assumeRole`).
+    pub assume_role: Option<AssumeRole>,
     /// access.yaml and its policy files, as read for the plan (the saved plan's digest).
     pub source: Sources,
     pub live: State,
@@ -45,6 +47,7 @@ pub fn plan_offline(
     let plan = plan::plan(&loaded.desired, &live, &safety.options()).map_err(refused)?;
     Ok(Planned {
         plan,
+        assume_role: loaded.desired.assume_role,
         desired: loaded.desired.state,
         source: input.sources,
         live,
@@ -64,9 +67,21 @@ pub fn plan_live(
 ) -> Result<Planned, CliError> {
     // The file is read on this thread (blocking I/O stays off the runtime); it names the
     // clusters to read, and IRSA issuers are resolved once live state is known.
-    let input = Input::read(file)?;
-    let desired = &input.desired()?.state;
-    let connections = runtime.block_on(connect_live(desired, aws, printer))?;
+    plan_input(runtime, Input::read(file)?, aws, safety, lock, printer)
+}
+
+/// [`plan_live`] of a file already read.
+pub fn plan_input(
+    runtime: &tokio::runtime::Runtime,
+    input: Input,
+    aws: &AwsArgs,
+    safety: &SafetyArgs,
+    lock: Option<&LockArgs>,
+    printer: &Printer,
+) -> Result<Planned, CliError> {
+    let desired = input.desired()?;
+    let connect = connect_live(&desired.state, desired.assume_role.as_ref(), aws, printer);
+    let connections = runtime.block_on(connect)?;
     // The apply lock is taken before the read: the plan is made from what the previous
     // holder left.
     let locks = match lock {
@@ -112,6 +127,7 @@ fn plan_connected(
     ));
     Ok(Planned {
         plan,
+        assume_role: loaded.desired.assume_role,
         desired: loaded.desired.state,
         source: input.sources,
         live,

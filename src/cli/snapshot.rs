@@ -35,7 +35,9 @@ pub fn run(args: &SnapshotArgs, printer: &Printer) -> Result<i32, CliError> {
     } else {
         ReadScope::Managed
     };
-    let read = read_live_scoped(&loaded.desired.state, &args.aws, scope, printer);
+    let desired = &loaded.desired;
+    let assume_role = desired.assume_role.as_ref();
+    let read = read_live_scoped(&desired.state, assume_role, &args.aws, scope, printer);
     let (live, _connections) = runtime.block_on(read)?;
     let text = snapshot::to_string(&live)?;
     match &args.out {

@@ -156,10 +156,26 @@ impl Caller {
     }
 }
 
+/// The role accessctl assumes in the file's account (`assumeRole`), from the base credentials
+/// of the standard chain: how one run reaches several accounts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssumeRole {
+    pub arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The session name (`accessctl` unless the file says otherwise): CloudTrail shows it.
+    pub session_name: String,
+}
+
+/// The session name accessctl uses when the file gives none.
+pub const DEFAULT_SESSION_NAME: &str = "accessctl";
+
 /// The desired state plus what the file says about taking over existing objects.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Desired {
     pub state: State,
+    /// `assumeRole`: reach the account through this role.
+    pub assume_role: Option<AssumeRole>,
     /// Objects marked `adopt: true` in access.yaml.
     pub adopt: BTreeSet<Address>,
     /// IAM groups under this path are owned (IAM groups take no tags).

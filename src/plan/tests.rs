@@ -182,6 +182,7 @@ fn desired(state: State) -> Desired {
         adopt: BTreeSet::new(),
         group_path: "/accessctl/".into(),
         policy_path: POLICY_PATH.into(),
+        assume_role: None,
     }
 }
 

@@ -369,6 +369,32 @@ fn longest_run(text: &str, wanted: char) -> usize {
     longest
 }
 
+/// An account's error in a several-account comment: the message, its details in a fenced
+/// block (cut to `limit`, saying so), the hint.
+pub(super) fn failure(failure: &super::accounts::Failure, limit: usize) -> String {
+    let mut out = format!("**Error:** {}\n\n", prose(&failure.message, false));
+    if let Some(hint) = &failure.hint {
+        let _ = writeln!(out, "Hint: {}\n", prose(hint, false));
+    }
+    if let Some(details) = &failure.details {
+        let details: String = details
+            .lines()
+            .map(|line| format!("{}\n", scrub(line)))
+            .collect();
+        let room = limit.saturating_sub(out.len() + 64);
+        let (shown, cut) = match details.char_indices().nth(room) {
+            Some((at, _)) => (&details[..at], true),
+            None => (details.as_str(), false),
+        };
+        let fence = "`".repeat(longest_run(shown, '`').max(2) + 1);
+        let _ = writeln!(out, "{fence}\n{}\n{fence}\n", shown.trim_end());
+        if cut {
+            out.push_str("_(cut: the rest is in the run's output)_\n\n");
+        }
+    }
+    out
+}
+
 /// Free text from the plan (a reason, a note) for a table cell or a paragraph: the values it
 /// quotes in backticks become code spans, the rest is escaped by [`escape_text`]. Text with
 /// an unpaired backtick is escaped whole.
@@ -408,7 +434,7 @@ fn escape_text(text: &str) -> String {
 }
 
 /// Text inside HTML (`<summary>`), where Markdown is not parsed but entities are.
-fn escape_html(text: &str) -> String {
+pub(super) fn escape_html(text: &str) -> String {
     escape(
         text,
         &[

@@ -4,6 +4,7 @@
 //! `diff` decides what a change's body shows and `value` how a value is written; `text` and
 //! `markdown` only lay those lines out.
 
+pub mod accounts;
 mod diff;
 pub mod json;
 mod markdown;

@@ -964,3 +964,95 @@ fn every_field_name_the_text_view_shows_is_an_access_yaml_key() {
         );
     }
 }
+
+/// Two accounts planned and one failed, as `plan -f … -f … -f …` reports them.
+mod several_accounts {
+    use super::*;
+    use crate::render::accounts::{self, AccountPlan, Failure, Outcome, Tally};
+
+    fn report<'p>(changed: &'p Plan, unchanged: &'p Plan) -> Vec<AccountPlan<'p>> {
+        vec![
+            AccountPlan {
+                file: "accounts/identity".to_string(),
+                account: Some("111111111111".to_string()),
+                outcome: Outcome::Plan(changed),
+            },
+            AccountPlan {
+                file: "accounts/workload".to_string(),
+                account: Some("222222222222".to_string()),
+                outcome: Outcome::Plan(unchanged),
+            },
+            AccountPlan {
+                file: "accounts/broken".to_string(),
+                account: Some("333333333333".to_string()),
+                outcome: Outcome::Error(Failure {
+                    message: "`sts:AssumeRole` failed for role arn:aws:iam::333333333333:role/accessctl: cannot assume the role".to_string(),
+                    details: None,
+                    hint: Some("the base credentials must be allowed to assume the role".to_string()),
+                }),
+            },
+        ]
+    }
+
+    #[test]
+    fn the_tally_counts_changes_and_failures() {
+        let (changed, unchanged) = (every_action(), plan(Vec::new()));
+        assert_eq!(
+            accounts::tally(&report(&changed, &unchanged)),
+            Tally {
+                accounts: 3,
+                with_changes: 1,
+                failed: 1
+            }
+        );
+    }
+
+    #[test]
+    fn text_has_a_section_per_account_and_the_tally() {
+        let (changed, unchanged) = (every_action(), plan(Vec::new()));
+        assert_snapshot!(accounts::text(&report(&changed, &unchanged), PLAIN));
+    }
+
+    #[test]
+    fn json_has_each_accounts_plan_or_error() {
+        let (changed, unchanged) = (every_action(), plan(Vec::new()));
+        let text = accounts::json(&report(&changed, &unchanged)).expect("JSON");
+        let value: Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(value["accounts"].as_array().map(Vec::len), Some(3));
+        assert_eq!(value["accounts"][0]["account"], "111111111111");
+        assert_eq!(
+            value["accounts"][0]["plan"],
+            serde_json::from_str::<Value>(&json(&changed).expect("JSON")).expect("valid")
+        );
+        assert!(value["accounts"][1]["plan"].is_object());
+        assert!(value["accounts"][2]["plan"].is_null());
+        assert_eq!(
+            value["accounts"][2]["error"]["message"]
+                .as_str()
+                .map(|m| m.starts_with("`sts:AssumeRole` failed")),
+            Some(true)
+        );
+        assert_eq!(
+            value["summary"],
+            json!({"accounts": 3, "with_changes": 1, "failed": 1})
+        );
+    }
+
+    #[test]
+    fn markdown_has_a_collapsible_section_per_account() {
+        let (changed, unchanged) = (every_action(), plan(Vec::new()));
+        assert_snapshot!(accounts::markdown(&report(&changed, &unchanged)));
+    }
+
+    #[test]
+    fn markdown_stays_within_the_limit_and_says_what_was_cut() {
+        let (changed, unchanged) = (every_action(), plan(Vec::new()));
+        let accounts = report(&changed, &unchanged);
+        let whole = accounts::markdown(&accounts);
+        let limit = whole.len() / 2;
+        let cut = accounts::markdown_within(&accounts, limit);
+        assert!(cut.len() <= limit, "{} > {limit}", cut.len());
+        assert!(cut.contains("222222222222") && cut.contains("333333333333"));
+        assert!(cut.contains("left out"), "{cut}");
+    }
+}

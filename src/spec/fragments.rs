@@ -64,6 +64,14 @@ const TOP: Rule = Rule::Keys(&[
     ("version", Rule::Agree),
     ("account", Rule::Agree),
     ("partition", Rule::Agree),
+    (
+        "assumeRole",
+        Rule::Keys(&[
+            ("arn", Rule::Agree),
+            ("externalId", Rule::Agree),
+            ("sessionName", Rule::Agree),
+        ]),
+    ),
     ("limits", Rule::Each(&Rule::Agree, None)),
     ("iam", IAM),
     ("clusters", Rule::Each(&CLUSTER, Some("cluster"))),

@@ -16,6 +16,7 @@ pub struct Spec<'n> {
     pub version: Option<Located<i128>>,
     pub account: Option<Text>,
     pub partition: Option<Text>,
+    pub assume_role: Option<AssumeRoleSpec>,
     /// `limits`: the IAM quotas raised in this account, as written (key, value).
     pub limits: Vec<(Text, Located<i128>)>,
     pub iam: IamSpec<'n>,
@@ -28,6 +29,14 @@ pub struct Spec<'n> {
     /// Declarations whose body could not be read (already reported), by kind and name: they
     /// are declared all the same.
     pub unreadable: Vec<(&'static str, String)>,
+}
+
+/// `assumeRole`: the role to reach the account through.
+#[derive(Debug)]
+pub struct AssumeRoleSpec {
+    pub arn: Option<Text>,
+    pub external_id: Option<Text>,
+    pub session_name: Option<Text>,
 }
 
 #[derive(Debug, Default)]

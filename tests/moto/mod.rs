@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 use accessctl::aws::Clients;
 use accessctl::aws::config::http_client;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// The account moto answers for when nothing says otherwise.
+pub const MOTO_DEFAULT_ACCOUNT: &str = "123456789012";
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
@@ -95,11 +98,16 @@ impl Moto {
     /// A server holding `account` (moto's `MOTO_ACCOUNT_ID`), with AWS-managed policies loaded
     /// and an EKS cluster `cluster` in `region` (its DescribeCluster gives an OIDC issuer).
     /// For driving the binary, which reaches moto only through `AWS_ENDPOINT_URL`.
+    ///
+    /// moto's own default account (`123456789012`) is not pinned: `MOTO_ACCOUNT_ID` puts every
+    /// request in one account, while without it credentials from `sts:AssumeRole` into another
+    /// account act in that account (what several-account runs need).
     pub fn with_eks_cluster(account: &str, cluster: &str, region: &str) -> Moto {
-        let moto = Moto::start_with_env(&[
-            ("MOTO_ACCOUNT_ID", account),
-            ("MOTO_IAM_LOAD_MANAGED_POLICIES", "true"),
-        ]);
+        let mut env = vec![("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")];
+        if account != MOTO_DEFAULT_ACCOUNT {
+            env.push(("MOTO_ACCOUNT_ID", account));
+        }
+        let moto = Moto::start_with_env(&env);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

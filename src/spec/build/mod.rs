@@ -78,7 +78,18 @@ pub fn build(
             (cluster.name.value.clone(), built)
         })
         .collect();
+    let assume_role = spec.assume_role.as_ref().and_then(|assume| {
+        Some(crate::model::AssumeRole {
+            arn: assume.arn.as_ref()?.value.clone(),
+            external_id: assume.external_id.as_ref().map(|id| id.value.clone()),
+            session_name: assume.session_name.as_ref().map_or_else(
+                || crate::model::DEFAULT_SESSION_NAME.to_string(),
+                |name| name.value.clone(),
+            ),
+        })
+    });
     Desired {
+        assume_role,
         state: State {
             format_version: STATE_FORMAT_VERSION,
             account: spec.account.as_ref().map(|a| a.value.clone()),

@@ -7,22 +7,24 @@ mod cluster;
 use super::federation;
 use super::node::{Located, Node, NodeValue};
 use super::raw::{
-    AccessKeysSpec, AcknowledgedSpec, DocumentSpec, GroupOwn, HolderKind, HolderSpec, IamSpec,
-    InlineSpec, Pair, PolicySpec, RoleOwn, Spec, Text, TrustSpec, UserOwn,
+    AccessKeysSpec, AcknowledgedSpec, AssumeRoleSpec, DocumentSpec, GroupOwn, HolderKind,
+    HolderSpec, IamSpec, InlineSpec, Pair, PolicySpec, RoleOwn, Spec, Text, TrustSpec, UserOwn,
 };
 use super::reader::{Object, Owner, Reader};
 use crate::model::access_key::{DEFAULT_GRACE_DAYS, DEFAULT_ROTATE_AFTER_DAYS};
 use crate::model::{Destination, KeyRotation};
 
-const TOP_KEYS: [&str; 7] = [
+const TOP_KEYS: [&str; 8] = [
     "version",
     "account",
     "partition",
+    "assumeRole",
     "limits",
     "iam",
     "clusters",
     "acknowledged",
 ];
+const ASSUME_ROLE_KEYS: [&str; 3] = ["arn", "externalId", "sessionName"];
 const ACKNOWLEDGED_KEYS: [&str; 2] = ["grant", "reason"];
 const IAM_KEYS: [&str; 6] = [
     "groupPath",
@@ -60,6 +62,9 @@ pub fn decode<'n>(reader: &mut Reader<'_>, root: &'n Node) -> Spec<'n> {
         None => reader.missing(&top, "account"),
     }
     spec.partition = top.get("partition").and_then(|node| reader.string(node));
+    if let (Some(key), Some(node)) = (top.key("assumeRole"), top.get("assumeRole")) {
+        spec.assume_role = decode_assume_role(reader, key, node);
+    }
     if let (Some(key), Some(node)) = (top.key("limits"), top.get("limits")) {
         spec.limits = decode_limits(reader, key, node);
     }
@@ -100,6 +105,25 @@ pub fn unsure_of_everything(spec: &mut Spec<'_>) {
     for cluster in &mut spec.clusters {
         cluster.unsure = true;
     }
+}
+
+/// `assumeRole`: `arn` (required), `externalId`, `sessionName`.
+fn decode_assume_role(reader: &mut Reader<'_>, key: &Node, node: &Node) -> Option<AssumeRoleSpec> {
+    let owner = Owner::new("in `assumeRole`", key.location);
+    let object = reader.object(node, owner, &ASSUME_ROLE_KEYS)?;
+    let arn = object.get("arn").and_then(|node| reader.string(node));
+    if !object.has("arn") {
+        reader.missing(&object, "arn");
+    }
+    Some(AssumeRoleSpec {
+        arn,
+        external_id: object
+            .get("externalId")
+            .and_then(|node| reader.string(node)),
+        session_name: object
+            .get("sessionName")
+            .and_then(|node| reader.string(node)),
+    })
 }
 
 /// `limits`: each raised quota, by its key (ranges are checked by `validate`).

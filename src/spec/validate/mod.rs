@@ -11,7 +11,7 @@ mod rules;
 
 use std::collections::BTreeMap;
 
-use super::raw::{MetaSpec, Spec, Text};
+use super::raw::{AssumeRoleSpec, MetaSpec, Spec, Text};
 use super::reader::Reader;
 use super::resolve::{Directory, Unresolved};
 
@@ -40,10 +40,58 @@ pub fn validate(
     {
         reader.unknown_word(partition, "partition", &PARTITIONS);
     }
+    if let Some(assume) = &spec.assume_role {
+        assume_role(reader, spec, assume);
+    }
     iam::validate(reader, spec, directory, limits);
     acknowledged::validate(reader, spec);
     for cluster in &spec.clusters {
         cluster::validate(reader, cluster, directory);
+    }
+}
+
+/// `assumeRole`: a role of the file's account (and partition), and what STS accepts as a
+/// session name and an external id.
+fn assume_role(reader: &mut Reader<'_>, spec: &Spec<'_>, assume: &AssumeRoleSpec) {
+    if let Some(arn) = &assume.arn {
+        match crate::model::IamArn::parse(&arn.value) {
+            Some(parsed @ crate::model::IamArn::Role { .. }) => {
+                let partition = spec.partition.as_ref().map_or("aws", |p| p.as_str());
+                if let Some(account) = &spec.account
+                    && parsed.account() != account.value
+                {
+                    reader.error_hint(
+                        arn.at,
+                        format!(
+                            "the role to assume is in account {}, not in this file's account {}",
+                            parsed.account(),
+                            account.value
+                        ),
+                        "accessctl reaches each account through a role of that account: one file (or directory) per account, each with its own `assumeRole`",
+                    );
+                } else if parsed.partition() != partition {
+                    reader.error_hint(
+                        arn.at,
+                        format!(
+                            "the role to assume is in partition `{}`, not in this file's `{partition}`",
+                            parsed.partition()
+                        ),
+                        "set `partition` to the role's, or name a role of this partition",
+                    );
+                }
+            }
+            _ => reader.error_hint(
+                arn.at,
+                format!("invalid role ARN `{}`", arn.value),
+                "a role ARN looks like `arn:aws:iam::123456789012:role/accessctl`",
+            ),
+        }
+    }
+    if let Some(name) = &assume.session_name {
+        rule(reader, name, "session name", names::session_name);
+    }
+    if let Some(id) = &assume.external_id {
+        rule(reader, id, "external id", names::external_id);
     }
 }
 

@@ -44,6 +44,30 @@ pub fn iam_name(kind: IamName, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// STS `RoleSessionName`: `[\w+=,.@-]{2,64}`.
+pub fn session_name(name: &str) -> Result<(), String> {
+    length(name, 2, 64)?;
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    {
+        return Err("may contain only letters, digits and `_+=,.@-`".to_string());
+    }
+    Ok(())
+}
+
+/// STS `ExternalId`: `[\w+=,.@:/-]{2,1224}`.
+pub fn external_id(id: &str) -> Result<(), String> {
+    length(id, 2, 1224)?;
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))
+    {
+        return Err("may contain only letters, digits and `_+=,.@:/-`".to_string());
+    }
+    Ok(())
+}
+
 /// How to fix a name [`iam_name`] refuses: a valid name close to it.
 pub fn iam_name_hint(kind: IamName, name: &str) -> String {
     let mut fixed: String = name

@@ -1,0 +1,118 @@
+//! Several accounts in one run (`-f identity -f workload`): each file (or directory) is one
+//! account, reached through its `assumeRole`. The accounts run concurrently, at most
+//! [`CONCURRENT_ACCOUNTS`] at a time; one account's failure is reported in its place and the
+//! others still run.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::CliError;
+use super::common::Input;
+use crate::render::accounts::Failure;
+
+/// How many accounts are read and planned at once: each holds its own AWS and cluster
+/// connections, and IAM throttles per account, so a few at a time keep a 20-account run close
+/// to the slowest account without opening every connection at once.
+pub const CONCURRENT_ACCOUNTS: usize = 4;
+
+/// One account's run: its file, its `account` (when the file could be read) and what the run
+/// gave.
+pub struct AccountRun<T> {
+    pub file: PathBuf,
+    pub account: Option<String>,
+    pub result: Result<T, CliError>,
+}
+
+/// Reads each file (here, one after the other: files are small), then runs `work` for each
+/// account whose file loads, at most [`CONCURRENT_ACCOUNTS`] at a time; the runs come back in
+/// the order of `files`. A file that does not load, and two files of the same account (each
+/// account is planned once, from one place), are errors of their accounts, found before
+/// anything runs.
+pub fn each<T: Send>(
+    files: &[PathBuf],
+    work: impl Fn(Input) -> Result<T, CliError> + Sync,
+) -> Vec<AccountRun<T>> {
+    let mut loaded: Vec<(Option<String>, Result<Input, CliError>)> = files
+        .iter()
+        .map(|file| {
+            let input = Input::read(file);
+            let account = input
+                .as_ref()
+                .ok()
+                .and_then(|input| input.desired().ok())
+                .and_then(|desired| desired.state.account.clone());
+            (account, input)
+        })
+        .collect();
+    let accounts: Vec<Option<String>> = loaded.iter().map(|(account, _)| account.clone()).collect();
+    for (index, (account, input)) in loaded.iter_mut().enumerate() {
+        let Some(account) = account else { continue };
+        let twice = accounts
+            .iter()
+            .enumerate()
+            .any(|(other, named)| other != index && named.as_ref() == Some(account));
+        if twice {
+            *input = Err(CliError::new(format!(
+                "account {account} is in more than one of the files given with `-f`"
+            ))
+            .with_hint(
+                "one file or directory per account: put the account's fragments in one directory",
+            ));
+        }
+    }
+    let slots: Vec<Mutex<Option<Result<Input, CliError>>>> = loaded
+        .iter_mut()
+        .map(|(_, input)| {
+            let taken = std::mem::replace(input, Err(CliError::new("")));
+            Mutex::new(Some(taken))
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<(usize, Result<T, CliError>)>> =
+        Mutex::new(Vec::with_capacity(files.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..CONCURRENT_ACCOUNTS.min(files.len()) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = slots.get(index) else {
+                        break;
+                    };
+                    let input = slot
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .take();
+                    let result = match input {
+                        Some(Ok(input)) => work(input),
+                        Some(Err(error)) => Err(error),
+                        None => Err(CliError::new("internal error: an account ran twice")),
+                    };
+                    done.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((index, result));
+                }
+            });
+        }
+    });
+    let mut done = done
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter()
+        .map(|(index, result)| AccountRun {
+            file: files[index].clone(),
+            account: accounts[index].clone(),
+            result,
+        })
+        .collect()
+}
+
+/// An account's error for the report.
+pub fn failure(error: &CliError) -> Failure {
+    Failure {
+        message: error.message.clone(),
+        details: error.details.clone(),
+        hint: error.hint.clone(),
+    }
+}
