@@ -738,6 +738,61 @@ pub fn json(report: &Report) -> Result<String, crate::render::JsonError> {
     crate::render::json::to_pretty("the drift report", report)
 }
 
+/// A drift report as one account's section of a several-account report.
+impl crate::render::accounts::Section for Report {
+    const COMMAND: &'static str = "drift";
+    const CHANGED: &'static str = "drifted";
+
+    fn changed(&self) -> bool {
+        !self.in_sync
+    }
+
+    fn summary(&self) -> String {
+        if self.in_sync {
+            return "in sync".to_string();
+        }
+        let mut parts = vec![format!(
+            "{} change{}",
+            self.changes.len(),
+            if self.changes.len() == 1 { "" } else { "s" }
+        )];
+        if !self.refused.is_empty() {
+            parts.push(format!("{} refusal(s)", self.refused.len()));
+        }
+        parts.push(format!(
+            "{} unmanaged grant{}",
+            self.unmanaged.len(),
+            if self.unmanaged.len() == 1 { "" } else { "s" }
+        ));
+        format!("drift: {}", parts.join(", "))
+    }
+
+    fn text(&self, _options: crate::render::TextOptions) -> String {
+        text(self)
+    }
+
+    /// The report's Markdown without its heading, cut at a line within `limit` (saying so).
+    fn markdown_within(&self, limit: usize) -> String {
+        let whole = markdown(self);
+        let body = whole
+            .strip_prefix("### accessctl drift\n\n")
+            .unwrap_or(&whole);
+        if body.len() <= limit {
+            return body.to_string();
+        }
+        let note = "\n_(cut here: the rest of this account's report is in the job's output)_\n\n";
+        let room = limit.saturating_sub(note.len());
+        let cut = body[..body.floor_char_boundary(room)]
+            .rfind('\n')
+            .map_or(0, |at| at + 1);
+        format!("{}{note}", &body[..cut])
+    }
+
+    fn json(&self) -> Result<serde_json::Value, crate::render::JsonError> {
+        crate::render::json::to_value("the drift report", self)
+    }
+}
+
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }

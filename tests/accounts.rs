@@ -3,8 +3,9 @@
 //! a role of another account act in that account) and the test API server: an identity
 //! account whose user may assume a role of the workload account, a workload account whose
 //! role is mapped into its cluster. One `plan` over both files, one `apply`, then a plan with
-//! nothing to do; each account's objects land in that account only; a broken third account is
-//! reported in its place, the others still plan, and the exit code is 1.
+//! nothing to do and one `drift` over both; each account's objects land in that account only;
+//! a broken third account is reported in its place, the others still plan, and the exit code
+//! is 1.
 
 use accessctl::aws::Clients;
 
@@ -168,6 +169,24 @@ async fn one_plan_and_one_apply_over_two_accounts_each_in_its_own_account() {
     assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
     let text = String::from_utf8_lossy(&again.stdout);
     assert!(text.ends_with("2 accounts: 0 with changes.\n"), "{text}");
+
+    // Drift over both: the identity account is in sync; the workload cluster's creator entry
+    // (system:masters, not in the file) is an unmanaged grant.
+    let drift = world
+        .run(&[&["drift", "-o", "json"][..], &files].concat())
+        .await;
+    assert_eq!(drift.status.code(), Some(2), "{}", shown(&drift));
+    let report: serde_json::Value = serde_json::from_slice(&drift.stdout).expect("JSON");
+    assert_eq!(report["accounts"][0]["account"], IDENTITY);
+    assert_eq!(
+        report["accounts"][0]["drift"]["in_sync"], true,
+        "{report:#}"
+    );
+    assert_eq!(
+        report["accounts"][1]["drift"]["in_sync"], false,
+        "{report:#}"
+    );
+    assert_eq!(report["summary"]["with_changes"], 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -154,7 +154,7 @@ fn apply_accounts(session: Session, files: &[PathBuf]) -> Result<i32, CliError> 
             file: crate::spec::input::shown(&run.file).display().to_string(),
             account: run.account.clone(),
             outcome: match &run.result {
-                Ok(planned) => Outcome::Plan(&planned.plan),
+                Ok(planned) => Outcome::Done(&planned.plan),
                 Err(error) => Outcome::Error(accounts::failure(error)),
             },
         })

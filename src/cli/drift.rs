@@ -2,8 +2,11 @@
 //! it? Exit 0 when all is in order, 2 when there is drift, 1 on error: made for a schedule
 //! (docs/recipes/kubernetes-cronjob.md).
 
+use std::path::PathBuf;
+
 use clap::Args;
 
+use super::accounts;
 use super::common::{
     AwsArgs, Input, Inputs, SafetyArgs, check_snapshot, live_error, read_live, read_live_state,
 };
@@ -12,6 +15,8 @@ use crate::drift::{self, Report};
 use crate::live::LiveError;
 use crate::model::{Desired, State};
 use crate::plan;
+use crate::render::accounts::{Account, Outcome};
+use crate::render::{self, TextOptions};
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
@@ -28,34 +33,17 @@ pub struct DriftArgs {
 
 pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
     let Some(file) = args.inputs.file.single() else {
-        return Err(
-            CliError::new("`drift` checks one account: give one `-f`").with_hint(
-                "run `accessctl drift -f FILE` once per account (a CI job per account, or a loop)",
-            ),
-        );
+        return run_accounts(args, &args.inputs.file.files, printer);
     };
-    let (input, live, grants_live) = match &args.inputs.live_state {
+    let report = match &args.inputs.live_state {
         Some(path) => {
             let live = read_live_state(path)?;
             let input = Input::read(file)?;
             check_snapshot(&input.desired()?.state, &live, path)?;
-            (input, live.clone(), live)
+            report_of(&input, &live, &live, args)?
         }
-        None => {
-            let input = Input::read(file)?;
-            let runtime = super::runtime()?;
-            let desired = input.desired()?;
-            let (live, wider) =
-                runtime.block_on(read_with_bindings(desired, &args.inputs.aws, printer))?;
-            (input, live, wider)
-        }
+        None => live_report(&super::runtime()?, Input::read(file)?, args, printer)?,
     };
-    let loaded = input.resolve(Some(&live))?;
-    // The plan `accessctl plan` makes with the same options; what would refuse it is
-    // reported with the changes, not raised.
-    let assessment = plan::assess(&loaded.desired, &live, &args.safety.options());
-    let unmanaged = drift::unmanaged(&loaded.desired.state, &grants_live);
-    let report = Report::new(&assessment, unmanaged, &loaded.acknowledged);
     let rendered = match args.output {
         OutputFormat::Text => drift::text(&report),
         OutputFormat::Json => drift::json(&report)?,
@@ -67,6 +55,74 @@ pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
     } else {
         EXIT_CHANGES
     })
+}
+
+/// `drift -f A -f B …`: each account checked against live state (concurrently, through its
+/// `assumeRole`), one report. Exit 1 when any account failed, else 2 when any drifted.
+fn run_accounts(args: &DriftArgs, files: &[PathBuf], printer: &Printer) -> Result<i32, CliError> {
+    if args.inputs.live_state.is_some() {
+        return Err(CliError::new(
+            "`--live-state` is the snapshot of one account: give one `-f` with it",
+        )
+        .with_hint("check each account against its own snapshot, or drop `--live-state` to read every account live"));
+    }
+    let runtime = super::runtime()?;
+    let runs = accounts::each(files, |input| live_report(&runtime, input, args, printer));
+    let report: Vec<Account<'_, Report>> = runs
+        .iter()
+        .map(|run| Account {
+            file: crate::spec::input::shown(&run.file).display().to_string(),
+            account: run.account.clone(),
+            outcome: match &run.result {
+                Ok(report) => Outcome::Done(report),
+                Err(error) => Outcome::Error(accounts::failure(error)),
+            },
+        })
+        .collect();
+    let rendered = match args.output {
+        OutputFormat::Text => render::accounts::text(&report, TextOptions::default()),
+        OutputFormat::Json => render::accounts::json(&report)?,
+        OutputFormat::Markdown => render::accounts::markdown(&report),
+    };
+    printer.data(&rendered)?;
+    let tally = render::accounts::tally(&report);
+    if tally.failed > 0 {
+        return Err(CliError::new(format!(
+            "{} of {} accounts could not be checked (see their sections of the report)",
+            tally.failed, tally.accounts
+        )));
+    }
+    Ok(if tally.with_changes > 0 {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}
+
+/// One account's report from live state.
+fn live_report(
+    runtime: &tokio::runtime::Runtime,
+    input: Input,
+    args: &DriftArgs,
+    printer: &Printer,
+) -> Result<Report, CliError> {
+    let desired = input.desired()?;
+    let (live, wider) = runtime.block_on(read_with_bindings(desired, &args.inputs.aws, printer))?;
+    report_of(&input, &live, &wider, args)
+}
+
+/// The report: the plan `accessctl plan` makes with the same options (what would refuse it is
+/// reported with the changes, not raised), and the grants outside the file.
+fn report_of(
+    input: &Input,
+    live: &State,
+    grants_live: &State,
+    args: &DriftArgs,
+) -> Result<Report, CliError> {
+    let loaded = input.resolve(Some(live))?;
+    let assessment = plan::assess(&loaded.desired, live, &args.safety.options());
+    let unmanaged = drift::unmanaged(&loaded.desired.state, grants_live);
+    Ok(Report::new(&assessment, unmanaged, &loaded.acknowledged))
 }
 
 /// Live state as a plan reads it, and a copy with every binding of `cluster-admin` added (the

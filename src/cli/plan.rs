@@ -115,7 +115,7 @@ fn run_accounts(args: &PlanArgs, files: &[PathBuf], printer: &Printer) -> Result
             file: crate::spec::input::shown(&run.file).display().to_string(),
             account: run.account.clone(),
             outcome: match &run.result {
-                Ok(planned) => Outcome::Plan(&planned.plan),
+                Ok(planned) => Outcome::Done(&planned.plan),
                 Err(error) => Outcome::Error(accounts::failure(error)),
             },
         })

@@ -14,23 +14,59 @@ use super::markdown as comment;
 use super::value::scrub;
 use super::{MARKDOWN_LIMIT, TextOptions, summary_line};
 
+/// What an account's section shows: a plan, or a drift report.
+pub trait Section {
+    /// `plan`, `drift`: the comment's heading and the JSON key of each account's result.
+    const COMMAND: &'static str;
+    /// How the tally counts an account that is not in order: `with changes`, `drifted`.
+    const CHANGED: &'static str;
+    /// Whether the account has changes (or drift).
+    fn changed(&self) -> bool;
+    /// The one line shown when the account's section is folded.
+    fn summary(&self) -> String;
+    fn text(&self, options: TextOptions) -> String;
+    /// The one-account Markdown within `limit` characters, without its heading.
+    fn markdown_within(&self, limit: usize) -> String;
+    fn json(&self) -> Result<serde_json::Value, JsonError>;
+}
+
+impl Section for Plan {
+    const COMMAND: &'static str = "plan";
+    const CHANGED: &'static str = "with changes";
+    fn changed(&self) -> bool {
+        self.has_changes()
+    }
+    fn summary(&self) -> String {
+        summary_line(&self.summary)
+    }
+    fn text(&self, options: TextOptions) -> String {
+        super::text(self, options)
+    }
+    fn markdown_within(&self, limit: usize) -> String {
+        let body = comment::render_within(self, limit);
+        body.strip_prefix("### accessctl plan\n\n")
+            .map_or_else(|| body.clone(), str::to_string)
+    }
+    fn json(&self) -> Result<serde_json::Value, JsonError> {
+        super::json::to_value("the plan", self)
+    }
+}
+
 /// What one account's run ended with.
-#[derive(Debug, Serialize)]
-pub struct AccountPlan<'p> {
+pub struct Account<'s, S> {
     /// The `-f` path as given.
     pub file: String,
     /// The file's `account`; none when the file could not be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
-    #[serde(flatten)]
-    pub outcome: Outcome<'p>,
+    pub outcome: Outcome<'s, S>,
 }
 
-/// A plan, or why there is none.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome<'p> {
-    Plan(&'p Plan),
+/// A plan of several accounts.
+pub type AccountPlan<'p> = Account<'p, Plan>;
+
+/// The account's result, or why there is none.
+pub enum Outcome<'s, S> {
+    Done(&'s S),
     Error(Failure),
 }
 
@@ -45,7 +81,7 @@ pub struct Failure {
     pub hint: Option<String>,
 }
 
-impl AccountPlan<'_> {
+impl<S> Account<'_, S> {
     /// `account 111111111111 (identity/)`, or the file alone.
     fn title(&self) -> String {
         match &self.account {
@@ -55,7 +91,7 @@ impl AccountPlan<'_> {
     }
 }
 
-/// How many accounts planned, had changes and failed.
+/// How many accounts ran, had changes (or drift) and failed.
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
     pub accounts: usize,
@@ -63,15 +99,15 @@ pub struct Tally {
     pub failed: usize,
 }
 
-pub fn tally(accounts: &[AccountPlan<'_>]) -> Tally {
+pub fn tally<S: Section>(accounts: &[Account<'_, S>]) -> Tally {
     let mut tally = Tally {
         accounts: accounts.len(),
         ..Tally::default()
     };
     for account in accounts {
         match &account.outcome {
-            Outcome::Plan(plan) if plan.has_changes() => tally.with_changes += 1,
-            Outcome::Plan(_) => {}
+            Outcome::Done(done) if done.changed() => tally.with_changes += 1,
+            Outcome::Done(_) => {}
             Outcome::Error(_) => tally.failed += 1,
         }
     }
@@ -79,8 +115,8 @@ pub fn tally(accounts: &[AccountPlan<'_>]) -> Tally {
 }
 
 /// `2 accounts: 1 with changes, 1 failed.`
-fn tally_line(tally: &Tally) -> String {
-    let mut parts = vec![format!("{} with changes", tally.with_changes)];
+fn tally_line<S: Section>(tally: &Tally) -> String {
+    let mut parts = vec![format!("{} {}", tally.with_changes, S::CHANGED)];
     if tally.failed > 0 {
         parts.push(format!("{} failed", tally.failed));
     }
@@ -88,13 +124,13 @@ fn tally_line(tally: &Tally) -> String {
 }
 
 /// The text view: a section per account, then the tally.
-pub fn text(accounts: &[AccountPlan<'_>], options: TextOptions) -> String {
+pub fn text<S: Section>(accounts: &[Account<'_, S>], options: TextOptions) -> String {
     let mut out = String::new();
     for account in accounts {
         let title = scrub(&account.title());
         let _ = writeln!(out, "=== {title} ===\n");
         match &account.outcome {
-            Outcome::Plan(plan) => out.push_str(&super::text(plan, options)),
+            Outcome::Done(done) => out.push_str(&done.text(options)),
             Outcome::Error(failure) => {
                 let _ = writeln!(out, "error: {}", scrub(&failure.message));
                 if let Some(details) = &failure.details {
@@ -107,26 +143,48 @@ pub fn text(accounts: &[AccountPlan<'_>], options: TextOptions) -> String {
                 }
             }
         }
-        out.push('\n');
+        if !out.ends_with("\n\n") {
+            out.push('\n');
+        }
     }
-    let _ = writeln!(out, "{}", tally_line(&tally(accounts)));
+    let _ = writeln!(out, "{}", tally_line::<S>(&tally(accounts)));
     out
 }
 
-/// The JSON view: `accounts[]`, each with its `plan` (the one-account plan JSON) or its
-/// `error`, and the tally.
-pub fn json(accounts: &[AccountPlan<'_>]) -> Result<String, JsonError> {
+/// The JSON view: `accounts[]`, each with its result under [`Section::COMMAND`] (the
+/// one-account JSON) or its `error`, and the tally.
+pub fn json<S: Section>(accounts: &[Account<'_, S>]) -> Result<String, JsonError> {
+    let mut list = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let mut entry = serde_json::Map::new();
+        entry.insert("file".to_string(), account.file.clone().into());
+        if let Some(id) = &account.account {
+            entry.insert("account".to_string(), id.clone().into());
+        }
+        match &account.outcome {
+            Outcome::Done(done) => {
+                entry.insert(S::COMMAND.to_string(), done.json()?);
+            }
+            Outcome::Error(failure) => {
+                entry.insert(
+                    "error".to_string(),
+                    super::json::to_value("an account's error", failure)?,
+                );
+            }
+        }
+        list.push(serde_json::Value::Object(entry));
+    }
     #[derive(Serialize)]
-    struct Report<'a, 'p> {
+    struct Report {
         format_version: u32,
-        accounts: &'a [AccountPlan<'p>],
+        accounts: Vec<serde_json::Value>,
         summary: Tally,
     }
     super::json::to_pretty(
-        "the plans",
+        "the accounts' report",
         &Report {
             format_version: PLAN_FORMAT_VERSION,
-            accounts,
+            accounts: list,
             summary: tally(accounts),
         },
     )
@@ -135,24 +193,24 @@ pub fn json(accounts: &[AccountPlan<'_>]) -> Result<String, JsonError> {
 /// The pull-request comment: the tally, then a collapsible section per account (open when it
 /// has changes or failed), each cut to its share of [`MARKDOWN_LIMIT`] the way the
 /// one-account comment is cut, saying what was left out.
-pub fn markdown(accounts: &[AccountPlan<'_>]) -> String {
+pub fn markdown<S: Section>(accounts: &[Account<'_, S>]) -> String {
     markdown_within(accounts, MARKDOWN_LIMIT)
 }
 
 /// [`markdown`] with the limit as a parameter (tests).
-pub fn markdown_within(accounts: &[AccountPlan<'_>], limit: usize) -> String {
-    let mut out = format!("### accessctl plan: {} accounts\n\n", accounts.len());
-    let _ = writeln!(out, "**{}**\n", tally_line(&tally(accounts)));
+pub fn markdown_within<S: Section>(accounts: &[Account<'_, S>], limit: usize) -> String {
+    let mut out = format!(
+        "### accessctl {}: {} accounts\n\n",
+        S::COMMAND,
+        accounts.len()
+    );
+    let _ = writeln!(out, "**{}**\n", tally_line::<S>(&tally(accounts)));
     let sections: Vec<(String, String)> = accounts
         .iter()
         .map(|account| {
-            let summary = match &account.outcome {
-                Outcome::Plan(plan) => summary_line(&plan.summary),
-                Outcome::Error(_) => "failed".to_string(),
-            };
-            let open = match &account.outcome {
-                Outcome::Plan(plan) => plan.has_changes(),
-                Outcome::Error(_) => true,
+            let (summary, open) = match &account.outcome {
+                Outcome::Done(done) => (done.summary(), done.changed()),
+                Outcome::Error(_) => ("failed".to_string(), true),
             };
             let head = format!(
                 "<details{}><summary>{}: {}</summary>\n\n",
@@ -172,12 +230,7 @@ pub fn markdown_within(accounts: &[AccountPlan<'_>], limit: usize) -> String {
     for (account, (head, tail)) in accounts.iter().zip(sections) {
         out.push_str(&head);
         match &account.outcome {
-            Outcome::Plan(plan) => {
-                let body = comment::render_within(plan, share);
-                // The account's heading is the section's summary.
-                let body = body.strip_prefix("### accessctl plan\n\n").unwrap_or(&body);
-                out.push_str(body);
-            }
+            Outcome::Done(done) => out.push_str(&done.markdown_within(share)),
             Outcome::Error(failure) => out.push_str(&comment::failure(failure, share)),
         }
         if !out.ends_with("\n\n") {

@@ -975,12 +975,12 @@ mod several_accounts {
             AccountPlan {
                 file: "accounts/identity".to_string(),
                 account: Some("111111111111".to_string()),
-                outcome: Outcome::Plan(changed),
+                outcome: Outcome::Done(changed),
             },
             AccountPlan {
                 file: "accounts/workload".to_string(),
                 account: Some("222222222222".to_string()),
-                outcome: Outcome::Plan(unchanged),
+                outcome: Outcome::Done(unchanged),
             },
             AccountPlan {
                 file: "accounts/broken".to_string(),
