@@ -128,6 +128,9 @@ pub const OPERATIONS: &[(&str, Phase)] = &[
     ("secretsmanager:PutSecretValue", Write),
     ("secretsmanager:RestoreSecret", Write),
     ("secretsmanager:TagResource", Write),
+    // `assumeRole` (several accounts): the base credentials assume each account's role before
+    // reading it. In the base identity's policy, narrow its `Resource` to those roles.
+    ("sts:AssumeRole", Read),
     ("sts:GetCallerIdentity", Read),
 ];
 
@@ -253,7 +256,10 @@ mod tests {
                 .action(action)
                 .unwrap_or_else(|| panic!("{action} is not an IAM action"))
                 .access_level();
-            let read = matches!(level, AccessLevel::List | AccessLevel::Read);
+            // Assuming an account's role is how reading it starts, though it creates a session
+            // (a Write in the catalogue).
+            let read = matches!(level, AccessLevel::List | AccessLevel::Read)
+                || *action == "sts:AssumeRole";
             assert_eq!(*phase == Read, read, "{action}: {level:?}");
         }
     }
