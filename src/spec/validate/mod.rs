@@ -90,8 +90,11 @@ fn assume_role(reader: &mut Reader<'_>, spec: &Spec<'_>, assume: &AssumeRoleSpec
     if let Some(name) = &assume.session_name {
         rule(reader, name, "session name", names::session_name);
     }
-    if let Some(id) = &assume.external_id {
-        rule(reader, id, "external id", names::external_id);
+    // The value is not repeated: an external id is shared with the account's owner only.
+    if let Some(id) = &assume.external_id
+        && let Err(reason) = names::external_id(&id.value)
+    {
+        reader.error(id.at, format!("invalid `externalId`: {reason}"));
     }
 }
 
