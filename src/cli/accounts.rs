@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::CliError;
 use super::common::Input;
-use crate::render::accounts::Failure;
+use crate::render::accounts::{Account, Failure, Outcome};
 
 /// How many accounts are read and planned at once: each holds its own AWS and cluster
 /// connections, and IAM throttles per account, so a few at a time keep a 20-account run close
@@ -104,6 +104,24 @@ pub fn each<T: Send>(
             file: files[index].clone(),
             account: accounts[index].clone(),
             result,
+        })
+        .collect()
+}
+
+/// The report's view of the runs: each account's result as `done` gives it (its plan, its
+/// drift report), or its error.
+pub fn sections<'r, T, S>(
+    runs: &'r [AccountRun<T>],
+    done: impl Fn(&'r T) -> &'r S,
+) -> Vec<Account<'r, S>> {
+    runs.iter()
+        .map(|run| Account {
+            file: crate::spec::input::shown(&run.file).display().to_string(),
+            account: run.account.clone(),
+            outcome: match &run.result {
+                Ok(result) => Outcome::Done(done(result)),
+                Err(error) => Outcome::Error(failure(error)),
+            },
         })
         .collect()
 }

@@ -26,7 +26,6 @@ use crate::live::Connections;
 use crate::model::State;
 use crate::plan::{Change, Plan};
 use crate::planfile::{self, SavedPlan, Stale};
-use crate::render::accounts::{AccountPlan, Outcome};
 use crate::render::{self, TextOptions};
 
 #[derive(Debug, Args)]
@@ -148,17 +147,7 @@ fn apply_accounts(session: Session, files: &[PathBuf]) -> Result<i32, CliError> 
             }
         }
     };
-    let report: Vec<AccountPlan<'_>> = runs
-        .iter()
-        .map(|run| AccountPlan {
-            file: crate::spec::input::shown(&run.file).display().to_string(),
-            account: run.account.clone(),
-            outcome: match &run.result {
-                Ok(planned) => Outcome::Done(&planned.plan),
-                Err(error) => Outcome::Error(accounts::failure(error)),
-            },
-        })
-        .collect();
+    let report = accounts::sections(&runs, |planned: &Planned| &planned.plan);
     let tally = render::accounts::tally(&report);
     if shows_plan(
         printer.verbosity,

@@ -15,7 +15,6 @@ use crate::drift::{self, Report};
 use crate::live::LiveError;
 use crate::model::{Desired, State};
 use crate::plan;
-use crate::render::accounts::{Account, Outcome};
 use crate::render::{self, TextOptions};
 
 #[derive(Debug, Args)]
@@ -68,17 +67,7 @@ fn run_accounts(args: &DriftArgs, files: &[PathBuf], printer: &Printer) -> Resul
     }
     let runtime = super::runtime()?;
     let runs = accounts::each(files, |input| live_report(&runtime, input, args, printer));
-    let report: Vec<Account<'_, Report>> = runs
-        .iter()
-        .map(|run| Account {
-            file: crate::spec::input::shown(&run.file).display().to_string(),
-            account: run.account.clone(),
-            outcome: match &run.result {
-                Ok(report) => Outcome::Done(report),
-                Err(error) => Outcome::Error(accounts::failure(error)),
-            },
-        })
-        .collect();
+    let report = accounts::sections(&runs, |report: &Report| report);
     let rendered = match args.output {
         OutputFormat::Text => render::accounts::text(&report, TextOptions::default()),
         OutputFormat::Json => render::accounts::json(&report)?,

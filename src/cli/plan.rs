@@ -11,7 +11,6 @@ use super::planning::{Planned, plan_input, plan_live, plan_offline};
 use super::{CliError, EXIT_CHANGES, EXIT_OK, OutputFormat, Printer};
 use crate::insight::impact::{self, ImpactItem};
 use crate::planfile::{self, SavedPlan};
-use crate::render::accounts::{AccountPlan, Outcome};
 use crate::render::{self, TextOptions};
 use crate::words::io_reason;
 
@@ -109,17 +108,7 @@ fn run_accounts(args: &PlanArgs, files: &[PathBuf], printer: &Printer) -> Result
             printer,
         )
     });
-    let report: Vec<AccountPlan<'_>> = runs
-        .iter()
-        .map(|run| AccountPlan {
-            file: crate::spec::input::shown(&run.file).display().to_string(),
-            account: run.account.clone(),
-            outcome: match &run.result {
-                Ok(planned) => Outcome::Done(&planned.plan),
-                Err(error) => Outcome::Error(accounts::failure(error)),
-            },
-        })
-        .collect();
+    let report = accounts::sections(&runs, |planned| &planned.plan);
     let rendered = match args.output {
         OutputFormat::Text => render::accounts::text(
             &report,
