@@ -33,39 +33,35 @@ pub fn each<T: Send>(
     files: &[PathBuf],
     work: impl Fn(Input) -> Result<T, CliError> + Sync,
 ) -> Vec<AccountRun<T>> {
-    let mut loaded: Vec<(Option<String>, Result<Input, CliError>)> = files
+    let inputs: Vec<Result<Input, CliError>> = files.iter().map(|file| Input::read(file)).collect();
+    let accounts: Vec<Option<String>> = inputs
         .iter()
-        .map(|file| {
-            let input = Input::read(file);
-            let account = input
-                .as_ref()
-                .ok()
-                .and_then(|input| input.desired().ok())
-                .and_then(|desired| desired.state.account.clone());
-            (account, input)
+        .map(|input| {
+            let desired = input.as_ref().ok()?.desired().ok()?;
+            desired.state.account.clone()
         })
         .collect();
-    let accounts: Vec<Option<String>> = loaded.iter().map(|(account, _)| account.clone()).collect();
-    for (index, (account, input)) in loaded.iter_mut().enumerate() {
-        let Some(account) = account else { continue };
-        let twice = accounts
-            .iter()
-            .enumerate()
-            .any(|(other, named)| other != index && named.as_ref() == Some(account));
-        if twice {
-            *input = Err(CliError::new(format!(
-                "account {account} is in more than one of the files given with `-f`"
-            ))
-            .with_hint(
-                "one file or directory per account: put the account's fragments in one directory",
-            ));
-        }
-    }
-    let slots: Vec<Mutex<Option<Result<Input, CliError>>>> = loaded
-        .iter_mut()
-        .map(|(_, input)| {
-            let taken = std::mem::replace(input, Err(CliError::new("")));
-            Mutex::new(Some(taken))
+    let slots: Vec<Mutex<Option<Result<Input, CliError>>>> = inputs
+        .into_iter()
+        .zip(&accounts)
+        .map(|(input, account)| {
+            let twice = account.as_ref().is_some_and(|account| {
+                accounts
+                    .iter()
+                    .filter(|named| named.as_ref() == Some(account))
+                    .count()
+                    > 1
+            });
+            let input = match account {
+                Some(account) if twice => Err(CliError::new(format!(
+                    "account {account} is in more than one of the files given with `-f`"
+                ))
+                .with_hint(
+                    "one file or directory per account: put the account's fragments in one directory",
+                )),
+                _ => input,
+            };
+            Mutex::new(Some(input))
         })
         .collect();
     let next = AtomicUsize::new(0);
