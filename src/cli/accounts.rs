@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::CliError;
 use super::common::Input;
-use crate::render::accounts::{Account, Failure, Outcome};
+use super::{OutputFormat, Printer};
+use crate::render::accounts::{Account, Failure, Outcome, Section, Tally};
+use crate::render::{self, TextOptions};
 
 /// How many accounts are read and planned at once: each holds its own AWS and cluster
 /// connections, and IAM throttles per account, so a few at a time keep a 20-account run close
@@ -120,6 +122,35 @@ pub fn sections<'r, T, S>(
             },
         })
         .collect()
+}
+
+/// Prints the report in `output`, and refuses when any account failed (`could not be
+/// {what}`: planned, checked): the report says why in each failed account's place.
+pub fn print_report<S: Section>(
+    report: &[Account<'_, S>],
+    output: OutputFormat,
+    printer: &Printer,
+    what: &str,
+) -> Result<Tally, CliError> {
+    let rendered = match output {
+        OutputFormat::Text => render::accounts::text(
+            report,
+            TextOptions {
+                color: printer.stdout_color,
+            },
+        ),
+        OutputFormat::Json => render::accounts::json(report)?,
+        OutputFormat::Markdown => render::accounts::markdown(report),
+    };
+    printer.data(&rendered)?;
+    let tally = render::accounts::tally(report);
+    if tally.failed > 0 {
+        return Err(CliError::new(format!(
+            "{} of {} accounts could not be {what} (see their sections of the report)",
+            tally.failed, tally.accounts
+        )));
+    }
+    Ok(tally)
 }
 
 /// An account's error for the report.

@@ -15,7 +15,6 @@ use crate::drift::{self, Report};
 use crate::live::LiveError;
 use crate::model::{Desired, State};
 use crate::plan;
-use crate::render::{self, TextOptions};
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
@@ -68,19 +67,7 @@ fn run_accounts(args: &DriftArgs, files: &[PathBuf], printer: &Printer) -> Resul
     let runtime = super::runtime()?;
     let runs = accounts::each(files, |input| live_report(&runtime, input, args, printer));
     let report = accounts::sections(&runs, |report: &Report| report);
-    let rendered = match args.output {
-        OutputFormat::Text => render::accounts::text(&report, TextOptions::default()),
-        OutputFormat::Json => render::accounts::json(&report)?,
-        OutputFormat::Markdown => render::accounts::markdown(&report),
-    };
-    printer.data(&rendered)?;
-    let tally = render::accounts::tally(&report);
-    if tally.failed > 0 {
-        return Err(CliError::new(format!(
-            "{} of {} accounts could not be checked (see their sections of the report)",
-            tally.failed, tally.accounts
-        )));
-    }
+    let tally = accounts::print_report(&report, args.output, printer, "checked")?;
     Ok(if tally.with_changes > 0 {
         EXIT_CHANGES
     } else {

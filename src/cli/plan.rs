@@ -109,24 +109,7 @@ fn run_accounts(args: &PlanArgs, files: &[PathBuf], printer: &Printer) -> Result
         )
     });
     let report = accounts::sections(&runs, |planned| &planned.plan);
-    let rendered = match args.output {
-        OutputFormat::Text => render::accounts::text(
-            &report,
-            TextOptions {
-                color: printer.stdout_color,
-            },
-        ),
-        OutputFormat::Json => render::accounts::json(&report)?,
-        OutputFormat::Markdown => render::accounts::markdown(&report),
-    };
-    printer.data(&rendered)?;
-    let tally = render::accounts::tally(&report);
-    if tally.failed > 0 {
-        return Err(CliError::new(format!(
-            "{} of {} accounts could not be planned (see their sections of the report)",
-            tally.failed, tally.accounts
-        )));
-    }
+    let tally = accounts::print_report(&report, args.output, printer, "planned")?;
     if args.fail_on_escalation {
         let items: Vec<ImpactItem> = runs
             .iter()
