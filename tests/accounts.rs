@@ -187,6 +187,66 @@ async fn one_plan_and_one_apply_over_two_accounts_each_in_its_own_account() {
         "{report:#}"
     );
     assert_eq!(report["summary"]["with_changes"], 1);
+
+    // Insight over both accounts follows the chain across them: the identity account's user,
+    // allowed by its own policy and by the workload role's trust, assumes the role that the
+    // workload cluster maps to `system:masters`. Declared and live, the same route.
+    let route = format!(
+        "user/{IDENTITY}/alice → role/{ACCOUNT}/eks-admin → aws-auth mapRoles (user eks-admin, groups system:masters)"
+    );
+    for live in [&[][..], &["--live"][..]] {
+        let who = world
+            .run(&[&["who-can", "delete", "pods", "-A"][..], live, &files].concat())
+            .await;
+        assert_eq!(who.status.code(), Some(0), "{}", shown(&who));
+        let text = String::from_utf8_lossy(&who.stdout);
+        assert!(
+            text.contains(&format!(
+                "  user/{IDENTITY}/alice [yes] in cluster {ACCOUNT}/{CLUSTER}\n    {route}"
+            )),
+            "{text}"
+        );
+        let can = world
+            .run(
+                &[
+                    &["can-i", "delete", "pods", "-A", "--as", "alice"][..],
+                    live,
+                    &files,
+                ]
+                .concat(),
+            )
+            .await;
+        assert_eq!(can.status.code(), Some(0), "{}", shown(&can));
+        let text = String::from_utf8_lossy(&can.stdout);
+        assert!(text.starts_with("yes\n"), "{text}");
+        assert!(text.contains(&route), "{text}");
+    }
+    // Alone, the identity account's user reaches no cluster: the cluster is in the other file.
+    let alone = world
+        .run(&[
+            "can-i", "delete", "pods", "-A", "--as", "alice", "-f", "identity",
+        ])
+        .await;
+    assert_eq!(alone.status.code(), Some(3), "{}", shown(&alone));
+    let explained = world
+        .run(
+            &[
+                &[
+                    "explain",
+                    "--principal",
+                    &format!("arn:aws:iam::{IDENTITY}:user/alice"),
+                ][..],
+                &files,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(explained.status.code(), Some(0), "{}", shown(&explained));
+    let text = String::from_utf8_lossy(&explained.stdout);
+    assert!(
+        text.contains(&format!("role/{ACCOUNT}/eks-admin")),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

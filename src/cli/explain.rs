@@ -2,23 +2,25 @@
 //! it may do there namespace by namespace. Also holds what `explain`, `who-can` and `can-i`
 //! share: where the state comes from and the output format.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::common::{AwsArgs, read_live_scoped};
-use super::{CliError, EXIT_OK, FileArg, Printer};
+use super::accounts;
+use super::common::{AwsArgs, Input, read_live_scoped};
+use super::{CliError, EXIT_OK, FilesArg, Printer};
 use crate::insight::rbac::KnownResources;
-use crate::insight::{chain, explain};
+use crate::insight::{chain, estate, explain};
 use crate::live::Connections;
 use crate::model::{ReadScope, State};
 
 /// The state to analyse: the desired state of access.yaml, a live snapshot, or the whole live
-/// estate read now.
+/// estate read now; with several `-f` (one per account), the accounts' states as one estate
+/// (`insight::estate`), so that chains cross accounts.
 #[derive(Debug, Args)]
 pub struct StateArgs {
     #[command(flatten)]
-    pub file: FileArg,
+    pub file: FilesArg,
     /// Analyse this live-state snapshot instead of access.yaml (what is, rather than what is
     /// declared)
     #[arg(long, value_name = "PATH", conflicts_with = "live")]
@@ -30,7 +32,7 @@ pub struct StateArgs {
     pub live: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Only this cluster (by its name in access.yaml)
+    /// Only this cluster (by its name in access.yaml; with several `-f`, `ACCOUNT/NAME`)
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
 }
@@ -49,55 +51,143 @@ impl StateArgs {
         printer: &Printer,
         discover: bool,
     ) -> Result<(State, Option<KnownResources>), CliError> {
-        let mut known = None;
-        let shown = crate::spec::input::shown(&self.file.file);
-        let state = match &self.live_state {
-            Some(path) => {
-                printer.verbose(&format!("analysing live state `{}`", path.display()));
-                let state = super::common::read_live_state(path)?;
-                if state.scope == ReadScope::Managed && !state.clusters.is_empty() {
-                    printer.info(&format!(
-                        "note: `{}` holds only the Kubernetes objects accessctl manages or a file declares: RBAC made by hand is not in this answer (`accessctl snapshot --all` saves everything)",
-                        path.display()
-                    ));
-                }
-                state
-            }
-            None if self.live => {
-                let loaded = super::common::load(&self.file.file, None)?.desired;
-                let assume_role = loaded.assume_role;
-                let mut desired = loaded.state;
-                self.check_cluster(&desired)?;
-                if let Some(cluster) = &self.cluster {
-                    desired.clusters.retain(|name, _| name == cluster);
-                }
-                printer.verbose(&format!(
-                    "analysing the live estate of the clusters of `{}`",
-                    shown.display()
-                ));
-                let runtime = super::runtime()?;
-                let read = read_live_scoped(
-                    &desired,
-                    assume_role.as_ref(),
-                    &self.aws,
-                    ReadScope::Everything,
-                    printer,
-                );
-                let (state, connections) = runtime.block_on(read)?;
-                if discover {
-                    known = runtime.block_on(discovered(&connections, printer));
-                }
-                state
-            }
-            None => {
-                printer.verbose(&format!(
-                    "analysing the desired state of `{}`",
-                    shown.display()
-                ));
-                super::common::load(&self.file.file, None)?.desired.state
-            }
+        let (state, known) = match self.file.single() {
+            Some(file) => self.load_one(file, printer, discover)?,
+            None => self.load_estate(printer, discover)?,
         };
         self.check_cluster(&state)?;
+        Ok((state, known))
+    }
+
+    /// One account's state.
+    fn load_one(
+        &self,
+        file: &Path,
+        printer: &Printer,
+        discover: bool,
+    ) -> Result<(State, Option<KnownResources>), CliError> {
+        let shown = crate::spec::input::shown(file);
+        if let Some(path) = &self.live_state {
+            printer.verbose(&format!("analysing live state `{}`", path.display()));
+            let state = super::common::read_live_state(path)?;
+            if state.scope == ReadScope::Managed && !state.clusters.is_empty() {
+                printer.info(&format!(
+                    "note: `{}` holds only the Kubernetes objects accessctl manages or a file declares: RBAC made by hand is not in this answer (`accessctl snapshot --all` saves everything)",
+                    path.display()
+                ));
+            }
+            return Ok((state, None));
+        }
+        let input = Input::read(file)?;
+        if !self.live {
+            printer.verbose(&format!(
+                "analysing the desired state of `{}`",
+                shown.display()
+            ));
+            return Ok((input.resolve(None)?.desired.state, None));
+        }
+        self.check_cluster(&input.desired()?.state)?;
+        printer.verbose(&format!(
+            "analysing the live estate of the clusters of `{}`",
+            shown.display()
+        ));
+        let runtime = super::runtime()?;
+        let keep = |name: &str| self.cluster.as_deref().is_none_or(|wanted| wanted == name);
+        self.read_live(&runtime, &input, &keep, printer, discover)
+    }
+
+    /// The states of several accounts, one per `-f`, as one estate. With `--live`, the
+    /// accounts are read concurrently as `plan` reads them; an account that cannot be read
+    /// ends the command (an answer without it would be wrong, not partial).
+    fn load_estate(
+        &self,
+        printer: &Printer,
+        discover: bool,
+    ) -> Result<(State, Option<KnownResources>), CliError> {
+        let files = &self.file.files;
+        if self.live_state.is_some() {
+            return Err(CliError::new(
+                "`--live-state` is the snapshot of one account: give one `-f` with it",
+            )
+            .with_hint("drop `--live-state` to analyse the accounts' files, or add `--live` to read every account now"));
+        }
+        if self.live && self.cluster.is_some() {
+            // A cluster no file declares is refused before any account is read.
+            let mut declared = Vec::with_capacity(files.len());
+            for file in files {
+                let shown = crate::spec::input::shown(file).display().to_string();
+                declared.push((shown, Input::read(file)?.desired()?.state.clone()));
+            }
+            self.check_cluster(&merge(declared)?)?;
+        }
+        let mut states = Vec::with_capacity(files.len());
+        let mut known: Option<KnownResources> = None;
+        if self.live {
+            printer.verbose(&format!(
+                "analysing the live estate of {} accounts",
+                files.len()
+            ));
+            let runtime = super::runtime()?;
+            let runs = accounts::each(files, |input| {
+                let account = input.desired()?.state.account.clone().unwrap_or_default();
+                // `--cluster ACCOUNT/NAME`: that cluster of its account, none of the others'.
+                let keep = |name: &str| {
+                    self.cluster.as_deref().is_none_or(|wanted| {
+                        estate::qualified(wanted) == Some((account.as_str(), name))
+                    })
+                };
+                self.read_live(&runtime, &input, &keep, printer, discover)
+            });
+            for run in runs {
+                let shown = crate::spec::input::shown(&run.file).display().to_string();
+                let (state, found) = run.result.map_err(|mut error| {
+                    error.message = format!("`{shown}`: {}", error.message);
+                    error
+                })?;
+                if let Some(found) = found {
+                    match &mut known {
+                        Some(known) => known.extend(found),
+                        None => known = Some(found),
+                    }
+                }
+                states.push((shown, state));
+            }
+        } else {
+            for file in files {
+                let shown = crate::spec::input::shown(file).display().to_string();
+                printer.verbose(&format!("analysing the desired state of `{shown}`"));
+                states.push((shown, Input::read(file)?.resolve(None)?.desired.state));
+            }
+        }
+        Ok((merge(states)?, known))
+    }
+
+    /// The whole live estate of `input`'s account (of its clusters, those `keep` keeps), and
+    /// with `discover` the resource types its clusters serve.
+    fn read_live(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        input: &Input,
+        keep: &dyn Fn(&str) -> bool,
+        printer: &Printer,
+        discover: bool,
+    ) -> Result<(State, Option<KnownResources>), CliError> {
+        let loaded = input.desired()?;
+        let mut desired = loaded.state.clone();
+        desired.clusters.retain(|name, _| keep(name));
+        let read = read_live_scoped(
+            &desired,
+            loaded.assume_role.as_ref(),
+            &self.aws,
+            ReadScope::Everything,
+            printer,
+        );
+        let (state, connections) = runtime.block_on(read)?;
+        let known = if discover {
+            runtime.block_on(discovered(&connections, printer))
+        } else {
+            None
+        };
         Ok((state, known))
     }
 
@@ -119,6 +209,22 @@ impl StateArgs {
         }
         Ok(())
     }
+}
+
+/// The states of several accounts (each with its file, as shown) as one estate.
+fn merge(states: Vec<(String, State)>) -> Result<State, CliError> {
+    estate::merge(states).map_err(|error| {
+        let hint = match &error {
+            estate::EstateError::NoAccount { .. } => {
+                "add its `account: \"123456789012\"`: across accounts, each file names its own"
+            }
+            estate::EstateError::Twice { .. } => {
+                "one file or directory per account: put the account's fragments in one directory"
+            }
+            estate::EstateError::Partition { .. } => "analyse each partition in its own run",
+        };
+        CliError::new(error.to_string()).with_hint(hint)
+    })
 }
 
 /// The resource types the connected clusters serve, by their API discovery (merged in name

@@ -488,10 +488,14 @@ pub fn resolve_principal(state: &State, text: &str) -> Result<Principal, String>
         let name = model_arn::short_name(arn.resource);
         let typed = IamArn::parse(text);
         let session = matches!(typed, Some(IamArn::AssumedRole { .. }));
+        // By its name, or in an estate of several accounts by `ACCOUNT/NAME`.
+        let qualified = |name: &str| super::estate::qualify(arn.account, name);
         let by_name = match &typed {
-            Some(IamArn::User { name, .. }) => Principal::user(state, name),
+            Some(IamArn::User { name, .. }) => {
+                Principal::user(state, name).or_else(|| Principal::user(state, &qualified(name)))
+            }
             Some(IamArn::Role { name, .. } | IamArn::AssumedRole { role: name, .. }) => {
-                Principal::role(state, name)
+                Principal::role(state, name).or_else(|| Principal::role(state, &qualified(name)))
             }
             _ => None,
         };
@@ -506,7 +510,40 @@ pub fn resolve_principal(state: &State, text: &str) -> Result<Principal, String>
         (Some(_), Some(_)) => Err(format!(
             "`{text}` is both an IAM user and an IAM role: write `user/{text}` or `role/{text}`"
         )),
-        (None, None) => Err(format!("no IAM user or role `{text}` in the state")),
+        (None, None) => in_one_account(state, text),
+    }
+}
+
+/// A bare name in an estate of several accounts: the one user or role of that name in any
+/// account (`alice` → `210987654321/alice`), or an error listing where it is.
+fn in_one_account(state: &State, text: &str) -> Result<Principal, String> {
+    let named = |key: &String| super::estate::qualified(key).is_some_and(|(_, name)| name == text);
+    let found: Vec<Principal> = state
+        .iam
+        .users
+        .keys()
+        .filter(|key| named(key))
+        .filter_map(|key| Principal::user(state, key))
+        .chain(
+            state
+                .iam
+                .roles
+                .keys()
+                .filter(|key| named(key))
+                .filter_map(|key| Principal::role(state, key)),
+        )
+        .collect();
+    match found.as_slice() {
+        [] => Err(format!("no IAM user or role `{text}` in the state")),
+        [one] => Ok(one.clone()),
+        several => Err(format!(
+            "`{text}` is in more than one account: write one of {}",
+            several
+                .iter()
+                .map(|principal| format!("`{}`", principal.label()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 

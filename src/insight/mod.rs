@@ -7,6 +7,7 @@
 //! approximations made.
 
 pub mod chain;
+pub mod estate;
 pub mod explain;
 pub mod iam_eval;
 pub mod impact;

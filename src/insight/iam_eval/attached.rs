@@ -69,7 +69,13 @@ fn customer_policies<'s>(state: &'s State, account: &str) -> CustomerPolicies<'s
         .policies
         .iter()
         .map(|(name, policy)| {
-            let arn = model::arn::policy(&state.partition, account, &policy.path, name);
+            // In an estate of several accounts, the policy's own account (see `estate`).
+            let arn = match crate::insight::estate::qualified(name) {
+                Some((owner, short)) => {
+                    model::arn::policy(&state.partition, owner, &policy.path, short)
+                }
+                None => model::arn::policy(&state.partition, account, &policy.path, name),
+            };
             (arn, (name.as_str(), policy))
         })
         .collect()

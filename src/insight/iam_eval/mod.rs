@@ -125,10 +125,10 @@ impl Principal {
         path: &str,
         tags: &std::collections::BTreeMap<String, String>,
     ) -> Self {
-        let account = account(state);
+        let (account, short) = super::estate::owner(state, name);
         let arn = match kind {
-            PrincipalKind::User => model::arn::user(&state.partition, &account, path, name),
-            _ => model::arn::role(&state.partition, &account, path, name),
+            PrincipalKind::User => model::arn::user(&state.partition, &account, path, short),
+            _ => model::arn::role(&state.partition, &account, path, short),
         };
         Principal {
             kind,
@@ -177,6 +177,12 @@ pub fn account(state: &State) -> String {
         .clone()
         .or_else(|| state.caller.as_ref().map(|caller| caller.account.clone()))
         .unwrap_or_default()
+}
+
+/// The ARN of role `key` of the state (a name, or in an estate `ACCOUNT/NAME`).
+fn role_arn(state: &State, key: &str, path: &str) -> String {
+    let (account, name) = super::estate::owner(state, key);
+    model::arn::role(&state.partition, &account, path, name)
 }
 
 /// The identity-based policies of one principal, and its permissions boundary apart.
@@ -270,7 +276,7 @@ impl<'s> Analysis<'s> {
             .iter()
             .map(|(name, role)| RoleFacts {
                 name,
-                arn: model::arn::role(&state.partition, &account, &role.path, name),
+                arn: role_arn(state, name, &role.path),
                 names_principals: role.trust.statements().iter().any(|statement| {
                     statement.not_principals().is_some()
                         || statement.principals().is_some_and(|mut principals| {
@@ -490,7 +496,7 @@ impl<'s> Analysis<'s> {
         let Some(role) = state.iam.roles.get(role_name) else {
             return Decision::ImplicitDeny;
         };
-        let role_arn = model::arn::role(&state.partition, &self.account, &role.path, role_name);
+        let role_arn = role_arn(state, role_name, &role.path);
         let trust_label = format!("the trust policy of role/{role_name}");
         let principal_account = principal.account();
         let names =
@@ -550,7 +556,8 @@ impl<'s> Analysis<'s> {
             return Decision::ImplicitDeny;
         };
         let identity = self.evaluate(principal, "sts:AssumeRole", &role_arn);
-        let same_account = principal_account == self.account;
+        // In an estate of several accounts, the role's own account (see `estate`).
+        let same_account = principal_account == super::estate::owner(state, role_name).0;
         match (&identity, named == PrincipalMatch::Direct && same_account) {
             (Decision::Denied { .. }, _) => identity,
             (_, true) => trust_decision,
