@@ -58,7 +58,7 @@ iam:
   roles:
     eks-admin:
       trust:
-        users: ["arn:aws:iam::{IDENTITY}:user/alice"]
+        users: ["{IDENTITY}/alice"]
 clusters:
   {CLUSTER}:
     region: us-east-1

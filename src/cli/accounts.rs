@@ -26,7 +26,8 @@ pub struct AccountRun<T> {
     pub result: Result<T, CliError>,
 }
 
-/// Reads each file (here, one after the other: files are small), then runs `work` for each
+/// Reads each file (here, one after the other: files are small; each knowing what the others
+/// declare, for `ACCOUNT/NAME`: [`Input::read_all`]), then runs `work` for each
 /// account whose file loads, at most [`CONCURRENT_ACCOUNTS`] at a time; the runs come back in
 /// the order of `files`. A file that does not load, and two files of the same account (each
 /// account is planned once, from one place), are errors of their accounts, found before
@@ -35,7 +36,7 @@ pub fn each<T: Send>(
     files: &[PathBuf],
     work: impl Fn(Input) -> Result<T, CliError> + Sync,
 ) -> Vec<AccountRun<T>> {
-    let inputs: Vec<Result<Input, CliError>> = files.iter().map(|file| Input::read(file)).collect();
+    let inputs = Input::read_all(files);
     let accounts: Vec<Option<String>> = inputs
         .iter()
         .map(|input| {

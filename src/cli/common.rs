@@ -130,6 +130,53 @@ impl Input {
         Ok(Input { sources, parsed })
     }
 
+    /// The file of each account of a run (several `-f`), in order, each parsed knowing the
+    /// users and roles the others declare, so that `ACCOUNT/NAME` names one of another
+    /// account's by its path (and an unknown name is an error). Files are parsed twice: once
+    /// alone, to learn what each declares, then with the others'.
+    pub fn read_all(paths: &[PathBuf]) -> Vec<Result<Input, CliError>> {
+        let alone: Vec<Result<Input, CliError>> =
+            paths.iter().map(|path| Input::read(path)).collect();
+        if paths.len() < 2 {
+            return alone;
+        }
+        let mut peers = spec::Peers::default();
+        for input in alone.iter().flatten() {
+            let Some(account) = input.parsed.account() else {
+                continue;
+            };
+            let names = input.parsed.unresolved().ok().map(|desired| {
+                let iam = &desired.state.iam;
+                spec::PeerNames {
+                    users: iam
+                        .users
+                        .iter()
+                        .map(|(name, user)| (name.clone(), user.path.clone()))
+                        .collect(),
+                    roles: iam
+                        .roles
+                        .iter()
+                        .map(|(name, role)| (name.clone(), role.path.clone()))
+                        .collect(),
+                }
+            });
+            peers.0.insert(account.to_string(), names);
+        }
+        let peers = std::sync::Arc::new(peers);
+        alone
+            .into_iter()
+            .map(|input| {
+                input.map(|input| {
+                    let parsed = input.sources.parse_with(&peers);
+                    Input {
+                        sources: input.sources,
+                        parsed,
+                    }
+                })
+            })
+            .collect()
+    }
+
     /// The desired state before live facts: what to read.
     pub fn desired(&self) -> Result<&Desired, CliError> {
         self.parsed

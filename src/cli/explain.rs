@@ -114,9 +114,9 @@ impl StateArgs {
         if self.live && self.cluster.is_some() {
             // A cluster no file declares is refused before any account is read.
             let mut declared = Vec::with_capacity(files.len());
-            for file in files {
+            for (file, input) in files.iter().zip(Input::read_all(files)) {
                 let shown = crate::spec::input::shown(file).display().to_string();
-                declared.push((shown, Input::read(file)?.desired()?.state.clone()));
+                declared.push((shown, input?.desired()?.state.clone()));
             }
             self.check_cluster(&merge(declared)?)?;
         }
@@ -153,10 +153,10 @@ impl StateArgs {
                 states.push((shown, state));
             }
         } else {
-            for file in files {
+            for (file, input) in files.iter().zip(Input::read_all(files)) {
                 let shown = crate::spec::input::shown(file).display().to_string();
                 printer.verbose(&format!("analysing the desired state of `{shown}`"));
-                states.push((shown, Input::read(file)?.resolve(None)?.desired.state));
+                states.push((shown, input?.resolve(None)?.desired.state));
             }
         }
         Ok((merge(states)?, known))

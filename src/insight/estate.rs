@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{AccountId, ReadScope, State};
+use crate::model::{ReadScope, State};
 
 /// The account and the IAM name of a key of `state.iam` (`210987654321/alice` →
 /// (`210987654321`, `alice`)); a key of one account's state is its own name in the state's
@@ -25,11 +25,9 @@ pub fn owner<'k>(state: &State, key: &'k str) -> (String, &'k str) {
     }
 }
 
-/// `ACCOUNT/NAME` split, when `key` is one (twelve digits, a `/`, a name without one).
+/// `ACCOUNT/NAME` split, when `key` is one ([`crate::model::arn::qualified_name`]).
 pub fn qualified(key: &str) -> Option<(&str, &str)> {
-    let (account, name) = key.split_once('/')?;
-    (AccountId::is_valid(account) && !name.is_empty() && !name.contains('/'))
-        .then_some((account, name))
+    crate::model::arn::qualified_name(key)
 }
 
 /// `ACCOUNT/NAME`.

@@ -447,6 +447,16 @@ pub fn eks_access_policy_name(text: &str) -> &str {
         .unwrap_or(text)
 }
 
+/// `ACCOUNT/NAME` split (twelve digits, a `/`, a name without one): how one account's file
+/// names a user or role of another account loaded in the same run, and how insight across
+/// accounts names every principal, policy and cluster (`insight::estate`). IAM names cannot hold
+/// a `/`, so a qualified name is never a name of one account.
+pub fn qualified_name(key: &str) -> Option<(&str, &str)> {
+    let (account, name) = key.split_once('/')?;
+    (AccountId::is_valid(account) && !name.is_empty() && !name.contains('/'))
+        .then_some((account, name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use locations::SourceLocation;
+pub use resolve::{PeerNames, Peers};
 pub use trust::{issuer_hint, unchecked_irsa};
 
 use crate::model::State;
@@ -227,6 +228,12 @@ impl Sources {
     /// Parses and validates the file (or the fragments) once; live facts are applied after,
     /// by [`Parsed::resolve`].
     pub fn parse(&self) -> Parsed {
+        self.parse_with(&std::sync::Arc::default())
+    }
+
+    /// [`Self::parse`], with the users and roles of the other accounts loaded in the same run
+    /// (several `-f`), for `ACCOUNT/NAME` references to them.
+    pub fn parse_with(&self, peers: &std::sync::Arc<resolve::Peers>) -> Parsed {
         let fragments = self
             .fragments
             .iter()
@@ -254,7 +261,7 @@ impl Sources {
         let mut report = Report::default();
         let mut pending = trust::Pending::default();
         let (desired, acknowledged, root) =
-            parse_source(&source, self.directory, &mut report, &mut pending);
+            parse_source(&source, self.directory, peers, &mut report, &mut pending);
         let paths: Vec<PathBuf> = source.fragments.iter().map(|f| f.path.clone()).collect();
         let locations = root
             .map(|root| locations::of(&root, &paths))
@@ -283,6 +290,11 @@ pub struct Parsed {
 }
 
 impl Parsed {
+    /// The file's `account`, even when the file has mistakes elsewhere.
+    pub fn account(&self) -> Option<&str> {
+        self.desired.state.account.as_deref()
+    }
+
     /// The desired state before live facts, to know what to read (its clusters): every
     /// mistake of the file, or the state.
     pub fn unresolved(&self) -> Result<&Desired, Diagnostics> {
@@ -353,6 +365,7 @@ fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> Diagnostic {
 fn parse_source(
     source: &Source,
     directory: bool,
+    peers: &std::sync::Arc<resolve::Peers>,
     report: &mut Report,
     pending: &mut trust::Pending,
 ) -> (Desired, Vec<Acknowledgement>, Option<node::Node>) {
@@ -441,7 +454,8 @@ fn parse_source(
     if broken || merged.unsure {
         decode::unsure_of_everything(&mut spec);
     }
-    let directory = resolve::Directory::new(&spec);
+    let mut directory = resolve::Directory::new(&spec);
+    directory.peers = std::sync::Arc::clone(peers);
     let limits = validate::limits::Limits::read(&mut reader, &spec.limits);
     validate::validate(&mut reader, &spec, &directory, &limits);
     let desired = build::build(&mut reader, &spec, &directory, &limits, pending);

@@ -24,6 +24,30 @@ impl Unresolved {
     }
 }
 
+/// The users and roles of the other accounts loaded in the same run (several `-f`), by
+/// account: what an `ACCOUNT/NAME` reference to another account resolves against. `None`: the
+/// account's file is loaded but did not load (its mistakes are reported there), so its names
+/// are not known and resolve under `/`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peers(pub BTreeMap<String, Option<PeerNames>>);
+
+/// The users and roles one account's file declares, name → path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerNames {
+    pub users: BTreeMap<String, String>,
+    pub roles: BTreeMap<String, String>,
+}
+
+impl Peers {
+    /// Is `reference` an `ACCOUNT/NAME` of an account other than `account` that this run
+    /// does not load? Then it resolves under `/`, unchecked: the account it names, for a
+    /// warning.
+    pub fn unloaded<'r>(&self, account: &str, reference: &'r str) -> Option<&'r str> {
+        let (owner, _) = arn::qualified_name(reference)?;
+        (owner != account && !self.0.contains_key(owner)).then_some(owner)
+    }
+}
+
 /// The names declared in the file, with what their ARNs need.
 #[derive(Clone, Debug, Default)]
 pub struct Directory {
@@ -38,6 +62,8 @@ pub struct Directory {
     /// Kinds whose declarations could not be read (see [`Spec::unsure`]): any name of them
     /// resolves, the mistake having been reported where it is.
     pub unsure: BTreeSet<&'static str>,
+    /// The other accounts of the run, for `ACCOUNT/NAME` references.
+    pub peers: std::sync::Arc<Peers>,
 }
 
 fn path_of(path: Option<&super::raw::Text>) -> String {
@@ -81,6 +107,7 @@ impl Directory {
             groups: iam.groups.iter().map(|g| g.name.value.clone()).collect(),
             clusters: spec.clusters.iter().map(|c| c.name.value.clone()).collect(),
             unsure: spec.unsure.clone(),
+            peers: std::sync::Arc::default(),
         };
         // Declarations whose body could not be read are declared all the same.
         for (kind, name) in &spec.unreadable {
@@ -211,6 +238,13 @@ impl Directory {
                 )),
             };
         }
+        if let Some((account, name)) = arn::qualified_name(reference) {
+            if account != self.account {
+                return self.peer_arn(account, name, kind);
+            }
+            // `ACCOUNT/NAME` of this file's own account is its name.
+            return self.principal_arn(name, kind, declared);
+        }
         // A name of a kind whose declarations could not be read resolves, under `/`.
         let path = match declared.get(reference) {
             Some(path) => path.as_str(),
@@ -228,6 +262,46 @@ impl Directory {
             arn::user(&self.partition, &self.account, path, reference)
         } else {
             arn::role(&self.partition, &self.account, path, reference)
+        })
+    }
+
+    /// User or role `name` of another `account`: by its path when that account's file is
+    /// loaded in the run (and an error when it declares no such name), else under `/` (the
+    /// loader warns: see [`Peers::unloaded`]).
+    fn peer_arn(&self, account: &str, name: &str, kind: &str) -> Result<String, Unresolved> {
+        let path = match self.peers.0.get(account) {
+            Some(Some(names)) => {
+                let declared = if kind == "user" {
+                    &names.users
+                } else {
+                    &names.roles
+                };
+                match declared.get(name) {
+                    Some(path) => path.as_str(),
+                    None => {
+                        let known: Vec<String> = declared
+                            .keys()
+                            .map(|known| format!("{account}/{known}"))
+                            .collect();
+                        let mut problem = unknown(
+                            kind,
+                            &format!("{account}/{name}"),
+                            &known,
+                            &format!(
+                                "declare it under `iam.{kind}s` in account {account}'s file, or write its ARN"
+                            ),
+                        );
+                        problem.message = format!("account {account} has no {kind} `{name}`");
+                        return Err(problem);
+                    }
+                }
+            }
+            _ => "/",
+        };
+        Ok(if kind == "user" {
+            arn::user(&self.partition, account, path, name)
+        } else {
+            arn::role(&self.partition, account, path, name)
         })
     }
 
@@ -333,6 +407,56 @@ mod tests {
         assert!(d.user_arn("arn:aws:iam::1:role/x").is_err());
         assert!(d.any_principal_arn("arn:aws:iam::1:role/x").is_ok());
         assert!(d.any_principal_arn("developer").is_err());
+    }
+
+    #[test]
+    fn account_slash_name_resolves_against_the_other_accounts_of_the_run() {
+        let mut d = Directory::example();
+        let mut identity = PeerNames::default();
+        identity.users.insert("alice".into(), "/people/".into());
+        identity.roles.insert("ci".into(), "/".into());
+        d.peers = std::sync::Arc::new(Peers(BTreeMap::from([
+            ("111111111111".to_string(), Some(identity)),
+            ("222222222222".to_string(), None),
+        ])));
+        // A loaded account's user, by its path there.
+        assert_eq!(
+            d.user_arn("111111111111/alice"),
+            Ok("arn:aws:iam::111111111111:user/people/alice".to_string())
+        );
+        assert_eq!(
+            d.role_arn("111111111111/ci"),
+            Ok("arn:aws:iam::111111111111:role/ci".to_string())
+        );
+        // A name it does not declare is an error, with the name to write.
+        let unknown = d.user_arn("111111111111/alicia").unwrap_err();
+        assert_eq!(unknown.message, "account 111111111111 has no user `alicia`");
+        assert_eq!(
+            unknown.hint.as_deref(),
+            Some("did you mean `111111111111/alice`?")
+        );
+        // A user is not a role.
+        assert!(d.role_arn("111111111111/alice").is_err());
+        // An account loaded but unreadable, or not loaded at all: under `/`, and only the
+        // second is `unloaded` (its warning).
+        for account in ["222222222222", "333333333333"] {
+            assert_eq!(
+                d.role_arn(&format!("{account}/deployer")),
+                Ok(format!("arn:aws:iam::{account}:role/deployer"))
+            );
+        }
+        assert_eq!(d.peers.unloaded(&d.account, "222222222222/deployer"), None);
+        assert_eq!(
+            d.peers.unloaded(&d.account, "333333333333/deployer"),
+            Some("333333333333")
+        );
+        // The file's own account: its own names.
+        assert_eq!(
+            d.role_arn("424432388155/eks-admin"),
+            Ok("arn:aws:iam::424432388155:role/team/eks-admin".to_string())
+        );
+        assert_eq!(d.peers.unloaded(&d.account, "424432388155/eks-admin"), None);
+        assert!(d.role_arn("424432388155/nobody").is_err());
     }
 
     #[test]

@@ -254,7 +254,14 @@ fn access_item<'s>(
             );
             Some((principal, key))
         }
-        Ok(key) => Some((principal, key)),
+        Ok(key) => {
+            match kind {
+                PrincipalKind::User => super::unloaded_peer(reader, directory, principal, "user"),
+                PrincipalKind::Role => super::unloaded_peer(reader, directory, principal, "role"),
+                _ => {}
+            }
+            Some((principal, key))
+        }
         Err(problem) => {
             unresolved(reader, principal, problem);
             None

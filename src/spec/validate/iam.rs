@@ -9,7 +9,7 @@ use super::super::reader::Reader;
 use super::super::resolve::{Directory, unknown};
 use super::limits::{self, Limits};
 use super::names::{self, IamName};
-use super::{duplicates, rule, unresolved};
+use super::{duplicates, rule, unloaded_peer, unresolved};
 
 const MAX_DESCRIPTION: usize = 1000;
 
@@ -289,13 +289,15 @@ fn validate_trust(reader: &mut Reader<'_>, directory: &Directory, trust: &TrustS
         }
     }
     for role in &trust.roles {
-        if let Err(problem) = directory.role_arn(&role.value) {
-            unresolved(reader, role, problem);
+        match directory.role_arn(&role.value) {
+            Ok(_) => unloaded_peer(reader, directory, role, "role"),
+            Err(problem) => unresolved(reader, role, problem),
         }
     }
     for user in &trust.users {
-        if let Err(problem) = directory.user_arn(&user.value) {
-            unresolved(reader, user, problem);
+        match directory.user_arn(&user.value) {
+            Ok(_) => unloaded_peer(reader, directory, user, "user"),
+            Err(problem) => unresolved(reader, user, problem),
         }
     }
     for item in &trust.service_accounts {

@@ -135,6 +135,30 @@ fn service_account_parts(reader: &mut Reader<'_>, reference: &Text, namespace: &
 }
 
 /// Reports an unresolved reference at `text`.
+/// Warns at an `ACCOUNT/NAME` reference to a user or role (`kind`) of an account this run
+/// does not load: it resolves under `/`, unchecked.
+fn unloaded_peer(reader: &mut Reader<'_>, directory: &Directory, text: &Text, kind: &str) {
+    let Some(account) = directory.peers.unloaded(&directory.account, &text.value) else {
+        return;
+    };
+    let resolved = if kind == "user" {
+        directory.user_arn(&text.value)
+    } else {
+        directory.role_arn(&text.value)
+    };
+    let Ok(arn) = resolved else { return };
+    reader.warn_hint(
+        text.at,
+        format!(
+            "account {account} is not loaded in this run: `{}` is taken as `{arn}`, unchecked",
+            text.value
+        ),
+        format!(
+            "give account {account}'s file with another `-f` to check that the {kind} exists and take its path, or write its ARN"
+        ),
+    );
+}
+
 fn unresolved(reader: &mut Reader<'_>, text: &Text, problem: Unresolved) {
     match problem.hint {
         Some(hint) => reader.error_hint(text.at, problem.message, hint),
