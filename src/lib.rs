@@ -23,6 +23,7 @@ pub mod render;
 pub mod retry;
 pub mod snapshot;
 pub mod spec;
+pub(crate) mod suggest;
 #[cfg(test)]
 mod testing;
 pub mod words;

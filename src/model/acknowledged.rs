@@ -161,13 +161,13 @@ fn suggested(text: &str) -> Option<String> {
     let words = |kinds: &[Kind]| kinds.iter().map(|kind| kind.as_str()).collect::<Vec<_>>();
     if let Some(rest) = text.strip_prefix("iam.") {
         let (kind, name) = rest.split_once('.')?;
-        let close = crate::spec::suggest::closest(kind, words(&IAM_KINDS))?;
+        let close = crate::suggest::closest(kind, words(&IAM_KINDS))?;
         return Some(format!("iam.{close}.{name}"));
     }
     let (cluster, rest) = text.strip_prefix("cluster.")?.split_once('.')?;
     let cut = rest.find(['.', '['])?;
     let (kind, name) = rest.split_at(cut);
-    let close = crate::spec::suggest::closest(kind, words(&CLUSTER_KINDS))?;
+    let close = crate::suggest::closest(kind, words(&CLUSTER_KINDS))?;
     Some(format!("cluster.{cluster}.{close}{name}"))
 }
 

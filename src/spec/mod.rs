@@ -26,7 +26,7 @@ mod raw;
 mod reader;
 mod resolve;
 mod sso;
-pub(crate) mod suggest;
+pub(crate) use crate::suggest;
 mod trust;
 mod validate;
 

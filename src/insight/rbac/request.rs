@@ -45,7 +45,7 @@ pub fn check_request(
         Lookup::CustomGroup if known.is_discovered() => {
             // A cluster's discovery lists every group it serves.
             let group = group.unwrap_or_default();
-            let suggestion = crate::spec::suggest::closest(group, known.groups())
+            let suggestion = crate::suggest::closest(group, known.groups())
                 .map(|close| format!(" (did you mean `{name}.{close}`?)"))
                 .unwrap_or_default();
             checked.warnings.push(format!(
@@ -63,7 +63,7 @@ pub fn check_request(
                 && !known.has_subresource(&found.group, &found.name, sub)
             {
                 let names = known.subresources_of(&found.group, &found.name);
-                let suggestion = crate::spec::suggest::closest(sub, names.iter().copied())
+                let suggestion = crate::suggest::closest(sub, names.iter().copied())
                     .map(|close| format!(" (did you mean `{close}`?)"))
                     .unwrap_or_default();
                 checked.warnings.push(format!(

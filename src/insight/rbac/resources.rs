@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use super::builtins::DEFAULT_KUBERNETES_VERSION;
-use crate::spec::suggest;
+use crate::suggest;
 
 /// The verbs Kubernetes authorizes on resources: the API verbs, and the special ones of RBAC,
 /// pod security, impersonation, certificates and the proxy.
