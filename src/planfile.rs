@@ -387,7 +387,10 @@ impl SavedPlan {
     /// The canonical value with its digest: the file's content, and each account's part of
     /// a saved plan of several accounts.
     fn to_value(&self) -> Result<Value, JsonError> {
-        Ok(with_digest(canonical(&json::to_value("the saved plan", self)?)))
+        Ok(with_digest(canonical(&json::to_value(
+            "the saved plan",
+            self,
+        )?)))
     }
 
     /// Reads a saved plan back, refusing any byte that differs from what accessctl wrote.
@@ -979,7 +982,11 @@ mod tests {
             "{error}"
         );
         // An account given twice is refused even with a matching digest.
-        let twice = redigested(&text, "\"account\": \"444455556666\",\n      \"file\"", "\"account\": \"111122223333\",\n      \"file\"");
+        let twice = redigested(
+            &text,
+            "\"account\": \"444455556666\",\n      \"file\"",
+            "\"account\": \"111122223333\",\n      \"file\"",
+        );
         assert_ne!(twice, text);
         let error = SavedPlans::parse("plan.json", &twice).expect_err("refused");
         assert!(error.to_string().contains("more than once"), "{error}");
@@ -988,11 +995,22 @@ mod tests {
     #[test]
     fn another_envelope_version_is_refused_by_name() {
         let text = saved_plans().to_text().expect("written");
-        let newer = redigested(&text, "\"format_version\": 1,\n  \"kind\"", "\"format_version\": 2,\n  \"kind\"");
+        let newer = redigested(
+            &text,
+            "\"format_version\": 1,\n  \"kind\"",
+            "\"format_version\": 2,\n  \"kind\"",
+        );
         assert_ne!(newer, text);
         let error = SavedPlans::parse("plan.json", &newer).expect_err("refused");
         assert!(
-            matches!(error, PlanFileError::Version { found: 2, expected: 1, .. }),
+            matches!(
+                error,
+                PlanFileError::Version {
+                    found: 2,
+                    expected: 1,
+                    ..
+                }
+            ),
             "{error}"
         );
     }

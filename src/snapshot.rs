@@ -169,8 +169,8 @@ pub fn read(path: &Path) -> Result<State, SnapshotError> {
 /// its state's, is refused.
 pub fn read_accounts(path: &Path) -> Result<Snapshots, SnapshotError> {
     let (shown, text) = read_text(path)?;
-    let accounts = parse_accounts(&text)
-        .map_err(|error| error.at(shown.clone(), SNAPSHOTS_FORMAT_VERSION))?;
+    let accounts =
+        parse_accounts(&text).map_err(|error| error.at(shown.clone(), SNAPSHOTS_FORMAT_VERSION))?;
     Ok(Snapshots {
         path: shown,
         accounts,
@@ -291,9 +291,9 @@ pub fn parse_accounts(text: &str) -> Result<Vec<AccountState>, ParseError> {
         return Err(match object.get("kind") {
             None if object.contains_key("format_version") => ParseError::OneAccount,
             None => ParseError::NoVersion,
-            Some(kind) => ParseError::Accounts(format!(
-                "its `kind` is {kind}, not \"{SNAPSHOTS_KIND}\""
-            )),
+            Some(kind) => {
+                ParseError::Accounts(format!("its `kind` is {kind}, not \"{SNAPSHOTS_KIND}\""))
+            }
         });
     }
     match object.get("format_version") {
@@ -308,7 +308,9 @@ pub fn parse_accounts(text: &str) -> Result<Vec<AccountState>, ParseError> {
         .and_then(serde_json::Value::as_array)
         .ok_or_else(|| ParseError::Accounts("it has no `accounts` list".to_string()))?;
     for (index, part) in parts.iter().enumerate() {
-        let version = part.get("state").and_then(|state| state.get("format_version"));
+        let version = part
+            .get("state")
+            .and_then(|state| state.get("format_version"));
         match version {
             None => {
                 return Err(ParseError::Accounts(format!(
@@ -457,7 +459,11 @@ mod tests {
         ));
         let newer = accounts_to_string(&[part("111111111111", "a")])
             .expect("written")
-            .replacen("\"format_version\": 1,\n        \"account\"", "\"format_version\": 2,\n        \"account\"", 1);
+            .replacen(
+                "\"format_version\": 1,\n        \"account\"",
+                "\"format_version\": 2,\n        \"account\"",
+                1,
+            );
         assert!(
             matches!(parse_accounts(&newer), Err(ParseError::Accounts(detail)) if detail.contains("format_version 2")),
             "{newer}"

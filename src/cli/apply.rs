@@ -452,17 +452,24 @@ fn whole_refusal(
 ) -> CliError {
     let mut details = String::new();
     for (name, error) in problems {
-        details.push_str(&format!("error: {name}: {}
-", error.message));
+        details.push_str(&format!(
+            "error: {name}: {}
+",
+            error.message
+        ));
         if let Some(more) = &error.details {
             for line in more.lines() {
-                details.push_str(&format!("  {line}
-"));
+                details.push_str(&format!(
+                    "  {line}
+"
+                ));
             }
         }
         if let Some(hint) = &error.hint {
-            details.push_str(&format!("  hint: {hint}
-"));
+            details.push_str(&format!(
+                "  hint: {hint}
+"
+            ));
         }
     }
     let names: Vec<&str> = problems.iter().map(|(name, _)| name.as_str()).collect();

@@ -307,10 +307,7 @@ pub fn account_state(snapshots: &snapshot::Snapshots, input: &Input) -> Result<S
         ))
         .with_hint("give the file its `account:` (the AWS account id its state was read from)"));
     };
-    snapshots
-        .state_of(account)
-        .cloned()
-        .map_err(snapshot_error)
+    snapshots.state_of(account).cloned().map_err(snapshot_error)
 }
 
 /// Refuses a snapshot that lacks a cluster the file declares.

@@ -37,13 +37,7 @@ pub fn run(args: &SnapshotArgs, printer: &Printer) -> Result<i32, CliError> {
     let runtime = super::runtime()?;
     let desired = &loaded.desired;
     let assume_role = desired.assume_role.as_ref();
-    let read = read_live_scoped(
-        &desired.state,
-        assume_role,
-        &args.aws,
-        scope(args),
-        printer,
-    );
+    let read = read_live_scoped(&desired.state, assume_role, &args.aws, scope(args), printer);
     let (live, _connections) = runtime.block_on(read)?;
     let text = snapshot::to_string(&live)?;
     write(args.out.as_deref(), &text, printer)?;
