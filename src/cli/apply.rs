@@ -372,7 +372,7 @@ fn apply_saved_accounts(
         return Err(whole_refusal(
             &problems,
             plans.accounts.len(),
-            "changed since the plan or could not be checked",
+            "what it touches changed since the plan, or could not be checked, in",
             "run `accessctl plan -f … --out plan.json` again with every account's file, review it, and apply the new plan",
         ));
     }
@@ -474,7 +474,7 @@ fn whole_refusal(
     }
     let names: Vec<&str> = problems.iter().map(|(name, _)| name.as_str()).collect();
     CliError::new(format!(
-        "the saved plan of {accounts} accounts is refused as a whole: {} {what}; nothing was applied in any account",
+        "the saved plan of {accounts} accounts is refused as a whole: {what} {}; nothing was applied in any account",
         names.join(", ")
     ))
     .with_details(details)
@@ -544,7 +544,7 @@ fn check_sources(plans: &SavedPlans, files: &[PathBuf]) -> Result<(), CliError> 
     Err(whole_refusal(
         &problems,
         plans.accounts.len(),
-        "do not match the files given with `-f`",
+        "the files given with `-f` do not match it for",
         "plan again from these files with `accessctl plan -f … --out plan.json`, or leave out `-f` to apply the saved plan as reviewed",
     ))
 }

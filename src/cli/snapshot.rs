@@ -106,8 +106,12 @@ fn run_accounts(
             "nothing was saved".to_string()
         } else {
             format!(
-                "the snapshot holds the other {} (a plan against it reports the missing ones in their place)",
-                saved.len()
+                "the snapshot holds the {} (a plan against it reports the missing ones in their place)",
+                if saved.len() == 1 {
+                    "other account".to_string()
+                } else {
+                    format!("other {} accounts", saved.len())
+                }
             )
         }
     ))
