@@ -587,7 +587,7 @@ pub struct SavedPlans {
 /// A saved plan file of either kind, as [`read_any`] finds it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SavedFile {
-    One(SavedPlan),
+    One(Box<SavedPlan>),
     Accounts(SavedPlans),
 }
 
@@ -612,7 +612,7 @@ pub fn parse_any(path: &str, text: &str) -> Result<SavedFile, PlanFileError> {
     if several {
         SavedPlans::parse(path, text).map(SavedFile::Accounts)
     } else {
-        SavedPlan::parse(path, text).map(SavedFile::One)
+        SavedPlan::parse(path, text).map(|saved| SavedFile::One(Box::new(saved)))
     }
 }
 
@@ -927,7 +927,7 @@ mod tests {
         let one = saved.accounts[0].saved.to_text().expect("written");
         assert_eq!(
             parse_any("plan.json", &one).expect("reads"),
-            SavedFile::One(saved.accounts[0].saved.clone())
+            SavedFile::One(Box::new(saved.accounts[0].saved.clone()))
         );
     }
 

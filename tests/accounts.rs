@@ -337,6 +337,18 @@ async fn a_snapshot_of_two_accounts_plans_as_the_live_accounts_do() {
     }
     let read = accessctl::snapshot::read_accounts(&path).expect("read back");
     assert_eq!(read.accounts.len(), 2);
+    // `--all` saves every account's clusters whole, as for one account.
+    let all = world
+        .run(&[&["snapshot", "--all", "--out", "all.json"][..], &files].concat())
+        .await;
+    assert_eq!(all.status.code(), Some(0), "{}", shown(&all));
+    let all = accessctl::snapshot::read_accounts(&world.file().with_file_name("all.json"))
+        .expect("read back");
+    assert!(
+        all.accounts
+            .iter()
+            .all(|part| part.state.scope == accessctl::model::ReadScope::Everything)
+    );
 
     let live = world
         .run(&[&["plan", "--detailed-exitcode"][..], &files].concat())

@@ -242,7 +242,7 @@ fn apply_saved(session: Session, path: &Path) -> Result<i32, CliError> {
     let saved = match planfile::read_any(path)
         .map_err(|error| CliError::new(error.to_string()).with_hint(error.hint()))?
     {
-        SavedFile::One(saved) => saved,
+        SavedFile::One(saved) => *saved,
         SavedFile::Accounts(plans) => return apply_saved_accounts(session, path, &plans),
     };
     let version = env!("CARGO_PKG_VERSION");
