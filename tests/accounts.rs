@@ -449,6 +449,24 @@ async fn an_account_missing_from_the_snapshot_is_reported_in_its_place() {
         "accounts-plan-of-an-account-the-snapshot-lacks",
         world.transcript(&args, 1).await
     );
+    // A saved plan holds every account or none.
+    let out = world
+        .run(
+            &[
+                &["plan", "--live-state", "live.json", "--out", "plan.json"][..],
+                &files,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the plan was not saved to `plan.json`"),
+        "{stderr}"
+    );
+    assert!(!directory.join("plan.json").exists());
+
     let drift = world
         .run(&[&["drift", "--live-state", "live.json"][..], &files].concat())
         .await;
