@@ -381,13 +381,16 @@ impl SavedPlan {
 
     /// The file's text: canonical JSON with its digest.
     pub fn to_text(&self) -> Result<String, JsonError> {
-        let body = canonical(&json::to_value("the saved plan", self)?);
-        let digest = sha256(body.to_string().as_bytes());
-        let mut whole = body;
-        if let Value::Object(map) = &mut whole {
-            map.insert("digest".to_string(), Value::String(digest));
-        }
-        render(&whole)
+        render(&self.to_value()?)
+    }
+
+    /// The canonical value with its digest: the file's content, and each account's part of
+    /// a saved plan of several accounts.
+    fn to_value(&self) -> Result<Value, JsonError> {
+        Ok(with_digest(canonical(&json::to_value(
+            "the saved plan",
+            self,
+        )?)))
     }
 
     /// Reads a saved plan back, refusing any byte that differs from what accessctl wrote.
@@ -408,7 +411,7 @@ impl SavedPlan {
             }
             Err(error) => return Err(not_saved(format!("not JSON: {error}"))),
         };
-        let Value::Object(mut map) = value else {
+        let Value::Object(map) = value else {
             return Err(not_saved("not a JSON object".to_string()));
         };
         if map.get("kind").and_then(Value::as_str) != Some(SAVED_PLAN_KIND) {
@@ -424,25 +427,30 @@ impl SavedPlan {
         if render(&whole)? != text {
             return Err(edited("its bytes are not in the form accessctl writes"));
         }
-        let Some(Value::String(digest)) = map.remove("digest") else {
-            return Err(edited("its `digest` is missing"));
-        };
-        let body = canonical(&Value::Object(map));
-        if sha256(body.to_string().as_bytes()) != digest {
-            return Err(edited("its content does not match its `digest`"));
-        }
-        match body.get("format_version").and_then(Value::as_u64) {
-            Some(version) if version == u64::from(SAVED_PLAN_FORMAT_VERSION) => {}
-            Some(found) => {
-                return Err(PlanFileError::Version {
-                    path: path.to_string(),
-                    found,
-                    expected: SAVED_PLAN_FORMAT_VERSION,
-                });
-            }
-            None => return Err(not_saved("no `format_version`".to_string())),
-        }
+        let body = checked_body(path, map, SAVED_PLAN_FORMAT_VERSION)?;
         serde_json::from_value(body).map_err(|error| not_saved(error.to_string()))
+    }
+
+    /// An account's part of a saved plan of several accounts (already checked to be in the
+    /// form accessctl writes): its kind, its own digest and version, then its content.
+    fn from_part(path: &str, value: Value) -> Result<Self, PlanFileError> {
+        let edited = |detail: &str| PlanFileError::Edited {
+            path: path.to_string(),
+            detail: detail.to_string(),
+        };
+        let Value::Object(map) = value else {
+            return Err(edited("an account's `saved_plan` is not a JSON object"));
+        };
+        if map.get("kind").and_then(Value::as_str) != Some(SAVED_PLAN_KIND) {
+            return Err(edited(
+                "an account's `saved_plan` has no `\"kind\": \"accessctl-saved-plan\"`",
+            ));
+        }
+        let body = checked_body(path, map, SAVED_PLAN_FORMAT_VERSION)?;
+        serde_json::from_value(body).map_err(|error| PlanFileError::NotSavedPlan {
+            path: path.to_string(),
+            detail: error.to_string(),
+        })
     }
 
     /// Reads and checks the saved plan at `path`.
@@ -504,6 +512,218 @@ impl SavedPlan {
 /// Pretty JSON with sorted keys and a final newline: the one form a saved plan is written in.
 pub(crate) fn render(value: &Value) -> Result<String, JsonError> {
     json::to_pretty("the saved plan", &canonical(value))
+}
+
+/// `body` (canonical) with its `digest`: the sha256 of its compact form.
+fn with_digest(body: Value) -> Value {
+    let digest = sha256(body.to_string().as_bytes());
+    let mut whole = body;
+    if let Value::Object(map) = &mut whole {
+        map.insert("digest".to_string(), Value::String(digest));
+    }
+    whole
+}
+
+/// The content of a saved plan (or of an envelope) without its `digest`, once the digest
+/// matches it and its `format_version` is `expected`.
+fn checked_body(
+    path: &str,
+    mut map: Map<String, Value>,
+    expected: u32,
+) -> Result<Value, PlanFileError> {
+    let edited = |detail: &str| PlanFileError::Edited {
+        path: path.to_string(),
+        detail: detail.to_string(),
+    };
+    let Some(Value::String(digest)) = map.remove("digest") else {
+        return Err(edited("its `digest` is missing"));
+    };
+    let body = canonical(&Value::Object(map));
+    if sha256(body.to_string().as_bytes()) != digest {
+        return Err(edited("its content does not match its `digest`"));
+    }
+    match body.get("format_version").and_then(Value::as_u64) {
+        Some(version) if version == u64::from(expected) => Ok(body),
+        Some(found) => Err(PlanFileError::Version {
+            path: path.to_string(),
+            found,
+            expected,
+        }),
+        None => Err(PlanFileError::NotSavedPlan {
+            path: path.to_string(),
+            detail: "no `format_version`".to_string(),
+        }),
+    }
+}
+
+/// Version of the envelope of a saved plan of several accounts.
+pub const SAVED_PLANS_FORMAT_VERSION: u32 = 1;
+/// The `kind` of a saved plan of several accounts (`plan -f A -f B --out plan.json`).
+pub const SAVED_PLANS_KIND: &str = "accessctl-saved-plans";
+
+/// One account's part of a saved plan of several accounts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountPlan {
+    /// The account the file names (`account`), else the one live state was read from: what
+    /// `apply plan.json -f FILE` matches each file with.
+    pub account: String,
+    /// The `-f` path as given, for messages only (`saved.source` records its digests).
+    pub file: String,
+    /// The account's saved plan, exactly as `plan -f FILE --out` would have saved it.
+    pub saved: SavedPlan,
+}
+
+/// A saved plan of several accounts: each account's [`SavedPlan`] in an envelope of its own
+/// `kind`, `format_version` and `digest`, written and checked as a one-account saved plan is
+/// (canonical form, then the digest of the envelope, then each part's own digest).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedPlans {
+    /// The accessctl version that wrote it.
+    pub tool_version: String,
+    /// In the order of the `-f` options; each account once.
+    pub accounts: Vec<AccountPlan>,
+}
+
+/// A saved plan file of either kind, as [`read_any`] finds it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SavedFile {
+    One(Box<SavedPlan>),
+    Accounts(SavedPlans),
+}
+
+/// Reads the saved plan at `path`: one account's, or several accounts' (told apart by its
+/// `kind`). Anything else is refused as [`SavedPlan::read`] refuses it.
+pub fn read_any(path: &std::path::Path) -> Result<SavedFile, PlanFileError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    parse_any(&shown, &text)
+}
+
+/// [`read_any`] of a text.
+pub fn parse_any(path: &str, text: &str) -> Result<SavedFile, PlanFileError> {
+    let several = match serde_json::from_str::<Value>(text) {
+        Ok(value) => value.get("kind").and_then(Value::as_str) == Some(SAVED_PLANS_KIND),
+        // A file of ours that no longer parses is refused as edited, by the reader of its kind.
+        Err(_) => text.contains(&format!("\"kind\": \"{SAVED_PLANS_KIND}\"")),
+    };
+    if several {
+        SavedPlans::parse(path, text).map(SavedFile::Accounts)
+    } else {
+        SavedPlan::parse(path, text).map(|saved| SavedFile::One(Box::new(saved)))
+    }
+}
+
+impl SavedPlans {
+    pub fn new(accounts: Vec<AccountPlan>) -> Self {
+        SavedPlans {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            accounts,
+        }
+    }
+
+    /// The file's text: canonical JSON with its digest, each account's saved plan with its
+    /// own.
+    pub fn to_text(&self) -> Result<String, JsonError> {
+        let mut accounts = Vec::with_capacity(self.accounts.len());
+        for part in &self.accounts {
+            let mut entry = Map::new();
+            entry.insert("account".to_string(), Value::String(part.account.clone()));
+            entry.insert("file".to_string(), Value::String(part.file.clone()));
+            entry.insert("saved_plan".to_string(), part.saved.to_value()?);
+            accounts.push(Value::Object(entry));
+        }
+        let mut body = Map::new();
+        body.insert("accounts".to_string(), Value::Array(accounts));
+        body.insert(
+            "format_version".to_string(),
+            Value::from(SAVED_PLANS_FORMAT_VERSION),
+        );
+        body.insert(
+            "kind".to_string(),
+            Value::String(SAVED_PLANS_KIND.to_string()),
+        );
+        body.insert(
+            "tool_version".to_string(),
+            Value::String(self.tool_version.clone()),
+        );
+        render(&with_digest(canonical(&Value::Object(body))))
+    }
+
+    /// Reads a saved plan of several accounts back, refusing any byte that differs from what
+    /// accessctl wrote.
+    pub fn parse(path: &str, text: &str) -> Result<Self, PlanFileError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Part {
+            account: String,
+            file: String,
+            saved_plan: Value,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Envelope {
+            #[serde(rename = "kind")]
+            _kind: String,
+            #[serde(rename = "format_version")]
+            _format_version: u32,
+            tool_version: String,
+            accounts: Vec<Part>,
+        }
+        let not_saved = |detail: String| PlanFileError::NotSavedPlan {
+            path: path.to_string(),
+            detail,
+        };
+        let edited = |detail: &str| PlanFileError::Edited {
+            path: path.to_string(),
+            detail: detail.to_string(),
+        };
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(error) if text.contains(SAVED_PLANS_KIND) => {
+                return Err(edited(&format!("it is no longer valid JSON: {error}")));
+            }
+            Err(error) => return Err(not_saved(format!("not JSON: {error}"))),
+        };
+        let Value::Object(map) = value else {
+            return Err(not_saved("not a JSON object".to_string()));
+        };
+        if map.get("kind").and_then(Value::as_str) != Some(SAVED_PLANS_KIND) {
+            if text.contains(SAVED_PLANS_KIND) {
+                return Err(edited("its `kind` is not `accessctl-saved-plans`"));
+            }
+            return Err(not_saved(
+                "no `\"kind\": \"accessctl-saved-plans\"` (the saved plan of several accounts)"
+                    .to_string(),
+            ));
+        }
+        if render(&Value::Object(map.clone()))? != text {
+            return Err(edited("its bytes are not in the form accessctl writes"));
+        }
+        let body = checked_body(path, map, SAVED_PLANS_FORMAT_VERSION)?;
+        let envelope: Envelope =
+            serde_json::from_value(body).map_err(|error| not_saved(error.to_string()))?;
+        let mut accounts: Vec<AccountPlan> = Vec::with_capacity(envelope.accounts.len());
+        for part in envelope.accounts {
+            if accounts.iter().any(|seen| seen.account == part.account) {
+                return Err(not_saved(format!(
+                    "account {} is in it more than once",
+                    part.account
+                )));
+            }
+            accounts.push(AccountPlan {
+                saved: SavedPlan::from_part(path, part.saved_plan)?,
+                account: part.account,
+                file: part.file,
+            });
+        }
+        Ok(SavedPlans {
+            tool_version: envelope.tool_version,
+            accounts,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -665,6 +885,134 @@ mod tests {
         assert_ne!(edited, text);
         let error = SavedPlan::parse("plan.json", &edited).expect_err("refused");
         assert!(error.to_string().contains("digest"), "{error}");
+    }
+
+    fn saved_plans() -> SavedPlans {
+        let other = {
+            let mut other = saved();
+            other.account = Some("444455556666".into());
+            other.source.path = "workload".into();
+            other
+        };
+        SavedPlans::new(vec![
+            AccountPlan {
+                account: "111122223333".into(),
+                file: "identity.yaml".into(),
+                saved: saved(),
+            },
+            AccountPlan {
+                account: "444455556666".into(),
+                file: "workload".into(),
+                saved: other,
+            },
+        ])
+    }
+
+    #[test]
+    fn several_accounts_round_trip_through_their_text() {
+        let saved = saved_plans();
+        let text = saved.to_text().expect("written");
+        assert_eq!(SavedPlans::parse("plan.json", &text).expect("reads"), saved);
+        assert_eq!(
+            parse_any("plan.json", &text).expect("reads"),
+            SavedFile::Accounts(saved.clone())
+        );
+        // Each account's part is a whole saved plan, digest included, byte for byte as
+        // `plan -f FILE --out` writes it.
+        let value: Value = serde_json::from_str(&text).expect("JSON");
+        let part = render(&value["accounts"][1]["saved_plan"]).expect("rendered");
+        assert_eq!(part, saved.accounts[1].saved.to_text().expect("written"));
+        assert_eq!(value["kind"], SAVED_PLANS_KIND);
+        // A one-account saved plan is told apart, and read as before.
+        let one = saved.accounts[0].saved.to_text().expect("written");
+        assert_eq!(
+            parse_any("plan.json", &one).expect("reads"),
+            SavedFile::One(Box::new(saved.accounts[0].saved.clone()))
+        );
+    }
+
+    #[test]
+    fn every_changed_byte_of_several_accounts_is_refused() {
+        let text = saved_plans().to_text().expect("written");
+        let bytes = text.as_bytes();
+        for position in 0..bytes.len() {
+            for flip in [0x01_u8, 0x20] {
+                let mut edited = bytes.to_vec();
+                edited[position] ^= flip;
+                let Ok(edited) = String::from_utf8(edited) else {
+                    continue;
+                };
+                let result = parse_any("plan.json", &edited);
+                assert!(
+                    result.is_err(),
+                    "flipping {flip:#x} at byte {position} ({:?}) was accepted",
+                    &text[position.saturating_sub(20)..(position + 20).min(text.len())]
+                );
+            }
+        }
+    }
+
+    /// `text` with `from` replaced and the envelope's digest recomputed, as a hand edit that
+    /// knows the outer digest would do.
+    fn redigested(text: &str, from: &str, to: &str) -> String {
+        let mut value: Value = serde_json::from_str(&text.replacen(from, to, 1)).expect("JSON");
+        if let Value::Object(map) = &mut value {
+            map.remove("digest");
+        }
+        render(&with_digest(canonical(&value))).expect("rendered")
+    }
+
+    #[test]
+    fn an_account_edited_under_a_recomputed_envelope_digest_is_refused() {
+        let text = saved_plans().to_text().expect("written");
+        // The envelope's digest alone does not vouch for an account's part.
+        let edited = redigested(&text, "\"adopt\": false", "\"adopt\": true");
+        assert_ne!(edited, text);
+        let error = SavedPlans::parse("plan.json", &edited).expect_err("refused");
+        assert!(
+            error.to_string().contains("does not match its `digest`"),
+            "{error}"
+        );
+        // Nor may an envelope field change without its digest.
+        let edited = text.replacen("\"file\": \"workload\"", "\"file\": \"elsewhere\"", 1);
+        assert_ne!(edited, text);
+        let error = SavedPlans::parse("plan.json", &edited).expect_err("refused");
+        assert!(
+            error.to_string().contains("does not match its `digest`"),
+            "{error}"
+        );
+        // An account given twice is refused even with a matching digest.
+        let twice = redigested(
+            &text,
+            "\"account\": \"444455556666\",\n      \"file\"",
+            "\"account\": \"111122223333\",\n      \"file\"",
+        );
+        assert_ne!(twice, text);
+        let error = SavedPlans::parse("plan.json", &twice).expect_err("refused");
+        assert!(error.to_string().contains("more than once"), "{error}");
+    }
+
+    #[test]
+    fn another_envelope_version_is_refused_by_name() {
+        let text = saved_plans().to_text().expect("written");
+        let newer = redigested(
+            &text,
+            "\"format_version\": 1,\n  \"kind\"",
+            "\"format_version\": 2,\n  \"kind\"",
+        );
+        assert_ne!(newer, text);
+        let error = SavedPlans::parse("plan.json", &newer).expect_err("refused");
+        assert!(
+            matches!(
+                error,
+                PlanFileError::Version {
+                    found: 2,
+                    expected: 1,
+                    ..
+                }
+            ),
+            "{error}"
+        );
     }
 
     #[test]

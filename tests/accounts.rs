@@ -190,11 +190,16 @@ async fn one_plan_and_one_apply_over_two_accounts_each_in_its_own_account() {
 
     // Insight over both accounts follows the chain across them: the identity account's user,
     // allowed by its own policy and by the workload role's trust, assumes the role that the
-    // workload cluster maps to `system:masters`. Declared and live, the same route.
+    // workload cluster maps to `system:masters`. Declared, live and from a snapshot of both,
+    // the same route.
     let route = format!(
         "user/{IDENTITY}/alice → role/{ACCOUNT}/eks-admin → aws-auth mapRoles (user eks-admin, groups system:masters)"
     );
-    for live in [&[][..], &["--live"][..]] {
+    let saved = world
+        .run(&[&["snapshot", "--all", "--out", "estate.json"][..], &files].concat())
+        .await;
+    assert_eq!(saved.status.code(), Some(0), "{}", shown(&saved));
+    for live in [&[][..], &["--live"], &["--live-state", "estate.json"]] {
         let who = world
             .run(&[&["who-can", "delete", "pods", "-A"][..], live, &files].concat())
             .await;
@@ -328,4 +333,341 @@ async fn two_files_of_one_account_are_refused() {
         2,
         "{text}"
     );
+}
+
+/// The roles of `account` on the moto server, read with credentials of a role assumed there.
+async fn roles_in(world: &World, account: &str) -> Vec<String> {
+    let role = accessctl::model::AssumeRole {
+        arn: format!("arn:aws:iam::{account}:role/reader"),
+        external_id: None,
+        session_name: "test".to_string(),
+    };
+    let config = accessctl::aws::config::assume_role(&world.moto.sdk_config(), &role)
+        .await
+        .expect("moto lets the role be assumed");
+    let clients = Clients::new(&config);
+    let roles = clients.iam.list_roles().send().await.expect("list roles");
+    roles
+        .roles()
+        .iter()
+        .map(|role| role.role_name().to_string())
+        .collect()
+}
+
+/// The identity and workload files in the world's directory; `-f` for both.
+fn two_accounts(world: &World) -> [&'static str; 4] {
+    let directory = world.file();
+    let directory = directory.parent().expect("the world's directory");
+    std::fs::create_dir_all(directory.join("identity")).expect("mkdir");
+    std::fs::write(directory.join("identity/access.yaml"), identity_yaml()).expect("write");
+    std::fs::write(directory.join("workload.yaml"), workload_yaml()).expect("write");
+    ["-f", "identity", "-f", "workload.yaml"]
+}
+
+/// `snapshot` over two accounts writes one document with each account's state; `plan` and
+/// `drift` of both against it show what they show live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_of_two_accounts_plans_as_the_live_accounts_do() {
+    if skipped() {
+        return;
+    }
+    let world = World::start().await;
+    let files = two_accounts(&world);
+
+    let snapshot = world
+        .run(&[&["snapshot", "--out", "live.json"][..], &files].concat())
+        .await;
+    assert_eq!(snapshot.status.code(), Some(0), "{}", shown(&snapshot));
+    let path = world.file().with_file_name("live.json");
+    let text = std::fs::read_to_string(&path).expect("the snapshot");
+    let document: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(document["kind"], "accessctl-snapshots");
+    assert_eq!(document["format_version"], 1);
+    assert_eq!(document["accounts"][0]["account"], IDENTITY);
+    assert_eq!(document["accounts"][0]["file"], "identity");
+    assert_eq!(document["accounts"][1]["account"], ACCOUNT);
+    assert_eq!(document["accounts"][1]["state"]["account"], ACCOUNT);
+    assert!(
+        document["accounts"][1]["state"]["clusters"][CLUSTER].is_object(),
+        "{document:#}"
+    );
+    // No secret: no key material, no session token, no bearer token.
+    for needle in [
+        "SecretAccessKey",
+        "secret_access_key",
+        "SessionToken",
+        "token",
+    ] {
+        assert!(!text.contains(needle), "{needle} in {text}");
+    }
+    let read = accessctl::snapshot::read_accounts(&path).expect("read back");
+    assert_eq!(read.accounts.len(), 2);
+    // `--all` saves every account's clusters whole, as for one account.
+    let all = world
+        .run(&[&["snapshot", "--all", "--out", "all.json"][..], &files].concat())
+        .await;
+    assert_eq!(all.status.code(), Some(0), "{}", shown(&all));
+    let all = accessctl::snapshot::read_accounts(&world.file().with_file_name("all.json"))
+        .expect("read back");
+    assert!(
+        all.accounts
+            .iter()
+            .all(|part| part.state.scope == accessctl::model::ReadScope::Everything)
+    );
+
+    let live = world
+        .run(&[&["plan", "--detailed-exitcode"][..], &files].concat())
+        .await;
+    assert_eq!(live.status.code(), Some(2), "{}", shown(&live));
+    let offline = world
+        .run(
+            &[
+                &["plan", "--detailed-exitcode", "--live-state", "live.json"][..],
+                &files,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(offline.status.code(), Some(2), "{}", shown(&offline));
+    assert_eq!(
+        String::from_utf8_lossy(&offline.stdout),
+        String::from_utf8_lossy(&live.stdout)
+    );
+    let text = String::from_utf8_lossy(&offline.stdout);
+    assert!(text.contains("+ iam.user.alice"), "{text}");
+    assert!(text.ends_with("2 accounts: 2 with changes.\n"), "{text}");
+
+    let drift = world
+        .run(
+            &[
+                &["drift", "-o", "json", "--live-state", "live.json"][..],
+                &files,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(drift.status.code(), Some(2), "{}", shown(&drift));
+    let report: serde_json::Value = serde_json::from_slice(&drift.stdout).expect("JSON");
+    assert_eq!(report["summary"]["accounts"], 2, "{report:#}");
+    assert_eq!(report["summary"]["failed"], 0, "{report:#}");
+
+    // A snapshot of several accounts with one `-f`, and one account's snapshot with several:
+    // usage errors that say what to do.
+    let one = world
+        .run(&["plan", "-f", "workload.yaml", "--live-state", "live.json"])
+        .await;
+    assert_eq!(one.status.code(), Some(1), "{}", shown(&one));
+    insta::assert_snapshot!(
+        "accounts-several-account-snapshot-with-one-f",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let single = world
+        .run(&["snapshot", "-f", "workload.yaml", "--out", "workload.json"])
+        .await;
+    assert_eq!(single.status.code(), Some(0), "{}", shown(&single));
+    let several = world
+        .run(&[&["plan", "--live-state", "workload.json"][..], &files].concat())
+        .await;
+    assert_eq!(several.status.code(), Some(1), "{}", shown(&several));
+    insta::assert_snapshot!(
+        "accounts-one-account-snapshot-with-several-f",
+        String::from_utf8_lossy(&several.stderr)
+    );
+}
+
+/// An account that could not be read is left out of the snapshot (exit 1, the others saved);
+/// a plan of it against that snapshot reports it in its place and still plans the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_missing_from_the_snapshot_is_reported_in_its_place() {
+    if skipped() {
+        return;
+    }
+    let world = World::start().await;
+    let files = two_accounts(&world);
+    let directory = world.file();
+    let directory = directory.parent().expect("the world's directory");
+    std::fs::write(directory.join("broken.yaml"), broken_yaml()).expect("write");
+
+    let args = [
+        "snapshot",
+        "-f",
+        "identity",
+        "-f",
+        "broken.yaml",
+        "--out",
+        "live.json",
+    ];
+    insta::assert_snapshot!(
+        "accounts-snapshot-with-a-broken-account",
+        world.transcript(&args, 1).await
+    );
+    let read = accessctl::snapshot::read_accounts(&directory.join("live.json")).expect("saved");
+    let held: Vec<&str> = read
+        .accounts
+        .iter()
+        .map(|part| part.account.as_str())
+        .collect();
+    assert_eq!(held, [IDENTITY]);
+
+    let args = [&["plan", "--live-state", "live.json"][..], &files].concat();
+    insta::assert_snapshot!(
+        "accounts-plan-of-an-account-the-snapshot-lacks",
+        world.transcript(&args, 1).await
+    );
+    // A saved plan holds every account or none.
+    let out = world
+        .run(
+            &[
+                &["plan", "--live-state", "live.json", "--out", "plan.json"][..],
+                &files,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the plan was not saved to `plan.json`"),
+        "{stderr}"
+    );
+    assert!(!directory.join("plan.json").exists());
+
+    let drift = world
+        .run(&[&["drift", "--live-state", "live.json"][..], &files].concat())
+        .await;
+    assert_eq!(drift.status.code(), Some(1), "{}", shown(&drift));
+    let text = String::from_utf8_lossy(&drift.stdout);
+    assert!(
+        text.contains(&format!(
+            "error: `live.json` has no live state of account {ACCOUNT} (it holds {IDENTITY})"
+        )),
+        "{text}"
+    );
+}
+
+/// `plan --out` over two accounts writes one saved plan; `apply plan.json` applies both, and
+/// a plan afterwards has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_of_two_accounts_applies_both() {
+    if skipped() {
+        return;
+    }
+    let world = World::start().await;
+    let files = two_accounts(&world);
+
+    let planned = world
+        .run(
+            &[
+                &["plan", "--detailed-exitcode", "--out", "plan.json"][..],
+                &files,
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(planned.status.code(), Some(2), "{}", shown(&planned));
+    let stderr = String::from_utf8_lossy(&planned.stderr);
+    assert!(
+        stderr.contains("saved the plan of 2 accounts to `plan.json`"),
+        "{stderr}"
+    );
+    let saved = world.file().with_file_name("plan.json");
+    let text = std::fs::read_to_string(&saved).expect("the saved plan");
+    let document: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(document["kind"], "accessctl-saved-plans");
+    assert_eq!(document["accounts"][0]["account"], IDENTITY);
+    assert_eq!(
+        document["accounts"][1]["saved_plan"]["kind"],
+        "accessctl-saved-plan"
+    );
+
+    let args = [&["apply", "plan.json", "--auto-approve"][..], &files].concat();
+    insta::assert_snapshot!(
+        "accounts-apply-a-saved-plan-of-two-accounts",
+        world.transcript(&args, 0).await
+    );
+    assert_eq!(users_in(&world, IDENTITY).await, ["alice"]);
+    assert!(
+        roles_in(&world, ACCOUNT)
+            .await
+            .contains(&"eks-admin".to_string())
+    );
+    let map_roles = world
+        .aws_auth()
+        .data
+        .and_then(|data| data.get("mapRoles").cloned())
+        .unwrap_or_default();
+    assert!(
+        map_roles.contains(&format!("rolearn: arn:aws:iam::{ACCOUNT}:role/eks-admin\n")),
+        "{map_roles}"
+    );
+
+    let again = world
+        .run(&[&["plan", "--detailed-exitcode"][..], &files].concat())
+        .await;
+    assert_eq!(again.status.code(), Some(0), "{}", shown(&again));
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(text.ends_with("2 accounts: 0 with changes.\n"), "{text}");
+
+    // The same saved plan again: its objects exist now, so it is stale as a whole.
+    insta::assert_snapshot!(
+        "accounts-apply-a-stale-saved-plan-of-two-accounts",
+        world
+            .transcript(&["apply", "plan.json", "--auto-approve"], 1)
+            .await
+    );
+}
+
+/// A saved plan of two accounts whose workload file changed after the plan is refused as a
+/// whole: nothing is applied in either account. So is one given a missing or an extra `-f`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_of_two_accounts_with_one_changed_file_applies_nothing() {
+    if skipped() {
+        return;
+    }
+    let world = World::start().await;
+    let files = two_accounts(&world);
+    let directory = world.file();
+    let directory = directory.parent().expect("the world's directory");
+    std::fs::write(directory.join("broken.yaml"), broken_yaml()).expect("write");
+
+    let planned = world
+        .run(&[&["plan", "--out", "plan.json"][..], &files].concat())
+        .await;
+    assert_eq!(planned.status.code(), Some(0), "{}", shown(&planned));
+
+    // A missing `-f` and an extra one, each named.
+    let args = [
+        "apply",
+        "plan.json",
+        "--auto-approve",
+        "-f",
+        "identity",
+        "-f",
+        "broken.yaml",
+    ];
+    insta::assert_snapshot!(
+        "accounts-saved-plan-with-a-missing-and-an-extra-f",
+        world.transcript(&args, 1).await
+    );
+
+    let changed = workload_yaml().replace("username: eks-admin", "username: eks-admins");
+    std::fs::write(directory.join("workload.yaml"), changed).expect("write");
+    let args = [&["apply", "plan.json", "--auto-approve"][..], &files].concat();
+    insta::assert_snapshot!(
+        "accounts-saved-plan-with-a-changed-file",
+        world.transcript(&args, 1).await
+    );
+    // Nothing in either account: not the identity account's user, not the workload's role.
+    assert!(users_in(&world, IDENTITY).await.is_empty());
+    assert!(
+        !roles_in(&world, ACCOUNT)
+            .await
+            .contains(&"eks-admin".to_string())
+    );
+    let map_roles = world
+        .aws_auth()
+        .data
+        .and_then(|data| data.get("mapRoles").cloned())
+        .unwrap_or_default();
+    assert!(!map_roles.contains("eks-admin"), "{map_roles}");
 }

@@ -894,3 +894,116 @@ fn plan_doc_examples_are_valid() {
         assert!(read.is_ok(), "{example}: {read:?}");
     }
 }
+
+/// `specs/{name}` with its root pointed at `$defs/{definition}`: the root's own document moves
+/// under `$defs/root`, still reachable through its `$anchor` (`plan`, `state`).
+fn validator_of(name: &str, definition: &str) -> jsonschema::Validator {
+    let mut schema = load_schema(name);
+    let root = schema.as_object_mut().expect("an object");
+    let mut document = serde_json::Map::new();
+    for key in [
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "$anchor",
+    ] {
+        if let Some(value) = root.remove(key) {
+            document.insert(key.to_string(), value);
+        }
+    }
+    root.insert(
+        "$ref".into(),
+        Value::String(format!("#/$defs/{definition}")),
+    );
+    if let Some(Value::Object(definitions)) = root.get_mut("$defs") {
+        definitions.insert("root".into(), Value::Object(document));
+    }
+    jsonschema::draft202012::new(&schema).unwrap_or_else(|error| {
+        panic!("{name} with its root at {definition} does not compile: {error}")
+    })
+}
+
+#[test]
+fn a_snapshot_of_several_accounts_matches_the_schema() {
+    let part = |account: &str, file: &str| {
+        let mut state = sample_state();
+        state.account = Some(account.to_string());
+        accessctl::snapshot::AccountState {
+            account: account.to_string(),
+            file: file.to_string(),
+            state,
+        }
+    };
+    let accounts = vec![
+        part("111111111111", "access/identity"),
+        part("222222222222", "access/workload.yaml"),
+    ];
+    let text = accessctl::snapshot::accounts_to_string(&accounts).expect("written");
+    let value: Value = serde_json::from_str(&text).expect("JSON");
+    let several = validator_of("snapshot.schema.json", "snapshots");
+    let found = problems(&several, &value);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert_eq!(
+        accessctl::snapshot::parse_accounts(&text).ok(),
+        Some(accounts)
+    );
+    // One account's snapshot is not one of several, and the reverse.
+    assert!(!several.is_valid(&value["accounts"][0]["state"]));
+    assert_valid("snapshot.schema.json", &value["accounts"][0]["state"]);
+    assert!(!validator("snapshot.schema.json").is_valid(&value));
+    let mut wrong = value.clone();
+    wrong["accounts"][0]["account"] = json!("identity");
+    assert!(
+        problems(&several, &wrong)
+            .iter()
+            .any(|problem| problem.contains("/accounts/0/account")),
+        "{:?}",
+        problems(&several, &wrong)
+    );
+}
+
+#[test]
+fn a_saved_plan_of_several_accounts_matches_the_schema() {
+    use accessctl::planfile::{self, AccountPlan, SavedPlan, SavedPlans};
+    let saved = |account: &str, file: &str| {
+        let live = State {
+            account: Some(account.to_string()),
+            ..State::default()
+        };
+        let saved = SavedPlan::new(
+            sample_plan(),
+            planfile::Source::of(&accessctl::spec::Sources::from_text(
+                Path::new(file),
+                "version: 1\n".to_string(),
+            )),
+            &sample_state(),
+            None,
+            &live,
+            planfile::Options::default(),
+        )
+        .expect("a saved plan");
+        AccountPlan {
+            account: account.to_string(),
+            file: file.to_string(),
+            saved,
+        }
+    };
+    let plans = SavedPlans::new(vec![
+        saved("111111111111", "identity.yaml"),
+        saved("222222222222", "workload.yaml"),
+    ]);
+    let text = plans.to_text().expect("written");
+    let value: Value = serde_json::from_str(&text).expect("JSON");
+    let validator = validator_of("plan.schema.json", "saved_plans");
+    let found = problems(&validator, &value);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert_eq!(SavedPlans::parse("plan.json", &text).ok(), Some(plans));
+    // Each account's part is a saved plan of one account; that is not a saved plan of several.
+    let one = &value["accounts"][1]["saved_plan"];
+    let saved_plan = validator_of("plan.schema.json", "saved_plan");
+    let found = problems(&saved_plan, one);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert!(!validator.is_valid(one));
+    assert!(!saved_plan.is_valid(&value));
+}

@@ -154,6 +154,15 @@ pub fn print_report<S: Section>(
     Ok(tally)
 }
 
+/// `account 111111111111 (`identity/`)`, or the file alone: how messages name an account.
+pub fn name<T>(run: &AccountRun<T>) -> String {
+    let file = crate::spec::input::shown(&run.file).display().to_string();
+    match &run.account {
+        Some(account) => format!("account {account} (`{file}`)"),
+        None => format!("`{file}`"),
+    }
+}
+
 /// An account's error for the report.
 pub fn failure(error: &CliError) -> Failure {
     Failure {

@@ -25,7 +25,8 @@ use crate::kube::{ClusterExecutor, ClusterExecutors};
 use crate::live::Connections;
 use crate::model::State;
 use crate::plan::{Change, Plan};
-use crate::planfile::{self, SavedPlan, Stale};
+use crate::planfile::{self, AccountPlan, SavedFile, SavedPlan, SavedPlans, Stale};
+use crate::render::accounts::{Account, Outcome};
 use crate::render::{self, TextOptions};
 
 #[derive(Debug, Args)]
@@ -184,7 +185,7 @@ fn apply_accounts(session: Session, files: &[PathBuf]) -> Result<i32, CliError> 
             for flag in &planned.plan.overrides {
                 printer.info(&format!(
                     "warning: applying with the safety override `{flag}` in {}",
-                    account_name(run)
+                    accounts::name(run)
                 ));
             }
         }
@@ -196,7 +197,7 @@ fn apply_accounts(session: Session, files: &[PathBuf]) -> Result<i32, CliError> 
     }
     let mut failed = Vec::new();
     for run in runs {
-        let name = account_name(&run);
+        let name = accounts::name(&run);
         let Ok(planned) = run.result else { continue };
         if !planned.plan.has_changes() {
             continue;
@@ -230,15 +231,6 @@ fn apply_accounts(session: Session, files: &[PathBuf]) -> Result<i32, CliError> 
     }
 }
 
-/// `account 111111111111 (identity/)`, or the file alone.
-fn account_name<T>(run: &accounts::AccountRun<T>) -> String {
-    let file = crate::spec::input::shown(&run.file).display().to_string();
-    match &run.account {
-        Some(account) => format!("account {account} (`{file}`)"),
-        None => format!("`{file}`"),
-    }
-}
-
 /// Applies a saved plan after checking that it is intact, that it was made from `-f` (when
 /// given) with the overrides passed now, and that nothing it touches changed since.
 fn apply_saved(session: Session, path: &Path) -> Result<i32, CliError> {
@@ -247,8 +239,12 @@ fn apply_saved(session: Session, path: &Path) -> Result<i32, CliError> {
         args,
         printer,
     } = session;
-    let saved = SavedPlan::read(path)
-        .map_err(|error| CliError::new(error.to_string()).with_hint(error.hint()))?;
+    let saved = match planfile::read_any(path)
+        .map_err(|error| CliError::new(error.to_string()).with_hint(error.hint()))?
+    {
+        SavedFile::One(saved) => *saved,
+        SavedFile::Accounts(plans) => return apply_saved_accounts(session, path, &plans),
+    };
     let version = env!("CARGO_PKG_VERSION");
     if saved.tool_version != version {
         printer.info(&format!(
@@ -263,7 +259,7 @@ fn apply_saved(session: Session, path: &Path) -> Result<i32, CliError> {
             return Err(CliError::new(
                 "a saved plan is one account's: give at most one `-f` with it",
             )
-            .with_hint("apply each account's saved plan on its own"));
+            .with_hint("apply each account's saved plan on its own, or save one plan of every account with `accessctl plan -f A -f B --out plan.json`"));
         }
     }
     let missing = saved.missing_overrides(&args.safety.flags());
@@ -298,10 +294,312 @@ fn apply_saved(session: Session, path: &Path) -> Result<i32, CliError> {
     // Locked before the read, so the check that nothing changed since the plan holds until
     // the apply ends.
     let locks = runtime.block_on(Locks::acquire(&connections, &args.lock, printer))?;
-    let result = current_live(session, path, &saved, &connections)
+    let result = current_live(session, path, &saved, &connections, None)
         .and_then(|live| execute(session, &saved.plan, &live, (connections, &locks)));
     runtime.block_on(locks.release(printer));
     result
+}
+
+/// One account's part of a saved plan of several accounts, checked and ready: its
+/// connections, the locks held since before the check, and the live state the check read.
+struct Checked<'p> {
+    part: &'p AccountPlan,
+    connections: Connections,
+    locks: Locks,
+    live: State,
+}
+
+/// `apply plan.json` of a saved plan of several accounts: every part checked before anything
+/// is applied (its file with `-f`, its overrides, then, locked, its live objects); any part
+/// that does not hold refuses the whole plan, naming the account and what changed. Then one
+/// report, one approval, and each account applied in turn, as `apply -f A -f B` does.
+fn apply_saved_accounts(
+    session: Session,
+    path: &Path,
+    plans: &SavedPlans,
+) -> Result<i32, CliError> {
+    let Session {
+        runtime,
+        args,
+        printer,
+    } = session;
+    let version = env!("CARGO_PKG_VERSION");
+    if plans.tool_version != version {
+        printer.info(&format!(
+            "note: the plan was saved by accessctl {}; this is {version}",
+            plans.tool_version
+        ));
+    }
+    if !args.file.is_empty() {
+        check_sources(plans, &args.file)?;
+    }
+    check_overrides(plans, path, &args.safety.flags())?;
+    let changed: Vec<&AccountPlan> = plans
+        .accounts
+        .iter()
+        .filter(|part| part.saved.plan.has_changes())
+        .collect();
+    let shown = shows_plan(
+        printer.verbosity,
+        args.auto_approve,
+        std::io::stdin().is_terminal(),
+    );
+    if changed.is_empty() {
+        if printer.verbosity == Verbosity::Quiet {
+            printer.outcome(&complete(0));
+        } else {
+            printer.data(&report_text(plans, printer))?;
+        }
+        return Ok(EXIT_OK);
+    }
+    // Each account locked before its read, and held until its apply ends: the check that
+    // nothing changed since the plan holds for every account until the last is applied.
+    let mut checked = Vec::with_capacity(changed.len());
+    let mut problems = Vec::new();
+    for part in changed {
+        match check_part(session, path, part) {
+            Ok(ready) => checked.push(ready),
+            Err(error) => problems.push((part_name(part), error)),
+        }
+    }
+    let release = |checked: Vec<Checked>| {
+        for ready in checked {
+            runtime.block_on(ready.locks.release(printer));
+        }
+    };
+    if !problems.is_empty() {
+        release(checked);
+        return Err(whole_refusal(
+            &problems,
+            plans.accounts.len(),
+            "what it touches changed since the plan, or could not be checked, in",
+            "run `accessctl plan -f … --out plan.json` again with every account's file, review it, and apply the new plan",
+        ));
+    }
+    if shown {
+        printer.data(&report_text(plans, printer))?;
+    }
+    for ready in &checked {
+        for flag in &ready.part.saved.plan.overrides {
+            printer.info(&format!(
+                "warning: applying with the safety override `{flag}` in {}",
+                part_name(ready.part)
+            ));
+        }
+    }
+    if !super::confirm::confirm(args.auto_approve)? {
+        release(checked);
+        printer.info("Apply cancelled: nothing was changed.");
+        return Ok(EXIT_OK);
+    }
+    let mut failed = Vec::new();
+    for ready in checked {
+        let name = part_name(ready.part);
+        printer.info(&format!("Applying {name}:"));
+        let result = run_plan(
+            session,
+            &ready.part.saved.plan,
+            &ready.live,
+            (ready.connections, &ready.locks),
+        );
+        runtime.block_on(ready.locks.release(printer));
+        if let Err(error) = result {
+            printer.error(&error);
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() {
+        Ok(EXIT_OK)
+    } else {
+        Err(CliError::new(format!(
+            "apply failed in {}: see above what was done, failed and not attempted there",
+            failed.join(", ")
+        ))
+        .with_hint("run `accessctl apply -f …` with every account's file: it plans afresh from what is live in every account"))
+    }
+}
+
+/// `account 111111111111 (`identity/`)`.
+fn part_name(part: &AccountPlan) -> String {
+    format!("account {} (`{}`)", part.account, part.file)
+}
+
+/// The plan of every account, as `plan -f A -f B` shows it.
+fn report_text(plans: &SavedPlans, printer: &Printer) -> String {
+    let report: Vec<Account<'_, Plan>> = plans
+        .accounts
+        .iter()
+        .map(|part| Account {
+            file: part.file.clone(),
+            account: Some(part.account.clone()),
+            outcome: Outcome::Done(&part.saved.plan),
+        })
+        .collect();
+    render::accounts::text(
+        &report,
+        TextOptions {
+            color: printer.stdout_color,
+        },
+    )
+}
+
+/// One error for the problems of several accounts, each with its message, details and hint.
+fn whole_refusal(
+    problems: &[(String, CliError)],
+    accounts: usize,
+    what: &str,
+    hint: &str,
+) -> CliError {
+    let mut details = String::new();
+    for (name, error) in problems {
+        details.push_str(&format!("error: {name}: {}\n", error.message));
+        if let Some(more) = &error.details {
+            for line in more.lines() {
+                details.push_str(&format!("  {line}\n"));
+            }
+        }
+        if let Some(hint) = &error.hint {
+            details.push_str(&format!("  hint: {hint}\n"));
+        }
+    }
+    let names: Vec<&str> = problems.iter().map(|(name, _)| name.as_str()).collect();
+    CliError::new(format!(
+        "the saved plan of {accounts} accounts is refused as a whole: {what} {}; nothing was applied in any account",
+        names.join(", ")
+    ))
+    .with_details(details)
+    .with_hint(hint)
+}
+
+/// With `-f`: the files must be exactly the plan's accounts (matched by each file's
+/// `account`), each the access.yaml its part was made from.
+fn check_sources(plans: &SavedPlans, files: &[PathBuf]) -> Result<(), CliError> {
+    let held: Vec<String> = plans.accounts.iter().map(part_name).collect();
+    let mut problems = Vec::new();
+    let mut given: Vec<String> = Vec::new();
+    for file in files {
+        let shown = crate::spec::input::shown(file).display().to_string();
+        let input = Input::read(file)?;
+        let Some(account) = input.desired()?.state.account.clone() else {
+            problems.push((
+                format!("`{shown}`"),
+                CliError::new(
+                    "the file names no `account`, and each `-f` is matched with its account's part of the saved plan",
+                )
+                .with_hint("give the file its `account:` (docs/access-yaml.md)"),
+            ));
+            continue;
+        };
+        let name = format!("account {account} (`{shown}`)");
+        if given.contains(&account) {
+            problems.push((
+                name,
+                CliError::new("the account is in more than one of the files given with `-f`")
+                    .with_hint("one file or directory per account"),
+            ));
+            continue;
+        }
+        given.push(account.clone());
+        match plans.accounts.iter().find(|part| part.account == account) {
+            Some(part) => {
+                if let Err(error) = check_source(&part.saved, file) {
+                    problems.push((part_name(part), error));
+                }
+            }
+            None => problems.push((
+                name,
+                CliError::new(format!(
+                    "`-f {shown}` is not an account of the saved plan (it holds {})",
+                    held.join(", ")
+                ))
+                .with_hint("give the `-f` options the plan was made with, and only those"),
+            )),
+        }
+    }
+    for part in &plans.accounts {
+        if !given.contains(&part.account) {
+            problems.push((
+                part_name(part),
+                CliError::new("the saved plan holds this account, and no `-f` gives its file")
+                    .with_hint(format!(
+                        "add `-f {}`, or leave out every `-f` to apply the saved plan as reviewed",
+                        part.file
+                    )),
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(whole_refusal(
+        &problems,
+        plans.accounts.len(),
+        "the files given with `-f` do not match it for",
+        "plan again from these files with `accessctl plan -f … --out plan.json`, or leave out `-f` to apply the saved plan as reviewed",
+    ))
+}
+
+/// Refuses unless every override any account's plan needed is passed again.
+fn check_overrides(
+    plans: &SavedPlans,
+    path: &Path,
+    passed: &std::collections::BTreeSet<String>,
+) -> Result<(), CliError> {
+    let mut missing: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut needing = Vec::new();
+    for part in &plans.accounts {
+        let lacking = part.saved.missing_overrides(passed);
+        if !lacking.is_empty() {
+            needing.push(part_name(part));
+            missing.extend(lacking);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let flags: Vec<String> = missing.into_iter().collect();
+    let flags = flags.join(" ");
+    Err(CliError::new(format!(
+        "the saved plan of {} was made with the safety override{} `{flags}`: pass {} again to apply it",
+        needing.join(", "),
+        plural(flags.split(' ').count()),
+        if flags.contains(' ') { "them" } else { "it" },
+    ))
+    .with_hint(format!(
+        "review the plan's notes, then run `accessctl apply {} {flags}`",
+        path.display()
+    )))
+}
+
+/// Connects to one account of the plan (through its `assumeRole`), takes its clusters'
+/// locks, and checks that nothing it touches changed since the plan.
+fn check_part<'p>(
+    session: Session,
+    path: &Path,
+    part: &'p AccountPlan,
+) -> Result<Checked<'p>, CliError> {
+    let Session {
+        runtime,
+        args,
+        printer,
+    } = session;
+    let saved = &part.saved;
+    let scope = saved.read_scope();
+    let connect = connect_live(&scope, saved.assume_role.as_ref(), &args.aws, printer);
+    let connections = runtime.block_on(connect)?;
+    let locks = runtime.block_on(Locks::acquire(&connections, &args.lock, printer))?;
+    match current_live(session, path, saved, &connections, Some(&part_name(part))) {
+        Ok(live) => Ok(Checked {
+            part,
+            connections,
+            locks,
+            live,
+        }),
+        Err(error) => {
+            runtime.block_on(locks.release(printer));
+            Err(error)
+        }
+    }
 }
 
 /// [`apply_saved`] under the lock: reads what the plan touches and refuses a stale plan; the
@@ -311,6 +609,7 @@ fn current_live(
     path: &Path,
     saved: &SavedPlan,
     connections: &Connections,
+    account: Option<&str>,
 ) -> Result<State, CliError> {
     let printer = session.printer;
     let live =
@@ -330,7 +629,8 @@ fn current_live(
         return Err(stale_error(&stale));
     }
     printer.info(&format!(
-        "The plan in `{}` is current: none of the {} object{} it touches changed since it was made.",
+        "The plan {}in `{}` is current: none of the {} object{} it touches changed since it was made.",
+        account.map(|name| format!("of {name} ")).unwrap_or_default(),
         path.display(),
         saved.fingerprints.len(),
         plural(saved.fingerprints.len())

@@ -337,6 +337,26 @@ pub fn read_live_state(path: &Path) -> Result<State, CliError> {
     snapshot::read(path).map_err(snapshot_error)
 }
 
+/// A snapshot of several accounts (`--live-state` with several `-f`); a one-account snapshot
+/// is a usage error saying what to do.
+pub fn read_live_states(path: &Path) -> Result<snapshot::Snapshots, CliError> {
+    snapshot::read_accounts(path).map_err(snapshot_error)
+}
+
+/// The live state of `input`'s account in `snapshots`: that account's error when the file
+/// names no `account` or the snapshot lacks it.
+pub fn account_state(snapshots: &snapshot::Snapshots, input: &Input) -> Result<State, CliError> {
+    let Some(account) = &input.desired()?.state.account else {
+        return Err(CliError::new(format!(
+            "`{}` names no `account`, so its part of the live state `{}` cannot be found",
+            spec::input::shown(&input.sources.path).display(),
+            snapshots.path
+        ))
+        .with_hint("give the file its `account:` (the AWS account id its state was read from)"));
+    };
+    snapshots.state_of(account).cloned().map_err(snapshot_error)
+}
+
 /// Refuses a snapshot that lacks a cluster the file declares.
 pub fn check_snapshot(desired: &State, live: &State, path: &Path) -> Result<(), CliError> {
     snapshot::check_covers(desired, live, path).map_err(snapshot_error)

@@ -8,7 +8,8 @@ use clap::Args;
 
 use super::accounts;
 use super::common::{
-    AwsArgs, Input, Inputs, SafetyArgs, check_snapshot, live_error, read_live, read_live_state,
+    AwsArgs, Input, Inputs, SafetyArgs, account_state, check_snapshot, live_error, read_live,
+    read_live_state, read_live_states,
 };
 use super::{CliError, EXIT_CHANGES, EXIT_OK, OutputFormat, Printer};
 use crate::drift::{self, Report};
@@ -56,16 +57,23 @@ pub fn run(args: &DriftArgs, printer: &Printer) -> Result<i32, CliError> {
 }
 
 /// `drift -f A -f B …`: each account checked against live state (concurrently, through its
-/// `assumeRole`), one report. Exit 1 when any account failed, else 2 when any drifted.
+/// `assumeRole`), or against its part of a snapshot of several accounts (`--live-state`), one
+/// report. Exit 1 when any account failed, else 2 when any drifted.
 fn run_accounts(args: &DriftArgs, files: &[PathBuf], printer: &Printer) -> Result<i32, CliError> {
-    if args.inputs.live_state.is_some() {
-        return Err(CliError::new(
-            "`--live-state` is the snapshot of one account: give one `-f` with it",
-        )
-        .with_hint("check each account against its own snapshot, or drop `--live-state` to read every account live"));
-    }
-    let runtime = super::runtime()?;
-    let runs = accounts::each(files, |input| live_report(&runtime, input, args, printer));
+    let runs = match &args.inputs.live_state {
+        Some(path) => {
+            let snapshots = read_live_states(path)?;
+            accounts::each(files, |input| {
+                let live = account_state(&snapshots, &input)?;
+                check_snapshot(&input.desired()?.state, &live, path)?;
+                report_of(&input, &live, &live, args)
+            })
+        }
+        None => {
+            let runtime = super::runtime()?;
+            accounts::each(files, |input| live_report(&runtime, input, args, printer))
+        }
+    };
     let report = accounts::sections(&runs, |report: &Report| report);
     let tally = accounts::print_report(&report, args.output, printer, "checked")?;
     Ok(if tally.with_changes > 0 {

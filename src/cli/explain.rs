@@ -70,12 +70,7 @@ impl StateArgs {
         if let Some(path) = &self.live_state {
             printer.verbose(&format!("analysing live state `{}`", path.display()));
             let state = super::common::read_live_state(path)?;
-            if state.scope == ReadScope::Managed && !state.clusters.is_empty() {
-                printer.info(&format!(
-                    "note: `{}` holds only the Kubernetes objects accessctl manages or a file declares: RBAC made by hand is not in this answer (`accessctl snapshot --all` saves everything)",
-                    path.display()
-                ));
-            }
+            partial_note(printer, path, &state);
             return Ok((state, None));
         }
         let input = Input::read(file)?;
@@ -105,11 +100,18 @@ impl StateArgs {
         discover: bool,
     ) -> Result<(State, Option<KnownResources>), CliError> {
         let files = &self.file.files;
-        if self.live_state.is_some() {
-            return Err(CliError::new(
-                "`--live-state` is the snapshot of one account: give one `-f` with it",
-            )
-            .with_hint("drop `--live-state` to analyse the accounts' files, or add `--live` to read every account now"));
+        if let Some(path) = &self.live_state {
+            // A snapshot of several accounts: each file's account's part.
+            printer.verbose(&format!("analysing live state `{}`", path.display()));
+            let snapshots = super::common::read_live_states(path)?;
+            let mut states = Vec::with_capacity(files.len());
+            for (file, input) in files.iter().zip(Input::read_all(files)) {
+                let shown = crate::spec::input::shown(file).display().to_string();
+                states.push((shown, super::common::account_state(&snapshots, &input?)?));
+            }
+            let estate = merge(states)?;
+            partial_note(printer, path, &estate);
+            return Ok((estate, None));
         }
         if self.live && self.cluster.is_some() {
             // A cluster no file declares is refused before any account is read.
@@ -208,6 +210,16 @@ impl StateArgs {
             );
         }
         Ok(())
+    }
+}
+
+/// Says so when the snapshot at `path` holds only what accessctl manages of its clusters.
+fn partial_note(printer: &Printer, path: &Path, state: &State) {
+    if state.scope == ReadScope::Managed && !state.clusters.is_empty() {
+        printer.info(&format!(
+            "note: `{}` holds only the Kubernetes objects accessctl manages or a file declares: RBAC made by hand is not in this answer (`accessctl snapshot --all` saves everything)",
+            path.display()
+        ));
     }
 }
 

@@ -103,8 +103,8 @@ pub struct FileArg {
     pub file: PathBuf,
 }
 
-/// The access.yaml of each account: `plan`, `apply`, `drift` and insight take several, one
-/// per account.
+/// The access.yaml of each account: `validate`, `plan`, `apply`, `drift`, `snapshot` and
+/// insight take several, one per account.
 #[derive(Debug, Args)]
 pub struct FilesArg {
     /// Path of the access.yaml (`-`: read it from standard input), or of a directory whose

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::accounts;
-use super::common::{Inputs, SafetyArgs};
-use super::planning::{Planned, plan_input, plan_live, plan_offline};
+use super::accounts::{self, AccountRun};
+use super::common::{Inputs, SafetyArgs, account_state, read_live_states};
+use super::planning::{Planned, plan_input, plan_live, plan_offline, plan_snapshot};
 use super::{CliError, EXIT_CHANGES, EXIT_OK, OutputFormat, Printer};
 use crate::insight::impact::{self, ImpactItem};
-use crate::planfile::{self, SavedPlan};
+use crate::planfile::{self, AccountPlan, SavedPlan, SavedPlans};
 use crate::render::{self, TextOptions};
 use crate::words::io_reason;
 
@@ -80,36 +80,54 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> Result<i32, CliError> {
 }
 
 /// `plan -f A -f B …`: each account planned from live state (concurrently, through its
-/// `assumeRole`), one report. Exit 1 when any account failed (after the report, which says
-/// why in its place), else 2 with `--detailed-exitcode` when any account has changes.
+/// `assumeRole`), or from its part of a snapshot of several accounts (`--live-state`), one
+/// report; with `--out`, one saved plan of every account. Exit 1 when any account failed
+/// (after the report, which says why in its place), else 2 with `--detailed-exitcode` when
+/// any account has changes.
 fn run_accounts(args: &PlanArgs, files: &[PathBuf], printer: &Printer) -> Result<i32, CliError> {
-    if args.inputs.live_state.is_some() {
-        return Err(CliError::new(
-            "`--live-state` is the snapshot of one account: give one `-f` with it",
-        )
-        .with_hint("plan each account against its own snapshot, or drop `--live-state` to read every account live"));
-    }
-    if args.out.is_some() {
-        return Err(
-            CliError::new("`--out` saves the plan of one account: give one `-f` with it")
-                .with_hint(
-                    "save each account's plan with its own `accessctl plan -f FILE --out PATH`",
-                ),
-        );
-    }
-    let runtime = super::runtime()?;
-    let runs = accounts::each(files, |input| {
-        plan_input(
-            &runtime,
-            input,
-            &args.inputs.aws,
-            &args.safety,
-            None,
-            printer,
-        )
-    });
+    let runs = match &args.inputs.live_state {
+        Some(path) => {
+            let snapshots = read_live_states(path)?;
+            accounts::each(files, |input| {
+                let live = account_state(&snapshots, &input)?;
+                plan_snapshot(input, live, path, &args.safety, printer)
+            })
+        }
+        None => {
+            let runtime = super::runtime()?;
+            accounts::each(files, |input| {
+                plan_input(
+                    &runtime,
+                    input,
+                    &args.inputs.aws,
+                    &args.safety,
+                    None,
+                    printer,
+                )
+            })
+        }
+    };
     let report = accounts::sections(&runs, |planned| &planned.plan);
-    let tally = accounts::print_report(&report, args.output, printer, "planned")?;
+    let printed = accounts::print_report(&report, args.output, printer, "planned");
+    let tally = match (printed, &args.out) {
+        (Ok(tally), _) => tally,
+        (Err(error), Some(out)) => {
+            printer.info(&format!(
+                "the plan was not saved to `{}`: a saved plan of several accounts holds every account's",
+                out.display()
+            ));
+            return Err(error);
+        }
+        (Err(error), None) => return Err(error),
+    };
+    if let Some(out) = &args.out {
+        save_accounts(&runs, &args.safety, out)?;
+        printer.info(&format!(
+            "saved the plan of {} accounts to `{}`",
+            runs.len(),
+            out.display()
+        ));
+    }
     if args.fail_on_escalation {
         let items: Vec<ImpactItem> = runs
             .iter()
@@ -149,9 +167,9 @@ fn refuse_escalations(items: &[ImpactItem]) -> Result<(), CliError> {
     ))
 }
 
-/// Writes `planned` as a saved plan (`src/planfile.rs`) to `out`.
-fn save(planned: &Planned, safety: &SafetyArgs, out: &Path) -> Result<(), CliError> {
-    let saved = SavedPlan::new(
+/// `planned` as a saved plan (`src/planfile.rs`).
+fn saved_plan(planned: &Planned, safety: &SafetyArgs) -> Result<SavedPlan, CliError> {
+    Ok(SavedPlan::new(
         planned.plan.clone(),
         planfile::Source::of(&planned.source),
         &planned.desired,
@@ -161,8 +179,48 @@ fn save(planned: &Planned, safety: &SafetyArgs, out: &Path) -> Result<(), CliErr
             adopt: safety.adopt,
             overrides: safety.flags(),
         },
-    )?;
-    std::fs::write(out, saved.to_text()?).map_err(|error| {
+    )?)
+}
+
+/// Writes `planned` as a saved plan to `out`.
+fn save(planned: &Planned, safety: &SafetyArgs, out: &Path) -> Result<(), CliError> {
+    write(out, &saved_plan(planned, safety)?.to_text()?)
+}
+
+/// Writes the plans of every account as one saved plan of several accounts to `out`; each
+/// account is named by the file's `account`, else by the account its live state is of.
+fn save_accounts(
+    runs: &[AccountRun<Planned>],
+    safety: &SafetyArgs,
+    out: &Path,
+) -> Result<(), CliError> {
+    let mut parts = Vec::with_capacity(runs.len());
+    for run in runs {
+        let planned = run.result.as_ref().map_err(|error| {
+            CliError::new(format!(
+                "internal error: {} failed ({}) after the report",
+                accounts::name(run),
+                error.message
+            ))
+        })?;
+        let Some(account) = run.account.clone().or(planned.live.account.clone()) else {
+            return Err(CliError::new(format!(
+                "cannot save the plan of {}: neither the file nor its live state names an AWS account",
+                accounts::name(run)
+            ))
+            .with_hint("give the file its `account:` (docs/access-yaml.md)"));
+        };
+        parts.push(AccountPlan {
+            account,
+            file: crate::spec::input::shown(&run.file).display().to_string(),
+            saved: saved_plan(planned, safety)?,
+        });
+    }
+    write(out, &SavedPlans::new(parts).to_text()?)
+}
+
+fn write(out: &Path, text: &str) -> Result<(), CliError> {
+    std::fs::write(out, text).map_err(|error| {
         CliError::new(format!(
             "cannot write the plan to `{}`: {}",
             out.display(),

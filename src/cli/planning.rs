@@ -39,7 +39,18 @@ pub fn plan_offline(
     printer: &Printer,
 ) -> Result<Planned, CliError> {
     let live = read_live_state(live_path)?;
-    let input = Input::read(file)?;
+    plan_snapshot(Input::read(file)?, live, live_path, safety, printer)
+}
+
+/// [`plan_offline`] of a file already read, against `live` (read from `live_path`: one
+/// account's part of a snapshot of several accounts, or a one-account snapshot).
+pub fn plan_snapshot(
+    input: Input,
+    live: State,
+    live_path: &Path,
+    safety: &SafetyArgs,
+    printer: &Printer,
+) -> Result<Planned, CliError> {
     // The clusters first: a snapshot without one would otherwise be reported as that
     // cluster's missing OIDC issuer, or planned as a cluster with nothing in it.
     check_snapshot(&input.desired()?.state, &live, live_path)?;
