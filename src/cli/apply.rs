@@ -99,7 +99,7 @@ fn apply_fresh(session: Session) -> Result<i32, CliError> {
         [file] => file.clone(),
         files => return apply_accounts(session, files),
     };
-    let planned = plan_live(
+    let mut planned = plan_live(
         runtime,
         &file,
         &args.aws,
@@ -107,17 +107,14 @@ fn apply_fresh(session: Session) -> Result<i32, CliError> {
         Some(&args.lock),
         printer,
     )?;
-    let result = match planned.connections {
-        Some(connections) => execute(
+    let result = planned.take_connections().and_then(|connections| {
+        execute(
             session,
             &planned.plan,
             &planned.live,
             (connections, &planned.locks),
-        ),
-        None => Err(CliError::new(
-            "internal error: live state was read without connections",
-        )),
-    };
+        )
+    });
     runtime.block_on(planned.locks.release(printer));
     result
 }
@@ -198,22 +195,21 @@ fn apply_accounts(session: Session, files: &[PathBuf]) -> Result<i32, CliError> 
     let mut failed = Vec::new();
     for run in runs {
         let name = accounts::name(&run);
-        let Ok(planned) = run.result else { continue };
+        let Ok(mut planned) = run.result else {
+            continue;
+        };
         if !planned.plan.has_changes() {
             continue;
         }
         printer.info(&format!("Applying {name}:"));
-        let result = match planned.connections {
-            Some(connections) => run_plan(
+        let result = planned.take_connections().and_then(|connections| {
+            run_plan(
                 session,
                 &planned.plan,
                 &planned.live,
                 (connections, &planned.locks),
-            ),
-            None => Err(CliError::new(
-                "internal error: live state was read without connections",
-            )),
-        };
+            )
+        });
         runtime.block_on(planned.locks.release(printer));
         if let Err(error) = result {
             printer.error(&error);

@@ -31,6 +31,16 @@ pub struct Planned {
     pub locks: Locks,
 }
 
+impl Planned {
+    /// The connections live state was read through, for apply to write with: a plan made
+    /// from a snapshot has none, and applying one is a bug.
+    pub fn take_connections(&mut self) -> Result<Connections, CliError> {
+        self.connections
+            .take()
+            .ok_or_else(|| CliError::new("internal error: live state was read without connections"))
+    }
+}
+
 /// Plans against a saved snapshot.
 pub fn plan_offline(
     file: &Path,
