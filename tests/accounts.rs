@@ -671,3 +671,46 @@ async fn a_saved_plan_of_two_accounts_with_one_changed_file_applies_nothing() {
         .unwrap_or_default();
     assert!(!map_roles.contains("eks-admin"), "{map_roles}");
 }
+
+/// An account's role is assumed once per run: the credentials of the check that it can be
+/// assumed serve the clients' first calls (a proxy in front of moto cuts the line at a second
+/// `AssumeRole`, which would fail the calls after it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_role_is_assumed_once() {
+    if AwsTarget::from_env().skip_if_external("accounts: a proxy stands in front of moto") {
+        return;
+    }
+    let moto = tokio::task::spawn_blocking(crate::moto::Moto::start)
+        .await
+        .expect("moto starts");
+    let proxy = crate::support::proxy::Proxy::start(moto.address()).await;
+    proxy.cut_after(1, "Action=AssumeRole&");
+    let base = moto
+        .sdk_config()
+        .to_builder()
+        .endpoint_url(proxy.endpoint())
+        .build();
+    let role = accessctl::model::AssumeRole {
+        arn: format!("arn:aws:iam::{IDENTITY}:role/reader"),
+        external_id: None,
+        session_name: "test".to_string(),
+    };
+    let config = accessctl::aws::config::assume_role(&base, &role)
+        .await
+        .expect("moto lets the role be assumed");
+    let clients = Clients::new(&config);
+    clients
+        .iam
+        .list_users()
+        .send()
+        .await
+        .expect("the first call signs with the checked credentials");
+    let caller = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("who am I");
+    assert_eq!(caller.account(), Some(IDENTITY));
+    assert!(!proxy.is_cut(), "the role was assumed a second time");
+}

@@ -107,18 +107,70 @@ pub async fn assume_role(
         builder = builder.external_id(id);
     }
     let provider = builder.configure(&base).build().await;
-    if let Err(error) = provider.provide_credentials().await {
-        return Err(super::AwsError {
+    let checked = provider
+        .provide_credentials()
+        .await
+        .map_err(|error| super::AwsError {
             call: "sts:AssumeRole",
             object: Some(format!("role {}", role.arn)),
             kind: super::error::ErrorKind::AssumeRole,
             message: aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
-        });
-    }
+        })?;
+    // The credentials of the check serve the first call: the role is assumed once per run,
+    // and again only when they expire.
+    let primed = Primed {
+        first: std::sync::Mutex::new(Some(checked)),
+        inner: provider,
+    };
     Ok(base
         .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .credentials_provider(SharedCredentialsProvider::new(primed))
         .build())
+}
+
+/// A credentials provider that hands out credentials already fetched (to every client of the
+/// account: each has its own identity cache) until they are about to expire, then asks
+/// `inner`.
+#[derive(Debug)]
+struct Primed<P> {
+    first: std::sync::Mutex<Option<aws_credential_types::Credentials>>,
+    inner: P,
+}
+
+/// Credentials closer than this to their expiry are not handed out from the first fetch.
+const PRIMED_MARGIN: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl<P: aws_credential_types::provider::ProvideCredentials>
+    aws_credential_types::provider::ProvideCredentials for Primed<P>
+{
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = {
+            let mut held = self
+                .first
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let fresh = held.as_ref().is_some_and(|credentials| {
+                credentials
+                    .expiry()
+                    .is_none_or(|expiry| expiry > std::time::SystemTime::now() + PRIMED_MARGIN)
+            });
+            if !fresh {
+                *held = None;
+            }
+            held.clone()
+        };
+        match first {
+            Some(credentials) => {
+                aws_credential_types::provider::future::ProvideCredentials::ready(Ok(credentials))
+            }
+            None => self.inner.provide_credentials(),
+        }
+    }
 }
 
 /// Resolves the standard chain and builds the clients.
@@ -384,6 +436,62 @@ mod tests {
                 ),
             ))
         }
+    }
+
+    /// Fresh credentials, each with its own key id, counting how often it is asked.
+    #[derive(Debug, Default)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl aws_credential_types::provider::ProvideCredentials for Counting {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(
+                aws_credential_types::Credentials::new(
+                    format!("fresh-{n}"),
+                    "secret",
+                    None,
+                    Some(std::time::SystemTime::now() + std::time::Duration::from_secs(3600)),
+                    "test",
+                ),
+            ))
+        }
+    }
+
+    fn expiring_in(seconds: u64) -> aws_credential_types::Credentials {
+        aws_credential_types::Credentials::new(
+            "checked",
+            "secret",
+            None,
+            Some(std::time::SystemTime::now() + std::time::Duration::from_secs(seconds)),
+            "test",
+        )
+    }
+
+    #[tokio::test]
+    async fn checked_credentials_serve_every_client_until_they_near_their_expiry() {
+        use aws_credential_types::provider::ProvideCredentials;
+        let primed = Primed {
+            first: std::sync::Mutex::new(Some(expiring_in(3600))),
+            inner: Counting::default(),
+        };
+        for _ in 0..3 {
+            let credentials = primed.provide_credentials().await.unwrap();
+            assert_eq!(credentials.access_key_id(), "checked");
+        }
+        assert_eq!(primed.inner.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        // Within the margin of their expiry, the role is assumed again.
+        let primed = Primed {
+            first: std::sync::Mutex::new(Some(expiring_in(60))),
+            inner: Counting::default(),
+        };
+        let credentials = primed.provide_credentials().await.unwrap();
+        assert_eq!(credentials.access_key_id(), "fresh-0");
+        assert_eq!(primed.inner.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

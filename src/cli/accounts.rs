@@ -13,10 +13,13 @@ use super::{OutputFormat, Printer};
 use crate::render::accounts::{Account, Failure, Outcome, Section, Tally};
 use crate::render::{self, TextOptions};
 
-/// How many accounts are read and planned at once: each holds its own AWS and cluster
-/// connections, and IAM throttles per account, so a few at a time keep a 20-account run close
-/// to the slowest account without opening every connection at once.
-pub const CONCURRENT_ACCOUNTS: usize = 4;
+/// How many accounts are read and planned at once. An account's run waits on round trips
+/// (its own AWS endpoints and clusters; IAM and EKS throttle per account), costs one set of
+/// clients and a connection per cluster (a few MiB), and its STS `AssumeRole` is one call: so
+/// up to 16 at once keep a 20-account run near its slowest account plus a second wave, without
+/// opening a hundred accounts' connections at once (`cargo bench --bench accounts`,
+/// docs/performance.md).
+pub const CONCURRENT_ACCOUNTS: usize = 16;
 
 /// One account's run: its file, its `account` (when the file could be read) and what the run
 /// gave.
