@@ -395,40 +395,17 @@ impl SavedPlan {
 
     /// Reads a saved plan back, refusing any byte that differs from what accessctl wrote.
     pub fn parse(path: &str, text: &str) -> Result<Self, PlanFileError> {
-        let not_saved = |detail: String| PlanFileError::NotSavedPlan {
+        let body = canonical_body(
+            path,
+            text,
+            SAVED_PLAN_KIND,
+            "a plain `plan -o json` cannot be applied",
+            SAVED_PLAN_FORMAT_VERSION,
+        )?;
+        serde_json::from_value(body).map_err(|error| PlanFileError::NotSavedPlan {
             path: path.to_string(),
-            detail,
-        };
-        let edited = |detail: &str| PlanFileError::Edited {
-            path: path.to_string(),
-            detail: detail.to_string(),
-        };
-        let value: Value = match serde_json::from_str(text) {
-            Ok(value) => value,
-            // A file that starts like one of ours but no longer parses was edited.
-            Err(error) if text.contains(SAVED_PLAN_KIND) => {
-                return Err(edited(&format!("it is no longer valid JSON: {error}")));
-            }
-            Err(error) => return Err(not_saved(format!("not JSON: {error}"))),
-        };
-        let Value::Object(map) = value else {
-            return Err(not_saved("not a JSON object".to_string()));
-        };
-        if map.get("kind").and_then(Value::as_str) != Some(SAVED_PLAN_KIND) {
-            if text.contains(SAVED_PLAN_KIND) {
-                return Err(edited("its `kind` is not `accessctl-saved-plan`"));
-            }
-            return Err(not_saved(
-                "no `\"kind\": \"accessctl-saved-plan\"` (a plain `plan -o json` cannot be applied)"
-                    .to_string(),
-            ));
-        }
-        let whole = Value::Object(map.clone());
-        if render(&whole)? != text {
-            return Err(edited("its bytes are not in the form accessctl writes"));
-        }
-        let body = checked_body(path, map, SAVED_PLAN_FORMAT_VERSION)?;
-        serde_json::from_value(body).map_err(|error| not_saved(error.to_string()))
+            detail: error.to_string(),
+        })
     }
 
     /// An account's part of a saved plan of several accounts (already checked to be in the
@@ -676,33 +653,13 @@ impl SavedPlans {
             path: path.to_string(),
             detail,
         };
-        let edited = |detail: &str| PlanFileError::Edited {
-            path: path.to_string(),
-            detail: detail.to_string(),
-        };
-        let value: Value = match serde_json::from_str(text) {
-            Ok(value) => value,
-            Err(error) if text.contains(SAVED_PLANS_KIND) => {
-                return Err(edited(&format!("it is no longer valid JSON: {error}")));
-            }
-            Err(error) => return Err(not_saved(format!("not JSON: {error}"))),
-        };
-        let Value::Object(map) = value else {
-            return Err(not_saved("not a JSON object".to_string()));
-        };
-        if map.get("kind").and_then(Value::as_str) != Some(SAVED_PLANS_KIND) {
-            if text.contains(SAVED_PLANS_KIND) {
-                return Err(edited("its `kind` is not `accessctl-saved-plans`"));
-            }
-            return Err(not_saved(
-                "no `\"kind\": \"accessctl-saved-plans\"` (the saved plan of several accounts)"
-                    .to_string(),
-            ));
-        }
-        if render(&Value::Object(map.clone()))? != text {
-            return Err(edited("its bytes are not in the form accessctl writes"));
-        }
-        let body = checked_body(path, map, SAVED_PLANS_FORMAT_VERSION)?;
+        let body = canonical_body(
+            path,
+            text,
+            SAVED_PLANS_KIND,
+            "the saved plan of several accounts",
+            SAVED_PLANS_FORMAT_VERSION,
+        )?;
         let envelope: Envelope =
             serde_json::from_value(body).map_err(|error| not_saved(error.to_string()))?;
         let mut accounts: Vec<AccountPlan> = Vec::with_capacity(envelope.accounts.len());
@@ -724,6 +681,49 @@ impl SavedPlans {
             accounts,
         })
     }
+}
+
+/// The body of a saved-plan document of `kind` (one account's, or several accounts'), refusing
+/// any byte that differs from what accessctl wrote: JSON, an object, its `kind` (`plain` says
+/// what a document without it is taken for), the canonical form, then its digest and version.
+fn canonical_body(
+    path: &str,
+    text: &str,
+    kind: &str,
+    plain: &str,
+    format_version: u32,
+) -> Result<Value, PlanFileError> {
+    let not_saved = |detail: String| PlanFileError::NotSavedPlan {
+        path: path.to_string(),
+        detail,
+    };
+    let edited = |detail: String| PlanFileError::Edited {
+        path: path.to_string(),
+        detail,
+    };
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        // A file that starts like one of ours but no longer parses was edited.
+        Err(error) if text.contains(kind) => {
+            return Err(edited(format!("it is no longer valid JSON: {error}")));
+        }
+        Err(error) => return Err(not_saved(format!("not JSON: {error}"))),
+    };
+    let Value::Object(map) = value else {
+        return Err(not_saved("not a JSON object".to_string()));
+    };
+    if map.get("kind").and_then(Value::as_str) != Some(kind) {
+        if text.contains(kind) {
+            return Err(edited(format!("its `kind` is not `{kind}`")));
+        }
+        return Err(not_saved(format!("no `\"kind\": \"{kind}\"` ({plain})")));
+    }
+    if render(&Value::Object(map.clone()))? != text {
+        return Err(edited(
+            "its bytes are not in the form accessctl writes".to_string(),
+        ));
+    }
+    checked_body(path, map, format_version)
 }
 
 #[cfg(test)]

@@ -87,8 +87,8 @@ clusters:
     )
 }
 
-/// The users of `account` on the moto server, read with credentials of a role assumed there.
-async fn users_in(world: &World, account: &str) -> Vec<String> {
+/// Clients of `account` on the moto server, with credentials of a role assumed there.
+async fn clients_in(world: &World, account: &str) -> Clients {
     let role = accessctl::model::AssumeRole {
         arn: format!("arn:aws:iam::{account}:role/reader"),
         external_id: None,
@@ -97,7 +97,12 @@ async fn users_in(world: &World, account: &str) -> Vec<String> {
     let config = accessctl::aws::config::assume_role(&world.moto.sdk_config(), &role)
         .await
         .expect("moto lets the role be assumed");
-    let clients = Clients::new(&config);
+    Clients::new(&config)
+}
+
+/// The users of `account` on the moto server.
+async fn users_in(world: &World, account: &str) -> Vec<String> {
+    let clients = clients_in(world, account).await;
     let users = clients.iam.list_users().send().await.expect("list users");
     users
         .users()
@@ -335,17 +340,9 @@ async fn two_files_of_one_account_are_refused() {
     );
 }
 
-/// The roles of `account` on the moto server, read with credentials of a role assumed there.
+/// The roles of `account` on the moto server.
 async fn roles_in(world: &World, account: &str) -> Vec<String> {
-    let role = accessctl::model::AssumeRole {
-        arn: format!("arn:aws:iam::{account}:role/reader"),
-        external_id: None,
-        session_name: "test".to_string(),
-    };
-    let config = accessctl::aws::config::assume_role(&world.moto.sdk_config(), &role)
-        .await
-        .expect("moto lets the role be assumed");
-    let clients = Clients::new(&config);
+    let clients = clients_in(world, account).await;
     let roles = clients.iam.list_roles().send().await.expect("list roles");
     roles
         .roles()

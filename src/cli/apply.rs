@@ -216,15 +216,22 @@ fn apply_accounts(session: Session, files: &[PathBuf]) -> Result<i32, CliError> 
             failed.push(name);
         }
     }
+    accounts_applied(
+        &failed,
+        "run `accessctl apply` again with the same files: it plans afresh from what is live in every account",
+    )
+}
+
+/// The end of an apply of several accounts: ok, or which accounts failed (each reported above).
+fn accounts_applied(failed: &[String], hint: &str) -> Result<i32, CliError> {
     if failed.is_empty() {
-        Ok(EXIT_OK)
-    } else {
-        Err(CliError::new(format!(
-            "apply failed in {}: see above what was done, failed and not attempted there",
-            failed.join(", ")
-        ))
-        .with_hint("run `accessctl apply` again with the same files: it plans afresh from what is live in every account"))
+        return Ok(EXIT_OK);
     }
+    Err(CliError::new(format!(
+        "apply failed in {}: see above what was done, failed and not attempted there",
+        failed.join(", ")
+    ))
+    .with_hint(hint))
 }
 
 /// Applies a saved plan after checking that it is intact, that it was made from `-f` (when
@@ -404,15 +411,10 @@ fn apply_saved_accounts(
             failed.push(name);
         }
     }
-    if failed.is_empty() {
-        Ok(EXIT_OK)
-    } else {
-        Err(CliError::new(format!(
-            "apply failed in {}: see above what was done, failed and not attempted there",
-            failed.join(", ")
-        ))
-        .with_hint("run `accessctl apply -f …` with every account's file: it plans afresh from what is live in every account"))
-    }
+    accounts_applied(
+        &failed,
+        "run `accessctl apply -f …` with every account's file: it plans afresh from what is live in every account",
+    )
 }
 
 /// `account 111111111111 (`identity/`)`.
