@@ -313,6 +313,17 @@ async fn a_broken_account_is_reported_in_its_place_and_the_others_still_plan() {
         "{stderr}"
     );
     assert!(users_in(&world, IDENTITY).await.is_empty());
+
+    // Insight across accounts needs every account: one that cannot be read ends the command
+    // (an answer without it would be wrong, not partial).
+    let who = world
+        .run(&[&["who-can", "get", "pods", "--live"][..], &files].concat())
+        .await;
+    assert_eq!(who.status.code(), Some(1), "{}", shown(&who));
+    assert!(who.stdout.is_empty(), "{}", shown(&who));
+    let stderr = String::from_utf8_lossy(&who.stderr);
+    assert!(stderr.contains("`broken.yaml`: "), "{stderr}");
+    assert!(stderr.contains("no-such-context"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
